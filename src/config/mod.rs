@@ -1,0 +1,554 @@
+//! Store configuration: files with named stores, URLs, the environment, and building
+//! `Arc<dyn ObjectStore>` from them.
+//!
+//! # Files
+//!
+//! A TOML file (or JSON, chosen by the `.json` extension) names one or more stores:
+//!
+//! ```toml
+//! default = "archive"            # optional when there is only one store
+//!
+//! [stores.archive]
+//! provider = "s3"
+//! bucket = "acme-archive"
+//! prefix = "v2"
+//! region = "eu-west-1"
+//! secret_access_key = "${ARCHIVE_SECRET}"
+//! options = { aws_copy_if_not_exists = "multipart" }
+//!
+//! [stores.scratch]
+//! provider = "local"
+//! root = "../scratch"            # relative to this file's folder
+//! ```
+//!
+//! Loading checks everything that can be checked without the network: the syntax, every
+//! key's name and type, unknown keys (also inside `options`, against object_store's own
+//! key parser), `${VAR}` references, plain-http endpoints without `allow_http`, the
+//! prefix, and that `default` names a store. Each error names the file, the store and the
+//! key, and never repeats a value that could be secret.
+//!
+//! The keys of each provider are the fields of [`S3Config`], [`GcsConfig`],
+//! [`AzureConfig`], [`LocalConfig`] and [`MemoryConfig`]; README.md has the full table.
+
+mod azure;
+mod gcs;
+mod interpolate;
+mod local;
+mod options;
+mod s3;
+mod secret;
+mod url;
+
+pub use self::azure::AzureConfig;
+pub use self::gcs::GcsConfig;
+pub use self::local::{LocalConfig, MemoryConfig};
+pub use self::options::{OptionValue, Options};
+pub use self::s3::S3Config;
+pub use self::secret::Secret;
+pub use self::url::parse_url;
+
+use crate::error::{ConfigError, Error, Result};
+use interpolate::{interpolate_value, process_env, Lookup};
+use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
+use object_store::ObjectStore;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The configuration of one store, whichever its provider.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum StoreConfig {
+    /// `provider = "s3"`
+    S3(S3Config),
+    /// `provider = "gcs"`
+    Gcs(GcsConfig),
+    /// `provider = "azure"`
+    Azure(AzureConfig),
+    /// `provider = "local"`
+    Local(LocalConfig),
+    /// `provider = "memory"`
+    Memory(MemoryConfig),
+}
+
+/// The provider names accepted in `provider = "..."`.
+pub const PROVIDERS: &[&str] = &["s3", "gcs", "azure", "local", "memory"];
+
+impl StoreConfig {
+    /// The provider's name as written in configuration.
+    pub fn provider(&self) -> &'static str {
+        match self {
+            Self::S3(_) => "s3",
+            Self::Gcs(_) => "gcs",
+            Self::Azure(_) => "azure",
+            Self::Local(_) => "local",
+            Self::Memory(_) => "memory",
+        }
+    }
+
+    /// The key prefix that scopes the store, if any.
+    pub fn prefix(&self) -> Option<&str> {
+        match self {
+            Self::S3(c) => c.prefix.as_deref(),
+            Self::Gcs(c) => c.prefix.as_deref(),
+            Self::Azure(c) => c.prefix.as_deref(),
+            Self::Local(c) => c.prefix.as_deref(),
+            Self::Memory(c) => c.prefix.as_deref(),
+        }
+        .filter(|p| !p.trim_matches('/').is_empty())
+    }
+
+    /// Check what can be checked without the network. [`Config`] does this on load;
+    /// call it yourself for a `StoreConfig` built in code.
+    pub fn validate(&self) -> Result<()> {
+        self.check()
+            .map_err(|e| e.into_config_error("configuration", self.provider()).into())
+    }
+
+    /// Build the store. A `StoreConfig` made in code is validated first.
+    pub fn build(&self) -> Result<Arc<dyn ObjectStore>> {
+        self.validate()?;
+        self.build_checked()
+            .map_err(|e| e.into_error("configuration", self.provider(), self.provider()))
+    }
+
+    fn check(&self) -> Result<(), KeyError> {
+        if let Some(prefix) = self.prefix() {
+            ObjectPath::parse(prefix).map_err(|e| {
+                KeyError::new("prefix", format!("not a valid object key prefix: {e}"))
+            })?;
+        }
+        match self {
+            Self::S3(c) => c.validate(),
+            Self::Gcs(c) => c.validate(),
+            Self::Azure(c) => c.validate(),
+            Self::Local(_) | Self::Memory(_) => Ok(()),
+        }
+    }
+
+    /// Build, assuming [`Self::check`] passed.
+    fn build_checked(&self) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        let store = match self {
+            #[cfg(feature = "aws")]
+            Self::S3(c) => c.build()?,
+            #[cfg(feature = "gcp")]
+            Self::Gcs(c) => c.build()?,
+            #[cfg(feature = "azure")]
+            Self::Azure(c) => c.build()?,
+            Self::Local(c) => c.build()?,
+            Self::Memory(c) => c.build(),
+            #[allow(unreachable_patterns)]
+            other => return Err(missing_feature(other.provider()).into()),
+        };
+        Ok(match self.prefix() {
+            // `check` parsed it already.
+            Some(prefix) => Arc::new(PrefixStore::new(store, prefix)),
+            None => store,
+        })
+    }
+
+    /// Parse one store's table (after interpolation). `base` resolves relative paths.
+    fn from_value(mut value: serde_json::Value, base: Option<&Path>) -> Result<Self, KeyError> {
+        let found = kind(&value);
+        let table = value.as_object_mut().ok_or_else(|| {
+            KeyError::new("", format!("expected a table of keys, found {found}"))
+        })?;
+        let provider = match table.remove("provider") {
+            Some(serde_json::Value::String(p)) => p,
+            Some(other) => {
+                return Err(KeyError::new(
+                    "provider",
+                    format!("expected a string (one of {}), found {}", PROVIDERS.join(", "), kind(&other)),
+                ))
+            }
+            None => {
+                return Err(KeyError::new(
+                    "provider",
+                    format!("missing; expected one of {}", PROVIDERS.join(", ")),
+                ))
+            }
+        };
+        let mut config = match provider.as_str() {
+            "s3" => Self::S3(deserialize(value)?),
+            "gcs" => Self::Gcs(deserialize(value)?),
+            "azure" => Self::Azure(deserialize(value)?),
+            "local" => Self::Local(deserialize(value)?),
+            "memory" => Self::Memory(deserialize(value)?),
+            other => {
+                return Err(KeyError::new(
+                    "provider",
+                    format!("unknown provider `{other}`; expected one of {}", PROVIDERS.join(", ")),
+                ))
+            }
+        };
+        if !feature_enabled(&config) {
+            return Err(missing_feature(config.provider()));
+        }
+        if let Some(base) = base {
+            match &mut config {
+                Self::Gcs(c) => c.resolve_paths(base),
+                Self::Local(c) => c.resolve_paths(base),
+                _ => {}
+            }
+        }
+        config.check()?;
+        Ok(config)
+    }
+}
+
+fn feature_enabled(config: &StoreConfig) -> bool {
+    match config {
+        StoreConfig::S3(_) => cfg!(feature = "aws"),
+        StoreConfig::Gcs(_) => cfg!(feature = "gcp"),
+        StoreConfig::Azure(_) => cfg!(feature = "azure"),
+        StoreConfig::Local(_) | StoreConfig::Memory(_) => true,
+    }
+}
+
+fn missing_feature(provider: &str) -> KeyError {
+    let feature = match provider {
+        "s3" => "aws",
+        "gcs" => "gcp",
+        _ => "azure",
+    };
+    KeyError::new(
+        "provider",
+        format!("stratus was built without the `{feature}` feature, which `{provider}` needs"),
+    )
+}
+
+/// Deserialize a provider table, keeping the path of the key that failed.
+fn deserialize<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, KeyError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        // serde reports a missing field at its parent; name the field itself.
+        let key = match message.strip_prefix("missing field `") {
+            Some(rest) => join_key(&path, rest.trim_end_matches('`')),
+            None => path.trim_start_matches('.').to_string(),
+        };
+        KeyError::new(key, message)
+    })
+}
+
+fn join_key(parent: &str, key: &str) -> String {
+    match parent.trim_start_matches('.') {
+        "" => key.to_string(),
+        parent => format!("{parent}.{key}"),
+    }
+}
+
+fn kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "a table",
+    }
+}
+
+/// Refuse `http://` endpoints unless `allow_http` is set; check the URL's form.
+pub(crate) fn check_endpoint(endpoint: Option<&str>, allow_http: bool) -> Result<(), KeyError> {
+    let Some(endpoint) = endpoint else {
+        return Ok(());
+    };
+    let parsed = ::url::Url::parse(endpoint).map_err(|e| {
+        KeyError::new("endpoint", format!("not a URL ({e}); expected e.g. https://host:port"))
+    })?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if allow_http => Ok(()),
+        "http" => Err(KeyError::new(
+            "endpoint",
+            "a plain http:// endpoint sends data unencrypted; set `allow_http = true` in this \
+             store to allow it (or use https://)",
+        )),
+        other => Err(KeyError::new(
+            "endpoint",
+            format!("unsupported scheme `{other}`; expected https:// (or http:// with allow_http = true)"),
+        )),
+    }
+}
+
+/// A problem with one key of one store, before the file and store names are attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyError {
+    pub key: String,
+    pub message: String,
+}
+
+impl KeyError {
+    pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    fn into_config_error(self, origin: &str, store: &str) -> ConfigError {
+        ConfigError::new(origin, self.message).store(store).key(self.key)
+    }
+}
+
+/// Why building a validated store failed.
+#[derive(Debug)]
+pub(crate) enum BuildError {
+    Config(KeyError),
+    Store(object_store::Error),
+}
+
+impl BuildError {
+    fn into_error(self, origin: &str, store: &str, provider: &'static str) -> Error {
+        match self {
+            Self::Config(e) => e.into_config_error(origin, store).into(),
+            Self::Store(source) => Error::Build {
+                origin: origin.to_string(),
+                store: store.to_string(),
+                provider,
+                source,
+            },
+        }
+    }
+}
+
+impl From<KeyError> for BuildError {
+    fn from(e: KeyError) -> Self {
+        Self::Config(e)
+    }
+}
+
+impl From<object_store::Error> for BuildError {
+    fn from(e: object_store::Error) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// A configuration file's top level.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    default: Option<String>,
+    #[serde(default)]
+    stores: BTreeMap<String, serde_json::Value>,
+}
+
+/// A configuration file: named stores and an optional default.
+#[derive(Clone, Debug)]
+pub struct Config {
+    origin: String,
+    default: Option<String>,
+    stores: BTreeMap<String, StoreConfig>,
+}
+
+impl Config {
+    /// Load and validate a file: TOML, or JSON when the name ends in `.json`.
+    /// `${VAR}` references are read from the process environment.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Self::load_with_env(path.as_ref(), &process_env)
+    }
+
+    pub(crate) fn load_with_env(path: &Path, env: Lookup<'_>) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let origin = path.display().to_string();
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let format = match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => Format::Json,
+            Some("toml") => Format::Toml,
+            _ => {
+                return Err(ConfigError::new(
+                    origin,
+                    "unknown file type: name the file *.toml or *.json",
+                )
+                .into())
+            }
+        };
+        Self::parse(&text, format, &origin, &base, env)
+    }
+
+    /// Parse TOML text. `origin` names it in errors; relative paths resolve against `base`.
+    pub fn from_toml(text: &str, origin: &str, base: impl Into<PathBuf>) -> Result<Self> {
+        Self::parse(text, Format::Toml, origin, &base.into(), &process_env)
+    }
+
+    /// Parse JSON text. `origin` names it in errors; relative paths resolve against `base`.
+    pub fn from_json(text: &str, origin: &str, base: impl Into<PathBuf>) -> Result<Self> {
+        Self::parse(text, Format::Json, origin, &base.into(), &process_env)
+    }
+
+    fn parse(text: &str, format: Format, origin: &str, base: &Path, env: Lookup<'_>) -> Result<Self> {
+        let raw: RawFile = match format {
+            Format::Toml => toml::from_str(text).map_err(|e| {
+                // toml's Display quotes the offending line, which may hold a secret: give
+                // the position and the message only.
+                let at = e
+                    .span()
+                    .map(|span| line_col(text, span.start))
+                    .map(|(l, c)| format!(" at line {l}, column {c}"))
+                    .unwrap_or_default();
+                ConfigError::new(origin, format!("invalid TOML{at}: {}", e.message().trim()))
+            })?,
+            Format::Json => serde_json::from_str(text)
+                .map_err(|e| ConfigError::new(origin, format!("invalid JSON: {e}")))?,
+        };
+        if raw.stores.is_empty() {
+            return Err(ConfigError::new(
+                origin,
+                "no stores: add at least one [stores.NAME] table with a `provider`",
+            )
+            .into());
+        }
+        let mut stores = BTreeMap::new();
+        for (name, mut value) in raw.stores {
+            let err = |e: KeyError| e.into_config_error(origin, &name);
+            interpolate_value(&mut value, "", env)
+                .map_err(|e| err(KeyError::new(e.key, e.message)))?;
+            let config = StoreConfig::from_value(value, Some(base)).map_err(err)?;
+            stores.insert(name, config);
+        }
+        if let Some(default) = &raw.default {
+            if !stores.contains_key(default) {
+                return Err(ConfigError::new(
+                    origin,
+                    format!("`{default}` is not a store in this file; {}", names_hint(&stores)),
+                )
+                .key("default")
+                .into());
+            }
+        }
+        Ok(Self {
+            origin: origin.to_string(),
+            default: raw.default,
+            stores,
+        })
+    }
+
+    /// Where this configuration came from (a file path).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The stores' names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.stores.keys().map(String::as_str)
+    }
+
+    /// The default store's name: `default`, or the only store.
+    pub fn default_name(&self) -> Result<&str> {
+        match (&self.default, self.stores.len()) {
+            (Some(name), _) => Ok(name),
+            (None, 1) => Ok(self.stores.keys().next().expect("one store")),
+            (None, _) => Err(ConfigError::new(
+                &self.origin,
+                format!(
+                    "several stores and no `default = \"NAME\"`: name the store to use; {}",
+                    names_hint(&self.stores)
+                ),
+            )
+            .into()),
+        }
+    }
+
+    /// The configuration of store `name`.
+    pub fn get(&self, name: &str) -> Result<&StoreConfig> {
+        self.stores.get(name).ok_or_else(|| {
+            ConfigError::new(
+                &self.origin,
+                format!("no store named `{name}`; {}", names_hint(&self.stores)),
+            )
+            .into()
+        })
+    }
+
+    /// Build store `name`.
+    pub fn open(&self, name: &str) -> Result<Arc<dyn ObjectStore>> {
+        let config = self.get(name)?;
+        config
+            .build_checked()
+            .map_err(|e| e.into_error(&self.origin, name, config.provider()))
+    }
+
+    /// Build the default store (see [`Config::default_name`]).
+    pub fn open_default(&self) -> Result<Arc<dyn ObjectStore>> {
+        self.open(self.default_name()?)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Toml,
+    Json,
+}
+
+fn names_hint<V>(stores: &BTreeMap<String, V>) -> String {
+    let names: Vec<_> = stores.keys().map(|n| format!("`{n}`")).collect();
+    format!("the stores are: {}", names.join(", "))
+}
+
+/// 1-based line and column of byte offset `at` in `text`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_with(text: &str, env: Lookup<'_>) -> Result<Config> {
+        Config::parse(text, Format::Toml, "stores.toml", Path::new("/base"), env)
+    }
+
+    #[test]
+    fn interpolates_from_the_given_environment() {
+        let env = |name: &str| (name == "BUCKET").then(|| "from-env".to_string());
+        let config = parse_with(
+            "[stores.a]\nprovider = \"s3\"\nbucket = \"${BUCKET}\"\nregion = \"${REGION:-eu-west-1}\"\n",
+            &env,
+        )
+        .unwrap();
+        let StoreConfig::S3(s3) = config.get("a").unwrap() else {
+            panic!("expected s3")
+        };
+        assert_eq!(s3.bucket, "from-env");
+        assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn missing_variable_names_file_store_key_and_variable() {
+        let env = |_: &str| None;
+        let err = parse_with(
+            "[stores.a]\nprovider = \"s3\"\nbucket = \"b\"\nsecret_access_key = \"${S3_SECRET}\"\n",
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("stores.toml: store `a`, key `secret_access_key`:"), "{err}");
+        assert!(err.contains("`S3_SECRET` is not set"), "{err}");
+    }
+
+    #[test]
+    fn relative_local_root_resolves_against_the_file() {
+        let env = |_: &str| None;
+        let config = parse_with("[stores.l]\nprovider = \"local\"\nroot = \"data\"\n", &env).unwrap();
+        assert_eq!(
+            config.get("l").unwrap(),
+            &StoreConfig::Local(LocalConfig::new("/base/data"))
+        );
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}

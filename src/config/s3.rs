@@ -1,0 +1,124 @@
+//! `provider = "s3"`: AWS S3 and S3-compatible servers (MinIO, Ceph, R2, moto, s3s...).
+
+use super::{check_endpoint, BuildError, KeyError, Options, Secret};
+use object_store::ObjectStore;
+use std::sync::Arc;
+use serde::Deserialize;
+
+/// An S3 bucket (AWS or any S3-compatible server).
+///
+/// Credentials left out here come from the usual AWS environment (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, ...; see
+/// `object_store::aws::AmazonS3Builder::from_env`). For MinIO and other self-hosted servers,
+/// set `endpoint`, `region = "us-east-1"` and, for plain http, `allow_http = true`; requests
+/// are path-style unless `virtual_hosted_style = true`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct S3Config {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix that scopes the store: the store sees only keys below it.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Region, e.g. `eu-west-1`; object_store defaults to `us-east-1`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Endpoint URL for S3-compatible servers, e.g. `http://127.0.0.1:9000`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Permit a plain `http://` endpoint.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// Access key id.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// Secret access key.
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
+    /// Session token for temporary credentials.
+    #[serde(default)]
+    pub session_token: Option<Secret>,
+    /// Use `https://bucket.endpoint/key` instead of `https://endpoint/bucket/key`.
+    #[serde(default)]
+    pub virtual_hosted_style: bool,
+    /// Send unsigned requests (public buckets).
+    #[serde(default)]
+    pub skip_signature: bool,
+    /// Further object_store options (`AmazonS3ConfigKey` names and aliases), e.g.
+    /// `aws_copy_if_not_exists = "multipart"`, `timeout = "30s"`.
+    #[serde(default)]
+    pub options: Options,
+}
+
+impl S3Config {
+    /// A configuration for `bucket` with everything else at its default.
+    pub fn new(bucket: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            prefix: None,
+            region: None,
+            endpoint: None,
+            allow_http: false,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            virtual_hosted_style: false,
+            skip_signature: false,
+            options: Options::default(),
+        }
+    }
+
+    /// Checks that need no network: endpoint form and option keys.
+    pub(crate) fn validate(&self) -> Result<(), KeyError> {
+        check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
+        #[cfg(feature = "aws")]
+        self.config_keys()?;
+        Ok(())
+    }
+
+    /// Everything this configuration sets, as object_store config keys.
+    #[cfg(feature = "aws")]
+    fn config_keys(&self) -> Result<Vec<(object_store::aws::AmazonS3ConfigKey, String)>, KeyError> {
+        use object_store::aws::AmazonS3ConfigKey as K;
+        use object_store::ClientConfigKey as C;
+        let mut keys = self.options.parse::<K>("s3", |key| match key {
+            K::Bucket => Some("bucket"),
+            K::Region | K::DefaultRegion => Some("region"),
+            K::Endpoint => Some("endpoint"),
+            K::AccessKeyId => Some("access_key_id"),
+            K::SecretAccessKey => Some("secret_access_key"),
+            K::Token => Some("session_token"),
+            K::VirtualHostedStyleRequest => Some("virtual_hosted_style"),
+            K::SkipSignature => Some("skip_signature"),
+            K::Client(C::AllowHttp) => Some("allow_http"),
+            _ => None,
+        })?;
+        keys.extend([
+            (K::Bucket, self.bucket.clone()),
+            (K::Client(C::AllowHttp), self.allow_http.to_string()),
+            (K::VirtualHostedStyleRequest, self.virtual_hosted_style.to_string()),
+            (K::SkipSignature, self.skip_signature.to_string()),
+        ]);
+        let optional = [
+            (K::Region, self.region.as_deref()),
+            (K::Endpoint, self.endpoint.as_deref()),
+            (K::AccessKeyId, self.access_key_id.as_deref()),
+            (K::SecretAccessKey, self.secret_access_key.as_ref().map(Secret::expose)),
+            (K::Token, self.session_token.as_ref().map(Secret::expose)),
+        ];
+        keys.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?.to_string()))));
+        Ok(keys)
+    }
+
+    #[cfg(feature = "aws")]
+    pub(crate) fn build(&self) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        let builder = self
+            .config_keys()?
+            .into_iter()
+            .fold(object_store::aws::AmazonS3Builder::from_env(), |b, (k, v)| {
+                b.with_config(k, v)
+            });
+        Ok(Arc::new(builder.build()?))
+    }
+}

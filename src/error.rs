@@ -1,0 +1,103 @@
+//! The crate's error type.
+//!
+//! Every error says *where* it happened: the configuration file (or URL) and the store and
+//! key within it, or the store an operation ran against. Secrets are never part of an
+//! error: values read from configuration are not echoed back, only key names.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A `Result` whose error is [`enum@Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in stratus.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration (file, URL or environment) is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    /// A configuration file could not be read.
+    #[error("cannot read configuration file {}: {source}", path.display())]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
+    /// object_store refused to build a store from a configuration that parsed correctly
+    /// (for example an option value of the wrong form).
+    #[error("{origin}: store `{store}`: cannot build the {provider} store: {source}")]
+    Build {
+        /// The file or URL the store came from.
+        origin: String,
+        /// The store's name.
+        store: String,
+        /// Its provider (`s3`, `gcs`, ...).
+        provider: &'static str,
+        /// object_store's error.
+        source: object_store::Error,
+    },
+
+    /// An operation on a store failed.
+    #[error("store `{store}`: {source}")]
+    Store {
+        /// The store's name (or its `Display` form).
+        store: String,
+        /// object_store's error.
+        source: object_store::Error,
+    },
+}
+
+/// A configuration error: which file or URL, which store, which key, and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file path, `URL <scheme>://<bucket>`, or `environment`.
+    pub origin: String,
+    /// The store within the file, when the error is inside one.
+    pub store: Option<String>,
+    /// The key within the store (dotted path, e.g. `options.aws_region`), when known.
+    pub key: Option<String>,
+    /// What is wrong and what was expected. Never contains a configured value that could
+    /// be secret.
+    pub message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(origin: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            origin: origin.into(),
+            store: None,
+            key: None,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn store(mut self, store: impl Into<String>) -> Self {
+        self.store = Some(store.into());
+        self
+    }
+
+    pub(crate) fn key(mut self, key: impl Into<String>) -> Self {
+        let key = key.into();
+        self.key = (!key.is_empty()).then_some(key);
+        self
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.origin)?;
+        if let Some(store) = &self.store {
+            write!(f, ": store `{store}`")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ", key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}

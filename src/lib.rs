@@ -1,0 +1,96 @@
+//! # stratus
+//!
+//! One storage API over AWS S3 (and S3-compatible servers such as MinIO), Google Cloud
+//! Storage, Azure Blob, the local filesystem and memory, chosen by configuration, built on
+//! [`object_store`]. Every store is an `Arc<dyn ObjectStore>`, so it plugs into anything
+//! that takes one.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use stratus::object_store::{path::Path, ObjectStoreExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // From a URL...
+//! let store = stratus::open("memory://")?;
+//! store.put(&Path::from("hello.txt"), "hi".into()).await?;
+//! assert_eq!(store.head(&Path::from("hello.txt")).await?.size, 2);
+//!
+//! // ...or from a file of named stores; swapping providers is an edit of the file.
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(
+//!     dir.path().join("stores.toml"),
+//!     r#"
+//!     default = "scratch"
+//!     [stores.scratch]
+//!     provider = "local"
+//!     root = "data"
+//!     create_root = true
+//!     "#,
+//! )?;
+//! let config = stratus::Config::load(dir.path().join("stores.toml"))?;
+//! let scratch = config.open_default()?;
+//! scratch.put(&Path::from("a/b.txt"), "data".into()).await?;
+//! assert!(dir.path().join("data/a/b.txt").exists());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! See [`config`] for the file format and [`config::parse_url`] for URL forms.
+
+#![warn(missing_docs)]
+
+pub mod config;
+mod error;
+
+pub use config::{Config, StoreConfig};
+pub use error::{ConfigError, Error, Result};
+/// The `object_store` crate this version of stratus is built on.
+pub use object_store;
+
+use object_store::ObjectStore;
+use std::sync::Arc;
+
+/// Open a store from a URL (`s3://bucket/prefix`, ...) or, for anything without `://`,
+/// the default store of a configuration file.
+pub fn open(spec: &str) -> Result<Arc<dyn ObjectStore>> {
+    if spec.contains("://") {
+        open_url(spec)
+    } else {
+        Config::load(spec)?.open_default()
+    }
+}
+
+/// Open a store from a URL; see [`config::parse_url`].
+pub fn open_url(url: &str) -> Result<Arc<dyn ObjectStore>> {
+    let config = config::parse_url(url)?;
+    config.build()
+}
+
+/// Open the store the environment names: `STRATUS_URL`, or `STRATUS_CONFIG` (a file)
+/// with `STRATUS_STORE` (a name in it; the file's default store when unset).
+pub fn from_env() -> Result<Arc<dyn ObjectStore>> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (var("STRATUS_URL"), var("STRATUS_CONFIG")) {
+        (Some(url), None) => open_url(&url),
+        (None, Some(path)) => {
+            let config = Config::load(path)?;
+            match var("STRATUS_STORE") {
+                Some(name) => config.open(&name),
+                None => config.open_default(),
+            }
+        }
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            "environment",
+            "both STRATUS_URL and STRATUS_CONFIG are set; set one",
+        )
+        .into()),
+        (None, None) => Err(ConfigError::new(
+            "environment",
+            "set STRATUS_URL (a store URL) or STRATUS_CONFIG (a config file, with STRATUS_STORE \
+             naming a store in it)",
+        )
+        .into()),
+    }
+}
