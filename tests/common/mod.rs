@@ -1,0 +1,152 @@
+//! Shared test set-up: stores of every backend, built through stratus's own configuration.
+//!
+//! Emulator backends read their endpoints from the environment that
+//! `scripts/emulators.sh start` writes (and `scripts/test.sh` exports). Without it they are
+//! skipped with a printed reason, so a plain `cargo test` still runs the memory and local
+//! tests; with `STRATUS_REQUIRE_EMULATORS=1` (set by `scripts/test.sh`) a missing emulator
+//! fails the test instead of skipping it.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use object_store::ObjectStore;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use stratus::Config;
+
+/// Every backend the crate is tested on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Local,
+    /// S3 API on moto server.
+    Moto,
+    /// S3 API on s3s-fs.
+    S3s,
+    /// Azure Blob on Azurite.
+    Azurite,
+    /// GCS on fake-gcs-server (read side only: it refuses object_store's XML-API writes).
+    FakeGcs,
+}
+
+impl Backend {
+    pub const EMULATED: [Backend; 4] = [Backend::Moto, Backend::S3s, Backend::Azurite, Backend::FakeGcs];
+
+    fn env_var(self) -> Option<&'static str> {
+        match self {
+            Backend::Memory | Backend::Local => None,
+            Backend::Moto => Some("STRATUS_TEST_MOTO_ENDPOINT"),
+            Backend::S3s => Some("STRATUS_TEST_S3S_ENDPOINT"),
+            Backend::Azurite => Some("STRATUS_TEST_AZURITE_ENDPOINT"),
+            Backend::FakeGcs => Some("STRATUS_TEST_GCS_ENDPOINT"),
+        }
+    }
+
+    /// The emulator's endpoint, or `None` (after printing why) when the test should skip.
+    pub fn endpoint(self) -> Option<String> {
+        let var = self.env_var()?;
+        match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Some(v),
+            _ if std::env::var("STRATUS_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
+                panic!("{var} is not set but STRATUS_REQUIRE_EMULATORS=1: start the emulators with scripts/test.sh")
+            }
+            _ => {
+                eprintln!("SKIPPED ({self:?}): {var} is not set; run scripts/test.sh to start the emulators");
+                None
+            }
+        }
+    }
+
+    /// The TOML table (without header) of a store on this backend under `prefix`.
+    /// `None` when the backend's emulator is not available (the skip is printed).
+    pub fn store_toml(self, prefix: &str) -> Option<String> {
+        let bucket = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
+        Some(match self {
+            Backend::Memory => format!("provider = \"memory\"\nprefix = \"{prefix}\"\n"),
+            Backend::Local => unreachable!("local stores need a folder: use Fixture::local"),
+            Backend::Moto => format!(
+                "provider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\nendpoint = \"{}\"\n\
+                 allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"test\"\n\
+                 secret_access_key = \"test\"\n\
+                 options = {{ aws_copy_if_not_exists = \"multipart\" }}\n",
+                self.endpoint()?
+            ),
+            Backend::S3s => format!(
+                "provider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\nendpoint = \"{}\"\n\
+                 allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"test\"\n\
+                 secret_access_key = \"test\"\n\
+                 options = {{ aws_copy_if_not_exists = \"multipart\" }}\n",
+                self.endpoint()?
+            ),
+            Backend::Azurite => {
+                self.endpoint()?;
+                format!(
+                    "provider = \"azure\"\ncontainer = \"{bucket}\"\nprefix = \"{prefix}\"\nuse_emulator = true\n"
+                )
+            }
+            // `disable_oauth` in the key makes object_store send no token (the emulator
+            // needs none); `skip_signature` alone still fetches one for writes.
+            Backend::FakeGcs => format!(
+                "provider = \"gcs\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\nendpoint = \"{}\"\n\
+                 allow_http = true\nservice_account_key = '{{\"disable_oauth\": true, \
+                 \"client_email\": \"\", \"private_key\": \"\", \"private_key_id\": \"\"}}'\n",
+                self.endpoint()?
+            ),
+        })
+    }
+}
+
+/// A store for one test, isolated from every other test by a unique prefix (emulators)
+/// or its own folder (local).
+pub struct Fixture {
+    pub store: Arc<dyn ObjectStore>,
+    /// The prefix inside the bucket (emulators), for tests that seed data out of band.
+    pub prefix: String,
+    /// The local root, for `Backend::Local`.
+    pub dir: Option<tempfile::TempDir>,
+}
+
+/// A prefix no other test (nor an earlier run against the same emulator) uses.
+pub fn unique_prefix(test: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "t/{test}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Fixture {
+    /// A fresh, empty store on `backend`; `None` if its emulator is not running.
+    pub fn new(backend: Backend, test: &str) -> Option<Self> {
+        let prefix = unique_prefix(test);
+        if backend == Backend::Local {
+            let dir = tempfile::tempdir().unwrap();
+            let toml = "[stores.t]\nprovider = \"local\"\nroot = \"data\"\ncreate_root = true\n";
+            let config = Config::from_toml(toml, "test.toml", dir.path()).unwrap();
+            let store = config.open("t").unwrap();
+            return Some(Self { store, prefix: String::new(), dir: Some(dir) });
+        }
+        let toml = format!("[stores.t]\n{}", backend.store_toml(&prefix)?);
+        let config = Config::from_toml(&toml, "test.toml", ".").unwrap();
+        let store = config.open("t").unwrap();
+        Some(Self { store, prefix, dir: None })
+    }
+}
+
+/// Upload an object to fake-gcs-server through its JSON API (object_store's writes use the
+/// XML API, which the emulator does not route; see README "Emulators").
+pub async fn gcs_seed(prefix: &str, key: &str, body: impl Into<reqwest::Body>) {
+    let endpoint = Backend::FakeGcs.endpoint().expect("fake-gcs-server endpoint");
+    let bucket = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
+    let name = if prefix.is_empty() { key.to_string() } else { format!("{prefix}/{key}") };
+    let url = reqwest::Url::parse_with_params(
+        &format!("{endpoint}/upload/storage/v1/b/{bucket}/o"),
+        [("uploadType", "media"), ("name", name.as_str())],
+    )
+    .unwrap();
+    let response = reqwest::Client::new().post(url).body(body).send().await.unwrap();
+    assert!(response.status().is_success(), "seeding GCS {name}: {}", response.status());
+}

@@ -1,0 +1,261 @@
+//! object_store's own conformance suite (`object_store::integration`) against every store
+//! stratus builds from configuration.
+//!
+//! Each (backend, case) pair is its own test on its own prefix, so a failure names both.
+//! The suite's cases that need a concrete store type (`MultipartStore`: `multipart`,
+//! `multipart_with_opts`, `multipart_put_part_out_of_order`; `PaginatedListStore`:
+//! `list_paginated`) cannot run here: stratus hands out `Arc<dyn ObjectStore>`, which
+//! exposes neither trait. Multipart uploads are still covered through
+//! `ObjectStore::put_multipart` by `stream_get`, `multipart_race_condition` and
+//! `multipart_out_of_order`. Cases a backend cannot pass are listed in its module with
+//! the reason.
+
+mod common;
+
+use common::{Backend, Fixture};
+use object_store::ObjectStore;
+
+/// One conformance case on one backend, as its own test.
+macro_rules! case {
+    ($backend:expr, $case:ident $(, $arg:expr)*) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let Some(fixture) = Fixture::new($backend, stringify!($case)) else {
+                return;
+            };
+            let store: &dyn ObjectStore = &*fixture.store;
+            object_store::integration::$case(store $(, $arg)*).await;
+        }
+    };
+}
+
+/// A case this backend is known to fail, run anyway: the test passes only if the case
+/// still fails *with the documented symptom*, so a fix upstream (or a regression of a
+/// different kind) shows up here instead of going unnoticed.
+macro_rules! expected_failure {
+    ($backend:expr, $case:ident $(, $arg:expr)*; symptom = $symptom:expr, reason = $reason:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let Some(fixture) = Fixture::new($backend, stringify!($case)) else {
+                return;
+            };
+            let store = std::sync::Arc::clone(&fixture.store);
+            let outcome = tokio::spawn(async move {
+                object_store::integration::$case(&*store $(, $arg)*).await
+            })
+            .await;
+            let panic = match outcome {
+                Ok(()) => panic!(
+                    "{} now passes on {:?}; it was excluded because: {}. Move it to the passing cases.",
+                    stringify!($case), $backend, $reason
+                ),
+                Err(e) => e.into_panic(),
+            };
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            assert!(
+                message.contains($symptom),
+                "{} failed on {:?} with an unexpected symptom (expected `{}` because {}): {message}",
+                stringify!($case), $backend, $symptom, $reason
+            );
+            eprintln!("EXPECTED FAILURE {} on {:?}: {}", stringify!($case), $backend, $reason);
+        }
+    };
+}
+
+/// The cases every writable backend runs.
+macro_rules! common_cases {
+    ($backend:expr) => {
+        case!($backend, put_get_delete_list);
+        case!($backend, list_with_offset_exclusivity);
+        case!($backend, get_opts);
+        case!($backend, list_uses_directories_correctly);
+        case!($backend, list_with_delimiter);
+        case!($backend, rename_and_copy);
+        case!($backend, copy_rename_nonexistent_object);
+        case!($backend, stream_get);
+        case!($backend, multipart_out_of_order);
+    };
+}
+
+mod memory {
+    use super::*;
+    common_cases!(Backend::Memory);
+    case!(Backend::Memory, copy_if_not_exists);
+    case!(Backend::Memory, put_opts, true);
+    case!(Backend::Memory, put_get_attributes);
+    case!(Backend::Memory, multipart_race_condition, true);
+}
+
+mod local {
+    use super::*;
+    common_cases!(Backend::Local);
+    case!(Backend::Local, copy_if_not_exists);
+    case!(Backend::Local, put_opts, false);
+    case!(Backend::Local, put_get_attributes);
+    case!(Backend::Local, multipart_race_condition, true);
+}
+
+mod s3_moto {
+    use super::*;
+    common_cases!(Backend::Moto);
+    case!(Backend::Moto, copy_if_not_exists);
+    case!(Backend::Moto, put_opts, true);
+    case!(Backend::Moto, put_get_attributes);
+    case!(Backend::Moto, multipart_race_condition, true);
+}
+
+/// S3 on s3s-fs, which maps keys onto a folder tree and differs from S3 in three ways.
+mod s3_s3s {
+    use super::*;
+    case!(Backend::S3s, list_with_offset_exclusivity);
+    case!(Backend::S3s, list_uses_directories_correctly);
+    case!(Backend::S3s, list_with_delimiter);
+    case!(Backend::S3s, rename_and_copy);
+    case!(Backend::S3s, copy_rename_nonexistent_object);
+    case!(Backend::S3s, stream_get);
+    case!(Backend::S3s, multipart_out_of_order);
+    case!(Backend::S3s, copy_if_not_exists);
+    case!(Backend::S3s, put_get_attributes);
+    case!(Backend::S3s, multipart_race_condition, true);
+    expected_failure!(Backend::S3s, put_get_delete_list;
+        symptom = "500 Internal Server Error",
+        reason = "s3s-fs answers GET of a key that is a folder on its disk (`test_dir`, the parent \
+                  of `test_dir/test_file.json`) with 500 instead of 404 NotFound");
+    expected_failure!(Backend::S3s, get_opts;
+        symptom = "GetResult",
+        reason = "s3s-fs ignores If-Unmodified-Since and returns the object instead of 412");
+    // Not run: put_opts(supports_update = true). s3s-fs accepts If-Match but does not apply
+    // conditional updates atomically, so the case's concurrent read-increment-write loop
+    // loses increments (40 and 44 of 50 seen); how many varies from run to run, so it can
+    // be neither a pass nor a reliable expected failure. PutMode::Create/Update semantics
+    // are covered on moto (s3_moto::put_opts) and Azurite.
+}
+
+mod azure_azurite {
+    use super::*;
+    common_cases!(Backend::Azurite);
+    case!(Backend::Azurite, copy_if_not_exists);
+    case!(Backend::Azurite, put_opts, true);
+    case!(Backend::Azurite, put_get_attributes);
+    case!(Backend::Azurite, multipart_race_condition, false);
+}
+
+/// GCS on fake-gcs-server: read side only.
+///
+/// object_store writes to GCS with the XML API (`PUT /bucket/object`), which stock
+/// fake-gcs-server routes to its JSON upload handler and refuses (`400 invalid uploadType`;
+/// fsouza/fake-gcs-server#331). Every case of object_store's suite starts by writing, so
+/// none can run; `writes_are_refused_by_the_emulator` pins that down. Instead, the same
+/// objects are seeded through the emulator's JSON API and into an `InMemory` reference,
+/// and every read operation must answer exactly as the reference does.
+mod gcs_fake {
+    use super::*;
+    use futures::TryStreamExt;
+    use object_store::memory::InMemory;
+    use object_store::path::Path;
+    use object_store::{ObjectMeta, ObjectStoreExt};
+
+    const OBJECTS: &[(&str, &str)] = &[
+        ("a.txt", "alpha"),
+        ("dir/b.bin", "bravo bravo"),
+        ("dir/nested/c.json", "{\"c\": 3}"),
+        ("dir/nested/deeper/d", ""),
+        ("spaces and %percent/ünïcode é.txt", "unicode body"),
+        ("z/last", "zulu zulu zulu"),
+    ];
+
+    async fn seeded() -> Option<(Fixture, InMemory)> {
+        let fixture = Fixture::new(Backend::FakeGcs, "gcs_read")?;
+        let reference = InMemory::new();
+        for (key, body) in OBJECTS {
+            common::gcs_seed(&fixture.prefix, key, body.to_string()).await;
+            reference.put(&key_path(key), body.to_string().into()).await.unwrap();
+        }
+        Some((fixture, reference))
+    }
+
+    /// A key exactly as stored (`Path::from` would percent-encode `%` and non-ASCII).
+    fn key_path(key: &str) -> Path {
+        Path::parse(key).unwrap()
+    }
+
+    /// What can be compared across stores: key and size (timestamps and ETags differ).
+    fn keys_sizes(metas: Vec<ObjectMeta>) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = metas.into_iter().map(|m| (m.location.to_string(), m.size)).collect();
+        v.sort();
+        v
+    }
+
+    async fn listing(store: &dyn ObjectStore, prefix: Option<&Path>) -> Vec<(String, u64)> {
+        keys_sizes(store.list(prefix).try_collect().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn list_get_head_delete_match_the_reference() {
+        let Some((fixture, reference)) = seeded().await else { return };
+        let gcs = &*fixture.store;
+
+        for prefix in [None, Some(Path::from("dir")), Some(Path::from("dir/nested")), Some(Path::from("nope"))] {
+            assert_eq!(
+                listing(gcs, prefix.as_ref()).await,
+                listing(&reference, prefix.as_ref()).await,
+                "list({prefix:?})"
+            );
+        }
+        assert_eq!(listing(gcs, None).await.len(), OBJECTS.len());
+
+        for prefix in [None, Some(Path::from("dir")), Some(Path::from("dir/nested"))] {
+            let (got, want) = (
+                gcs.list_with_delimiter(prefix.as_ref()).await.unwrap(),
+                reference.list_with_delimiter(prefix.as_ref()).await.unwrap(),
+            );
+            assert_eq!(got.common_prefixes, want.common_prefixes, "delimiter list({prefix:?})");
+            assert_eq!(keys_sizes(got.objects), keys_sizes(want.objects), "delimiter list({prefix:?})");
+        }
+
+        // fake-gcs-server ignores the `start-after` parameter object_store sends for
+        // list_with_offset and lists everything, so that operation is not emulator-tested
+        // on GCS. Pinned, so that a fixed emulator makes this fail and the check can be
+        // turned into a comparison with the reference.
+        let offset = Path::from("dir/nested/c.json");
+        assert_eq!(
+            keys_sizes(gcs.list_with_offset(None, &offset).try_collect().await.unwrap()),
+            listing(&reference, None).await,
+            "fake-gcs-server now honours start-after: compare list_with_offset with the reference"
+        );
+
+        for (key, body) in OBJECTS {
+            let path = key_path(key);
+            let bytes = gcs.get(&path).await.unwrap().bytes().await.unwrap();
+            assert_eq!(bytes, body.as_bytes(), "get {key}");
+            assert_eq!(gcs.head(&path).await.unwrap().size, body.len() as u64, "head {key}");
+            if body.len() > 3 {
+                assert_eq!(gcs.get_range(&path, 1..3).await.unwrap(), body.as_bytes()[1..3], "range {key}");
+            }
+        }
+
+        let missing = Path::from("dir/missing");
+        assert!(matches!(gcs.get(&missing).await, Err(object_store::Error::NotFound { .. })));
+        assert!(matches!(gcs.head(&missing).await, Err(object_store::Error::NotFound { .. })));
+
+        let a = Path::from("a.txt");
+        gcs.delete(&a).await.unwrap();
+        assert!(matches!(gcs.head(&a).await, Err(object_store::Error::NotFound { .. })));
+        assert_eq!(listing(gcs, None).await.len(), OBJECTS.len() - 1);
+    }
+
+    #[tokio::test]
+    async fn writes_are_refused_by_the_emulator() {
+        let Some(fixture) = Fixture::new(Backend::FakeGcs, "gcs_write") else { return };
+        let err = fixture.store.put(&Path::from("x"), "x".into()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("uploadType"),
+            "fake-gcs-server accepted or failed differently on an XML-API put; if it now \
+             accepts writes, run the full suite on GCS: {err}"
+        );
+    }
+}
