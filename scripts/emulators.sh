@@ -90,6 +90,12 @@ cmd_install() {
 # start NAME PORT CMD...: run CMD in the background, record its pid, wait for the port.
 start_process() {
     local name="$1" port="$2"; shift 2
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        log "port $port is already in use, so $name cannot start there; stop what listens" \
+            "there or choose another port (STRATUS_MOTO_PORT, STRATUS_S3S_PORT, STRATUS_GCS_PORT," \
+            "STRATUS_AZURITE_PORT)"
+        return 1
+    fi
     log "starting $name on 127.0.0.1:$port"
     # AWS_CA_BUNDLE & co. point at the machine's CA file; emulators speak plain http and
     # must not try to load it.
@@ -146,6 +152,7 @@ export STRATUS_TEST_S3S_ENDPOINT=http://127.0.0.1:$S3S_PORT
 export STRATUS_TEST_GCS_ENDPOINT=http://127.0.0.1:$GCS_PORT
 export STRATUS_TEST_AZURITE_ENDPOINT=http://127.0.0.1:$AZURITE_PORT/devstoreaccount1
 export STRATUS_TEST_AZURITE_PID=$(cat "$RUN/azurite.pid")
+export AZURITE_BLOB_STORAGE_URL=http://127.0.0.1:$AZURITE_PORT
 ENV
     log "all emulators up; environment in $EMU/env"
 }

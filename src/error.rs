@@ -16,7 +16,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// A configuration (file, URL or environment) is invalid.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(Box<ConfigError>),
 
     /// A configuration file could not be read.
     #[error("cannot read configuration file {}: {source}", path.display())]
@@ -38,7 +38,7 @@ pub enum Error {
         /// Its provider (`s3`, `gcs`, ...).
         provider: &'static str,
         /// object_store's error.
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
 
     /// An operation on a store failed.
@@ -47,8 +47,14 @@ pub enum Error {
         /// The store's name (or its `Display` form).
         store: String,
         /// object_store's error.
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Self::Config(Box::new(e))
+    }
 }
 
 /// A configuration error: which file or URL, which store, which key, and what was expected.

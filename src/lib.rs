@@ -43,6 +43,7 @@
 
 pub mod config;
 mod error;
+mod redact;
 
 pub use config::{Config, StoreConfig};
 pub use error::{ConfigError, Error, Result};

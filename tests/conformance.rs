@@ -173,7 +173,10 @@ mod gcs_fake {
         let reference = InMemory::new();
         for (key, body) in OBJECTS {
             common::gcs_seed(&fixture.prefix, key, body.to_string()).await;
-            reference.put(&key_path(key), body.to_string().into()).await.unwrap();
+            reference
+                .put(&key_path(key), body.to_string().into())
+                .await
+                .unwrap();
         }
         Some((fixture, reference))
     }
@@ -185,7 +188,10 @@ mod gcs_fake {
 
     /// What can be compared across stores: key and size (timestamps and ETags differ).
     fn keys_sizes(metas: Vec<ObjectMeta>) -> Vec<(String, u64)> {
-        let mut v: Vec<_> = metas.into_iter().map(|m| (m.location.to_string(), m.size)).collect();
+        let mut v: Vec<_> = metas
+            .into_iter()
+            .map(|m| (m.location.to_string(), m.size))
+            .collect();
         v.sort();
         v
     }
@@ -196,10 +202,17 @@ mod gcs_fake {
 
     #[tokio::test]
     async fn list_get_head_delete_match_the_reference() {
-        let Some((fixture, reference)) = seeded().await else { return };
+        let Some((fixture, reference)) = seeded().await else {
+            return;
+        };
         let gcs = &*fixture.store;
 
-        for prefix in [None, Some(Path::from("dir")), Some(Path::from("dir/nested")), Some(Path::from("nope"))] {
+        for prefix in [
+            None,
+            Some(Path::from("dir")),
+            Some(Path::from("dir/nested")),
+            Some(Path::from("nope")),
+        ] {
             assert_eq!(
                 listing(gcs, prefix.as_ref()).await,
                 listing(&reference, prefix.as_ref()).await,
@@ -208,13 +221,27 @@ mod gcs_fake {
         }
         assert_eq!(listing(gcs, None).await.len(), OBJECTS.len());
 
-        for prefix in [None, Some(Path::from("dir")), Some(Path::from("dir/nested"))] {
+        for prefix in [
+            None,
+            Some(Path::from("dir")),
+            Some(Path::from("dir/nested")),
+        ] {
             let (got, want) = (
                 gcs.list_with_delimiter(prefix.as_ref()).await.unwrap(),
-                reference.list_with_delimiter(prefix.as_ref()).await.unwrap(),
+                reference
+                    .list_with_delimiter(prefix.as_ref())
+                    .await
+                    .unwrap(),
             );
-            assert_eq!(got.common_prefixes, want.common_prefixes, "delimiter list({prefix:?})");
-            assert_eq!(keys_sizes(got.objects), keys_sizes(want.objects), "delimiter list({prefix:?})");
+            assert_eq!(
+                got.common_prefixes, want.common_prefixes,
+                "delimiter list({prefix:?})"
+            );
+            assert_eq!(
+                keys_sizes(got.objects),
+                keys_sizes(want.objects),
+                "delimiter list({prefix:?})"
+            );
         }
 
         // fake-gcs-server ignores the `start-after` parameter object_store sends for
@@ -223,7 +250,12 @@ mod gcs_fake {
         // turned into a comparison with the reference.
         let offset = Path::from("dir/nested/c.json");
         assert_eq!(
-            keys_sizes(gcs.list_with_offset(None, &offset).try_collect().await.unwrap()),
+            keys_sizes(
+                gcs.list_with_offset(None, &offset)
+                    .try_collect()
+                    .await
+                    .unwrap()
+            ),
             listing(&reference, None).await,
             "fake-gcs-server now honours start-after: compare list_with_offset with the reference"
         );
@@ -232,26 +264,49 @@ mod gcs_fake {
             let path = key_path(key);
             let bytes = gcs.get(&path).await.unwrap().bytes().await.unwrap();
             assert_eq!(bytes, body.as_bytes(), "get {key}");
-            assert_eq!(gcs.head(&path).await.unwrap().size, body.len() as u64, "head {key}");
+            assert_eq!(
+                gcs.head(&path).await.unwrap().size,
+                body.len() as u64,
+                "head {key}"
+            );
             if body.len() > 3 {
-                assert_eq!(gcs.get_range(&path, 1..3).await.unwrap(), body.as_bytes()[1..3], "range {key}");
+                assert_eq!(
+                    gcs.get_range(&path, 1..3).await.unwrap(),
+                    body.as_bytes()[1..3],
+                    "range {key}"
+                );
             }
         }
 
         let missing = Path::from("dir/missing");
-        assert!(matches!(gcs.get(&missing).await, Err(object_store::Error::NotFound { .. })));
-        assert!(matches!(gcs.head(&missing).await, Err(object_store::Error::NotFound { .. })));
+        assert!(matches!(
+            gcs.get(&missing).await,
+            Err(object_store::Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            gcs.head(&missing).await,
+            Err(object_store::Error::NotFound { .. })
+        ));
 
         let a = Path::from("a.txt");
         gcs.delete(&a).await.unwrap();
-        assert!(matches!(gcs.head(&a).await, Err(object_store::Error::NotFound { .. })));
+        assert!(matches!(
+            gcs.head(&a).await,
+            Err(object_store::Error::NotFound { .. })
+        ));
         assert_eq!(listing(gcs, None).await.len(), OBJECTS.len() - 1);
     }
 
     #[tokio::test]
     async fn writes_are_refused_by_the_emulator() {
-        let Some(fixture) = Fixture::new(Backend::FakeGcs, "gcs_write") else { return };
-        let err = fixture.store.put(&Path::from("x"), "x".into()).await.unwrap_err();
+        let Some(fixture) = Fixture::new(Backend::FakeGcs, "gcs_write") else {
+            return;
+        };
+        let err = fixture
+            .store
+            .put(&Path::from("x"), "x".into())
+            .await
+            .unwrap_err();
         assert!(
             err.to_string().contains("uploadType"),
             "fake-gcs-server accepted or failed differently on an XML-API put; if it now \

@@ -1,9 +1,9 @@
 //! `provider = "azure"`: Azure Blob Storage (and Azurite).
 
-use super::{check_endpoint, BuildError, KeyError, Options, Secret};
-use object_store::ObjectStore;
+use super::{check_endpoint, KeyError, Options, Secret};
 use serde::Deserialize;
-use std::sync::Arc;
+#[cfg(feature = "azure")]
+use {super::BuildError, object_store::ObjectStore, std::sync::Arc};
 
 /// An Azure Blob Storage container.
 ///
@@ -127,7 +127,9 @@ impl AzureConfig {
         let builder = self
             .config_keys()?
             .into_iter()
-            .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| b.with_config(k, v));
+            .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| {
+                b.with_config(k, v)
+            });
         Ok(Arc::new(builder.build()?))
     }
 }

@@ -1,10 +1,10 @@
 //! `provider = "gcs"`: Google Cloud Storage.
 
-use super::{check_endpoint, BuildError, KeyError, Options, Secret};
-use object_store::ObjectStore;
+use super::{check_endpoint, KeyError, Options, Secret};
 use serde::Deserialize;
 use std::path::PathBuf;
-use std::sync::Arc;
+#[cfg(feature = "gcp")]
+use {super::BuildError, object_store::ObjectStore, std::sync::Arc};
 
 /// A Google Cloud Storage bucket.
 ///
@@ -104,10 +104,15 @@ impl GcsConfig {
         let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.to_string_lossy().into_owned());
         let optional = [
             (K::ServiceAccount, path(&self.service_account)),
-            (K::ApplicationCredentials, path(&self.application_credentials)),
+            (
+                K::ApplicationCredentials,
+                path(&self.application_credentials),
+            ),
             (
                 K::ServiceAccountKey,
-                self.service_account_key.as_ref().map(|s| s.expose().to_string()),
+                self.service_account_key
+                    .as_ref()
+                    .map(|s| s.expose().to_string()),
             ),
             (K::BaseUrl, self.endpoint.clone()),
         ];
@@ -121,7 +126,9 @@ impl GcsConfig {
         let builder = self
             .config_keys()?
             .into_iter()
-            .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| b.with_config(k, v));
+            .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| {
+                b.with_config(k, v)
+            });
         Ok(Arc::new(builder.build()?))
     }
 }

@@ -42,9 +42,10 @@ pub(crate) fn interpolate_value(
             }
             Ok(())
         }
-        Value::Array(items) => items.iter_mut().enumerate().try_for_each(|(i, item)| {
-            interpolate_value(item, &format!("{path}[{i}]"), env)
-        }),
+        Value::Array(items) => items
+            .iter_mut()
+            .enumerate()
+            .try_for_each(|(i, item)| interpolate_value(item, &format!("{path}[{i}]"), env)),
         Value::Object(map) => map.iter_mut().try_for_each(|(key, item)| {
             let child = if path.is_empty() {
                 key.clone()
@@ -134,7 +135,10 @@ mod tests {
         assert_eq!(s("${EMPTY}").unwrap(), "");
         assert_eq!(s("${BUCKET:-unused}").unwrap(), "data");
         assert_eq!(s("${MISSING:-}").unwrap(), "");
-        assert_eq!(s("cost $5 and $${BUCKET}").unwrap(), "cost $5 and ${BUCKET}");
+        assert_eq!(
+            s("cost $5 and $${BUCKET}").unwrap(),
+            "cost $5 and ${BUCKET}"
+        );
         assert_eq!(s("$").unwrap(), "$");
     }
 
@@ -147,9 +151,15 @@ mod tests {
 
     #[test]
     fn malformed_references_are_errors() {
-        assert!(interpolate_str("${UNCLOSED", &env).unwrap_err().contains("unterminated"));
-        assert!(interpolate_str("${1ABC}", &env).unwrap_err().contains("not a valid"));
-        assert!(interpolate_str("${}", &env).unwrap_err().contains("not a valid"));
+        assert!(interpolate_str("${UNCLOSED", &env)
+            .unwrap_err()
+            .contains("unterminated"));
+        assert!(interpolate_str("${1ABC}", &env)
+            .unwrap_err()
+            .contains("not a valid"));
+        assert!(interpolate_str("${}", &env)
+            .unwrap_err()
+            .contains("not a valid"));
     }
 
     #[test]

@@ -42,7 +42,10 @@ impl LocalConfig {
     pub(crate) fn build(&self) -> Result<Arc<dyn ObjectStore>, BuildError> {
         if self.create_root {
             std::fs::create_dir_all(&self.root).map_err(|e| {
-                KeyError::new("root", format!("cannot create {}: {e}", self.root.display()))
+                KeyError::new(
+                    "root",
+                    format!("cannot create {}: {e}", self.root.display()),
+                )
             })?;
         } else if !self.root.is_dir() {
             return Err(KeyError::new(

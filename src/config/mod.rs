@@ -48,6 +48,7 @@ pub use self::secret::Secret;
 pub use self::url::parse_url;
 
 use crate::error::{ConfigError, Error, Result};
+use crate::redact::Redacted;
 use interpolate::{interpolate_value, process_env, Lookup};
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
@@ -142,25 +143,30 @@ impl StoreConfig {
             #[allow(unreachable_patterns)]
             other => return Err(missing_feature(other.provider()).into()),
         };
-        Ok(match self.prefix() {
+        let store: Arc<dyn ObjectStore> = match self.prefix() {
             // `check` parsed it already.
             Some(prefix) => Arc::new(PrefixStore::new(store, prefix)),
             None => store,
-        })
+        };
+        Ok(Redacted::wrap(self.provider(), store))
     }
 
     /// Parse one store's table (after interpolation). `base` resolves relative paths.
     fn from_value(mut value: serde_json::Value, base: Option<&Path>) -> Result<Self, KeyError> {
         let found = kind(&value);
-        let table = value.as_object_mut().ok_or_else(|| {
-            KeyError::new("", format!("expected a table of keys, found {found}"))
-        })?;
+        let table = value
+            .as_object_mut()
+            .ok_or_else(|| KeyError::new("", format!("expected a table of keys, found {found}")))?;
         let provider = match table.remove("provider") {
             Some(serde_json::Value::String(p)) => p,
             Some(other) => {
                 return Err(KeyError::new(
                     "provider",
-                    format!("expected a string (one of {}), found {}", PROVIDERS.join(", "), kind(&other)),
+                    format!(
+                        "expected a string (one of {}), found {}",
+                        PROVIDERS.join(", "),
+                        kind(&other)
+                    ),
                 ))
             }
             None => {
@@ -179,7 +185,10 @@ impl StoreConfig {
             other => {
                 return Err(KeyError::new(
                     "provider",
-                    format!("unknown provider `{other}`; expected one of {}", PROVIDERS.join(", ")),
+                    format!(
+                        "unknown provider `{other}`; expected one of {}",
+                        PROVIDERS.join(", ")
+                    ),
                 ))
             }
         };
@@ -257,7 +266,10 @@ pub(crate) fn check_endpoint(endpoint: Option<&str>, allow_http: bool) -> Result
         return Ok(());
     };
     let parsed = ::url::Url::parse(endpoint).map_err(|e| {
-        KeyError::new("endpoint", format!("not a URL ({e}); expected e.g. https://host:port"))
+        KeyError::new(
+            "endpoint",
+            format!("not a URL ({e}); expected e.g. https://host:port"),
+        )
     })?;
     match parsed.scheme() {
         "https" => Ok(()),
@@ -290,7 +302,9 @@ impl KeyError {
     }
 
     fn into_config_error(self, origin: &str, store: &str) -> ConfigError {
-        ConfigError::new(origin, self.message).store(store).key(self.key)
+        ConfigError::new(origin, self.message)
+            .store(store)
+            .key(self.key)
     }
 }
 
@@ -309,7 +323,7 @@ impl BuildError {
                 origin: origin.to_string(),
                 store: store.to_string(),
                 provider,
-                source,
+                source: Box::new(source),
             },
         }
     }
@@ -383,7 +397,13 @@ impl Config {
         Self::parse(text, Format::Json, origin, &base.into(), &process_env)
     }
 
-    fn parse(text: &str, format: Format, origin: &str, base: &Path, env: Lookup<'_>) -> Result<Self> {
+    fn parse(
+        text: &str,
+        format: Format,
+        origin: &str,
+        base: &Path,
+        env: Lookup<'_>,
+    ) -> Result<Self> {
         let raw: RawFile = match format {
             Format::Toml => toml::from_str(text).map_err(|e| {
                 // toml's Display quotes the offending line, which may hold a secret: give
@@ -417,7 +437,10 @@ impl Config {
             if !stores.contains_key(default) {
                 return Err(ConfigError::new(
                     origin,
-                    format!("`{default}` is not a store in this file; {}", names_hint(&stores)),
+                    format!(
+                        "`{default}` is not a store in this file; {}",
+                        names_hint(&stores)
+                    ),
                 )
                 .key("default")
                 .into());
@@ -532,14 +555,18 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.starts_with("stores.toml: store `a`, key `secret_access_key`:"), "{err}");
+        assert!(
+            err.starts_with("stores.toml: store `a`, key `secret_access_key`:"),
+            "{err}"
+        );
         assert!(err.contains("`S3_SECRET` is not set"), "{err}");
     }
 
     #[test]
     fn relative_local_root_resolves_against_the_file() {
         let env = |_: &str| None;
-        let config = parse_with("[stores.l]\nprovider = \"local\"\nroot = \"data\"\n", &env).unwrap();
+        let config =
+            parse_with("[stores.l]\nprovider = \"local\"\nroot = \"data\"\n", &env).unwrap();
         assert_eq!(
             config.get("l").unwrap(),
             &StoreConfig::Local(LocalConfig::new("/base/data"))

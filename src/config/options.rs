@@ -53,6 +53,10 @@ impl Options {
     ///
     /// `dedicated` maps a parsed key to the name of the stratus key that sets the same
     /// thing; such an option is refused, so that one setting has one place.
+    #[cfg_attr(
+        not(any(feature = "aws", feature = "gcp", feature = "azure")),
+        allow(dead_code)
+    )]
     pub(crate) fn parse<K: FromStr>(
         &self,
         provider: &str,

@@ -1,9 +1,9 @@
 //! `provider = "s3"`: AWS S3 and S3-compatible servers (MinIO, Ceph, R2, moto, s3s...).
 
-use super::{check_endpoint, BuildError, KeyError, Options, Secret};
-use object_store::ObjectStore;
-use std::sync::Arc;
+use super::{check_endpoint, KeyError, Options, Secret};
 use serde::Deserialize;
+#[cfg(feature = "aws")]
+use {super::BuildError, object_store::ObjectStore, std::sync::Arc};
 
 /// An S3 bucket (AWS or any S3-compatible server).
 ///
@@ -97,28 +97,36 @@ impl S3Config {
         keys.extend([
             (K::Bucket, self.bucket.clone()),
             (K::Client(C::AllowHttp), self.allow_http.to_string()),
-            (K::VirtualHostedStyleRequest, self.virtual_hosted_style.to_string()),
+            (
+                K::VirtualHostedStyleRequest,
+                self.virtual_hosted_style.to_string(),
+            ),
             (K::SkipSignature, self.skip_signature.to_string()),
         ]);
         let optional = [
             (K::Region, self.region.as_deref()),
             (K::Endpoint, self.endpoint.as_deref()),
             (K::AccessKeyId, self.access_key_id.as_deref()),
-            (K::SecretAccessKey, self.secret_access_key.as_ref().map(Secret::expose)),
+            (
+                K::SecretAccessKey,
+                self.secret_access_key.as_ref().map(Secret::expose),
+            ),
             (K::Token, self.session_token.as_ref().map(Secret::expose)),
         ];
-        keys.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?.to_string()))));
+        keys.extend(
+            optional
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v?.to_string()))),
+        );
         Ok(keys)
     }
 
     #[cfg(feature = "aws")]
     pub(crate) fn build(&self) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        let builder = self
-            .config_keys()?
-            .into_iter()
-            .fold(object_store::aws::AmazonS3Builder::from_env(), |b, (k, v)| {
-                b.with_config(k, v)
-            });
+        let builder = self.config_keys()?.into_iter().fold(
+            object_store::aws::AmazonS3Builder::from_env(),
+            |b, (k, v)| b.with_config(k, v),
+        );
         Ok(Arc::new(builder.build()?))
     }
 }

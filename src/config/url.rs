@@ -94,7 +94,10 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
     let mut table = Map::new();
     table.insert("provider".into(), provider.into());
     let path = object_store::path::Path::from_url_path(url.path()).map_err(|e| {
-        err(KeyError::new("prefix", format!("the URL's path is not a valid key prefix: {e}")))
+        err(KeyError::new(
+            "prefix",
+            format!("the URL's path is not a valid key prefix: {e}"),
+        ))
     })?;
     match bucket_field(provider) {
         Some(field) => {
@@ -120,7 +123,10 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
             table.insert("root".into(), format!("/{path}").into());
         }
         None => {
-            table.insert("prefix".into(), format!("{host}/{path}").trim_matches('/').into());
+            table.insert(
+                "prefix".into(),
+                format!("{host}/{path}").trim_matches('/').into(),
+            );
         }
     }
 
@@ -165,7 +171,10 @@ mod tests {
                 }
                 table.insert((*field).into(), Value::Bool(true));
                 if let Err(e) = StoreConfig::from_value(Value::Object(table), None) {
-                    assert!(!e.message.contains("unknown field"), "{provider}.{field}: {e:?}");
+                    assert!(
+                        !e.message.contains("unknown field"),
+                        "{provider}.{field}: {e:?}"
+                    );
                 }
             }
         }
@@ -177,9 +186,12 @@ mod tests {
             parse_url("file:///tmp/some%20dir").unwrap(),
             StoreConfig::Local(LocalConfig::new("/tmp/some dir"))
         );
-        let mut memory = MemoryConfig::default();
-        memory.prefix = Some("a/b".into());
-        assert_eq!(parse_url("memory:///a/b").unwrap(), StoreConfig::Memory(memory));
+        assert_eq!(
+            parse_url("memory:///a/b").unwrap(),
+            StoreConfig::Memory(MemoryConfig {
+                prefix: Some("a/b".into())
+            })
+        );
         assert_eq!(
             parse_url("memory://").unwrap(),
             StoreConfig::Memory(MemoryConfig {

@@ -28,7 +28,12 @@ pub enum Backend {
 }
 
 impl Backend {
-    pub const EMULATED: [Backend; 4] = [Backend::Moto, Backend::S3s, Backend::Azurite, Backend::FakeGcs];
+    pub const EMULATED: [Backend; 4] = [
+        Backend::Moto,
+        Backend::S3s,
+        Backend::Azurite,
+        Backend::FakeGcs,
+    ];
 
     fn env_var(self) -> Option<&'static str> {
         match self {
@@ -127,26 +132,49 @@ impl Fixture {
             let toml = "[stores.t]\nprovider = \"local\"\nroot = \"data\"\ncreate_root = true\n";
             let config = Config::from_toml(toml, "test.toml", dir.path()).unwrap();
             let store = config.open("t").unwrap();
-            return Some(Self { store, prefix: String::new(), dir: Some(dir) });
+            return Some(Self {
+                store,
+                prefix: String::new(),
+                dir: Some(dir),
+            });
         }
         let toml = format!("[stores.t]\n{}", backend.store_toml(&prefix)?);
         let config = Config::from_toml(&toml, "test.toml", ".").unwrap();
         let store = config.open("t").unwrap();
-        Some(Self { store, prefix, dir: None })
+        Some(Self {
+            store,
+            prefix,
+            dir: None,
+        })
     }
 }
 
 /// Upload an object to fake-gcs-server through its JSON API (object_store's writes use the
 /// XML API, which the emulator does not route; see README "Emulators").
 pub async fn gcs_seed(prefix: &str, key: &str, body: impl Into<reqwest::Body>) {
-    let endpoint = Backend::FakeGcs.endpoint().expect("fake-gcs-server endpoint");
+    let endpoint = Backend::FakeGcs
+        .endpoint()
+        .expect("fake-gcs-server endpoint");
     let bucket = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
-    let name = if prefix.is_empty() { key.to_string() } else { format!("{prefix}/{key}") };
+    let name = if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}/{key}")
+    };
     let url = reqwest::Url::parse_with_params(
         &format!("{endpoint}/upload/storage/v1/b/{bucket}/o"),
         [("uploadType", "media"), ("name", name.as_str())],
     )
     .unwrap();
-    let response = reqwest::Client::new().post(url).body(body).send().await.unwrap();
-    assert!(response.status().is_success(), "seeding GCS {name}: {}", response.status());
+    let response = reqwest::Client::new()
+        .post(url)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "seeding GCS {name}: {}",
+        response.status()
+    );
 }

@@ -1,0 +1,505 @@
+//! Configuration: every bad-input case names the file, the store, the key and what was
+//! expected; secrets never show in Debug, Display or errors; URL and env forms.
+
+use std::path::PathBuf;
+use stratus::config::{S3Config, Secret, StoreConfig};
+use stratus::object_store::path::Path;
+use stratus::object_store::ObjectStoreExt;
+use stratus::{Config, Error};
+
+const SECRET: &str = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY";
+
+/// Write `text` to `dir/name` and load it; returns the path too, for message checks.
+fn load_file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf, Result<Config, Error>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let result = Config::load(&path);
+    (dir, path, result)
+}
+
+/// Load TOML that must fail; return the error's text, checked to start with the file path.
+fn toml_error(text: &str) -> String {
+    let (_dir, path, result) = load_file("stores.toml", text);
+    let err = result
+        .expect_err("configuration should have been refused")
+        .to_string();
+    assert!(
+        err.starts_with(&path.display().to_string()),
+        "error does not name the file: {err}"
+    );
+    assert!(!err.contains(SECRET), "error leaks the secret: {err}");
+    err
+}
+
+const S3_OK: &str = r#"
+[stores.archive]
+provider = "s3"
+bucket = "acme"
+"#;
+
+#[test]
+fn malformed_toml_gives_position_without_quoting_the_line() {
+    let err = toml_error(&format!(
+        "[stores.archive]\nprovider = \"s3\"\nsecret_access_key = \"{SECRET}\nbucket = \"b\"\n"
+    ));
+    assert!(err.contains("invalid TOML at line 3"), "{err}");
+}
+
+#[test]
+fn malformed_json_gives_position() {
+    let (_dir, path, result) = load_file(
+        "stores.json",
+        "{\"stores\": {\"a\": {\"provider\": \"memory\",}}}",
+    );
+    let err = result.unwrap_err().to_string();
+    assert!(err.starts_with(&path.display().to_string()), "{err}");
+    assert!(
+        err.contains("invalid JSON") && err.contains("line 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn json_files_are_read_like_toml_files() {
+    let json = r#"{"default": "m", "stores": {"m": {"provider": "memory", "prefix": "p"},
+                   "s": {"provider": "s3", "bucket": "b", "options": {"aws_copy_if_not_exists": "multipart"}}}}"#;
+    let (_dir, _path, result) = load_file("stores.json", json);
+    let config = result.unwrap();
+    assert_eq!(config.names().collect::<Vec<_>>(), ["m", "s"]);
+    assert_eq!(config.default_name().unwrap(), "m");
+    assert_eq!(config.get("m").unwrap().prefix(), Some("p"));
+}
+
+#[test]
+fn unknown_file_extension_is_refused() {
+    let (_dir, _path, result) = load_file("stores.yaml", S3_OK);
+    assert!(result
+        .unwrap_err()
+        .to_string()
+        .contains("name the file *.toml or *.json"));
+}
+
+#[test]
+fn missing_file_names_it() {
+    let err = Config::load("/nonexistent/stores.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot read configuration file /nonexistent/stores.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_type_names_the_key_and_the_expected_type() {
+    let err = toml_error("[stores.a]\nprovider = \"s3\"\nbucket = \"b\"\nallow_http = \"yes\"\n");
+    assert!(err.contains("store `a`, key `allow_http`"), "{err}");
+    assert!(err.contains("expected a boolean"), "{err}");
+}
+
+#[test]
+fn missing_required_key_is_named() {
+    let err = toml_error("[stores.a]\nprovider = \"s3\"\nregion = \"eu-west-1\"\n");
+    assert!(
+        err.contains("store `a`, key `bucket`: missing field `bucket`"),
+        "{err}"
+    );
+    let err = toml_error("[stores.a]\nprovider = \"local\"\n");
+    assert!(err.contains("key `root`"), "{err}");
+    let err = toml_error("[stores.a]\nprovider = \"azure\"\naccount = \"x\"\n");
+    assert!(err.contains("key `container`"), "{err}");
+}
+
+#[test]
+fn unknown_keys_are_errors_everywhere() {
+    // In a store.
+    let err = toml_error("[stores.a]\nprovider = \"s3\"\nbucket = \"b\"\nbukcet = \"c\"\n");
+    assert!(
+        err.contains("store `a`, key `bukcet`: unknown field `bukcet`, expected one of"),
+        "{err}"
+    );
+    // At the top level.
+    let err = toml_error(&format!("stors = 1\n{S3_OK}"));
+    assert!(err.contains("unknown field `stors`"), "{err}");
+    // In options, checked by object_store's own key parser.
+    let err = toml_error(&format!(
+        "{S3_OK}options = {{ aws_copy_if_not_exist = \"multipart\" }}\n"
+    ));
+    assert!(
+        err.contains("store `archive`, key `options.aws_copy_if_not_exist`"),
+        "{err}"
+    );
+    assert!(err.contains("not an object_store option for s3"), "{err}");
+    // A key of another provider is unknown, too.
+    let err = toml_error("[stores.a]\nprovider = \"gcs\"\nbucket = \"b\"\nregion = \"x\"\n");
+    assert!(
+        err.contains("key `region`: unknown field `region`"),
+        "{err}"
+    );
+    // Provider-specific aliases are valid options only for their provider.
+    let err = toml_error(
+        "[stores.a]\nprovider = \"azure\"\ncontainer = \"c\"\noptions = { aws_region = \"x\" }\n",
+    );
+    assert!(err.contains("key `options.aws_region`"), "{err}");
+}
+
+#[test]
+fn options_may_not_shadow_dedicated_keys() {
+    let err = toml_error(&format!(
+        "{S3_OK}options = {{ aws_region = \"eu-west-1\" }}\n"
+    ));
+    assert!(
+        err.contains("key `options.aws_region`: set `region` in the store itself"),
+        "{err}"
+    );
+    let err = toml_error(&format!(
+        "{S3_OK}options = {{ aws_secret_access_key = \"{SECRET}\" }}\n"
+    ));
+    assert!(
+        err.contains("set `secret_access_key` in the store itself"),
+        "{err}"
+    );
+}
+
+#[test]
+fn valid_options_pass_and_reach_object_store() {
+    let text = format!("{S3_OK}options = {{ aws_copy_if_not_exists = \"multipart\", timeout = \"30s\", aws_disable_tagging = true }}\n");
+    let (_dir, _path, result) = load_file("stores.toml", &text);
+    let config = result.unwrap();
+    config.open("archive").unwrap();
+    // A value of the wrong form is caught by object_store at build time, with the store named.
+    let text = format!("{S3_OK}options = {{ aws_disable_tagging = \"maybe\" }}\n");
+    let (_dir, path, result) = load_file("stores.toml", &text);
+    let err = result.unwrap().open("archive").unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: store `archive`: cannot build the s3 store",
+            path.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_or_missing_provider() {
+    let err = toml_error("[stores.a]\nprovider = \"dropbox\"\n");
+    assert!(err.contains("key `provider`: unknown provider `dropbox`; expected one of s3, gcs, azure, local, memory"), "{err}");
+    let err = toml_error("[stores.a]\nbucket = \"b\"\n");
+    assert!(err.contains("key `provider`: missing"), "{err}");
+    let err = toml_error("[stores.a]\nprovider = 3\n");
+    assert!(err.contains("key `provider`: expected a string"), "{err}");
+}
+
+#[test]
+fn unknown_store_names_the_available_ones() {
+    let (_dir, path, result) = load_file(
+        "stores.toml",
+        &format!("{S3_OK}[stores.scratch]\nprovider = \"memory\"\n"),
+    );
+    let config = result.unwrap();
+    let err = config.open("archiv").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: no store named `archiv`; the stores are: `archive`, `scratch`",
+            path.display()
+        )
+    );
+    let err = config.open_default().unwrap_err().to_string();
+    assert!(
+        err.contains("several stores and no `default = \"NAME\"`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn default_must_name_a_store() {
+    let err = toml_error(&format!("default = \"nope\"\n{S3_OK}"));
+    assert!(
+        err.contains("key `default`: `nope` is not a store in this file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_without_stores_is_refused() {
+    let err = toml_error("default = \"x\"\n");
+    assert!(err.contains("no stores"), "{err}");
+}
+
+#[test]
+fn plain_http_endpoint_needs_allow_http() {
+    let text =
+        "[stores.minio]\nprovider = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9000\"\n";
+    let err = toml_error(text);
+    assert!(err.contains("store `minio`, key `endpoint`"), "{err}");
+    assert!(
+        err.contains("set `allow_http = true` in this store"),
+        "{err}"
+    );
+    let (_dir, _path, ok) = load_file("stores.toml", &format!("{text}allow_http = true\n"));
+    ok.unwrap().open("minio").unwrap();
+    // The same rule for every provider with an endpoint.
+    let err =
+        toml_error("[stores.g]\nprovider = \"gcs\"\nbucket = \"b\"\nendpoint = \"http://x\"\n");
+    assert!(err.contains("allow_http"), "{err}");
+    let err = toml_error("[stores.z]\nprovider = \"azure\"\ncontainer = \"c\"\naccount = \"a\"\nendpoint = \"http://x\"\n");
+    assert!(err.contains("allow_http"), "{err}");
+    let err = toml_error("[stores.a]\nprovider = \"s3\"\nbucket = \"b\"\nendpoint = \"ftp://x\"\n");
+    assert!(err.contains("unsupported scheme `ftp`"), "{err}");
+}
+
+#[test]
+fn azure_emulator_and_endpoint_conflict_is_explained() {
+    let err = toml_error(
+        "[stores.z]\nprovider = \"azure\"\ncontainer = \"c\"\nuse_emulator = true\nendpoint = \"http://127.0.0.1:1\"\nallow_http = true\n",
+    );
+    assert!(err.contains("AZURITE_BLOB_STORAGE_URL"), "{err}");
+}
+
+#[test]
+fn invalid_prefix_is_refused() {
+    let err = toml_error("[stores.m]\nprovider = \"memory\"\nprefix = \"a//b\"\n");
+    assert!(
+        err.contains("store `m`, key `prefix`: not a valid object key prefix"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_environment_variable_is_named() {
+    let err = toml_error(
+        "[stores.a]\nprovider = \"s3\"\nbucket = \"b\"\nsecret_access_key = \"${STRATUS_TEST_SURELY_UNSET_VAR}\"\n",
+    );
+    assert!(err.contains("store `a`, key `secret_access_key`"), "{err}");
+    assert!(
+        err.contains("environment variable `STRATUS_TEST_SURELY_UNSET_VAR` is not set"),
+        "{err}"
+    );
+}
+
+#[test]
+fn local_root_must_exist_unless_created() {
+    let (dir, path, result) = load_file(
+        "stores.toml",
+        "[stores.l]\nprovider = \"local\"\nroot = \"missing\"\n",
+    );
+    let err = result.unwrap().open("l").unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("{}: store `l`, key `root`", path.display())),
+        "{err}"
+    );
+    assert!(err.contains("create_root = true"), "{err}");
+    let (_dir2, _path, result) = load_file(
+        "stores.toml",
+        &format!(
+            "[stores.l]\nprovider = \"local\"\nroot = \"{}/made\"\ncreate_root = true\n",
+            dir.path().display()
+        ),
+    );
+    result.unwrap().open("l").unwrap();
+    assert!(dir.path().join("made").is_dir());
+}
+
+#[tokio::test]
+async fn local_root_is_relative_to_the_config_file_and_prefix_scopes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("conf/data")).unwrap();
+    std::fs::write(
+        dir.path().join("conf/stores.toml"),
+        "[stores.l]\nprovider = \"local\"\nroot = \"data\"\nprefix = \"scoped/\"\n",
+    )
+    .unwrap();
+    let store = Config::load(dir.path().join("conf/stores.toml"))
+        .unwrap()
+        .open("l")
+        .unwrap();
+    store.put(&Path::from("x.txt"), "x".into()).await.unwrap();
+    assert!(dir.path().join("conf/data/scoped/x.txt").is_file());
+}
+
+// ---- secrets ----------------------------------------------------------------------
+
+const ALL_SECRETS: &str = r#"
+[stores.s3]
+provider = "s3"
+bucket = "b"
+access_key_id = "AKIDEXAMPLE"
+secret_access_key = "SECRET1-s3-secret"
+session_token = "SECRET2-s3-token"
+
+[stores.azure]
+provider = "azure"
+container = "c"
+account = "acct"
+access_key = "U0VDUkVUMy1henVyZS1rZXk="
+
+[stores.azure_sas]
+provider = "azure"
+container = "c"
+account = "acct"
+sas_token = "sv=2021&sig=SECRET4-sas"
+
+[stores.azure_bearer]
+provider = "azure"
+container = "c"
+account = "acct"
+bearer_token = "SECRET5-bearer"
+
+[stores.gcs]
+provider = "gcs"
+bucket = "b"
+service_account_key = '{"disable_oauth": true, "client_email": "", "private_key": "SECRET6-private-key", "private_key_id": ""}'
+
+[stores.opts]
+provider = "s3"
+bucket = "b"
+options = { aws_role_arn = "arn:aws:iam::1:role/r", aws_role_session_name = "SECRET7-option-value" }
+"#;
+
+const SECRET_MARKERS: &[&str] = &[
+    "SECRET1",
+    "SECRET2",
+    "U0VDUkVUMy1henVyZS1rZXk",
+    "SECRET4",
+    "SECRET5",
+    "SECRET6",
+    "SECRET7",
+];
+
+fn assert_no_secret(what: &str, text: &str) {
+    for marker in SECRET_MARKERS {
+        assert!(!text.contains(marker), "{what} leaks {marker}: {text}");
+    }
+}
+
+#[test]
+fn secrets_never_appear_in_debug_display_or_built_stores() {
+    let (_dir, _path, result) = load_file("stores.toml", ALL_SECRETS);
+    let config = result.unwrap();
+    assert_no_secret("Config Debug", &format!("{config:?}"));
+    assert_no_secret("Config pretty Debug", &format!("{config:#?}"));
+    for name in config.names() {
+        let store_config = config.get(name).unwrap();
+        assert_no_secret("StoreConfig Debug", &format!("{store_config:?}"));
+        let store = config.open(name).unwrap();
+        assert_no_secret("store Debug", &format!("{store:?}"));
+        assert_no_secret("store Display", &format!("{store}"));
+    }
+    let secret = Secret::new("SECRET1");
+    assert_eq!(format!("{secret} {secret:?}"), "<redacted> <redacted>");
+}
+
+#[test]
+fn secrets_never_appear_in_errors() {
+    // Errors in a store holding secrets, after the secret, in options...
+    for broken in [
+        format!("{ALL_SECRETS}\n[stores.bad]\nprovider = \"s3\"\nbucket = 1\nsecret_access_key = \"SECRET1\"\n"),
+        ALL_SECRETS.replace("[stores.opts]\nprovider = \"s3\"", "[stores.opts]\nprovider = \"s3\"\nallow_http = \"x\""),
+        ALL_SECRETS.replace("session_token = \"SECRET2-s3-token\"", "session_token = \"SECRET2-s3-token\nx"),
+    ] {
+        let (_dir, _path, result) = load_file("stores.toml", &broken);
+        assert_no_secret("config error", &result.unwrap_err().to_string());
+    }
+    // ...an account key object_store refuses at build time...
+    let text = "[stores.z]\nprovider = \"azure\"\ncontainer = \"c\"\naccount = \"a\"\naccess_key = \"SECRET5 not base64!\"\n";
+    let (_dir, _path, result) = load_file("stores.toml", text);
+    let err = result.unwrap().open("z").unwrap_err();
+    assert_no_secret("build error", &format!("{err} {err:?}"));
+    // ...and a URL whose query carries a secret.
+    let err = stratus::open_url("s3://b/p?secret_access_key=SECRET1&bogus_key=1").unwrap_err();
+    let text = err.to_string();
+    assert_no_secret("URL error", &format!("{text} {err:?}"));
+    assert!(
+        text.starts_with("URL s3://b, key `options.bogus_key`"),
+        "{text}"
+    );
+}
+
+// ---- URLs -------------------------------------------------------------------------
+
+#[test]
+fn url_forms() {
+    let config = stratus::config::parse_url(
+        "s3://acme/logs/2024?region=eu-west-1&endpoint=http://127.0.0.1:9000&allow_http=true&aws_copy_if_not_exists=multipart",
+    )
+    .unwrap();
+    let StoreConfig::S3(s3) = &config else {
+        panic!("{config:?}")
+    };
+    assert_eq!(s3.bucket, "acme");
+    assert_eq!(s3.prefix.as_deref(), Some("logs/2024"));
+    assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+    assert!(s3.allow_http);
+    assert_eq!(s3.options.0.len(), 1);
+
+    for (url, provider, prefix) in [
+        ("gs://bucket/a/b", "gcs", Some("a/b")),
+        ("gcs://bucket", "gcs", None),
+        ("az://container/x?account=acct", "azure", Some("x")),
+        ("azure://container?use_emulator=true", "azure", None),
+        ("memory://", "memory", None),
+        ("file:///tmp", "local", None),
+    ] {
+        let config = stratus::config::parse_url(url).unwrap();
+        assert_eq!(
+            (config.provider(), config.prefix()),
+            (provider, prefix),
+            "{url}"
+        );
+    }
+}
+
+#[test]
+fn bad_urls_say_what_is_expected() {
+    let err = |url: &str| stratus::open_url(url).unwrap_err().to_string();
+    assert!(err("dropbox://x")
+        .contains("unknown scheme; expected s3://, gs://, az://, file:// or memory://"));
+    assert!(err("s3:///prefix").contains("key `bucket`: missing"));
+    assert!(err("s3://b?endpoint=http://x").contains("allow_http"));
+    assert!(err("s3://b?region=a&region=b").contains("key `region`: given more than once"));
+    assert!(err("file://host/path").contains("file:///path/to/folder"));
+    assert!(err("not a url").contains("not a URL"));
+}
+
+#[test]
+fn store_config_built_in_code_is_validated() {
+    let mut s3 = S3Config::new("b");
+    s3.endpoint = Some("http://127.0.0.1:9000".into());
+    let err = StoreConfig::S3(s3.clone()).build().unwrap_err().to_string();
+    assert!(
+        err.contains("key `endpoint`") && err.contains("allow_http"),
+        "{err}"
+    );
+    s3.allow_http = true;
+    StoreConfig::S3(s3).build().unwrap();
+}
+
+#[tokio::test]
+async fn open_accepts_a_url_or_a_config_file() {
+    let store = stratus::open("memory:///p").unwrap();
+    store.put(&Path::from("k"), "v".into()).await.unwrap();
+    assert_eq!(store.to_string(), "PrefixObjectStore(p)");
+    let (dir, path, _) = load_file(
+        "stores.toml",
+        "[stores.only]\nprovider = \"local\"\nroot = \".\"\n",
+    );
+    let store = stratus::open(path.to_str().unwrap()).unwrap();
+    store.put(&Path::from("k"), "v".into()).await.unwrap();
+    assert!(dir.path().join("k").is_file());
+}
+
+#[test]
+fn bundled_fixture_configs_load() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stores");
+    let local = Config::load(root.join("local.toml")).unwrap();
+    assert_eq!(local.default_name().unwrap(), "sample");
+    local.open_default().unwrap();
+    let emulators = Config::load(root.join("emulators.toml")).unwrap();
+    assert_eq!(emulators.names().count(), 5);
+    for name in emulators.names() {
+        emulators.open(name).unwrap();
+    }
+}
