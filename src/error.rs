@@ -41,6 +41,17 @@ pub enum Error {
         source: Box<object_store::Error>,
     },
 
+    /// Listing a store failed.
+    #[error("store `{store}`: listing `{prefix}` failed: {source}")]
+    Listing {
+        /// The store (its `Display` form).
+        store: String,
+        /// The prefix being listed (empty: the whole store).
+        prefix: String,
+        /// object_store's error.
+        source: Box<object_store::Error>,
+    },
+
     /// An operation on a store failed.
     #[error("store `{store}`: {source}")]
     Store {
@@ -107,3 +118,45 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+impl Error {
+    /// What to check, for the failures people meet first: a wrong bucket or container,
+    /// refused credentials, an endpoint that does not answer. `None` when there is
+    /// nothing better to say than the error itself.
+    pub fn advice(&self) -> Option<&'static str> {
+        let source = match self {
+            Error::Build { .. } => return Some("check the store's keys and `options` values"),
+            Error::Listing { source, .. } | Error::Store { source, .. } => source.as_ref(),
+            Error::Config(_) | Error::ReadConfig { .. } => return None,
+        };
+        let text = error_chain(source).to_ascii_lowercase();
+        Some(match source {
+            object_store::Error::NotFound { .. } => "the bucket or container does not exist: check `bucket` / `container` (and `account`, `region`)",
+            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+                "access was denied: check the credentials and that they may list this bucket"
+            }
+            _ if text.contains("nosuchbucket") || text.contains("containernotfound") || text.contains("404 not found") => {
+                "the bucket or container does not exist: check `bucket` / `container` (and `account`, `region`)"
+            }
+            _ if text.contains("accessdenied") || text.contains("403 forbidden") || text.contains("401 unauthorized") || text.contains("signature") => {
+                "access was denied: check the credentials and that they may list this bucket"
+            }
+            _ if text.contains("connect") || text.contains("dns") || text.contains("timed out") || text.contains("error sending request") => {
+                "the endpoint did not answer: check `endpoint` (host, port, http/https) and the network"
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// An error and all its sources, joined.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}

@@ -43,6 +43,7 @@
 
 pub mod config;
 mod error;
+pub mod inventory;
 mod redact;
 
 pub use config::{Config, StoreConfig};

@@ -1,0 +1,149 @@
+//! Inventory a bucket: how many objects and bytes, where, how big, how old.
+//!
+//! ```text
+//! cargo run --release --example inventory                       # the bundled sample tree
+//! cargo run --release --example inventory -- stores.toml --store archive --prefix logs --depth 3
+//! cargo run --release --example inventory -- s3://bucket/prefix?region=eu-west-1 --format json
+//! ```
+
+use clap::{Parser, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+use stratus::inventory::{scan, table, Progress, ScanOptions};
+use stratus::object_store::path::Path;
+use stratus::object_store::ObjectStore;
+
+#[derive(Parser)]
+#[command(
+    about = "Inventory a bucket (any provider, by configuration): counts, bytes, prefixes, sizes, ages"
+)]
+struct Args {
+    /// A config file (TOML/JSON) or a store URL (s3://, gs://, az://, file://, memory://).
+    #[arg(default_value = "fixtures/stores/local.toml")]
+    source: String,
+    /// The store to use from a config file (default: the file's `default`).
+    #[arg(long)]
+    store: Option<String>,
+    /// Only objects under this prefix (whole segments; a trailing `/` is optional).
+    #[arg(long, default_value = "")]
+    prefix: String,
+    /// Per-prefix breakdown down to this many levels (0: none).
+    #[arg(long, default_value_t = 2)]
+    depth: usize,
+    /// How many of the largest objects to list.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// At most this many prefixes in the breakdown; the rest are summed as "other".
+    #[arg(long, default_value_t = 50)]
+    prefix_limit: usize,
+    /// Listings in flight at once (1: one sequential listing).
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            match e.advice() {
+                Some(advice) => eprintln!("error: {e}\n  → {advice}"),
+                None => eprintln!("error: {e}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(args: &Args) -> stratus::Result<Arc<dyn ObjectStore>> {
+    match (&args.store, args.source.contains("://")) {
+        (Some(name), false) => stratus::Config::load(&args.source)?.open(name),
+        _ => stratus::open(&args.source),
+    }
+}
+
+async fn run(args: &Args) -> stratus::Result<()> {
+    let store = open(args)?;
+    let prefix = Path::from(args.prefix.as_str());
+    let mut options = ScanOptions::default()
+        .with_depth(args.depth)
+        .with_top(args.top)
+        .with_prefix_limit(args.prefix_limit)
+        .with_concurrency(args.concurrency);
+    let bar = std::io::stderr().is_terminal().then(ProgressLine::new);
+    if let Some(bar) = &bar {
+        let bar = Arc::clone(bar);
+        options = options.with_progress(move |p| bar.update(p));
+    }
+
+    let report = scan(store.as_ref(), Some(&prefix), &options).await;
+    if let Some(bar) = &bar {
+        bar.clear();
+    }
+    let report = report?;
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report serializes")
+        ),
+        Format::Table => {
+            let title = match prefix.as_ref() {
+                "" => store.to_string(),
+                p => format!("{store}, prefix {p}/"),
+            };
+            print!("{}", table::render(&report, &title));
+        }
+    }
+    Ok(())
+}
+
+/// A one-line progress display on stderr, redrawn at most ten times a second.
+struct ProgressLine {
+    start: Instant,
+    last: std::sync::Mutex<Option<Instant>>,
+}
+
+impl ProgressLine {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            start: Instant::now(),
+            last: std::sync::Mutex::new(None),
+        })
+    }
+
+    fn update(&self, p: Progress) {
+        let now = Instant::now();
+        let mut last = self.last.lock().expect("not poisoned");
+        if last.is_some_and(|t| now.duration_since(t).as_millis() < 100) {
+            return;
+        }
+        *last = Some(now);
+        let secs = now.duration_since(self.start).as_secs_f64().max(1e-3);
+        eprint!(
+            "\r\x1b[2K  {} objects, {}  ({:.0} objects/s)  partitions {}/{}",
+            table::thousands(p.objects),
+            table::human_bytes(p.bytes),
+            p.objects as f64 / secs,
+            p.partitions_done,
+            p.partitions_known
+        );
+        let _ = std::io::stderr().flush();
+    }
+
+    fn clear(&self) {
+        eprint!("\r\x1b[2K");
+        let _ = std::io::stderr().flush();
+    }
+}

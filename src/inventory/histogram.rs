@@ -1,0 +1,296 @@
+//! Size and age histograms: fixed buckets, so they merge by adding.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// An object count and a byte count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Objects.
+    pub objects: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+impl Counts {
+    pub(crate) fn add(&mut self, size: u64) {
+        self.objects += 1;
+        self.bytes += size;
+    }
+
+    pub(crate) fn merge(&mut self, other: Counts) {
+        self.objects += other.objects;
+        self.bytes += other.bytes;
+    }
+
+    /// No objects.
+    pub fn is_empty(&self) -> bool {
+        self.objects == 0
+    }
+}
+
+const SIZE_BUCKETS: usize = 65;
+
+/// Objects by size in power-of-two buckets: bucket 0 holds empty objects, bucket `k`
+/// (1..=64) holds sizes in `[2^(k-1), 2^k)`.
+///
+/// JSON: a list of the non-empty buckets, smallest first, each
+/// `{"min": 1024, "max": 2047, "objects": 3, "bytes": 4500}` (`min`/`max` inclusive).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Vec<SizeBucket>", try_from = "Vec<SizeBucket>")]
+pub struct SizeHistogram {
+    buckets: [Counts; SIZE_BUCKETS],
+}
+
+/// One bucket of a [`SizeHistogram`], as serialized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizeBucket {
+    /// Smallest size in the bucket.
+    pub min: u64,
+    /// Largest size in the bucket.
+    pub max: u64,
+    /// Objects in the bucket.
+    pub objects: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+impl Default for SizeHistogram {
+    fn default() -> Self {
+        Self {
+            buckets: [Counts::default(); SIZE_BUCKETS],
+        }
+    }
+}
+
+impl SizeHistogram {
+    /// The bucket index of `size`.
+    pub fn bucket_of(size: u64) -> usize {
+        (u64::BITS - size.leading_zeros()) as usize
+    }
+
+    /// The inclusive size range of bucket `index`.
+    pub fn bounds(index: usize) -> (u64, u64) {
+        match index {
+            0 => (0, 0),
+            64 => (1 << 63, u64::MAX),
+            k => (1 << (k - 1), (1 << k) - 1),
+        }
+    }
+
+    pub(crate) fn add(&mut self, size: u64) {
+        self.buckets[Self::bucket_of(size)].add(size);
+    }
+
+    pub(crate) fn merge(&mut self, other: &SizeHistogram) {
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            mine.merge(*theirs);
+        }
+    }
+
+    /// The non-empty buckets, smallest sizes first.
+    pub fn buckets(&self) -> impl Iterator<Item = SizeBucket> + '_ {
+        self.buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.is_empty())
+            .map(|(i, c)| {
+                let (min, max) = Self::bounds(i);
+                SizeBucket {
+                    min,
+                    max,
+                    objects: c.objects,
+                    bytes: c.bytes,
+                }
+            })
+    }
+}
+
+impl From<SizeHistogram> for Vec<SizeBucket> {
+    fn from(h: SizeHistogram) -> Self {
+        h.buckets().collect()
+    }
+}
+
+impl TryFrom<Vec<SizeBucket>> for SizeHistogram {
+    type Error = String;
+
+    fn try_from(buckets: Vec<SizeBucket>) -> Result<Self, String> {
+        let mut h = SizeHistogram::default();
+        for b in buckets {
+            let index = Self::bucket_of(b.min);
+            if Self::bounds(index) != (b.min, b.max) {
+                return Err(format!(
+                    "{}..={} is not a power-of-two size bucket",
+                    b.min, b.max
+                ));
+            }
+            h.buckets[index].merge(Counts {
+                objects: b.objects,
+                bytes: b.bytes,
+            });
+        }
+        Ok(h)
+    }
+}
+
+/// Age buckets, by whole days before the scan's `as_of` time.
+pub const AGE_BUCKETS: &[(&str, i64, i64)] = &[
+    ("< 1 day", 0, 1),
+    ("1-7 days", 1, 7),
+    ("7-30 days", 7, 30),
+    ("30-90 days", 30, 90),
+    ("90-365 days", 90, 365),
+    ("1-3 years", 365, 3 * 365),
+    ("> 3 years", 3 * 365, i64::MAX),
+];
+
+/// Objects by age (time between `last_modified` and the scan's `as_of`), in the
+/// buckets of [`AGE_BUCKETS`], plus objects dated after `as_of` (clock skew).
+///
+/// JSON: `{"future": {...}, "buckets": [{"label": "< 1 day", "min_days": 0,
+/// "max_days": 1, "objects": 5, "bytes": 100}, ...]}` with every bucket present.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "AgeJson", try_from = "AgeJson")]
+pub struct AgeHistogram {
+    future: Counts,
+    buckets: [Counts; 7],
+}
+
+impl AgeHistogram {
+    pub(crate) fn add(&mut self, as_of: DateTime<Utc>, modified: DateTime<Utc>, size: u64) {
+        let age = as_of.signed_duration_since(modified);
+        if age < chrono::TimeDelta::zero() {
+            self.future.add(size);
+            return;
+        }
+        let days = age.num_days();
+        let index = AGE_BUCKETS
+            .iter()
+            .position(|(_, _, max)| days < *max)
+            .unwrap_or(AGE_BUCKETS.len() - 1);
+        self.buckets[index].add(size);
+    }
+
+    pub(crate) fn merge(&mut self, other: &AgeHistogram) {
+        self.future.merge(other.future);
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            mine.merge(*theirs);
+        }
+    }
+
+    /// Objects modified after the scan's `as_of` time.
+    pub fn future(&self) -> Counts {
+        self.future
+    }
+
+    /// `(label, counts)` for every bucket of [`AGE_BUCKETS`], youngest first.
+    pub fn buckets(&self) -> impl Iterator<Item = (&'static str, Counts)> + '_ {
+        AGE_BUCKETS
+            .iter()
+            .zip(&self.buckets)
+            .map(|((label, _, _), c)| (*label, *c))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct AgeJson {
+    future: Counts,
+    buckets: Vec<AgeBucketJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AgeBucketJson {
+    label: String,
+    min_days: i64,
+    /// `null` for the open-ended last bucket.
+    max_days: Option<i64>,
+    objects: u64,
+    bytes: u64,
+}
+
+impl From<AgeHistogram> for AgeJson {
+    fn from(h: AgeHistogram) -> Self {
+        AgeJson {
+            future: h.future,
+            buckets: AGE_BUCKETS
+                .iter()
+                .zip(h.buckets)
+                .map(|((label, min, max), c)| AgeBucketJson {
+                    label: label.to_string(),
+                    min_days: *min,
+                    max_days: (*max != i64::MAX).then_some(*max),
+                    objects: c.objects,
+                    bytes: c.bytes,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<AgeJson> for AgeHistogram {
+    type Error = String;
+
+    fn try_from(json: AgeJson) -> Result<Self, String> {
+        let mut h = AgeHistogram {
+            future: json.future,
+            ..Default::default()
+        };
+        for b in json.buckets {
+            let index = AGE_BUCKETS
+                .iter()
+                .position(|(label, _, _)| *label == b.label)
+                .ok_or_else(|| format!("unknown age bucket `{}`", b.label))?;
+            h.buckets[index].merge(Counts {
+                objects: b.objects,
+                bytes: b.bytes,
+            });
+        }
+        Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_buckets_are_powers_of_two() {
+        assert_eq!(SizeHistogram::bucket_of(0), 0);
+        assert_eq!(SizeHistogram::bucket_of(1), 1);
+        assert_eq!(SizeHistogram::bucket_of(2), 2);
+        assert_eq!(SizeHistogram::bucket_of(3), 2);
+        assert_eq!(SizeHistogram::bucket_of(1024), 11);
+        assert_eq!(SizeHistogram::bucket_of(u64::MAX), 64);
+        for k in 0..SIZE_BUCKETS {
+            let (min, max) = SizeHistogram::bounds(k);
+            assert_eq!(SizeHistogram::bucket_of(min), k);
+            assert_eq!(SizeHistogram::bucket_of(max), k);
+        }
+    }
+
+    #[test]
+    fn histograms_round_trip_through_json() {
+        let mut h = SizeHistogram::default();
+        for size in [0, 0, 1, 5, 1000, 1 << 40] {
+            h.add(size);
+        }
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(serde_json::from_str::<SizeHistogram>(&json).unwrap(), h);
+        assert!(
+            json.starts_with(r#"[{"min":0,"max":0,"objects":2,"bytes":0}"#),
+            "{json}"
+        );
+
+        let now = Utc::now();
+        let mut a = AgeHistogram::default();
+        a.add(now, now - chrono::TimeDelta::days(3), 7);
+        a.add(now, now + chrono::TimeDelta::days(1), 1);
+        a.add(now, now - chrono::TimeDelta::days(5000), 2);
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<AgeHistogram>(&json).unwrap(), a);
+        let counts: Vec<u64> = a.buckets().map(|(_, c)| c.objects).collect();
+        assert_eq!(counts, [0, 1, 0, 0, 0, 0, 1]);
+        assert_eq!(a.future().objects, 1);
+    }
+}

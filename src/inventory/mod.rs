@@ -1,0 +1,321 @@
+//! Bucket inventory: how many objects, how many bytes, where, how big, how old, over any
+//! store, streaming every page of the listing in bounded memory.
+//!
+//! ```
+//! use stratus::inventory::{scan, ScanOptions};
+//! use stratus::object_store::{memory::InMemory, path::Path, ObjectStoreExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> stratus::Result<()> {
+//! let store = InMemory::new();
+//! store.put(&Path::from("logs/2026/a.log"), vec![0; 1000].into()).await?;
+//! store.put(&Path::from("logs/b.log"), vec![0; 24].into()).await?;
+//! store.put(&Path::from("img/c.png"), vec![0; 4096].into()).await?;
+//!
+//! let report = scan(&store, None, &ScanOptions::default().with_concurrency(8)).await?;
+//! assert_eq!((report.objects, report.bytes), (3, 5120));
+//! assert_eq!(report.top.largest()[0].key, "img/c.png");
+//! let logs = report.prefixes.entries().into_iter().find(|e| e.prefix == "logs").unwrap();
+//! assert_eq!((logs.objects, logs.bytes), (2, 1024));
+//! # Ok(()) }
+//! ```
+//!
+//! # How the listing is parallelised
+//!
+//! One listing is latency-bound: a page of up to 1,000 keys per round trip. With
+//! `concurrency > 1`, [`scan`] first splits the key space with delimiter listings
+//! (`list_with_delimiter`), breadth-first, up to `discovery_depth` levels and only until
+//! there are `target_partitions` subtrees; objects met directly at those levels are
+//! counted from the delimiter listings themselves. Then it lists the subtrees, at most
+//! `concurrency` at a time, each into its own partial [`Report`], and merges them. Every
+//! figure, including the per-prefix breakdown, is exactly what a sequential scan gives
+//! (see `prefixes.rs` for why), whatever the order partitions finish in.
+//!
+//! Memory: each partial report is bounded by `prefix_limit` and `top`; at most
+//! `concurrency` exist at once. A delimiter listing holds one level's direct objects and
+//! sub-prefixes in memory, so for a bucket with millions of keys at one level and no
+//! folders, scan it with `concurrency = 1`, which streams.
+//!
+//! All listings run inside the returned future (nothing is spawned): dropping it stops
+//! them at once.
+
+mod histogram;
+mod prefixes;
+mod report;
+pub mod table;
+mod top;
+
+pub use histogram::{AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS};
+pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
+pub use report::{MergeError, Report, SCHEMA};
+pub use top::{LargeObject, TopObjects};
+
+use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
+use futures::{stream, StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Running totals handed to a progress callback.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Objects counted so far.
+    pub objects: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Partitions (subtrees or discovery listings) finished.
+    pub partitions_done: u64,
+    /// Partitions known so far (grows while discovery runs).
+    pub partitions_known: u64,
+}
+
+/// A progress callback; called from the scanning task, so keep it quick.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// How to scan. `ScanOptions::default()` gives: depth 2, 1,000 prefixes, top 20,
+/// concurrency 16, discovery depth 3, target partitions `8 × concurrency`.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ScanOptions {
+    /// Per-prefix totals down to this many segments below the scanned prefix (0: none).
+    pub depth: usize,
+    /// At most this many prefixes are kept in the breakdown; the rest go to `other`.
+    pub prefix_limit: usize,
+    /// How many of the largest objects to keep.
+    pub top: usize,
+    /// Listings in flight at once; 1 is a plain streaming listing.
+    pub concurrency: usize,
+    /// How many levels of delimiter listings may be used to find partitions.
+    pub discovery_depth: usize,
+    /// Stop splitting once there are this many partitions (`None`: `8 × concurrency`).
+    pub target_partitions: Option<usize>,
+    /// Ages are measured from here (`None`: the scan's start).
+    pub as_of: Option<DateTime<Utc>>,
+    /// Called with running totals every `progress_every` objects and after each partition.
+    pub progress: Option<ProgressFn>,
+    /// Objects between progress calls within a partition.
+    pub progress_every: u64,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            depth: 2,
+            prefix_limit: 1000,
+            top: 20,
+            concurrency: 16,
+            discovery_depth: 3,
+            target_partitions: None,
+            as_of: None,
+            progress: None,
+            progress_every: 1000,
+        }
+    }
+}
+
+impl fmt::Debug for ScanOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScanOptions")
+            .field("depth", &self.depth)
+            .field("prefix_limit", &self.prefix_limit)
+            .field("top", &self.top)
+            .field("concurrency", &self.concurrency)
+            .field("discovery_depth", &self.discovery_depth)
+            .field("target_partitions", &self.target_partitions)
+            .field("as_of", &self.as_of)
+            .field("progress", &self.progress.as_ref().map(|_| "Fn"))
+            .finish()
+    }
+}
+
+impl ScanOptions {
+    /// Set `depth`.
+    pub fn with_depth(mut self, depth: usize) -> Self {
+        self.depth = depth;
+        self
+    }
+    /// Set `prefix_limit`.
+    pub fn with_prefix_limit(mut self, limit: usize) -> Self {
+        self.prefix_limit = limit;
+        self
+    }
+    /// Set `top`.
+    pub fn with_top(mut self, top: usize) -> Self {
+        self.top = top;
+        self
+    }
+    /// Set `concurrency` (at least 1).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+    /// Set `discovery_depth`.
+    pub fn with_discovery_depth(mut self, levels: usize) -> Self {
+        self.discovery_depth = levels;
+        self
+    }
+    /// Set `target_partitions`.
+    pub fn with_target_partitions(mut self, partitions: usize) -> Self {
+        self.target_partitions = Some(partitions.max(1));
+        self
+    }
+    /// Set `as_of`.
+    pub fn with_as_of(mut self, as_of: DateTime<Utc>) -> Self {
+        self.as_of = Some(as_of);
+        self
+    }
+    /// Set the progress callback.
+    pub fn with_progress(mut self, progress: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+}
+
+/// Inventory everything under `prefix` (whole path segments: `logs` matches `logs/x`,
+/// not `logs2/x`; a trailing `/` makes no difference) in `store`.
+pub async fn scan(
+    store: &dyn ObjectStore,
+    prefix: Option<&Path>,
+    options: &ScanOptions,
+) -> Result<Report> {
+    let prefix = prefix.filter(|p| !p.as_ref().is_empty());
+    let as_of = options.as_of.unwrap_or_else(Utc::now);
+    let empty = Report::new(as_of, options.depth, options.prefix_limit, options.top);
+    let scan = Scan {
+        store,
+        prefix_len: prefix.map_or(0, |p| p.as_ref().len() + 1),
+        options,
+        counters: Counters::default(),
+    };
+    let mut report = if options.concurrency <= 1 {
+        scan.counters.known.store(1, Ordering::Relaxed);
+        scan.list_partition(prefix.cloned(), empty).await?
+    } else {
+        scan.parallel(prefix.cloned(), empty).await?
+    };
+    report.finish();
+    scan.report_progress();
+    Ok(report)
+}
+
+#[derive(Default)]
+struct Counters {
+    objects: AtomicU64,
+    bytes: AtomicU64,
+    done: AtomicU64,
+    known: AtomicU64,
+}
+
+struct Scan<'a> {
+    store: &'a dyn ObjectStore,
+    /// Bytes to strip from a key to make it relative to the scanned prefix.
+    prefix_len: usize,
+    options: &'a ScanOptions,
+    counters: Counters,
+}
+
+impl Scan<'_> {
+    fn relative<'k>(&self, meta: &'k ObjectMeta) -> &'k str {
+        meta.location
+            .as_ref()
+            .get(self.prefix_len..)
+            .unwrap_or_default()
+    }
+
+    fn listing_error(&self, prefix: &Option<Path>, source: object_store::Error) -> Error {
+        Error::Listing {
+            store: self.store.to_string(),
+            prefix: prefix.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            source: Box::new(source),
+        }
+    }
+
+    fn count(&self, objects: u64, bytes: u64) {
+        self.counters.objects.fetch_add(objects, Ordering::Relaxed);
+        self.counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.report_progress();
+    }
+
+    fn report_progress(&self) {
+        if let Some(progress) = &self.options.progress {
+            let c = &self.counters;
+            progress(Progress {
+                objects: c.objects.load(Ordering::Relaxed),
+                bytes: c.bytes.load(Ordering::Relaxed),
+                partitions_done: c.done.load(Ordering::Relaxed),
+                partitions_known: c.known.load(Ordering::Relaxed),
+            });
+        }
+    }
+
+    /// Stream one subtree (or the whole prefix) into `report`.
+    async fn list_partition(&self, partition: Option<Path>, mut report: Report) -> Result<Report> {
+        let mut listing = self.store.list(partition.as_ref());
+        let (mut objects, mut bytes) = (0, 0);
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(|e| self.listing_error(&partition, e))?;
+            report.add(self.relative(&meta), &meta);
+            objects += 1;
+            bytes += meta.size;
+            if objects == self.options.progress_every {
+                self.count(objects, bytes);
+                (objects, bytes) = (0, 0);
+            }
+        }
+        report.end_partition();
+        self.counters.done.fetch_add(1, Ordering::Relaxed);
+        self.count(objects, bytes);
+        Ok(report)
+    }
+
+    /// Split by delimiter listings, then list the subtrees concurrently.
+    async fn parallel(&self, prefix: Option<Path>, mut report: Report) -> Result<Report> {
+        let concurrency = self.options.concurrency;
+        let target = self.options.target_partitions.unwrap_or(8 * concurrency);
+        let mut frontier = vec![prefix];
+        for _ in 0..self.options.discovery_depth {
+            if frontier.is_empty() || frontier.len() >= target {
+                break;
+            }
+            self.counters
+                .known
+                .fetch_add(frontier.len() as u64, Ordering::Relaxed);
+            let mut levels = stream::iter(frontier)
+                .map(|node| async move {
+                    let listed = self.store.list_with_delimiter(node.as_ref()).await;
+                    listed.map_err(|e| self.listing_error(&node, e))
+                })
+                .buffer_unordered(concurrency);
+            let mut next = Vec::new();
+            while let Some(level) = levels.try_next().await? {
+                // The level's own objects: a partition of their own (their prefixes stay open).
+                let mut direct = report.empty_like();
+                let bytes = level.objects.iter().map(|m| m.size).sum();
+                for meta in &level.objects {
+                    direct.add(self.relative(meta), meta);
+                }
+                direct.end_partition();
+                report.merge(direct).expect("same settings");
+                self.counters.done.fetch_add(1, Ordering::Relaxed);
+                self.count(level.objects.len() as u64, bytes);
+                next.extend(level.common_prefixes.into_iter().map(Some));
+            }
+            frontier = next;
+        }
+        self.counters
+            .known
+            .fetch_add(frontier.len() as u64, Ordering::Relaxed);
+        self.report_progress();
+        let template = report.empty_like();
+        let mut partitions = stream::iter(frontier)
+            .map(|partition| self.list_partition(partition, template.clone()))
+            .buffer_unordered(concurrency);
+        while let Some(part) = partitions.try_next().await? {
+            report.merge(part).expect("same settings");
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,435 @@
+//! Per-prefix totals down to a depth, in bounded memory, exact and order-independent.
+//!
+//! A prefix's total includes everything below it (like `du --max-depth`): with depth 2,
+//! `logs/2026/10/app.log` counts towards `logs` and `logs/2026`. Objects directly under
+//! the scanned prefix belong to no entry (they are in the report's totals).
+//!
+//! **Bounded.** At most `limit` prefixes are kept: those with the most bytes (ties: more
+//! objects, then the smaller name). A parent always has at least its children's bytes, so
+//! a kept prefix's parent is kept too and the kept set reads as a tree. The rest are
+//! counted in [`Other`].
+//!
+//! **Streaming.** Every key below a prefix is contiguous in a listing: S3, GCS, Azure and
+//! memory list in key order, the local filesystem walks depth-first. So one open entry per
+//! level (a stack at most `depth` long) suffices: when the listing leaves a prefix, its
+//! total is final and it is offered to the bounded set. A partition of the key space that
+//! is a whole subtree (see `plan.rs`) completes everything below its root; its root and
+//! the root's ancestors stay *open* and are summed with the other partitions' open
+//! entries when reports merge, then completed by `finish`. Merging is therefore exact and
+//! commutative. (A store that listed a prefix's keys non-contiguously would get that
+//! prefix's pieces added together when both are kept, and counted twice in
+//! `other.prefixes` when not.)
+
+use super::histogram::Counts;
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One prefix's totals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixEntry {
+    /// The prefix, relative to the scanned prefix, without a trailing `/`.
+    pub prefix: String,
+    /// Its depth: the number of segments in `prefix`.
+    pub depth: usize,
+    /// Objects below it, at any depth.
+    pub objects: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// What the kept prefixes leave out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Other {
+    /// How many prefixes (any depth) were not kept.
+    pub prefixes: u64,
+    /// Objects below top-level (depth 1) prefixes that were not kept.
+    pub objects: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// The bounded per-prefix breakdown of a [`Report`](super::Report).
+///
+/// JSON: `{"depth": 2, "limit": 1000, "entries": [PrefixEntry...], "other": Other}`;
+/// `entries` sorted by bytes, largest first. A report that is not finished (a partition's)
+/// also has `"open": [PrefixEntry...]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "BreakdownJson", from = "BreakdownJson")]
+pub struct PrefixBreakdown {
+    depth: usize,
+    limit: usize,
+    /// Complete, kept entries by name: (depth, counts).
+    kept: BTreeMap<String, (usize, Counts)>,
+    /// The kept entries ordered for eviction: the first is the one to drop.
+    rank: BTreeSet<RankKey>,
+    other: Other,
+    /// Entries whose totals are not final yet (partition roots and their ancestors).
+    open: BTreeMap<String, (usize, Counts)>,
+    /// The prefixes the listing is inside now, outermost first.
+    stack: Vec<(String, Counts)>,
+}
+
+/// Eviction order: fewest bytes, then fewest objects, then the larger name goes first.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct RankKey(u64, u64, Reverse<String>);
+
+impl RankKey {
+    fn new(name: &str, counts: Counts) -> Self {
+        Self(counts.bytes, counts.objects, Reverse(name.to_string()))
+    }
+
+    fn beats(&self, other: &RankKey) -> bool {
+        self > other
+    }
+}
+
+impl PrefixBreakdown {
+    /// Totals for prefixes down to `depth` segments (0: none), keeping at most `limit`.
+    pub fn new(depth: usize, limit: usize) -> Self {
+        Self {
+            depth,
+            limit,
+            kept: BTreeMap::new(),
+            rank: BTreeSet::new(),
+            other: Other::default(),
+            open: BTreeMap::new(),
+            stack: Vec::new(),
+        }
+    }
+
+    /// Account one object whose key, relative to the scanned prefix, is `relative`.
+    pub(crate) fn add(&mut self, relative: &str, size: u64) {
+        if self.depth == 0 {
+            return;
+        }
+        // Segment ends of the key's folders, up to `depth`: "a/b/c.txt" -> [1, 3].
+        let mut level = 0;
+        let mut ends = relative.match_indices('/').map(|(i, _)| i);
+        while level < self.depth {
+            let Some(end) = ends.next() else { break };
+            let prefix = &relative[..end];
+            match self.stack.get(level) {
+                Some((open, _)) if open == prefix => {}
+                _ => {
+                    self.close_from(level);
+                    self.stack.push((prefix.to_string(), Counts::default()));
+                }
+            }
+            self.stack[level].1.add(size);
+            level += 1;
+        }
+        // A key with fewer folders than the stack is deep leaves the deeper prefixes.
+        self.close_from(level);
+    }
+
+    /// Complete the stack entries at `level` and deeper.
+    fn close_from(&mut self, level: usize) {
+        while self.stack.len() > level {
+            let (name, counts) = self.stack.pop().expect("non-empty");
+            let depth = self.stack.len() + 1;
+            self.complete(name, depth, counts);
+        }
+    }
+
+    /// Offer a complete entry to the bounded set.
+    fn complete(&mut self, name: String, depth: usize, counts: Counts) {
+        if let Some((_, existing)) = self.kept.get_mut(&name) {
+            // Only for a non-contiguous listing: add the pieces up.
+            self.rank.remove(&RankKey::new(&name, *existing));
+            existing.merge(counts);
+            self.rank.insert(RankKey::new(&name, *existing));
+            return;
+        }
+        let key = RankKey::new(&name, counts);
+        if self.kept.len() < self.limit {
+            self.kept.insert(name, (depth, counts));
+            self.rank.insert(key);
+            return;
+        }
+        match self.rank.first() {
+            Some(worst) if key.beats(worst) => {
+                let worst = self.rank.pop_first().expect("non-empty");
+                let (depth_out, counts_out) =
+                    self.kept.remove(&worst.2 .0).expect("ranked is kept");
+                self.fold(depth_out, counts_out);
+                self.kept.insert(name, (depth, counts));
+                self.rank.insert(key);
+            }
+            _ => self.fold(depth, counts),
+        }
+    }
+
+    fn fold(&mut self, depth: usize, counts: Counts) {
+        self.other.prefixes += 1;
+        if depth == 1 {
+            self.other.objects += counts.objects;
+            self.other.bytes += counts.bytes;
+        }
+    }
+
+    /// End of a partition: what is still on the stack is open (its total may continue in
+    /// another partition).
+    pub(crate) fn end_partition(&mut self) {
+        while let Some((name, counts)) = self.stack.pop() {
+            let depth = self.stack.len() + 1;
+            self.open
+                .entry(name)
+                .or_insert((depth, Counts::default()))
+                .1
+                .merge(counts);
+        }
+    }
+
+    /// Combine with another partition's breakdown (same depth and limit).
+    pub(crate) fn merge(&mut self, mut other: PrefixBreakdown) {
+        self.end_partition();
+        other.end_partition();
+        for (name, (depth, counts)) in other.kept {
+            self.complete(name, depth, counts);
+        }
+        self.other.prefixes += other.other.prefixes;
+        self.other.objects += other.other.objects;
+        self.other.bytes += other.other.bytes;
+        for (name, (depth, counts)) in other.open {
+            self.open
+                .entry(name)
+                .or_insert((depth, Counts::default()))
+                .1
+                .merge(counts);
+        }
+    }
+
+    /// All partitions are in: every open entry is complete.
+    pub(crate) fn finish(&mut self) {
+        self.end_partition();
+        for (name, (depth, counts)) in std::mem::take(&mut self.open) {
+            self.complete(name, depth, counts);
+        }
+    }
+
+    /// The configured depth.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// The configured bound on kept entries.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The kept entries, most bytes first.
+    pub fn entries(&self) -> Vec<PrefixEntry> {
+        self.rank
+            .iter()
+            .rev()
+            .map(|RankKey(_, _, Reverse(name))| {
+                let (depth, counts) = self.kept[name];
+                PrefixEntry {
+                    prefix: name.clone(),
+                    depth,
+                    objects: counts.objects,
+                    bytes: counts.bytes,
+                }
+            })
+            .collect()
+    }
+
+    /// The kept entries in tree order (by name; a parent before its children).
+    pub fn tree(&self) -> Vec<PrefixEntry> {
+        let mut entries = self.entries();
+        entries.sort_by(|a, b| a.prefix.split('/').cmp(b.prefix.split('/')));
+        entries
+    }
+
+    /// What the kept entries leave out.
+    pub fn other(&self) -> Other {
+        self.other
+    }
+
+    /// Whether partitions' totals are still pending (before `finish`).
+    pub fn is_finished(&self) -> bool {
+        self.open.is_empty() && self.stack.is_empty()
+    }
+
+    fn open_entries(&self) -> Vec<PrefixEntry> {
+        let stack_depths = self
+            .stack
+            .iter()
+            .enumerate()
+            .map(|(i, (n, c))| (n, i + 1, *c));
+        let mut all: BTreeMap<&String, (usize, Counts)> =
+            self.open.iter().map(|(n, (d, c))| (n, (*d, *c))).collect();
+        for (name, depth, counts) in stack_depths {
+            all.entry(name)
+                .or_insert((depth, Counts::default()))
+                .1
+                .merge(counts);
+        }
+        all.into_iter()
+            .map(|(name, (depth, c))| PrefixEntry {
+                prefix: name.clone(),
+                depth,
+                objects: c.objects,
+                bytes: c.bytes,
+            })
+            .collect()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct BreakdownJson {
+    depth: usize,
+    limit: usize,
+    entries: Vec<PrefixEntry>,
+    other: Other,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    open: Vec<PrefixEntry>,
+}
+
+impl From<PrefixBreakdown> for BreakdownJson {
+    fn from(b: PrefixBreakdown) -> Self {
+        BreakdownJson {
+            depth: b.depth,
+            limit: b.limit,
+            entries: b.entries(),
+            other: b.other,
+            open: b.open_entries(),
+        }
+    }
+}
+
+impl From<BreakdownJson> for PrefixBreakdown {
+    fn from(json: BreakdownJson) -> Self {
+        let mut b = PrefixBreakdown::new(json.depth, json.limit);
+        for e in json.entries {
+            let counts = Counts {
+                objects: e.objects,
+                bytes: e.bytes,
+            };
+            b.complete(e.prefix, e.depth, counts);
+        }
+        b.other = json.other;
+        for e in json.open {
+            let counts = Counts {
+                objects: e.objects,
+                bytes: e.bytes,
+            };
+            b.open.insert(e.prefix, (e.depth, counts));
+        }
+        b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn breakdown(depth: usize, limit: usize, keys: &[(&str, u64)]) -> PrefixBreakdown {
+        let mut b = PrefixBreakdown::new(depth, limit);
+        for (k, s) in keys {
+            b.add(k, *s);
+        }
+        b.finish();
+        b
+    }
+
+    fn names(b: &PrefixBreakdown) -> Vec<(String, u64, u64)> {
+        b.tree()
+            .into_iter()
+            .map(|e| (e.prefix, e.objects, e.bytes))
+            .collect()
+    }
+
+    const KEYS: &[(&str, u64)] = &[
+        ("a/1", 1),
+        ("a/b/2", 2),
+        ("a/b/c/3", 3),
+        ("a/d/4", 4),
+        ("a/z", 5),
+        ("root.txt", 100),
+        ("x/y/z/w", 6),
+    ];
+
+    #[test]
+    fn totals_are_hierarchical_to_the_depth() {
+        let b = breakdown(2, 100, KEYS);
+        assert_eq!(
+            names(&b),
+            [
+                ("a".into(), 5, 15),
+                ("a/b".into(), 2, 5),
+                ("a/d".into(), 1, 4),
+                ("x".into(), 1, 6),
+                ("x/y".into(), 1, 6),
+            ]
+        );
+        assert_eq!(b.other(), Other::default());
+        assert!(breakdown(0, 100, KEYS).entries().is_empty());
+    }
+
+    #[test]
+    fn bound_keeps_the_biggest_and_folds_the_rest() {
+        let b = breakdown(2, 2, KEYS);
+        assert_eq!(names(&b), [("a".into(), 5, 15), ("x".into(), 1, 6)]);
+        // Dropped: a/b, a/d, x/y (depth 2: no objects added to other).
+        assert_eq!(
+            b.other(),
+            Other {
+                prefixes: 3,
+                objects: 0,
+                bytes: 0
+            }
+        );
+        let b = breakdown(1, 1, KEYS);
+        assert_eq!(names(&b), [("a".into(), 5, 15)]);
+        assert_eq!(
+            b.other(),
+            Other {
+                prefixes: 1,
+                objects: 1,
+                bytes: 6
+            }
+        );
+    }
+
+    #[test]
+    fn partitions_merge_exactly_in_any_order() {
+        let whole = breakdown(2, 3, KEYS);
+        // Partitions as the planner makes them: whole subtrees plus direct objects.
+        let parts: [&[(&str, u64)]; 5] = [
+            &[("a/1", 1), ("a/z", 5)],
+            &[("a/b/2", 2), ("a/b/c/3", 3)],
+            &[("a/d/4", 4)],
+            &[("root.txt", 100)],
+            &[("x/y/z/w", 6)],
+        ];
+        for order in [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3]] {
+            let mut merged = PrefixBreakdown::new(2, 3);
+            for i in order {
+                let mut part = PrefixBreakdown::new(2, 3);
+                for (k, s) in parts[i] {
+                    part.add(k, *s);
+                }
+                merged.merge(part);
+            }
+            merged.finish();
+            assert_eq!(names(&merged), names(&whole), "order {order:?}");
+            assert_eq!(merged.other(), whole.other(), "order {order:?}");
+        }
+    }
+
+    #[test]
+    fn json_round_trip_keeps_open_entries() {
+        let mut b = PrefixBreakdown::new(2, 10);
+        for (k, s) in KEYS {
+            b.add(k, *s);
+        }
+        let json = serde_json::to_string(&b).unwrap();
+        assert!(json.contains("\"open\""), "{json}");
+        let mut back: PrefixBreakdown = serde_json::from_str(&json).unwrap();
+        back.finish();
+        b.finish();
+        assert_eq!(names(&back), names(&b));
+    }
+}

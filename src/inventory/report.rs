@@ -1,0 +1,220 @@
+//! The inventory report: every figure, mergeable, in memory bounded by its limits.
+
+use super::histogram::{AgeHistogram, SizeHistogram};
+use super::prefixes::PrefixBreakdown;
+use super::top::TopObjects;
+use chrono::{DateTime, Utc};
+use object_store::ObjectMeta;
+use serde::{Deserialize, Serialize};
+
+/// The version of the JSON form; bumped on any incompatible change.
+pub const SCHEMA: &str = "stratus.inventory.v1";
+
+/// What a scan found. Built by [`scan`](super::scan); also usable by hand with
+/// [`Report::add`], [`Report::merge`] and [`Report::finish`].
+///
+/// # JSON schema (`stratus.inventory.v1`)
+///
+/// ```text
+/// {
+///   "schema": "stratus.inventory.v1",
+///   "as_of": "2026-11-22T10:00:00Z",      // ages are measured from here
+///   "objects": 65, "bytes": 363631,
+///   "zero_byte_objects": 5,
+///   "smallest": 0, "largest": 89012,      // null when empty
+///   "mean_size": 5594.3,                  // null when empty; output only
+///   "oldest": "...", "newest": "...",     // last_modified; null when empty
+///   "sizes": [{"min": 0, "max": 0, "objects": 5, "bytes": 0}, ...],   // SizeHistogram
+///   "ages": {"future": {...}, "buckets": [...]},                      // AgeHistogram
+///   "prefixes": {"depth": 2, "limit": 1000, "entries": [...], "other": {...}},
+///   "top": {"limit": 20, "objects": [{"key", "size", "last_modified"}, ...]}
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// The moment ages are measured from (the scan's start unless set).
+    pub as_of: DateTime<Utc>,
+    /// Objects seen.
+    pub objects: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Objects of size 0.
+    pub zero_byte_objects: u64,
+    /// The smallest size.
+    pub smallest: Option<u64>,
+    /// The largest size.
+    pub largest: Option<u64>,
+    /// The oldest `last_modified`.
+    pub oldest: Option<DateTime<Utc>>,
+    /// The newest `last_modified`.
+    pub newest: Option<DateTime<Utc>>,
+    /// Objects by size.
+    pub sizes: SizeHistogram,
+    /// Objects by age.
+    pub ages: AgeHistogram,
+    /// Totals per prefix.
+    pub prefixes: PrefixBreakdown,
+    /// The largest objects.
+    pub top: TopObjects,
+}
+
+/// Why two reports cannot be merged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot merge inventory reports: {0}")]
+pub struct MergeError(String);
+
+impl Report {
+    /// An empty report: ages from `as_of`, prefixes to `depth` keeping `prefix_limit`,
+    /// the `top` largest objects.
+    pub fn new(as_of: DateTime<Utc>, depth: usize, prefix_limit: usize, top: usize) -> Self {
+        Self {
+            schema: SCHEMA.to_string(),
+            as_of,
+            objects: 0,
+            bytes: 0,
+            zero_byte_objects: 0,
+            smallest: None,
+            largest: None,
+            oldest: None,
+            newest: None,
+            sizes: SizeHistogram::default(),
+            ages: AgeHistogram::default(),
+            prefixes: PrefixBreakdown::new(depth, prefix_limit),
+            top: TopObjects::new(top),
+        }
+    }
+
+    /// An empty report with the same settings as this one.
+    pub(crate) fn empty_like(&self) -> Self {
+        Self::new(
+            self.as_of,
+            self.prefixes.depth(),
+            self.prefixes.limit(),
+            self.top.limit(),
+        )
+    }
+
+    /// Account one object. `relative` is its key relative to the scanned prefix (it
+    /// places the object in the per-prefix breakdown).
+    pub fn add(&mut self, relative: &str, meta: &ObjectMeta) {
+        let size = meta.size;
+        self.objects += 1;
+        self.bytes += size;
+        self.zero_byte_objects += u64::from(size == 0);
+        self.smallest = Some(self.smallest.map_or(size, |s| s.min(size)));
+        self.largest = Some(self.largest.map_or(size, |s| s.max(size)));
+        let modified = meta.last_modified;
+        self.oldest = Some(self.oldest.map_or(modified, |t| t.min(modified)));
+        self.newest = Some(self.newest.map_or(modified, |t| t.max(modified)));
+        self.sizes.add(size);
+        self.ages.add(self.as_of, modified, size);
+        self.prefixes.add(relative, size);
+        self.top.offer(meta.location.as_ref(), size, modified);
+    }
+
+    /// Add another report's figures to this one.
+    ///
+    /// Totals, extremes, histograms and the largest objects merge exactly whatever the
+    /// two reports cover. The per-prefix breakdown is exact when the reports cover
+    /// disjoint parts of one key space, each a whole subtree or a set of objects (what
+    /// [`scan`](super::scan) makes), and are merged before [`Report::finish`]. Both must
+    /// have the same settings (`as_of`, depth, limits).
+    pub fn merge(&mut self, other: Report) -> Result<(), MergeError> {
+        let settings = |r: &Report| {
+            (
+                r.as_of,
+                r.prefixes.depth(),
+                r.prefixes.limit(),
+                r.top.limit(),
+            )
+        };
+        if settings(self) != settings(&other) {
+            return Err(MergeError(format!(
+                "different settings (as_of, depth, prefix limit, top): {:?} and {:?}",
+                settings(self),
+                settings(&other)
+            )));
+        }
+        self.objects += other.objects;
+        self.bytes += other.bytes;
+        self.zero_byte_objects += other.zero_byte_objects;
+        self.smallest = min_opt(self.smallest, other.smallest);
+        self.largest = max_opt(self.largest, other.largest);
+        self.oldest = min_opt(self.oldest, other.oldest);
+        self.newest = max_opt(self.newest, other.newest);
+        self.sizes.merge(&other.sizes);
+        self.ages.merge(&other.ages);
+        self.prefixes.merge(other.prefixes);
+        self.top.merge(other.top);
+        Ok(())
+    }
+
+    /// Mark the partition this report was filling as done (its open prefixes may go on
+    /// in other partitions).
+    pub(crate) fn end_partition(&mut self) {
+        self.prefixes.end_partition();
+    }
+
+    /// All objects are in: complete the per-prefix totals. Idempotent.
+    pub fn finish(&mut self) {
+        self.prefixes.finish();
+    }
+
+    /// The mean object size.
+    pub fn mean_size(&self) -> Option<f64> {
+        (self.objects > 0).then(|| self.bytes as f64 / self.objects as f64)
+    }
+}
+
+fn min_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    a.max(b)
+}
+
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// The stored fields plus `mean_size`, which is derived.
+        #[derive(Serialize)]
+        struct Out<'a> {
+            schema: &'a str,
+            as_of: DateTime<Utc>,
+            objects: u64,
+            bytes: u64,
+            zero_byte_objects: u64,
+            smallest: Option<u64>,
+            largest: Option<u64>,
+            mean_size: Option<f64>,
+            oldest: Option<DateTime<Utc>>,
+            newest: Option<DateTime<Utc>>,
+            sizes: &'a SizeHistogram,
+            ages: &'a AgeHistogram,
+            prefixes: &'a PrefixBreakdown,
+            top: &'a TopObjects,
+        }
+        Out {
+            schema: &self.schema,
+            as_of: self.as_of,
+            objects: self.objects,
+            bytes: self.bytes,
+            zero_byte_objects: self.zero_byte_objects,
+            smallest: self.smallest,
+            largest: self.largest,
+            mean_size: self.mean_size(),
+            oldest: self.oldest,
+            newest: self.newest,
+            sizes: &self.sizes,
+            ages: &self.ages,
+            prefixes: &self.prefixes,
+            top: &self.top,
+        }
+        .serialize(serializer)
+    }
+}

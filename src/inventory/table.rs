@@ -1,0 +1,241 @@
+//! A [`Report`] as text for people: sizes in KiB/MiB/GiB, the prefix tree, the largest
+//! objects, and the size and age histograms drawn as bars.
+
+use super::Report;
+use std::fmt::Write;
+
+/// `1536` -> `"1.5 KiB"`; exact below 1 KiB.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// `1234567` -> `"1,234,567"`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A bar of `width` cells at most, proportional to `value / max`, with eighth-cell
+/// resolution; any non-zero value gets at least a sliver.
+pub fn bar(value: u64, max: u64, width: usize) -> String {
+    const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    if max == 0 || value == 0 {
+        return String::new();
+    }
+    let eighths = ((value as f64 / max as f64) * (width * 8) as f64)
+        .round()
+        .max(1.0) as usize;
+    let mut s = "█".repeat(eighths / 8);
+    if eighths % 8 > 0 {
+        s.push(EIGHTHS[eighths % 8]);
+    }
+    s
+}
+
+const BAR_WIDTH: usize = 40;
+
+/// Render `report` (titled with `title`, e.g. the store and prefix) as a table.
+pub fn render(report: &Report, title: &str) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "Inventory of {title}");
+    let _ = writeln!(
+        w,
+        "as of {}\n",
+        report.as_of.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let _ = writeln!(
+        w,
+        "  objects     {:>15}   ({} empty)",
+        thousands(report.objects),
+        thousands(report.zero_byte_objects)
+    );
+    let _ = writeln!(
+        w,
+        "  bytes       {:>15}   ({})",
+        thousands(report.bytes),
+        human_bytes(report.bytes)
+    );
+    if let (Some(min), Some(max), Some(mean)) =
+        (report.smallest, report.largest, report.mean_size())
+    {
+        let _ = writeln!(
+            w,
+            "  sizes       smallest {}, mean {}, largest {}",
+            human_bytes(min),
+            human_bytes(mean.round() as u64),
+            human_bytes(max)
+        );
+    }
+    if let (Some(oldest), Some(newest)) = (report.oldest, report.newest) {
+        let _ = writeln!(
+            w,
+            "  modified    oldest {}, newest {}",
+            oldest.format("%Y-%m-%d %H:%M"),
+            newest.format("%Y-%m-%d %H:%M")
+        );
+    }
+    if report.objects == 0 {
+        let _ = writeln!(w, "\n  (no objects)");
+        return out;
+    }
+
+    let tree = report.prefixes.tree();
+    if report.prefixes.depth() > 0 && !tree.is_empty() {
+        let _ = writeln!(w, "\nBy prefix (to depth {}):", report.prefixes.depth());
+        let _ = writeln!(
+            w,
+            "  {:>12} {:>12} {:>6}  prefix",
+            "objects", "bytes", "share"
+        );
+        for e in &tree {
+            let share = 100.0 * e.bytes as f64 / report.bytes.max(1) as f64;
+            let name = e.prefix.rsplit('/').next().unwrap_or(&e.prefix);
+            let _ = writeln!(
+                w,
+                "  {:>12} {:>12} {:>5.1}%  {}{}/",
+                thousands(e.objects),
+                human_bytes(e.bytes),
+                share,
+                "  ".repeat(e.depth - 1),
+                name
+            );
+        }
+        let other = report.prefixes.other();
+        if other.prefixes > 0 {
+            let _ = writeln!(
+                w,
+                "  {:>12} {:>12} {:>6}  ({} more prefixes not shown; their top-level objects and bytes)",
+                thousands(other.objects),
+                human_bytes(other.bytes),
+                "",
+                thousands(other.prefixes)
+            );
+        }
+        let in_prefixes: u64 = tree
+            .iter()
+            .filter(|e| e.depth == 1)
+            .map(|e| e.objects)
+            .sum::<u64>()
+            + other.objects;
+        let direct = report.objects - in_prefixes.min(report.objects);
+        if direct > 0 {
+            let _ = writeln!(
+                w,
+                "  {:>12} {:>12} {:>6}  (objects directly under the scanned prefix)",
+                thousands(direct),
+                "",
+                ""
+            );
+        }
+    }
+
+    let largest = report.top.largest();
+    if !largest.is_empty() {
+        let _ = writeln!(w, "\nLargest {} objects:", largest.len());
+        for o in &largest {
+            let _ = writeln!(
+                w,
+                "  {:>12}  {}  {}",
+                human_bytes(o.size),
+                o.last_modified.format("%Y-%m-%d"),
+                o.key
+            );
+        }
+    }
+
+    let buckets: Vec<_> = report.sizes.buckets().collect();
+    let max = buckets.iter().map(|b| b.objects).max().unwrap_or(0);
+    let _ = writeln!(w, "\nObject sizes:");
+    for b in &buckets {
+        let range = if b.max == 0 {
+            "0 B".to_string()
+        } else {
+            format!(
+                "{} – {}",
+                human_bytes(b.min),
+                human_bytes(b.max.saturating_add(1))
+            )
+        };
+        let _ = writeln!(
+            w,
+            "  {:>21} {:>10} {:>10}  {}",
+            range,
+            thousands(b.objects),
+            human_bytes(b.bytes),
+            bar(b.objects, max, BAR_WIDTH)
+        );
+    }
+
+    let ages: Vec<_> = report.ages.buckets().collect();
+    let future = report.ages.future();
+    let max = ages
+        .iter()
+        .map(|(_, c)| c.objects)
+        .max()
+        .unwrap_or(0)
+        .max(future.objects);
+    let _ = writeln!(
+        w,
+        "\nObject ages (last modified before {}):",
+        report.as_of.format("%Y-%m-%d")
+    );
+    if future.objects > 0 {
+        let _ = writeln!(
+            w,
+            "  {:>12} {:>10} {:>10}  {}",
+            "in the future",
+            thousands(future.objects),
+            human_bytes(future.bytes),
+            bar(future.objects, max, BAR_WIDTH)
+        );
+    }
+    for (label, c) in ages {
+        let _ = writeln!(
+            w,
+            "  {:>12} {:>10} {:>10}  {}",
+            label,
+            thousands(c.objects),
+            human_bytes(c.bytes),
+            bar(c.objects, max, BAR_WIDTH)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(5 << 30), "5.0 GiB");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(bar(0, 10, 40), "");
+        assert_eq!(bar(10, 10, 4), "████");
+        assert_eq!(bar(5, 10, 4), "██");
+        assert_eq!(bar(1, 1000, 4), "▏");
+    }
+}

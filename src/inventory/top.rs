@@ -1,0 +1,174 @@
+//! The N largest objects, in a bounded heap.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+/// One of the largest objects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LargeObject {
+    /// The full key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification time.
+    pub last_modified: DateTime<Utc>,
+}
+
+impl Ord for LargeObject {
+    /// Larger first; among equal sizes, the smaller key first (so the result does not
+    /// depend on listing order).
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.size
+            .cmp(&other.size)
+            .then_with(|| other.key.cmp(&self.key))
+    }
+}
+
+impl PartialOrd for LargeObject {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The `limit` largest objects seen; memory is O(limit).
+///
+/// JSON: `{"limit": 20, "objects": [{"key": ..., "size": ..., "last_modified": ...}]}`,
+/// largest first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(into = "TopJson", from = "TopJson")]
+pub struct TopObjects {
+    limit: usize,
+    /// A min-heap: the root is the smallest kept object, the first to go.
+    heap: BinaryHeap<Reverse<LargeObject>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TopJson {
+    limit: usize,
+    objects: Vec<LargeObject>,
+}
+
+impl TopObjects {
+    /// Keep at most `limit` objects.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            heap: BinaryHeap::with_capacity(limit.min(4096) + 1),
+        }
+    }
+
+    /// Would an object of `size` bytes and key `key` be kept? Cheap: no allocation.
+    fn admits(&self, size: u64, key: &str) -> bool {
+        if self.limit == 0 {
+            return false;
+        }
+        match self.heap.peek() {
+            _ if self.heap.len() < self.limit => true,
+            Some(Reverse(worst)) => {
+                size > worst.size || (size == worst.size && key < worst.key.as_str())
+            }
+            None => true,
+        }
+    }
+
+    pub(crate) fn offer(&mut self, key: &str, size: u64, last_modified: DateTime<Utc>) {
+        if self.admits(size, key) {
+            self.push(LargeObject {
+                key: key.to_string(),
+                size,
+                last_modified,
+            });
+        }
+    }
+
+    fn push(&mut self, object: LargeObject) {
+        self.heap.push(Reverse(object));
+        if self.heap.len() > self.limit {
+            self.heap.pop();
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: TopObjects) {
+        for Reverse(object) in other.heap {
+            if self.admits(object.size, &object.key) {
+                self.push(object);
+            }
+        }
+    }
+
+    /// The configured bound.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The kept objects, largest first.
+    pub fn largest(&self) -> Vec<LargeObject> {
+        let mut v: Vec<_> = self.heap.iter().map(|Reverse(o)| o.clone()).collect();
+        v.sort_by(|a, b| b.cmp(a));
+        v
+    }
+}
+
+/// Equal when they keep the same objects (the heap's layout may differ).
+impl PartialEq for TopObjects {
+    fn eq(&self, other: &Self) -> bool {
+        self.limit == other.limit && self.largest() == other.largest()
+    }
+}
+
+impl Eq for TopObjects {}
+
+impl From<TopObjects> for TopJson {
+    fn from(t: TopObjects) -> Self {
+        TopJson {
+            limit: t.limit,
+            objects: t.largest(),
+        }
+    }
+}
+
+impl From<TopJson> for TopObjects {
+    fn from(json: TopJson) -> Self {
+        let mut t = TopObjects::new(json.limit);
+        for o in json.objects {
+            t.offer(&o.key, o.size, o.last_modified);
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_largest_with_deterministic_ties() {
+        let t0 = DateTime::<Utc>::UNIX_EPOCH;
+        let mut forward = TopObjects::new(3);
+        let mut backward = TopObjects::new(3);
+        let items = [("a", 5), ("b", 9), ("c", 5), ("d", 1), ("e", 9), ("f", 5)];
+        for (k, s) in items {
+            forward.offer(k, s, t0);
+        }
+        for (k, s) in items.iter().rev() {
+            backward.offer(k, *s, t0);
+        }
+        let keys = |t: &TopObjects| t.largest().into_iter().map(|o| o.key).collect::<Vec<_>>();
+        assert_eq!(keys(&forward), ["b", "e", "a"]);
+        assert_eq!(keys(&forward), keys(&backward));
+
+        let mut merged = TopObjects::new(3);
+        let mut other = TopObjects::new(3);
+        for (k, s) in &items[..3] {
+            merged.offer(k, *s, t0);
+        }
+        for (k, s) in &items[3..] {
+            other.offer(k, *s, t0);
+        }
+        merged.merge(other);
+        assert_eq!(keys(&merged), ["b", "e", "a"]);
+        assert!(TopObjects::new(0).largest().is_empty());
+    }
+}
