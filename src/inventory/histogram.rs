@@ -150,26 +150,58 @@ pub const AGE_BUCKETS: &[(&str, i64, i64)] = &[
 ///
 /// JSON: `{"future": {...}, "buckets": [{"label": "< 1 day", "min_days": 0,
 /// "max_days": 1, "objects": 5, "bytes": 100}, ...]}` with every bucket present.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(into = "AgeJson", try_from = "AgeJson")]
 pub struct AgeHistogram {
     future: Counts,
     buckets: [Counts; 7],
+    /// `as_of` and the bucket boundaries as instants (oldest allowed `last_modified` per
+    /// bucket), computed on the first `add`: a comparison per bucket instead of date
+    /// arithmetic per object.
+    thresholds: Option<(DateTime<Utc>, [DateTime<Utc>; 6])>,
 }
 
+impl PartialEq for AgeHistogram {
+    fn eq(&self, other: &Self) -> bool {
+        self.future == other.future && self.buckets == other.buckets
+    }
+}
+
+impl Eq for AgeHistogram {}
+
 impl AgeHistogram {
-    pub(crate) fn add(&mut self, as_of: DateTime<Utc>, modified: DateTime<Utc>, size: u64) {
-        let age = as_of.signed_duration_since(modified);
-        if age < chrono::TimeDelta::zero() {
-            self.future.add(size);
-            return;
+    /// An empty histogram for ages measured from `as_of`.
+    pub(crate) fn new(as_of: DateTime<Utc>) -> Self {
+        Self {
+            thresholds: Some(Self::thresholds(as_of)),
+            ..Self::default()
         }
-        let days = age.num_days();
-        let index = AGE_BUCKETS
-            .iter()
-            .position(|(_, _, max)| days < *max)
-            .unwrap_or(AGE_BUCKETS.len() - 1);
-        self.buckets[index].add(size);
+    }
+
+    fn thresholds(as_of: DateTime<Utc>) -> (DateTime<Utc>, [DateTime<Utc>; 6]) {
+        (
+            as_of,
+            std::array::from_fn(|i| as_of - chrono::TimeDelta::days(AGE_BUCKETS[i].2)),
+        )
+    }
+
+    /// Account an object. `as_of` must be the same on every call (a report's `as_of`).
+    pub(crate) fn add(&mut self, as_of: DateTime<Utc>, modified: DateTime<Utc>, size: u64) {
+        let (_, thresholds) = self
+            .thresholds
+            .get_or_insert_with(|| Self::thresholds(as_of));
+        let bucket = if modified > as_of {
+            &mut self.future
+        } else {
+            // An object is in bucket i when its age is under that bucket's max days, that
+            // is, when it was modified after `as_of - max days`.
+            let index = thresholds
+                .iter()
+                .position(|t| modified > *t)
+                .unwrap_or(AGE_BUCKETS.len() - 1);
+            &mut self.buckets[index]
+        };
+        bucket.add(size);
     }
 
     pub(crate) fn merge(&mut self, other: &AgeHistogram) {

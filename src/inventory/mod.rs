@@ -36,8 +36,9 @@
 //! sub-prefixes in memory, so for a bucket with millions of keys at one level and no
 //! folders, scan it with `concurrency = 1`, which streams.
 //!
-//! All listings run inside the returned future (nothing is spawned): dropping it stops
-//! them at once.
+//! On a multi-threaded tokio runtime each partition is aggregated on a task of its own
+//! (decoding and aggregating pages is CPU work that then uses every core); otherwise all
+//! run inside the returned future. Either way, dropping the future stops every listing.
 
 mod histogram;
 mod prefixes;
@@ -52,6 +53,7 @@ pub use top::{LargeObject, TopObjects};
 
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
 use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore};
@@ -183,21 +185,33 @@ pub async fn scan(
 ) -> Result<Report> {
     let prefix = prefix.filter(|p| !p.as_ref().is_empty());
     let as_of = options.as_of.unwrap_or_else(Utc::now);
-    let empty = Report::new(as_of, options.depth, options.prefix_limit, options.top);
     let scan = Scan {
         store,
-        prefix_len: prefix.map_or(0, |p| p.as_ref().len() + 1),
         options,
-        counters: Counters::default(),
+        shared: Arc::new(Shared {
+            store: store.to_string(),
+            prefix_len: prefix.map_or(0, |p| p.as_ref().len() + 1),
+            progress: options.progress.clone(),
+            progress_every: options.progress_every.max(1),
+            counters: Counters::default(),
+        }),
+        template: Report::new(as_of, options.depth, options.prefix_limit, options.top),
     };
     let mut report = if options.concurrency <= 1 {
-        scan.counters.known.store(1, Ordering::Relaxed);
-        scan.list_partition(prefix.cloned(), empty).await?
+        scan.shared.counters.known.store(1, Ordering::Relaxed);
+        let listing = store.list(prefix);
+        consume(
+            listing,
+            prefix.cloned(),
+            scan.template.clone(),
+            Arc::clone(&scan.shared),
+        )
+        .await?
     } else {
-        scan.parallel(prefix.cloned(), empty).await?
+        scan.parallel(prefix.cloned()).await?
     };
     report.finish();
-    scan.report_progress();
+    scan.shared.report_progress();
     Ok(report)
 }
 
@@ -209,15 +223,18 @@ struct Counters {
     known: AtomicU64,
 }
 
-struct Scan<'a> {
-    store: &'a dyn ObjectStore,
+/// What every partition needs, shared with spawned partition tasks.
+struct Shared {
+    /// The store's `Display` form, for errors.
+    store: String,
     /// Bytes to strip from a key to make it relative to the scanned prefix.
     prefix_len: usize,
-    options: &'a ScanOptions,
+    progress: Option<ProgressFn>,
+    progress_every: u64,
     counters: Counters,
 }
 
-impl Scan<'_> {
+impl Shared {
     fn relative<'k>(&self, meta: &'k ObjectMeta) -> &'k str {
         meta.location
             .as_ref()
@@ -227,7 +244,7 @@ impl Scan<'_> {
 
     fn listing_error(&self, prefix: &Option<Path>, source: object_store::Error) -> Error {
         Error::Listing {
-            store: self.store.to_string(),
+            store: self.store.clone(),
             prefix: prefix.as_ref().map(|p| p.to_string()).unwrap_or_default(),
             source: Box::new(source),
         }
@@ -240,7 +257,7 @@ impl Scan<'_> {
     }
 
     fn report_progress(&self) {
-        if let Some(progress) = &self.options.progress {
+        if let Some(progress) = &self.progress {
             let c = &self.counters;
             progress(Progress {
                 objects: c.objects.load(Ordering::Relaxed),
@@ -250,71 +267,123 @@ impl Scan<'_> {
             });
         }
     }
+}
 
-    /// Stream one subtree (or the whole prefix) into `report`.
-    async fn list_partition(&self, partition: Option<Path>, mut report: Report) -> Result<Report> {
-        let mut listing = self.store.list(partition.as_ref());
-        let (mut objects, mut bytes) = (0, 0);
-        while let Some(meta) = listing.next().await {
-            let meta = meta.map_err(|e| self.listing_error(&partition, e))?;
-            report.add(self.relative(&meta), &meta);
-            objects += 1;
-            bytes += meta.size;
-            if objects == self.options.progress_every {
-                self.count(objects, bytes);
-                (objects, bytes) = (0, 0);
-            }
+/// Aggregate one partition's listing into `report`. The listing is `'static`, so this can
+/// run on a task of its own.
+async fn consume(
+    mut listing: BoxStream<'static, object_store::Result<ObjectMeta>>,
+    partition: Option<Path>,
+    mut report: Report,
+    shared: Arc<Shared>,
+) -> Result<Report> {
+    let (mut objects, mut bytes) = (0, 0);
+    while let Some(meta) = listing.next().await {
+        let meta = meta.map_err(|e| shared.listing_error(&partition, e))?;
+        report.add(shared.relative(&meta), &meta);
+        objects += 1;
+        bytes += meta.size;
+        if objects == shared.progress_every {
+            shared.count(objects, bytes);
+            (objects, bytes) = (0, 0);
         }
-        report.end_partition();
-        self.counters.done.fetch_add(1, Ordering::Relaxed);
-        self.count(objects, bytes);
-        Ok(report)
     }
+    report.end_partition();
+    shared.counters.done.fetch_add(1, Ordering::Relaxed);
+    shared.count(objects, bytes);
+    Ok(report)
+}
 
+struct Scan<'a> {
+    store: &'a dyn ObjectStore,
+    options: &'a ScanOptions,
+    shared: Arc<Shared>,
+    /// An empty report with the scan's settings.
+    template: Report,
+}
+
+impl Scan<'_> {
     /// Split by delimiter listings, then list the subtrees concurrently.
-    async fn parallel(&self, prefix: Option<Path>, mut report: Report) -> Result<Report> {
+    async fn parallel(&self, prefix: Option<Path>) -> Result<Report> {
         let concurrency = self.options.concurrency;
         let target = self.options.target_partitions.unwrap_or(8 * concurrency);
+        let counters = &self.shared.counters;
+        let mut report = self.template.clone();
         let mut frontier = vec![prefix];
         for _ in 0..self.options.discovery_depth {
             if frontier.is_empty() || frontier.len() >= target {
                 break;
             }
-            self.counters
+            counters
                 .known
                 .fetch_add(frontier.len() as u64, Ordering::Relaxed);
             let mut levels = stream::iter(frontier)
                 .map(|node| async move {
                     let listed = self.store.list_with_delimiter(node.as_ref()).await;
-                    listed.map_err(|e| self.listing_error(&node, e))
+                    listed.map_err(|e| self.shared.listing_error(&node, e))
                 })
                 .buffer_unordered(concurrency);
             let mut next = Vec::new();
             while let Some(level) = levels.try_next().await? {
                 // The level's own objects: a partition of their own (their prefixes stay open).
-                let mut direct = report.empty_like();
+                let mut direct = self.template.clone();
                 let bytes = level.objects.iter().map(|m| m.size).sum();
                 for meta in &level.objects {
-                    direct.add(self.relative(meta), meta);
+                    direct.add(self.shared.relative(meta), meta);
                 }
                 direct.end_partition();
                 report.merge(direct).expect("same settings");
-                self.counters.done.fetch_add(1, Ordering::Relaxed);
-                self.count(level.objects.len() as u64, bytes);
+                counters.done.fetch_add(1, Ordering::Relaxed);
+                self.shared.count(level.objects.len() as u64, bytes);
                 next.extend(level.common_prefixes.into_iter().map(Some));
             }
             frontier = next;
         }
-        self.counters
+        counters
             .known
             .fetch_add(frontier.len() as u64, Ordering::Relaxed);
-        self.report_progress();
-        let template = report.empty_like();
-        let mut partitions = stream::iter(frontier)
-            .map(|partition| self.list_partition(partition, template.clone()))
-            .buffer_unordered(concurrency);
-        while let Some(part) = partitions.try_next().await? {
-            report.merge(part).expect("same settings");
+        self.shared.report_progress();
+
+        let partition = |p: Option<Path>| {
+            let listing = self.store.list(p.as_ref());
+            consume(listing, p, self.template.clone(), Arc::clone(&self.shared))
+        };
+        // On a multi-threaded runtime each partition is aggregated on a task of its own, so
+        // decoding and aggregating pages (CPU) spreads over the cores; a JoinSet aborts its
+        // tasks when dropped, so dropping the scan still stops every listing.
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let mut pending = frontier.into_iter();
+        if multi_thread {
+            let mut tasks = tokio::task::JoinSet::new();
+            loop {
+                while tasks.len() < concurrency {
+                    let Some(p) = pending.next() else { break };
+                    tasks.spawn(partition(p));
+                }
+                let Some(done) = tasks.join_next().await else {
+                    break;
+                };
+                let part = done.map_err(|e| match e.try_into_panic() {
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    Err(e) => Error::Listing {
+                        store: self.shared.store.clone(),
+                        prefix: String::new(),
+                        source: Box::new(object_store::Error::Generic {
+                            store: "stratus",
+                            source: Box::new(e),
+                        }),
+                    },
+                })??;
+                report.merge(part).expect("same settings");
+            }
+        } else {
+            let mut parts = stream::iter(pending)
+                .map(partition)
+                .buffer_unordered(concurrency);
+            while let Some(part) = parts.try_next().await? {
+                report.merge(part).expect("same settings");
+            }
         }
         Ok(report)
     }

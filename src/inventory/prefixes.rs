@@ -99,25 +99,36 @@ impl PrefixBreakdown {
     }
 
     /// Account one object whose key, relative to the scanned prefix, is `relative`.
+    ///
+    /// The hot path of a scan: one pass over the key's bytes up to the `depth`-th `/`,
+    /// comparing only each new segment with the open prefix at that level (the levels
+    /// above matched already); it allocates only when the listing enters a new prefix.
     pub(crate) fn add(&mut self, relative: &str, size: u64) {
-        if self.depth == 0 {
-            return;
-        }
-        // Segment ends of the key's folders, up to `depth`: "a/b/c.txt" -> [1, 3].
+        let bytes = relative.as_bytes();
         let mut level = 0;
-        let mut ends = relative.match_indices('/').map(|(i, _)| i);
+        let mut start = 0;
         while level < self.depth {
-            let Some(end) = ends.next() else { break };
-            let prefix = &relative[..end];
-            match self.stack.get(level) {
-                Some((open, _)) if open == prefix => {}
-                _ => {
-                    self.close_from(level);
-                    self.stack.push((prefix.to_string(), Counts::default()));
-                }
+            // Walk the segment, comparing it with the open prefix at this level as we go.
+            let open = self.stack.get(level).map(|(name, _)| name.as_bytes());
+            let mut same = open.is_some_and(|o| o.len() > start);
+            let mut end = start;
+            while end < bytes.len() && bytes[end] != b'/' {
+                same = same && open.is_some_and(|o| o.get(end) == Some(&bytes[end]));
+                end += 1;
             }
-            self.stack[level].1.add(size);
+            if end == bytes.len() {
+                break; // the object's own name: not a prefix
+            }
+            if same && open.is_some_and(|o| o.len() == end) {
+                self.stack[level].1.add(size);
+            } else {
+                self.close_from(level);
+                let mut counts = Counts::default();
+                counts.add(size);
+                self.stack.push((relative[..end].to_string(), counts));
+            }
             level += 1;
+            start = end + 1;
         }
         // A key with fewer folders than the stack is deep leaves the deeper prefixes.
         self.close_from(level);

@@ -80,20 +80,10 @@ impl Report {
             oldest: None,
             newest: None,
             sizes: SizeHistogram::default(),
-            ages: AgeHistogram::default(),
+            ages: AgeHistogram::new(as_of),
             prefixes: PrefixBreakdown::new(depth, prefix_limit),
             top: TopObjects::new(top),
         }
-    }
-
-    /// An empty report with the same settings as this one.
-    pub(crate) fn empty_like(&self) -> Self {
-        Self::new(
-            self.as_of,
-            self.prefixes.depth(),
-            self.prefixes.limit(),
-            self.top.limit(),
-        )
     }
 
     /// Account one object. `relative` is its key relative to the scanned prefix (it
