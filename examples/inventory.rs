@@ -44,6 +44,9 @@ struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// On failure, print the full error (with the server's response) too.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -58,9 +61,12 @@ async fn main() -> ExitCode {
     match run(&args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            match e.advice() {
-                Some(advice) => eprintln!("error: {e}\n  → {advice}"),
-                None => eprintln!("error: {e}"),
+            eprintln!("error: {}", e.brief());
+            if let Some(advice) = e.advice() {
+                eprintln!("  → {advice}");
+            }
+            if args.verbose {
+                eprintln!("\nfull error: {e}");
             }
             ExitCode::FAILURE
         }

@@ -120,6 +120,19 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Error {
+    /// The message on one line, without the response body a server sent with an error
+    /// status (object_store appends it verbatim, XML and all): for command-line tools.
+    /// `Display` keeps everything.
+    pub fn brief(&self) -> String {
+        let text = self.to_string();
+        let cut = ["<?xml", "<Error", "{\"error\"", "\n"]
+            .iter()
+            .filter_map(|marker| text.find(marker))
+            .min()
+            .unwrap_or(text.len());
+        text[..cut].trim_end().trim_end_matches(':').to_string()
+    }
+
     /// What to check, for the failures people meet first: a wrong bucket or container,
     /// refused credentials, an endpoint that does not answer. `None` when there is
     /// nothing better to say than the error itself.
