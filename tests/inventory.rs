@@ -496,27 +496,50 @@ async fn gcs_fake() {
 /// down: one line naming the store, and advice.
 #[tokio::test]
 async fn failures_read_as_one_line_with_advice() {
-    let unreachable = stratus::open_url("s3://b?endpoint=http://127.0.0.1:9&allow_http=true&access_key_id=x&secret_access_key=y")
-        .unwrap();
-    let err = scan(&*unreachable, None, &ScanOptions::default()).await.unwrap_err();
-    assert!(err.brief().starts_with("store `AmazonS3(b)`: listing `` failed"), "{}", err.brief());
+    let unreachable = stratus::open_url(
+        "s3://b?endpoint=http://127.0.0.1:9&allow_http=true&access_key_id=x&secret_access_key=y",
+    )
+    .unwrap();
+    let err = scan(&*unreachable, None, &ScanOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.brief()
+            .starts_with("store `AmazonS3(b)`: listing `` failed"),
+        "{}",
+        err.brief()
+    );
     assert!(!err.brief().contains('\n'));
     assert!(err.advice().unwrap().contains("check `endpoint`"), "{err}");
 
-    let Some(endpoint) = Backend::Moto.endpoint() else { return };
+    let Some(endpoint) = Backend::Moto.endpoint() else {
+        return;
+    };
     let missing = stratus::open_url(&format!(
         "s3://no-such-bucket?endpoint={endpoint}&allow_http=true&access_key_id=x&secret_access_key=y"
     ))
     .unwrap();
-    let err = scan(&*missing, None, &ScanOptions::default()).await.unwrap_err();
-    assert!(err.to_string().contains("NoSuchBucket"), "the full text keeps the response");
-    assert!(!err.brief().contains('\n') && !err.brief().contains("<?xml"), "{}", err.brief());
+    let err = scan(&*missing, None, &ScanOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("NoSuchBucket"),
+        "the full text keeps the response"
+    );
+    assert!(
+        !err.brief().contains('\n') && !err.brief().contains("<?xml"),
+        "{}",
+        err.brief()
+    );
     assert!(err.brief().contains("404 Not Found"), "{}", err.brief());
     assert!(err.advice().unwrap().contains("does not exist"), "{err}");
 
     if Backend::Azurite.endpoint().is_some() {
-        let denied = stratus::open_url("az://stratus?use_emulator=true&access_key=d3JvbmcK").unwrap();
-        let err = scan(&*denied, None, &ScanOptions::default()).await.unwrap_err();
+        let denied =
+            stratus::open_url("az://stratus?use_emulator=true&access_key=d3JvbmcK").unwrap();
+        let err = scan(&*denied, None, &ScanOptions::default())
+            .await
+            .unwrap_err();
         assert!(!err.brief().contains('\n'), "{}", err.brief());
         assert!(err.advice().unwrap().contains("access was denied"), "{err}");
     }
