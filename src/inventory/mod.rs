@@ -6,7 +6,7 @@
 //! use stratus::object_store::{memory::InMemory, path::Path, ObjectStoreExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> stratus::Result<()> {
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = InMemory::new();
 //! store.put(&Path::from("logs/2026/a.log"), vec![0; 1000].into()).await?;
 //! store.put(&Path::from("logs/b.log"), vec![0; 24].into()).await?;
