@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Instant;
 use stratus::inventory::{scan, table, Progress, ScanOptions};
 use stratus::object_store::path::Path;
-use stratus::object_store::ObjectStore;
 
 #[derive(Parser)]
 #[command(
@@ -73,15 +72,8 @@ async fn main() -> ExitCode {
     }
 }
 
-fn open(args: &Args) -> stratus::Result<Arc<dyn ObjectStore>> {
-    match (&args.store, args.source.contains("://")) {
-        (Some(name), false) => stratus::Config::load(&args.source)?.open(name),
-        _ => stratus::open(&args.source),
-    }
-}
-
 async fn run(args: &Args) -> stratus::Result<()> {
-    let store = open(args)?;
+    let store = stratus::open_with(&args.source, args.store.as_deref())?;
     let prefix = Path::from(args.prefix.as_str());
     let mut options = ScanOptions::default()
         .with_depth(args.depth)

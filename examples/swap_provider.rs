@@ -11,7 +11,7 @@ use clap::Parser;
 use futures::TryStreamExt;
 use std::process::ExitCode;
 use stratus::object_store::path::Path;
-use stratus::object_store::{ObjectStore, ObjectStoreExt};
+use stratus::object_store::ObjectStoreExt;
 
 #[derive(Parser)]
 #[command(about = "Open a store by configuration and show what it holds")]
@@ -39,16 +39,9 @@ async fn main() -> ExitCode {
     }
 }
 
-fn open(args: &Args) -> stratus::Result<std::sync::Arc<dyn ObjectStore>> {
-    match (&args.store, args.source.contains("://")) {
-        (Some(name), false) => stratus::Config::load(&args.source)?.open(name),
-        _ => stratus::open(&args.source),
-    }
-}
-
 /// Provider-neutral code: nothing below knows which cloud it talks to.
 async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let store = open(args)?;
+    let store = stratus::open_with(&args.source, args.store.as_deref())?;
     println!("store: {store}");
 
     let top = store.list_with_delimiter(None).await?;

@@ -64,6 +64,21 @@ pub fn open(spec: &str) -> Result<Arc<dyn ObjectStore>> {
     }
 }
 
+/// Open a store for a command line's `SOURCE [--store NAME]`: store `name` (or the
+/// default store) of the config file `source`, or the store URL `source`.
+pub fn open_with(source: &str, name: Option<&str>) -> Result<Arc<dyn ObjectStore>> {
+    match (name, source.contains("://")) {
+        (None, true) => open_url(source),
+        (Some(_), true) => Err(ConfigError::new(
+            "command line",
+            "a store name goes with a config file, not with a URL",
+        )
+        .into()),
+        (None, false) => Config::load(source)?.open_default(),
+        (Some(name), false) => Config::load(source)?.open(name),
+    }
+}
+
 /// Open a store from a URL; see [`config::parse_url`].
 pub fn open_url(url: &str) -> Result<Arc<dyn ObjectStore>> {
     let config = config::parse_url(url)?;

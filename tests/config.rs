@@ -503,3 +503,24 @@ fn bundled_fixture_configs_load() {
         emulators.open(name).unwrap();
     }
 }
+
+#[test]
+fn open_with_takes_a_file_and_name_or_a_url() {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stores/emulators.toml");
+    let root = root.to_str().unwrap();
+    let store = stratus::open_with(root, Some("sample")).unwrap();
+    assert!(store.to_string().starts_with("LocalFileSystem("), "{store}");
+    stratus::open_with("memory://", None).unwrap();
+    let err = stratus::open_with("memory://", Some("x"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("a store name goes with a config file"),
+        "{err}"
+    );
+    let err = stratus::open_with(root, Some("nope"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no store named `nope`"), "{err}");
+}

@@ -197,20 +197,11 @@ pub fn render(report: &Report, title: &str) -> String {
         "\nObject ages (last modified before {}):",
         report.as_of.format("%Y-%m-%d")
     );
-    if future.objects > 0 {
+    let future_row = (future.objects > 0).then_some(("in the future", future));
+    for (label, c) in future_row.into_iter().chain(ages) {
         let _ = writeln!(
             w,
-            "  {:>12} {:>10} {:>10}  {}",
-            "in the future",
-            thousands(future.objects),
-            human_bytes(future.bytes),
-            bar(future.objects, max, BAR_WIDTH)
-        );
-    }
-    for (label, c) in ages {
-        let _ = writeln!(
-            w,
-            "  {:>12} {:>10} {:>10}  {}",
+            "  {:>13} {:>10} {:>10}  {}",
             label,
             thousands(c.objects),
             human_bytes(c.bytes),

@@ -67,14 +67,7 @@ impl Backend {
         Some(match self {
             Backend::Memory => format!("provider = \"memory\"\nprefix = \"{prefix}\"\n"),
             Backend::Local => unreachable!("local stores need a folder: use Fixture::local"),
-            Backend::Moto => format!(
-                "provider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\nendpoint = \"{}\"\n\
-                 allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"test\"\n\
-                 secret_access_key = \"test\"\n\
-                 options = {{ aws_copy_if_not_exists = \"multipart\" }}\n",
-                self.endpoint()?
-            ),
-            Backend::S3s => format!(
+            Backend::Moto | Backend::S3s => format!(
                 "provider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\nendpoint = \"{}\"\n\
                  allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"test\"\n\
                  secret_access_key = \"test\"\n\
