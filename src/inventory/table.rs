@@ -174,14 +174,7 @@ pub fn render(report: &Report, title: &str) -> String {
                 human_bytes(b.max.saturating_add(1))
             )
         };
-        let _ = writeln!(
-            w,
-            "  {:>21} {:>10} {:>10}  {}",
-            range,
-            thousands(b.objects),
-            human_bytes(b.bytes),
-            bar(b.objects, max, BAR_WIDTH)
-        );
+        histogram_row(w, &range, 21, b.objects, b.bytes, max);
     }
 
     let ages: Vec<_> = report.ages.buckets().collect();
@@ -199,16 +192,27 @@ pub fn render(report: &Report, title: &str) -> String {
     );
     let future_row = (future.objects > 0).then_some(("in the future", future));
     for (label, c) in future_row.into_iter().chain(ages) {
-        let _ = writeln!(
-            w,
-            "  {:>13} {:>10} {:>10}  {}",
-            label,
-            thousands(c.objects),
-            human_bytes(c.bytes),
-            bar(c.objects, max, BAR_WIDTH)
-        );
+        histogram_row(w, label, 13, c.objects, c.bytes, max);
     }
     out
+}
+
+/// One histogram line: label, objects, bytes and a bar scaled to `max` objects.
+fn histogram_row(
+    w: &mut String,
+    label: &str,
+    label_width: usize,
+    objects: u64,
+    bytes: u64,
+    max: u64,
+) {
+    let line = format!(
+        "  {label:>label_width$} {:>10} {:>10}  {}",
+        thousands(objects),
+        human_bytes(bytes),
+        bar(objects, max, BAR_WIDTH)
+    );
+    let _ = writeln!(w, "{}", line.trim_end());
 }
 
 #[cfg(test)]
@@ -228,5 +232,53 @@ mod tests {
         assert_eq!(bar(10, 10, 4), "████");
         assert_eq!(bar(5, 10, 4), "██");
         assert_eq!(bar(1, 1000, 4), "▏");
+    }
+
+    #[test]
+    fn renders_every_section() {
+        use chrono::{DateTime, TimeDelta, Utc};
+        use object_store::{path::Path, ObjectMeta};
+        let as_of = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut report = Report::new(as_of, 2, 2, 2);
+        for (key, size, days) in [
+            ("logs/a/1", 3000, 0),
+            ("logs/a/2", 1000, 40),
+            ("logs/b/3", 10, 400),
+            ("img/x", 0, 2000),
+            ("top", 5, -1),
+        ] {
+            let meta = ObjectMeta {
+                location: Path::from(key),
+                last_modified: as_of - TimeDelta::days(days),
+                size,
+                e_tag: None,
+                version: None,
+            };
+            report.add(key, &meta);
+        }
+        report.finish();
+        let text = render(&report, "TestStore");
+        let lines: Vec<&str> = text.lines().collect();
+        let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
+        assert!(
+            text.starts_with("Inventory of TestStore\nas of 2027-01-15 08:00:00 UTC"),
+            "{text}"
+        );
+        assert!(has("objects                   5   (1 empty)"), "{text}");
+        assert!(has("     3      3.9 KiB  99.9%  logs/"), "{text}");
+        assert!(has("     2      3.9 KiB  99.6%    a/"), "{text}");
+        assert!(
+            has("(2 more prefixes not shown; their top-level objects and bytes)"),
+            "{text}"
+        );
+        assert!(has("(objects directly under the scanned prefix)"), "{text}");
+        assert!(has("   2.9 KiB  2027-01-15  logs/a/1"), "{text}");
+        assert!(has("0 B          1        0 B  █"), "{text}");
+        assert!(has("in the future          1        5 B"), "{text}");
+        assert!(has("> 3 years          1        0 B"), "{text}");
+        assert!(
+            lines.iter().all(|l| l.trim_end() == *l),
+            "trailing spaces:\n{text}"
+        );
     }
 }
