@@ -103,9 +103,17 @@ mod s3_moto {
     use super::*;
     common_cases!(Backend::Moto);
     case!(Backend::Moto, copy_if_not_exists);
-    case!(Backend::Moto, put_opts, true);
     case!(Backend::Moto, put_get_attributes);
     case!(Backend::Moto, multipart_race_condition, true);
+    // Not run: put_opts(supports_update = true). Its concurrent read-increment-write loop
+    // lost an update on moto under load (49 of 50 seen in a CI rehearsal): moto does not
+    // apply If-Match atomically either, the window is just narrower than s3s-fs's. The
+    // sequential semantics run in `conditional_put::s3_moto` below.
+
+    #[tokio::test]
+    async fn conditional_put_sequential() {
+        super::conditional_put::check(Backend::Moto).await;
+    }
 }
 
 /// S3 on s3s-fs, which maps keys onto a folder tree and differs from S3 in three ways.
@@ -131,8 +139,91 @@ mod s3_s3s {
     // Not run: put_opts(supports_update = true). s3s-fs accepts If-Match but does not apply
     // conditional updates atomically, so the case's concurrent read-increment-write loop
     // loses increments (40 and 44 of 50 seen); how many varies from run to run, so it can
-    // be neither a pass nor a reliable expected failure. PutMode::Create/Update semantics
-    // are covered on moto (s3_moto::put_opts) and Azurite.
+    // be neither a pass nor a reliable expected failure. The sequential semantics run
+    // below; atomicity under concurrency is covered on Azurite and memory.
+
+    #[tokio::test]
+    async fn conditional_put_sequential() {
+        super::conditional_put::check(Backend::S3s).await;
+    }
+}
+
+/// `PutMode::Create` and `PutMode::Update` one request at a time: what put_opts checks,
+/// minus its concurrent loop (which these S3 servers do not make atomic).
+mod conditional_put {
+    use super::*;
+    use object_store::path::Path;
+    use object_store::{ObjectStoreExt, PutMode, UpdateVersion};
+
+    pub async fn check(backend: Backend) {
+        let Some(fixture) = Fixture::new(backend, "conditional_put") else {
+            return;
+        };
+        let store = &*fixture.store;
+        let path = Path::from("conditional");
+
+        let created = store
+            .put_opts(&path, "a".into(), PutMode::Create.into())
+            .await
+            .unwrap();
+        let err = store
+            .put_opts(&path, "b".into(), PutMode::Create.into())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, object_store::Error::AlreadyExists { .. }),
+            "{err}"
+        );
+        assert_eq!(store.get(&path).await.unwrap().bytes().await.unwrap(), "a");
+
+        let current = UpdateVersion {
+            e_tag: created.e_tag.clone(),
+            version: created.version.clone(),
+        };
+        let updated = store
+            .put_opts(&path, "c".into(), PutMode::Update(current.clone()).into())
+            .await
+            .unwrap();
+        let err = store
+            .put_opts(&path, "d".into(), PutMode::Update(current).into())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, object_store::Error::Precondition { .. }),
+            "stale ETag accepted: {err}"
+        );
+        assert_eq!(store.get(&path).await.unwrap().bytes().await.unwrap(), "c");
+
+        let fresh = UpdateVersion {
+            e_tag: updated.e_tag,
+            version: updated.version,
+        };
+        store
+            .put_opts(&path, "e".into(), PutMode::Update(fresh).into())
+            .await
+            .unwrap();
+        assert_eq!(store.get(&path).await.unwrap().bytes().await.unwrap(), "e");
+
+        let missing = UpdateVersion {
+            e_tag: Some("\"nope\"".into()),
+            version: None,
+        };
+        let err = store
+            .put_opts(
+                &Path::from("missing"),
+                "x".into(),
+                PutMode::Update(missing).into(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }
+            ),
+            "{err}"
+        );
+    }
 }
 
 mod azure_azurite {

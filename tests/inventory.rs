@@ -544,3 +544,106 @@ async fn failures_read_as_one_line_with_advice() {
         assert!(err.advice().unwrap().contains("access was denied"), "{err}");
     }
 }
+
+/// An in-memory store whose delimiter listings take 50 ms and are counted when they
+/// complete, to see which way discovery went.
+mod slow_delimiter {
+    use futures::stream::BoxStream;
+    use object_store::memory::InMemory;
+    use object_store::path::Path;
+    use object_store::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Debug, Default)]
+    pub struct SlowDelimiter {
+        pub inner: InMemory,
+        pub completed: AtomicUsize,
+    }
+
+    impl std::fmt::Display for SlowDelimiter {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SlowDelimiter")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectStore for SlowDelimiter {
+        async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
+            self.inner.put_opts(l, p, o).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            l: &Path,
+            o: PutMultipartOptions,
+        ) -> Result<Box<dyn MultipartUpload>> {
+            self.inner.put_multipart_opts(l, o).await
+        }
+        async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
+            self.inner.get_opts(l, o).await
+        }
+        fn delete_stream(
+            &self,
+            l: BoxStream<'static, Result<Path>>,
+        ) -> BoxStream<'static, Result<Path>> {
+            self.inner.delete_stream(l)
+        }
+        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let result = self.inner.list_with_delimiter(prefix).await;
+            self.completed.fetch_add(1, Ordering::SeqCst);
+            result
+        }
+        async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
+            self.inner.copy_opts(f, t, o).await
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_streams_flat_levels_and_counts_small_subtrees_from_the_probe() {
+    use std::sync::atomic::Ordering;
+    let as_of = Utc::now();
+    let scan_both = |store: std::sync::Arc<slow_delimiter::SlowDelimiter>| async move {
+        let seq = scan(&*store, None, &options(1, as_of)).await.unwrap();
+        let par = scan(&*store, None, &options(8, as_of)).await.unwrap();
+        assert_eq!(par, seq, "parallel scan differs from sequential");
+        seq
+    };
+
+    // Flat: 3,000 objects directly at the root and a few nested ones. The probe shows a
+    // flat level, so the delimiter listing (which would collect all 3,000) is dropped.
+    let flat = std::sync::Arc::new(slow_delimiter::SlowDelimiter::default());
+    let mut objects: Vec<(String, u64)> =
+        (0..3000).map(|i| (format!("obj-{i:05}"), i % 50)).collect();
+    objects.extend((0..10).map(|i| (format!("zz/nested-{i}"), 7)));
+    upload(&flat.inner, &objects).await;
+    let report = scan_both(std::sync::Arc::clone(&flat)).await;
+    assert_matches(&report, &expected(&objects, 2, 12, 7), "");
+    assert_eq!(
+        flat.completed.load(Ordering::SeqCst),
+        0,
+        "a delimiter listing ran on a flat level"
+    );
+
+    // Small: the whole subtree fits in the probe's page, so no delimiter listing is needed.
+    let small = std::sync::Arc::new(slow_delimiter::SlowDelimiter::default());
+    let objects = generate(300, 6);
+    upload(&small.inner, &objects).await;
+    let report = scan_both(std::sync::Arc::clone(&small)).await;
+    assert_matches(&report, &expected(&objects, 2, 12, 7), "");
+    assert_eq!(small.completed.load(Ordering::SeqCst), 0);
+
+    // Nested and large: the probe sees mostly deeper keys; the delimiter listing splits it.
+    let nested = std::sync::Arc::new(slow_delimiter::SlowDelimiter::default());
+    let objects = generate(2500, 7);
+    upload(&nested.inner, &objects).await;
+    let report = scan_both(std::sync::Arc::clone(&nested)).await;
+    assert_matches(&report, &expected(&objects, 2, 12, 7), "");
+    assert!(
+        nested.completed.load(Ordering::SeqCst) >= 1,
+        "no delimiter listing split the tree"
+    );
+}

@@ -26,15 +26,21 @@
 //! `concurrency > 1`, [`scan`] first splits the key space with delimiter listings
 //! (`list_with_delimiter`), breadth-first, up to `discovery_depth` levels and only until
 //! there are `target_partitions` subtrees; objects met directly at those levels are
-//! counted from the delimiter listings themselves. Then it lists the subtrees, at most
+//! counted from the delimiter listings themselves. Each delimiter listing races the first
+//! page of a plain listing of the same prefix: a subtree that fits in that page is
+//! counted from it, and a prefix whose page is mostly objects directly in it (a flat key
+//! space, which a delimiter listing would collect whole) is listed as one streaming
+//! partition instead. Then it lists the subtrees, at most
 //! `concurrency` at a time, each into its own partial [`Report`], and merges them. Every
 //! figure, including the per-prefix breakdown, is exactly what a sequential scan gives
 //! (see `prefixes.rs` for why), whatever the order partitions finish in.
 //!
 //! Memory: each partial report is bounded by `prefix_limit` and `top`; at most
 //! `concurrency` exist at once. A delimiter listing holds one level's direct objects and
-//! sub-prefixes in memory, so for a bucket with millions of keys at one level and no
-//! folders, scan it with `concurrency = 1`, which streams.
+//! sub-prefixes in memory; flat levels avoid it as above, but a level whose first page
+//! is mostly sub-prefixes and which also holds millions of direct objects would still be
+//! collected. Flat key spaces are listed by one streaming listing (no key-range splitting
+//! yet).
 //!
 //! On a multi-threaded tokio runtime each partition is aggregated on a task of its own
 //! (decoding and aggregating pages is CPU work that then uses every core); otherwise all
@@ -53,10 +59,11 @@ pub use top::{LargeObject, TopObjects};
 
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
+use futures::future::{self, Either, FutureExt};
 use futures::stream::BoxStream;
 use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore};
+use object_store::{ListResult, ObjectMeta, ObjectStore};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -302,7 +309,79 @@ struct Scan<'a> {
     template: Report,
 }
 
+/// What exploring one node of the key space found.
+enum Explored {
+    /// Its delimiter listing: the objects directly in it, and its sub-prefixes.
+    Split(ListResult),
+    /// Its whole subtree, which fitted in the probe.
+    Whole(Vec<ObjectMeta>),
+    /// Mostly objects directly in it: listed as one streaming partition, since a
+    /// delimiter listing would hold them all in memory.
+    Flat,
+}
+
+/// Keys read by the probe that races each delimiter listing: one page.
+const PROBE: usize = 1000;
+
+/// Up to [`PROBE`] entries of `listing`, and whether that is all of it. Whether the listing
+/// ends is asked without waiting for another page: a finished listing answers at once, one
+/// with more to fetch is still pending.
+async fn first_page(
+    mut listing: BoxStream<'static, object_store::Result<ObjectMeta>>,
+) -> object_store::Result<(Vec<ObjectMeta>, bool)> {
+    let mut page = Vec::with_capacity(PROBE);
+    while page.len() < PROBE {
+        match listing.next().await {
+            Some(meta) => page.push(meta?),
+            None => return Ok((page, true)),
+        }
+    }
+    let ended = matches!(listing.next().now_or_never(), Some(None));
+    Ok((page, ended))
+}
+
+/// Whether tasks spawned now run on several threads.
+fn multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
 impl Scan<'_> {
+    /// Explore `node`: its delimiter listing races the first page of a plain listing. If
+    /// the page comes first and is the whole subtree, that is all there is; if it is
+    /// mostly objects directly in `node` (a flat key space), the delimiter listing, which
+    /// would collect every one of them, is dropped after about a page.
+    async fn explore(&self, node: &Option<Path>) -> Result<Explored> {
+        let error = |e| self.shared.listing_error(node, e);
+        let probe = first_page(self.store.list(node.as_ref()));
+        let split = self.store.list_with_delimiter(node.as_ref());
+        match future::select(std::pin::pin!(probe), std::pin::pin!(split)).await {
+            Either::Right((split, _)) => Ok(Explored::Split(split.map_err(error)?)),
+            Either::Left((probe, split)) => {
+                let (probe, whole) = probe.map_err(error)?;
+                if whole {
+                    return Ok(Explored::Whole(probe));
+                }
+                let skip = node.as_ref().map_or(0, |p| p.as_ref().len() + 1);
+                let direct = probe
+                    .iter()
+                    .filter(|m| {
+                        !m.location
+                            .as_ref()
+                            .get(skip..)
+                            .unwrap_or_default()
+                            .contains('/')
+                    })
+                    .count();
+                if 2 * direct >= probe.len() {
+                    Ok(Explored::Flat)
+                } else {
+                    Ok(Explored::Split(split.await.map_err(error)?))
+                }
+            }
+        }
+    }
+
     /// Split by delimiter listings, then list the subtrees concurrently.
     async fn parallel(&self, prefix: Option<Path>) -> Result<Report> {
         let concurrency = self.options.concurrency;
@@ -310,6 +389,7 @@ impl Scan<'_> {
         let counters = &self.shared.counters;
         let mut report = self.template.clone();
         let mut frontier = vec![prefix];
+        let mut flat = Vec::new();
         for _ in 0..self.options.discovery_depth {
             if frontier.is_empty() || frontier.len() >= target {
                 break;
@@ -318,27 +398,36 @@ impl Scan<'_> {
                 .known
                 .fetch_add(frontier.len() as u64, Ordering::Relaxed);
             let mut levels = stream::iter(frontier)
-                .map(|node| async move {
-                    let listed = self.store.list_with_delimiter(node.as_ref()).await;
-                    listed.map_err(|e| self.shared.listing_error(&node, e))
-                })
+                .map(|node| async move { self.explore(&node).await.map(|found| (node, found)) })
                 .buffer_unordered(concurrency);
             let mut next = Vec::new();
-            while let Some(level) = levels.try_next().await? {
-                // The level's own objects: a partition of their own (their prefixes stay open).
-                let mut direct = self.template.clone();
-                let bytes = level.objects.iter().map(|m| m.size).sum();
-                for meta in &level.objects {
-                    direct.add(self.shared.relative(meta), meta);
+            while let Some((node, found)) = levels.try_next().await? {
+                let objects = match found {
+                    Explored::Split(level) => {
+                        next.extend(level.common_prefixes.into_iter().map(Some));
+                        level.objects
+                    }
+                    Explored::Whole(objects) => objects,
+                    Explored::Flat => {
+                        flat.push(node);
+                        continue;
+                    }
+                };
+                // Objects listed while exploring: a partition of their own (the prefixes
+                // above them stay open).
+                let mut part = self.template.clone();
+                let bytes = objects.iter().map(|m| m.size).sum();
+                for meta in &objects {
+                    part.add(self.shared.relative(meta), meta);
                 }
-                direct.end_partition();
-                report.merge(direct).expect("same settings");
+                part.end_partition();
+                report.merge(part).expect("same settings");
                 counters.done.fetch_add(1, Ordering::Relaxed);
-                self.shared.count(level.objects.len() as u64, bytes);
-                next.extend(level.common_prefixes.into_iter().map(Some));
+                self.shared.count(objects.len() as u64, bytes);
             }
             frontier = next;
         }
+        frontier.extend(flat);
         counters
             .known
             .fetch_add(frontier.len() as u64, Ordering::Relaxed);
@@ -351,10 +440,8 @@ impl Scan<'_> {
         // On a multi-threaded runtime each partition is aggregated on a task of its own, so
         // decoding and aggregating pages (CPU) spreads over the cores; a JoinSet aborts its
         // tasks when dropped, so dropping the scan still stops every listing.
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let mut pending = frontier.into_iter();
-        if multi_thread {
+        if multi_thread_runtime() {
             let mut tasks = tokio::task::JoinSet::new();
             loop {
                 while tasks.len() < concurrency {
