@@ -265,15 +265,9 @@ async fn latency() {
     for _ in 0..runs {
         pages.store(0, std::sync::atomic::Ordering::Relaxed);
         let t = Instant::now();
-        let r = scan(
-            &store,
-            None,
-            &ScanOptions::default()
-                .with_concurrency(32)
-                .with_target_partitions(std::env::var("T").map_or(256, |t| t.parse().unwrap())),
-        )
-        .await
-        .unwrap();
+        let r = scan(&store, None, &ScanOptions::default().with_concurrency(32))
+            .await
+            .unwrap();
         c32.push(t.elapsed());
         pages32 = pages.load(std::sync::atomic::Ordering::Relaxed);
         assert_eq!(r.objects, 200_000);
