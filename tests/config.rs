@@ -524,3 +524,63 @@ fn open_with_takes_a_file_and_name_or_a_url() {
         .to_string();
     assert!(err.contains("no store named `nope`"), "{err}");
 }
+
+#[test]
+fn retry_settings_are_validated() {
+    let base = "[stores.a]\nprovider = \"s3\"\nbucket = \"b\"\n";
+    let (_dir, _path, ok) = load_file(
+        "stores.toml",
+        &format!("{base}retry = {{ max_retries = 2, retry_timeout = \"30s\", init_backoff = \"50ms\", max_backoff = \"2s\", backoff_base = 3.0 }}\n"),
+    );
+    let config = ok.unwrap();
+    let StoreConfig::S3(s3) = config.get("a").unwrap() else {
+        panic!()
+    };
+    let retry = s3.retry.as_ref().unwrap();
+    assert_eq!(retry.max_retries, Some(2));
+    assert_eq!(
+        retry.retry_timeout,
+        Some(std::time::Duration::from_secs(30))
+    );
+    config.open("a").unwrap();
+
+    let err = toml_error(&format!("{base}retry = {{ retry_timeout = \"soon\" }}\n"));
+    assert!(
+        err.contains("store `a`, key `retry.retry_timeout`: `soon` is not a duration"),
+        "{err}"
+    );
+    let err = toml_error(&format!("{base}retry = {{ max_retrys = 1 }}\n"));
+    assert!(
+        err.contains("key `retry.max_retrys`: unknown field"),
+        "{err}"
+    );
+    let err = toml_error(&format!("{base}retry = {{ backoff_base = 0.5 }}\n"));
+    assert!(
+        err.contains("key `retry.backoff_base`: expected a number of at least 1"),
+        "{err}"
+    );
+    let err = toml_error(&format!(
+        "{base}retry = {{ init_backoff = \"10s\", max_backoff = \"1s\" }}\n"
+    ));
+    assert!(err.contains("key `retry.init_backoff`"), "{err}");
+    let err =
+        toml_error("[stores.l]\nprovider = \"local\"\nroot = \".\"\nretry = { max_retries = 1 }\n");
+    assert!(
+        err.contains("key `retry`: unknown field `retry`"),
+        "local stores have no retries: {err}"
+    );
+}
+
+#[tokio::test]
+async fn max_retries_zero_fails_on_the_first_error() {
+    let text = "[stores.down]\nprovider = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9\"\n\
+                allow_http = true\naccess_key_id = \"x\"\nsecret_access_key = \"y\"\nretry = { max_retries = 0 }\n";
+    let (_dir, _path, config) = load_file("stores.toml", text);
+    let store = config.unwrap().open("down").unwrap();
+    let err = store.head(&Path::from("k")).await.unwrap_err().to_string();
+    assert!(err.contains("Error performing HEAD"), "{err}");
+    assert!(
+        !err.contains("retries"),
+        "retried although max_retries = 0: {err}"
+    );
+}

@@ -1,6 +1,6 @@
 //! `provider = "azure"`: Azure Blob Storage (and Azurite).
 
-use super::{check_endpoint, KeyError, Options, Secret};
+use super::{check_endpoint, KeyError, Options, RetrySettings, Secret};
 use serde::Deserialize;
 #[cfg(feature = "azure")]
 use {super::BuildError, object_store::ObjectStore, std::sync::Arc};
@@ -49,6 +49,9 @@ pub struct AzureConfig {
     /// Further object_store options (`AzureConfigKey` names and aliases).
     #[serde(default)]
     pub options: Options,
+    /// Retry and backoff settings (object_store has no config keys for them).
+    #[serde(default)]
+    pub retry: Option<RetrySettings>,
 }
 
 impl AzureConfig {
@@ -66,10 +69,14 @@ impl AzureConfig {
             allow_http: false,
             skip_signature: false,
             options: Options::default(),
+            retry: None,
         }
     }
 
     pub(crate) fn validate(&self) -> Result<(), KeyError> {
+        if let Some(retry) = &self.retry {
+            retry.validate()?;
+        }
         if self.use_emulator && self.endpoint.is_some() {
             return Err(KeyError::new(
                 "endpoint",
@@ -130,6 +137,10 @@ impl AzureConfig {
             .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| {
                 b.with_config(k, v)
             });
+        let builder = match &self.retry {
+            Some(retry) => builder.with_retry(retry.to_retry_config()),
+            None => builder,
+        };
         Ok(Arc::new(builder.build()?))
     }
 }

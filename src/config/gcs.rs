@@ -1,6 +1,6 @@
 //! `provider = "gcs"`: Google Cloud Storage.
 
-use super::{check_endpoint, KeyError, Options, Secret};
+use super::{check_endpoint, KeyError, Options, RetrySettings, Secret};
 use serde::Deserialize;
 use std::path::PathBuf;
 #[cfg(feature = "gcp")]
@@ -42,6 +42,9 @@ pub struct GcsConfig {
     /// Further object_store options (`GoogleConfigKey` names and aliases).
     #[serde(default)]
     pub options: Options,
+    /// Retry and backoff settings (object_store has no config keys for them).
+    #[serde(default)]
+    pub retry: Option<RetrySettings>,
 }
 
 impl GcsConfig {
@@ -57,6 +60,7 @@ impl GcsConfig {
             allow_http: false,
             skip_signature: false,
             options: Options::default(),
+            retry: None,
         }
     }
 
@@ -70,6 +74,9 @@ impl GcsConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<(), KeyError> {
+        if let Some(retry) = &self.retry {
+            retry.validate()?;
+        }
         check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
         if self.service_account.is_some() && self.service_account_key.is_some() {
             return Err(KeyError::new(
@@ -129,6 +136,10 @@ impl GcsConfig {
             .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| {
                 b.with_config(k, v)
             });
+        let builder = match &self.retry {
+            Some(retry) => builder.with_retry(retry.to_retry_config()),
+            None => builder,
+        };
         Ok(Arc::new(builder.build()?))
     }
 }

@@ -1,6 +1,6 @@
 //! `provider = "s3"`: AWS S3 and S3-compatible servers (MinIO, Ceph, R2, moto, s3s...).
 
-use super::{check_endpoint, KeyError, Options, Secret};
+use super::{check_endpoint, KeyError, Options, RetrySettings, Secret};
 use serde::Deserialize;
 #[cfg(feature = "aws")]
 use {super::BuildError, object_store::ObjectStore, std::sync::Arc};
@@ -49,6 +49,9 @@ pub struct S3Config {
     /// `aws_copy_if_not_exists = "multipart"`, `timeout = "30s"`.
     #[serde(default)]
     pub options: Options,
+    /// Retry and backoff settings (object_store has no config keys for them).
+    #[serde(default)]
+    pub retry: Option<RetrySettings>,
 }
 
 impl S3Config {
@@ -66,11 +69,15 @@ impl S3Config {
             virtual_hosted_style: false,
             skip_signature: false,
             options: Options::default(),
+            retry: None,
         }
     }
 
     /// Checks that need no network: endpoint form and option keys.
     pub(crate) fn validate(&self) -> Result<(), KeyError> {
+        if let Some(retry) = &self.retry {
+            retry.validate()?;
+        }
         check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
         #[cfg(feature = "aws")]
         self.config_keys()?;
@@ -127,6 +134,10 @@ impl S3Config {
             object_store::aws::AmazonS3Builder::from_env(),
             |b, (k, v)| b.with_config(k, v),
         );
+        let builder = match &self.retry {
+            Some(retry) => builder.with_retry(retry.to_retry_config()),
+            None => builder,
+        };
         Ok(Arc::new(builder.build()?))
     }
 }
