@@ -608,8 +608,14 @@ async fn discovery_streams_flat_levels_and_counts_small_subtrees_from_the_probe(
     let as_of = Utc::now();
     let scan_both = |store: std::sync::Arc<slow_delimiter::SlowDelimiter>| async move {
         let seq = scan(&*store, None, &options(1, as_of)).await.unwrap();
-        let par = scan(&*store, None, &options(8, as_of)).await.unwrap();
+        let last = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let sink = std::sync::Arc::clone(&last);
+        let opts = options(8, as_of).with_progress(move |p| *sink.lock().unwrap() = Some(p));
+        let par = scan(&*store, None, &opts).await.unwrap();
         assert_eq!(par, seq, "parallel scan differs from sequential");
+        let last = last.lock().unwrap().expect("progress was reported");
+        assert_eq!(last.partitions_done, last.partitions_known, "{last:?}");
+        assert_eq!((last.objects, last.bytes), (seq.objects, seq.bytes));
         seq
     };
 

@@ -409,6 +409,8 @@ impl Scan<'_> {
                     }
                     Explored::Whole(objects) => objects,
                     Explored::Flat => {
+                        // The exploration is done; the node comes back as a partition.
+                        counters.done.fetch_add(1, Ordering::Relaxed);
                         flat.push(node);
                         continue;
                     }
