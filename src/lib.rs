@@ -47,6 +47,11 @@ pub mod inventory;
 mod redact;
 
 pub use config::{Config, StoreConfig};
+
+/// The README's Rust examples, compiled as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
 pub use error::{ConfigError, Error, Result};
 /// The `object_store` crate this version of stratus is built on.
 pub use object_store;
