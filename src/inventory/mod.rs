@@ -384,10 +384,22 @@ impl Scan<'_> {
 
     /// Split by delimiter listings, then list the subtrees concurrently.
     async fn parallel(&self, prefix: Option<Path>) -> Result<Report> {
+        let mut report = self.template.clone();
+        let partitions = self.discover(prefix, &mut report).await?;
+        self.list_partitions(partitions, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Explore the key space breadth-first and return the subtrees left to list; objects
+    /// met on the way are counted into `report`.
+    async fn discover(
+        &self,
+        prefix: Option<Path>,
+        report: &mut Report,
+    ) -> Result<Vec<Option<Path>>> {
         let concurrency = self.options.concurrency;
         let target = self.options.target_partitions.unwrap_or(8 * concurrency);
         let counters = &self.shared.counters;
-        let mut report = self.template.clone();
         let mut frontier = vec![prefix];
         let mut flat = Vec::new();
         for _ in 0..self.options.discovery_depth {
@@ -434,7 +446,16 @@ impl Scan<'_> {
             .known
             .fetch_add(frontier.len() as u64, Ordering::Relaxed);
         self.shared.report_progress();
+        Ok(frontier)
+    }
 
+    /// List `partitions`, at most `concurrency` at a time, merging each into `report`.
+    async fn list_partitions(
+        &self,
+        partitions: Vec<Option<Path>>,
+        report: &mut Report,
+    ) -> Result<()> {
+        let concurrency = self.options.concurrency;
         let partition = |p: Option<Path>| {
             let listing = self.store.list(p.as_ref());
             consume(listing, p, self.template.clone(), Arc::clone(&self.shared))
@@ -442,7 +463,7 @@ impl Scan<'_> {
         // On a multi-threaded runtime each partition is aggregated on a task of its own, so
         // decoding and aggregating pages (CPU) spreads over the cores; a JoinSet aborts its
         // tasks when dropped, so dropping the scan still stops every listing.
-        let mut pending = frontier.into_iter();
+        let mut pending = partitions.into_iter();
         if multi_thread_runtime() {
             let mut tasks = tokio::task::JoinSet::new();
             loop {
@@ -474,6 +495,6 @@ impl Scan<'_> {
                 report.merge(part).expect("same settings");
             }
         }
-        Ok(report)
+        Ok(())
     }
 }
