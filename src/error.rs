@@ -143,22 +143,30 @@ impl Error {
             Error::Config(_) | Error::ReadConfig { .. } => return None,
         };
         let text = error_chain(source).to_ascii_lowercase();
-        Some(match source {
-            object_store::Error::NotFound { .. } => "the bucket or container does not exist: check `bucket` / `container` (and `account`, `region`)",
-            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
-                "access was denied: check the credentials and that they may list this bucket"
-            }
-            _ if text.contains("nosuchbucket") || text.contains("containernotfound") || text.contains("404 not found") => {
-                "the bucket or container does not exist: check `bucket` / `container` (and `account`, `region`)"
-            }
-            _ if text.contains("accessdenied") || text.contains("403 forbidden") || text.contains("401 unauthorized") || text.contains("signature") => {
-                "access was denied: check the credentials and that they may list this bucket"
-            }
-            _ if text.contains("connect") || text.contains("dns") || text.contains("timed out") || text.contains("error sending request") => {
-                "the endpoint did not answer: check `endpoint` (host, port, http/https) and the network"
-            }
-            _ => return None,
-        })
+        let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
+        // object_store maps some statuses to typed errors; the rest only say it in text.
+        let missing = matches!(source, object_store::Error::NotFound { .. })
+            || has(&["nosuchbucket", "containernotfound", "404 not found"]);
+        let denied = matches!(
+            source,
+            object_store::Error::PermissionDenied { .. }
+                | object_store::Error::Unauthenticated { .. }
+        ) || has(&[
+            "accessdenied",
+            "403 forbidden",
+            "401 unauthorized",
+            "signature",
+        ]);
+        let unreachable = has(&["connect", "dns", "timed out", "error sending request"]);
+        if missing {
+            Some("the bucket or container does not exist: check `bucket` / `container` (and `account`, `region`)")
+        } else if denied {
+            Some("access was denied: check the credentials and that they may list this bucket")
+        } else if unreachable {
+            Some("the endpoint did not answer: check `endpoint` (host, port, http/https) and the network")
+        } else {
+            None
+        }
     }
 }
 
