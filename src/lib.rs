@@ -44,7 +44,11 @@
 pub mod config;
 mod error;
 pub mod inventory;
+pub mod member;
+mod merge;
 mod redact;
+pub mod shard;
+mod transfer;
 
 pub use config::{Config, StoreConfig};
 

@@ -1,0 +1,479 @@
+//! Which member owns a key: the [`Placement`] trait and its default, [`Rendezvous`].
+//!
+//! # The default placement, exactly
+//!
+//! Placement must give the same answer in every process, on every platform and in every
+//! version of stratus, because nothing records where an object went. So every step below
+//! is integer arithmetic or a correctly rounded IEEE-754 operation, and is pinned by the
+//! golden vectors in `fixtures/shard/golden.json`:
+//!
+//! 1. **Key hash.** `h = xxh3_64(key bytes, seed = KEY_SEED)` over the raw UTF-8 bytes of
+//!    the object path (no normalisation beyond object_store's `Path`).
+//! 2. **Slot.** The key space is cut into `2^bits` slots; a key's slot is the top `bits`
+//!    bits of `h`.
+//! 3. **Member seed.** `seed(m) = xxh3_64(member name bytes, seed = MEMBER_SEED)`: a member
+//!    is its name, never its position in a list, so reordering members moves nothing.
+//! 4. **Score.** For slot `s` and member `m`, `u = splitmix64(seed(m) + (s + 1) * γ)` (the
+//!    `s`-th output of SplitMix64 seeded with `seed(m)`, `γ = 0x9E3779B97F4A7C15`), and
+//!    `score = neg_log2(u) * (1 / weight(m))`, where `neg_log2(u)` is `-log2((u | 1) / 2^64)`
+//!    as an unsigned 32.32 fixed-point number from [`neg_log2_q32`] (a leading-zero count
+//!    plus a 1,025-entry table computed with integer arithmetic and linear interpolation
+//!    between its entries), converted exactly to `f64`.
+//! 5. **Owner.** The slot's owner is the member with the lowest score; equal scores (which
+//!    need equal 64-bit hashes) go to the member whose name sorts first.
+//!
+//! This is weighted rendezvous hashing (HRW) with Ceph straw2's `-ln(u) / w` race, which
+//! gives each member a share of slots proportional to its weight and moves only the slots
+//! that must move when a member joins, leaves or changes weight. Doing it per slot rather
+//! than per key lets the owner of each slot be cached, so a lookup is one hash and one
+//! array read whatever the number of members, and a membership change recomputes only
+//! the slots it can affect.
+//!
+//! With `2^20` slots (the default) a member's share of the key space is its share of slots,
+//! which is binomial: at 100 equal members the busiest member holds about 2.5% more than
+//! the mean. More bits improve balance and cost memory (10 bytes a slot) and build time.
+
+use std::collections::HashSet;
+use std::fmt;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+/// Seed of the key hash (`"stratus1"` as big-endian bytes). Part of the placement format.
+pub const KEY_SEED: u64 = 0x7374_7261_7475_7331;
+/// Seed of a member name's hash (`"member01"` as big-endian bytes). Part of the format.
+pub const MEMBER_SEED: u64 = 0x6d65_6d62_6572_3031;
+/// SplitMix64's increment (the golden ratio in 64-bit fixed point).
+const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Slot bits allowed in a [`Rendezvous`] placement.
+pub const SLOT_BITS: std::ops::RangeInclusive<u8> = 8..=24;
+/// The default number of slot bits.
+pub const DEFAULT_SLOT_BITS: u8 = 20;
+/// The most members a [`Rendezvous`] placement holds (slot owners are stored as `u16`).
+pub const MAX_MEMBERS: usize = u16::MAX as usize;
+
+/// Maps a key to the member that owns it.
+///
+/// Implementations must be deterministic: the same members and key give the same owner
+/// in every process and version, since nothing records where an object was written.
+pub trait Placement: Send + Sync + fmt::Debug {
+    /// The members, in the order [`Placement::locate`] indexes them.
+    fn members(&self) -> &[Member];
+
+    /// The index in [`Placement::members`] of the member that owns `key`.
+    fn locate(&self, key: &[u8]) -> usize;
+}
+
+/// A named member of a placement with its relative weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    name: String,
+    weight: f64,
+}
+
+impl Member {
+    /// A member of weight 1.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            weight: 1.0,
+        }
+    }
+
+    /// A member with the given weight (a finite number above zero; checked when the
+    /// placement is built).
+    pub fn weighted(name: impl Into<String>, weight: f64) -> Self {
+        Self {
+            name: name.into(),
+            weight,
+        }
+    }
+
+    /// The member's name, which is what placement hashes.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The member's weight.
+    pub fn weight(&self) -> f64 {
+        self.weight
+    }
+}
+
+/// Why a set of members cannot make a placement.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlacementError {
+    /// No members at all.
+    #[error("a placement needs at least one member")]
+    Empty,
+    /// An empty member name.
+    #[error("member names must not be empty")]
+    EmptyName,
+    /// Two members with one name.
+    #[error("member {0:?} appears twice")]
+    Duplicate(String),
+    /// A weight that is not a finite number above zero.
+    #[error("member {name:?} has weight {weight}; weights are finite numbers above 0")]
+    Weight {
+        /// The member.
+        name: String,
+        /// Its weight.
+        weight: f64,
+    },
+    /// Slot bits out of range.
+    #[error("slot_bits is {0}; expected {min} to {max}", min = SLOT_BITS.start(), max = SLOT_BITS.end())]
+    SlotBits(u8),
+    /// More members than slot owners can name.
+    #[error("{0} members; at most {MAX_MEMBERS} are supported")]
+    TooMany(usize),
+    /// A member named in a change is not in the placement.
+    #[error("no member is named {0:?}")]
+    Unknown(String),
+}
+
+/// Weighted rendezvous hashing over `2^bits` key-space slots, with each slot's owner
+/// cached; see the [module documentation](self) for the exact definition.
+#[derive(Clone)]
+pub struct Rendezvous {
+    bits: u8,
+    members: Vec<Member>,
+    seeds: Vec<u64>,
+    /// Owner of each slot, an index into `members`.
+    owners: Vec<u16>,
+    /// The owner's score for each slot, kept so that a change compares against it.
+    scores: Vec<f64>,
+}
+
+impl fmt::Debug for Rendezvous {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rendezvous")
+            .field("slot_bits", &self.bits)
+            .field("members", &self.members)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Rendezvous {
+    /// A placement over `members` with the default slot bits.
+    pub fn new(members: impl IntoIterator<Item = Member>) -> Result<Self, PlacementError> {
+        Self::with_slot_bits(members, DEFAULT_SLOT_BITS)
+    }
+
+    /// A placement over `members` with `2^bits` slots.
+    pub fn with_slot_bits(
+        members: impl IntoIterator<Item = Member>,
+        bits: u8,
+    ) -> Result<Self, PlacementError> {
+        if !SLOT_BITS.contains(&bits) {
+            return Err(PlacementError::SlotBits(bits));
+        }
+        let members: Vec<Member> = members.into_iter().collect();
+        check_members(&members)?;
+        let slots = 1usize << bits;
+        let mut placement = Self {
+            bits,
+            seeds: members.iter().map(|m| member_seed(&m.name)).collect(),
+            members: Vec::with_capacity(members.len()),
+            owners: vec![0; slots],
+            scores: vec![f64::INFINITY; slots],
+        };
+        for member in members {
+            placement.push(member);
+        }
+        Ok(placement)
+    }
+
+    /// The number of slot bits.
+    pub fn slot_bits(&self) -> u8 {
+        self.bits
+    }
+
+    /// The slot a key hash falls in.
+    #[inline]
+    pub fn slot(&self, hash: u64) -> usize {
+        (hash >> (64 - u32::from(self.bits))) as usize
+    }
+
+    /// The owner (an index into [`Placement::members`]) of `slot`.
+    #[inline]
+    pub fn slot_owner(&self, slot: usize) -> usize {
+        usize::from(self.owners[slot])
+    }
+
+    /// Each member's share of the key space, in member order.
+    pub fn shares(&self) -> Vec<f64> {
+        let mut counts = vec![0u64; self.members.len()];
+        for &owner in &self.owners {
+            counts[usize::from(owner)] += 1;
+        }
+        let total = self.owners.len() as f64;
+        counts.into_iter().map(|c| c as f64 / total).collect()
+    }
+
+    /// Add a member. Only slots the new member wins change owner.
+    pub fn add(&mut self, member: Member) -> Result<(), PlacementError> {
+        check_member(&member)?;
+        if self.members.len() >= MAX_MEMBERS {
+            return Err(PlacementError::TooMany(self.members.len() + 1));
+        }
+        if self.index_of(&member.name).is_some() {
+            return Err(PlacementError::Duplicate(member.name));
+        }
+        self.seeds.push(member_seed(&member.name));
+        self.push(member);
+        Ok(())
+    }
+
+    /// Remove a member. Only the slots it owned change owner.
+    pub fn remove(&mut self, name: &str) -> Result<Member, PlacementError> {
+        let gone = self
+            .index_of(name)
+            .ok_or_else(|| PlacementError::Unknown(name.to_owned()))?;
+        if self.members.len() == 1 {
+            return Err(PlacementError::Empty);
+        }
+        let member = self.members.remove(gone);
+        self.seeds.remove(gone);
+        let gone = gone as u16;
+        for slot in 0..self.owners.len() {
+            match self.owners[slot] {
+                owner if owner == gone => self.recompute(slot),
+                owner if owner > gone => self.owners[slot] = owner - 1,
+                _ => {}
+            }
+        }
+        Ok(member)
+    }
+
+    /// Change a member's weight. Only slots that must move (to it when its weight grows,
+    /// from it when its weight shrinks) change owner.
+    pub fn set_weight(&mut self, name: &str, weight: f64) -> Result<(), PlacementError> {
+        check_member(&Member::weighted(name, weight))?;
+        let index = self
+            .index_of(name)
+            .ok_or_else(|| PlacementError::Unknown(name.to_owned()))?;
+        self.members[index].weight = weight;
+        let (seed, inverse) = (self.seeds[index], weight.recip());
+        for slot in 0..self.owners.len() {
+            if usize::from(self.owners[slot]) == index {
+                self.recompute(slot);
+            } else {
+                self.offer(slot, index, score(seed, slot, inverse));
+            }
+        }
+        Ok(())
+    }
+
+    fn index_of(&self, name: &str) -> Option<usize> {
+        self.members.iter().position(|m| m.name == name)
+    }
+
+    /// Append `member` (its seed already pushed) and let it bid for every slot.
+    fn push(&mut self, member: Member) {
+        let index = self.members.len();
+        let (seed, inverse) = (self.seeds[index], member.weight.recip());
+        self.members.push(member);
+        for slot in 0..self.owners.len() {
+            self.offer(slot, index, score(seed, slot, inverse));
+        }
+    }
+
+    /// Give `slot` to member `index` if its score beats the owner's.
+    #[inline]
+    fn offer(&mut self, slot: usize, index: usize, score: f64) {
+        let best = self.scores[slot];
+        if score < best
+            || (score == best
+                && self.members[index].name < self.members[usize::from(self.owners[slot])].name)
+        {
+            self.scores[slot] = score;
+            self.owners[slot] = index as u16;
+        }
+    }
+
+    /// Find `slot`'s owner among all members from scratch.
+    fn recompute(&mut self, slot: usize) {
+        self.scores[slot] = f64::INFINITY;
+        self.owners[slot] = 0;
+        for index in 0..self.members.len() {
+            let inverse = self.members[index].weight.recip();
+            self.offer(slot, index, score(self.seeds[index], slot, inverse));
+        }
+    }
+}
+
+impl Placement for Rendezvous {
+    fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    #[inline]
+    fn locate(&self, key: &[u8]) -> usize {
+        self.slot_owner(self.slot(key_hash(key)))
+    }
+}
+
+fn check_member(member: &Member) -> Result<(), PlacementError> {
+    if member.name.is_empty() {
+        return Err(PlacementError::EmptyName);
+    }
+    if !(member.weight.is_finite() && member.weight > 0.0) {
+        return Err(PlacementError::Weight {
+            name: member.name.clone(),
+            weight: member.weight,
+        });
+    }
+    Ok(())
+}
+
+fn check_members(members: &[Member]) -> Result<(), PlacementError> {
+    if members.is_empty() {
+        return Err(PlacementError::Empty);
+    }
+    if members.len() > MAX_MEMBERS {
+        return Err(PlacementError::TooMany(members.len()));
+    }
+    let mut names = HashSet::with_capacity(members.len());
+    for member in members {
+        check_member(member)?;
+        if !names.insert(member.name.as_str()) {
+            return Err(PlacementError::Duplicate(member.name.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// The placement hash of a key's bytes (step 1 of the module documentation).
+#[inline]
+pub fn key_hash(key: &[u8]) -> u64 {
+    xxh3_64_with_seed(key, KEY_SEED)
+}
+
+/// The seed a member's name gives it (step 3).
+pub fn member_seed(name: &str) -> u64 {
+    xxh3_64_with_seed(name.as_bytes(), MEMBER_SEED)
+}
+
+/// The `n`-th output (from 0) of SplitMix64 seeded with `seed`.
+#[inline]
+pub fn splitmix64(seed: u64, n: u64) -> u64 {
+    let mut z = seed.wrapping_add(n.wrapping_add(1).wrapping_mul(GAMMA));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A member's score for a slot (step 4): lower wins.
+#[inline]
+fn score(seed: u64, slot: usize, inverse_weight: f64) -> f64 {
+    neg_log2_q32(splitmix64(seed, slot as u64)) as f64 * inverse_weight
+}
+
+/// Bits of the mantissa that index [`LOG2_TABLE`].
+const TABLE_BITS: u32 = 10;
+
+/// `log2(1 + i / 2^TABLE_BITS)` in 32.32 fixed point, for `i` in `0..=2^TABLE_BITS`.
+static LOG2_TABLE: [u64; (1 << TABLE_BITS) + 1] = log2_table();
+
+/// `-log2((u | 1) / 2^64)` in unsigned 32.32 fixed point: `1 + leading_zeros - frac`,
+/// where `frac = log2(mantissa)` is interpolated linearly in [`LOG2_TABLE`] with the 32
+/// mantissa bits below the table index. Integer arithmetic only, so bit-exact everywhere;
+/// it is within 2^-22 of the true value.
+#[inline]
+pub fn neg_log2_q32(u: u64) -> u64 {
+    let x = u | 1;
+    let zeros = x.leading_zeros();
+    let mantissa = x << zeros; // top bit set: mantissa / 2^63 is in [1, 2)
+    let index = ((mantissa >> (63 - TABLE_BITS)) & ((1 << TABLE_BITS) - 1)) as usize;
+    let rest = (mantissa >> (63 - TABLE_BITS - 32)) & 0xFFFF_FFFF;
+    let (low, high) = (LOG2_TABLE[index], LOG2_TABLE[index + 1]);
+    let frac = low + (((high - low) * rest) >> 32);
+    ((u64::from(zeros) + 1) << 32) - frac
+}
+
+/// Build [`LOG2_TABLE`] by repeated squaring in 2.62 fixed point: each squaring that
+/// reaches 2 yields a one bit of the logarithm. 40 bits are computed and rounded to 32.
+const fn log2_table() -> [u64; (1 << TABLE_BITS) + 1] {
+    const ONE: u64 = 1 << 62;
+    let mut table = [0u64; (1 << TABLE_BITS) + 1];
+    let mut i = 0;
+    while i <= 1 << TABLE_BITS {
+        if i == 1 << TABLE_BITS {
+            table[i] = 1 << 32; // log2(2) = 1
+            break;
+        }
+        let mut x = ONE + ((i as u64) << (62 - TABLE_BITS));
+        let mut bits: u64 = 0;
+        let mut bit = 0;
+        while bit < 40 {
+            x = ((x as u128 * x as u128) >> 62) as u64;
+            bits <<= 1;
+            if x >= 2 * ONE {
+                x >>= 1;
+                bits |= 1;
+            }
+            bit += 1;
+        }
+        table[i] = (bits + (1 << 7)) >> 8;
+        i += 1;
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neg_log2_matches_the_real_logarithm() {
+        for u in [1u64, 2, 3, 1 << 20, 12345678901, u64::MAX / 3, u64::MAX - 1] {
+            let exact = -((u | 1) as f64 / 2f64.powi(64)).log2();
+            let ours = neg_log2_q32(u) as f64 / 2f64.powi(32);
+            assert!((exact - ours).abs() < 1e-6, "u={u}: {exact} vs {ours}");
+        }
+        assert_eq!(LOG2_TABLE[0], 0);
+        assert_eq!(LOG2_TABLE[512], 2_512_394_810); // log2(1.5) * 2^32, rounded
+    }
+
+    #[test]
+    fn owner_does_not_depend_on_member_order() {
+        let names = ["a", "b", "c", "d", "e"];
+        let forward = Rendezvous::with_slot_bits(names.map(Member::new), 12).unwrap();
+        let backward =
+            Rendezvous::with_slot_bits(names.iter().rev().map(|n| Member::new(*n)), 12).unwrap();
+        for slot in 0..1 << 12 {
+            assert_eq!(
+                forward.members()[forward.slot_owner(slot)].name(),
+                backward.members()[backward.slot_owner(slot)].name()
+            );
+        }
+    }
+
+    #[test]
+    fn bad_members_are_refused() {
+        let err = |members: Vec<Member>| Rendezvous::with_slot_bits(members, 8).unwrap_err();
+        assert_eq!(err(vec![]), PlacementError::Empty);
+        assert_eq!(
+            err(vec![Member::new("a"), Member::new("a")]),
+            PlacementError::Duplicate("a".into())
+        );
+        assert!(matches!(
+            err(vec![Member::weighted("a", 0.0)]),
+            PlacementError::Weight { .. }
+        ));
+        assert!(matches!(
+            err(vec![Member::weighted("a", f64::NAN)]),
+            PlacementError::Weight { .. }
+        ));
+        assert_eq!(
+            Rendezvous::with_slot_bits([Member::new("a")], 30).unwrap_err(),
+            PlacementError::SlotBits(30)
+        );
+        let mut one = Rendezvous::with_slot_bits([Member::new("a")], 8).unwrap();
+        assert_eq!(one.remove("a").unwrap_err(), PlacementError::Empty);
+        assert_eq!(
+            one.remove("zz").unwrap_err(),
+            PlacementError::Unknown("zz".into())
+        );
+    }
+}

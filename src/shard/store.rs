@@ -1,0 +1,595 @@
+//! [`ShardedStore`]: one logical store spread over named member stores by a placement.
+
+use super::placement::Placement;
+use crate::member::tag;
+use crate::merge::{merge, Entry};
+use crate::transfer::transfer;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt};
+use object_store::path::Path;
+use object_store::{
+    CopyMode, CopyOptions, Error, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    RenameOptions, RenameTargetMode, Result,
+};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Deletes are grouped per member in batches of up to this many paths.
+const DELETE_BATCH: usize = 1000;
+
+/// One logical store spread over several member stores: each key lives on the member a
+/// [`Placement`] names, so any process finds it with no lookup table.
+///
+/// # Where each operation goes
+///
+/// - **put, multipart upload, get, head, get_ranges** go to the key's owner.
+/// - **delete** and **delete_stream** go to the owner; `delete_stream` groups its input
+///   into batches of up to 1,000 paths and sends each member its share of a batch as one
+///   `delete_stream` call, all members at once. Results come back per batch, grouped by
+///   member, not in input order.
+/// - **list** and **list_with_offset** merge every member's listing (a k-way merge that
+///   holds one pending entry per member). The result is in key order when every member
+///   lists in key order (S3, GCS, Azure and memory do; `LocalFileSystem` does not, and
+///   neither does a sharded store over it). Only objects on their owner are listed: a
+///   stray copy on another member (left by a process with other members, or by an
+///   interrupted rebalance) is not part of the logical store; [`super::plan`] finds and
+///   moves such copies.
+/// - **list_with_delimiter** asks every member at once and merges: objects as for `list`,
+///   common prefixes de-duplicated and sorted. A prefix that holds only stray objects is
+///   still reported.
+/// - **copy** and **rename** between two keys with the same owner are the member's own
+///   (server-side, atomic where the member's are). Between owners, the body is streamed
+///   from one member to the other:
+///   - `copy` writes the destination with one atomic put when the object is at most
+///     16 MiB and with a multipart upload above that, so a reader of the destination
+///     never sees part of an object;
+///   - `copy_if_not_exists` (`CopyMode::Create`) writes the destination with
+///     `PutMode::Create`, which is atomic on the destination member. Because object_store
+///     has no conditional multipart upload, the object is buffered in memory (as the
+///     chunks read) whatever its size, and the destination member must support
+///     conditional puts (S3 needs `aws_conditional_put`, the default in object_store
+///     0.14; the local store and GCS, Azure and memory support them);
+///   - `rename` is that copy followed by a delete of the source. It is not atomic: if the
+///     delete fails, the error is returned and both keys exist.
+/// - Errors keep object_store's kinds (`NotFound`, `AlreadyExists`, `Precondition`...)
+///   and name the member in their source ([`crate::member::member_of`]).
+///
+/// # During a rebalance
+///
+/// Built [`with_previous`](Self::with_previous) membership, the store serves the logical
+/// store while objects move from their previous owners to their new ones:
+///
+/// - reads try the new owner and, on `NotFound`, the previous owner;
+/// - writes go to the new owner; `PutMode::Create` first checks the previous owner (and
+///   fails with `AlreadyExists` if the object is there), which is not atomic across the
+///   two members; `PutMode::Update` applies to the new owner only, so a conditional
+///   update of an object that has not moved yet fails with `NotFound` or `Precondition`:
+///   retry it after the move;
+/// - deletes go to both owners (a `NotFound` from the previous owner is not an error);
+/// - listings show an object on its previous owner only when its new owner lacks it (one
+///   `head` per such object);
+/// - a delete that races with the move of the same key can be undone by the move (the
+///   move read the object before the delete and writes it after); quiesce deletes, or
+///   repeat them after the rebalance, if that matters.
+///
+/// Copies and renames during a rebalance always stream through the sharded store, so
+/// they see the logical store.
+#[derive(Clone)]
+pub struct ShardedStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Every member store: those of the placement, then any only the previous one names.
+    stores: Vec<(String, Arc<dyn ObjectStore>)>,
+    current: Routing,
+    previous: Option<Routing>,
+}
+
+/// A placement and, for each of its members, the index of its store.
+struct Routing {
+    placement: Arc<dyn Placement>,
+    store_of: Vec<usize>,
+}
+
+impl Routing {
+    fn new(placement: Arc<dyn Placement>, index: &HashMap<&str, usize>) -> Result<Self> {
+        let store_of = placement
+            .members()
+            .iter()
+            .map(|member| {
+                index.get(member.name()).copied().ok_or_else(|| {
+                    config_error(format!(
+                        "member {:?} of the placement has no store",
+                        member.name()
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            placement,
+            store_of,
+        })
+    }
+
+    #[inline]
+    fn owner(&self, location: &Path) -> usize {
+        self.store_of[self.placement.locate(location.as_ref().as_bytes())]
+    }
+}
+
+fn config_error(message: String) -> Error {
+    Error::Generic {
+        store: "ShardedStore",
+        source: message.into(),
+    }
+}
+
+impl ShardedStore {
+    /// A sharded store over `stores` (member name, store), placed by `placement`. Every
+    /// member of the placement needs a store, and every store must be a member.
+    pub fn new(
+        placement: impl Placement + 'static,
+        stores: impl IntoIterator<Item = (String, Arc<dyn ObjectStore>)>,
+    ) -> Result<Self> {
+        Self::from_parts(Arc::new(placement), None, stores.into_iter().collect())
+    }
+
+    /// The same store in the middle of a rebalance from the `previous` placement: reads
+    /// fall back to an object's previous owner, deletes reach both owners (see the type's
+    /// documentation). `stores` are the stores of members that only `previous` names.
+    pub fn with_previous(
+        self,
+        previous: impl Placement + 'static,
+        stores: impl IntoIterator<Item = (String, Arc<dyn ObjectStore>)>,
+    ) -> Result<Self> {
+        let mut all = self.inner.stores.clone();
+        all.extend(stores);
+        Self::from_parts(
+            self.inner.current.placement.clone(),
+            Some(Arc::new(previous)),
+            all,
+        )
+    }
+
+    fn from_parts(
+        placement: Arc<dyn Placement>,
+        previous: Option<Arc<dyn Placement>>,
+        stores: Vec<(String, Arc<dyn ObjectStore>)>,
+    ) -> Result<Self> {
+        let mut index = HashMap::with_capacity(stores.len());
+        for (i, (name, _)) in stores.iter().enumerate() {
+            if index.insert(name.as_str(), i).is_some() {
+                return Err(config_error(format!("two stores are named {name:?}")));
+            }
+        }
+        let current = Routing::new(placement, &index)?;
+        let previous = previous
+            .map(|placement| Routing::new(placement, &index))
+            .transpose()?;
+        let mut used = vec![false; stores.len()];
+        for routing in std::iter::once(&current).chain(&previous) {
+            for &store in &routing.store_of {
+                used[store] = true;
+            }
+        }
+        if let Some(unused) = used.iter().position(|used| !used) {
+            return Err(config_error(format!(
+                "store {:?} is not a member of the placement",
+                stores[unused].0
+            )));
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                stores,
+                current,
+                previous,
+            }),
+        })
+    }
+
+    /// The placement.
+    pub fn placement(&self) -> &dyn Placement {
+        self.inner.current.placement.as_ref()
+    }
+
+    /// The previous placement, while rebalancing.
+    pub fn previous(&self) -> Option<&dyn Placement> {
+        self.inner.previous.as_ref().map(|r| r.placement.as_ref())
+    }
+
+    /// Every member store by name: the placement's, then those only the previous
+    /// placement names.
+    pub fn stores(&self) -> impl Iterator<Item = (&str, &Arc<dyn ObjectStore>)> {
+        self.inner.stores.iter().map(|(n, s)| (n.as_str(), s))
+    }
+
+    /// The name of the member that owns `location`.
+    pub fn owner(&self, location: &Path) -> &str {
+        &self.inner.stores[self.inner.current.owner(location)].0
+    }
+
+    /// The index in [`Self::stores`] of `location`'s owner.
+    pub(crate) fn owner_index(&self, location: &Path) -> usize {
+        self.inner.current.owner(location)
+    }
+}
+
+impl Inner {
+    fn store(&self, index: usize) -> (&str, &Arc<dyn ObjectStore>) {
+        let (name, store) = &self.stores[index];
+        (name, store)
+    }
+
+    /// The previous owner of `location`, if it differs from the current one.
+    fn previous_owner(&self, location: &Path, owner: usize) -> Option<usize> {
+        let previous = self.previous.as_ref()?.owner(location);
+        (previous != owner).then_some(previous)
+    }
+
+    /// Whether a listed entry belongs in the logical listing (see the type's docs).
+    async fn keep(&self, entry: &Entry) -> Result<bool> {
+        let owner = self.current.owner(&entry.meta.location);
+        if entry.input == owner {
+            return Ok(true);
+        }
+        if self.previous_owner(&entry.meta.location, owner) != Some(entry.input) {
+            return Ok(false); // a stray copy
+        }
+        let (name, store) = self.store(owner);
+        match store.head(&entry.meta.location).await {
+            Ok(_) => Ok(false), // the new owner's copy is listed instead
+            Err(Error::NotFound { .. }) => Ok(true),
+            Err(err) => Err(tag(name, err)),
+        }
+    }
+
+    fn list_merged(
+        self: &Arc<Self>,
+        listings: Vec<BoxStream<'static, Result<ObjectMeta>>>,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let inner = Arc::clone(self);
+        merge(listings)
+            .filter_map(move |entry| {
+                let inner = Arc::clone(&inner);
+                async move {
+                    match entry {
+                        Err(err) => Some(Err(err)),
+                        Ok(entry) => match inner.keep(&entry).await {
+                            Ok(true) => Some(Ok(entry.meta)),
+                            Ok(false) => None,
+                            Err(err) => Some(Err(err)),
+                        },
+                    }
+                }
+            })
+            .boxed()
+    }
+
+    /// Each member's stream, its errors tagged with the member's name.
+    fn member_listings(
+        &self,
+        list: impl Fn(&dyn ObjectStore) -> BoxStream<'static, Result<ObjectMeta>>,
+    ) -> Vec<BoxStream<'static, Result<ObjectMeta>>> {
+        self.stores
+            .iter()
+            .map(|(name, store)| {
+                let name = name.clone();
+                list(store.as_ref())
+                    .map(move |item| item.map_err(|err| tag(&name, err)))
+                    .boxed()
+            })
+            .collect()
+    }
+
+    /// Run `op` on `location`'s owner and, when it is not found there during a
+    /// rebalance, on its previous owner.
+    async fn read<T, F, Fut>(&self, location: &Path, op: F) -> Result<T>
+    where
+        F: Fn(Arc<dyn ObjectStore>) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let owner = self.current.owner(location);
+        let (name, store) = self.store(owner);
+        match op(Arc::clone(store)).await {
+            Err(Error::NotFound { .. }) if self.previous_owner(location, owner).is_some() => {
+                let previous = self.previous_owner(location, owner).expect("checked");
+                let (name, store) = self.store(previous);
+                op(Arc::clone(store)).await.map_err(|err| tag(name, err))
+            }
+            other => other.map_err(|err| tag(name, err)),
+        }
+    }
+
+    async fn delete_batch(&self, batch: Vec<Result<Path>>) -> Vec<Result<Path>> {
+        let mut results = Vec::with_capacity(batch.len());
+        let mut groups: Vec<Vec<Path>> = vec![Vec::new(); self.stores.len()];
+        let mut previous_groups: Vec<Vec<Path>> = vec![Vec::new(); self.stores.len()];
+        for item in batch {
+            match item {
+                Ok(path) => {
+                    let owner = self.current.owner(&path);
+                    if let Some(previous) = self.previous_owner(&path, owner) {
+                        previous_groups[previous].push(path.clone());
+                    }
+                    groups[owner].push(path);
+                }
+                Err(err) => results.push(Err(err)),
+            }
+        }
+        let send = |index: usize, paths: Vec<Path>| {
+            let (name, store) = self.store(index);
+            let name = name.to_owned();
+            let paths = stream::iter(paths.into_iter().map(Ok)).boxed();
+            store
+                .delete_stream(paths)
+                .map(move |result| result.map_err(|err| tag(&name, err)))
+                .collect::<Vec<_>>()
+        };
+        // Previous owners first: once the new owner's delete succeeds, the object must
+        // not reappear from the old one.
+        let previous = futures::future::join_all(
+            previous_groups
+                .into_iter()
+                .enumerate()
+                .filter(|(_, paths)| !paths.is_empty())
+                .map(|(index, paths)| send(index, paths)),
+        )
+        .await;
+        let mut failed_previous = HashMap::new();
+        for result in previous.into_iter().flatten() {
+            if let Err(err) = result {
+                if !matches!(err, Error::NotFound { .. }) {
+                    if let Some(path) = error_path(&err) {
+                        failed_previous.insert(path, err);
+                    } else {
+                        results.push(Err(err));
+                    }
+                }
+            }
+        }
+        let current = futures::future::join_all(
+            groups
+                .into_iter()
+                .enumerate()
+                .filter(|(_, paths)| !paths.is_empty())
+                .map(|(index, paths)| send(index, paths)),
+        )
+        .await;
+        for result in current.into_iter().flatten() {
+            results.push(match result {
+                Ok(path) => match failed_previous.remove(path.as_ref()) {
+                    Some(err) => Err(err),
+                    None => Ok(path),
+                },
+                Err(err) => Err(err),
+            });
+        }
+        results.extend(failed_previous.into_values().map(Err));
+        results
+    }
+}
+
+/// The path an object_store error names, if any.
+fn error_path(err: &Error) -> Option<String> {
+    match err {
+        Error::NotFound { path, .. }
+        | Error::AlreadyExists { path, .. }
+        | Error::Precondition { path, .. }
+        | Error::NotModified { path, .. }
+        | Error::PermissionDenied { path, .. }
+        | Error::Unauthenticated { path, .. } => Some(path.clone()),
+        _ => None,
+    }
+}
+
+impl fmt::Debug for ShardedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stores: Vec<_> = self.inner.stores.iter().map(|(n, s)| (n, s)).collect();
+        f.debug_struct("ShardedStore")
+            .field("placement", &self.inner.current.placement)
+            .field(
+                "previous",
+                &self.inner.previous.as_ref().map(|r| &r.placement),
+            )
+            .field("stores", &stores)
+            .finish()
+    }
+}
+
+impl fmt::Display for ShardedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ShardedStore(")?;
+        for (i, (name, store)) in self.inner.stores.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{name}: {store}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+impl Inner {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        let owner = self.current.owner(location);
+        if let (PutMode::Create, Some(previous)) =
+            (&opts.mode, self.previous_owner(location, owner))
+        {
+            let (name, store) = self.store(previous);
+            match store.head(location).await {
+                Ok(_) => {
+                    return Err(Error::AlreadyExists {
+                        path: location.to_string(),
+                        source: format!(
+                            "the object is on its previous owner {name:?} (rebalance under way)"
+                        )
+                        .into(),
+                    })
+                }
+                Err(Error::NotFound { .. }) => {}
+                Err(err) => return Err(tag(name, err)),
+            }
+        }
+        let (name, store) = self.store(owner);
+        store
+            .put_opts(location, payload, opts)
+            .await
+            .map_err(|err| tag(name, err))
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        let (name, store) = self.store(self.current.owner(location));
+        store
+            .put_multipart_opts(location, opts)
+            .await
+            .map_err(|err| tag(name, err))
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.read(location, |store| {
+            let options = options.clone();
+            async move { store.get_opts(location, options).await }
+        })
+        .await
+    }
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl ObjectStore for ShardedStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        self.inner
+            .read(location, |store| async move {
+                store.get_ranges(location, ranges).await
+            })
+            .await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        let inner = Arc::clone(&self.inner);
+        locations
+            .ready_chunks(DELETE_BATCH)
+            .then(move |batch| {
+                let inner = Arc::clone(&inner);
+                async move { stream::iter(inner.delete_batch(batch).await) }
+            })
+            .flatten()
+            .boxed()
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        let listings = self.inner.member_listings(|store| store.list(prefix));
+        self.inner.list_merged(listings)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let listings = self
+            .inner
+            .member_listings(|store| store.list_with_offset(prefix, offset));
+        self.inner.list_merged(listings)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        let inner = &self.inner;
+        let results = futures::future::join_all(inner.stores.iter().map(|(name, store)| async {
+            store
+                .list_with_delimiter(prefix)
+                .await
+                .map_err(|err| tag(name, err))
+        }))
+        .await;
+        let mut prefixes = BTreeSet::new();
+        let mut objects = Vec::new();
+        for (input, result) in results.into_iter().enumerate() {
+            let result = result?;
+            prefixes.extend(result.common_prefixes);
+            for meta in result.objects {
+                let entry = Entry { input, meta };
+                if inner.keep(&entry).await? {
+                    objects.push(entry.meta);
+                }
+            }
+        }
+        objects.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(ListResult {
+            common_prefixes: prefixes.into_iter().collect(),
+            objects,
+            extensions: Default::default(),
+        })
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        let inner = &self.inner;
+        let owner = inner.current.owner(from);
+        if inner.previous.is_none() && owner == inner.current.owner(to) {
+            let (name, store) = inner.store(owner);
+            return store
+                .copy_opts(from, to, options)
+                .await
+                .map_err(|err| tag(name, err));
+        }
+        let mode = match options.mode {
+            CopyMode::Overwrite => PutMode::Overwrite,
+            CopyMode::Create => PutMode::Create,
+        };
+        transfer(self, from, self, to, mode).await.map(drop)
+    }
+
+    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        let inner = &self.inner;
+        let owner = inner.current.owner(from);
+        if inner.previous.is_none() && owner == inner.current.owner(to) {
+            let (name, store) = inner.store(owner);
+            return store
+                .rename_opts(from, to, options)
+                .await
+                .map_err(|err| tag(name, err));
+        }
+        let mode = match options.target_mode {
+            RenameTargetMode::Overwrite => PutMode::Overwrite,
+            RenameTargetMode::Create => PutMode::Create,
+        };
+        transfer(self, from, self, to, mode).await?;
+        self.delete(from).await
+    }
+}

@@ -1,0 +1,117 @@
+//! Copy one object between two stores, streaming its body.
+//!
+//! Shared by the composite stores (a copy between keys on different members) and by the
+//! helpers that move data (rebalance). The body is never held whole unless the write is
+//! conditional: object_store has no conditional multipart upload, so a `PutMode::Create`
+//! or `Update` transfer buffers the object (as a list of the chunks read, not one
+//! contiguous copy) and writes it with one atomic `put_opts`.
+
+use futures::StreamExt;
+use object_store::path::Path;
+use object_store::{
+    GetOptions, ObjectStore, PutMode, PutOptions, PutPayload, Result, WriteMultipart,
+};
+use xxhash_rust::xxh3::Xxh3;
+
+/// Objects larger than this are written with a multipart upload when the write is not
+/// conditional.
+pub(crate) const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
+/// The part size of such uploads.
+const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts in flight at once per upload.
+const PART_CONCURRENCY: usize = 4;
+
+/// What a transfer read and wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Transferred {
+    /// Bytes copied.
+    pub size: u64,
+    /// XXH3-128 of the bytes copied.
+    pub digest: u128,
+}
+
+/// Copy `from` in `src` to `to` in `dst` with `mode`, carrying the object's attributes.
+pub(crate) async fn transfer(
+    src: &dyn ObjectStore,
+    from: &Path,
+    dst: &dyn ObjectStore,
+    to: &Path,
+    mode: PutMode,
+) -> Result<Transferred> {
+    let got = src.get_opts(from, GetOptions::default()).await?;
+    let attributes = got.attributes.clone();
+    let size = got.meta.size;
+    let mut body = got.into_stream();
+    let mut hasher = Xxh3::new();
+    let mut copied = 0u64;
+
+    if matches!(mode, PutMode::Overwrite) && size > MULTIPART_THRESHOLD {
+        let upload = dst
+            .put_multipart_opts(
+                to,
+                object_store::PutMultipartOptions {
+                    attributes,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(err) => {
+                    // Best effort: the upload is abandoned either way, and the read error
+                    // is the one worth reporting.
+                    let _ = writer.abort().await;
+                    return Err(err);
+                }
+            };
+            if let Err(err) = writer.wait_for_capacity(PART_CONCURRENCY).await {
+                let _ = writer.abort().await;
+                return Err(err);
+            }
+            hasher.update(&chunk);
+            copied += chunk.len() as u64;
+            writer.put(chunk);
+        }
+        writer.finish().await?;
+    } else {
+        let mut chunks = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            hasher.update(&chunk);
+            copied += chunk.len() as u64;
+            chunks.push(chunk);
+        }
+        let options = PutOptions {
+            mode,
+            attributes,
+            ..Default::default()
+        };
+        dst.put_opts(to, PutPayload::from_iter(chunks), options)
+            .await?;
+    }
+    Ok(Transferred {
+        size: copied,
+        digest: hasher.digest128(),
+    })
+}
+
+/// Read `location` in `store` and return its size and XXH3-128 digest.
+pub(crate) async fn digest(store: &dyn ObjectStore, location: &Path) -> Result<Transferred> {
+    let mut body = store
+        .get_opts(location, GetOptions::default())
+        .await?
+        .into_stream();
+    let mut hasher = Xxh3::new();
+    let mut size = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+    }
+    Ok(Transferred {
+        size,
+        digest: hasher.digest128(),
+    })
+}
