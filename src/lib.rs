@@ -43,6 +43,7 @@
 
 pub mod config;
 mod error;
+pub mod fault;
 pub mod inventory;
 pub mod member;
 mod merge;

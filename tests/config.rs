@@ -584,3 +584,102 @@ async fn max_retries_zero_fails_on_the_first_error() {
         "retried although max_retries = 0: {err}"
     );
 }
+
+const SHARDED_OK: &str = r#"
+default = "objects"
+[stores.east]
+provider = "memory"
+[stores.west]
+provider = "memory"
+[stores.objects]
+provider = "sharded"
+slot_bits = 12
+members = ["east", { store = "west", weight = 2 }, { name = "inline", store = { provider = "memory" } }]
+"#;
+
+#[tokio::test]
+async fn sharded_store_from_a_file_spreads_keys_over_its_members() {
+    let (_dir, path, config) = load_file("stores.toml", SHARDED_OK);
+    let config = config.unwrap();
+    let sharded = config.open_sharded("objects").unwrap();
+    let names: Vec<_> = sharded.stores().map(|(n, _)| n.to_owned()).collect();
+    assert_eq!(names, ["east", "west", "inline"]);
+    let weights: Vec<_> = sharded
+        .placement()
+        .members()
+        .iter()
+        .map(|m| m.weight())
+        .collect();
+    assert_eq!(weights, [1.0, 2.0, 1.0]);
+    let store = config.open_default().unwrap();
+    for i in 0..50 {
+        store
+            .put(&Path::from(format!("k{i}")), "v".into())
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.head(&Path::from("k7")).await.unwrap().size, 1);
+    let err = config.open_sharded("east").unwrap_err().to_string();
+    assert!(
+        err.starts_with(&path.display().to_string()) && err.contains("not a sharded store"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sharded_config_errors_name_the_key() {
+    let with = |members: &str, extra: &str| {
+        toml_error(&format!(
+            "[stores.east]\nprovider = \"memory\"\n[stores.s]\nprovider = \"sharded\"\n\
+             members = {members}\n{extra}"
+        ))
+    };
+    let err = with("[\"east\", \"nowhere\"]", "");
+    assert!(
+        err.contains("store `s`, key `members.nowhere`")
+            && err.contains("`nowhere` is not a store"),
+        "{err}"
+    );
+    let err = with("[\"east\", \"east\"]", "");
+    assert!(
+        err.contains("key `members[1]`") && err.contains("appears twice"),
+        "{err}"
+    );
+    let err = with("[{ store = \"east\", wieght = 2 }]", "");
+    assert!(
+        err.contains("key `members[0].wieght`") && err.contains("unknown key"),
+        "{err}"
+    );
+    let err = with("[{ store = \"east\", weight = 0 }]", "");
+    assert!(
+        err.contains("key `members[0].weight`") && err.contains("above 0"),
+        "{err}"
+    );
+    let err = with("[\"east\"]", "slot_bits = 40\n");
+    assert!(
+        err.contains("key `slot_bits`") && err.contains("8 to 24"),
+        "{err}"
+    );
+    let err = with("[\"east\"]", "replicas = 2\n");
+    assert!(
+        err.contains("key `replicas`") && err.contains("unknown key"),
+        "{err}"
+    );
+    let err = with("[{ store = { provider = \"memory\" } }]", "");
+    assert!(
+        err.contains("key `members[0].name`") && err.contains("needs a name"),
+        "{err}"
+    );
+    let err = with("[{ name = \"m\", store = { provider = \"s3\" } }]", "");
+    assert!(err.contains("key `members[0].store.bucket`"), "{err}");
+    let err = with("[]", "");
+    assert!(err.contains("at least one member"), "{err}");
+    let err = toml_error(
+        "[stores.a]\nprovider = \"sharded\"\nmembers = [\"b\"]\n\
+         [stores.b]\nprovider = \"sharded\"\nmembers = [\"a\"]\n",
+    );
+    assert!(
+        err.contains("stores contain each other: a -> b -> a"),
+        "{err}"
+    );
+}

@@ -226,6 +226,25 @@ mod conditional_put {
     }
 }
 
+/// A sharded store over three weighted in-memory members, built from configuration.
+mod sharded_memory {
+    use super::*;
+    common_cases!(Backend::ShardedMemory);
+    case!(Backend::ShardedMemory, copy_if_not_exists);
+    case!(Backend::ShardedMemory, put_opts, true);
+    case!(Backend::ShardedMemory, put_get_attributes);
+    case!(Backend::ShardedMemory, multipart_race_condition, true);
+}
+
+/// A sharded store over S3 (moto), Azure (Azurite) and a local folder: keys of one test
+/// land on all three, so copies and renames cross providers.
+mod sharded_mixed {
+    use super::*;
+    common_cases!(Backend::ShardedMixed);
+    case!(Backend::ShardedMixed, copy_if_not_exists);
+    case!(Backend::ShardedMixed, multipart_race_condition, true);
+}
+
 mod azure_azurite {
     use super::*;
     common_cases!(Backend::Azurite);

@@ -38,6 +38,7 @@ mod options;
 mod retry;
 mod s3;
 mod secret;
+mod sharded;
 mod url;
 
 pub use self::azure::AzureConfig;
@@ -47,6 +48,7 @@ pub use self::options::{OptionValue, Options};
 pub use self::retry::RetrySettings;
 pub use self::s3::S3Config;
 pub use self::secret::Secret;
+pub use self::sharded::{MemberConfig, MemberStore, ShardedConfig};
 pub use self::url::parse_url;
 
 use crate::error::{ConfigError, Error, Result};
@@ -74,10 +76,12 @@ pub enum StoreConfig {
     Local(LocalConfig),
     /// `provider = "memory"`
     Memory(MemoryConfig),
+    /// `provider = "sharded"`
+    Sharded(ShardedConfig),
 }
 
 /// The provider names accepted in `provider = "..."`.
-pub const PROVIDERS: &[&str] = &["s3", "gcs", "azure", "local", "memory"];
+pub const PROVIDERS: &[&str] = &["s3", "gcs", "azure", "local", "memory", "sharded"];
 
 impl StoreConfig {
     /// The provider's name as written in configuration.
@@ -88,6 +92,7 @@ impl StoreConfig {
             Self::Azure(_) => "azure",
             Self::Local(_) => "local",
             Self::Memory(_) => "memory",
+            Self::Sharded(_) => "sharded",
         }
     }
 
@@ -99,6 +104,7 @@ impl StoreConfig {
             Self::Azure(c) => c.prefix.as_deref(),
             Self::Local(c) => c.prefix.as_deref(),
             Self::Memory(c) => c.prefix.as_deref(),
+            Self::Sharded(_) => None,
         }
         .filter(|p| !p.trim_matches('/').is_empty())
     }
@@ -128,12 +134,29 @@ impl StoreConfig {
             Self::Gcs(c) => c.validate(),
             Self::Azure(c) => c.validate(),
             Self::Local(_) | Self::Memory(_) => Ok(()),
+            Self::Sharded(c) => c.validate(),
         }
     }
 
-    /// Build, assuming [`Self::check`] passed.
+    /// Build, assuming [`Self::check`] passed. Members of a composite store that name
+    /// other stores of a file cannot be built from here: [`Config::open`] can.
     fn build_checked(&self) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        self.build_with(&mut |name| {
+            Err(KeyError::new(
+                "members",
+                format!(
+                    "member store `{name}` is another store of a file: open this store \
+                     through its Config (or define the member inline)"
+                ),
+            )
+            .into())
+        })
+    }
+
+    /// Build, resolving the stores a composite store names with `resolve`.
+    fn build_with(&self, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         let store = match self {
+            Self::Sharded(c) => return Ok(Arc::new(c.build_with(resolve)?)),
             #[cfg(feature = "aws")]
             Self::S3(c) => c.build()?,
             #[cfg(feature = "gcp")]
@@ -184,6 +207,7 @@ impl StoreConfig {
             "azure" => Self::Azure(deserialize(value)?),
             "local" => Self::Local(deserialize(value)?),
             "memory" => Self::Memory(deserialize(value)?),
+            "sharded" => Self::Sharded(ShardedConfig::from_value(value, base)?),
             other => {
                 return Err(KeyError::new(
                     "provider",
@@ -214,7 +238,7 @@ fn feature_enabled(config: &StoreConfig) -> bool {
         StoreConfig::S3(_) => cfg!(feature = "aws"),
         StoreConfig::Gcs(_) => cfg!(feature = "gcp"),
         StoreConfig::Azure(_) => cfg!(feature = "azure"),
-        StoreConfig::Local(_) | StoreConfig::Memory(_) => true,
+        StoreConfig::Local(_) | StoreConfig::Memory(_) | StoreConfig::Sharded(_) => true,
     }
 }
 
@@ -229,6 +253,9 @@ fn missing_feature(provider: &str) -> KeyError {
         format!("stratus was built without the `{feature}` feature, which `{provider}` needs"),
     )
 }
+
+/// Builds the store a composite store's member names.
+pub(crate) type Resolve<'a> = dyn FnMut(&str) -> Result<Arc<dyn ObjectStore>, BuildError> + 'a;
 
 /// Deserialize a provider table, keeping the path of the key that failed.
 fn deserialize<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, KeyError> {
@@ -315,6 +342,8 @@ impl KeyError {
 pub(crate) enum BuildError {
     Config(KeyError),
     Store(object_store::Error),
+    /// A store that a composite store names failed to build (its error says which).
+    Member(Error),
 }
 
 impl BuildError {
@@ -327,6 +356,7 @@ impl BuildError {
                 provider,
                 source: Box::new(source),
             },
+            Self::Member(error) => error,
         }
     }
 }
@@ -435,6 +465,7 @@ impl Config {
             let config = StoreConfig::from_value(value, Some(base)).map_err(err)?;
             stores.insert(name, config);
         }
+        check_references(origin, &stores)?;
         if let Some(default) = &raw.default {
             if !stores.contains_key(default) {
                 return Err(ConfigError::new(
@@ -492,12 +523,27 @@ impl Config {
         })
     }
 
-    /// Build store `name`.
+    /// Build store `name` (and, for a composite store, the stores it names).
     pub fn open(&self, name: &str) -> Result<Arc<dyn ObjectStore>> {
         let config = self.get(name)?;
         config
-            .build_checked()
+            .build_with(&mut |member| self.open(member).map_err(BuildError::Member))
             .map_err(|e| e.into_error(&self.origin, name, config.provider()))
+    }
+
+    /// Build store `name`, which must be `provider = "sharded"`, as a
+    /// [`ShardedStore`](crate::shard::ShardedStore) (for [`crate::shard::plan`] and
+    /// friends, which need the type).
+    pub fn open_sharded(&self, name: &str) -> Result<crate::shard::ShardedStore> {
+        let StoreConfig::Sharded(config) = self.get(name)? else {
+            return Err(ConfigError::new(&self.origin, "not a sharded store")
+                .store(name)
+                .key("provider")
+                .into());
+        };
+        config
+            .build_with(&mut |member| self.open(member).map_err(BuildError::Member))
+            .map_err(|e| e.into_error(&self.origin, name, "sharded"))
     }
 
     /// Build the default store (see [`Config::default_name`]).
@@ -510,6 +556,52 @@ impl Config {
 enum Format {
     Toml,
     Json,
+}
+
+/// Every store a composite store names exists, and no store contains itself.
+fn check_references(origin: &str, stores: &BTreeMap<String, StoreConfig>) -> Result<()> {
+    fn visit<'a>(
+        origin: &str,
+        stores: &'a BTreeMap<String, StoreConfig>,
+        name: &'a str,
+        path: &mut Vec<&'a str>,
+    ) -> Result<()> {
+        let Some(StoreConfig::Sharded(config)) = stores.get(name) else {
+            return Ok(());
+        };
+        path.push(name);
+        for (key, member) in config.references() {
+            if !stores.contains_key(member) {
+                return Err(ConfigError::new(
+                    origin,
+                    format!(
+                        "`{member}` is not a store in this file; {}",
+                        names_hint(stores)
+                    ),
+                )
+                .store(name)
+                .key(key)
+                .into());
+            }
+            if path.contains(&member) {
+                let cycle = path.join(" -> ");
+                return Err(ConfigError::new(
+                    origin,
+                    format!("stores contain each other: {cycle} -> {member}"),
+                )
+                .store(name)
+                .key(key)
+                .into());
+            }
+            visit(origin, stores, member, path)?;
+        }
+        path.pop();
+        Ok(())
+    }
+    for name in stores.keys() {
+        visit(origin, stores, name, &mut Vec::new())?;
+    }
+    Ok(())
 }
 
 fn names_hint<V>(stores: &BTreeMap<String, V>) -> String {

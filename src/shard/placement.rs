@@ -35,6 +35,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::ops::Range;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// Seed of the key hash (`"stratus1"` as big-endian bytes). Part of the placement format.
@@ -137,7 +138,7 @@ pub enum PlacementError {
 pub struct Rendezvous {
     bits: u8,
     members: Vec<Member>,
-    seeds: Vec<u64>,
+    bidders: Vec<Bidder>,
     /// Owner of each slot, an index into `members`.
     owners: Vec<u16>,
     /// The owner's score for each slot, kept so that a change compares against it.
@@ -172,13 +173,16 @@ impl Rendezvous {
         let slots = 1usize << bits;
         let mut placement = Self {
             bits,
-            seeds: members.iter().map(|m| member_seed(&m.name)).collect(),
-            members: Vec::with_capacity(members.len()),
+            bidders: members.iter().map(Bidder::of).collect(),
+            members,
             owners: vec![0; slots],
             scores: vec![f64::INFINITY; slots],
         };
-        for member in members {
-            placement.push(member);
+        // Block by slots so that a block's scores and owners stay in cache while every
+        // member bids for them: the arrays are 10 MiB at 2^20 slots.
+        let everyone = 0..placement.members.len();
+        for first in (0..slots).step_by(BLOCK) {
+            placement.race(everyone.clone(), first..(first + BLOCK).min(slots));
         }
         Ok(placement)
     }
@@ -219,8 +223,10 @@ impl Rendezvous {
         if self.index_of(&member.name).is_some() {
             return Err(PlacementError::Duplicate(member.name));
         }
-        self.seeds.push(member_seed(&member.name));
-        self.push(member);
+        let index = self.members.len();
+        self.bidders.push(Bidder::of(&member));
+        self.members.push(member);
+        self.race(index..index + 1, 0..self.owners.len());
         Ok(())
     }
 
@@ -233,7 +239,7 @@ impl Rendezvous {
             return Err(PlacementError::Empty);
         }
         let member = self.members.remove(gone);
-        self.seeds.remove(gone);
+        self.bidders.remove(gone);
         let gone = gone as u16;
         for slot in 0..self.owners.len() {
             match self.owners[slot] {
@@ -253,14 +259,16 @@ impl Rendezvous {
             .index_of(name)
             .ok_or_else(|| PlacementError::Unknown(name.to_owned()))?;
         self.members[index].weight = weight;
-        let (seed, inverse) = (self.seeds[index], weight.recip());
-        for slot in 0..self.owners.len() {
-            if usize::from(self.owners[slot]) == index {
-                self.recompute(slot);
-            } else {
-                self.offer(slot, index, score(seed, slot, inverse));
-            }
+        self.bidders[index] = Bidder::of(&self.members[index]);
+        let owned: Vec<usize> = (0..self.owners.len())
+            .filter(|&slot| usize::from(self.owners[slot]) == index)
+            .collect();
+        // Its old scores no longer hold: find those slots' owners afresh, then let it bid
+        // for every other slot at its new weight.
+        for &slot in &owned {
+            self.recompute(slot);
         }
+        self.race(index..index + 1, 0..self.owners.len());
         Ok(())
     }
 
@@ -268,37 +276,120 @@ impl Rendezvous {
         self.members.iter().position(|m| m.name == name)
     }
 
-    /// Append `member` (its seed already pushed) and let it bid for every slot.
-    fn push(&mut self, member: Member) {
-        let index = self.members.len();
-        let (seed, inverse) = (self.seeds[index], member.weight.recip());
-        self.members.push(member);
-        for slot in 0..self.owners.len() {
-            self.offer(slot, index, score(seed, slot, inverse));
-        }
-    }
-
-    /// Give `slot` to member `index` if its score beats the owner's.
-    #[inline]
-    fn offer(&mut self, slot: usize, index: usize, score: f64) {
-        let best = self.scores[slot];
-        if score < best
-            || (score == best
-                && self.members[index].name < self.members[usize::from(self.owners[slot])].name)
-        {
-            self.scores[slot] = score;
-            self.owners[slot] = index as u16;
+    /// Let members `bidders` bid for `slots`, each slot going to the lowest score so far.
+    ///
+    /// Works through the slots a block at a time, keeping for each slot of the block the
+    /// smallest SplitMix64 output that could beat its owner (for the heaviest bidder, so
+    /// it holds for all): most bids are then one hash and one integer comparison.
+    fn race(&mut self, bidders: Range<usize>, slots: Range<usize>) {
+        let heaviest = self.bidders[bidders.clone()]
+            .iter()
+            .map(|b| b.weight)
+            .fold(0.0, f64::max);
+        let mut floors = [0u64; BLOCK];
+        for first in slots.clone().step_by(BLOCK) {
+            let block = first..(first + BLOCK).min(slots.end);
+            let scores = &mut self.scores[block.clone()];
+            let owners = &mut self.owners[block];
+            let floors = &mut floors[..scores.len()];
+            for (floor, &best) in floors.iter_mut().zip(scores.iter()) {
+                *floor = floor_to_beat(best, heaviest);
+            }
+            let mut bid = |index: usize, offset: usize, u: u64, floor: &mut u64| {
+                let score = self.bidders[index].score(u);
+                let best = &mut scores[offset];
+                if score < *best {
+                    *best = score;
+                    owners[offset] = index as u16;
+                    *floor = floor_to_beat(score, heaviest);
+                } else if score == *best {
+                    tie(&self.members, index, &mut owners[offset]);
+                }
+            };
+            for index in bidders.clone() {
+                let seed = self.bidders[index].seed;
+                for (offset, floor) in floors.iter_mut().enumerate() {
+                    let u = splitmix64(seed, (first + offset) as u64);
+                    if u >= *floor {
+                        bid(index, offset, u, floor);
+                    }
+                }
+            }
         }
     }
 
     /// Find `slot`'s owner among all members from scratch.
     fn recompute(&mut self, slot: usize) {
-        self.scores[slot] = f64::INFINITY;
-        self.owners[slot] = 0;
-        for index in 0..self.members.len() {
-            let inverse = self.members[index].weight.recip();
-            self.offer(slot, index, score(self.seeds[index], slot, inverse));
+        let (mut best, mut owner) = (f64::INFINITY, 0u16);
+        for (index, bidder) in self.bidders.iter().enumerate() {
+            let score = bidder.score(splitmix64(bidder.seed, slot as u64));
+            if score < best {
+                (best, owner) = (score, index as u16);
+            } else if score == best {
+                tie(&self.members, index, &mut owner);
+            }
         }
+        (self.scores[slot], self.owners[slot]) = (best, owner);
+    }
+}
+
+/// Slots per block of the initial build (32 KiB of scores).
+const BLOCK: usize = 4096;
+
+/// What a member needs to bid: its seed, its weight and the weight's inverse.
+#[derive(Clone, Copy)]
+struct Bidder {
+    seed: u64,
+    weight: f64,
+    inverse_weight: f64,
+}
+
+impl Bidder {
+    fn of(member: &Member) -> Self {
+        Self {
+            seed: member_seed(&member.name),
+            weight: member.weight,
+            inverse_weight: member.weight.recip(),
+        }
+    }
+
+    /// Its score for a slot whose SplitMix64 output is `u` (step 4 of the module
+    /// documentation): lower wins.
+    #[inline(always)]
+    fn score(self, u: u64) -> f64 {
+        // Below 2^40, so the signed conversion (one instruction) is exact.
+        (neg_log2_q32(u) as i64) as f64 * self.inverse_weight
+    }
+}
+
+/// The smallest SplitMix64 output `u` with which a bidder of weight at most `weight`
+/// could score `best` or lower, rounded down, so that most bids skip the logarithm.
+///
+/// `neg_log2(u) / w <= best` needs `-log2(u / 2^64) <= t = best * w` (up to 2^-32 of
+/// rounding in `neg_log2`, which only ever errs upwards, and that of `f64` products), hence
+/// `u / 2^64 >= 2^-t >= 1 - t ln 2`. The margins (`2^-30` on `t`, `0.6932` for `ln 2`, and
+/// the rounding down) are far wider than those errors, so a winner is never skipped (a
+/// test checks the result against the plain definition): the answer never depends on it.
+#[inline]
+fn floor_to_beat(best: f64, weight: f64) -> u64 {
+    const MARGIN: f64 = 1.0 / (1u64 << 30) as f64;
+    const Q32: f64 = 1.0 / (1u64 << 32) as f64; // scores are 32.32 fixed point
+    let t = best * Q32 * weight * (1.0 + MARGIN) + MARGIN;
+    let fraction = 1.0 - t * 0.6932;
+    if fraction <= 0.0 {
+        0
+    } else {
+        // `as` saturates; the fraction is below 1, so this is below 2^64.
+        (fraction * (u64::MAX as f64)) as u64
+    }
+}
+
+/// Equal scores (equal 64-bit hashes, in practice never): the name that sorts first wins,
+/// so that the owner does not depend on the order members were added in.
+#[cold]
+fn tie(members: &[Member], index: usize, owner: &mut u16) {
+    if members[index].name < members[usize::from(*owner)].name {
+        *owner = index as u16;
     }
 }
 
@@ -361,12 +452,6 @@ pub fn splitmix64(seed: u64, n: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
-}
-
-/// A member's score for a slot (step 4): lower wins.
-#[inline]
-fn score(seed: u64, slot: usize, inverse_weight: f64) -> f64 {
-    neg_log2_q32(splitmix64(seed, slot as u64)) as f64 * inverse_weight
 }
 
 /// Bits of the mantissa that index [`LOG2_TABLE`].
@@ -447,6 +532,54 @@ mod tests {
                 backward.members()[backward.slot_owner(slot)].name()
             );
         }
+    }
+
+    /// The plain definition: every member scores every slot, lowest score wins, ties to
+    /// the name that sorts first.
+    fn naive_owner(members: &[Member], slot: usize) -> &str {
+        members
+            .iter()
+            .map(|m| {
+                let u = splitmix64(member_seed(&m.name), slot as u64);
+                ((neg_log2_q32(u) as f64) * m.weight.recip(), m.name.as_str())
+            })
+            .min_by(|a, b| a.partial_cmp(b).unwrap())
+            .unwrap()
+            .1
+    }
+
+    #[test]
+    fn build_add_remove_and_reweight_match_the_plain_definition() {
+        let mut members: Vec<Member> = (0..40)
+            .map(|i| Member::weighted(format!("m{i}"), 0.25 + (i % 7) as f64 * 0.75))
+            .collect();
+        let mut placement = Rendezvous::with_slot_bits(members.clone(), 14).unwrap();
+        let check = |placement: &Rendezvous, members: &[Member]| {
+            for slot in 0..1 << 14 {
+                assert_eq!(
+                    placement.members()[placement.slot_owner(slot)].name(),
+                    naive_owner(members, slot),
+                    "slot {slot}"
+                );
+            }
+        };
+        check(&placement, &members);
+        placement.add(Member::weighted("late", 3.0)).unwrap();
+        members.push(Member::weighted("late", 3.0));
+        check(&placement, &members);
+        placement.remove("m3").unwrap();
+        members.retain(|m| m.name != "m3");
+        check(&placement, &members);
+        placement.set_weight("m5", 0.1).unwrap();
+        placement.set_weight("m6", 9.0).unwrap();
+        for m in &mut members {
+            match m.name.as_str() {
+                "m5" => m.weight = 0.1,
+                "m6" => m.weight = 9.0,
+                _ => {}
+            }
+        }
+        check(&placement, &members);
     }
 
     #[test]

@@ -29,8 +29,7 @@ const DELETE_BATCH: usize = 1000;
 /// - **put, multipart upload, get, head, get_ranges** go to the key's owner.
 /// - **delete** and **delete_stream** go to the owner; `delete_stream` groups its input
 ///   into batches of up to 1,000 paths and sends each member its share of a batch as one
-///   `delete_stream` call, all members at once. Results come back per batch, grouped by
-///   member, not in input order.
+///   `delete_stream` call, all members at once. Results come back in input order.
 /// - **list** and **list_with_offset** merge every member's listing (a k-way merge that
 ///   holds one pending entry per member). The result is in key order when every member
 ///   lists in key order (S3, GCS, Azure and memory do; `LocalFileSystem` does not, and
@@ -305,85 +304,71 @@ impl Inner {
         }
     }
 
+    /// Delete a batch, each member its share at once; results in input order.
     async fn delete_batch(&self, batch: Vec<Result<Path>>) -> Vec<Result<Path>> {
-        let mut results = Vec::with_capacity(batch.len());
-        let mut groups: Vec<Vec<Path>> = vec![Vec::new(); self.stores.len()];
-        let mut previous_groups: Vec<Vec<Path>> = vec![Vec::new(); self.stores.len()];
-        for item in batch {
+        let mut results: Vec<Option<Result<Path>>> = Vec::with_capacity(batch.len());
+        // For each store: the batch positions it deletes (as owner, as previous owner).
+        let mut current: Vec<Vec<(usize, Path)>> = vec![Vec::new(); self.stores.len()];
+        let mut previous: Vec<Vec<(usize, Path)>> = vec![Vec::new(); self.stores.len()];
+        for (position, item) in batch.into_iter().enumerate() {
             match item {
                 Ok(path) => {
                     let owner = self.current.owner(&path);
-                    if let Some(previous) = self.previous_owner(&path, owner) {
-                        previous_groups[previous].push(path.clone());
+                    if let Some(old) = self.previous_owner(&path, owner) {
+                        previous[old].push((position, path.clone()));
                     }
-                    groups[owner].push(path);
+                    current[owner].push((position, path));
+                    results.push(None);
                 }
-                Err(err) => results.push(Err(err)),
+                Err(err) => results.push(Some(Err(err))),
             }
         }
-        let send = |index: usize, paths: Vec<Path>| {
-            let (name, store) = self.store(index);
-            let name = name.to_owned();
-            let paths = stream::iter(paths.into_iter().map(Ok)).boxed();
-            store
-                .delete_stream(paths)
-                .map(move |result| result.map_err(|err| tag(&name, err)))
-                .collect::<Vec<_>>()
-        };
         // Previous owners first: once the new owner's delete succeeds, the object must
-        // not reappear from the old one.
-        let previous = futures::future::join_all(
-            previous_groups
-                .into_iter()
-                .enumerate()
-                .filter(|(_, paths)| !paths.is_empty())
-                .map(|(index, paths)| send(index, paths)),
-        )
-        .await;
-        let mut failed_previous = HashMap::new();
-        for result in previous.into_iter().flatten() {
-            if let Err(err) = result {
-                if !matches!(err, Error::NotFound { .. }) {
-                    if let Some(path) = error_path(&err) {
-                        failed_previous.insert(path, err);
-                    } else {
-                        results.push(Err(err));
-                    }
-                }
+        // not reappear from the old one. A failure there is the item's result.
+        for (position, result) in self.delete_groups(previous).await {
+            match result {
+                Ok(_) | Err(Error::NotFound { .. }) => {}
+                Err(err) => results[position] = Some(Err(err)),
             }
         }
-        let current = futures::future::join_all(
-            groups
-                .into_iter()
-                .enumerate()
-                .filter(|(_, paths)| !paths.is_empty())
-                .map(|(index, paths)| send(index, paths)),
-        )
-        .await;
-        for result in current.into_iter().flatten() {
-            results.push(match result {
-                Ok(path) => match failed_previous.remove(path.as_ref()) {
-                    Some(err) => Err(err),
-                    None => Ok(path),
-                },
-                Err(err) => Err(err),
-            });
+        for (position, result) in self.delete_groups(current).await {
+            results[position].get_or_insert(result);
         }
-        results.extend(failed_previous.into_values().map(Err));
         results
+            .into_iter()
+            .map(|result| {
+                result.unwrap_or_else(|| {
+                    Err(Error::Generic {
+                        store: "ShardedStore",
+                        source: "a member's delete_stream returned fewer results than paths".into(),
+                    })
+                })
+            })
+            .collect()
     }
-}
 
-/// The path an object_store error names, if any.
-fn error_path(err: &Error) -> Option<String> {
-    match err {
-        Error::NotFound { path, .. }
-        | Error::AlreadyExists { path, .. }
-        | Error::Precondition { path, .. }
-        | Error::NotModified { path, .. }
-        | Error::PermissionDenied { path, .. }
-        | Error::Unauthenticated { path, .. } => Some(path.clone()),
-        _ => None,
+    /// Send each store its group with one `delete_stream`, all stores at once, and pair
+    /// each result with its batch position (a store answers in the order it was asked).
+    async fn delete_groups(&self, groups: Vec<Vec<(usize, Path)>>) -> Vec<(usize, Result<Path>)> {
+        let sends = groups
+            .into_iter()
+            .enumerate()
+            .filter(|(_, group)| !group.is_empty())
+            .map(|(index, group)| async move {
+                let (name, store) = self.store(index);
+                let (positions, paths): (Vec<usize>, Vec<Path>) = group.into_iter().unzip();
+                let results: Vec<_> = store
+                    .delete_stream(stream::iter(paths.into_iter().map(Ok)).boxed())
+                    .map(|result| result.map_err(|err| tag(name, err)))
+                    .collect()
+                    .await;
+                positions.into_iter().zip(results).collect::<Vec<_>>()
+            });
+        futures::future::join_all(sends)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 }
 

@@ -25,6 +25,10 @@ pub enum Backend {
     Azurite,
     /// GCS on fake-gcs-server (read side only: it refuses object_store's XML-API writes).
     FakeGcs,
+    /// `provider = "sharded"` over three in-memory members, weighted 1, 2 and 3.
+    ShardedMemory,
+    /// `provider = "sharded"` over S3 on moto, Azure on Azurite and a local folder.
+    ShardedMixed,
 }
 
 impl Backend {
@@ -37,7 +41,8 @@ impl Backend {
 
     fn env_var(self) -> Option<&'static str> {
         match self {
-            Backend::Memory | Backend::Local => None,
+            Backend::Memory | Backend::Local | Backend::ShardedMemory => None,
+            Backend::ShardedMixed => Some("STRATUS_TEST_AZURITE_ENDPOINT"),
             Backend::Moto => Some("STRATUS_TEST_MOTO_ENDPOINT"),
             Backend::S3s => Some("STRATUS_TEST_S3S_ENDPOINT"),
             Backend::Azurite => Some("STRATUS_TEST_AZURITE_ENDPOINT"),
@@ -66,7 +71,14 @@ impl Backend {
         let bucket = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
         Some(match self {
             Backend::Memory => format!("provider = \"memory\"\nprefix = \"{prefix}\"\n"),
-            Backend::Local => unreachable!("local stores need a folder: use Fixture::local"),
+            Backend::Local | Backend::ShardedMixed => {
+                unreachable!("local stores need a folder: Fixture::new makes one")
+            }
+            Backend::ShardedMemory => "provider = \"sharded\"\nmembers = [\n\
+                 { name = \"one\", store = { provider = \"memory\" } },\n\
+                 { name = \"two\", weight = 2, store = { provider = \"memory\" } },\n\
+                 { name = \"three\", weight = 3, store = { provider = \"memory\" } },\n]\n"
+                .to_string(),
             Backend::Moto | Backend::S3s => format!(
                 "provider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\nendpoint = \"{}\"\n\
                  allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"test\"\n\
@@ -128,6 +140,22 @@ impl Fixture {
             return Some(Self {
                 store,
                 prefix: String::new(),
+                dir: Some(dir),
+            });
+        }
+        if backend == Backend::ShardedMixed {
+            let dir = tempfile::tempdir().unwrap();
+            let toml = format!(
+                "[stores.t]\nprovider = \"sharded\"\nmembers = [\"s3\", \"azure\", \"local\"]\n\
+                 [stores.s3]\n{}\n[stores.azure]\n{}\n\
+                 [stores.local]\nprovider = \"local\"\nroot = \"data\"\ncreate_root = true\n",
+                Backend::Moto.store_toml(&prefix)?,
+                Backend::Azurite.store_toml(&prefix)?,
+            );
+            let config = Config::from_toml(&toml, "test.toml", dir.path()).unwrap();
+            return Some(Self {
+                store: config.open("t").unwrap(),
+                prefix,
                 dir: Some(dir),
             });
         }

@@ -1,0 +1,343 @@
+//! [`FaultyStore`]: a wrapper that fails or delays chosen operations, deterministically.
+//!
+//! For testing what a composite store or an application does when a store misbehaves:
+//! "the third put to keys containing `x` fails", "every list on this member takes
+//! 200 ms". Faults are chosen by operation, key and call count, never at random, so a
+//! failing test fails the same way every time (draw keys from a seeded generator for
+//! randomized runs).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use stratus::fault::{Fault, FaultyStore, Op};
+//! use stratus::object_store::{memory::InMemory, path::Path, ObjectStoreExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let store = FaultyStore::new(Arc::new(InMemory::new()));
+//! store.inject(Fault::fail(Op::Put).on_keys_containing("b").times(1));
+//! assert!(store.put(&Path::from("a"), "1".into()).await.is_ok());
+//! assert!(store.put(&Path::from("b"), "2".into()).await.is_err()); // the one fault
+//! assert!(store.put(&Path::from("b"), "2".into()).await.is_ok());
+//! assert_eq!(store.calls(Op::Put), 3);
+//! # }
+//! ```
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt};
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, Error, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
+};
+use std::fmt;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// An operation a fault can target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Op {
+    /// `put_opts` (and so `put`).
+    Put,
+    /// `put_multipart_opts` (starting an upload; its parts are not intercepted).
+    PutMultipart,
+    /// `get_opts` without `head`, and `get_ranges`.
+    Get,
+    /// `get_opts` with `head` (and so `head`).
+    Head,
+    /// Each path of `delete_stream` (and so `delete`).
+    Delete,
+    /// `list` and `list_with_offset`: the fault is the stream's first item.
+    List,
+    /// `list_with_delimiter`.
+    ListWithDelimiter,
+    /// `copy_opts`.
+    Copy,
+    /// `rename_opts`.
+    Rename,
+}
+
+const OPS: usize = 9;
+
+impl Op {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What happens to a matching call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Fail,
+    Delay(Duration),
+}
+
+/// One injected fault: an operation, which of its calls, and what happens to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    op: Op,
+    action: Action,
+    key_contains: Option<String>,
+    skip: u64,
+    times: Option<u64>,
+}
+
+impl Fault {
+    /// Calls of `op` fail with `Error::Generic` (message "injected fault").
+    pub fn fail(op: Op) -> Self {
+        Self::new(op, Action::Fail)
+    }
+
+    /// Calls of `op` wait `delay` before going ahead.
+    pub fn delay(op: Op, delay: Duration) -> Self {
+        Self::new(op, Action::Delay(delay))
+    }
+
+    fn new(op: Op, action: Action) -> Self {
+        Self {
+            op,
+            action,
+            key_contains: None,
+            skip: 0,
+            times: None,
+        }
+    }
+
+    /// Only calls whose key (or listing prefix) contains `text`.
+    pub fn on_keys_containing(mut self, text: impl Into<String>) -> Self {
+        self.key_contains = Some(text.into());
+        self
+    }
+
+    /// Let the first `n` matching calls through untouched.
+    pub fn after(mut self, n: u64) -> Self {
+        self.skip = n;
+        self
+    }
+
+    /// Affect at most `n` matching calls (after the skipped ones), then stop.
+    pub fn times(mut self, n: u64) -> Self {
+        self.times = Some(n);
+        self
+    }
+}
+
+/// A fault with its count of matching calls so far.
+struct Armed {
+    fault: Fault,
+    seen: u64,
+}
+
+/// A store that forwards everything to its inner store except the calls its faults pick.
+pub struct FaultyStore {
+    inner: Arc<dyn ObjectStore>,
+    faults: Arc<Mutex<Vec<Armed>>>,
+    calls: Arc<[AtomicU64; OPS]>,
+}
+
+impl FaultyStore {
+    /// Wrap `inner`, with no faults yet.
+    pub fn new(inner: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            inner,
+            faults: Arc::default(),
+            calls: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
+        }
+    }
+
+    /// Add a fault; faults added earlier are checked first.
+    pub fn inject(&self, fault: Fault) {
+        self.faults
+            .lock()
+            .expect("fault list")
+            .push(Armed { fault, seen: 0 });
+    }
+
+    /// Remove every fault.
+    pub fn clear(&self) {
+        self.faults.lock().expect("fault list").clear();
+    }
+
+    /// Calls of `op` so far (for `Delete`: paths).
+    pub fn calls(&self, op: Op) -> u64 {
+        self.calls[op.index()].load(Ordering::Relaxed)
+    }
+
+    /// The inner store.
+    pub fn inner(&self) -> &Arc<dyn ObjectStore> {
+        &self.inner
+    }
+
+    /// Count a call and apply the first fault that picks it.
+    async fn enter(&self, op: Op, key: &str) -> Result<()> {
+        apply(&self.faults, &self.calls, op, key).await
+    }
+}
+
+async fn apply(
+    faults: &Mutex<Vec<Armed>>,
+    calls: &[AtomicU64; OPS],
+    op: Op,
+    key: &str,
+) -> Result<()> {
+    calls[op.index()].fetch_add(1, Ordering::Relaxed);
+    let action = {
+        let mut faults = faults.lock().expect("fault list");
+        faults.iter_mut().find_map(|armed| {
+            let fault = &armed.fault;
+            if fault.op != op
+                || !fault
+                    .key_contains
+                    .as_deref()
+                    .is_none_or(|text| key.contains(text))
+            {
+                return None;
+            }
+            armed.seen += 1;
+            let past_skip = armed.seen > fault.skip;
+            let within = fault.times.is_none_or(|n| armed.seen - fault.skip <= n);
+            (past_skip && within).then_some(fault.action)
+        })
+    };
+    match action {
+        None => Ok(()),
+        Some(Action::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            Ok(())
+        }
+        Some(Action::Fail) => Err(Error::Generic {
+            store: "FaultyStore",
+            source: format!("injected fault: {op:?} of {key:?}").into(),
+        }),
+    }
+}
+
+impl fmt::Debug for FaultyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaultyStore")
+            .field("inner", &self.inner)
+            .field("faults", &self.faults.lock().map(|f| f.len()).unwrap_or(0))
+            .finish()
+    }
+}
+
+impl fmt::Display for FaultyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FaultyStore({})", self.inner)
+    }
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl ObjectStore for FaultyStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        self.enter(Op::Put, location.as_ref()).await?;
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.enter(Op::PutMultipart, location.as_ref()).await?;
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        let op = if options.head { Op::Head } else { Op::Get };
+        self.enter(op, location.as_ref()).await?;
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        self.enter(Op::Get, location.as_ref()).await?;
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        // Paths a fault picks are answered here; each other path goes to the inner store
+        // on its own (no batching: this is a testing tool), in input order.
+        let (faults, calls, inner) = (
+            Arc::clone(&self.faults),
+            Arc::clone(&self.calls),
+            Arc::clone(&self.inner),
+        );
+        locations
+            .then(move |item| {
+                let (faults, calls, inner) =
+                    (Arc::clone(&faults), Arc::clone(&calls), Arc::clone(&inner));
+                async move {
+                    let path = item?;
+                    apply(&faults, &calls, Op::Delete, path.as_ref()).await?;
+                    let mut answer = inner.delete_stream(stream::iter([Ok(path)]).boxed());
+                    answer.next().await.unwrap_or_else(|| {
+                        Err(Error::Generic {
+                            store: "FaultyStore",
+                            source: "the inner store returned no result for a delete".into(),
+                        })
+                    })
+                }
+            })
+            .boxed()
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.listing(prefix, self.inner.list(prefix))
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.listing(prefix, self.inner.list_with_offset(prefix, offset))
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        let key = prefix.map(|p| p.as_ref()).unwrap_or("");
+        self.enter(Op::ListWithDelimiter, key).await?;
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.enter(Op::Copy, from.as_ref()).await?;
+        self.inner.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        self.enter(Op::Rename, from.as_ref()).await?;
+        self.inner.rename_opts(from, to, options).await
+    }
+}
+
+impl FaultyStore {
+    /// `listing`, preceded by the fault check (an error becomes the stream's only item).
+    fn listing(
+        &self,
+        prefix: Option<&Path>,
+        listing: BoxStream<'static, Result<ObjectMeta>>,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let (faults, calls) = (Arc::clone(&self.faults), Arc::clone(&self.calls));
+        let key = prefix.map(|p| p.to_string()).unwrap_or_default();
+        stream::once(async move {
+            match apply(&faults, &calls, Op::List, &key).await {
+                Ok(()) => listing,
+                Err(err) => stream::iter([Err(err)]).boxed(),
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+}
