@@ -7,12 +7,14 @@
 //! ```
 
 use clap::{Parser, ValueEnum};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Instant;
 use stratus::inventory::{scan, table, Progress, ScanOptions};
 use stratus::object_store::path::Path;
+
+#[path = "support/progress.rs"]
+mod progress;
+use progress::ProgressLine;
 
 #[derive(Parser)]
 #[command(
@@ -82,8 +84,19 @@ async fn run(args: &Args) -> stratus::Result<()> {
         .with_concurrency(args.concurrency);
     let bar = std::io::stderr().is_terminal().then(ProgressLine::new);
     if let Some(bar) = &bar {
-        let bar = Arc::clone(bar);
-        options = options.with_progress(move |p| bar.update(p));
+        let bar = std::sync::Arc::clone(bar);
+        options = options.with_progress(move |p: Progress| {
+            bar.update(false, |secs| {
+                format!(
+                    "{} objects, {}  ({:.0} objects/s)  partitions {}/{}",
+                    table::thousands(p.objects),
+                    table::human_bytes(p.bytes),
+                    p.objects as f64 / secs,
+                    p.partitions_done,
+                    p.partitions_known
+                )
+            })
+        });
     }
 
     let report = scan(store.as_ref(), Some(&prefix), &options).await;
@@ -105,43 +118,4 @@ async fn run(args: &Args) -> stratus::Result<()> {
         }
     }
     Ok(())
-}
-
-/// A one-line progress display on stderr, redrawn at most ten times a second.
-struct ProgressLine {
-    start: Instant,
-    last: std::sync::Mutex<Option<Instant>>,
-}
-
-impl ProgressLine {
-    fn new() -> Arc<Self> {
-        Arc::new(Self {
-            start: Instant::now(),
-            last: std::sync::Mutex::new(None),
-        })
-    }
-
-    fn update(&self, p: Progress) {
-        let now = Instant::now();
-        let mut last = self.last.lock().expect("not poisoned");
-        if last.is_some_and(|t| now.duration_since(t).as_millis() < 100) {
-            return;
-        }
-        *last = Some(now);
-        let secs = now.duration_since(self.start).as_secs_f64().max(1e-3);
-        eprint!(
-            "\r\x1b[2K  {} objects, {}  ({:.0} objects/s)  partitions {}/{}",
-            table::thousands(p.objects),
-            table::human_bytes(p.bytes),
-            p.objects as f64 / secs,
-            p.partitions_done,
-            p.partitions_known
-        );
-        let _ = std::io::stderr().flush();
-    }
-
-    fn clear(&self) {
-        eprint!("\r\x1b[2K");
-        let _ = std::io::stderr().flush();
-    }
 }
