@@ -197,9 +197,9 @@ async fn apply(
                 return None;
             }
             armed.seen += 1;
-            let past_skip = armed.seen > fault.skip;
-            let within = fault.times.is_none_or(|n| armed.seen - fault.skip <= n);
-            (past_skip && within).then_some(fault.action)
+            let picked =
+                armed.seen > fault.skip && fault.times.is_none_or(|n| armed.seen - fault.skip <= n);
+            picked.then_some(fault.action)
         })
     };
     match action {

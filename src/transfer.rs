@@ -5,11 +5,16 @@
 //! conditional: object_store has no conditional multipart upload, so a `PutMode::Create`
 //! or `Update` transfer buffers the object (as a list of the chunks read, not one
 //! contiguous copy) and writes it with one atomic `put_opts`.
+//!
+//! The object's attributes (content type, cache control, user metadata...) are carried
+//! over where the destination stores them; a destination that cannot (object_store's
+//! `LocalFileSystem` answers `NotImplemented`) gets the bytes without them.
 
 use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{
-    GetOptions, ObjectStore, PutMode, PutOptions, PutPayload, Result, WriteMultipart,
+    Attributes, Error, GetOptions, ObjectStore, PutMode, PutOptions, PutPayload, Result,
+    WriteMultipart,
 };
 use xxhash_rust::xxh3::Xxh3;
 
@@ -46,15 +51,20 @@ pub(crate) async fn transfer(
     let mut copied = 0u64;
 
     if matches!(mode, PutMode::Overwrite) && size > MULTIPART_THRESHOLD {
-        let upload = dst
-            .put_multipart_opts(
-                to,
-                object_store::PutMultipartOptions {
-                    attributes,
-                    ..Default::default()
-                },
-            )
-            .await?;
+        let options = |attributes| object_store::PutMultipartOptions {
+            attributes,
+            ..Default::default()
+        };
+        let upload = match dst
+            .put_multipart_opts(to, options(attributes.clone()))
+            .await
+        {
+            Err(Error::NotImplemented { .. }) if !attributes.is_empty() => {
+                dst.put_multipart_opts(to, options(Attributes::new()))
+                    .await?
+            }
+            other => other?,
+        };
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
@@ -83,13 +93,24 @@ pub(crate) async fn transfer(
             copied += chunk.len() as u64;
             chunks.push(chunk);
         }
-        let options = PutOptions {
-            mode,
+        let payload = PutPayload::from_iter(chunks);
+        let options = |attributes| PutOptions {
+            mode: mode.clone(),
             attributes,
             ..Default::default()
         };
-        dst.put_opts(to, PutPayload::from_iter(chunks), options)
-            .await?;
+        match dst
+            .put_opts(to, payload.clone(), options(attributes.clone()))
+            .await
+        {
+            Err(Error::NotImplemented { .. }) if !attributes.is_empty() => {
+                dst.put_opts(to, payload, options(Attributes::new()))
+                    .await?;
+            }
+            other => {
+                other?;
+            }
+        }
     }
     Ok(Transferred {
         size: copied,
