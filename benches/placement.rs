@@ -103,6 +103,16 @@ fn membership(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    group.bench_function("lighten-in-100", |b| {
+        b.iter_batched(
+            || base.clone(),
+            |mut p| {
+                p.set_weight("member-0042", 0.5).unwrap();
+                p
+            },
+            BatchSize::LargeInput,
+        )
+    });
     group.bench_function("hashring-build-100", |b| b.iter(|| ring(black_box(100))));
     group.finish();
 }

@@ -178,12 +178,7 @@ impl Rendezvous {
             owners: vec![0; slots],
             scores: vec![f64::INFINITY; slots],
         };
-        // Block by slots so that a block's scores and owners stay in cache while every
-        // member bids for them: the arrays are 10 MiB at 2^20 slots.
-        let everyone = 0..placement.members.len();
-        for first in (0..slots).step_by(BLOCK) {
-            placement.race(everyone.clone(), first..(first + BLOCK).min(slots));
-        }
+        placement.build();
         Ok(placement)
     }
 
@@ -226,7 +221,7 @@ impl Rendezvous {
         let index = self.members.len();
         self.bidders.push(Bidder::of(&member));
         self.members.push(member);
-        self.race(index..index + 1, 0..self.owners.len());
+        self.race(index..index + 1);
         Ok(())
     }
 
@@ -258,17 +253,25 @@ impl Rendezvous {
         let index = self
             .index_of(name)
             .ok_or_else(|| PlacementError::Unknown(name.to_owned()))?;
+        let heavier = weight > self.members[index].weight;
         self.members[index].weight = weight;
         self.bidders[index] = Bidder::of(&self.members[index]);
-        let owned: Vec<usize> = (0..self.owners.len())
-            .filter(|&slot| usize::from(self.owners[slot]) == index)
-            .collect();
-        // Its old scores no longer hold: find those slots' owners afresh, then let it bid
-        // for every other slot at its new weight.
-        for &slot in &owned {
-            self.recompute(slot);
+        let bidder = self.bidders[index];
+        for slot in 0..self.owners.len() {
+            if usize::from(self.owners[slot]) != index {
+                continue;
+            }
+            if heavier {
+                // Its score only fell: it keeps the slot, at the new score.
+                self.scores[slot] = bidder.score(splitmix64(bidder.seed, slot as u64));
+            } else {
+                self.recompute(slot);
+            }
         }
-        self.race(index..index + 1, 0..self.owners.len());
+        // Heavier, it may win other slots; lighter, it cannot.
+        if heavier {
+            self.race(index..index + 1);
+        }
         Ok(())
     }
 
@@ -276,46 +279,47 @@ impl Rendezvous {
         self.members.iter().position(|m| m.name == name)
     }
 
-    /// Let members `bidders` bid for `slots`, each slot going to the lowest score so far.
-    ///
-    /// Works through the slots a block at a time, keeping for each slot of the block the
-    /// smallest SplitMix64 output that could beat its owner (for the heaviest bidder, so
-    /// it holds for all): most bids are then one hash and one integer comparison.
-    fn race(&mut self, bidders: Range<usize>, slots: Range<usize>) {
-        let heaviest = self.bidders[bidders.clone()]
-            .iter()
-            .map(|b| b.weight)
-            .fold(0.0, f64::max);
-        let mut floors = [0u64; BLOCK];
-        for first in slots.clone().step_by(BLOCK) {
-            let block = first..(first + BLOCK).min(slots.end);
-            let scores = &mut self.scores[block.clone()];
-            let owners = &mut self.owners[block];
-            let floors = &mut floors[..scores.len()];
-            for (floor, &best) in floors.iter_mut().zip(scores.iter()) {
-                *floor = floor_to_beat(best, heaviest);
-            }
-            let mut bid = |index: usize, offset: usize, u: u64, floor: &mut u64| {
-                let score = self.bidders[index].score(u);
-                let best = &mut scores[offset];
-                if score < *best {
-                    *best = score;
-                    owners[offset] = index as u16;
-                    *floor = floor_to_beat(score, heaviest);
-                } else if score == *best {
-                    tie(&self.members, index, &mut owners[offset]);
-                }
-            };
-            for index in bidders.clone() {
-                let seed = self.bidders[index].seed;
-                for (offset, floor) in floors.iter_mut().enumerate() {
-                    let u = splitmix64(seed, (first + offset) as u64);
-                    if u >= *floor {
-                        bid(index, offset, u, floor);
-                    }
+    /// Let every member bid for every slot. The slots are independent, so on a machine
+    /// with several cores large builds are split into one contiguous range of slots per
+    /// thread; the result is the same either way.
+    fn build(&mut self) {
+        let work = self.owners.len() * self.members.len();
+        let threads = if work >= PARALLEL_WORK {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
+        } else {
+            1
+        };
+        let chunk = self.owners.len().div_ceil(threads).next_multiple_of(BLOCK);
+        let (members, bidders) = (&self.members[..], &self.bidders[..]);
+        let everyone = 0..members.len();
+        std::thread::scope(|scope| {
+            let chunks = self
+                .scores
+                .chunks_mut(chunk)
+                .zip(self.owners.chunks_mut(chunk))
+                .enumerate();
+            for (i, (scores, owners)) in chunks {
+                let everyone = everyone.clone();
+                let run = move || race(members, bidders, everyone, i * chunk, scores, owners);
+                if threads == 1 {
+                    run();
+                } else {
+                    scope.spawn(run);
                 }
             }
-        }
+        });
+    }
+
+    /// Let members `bidders` bid for every slot.
+    fn race(&mut self, bidders: Range<usize>) {
+        race(
+            &self.members,
+            &self.bidders,
+            bidders,
+            0,
+            &mut self.scores,
+            &mut self.owners,
+        );
     }
 
     /// Find `slot`'s owner among all members from scratch.
@@ -333,8 +337,63 @@ impl Rendezvous {
     }
 }
 
-/// Slots per block of the initial build (32 KiB of scores).
+/// Slots per block of a race (32 KiB of scores).
 const BLOCK: usize = 4096;
+/// Bids (slots × members) from which a build uses several threads.
+const PARALLEL_WORK: usize = 1 << 22;
+/// At most this many threads build a placement.
+const MAX_THREADS: usize = 8;
+
+/// Let members `contenders` (indexes into `members` and `bidders`) bid for the slots
+/// `first..first + scores.len()`, whose current best scores and owners are `scores` and
+/// `owners`; each slot goes to the lowest score.
+///
+/// Works through the slots a block at a time, keeping for each slot of the block the
+/// smallest SplitMix64 output that could beat its owner (for the heaviest contender, so
+/// it holds for all): most bids are then one hash and one integer comparison.
+fn race(
+    members: &[Member],
+    bidders: &[Bidder],
+    contenders: Range<usize>,
+    first: usize,
+    scores: &mut [f64],
+    owners: &mut [u16],
+) {
+    let heaviest = bidders[contenders.clone()]
+        .iter()
+        .map(|b| b.weight)
+        .fold(0.0, f64::max);
+    let mut floors = [0u64; BLOCK];
+    for (block, (scores, owners)) in scores
+        .chunks_mut(BLOCK)
+        .zip(owners.chunks_mut(BLOCK))
+        .enumerate()
+    {
+        let first = first + block * BLOCK;
+        let floors = &mut floors[..scores.len()];
+        for (floor, &best) in floors.iter_mut().zip(scores.iter()) {
+            *floor = floor_to_beat(best, heaviest);
+        }
+        for index in contenders.clone() {
+            let bidder = bidders[index];
+            for (offset, floor) in floors.iter_mut().enumerate() {
+                let u = splitmix64(bidder.seed, (first + offset) as u64);
+                if u < *floor {
+                    continue;
+                }
+                let score = bidder.score(u);
+                let best = &mut scores[offset];
+                if score < *best {
+                    *best = score;
+                    owners[offset] = index as u16;
+                    *floor = floor_to_beat(score, heaviest);
+                } else if score == *best {
+                    tie(members, index, &mut owners[offset]);
+                }
+            }
+        }
+    }
+}
 
 /// What a member needs to bid: its seed, its weight and the weight's inverse.
 #[derive(Clone, Copy)]
