@@ -2,9 +2,9 @@
 //!
 //! A composite store (sharded, replicated) must keep object_store's error *kinds* intact —
 //! callers and the conformance suite match on `NotFound`, `AlreadyExists`, `Precondition`,
-//! `NotModified` — while telling the user which member failed. [`tag`] does both: it keeps
-//! the variant and its path, and wraps the variant's source in a [`MemberError`] whose
-//! message starts with the member's name.
+//! `NotModified` — while telling the user which member failed. So they keep the variant and
+//! its path, and wrap the variant's source in a [`MemberError`] whose message starts with
+//! the member's name; [`member_of`] finds it again.
 
 use object_store::Error;
 use std::error::Error as StdError;

@@ -520,7 +520,7 @@ const TABLE_BITS: u32 = 10;
 static LOG2_TABLE: [u64; (1 << TABLE_BITS) + 1] = log2_table();
 
 /// `-log2((u | 1) / 2^64)` in unsigned 32.32 fixed point: `1 + leading_zeros - frac`,
-/// where `frac = log2(mantissa)` is interpolated linearly in [`LOG2_TABLE`] with the 32
+/// where `frac = log2(mantissa)` is interpolated linearly in a 1,025-entry table with the 32
 /// mantissa bits below the table index. Integer arithmetic only, so bit-exact everywhere;
 /// it is within 2^-22 of the true value.
 #[inline]

@@ -4,26 +4,7 @@
 //! still sit on their old owners, [`ShardedStore::with_previous`] the old one — the same
 //! store the application reads and writes through during the move.
 //!
-//! # Safety of a move
-//!
-//! Each move of `key` from member `A` to its owner `B`:
-//!
-//! 1. If `B` already has `key`, `B`'s copy wins: it is either a copy made by an earlier,
-//!    interrupted run (writes are atomic, so it is complete) or a newer write through the
-//!    sharded store, which sends writes to the new owner. Go to step 3.
-//! 2. Copy `A`'s object to `B`, streaming it, with `PutMode::Create` (objects up to
-//!    16 MiB), so that a write to `B` that lands first is never overwritten. Larger
-//!    objects use a multipart upload, which cannot be conditional: `B` is checked just
-//!    before, and a write to `B` between that check and the end of the upload would be
-//!    overwritten by the older copy. Then verify: `B`'s object must have the size read
-//!    from `A`, and with [`Verify::Content`] (the default) the XXH3-128 digest of `B`'s
-//!    bytes, read back, must equal that of the bytes read from `A`.
-//! 3. Delete `key` from `A`.
-//!
-//! A failure at any step leaves `A`'s copy in place, so no object is lost; the move is
-//! reported in [`Report::failures`] and the next [`plan`] finds it again. Interrupting a
-//! run (dropping the future, killing the process) is safe for the same reason, and
-//! running [`plan`] and [`execute`] again finishes what is left.
+//! [`execute`] documents what each move does and why an interruption loses nothing.
 
 use super::ShardedStore;
 use crate::member::tag;
@@ -233,8 +214,29 @@ enum Outcome {
     AlreadyThere,
 }
 
-/// Carry out `plan` on `store` (see the [module documentation](self) for each move's
-/// steps). Failed moves are reported, not fatal: every other move still runs.
+/// Carry out `plan` on `store`, `options.concurrency` moves at a time. Failed moves are
+/// reported, not fatal: every other move still runs.
+///
+/// # Each move
+///
+/// The move of `key` from member `A` to its owner `B`:
+///
+/// 1. If `B` already has `key`, `B`'s copy wins: it is either a copy made by an earlier,
+///    interrupted run (writes are atomic, so it is complete) or a newer write through the
+///    sharded store, which sends writes to the new owner. Go to step 3.
+/// 2. Copy `A`'s object to `B`, streaming it, with `PutMode::Create` (objects up to
+///    16 MiB), so that a write to `B` that lands first is never overwritten. Larger
+///    objects use a multipart upload, which cannot be conditional: `B` is checked just
+///    before, and a write to `B` between that check and the end of the upload would be
+///    overwritten by the older copy. Then verify: `B`'s object must have the size read
+///    from `A`, and with [`Verify::Content`] (the default) the XXH3-128 digest of `B`'s
+///    bytes, read back, must equal that of the bytes read from `A`.
+/// 3. Delete `key` from `A`.
+///
+/// A failure at any step leaves `A`'s copy in place, so no object is lost; the move is
+/// reported in [`Report::failures`] and the next [`plan`] finds it again. Interrupting a
+/// run (dropping the future, killing the process) is safe for the same reason, and
+/// running [`plan`] and [`execute`] again finishes what is left.
 pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions) -> Report {
     let mut report = Report {
         dry_run: options.dry_run,
