@@ -224,6 +224,13 @@ impl Inner {
         (name, store)
     }
 
+    /// The member that holds both `from` and `to`, when one does and no rebalance is
+    /// under way (then a copy or rename is the member's own).
+    fn one_member(&self, from: &Path, to: &Path) -> Option<(&str, &Arc<dyn ObjectStore>)> {
+        let owner = self.current.owner(from);
+        (self.previous.is_none() && owner == self.current.owner(to)).then(|| self.store(owner))
+    }
+
     /// The previous owner of `location`, if it differs from the current one.
     fn previous_owner(&self, location: &Path, owner: usize) -> Option<usize> {
         let previous = self.previous.as_ref()?.owner(location);
@@ -544,10 +551,7 @@ impl ObjectStore for ShardedStore {
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        let inner = &self.inner;
-        let owner = inner.current.owner(from);
-        if inner.previous.is_none() && owner == inner.current.owner(to) {
-            let (name, store) = inner.store(owner);
+        if let Some((name, store)) = self.inner.one_member(from, to) {
             return store
                 .copy_opts(from, to, options)
                 .await
@@ -561,10 +565,7 @@ impl ObjectStore for ShardedStore {
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
-        let inner = &self.inner;
-        let owner = inner.current.owner(from);
-        if inner.previous.is_none() && owner == inner.current.owner(to) {
-            let (name, store) = inner.store(owner);
+        if let Some((name, store)) = self.inner.one_member(from, to) {
             return store
                 .rename_opts(from, to, options)
                 .await
