@@ -47,6 +47,7 @@ pub mod fault;
 pub mod inventory;
 pub mod member;
 mod merge;
+mod ordered;
 mod redact;
 pub mod shard;
 mod transfer;

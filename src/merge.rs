@@ -3,7 +3,8 @@
 //! Each input is one store's `list` stream. The merge holds one pending entry per input
 //! (plus whatever page the input itself buffers), so its memory does not grow with the
 //! size of the listing. When every input is in key order (S3, GCS, Azure and the in-memory
-//! store list in key order; `LocalFileSystem` does not), so is the output; entries with
+//! store list in key order, and so do the local stores stratus builds; a raw
+//! `LocalFileSystem` does not), so is the output; entries with
 //! equal keys come out together, lowest input index first. Otherwise every entry still
 //! comes out exactly once, in no particular order.
 

@@ -1,6 +1,7 @@
 //! `provider = "local"` and `provider = "memory"`.
 
 use super::{BuildError, KeyError};
+use crate::ordered::KeyOrdered;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::ObjectStore;
@@ -57,7 +58,11 @@ impl LocalConfig {
             )
             .into());
         }
-        Ok(Arc::new(LocalFileSystem::new_with_prefix(&self.root)?))
+        // object_store's local store lists in directory order; stratus's stores all list
+        // in key order (see `crate::ordered`).
+        Ok(KeyOrdered::wrap(Arc::new(
+            LocalFileSystem::new_with_prefix(&self.root)?,
+        )))
     }
 }
 

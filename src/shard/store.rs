@@ -32,8 +32,8 @@ const DELETE_BATCH: usize = 1000;
 ///   `delete_stream` call, all members at once. Results come back in input order.
 /// - **list** and **list_with_offset** merge every member's listing (a k-way merge that
 ///   holds one pending entry per member). The result is in key order when every member
-///   lists in key order (S3, GCS, Azure and memory do; `LocalFileSystem` does not, and
-///   neither does a sharded store over it). Only objects on their owner are listed: a
+///   lists in key order: every store stratus builds does (local folders through a sorted
+///   walk); a raw object_store `LocalFileSystem` does not. Only objects on their owner are listed: a
 ///   stray copy on another member (left by a process with other members, or by an
 ///   interrupted rebalance) is not part of the logical store; [`super::plan`] finds and
 ///   moves such copies.

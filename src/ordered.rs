@@ -1,0 +1,260 @@
+//! [`KeyOrdered`]: listings in key order for a store whose own listings are not.
+//!
+//! S3, GCS, Azure and object_store's `InMemory` list keys in byte order; object_store's
+//! `LocalFileSystem` lists in directory order. Merging listings (sharded `list`,
+//! replicated merged listings, `verify`, `sync`) needs key order, so stratus wraps every
+//! local store it builds in `KeyOrdered`, whose `list` walks the tree one folder at a
+//! time with `list_with_delimiter` and sorts each folder. Memory is one folder per level
+//! of the path being walked. A folder's entries sort as the keys below them would: a
+//! folder `a` sorts as `a/`, after an object `a-b` (`-` is below `/`), so the walk yields
+//! exactly byte order.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt};
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
+};
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// A store whose `list` and `list_with_offset` yield keys in byte order.
+pub(crate) struct KeyOrdered {
+    inner: Arc<dyn ObjectStore>,
+}
+
+impl KeyOrdered {
+    pub(crate) fn wrap(inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+        Arc::new(Self { inner })
+    }
+}
+
+/// One entry of a folder: an object, or a sub-folder (to walk when reached).
+enum Entry {
+    Object(ObjectMeta),
+    Folder(Path),
+}
+
+impl Entry {
+    /// The string this entry sorts by.
+    fn sort_key(&self) -> String {
+        match self {
+            Entry::Object(meta) => meta.location.to_string(),
+            Entry::Folder(path) => format!("{path}/"),
+        }
+    }
+}
+
+/// The walk: a stack of folders, each with its remaining entries (last = next).
+struct Walk {
+    store: Arc<dyn ObjectStore>,
+    stack: Vec<Vec<Entry>>,
+    /// The folder to open first, until it is opened.
+    start: Option<Option<Path>>,
+    /// Skip keys up to and including this one.
+    offset: Option<String>,
+    /// An error ended the walk.
+    failed: bool,
+}
+
+impl Walk {
+    async fn open(&mut self, folder: Option<&Path>) -> Result<()> {
+        let ListResult {
+            common_prefixes,
+            objects,
+            ..
+        } = self.store.list_with_delimiter(folder).await?;
+        let mut entries: Vec<(String, Entry)> = objects
+            .into_iter()
+            .map(Entry::Object)
+            .chain(common_prefixes.into_iter().map(Entry::Folder))
+            .map(|entry| (entry.sort_key(), entry))
+            .filter(|(key, entry)| self.wanted(key, entry))
+            .collect();
+        entries.sort_by(|a, b| b.0.cmp(&a.0)); // descending: pop() takes the smallest
+        self.stack
+            .push(entries.into_iter().map(|(_, entry)| entry).collect());
+        Ok(())
+    }
+
+    /// Whether an entry can hold keys after the offset.
+    fn wanted(&self, key: &str, entry: &Entry) -> bool {
+        let Some(offset) = &self.offset else {
+            return true;
+        };
+        match entry {
+            Entry::Object(_) => key > offset.as_str(),
+            // Every key below a folder starts with its sort key (which ends in `/`): the
+            // folder is wholly at or before the offset when it sorts before the offset
+            // and the offset is not inside it.
+            Entry::Folder(_) => key > offset.as_str() || offset.starts_with(key),
+        }
+    }
+
+    async fn next(&mut self) -> Option<Result<ObjectMeta>> {
+        if self.failed {
+            return None;
+        }
+        if let Some(first) = self.start.take() {
+            if let Err(err) = self.open(first.as_ref()).await {
+                self.failed = true;
+                return Some(Err(err));
+            }
+        }
+        loop {
+            let top = self.stack.last_mut()?;
+            match top.pop() {
+                None => {
+                    self.stack.pop();
+                }
+                Some(Entry::Object(meta)) => return Some(Ok(meta)),
+                Some(Entry::Folder(path)) => {
+                    if let Err(err) = self.open(Some(&path)).await {
+                        self.failed = true;
+                        return Some(Err(err));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn walk(
+    store: Arc<dyn ObjectStore>,
+    prefix: Option<&Path>,
+    offset: Option<&Path>,
+) -> BoxStream<'static, Result<ObjectMeta>> {
+    let walk = Walk {
+        store,
+        stack: Vec::new(),
+        start: Some(prefix.cloned()),
+        offset: offset.map(|o| o.to_string()),
+        failed: false,
+    };
+    stream::unfold(walk, |mut walk| async move {
+        let item = walk.next().await?;
+        Some((item, walk))
+    })
+    .boxed()
+}
+
+impl fmt::Debug for KeyOrdered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl fmt::Display for KeyOrdered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.inner, f)
+    }
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl ObjectStore for KeyOrdered {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        walk(Arc::clone(&self.inner), prefix, None)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        walk(Arc::clone(&self.inner), prefix, Some(offset))
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        self.inner.rename_opts(from, to, options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::TryStreamExt;
+    use object_store::local::LocalFileSystem;
+    use object_store::ObjectStoreExt;
+
+    #[tokio::test]
+    async fn lists_a_local_tree_in_byte_order_with_and_without_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let local: Arc<dyn ObjectStore> =
+            Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+        let store = KeyOrdered::wrap(local);
+        let raw = [
+            "a-b", "a/b", "a/c/d", "a/c-e", "a0", "b", "z/y/x/w", "a/c/d0", "é", "A",
+        ];
+        for key in raw {
+            store.put(&Path::from(key), "x".into()).await.unwrap();
+        }
+        // Order is that of the keys as stored (object_store percent-encodes `é`).
+        let mut keys: Vec<String> = raw.iter().map(|k| Path::from(*k).to_string()).collect();
+        keys.sort();
+        let listed = |stream: BoxStream<'static, Result<ObjectMeta>>| async move {
+            stream
+                .map_ok(|m| m.location.to_string())
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap()
+        };
+        assert_eq!(listed(store.list(None)).await, keys);
+        assert_eq!(
+            listed(store.list(Some(&Path::from("a")))).await,
+            ["a/b", "a/c-e", "a/c/d", "a/c/d0"]
+        );
+        for offset in ["", "a", "a-b", "a/c", "a/c/d", "a/c-", "a0", "zz"] {
+            let expected: Vec<_> = keys
+                .iter()
+                .filter(|k| k.as_str() > offset)
+                .map(|k| k.to_string())
+                .collect();
+            let got = listed(store.list_with_offset(None, &Path::from(offset))).await;
+            assert_eq!(got, expected, "offset {offset:?}");
+        }
+    }
+}
