@@ -49,6 +49,7 @@ pub mod member;
 mod merge;
 mod ordered;
 mod redact;
+pub mod replicate;
 pub mod shard;
 mod transfer;
 

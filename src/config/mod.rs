@@ -35,6 +35,7 @@ mod gcs;
 mod interpolate;
 mod local;
 mod options;
+mod replicated;
 mod retry;
 mod s3;
 mod secret;
@@ -45,6 +46,7 @@ pub use self::azure::AzureConfig;
 pub use self::gcs::GcsConfig;
 pub use self::local::{LocalConfig, MemoryConfig};
 pub use self::options::{OptionValue, Options};
+pub use self::replicated::ReplicatedConfig;
 pub use self::retry::RetrySettings;
 pub use self::s3::S3Config;
 pub use self::secret::Secret;
@@ -78,10 +80,20 @@ pub enum StoreConfig {
     Memory(MemoryConfig),
     /// `provider = "sharded"`
     Sharded(ShardedConfig),
+    /// `provider = "replicated"`
+    Replicated(ReplicatedConfig),
 }
 
 /// The provider names accepted in `provider = "..."`.
-pub const PROVIDERS: &[&str] = &["s3", "gcs", "azure", "local", "memory", "sharded"];
+pub const PROVIDERS: &[&str] = &[
+    "s3",
+    "gcs",
+    "azure",
+    "local",
+    "memory",
+    "sharded",
+    "replicated",
+];
 
 impl StoreConfig {
     /// The provider's name as written in configuration.
@@ -93,6 +105,7 @@ impl StoreConfig {
             Self::Local(_) => "local",
             Self::Memory(_) => "memory",
             Self::Sharded(_) => "sharded",
+            Self::Replicated(_) => "replicated",
         }
     }
 
@@ -104,7 +117,7 @@ impl StoreConfig {
             Self::Azure(c) => c.prefix.as_deref(),
             Self::Local(c) => c.prefix.as_deref(),
             Self::Memory(c) => c.prefix.as_deref(),
-            Self::Sharded(_) => None,
+            Self::Sharded(_) | Self::Replicated(_) => None,
         }
         .filter(|p| !p.trim_matches('/').is_empty())
     }
@@ -135,6 +148,7 @@ impl StoreConfig {
             Self::Azure(c) => c.validate(),
             Self::Local(_) | Self::Memory(_) => Ok(()),
             Self::Sharded(c) => c.validate(),
+            Self::Replicated(c) => c.validate(),
         }
     }
 
@@ -157,6 +171,7 @@ impl StoreConfig {
     fn build_with(&self, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         let store = match self {
             Self::Sharded(c) => return Ok(Arc::new(c.build_with(resolve)?)),
+            Self::Replicated(c) => return Ok(Arc::new(c.build_with(resolve)?)),
             #[cfg(feature = "aws")]
             Self::S3(c) => c.build()?,
             #[cfg(feature = "gcp")]
@@ -208,6 +223,7 @@ impl StoreConfig {
             "local" => Self::Local(deserialize(value)?),
             "memory" => Self::Memory(deserialize(value)?),
             "sharded" => Self::Sharded(ShardedConfig::from_value(value, base)?),
+            "replicated" => Self::Replicated(ReplicatedConfig::from_value(value, base)?),
             other => {
                 return Err(KeyError::new(
                     "provider",
@@ -238,7 +254,10 @@ fn feature_enabled(config: &StoreConfig) -> bool {
         StoreConfig::S3(_) => cfg!(feature = "aws"),
         StoreConfig::Gcs(_) => cfg!(feature = "gcp"),
         StoreConfig::Azure(_) => cfg!(feature = "azure"),
-        StoreConfig::Local(_) | StoreConfig::Memory(_) | StoreConfig::Sharded(_) => true,
+        StoreConfig::Local(_)
+        | StoreConfig::Memory(_)
+        | StoreConfig::Sharded(_)
+        | StoreConfig::Replicated(_) => true,
     }
 }
 
@@ -531,6 +550,21 @@ impl Config {
             .map_err(|e| e.into_error(&self.origin, name, config.provider()))
     }
 
+    /// Build store `name`, which must be `provider = "replicated"`, as a
+    /// [`ReplicatedStore`](crate::replicate::ReplicatedStore) (for
+    /// [`crate::replicate::repair`], which needs the type).
+    pub fn open_replicated(&self, name: &str) -> Result<crate::replicate::ReplicatedStore> {
+        let StoreConfig::Replicated(config) = self.get(name)? else {
+            return Err(ConfigError::new(&self.origin, "not a replicated store")
+                .store(name)
+                .key("provider")
+                .into());
+        };
+        config
+            .build_with(&mut |member| self.open(member).map_err(BuildError::Member))
+            .map_err(|e| e.into_error(&self.origin, name, "replicated"))
+    }
+
     /// Build store `name`, which must be `provider = "sharded"`, as a
     /// [`ShardedStore`](crate::shard::ShardedStore) (for [`crate::shard::plan`] and
     /// friends, which need the type).
@@ -566,11 +600,13 @@ fn check_references(origin: &str, stores: &BTreeMap<String, StoreConfig>) -> Res
         name: &'a str,
         path: &mut Vec<&'a str>,
     ) -> Result<()> {
-        let Some(StoreConfig::Sharded(config)) = stores.get(name) else {
-            return Ok(());
+        let references: Vec<(String, &str)> = match stores.get(name) {
+            Some(StoreConfig::Sharded(config)) => config.references().collect(),
+            Some(StoreConfig::Replicated(config)) => config.references().collect(),
+            _ => return Ok(()),
         };
         path.push(name);
-        for (key, member) in config.references() {
+        for (key, member) in references {
             if !stores.contains_key(member) {
                 return Err(ConfigError::new(
                     origin,

@@ -154,7 +154,7 @@ impl ShardedConfig {
             }
         };
         let members = match table.remove("members") {
-            Some(value) => member_list("members", value, base)?,
+            Some(value) => member_list("members", value, base, true)?,
             None => {
                 return Err(KeyError::new(
                     "members",
@@ -164,7 +164,7 @@ impl ShardedConfig {
         };
         let previous = table
             .remove("previous")
-            .map(|value| member_list("previous", value, base))
+            .map(|value| member_list("previous", value, base, true))
             .transpose()?;
         if let Some(key) = table.keys().next() {
             return Err(KeyError::new(
@@ -208,10 +208,12 @@ fn slot_bits_expected() -> String {
     )
 }
 
-fn member_list(
+/// Parse a list of members (`weighted`: whether `weight` is a key of a member table).
+pub(crate) fn member_list(
     key: &str,
     value: Value,
     base: Option<&Path>,
+    weighted: bool,
 ) -> Result<Vec<MemberConfig>, KeyError> {
     let Value::Array(items) = value else {
         return Err(KeyError::new(
@@ -223,7 +225,7 @@ fn member_list(
     let mut list = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let at = format!("{key}[{i}]");
-        let member = member(&at, item, base)?;
+        let member = member(&at, item, base, weighted)?;
         if !names.insert(member.name.clone()) {
             return Err(KeyError::new(
                 at,
@@ -238,7 +240,17 @@ fn member_list(
     Ok(list)
 }
 
-fn member(at: &str, value: Value, base: Option<&Path>) -> Result<MemberConfig, KeyError> {
+fn member(
+    at: &str,
+    value: Value,
+    base: Option<&Path>,
+    weighted: bool,
+) -> Result<MemberConfig, KeyError> {
+    let keys = if weighted {
+        "`store`, `weight` and `name`"
+    } else {
+        "`store` and `name`"
+    };
     let mut table = match value {
         Value::String(store) => {
             return Ok(MemberConfig {
@@ -252,13 +264,14 @@ fn member(at: &str, value: Value, base: Option<&Path>) -> Result<MemberConfig, K
             return Err(KeyError::new(
                 at,
                 format!(
-                    "expected a store name or a {{ store, weight, name }} table, found {}",
+                    "expected a store name or a table with {keys}, found {}",
                     kind(&other)
                 ),
             ))
         }
     };
-    let weight = match table.remove("weight") {
+    // Without weights, a `weight` key stays in the table and is refused as unknown.
+    let weight = match weighted.then(|| table.remove("weight")).flatten() {
         None => 1.0,
         Some(Value::Number(n)) => n
             .as_f64()
@@ -311,7 +324,7 @@ fn member(at: &str, value: Value, base: Option<&Path>) -> Result<MemberConfig, K
     if let Some(key) = table.keys().next() {
         return Err(KeyError::new(
             format!("{at}.{key}"),
-            "unknown key; a member takes `store`, `weight` and `name`",
+            format!("unknown key; a member takes {keys}"),
         ));
     }
     let name = match (name, &store) {

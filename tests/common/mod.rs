@@ -29,6 +29,10 @@ pub enum Backend {
     ShardedMemory,
     /// `provider = "sharded"` over S3 on moto, Azure on Azurite and a local folder.
     ShardedMixed,
+    /// `provider = "replicated"` over three in-memory members, quorum 2, hedged reads.
+    ReplicatedMemory,
+    /// `provider = "replicated"` over S3 on moto, Azure on Azurite and a local folder.
+    ReplicatedMixed,
 }
 
 impl Backend {
@@ -41,8 +45,13 @@ impl Backend {
 
     fn env_var(self) -> Option<&'static str> {
         match self {
-            Backend::Memory | Backend::Local | Backend::ShardedMemory => None,
-            Backend::ShardedMixed => Some("STRATUS_TEST_AZURITE_ENDPOINT"),
+            Backend::Memory
+            | Backend::Local
+            | Backend::ShardedMemory
+            | Backend::ReplicatedMemory => None,
+            Backend::ShardedMixed | Backend::ReplicatedMixed => {
+                Some("STRATUS_TEST_AZURITE_ENDPOINT")
+            }
             Backend::Moto => Some("STRATUS_TEST_MOTO_ENDPOINT"),
             Backend::S3s => Some("STRATUS_TEST_S3S_ENDPOINT"),
             Backend::Azurite => Some("STRATUS_TEST_AZURITE_ENDPOINT"),
@@ -71,13 +80,19 @@ impl Backend {
         let bucket = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
         Some(match self {
             Backend::Memory => format!("provider = \"memory\"\nprefix = \"{prefix}\"\n"),
-            Backend::Local | Backend::ShardedMixed => {
+            Backend::Local | Backend::ShardedMixed | Backend::ReplicatedMixed => {
                 unreachable!("local stores need a folder: Fixture::new makes one")
             }
             Backend::ShardedMemory => "provider = \"sharded\"\nmembers = [\n\
                  { name = \"one\", store = { provider = \"memory\" } },\n\
                  { name = \"two\", weight = 2, store = { provider = \"memory\" } },\n\
                  { name = \"three\", weight = 3, store = { provider = \"memory\" } },\n]\n"
+                .to_string(),
+            Backend::ReplicatedMemory => "provider = \"replicated\"\nmembers = [\n\
+                 { name = \"one\", store = { provider = \"memory\" } },\n\
+                 { name = \"two\", store = { provider = \"memory\" } },\n\
+                 { name = \"three\", store = { provider = \"memory\" } },\n]\n\
+                 write = { quorum = 2 }\nread = { hedged_after_ms = 20 }\n"
                 .to_string(),
             Backend::Moto | Backend::S3s => format!(
                 "provider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\nendpoint = \"{}\"\n\
@@ -143,10 +158,15 @@ impl Fixture {
                 dir: Some(dir),
             });
         }
-        if backend == Backend::ShardedMixed {
+        if let Backend::ShardedMixed | Backend::ReplicatedMixed = backend {
             let dir = tempfile::tempdir().unwrap();
+            let provider = if backend == Backend::ShardedMixed {
+                "sharded"
+            } else {
+                "replicated"
+            };
             let toml = format!(
-                "[stores.t]\nprovider = \"sharded\"\nmembers = [\"s3\", \"azure\", \"local\"]\n\
+                "[stores.t]\nprovider = \"{provider}\"\nmembers = [\"s3\", \"azure\", \"local\"]\n\
                  [stores.s3]\n{}\n[stores.azure]\n{}\n\
                  [stores.local]\nprovider = \"local\"\nroot = \"data\"\ncreate_root = true\n",
                 Backend::Moto.store_toml(&prefix)?,

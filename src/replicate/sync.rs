@@ -1,0 +1,612 @@
+//! [`sync`], [`verify`] and [`repair`]: compare stores by merging their listings.
+//!
+//! All three walk the listings of the stores involved side by side, in key order, one
+//! entry per store at a time (a k-way merge-join), so memory does not grow with the
+//! number of objects. They need listings in key order, which every store stratus builds
+//! gives; an out-of-order listing is reported as an error, never silently mis-compared.
+
+use super::store::{Missed, ReplicatedStore};
+use crate::member::tag;
+use crate::merge::merge;
+use crate::transfer::{digest, transfer};
+use futures::stream::{self, BoxStream, StreamExt};
+use object_store::path::Path;
+use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, Result};
+use std::sync::Arc;
+
+/// How two copies of a key are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Compare {
+    /// Equal sizes.
+    Size,
+    /// Equal sizes and equal ETags (for two stores of one provider: ETags of different
+    /// providers never match).
+    SizeAndETag,
+    /// Equal sizes, and the destination (or, in `verify` and `repair`, each copy) not
+    /// older than the source. [`sync`]'s default: after a copy the destination is newer.
+    #[default]
+    SizeAndModified,
+    /// Equal bytes: both copies are read and their XXH3-128 digests compared.
+    Content,
+}
+
+impl Compare {
+    /// Whether `b` is a good copy of `a` (`a` the source, where that matters).
+    async fn same(
+        self,
+        (a_store, a): (&dyn ObjectStore, &ObjectMeta),
+        (b_store, b): (&dyn ObjectStore, &ObjectMeta),
+    ) -> Result<bool> {
+        if a.size != b.size {
+            return Ok(false);
+        }
+        Ok(match self {
+            Compare::Size => true,
+            Compare::SizeAndETag => a.e_tag.is_some() && a.e_tag == b.e_tag,
+            Compare::SizeAndModified => b.last_modified >= a.last_modified,
+            Compare::Content => {
+                digest(a_store, &a.location).await? == digest(b_store, &b.location).await?
+            }
+        })
+    }
+}
+
+/// One key across several stores: its entry in each (`None`: missing there).
+type Row = (Path, Vec<Option<ObjectMeta>>);
+
+/// Merge-join the listings: one row per key, in key order.
+fn rows(
+    stores: &[(&str, &dyn ObjectStore)],
+    prefix: Option<&Path>,
+) -> BoxStream<'static, Result<Row>> {
+    let n = stores.len();
+    let names: Vec<String> = stores.iter().map(|(n, _)| n.to_string()).collect();
+    let listings = stores
+        .iter()
+        .map(|(name, store)| {
+            let name = name.to_string();
+            let mut last: Option<Path> = None;
+            store
+                .list(prefix)
+                .map(move |item| {
+                    let meta = item.map_err(|e| tag(&name, e))?;
+                    if last
+                        .as_ref()
+                        .is_some_and(|l| l.as_ref() >= meta.location.as_ref())
+                    {
+                        return Err(tag(
+                            &name,
+                            Error::Generic {
+                                store: "stratus",
+                                source: format!(
+                                    "the listing is not in key order ({} after {}): \
+                                     comparing stores needs key order",
+                                    meta.location,
+                                    last.as_ref().expect("checked")
+                                )
+                                .into(),
+                            },
+                        ));
+                    }
+                    last = Some(meta.location.clone());
+                    Ok(meta)
+                })
+                .boxed()
+        })
+        .collect();
+    let _ = names;
+    let mut pending: Option<Row> = None;
+    let mut merged = merge(listings);
+    stream::poll_fn(move |cx| loop {
+        match merged.poll_next_unpin(cx) {
+            std::task::Poll::Pending => return std::task::Poll::Pending,
+            std::task::Poll::Ready(None) => return std::task::Poll::Ready(pending.take().map(Ok)),
+            std::task::Poll::Ready(Some(Err(err))) => {
+                return std::task::Poll::Ready(Some(Err(err)))
+            }
+            std::task::Poll::Ready(Some(Ok(entry))) => match &mut pending {
+                Some((key, metas)) if *key == entry.meta.location => {
+                    metas[entry.input] = Some(entry.meta);
+                }
+                _ => {
+                    let mut metas = vec![None; n];
+                    let key = entry.meta.location.clone();
+                    metas[entry.input] = Some(entry.meta);
+                    if let Some(done) = pending.replace((key, metas)) {
+                        return std::task::Poll::Ready(Some(Ok(done)));
+                    }
+                }
+            },
+        }
+    })
+    .boxed()
+}
+
+/// Options shared by [`sync`], [`verify`] and [`repair`].
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct SyncOptions {
+    /// How copies are compared.
+    pub compare: Compare,
+    /// `sync` only: delete from the destination what the source lacks.
+    pub delete: bool,
+    /// Report what would be done, touching nothing.
+    pub dry_run: bool,
+    /// Copies and deletes in flight at once (at least 1).
+    pub concurrency: usize,
+    /// Only keys under this prefix.
+    pub prefix: Option<Path>,
+    /// Examples kept per kind of finding in reports (the counts are always complete).
+    pub examples: usize,
+    /// Called after each key is handled, with the keys handled so far.
+    pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            compare: Compare::default(),
+            delete: false,
+            dry_run: false,
+            concurrency: 16,
+            prefix: None,
+            examples: 20,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for SyncOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncOptions")
+            .field("compare", &self.compare)
+            .field("delete", &self.delete)
+            .field("dry_run", &self.dry_run)
+            .field("concurrency", &self.concurrency)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncOptions {
+    /// Set how copies are compared.
+    pub fn with_compare(mut self, compare: Compare) -> Self {
+        self.compare = compare;
+        self
+    }
+    /// Delete from the destination what the source lacks (`sync`).
+    pub fn with_delete(mut self, delete: bool) -> Self {
+        self.delete = delete;
+        self
+    }
+    /// Touch nothing; report what would be done.
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+    /// Set the number of operations in flight (at least 1).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+    /// Only keys under `prefix`.
+    pub fn with_prefix(mut self, prefix: Path) -> Self {
+        self.prefix = Some(prefix);
+        self
+    }
+    /// Call `progress` with the number of keys handled so far.
+    pub fn with_progress(mut self, progress: impl Fn(u64) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+}
+
+/// What [`sync`] did (or, in a dry run, would do).
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct SyncReport {
+    /// Objects copied (missing or different in the destination).
+    pub copied: u64,
+    /// Bytes copied.
+    pub bytes: u64,
+    /// Objects already the same.
+    pub skipped: u64,
+    /// Objects deleted from the destination.
+    pub deleted: u64,
+    /// Keys whose copy or delete failed, with why.
+    pub failures: Vec<(Path, Error)>,
+    /// Whether nothing was touched.
+    pub dry_run: bool,
+}
+
+enum Action {
+    Skip,
+    Copy(u64),
+    Delete,
+}
+
+/// Make `dst` hold what `src` holds: copy what is missing or different in `dst`
+/// (streamed; multipart above 16 MiB) and, with `delete`, delete what `src` lacks.
+/// Running it again after an interruption does only what is left. A listing error ends
+/// it (returned as `Err`); a failed copy or delete is reported and the rest goes on.
+pub async fn sync(
+    src: &dyn ObjectStore,
+    dst: &dyn ObjectStore,
+    options: &SyncOptions,
+) -> Result<SyncReport> {
+    let stores = [("source", src), ("destination", dst)];
+    let mut report = SyncReport {
+        dry_run: options.dry_run,
+        ..Default::default()
+    };
+    let mut handled = 0u64;
+    let actions = rows(&stores, options.prefix.as_ref())
+        .map(|row| async move {
+            let (key, metas) = row?;
+            let action = match (&metas[0], &metas[1]) {
+                (Some(s), None) => Action::Copy(s.size),
+                (Some(s), Some(d)) => {
+                    if options.compare.same((src, s), (dst, d)).await? {
+                        Action::Skip
+                    } else {
+                        Action::Copy(s.size)
+                    }
+                }
+                (None, Some(_)) if options.delete => Action::Delete,
+                _ => Action::Skip,
+            };
+            let result = match (&action, options.dry_run) {
+                (_, true) | (Action::Skip, _) => Ok(()),
+                (Action::Copy(_), false) => transfer(src, &key, dst, &key, PutMode::Overwrite)
+                    .await
+                    .map(drop),
+                (Action::Delete, false) => match dst.delete(&key).await {
+                    Err(Error::NotFound { .. }) => Ok(()),
+                    other => other,
+                },
+            };
+            Ok::<_, Error>((key, action, result))
+        })
+        .buffered(options.concurrency.max(1));
+    futures::pin_mut!(actions);
+    while let Some(item) = actions.next().await {
+        let (key, action, result) = item?;
+        handled += 1;
+        match (action, result) {
+            (_, Err(err)) => report.failures.push((key, err)),
+            (Action::Skip, Ok(())) => report.skipped += 1,
+            (Action::Copy(size), Ok(())) => {
+                report.copied += 1;
+                report.bytes += size;
+            }
+            (Action::Delete, Ok(())) => report.deleted += 1,
+        }
+        if let Some(progress) = &options.progress {
+            progress(handled);
+        }
+    }
+    Ok(report)
+}
+
+/// A difference [`verify`] found.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Difference {
+    /// In `b` only.
+    MissingInA(ObjectMeta),
+    /// In `a` only.
+    MissingInB(ObjectMeta),
+    /// In both, not the same by the comparison.
+    Differs(ObjectMeta, ObjectMeta),
+}
+
+/// What [`verify`] found: complete counts, and up to `examples` keys of each kind.
+#[derive(Debug, Default, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// Keys in both and the same.
+    pub same: u64,
+    /// Keys only in `b`.
+    pub missing_in_a: u64,
+    /// Keys only in `a`.
+    pub missing_in_b: u64,
+    /// Keys in both that differ.
+    pub differing: u64,
+    /// The first differences found, up to `examples` of each kind.
+    pub examples: Vec<Difference>,
+}
+
+impl VerifyReport {
+    /// Whether the stores hold the same keys, all the same.
+    pub fn is_identical(&self) -> bool {
+        self.missing_in_a == 0 && self.missing_in_b == 0 && self.differing == 0
+    }
+}
+
+/// Every difference between `a` and `b`, in key order, as a stream (bounded memory).
+/// `Compare::SizeAndModified` is applied both ways (neither copy older): use `Size` or
+/// `Content` to compare stores written at different times.
+pub fn differences<'a>(
+    a: &'a dyn ObjectStore,
+    b: &'a dyn ObjectStore,
+    options: &'a SyncOptions,
+) -> BoxStream<'a, Result<Option<Difference>>> {
+    let stores = [("a", a), ("b", b)];
+    rows(&stores, options.prefix.as_ref())
+        .map(move |row| async move {
+            let (_, mut metas) = row?;
+            Ok(match (metas[0].take(), metas[1].take()) {
+                (Some(x), None) => Some(Difference::MissingInB(x)),
+                (None, Some(y)) => Some(Difference::MissingInA(y)),
+                (Some(x), Some(y)) => {
+                    let same = match options.compare {
+                        Compare::SizeAndModified => x.size == y.size,
+                        other => other.same((a, &x), (b, &y)).await?,
+                    };
+                    (!same).then_some(Difference::Differs(x, y))
+                }
+                (None, None) => None,
+            })
+        })
+        .buffered(options.concurrency.max(1))
+        .boxed()
+}
+
+/// Compare `a` and `b` key by key (see [`differences`]) and count what differs.
+pub async fn verify(
+    a: &dyn ObjectStore,
+    b: &dyn ObjectStore,
+    options: &SyncOptions,
+) -> Result<VerifyReport> {
+    let mut report = VerifyReport::default();
+    let mut kept = [0usize; 3];
+    let mut found = differences(a, b, options);
+    let mut handled = 0u64;
+    while let Some(item) = found.next().await {
+        handled += 1;
+        let kind = match item? {
+            None => {
+                report.same += 1;
+                continue;
+            }
+            Some(difference) => {
+                let kind = match &difference {
+                    Difference::MissingInA(_) => {
+                        report.missing_in_a += 1;
+                        0
+                    }
+                    Difference::MissingInB(_) => {
+                        report.missing_in_b += 1;
+                        1
+                    }
+                    Difference::Differs(..) => {
+                        report.differing += 1;
+                        2
+                    }
+                };
+                if kept[kind] < options.examples {
+                    report.examples.push(difference);
+                }
+                kind
+            }
+        };
+        kept[kind] += 1;
+        if let Some(progress) = &options.progress {
+            progress(handled);
+        }
+    }
+    Ok(report)
+}
+
+/// A key whose members held different versions, and what [`repair`] chose.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Conflict {
+    /// The key.
+    pub location: Path,
+    /// The member whose version was kept.
+    pub kept: String,
+    /// The members that held another version (overwritten).
+    pub overwritten: Vec<String>,
+}
+
+/// What [`repair`] did (or, in a dry run, would do).
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct RepairReport {
+    /// Keys present and the same on every member.
+    pub consistent: u64,
+    /// Copies made to members that lacked a key or held another version.
+    pub copied: u64,
+    /// Bytes copied.
+    pub bytes: u64,
+    /// Deletes applied to members that missed a recorded delete.
+    pub deleted: u64,
+    /// Keys whose members held different versions (all of them, not only examples).
+    pub conflicts: Vec<Conflict>,
+    /// Keys that could not be converged, with why.
+    pub failures: Vec<(Path, Error)>,
+    /// Whether nothing was touched.
+    pub dry_run: bool,
+}
+
+/// Converge every member of `store` to one version of each key.
+///
+/// For each key (a merge-join of all members' listings):
+///
+/// - If this process recorded that some members missed a **delete** of it
+///   ([`ReplicatedStore::missed`]), it is deleted from the members that still have it.
+/// - Otherwise the members that hold it are compared ([`SyncOptions::compare`], applied
+///   between copies, with `SizeAndModified` meaning equal sizes). Members recorded as
+///   having missed the last write are not candidates. Among the candidates, the version
+///   with the **newest last-modified** time wins (ties: the first member in order, the
+///   primary first); it is copied to every member that lacks the key or holds another
+///   version. Each key where versions differed is reported in
+///   [`RepairReport::conflicts`].
+///
+/// Recorded keys are forgotten once converged. Without the record (another process, a
+/// restart), a missed delete looks like a missed write and the object is restored.
+pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> Result<RepairReport> {
+    let members: Vec<(&str, &dyn ObjectStore)> =
+        store.members().map(|(n, s)| (n, s.as_ref())).collect();
+    let mut report = RepairReport {
+        dry_run: options.dry_run,
+        ..Default::default()
+    };
+    // Recorded deletes of keys no member lists any more need nothing; recorded keys are
+    // otherwise met in the merge-join below.
+    let recorded = store.missed_keys();
+    let mut handled = 0u64;
+    let work = rows(&members, options.prefix.as_ref())
+        .map(|row| {
+            let members = &members;
+            async move {
+                let (key, metas) = row?;
+                Ok::<_, Error>(converge(store, members, key, metas, options).await)
+            }
+        })
+        .buffered(options.concurrency.max(1));
+    futures::pin_mut!(work);
+    while let Some(item) = work.next().await {
+        let outcome = item?;
+        handled += 1;
+        match outcome {
+            Converged::Consistent => report.consistent += 1,
+            Converged::Repaired {
+                copies,
+                bytes,
+                deletes,
+                conflict,
+            } => {
+                report.copied += copies;
+                report.bytes += bytes;
+                report.deleted += deletes;
+                report.conflicts.extend(conflict);
+            }
+            Converged::Failed(key, err) => report.failures.push((key, err)),
+        }
+        if let Some(progress) = &options.progress {
+            progress(handled);
+        }
+    }
+    if !options.dry_run {
+        for key in recorded {
+            if !report.failures.iter().any(|(k, _)| *k == key) {
+                store.forget(&key);
+            }
+        }
+    }
+    Ok(report)
+}
+
+enum Converged {
+    Consistent,
+    Repaired {
+        copies: u64,
+        bytes: u64,
+        deletes: u64,
+        conflict: Option<Conflict>,
+    },
+    Failed(Path, Error),
+}
+
+async fn converge(
+    store: &ReplicatedStore,
+    members: &[(&str, &dyn ObjectStore)],
+    key: Path,
+    metas: Vec<Option<ObjectMeta>>,
+    options: &SyncOptions,
+) -> Converged {
+    let record = store.missed_at(&key);
+    if let Some((Missed::Delete, _)) = record {
+        let holders: Vec<usize> = (0..members.len()).filter(|&i| metas[i].is_some()).collect();
+        if !options.dry_run {
+            for &i in &holders {
+                match members[i].1.delete(&key).await {
+                    Ok(()) | Err(Error::NotFound { .. }) => {}
+                    Err(err) => return Converged::Failed(key, tag(members[i].0, err)),
+                }
+            }
+        }
+        return Converged::Repaired {
+            copies: 0,
+            bytes: 0,
+            deletes: holders.len() as u64,
+            conflict: None,
+        };
+    }
+    let stale = match record {
+        Some((Missed::Write, members)) => members,
+        _ => Default::default(),
+    };
+    // The winner: newest last-modified among holders not known to be stale.
+    let candidates = (0..members.len()).filter(|i| metas[*i].is_some() && !stale.contains(i));
+    let winner = candidates
+        .clone()
+        .max_by(|&a, &b| {
+            let (ma, mb) = (metas[a].as_ref().unwrap(), metas[b].as_ref().unwrap());
+            ma.last_modified.cmp(&mb.last_modified).then(b.cmp(&a))
+        })
+        .or_else(|| (0..members.len()).find(|i| metas[*i].is_some()));
+    let Some(winner) = winner else {
+        return Converged::Consistent;
+    };
+    let best = metas[winner].as_ref().expect("a holder");
+    let compare = match options.compare {
+        Compare::SizeAndModified => Compare::Size,
+        other => other,
+    };
+    let mut targets = Vec::new();
+    let mut overwritten = Vec::new();
+    for (i, meta) in metas.iter().enumerate() {
+        if i == winner {
+            continue;
+        }
+        match meta {
+            None => targets.push(i),
+            Some(meta) => {
+                let same = !stale.contains(&i)
+                    && match compare
+                        .same((members[winner].1, best), (members[i].1, meta))
+                        .await
+                    {
+                        Ok(same) => same,
+                        Err(err) => return Converged::Failed(key, err),
+                    };
+                if !same {
+                    targets.push(i);
+                    overwritten.push(members[i].0.to_string());
+                }
+            }
+        }
+    }
+    if targets.is_empty() {
+        return Converged::Consistent;
+    }
+    if !options.dry_run {
+        for &i in &targets {
+            if let Err(err) = transfer(
+                members[winner].1,
+                &key,
+                members[i].1,
+                &key,
+                PutMode::Overwrite,
+            )
+            .await
+            {
+                return Converged::Failed(key, tag(members[i].0, err));
+            }
+        }
+    }
+    Converged::Repaired {
+        copies: targets.len() as u64,
+        bytes: best.size * targets.len() as u64,
+        deletes: 0,
+        conflict: (!overwritten.is_empty()).then(|| Conflict {
+            location: key.clone(),
+            kept: members[winner].0.to_string(),
+            overwritten,
+        }),
+    }
+}
