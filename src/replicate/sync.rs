@@ -61,7 +61,6 @@ fn rows(
     prefix: Option<&Path>,
 ) -> BoxStream<'static, Result<Row>> {
     let n = stores.len();
-    let names: Vec<String> = stores.iter().map(|(n, _)| n.to_string()).collect();
     let listings = stores
         .iter()
         .map(|(name, store)| {
@@ -95,9 +94,8 @@ fn rows(
                 .boxed()
         })
         .collect();
-    let _ = names;
     let mut pending: Option<Row> = None;
-    let mut merged = merge(listings);
+    let mut merged = merge(listings).fuse();
     stream::poll_fn(move |cx| loop {
         match merged.poll_next_unpin(cx) {
             std::task::Poll::Pending => return std::task::Poll::Pending,
