@@ -23,8 +23,10 @@ pub enum Compare {
     /// Equal sizes and equal ETags (for two stores of one provider: ETags of different
     /// providers never match).
     SizeAndETag,
-    /// Equal sizes, and the destination (or, in `verify` and `repair`, each copy) not
-    /// older than the source. [`sync`]'s default: after a copy the destination is newer.
+    /// Equal sizes, and the destination not older than the source, in whole seconds (S3
+    /// and Azure report no finer). [`sync`]'s default: after a copy the destination is
+    /// newer. A source changed to the same size within the second of the last sync is
+    /// missed; use `Content` where that matters. (`verify` and `repair` read it as `Size`.)
     #[default]
     SizeAndModified,
     /// Equal bytes: both copies are read and their XXH3-128 digests compared.
@@ -44,7 +46,9 @@ impl Compare {
         Ok(match self {
             Compare::Size => true,
             Compare::SizeAndETag => a.e_tag.is_some() && a.e_tag == b.e_tag,
-            Compare::SizeAndModified => b.last_modified >= a.last_modified,
+            // Whole seconds: S3 and Azure report no finer, so a copy made in the same
+            // second as its source would otherwise look older than it.
+            Compare::SizeAndModified => b.last_modified.timestamp() >= a.last_modified.timestamp(),
             Compare::Content => {
                 digest(a_store, &a.location).await? == digest(b_store, &b.location).await?
             }
