@@ -1,0 +1,358 @@
+//! Keep copies of data in several stores: sync one store to another, verify that two
+//! agree, repair the members of a replicated store.
+//!
+//! ```text
+//! cargo run --release --example replicate                         # a demo in a temp folder
+//! cargo run --release --example replicate -- sync stores.toml SRC DST [--delete] [--dry-run]
+//! cargo run --release --example replicate -- verify stores.toml A B [--content]
+//! cargo run --release --example replicate -- repair stores.toml STORE [--dry-run]
+//! ```
+//!
+//! SRC, DST, A and B name stores of the config file (any provider); STORE names a
+//! `provider = "replicated"` store.
+
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use stratus::inventory::table::{human_bytes, thousands};
+use stratus::object_store::path::Path;
+use stratus::object_store::ObjectStoreExt;
+use stratus::replicate::{self, Compare, Difference, SyncOptions};
+use stratus::Config;
+
+#[path = "support/progress.rs"]
+mod progress;
+use progress::ProgressLine;
+
+#[derive(Parser)]
+#[command(about = "Sync, verify and repair copies of data across stores")]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// Touch nothing; report what would be done.
+    #[arg(long)]
+    dry_run: bool,
+    /// Compare bytes (XXH3-128 of both copies) instead of sizes and times.
+    #[arg(long)]
+    content: bool,
+    /// Operations in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Only keys under this prefix.
+    #[arg(long)]
+    prefix: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Copy what is missing or different in DST from SRC.
+    Sync {
+        /// The config file.
+        config: String,
+        /// The source store.
+        src: String,
+        /// The destination store.
+        dst: String,
+        /// Also delete from DST what SRC lacks.
+        #[arg(long)]
+        delete: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Report how two stores differ.
+    Verify {
+        /// The config file.
+        config: String,
+        /// One store.
+        a: String,
+        /// The other.
+        b: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Converge every member of a replicated store.
+    Repair {
+        /// The config file.
+        config: String,
+        /// The replicated store.
+        store: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Sync a local folder to two others, damage one, verify and repair (temp folder).
+    Demo,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let result = match Args::parse().command.unwrap_or(Command::Demo) {
+        Command::Sync {
+            config,
+            src,
+            dst,
+            delete,
+            common,
+        } => sync(&config, &src, &dst, options(&common).with_delete(delete)).await,
+        Command::Verify {
+            config,
+            a,
+            b,
+            common,
+        } => verify(&config, &a, &b, options(&common)).await,
+        Command::Repair {
+            config,
+            store,
+            common,
+        } => repair(&config, &store, options(&common)).await,
+        Command::Demo => demo().await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.brief());
+            if let Some(advice) = e.advice() {
+                eprintln!("  → {advice}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn options(common: &Common) -> SyncOptions {
+    let mut options = SyncOptions::default()
+        .with_dry_run(common.dry_run)
+        .with_concurrency(common.concurrency);
+    if common.content {
+        options = options.with_compare(Compare::Content);
+    }
+    if let Some(prefix) = &common.prefix {
+        options = options.with_prefix(Path::from(prefix.as_str()));
+    }
+    options
+}
+
+/// A progress line (keys handled, rate) while `run` goes, on a terminal.
+fn with_progress(
+    options: SyncOptions,
+    what: &'static str,
+) -> (SyncOptions, Option<Arc<ProgressLine>>) {
+    let Some(bar) = std::io::stderr().is_terminal().then(ProgressLine::new) else {
+        return (options, None);
+    };
+    let line = Arc::clone(&bar);
+    let options = options.with_progress(move |keys| {
+        line.update(false, |secs| {
+            format!(
+                "{what}: {} keys ({:.0}/s)",
+                thousands(keys),
+                keys as f64 / secs
+            )
+        })
+    });
+    (options, Some(bar))
+}
+
+fn failed(store: &str, source: stratus::object_store::Error) -> stratus::Error {
+    stratus::Error::Store {
+        store: store.to_string(),
+        source: Box::new(source),
+    }
+}
+
+async fn sync(config: &str, src: &str, dst: &str, options: SyncOptions) -> stratus::Result<()> {
+    let config = Config::load(config)?;
+    let (from, to) = (config.open(src)?, config.open(dst)?);
+    let (options, bar) = with_progress(options, "sync");
+    let report = replicate::sync(&*from, &*to, &options)
+        .await
+        .map_err(|e| failed(&format!("{src} -> {dst}"), e));
+    if let Some(bar) = bar {
+        bar.clear();
+    }
+    let report = report?;
+    let verb = if report.dry_run {
+        "would copy"
+    } else {
+        "copied"
+    };
+    println!(
+        "sync {src} -> {dst}{}",
+        if report.dry_run { " (dry run)" } else { "" }
+    );
+    println!(
+        "  {:<12} {:>10}  {}",
+        verb,
+        thousands(report.copied),
+        human_bytes(report.bytes)
+    );
+    println!("  {:<12} {:>10}", "same", thousands(report.skipped));
+    if options.delete {
+        let verb = if report.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        println!("  {:<12} {:>10}", verb, thousands(report.deleted));
+    }
+    println!("  {:<12} {:>10}", "failed", report.failures.len());
+    for (key, err) in report.failures.iter().take(20) {
+        println!("    {key}: {err}");
+    }
+    Ok(())
+}
+
+async fn verify(config: &str, a: &str, b: &str, options: SyncOptions) -> stratus::Result<()> {
+    let config = Config::load(config)?;
+    let (x, y) = (config.open(a)?, config.open(b)?);
+    let (options, bar) = with_progress(options, "verify");
+    let report = replicate::verify(&*x, &*y, &options)
+        .await
+        .map_err(|e| failed(&format!("{a} vs {b}"), e));
+    if let Some(bar) = bar {
+        bar.clear();
+    }
+    let report = report?;
+    println!("verify {a} vs {b}");
+    println!("  {:<16} {:>10}", "same", thousands(report.same));
+    println!(
+        "  {:<16} {:>10}",
+        format!("only in {a}"),
+        thousands(report.missing_in_b)
+    );
+    println!(
+        "  {:<16} {:>10}",
+        format!("only in {b}"),
+        thousands(report.missing_in_a)
+    );
+    println!("  {:<16} {:>10}", "different", thousands(report.differing));
+    for difference in report.examples.iter().take(10) {
+        match difference {
+            Difference::MissingInA(m) => println!("    only in {b}: {}", m.location),
+            Difference::MissingInB(m) => println!("    only in {a}: {}", m.location),
+            Difference::Differs(x, y) => println!(
+                "    differs: {} ({} vs {} bytes)",
+                x.location, x.size, y.size
+            ),
+            _ => {}
+        }
+    }
+    if report.is_identical() {
+        println!("identical");
+    }
+    Ok(())
+}
+
+async fn repair(config: &str, store: &str, options: SyncOptions) -> stratus::Result<()> {
+    let config = Config::load(config)?;
+    let replicated = config.open_replicated(store)?;
+    let (options, bar) = with_progress(options, "repair");
+    let report = replicate::repair(&replicated, &options)
+        .await
+        .map_err(|e| failed(store, e));
+    if let Some(bar) = bar {
+        bar.clear();
+    }
+    let report = report?;
+    println!(
+        "repair {store}{}",
+        if report.dry_run { " (dry run)" } else { "" }
+    );
+    println!(
+        "  {:<12} {:>10}",
+        "consistent",
+        thousands(report.consistent)
+    );
+    println!(
+        "  {:<12} {:>10}  {}",
+        "copies",
+        thousands(report.copied),
+        human_bytes(report.bytes)
+    );
+    println!("  {:<12} {:>10}", "deletes", thousands(report.deleted));
+    println!("  {:<12} {:>10}", "conflicts", report.conflicts.len());
+    for conflict in report.conflicts.iter().take(20) {
+        println!(
+            "    {}: kept {}'s version (newest), overwrote {}",
+            conflict.location,
+            conflict.kept,
+            conflict.overwritten.join(", ")
+        );
+    }
+    println!("  {:<12} {:>10}", "failed", report.failures.len());
+    Ok(())
+}
+
+async fn demo() -> stratus::Result<()> {
+    let dir = tempfile::tempdir().expect("a temporary folder for the demo");
+    let path = dir.path().join("stores.toml");
+    std::fs::write(
+        &path,
+        r#"
+[stores.primary]
+provider = "local"
+root = "primary"
+create_root = true
+[stores.backup]
+provider = "local"
+root = "backup"
+create_root = true
+[stores.offsite]
+provider = "local"
+root = "offsite"
+create_root = true
+[stores.safe]
+provider = "replicated"
+members = ["primary", "backup", "offsite"]
+write = { quorum = 2 }
+"#,
+    )
+    .expect("write the demo config");
+    let config_path = path.to_str().expect("utf-8 temp path");
+    let config = Config::load(&path)?;
+    println!("demo in {}\n", dir.path().display());
+    let safe = config.open("safe")?;
+    for i in 0..500u32 {
+        let key = Path::from(format!("docs/{:02}/{i:04}.txt", i % 10));
+        safe.put(&key, vec![b'a' + (i % 26) as u8; 50 + i as usize].into())
+            .await
+            .map_err(|e| failed("safe", e))?;
+    }
+    println!("wrote 500 objects through `safe` (replicated to primary, backup, offsite)\n");
+
+    let offsite = config.open("offsite")?;
+    for i in 0..25u32 {
+        let key = Path::from(format!("docs/{:02}/{i:04}.txt", i % 10));
+        offsite
+            .delete(&key)
+            .await
+            .map_err(|e| failed("offsite", e))?;
+    }
+    let backup = config.open("backup")?;
+    backup
+        .put(
+            &Path::from("docs/00/0000.txt"),
+            "edited on the backup".into(),
+        )
+        .await
+        .map_err(|e| failed("backup", e))?;
+    println!("behind its back: 25 objects deleted from offsite, one edited on backup\n");
+
+    verify(config_path, "primary", "offsite", SyncOptions::default()).await?;
+    println!();
+    repair(config_path, "safe", SyncOptions::default()).await?;
+    println!();
+    verify(
+        config_path,
+        "primary",
+        "offsite",
+        SyncOptions::default().with_compare(Compare::Content),
+    )
+    .await?;
+    println!();
+    sync(config_path, "primary", "backup", SyncOptions::default()).await
+}
