@@ -37,19 +37,21 @@ fn emulators() -> std::path::PathBuf {
 
 fn start_azurite(port: u16, data: &std::path::Path) -> Azurite {
     let bin = emulators().join("azurite/node_modules/.bin/azurite-blob");
-    let child = Command::new(bin)
-        .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
-        .arg("--location")
-        .arg(data)
-        .args(["--silent", "--skipApiVersionCheck"])
-        .env_remove("AWS_CA_BUNDLE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start azurite");
+    let child = Azurite {
+        child: Command::new(bin)
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .arg("--location")
+            .arg(data)
+            .args(["--silent", "--skipApiVersionCheck"])
+            .env_remove("AWS_CA_BUNDLE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start azurite"),
+    }; // killed and waited for on drop, also if it never listens
     for _ in 0..150 {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Azurite { child };
+            return child;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
