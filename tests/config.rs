@@ -683,3 +683,74 @@ fn sharded_config_errors_name_the_key() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn replicated_store_from_a_file_writes_every_member() {
+    let (_dir, _path, config) = load_file(
+        "stores.toml",
+        r#"
+[stores.a]
+provider = "memory"
+[stores.safe]
+provider = "replicated"
+members = ["a", { name = "b", store = { provider = "memory" } }]
+write = { quorum = 1 }
+read = { hedged_after_ms = 30 }
+list = "merged"
+"#,
+    );
+    let config = config.unwrap();
+    let safe = config.open_replicated("safe").unwrap();
+    assert_eq!(
+        safe.write_policy(),
+        stratus::replicate::WritePolicy::Quorum(1)
+    );
+    safe.put(&Path::from("k"), "v".into()).await.unwrap();
+    for (name, member) in safe.members() {
+        assert_eq!(member.head(&Path::from("k")).await.unwrap().size, 1, "{name}");
+    }
+}
+
+#[test]
+fn replicated_config_errors_name_the_key() {
+    let with = |extra: &str| {
+        toml_error(&format!(
+            "[stores.a]\nprovider = \"memory\"\n[stores.b]\nprovider = \"memory\"\n\
+             [stores.r]\nprovider = \"replicated\"\nmembers = [\"a\", \"b\"]\n{extra}"
+        ))
+    };
+    let err = with("write = { quorum = 3 }\n");
+    assert!(
+        err.contains("key `write.quorum`") && err.contains("1 to 2"),
+        "{err}"
+    );
+    let err = with("write = \"most\"\n");
+    assert!(
+        err.contains("key `write`") && err.contains("\"all\" or { quorum = N }"),
+        "{err}"
+    );
+    let err = with("read = { hedged_after = 5 }\n");
+    assert!(err.contains("key `read`"), "{err}");
+    let err = with("list = \"all\"\n");
+    assert!(err.contains("key `list`"), "{err}");
+    let err = with("mirror = true\n");
+    assert!(
+        err.contains("key `mirror`") && err.contains("unknown key"),
+        "{err}"
+    );
+    let err = toml_error(
+        "[stores.a]\nprovider = \"memory\"\n[stores.r]\nprovider = \"replicated\"\n\
+         members = [{ store = \"a\", weight = 2 }]\n",
+    );
+    assert!(
+        err.contains("key `members[0].weight`") && err.contains("unknown key"),
+        "{err}"
+    );
+    let err = toml_error(
+        "[stores.r]\nprovider = \"replicated\"\nmembers = [\"ghost\"]\n",
+    );
+    assert!(
+        err.contains("key `members.ghost`") && err.contains("`ghost` is not a store"),
+        "{err}"
+    );
+}
