@@ -707,7 +707,11 @@ list = "merged"
     );
     safe.put(&Path::from("k"), "v".into()).await.unwrap();
     for (name, member) in safe.members() {
-        assert_eq!(member.head(&Path::from("k")).await.unwrap().size, 1, "{name}");
+        assert_eq!(
+            member.head(&Path::from("k")).await.unwrap().size,
+            1,
+            "{name}"
+        );
     }
 }
 
@@ -746,9 +750,7 @@ fn replicated_config_errors_name_the_key() {
         err.contains("key `members[0].weight`") && err.contains("unknown key"),
         "{err}"
     );
-    let err = toml_error(
-        "[stores.r]\nprovider = \"replicated\"\nmembers = [\"ghost\"]\n",
-    );
+    let err = toml_error("[stores.r]\nprovider = \"replicated\"\nmembers = [\"ghost\"]\n");
     assert!(
         err.contains("key `members.ghost`") && err.contains("`ghost` is not a store"),
         "{err}"
