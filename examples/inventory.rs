@@ -12,6 +12,8 @@ use std::process::ExitCode;
 use stratus::inventory::{scan, table, Progress, ScanOptions};
 use stratus::object_store::path::Path;
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/progress.rs"]
 mod progress;
 use progress::ProgressLine;
@@ -59,19 +61,7 @@ enum Format {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", e.brief());
-            if let Some(advice) = e.advice() {
-                eprintln!("  → {advice}");
-            }
-            if args.verbose {
-                eprintln!("\nfull error: {e}");
-            }
-            ExitCode::FAILURE
-        }
-    }
+    cli::finish(run(&args).await, args.verbose)
 }
 
 async fn run(args: &Args) -> stratus::Result<()> {

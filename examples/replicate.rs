@@ -21,6 +21,8 @@ use stratus::object_store::ObjectStoreExt;
 use stratus::replicate::{self, Compare, Difference, SyncOptions};
 use stratus::Config;
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/progress.rs"]
 mod progress;
 use progress::ProgressLine;
@@ -111,16 +113,7 @@ async fn main() -> ExitCode {
         } => repair(&config, &store, options(&common)).await,
         Command::Demo => demo().await,
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", e.brief());
-            if let Some(advice) = e.advice() {
-                eprintln!("  → {advice}");
-            }
-            ExitCode::FAILURE
-        }
-    }
+    cli::finish(result, false)
 }
 
 fn options(common: &Common) -> SyncOptions {

@@ -22,6 +22,8 @@ use stratus::object_store::{ObjectStore, ObjectStoreExt};
 use stratus::shard::{self, ExecuteOptions, Plan, Progress, ShardedStore, Verify};
 use stratus::Config;
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/progress.rs"]
 mod progress;
 use progress::ProgressLine;
@@ -115,16 +117,7 @@ async fn main() -> ExitCode {
         }
         Command::Demo => demo().await,
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", e.brief());
-            if let Some(advice) = e.advice() {
-                eprintln!("  → {advice}");
-            }
-            ExitCode::FAILURE
-        }
-    }
+    cli::finish(result, false)
 }
 
 fn open(config: &str, store: &str) -> stratus::Result<(Config, ShardedStore)> {

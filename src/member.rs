@@ -6,9 +6,53 @@
 //! its path, and wrap the variant's source in a [`MemberError`] whose message starts with
 //! the member's name; [`member_of`] finds it again.
 
-use object_store::Error;
+use futures::stream::{self, BoxStream, StreamExt};
+use object_store::path::Path;
+use object_store::{Error, ObjectStore, Result};
 use std::error::Error as StdError;
 use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+/// A composite store's members: name and store.
+pub(crate) type Members = [(String, Arc<dyn ObjectStore>)];
+
+/// Write `Kind(name: store, ...)`: a composite store's `Display`.
+pub(crate) fn fmt_members(
+    f: &mut fmt::Formatter<'_>,
+    kind: &str,
+    members: &Members,
+) -> fmt::Result {
+    write!(f, "{kind}(")?;
+    for (i, (name, store)) in members.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        write!(f, "{sep}{name}: {store}")?;
+    }
+    write!(f, ")")
+}
+
+/// Composite stores delete in batches of up to this many paths.
+const DELETE_BATCH: usize = 1000;
+
+/// `delete_stream` for a composite store: the input in batches of up to 1,000 paths, each
+/// handled by `batch` (which answers each path in input order).
+pub(crate) fn delete_in_batches<F, Fut>(
+    locations: BoxStream<'static, Result<Path>>,
+    batch: F,
+) -> BoxStream<'static, Result<Path>>
+where
+    F: Fn(Vec<Result<Path>>) -> Fut + Send + 'static,
+    Fut: Future<Output = Vec<Result<Path>>> + Send + 'static,
+{
+    locations
+        .ready_chunks(DELETE_BATCH)
+        .then(move |paths| {
+            let answers = batch(paths);
+            async move { stream::iter(answers.await) }
+        })
+        .flatten()
+        .boxed()
+}
 
 type Source = Box<dyn StdError + Send + Sync + 'static>;
 

@@ -11,7 +11,7 @@
 //!
 //! The first member is the primary (it decides conditional writes, and reads start there).
 
-use super::sharded::{member_list, MemberConfig, MemberStore};
+use super::sharded::{member_list, MemberConfig};
 use super::{kind, BuildError, KeyError, Resolve};
 use crate::replicate::{ListPolicy, ReadPolicy, ReplicatedStore, WritePolicy};
 use serde_json::Value;
@@ -132,10 +132,7 @@ impl ReplicatedConfig {
 
     /// The other stores of the file this one names, each with the key that names it.
     pub(crate) fn references(&self) -> impl Iterator<Item = (String, &str)> {
-        self.members.iter().filter_map(|m| match &m.store {
-            MemberStore::Named(store) => Some((format!("members.{}", m.name), store.as_str())),
-            MemberStore::Inline(_) => None,
-        })
+        self.members.iter().filter_map(|m| m.reference("members"))
     }
 
     /// Check a configuration made in code (a loaded one is checked already).
@@ -151,17 +148,7 @@ impl ReplicatedConfig {
                 ));
             }
         }
-        for member in &self.members {
-            if let MemberStore::Inline(store) = &member.store {
-                store.check().map_err(|e| {
-                    KeyError::new(
-                        format!("members.{}.store.{}", member.name, e.key),
-                        e.message,
-                    )
-                })?;
-            }
-        }
-        Ok(())
+        self.members.iter().try_for_each(MemberConfig::check_inline)
     }
 
     /// Build the replicated store, its named members built by `resolve`.
@@ -171,11 +158,7 @@ impl ReplicatedConfig {
     ) -> Result<ReplicatedStore, BuildError> {
         let mut stores = Vec::with_capacity(self.members.len());
         for member in &self.members {
-            let store = match &member.store {
-                MemberStore::Named(name) => resolve(name)?,
-                MemberStore::Inline(config) => config.build_with(resolve)?,
-            };
-            stores.push((member.name.clone(), store));
+            stores.push((member.name.clone(), member.build(resolve)?));
         }
         Ok(ReplicatedStore::new(stores)?
             .with_write(self.write)?

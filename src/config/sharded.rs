@@ -49,6 +49,37 @@ pub struct MemberConfig {
     pub store: MemberStore,
 }
 
+impl MemberConfig {
+    /// The store this member names in `list`, with the key that names it.
+    pub(crate) fn reference(&self, list: &str) -> Option<(String, &str)> {
+        match &self.store {
+            MemberStore::Named(store) => Some((format!("{list}.{}", self.name), store.as_str())),
+            MemberStore::Inline(_) => None,
+        }
+    }
+
+    /// Check an inline store's configuration.
+    pub(crate) fn check_inline(&self) -> Result<(), KeyError> {
+        match &self.store {
+            MemberStore::Inline(store) => store.check().map_err(|e| {
+                KeyError::new(format!("members.{}.store.{}", self.name, e.key), e.message)
+            }),
+            MemberStore::Named(_) => Ok(()),
+        }
+    }
+
+    /// Build the member's store, a named one with `resolve`.
+    pub(crate) fn build(
+        &self,
+        resolve: &mut Resolve<'_>,
+    ) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        match &self.store {
+            MemberStore::Named(name) => resolve(name),
+            MemberStore::Inline(config) => config.build_with(resolve),
+        }
+    }
+}
+
 /// Where a member's store is defined.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -80,10 +111,7 @@ impl ShardedConfig {
         let previous = self.previous.iter().flatten().map(|m| ("previous", m));
         current
             .chain(previous)
-            .filter_map(|(list, m)| match &m.store {
-                MemberStore::Named(store) => Some((format!("{list}.{}", m.name), store.as_str())),
-                MemberStore::Inline(_) => None,
-            })
+            .filter_map(|(list, m)| m.reference(list))
     }
 
     /// Check a configuration made in code (a loaded one is checked already).
@@ -93,17 +121,10 @@ impl ShardedConfig {
         if let Some(previous) = self.previous_placement() {
             previous.map_err(|e| KeyError::new("previous", e.to_string()))?;
         }
-        for member in self.members.iter().chain(self.previous.iter().flatten()) {
-            if let MemberStore::Inline(store) = &member.store {
-                store.check().map_err(|e| {
-                    KeyError::new(
-                        format!("members.{}.store.{}", member.name, e.key),
-                        e.message,
-                    )
-                })?;
-            }
-        }
-        Ok(())
+        self.members
+            .iter()
+            .chain(self.previous.iter().flatten())
+            .try_for_each(MemberConfig::check_inline)
     }
 
     /// Build the sharded store, its named members built by `resolve`.
@@ -113,11 +134,7 @@ impl ShardedConfig {
             if stores.iter().any(|(name, _)| *name == member.name) {
                 continue; // in both memberships: one store
             }
-            let store = match &member.store {
-                MemberStore::Named(name) => resolve(name)?,
-                MemberStore::Inline(config) => config.build_with(resolve)?,
-            };
-            stores.push((member.name.clone(), store));
+            stores.push((member.name.clone(), member.build(resolve)?));
         }
         let placement = self
             .placement()

@@ -1,6 +1,6 @@
 //! [`ReplicatedStore`]: several stores written together and read with fallback.
 
-use crate::member::tag;
+use crate::member::{delete_in_batches, fmt_members, tag};
 use crate::merge::merge;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -17,9 +17,6 @@ use std::future::Future;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Deletes are sent to members in batches of up to this many paths.
-const DELETE_BATCH: usize = 1000;
 
 /// When a write is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -623,12 +620,7 @@ impl fmt::Debug for ReplicatedStore {
 
 impl fmt::Display for ReplicatedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ReplicatedStore(")?;
-        for (i, (name, store)) in self.inner.members.iter().enumerate() {
-            let sep = if i == 0 { "" } else { ", " };
-            write!(f, "{sep}{name}: {store}")?;
-        }
-        write!(f, ")")
+        fmt_members(f, "ReplicatedStore", &self.inner.members)
     }
 }
 
@@ -860,14 +852,10 @@ impl ObjectStore for ReplicatedStore {
         locations: BoxStream<'static, Result<Path>>,
     ) -> BoxStream<'static, Result<Path>> {
         let inner = Arc::clone(&self.inner);
-        locations
-            .ready_chunks(DELETE_BATCH)
-            .then(move |batch| {
-                let inner = Arc::clone(&inner);
-                async move { stream::iter(inner.delete_batch(batch).await) }
-            })
-            .flatten()
-            .boxed()
+        delete_in_batches(locations, move |batch| {
+            let inner = Arc::clone(&inner);
+            async move { inner.delete_batch(batch).await }
+        })
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {

@@ -1,7 +1,7 @@
 //! [`ShardedStore`]: one logical store spread over named member stores by a placement.
 
 use super::placement::Placement;
-use crate::member::tag;
+use crate::member::{delete_in_batches, fmt_members, tag};
 use crate::merge::{merge, Entry};
 use crate::transfer::transfer;
 use async_trait::async_trait;
@@ -17,9 +17,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
-
-/// Deletes are grouped per member in batches of up to this many paths.
-const DELETE_BATCH: usize = 1000;
 
 /// One logical store spread over several member stores: each key lives on the member a
 /// [`Placement`] names, so any process finds it with no lookup table.
@@ -395,12 +392,7 @@ impl fmt::Debug for ShardedStore {
 
 impl fmt::Display for ShardedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ShardedStore(")?;
-        for (i, (name, store)) in self.inner.stores.iter().enumerate() {
-            let sep = if i == 0 { "" } else { ", " };
-            write!(f, "{sep}{name}: {store}")?;
-        }
-        write!(f, ")")
+        fmt_members(f, "ShardedStore", &self.inner.stores)
     }
 }
 
@@ -495,14 +487,10 @@ impl ObjectStore for ShardedStore {
         locations: BoxStream<'static, Result<Path>>,
     ) -> BoxStream<'static, Result<Path>> {
         let inner = Arc::clone(&self.inner);
-        locations
-            .ready_chunks(DELETE_BATCH)
-            .then(move |batch| {
-                let inner = Arc::clone(&inner);
-                async move { stream::iter(inner.delete_batch(batch).await) }
-            })
-            .flatten()
-            .boxed()
+        delete_in_batches(locations, move |batch| {
+            let inner = Arc::clone(&inner);
+            async move { inner.delete_batch(batch).await }
+        })
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {

@@ -1,0 +1,22 @@
+//! How the examples end: a stratus error as one line, what to check, and the exit code
+//! (`#[path]`-included).
+
+use std::process::ExitCode;
+
+/// Print `result`'s error (its brief form, its advice, and with `verbose` the full
+/// error) and return the process's exit code.
+pub fn finish(result: stratus::Result<()>, verbose: bool) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.brief());
+            if let Some(advice) = e.advice() {
+                eprintln!("  → {advice}");
+            }
+            if verbose {
+                eprintln!("\nfull error: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
