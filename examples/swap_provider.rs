@@ -13,6 +13,9 @@ use std::process::ExitCode;
 use stratus::object_store::path::Path;
 use stratus::object_store::ObjectStoreExt;
 
+#[path = "support/cli.rs"]
+mod cli;
+
 #[derive(Parser)]
 #[command(about = "Open a store by configuration and show what it holds")]
 struct Args {
@@ -25,26 +28,28 @@ struct Args {
     /// Also write, read back and delete a small probe object.
     #[arg(long)]
     write_probe: bool,
+    /// On failure, print the full error (with the server's response) too.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::finish(run(&args).await, args.verbose)
 }
 
 /// Provider-neutral code: nothing below knows which cloud it talks to.
-async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(args: &Args) -> stratus::Result<()> {
     let store = stratus::open_with(&args.source, args.store.as_deref())?;
+    // object_store's errors, with the store they came from.
+    let failed = |source| stratus::Error::Store {
+        store: store.to_string(),
+        source: Box::new(source),
+    };
     println!("store: {store}");
 
-    let top = store.list_with_delimiter(None).await?;
+    let top = store.list_with_delimiter(None).await.map_err(failed)?;
     println!(
         "top level: {} folders, {} objects",
         top.common_prefixes.len(),
@@ -59,14 +64,24 @@ async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .try_fold((0u64, 0u64), |(n, b), meta| async move {
             Ok((n + 1, b + meta.size))
         })
-        .await?;
+        .await
+        .map_err(failed)?;
     println!("everything: {count} objects, {bytes} bytes");
 
     if args.write_probe {
         let probe = Path::from("stratus-probe/hello.txt");
-        store.put(&probe, "hello from stratus".into()).await?;
-        let back = store.get(&probe).await?.bytes().await?;
-        store.delete(&probe).await?;
+        store
+            .put(&probe, "hello from stratus".into())
+            .await
+            .map_err(failed)?;
+        let back = store
+            .get(&probe)
+            .await
+            .map_err(failed)?
+            .bytes()
+            .await
+            .map_err(failed)?;
+        store.delete(&probe).await.map_err(failed)?;
         println!("probe: wrote, read back {} bytes, deleted", back.len());
     }
     Ok(())
