@@ -341,3 +341,40 @@ impl FaultyStore {
         .boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::memory::InMemory;
+    use object_store::ObjectStoreExt;
+
+    #[tokio::test]
+    async fn after_and_times_pick_exactly_the_calls_they_name() {
+        let store = FaultyStore::new(Arc::new(InMemory::new()));
+        store.inject(
+            Fault::fail(Op::Put)
+                .on_keys_containing("x")
+                .after(2)
+                .times(2),
+        );
+        let mut outcomes = Vec::new();
+        for i in 0..6 {
+            let key = Path::from(format!("x{i}"));
+            outcomes.push(store.put(&key, "v".into()).await.is_ok());
+            // Keys without "x" never count towards the fault.
+            store
+                .put(&Path::from(format!("y{i}")), "v".into())
+                .await
+                .unwrap();
+        }
+        assert_eq!(outcomes, [true, true, false, false, true, true]);
+        assert_eq!(store.calls(Op::Put), 12);
+
+        store.inject(Fault::fail(Op::List));
+        let listed: Vec<_> = store.list(None).collect().await;
+        assert_eq!(listed.len(), 1, "the fault is the listing's only item");
+        assert!(listed[0].is_err());
+        store.clear();
+        assert_eq!(store.list(None).collect::<Vec<_>>().await.len(), 10);
+    }
+}
