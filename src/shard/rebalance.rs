@@ -32,7 +32,7 @@ pub struct Move {
 /// What must move to put every object on its owner.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
-    /// The moves, grouped by source member in listing order.
+    /// The moves, in the order the members' listings delivered them.
     pub moves: Vec<Move>,
     /// Objects listed on all members.
     pub objects: u64,
@@ -67,32 +67,36 @@ impl Plan {
     }
 }
 
-/// List every member of `store` (members of the previous placement too) and plan a move
-/// for each object that is not on its owner.
+/// List every member of `store` (members of the previous placement too), all at once, and
+/// plan a move for each object that is not on its owner.
 ///
 /// The plan holds one [`Move`] per misplaced object (about 100 bytes plus the key), not
 /// the listing.
 pub async fn plan(store: &ShardedStore) -> Result<Plan> {
+    // Every member is listed at once; entries come in as they arrive.
+    let listings = store.stores().enumerate().map(|(index, (name, member))| {
+        member
+            .list(None)
+            .map(move |meta| (index, name, meta))
+            .boxed()
+    });
+    let mut listings = futures::stream::select_all(listings);
     let mut plan = Plan::default();
-    for (index, (name, member)) in store.stores().enumerate() {
-        let mut listing = member.list(None);
-        while let Some(meta) = listing.next().await {
-            let meta = meta.map_err(|source| Error::Listing {
-                store: name.to_owned(),
-                prefix: String::new(),
-                source: Box::new(source),
-            })?;
-            plan.objects += 1;
-            plan.bytes += meta.size;
-            let owner = store.owner_index(&meta.location);
-            if owner != index {
-                plan.moves.push(Move {
-                    to: store.owner(&meta.location).to_owned(),
-                    from: name.to_owned(),
-                    location: meta.location,
-                    size: meta.size,
-                });
-            }
+    while let Some((index, name, meta)) = listings.next().await {
+        let meta = meta.map_err(|source| Error::Listing {
+            store: name.to_owned(),
+            prefix: String::new(),
+            source: Box::new(source),
+        })?;
+        plan.objects += 1;
+        plan.bytes += meta.size;
+        if store.owner_index(&meta.location) != index {
+            plan.moves.push(Move {
+                to: store.owner(&meta.location).to_owned(),
+                from: name.to_owned(),
+                location: meta.location,
+                size: meta.size,
+            });
         }
     }
     Ok(plan)
