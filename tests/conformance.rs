@@ -272,6 +272,17 @@ mod replicated_mixed {
     // atomic) and put_get_attributes (the local member stores no attributes).
 }
 
+/// Composites nest: a sharded store whose two members are replicated stores (one with
+/// quorum 1, one with write = all), each over two in-memory members.
+mod nested {
+    use super::*;
+    common_cases!(Backend::Nested);
+    case!(Backend::Nested, copy_if_not_exists);
+    case!(Backend::Nested, put_opts, true);
+    case!(Backend::Nested, put_get_attributes);
+    case!(Backend::Nested, multipart_race_condition, true);
+}
+
 mod azure_azurite {
     use super::*;
     common_cases!(Backend::Azurite);

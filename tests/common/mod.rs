@@ -33,6 +33,8 @@ pub enum Backend {
     ReplicatedMemory,
     /// `provider = "replicated"` over S3 on moto, Azure on Azurite and a local folder.
     ReplicatedMixed,
+    /// `provider = "sharded"` over two replicated stores of two in-memory members each.
+    Nested,
 }
 
 impl Backend {
@@ -48,7 +50,8 @@ impl Backend {
             Backend::Memory
             | Backend::Local
             | Backend::ShardedMemory
-            | Backend::ReplicatedMemory => None,
+            | Backend::ReplicatedMemory
+            | Backend::Nested => None,
             Backend::ShardedMixed | Backend::ReplicatedMixed => {
                 Some("STRATUS_TEST_AZURITE_ENDPOINT")
             }
@@ -87,6 +90,12 @@ impl Backend {
                  { name = \"one\", store = { provider = \"memory\" } },\n\
                  { name = \"two\", weight = 2, store = { provider = \"memory\" } },\n\
                  { name = \"three\", weight = 3, store = { provider = \"memory\" } },\n]\n"
+                .to_string(),
+            Backend::Nested => "provider = \"sharded\"\nmembers = [\n\
+                 { name = \"r1\", store = { provider = \"replicated\", write = { quorum = 1 }, members = [\n\
+                   { name = \"a\", store = { provider = \"memory\" } }, { name = \"b\", store = { provider = \"memory\" } }] } },\n\
+                 { name = \"r2\", store = { provider = \"replicated\", members = [\n\
+                   { name = \"c\", store = { provider = \"memory\" } }, { name = \"d\", store = { provider = \"memory\" } }] } },\n]\n"
                 .to_string(),
             Backend::ReplicatedMemory => "provider = \"replicated\"\nmembers = [\n\
                  { name = \"one\", store = { provider = \"memory\" } },\n\
