@@ -18,6 +18,13 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Compare {
+    /// The default: equal sizes; then, when both copies have an ETag of the MD5 form
+    /// (32 hex digits: S3 and S3-compatible servers such as MinIO for single-part
+    /// uploads), equal ETags; otherwise (ETags of other providers are opaque, and never
+    /// match across providers) as `SizeAndModified` in [`sync`], as `Size` in
+    /// [`verify`] and [`repair`].
+    #[default]
+    Auto,
     /// Equal sizes.
     Size,
     /// Equal sizes and equal ETags (for two stores of one provider: ETags of different
@@ -27,33 +34,50 @@ pub enum Compare {
     /// and Azure report no finer). [`sync`]'s default: after a copy the destination is
     /// newer. A source changed to the same size within the second of the last sync is
     /// missed; use `Content` where that matters. (`verify` and `repair` read it as `Size`.)
-    #[default]
     SizeAndModified,
     /// Equal bytes: both copies are read and their XXH3-128 digests compared.
     Content,
 }
 
 impl Compare {
-    /// Whether `b` is a good copy of `a` (`a` the source, where that matters).
+    /// Whether `b` is a good copy of `a`. With `from_source`, `a` is the source (`sync`)
+    /// and last-modified times count; otherwise (`verify`, `repair`) they do not.
     async fn same(
         self,
         (a_store, a): (&dyn ObjectStore, &ObjectMeta),
         (b_store, b): (&dyn ObjectStore, &ObjectMeta),
+        from_source: bool,
     ) -> Result<bool> {
         if a.size != b.size {
             return Ok(false);
         }
         Ok(match self {
+            Compare::Auto => match (md5_etag(a), md5_etag(b)) {
+                (Some(x), Some(y)) => x == y,
+                _ => !from_source || not_older(a, b),
+            },
             Compare::Size => true,
             Compare::SizeAndETag => a.e_tag.is_some() && a.e_tag == b.e_tag,
-            // Whole seconds: S3 and Azure report no finer, so a copy made in the same
-            // second as its source would otherwise look older than it.
-            Compare::SizeAndModified => b.last_modified.timestamp() >= a.last_modified.timestamp(),
+            Compare::SizeAndModified => !from_source || not_older(a, b),
             Compare::Content => {
                 digest(a_store, &a.location).await? == digest(b_store, &b.location).await?
             }
         })
     }
+}
+
+/// The object's ETag if it has the MD5 form (32 hex digits, quotes aside), which S3 and
+/// S3-compatible servers give single-part uploads: then equal ETags mean equal bytes.
+fn md5_etag(meta: &ObjectMeta) -> Option<&str> {
+    let etag = meta.e_tag.as_deref()?.trim_matches('"');
+    (etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())).then_some(etag)
+}
+
+/// Whether copy `b` was written no earlier than source `a`, in whole seconds: S3 and
+/// Azure report no finer, so a copy made in its source's second would otherwise look
+/// older than it.
+fn not_older(a: &ObjectMeta, b: &ObjectMeta) -> bool {
+    b.last_modified.timestamp() >= a.last_modified.timestamp()
 }
 
 /// One key across several stores: its entry in each (`None`: missing there).
@@ -249,7 +273,7 @@ pub async fn sync(
             let action = match (&metas[0], &metas[1]) {
                 (Some(s), None) => Action::Copy(s.size),
                 (Some(s), Some(d)) => {
-                    if options.compare.same((src, s), (dst, d)).await? {
+                    if options.compare.same((src, s), (dst, d), true).await? {
                         Action::Skip
                     } else {
                         Action::Copy(s.size)
@@ -327,8 +351,8 @@ impl VerifyReport {
 }
 
 /// Every difference between `a` and `b`, in key order, as a stream (bounded memory).
-/// `Compare::SizeAndModified` is applied both ways (neither copy older): use `Size` or
-/// `Content` to compare stores written at different times.
+/// Neither store is the source, so last-modified times are not compared
+/// (`SizeAndModified` compares sizes, `Auto` sizes and MD5-form ETags).
 pub fn differences<'a>(
     a: &'a dyn ObjectStore,
     b: &'a dyn ObjectStore,
@@ -342,10 +366,7 @@ pub fn differences<'a>(
                 (Some(x), None) => Some(Difference::MissingInB(x)),
                 (None, Some(y)) => Some(Difference::MissingInA(y)),
                 (Some(x), Some(y)) => {
-                    let same = match options.compare {
-                        Compare::SizeAndModified => x.size == y.size,
-                        other => other.same((a, &x), (b, &y)).await?,
-                    };
+                    let same = options.compare.same((a, &x), (b, &y), false).await?;
                     (!same).then_some(Difference::Differs(x, y))
                 }
                 (None, None) => None,
@@ -439,8 +460,8 @@ pub struct RepairReport {
 ///
 /// - If this process recorded that some members missed a **delete** of it
 ///   ([`ReplicatedStore::missed`]), it is deleted from the members that still have it.
-/// - Otherwise the members that hold it are compared ([`SyncOptions::compare`], applied
-///   between copies, with `SizeAndModified` meaning equal sizes). Members recorded as
+/// - Otherwise the members that hold it are compared ([`SyncOptions::compare`], between
+///   copies: last-modified times are not compared). Members recorded as
 ///   having missed the last write are not candidates. Among the candidates, the version
 ///   with the **newest last-modified** time wins (ties: the first member in order, the
 ///   primary first); it is copied to every member that lacks the key or holds another
@@ -555,10 +576,7 @@ async fn converge(
         return Converged::Consistent;
     };
     let best = metas[winner].as_ref().expect("a holder");
-    let compare = match options.compare {
-        Compare::SizeAndModified => Compare::Size,
-        other => other,
-    };
+    let compare = options.compare;
     let mut targets = Vec::new();
     let mut overwritten = Vec::new();
     for (i, meta) in metas.iter().enumerate() {
@@ -570,7 +588,7 @@ async fn converge(
             Some(meta) => {
                 let same = !stale.contains(&i)
                     && match compare
-                        .same((members[winner].1, best), (members[i].1, meta))
+                        .same((members[winner].1, best), (members[i].1, meta), false)
                         .await
                     {
                         Ok(same) => same,
@@ -610,5 +628,49 @@ async fn converge(
             kept: members[winner].0.to_string(),
             overwritten,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use object_store::memory::InMemory;
+
+    fn meta(size: u64, e_tag: &str, second: i64) -> ObjectMeta {
+        ObjectMeta {
+            location: Path::from("k"),
+            last_modified: Utc.timestamp_opt(second, 999_000_000).unwrap(),
+            size,
+            e_tag: (!e_tag.is_empty()).then(|| e_tag.to_string()),
+            version: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn auto_compares_md5_etags_and_otherwise_times_from_the_source() {
+        let store = InMemory::new();
+        let same = |a: ObjectMeta, b: ObjectMeta, from_source| {
+            let store = &store;
+            async move {
+                Compare::Auto
+                    .same((store, &a), (store, &b), from_source)
+                    .await
+                    .unwrap()
+            }
+        };
+        let md5 = "\"9e107d9d372bb6826bd81d3542a419d6\"";
+        let other_md5 = "\"e4d909c290d0fb1ca068ffaddf22cbd0\"";
+        // MD5-form ETags decide, whatever the times.
+        assert!(same(meta(3, md5, 10), meta(3, md5, 5), true).await);
+        assert!(!same(meta(3, md5, 5), meta(3, other_md5, 10), true).await);
+        assert!(!same(meta(3, md5, 5), meta(3, other_md5, 10), false).await);
+        // Opaque ETags (Azure's, the local store's): the copy must not be older, in whole
+        // seconds, when it is a copy of a source...
+        assert!(same(meta(3, "0x8D", 10), meta(3, "abc-3", 10), true).await);
+        assert!(!same(meta(3, "0x8D", 11), meta(3, "abc-3", 10), true).await);
+        // ...and between two copies only sizes count.
+        assert!(same(meta(3, "0x8D", 11), meta(3, "abc-3", 10), false).await);
+        assert!(!same(meta(3, "", 1), meta(4, "", 1), false).await);
     }
 }
