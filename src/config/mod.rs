@@ -222,8 +222,10 @@ impl StoreConfig {
             "azure" => Self::Azure(deserialize(value)?),
             "local" => Self::Local(deserialize(value)?),
             "memory" => Self::Memory(deserialize(value)?),
-            "sharded" => Self::Sharded(ShardedConfig::from_value(value, base)?),
-            "replicated" => Self::Replicated(ReplicatedConfig::from_value(value, base)?),
+            "sharded" => Self::Sharded(ShardedConfig::from_table(std::mem::take(table), base)?),
+            "replicated" => {
+                Self::Replicated(ReplicatedConfig::from_table(std::mem::take(table), base)?)
+            }
             other => {
                 return Err(KeyError::new(
                     "provider",

@@ -33,10 +33,11 @@ pub struct ReplicatedConfig {
 }
 
 impl ReplicatedConfig {
-    pub(crate) fn from_value(value: Value, base: Option<&Path>) -> Result<Self, KeyError> {
-        let Value::Object(mut table) = value else {
-            unreachable!("the caller checked for a table");
-        };
+    /// Parse the store's table (without `provider`).
+    pub(crate) fn from_table(
+        mut table: serde_json::Map<String, Value>,
+        base: Option<&Path>,
+    ) -> Result<Self, KeyError> {
         let members = match table.remove("members") {
             Some(value) => member_list("members", value, base, false)?,
             None => {

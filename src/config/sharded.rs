@@ -152,10 +152,11 @@ impl ShardedConfig {
         }
     }
 
-    pub(crate) fn from_value(value: Value, base: Option<&Path>) -> Result<Self, KeyError> {
-        let Value::Object(mut table) = value else {
-            unreachable!("the caller checked for a table");
-        };
+    /// Parse the store's table (without `provider`).
+    pub(crate) fn from_table(
+        mut table: serde_json::Map<String, Value>,
+        base: Option<&Path>,
+    ) -> Result<Self, KeyError> {
         let slot_bits = match table.remove("slot_bits") {
             None => placement::DEFAULT_SLOT_BITS,
             Some(Value::Number(n)) => n
