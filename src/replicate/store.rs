@@ -690,8 +690,11 @@ impl MultipartUpload for ReplicatedUpload {
             .await;
             let mut dropped = dropped.lock().expect("dropped");
             for (member, answer) in answers {
+                // Parts run concurrently: a member may fail several before it drops out.
                 if let Err(err) = answer {
-                    dropped.push((member, tag(&inner.members[member].0, err)));
+                    if !dropped.iter().any(|(m, _)| *m == member) {
+                        dropped.push((member, tag(&inner.members[member].0, err)));
+                    }
                 }
             }
             let alive = inner.members.len() - dropped.len();
