@@ -42,7 +42,7 @@ use std::time::Duration;
 pub enum Op {
     /// `put_opts` (and so `put`).
     Put,
-    /// `put_multipart_opts` (starting an upload; its parts are not intercepted).
+    /// `put_multipart_opts` (starting an upload; its parts are [`Op::PutPart`]).
     PutMultipart,
     /// `get_opts` without `head`, and `get_ranges`.
     Get,
@@ -58,9 +58,11 @@ pub enum Op {
     Copy,
     /// `rename_opts`.
     Rename,
+    /// `put_part` of a multipart upload this store started (the key is the upload's).
+    PutPart,
 }
 
-const OPS: usize = 9;
+const OPS: usize = 10;
 
 impl Op {
     fn index(self) -> usize {
@@ -249,7 +251,13 @@ impl ObjectStore for FaultyStore {
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
         self.enter(Op::PutMultipart, location.as_ref()).await?;
-        self.inner.put_multipart_opts(location, opts).await
+        let inner = self.inner.put_multipart_opts(location, opts).await?;
+        Ok(Box::new(FaultyUpload {
+            inner,
+            key: location.to_string(),
+            faults: Arc::clone(&self.faults),
+            calls: Arc::clone(&self.calls),
+        }))
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
@@ -319,6 +327,48 @@ impl ObjectStore for FaultyStore {
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
         self.enter(Op::Rename, from.as_ref()).await?;
         self.inner.rename_opts(from, to, options).await
+    }
+}
+
+/// A multipart upload whose parts go through the store's faults ([`Op::PutPart`]).
+struct FaultyUpload {
+    inner: Box<dyn MultipartUpload>,
+    key: String,
+    faults: Arc<Mutex<Vec<Armed>>>,
+    calls: Arc<[AtomicU64; OPS]>,
+}
+
+impl fmt::Debug for FaultyUpload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaultyUpload")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl MultipartUpload for FaultyUpload {
+    fn put_part(&mut self, data: PutPayload) -> object_store::UploadPart {
+        // The inner upload gets the part; a fault replaces its answer, as a lost
+        // response would.
+        let (faults, calls, key) = (
+            Arc::clone(&self.faults),
+            Arc::clone(&self.calls),
+            self.key.clone(),
+        );
+        let part = self.inner.put_part(data);
+        Box::pin(async move {
+            apply(&faults, &calls, Op::PutPart, &key).await?;
+            part.await
+        })
+    }
+
+    async fn complete(&mut self) -> Result<PutResult> {
+        self.inner.complete().await
+    }
+
+    async fn abort(&mut self) -> Result<()> {
+        self.inner.abort().await
     }
 }
 

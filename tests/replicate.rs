@@ -187,6 +187,39 @@ async fn multipart_with_a_member_failing_to_start_completes_under_quorum() {
 }
 
 #[tokio::test]
+async fn a_member_failing_a_part_drops_out_of_the_upload() {
+    let key = Path::from("parts");
+    let members = Members::new(3);
+    members.faulty[2].inject(Fault::fail(Op::PutPart).after(1).times(1));
+    let store = members.store(WritePolicy::Quorum(2));
+    let mut upload = store.put_multipart(&key).await.unwrap();
+    for part in 0..3u8 {
+        upload.put_part(vec![part; 100].into()).await.unwrap();
+    }
+    upload.complete().await.unwrap();
+    for i in 0..2 {
+        assert_eq!(members.raw(i).head(&key).await.unwrap().size, 300);
+    }
+    assert!(
+        members.raw(2).head(&key).await.is_err(),
+        "c's upload was aborted"
+    );
+    assert_eq!(store.missed()[0].2, vec!["c".to_string()]);
+
+    // With write = all the failed part fails the upload, naming the member.
+    let members = Members::new(3);
+    members.faulty[1].inject(Fault::fail(Op::PutPart));
+    let store = members.store(WritePolicy::All);
+    let mut upload = store.put_multipart(&key).await.unwrap();
+    let err = upload.put_part(vec![0; 100].into()).await.unwrap_err();
+    assert!(err.to_string().contains("member \"b\""), "{err}");
+    upload.abort().await.unwrap();
+    for i in 0..3 {
+        assert!(members.raw(i).head(&key).await.is_err());
+    }
+}
+
+#[tokio::test]
 async fn conditional_writes_are_decided_by_the_primary() {
     let members = Members::new(3);
     let store = members.store(WritePolicy::All);
