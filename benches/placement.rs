@@ -72,6 +72,10 @@ fn membership(c: &mut Criterion) {
     group.bench_function("build-100", |b| {
         b.iter(|| Rendezvous::new(black_box(hundred.clone())).unwrap())
     });
+    let one = std::num::NonZeroUsize::MIN;
+    group.bench_function("build-100-one-thread", |b| {
+        b.iter(|| Rendezvous::with_threads(black_box(hundred.clone()), 20, one).unwrap())
+    });
     let base = Rendezvous::new(hundred.clone()).unwrap();
     group.bench_function("add-to-100", |b| {
         b.iter_batched(

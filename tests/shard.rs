@@ -14,7 +14,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use stratus::fault::{Fault, FaultyStore, Op};
-use stratus::shard::placement::{key_hash, member_seed, neg_log2_q32, splitmix64};
+use stratus::shard::placement::{key_hash, member_seed, neg_log2_q32, slot_draw, splitmix64};
 use stratus::shard::{self, ExecuteOptions, Member, Placement, Rendezvous, ShardedStore};
 
 fn equal(n: usize) -> Vec<Member> {
@@ -200,18 +200,42 @@ fn golden_now() -> serde_json::Value {
     let mixes: Vec<_> = (0..5u64)
         .map(|n| json!([n, hex(splitmix64(0xDEAD_BEEF, n))]))
         .collect();
+    let draws: Vec<_> = (0..6u64)
+        .map(|slot| json!([slot, hex(slot_draw(0xDEAD_BEEF, slot))]))
+        .collect();
     let logs: Vec<_> = [0u64, 1, 2, 3, 1 << 32, u64::MAX / 3, u64::MAX]
         .iter()
         .map(|&u| json!([hex(u), hex(neg_log2_q32(u))]))
         .collect();
     json!({
-        "format": "stratus placement v1: see src/shard/placement.rs",
+        "format": "stratus placement v1 (two slots per SplitMix64 output): see src/shard/placement.rs",
         "key_hash": key_hashes,
         "member_seed": seeds,
         "splitmix64": mixes,
+        "slot_draw": draws,
         "neg_log2_q32": logs,
         "placements": placements,
     })
+}
+
+/// Where two JSON values first differ, as `path: now vs golden`.
+fn first_difference(now: &serde_json::Value, golden: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match (now, golden) {
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find(|(_, (x, y))| x != y)
+            .map(|(i, (x, y))| format!("[{i}]{}", first_difference(x, y)))
+            .unwrap_or_default(),
+        (Value::Object(a), Value::Object(b)) if a.len() == b.len() => a
+            .iter()
+            .find(|(k, v)| b.get(*k) != Some(*v))
+            .map(|(k, v)| format!(".{k}{}", first_difference(v, &b[k])))
+            .unwrap_or_default(),
+        _ => format!(": {now} vs {golden}"),
+    }
 }
 
 /// Compare with `fixtures/shard/golden.json`. `STRATUS_BLESS=1` rewrites it, for a
@@ -230,14 +254,17 @@ fn placement_matches_the_golden_vectors() {
         "key_hash",
         "member_seed",
         "splitmix64",
+        "slot_draw",
         "neg_log2_q32",
         "placements",
     ] {
-        assert_eq!(
-            now[section], golden[section],
-            "placement section `{section}` changed: this moves every stored object; \
-             if deliberate, bump the format and regenerate with STRATUS_BLESS=1"
-        );
+        if now[section] != golden[section] {
+            panic!(
+                "placement section `{section}` changed ({}): this moves every stored object; \
+                 if deliberate, bump the format and regenerate with STRATUS_BLESS=1",
+                first_difference(&now[section], &golden[section])
+            );
+        }
     }
 }
 
@@ -699,4 +726,13 @@ mod emulators {
             "azure not emptied"
         );
     }
+}
+
+#[test]
+fn the_number_of_build_threads_changes_nothing() {
+    let members = || (0..30).map(|i| Member::weighted(format!("m{i}"), 1.0 + (i % 3) as f64));
+    let one = Rendezvous::with_threads(members(), 18, std::num::NonZeroUsize::MIN).unwrap();
+    let three =
+        Rendezvous::with_threads(members(), 18, std::num::NonZeroUsize::new(3).unwrap()).unwrap();
+    assert_eq!(owners(&one), owners(&three));
 }

@@ -13,9 +13,11 @@
 //!    bits of `h`.
 //! 3. **Member seed.** `seed(m) = xxh3_64(member name bytes, seed = MEMBER_SEED)`: a member
 //!    is its name, never its position in a list, so reordering members moves nothing.
-//! 4. **Score.** For slot `s` and member `m`, `u = splitmix64(seed(m) + (s + 1) * γ)` (the
-//!    `s`-th output of SplitMix64 seeded with `seed(m)`, `γ = 0x9E3779B97F4A7C15`), and
-//!    `score = neg_log2(u) * (1 / weight(m))`, where `neg_log2(u)` is `-log2((u | 1) / 2^64)`
+//! 4. **Score.** For slot `s` and member `m`, take `x`, the `⌊s / 2⌋`-th output (from 0) of
+//!    SplitMix64 seeded with `seed(m)` (`mix(seed(m) + (⌊s / 2⌋ + 1) * γ)`,
+//!    `γ = 0x9E3779B97F4A7C15`); its high 32 bits serve even slots and its low 32 bits
+//!    odd ones, as the draw `u = (half << 32) | 2^31` ([`slot_draw`]: one hash serves two
+//!    slots). Then `score = neg_log2(u) * (1 / weight(m))`, where `neg_log2(u)` is `-log2((u | 1) / 2^64)`
 //!    as an unsigned 32.32 fixed-point number from [`neg_log2_q32`] (a leading-zero count
 //!    plus a 1,025-entry table computed with integer arithmetic and linear interpolation
 //!    between its entries), converted exactly to `f64`.
@@ -165,6 +167,25 @@ impl Rendezvous {
         members: impl IntoIterator<Item = Member>,
         bits: u8,
     ) -> Result<Self, PlacementError> {
+        Self::build_with_threads(members, bits, None)
+    }
+
+    /// [`Rendezvous::with_slot_bits`], built on at most `threads` threads (the default
+    /// uses the machine's cores, up to 8, for large builds). The result is the same
+    /// whatever the number of threads.
+    pub fn with_threads(
+        members: impl IntoIterator<Item = Member>,
+        bits: u8,
+        threads: std::num::NonZeroUsize,
+    ) -> Result<Self, PlacementError> {
+        Self::build_with_threads(members, bits, Some(threads.get()))
+    }
+
+    fn build_with_threads(
+        members: impl IntoIterator<Item = Member>,
+        bits: u8,
+        threads: Option<usize>,
+    ) -> Result<Self, PlacementError> {
         if !SLOT_BITS.contains(&bits) {
             return Err(PlacementError::SlotBits(bits));
         }
@@ -178,7 +199,7 @@ impl Rendezvous {
             owners: vec![0; slots],
             scores: vec![f64::INFINITY; slots],
         };
-        placement.build();
+        placement.build(threads);
         Ok(placement)
     }
 
@@ -263,7 +284,7 @@ impl Rendezvous {
             }
             if heavier {
                 // Its score only fell: it keeps the slot, at the new score.
-                self.scores[slot] = bidder.score(splitmix64(bidder.seed, slot as u64));
+                self.scores[slot] = bidder.score(slot_draw(bidder.seed, slot as u64));
             } else {
                 self.recompute(slot);
             }
@@ -282,12 +303,14 @@ impl Rendezvous {
     /// Let every member bid for every slot. The slots are independent, so on a machine
     /// with several cores large builds are split into one contiguous range of slots per
     /// thread; the result is the same either way.
-    fn build(&mut self) {
+    fn build(&mut self, threads: Option<usize>) {
         let work = self.owners.len() * self.members.len();
-        let threads = if work >= PARALLEL_WORK {
-            std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
-        } else {
-            1
+        let threads = match threads {
+            Some(threads) => threads,
+            None if work >= PARALLEL_WORK => {
+                std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
+            }
+            None => 1,
         };
         let chunk = self.owners.len().div_ceil(threads).next_multiple_of(BLOCK);
         let (members, bidders) = (&self.members[..], &self.bidders[..]);
@@ -326,7 +349,7 @@ impl Rendezvous {
     fn recompute(&mut self, slot: usize) {
         let (mut best, mut owner) = (f64::INFINITY, 0u16);
         for (index, bidder) in self.bidders.iter().enumerate() {
-            let score = bidder.score(splitmix64(bidder.seed, slot as u64));
+            let score = bidder.score(slot_draw(bidder.seed, slot as u64));
             if score < best {
                 (best, owner) = (score, index as u16);
             } else if score == best {
@@ -349,8 +372,8 @@ const MAX_THREADS: usize = 8;
 /// `owners`; each slot goes to the lowest score.
 ///
 /// Works through the slots a block at a time, keeping for each slot of the block the
-/// smallest SplitMix64 output that could beat its owner (for the heaviest contender, so
-/// it holds for all): most bids are then one hash and one integer comparison.
+/// smallest draw that could beat its owner (for the heaviest contender, so
+/// it holds for all): most bids then cost half a hash and one integer comparison.
 fn race(
     members: &[Member],
     bidders: &[Bidder],
@@ -374,21 +397,33 @@ fn race(
         for (floor, &best) in floors.iter_mut().zip(scores.iter()) {
             *floor = floor_to_beat(best, heaviest);
         }
+        let bid = |index: usize, u: u64, best: &mut f64, owner: &mut u16, floor: &mut u64| {
+            let score = bidders[index].score(u);
+            if score < *best {
+                *best = score;
+                *owner = index as u16;
+                *floor = floor_to_beat(score, heaviest);
+            } else if score == *best {
+                tie(members, index, owner);
+            }
+        };
+        // Slots two by two (`first` and every block length are even): one SplitMix64
+        // output holds both slots' draws.
+        debug_assert!(first % 2 == 0 && scores.len() % 2 == 0);
         for index in contenders.clone() {
-            let bidder = bidders[index];
-            for (offset, floor) in floors.iter_mut().enumerate() {
-                let u = splitmix64(bidder.seed, (first + offset) as u64);
-                if u < *floor {
-                    continue;
+            let seed = bidders[index].seed;
+            let pairs = floors
+                .chunks_exact_mut(2)
+                .zip(scores.chunks_exact_mut(2))
+                .zip(owners.chunks_exact_mut(2));
+            for (k, ((floor, best), owner)) in pairs.enumerate() {
+                let x = splitmix64(seed, (first / 2 + k) as u64);
+                let (even, odd) = (draw(x >> 32), draw(x & 0xFFFF_FFFF));
+                if even >= floor[0] {
+                    bid(index, even, &mut best[0], &mut owner[0], &mut floor[0]);
                 }
-                let score = bidder.score(u);
-                let best = &mut scores[offset];
-                if score < *best {
-                    *best = score;
-                    owners[offset] = index as u16;
-                    *floor = floor_to_beat(score, heaviest);
-                } else if score == *best {
-                    tie(members, index, &mut owners[offset]);
+                if odd >= floor[1] {
+                    bid(index, odd, &mut best[1], &mut owner[1], &mut floor[1]);
                 }
             }
         }
@@ -412,7 +447,7 @@ impl Bidder {
         }
     }
 
-    /// Its score for a slot whose SplitMix64 output is `u` (step 4 of the module
+    /// Its score for a slot whose draw is `u` (step 4 of the module
     /// documentation): lower wins.
     #[inline(always)]
     fn score(self, u: u64) -> f64 {
@@ -421,7 +456,7 @@ impl Bidder {
     }
 }
 
-/// The smallest SplitMix64 output `u` with which a bidder of weight at most `weight`
+/// The smallest draw `u` with which a bidder of weight at most `weight`
 /// could score `best` or lower, rounded down, so that most bids skip the logarithm.
 ///
 /// `neg_log2(u) / w <= best` needs `-log2(u / 2^64) <= t = best * w` (up to 2^-32 of
@@ -502,6 +537,23 @@ pub fn key_hash(key: &[u8]) -> u64 {
 /// The seed a member's name gives it (step 3).
 pub fn member_seed(name: &str) -> u64 {
     xxh3_64_with_seed(name.as_bytes(), MEMBER_SEED)
+}
+
+/// A member's draw for `slot` (step 4): half of SplitMix64 output `⌊slot / 2⌋`.
+#[inline]
+pub fn slot_draw(seed: u64, slot: u64) -> u64 {
+    let x = splitmix64(seed, slot >> 1);
+    draw(if slot % 2 == 0 {
+        x >> 32
+    } else {
+        x & 0xFFFF_FFFF
+    })
+}
+
+/// The draw for a 32-bit half: the middle of its 2^32-wide interval.
+#[inline(always)]
+fn draw(half: u64) -> u64 {
+    (half << 32) | (1 << 31)
 }
 
 /// The `n`-th output (from 0) of SplitMix64 seeded with `seed`.
@@ -599,7 +651,7 @@ mod tests {
         members
             .iter()
             .map(|m| {
-                let u = splitmix64(member_seed(&m.name), slot as u64);
+                let u = slot_draw(member_seed(&m.name), slot as u64);
                 ((neg_log2_q32(u) as f64) * m.weight.recip(), m.name.as_str())
             })
             .min_by(|a, b| a.partial_cmp(b).unwrap())
