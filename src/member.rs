@@ -8,7 +8,7 @@
 
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
-use object_store::{Error, ObjectStore, Result};
+use object_store::{Error, ObjectMeta, ObjectStore, Result};
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
@@ -29,6 +29,22 @@ pub(crate) fn fmt_members(
         write!(f, "{sep}{name}: {store}")?;
     }
     write!(f, ")")
+}
+
+/// Each member's listing from `list`, its errors tagged with the member's name.
+pub(crate) fn tagged_listings(
+    members: &Members,
+    list: impl Fn(&dyn ObjectStore) -> BoxStream<'static, Result<ObjectMeta>>,
+) -> Vec<BoxStream<'static, Result<ObjectMeta>>> {
+    members
+        .iter()
+        .map(|(name, store)| {
+            let name = name.clone();
+            list(store.as_ref())
+                .map(move |item| item.map_err(|err| tag(&name, err)))
+                .boxed()
+        })
+        .collect()
 }
 
 /// Composite stores delete in batches of up to this many paths.

@@ -1,6 +1,6 @@
 //! [`ReplicatedStore`]: several stores written together and read with fallback.
 
-use crate::member::{delete_in_batches, fmt_members, tag};
+use crate::member::{delete_in_batches, fmt_members, tag, tagged_listings};
 use crate::merge::merge;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -579,16 +579,7 @@ impl Inner {
         &self,
         list: impl Fn(&dyn ObjectStore) -> BoxStream<'static, Result<ObjectMeta>>,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        let listings = self
-            .members
-            .iter()
-            .map(|(name, store)| {
-                let name = name.clone();
-                list(store.as_ref())
-                    .map(move |r| r.map_err(|e| tag(&name, e)))
-                    .boxed()
-            })
-            .collect();
+        let listings = tagged_listings(&self.members, list);
         let mut last: Option<Path> = None;
         merge(listings)
             .filter_map(move |entry| {

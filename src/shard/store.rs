@@ -1,7 +1,7 @@
 //! [`ShardedStore`]: one logical store spread over named member stores by a placement.
 
 use super::placement::Placement;
-use crate::member::{delete_in_batches, fmt_members, tag};
+use crate::member::{delete_in_batches, fmt_members, tag, tagged_listings};
 use crate::merge::{merge, Entry};
 use crate::transfer::transfer;
 use async_trait::async_trait;
@@ -273,22 +273,6 @@ impl Inner {
             .boxed()
     }
 
-    /// Each member's stream, its errors tagged with the member's name.
-    fn member_listings(
-        &self,
-        list: impl Fn(&dyn ObjectStore) -> BoxStream<'static, Result<ObjectMeta>>,
-    ) -> Vec<BoxStream<'static, Result<ObjectMeta>>> {
-        self.stores
-            .iter()
-            .map(|(name, store)| {
-                let name = name.clone();
-                list(store.as_ref())
-                    .map(move |item| item.map_err(|err| tag(&name, err)))
-                    .boxed()
-            })
-            .collect()
-    }
-
     /// Run `op` on `location`'s owner and, when it is not found there during a
     /// rebalance, on its previous owner.
     async fn read<T, F, Fut>(&self, location: &Path, op: F) -> Result<T>
@@ -494,7 +478,7 @@ impl ObjectStore for ShardedStore {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        let listings = self.inner.member_listings(|store| store.list(prefix));
+        let listings = tagged_listings(&self.inner.stores, |store| store.list(prefix));
         self.inner.list_merged(listings)
     }
 
@@ -503,9 +487,9 @@ impl ObjectStore for ShardedStore {
         prefix: Option<&Path>,
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        let listings = self
-            .inner
-            .member_listings(|store| store.list_with_offset(prefix, offset));
+        let listings = tagged_listings(&self.inner.stores, |store| {
+            store.list_with_offset(prefix, offset)
+        });
         self.inner.list_merged(listings)
     }
 
