@@ -383,24 +383,30 @@ impl Inner {
         }
     }
 
-    /// A write decided by the primary, then applied unconditionally to the others.
-    async fn decided_by_primary<'a, T, P, PF, R, RF>(
+    /// A write under the policy. `op(member, conditional)` writes to one member. An
+    /// unconditional write goes to every member at once; a conditional one is decided by
+    /// the primary (`op(primary, true)`), then applied unconditionally to the others.
+    async fn write<'a, T, F, Fut>(
         &'a self,
         operation: &'static str,
         location: &Path,
-        primary: P,
-        rest: R,
+        conditional: bool,
+        op: F,
     ) -> Result<T>
     where
-        P: FnOnce(&'a Arc<dyn ObjectStore>) -> PF,
-        PF: Future<Output = Result<T>> + 'a,
-        R: Fn(usize, &'a Arc<dyn ObjectStore>) -> RF,
-        RF: Future<Output = Result<T>> + 'a,
+        F: Fn(&'a Arc<dyn ObjectStore>, bool) -> Fut,
+        Fut: Future<Output = Result<T>> + 'a,
     {
-        let (name, store) = &self.members[0];
-        let first = primary(store).await.map_err(|err| tag(name, err))?;
-        let mut outcome = self.fan_out(1..self.members.len(), rest).await;
-        outcome.ok.insert(0, (0, first));
+        let n = self.members.len();
+        let outcome = if conditional {
+            let (name, primary) = &self.members[0];
+            let first = op(primary, true).await.map_err(|err| tag(name, err))?;
+            let mut outcome = self.fan_out(1..n, |_, store| op(store, false)).await;
+            outcome.ok.insert(0, (0, first));
+            outcome
+        } else {
+            self.fan_out(0..n, |_, store| op(store, false)).await
+        };
         self.judge(operation, location, Missed::Write, outcome)
     }
 
@@ -766,31 +772,17 @@ impl ObjectStore for ReplicatedStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
-        let inner = &self.inner;
-        let unconditional = |opts: &PutOptions| PutOptions {
+        let conditional = !matches!(opts.mode, PutMode::Overwrite);
+        let overwrite = PutOptions {
             mode: PutMode::Overwrite,
             ..opts.clone()
         };
-        match opts.mode {
-            PutMode::Overwrite => {
-                let outcome = inner
-                    .fan_out(0..inner.members.len(), |_, store| {
-                        store.put_opts(location, payload.clone(), opts.clone())
-                    })
-                    .await;
-                inner.judge("put", location, Missed::Write, outcome)
-            }
-            PutMode::Create | PutMode::Update(_) => {
-                inner
-                    .decided_by_primary(
-                        "put",
-                        location,
-                        |primary| primary.put_opts(location, payload.clone(), opts.clone()),
-                        |_, store| store.put_opts(location, payload.clone(), unconditional(&opts)),
-                    )
-                    .await
-            }
-        }
+        self.inner
+            .write("put", location, conditional, |store, conditional| {
+                let opts = if conditional { &opts } else { &overwrite };
+                store.put_opts(location, payload.clone(), opts.clone())
+            })
+            .await
     }
 
     async fn put_multipart_opts(
@@ -912,59 +904,32 @@ impl ObjectStore for ReplicatedStore {
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        let inner = &self.inner;
-        match options.mode {
-            CopyMode::Overwrite => {
-                let outcome = inner
-                    .fan_out(0..inner.members.len(), |_, store| {
-                        store.copy_opts(from, to, options.clone())
-                    })
-                    .await;
-                inner.judge("copy", to, Missed::Write, outcome)
-            }
-            CopyMode::Create => {
-                let overwrite = CopyOptions {
-                    mode: CopyMode::Overwrite,
-                    ..options.clone()
-                };
-                inner
-                    .decided_by_primary(
-                        "copy",
-                        to,
-                        |primary| primary.copy_opts(from, to, options.clone()),
-                        |_, store| store.copy_opts(from, to, overwrite.clone()),
-                    )
-                    .await
-            }
-        }
+        let conditional = matches!(options.mode, CopyMode::Create);
+        let overwrite = CopyOptions {
+            mode: CopyMode::Overwrite,
+            ..options.clone()
+        };
+        self.inner
+            .write("copy", to, conditional, |store, conditional| {
+                let options = if conditional { &options } else { &overwrite };
+                store.copy_opts(from, to, options.clone())
+            })
+            .await
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
         let inner = &self.inner;
-        let result = match options.target_mode {
-            RenameTargetMode::Overwrite => {
-                let outcome = inner
-                    .fan_out(0..inner.members.len(), |_, store| {
-                        store.rename_opts(from, to, options.clone())
-                    })
-                    .await;
-                inner.judge("rename", to, Missed::Write, outcome)
-            }
-            RenameTargetMode::Create => {
-                let overwrite = RenameOptions {
-                    target_mode: RenameTargetMode::Overwrite,
-                    ..options.clone()
-                };
-                inner
-                    .decided_by_primary(
-                        "rename",
-                        to,
-                        |primary| primary.rename_opts(from, to, options.clone()),
-                        |_, store| store.rename_opts(from, to, overwrite.clone()),
-                    )
-                    .await
-            }
+        let conditional = matches!(options.target_mode, RenameTargetMode::Create);
+        let overwrite = RenameOptions {
+            target_mode: RenameTargetMode::Overwrite,
+            ..options.clone()
         };
+        let result = inner
+            .write("rename", to, conditional, |store, conditional| {
+                let options = if conditional { &options } else { &overwrite };
+                store.rename_opts(from, to, options.clone())
+            })
+            .await;
         // The source is gone where the rename was applied: what the target missed as a
         // write, the source missed as a delete.
         if let Some((Missed::Write, members)) = self.missed_at(to) {
