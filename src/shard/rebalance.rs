@@ -90,9 +90,10 @@ pub async fn plan(store: &ShardedStore) -> Result<Plan> {
         })?;
         plan.objects += 1;
         plan.bytes += meta.size;
-        if store.owner_index(&meta.location) != index {
+        let (owner, owner_name) = store.owner_entry(&meta.location);
+        if owner != index {
             plan.moves.push(Move {
-                to: store.owner(&meta.location).to_owned(),
+                to: owner_name.to_owned(),
                 from: name.to_owned(),
                 location: meta.location,
                 size: meta.size,
@@ -326,12 +327,15 @@ async fn move_one(
             }
             Err(err) => return Err(tag(&format!("{} -> {}", what.from, what.to), err)),
         };
-        let check = match verify {
-            Verify::Size => to.head(key).await.map(|meta| (meta.size, copied.digest)),
-            Verify::Content => digest(to.as_ref(), key).await.map(|d| (d.size, d.digest)),
+        // The copy's size and, when verifying content, whether its digest matches.
+        let (size, digest_matches) = match verify {
+            Verify::Size => to.head(key).await.map(|meta| (meta.size, true)),
+            Verify::Content => digest(to.as_ref(), key)
+                .await
+                .map(|d| (d.size, d.digest == copied.digest)),
         }
         .map_err(|err| tag(&what.to, err))?;
-        if check != (copied.size, copied.digest) {
+        if size != copied.size || !digest_matches {
             return Err(tag(
                 &what.to,
                 object_store::Error::Generic {
@@ -340,8 +344,8 @@ async fn move_one(
                         "the copy of {key} does not match the original ({} bytes read, {} \
                          bytes in the copy{}); the original is kept",
                         copied.size,
-                        check.0,
-                        if check.0 == copied.size {
+                        size,
+                        if size == copied.size {
                             ", digests differ"
                         } else {
                             ""

@@ -209,9 +209,10 @@ impl ShardedStore {
         &self.inner.stores[self.inner.current.owner(location)].0
     }
 
-    /// The index in [`Self::stores`] of `location`'s owner.
-    pub(crate) fn owner_index(&self, location: &Path) -> usize {
-        self.inner.current.owner(location)
+    /// The index in [`Self::stores`] of `location`'s owner, and its name.
+    pub(crate) fn owner_entry(&self, location: &Path) -> (usize, &str) {
+        let index = self.inner.current.owner(location);
+        (index, &self.inner.stores[index].0)
     }
 }
 
@@ -283,11 +284,13 @@ impl Inner {
         let owner = self.current.owner(location);
         let (name, store) = self.store(owner);
         match op(Arc::clone(store)).await {
-            Err(Error::NotFound { .. }) if self.previous_owner(location, owner).is_some() => {
-                let previous = self.previous_owner(location, owner).expect("checked");
-                let (name, store) = self.store(previous);
-                op(Arc::clone(store)).await.map_err(|err| tag(name, err))
-            }
+            Err(err @ Error::NotFound { .. }) => match self.previous_owner(location, owner) {
+                Some(previous) => {
+                    let (name, store) = self.store(previous);
+                    op(Arc::clone(store)).await.map_err(|err| tag(name, err))
+                }
+                None => Err(tag(name, err)),
+            },
             other => other.map_err(|err| tag(name, err)),
         }
     }
