@@ -19,7 +19,7 @@ use std::sync::Arc;
 use stratus::inventory::table::{human_bytes, thousands};
 use stratus::object_store::path::Path;
 use stratus::object_store::{ObjectStore, ObjectStoreExt};
-use stratus::shard::{self, ExecuteOptions, Plan, Progress, ShardedStore, Verify};
+use stratus::shard::{self, ExecuteOptions, Plan, Prefer, Progress, ShardedStore, Verify};
 use stratus::Config;
 
 #[path = "support/cli.rs"]
@@ -69,6 +69,9 @@ enum Command {
         /// How each copy is checked before its original is deleted.
         #[arg(long, value_enum, default_value_t = VerifyArg::Content)]
         verify: VerifyArg,
+        /// Which version survives when an object's owner already holds a different one.
+        #[arg(long, value_enum, default_value_t = PreferArg::Keep)]
+        prefer: PreferArg,
     },
     /// Shard 2,000 objects over three local folders, add a fourth member of weight 2,
     /// plan and rebalance (in a temporary folder).
@@ -81,6 +84,18 @@ enum VerifyArg {
     Size,
     /// Read the copy back and compare XXH3-128 digests.
     Content,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PreferArg {
+    /// The owner's version wins if provably newer; otherwise keep both and report.
+    Keep,
+    /// The provably newer version wins, wherever it is; otherwise keep both.
+    Newest,
+    /// The old member's version replaces the owner's.
+    Source,
+    /// The owner's version wins; the old member's is deleted.
+    Destination,
 }
 
 #[tokio::main]
@@ -102,6 +117,7 @@ async fn main() -> ExitCode {
             dry_run,
             concurrency,
             verify,
+            prefer,
         } => {
             let options = ExecuteOptions::default()
                 .with_dry_run(dry_run)
@@ -109,6 +125,12 @@ async fn main() -> ExitCode {
                 .with_verify(match verify {
                     VerifyArg::Size => Verify::Size,
                     VerifyArg::Content => Verify::Content,
+                })
+                .with_prefer(match prefer {
+                    PreferArg::Keep => Prefer::Keep,
+                    PreferArg::Newest => Prefer::Newest,
+                    PreferArg::Source => Prefer::Source,
+                    PreferArg::Destination => Prefer::Destination,
                 });
             match open(&config, &store) {
                 Ok((_, store)) => rebalance(&store, &options).await,
@@ -222,12 +244,35 @@ async fn rebalance(store: &ShardedStore, options: &ExecuteOptions) -> stratus::R
         return Ok(());
     }
     println!(
-        "\nmoved {} objects ({}), {} already on their owner, {} failed",
+        "\nmoved {} objects ({}), {} already on their owner, {} superseded by a newer version \
+         there, {} gone since the plan, {} in conflict, {} failed",
         thousands(report.moved),
         human_bytes(report.bytes),
         thousands(report.already_there),
+        thousands(report.superseded),
+        thousands(report.vanished),
+        thousands(report.conflicts.len() as u64),
         report.failures.len()
     );
+    for conflict in report.conflicts.iter().take(20) {
+        let version = |m: &stratus::object_store::ObjectMeta| {
+            format!("{}, {}", human_bytes(m.size), m.last_modified.to_rfc3339())
+        };
+        println!(
+            "  conflict {}: {} has {}; owner {} has {}",
+            conflict.what.location,
+            conflict.what.from,
+            version(&conflict.source),
+            conflict.what.to,
+            version(&conflict.destination)
+        );
+    }
+    if !report.conflicts.is_empty() {
+        println!(
+            "both versions of each conflict were kept; choose with --prefer \
+             newest|source|destination and run again"
+        );
+    }
     for failure in report.failures.iter().take(20) {
         println!(
             "  {} ({} -> {}): {}",

@@ -48,6 +48,7 @@ pub mod inventory;
 pub mod member;
 mod merge;
 mod ordered;
+mod place;
 mod redact;
 pub mod replicate;
 pub mod shard;

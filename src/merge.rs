@@ -109,6 +109,55 @@ pub(crate) fn merge(
     .boxed()
 }
 
+/// `listing`, checked to be in strictly increasing key order *before* each entry is handed
+/// out: an entry comes out only once the next one has been read and found greater (or the
+/// listing has ended). A caller that acts on an entry (a merge-join that decides "missing
+/// here") thus never acts on the entry just before a break in the order. Breaks further
+/// ahead are caught when they are reached, so a caller whose action depends on what the
+/// listing *lacks* must still prove it with a `head` (see [`crate::replicate::sync`]).
+///
+/// Errors name `store`.
+pub(crate) fn in_key_order(
+    store: String,
+    listing: BoxStream<'static, Result<ObjectMeta>>,
+) -> BoxStream<'static, Result<ObjectMeta>> {
+    let held: Option<ObjectMeta> = None;
+    stream::unfold(Some((listing, held)), move |state| {
+        let store = store.clone();
+        async move {
+            let (mut listing, mut held) = state?;
+            loop {
+                match listing.next().await {
+                    Some(Ok(meta)) => match held.take() {
+                        None => held = Some(meta),
+                        Some(before) if before.location.as_ref() < meta.location.as_ref() => {
+                            return Some((Ok(before), Some((listing, Some(meta)))));
+                        }
+                        Some(before) => {
+                            let err = crate::member::tag(
+                                &store,
+                                Error::Generic {
+                                    store: "stratus",
+                                    source: format!(
+                                        "the listing is not in key order ({} after {}): \
+                                         comparing stores needs key order",
+                                        meta.location, before.location
+                                    )
+                                    .into(),
+                                },
+                            );
+                            return Some((Err(err), None));
+                        }
+                    },
+                    Some(Err(err)) => return Some((Err(err), None)),
+                    None => return held.map(|last| (Ok(last), None)),
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +217,29 @@ mod tests {
         let items: Vec<_> = merge(vec![listing(&["a", "z"]), failing]).collect().await;
         assert_eq!(items.len(), 3, "a, b, then the error");
         assert!(items[2].is_err());
+    }
+
+    #[tokio::test]
+    async fn an_order_break_fails_before_the_entry_ahead_of_it_is_handed_out() {
+        let items: Vec<_> = in_key_order("src".into(), listing(&["a", "c", "b", "d"]))
+            .collect()
+            .await;
+        assert_eq!(items.len(), 2, "a, then the error instead of c");
+        assert_eq!(items[0].as_ref().unwrap().location.as_ref(), "a");
+        let err = items[1].as_ref().unwrap_err().to_string();
+        assert!(err.contains("src") && err.contains("b after c"), "{err}");
+
+        let ordered: Vec<_> = in_key_order("src".into(), listing(&["a", "b"]))
+            .map(|m| m.unwrap().location.to_string())
+            .collect()
+            .await;
+        assert_eq!(ordered, ["a", "b"]);
+        let duplicate: Vec<_> = in_key_order("src".into(), listing(&["a", "a"]))
+            .collect()
+            .await;
+        assert!(
+            duplicate.len() == 1 && duplicate[0].is_err(),
+            "a key twice is out of order"
+        );
     }
 }

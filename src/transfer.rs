@@ -13,8 +13,8 @@
 use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{
-    Attributes, Error, GetOptions, ObjectStore, PutMode, PutOptions, PutPayload, Result,
-    WriteMultipart,
+    Attributes, Error, GetOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
+    PutPayload, Result, WriteMultipart,
 };
 use xxhash_rust::xxh3::Xxh3;
 
@@ -116,6 +116,72 @@ pub(crate) async fn transfer(
         size: copied,
         digest: hasher.digest128(),
     })
+}
+
+/// Copy `from` in `src` to `to` in `dst`, where `dst` was found *not* to hold `to` (by a
+/// listing, whose word is not proof: it may be out of order, or a writer may have been
+/// quicker). The write never replaces an object: up to [`MULTIPART_THRESHOLD`] (`size`,
+/// as listed) it is a conditional create, atomic on the destination; above, a `head`
+/// must find nothing just before the multipart upload (a write landing between the two
+/// is the one case left, as for any multipart upload). An object found at `to` fails the
+/// copy with `AlreadyExists`, and nothing is overwritten.
+pub(crate) async fn transfer_absent(
+    src: &dyn ObjectStore,
+    from: &Path,
+    dst: &dyn ObjectStore,
+    to: &Path,
+    size: u64,
+) -> Result<Transferred> {
+    let exists = |source: &str| Error::AlreadyExists {
+        path: to.to_string(),
+        source: format!(
+            "{to} exists although the listing did not show it ({source}); it was not \
+             overwritten"
+        )
+        .into(),
+    };
+    if size > MULTIPART_THRESHOLD {
+        if !absent(dst, to).await? {
+            return Err(exists("found by a head"));
+        }
+        return transfer(src, from, dst, to, PutMode::Overwrite).await;
+    }
+    match transfer(src, from, dst, to, PutMode::Create).await {
+        Err(Error::AlreadyExists { .. }) => Err(exists("a conditional create was refused")),
+        other => other,
+    }
+}
+
+/// Whether `store` lacks `location`, asked with a `head`.
+pub(crate) async fn absent(store: &dyn ObjectStore, location: &Path) -> Result<bool> {
+    match store.head(location).await {
+        Ok(_) => Ok(false),
+        Err(Error::NotFound { .. }) => Ok(true),
+        Err(err) => Err(err),
+    }
+}
+
+/// Whether `a` (in `a_store`) and `b` (in `b_store`) hold the same bytes: equal sizes,
+/// then equal ETags when both have the MD5 form, otherwise equal XXH3-128 digests of
+/// both bodies, read. Never decided by times or by opaque ETags.
+pub(crate) async fn same_bytes(
+    (a_store, a): (&dyn ObjectStore, &ObjectMeta),
+    (b_store, b): (&dyn ObjectStore, &ObjectMeta),
+) -> Result<bool> {
+    if a.size != b.size {
+        return Ok(false);
+    }
+    if let (Some(x), Some(y)) = (md5_etag(a), md5_etag(b)) {
+        return Ok(x == y);
+    }
+    Ok(digest(a_store, &a.location).await? == digest(b_store, &b.location).await?)
+}
+
+/// The object's ETag if it has the MD5 form (32 hex digits, quotes aside), which S3 and
+/// S3-compatible servers give single-part uploads: then equal ETags mean equal bytes.
+pub(crate) fn md5_etag(meta: &ObjectMeta) -> Option<&str> {
+    let etag = meta.e_tag.as_deref()?.trim_matches('"');
+    (etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())).then_some(etag)
 }
 
 /// Read `location` in `store` and return its size and XXH3-128 digest.

@@ -585,7 +585,12 @@ async fn a_write_during_the_rebalance_wins_over_the_old_copy() {
     // The application writes through the migrating store before the move runs.
     migrating.put(&key, "new".into()).await.unwrap();
     let report = shard::execute(&migrating, &plan, &ExecuteOptions::default()).await;
-    assert_eq!((report.moved, report.already_there), (0, 1));
+    // The owner's version differs and is provably newer: it wins, the old copy goes.
+    assert_eq!(
+        (report.moved, report.already_there, report.superseded),
+        (0, 0, 1)
+    );
+    assert!(report.conflicts.is_empty() && report.failures.is_empty());
     assert_eq!(
         migrating.get(&key).await.unwrap().bytes().await.unwrap(),
         "new"

@@ -55,6 +55,24 @@ pub struct AzureConfig {
 }
 
 impl AzureConfig {
+    /// Where the store points (for [`super::place`]).
+    pub(crate) fn place(&self) -> super::place::Place {
+        let default = if self.use_emulator {
+            "Azurite"
+        } else {
+            "Azure"
+        };
+        let endpoint = super::place::endpoint_space(self.endpoint.as_deref(), default);
+        let account = self.account.as_deref().unwrap_or("(default account)");
+        super::place::Place::new(
+            format!(
+                "azure {endpoint} account {account} container {}",
+                self.container
+            ),
+            "",
+        )
+    }
+
     /// A configuration for `container` with everything else at its default.
     pub fn new(container: impl Into<String>) -> Self {
         Self {

@@ -48,6 +48,12 @@ pub struct GcsConfig {
 }
 
 impl GcsConfig {
+    /// Where the store points (for [`super::place`]).
+    pub(crate) fn place(&self) -> super::place::Place {
+        let endpoint = super::place::endpoint_space(self.endpoint.as_deref(), "Google");
+        super::place::Place::new(format!("gcs {endpoint} bucket {}", self.bucket), "")
+    }
+
     /// A configuration for `bucket` with everything else at its default.
     pub fn new(bucket: impl Into<String>) -> Self {
         Self {

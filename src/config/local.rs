@@ -27,6 +27,13 @@ pub struct LocalConfig {
 }
 
 impl LocalConfig {
+    /// Where the store points (for [`super::place`]): the folder with symlinks and `..`
+    /// resolved where it exists, as written where it does not yet.
+    pub(crate) fn place(&self) -> super::place::Place {
+        let root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        super::place::Place::new("local folder", &root.to_string_lossy())
+    }
+
     /// A configuration for the folder `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self {
@@ -78,6 +85,11 @@ pub struct MemoryConfig {
 }
 
 impl MemoryConfig {
+    /// Where the store points (for [`super::place`]): each memory store is its own.
+    pub(crate) fn place(&self, id: &str) -> super::place::Place {
+        super::place::Place::new(format!("memory store `{id}`"), "")
+    }
+
     pub(crate) fn build(&self) -> Arc<dyn ObjectStore> {
         Arc::new(InMemory::new())
     }

@@ -35,6 +35,7 @@ mod gcs;
 mod interpolate;
 mod local;
 mod options;
+mod place;
 mod replicated;
 mod retry;
 mod s3;
@@ -60,7 +61,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::ObjectStore;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -120,6 +121,21 @@ impl StoreConfig {
             Self::Sharded(_) | Self::Replicated(_) => None,
         }
         .filter(|p| !p.trim_matches('/').is_empty())
+    }
+
+    /// Where a provider's store points (`id` names a memory store, each its own place);
+    /// composites are the places of their members ([`place`]).
+    fn place(&self, id: &str) -> place::Place {
+        match self {
+            Self::S3(c) => c.place(),
+            Self::Gcs(c) => c.place(),
+            Self::Azure(c) => c.place(),
+            Self::Local(c) => c.place(),
+            Self::Memory(c) => c.place(id),
+            Self::Sharded(_) | Self::Replicated(_) => {
+                unreachable!("composite stores are the places of their members")
+            }
+        }
     }
 
     /// Check what can be checked without the network. [`Config`] does this on load;
@@ -487,6 +503,7 @@ impl Config {
             stores.insert(name, config);
         }
         check_references(origin, &stores)?;
+        place::check_distinct_members(origin, &stores)?;
         if let Some(default) = &raw.default {
             if !stores.contains_key(default) {
                 return Err(ConfigError::new(
@@ -544,12 +561,35 @@ impl Config {
         })
     }
 
-    /// Build store `name` (and, for a composite store, the stores it names).
+    /// Build store `name` (and, for a composite store, the stores it names: each once,
+    /// however many composites share it).
     pub fn open(&self, name: &str) -> Result<Arc<dyn ObjectStore>> {
+        self.open_shared(name, &mut HashMap::new())
+    }
+
+    /// Build store `name`, reusing the stores already in `built` (and adding to it).
+    fn open_shared(
+        &self,
+        name: &str,
+        built: &mut HashMap<String, Arc<dyn ObjectStore>>,
+    ) -> Result<Arc<dyn ObjectStore>> {
+        if let Some(store) = built.get(name) {
+            return Ok(Arc::clone(store));
+        }
         let config = self.get(name)?;
-        config
-            .build_with(&mut |member| self.open(member).map_err(BuildError::Member))
-            .map_err(|e| e.into_error(&self.origin, name, config.provider()))
+        let store = config
+            .build_with(&mut self.resolver(built))
+            .map_err(|e| e.into_error(&self.origin, name, config.provider()))?;
+        built.insert(name.to_owned(), Arc::clone(&store));
+        Ok(store)
+    }
+
+    /// What a composite's named members are built with: [`Self::open_shared`].
+    fn resolver<'a>(
+        &'a self,
+        built: &'a mut HashMap<String, Arc<dyn ObjectStore>>,
+    ) -> impl FnMut(&str) -> Result<Arc<dyn ObjectStore>, BuildError> + 'a {
+        move |member| self.open_shared(member, built).map_err(BuildError::Member)
     }
 
     /// Build store `name`, which must be `provider = "replicated"`, as a
@@ -563,7 +603,7 @@ impl Config {
                 .into());
         };
         config
-            .build_with(&mut |member| self.open(member).map_err(BuildError::Member))
+            .build_with(&mut self.resolver(&mut HashMap::new()))
             .map_err(|e| e.into_error(&self.origin, name, "replicated"))
     }
 
@@ -578,7 +618,7 @@ impl Config {
                 .into());
         };
         config
-            .build_with(&mut |member| self.open(member).map_err(BuildError::Member))
+            .build_with(&mut self.resolver(&mut HashMap::new()))
             .map_err(|e| e.into_error(&self.origin, name, "sharded"))
     }
 
@@ -594,18 +634,24 @@ enum Format {
     Json,
 }
 
-/// Every store a composite store names exists, and no store contains itself.
+/// Every store a composite store names exists, and no store contains itself. A depth-first
+/// walk that visits each store once (`done`), so a file whose composites share members
+/// is checked in time linear in its size, not once per path.
 fn check_references(origin: &str, stores: &BTreeMap<String, StoreConfig>) -> Result<()> {
     fn visit<'a>(
         origin: &str,
         stores: &'a BTreeMap<String, StoreConfig>,
         name: &'a str,
         path: &mut Vec<&'a str>,
+        done: &mut std::collections::HashSet<&'a str>,
     ) -> Result<()> {
+        if done.contains(name) {
+            return Ok(());
+        }
         let references: Vec<(String, &str)> = match stores.get(name) {
             Some(StoreConfig::Sharded(config)) => config.references().collect(),
             Some(StoreConfig::Replicated(config)) => config.references().collect(),
-            _ => return Ok(()),
+            _ => Vec::new(),
         };
         path.push(name);
         for (key, member) in references {
@@ -631,13 +677,15 @@ fn check_references(origin: &str, stores: &BTreeMap<String, StoreConfig>) -> Res
                 .key(key)
                 .into());
             }
-            visit(origin, stores, member, path)?;
+            visit(origin, stores, member, path, done)?;
         }
         path.pop();
+        done.insert(name);
         Ok(())
     }
+    let mut done = std::collections::HashSet::new();
     for name in stores.keys() {
-        visit(origin, stores, name, &mut Vec::new())?;
+        visit(origin, stores, name, &mut Vec::new(), &mut done)?;
     }
     Ok(())
 }

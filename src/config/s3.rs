@@ -55,6 +55,12 @@ pub struct S3Config {
 }
 
 impl S3Config {
+    /// Where the store points (for [`super::place`]).
+    pub(crate) fn place(&self) -> super::place::Place {
+        let endpoint = super::place::endpoint_space(self.endpoint.as_deref(), "AWS");
+        super::place::Place::new(format!("s3 {endpoint} bucket {}", self.bucket), "")
+    }
+
     /// A configuration for `bucket` with everything else at its default.
     pub fn new(bucket: impl Into<String>) -> Self {
         Self {

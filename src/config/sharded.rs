@@ -15,7 +15,11 @@
 //! ```
 //!
 //! A member's name is what placement hashes: renaming a member moves its objects. It
-//! defaults to the store's name; an inline store needs one.
+//! defaults to the store's name; an inline store needs one. To rename the store a member
+//! uses (the config entry) without moving anything, keep the member's name:
+//! `{ store = "eu-east", name = "east" }`. Two members, of either membership, that
+//! reach one place (the same folder or bucket and prefix, or one inside the other) are
+//! refused at load, whatever their names.
 
 use super::{kind, BuildError, KeyError, Resolve, StoreConfig};
 use crate::shard::{placement, Member, Rendezvous, ShardedStore};

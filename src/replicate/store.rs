@@ -76,6 +76,11 @@ pub enum Missed {
 /// - A write acknowledged without every member, or refused, leaves members different.
 ///   Each such key is recorded with the members that missed the operation
 ///   ([`ReplicatedStore::missed`]); a later write that reaches every member clears it.
+///   An operation that **no** member applied records nothing (an older record of the
+///   key stays): no member is behind, and [`super::repair`] must not carry out what the
+///   caller was told failed. A rename records its target as a missed write and its
+///   source as a missed delete for the members that did not apply it, from the same
+///   outcome.
 ///   The record lives in this process's memory: if the process dies, it is lost, and
 ///   [`super::repair`] still finds every difference by comparing listings, but can then
 ///   no longer tell a missed delete from a missed write (it restores the object).
@@ -142,6 +147,12 @@ impl ReplicatedStore {
             if !names.insert(name.as_str()) {
                 return Err(generic(format!("member {name:?} appears twice")));
             }
+        }
+        if let Some((a, b)) = crate::place::first_shared_store(&members) {
+            return Err(generic(format!(
+                "members {a:?} and {b:?} are one store: it would count as two copies of \
+                 every object while holding one"
+            )));
         }
         Ok(Self::from(Inner {
             members,
@@ -340,10 +351,32 @@ impl Inner {
         operation: &'static str,
         location: &Path,
         what: Missed,
+        outcome: Outcome<T>,
+    ) -> Result<T> {
+        self.judge_all(operation, &[(location, what)], outcome)
+    }
+
+    /// [`Self::judge`] for an operation that changes several keys (a rename writes its
+    /// target and deletes its source): `changes[0]` names the operation in errors.
+    ///
+    /// Members are recorded as having missed the operation only when **some member
+    /// applied it**. When none did, no member is behind any other: recording the failed
+    /// members would make [`super::repair`] apply, later, an operation the caller was
+    /// told failed (for a rename, delete the source everywhere while the target exists
+    /// nowhere). An earlier record for the keys stays as it was, still true.
+    fn judge_all<T>(
+        &self,
+        operation: &'static str,
+        changes: &[(&Path, Missed)],
         mut outcome: Outcome<T>,
     ) -> Result<T> {
-        let missed: BTreeSet<usize> = outcome.failed.iter().map(|(i, _)| *i).collect();
-        self.record(location, what, missed);
+        if !outcome.ok.is_empty() {
+            let missed: BTreeSet<usize> = outcome.failed.iter().map(|(i, _)| *i).collect();
+            for (location, what) in changes {
+                self.record(location, *what, missed.clone());
+            }
+        }
+        let location = changes[0].0;
         if outcome.ok.len() >= self.required() {
             outcome.ok.sort_by_key(|(i, _)| *i);
             return Ok(outcome.ok.remove(0).1);
@@ -386,10 +419,14 @@ impl Inner {
     /// A write under the policy. `op(member, conditional)` writes to one member. An
     /// unconditional write goes to every member at once; a conditional one is decided by
     /// the primary (`op(primary, true)`), then applied unconditionally to the others.
+    ///
+    /// `changes` are the keys the write changes (the first is written; a rename's source,
+    /// deleted where the rename is applied, follows it), recorded by [`Self::judge_all`].
+    /// A conditional write the primary refuses records nothing: no member applied it.
     async fn write<'a, T, F, Fut>(
         &'a self,
         operation: &'static str,
-        location: &Path,
+        changes: &[(&Path, Missed)],
         conditional: bool,
         op: F,
     ) -> Result<T>
@@ -407,7 +444,7 @@ impl Inner {
         } else {
             self.fan_out(0..n, |_, store| op(store, false)).await
         };
-        self.judge(operation, location, Missed::Write, outcome)
+        self.judge_all(operation, changes, outcome)
     }
 
     /// A read under the read policy.
@@ -778,10 +815,15 @@ impl ObjectStore for ReplicatedStore {
             ..opts.clone()
         };
         self.inner
-            .write("put", location, conditional, |store, conditional| {
-                let opts = if conditional { &opts } else { &overwrite };
-                store.put_opts(location, payload.clone(), opts.clone())
-            })
+            .write(
+                "put",
+                &[(location, Missed::Write)],
+                conditional,
+                |store, conditional| {
+                    let opts = if conditional { &opts } else { &overwrite };
+                    store.put_opts(location, payload.clone(), opts.clone())
+                },
+            )
             .await
     }
 
@@ -910,10 +952,15 @@ impl ObjectStore for ReplicatedStore {
             ..options.clone()
         };
         self.inner
-            .write("copy", to, conditional, |store, conditional| {
-                let options = if conditional { &options } else { &overwrite };
-                store.copy_opts(from, to, options.clone())
-            })
+            .write(
+                "copy",
+                &[(to, Missed::Write)],
+                conditional,
+                |store, conditional| {
+                    let options = if conditional { &options } else { &overwrite };
+                    store.copy_opts(from, to, options.clone())
+                },
+            )
             .await
     }
 
@@ -924,19 +971,14 @@ impl ObjectStore for ReplicatedStore {
             target_mode: RenameTargetMode::Overwrite,
             ..options.clone()
         };
-        let result = inner
-            .write("rename", to, conditional, |store, conditional| {
+        // The source is gone where the rename was applied: what the target missed as a
+        // write, the source missed as a delete (recorded only if some member applied it).
+        let changes = [(to, Missed::Write), (from, Missed::Delete)];
+        inner
+            .write("rename", &changes, conditional, |store, conditional| {
                 let options = if conditional { &options } else { &overwrite };
                 store.rename_opts(from, to, options.clone())
             })
-            .await;
-        // The source is gone where the rename was applied: what the target missed as a
-        // write, the source missed as a delete.
-        if let Some((Missed::Write, members)) = self.missed_at(to) {
-            inner.record(from, Missed::Delete, members);
-        } else {
-            inner.record(from, Missed::Delete, BTreeSet::new());
-        }
-        result
+            .await
     }
 }

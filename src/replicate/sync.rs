@@ -7,8 +7,8 @@
 
 use super::store::{Missed, ReplicatedStore};
 use crate::member::tag;
-use crate::merge::merge;
-use crate::transfer::{digest, transfer};
+use crate::merge::{in_key_order, merge};
+use crate::transfer::{absent, digest, md5_etag, transfer, transfer_absent};
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, Result};
@@ -66,13 +66,6 @@ impl Compare {
     }
 }
 
-/// The object's ETag if it has the MD5 form (32 hex digits, quotes aside), which S3 and
-/// S3-compatible servers give single-part uploads: then equal ETags mean equal bytes.
-fn md5_etag(meta: &ObjectMeta) -> Option<&str> {
-    let etag = meta.e_tag.as_deref()?.trim_matches('"');
-    (etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())).then_some(etag)
-}
-
 /// Whether copy `b` was written no earlier than source `a`, in whole seconds: S3 and
 /// Azure report no finer, so a copy made in its source's second would otherwise look
 /// older than it.
@@ -93,33 +86,14 @@ fn rows(
         .iter()
         .map(|(name, store)| {
             let name = name.to_string();
-            let mut last: Option<Path> = None;
-            store
-                .list(prefix)
-                .map(move |item| {
-                    let meta = item.map_err(|e| tag(&name, e))?;
-                    if last
-                        .as_ref()
-                        .is_some_and(|l| l.as_ref() >= meta.location.as_ref())
-                    {
-                        return Err(tag(
-                            &name,
-                            Error::Generic {
-                                store: "stratus",
-                                source: format!(
-                                    "the listing is not in key order ({} after {}): \
-                                     comparing stores needs key order",
-                                    meta.location,
-                                    last.as_ref().expect("checked")
-                                )
-                                .into(),
-                            },
-                        ));
-                    }
-                    last = Some(meta.location.clone());
-                    Ok(meta)
-                })
-                .boxed()
+            let tagged = {
+                let name = name.clone();
+                store
+                    .list(prefix)
+                    .map(move |item| item.map_err(|e| tag(&name, e)))
+                    .boxed()
+            };
+            in_key_order(name, tagged)
         })
         .collect();
     let mut pending: Option<Row> = None;
@@ -256,6 +230,15 @@ enum Action {
 /// (streamed; multipart above 16 MiB) and, with `delete`, delete what `src` lacks.
 /// Running it again after an interruption does only what is left. A listing error ends
 /// it (returned as `Err`); a failed copy or delete is reported and the rest goes on.
+///
+/// Nothing is deleted or overwritten on a listing's word alone. An entry reaches the
+/// merge-join only once the next entry of its listing is read and found in key order. A
+/// key the source did not list is deleted from the destination only after a `head` of
+/// the source finds nothing; if it finds the key, the source's listing was out of order,
+/// and `sync` ends with that error (every delete already made was proven the same way).
+/// A key the destination did not list is written there without replacing anything it
+/// holds: a conditional create up to 16 MiB, a `head` that finds nothing above; a refusal
+/// is reported in [`SyncReport::failures`] as `AlreadyExists`.
 pub async fn sync(
     src: &dyn ObjectStore,
     dst: &dyn ObjectStore,
@@ -284,13 +267,39 @@ pub async fn sync(
             };
             let result = match (&action, options.dry_run) {
                 (_, true) | (Action::Skip, _) => Ok(()),
-                (Action::Copy(_), false) => transfer(src, &key, dst, &key, PutMode::Overwrite)
-                    .await
-                    .map(drop),
-                (Action::Delete, false) => match dst.delete(&key).await {
-                    Err(Error::NotFound { .. }) => Ok(()),
-                    other => other,
-                },
+                // The destination listed a copy: overwriting it is what sync is for.
+                (Action::Copy(_), false) if metas[1].is_some() => {
+                    transfer(src, &key, dst, &key, PutMode::Overwrite)
+                        .await
+                        .map(drop)
+                }
+                // The destination listed none: never overwrite one it failed to list.
+                (Action::Copy(size), false) => {
+                    transfer_absent(src, &key, dst, &key, *size).await.map(drop)
+                }
+                (Action::Delete, false) => {
+                    // A listing's word is not enough to delete: the source must lack the
+                    // key when asked directly. If it has it, its listing skipped it (out
+                    // of order), and nothing read from it can be trusted.
+                    if !absent(src, &key).await.map_err(|e| tag("source", e))? {
+                        return Err(tag(
+                            "source",
+                            Error::Generic {
+                                store: "stratus",
+                                source: format!(
+                                    "the listing is not in key order: {key} exists but was \
+                                     not listed where key order puts it; nothing was deleted \
+                                     for it (comparing stores needs key order)"
+                                )
+                                .into(),
+                            },
+                        ));
+                    }
+                    match dst.delete(&key).await {
+                        Err(Error::NotFound { .. }) => Ok(()),
+                        other => other,
+                    }
+                }
             };
             Ok::<_, Error>((key, action, result))
         })
@@ -468,6 +477,10 @@ pub struct RepairReport {
 ///   version. Each key where versions differed is reported in
 ///   [`RepairReport::conflicts`].
 ///
+/// A member that did not list a key gets it only through a write that replaces nothing
+/// (as in [`sync`]): a member whose listing skipped its own copy keeps it, and the key is
+/// reported in [`RepairReport::failures`].
+///
 /// Recorded keys are forgotten once converged. Without the record (another process, a
 /// restart), a missed delete looks like a missed write and the object is restored.
 pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> Result<RepairReport> {
@@ -606,15 +619,14 @@ async fn converge(
     }
     if !options.dry_run {
         for &i in &targets {
-            if let Err(err) = transfer(
-                members[winner].1,
-                &key,
-                members[i].1,
-                &key,
-                PutMode::Overwrite,
-            )
-            .await
-            {
+            let (from, to) = (members[winner].1, members[i].1);
+            let copied = match &metas[i] {
+                // The member listed another version: replace it (it lost to the winner).
+                Some(_) => transfer(from, &key, to, &key, PutMode::Overwrite).await,
+                // The member listed none: never overwrite a copy its listing did not show.
+                None => transfer_absent(from, &key, to, &key, best.size).await,
+            };
+            if let Err(err) = copied {
                 return Converged::Failed(key, tag(members[i].0, err));
             }
         }

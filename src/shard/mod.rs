@@ -44,6 +44,7 @@ mod store;
 
 pub use placement::{Member, Placement, PlacementError, Rendezvous};
 pub use rebalance::{
-    execute, plan, rebalance, ExecuteOptions, Failure, Move, Plan, Progress, Report, Route, Verify,
+    execute, plan, rebalance, Conflict, ExecuteOptions, Failure, Move, Plan, Prefer, Progress,
+    Report, Route, Verify,
 };
 pub use store::ShardedStore;

@@ -8,11 +8,13 @@
 
 use super::ShardedStore;
 use crate::member::tag;
-use crate::transfer::{digest, transfer, MULTIPART_THRESHOLD};
+use crate::place::same_place;
+use crate::transfer::{digest, same_bytes, transfer, transfer_absent, Transferred};
 use crate::{Error, Result};
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, UpdateVersion};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -114,10 +116,35 @@ pub enum Verify {
     Content,
 }
 
+/// Which version [`execute`] keeps when an object's owner already holds a *different*
+/// version of it (same key, other bytes).
+///
+/// "Newer" means later by last-modified time at the coarser of the precisions the two
+/// stores report (S3 and Azure give whole seconds or milliseconds, local folders and
+/// memory nanoseconds): two writes in the same second of a seconds-precision store are
+/// not provably ordered, and neither wins. Times from two providers are two clocks; where
+/// they may be skewed by more than the time between the writes, choose explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Prefer {
+    /// The default: the owner's version wins when it is provably newer (a write through
+    /// the sharded store during the rebalance: the old copy is deleted); otherwise both
+    /// are kept and the conflict is reported ([`Report::conflicts`]).
+    #[default]
+    Keep,
+    /// The provably newer version wins, wherever it is (an older version at the owner is
+    /// replaced); times not provably ordered keep both, as `Keep`.
+    Newest,
+    /// The old member's version wins: the owner's is replaced.
+    Source,
+    /// The owner's version wins: the old member's is deleted.
+    Destination,
+}
+
 /// Progress of [`execute`], after each finished move.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Progress {
-    /// Moves finished (moved, already in place, or failed).
+    /// Moves finished (moved, already in place, in conflict, or failed).
     pub done: u64,
     /// Moves in the plan.
     pub total: u64,
@@ -127,7 +154,8 @@ pub struct Progress {
     pub failed: u64,
 }
 
-/// Options of [`execute`]. The default: 8 moves at once, verify content, not a dry run.
+/// Options of [`execute`]. The default: 8 moves at once, verify content, keep both
+/// versions of a conflict, not a dry run.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ExecuteOptions {
@@ -135,6 +163,8 @@ pub struct ExecuteOptions {
     pub concurrency: usize,
     /// How a copy is checked.
     pub verify: Verify,
+    /// Which version survives when the owner holds another one.
+    pub prefer: Prefer,
     /// Report what would be done, touching nothing.
     pub dry_run: bool,
     /// Called after each finished move.
@@ -146,6 +176,7 @@ impl Default for ExecuteOptions {
         Self {
             concurrency: 8,
             verify: Verify::Content,
+            prefer: Prefer::Keep,
             dry_run: false,
             progress: None,
         }
@@ -157,6 +188,7 @@ impl std::fmt::Debug for ExecuteOptions {
         f.debug_struct("ExecuteOptions")
             .field("concurrency", &self.concurrency)
             .field("verify", &self.verify)
+            .field("prefer", &self.prefer)
             .field("dry_run", &self.dry_run)
             .field("progress", &self.progress.is_some())
             .finish()
@@ -173,6 +205,12 @@ impl ExecuteOptions {
     /// Set how copies are verified.
     pub fn with_verify(mut self, verify: Verify) -> Self {
         self.verify = verify;
+        self
+    }
+
+    /// Set which version survives a conflict.
+    pub fn with_prefer(mut self, prefer: Prefer) -> Self {
+        self.prefer = prefer;
         self
     }
 
@@ -198,16 +236,37 @@ pub struct Failure {
     pub error: object_store::Error,
 }
 
+/// An object whose owner holds a different version that [`Prefer`] did not choose
+/// between: both versions were kept, each where it was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    /// The move.
+    pub what: Move,
+    /// The version on the old member (`what.from`).
+    pub source: ObjectMeta,
+    /// The version on the owner (`what.to`).
+    pub destination: ObjectMeta,
+}
+
 /// What [`execute`] did.
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct Report {
-    /// Objects copied, verified and deleted from their old member.
+    /// Objects copied, verified and deleted from their old member (including those whose
+    /// version replaced an older one at the owner, by [`Prefer`]).
     pub moved: u64,
-    /// Objects whose owner already had them; only the old copy was deleted.
+    /// Objects whose owner already held the same bytes; only the old copy was deleted.
     pub already_there: u64,
+    /// Objects whose owner held a version that [`Prefer`] chose over the old member's
+    /// (by default: a provably newer one); the old copy was deleted.
+    pub superseded: u64,
+    /// Objects no longer on their old member when their move ran (deleted, or moved by
+    /// another run, since the plan).
+    pub vanished: u64,
     /// Bytes copied.
     pub bytes: u64,
+    /// Objects whose owner holds another version, neither chosen: both kept.
+    pub conflicts: Vec<Conflict>,
     /// Moves that failed, each leaving its object where it was.
     pub failures: Vec<Failure>,
     /// Whether this was a dry run (nothing was touched; `moved` counts what would move).
@@ -217,26 +276,46 @@ pub struct Report {
 enum Outcome {
     Moved(u64),
     AlreadyThere,
+    Superseded,
+    Vanished,
+    Conflict(Box<Conflict>),
 }
 
 /// Carry out `plan` on `store`, `options.concurrency` moves at a time. Failed moves are
 /// reported, not fatal: every other move still runs.
 ///
+/// # Before any move: two names for one place
+///
+/// For each route (old member, owner) of the plan, a probe object written through the
+/// owner must not be visible through the old member. If it is, the two members are one
+/// place under two names (one folder or bucket configured twice, two endpoints of one
+/// server): the "copy" would be the original, and deleting the original would delete the
+/// only copy. Every move on such a route fails, touching nothing.
+///
 /// # Each move
 ///
-/// The move of `key` from member `A` to its owner `B`:
+/// The move of `key` from member `A` to its owner `B`. The original is deleted (step 4)
+/// only after `B` is proven to hold the same bytes, or a version that wins by
+/// [`ExecuteOptions::prefer`]:
 ///
-/// 1. If `B` already has `key`, `B`'s copy wins: it is either a copy made by an earlier,
-///    interrupted run (writes are atomic, so it is complete) or a newer write through the
-///    sharded store, which sends writes to the new owner. Go to step 3.
-/// 2. Copy `A`'s object to `B`, streaming it, with `PutMode::Create` (objects up to
-///    16 MiB), so that a write to `B` that lands first is never overwritten. Larger
-///    objects use a multipart upload, which cannot be conditional: `B` is checked just
-///    before, and a write to `B` between that check and the end of the upload would be
-///    overwritten by the older copy. Then verify: `B`'s object must have the size read
-///    from `A`, and with [`Verify::Content`] (the default) the XXH3-128 digest of `B`'s
-///    bytes, read back, must equal that of the bytes read from `A`.
-/// 3. Delete `key` from `A`.
+/// 1. `head` the original on `A` (gone: nothing to do, counted in [`Report::vanished`]).
+/// 2. If `B` has no `key`, copy `A`'s object to `B`, streaming it, without ever replacing
+///    an object: a conditional create up to 16 MiB; above that a multipart upload just
+///    after a `head` found nothing (a write to `B` between the two would be overwritten
+///    by the older copy: the one window left). Then verify: `B`'s object must have the
+///    size read from `A`, and with [`Verify::Content`] (the default) the XXH3-128 digest
+///    of `B`'s bytes, read back, must equal that of the bytes read from `A`.
+/// 3. If `B` has `key` (before the copy, or because the conditional create was refused):
+///    - same bytes (size, then MD5-form ETags when both have one, else digests of both
+///      bodies): the copy is there, counted in [`Report::already_there`];
+///    - otherwise [`Prefer`] decides. By default a provably newer version at `B` (a write
+///      through the sharded store, which writes to the new owner) wins, counted in
+///      [`Report::superseded`]; an older one, or one not provably ordered, keeps both
+///      versions, reported in [`Report::conflicts`], and nothing is deleted. When `A`'s
+///      version wins, it replaces `B`'s with a write conditional on `B`'s ETag (a store
+///      without conditional updates, such as a local folder, is checked by a second
+///      `head` just before), then is verified as in step 2.
+/// 4. Delete `key` from `A`.
 ///
 /// A failure at any step leaves `A`'s copy in place, so no object is lost; the move is
 /// reported in [`Report::failures`] and the next [`plan`] finds it again. Interrupting a
@@ -257,10 +336,19 @@ pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions
         return report;
     }
     let stores: BTreeMap<&str, &Arc<dyn ObjectStore>> = store.stores().collect();
+    let routes = distinct_routes(&stores, plan).await;
     let mut moves = futures::stream::iter(&plan.moves)
         .map(|what| {
             let stores = &stores;
-            async move { (what, move_one(stores, what, options.verify).await) }
+            let routes = &routes;
+            async move {
+                let outcome = match routes.get(&(what.from.as_str(), what.to.as_str())) {
+                    Some(Err(why)) => Err(why.error()),
+                    Some(Ok(())) => move_one(stores, what, options).await,
+                    None => Err(not_a_member(&what.from, &what.to)),
+                };
+                (what, outcome)
+            }
         })
         .buffer_unordered(options.concurrency.max(1));
     while let Some((what, outcome)) = moves.next().await {
@@ -272,6 +360,9 @@ pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions
                 progress.bytes += bytes;
             }
             Ok(Outcome::AlreadyThere) => report.already_there += 1,
+            Ok(Outcome::Superseded) => report.superseded += 1,
+            Ok(Outcome::Vanished) => report.vanished += 1,
+            Ok(Outcome::Conflict(conflict)) => report.conflicts.push(*conflict),
             Err(error) => {
                 progress.failed += 1;
                 report.failures.push(Failure {
@@ -287,78 +378,265 @@ pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions
     report
 }
 
+/// Why a route's moves cannot run: the error each of them fails with.
+#[derive(Debug)]
+struct RouteError(String);
+
+impl RouteError {
+    fn error(&self) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "ShardedStore",
+            source: self.0.clone().into(),
+        }
+    }
+}
+
+/// Each route of the plan (old member, owner), proven to join two places, or why not.
+async fn distinct_routes<'a>(
+    stores: &BTreeMap<&str, &Arc<dyn ObjectStore>>,
+    plan: &'a Plan,
+) -> BTreeMap<(&'a str, &'a str), std::result::Result<(), RouteError>> {
+    let mut routes = BTreeMap::new();
+    for m in &plan.moves {
+        routes
+            .entry((m.from.as_str(), m.to.as_str()))
+            .or_insert(Ok(()));
+    }
+    for ((from, to), verdict) in routes.iter_mut() {
+        let (Some(a), Some(b)) = (stores.get(from), stores.get(to)) else {
+            continue; // each move names the missing member
+        };
+        *verdict = match same_place(a, b).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(RouteError(format!(
+                "members {from:?} and {to:?} are one place (an object written through {to:?} \
+                 is visible through {from:?}): moving between them would delete the only \
+                 copy, so nothing on this route was touched; give each member its own \
+                 bucket, container or folder"
+            ))),
+            Err(err) => Err(RouteError(format!(
+                "cannot prove that members {from:?} and {to:?} are two places (a probe \
+                 object written to {to:?} failed: {err}), so nothing on this route was \
+                 touched"
+            ))),
+        };
+    }
+    routes
+}
+
+fn not_a_member(from: &str, to: &str) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "ShardedStore",
+        source: format!("the plan names members {from:?} -> {to:?}, which the store does not have")
+            .into(),
+    }
+}
+
 async fn move_one(
     stores: &BTreeMap<&str, &Arc<dyn ObjectStore>>,
     what: &Move,
-    verify: Verify,
+    options: &ExecuteOptions,
 ) -> object_store::Result<Outcome> {
-    let member = |name: &str| {
-        stores
-            .get(name)
-            .copied()
-            .ok_or_else(|| object_store::Error::Generic {
-                store: "ShardedStore",
-                source: format!("the plan names member {name:?}, which the store does not have")
-                    .into(),
-            })
+    let (Some(from), Some(to)) = (stores.get(what.from.as_str()), stores.get(what.to.as_str()))
+    else {
+        return Err(not_a_member(&what.from, &what.to));
     };
-    let (from, to) = (member(&what.from)?, member(&what.to)?);
     let key = &what.location;
-    let present = match to.head(key).await {
-        Ok(_) => true,
-        Err(object_store::Error::NotFound { .. }) => false,
-        Err(err) => return Err(tag(&what.to, err)),
+    let route = || format!("{} -> {}", what.from, what.to);
+    // 1. The original, as it is now.
+    let source = match from.head(key).await {
+        Ok(meta) => meta,
+        Err(object_store::Error::NotFound { .. }) => return Ok(Outcome::Vanished),
+        Err(err) => return Err(tag(&what.from, err)),
     };
-    let outcome = if present {
-        Outcome::AlreadyThere
-    } else {
-        let mode = if what.size > MULTIPART_THRESHOLD {
-            PutMode::Overwrite
-        } else {
-            PutMode::Create
-        };
-        let copied = match transfer(from.as_ref(), key, to.as_ref(), key, mode).await {
-            Ok(copied) => copied,
-            // A write to the new owner got there first: it wins, as in step 1.
-            Err(object_store::Error::AlreadyExists { .. }) => {
-                return delete_original(from, what)
-                    .await
-                    .map(|()| Outcome::AlreadyThere)
+    // 2. A copy where the owner has none; it never replaces an object.
+    let destination = match head(to.as_ref(), key).await.map_err(|e| tag(&what.to, e))? {
+        Some(destination) => destination,
+        None => match transfer_absent(from.as_ref(), key, to.as_ref(), key, source.size).await {
+            Ok(copied) => {
+                verify_copy(to.as_ref(), what, copied, options.verify).await?;
+                delete_original(from, what).await?;
+                return Ok(Outcome::Moved(copied.size));
             }
-            Err(err) => return Err(tag(&format!("{} -> {}", what.from, what.to), err)),
-        };
-        // The copy's size and, when verifying content, whether its digest matches.
-        let (size, digest_matches) = match verify {
-            Verify::Size => to.head(key).await.map(|meta| (meta.size, true)),
-            Verify::Content => digest(to.as_ref(), key)
-                .await
-                .map(|d| (d.size, d.digest == copied.digest)),
-        }
-        .map_err(|err| tag(&what.to, err))?;
-        if size != copied.size || !digest_matches {
-            return Err(tag(
-                &what.to,
-                object_store::Error::Generic {
-                    store: "ShardedStore",
-                    source: format!(
-                        "the copy of {key} does not match the original ({} bytes read, {} \
-                         bytes in the copy{}); the original is kept",
-                        copied.size,
-                        size,
-                        if size == copied.size {
-                            ", digests differ"
-                        } else {
-                            ""
-                        }
-                    )
-                    .into(),
-                },
-            ));
-        }
-        Outcome::Moved(copied.size)
+            // The owner got a version meanwhile: compare it, as in step 3.
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                match head(to.as_ref(), key).await.map_err(|e| tag(&what.to, e))? {
+                    Some(destination) => destination,
+                    None => return Err(tag(&route(), raced(key))),
+                }
+            }
+            Err(err) => return Err(tag(&route(), err)),
+        },
     };
-    delete_original(from, what).await?;
-    Ok(outcome)
+    // 3. The owner holds a version: the same bytes, or one version wins, or both stay.
+    let same = same_bytes((from.as_ref(), &source), (to.as_ref(), &destination))
+        .await
+        .map_err(|e| tag(&route(), e))?;
+    if same {
+        delete_original(from, what).await?;
+        return Ok(Outcome::AlreadyThere);
+    }
+    match winner(options.prefer, &source, &destination) {
+        Some(Side::Destination) => {
+            delete_original(from, what).await?;
+            Ok(Outcome::Superseded)
+        }
+        Some(Side::Source) => {
+            let copied = replace(from.as_ref(), to.as_ref(), &destination)
+                .await
+                .map_err(|e| tag(&route(), e))?;
+            verify_copy(to.as_ref(), what, copied, options.verify).await?;
+            delete_original(from, what).await?;
+            Ok(Outcome::Moved(copied.size))
+        }
+        None => Ok(Outcome::Conflict(Box::new(Conflict {
+            what: what.clone(),
+            source,
+            destination,
+        }))),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Source,
+    Destination,
+}
+
+/// Which version `prefer` keeps, if any.
+fn winner(prefer: Prefer, source: &ObjectMeta, destination: &ObjectMeta) -> Option<Side> {
+    let newer = || {
+        if provably_newer(&destination.last_modified, &source.last_modified) {
+            Some(Side::Destination)
+        } else if provably_newer(&source.last_modified, &destination.last_modified) {
+            Some(Side::Source)
+        } else {
+            None
+        }
+    };
+    match prefer {
+        Prefer::Keep => newer().filter(|side| *side == Side::Destination),
+        Prefer::Newest => newer(),
+        Prefer::Source => Some(Side::Source),
+        Prefer::Destination => Some(Side::Destination),
+    }
+}
+
+/// Whether `a` is later than `b` at the coarser of the precisions they are given in (a
+/// time whose fraction is a whole number of milliseconds is taken as milliseconds, and
+/// so on: a store reporting seconds cannot order two writes within one second).
+pub(crate) fn provably_newer(a: &DateTime<Utc>, b: &DateTime<Utc>) -> bool {
+    fn unit(t: &DateTime<Utc>) -> i128 {
+        match t.timestamp_subsec_nanos() {
+            0 => 1_000_000_000,
+            n if n % 1_000_000 == 0 => 1_000_000,
+            n if n % 1_000 == 0 => 1_000,
+            _ => 1,
+        }
+    }
+    let unit = unit(a).max(unit(b));
+    let nanos = |t: &DateTime<Utc>| {
+        (i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos()))
+            .div_euclid(unit)
+    };
+    nanos(a) > nanos(b)
+}
+
+/// `head`, with `NotFound` as `None`.
+async fn head(store: &dyn ObjectStore, key: &Path) -> object_store::Result<Option<ObjectMeta>> {
+    match store.head(key).await {
+        Ok(meta) => Ok(Some(meta)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+fn raced(key: &Path) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "ShardedStore",
+        source: format!(
+            "{key} appeared at the owner and disappeared again during the move; the original \
+             is kept (run the rebalance again)"
+        )
+        .into(),
+    }
+}
+
+/// Replace `destination` (the owner's version) with the object at the same key in
+/// `from`, only if the owner's version is still the one compared: a write conditional on
+/// its ETag, or, where the store has no conditional update, after a second `head` finds
+/// it unchanged.
+async fn replace(
+    from: &dyn ObjectStore,
+    to: &dyn ObjectStore,
+    destination: &ObjectMeta,
+) -> object_store::Result<Transferred> {
+    let key = &destination.location;
+    let changed = || object_store::Error::Precondition {
+        path: key.to_string(),
+        source: "the owner's version changed while the move ran; nothing was overwritten \
+                 (run the rebalance again)"
+            .into(),
+    };
+    if destination.e_tag.is_some() {
+        let expected = UpdateVersion {
+            e_tag: destination.e_tag.clone(),
+            version: destination.version.clone(),
+        };
+        match transfer(from, key, to, key, PutMode::Update(expected)).await {
+            Err(object_store::Error::NotImplemented { .. }) => {}
+            Err(object_store::Error::Precondition { .. }) => return Err(changed()),
+            other => return other,
+        }
+    }
+    match head(to, key).await? {
+        Some(now)
+            if now.size == destination.size
+                && now.e_tag == destination.e_tag
+                && now.last_modified == destination.last_modified =>
+        {
+            transfer(from, key, to, key, PutMode::Overwrite).await
+        }
+        _ => Err(changed()),
+    }
+}
+
+/// Check the copy at the owner against what was read from the original.
+async fn verify_copy(
+    to: &dyn ObjectStore,
+    what: &Move,
+    copied: Transferred,
+    verify: Verify,
+) -> object_store::Result<()> {
+    let key = &what.location;
+    // The copy's size and, when verifying content, whether its digest matches.
+    let (size, digest_matches) = match verify {
+        Verify::Size => to.head(key).await.map(|meta| (meta.size, true)),
+        Verify::Content => digest(to, key)
+            .await
+            .map(|d| (d.size, d.digest == copied.digest)),
+    }
+    .map_err(|err| tag(&what.to, err))?;
+    if size == copied.size && digest_matches {
+        return Ok(());
+    }
+    Err(tag(
+        &what.to,
+        object_store::Error::Generic {
+            store: "ShardedStore",
+            source: format!(
+                "the copy of {key} does not match the original ({} bytes read, {size} bytes \
+                 in the copy{}); the original is kept",
+                copied.size,
+                if size == copied.size {
+                    ", digests differ"
+                } else {
+                    ""
+                }
+            )
+            .into(),
+        },
+    ))
 }
 
 async fn delete_original(from: &Arc<dyn ObjectStore>, what: &Move) -> object_store::Result<()> {

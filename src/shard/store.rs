@@ -163,6 +163,12 @@ impl ShardedStore {
                 return Err(config_error(format!("two stores are named {name:?}")));
             }
         }
+        if let Some((a, b)) = crate::place::first_shared_store(&stores) {
+            return Err(config_error(format!(
+                "members {a:?} and {b:?} are one store: a move between them would delete \
+                 the only copy of what it moves; give each member its own store"
+            )));
+        }
         let current = Routing::new(placement, &index)?;
         let previous = previous
             .map(|placement| Routing::new(placement, &index))

@@ -1,0 +1,685 @@
+//! The four ways a delete or overwrite could lose the only or the newer copy, each pinned:
+//!
+//! 1. two names for one place (a renamed member, one folder configured twice, one `Arc`
+//!    under two names): refused at load or construction, and a rebalance between two
+//!    stores that turn out to be one place touches nothing;
+//! 2. a stale copy at the new owner: never taken for the moved object; identical copies
+//!    are still recognised without a transfer, and `Prefer` resolves a conflict;
+//! 3. a rename no member applied: nothing recorded that `repair` could turn into a
+//!    delete of the source;
+//! 4. an out-of-order listing: no delete or overwrite is justified by it.
+//!
+//! Scenarios 1 and 2 also run over S3 (moto) and Azure (Azurite) members.
+
+mod common;
+
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt};
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use stratus::fault::{Fault, FaultyStore, Op};
+use stratus::replicate::{self, ReplicatedStore, SyncOptions};
+use stratus::shard::{self, ExecuteOptions, Member, Placement, Prefer, Rendezvous, ShardedStore};
+use stratus::Config;
+
+fn placement(names: &[&str]) -> Rendezvous {
+    Rendezvous::with_slot_bits(names.iter().map(|n| Member::new(*n)), 12).unwrap()
+}
+
+/// Every key of `store` with its body.
+async fn contents(store: &dyn ObjectStore) -> BTreeMap<String, Vec<u8>> {
+    let metas: Vec<ObjectMeta> = store.list(None).try_collect().await.unwrap();
+    let mut all = BTreeMap::new();
+    for meta in metas {
+        let body = store
+            .get(&meta.location)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        all.insert(meta.location.to_string(), body.to_vec());
+    }
+    all
+}
+
+async fn body(store: &dyn ObjectStore, key: &Path) -> Option<String> {
+    match store.get(key).await {
+        Ok(got) => Some(String::from_utf8(got.bytes().await.unwrap().to_vec()).unwrap()),
+        Err(object_store::Error::NotFound { .. }) => None,
+        Err(err) => panic!("get {key}: {err}"),
+    }
+}
+
+/// A key that `placement(members)` puts on `owner`.
+fn key_owned_by(members: &[&str], owner: &str, tag: &str) -> Path {
+    let placement = placement(members);
+    (0..)
+        .map(|i| Path::from(format!("{tag}-{i}")))
+        .find(|k| placement.members()[placement.locate(k.as_ref().as_bytes())].name() == owner)
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Two names for one place.
+
+/// The issue's reproduction: a member renamed from `disk` to `disk2`, the same folder.
+const RENAMED_MEMBER: &str = r#"
+[stores.disk]
+provider = "local"
+root = "d"
+[stores.s]
+provider = "sharded"
+members = [{ store = "disk", name = "disk2" }]
+previous = ["disk"]
+"#;
+
+#[test]
+fn a_renamed_member_on_the_same_folder_is_refused_at_load_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("d")).unwrap();
+    let err = Config::from_toml(RENAMED_MEMBER, "stores.toml", dir.path())
+        .unwrap_err()
+        .to_string();
+    for needle in [
+        "stores.toml",
+        "`disk`",
+        "`disk2`",
+        "local folder",
+        "name = \"disk\"",
+    ] {
+        assert!(err.contains(needle), "{needle:?} missing from: {err}");
+    }
+}
+
+#[test]
+fn two_config_stores_reaching_one_place_are_refused_whatever_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("d/sub")).unwrap();
+    let refused = |stores: &str, composite: &str| {
+        let toml = format!("{stores}\n[stores.c]\n{composite}");
+        Config::from_toml(&toml, "stores.toml", dir.path())
+            .map(drop)
+            .unwrap_err()
+            .to_string()
+    };
+    let two_folders = "[stores.a]\nprovider = \"local\"\nroot = \"d\"\n\
+                       [stores.b]\nprovider = \"local\"\nroot = \"./d/../d\"\n";
+    // The same folder spelled two ways, in a sharded and in a replicated store.
+    let err = refused(
+        two_folders,
+        "provider = \"sharded\"\nmembers = [\"a\", \"b\"]",
+    );
+    assert!(
+        err.contains("`a`") && err.contains("`b`") && err.contains("both reach"),
+        "{err}"
+    );
+    let err = refused(
+        two_folders,
+        "provider = \"replicated\"\nmembers = [\"a\", \"b\"]",
+    );
+    assert!(err.contains("both reach"), "{err}");
+    // A member and the previous membership: the same folder under another member name.
+    let err = refused(
+        two_folders,
+        "provider = \"sharded\"\nmembers = [\"a\"]\nprevious = [\"b\"]",
+    );
+    assert!(err.contains("previous.b"), "{err}");
+    // A folder and a folder inside it; a bucket and a prefix of it.
+    let nested = "[stores.a]\nprovider = \"local\"\nroot = \"d\"\n\
+                  [stores.b]\nprovider = \"local\"\nroot = \"d/sub\"\n";
+    let err = refused(nested, "provider = \"sharded\"\nmembers = [\"a\", \"b\"]");
+    assert!(err.contains("one inside the other"), "{err}");
+    let buckets = "[stores.a]\nprovider = \"s3\"\nbucket = \"b1\"\nregion = \"us-east-1\"\n\
+                   [stores.b]\nprovider = \"s3\"\nbucket = \"b1\"\nprefix = \"x\"\nregion = \"us-east-1\"\n";
+    let err = refused(
+        buckets,
+        "provider = \"replicated\"\nmembers = [\"a\", \"b\"]",
+    );
+    assert!(
+        err.contains("one inside the other") && err.contains("bucket b1"),
+        "{err}"
+    );
+    // Inline members, and a composite nested in another.
+    let err = refused(
+        "",
+        "provider = \"sharded\"\nmembers = [\n\
+         { name = \"x\", store = { provider = \"local\", root = \"d\" } },\n\
+         { name = \"y\", store = { provider = \"replicated\", members = [\n\
+           { name = \"z\", store = { provider = \"local\", root = \"d/sub\" } }] } }]",
+    );
+    assert!(err.contains("`x`") && err.contains("`y`"), "{err}");
+
+    // Distinct places load: two folders, two prefixes side by side, two memory stores.
+    let ok = "[stores.a]\nprovider = \"local\"\nroot = \"d\"\nprefix = \"one\"\n\
+              [stores.b]\nprovider = \"local\"\nroot = \"d\"\nprefix = \"two\"\n\
+              [stores.m1]\nprovider = \"memory\"\n[stores.m2]\nprovider = \"memory\"\n\
+              [stores.c]\nprovider = \"sharded\"\nmembers = [\"a\", \"b\", \"m1\", \"m2\"]\n";
+    Config::from_toml(ok, "stores.toml", dir.path()).unwrap();
+}
+
+#[tokio::test]
+async fn renaming_the_store_a_member_uses_keeps_its_name_and_moves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = "[stores.east]\nprovider = \"local\"\nroot = \"e\"\ncreate_root = true\n\
+                  [stores.west]\nprovider = \"local\"\nroot = \"w\"\ncreate_root = true\n\
+                  [stores.s]\nprovider = \"sharded\"\nmembers = [\"east\", \"west\"]\n";
+    let config = Config::from_toml(before, "stores.toml", dir.path()).unwrap();
+    let store = config.open("s").unwrap();
+    for i in 0..40 {
+        store
+            .put(&Path::from(format!("k{i}")), format!("v{i}").into())
+            .await
+            .unwrap();
+    }
+    let expected = contents(store.as_ref()).await;
+    // The config entry `east` is now called `eu-east`; the member keeps its name.
+    let after = "[stores.eu-east]\nprovider = \"local\"\nroot = \"e\"\n\
+                 [stores.west]\nprovider = \"local\"\nroot = \"w\"\n\
+                 [stores.s]\nprovider = \"sharded\"\n\
+                 members = [{ store = \"eu-east\", name = \"east\" }, \"west\"]\n";
+    let config = Config::from_toml(after, "stores.toml", dir.path()).unwrap();
+    let sharded = config.open_sharded("s").unwrap();
+    let plan = shard::plan(&sharded).await.unwrap();
+    assert_eq!((plan.objects, plan.moves.len()), (40, 0));
+    assert_eq!(contents(&sharded).await, expected);
+}
+
+#[test]
+fn one_arc_under_two_names_is_refused_by_both_composites() {
+    let disk: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let err = ShardedStore::new(placement(&["disk2"]), [("disk2".to_string(), disk.clone())])
+        .unwrap()
+        .with_previous(placement(&["disk"]), [("disk".to_string(), disk.clone())])
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("\"disk\"") && err.contains("\"disk2\""),
+        "{err}"
+    );
+    let err = ReplicatedStore::new([("a".to_string(), disk.clone()), ("b".to_string(), disk)])
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("one store"), "{err}");
+}
+
+/// Rebalance from `old` to `new`, where both are one place reached through two store
+/// objects (which no configuration check can see): nothing may be deleted.
+async fn rebalance_between_aliases_touches_nothing(
+    old: Arc<dyn ObjectStore>,
+    new: Arc<dyn ObjectStore>,
+) {
+    for i in 0..20 {
+        old.put(&Path::from(format!("key-{i}")), format!("v{i}").into())
+            .await
+            .unwrap();
+    }
+    let before = contents(old.as_ref()).await;
+    let store = ShardedStore::new(placement(&["disk2"]), [("disk2".to_string(), new)])
+        .unwrap()
+        .with_previous(placement(&["disk"]), [("disk".to_string(), old.clone())])
+        .unwrap();
+    let plan = shard::plan(&store).await.unwrap();
+    assert_eq!(
+        plan.moves.len(),
+        20,
+        "each object is listed on disk, owned by disk2"
+    );
+    let report = shard::execute(&store, &plan, &ExecuteOptions::default()).await;
+    assert_eq!(report.failures.len(), 20);
+    assert_eq!(
+        (report.moved, report.already_there, report.superseded),
+        (0, 0, 0)
+    );
+    let why = report.failures[0].error.to_string();
+    assert!(
+        why.contains("one place") && why.contains("\"disk2\""),
+        "{why}"
+    );
+    assert_eq!(contents(old.as_ref()).await, before, "an object was lost");
+}
+
+#[tokio::test]
+async fn a_rebalance_between_two_names_for_one_folder_deletes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let one: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    let two: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    rebalance_between_aliases_touches_nothing(one, two).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. A stale copy at the new owner.
+
+/// Members `a` (old membership) and `a`, `b` (new); `key` is owned by `b`. `b` holds
+/// `stale` (written first), `a` holds `today` (written `gap` later).
+async fn stale_at_owner(
+    a: Arc<dyn ObjectStore>,
+    b: Arc<dyn ObjectStore>,
+    gap: Duration,
+) -> (ShardedStore, Path) {
+    let key = key_owned_by(&["a", "b"], "b", "key");
+    b.put(&key, "stale".into()).await.unwrap();
+    tokio::time::sleep(gap).await;
+    a.put(&key, "today's version".into()).await.unwrap();
+    let store = ShardedStore::new(
+        placement(&["a", "b"]),
+        [("a".to_string(), a), ("b".to_string(), b)],
+    )
+    .unwrap()
+    .with_previous(placement(&["a"]), [])
+    .unwrap();
+    (store, key)
+}
+
+async fn a_stale_copy_never_wins(a: Arc<dyn ObjectStore>, b: Arc<dyn ObjectStore>, gap: Duration) {
+    let (store, key) = stale_at_owner(a.clone(), b.clone(), gap).await;
+    let plan = shard::plan(&store).await.unwrap();
+    assert_eq!(plan.moves.len(), 1);
+
+    // Default: both versions kept, the conflict reported with both versions.
+    let report = shard::execute(&store, &plan, &ExecuteOptions::default()).await;
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(
+        (report.moved, report.already_there, report.superseded),
+        (0, 0, 0)
+    );
+    assert_eq!(report.conflicts.len(), 1);
+    let conflict = &report.conflicts[0];
+    assert_eq!((conflict.source.size, conflict.destination.size), (15, 5));
+    assert!(conflict.source.last_modified > conflict.destination.last_modified);
+    assert_eq!(
+        body(a.as_ref(), &key).await.as_deref(),
+        Some("today's version")
+    );
+    assert_eq!(body(b.as_ref(), &key).await.as_deref(), Some("stale"));
+
+    // Prefer the newest: today's version replaces the stale one, then leaves `a`.
+    let options = ExecuteOptions::default().with_prefer(Prefer::Newest);
+    let report = shard::execute(&store, &plan, &options).await;
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!((report.moved, report.conflicts.len()), (1, 0));
+    assert_eq!(
+        body(b.as_ref(), &key).await.as_deref(),
+        Some("today's version")
+    );
+    assert_eq!(body(a.as_ref(), &key).await, None);
+}
+
+#[tokio::test]
+async fn a_stale_copy_at_the_new_owner_never_wins_memory() {
+    let (a, b): (Arc<dyn ObjectStore>, Arc<dyn ObjectStore>) =
+        (Arc::new(InMemory::new()), Arc::new(InMemory::new()));
+    a_stale_copy_never_wins(a, b, Duration::from_millis(5)).await;
+}
+
+#[tokio::test]
+async fn a_stale_copy_at_the_new_owner_never_wins_local() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let folder = |i: usize| -> Arc<dyn ObjectStore> {
+        Arc::new(LocalFileSystem::new_with_prefix(dirs[i].path()).unwrap())
+    };
+    a_stale_copy_never_wins(folder(0), folder(1), Duration::from_millis(20)).await;
+}
+
+#[tokio::test]
+async fn identical_copies_move_without_a_transfer_and_prefer_resolves_the_rest() {
+    // Identical bytes at the owner: recognised as moved, no write to the owner.
+    let a = Arc::new(FaultyStore::new(Arc::new(InMemory::new())));
+    let b = Arc::new(FaultyStore::new(Arc::new(InMemory::new())));
+    let key = key_owned_by(&["a", "b"], "b", "same");
+    a.put(&key, "bytes".into()).await.unwrap();
+    b.put(&key, "bytes".into()).await.unwrap();
+    let version_before = b.head(&key).await.unwrap().e_tag;
+    let store = ShardedStore::new(
+        placement(&["a", "b"]),
+        [
+            ("a".to_string(), a.clone() as Arc<dyn ObjectStore>),
+            ("b".to_string(), b.clone() as Arc<dyn ObjectStore>),
+        ],
+    )
+    .unwrap()
+    .with_previous(placement(&["a"]), [])
+    .unwrap();
+    let plan = shard::plan(&store).await.unwrap();
+    let report = shard::execute(&store, &plan, &ExecuteOptions::default()).await;
+    assert_eq!((report.already_there, report.moved), (1, 0));
+    // (The route's probe is the one other write to `b`; the key's version is unchanged.)
+    assert_eq!(
+        b.head(&key).await.unwrap().e_tag,
+        version_before,
+        "identical copy rewritten"
+    );
+    assert_eq!(body(a.as_ref(), &key).await, None);
+
+    // An explicit `Destination` keeps the owner's (older) version.
+    let (store, key) = stale_at_owner(
+        Arc::new(InMemory::new()),
+        Arc::new(InMemory::new()),
+        Duration::from_millis(5),
+    )
+    .await;
+    let plan = shard::plan(&store).await.unwrap();
+    let options = ExecuteOptions::default().with_prefer(Prefer::Destination);
+    let report = shard::execute(&store, &plan, &options).await;
+    assert_eq!((report.superseded, report.conflicts.len()), (1, 0));
+    assert_eq!(body(&store, &key).await.as_deref(), Some("stale"));
+
+    // A source that vanished since the plan: nothing to do, nothing deleted.
+    let (store, key) = stale_at_owner(
+        Arc::new(InMemory::new()),
+        Arc::new(InMemory::new()),
+        Duration::from_millis(5),
+    )
+    .await;
+    let plan = shard::plan(&store).await.unwrap();
+    let (_, a) = store.stores().find(|(name, _)| *name == "a").unwrap();
+    a.delete(&key).await.unwrap();
+    let report = shard::execute(&store, &plan, &ExecuteOptions::default()).await;
+    assert_eq!((report.vanished, report.conflicts.len()), (1, 0));
+    assert_eq!(body(&store, &key).await.as_deref(), Some("stale"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. A rename that no member applied.
+
+fn two_faulty() -> (ReplicatedStore, [Arc<FaultyStore>; 2]) {
+    let members = [
+        Arc::new(FaultyStore::new(Arc::new(InMemory::new()))),
+        Arc::new(FaultyStore::new(Arc::new(InMemory::new()))),
+    ];
+    let store = ReplicatedStore::new([
+        ("a".to_string(), members[0].clone() as Arc<dyn ObjectStore>),
+        ("b".to_string(), members[1].clone() as Arc<dyn ObjectStore>),
+    ])
+    .unwrap();
+    (store, members)
+}
+
+#[tokio::test]
+async fn a_rename_no_member_applied_records_nothing_and_repair_keeps_the_source() {
+    let (store, members) = two_faulty();
+    let (src, dst) = (Path::from("src"), Path::from("dst"));
+    store.put(&src, "only copy".into()).await.unwrap();
+    for member in &members {
+        member.inject(Fault::fail(Op::Rename));
+    }
+    assert!(store.rename(&src, &dst).await.is_err());
+    assert_eq!(
+        store.missed(),
+        vec![],
+        "nothing was applied, so nothing was missed"
+    );
+    for member in &members {
+        member.clear();
+    }
+    let report = replicate::repair(&store, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((report.deleted, report.copied), (0, 0));
+    for member in &members {
+        assert_eq!(
+            body(member.as_ref(), &src).await.as_deref(),
+            Some("only copy")
+        );
+        assert_eq!(body(member.as_ref(), &dst).await, None);
+    }
+}
+
+#[tokio::test]
+async fn a_conditional_rename_refused_by_the_primary_keeps_an_older_record_to_itself() {
+    let (store, members) = two_faulty();
+    let (src, dst) = (Path::from("src"), Path::from("dst"));
+    store.put(&src, "source".into()).await.unwrap();
+    // `dst` is written to `a` only: `b` is recorded as having missed that write.
+    members[1].inject(Fault::fail(Op::Put).times(1));
+    let quorum_one = store
+        .clone()
+        .with_write(replicate::WritePolicy::Quorum(1))
+        .unwrap();
+    quorum_one.put(&dst, "target".into()).await.unwrap();
+    let recorded = quorum_one.missed();
+    assert_eq!(recorded.len(), 1);
+    // The primary refuses the rename (its `dst` exists): nothing applied anywhere, and
+    // the old record of `dst` must not become a delete of `src`.
+    let err = quorum_one
+        .rename_if_not_exists(&src, &dst)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, object_store::Error::AlreadyExists { .. }),
+        "{err}"
+    );
+    assert_eq!(quorum_one.missed(), recorded);
+    replicate::repair(&quorum_one, &SyncOptions::default())
+        .await
+        .unwrap();
+    for member in &members {
+        assert_eq!(body(member.as_ref(), &src).await.as_deref(), Some("source"));
+        assert_eq!(body(member.as_ref(), &dst).await.as_deref(), Some("target"));
+    }
+}
+
+#[tokio::test]
+async fn a_rename_one_member_applied_is_completed_by_repair_without_losing_the_object() {
+    let (store, members) = two_faulty();
+    let (src, dst) = (Path::from("src"), Path::from("dst"));
+    store.put(&src, "moving".into()).await.unwrap();
+    members[1].inject(Fault::fail(Op::Rename));
+    let quorum_one = store.with_write(replicate::WritePolicy::Quorum(1)).unwrap();
+    quorum_one.rename(&src, &dst).await.unwrap();
+    members[1].clear();
+    let report = replicate::repair(&quorum_one, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((report.deleted, report.copied), (1, 1));
+    for member in &members {
+        assert_eq!(body(member.as_ref(), &src).await, None);
+        assert_eq!(body(member.as_ref(), &dst).await.as_deref(), Some("moving"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Out-of-order listings.
+
+/// A store whose listing is in a chosen order (the inner store's objects, keys listed in
+/// `order`); everything else is the inner store's.
+#[derive(Debug)]
+struct ListedInOrder {
+    inner: Arc<dyn ObjectStore>,
+    order: Vec<Path>,
+}
+
+impl std::fmt::Display for ListedInOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ListedInOrder({})", self.inner)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for ListedInOrder {
+    async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
+        self.inner.put_opts(l, p, o).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        l: &Path,
+        o: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(l, o).await
+    }
+    async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
+        self.inner.get_opts(l, o).await
+    }
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+    fn list(&self, _: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        let inner = self.inner.clone();
+        futures::stream::iter(self.order.clone())
+            .then(move |key| {
+                let inner = inner.clone();
+                async move { inner.head(&key).await }
+            })
+            .boxed()
+    }
+    async fn list_with_delimiter(&self, p: Option<&Path>) -> Result<ListResult> {
+        self.inner.list_with_delimiter(p).await
+    }
+    async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
+        self.inner.copy_opts(f, t, o).await
+    }
+}
+
+fn keys(n: usize) -> Vec<Path> {
+    (0..n).map(|i| Path::from(format!("k{i:03}"))).collect()
+}
+
+async fn filled(keys: &[Path], body: &str) -> Arc<dyn ObjectStore> {
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    for key in keys {
+        store.put(key, body.to_string().into()).await.unwrap();
+    }
+    store
+}
+
+#[tokio::test]
+async fn sync_with_delete_over_a_directory_order_listing_deletes_nothing_the_source_has() {
+    // The issue's reproduction: object_store's own LocalFileSystem lists in directory
+    // order; the destination holds the same 200 keys.
+    let dir = tempfile::tempdir().unwrap();
+    let src = LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+    for key in keys(200) {
+        src.put(&key, "same".into()).await.unwrap();
+    }
+    let dst = filled(&keys(200), "same").await;
+    let options = SyncOptions::default().with_delete(true);
+    let err = replicate::sync(&src, dst.as_ref(), &options)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("key order"), "{err}");
+    assert_eq!(
+        contents(dst.as_ref()).await.len(),
+        200,
+        "objects the source has were deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_break_in_order_far_ahead_still_justifies_no_delete_or_overwrite() {
+    // The source lists k001..k199 then k000: the one-ahead order check sees the break
+    // only at the end, so the merge-join first believes k000 is missing at the source.
+    let all = keys(200);
+    let mut order = all[1..].to_vec();
+    order.push(all[0].clone());
+    let src = ListedInOrder {
+        inner: filled(&all, "same").await,
+        order,
+    };
+    let dst = filled(&all, "same").await;
+    let options = SyncOptions::default().with_delete(true);
+    let err = replicate::sync(&src, dst.as_ref(), &options)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("key order"), "{err}");
+    assert_eq!(contents(dst.as_ref()).await.len(), 200, "k000 was deleted");
+
+    // The destination lists out of order: k000 looks missing there, and is copied only
+    // if that does not overwrite the destination's own (different) k000.
+    let src = filled(&all, "source").await;
+    let dst_inner = filled(&all, "source").await;
+    dst_inner
+        .put(&all[0], "newer at the destination".into())
+        .await
+        .unwrap();
+    let mut order = all[1..].to_vec();
+    order.push(all[0].clone());
+    let dst = ListedInOrder {
+        inner: dst_inner.clone(),
+        order,
+    };
+    let result = replicate::sync(src.as_ref(), &dst, &SyncOptions::default()).await;
+    assert!(result.is_err() || !result.unwrap().failures.is_empty());
+    assert_eq!(
+        body(dst_inner.as_ref(), &all[0]).await.as_deref(),
+        Some("newer at the destination"),
+        "overwritten on the word of an out-of-order listing"
+    );
+}
+
+#[tokio::test]
+async fn repair_over_a_member_listing_out_of_order_overwrites_nothing() {
+    let all = keys(50);
+    let a = filled(&all, "v").await;
+    let b_inner = filled(&all, "v").await;
+    b_inner.put(&all[0], "b's own".into()).await.unwrap();
+    let mut order = all[1..].to_vec();
+    order.push(all[0].clone());
+    let b: Arc<dyn ObjectStore> = Arc::new(ListedInOrder {
+        inner: b_inner.clone(),
+        order,
+    });
+    let store = ReplicatedStore::new([("a".to_string(), a), ("b".to_string(), b)]).unwrap();
+    let result = replicate::repair(&store, &SyncOptions::default()).await;
+    assert!(result.is_err() || !result.unwrap().failures.is_empty());
+    assert_eq!(
+        body(b_inner.as_ref(), &all[0]).await.as_deref(),
+        Some("b's own")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 1 and 2 on emulator members: S3 (moto) and Azure (Azurite).
+
+mod emulators {
+    use super::*;
+    use common::{unique_prefix, Backend};
+
+    /// A store on `backend` under `prefix`, built from its own Config (a store object of
+    /// its own, as two config files or two processes would have).
+    fn open(backend: Backend, prefix: &str) -> Option<Arc<dyn ObjectStore>> {
+        let toml = format!("[stores.t]\n{}", backend.store_toml(prefix)?);
+        Some(
+            Config::from_toml(&toml, "test.toml", ".")
+                .unwrap()
+                .open("t")
+                .unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn two_names_for_one_s3_prefix_and_one_azure_prefix_delete_nothing() {
+        for backend in [Backend::Moto, Backend::Azurite] {
+            let prefix = unique_prefix("alias");
+            let (Some(one), Some(two)) = (open(backend, &prefix), open(backend, &prefix)) else {
+                return;
+            };
+            rebalance_between_aliases_touches_nothing(one, two).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stale_azure_copy_never_wins_over_todays_s3_version() {
+        let (Some(a), Some(b)) = (
+            open(Backend::Moto, &unique_prefix("stale-a")),
+            open(Backend::Azurite, &unique_prefix("stale-b")),
+        ) else {
+            return;
+        };
+        // Both servers report whole seconds (or milliseconds): more than one apart.
+        a_stale_copy_never_wins(a, b, Duration::from_millis(2100)).await;
+    }
+}
