@@ -556,7 +556,7 @@ fn retry_settings_are_validated() {
     );
     let err = toml_error(&format!("{base}retry = {{ backoff_base = 0.5 }}\n"));
     assert!(
-        err.contains("key `retry.backoff_base`: expected a number of at least 1"),
+        err.contains("key `retry.backoff_base`: expected a number above 1"),
         "{err}"
     );
     let err = toml_error(&format!(

@@ -6,6 +6,11 @@ use std::time::Duration;
 
 use super::KeyError;
 
+/// object_store's first backoff when `init_backoff` is unset.
+const DEFAULT_INIT_BACKOFF: Duration = Duration::from_millis(100);
+/// object_store's longest backoff when `max_backoff` is unset.
+const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(15);
+
 /// How a cloud store retries failed requests. Unset fields keep object_store's defaults
 /// (10 retries, 3 minutes in all, backoff from 100 ms doubling to 15 s).
 ///
@@ -43,23 +48,47 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duratio
 }
 
 impl RetrySettings {
+    /// Refuse settings object_store's backoff cannot run with. It draws each wait at
+    /// random between the first backoff and the previous wait times `backoff_base` (capped
+    /// at `max_backoff`): that range must never be empty, or the first retry panics inside
+    /// object_store. So the checks apply to the *effective* values, defaults filled in: a
+    /// `max_backoff` of 10 ms alone is below the default first backoff of 100 ms.
     pub(crate) fn validate(&self) -> Result<(), KeyError> {
-        if self
-            .backoff_base
-            .is_some_and(|b| !(b >= 1.0 && b.is_finite()))
-        {
-            return Err(KeyError::new(
-                "retry.backoff_base",
-                "expected a number of at least 1",
-            ));
-        }
-        if let (Some(init), Some(max)) = (self.init_backoff, self.max_backoff) {
-            if init > max {
+        const BASE_MAX: f64 = 1000.0;
+        if let Some(base) = self.backoff_base {
+            if !(base > 1.0 && base <= BASE_MAX) {
                 return Err(KeyError::new(
-                    "retry.init_backoff",
-                    "is longer than `retry.max_backoff`",
+                    "retry.backoff_base",
+                    format!(
+                        "expected a number above 1 and at most {BASE_MAX} (each backoff is \
+                         drawn between the first one and the last one times this factor: 1 \
+                         or less leaves nothing to draw from)"
+                    ),
                 ));
             }
+        }
+        let init = self.init_backoff.unwrap_or(DEFAULT_INIT_BACKOFF);
+        let max = self.max_backoff.unwrap_or(DEFAULT_MAX_BACKOFF);
+        if init.is_zero() {
+            return Err(KeyError::new(
+                "retry.init_backoff",
+                "expected a duration above zero, e.g. \"50ms\" (use `max_retries = 0` for no \
+                 retries)",
+            ));
+        }
+        if init > max {
+            let (key, other) = if self.init_backoff.is_some() {
+                ("retry.init_backoff", "`retry.max_backoff`")
+            } else {
+                ("retry.max_backoff", "the default first backoff")
+            };
+            return Err(KeyError::new(
+                key,
+                format!(
+                    "{init:?} first and {max:?} longest: the first backoff must not be longer \
+                     than the longest ({other})"
+                ),
+            ));
         }
         Ok(())
     }

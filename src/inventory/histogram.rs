@@ -13,14 +13,16 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Count one object. Counts saturate at `u64::MAX` (16 EiB), which then reads "at
+    /// least": a server or a corrupt report claiming such sizes cannot wrap them.
     pub(crate) fn add(&mut self, size: u64) {
-        self.objects += 1;
-        self.bytes += size;
+        self.objects = self.objects.saturating_add(1);
+        self.bytes = self.bytes.saturating_add(size);
     }
 
     pub(crate) fn merge(&mut self, other: Counts) {
-        self.objects += other.objects;
-        self.bytes += other.bytes;
+        self.objects = self.objects.saturating_add(other.objects);
+        self.bytes = self.bytes.saturating_add(other.bytes);
     }
 
     /// No objects.
@@ -181,7 +183,12 @@ impl AgeHistogram {
     fn thresholds(as_of: DateTime<Utc>) -> (DateTime<Utc>, [DateTime<Utc>; 6]) {
         (
             as_of,
-            std::array::from_fn(|i| as_of - chrono::TimeDelta::days(AGE_BUCKETS[i].2)),
+            std::array::from_fn(|i| {
+                // A deserialized report may carry any `as_of`: clamp, never overflow.
+                as_of
+                    .checked_sub_signed(chrono::TimeDelta::days(AGE_BUCKETS[i].2))
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC)
+            }),
         )
     }
 

@@ -284,12 +284,12 @@ async fn consume(
     mut report: Report,
     shared: Arc<Shared>,
 ) -> Result<Report> {
-    let (mut objects, mut bytes) = (0, 0);
+    let (mut objects, mut bytes) = (0u64, 0u64);
     while let Some(meta) = listing.next().await {
         let meta = meta.map_err(|e| shared.listing_error(&partition, e))?;
         report.add(shared.relative(&meta), &meta);
         objects += 1;
-        bytes += meta.size;
+        bytes = bytes.saturating_add(meta.size);
         if objects == shared.progress_every {
             shared.count(objects, bytes);
             (objects, bytes) = (0, 0);
@@ -430,7 +430,9 @@ impl Scan<'_> {
                 // Objects listed while exploring: a partition of their own (the prefixes
                 // above them stay open).
                 let mut part = self.template.clone();
-                let bytes = objects.iter().map(|m| m.size).sum();
+                let bytes = objects
+                    .iter()
+                    .fold(0u64, |sum, m| sum.saturating_add(m.size));
                 for meta in &objects {
                     part.add(self.shared.relative(meta), meta);
                 }

@@ -174,8 +174,8 @@ impl PrefixBreakdown {
     fn fold(&mut self, depth: usize, counts: Counts) {
         self.other.prefixes += 1;
         if depth == 1 {
-            self.other.objects += counts.objects;
-            self.other.bytes += counts.bytes;
+            self.other.objects = self.other.objects.saturating_add(counts.objects);
+            self.other.bytes = self.other.bytes.saturating_add(counts.bytes);
         }
     }
 
@@ -199,9 +199,9 @@ impl PrefixBreakdown {
         for (name, (depth, counts)) in other.kept {
             self.complete(name, depth, counts);
         }
-        self.other.prefixes += other.other.prefixes;
-        self.other.objects += other.other.objects;
-        self.other.bytes += other.other.bytes;
+        self.other.prefixes = self.other.prefixes.saturating_add(other.other.prefixes);
+        self.other.objects = self.other.objects.saturating_add(other.other.objects);
+        self.other.bytes = self.other.bytes.saturating_add(other.other.bytes);
         for (name, (depth, counts)) in other.open {
             self.open
                 .entry(name)

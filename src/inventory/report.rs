@@ -38,7 +38,9 @@ pub struct Report {
     pub as_of: DateTime<Utc>,
     /// Objects seen.
     pub objects: u64,
-    /// Their bytes.
+    /// Their bytes. Every count and byte total in a report saturates at `u64::MAX`
+    /// (16 EiB) instead of wrapping: a total of `u64::MAX` reads "at least" (the table
+    /// says so).
     pub bytes: u64,
     /// Objects of size 0.
     pub zero_byte_objects: u64,
@@ -90,9 +92,9 @@ impl Report {
     /// places the object in the per-prefix breakdown).
     pub fn add(&mut self, relative: &str, meta: &ObjectMeta) {
         let size = meta.size;
-        self.objects += 1;
-        self.bytes += size;
-        self.zero_byte_objects += u64::from(size == 0);
+        self.objects = self.objects.saturating_add(1);
+        self.bytes = self.bytes.saturating_add(size);
+        self.zero_byte_objects = self.zero_byte_objects.saturating_add(u64::from(size == 0));
         self.smallest = Some(self.smallest.map_or(size, |s| s.min(size)));
         self.largest = Some(self.largest.map_or(size, |s| s.max(size)));
         let modified = meta.last_modified;
@@ -127,9 +129,11 @@ impl Report {
                 settings(&other)
             )));
         }
-        self.objects += other.objects;
-        self.bytes += other.bytes;
-        self.zero_byte_objects += other.zero_byte_objects;
+        self.objects = self.objects.saturating_add(other.objects);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        self.zero_byte_objects = self
+            .zero_byte_objects
+            .saturating_add(other.zero_byte_objects);
         self.smallest = min_opt(self.smallest, other.smallest);
         self.largest = max_opt(self.largest, other.largest);
         self.oldest = min_opt(self.oldest, other.oldest);

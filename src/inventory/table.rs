@@ -69,9 +69,14 @@ pub fn render(report: &Report, title: &str) -> String {
     );
     let _ = writeln!(
         w,
-        "  bytes       {:>15}   ({})",
+        "  bytes       {:>15}   ({}){}",
         thousands(report.bytes),
-        human_bytes(report.bytes)
+        human_bytes(report.bytes),
+        if report.bytes == u64::MAX {
+            ", at least: the total saturated (sizes near 16 EiB)"
+        } else {
+            ""
+        }
     );
     if let (Some(min), Some(max), Some(mean)) =
         (report.smallest, report.largest, report.mean_size())

@@ -313,7 +313,7 @@ pub async fn sync(
             (Action::Skip, Ok(())) => report.skipped += 1,
             (Action::Copy(size), Ok(())) => {
                 report.copied += 1;
-                report.bytes += size;
+                report.bytes = report.bytes.saturating_add(size);
             }
             (Action::Delete, Ok(())) => report.deleted += 1,
         }
@@ -516,7 +516,7 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> Result<Re
                 conflict,
             } => {
                 report.copied += copies;
-                report.bytes += bytes;
+                report.bytes = report.bytes.saturating_add(bytes);
                 report.deleted += deletes;
                 report.conflicts.extend(conflict);
             }
@@ -633,7 +633,7 @@ async fn converge(
     }
     Converged::Repaired {
         copies: targets.len() as u64,
-        bytes: best.size * targets.len() as u64,
+        bytes: best.size.saturating_mul(targets.len() as u64),
         deletes: 0,
         conflict: (!overwritten.is_empty()).then(|| Conflict {
             location: key.clone(),

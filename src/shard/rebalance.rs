@@ -58,14 +58,16 @@ impl Plan {
         for m in &self.moves {
             let route = routes.entry((m.from.clone(), m.to.clone())).or_default();
             route.moves += 1;
-            route.bytes += m.size;
+            route.bytes = route.bytes.saturating_add(m.size);
         }
         routes
     }
 
     /// The bytes the moves carry.
     pub fn move_bytes(&self) -> u64 {
-        self.moves.iter().map(|m| m.size).sum()
+        self.moves
+            .iter()
+            .fold(0u64, |sum, m| sum.saturating_add(m.size))
     }
 }
 
@@ -91,7 +93,7 @@ pub async fn plan(store: &ShardedStore) -> Result<Plan> {
             source: Box::new(source),
         })?;
         plan.objects += 1;
-        plan.bytes += meta.size;
+        plan.bytes = plan.bytes.saturating_add(meta.size);
         let (owner, owner_name) = store.owner_entry(&meta.location);
         if owner != index {
             plan.moves.push(Move {
@@ -356,8 +358,8 @@ pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions
         match outcome {
             Ok(Outcome::Moved(bytes)) => {
                 report.moved += 1;
-                report.bytes += bytes;
-                progress.bytes += bytes;
+                report.bytes = report.bytes.saturating_add(bytes);
+                progress.bytes = progress.bytes.saturating_add(bytes);
             }
             Ok(Outcome::AlreadyThere) => report.already_there += 1,
             Ok(Outcome::Superseded) => report.superseded += 1,
