@@ -1,36 +1,77 @@
-//! The outermost layer of every store stratus builds: it keeps credentials out of `Debug`.
+//! The outermost layer of every store stratus builds: it keeps credentials out of `Debug`
+//! and out of error text.
 //!
 //! object_store's provider stores derive `Debug` over their whole client configuration,
 //! and some of it is secret (object_store 0.14's `MicrosoftAzure` prints a bearer token or
 //! SAS in full). A store handed to an application ends up in `{:?}` sooner or later — a
 //! `tracing` field, an `unwrap` on a struct holding it — so the store stratus returns shows
 //! only its provider and its `Display` form, which object_store keeps to names (bucket,
-//! container, prefix). Everything else is forwarded unchanged.
+//! container, prefix). And every error that leaves it (from a call, a listing, a body
+//! being read, a multipart part) has any part of the store's secrets cut from its text
+//! ([`crate::config::secret`]'s `scrub`): a request URL quoted in an error carries a SAS
+//! token. Everything else is forwarded unchanged.
 
+use crate::config::scrub_error;
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::stream::BoxStream;
+use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
+    CopyOptions, Error, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
+    ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    Result, UploadPart,
 };
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-/// A store whose `Debug` output names its provider and shows its `Display` form only.
+/// A store whose `Debug` output names its provider and shows its `Display` form only, and
+/// whose errors never quote its secrets.
 pub(crate) struct Redacted {
     provider: &'static str,
     inner: Arc<dyn ObjectStore>,
+    secrets: Secrets,
+}
+
+/// The secret values of a store's configuration (never printed).
+#[derive(Clone, Default)]
+struct Secrets(Arc<[String]>);
+
+impl Secrets {
+    fn clean(&self, err: Error) -> Error {
+        if self.0.is_empty() {
+            return err;
+        }
+        let secrets: Vec<&str> = self.0.iter().map(String::as_str).collect();
+        scrub_error(err, &secrets)
+    }
+
+    fn stream<T: Send + 'static>(
+        &self,
+        stream: BoxStream<'static, Result<T>>,
+    ) -> BoxStream<'static, Result<T>> {
+        if self.0.is_empty() {
+            return stream;
+        }
+        let secrets = self.clone();
+        stream
+            .map(move |item| item.map_err(|e| secrets.clean(e)))
+            .boxed()
+    }
 }
 
 impl Redacted {
+    /// Wrap `inner`; `secrets` are the values its errors must not repeat.
     pub(crate) fn wrap(
         provider: &'static str,
         inner: Arc<dyn ObjectStore>,
+        secrets: Vec<String>,
     ) -> Arc<dyn ObjectStore> {
-        Arc::new(Self { provider, inner })
+        Arc::new(Self {
+            provider,
+            inner,
+            secrets: Secrets(secrets.into()),
+        })
     }
 }
 
@@ -49,6 +90,39 @@ impl fmt::Display for Redacted {
     }
 }
 
+/// A multipart upload whose errors are scrubbed like its store's.
+#[derive(Debug)]
+struct RedactedUpload {
+    inner: Box<dyn MultipartUpload>,
+    secrets: Secrets,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} secrets>", self.0.len())
+    }
+}
+
+#[async_trait]
+impl MultipartUpload for RedactedUpload {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        let part = self.inner.put_part(data);
+        let secrets = self.secrets.clone();
+        Box::pin(async move { part.await.map_err(|e| secrets.clean(e)) })
+    }
+
+    async fn complete(&mut self) -> Result<PutResult> {
+        self.inner
+            .complete()
+            .await
+            .map_err(|e| self.secrets.clean(e))
+    }
+
+    async fn abort(&mut self) -> Result<()> {
+        self.inner.abort().await.map_err(|e| self.secrets.clean(e))
+    }
+}
+
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl ObjectStore for Redacted {
@@ -58,7 +132,8 @@ impl ObjectStore for Redacted {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
+        let result = self.inner.put_opts(location, payload, opts).await;
+        result.map_err(|e| self.secrets.clean(e))
     }
 
     async fn put_multipart_opts(
@@ -66,26 +141,41 @@ impl ObjectStore for Redacted {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
+        match self.inner.put_multipart_opts(location, opts).await {
+            Ok(inner) => Ok(Box::new(RedactedUpload {
+                inner,
+                secrets: self.secrets.clone(),
+            })),
+            Err(e) => Err(self.secrets.clean(e)),
+        }
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        self.inner.get_opts(location, options).await
+        let mut got = self
+            .inner
+            .get_opts(location, options)
+            .await
+            .map_err(|e| self.secrets.clean(e))?;
+        if let GetResultPayload::Stream(body) = got.payload {
+            got.payload = GetResultPayload::Stream(self.secrets.stream(body));
+        }
+        Ok(got)
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        self.inner.get_ranges(location, ranges).await
+        let result = self.inner.get_ranges(location, ranges).await;
+        result.map_err(|e| self.secrets.clean(e))
     }
 
     fn delete_stream(
         &self,
         locations: BoxStream<'static, Result<Path>>,
     ) -> BoxStream<'static, Result<Path>> {
-        self.inner.delete_stream(locations)
+        self.secrets.stream(self.inner.delete_stream(locations))
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.inner.list(prefix)
+        self.secrets.stream(self.inner.list(prefix))
     }
 
     fn list_with_offset(
@@ -93,18 +183,22 @@ impl ObjectStore for Redacted {
         prefix: Option<&Path>,
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.inner.list_with_offset(prefix, offset)
+        self.secrets
+            .stream(self.inner.list_with_offset(prefix, offset))
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
+        let result = self.inner.list_with_delimiter(prefix).await;
+        result.map_err(|e| self.secrets.clean(e))
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        self.inner.copy_opts(from, to, options).await
+        let result = self.inner.copy_opts(from, to, options).await;
+        result.map_err(|e| self.secrets.clean(e))
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
-        self.inner.rename_opts(from, to, options).await
+        let result = self.inner.rename_opts(from, to, options).await;
+        result.map_err(|e| self.secrets.clean(e))
     }
 }

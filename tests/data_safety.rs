@@ -200,16 +200,14 @@ fn one_arc_under_two_names_is_refused_by_both_composites() {
     let err = ShardedStore::new(placement(&["disk2"]), [("disk2".to_string(), disk.clone())])
         .unwrap()
         .with_previous(placement(&["disk"]), [("disk".to_string(), disk.clone())])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(
         err.contains("\"disk\"") && err.contains("\"disk2\""),
         "{err}"
     );
     let err = ReplicatedStore::new([("a".to_string(), disk.clone()), ("b".to_string(), disk)])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(err.contains("one store"), "{err}");
 }

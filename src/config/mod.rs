@@ -50,6 +50,7 @@ pub use self::options::{OptionValue, Options};
 pub use self::replicated::ReplicatedConfig;
 pub use self::retry::RetrySettings;
 pub use self::s3::S3Config;
+pub(crate) use self::secret::scrub_error;
 pub use self::secret::Secret;
 pub use self::sharded::{MemberConfig, MemberStore, ShardedConfig};
 pub use self::url::parse_url;
@@ -138,18 +139,73 @@ impl StoreConfig {
         }
     }
 
+    /// The secret values of this store's configuration (its inline members' included):
+    /// what no error about it may repeat.
+    pub(crate) fn secrets(&self) -> Vec<&str> {
+        fn options(options: &Options) -> impl Iterator<Item = &str> {
+            options.0.iter().filter_map(|(key, value)| match value {
+                OptionValue::String(s) if secret::is_secret_key(key) => Some(s.as_str()),
+                _ => None,
+            })
+        }
+        fn exposed<'a>(secrets: &[&'a Option<Secret>]) -> Vec<&'a str> {
+            secrets
+                .iter()
+                .filter_map(|s| s.as_ref().map(Secret::expose))
+                .collect()
+        }
+        fn members<'a>(members: impl Iterator<Item = &'a MemberConfig>) -> Vec<&'a str> {
+            members
+                .filter_map(|m| match &m.store {
+                    MemberStore::Inline(inline) => Some(inline.secrets()),
+                    MemberStore::Named(_) => None,
+                })
+                .flatten()
+                .collect()
+        }
+        match self {
+            Self::S3(c) => {
+                let mut all = exposed(&[&c.secret_access_key, &c.session_token]);
+                all.extend(options(&c.options));
+                all
+            }
+            Self::Gcs(c) => {
+                let mut all = exposed(&[&c.service_account_key]);
+                all.extend(options(&c.options));
+                all
+            }
+            Self::Azure(c) => {
+                let mut all = exposed(&[&c.access_key, &c.sas_token, &c.bearer_token]);
+                all.extend(options(&c.options));
+                all
+            }
+            Self::Local(_) | Self::Memory(_) => Vec::new(),
+            Self::Sharded(c) => members(c.members.iter().chain(c.previous.iter().flatten())),
+            Self::Replicated(c) => members(c.members.iter()),
+        }
+    }
+
     /// Check what can be checked without the network. [`Config`] does this on load;
     /// call it yourself for a `StoreConfig` built in code.
     pub fn validate(&self) -> Result<()> {
-        self.check()
-            .map_err(|e| e.into_config_error("configuration", self.provider()).into())
+        self.check().map_err(|e| {
+            e.scrubbed(&self.secrets())
+                .into_config_error("configuration", self.provider())
+                .into()
+        })
     }
 
     /// Build the store. A `StoreConfig` made in code is validated first.
     pub fn build(&self) -> Result<Arc<dyn ObjectStore>> {
         self.validate()?;
-        self.build_checked()
-            .map_err(|e| e.into_error("configuration", self.provider(), self.provider()))
+        self.build_checked().map_err(|e| {
+            e.into_error(
+                "configuration",
+                self.provider(),
+                self.provider(),
+                &self.secrets(),
+            )
+        })
     }
 
     fn check(&self) -> Result<(), KeyError> {
@@ -204,7 +260,8 @@ impl StoreConfig {
             Some(prefix) => Arc::new(PrefixStore::new(store, prefix)),
             None => store,
         };
-        Ok(Redacted::wrap(self.provider(), store))
+        let secrets = self.secrets().into_iter().map(str::to_owned).collect();
+        Ok(Redacted::wrap(self.provider(), store, secrets))
     }
 
     /// Parse one store's table (after interpolation). `base` resolves relative paths.
@@ -367,6 +424,14 @@ impl KeyError {
         }
     }
 
+    /// The same error with any part of `secrets` cut from its message.
+    pub(crate) fn scrubbed(mut self, secrets: &[&str]) -> Self {
+        if let Some(message) = secret::scrub(&self.message, secrets) {
+            self.message = message;
+        }
+        self
+    }
+
     fn into_config_error(self, origin: &str, store: &str) -> ConfigError {
         ConfigError::new(origin, self.message)
             .store(store)
@@ -384,14 +449,21 @@ pub(crate) enum BuildError {
 }
 
 impl BuildError {
-    fn into_error(self, origin: &str, store: &str, provider: &'static str) -> Error {
+    /// The error to return, any part of `secrets` cut from its text.
+    fn into_error(
+        self,
+        origin: &str,
+        store: &str,
+        provider: &'static str,
+        secrets: &[&str],
+    ) -> Error {
         match self {
-            Self::Config(e) => e.into_config_error(origin, store).into(),
+            Self::Config(e) => e.scrubbed(secrets).into_config_error(origin, store).into(),
             Self::Store(source) => Error::Build {
                 origin: origin.to_string(),
                 store: store.to_string(),
                 provider,
-                source: Box::new(source),
+                source: Box::new(scrub_error(source, secrets)),
             },
             Self::Member(error) => error,
         }
@@ -499,7 +571,10 @@ impl Config {
             let err = |e: KeyError| e.into_config_error(origin, &name);
             interpolate_value(&mut value, "", env)
                 .map_err(|e| err(KeyError::new(e.key, e.message)))?;
-            let config = StoreConfig::from_value(value, Some(base)).map_err(err)?;
+            let secrets = secret::secret_values(&value);
+            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            let config = StoreConfig::from_value(value.clone(), Some(base))
+                .map_err(|e| err(e.scrubbed(&secrets)))?;
             stores.insert(name, config);
         }
         check_references(origin, &stores)?;
@@ -579,7 +654,7 @@ impl Config {
         let config = self.get(name)?;
         let store = config
             .build_with(&mut self.resolver(built))
-            .map_err(|e| e.into_error(&self.origin, name, config.provider()))?;
+            .map_err(|e| e.into_error(&self.origin, name, config.provider(), &config.secrets()))?;
         built.insert(name.to_owned(), Arc::clone(&store));
         Ok(store)
     }
@@ -604,7 +679,7 @@ impl Config {
         };
         config
             .build_with(&mut self.resolver(&mut HashMap::new()))
-            .map_err(|e| e.into_error(&self.origin, name, "replicated"))
+            .map_err(|e| e.into_error(&self.origin, name, "replicated", &[]))
     }
 
     /// Build store `name`, which must be `provider = "sharded"`, as a
@@ -619,7 +694,7 @@ impl Config {
         };
         config
             .build_with(&mut self.resolver(&mut HashMap::new()))
-            .map_err(|e| e.into_error(&self.origin, name, "sharded"))
+            .map_err(|e| e.into_error(&self.origin, name, "sharded", &[]))
     }
 
     /// Build the default store (see [`Config::default_name`]).

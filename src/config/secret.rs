@@ -52,3 +52,238 @@ impl From<String> for Secret {
         Self(value)
     }
 }
+
+/// Secrets shorter than this are not cut from error text: no real credential is that
+/// short, and a shorter value would match ordinary words.
+pub(crate) const SCRUB_MIN: usize = 6;
+/// Any run of this many bytes of a secret (in any form it may be quoted in) is cut.
+const WINDOW: usize = 8;
+
+/// `text` without any part of `secrets`: every run of [`WINDOW`] bytes that also occurs
+/// in a secret, or in the forms dependencies quote secrets in (JSON-escaped once or twice,
+/// `Debug`-escaped, URL-encoded), becomes `<redacted>`; a secret shorter than the window
+/// is cut where it occurs whole. `None` when nothing was cut.
+///
+/// This is the boundary rule for error text: object_store and serde put values into
+/// their messages (a service-account key encoded twice is quoted whole, a request URL
+/// carries a SAS token), and no error stratus returns may repeat one.
+pub(crate) fn scrub(text: &str, secrets: &[&str]) -> Option<String> {
+    let forms: Vec<String> = secrets
+        .iter()
+        .filter(|s| s.len() >= SCRUB_MIN)
+        .flat_map(|s| quoted_forms(s))
+        .collect();
+    if forms.is_empty() || text.is_empty() {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut hide = vec![false; bytes.len()];
+    let mut grams = std::collections::HashSet::new();
+    for form in &forms {
+        if form.len() < WINDOW {
+            for (at, found) in text.match_indices(form.as_str()) {
+                hide[at..at + found.len()].fill(true);
+            }
+        } else {
+            grams.extend(form.as_bytes().windows(WINDOW));
+        }
+    }
+    if bytes.len() >= WINDOW {
+        for at in 0..=bytes.len() - WINDOW {
+            if grams.contains(&bytes[at..at + WINDOW]) {
+                hide[at..at + WINDOW].fill(true);
+            }
+        }
+    }
+    if !hide.contains(&true) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut hiding = false;
+    for (at, ch) in text.char_indices() {
+        if hide[at..at + ch.len_utf8()].contains(&true) {
+            if !hiding {
+                out.push_str("<redacted>");
+            }
+            hiding = true;
+        } else {
+            out.push(ch);
+            hiding = false;
+        }
+    }
+    Some(out)
+}
+
+/// `err` with any part of `secrets` cut from its sources' text (see [`scrub`]), keeping
+/// its kind and path: a `NotFound` stays a `NotFound`.
+pub(crate) fn scrub_error(err: object_store::Error, secrets: &[&str]) -> object_store::Error {
+    use object_store::Error as E;
+    type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+    let clean = |source: Source| -> Source {
+        match scrub(&crate::error::error_chain(source.as_ref()), secrets) {
+            Some(text) => text.into(),
+            None => source,
+        }
+    };
+    match err {
+        E::Generic { store, source } => E::Generic {
+            store,
+            source: clean(source),
+        },
+        E::NotFound { path, source } => E::NotFound {
+            path,
+            source: clean(source),
+        },
+        E::NotSupported { source } => E::NotSupported {
+            source: clean(source),
+        },
+        E::AlreadyExists { path, source } => E::AlreadyExists {
+            path,
+            source: clean(source),
+        },
+        E::Precondition { path, source } => E::Precondition {
+            path,
+            source: clean(source),
+        },
+        E::NotModified { path, source } => E::NotModified {
+            path,
+            source: clean(source),
+        },
+        E::PermissionDenied { path, source } => E::PermissionDenied {
+            path,
+            source: clean(source),
+        },
+        E::Unauthenticated { path, source } => E::Unauthenticated {
+            path,
+            source: clean(source),
+        },
+        // The rest carry no text from a server or a dependency.
+        other => other,
+    }
+}
+
+/// `secret` as dependencies may quote it.
+fn quoted_forms(secret: &str) -> Vec<String> {
+    let json = |s: &str| {
+        let quoted = serde_json::to_string(s).expect("a string serializes");
+        quoted[1..quoted.len() - 1].to_string()
+    };
+    let debug = format!("{secret:?}");
+    let url: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let mut forms = vec![
+        secret.to_string(),
+        json(secret),
+        json(&json(secret)),
+        debug[1..debug.len() - 1].to_string(),
+        url,
+    ];
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// Whether a configuration key holds a secret: the dedicated secret keys of every
+/// provider and object_store option names that say secret, token, password, SAS or
+/// private, or end in `key` (but not a key *id*).
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["secret", "token", "password", "sas", "private"]
+        .iter()
+        .any(|word| key.contains(word))
+        || (key.contains("key") && !key.ends_with("_id") && !key.ends_with("keyid"))
+}
+
+/// The values under secret keys anywhere in a store's table (inline members included),
+/// as text: what its parse errors must not repeat.
+pub(crate) fn secret_values(value: &serde_json::Value) -> Vec<String> {
+    fn leaves(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Number(n) => out.push(n.to_string()),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| leaves(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| leaves(v, out)),
+            serde_json::Value::Bool(_) | serde_json::Value::Null => {}
+        }
+    }
+    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    if is_secret_key(key) {
+                        leaves(value, out);
+                    } else {
+                        walk(value, out);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_run_of_a_secret_in_every_quoted_form_is_cut() {
+        let key = r#"{"private_key":"-----BEGIN KEY-----\nMIIEvQIBADAN","client_email":"x@y"}"#;
+        let twice = serde_json::to_string(key).unwrap();
+        let message = format!("invalid type: string {twice}, expected struct ServiceAccountKey");
+        let cut = scrub(&message, &[key]).unwrap();
+        assert!(cut.starts_with("invalid type: string "), "{cut}");
+        assert!(cut.ends_with("expected struct ServiceAccountKey"), "{cut}");
+        for part in key.as_bytes().windows(WINDOW) {
+            let part = std::str::from_utf8(part).unwrap();
+            assert!(!cut.contains(part), "{part:?} in {cut}");
+        }
+        // URL-encoded, inside a request URL.
+        let sas = "sv=2024&sig=abc%2Fdef+ghi==";
+        let encoded: String = url::form_urlencoded::byte_serialize(sas.as_bytes()).collect();
+        let cut = scrub(&format!("GET http://h/c/k?{encoded} failed"), &[sas]).unwrap();
+        assert_eq!(cut, "GET http://h/c/k?<redacted> failed");
+        // Short secrets are cut whole; nothing to cut is None; UTF-8 stays whole.
+        assert_eq!(scrub("a 123456 b", &["123456"]).unwrap(), "a <redacted> b");
+        assert_eq!(scrub("nothing here", &["a-long-secret"]), None);
+        assert_eq!(
+            scrub("é-secret-ü-tail", &["é-secret-ü"]).unwrap(),
+            "<redacted>-tail"
+        );
+        assert_eq!(scrub("retry", &["y"]), None, "too short to tell from text");
+    }
+
+    #[test]
+    fn secret_keys_are_recognised_and_key_ids_are_not() {
+        for key in [
+            "secret_access_key",
+            "session_token",
+            "service_account_key",
+            "access_key",
+            "sas_token",
+            "bearer_token",
+            "aws_secret_access_key",
+            "azure_storage_account_key",
+            "google_service_account_key",
+            "client_secret",
+            "password",
+        ] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in [
+            "access_key_id",
+            "aws_access_key_id",
+            "bucket",
+            "prefix",
+            "endpoint",
+            "skip_signature",
+            "application_credentials",
+            "region",
+        ] {
+            assert!(!is_secret_key(key), "{key}");
+        }
+    }
+}

@@ -149,7 +149,10 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
     if !options.is_empty() {
         table.insert("options".into(), Value::Object(options));
     }
-    Ok(StoreConfig::from_value(Value::Object(table), None).map_err(err)?)
+    let table = Value::Object(table);
+    let secrets = super::secret::secret_values(&table);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    Ok(StoreConfig::from_value(table.clone(), None).map_err(|e| err(e.scrubbed(&secrets)))?)
 }
 
 #[cfg(test)]
