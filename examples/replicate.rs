@@ -192,7 +192,7 @@ async fn sync(config: &str, src: &str, dst: &str, options: SyncOptions) -> strat
         };
         println!("  {:<12} {:>10}", verb, thousands(report.deleted));
     }
-    println!("  {:<12} {:>10}", "failed", report.failures.len());
+    println!("  {:<12} {:>10}", "failed", report.failed);
     for (key, err) in report.failures.iter().take(20) {
         println!("    {key}: {err}");
     }
@@ -267,7 +267,7 @@ async fn repair(config: &str, store: &str, options: SyncOptions) -> stratus::Res
         human_bytes(report.bytes)
     );
     println!("  {:<12} {:>10}", "deletes", thousands(report.deleted));
-    println!("  {:<12} {:>10}", "conflicts", report.conflicts.len());
+    println!("  {:<12} {:>10}", "conflicts", report.conflicted);
     for conflict in report.conflicts.iter().take(20) {
         println!(
             "    {}: kept {}'s version (newest), overwrote {}",
@@ -276,7 +276,7 @@ async fn repair(config: &str, store: &str, options: SyncOptions) -> stratus::Res
             conflict.overwritten.join(", ")
         );
     }
-    println!("  {:<12} {:>10}", "failed", report.failures.len());
+    println!("  {:<12} {:>10}", "failed", report.failed);
     Ok(())
 }
 

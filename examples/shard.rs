@@ -251,8 +251,8 @@ async fn rebalance(store: &ShardedStore, options: &ExecuteOptions) -> stratus::R
         thousands(report.already_there),
         thousands(report.superseded),
         thousands(report.vanished),
-        thousands(report.conflicts.len() as u64),
-        report.failures.len()
+        thousands(report.conflicted),
+        thousands(report.failed)
     );
     for conflict in report.conflicts.iter().take(20) {
         let version = |m: &stratus::object_store::ObjectMeta| {

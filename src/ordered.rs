@@ -19,16 +19,25 @@ use object_store::{
 };
 use std::fmt;
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A store whose `list` and `list_with_offset` yield keys in byte order.
 pub(crate) struct KeyOrdered {
     inner: Arc<dyn ObjectStore>,
+    /// The folder the keys live in, when the store is a local one: the walk resolves
+    /// symlinked folders against it to stop at cycles.
+    root: Option<PathBuf>,
 }
 
 impl KeyOrdered {
-    pub(crate) fn wrap(inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
-        Arc::new(Self { inner })
+    /// Wrap the local store rooted at `root`.
+    pub(crate) fn wrap(
+        inner: Arc<dyn ObjectStore>,
+        root: &std::path::Path,
+    ) -> Arc<dyn ObjectStore> {
+        let root = std::fs::canonicalize(root).ok();
+        Arc::new(Self { inner, root })
     }
 }
 
@@ -48,10 +57,20 @@ impl Entry {
     }
 }
 
-/// The walk: a stack of folders, each with its remaining entries (last = next).
+/// The walk: a stack of open folders, each with its remaining entries (last = next) and
+/// its real path (symlinks resolved), when known.
+///
+/// Symlinks: object_store's local store follows them, to files and folders, inside the
+/// root or out of it, and so does the walk (a local store exposes what its links reach:
+/// do not link to what it must not expose). A link to the folder being listed is an
+/// error of object_store's own listing ("loop"), naming the link. A link to a folder
+/// further up would make the walk descend forever (exponentially with two such links):
+/// a folder whose real path is one of its open ancestors' is not entered, so every real
+/// file is listed once, under its path without the cycle.
 struct Walk {
     store: Arc<dyn ObjectStore>,
-    stack: Vec<Vec<Entry>>,
+    root: Option<PathBuf>,
+    stack: Vec<(Vec<Entry>, Option<PathBuf>)>,
     /// The folder to open first, until it is opened.
     start: Option<Option<Path>>,
     /// Skip keys up to and including this one.
@@ -62,6 +81,21 @@ struct Walk {
 
 impl Walk {
     async fn open(&mut self, folder: Option<&Path>) -> Result<()> {
+        // (A few `stat`s per folder: small next to the listing of the folder itself.)
+        let real = self.root.as_ref().and_then(|root| {
+            let mut path = root.clone();
+            path.extend(
+                folder
+                    .iter()
+                    .flat_map(|f| f.parts())
+                    .map(|p| p.as_ref().to_owned()),
+            );
+            std::fs::canonicalize(path).ok()
+        });
+        if real.is_some() && self.stack.iter().any(|(_, open)| *open == real) {
+            self.stack.push((Vec::new(), None)); // a cycle: nothing new below
+            return Ok(());
+        }
         let ListResult {
             common_prefixes,
             objects,
@@ -76,7 +110,7 @@ impl Walk {
             .collect();
         entries.sort_by(|a, b| b.0.cmp(&a.0)); // descending: pop() takes the smallest
         self.stack
-            .push(entries.into_iter().map(|(_, entry)| entry).collect());
+            .push((entries.into_iter().map(|(_, entry)| entry).collect(), real));
         Ok(())
     }
 
@@ -105,7 +139,7 @@ impl Walk {
             }
         }
         loop {
-            let top = self.stack.last_mut()?;
+            let (top, _) = self.stack.last_mut()?;
             match top.pop() {
                 None => {
                     self.stack.pop();
@@ -124,11 +158,13 @@ impl Walk {
 
 fn walk(
     store: Arc<dyn ObjectStore>,
+    root: Option<PathBuf>,
     prefix: Option<&Path>,
     offset: Option<&Path>,
 ) -> BoxStream<'static, Result<ObjectMeta>> {
     let walk = Walk {
         store,
+        root,
         stack: Vec::new(),
         start: Some(prefix.cloned()),
         offset: offset.map(|o| o.to_string()),
@@ -189,7 +225,7 @@ impl ObjectStore for KeyOrdered {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        walk(Arc::clone(&self.inner), prefix, None)
+        walk(Arc::clone(&self.inner), self.root.clone(), prefix, None)
     }
 
     fn list_with_offset(
@@ -197,7 +233,12 @@ impl ObjectStore for KeyOrdered {
         prefix: Option<&Path>,
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        walk(Arc::clone(&self.inner), prefix, Some(offset))
+        walk(
+            Arc::clone(&self.inner),
+            self.root.clone(),
+            prefix,
+            Some(offset),
+        )
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
@@ -225,7 +266,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let local: Arc<dyn ObjectStore> =
             Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
-        let store = KeyOrdered::wrap(local);
+        let store = KeyOrdered::wrap(local, dir.path());
         let raw = [
             "a-b", "a/b", "a/c/d", "a/c-e", "a0", "b", "z/y/x/w", "a/c/d0", "é", "A",
         ];

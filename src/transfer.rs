@@ -1,10 +1,12 @@
 //! Copy one object between two stores, streaming its body.
 //!
 //! Shared by the composite stores (a copy between keys on different members) and by the
-//! helpers that move data (rebalance). The body is never held whole unless the write is
-//! conditional: object_store has no conditional multipart upload, so a `PutMode::Create`
-//! or `Update` transfer buffers the object (as a list of the chunks read, not one
-//! contiguous copy) and writes it with one atomic `put_opts`.
+//! helpers that move data (rebalance). The body is held whole only up to 16 MiB (above,
+//! an unconditional write is a multipart upload) or, for a conditional write, up to
+//! [`CONDITIONAL_LIMIT`] (64 MiB): object_store has no conditional multipart upload, so a
+//! `PutMode::Create` or `Update` transfer buffers the object (as a list of the chunks
+//! read, not one contiguous copy) and writes it with one atomic `put_opts`; a larger one
+//! is refused with `NotSupported`.
 //!
 //! The object's attributes (content type, cache control, user metadata...) are carried
 //! over where the destination stores them; a destination that cannot (object_store's
@@ -21,6 +23,10 @@ use xxhash_rust::xxh3::Xxh3;
 /// Objects larger than this are written with a multipart upload when the write is not
 /// conditional.
 pub(crate) const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
+/// A conditional write (`PutMode::Create` or `Update`) is one `put` (object_store has no
+/// conditional multipart upload), so its body is held in memory: larger objects are
+/// refused with `NotSupported` rather than buffered.
+pub(crate) const CONDITIONAL_LIMIT: u64 = 64 * 1024 * 1024;
 /// The part size of such uploads.
 const PART_SIZE: usize = 8 * 1024 * 1024;
 /// Parts in flight at once per upload.
@@ -46,6 +52,17 @@ pub(crate) async fn transfer(
     let got = src.get_opts(from, GetOptions::default()).await?;
     let attributes = got.attributes.clone();
     let size = got.meta.size;
+    let conditional = !matches!(mode, PutMode::Overwrite);
+    if conditional && size > CONDITIONAL_LIMIT {
+        return Err(Error::NotSupported {
+            source: format!(
+                "a conditional copy of {from} ({size} bytes) would be held in memory whole \
+                 (object_store has no conditional multipart upload); the limit is \
+                 {CONDITIONAL_LIMIT} bytes"
+            )
+            .into(),
+        });
+    }
     let mut body = got.into_stream();
     let mut hasher = Xxh3::new();
     let mut copied = 0u64;
@@ -86,11 +103,22 @@ pub(crate) async fn transfer(
         }
         writer.finish().await?;
     } else {
+        // At most `MULTIPART_THRESHOLD` (unconditional) or `CONDITIONAL_LIMIT` bytes, by
+        // the size the source announced; a body longer than announced is refused.
         let mut chunks = Vec::new();
         while let Some(chunk) = body.next().await {
             let chunk = chunk?;
             hasher.update(&chunk);
             copied += chunk.len() as u64;
+            if copied > size {
+                return Err(Error::Generic {
+                    store: "stratus",
+                    source: format!(
+                        "{from} sent more than the {size} bytes it announced; nothing was written"
+                    )
+                    .into(),
+                });
+            }
             chunks.push(chunk);
         }
         let payload = PutPayload::from_iter(chunks);

@@ -362,3 +362,148 @@ async fn malformed_secrets_of_every_provider_never_reach_error_text() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Symlinks in a local store.
+
+#[cfg(unix)]
+#[test]
+fn symlink_cycles_in_a_local_store_end_the_listing_and_links_out_of_root_are_followed() {
+    use futures::TryStreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let outside = dir.path().join("outside");
+    for folder in ["a", "b"] {
+        std::fs::create_dir_all(root.join(folder)).unwrap();
+        std::fs::write(root.join(folder).join("file"), folder).unwrap();
+    }
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("elsewhere.txt"), "outside").unwrap();
+    // Two links back to the root from two folders: without cycle detection the walk
+    // doubles at every second level, forever.
+    std::os::unix::fs::symlink(&root, root.join("a/up")).unwrap();
+    std::os::unix::fs::symlink(&root, root.join("b/up")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("out")).unwrap();
+    let list = |root: &std::path::Path| {
+        let toml = format!(
+            "[stores.l]\nprovider = \"local\"\nroot = {}\n",
+            toml_string(&root.to_string_lossy())
+        );
+        within(Duration::from_secs(20), move || {
+            let store = load(&toml).unwrap().open("l").unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let metas: Vec<_> = store.list(None).try_collect().await?;
+                Ok::<_, object_store::Error>(
+                    metas
+                        .into_iter()
+                        .map(|m| m.location.to_string())
+                        .collect::<Vec<_>>(),
+                )
+            })
+        })
+    };
+    // Every real file, each once; the link out of root is followed, as object_store does.
+    assert_eq!(
+        list(&root).unwrap(),
+        ["a/file", "b/file", "out/elsewhere.txt"]
+    );
+    // A link to the folder that holds it is object_store's own listing error, not a hang.
+    std::os::unix::fs::symlink(root.join("a"), root.join("a/self")).unwrap();
+    let err = list(&root).unwrap_err().to_string();
+    assert!(err.contains("a/self"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. What buffers or collects is bounded.
+
+#[tokio::test]
+async fn reports_keep_a_bounded_number_of_examples_and_count_everything() {
+    use object_store::memory::InMemory;
+    use std::sync::Arc;
+    use stratus::fault::{Fault, FaultyStore, Op};
+    use stratus::replicate::{self, SyncOptions};
+    let src = InMemory::new();
+    for i in 0..50 {
+        src.put(&Path::from(format!("k{i:02}")), "x".into())
+            .await
+            .unwrap();
+    }
+    let dst = FaultyStore::new(Arc::new(InMemory::new()));
+    dst.inject(Fault::fail(Op::Put));
+    let mut options = SyncOptions::default();
+    options.examples = 5;
+    let report = replicate::sync(&src, &dst, &options).await.unwrap();
+    assert_eq!((report.failed, report.failures.len()), (50, 5));
+
+    // Rebalance: every move fails; three examples kept, all counted.
+    let a: Arc<dyn object_store::ObjectStore> = Arc::new(InMemory::new());
+    let b = Arc::new(FaultyStore::new(Arc::new(InMemory::new())));
+    b.inject(Fault::fail(Op::Get));
+    for i in 0..30 {
+        a.put(&Path::from(format!("k{i:02}")), "x".into())
+            .await
+            .unwrap();
+    }
+    let placement = |names: &[&str]| {
+        shard::Rendezvous::with_slot_bits(names.iter().map(|n| shard::Member::new(*n)), 8).unwrap()
+    };
+    let store = shard::ShardedStore::new(
+        placement(&["b"]),
+        [(
+            "b".to_string(),
+            b.clone() as Arc<dyn object_store::ObjectStore>,
+        )],
+    )
+    .unwrap()
+    .with_previous(placement(&["a"]), [("a".to_string(), a)])
+    .unwrap();
+    let plan = shard::plan(&store).await.unwrap();
+    b.inject(Fault::fail(Op::Put)); // after the plan: the probe and every copy fail
+    let options = shard::ExecuteOptions::default().with_examples(3);
+    let report = shard::execute(&store, &plan, &options).await;
+    assert_eq!((report.failed, report.failures.len()), (30, 3));
+}
+
+#[tokio::test]
+async fn a_conditional_copy_across_members_above_64_mib_is_refused_not_buffered() {
+    use object_store::memory::InMemory;
+    use std::sync::Arc;
+    let members: Vec<(String, Arc<dyn object_store::ObjectStore>)> = ["a", "b"]
+        .iter()
+        .map(|n| {
+            (
+                n.to_string(),
+                Arc::new(InMemory::new()) as Arc<dyn object_store::ObjectStore>,
+            )
+        })
+        .collect();
+    let placement =
+        shard::Rendezvous::with_slot_bits(["a", "b"].iter().map(|n| shard::Member::new(*n)), 8)
+            .unwrap();
+    let owner = |k: &Path| {
+        use shard::Placement;
+        placement.members()[placement.locate(k.as_ref().as_bytes())]
+            .name()
+            .to_string()
+    };
+    let keys: Vec<Path> = (0..)
+        .map(|i| Path::from(format!("k{i}")))
+        .take(40)
+        .collect();
+    let from = keys.iter().find(|k| owner(k) == "a").unwrap().clone();
+    let to = keys.iter().find(|k| owner(k) == "b").unwrap().clone();
+    let store = shard::ShardedStore::new(placement.clone(), members).unwrap();
+    store.put(&from, vec![0u8; 65 << 20].into()).await.unwrap();
+    let err = store.copy_if_not_exists(&from, &to).await.unwrap_err();
+    assert!(
+        matches!(err, object_store::Error::NotSupported { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("held in memory"), "{err}");
+    // Below the limit it works.
+    store.put(&from, vec![1u8; 1 << 20].into()).await.unwrap();
+    store.copy_if_not_exists(&from, &to).await.unwrap();
+}

@@ -67,9 +67,10 @@ impl LocalConfig {
         }
         // object_store's local store lists in directory order; stratus's stores all list
         // in key order (see `crate::ordered`).
-        Ok(KeyOrdered::wrap(Arc::new(
-            LocalFileSystem::new_with_prefix(&self.root)?,
-        )))
+        Ok(KeyOrdered::wrap(
+            Arc::new(LocalFileSystem::new_with_prefix(&self.root)?),
+            &self.root,
+        ))
     }
 }
 

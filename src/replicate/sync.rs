@@ -12,6 +12,7 @@ use crate::transfer::{absent, digest, md5_etag, transfer, transfer_absent};
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, Result};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// How two copies of a key are compared.
@@ -214,10 +215,21 @@ pub struct SyncReport {
     pub skipped: u64,
     /// Objects deleted from the destination.
     pub deleted: u64,
-    /// Keys whose copy or delete failed, with why.
+    /// Keys whose copy or delete failed (all of them).
+    pub failed: u64,
+    /// The first [`SyncOptions::examples`] of those keys, with why (memory stays bounded
+    /// however many fail).
     pub failures: Vec<(Path, Error)>,
     /// Whether nothing was touched.
     pub dry_run: bool,
+}
+
+/// Keep `item` in `list` if it holds fewer than `limit` (reports keep examples, and count
+/// everything).
+fn keep<T>(list: &mut Vec<T>, limit: usize, item: T) {
+    if list.len() < limit {
+        list.push(item);
+    }
 }
 
 enum Action {
@@ -309,7 +321,10 @@ pub async fn sync(
         let (key, action, result) = item?;
         handled += 1;
         match (action, result) {
-            (_, Err(err)) => report.failures.push((key, err)),
+            (_, Err(err)) => {
+                report.failed += 1;
+                keep(&mut report.failures, options.examples, (key, err));
+            }
             (Action::Skip, Ok(())) => report.skipped += 1,
             (Action::Copy(size), Ok(())) => {
                 report.copied += 1;
@@ -455,9 +470,13 @@ pub struct RepairReport {
     pub bytes: u64,
     /// Deletes applied to members that missed a recorded delete.
     pub deleted: u64,
-    /// Keys whose members held different versions (all of them, not only examples).
+    /// Keys whose members held different versions (all of them).
+    pub conflicted: u64,
+    /// The first [`SyncOptions::examples`] of those keys, with what was kept.
     pub conflicts: Vec<Conflict>,
-    /// Keys that could not be converged, with why.
+    /// Keys that could not be converged (all of them).
+    pub failed: u64,
+    /// The first [`SyncOptions::examples`] of those keys, with why.
     pub failures: Vec<(Path, Error)>,
     /// Whether nothing was touched.
     pub dry_run: bool,
@@ -492,7 +511,9 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> Result<Re
     };
     // Recorded deletes of keys no member lists any more need nothing; recorded keys are
     // otherwise met in the merge-join below.
-    let recorded = store.missed_keys();
+    let recorded: BTreeSet<Path> = store.missed_keys().into_iter().collect();
+    // Recorded keys that failed to converge keep their record (bounded by the record).
+    let mut unconverged = BTreeSet::new();
     let mut handled = 0u64;
     let work = rows(&members, options.prefix.as_ref())
         .map(|row| {
@@ -518,19 +539,26 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> Result<Re
                 report.copied += copies;
                 report.bytes = report.bytes.saturating_add(bytes);
                 report.deleted += deletes;
-                report.conflicts.extend(conflict);
+                if let Some(conflict) = conflict {
+                    report.conflicted += 1;
+                    keep(&mut report.conflicts, options.examples, conflict);
+                }
             }
-            Converged::Failed(key, err) => report.failures.push((key, err)),
+            Converged::Failed(key, err) => {
+                report.failed += 1;
+                if recorded.contains(&key) {
+                    unconverged.insert(key.clone());
+                }
+                keep(&mut report.failures, options.examples, (key, err));
+            }
         }
         if let Some(progress) = &options.progress {
             progress(handled);
         }
     }
     if !options.dry_run {
-        for key in recorded {
-            if !report.failures.iter().any(|(k, _)| *k == key) {
-                store.forget(&key);
-            }
+        for key in recorded.difference(&unconverged) {
+            store.forget(key);
         }
     }
     Ok(report)

@@ -157,7 +157,7 @@ pub struct Progress {
 }
 
 /// Options of [`execute`]. The default: 8 moves at once, verify content, keep both
-/// versions of a conflict, not a dry run.
+/// versions of a conflict, 1,000 examples of conflicts and failures, not a dry run.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ExecuteOptions {
@@ -169,6 +169,8 @@ pub struct ExecuteOptions {
     pub prefer: Prefer,
     /// Report what would be done, touching nothing.
     pub dry_run: bool,
+    /// Conflicts and failures kept in the report as examples (all are counted).
+    pub examples: usize,
     /// Called after each finished move.
     pub progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
 }
@@ -180,6 +182,7 @@ impl Default for ExecuteOptions {
             verify: Verify::Content,
             prefer: Prefer::Keep,
             dry_run: false,
+            examples: 1000,
             progress: None,
         }
     }
@@ -192,6 +195,7 @@ impl std::fmt::Debug for ExecuteOptions {
             .field("verify", &self.verify)
             .field("prefer", &self.prefer)
             .field("dry_run", &self.dry_run)
+            .field("examples", &self.examples)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -213,6 +217,12 @@ impl ExecuteOptions {
     /// Set which version survives a conflict.
     pub fn with_prefer(mut self, prefer: Prefer) -> Self {
         self.prefer = prefer;
+        self
+    }
+
+    /// Keep up to `examples` conflicts and failures in the report (all are counted).
+    pub fn with_examples(mut self, examples: usize) -> Self {
+        self.examples = examples;
         self
     }
 
@@ -267,9 +277,14 @@ pub struct Report {
     pub vanished: u64,
     /// Bytes copied.
     pub bytes: u64,
-    /// Objects whose owner holds another version, neither chosen: both kept.
+    /// Objects whose owner holds another version, neither chosen: both kept (all of
+    /// them).
+    pub conflicted: u64,
+    /// The first [`ExecuteOptions::examples`] of those conflicts, with both versions.
     pub conflicts: Vec<Conflict>,
-    /// Moves that failed, each leaving its object where it was.
+    /// Moves that failed, each leaving its object where it was (all of them).
+    pub failed: u64,
+    /// The first [`ExecuteOptions::examples`] of those moves, with why.
     pub failures: Vec<Failure>,
     /// Whether this was a dry run (nothing was touched; `moved` counts what would move).
     pub dry_run: bool,
@@ -364,13 +379,21 @@ pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions
             Ok(Outcome::AlreadyThere) => report.already_there += 1,
             Ok(Outcome::Superseded) => report.superseded += 1,
             Ok(Outcome::Vanished) => report.vanished += 1,
-            Ok(Outcome::Conflict(conflict)) => report.conflicts.push(*conflict),
+            Ok(Outcome::Conflict(conflict)) => {
+                report.conflicted += 1;
+                if report.conflicts.len() < options.examples {
+                    report.conflicts.push(*conflict);
+                }
+            }
             Err(error) => {
                 progress.failed += 1;
-                report.failures.push(Failure {
-                    what: what.clone(),
-                    error,
-                });
+                report.failed += 1;
+                if report.failures.len() < options.examples {
+                    report.failures.push(Failure {
+                        what: what.clone(),
+                        error,
+                    });
+                }
             }
         }
         if let Some(callback) = &options.progress {

@@ -46,7 +46,7 @@ use std::sync::Arc;
 ///   - `copy_if_not_exists` (`CopyMode::Create`) writes the destination with
 ///     `PutMode::Create`, which is atomic on the destination member. Because object_store
 ///     has no conditional multipart upload, the object is buffered in memory (as the
-///     chunks read) whatever its size, and the destination member must support
+///     chunks read), up to 64 MiB (larger: `NotSupported`), and the destination member must support
 ///     conditional puts (S3 needs `aws_conditional_put`, the default in object_store
 ///     0.14; the local store and GCS, Azure and memory support them);
 ///   - `rename` is that copy followed by a delete of the source. It is not atomic: if the
