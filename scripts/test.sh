@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or an old one:
 #   1. installs the pinned emulators under target/emulators (once; later runs reuse them),
-#   2. starts moto, s3s-fs, fake-gcs-server and Azurite on 127.0.0.1 with fresh data,
+#   2. starts moto, SeaweedFS, fake-gcs-server and Azurite on 127.0.0.1 with fresh data,
 #   3. runs every test with the emulator endpoints in the environment, where a missing
 #      emulator is a failure rather than a skip,
 #   4. stops every emulator it started, also when a step fails or you press Ctrl-C.

@@ -9,7 +9,8 @@
 //! comes out exactly once, in no particular order.
 
 use futures::stream::{self, BoxStream, StreamExt};
-use object_store::{Error, ObjectMeta, Result};
+use object_store::path::Path;
+use object_store::{Error, ObjectMeta, ObjectStore, Result};
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
@@ -158,11 +159,54 @@ pub(crate) fn in_key_order(
     .boxed()
 }
 
+/// [`merge`], each key once (the entry of the lowest input): for listings of copies of
+/// one key space (replicas, or one store listed twice over overlapping ranges).
+pub(crate) fn merge_unique(
+    inputs: Vec<BoxStream<'static, Result<ObjectMeta>>>,
+) -> BoxStream<'static, Result<ObjectMeta>> {
+    let mut last: Option<Path> = None;
+    merge(inputs)
+        .filter_map(move |entry| {
+            let kept = match entry {
+                Ok(Entry { meta, .. }) if last.as_ref() == Some(&meta.location) => None,
+                Ok(Entry { meta, .. }) => {
+                    last = Some(meta.location.clone());
+                    Some(Ok(meta))
+                }
+                Err(err) => Some(Err(err)),
+            };
+            std::future::ready(kept)
+        })
+        .boxed()
+}
+
+/// `store`'s keys under `prefix` after `after`, in key order: what `list_with_offset`
+/// promises, also from servers that break it when `after` is also a "folder" (SeaweedFS
+/// answers a start-after of `a` without any key under `a/` when both `a` and `a/b`
+/// exist). A listing of the `after/` subtree (usually one empty page) is merged in and
+/// duplicates are dropped, so the result is right with or without the quirk.
+///
+/// Every listing a stratus composite starts at an offset goes through here: a
+/// replicated store resuming on the next member after a failure, and the composites'
+/// own `list_with_offset`.
+pub(crate) fn list_after(
+    store: &dyn ObjectStore,
+    prefix: Option<&Path>,
+    after: &Path,
+) -> BoxStream<'static, Result<ObjectMeta>> {
+    let rest = store.list_with_offset(prefix, after);
+    // The subtree holds keys after `after` only when `after` is a key inside `prefix`.
+    let inside = !after.as_ref().is_empty() && prefix.is_none_or(|p| after.prefix_matches(p));
+    if !inside {
+        return rest;
+    }
+    merge_unique(vec![rest, store.list(Some(after))])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Utc;
-    use object_store::path::Path;
 
     fn listing(keys: &[&str]) -> BoxStream<'static, Result<ObjectMeta>> {
         let metas: Vec<_> = keys

@@ -1,9 +1,10 @@
 //! [`KeyOrdered`]: listings in key order for a store whose own listings are not.
 //!
 //! S3, GCS, Azure and object_store's `InMemory` list keys in byte order; object_store's
-//! `LocalFileSystem` lists in directory order. Merging listings (sharded `list`,
-//! replicated merged listings, `verify`, `sync`) needs key order, so stratus wraps every
-//! local store it builds in `KeyOrdered`, whose `list` walks the tree one folder at a
+//! `LocalFileSystem` lists in directory order, and so does SeaweedFS's S3 server (a
+//! folder `a` sorts as `a`, not `a/`). Merging listings (sharded `list`, replicated
+//! merged listings, `verify`, `sync`) needs key order, so stratus wraps every local store
+//! it builds, and S3 stores with `list_order = "sorted"`, in `KeyOrdered`, whose `list` walks the tree one folder at a
 //! time with `list_with_delimiter` and sorts each folder. Memory is one folder per level
 //! of the path being walked. A folder's entries sort as the keys below them would: a
 //! folder `a` sorts as `a/`, after an object `a-b` (`-` is below `/`), so the walk yields
@@ -31,12 +32,13 @@ pub(crate) struct KeyOrdered {
 }
 
 impl KeyOrdered {
-    /// Wrap the local store rooted at `root`.
+    /// Wrap `inner`: a local store rooted at `root` (symlinked folders are resolved
+    /// against it to stop at cycles), or a remote one that lists in another order.
     pub(crate) fn wrap(
         inner: Arc<dyn ObjectStore>,
-        root: &std::path::Path,
+        root: Option<&std::path::Path>,
     ) -> Arc<dyn ObjectStore> {
-        let root = std::fs::canonicalize(root).ok();
+        let root = root.and_then(|root| std::fs::canonicalize(root).ok());
         Arc::new(Self { inner, root })
     }
 }
@@ -103,6 +105,10 @@ impl Walk {
         } = self.store.list_with_delimiter(folder).await?;
         let mut entries: Vec<(String, Entry)> = objects
             .into_iter()
+            // Keys below a folder never equal the folder: such an "object" is a server's
+            // marker for the folder itself (SeaweedFS lists `x/y/` so when asked for
+            // `x/y`, and keeps emptied folders).
+            .filter(|meta| Some(&meta.location) != folder)
             .map(Entry::Object)
             .chain(common_prefixes.into_iter().map(Entry::Folder))
             .map(|entry| (entry.sort_key(), entry))
@@ -266,7 +272,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let local: Arc<dyn ObjectStore> =
             Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
-        let store = KeyOrdered::wrap(local, dir.path());
+        let store = KeyOrdered::wrap(local, Some(dir.path()));
         let raw = [
             "a-b", "a/b", "a/c/d", "a/c-e", "a0", "b", "z/y/x/w", "a/c/d0", "é", "A",
         ];

@@ -469,8 +469,8 @@ async fn s3_moto() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_s3s() {
-    emulator_inventory(Backend::S3s, 1500).await;
+async fn s3_seaweedfs() {
+    emulator_inventory(Backend::SeaweedFs, 1500).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

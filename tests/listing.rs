@@ -65,8 +65,8 @@ async fn s3_moto() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_s3s() {
-    lists_every_object_past_one_page(Backend::S3s).await;
+async fn s3_seaweedfs() {
+    lists_every_object_past_one_page(Backend::SeaweedFs).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -446,15 +446,17 @@ mod emulators {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sync_local_to_s3_to_azure_with_1200_objects_and_a_multipart_one() {
-        let (Some(local), Some(s3), Some(azure)) = (
+    async fn sync_local_to_s3_to_azure_to_seaweedfs_with_1200_objects_and_a_multipart_one() {
+        let (Some(local), Some(s3), Some(azure), Some(seaweed)) = (
             Fixture::new(Backend::Local, "sync"),
             Fixture::new(Backend::Moto, "sync"),
             Fixture::new(Backend::Azurite, "sync"),
+            Fixture::new(Backend::SeaweedFs, "sync"),
         ) else {
             return;
         };
-        let (local, s3, azure) = (&*local.store, &*s3.store, &*azure.store);
+        let (local, s3, azure, seaweed) =
+            (&*local.store, &*s3.store, &*azure.store, &*seaweed.store);
         futures::stream::iter(0..1200u32)
             .map(|i| async move {
                 let key = Path::from(format!("d{}/f{i:05}", i % 7));
@@ -479,7 +481,10 @@ mod emulators {
         let to_azure = replicate::sync(s3, azure, &options).await.unwrap();
         assert!(to_azure.failures.is_empty(), "{:?}", to_azure.failures);
         assert_eq!(to_azure.copied, 1201);
-        for (a, b) in [(local, s3), (s3, azure)] {
+        let to_seaweed = replicate::sync(azure, seaweed, &options).await.unwrap();
+        assert!(to_seaweed.failures.is_empty(), "{:?}", to_seaweed.failures);
+        assert_eq!(to_seaweed.copied, 1201);
+        for (a, b) in [(local, s3), (s3, azure), (azure, seaweed)] {
             let v = replicate::verify(a, b, &options.clone().with_compare(Compare::Content))
                 .await
                 .unwrap();

@@ -602,7 +602,7 @@ async fn a_write_during_the_rebalance_wins_over_the_old_copy() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Rebalance on emulators: S3 (moto), Azure (Azurite), local, then S3 (s3s-fs) joins and
+// Rebalance on emulators: S3 (moto), Azure (Azurite), local, then S3 (SeaweedFS) joins and
 // Azure leaves.
 
 mod emulators {
@@ -637,7 +637,7 @@ mod emulators {
             ("s3", Backend::Moto),
             ("azure", Backend::Azurite),
             ("local", Backend::Local),
-            ("s3s", Backend::S3s),
+            ("seaweed", Backend::SeaweedFs),
         ]
         .map(|(name, backend)| (name, Fixture::new(backend, "rebalance")));
         if fixtures.iter().any(|(_, f)| f.is_none()) {
@@ -675,8 +675,8 @@ mod emulators {
             .find(|k| {
                 let k = k.as_bytes();
                 let now = first.members()[first.locate(k)].name();
-                let next = members(&["s3", "azure", "local", "s3s"]);
-                now != "s3s" && next.members()[next.locate(k)].name() == "s3s"
+                let next = members(&["s3", "azure", "local", "seaweed"]);
+                now != "seaweed" && next.members()[next.locate(k)].name() == "seaweed"
             })
             .unwrap();
         let big: Vec<u8> = (0..17 * 1024 * 1024u32).map(|b| (b % 251) as u8).collect();
@@ -686,14 +686,15 @@ mod emulators {
             .unwrap();
         expected.insert(big_key, big);
 
-        // s3s joins; the first run is interrupted after 40 moves.
-        let second = members(&["s3", "azure", "local", "s3s"]);
-        let migrating = ShardedStore::new(second.clone(), pick(&["s3", "azure", "local", "s3s"]))
-            .unwrap()
-            .with_previous(first, [])
-            .unwrap();
+        // SeaweedFS joins; the first run is interrupted after 40 moves.
+        let second = members(&["s3", "azure", "local", "seaweed"]);
+        let migrating =
+            ShardedStore::new(second.clone(), pick(&["s3", "azure", "local", "seaweed"]))
+                .unwrap()
+                .with_previous(first, [])
+                .unwrap();
         let plan = shard::plan(&migrating).await.unwrap();
-        assert!(plan.moves.iter().all(|m| m.to == "s3s"));
+        assert!(plan.moves.iter().all(|m| m.to == "seaweed"));
         assert!(plan.moves.len() > 40, "{}", plan.moves.len());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let options = ExecuteOptions::default()
@@ -715,8 +716,8 @@ mod emulators {
         check(&all, &second, &expected).await;
 
         // azure leaves.
-        let third = members(&["s3", "local", "s3s"]);
-        let migrating = ShardedStore::new(third.clone(), pick(&["s3", "local", "s3s"]))
+        let third = members(&["s3", "local", "seaweed"]);
+        let migrating = ShardedStore::new(third.clone(), pick(&["s3", "local", "seaweed"]))
             .unwrap()
             .with_previous(second, pick(&["azure"]))
             .unwrap();

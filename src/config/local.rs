@@ -69,7 +69,7 @@ impl LocalConfig {
         // in key order (see `crate::ordered`).
         Ok(KeyOrdered::wrap(
             Arc::new(LocalFileSystem::new_with_prefix(&self.root)?),
-            &self.root,
+            Some(self.root.as_path()),
         ))
     }
 }

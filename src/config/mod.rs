@@ -49,7 +49,7 @@ pub use self::local::{LocalConfig, MemoryConfig};
 pub use self::options::{OptionValue, Options};
 pub use self::replicated::ReplicatedConfig;
 pub use self::retry::RetrySettings;
-pub use self::s3::S3Config;
+pub use self::s3::{ListOrder, S3Config};
 pub(crate) use self::secret::scrub_error;
 pub use self::secret::Secret;
 pub use self::sharded::{MemberConfig, MemberStore, ShardedConfig};

@@ -1,4 +1,4 @@
-//! `provider = "s3"`: AWS S3 and S3-compatible servers (MinIO, Ceph, R2, moto, s3s...).
+//! `provider = "s3"`: AWS S3 and S3-compatible servers (MinIO, Ceph, R2, SeaweedFS, moto...).
 
 use super::{check_endpoint, KeyError, Options, RetrySettings, Secret};
 use serde::Deserialize;
@@ -52,6 +52,30 @@ pub struct S3Config {
     /// Retry and backoff settings (object_store has no config keys for them).
     #[serde(default)]
     pub retry: Option<RetrySettings>,
+    /// How listings are ordered: `"server"` (the default) or `"sorted"`.
+    #[serde(default)]
+    pub list_order: ListOrder,
+}
+
+/// How an S3 store's listings are ordered (`list_order`).
+///
+/// Merged listings, `sync`, `verify` and `repair` need listings in byte order. AWS S3 and
+/// MinIO list that way; SeaweedFS does not: it lists folder by folder, sorting a folder
+/// `a` as `a` rather than `a/`, so `a/b` comes before `a-c` and `a.txt` (and a
+/// `start-after` equal to a folder's name skips the folder). `sorted` makes any server
+/// right, at a cost: stratus walks the bucket folder by folder with delimiter listings
+/// (at least one request per folder instead of one per 1,000 keys), holding one
+/// folder's entries per level in memory, and applies offsets itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ListOrder {
+    /// As the server lists (byte order on AWS S3 and MinIO).
+    #[default]
+    Server,
+    /// Sorted by stratus, folder by folder: for servers that do not list in byte order
+    /// (SeaweedFS).
+    Sorted,
 }
 
 impl S3Config {
@@ -76,6 +100,7 @@ impl S3Config {
             skip_signature: false,
             options: Options::default(),
             retry: None,
+            list_order: ListOrder::Server,
         }
     }
 
@@ -144,6 +169,10 @@ impl S3Config {
             Some(retry) => builder.with_retry(retry.to_retry_config()),
             None => builder,
         };
-        Ok(Arc::new(builder.build()?))
+        let store: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
+        Ok(match self.list_order {
+            ListOrder::Server => store,
+            ListOrder::Sorted => crate::ordered::KeyOrdered::wrap(store, None),
+        })
     }
 }

@@ -32,6 +32,7 @@ fn fields(provider: &str) -> &'static [&'static str] {
             "session_token",
             "virtual_hosted_style",
             "skip_signature",
+            "list_order",
         ],
         "gcs" => &[
             "service_account",

@@ -1,7 +1,7 @@
 //! [`ReplicatedStore`]: several stores written together and read with fallback.
 
 use crate::member::{delete_in_batches, fmt_members, tag, tagged_listings};
-use crate::merge::merge;
+use crate::merge::{list_after, merge_unique};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, FuturesUnordered, StreamExt};
@@ -109,7 +109,9 @@ pub enum Missed {
 /// - **list** and **list_with_offset** follow the [`ListPolicy`]. `First` lists the
 ///   first member; if it fails before its first entry the next member is listed
 ///   instead, and if it fails later the next member continues after the last key listed
-///   (members must list in key order, as every store stratus builds does). `Merged`
+///   (members must list in key order, as every store stratus builds does). The
+///   continuation also lists the subtree below that key, because some servers
+///   (SeaweedFS) skip it when the key is also a "folder" (`a` while `a/b` exists). `Merged`
 ///   merges all members (bounded memory, one pending entry per member), each key once.
 /// - **list_with_delimiter**: `First` asks members in order until one answers; `Merged`
 ///   asks all and merges.
@@ -592,7 +594,8 @@ impl Inner {
                 }
                 let (name, store) = &s.inner.members[s.member];
                 let listing = s.current.get_or_insert_with(|| match &s.after {
-                    Some(after) => store.list_with_offset(s.prefix.as_ref(), after),
+                    // Not `list_with_offset` itself: see `list_after` (SeaweedFS).
+                    Some(after) => list_after(store.as_ref(), s.prefix.as_ref(), after),
                     None => store.list(s.prefix.as_ref()),
                 });
                 match listing.next().await {
@@ -622,21 +625,7 @@ impl Inner {
         &self,
         list: impl Fn(&dyn ObjectStore) -> BoxStream<'static, Result<ObjectMeta>>,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        let listings = tagged_listings(&self.members, list);
-        let mut last: Option<Path> = None;
-        merge(listings)
-            .filter_map(move |entry| {
-                let keep = match entry {
-                    Err(err) => Some(Err(err)),
-                    Ok(entry) if last.as_ref() == Some(&entry.meta.location) => None,
-                    Ok(entry) => {
-                        last = Some(entry.meta.location.clone());
-                        Some(Ok(entry.meta))
-                    }
-                };
-                futures::future::ready(keep)
-            })
-            .boxed()
+        merge_unique(tagged_listings(&self.members, list))
     }
 }
 
@@ -902,7 +891,7 @@ impl ObjectStore for ReplicatedStore {
             ListPolicy::First => self.inner.list_first(prefix, Some(offset)),
             ListPolicy::Merged => self
                 .inner
-                .list_merged(|store| store.list_with_offset(prefix, offset)),
+                .list_merged(|store| list_after(store, prefix, offset)),
         }
     }
 

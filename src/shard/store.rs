@@ -2,7 +2,7 @@
 
 use super::placement::Placement;
 use crate::member::{delete_in_batches, fmt_members, tag, tagged_listings};
-use crate::merge::{merge, Entry};
+use crate::merge::{list_after, merge, Entry};
 use crate::transfer::transfer;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -496,8 +496,9 @@ impl ObjectStore for ShardedStore {
         prefix: Option<&Path>,
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
+        // Not each member's `list_with_offset` as is: see `list_after` (SeaweedFS).
         let listings = tagged_listings(&self.inner.stores, |store| {
-            store.list_with_offset(prefix, offset)
+            list_after(store, prefix, offset)
         });
         self.inner.list_merged(listings)
     }

@@ -19,19 +19,23 @@ pub enum Backend {
     Local,
     /// S3 API on moto server.
     Moto,
-    /// S3 API on s3s-fs.
-    S3s,
+    /// S3 API on SeaweedFS, a production S3 server that checks signatures (the
+    /// MinIO-class server of the suite: MinIO itself cannot be installed here), with
+    /// `list_order = "sorted"` as SeaweedFS needs (its own order is not byte order).
+    SeaweedFs,
     /// Azure Blob on Azurite.
     Azurite,
     /// GCS on fake-gcs-server (read side only: it refuses object_store's XML-API writes).
     FakeGcs,
     /// `provider = "sharded"` over three in-memory members, weighted 1, 2 and 3.
     ShardedMemory,
-    /// `provider = "sharded"` over S3 on moto, Azure on Azurite and a local folder.
+    /// `provider = "sharded"` over S3 on moto, Azure on Azurite, a local folder and S3 on
+    /// SeaweedFS.
     ShardedMixed,
     /// `provider = "replicated"` over three in-memory members, quorum 2, hedged reads.
     ReplicatedMemory,
-    /// `provider = "replicated"` over S3 on moto, Azure on Azurite and a local folder.
+    /// `provider = "replicated"` over S3 on moto, Azure on Azurite, a local folder and S3
+    /// on SeaweedFS.
     ReplicatedMixed,
     /// `provider = "sharded"` over two replicated stores of two in-memory members each.
     Nested,
@@ -40,7 +44,7 @@ pub enum Backend {
 impl Backend {
     pub const EMULATED: [Backend; 4] = [
         Backend::Moto,
-        Backend::S3s,
+        Backend::SeaweedFs,
         Backend::Azurite,
         Backend::FakeGcs,
     ];
@@ -56,7 +60,7 @@ impl Backend {
                 Some("STRATUS_TEST_AZURITE_ENDPOINT")
             }
             Backend::Moto => Some("STRATUS_TEST_MOTO_ENDPOINT"),
-            Backend::S3s => Some("STRATUS_TEST_S3S_ENDPOINT"),
+            Backend::SeaweedFs => Some("STRATUS_TEST_SEAWEED_ENDPOINT"),
             Backend::Azurite => Some("STRATUS_TEST_AZURITE_ENDPOINT"),
             Backend::FakeGcs => Some("STRATUS_TEST_GCS_ENDPOINT"),
         }
@@ -103,13 +107,23 @@ impl Backend {
                  { name = \"three\", store = { provider = \"memory\" } },\n]\n\
                  write = { quorum = 2 }\nread = { hedged_after_ms = 20 }\n"
                 .to_string(),
-            Backend::Moto | Backend::S3s => format!(
+            Backend::Moto => format!(
                 "provider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\nendpoint = \"{}\"\n\
                  allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"test\"\n\
                  secret_access_key = \"test\"\n\
                  options = {{ aws_copy_if_not_exists = \"multipart\" }}\n",
                 self.endpoint()?
             ),
+            Backend::SeaweedFs => {
+                let (key, secret) = seaweed_identity(Identity::Admin);
+                format!(
+                    "provider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\nendpoint = \"{}\"\n\
+                     allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"{key}\"\n\
+                     secret_access_key = \"{secret}\"\nlist_order = \"sorted\"\n\
+                     options = {{ aws_copy_if_not_exists = \"multipart\" }}\n",
+                    self.endpoint()?
+                )
+            }
             Backend::Azurite => {
                 self.endpoint()?;
                 format!(
@@ -126,6 +140,31 @@ impl Backend {
             ),
         })
     }
+}
+
+/// SeaweedFS's identities (`scripts/emulators.sh` writes them, with fresh secrets).
+#[derive(Clone, Copy, Debug)]
+pub enum Identity {
+    /// May do anything.
+    Admin,
+    /// May read and list only.
+    Reader,
+}
+
+/// The access key and secret of a SeaweedFS identity.
+pub fn seaweed_identity(identity: Identity) -> (String, String) {
+    let (key, secret) = match identity {
+        Identity::Admin => (
+            "STRATUS_TEST_SEAWEED_ACCESS_KEY",
+            "STRATUS_TEST_SEAWEED_SECRET_KEY",
+        ),
+        Identity::Reader => (
+            "STRATUS_TEST_SEAWEED_READER_ACCESS_KEY",
+            "STRATUS_TEST_SEAWEED_READER_SECRET_KEY",
+        ),
+    };
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    (var(key), var(secret))
 }
 
 /// A store for one test, isolated from every other test by a unique prefix (emulators)
@@ -175,11 +214,13 @@ impl Fixture {
                 "replicated"
             };
             let toml = format!(
-                "[stores.t]\nprovider = \"{provider}\"\nmembers = [\"s3\", \"azure\", \"local\"]\n\
-                 [stores.s3]\n{}\n[stores.azure]\n{}\n\
+                "[stores.t]\nprovider = \"{provider}\"\n\
+                 members = [\"s3\", \"azure\", \"local\", \"seaweed\"]\n\
+                 [stores.s3]\n{}\n[stores.azure]\n{}\n[stores.seaweed]\n{}\n\
                  [stores.local]\nprovider = \"local\"\nroot = \"data\"\ncreate_root = true\n",
                 Backend::Moto.store_toml(&prefix)?,
                 Backend::Azurite.store_toml(&prefix)?,
+                Backend::SeaweedFs.store_toml(&prefix)?,
             );
             let config = Config::from_toml(&toml, "test.toml", dir.path()).unwrap();
             return Some(Self {
@@ -227,4 +268,84 @@ pub async fn gcs_seed(prefix: &str, key: &str, body: impl Into<reqwest::Body>) {
         "seeding GCS {name}: {}",
         response.status()
     );
+}
+
+/// A store whose listings yield the inner store's first `n` entries and then fail, as a
+/// member that drops its connection part-way through a listing. Everything else is the
+/// inner store's.
+#[derive(Debug)]
+pub struct ListThenFail {
+    pub inner: Arc<dyn ObjectStore>,
+    pub n: usize,
+}
+
+impl std::fmt::Display for ListThenFail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ListThenFail({}, {})", self.n, self.inner)
+    }
+}
+
+mod list_then_fail {
+    use super::ListThenFail;
+    use async_trait::async_trait;
+    use futures::stream::{self, BoxStream, StreamExt};
+    use object_store::path::Path;
+    use object_store::{
+        CopyOptions, Error, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
+        ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+    };
+
+    impl ListThenFail {
+        fn cut(
+            &self,
+            listing: BoxStream<'static, Result<ObjectMeta>>,
+        ) -> BoxStream<'static, Result<ObjectMeta>> {
+            let failure = stream::once(async {
+                Err(Error::Generic {
+                    store: "ListThenFail",
+                    source: "the connection dropped".into(),
+                })
+            });
+            listing.take(self.n).chain(failure).boxed()
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for ListThenFail {
+        async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
+            self.inner.put_opts(l, p, o).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            l: &Path,
+            o: PutMultipartOptions,
+        ) -> Result<Box<dyn MultipartUpload>> {
+            self.inner.put_multipart_opts(l, o).await
+        }
+        async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
+            self.inner.get_opts(l, o).await
+        }
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, Result<Path>>,
+        ) -> BoxStream<'static, Result<Path>> {
+            self.inner.delete_stream(locations)
+        }
+        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+            self.cut(self.inner.list(prefix))
+        }
+        fn list_with_offset(
+            &self,
+            prefix: Option<&Path>,
+            offset: &Path,
+        ) -> BoxStream<'static, Result<ObjectMeta>> {
+            self.cut(self.inner.list_with_offset(prefix, offset))
+        }
+        async fn list_with_delimiter(&self, p: Option<&Path>) -> Result<ListResult> {
+            self.inner.list_with_delimiter(p).await
+        }
+        async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
+            self.inner.copy_opts(f, t, o).await
+        }
+    }
 }

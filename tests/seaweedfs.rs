@@ -1,0 +1,467 @@
+//! SeaweedFS, the production S3 server of the suite: what moto cannot show.
+//!
+//! - its `start-after` quirk, and that stratus's own listing resumes are not fooled by it;
+//! - real authentication (Signature V4 checked): a wrong secret, a read-only identity, an
+//!   unsigned request;
+//! - an independent client (boto3) in both directions: objects it writes, with keys that
+//!   stress encoding, a multipart object and attributes, are inventoried exactly and read
+//!   back byte for byte by stratus; objects stratus writes are read back byte for byte,
+//!   with their content type and metadata, by boto3.
+
+mod common;
+
+use common::{seaweed_identity, Backend, Fixture, Identity, ListThenFail};
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{
+    Attribute, AttributeValue, Attributes, ObjectStore, ObjectStoreExt, PutMultipartOptions,
+    PutOptions, WriteMultipart,
+};
+use std::process::Command;
+use std::sync::Arc;
+use stratus::Config;
+
+async fn keys(
+    listing: futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>,
+) -> Vec<String> {
+    let metas: Vec<_> = listing.try_collect().await.unwrap();
+    metas.into_iter().map(|m| m.location.to_string()).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// SeaweedFS's own listing order, and `start-after` equal to a "folder".
+
+/// Keys whose byte order differs from SeaweedFS's folder-by-folder order (` `, `+`, `-`
+/// and `.` sort below `/`).
+const ORDER_KEYS: [&str; 6] = ["a", "a b", "a+c", "a-d", "a.txt", "a/b"];
+
+/// A SeaweedFS store under a fresh prefix, listing as the server does (`list_order`
+/// unset), holding `keys`.
+async fn raw_store(test: &str, keys: &[&str]) -> Option<Arc<dyn ObjectStore>> {
+    let (key, secret) = seaweed_identity(Identity::Admin);
+    let config = seaweed_config(&common::unique_prefix(test), &key, &secret, "")?;
+    let store = config.open("sw").unwrap();
+    for k in keys {
+        store
+            .put(&Path::from(*k), k.to_string().into())
+            .await
+            .unwrap();
+    }
+    Some(store)
+}
+
+#[tokio::test]
+async fn seaweedfs_lists_out_of_byte_order_and_sorted_stores_fix_it() {
+    let Some(raw) = raw_store("order", &ORDER_KEYS).await else {
+        return;
+    };
+    // The server's order: the folder `a/` right after the object `a`.
+    let listed = keys(raw.list(None)).await;
+    assert_eq!(
+        listed,
+        ["a", "a/b", "a b", "a+c", "a-d", "a.txt"],
+        "SeaweedFS's order changed: update README"
+    );
+    // Its start-after of a folder's name skips the folder.
+    assert_eq!(
+        keys(raw.list_with_offset(None, &Path::from("a"))).await,
+        ["a b", "a+c", "a-d", "a.txt"]
+    );
+
+    // sync refuses the raw order before acting on it, and deletes nothing.
+    let copy = object_store::memory::InMemory::new();
+    for k in ORDER_KEYS {
+        copy.put(&Path::from(k), k.into()).await.unwrap();
+    }
+    let options = stratus::replicate::SyncOptions::default().with_delete(true);
+    let err = stratus::replicate::sync(raw.as_ref(), &copy, &options)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("key order"), "{err}");
+    assert_eq!(keys(copy.list(None)).await.len(), ORDER_KEYS.len());
+
+    // `list_order = "sorted"`: byte order, offsets right, and sync agrees.
+    let Some(fixture) = Fixture::new(Backend::SeaweedFs, "order-sorted") else {
+        return;
+    };
+    for k in ORDER_KEYS {
+        fixture.store.put(&Path::from(k), k.into()).await.unwrap();
+    }
+    let mut sorted = ORDER_KEYS.to_vec();
+    sorted.sort();
+    assert_eq!(keys(fixture.store.list(None)).await, sorted);
+    assert_eq!(
+        keys(fixture.store.list_with_offset(None, &Path::from("a"))).await,
+        &sorted[1..]
+    );
+    let report = stratus::replicate::sync(fixture.store.as_ref(), &copy, &options)
+        .await
+        .unwrap();
+    assert_eq!((report.copied, report.deleted, report.failed), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn a_replicated_listing_that_fails_over_after_a_folder_key_lists_the_folder() {
+    // The next member lists as SeaweedFS does by itself (no `list_order`): stratus's
+    // resume must not lose `a/b` and `a/c` to its start-after quirk.
+    let all = ["a", "a/b", "a/c", "b"];
+    let Some(seaweed) = raw_store("failover", &all).await else {
+        return;
+    };
+    let primary = object_store::memory::InMemory::new();
+    for key in all {
+        primary.put(&Path::from(key), key.into()).await.unwrap();
+    }
+    // The primary drops its listing right after `a`; the next member continues after it.
+    let primary: Arc<dyn ObjectStore> = Arc::new(ListThenFail {
+        inner: Arc::new(primary),
+        n: 1,
+    });
+    let replicated = stratus::replicate::ReplicatedStore::new([
+        ("memory".to_string(), primary),
+        ("seaweed".to_string(), seaweed),
+    ])
+    .unwrap();
+    assert_eq!(keys(replicated.list(None)).await, all);
+}
+
+// ---------------------------------------------------------------------------------------
+// Authentication.
+
+/// A config with one S3 store on SeaweedFS under `prefix`, signed as given.
+fn seaweed_config(prefix: &str, key: &str, secret: &str, extra: &str) -> Option<Config> {
+    let endpoint = Backend::SeaweedFs.endpoint()?;
+    let bucket = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
+    let toml = format!(
+        "[stores.sw]\nprovider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\n\
+         endpoint = \"{endpoint}\"\nallow_http = true\nregion = \"us-east-1\"\n\
+         access_key_id = \"{key}\"\nsecret_access_key = \"{secret}\"\n\
+         retry = {{ max_retries = 0 }}\n{extra}"
+    );
+    Some(Config::from_toml(&toml, "seaweed.toml", ".").unwrap())
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_with_the_access_advice_and_never_echoed() {
+    let (key, _) = seaweed_identity(Identity::Admin);
+    let wrong = "Wr0ngSecretValue-not-the-real-one-4567";
+    let Some(config) = seaweed_config("t", &key, wrong, "") else {
+        return;
+    };
+    let store = config.open("sw").unwrap();
+    let err = stratus::inventory::scan(store.as_ref(), None, &Default::default())
+        .await
+        .unwrap_err();
+    let text = format!("{err}\n{err:?}\n{}", err.brief());
+    assert!(text.contains("SignatureDoesNotMatch"), "{text}");
+    assert_eq!(
+        err.advice(),
+        Some("access was denied: check the credentials and that they may list this bucket")
+    );
+    assert!(
+        !text.contains(wrong) && !text.contains("Wr0ngSec"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_identity_inventories_and_reads_but_its_writes_are_refused_by_name() {
+    let Some(admin) = Fixture::new(Backend::SeaweedFs, "reader") else {
+        return;
+    };
+    for i in 0..25 {
+        admin
+            .store
+            .put(&Path::from(format!("d/k{i}")), vec![7u8; i].into())
+            .await
+            .unwrap();
+    }
+    let (key, secret) = seaweed_identity(Identity::Reader);
+    let config = seaweed_config(&admin.prefix, &key, &secret, "").unwrap();
+    let reader = config.open("sw").unwrap();
+    let report = stratus::inventory::scan(reader.as_ref(), None, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!((report.objects, report.bytes), (25, (0..25).sum::<u64>()));
+    let body = reader
+        .get(&Path::from("d/k3"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(body.as_ref(), [7u8; 3]);
+    let err = reader
+        .put(&Path::from("d/new"), "no".into())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, object_store::Error::PermissionDenied { .. }),
+        "{err:?}"
+    );
+
+    // What a user sees: the example names the store and says what to check.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("reader.toml");
+    let bucket = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
+    std::fs::write(
+        &file,
+        format!(
+            "[stores.reader]\nprovider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{}\"\n\
+             endpoint = \"{}\"\nallow_http = true\nregion = \"us-east-1\"\n\
+             access_key_id = \"{key}\"\nsecret_access_key = \"{secret}\"\n\
+             retry = {{ max_retries = 0 }}\n",
+            admin.prefix,
+            Backend::SeaweedFs.endpoint().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(example("swap_provider"))
+        .arg(&file)
+        .arg("--write-probe")
+        .env_remove("AWS_CA_BUNDLE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    // (object_store's `Display` of a prefixed store names the prefix, not the bucket.)
+    assert!(
+        stderr.contains(&format!("store `PrefixObjectStore({})`", admin.prefix)),
+        "{stderr}"
+    );
+    assert!(stderr.contains("access was denied"), "{stderr}");
+    assert!(!stderr.contains(&secret), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_unsigned_request_to_the_private_bucket_is_refused() {
+    let Some(config) = seaweed_config("t", "", "", "skip_signature = true\n") else {
+        return;
+    };
+    let store = config.open("sw").unwrap();
+    let err = store.list(None).try_collect::<Vec<_>>().await.unwrap_err();
+    assert!(
+        matches!(err, object_store::Error::PermissionDenied { .. })
+            || err.to_string().contains("AccessDenied"),
+        "{err}"
+    );
+}
+
+/// The path of a built example (`cargo test` builds them beside the test binaries).
+fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name)
+}
+
+// ---------------------------------------------------------------------------------------
+// boto3, both directions.
+
+/// Keys that stress encoding (relative to the test's prefix).
+fn hard_keys() -> Vec<String> {
+    let mut keys: Vec<String> = [
+        "unicode/héllo wörld ✓.txt",
+        "spaces/a b  c",
+        "percent/100% done",
+        "plus/a+b=c",
+        "tilde/~user/file",
+        "equals/k=v&x=y",
+        "mixed/ü%2F+ ~=.bin",
+    ]
+    .iter()
+    .map(|k| k.to_string())
+    .collect();
+    keys.push(format!("long/{}", "k".repeat(195))); // a 200-byte key
+    keys
+}
+
+/// The body of `key` at `size` bytes: both clients compute the same one.
+fn body(key: &str, size: usize) -> Vec<u8> {
+    (0..size)
+        .map(|j| ((j * 31 + key.len()) % 251) as u8)
+        .collect()
+}
+
+/// Python run with boto3 against SeaweedFS; `script` reads `ENDPOINT`, `KEY`, `SECRET`,
+/// `BUCKET`, `PREFIX` from the environment and the helpers defined here.
+fn boto3(prefix: &str, script: &str) -> String {
+    let python =
+        std::env::var("STRATUS_TEST_PYTHON").expect("STRATUS_TEST_PYTHON (scripts/test.sh)");
+    let (key, secret) = seaweed_identity(Identity::Admin);
+    let helpers = r#"
+import os, sys, json, boto3
+from boto3.s3.transfer import TransferConfig
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"], aws_access_key_id=os.environ["KEY"],
+                  aws_secret_access_key=os.environ["SECRET"], region_name="us-east-1")
+BUCKET, PREFIX = os.environ["BUCKET"], os.environ["PREFIX"]
+def body(key, size):
+    return bytes(((j * 31 + len(key.encode())) % 251) for j in range(size))
+"#;
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(format!("{helpers}\n{script}"))
+        .env_remove("AWS_CA_BUNDLE")
+        .env("ENDPOINT", Backend::SeaweedFs.endpoint().unwrap())
+        .env("KEY", key)
+        .env("SECRET", secret)
+        .env(
+            "BUCKET",
+            std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into()),
+        )
+        .env("PREFIX", prefix)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boto3 script failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const MULTIPART_SIZE: usize = 17 * 1024 * 1024;
+
+#[tokio::test]
+async fn objects_boto3_writes_are_inventoried_exactly_and_read_back_byte_for_byte() {
+    let Some(fixture) = Fixture::new(Backend::SeaweedFs, "from-boto3") else {
+        return;
+    };
+    let mut expected: Vec<(String, usize)> = hard_keys()
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| (k, 1000 + i * 37))
+        .collect();
+    expected.push(("big/multipart.bin".into(), MULTIPART_SIZE));
+    let manifest = serde_json::to_string(&expected).unwrap();
+    boto3(
+        &fixture.prefix,
+        &format!(
+            r#"
+for key, size in json.loads({manifest:?}):
+    extra = {{"ContentType": "application/x-stratus-test", "Metadata": {{"origin": "boto3"}}}}
+    if size > 16 * 1024 * 1024:
+        import io
+        s3.upload_fileobj(io.BytesIO(body(key, size)), BUCKET, PREFIX + "/" + key, ExtraArgs=extra,
+                          Config=TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024))
+        assert "-" in s3.head_object(Bucket=BUCKET, Key=PREFIX + "/" + key)["ETag"], "not multipart"
+    else:
+        s3.put_object(Bucket=BUCKET, Key=PREFIX + "/" + key, Body=body(key, size), **extra)
+"#
+        ),
+    );
+    let store = &fixture.store;
+    // The inventory counts exactly what was written.
+    let report = stratus::inventory::scan(store.as_ref(), None, &Default::default())
+        .await
+        .unwrap();
+    let bytes: usize = expected.iter().map(|(_, s)| s).sum();
+    assert_eq!(
+        (report.objects, report.bytes),
+        (expected.len() as u64, bytes as u64)
+    );
+    // Every listed key is one boto3 wrote, read back byte for byte with its attributes.
+    let listed: Vec<_> = store.list(None).try_collect().await.unwrap();
+    let mut names: Vec<String> = listed.iter().map(|m| m.location.to_string()).collect();
+    names.sort();
+    let mut wanted: Vec<String> = expected.iter().map(|(k, _)| k.clone()).collect();
+    wanted.sort();
+    assert_eq!(names, wanted);
+    for meta in &listed {
+        let key = meta.location.to_string();
+        let size = expected.iter().find(|(k, _)| *k == key).unwrap().1;
+        let got = store.get(&meta.location).await.unwrap();
+        assert_eq!(
+            got.attributes
+                .get(&Attribute::ContentType)
+                .map(|v| v.as_ref()),
+            Some("application/x-stratus-test"),
+            "{key}"
+        );
+        assert_eq!(
+            got.attributes
+                .get(&Attribute::Metadata("origin".into()))
+                .map(|v| v.as_ref()),
+            Some("boto3"),
+            "{key}"
+        );
+        let bytes = got.bytes().await.unwrap();
+        assert!(
+            bytes.as_ref() == body(&key, size).as_slice(),
+            "{key}: bytes differ"
+        );
+    }
+}
+
+#[tokio::test]
+async fn objects_stratus_writes_are_read_back_by_boto3_with_their_attributes() {
+    let Some(fixture) = Fixture::new(Backend::SeaweedFs, "to-boto3") else {
+        return;
+    };
+    let store = &fixture.store;
+    let attributes = || {
+        let mut a = Attributes::new();
+        a.insert(
+            Attribute::ContentType,
+            AttributeValue::from("text/x-stratus"),
+        );
+        a.insert(
+            Attribute::Metadata("written-by".into()),
+            AttributeValue::from("stratus"),
+        );
+        a
+    };
+    let mut written: Vec<(String, usize)> = Vec::new();
+    for (i, key) in hard_keys().into_iter().enumerate() {
+        let size = 500 + i * 11;
+        let path = Path::parse(&key).unwrap();
+        let options = PutOptions {
+            attributes: attributes(),
+            ..Default::default()
+        };
+        store
+            .put_opts(&path, body(&key, size).into(), options)
+            .await
+            .unwrap();
+        written.push((key, size));
+    }
+    let key = "big/by-stratus.bin".to_string();
+    let upload = store
+        .put_multipart_opts(
+            &Path::parse(&key).unwrap(),
+            PutMultipartOptions {
+                attributes: attributes(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
+    writer.write(&body(&key, MULTIPART_SIZE));
+    writer.finish().await.unwrap();
+    written.push((key, MULTIPART_SIZE));
+
+    let manifest = serde_json::to_string(&written).unwrap();
+    let out = boto3(
+        &fixture.prefix,
+        &format!(
+            r#"
+for key, size in json.loads({manifest:?}):
+    got = s3.get_object(Bucket=BUCKET, Key=PREFIX + "/" + key)
+    data = got["Body"].read()
+    assert len(data) == size, (key, len(data), size)
+    assert data == body(key, size), key + ": bytes differ"
+    assert got["ContentType"] == "text/x-stratus", (key, got["ContentType"])
+    assert got["Metadata"] == {{"written-by": "stratus"}}, (key, got["Metadata"])
+    if size > 16 * 1024 * 1024:
+        assert "-" in got["ETag"], (key, "not multipart", got["ETag"])
+print("checked", len(json.loads({manifest:?})))
+"#
+        ),
+    );
+    assert_eq!(out.trim(), format!("checked {}", written.len()));
+}
