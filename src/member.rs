@@ -100,44 +100,7 @@ impl StdError for MemberError {
 
 /// Attach `member` to `err`, keeping its variant (and so its meaning) unchanged.
 pub(crate) fn tag(member: &str, err: Error) -> Error {
-    let wrap = |source: Source| -> Source {
-        Box::new(MemberError {
-            member: member.to_owned(),
-            source,
-        })
-    };
     match err {
-        Error::Generic { store, source } => Error::Generic {
-            store,
-            source: wrap(source),
-        },
-        Error::NotFound { path, source } => Error::NotFound {
-            path,
-            source: wrap(source),
-        },
-        Error::NotSupported { source } => Error::NotSupported {
-            source: wrap(source),
-        },
-        Error::AlreadyExists { path, source } => Error::AlreadyExists {
-            path,
-            source: wrap(source),
-        },
-        Error::Precondition { path, source } => Error::Precondition {
-            path,
-            source: wrap(source),
-        },
-        Error::NotModified { path, source } => Error::NotModified {
-            path,
-            source: wrap(source),
-        },
-        Error::PermissionDenied { path, source } => Error::PermissionDenied {
-            path,
-            source: wrap(source),
-        },
-        Error::Unauthenticated { path, source } => Error::Unauthenticated {
-            path,
-            source: wrap(source),
-        },
         Error::NotImplemented {
             operation,
             implementer,
@@ -147,6 +110,49 @@ pub(crate) fn tag(member: &str, err: Error) -> Error {
         },
         // Variants without a source to wrap (invalid path, join error, config key) say
         // nothing member-specific; new variants are passed through as they are.
+        other => map_source(other, |source| {
+            Box::new(MemberError {
+                member: member.to_owned(),
+                source,
+            })
+        }),
+    }
+}
+
+/// `err` with its source replaced by `f(source)`, keeping the variant and its path: the
+/// one place that knows which object_store variants carry a source. Variants without one
+/// (and variants object_store adds later) come back unchanged.
+pub(crate) fn map_source(err: Error, f: impl FnOnce(Source) -> Source) -> Error {
+    match err {
+        Error::Generic { store, source } => Error::Generic {
+            store,
+            source: f(source),
+        },
+        Error::NotFound { path, source } => Error::NotFound {
+            path,
+            source: f(source),
+        },
+        Error::NotSupported { source } => Error::NotSupported { source: f(source) },
+        Error::AlreadyExists { path, source } => Error::AlreadyExists {
+            path,
+            source: f(source),
+        },
+        Error::Precondition { path, source } => Error::Precondition {
+            path,
+            source: f(source),
+        },
+        Error::NotModified { path, source } => Error::NotModified {
+            path,
+            source: f(source),
+        },
+        Error::PermissionDenied { path, source } => Error::PermissionDenied {
+            path,
+            source: f(source),
+        },
+        Error::Unauthenticated { path, source } => Error::Unauthenticated {
+            path,
+            source: f(source),
+        },
         other => other,
     }
 }

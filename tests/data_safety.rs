@@ -13,16 +13,12 @@
 
 mod common;
 
-use async_trait::async_trait;
-use futures::stream::{BoxStream, StreamExt};
+use common::Relisted;
 use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
-};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -490,58 +486,6 @@ async fn a_rename_one_member_applied_is_completed_by_repair_without_losing_the_o
 // ---------------------------------------------------------------------------------------
 // 4. Out-of-order listings.
 
-/// A store whose listing is in a chosen order (the inner store's objects, keys listed in
-/// `order`); everything else is the inner store's.
-#[derive(Debug)]
-struct ListedInOrder {
-    inner: Arc<dyn ObjectStore>,
-    order: Vec<Path>,
-}
-
-impl std::fmt::Display for ListedInOrder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ListedInOrder({})", self.inner)
-    }
-}
-
-#[async_trait]
-impl ObjectStore for ListedInOrder {
-    async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
-        self.inner.put_opts(l, p, o).await
-    }
-    async fn put_multipart_opts(
-        &self,
-        l: &Path,
-        o: PutMultipartOptions,
-    ) -> Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(l, o).await
-    }
-    async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
-        self.inner.get_opts(l, o).await
-    }
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, Result<Path>>,
-    ) -> BoxStream<'static, Result<Path>> {
-        self.inner.delete_stream(locations)
-    }
-    fn list(&self, _: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        let inner = self.inner.clone();
-        futures::stream::iter(self.order.clone())
-            .then(move |key| {
-                let inner = inner.clone();
-                async move { inner.head(&key).await }
-            })
-            .boxed()
-    }
-    async fn list_with_delimiter(&self, p: Option<&Path>) -> Result<ListResult> {
-        self.inner.list_with_delimiter(p).await
-    }
-    async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
-        self.inner.copy_opts(f, t, o).await
-    }
-}
-
 fn keys(n: usize) -> Vec<Path> {
     (0..n).map(|i| Path::from(format!("k{i:03}"))).collect()
 }
@@ -583,10 +527,7 @@ async fn a_break_in_order_far_ahead_still_justifies_no_delete_or_overwrite() {
     let all = keys(200);
     let mut order = all[1..].to_vec();
     order.push(all[0].clone());
-    let src = ListedInOrder {
-        inner: filled(&all, "same").await,
-        order,
-    };
+    let src = Relisted::in_order(filled(&all, "same").await, order);
     let dst = filled(&all, "same").await;
     let options = SyncOptions::default().with_delete(true);
     let err = replicate::sync(&src, dst.as_ref(), &options)
@@ -605,10 +546,7 @@ async fn a_break_in_order_far_ahead_still_justifies_no_delete_or_overwrite() {
         .unwrap();
     let mut order = all[1..].to_vec();
     order.push(all[0].clone());
-    let dst = ListedInOrder {
-        inner: dst_inner.clone(),
-        order,
-    };
+    let dst = Relisted::in_order(dst_inner.clone(), order);
     let result = replicate::sync(src.as_ref(), &dst, &SyncOptions::default()).await;
     assert!(result.is_err() || !result.unwrap().failures.is_empty());
     assert_eq!(
@@ -626,10 +564,7 @@ async fn repair_over_a_member_listing_out_of_order_overwrites_nothing() {
     b_inner.put(&all[0], "b's own".into()).await.unwrap();
     let mut order = all[1..].to_vec();
     order.push(all[0].clone());
-    let b: Arc<dyn ObjectStore> = Arc::new(ListedInOrder {
-        inner: b_inner.clone(),
-        order,
-    });
+    let b: Arc<dyn ObjectStore> = Arc::new(Relisted::in_order(b_inner.clone(), order));
     let store = ReplicatedStore::new([("a".to_string(), a), ("b".to_string(), b)]).unwrap();
     let result = replicate::repair(&store, &SyncOptions::default()).await;
     assert!(result.is_err() || !result.unwrap().failures.is_empty());

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{seaweed_identity, Backend, Fixture, Identity, ListThenFail};
+use common::{seaweed_identity, Backend, Fixture, Identity, Relisted};
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{
@@ -113,10 +113,7 @@ async fn a_replicated_listing_that_fails_over_after_a_folder_key_lists_the_folde
         primary.put(&Path::from(key), key.into()).await.unwrap();
     }
     // The primary drops its listing right after `a`; the next member continues after it.
-    let primary: Arc<dyn ObjectStore> = Arc::new(ListThenFail {
-        inner: Arc::new(primary),
-        n: 1,
-    });
+    let primary: Arc<dyn ObjectStore> = Arc::new(Relisted::then_fail(Arc::new(primary), 1));
     let replicated = stratus::replicate::ReplicatedStore::new([
         ("memory".to_string(), primary),
         ("seaweed".to_string(), seaweed),

@@ -117,49 +117,12 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> Option<String> {
 /// `err` with any part of `secrets` cut from its sources' text (see [`scrub`]), keeping
 /// its kind and path: a `NotFound` stays a `NotFound`.
 pub(crate) fn scrub_error(err: object_store::Error, secrets: &[&str]) -> object_store::Error {
-    use object_store::Error as E;
-    type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
-    let clean = |source: Source| -> Source {
+    crate::member::map_source(err, |source| {
         match scrub(&crate::error::error_chain(source.as_ref()), secrets) {
             Some(text) => text.into(),
             None => source,
         }
-    };
-    match err {
-        E::Generic { store, source } => E::Generic {
-            store,
-            source: clean(source),
-        },
-        E::NotFound { path, source } => E::NotFound {
-            path,
-            source: clean(source),
-        },
-        E::NotSupported { source } => E::NotSupported {
-            source: clean(source),
-        },
-        E::AlreadyExists { path, source } => E::AlreadyExists {
-            path,
-            source: clean(source),
-        },
-        E::Precondition { path, source } => E::Precondition {
-            path,
-            source: clean(source),
-        },
-        E::NotModified { path, source } => E::NotModified {
-            path,
-            source: clean(source),
-        },
-        E::PermissionDenied { path, source } => E::PermissionDenied {
-            path,
-            source: clean(source),
-        },
-        E::Unauthenticated { path, source } => E::Unauthenticated {
-            path,
-            source: clean(source),
-        },
-        // The rest carry no text from a server or a dependency.
-        other => other,
-    }
+    })
 }
 
 /// `secret` as dependencies may quote it.

@@ -7,7 +7,9 @@
 //! fails the test instead of skipping it.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use object_store::ObjectStore;
+use futures::stream::{BoxStream, StreamExt};
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use stratus::Config;
@@ -270,82 +272,130 @@ pub async fn gcs_seed(prefix: &str, key: &str, body: impl Into<reqwest::Body>) {
     );
 }
 
-/// A store whose listings yield the inner store's first `n` entries and then fail, as a
-/// member that drops its connection part-way through a listing. Everything else is the
-/// inner store's.
-#[derive(Debug)]
-pub struct ListThenFail {
+/// What a [`Relisted`] store lists: given the inner store, the prefix and the offset.
+type Lister = dyn Fn(
+        &Arc<dyn ObjectStore>,
+        Option<&Path>,
+        Option<&Path>,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>>
+    + Send
+    + Sync;
+
+/// A store whose `list` and `list_with_offset` are replaced (everything else is the
+/// inner store's): for tests of what stratus does with listings that break their
+/// promises.
+pub struct Relisted {
     pub inner: Arc<dyn ObjectStore>,
-    pub n: usize,
+    what: &'static str,
+    list: Box<Lister>,
 }
 
-impl std::fmt::Display for ListThenFail {
+impl Relisted {
+    /// Listings that yield the inner store's first `n` entries and then fail, as a
+    /// member that drops its connection part-way through.
+    pub fn then_fail(inner: Arc<dyn ObjectStore>, n: usize) -> Self {
+        Self {
+            inner,
+            what: "then fail",
+            list: Box::new(move |inner, prefix, offset| {
+                let listing = match offset {
+                    Some(offset) => inner.list_with_offset(prefix, offset),
+                    None => inner.list(prefix),
+                };
+                let failure = futures::stream::once(async {
+                    Err(object_store::Error::Generic {
+                        store: "Relisted",
+                        source: "the connection dropped".into(),
+                    })
+                });
+                listing.take(n).chain(failure).boxed()
+            }),
+        }
+    }
+
+    /// Listings of the inner store's objects `order`, in that order (whatever the prefix
+    /// and offset), as a server that lists out of key order.
+    pub fn in_order(inner: Arc<dyn ObjectStore>, order: Vec<Path>) -> Self {
+        Self {
+            inner,
+            what: "in a given order",
+            list: Box::new(move |inner, _, _| {
+                let inner = Arc::clone(inner);
+                futures::stream::iter(order.clone())
+                    .then(move |key| {
+                        let inner = Arc::clone(&inner);
+                        async move { inner.head(&key).await }
+                    })
+                    .boxed()
+            }),
+        }
+    }
+}
+
+impl std::fmt::Debug for Relisted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ListThenFail({}, {})", self.n, self.inner)
+        write!(f, "Relisted({}, {:?})", self.what, self.inner)
     }
 }
 
-mod list_then_fail {
-    use super::ListThenFail;
-    use async_trait::async_trait;
-    use futures::stream::{self, BoxStream, StreamExt};
-    use object_store::path::Path;
-    use object_store::{
-        CopyOptions, Error, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
-        ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
-    };
-
-    impl ListThenFail {
-        fn cut(
-            &self,
-            listing: BoxStream<'static, Result<ObjectMeta>>,
-        ) -> BoxStream<'static, Result<ObjectMeta>> {
-            let failure = stream::once(async {
-                Err(Error::Generic {
-                    store: "ListThenFail",
-                    source: "the connection dropped".into(),
-                })
-            });
-            listing.take(self.n).chain(failure).boxed()
-        }
+impl std::fmt::Display for Relisted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Relisted({}, {})", self.what, self.inner)
     }
+}
 
-    #[async_trait]
-    impl ObjectStore for ListThenFail {
-        async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
-            self.inner.put_opts(l, p, o).await
-        }
-        async fn put_multipart_opts(
-            &self,
-            l: &Path,
-            o: PutMultipartOptions,
-        ) -> Result<Box<dyn MultipartUpload>> {
-            self.inner.put_multipart_opts(l, o).await
-        }
-        async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
-            self.inner.get_opts(l, o).await
-        }
-        fn delete_stream(
-            &self,
-            locations: BoxStream<'static, Result<Path>>,
-        ) -> BoxStream<'static, Result<Path>> {
-            self.inner.delete_stream(locations)
-        }
-        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-            self.cut(self.inner.list(prefix))
-        }
-        fn list_with_offset(
-            &self,
-            prefix: Option<&Path>,
-            offset: &Path,
-        ) -> BoxStream<'static, Result<ObjectMeta>> {
-            self.cut(self.inner.list_with_offset(prefix, offset))
-        }
-        async fn list_with_delimiter(&self, p: Option<&Path>) -> Result<ListResult> {
-            self.inner.list_with_delimiter(p).await
-        }
-        async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
-            self.inner.copy_opts(f, t, o).await
-        }
+#[async_trait::async_trait]
+impl ObjectStore for Relisted {
+    async fn put_opts(
+        &self,
+        l: &Path,
+        p: object_store::PutPayload,
+        o: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.inner.put_opts(l, p, o).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        l: &Path,
+        o: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.inner.put_multipart_opts(l, o).await
+    }
+    async fn get_opts(
+        &self,
+        l: &Path,
+        o: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        self.inner.get_opts(l, o).await
+    }
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        (self.list)(&self.inner, prefix, None)
+    }
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        (self.list)(&self.inner, prefix, Some(offset))
+    }
+    async fn list_with_delimiter(
+        &self,
+        p: Option<&Path>,
+    ) -> object_store::Result<object_store::ListResult> {
+        self.inner.list_with_delimiter(p).await
+    }
+    async fn copy_opts(
+        &self,
+        f: &Path,
+        t: &Path,
+        o: object_store::CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(f, t, o).await
     }
 }
