@@ -39,10 +39,9 @@ impl Place {
         self
     }
 
-    /// Whether one place holds the other (or they are equal).
-    fn overlaps(&self, other: &Place) -> bool {
-        self.space == other.space
-            && (self.path.starts_with(&other.path) || other.path.starts_with(&self.path))
+    /// Whether `other` is this place or inside it.
+    fn contains(&self, other: &Place) -> bool {
+        self.space == other.space && other.path.starts_with(&self.path)
     }
 }
 
@@ -129,9 +128,10 @@ impl<'a> Walk<'a> {
         };
         // Every member once (a member in both memberships of a sharded store is one).
         let mut members: Vec<(String, &str, BTreeSet<Place>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (list, items) in lists {
             for member in items {
-                if members.iter().any(|(_, name, _)| *name == member.name) {
+                if !seen.insert(member.name.as_str()) {
                     continue;
                 }
                 let places = match &member.store {
@@ -143,46 +143,74 @@ impl<'a> Walk<'a> {
                 members.push((format!("{list}.{}", member.name), &member.name, places));
             }
         }
-        for (i, (key, name, places)) in members.iter().enumerate() {
-            for (other_key, other, other_places) in &members[..i] {
-                let shared = places
-                    .iter()
-                    .find_map(|p| other_places.iter().find(|q| p.overlaps(q)).map(|q| (p, q)));
-                if let Some((p, q)) = shared {
-                    let reach = if p == q {
-                        format!("both reach {p}")
-                    } else {
-                        format!("reach {q} and {p}, one inside the other")
-                    };
-                    // A member of the previous membership in the place of a current one
-                    // is a renamed member: say how to rename without moving anything.
-                    let rename = if key.starts_with("previous.") {
-                        format!(
-                            ". To rename the store a member uses, keep the member's `name` \
-                             (what placement hashes): {{ store = \"NEW\", name = \"{name}\" }}"
-                        )
-                    } else {
-                        String::new()
-                    };
-                    return Err(ConfigError::new(
-                        self.origin,
-                        format!(
-                            "members `{other}` ({other_key}) and `{name}` ({key}) {reach}: \
-                             a store is one place whatever it is called, and two members \
-                             in one place would move objects onto themselves (deleting \
-                             them) or count one copy as two. Give each member its own \
-                             bucket, container or folder{rename}"
-                        ),
-                    )
-                    .store(store)
-                    .key(key.clone())
-                    .into());
+        // Sorted by (namespace, path), a place comes right after the places that contain
+        // it: one pass with the chain of containing places finds every overlap between
+        // two members in O(n log n), n being the members' places.
+        let mut all: Vec<(&Place, usize)> = members
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, _, places))| places.iter().map(move |p| (p, i)))
+            .collect();
+        all.sort();
+        let mut chain: Vec<(&Place, usize)> = Vec::new();
+        for (place, i) in all {
+            while chain
+                .last()
+                .is_some_and(|(outer, _)| !outer.contains(place))
+            {
+                chain.pop();
+            }
+            match chain.last() {
+                Some(&(outer, j)) if j != i => {
+                    return Err(self.shared_place(store, &members[j], &members[i], outer, place));
                 }
+                _ => chain.push((place, i)),
             }
         }
         Ok(members
             .into_iter()
             .flat_map(|(_, _, places)| places)
             .collect())
+    }
+
+    /// The error for members `a` and `b` of `store`, whose places `outer` and `inner`
+    /// overlap (`inner` is `outer` or inside it).
+    fn shared_place(
+        &self,
+        store: &str,
+        (a_key, a, _): &(String, &str, BTreeSet<Place>),
+        (b_key, b, _): &(String, &str, BTreeSet<Place>),
+        outer: &Place,
+        inner: &Place,
+    ) -> crate::Error {
+        let reach = if outer == inner {
+            format!("both reach {inner}")
+        } else {
+            format!("reach {outer} and {inner}, one inside the other")
+        };
+        // A member of the previous membership in the place of a current one is a renamed
+        // member: say how to rename without moving anything.
+        let previous = [(a_key, a), (b_key, b)]
+            .into_iter()
+            .find(|(key, _)| key.starts_with("previous."));
+        let rename = match previous {
+            Some((_, name)) => format!(
+                ". To rename the store a member uses, keep the member's `name` (what \
+                 placement hashes): {{ store = \"NEW\", name = \"{name}\" }}"
+            ),
+            None => String::new(),
+        };
+        ConfigError::new(
+            self.origin,
+            format!(
+                "members `{a}` ({a_key}) and `{b}` ({b_key}) {reach}: a store is one place \
+                 whatever it is called, and two members in one place would move objects onto \
+                 themselves (deleting them) or count one copy as two. Give each member its \
+                 own bucket, container or folder{rename}"
+            ),
+        )
+        .store(store)
+        .key(b_key.clone())
+        .into()
     }
 }
