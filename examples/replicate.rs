@@ -159,6 +159,9 @@ fn failed(store: &str, source: stratus::object_store::Error) -> stratus::Error {
 
 async fn sync(config: &str, src: &str, dst: &str, options: SyncOptions) -> stratus::Result<()> {
     let config = Config::load(config)?;
+    // Between a bucket and a prefix of it, sync would copy onto and delete from what it
+    // reads: refuse before touching anything.
+    config.check_distinct(&[src, dst])?;
     let (from, to) = (config.open(src)?, config.open(dst)?);
     let (options, bar) = with_progress(options, "sync");
     let report = replicate::sync(&*from, &*to, &options)

@@ -616,3 +616,42 @@ mod emulators {
         a_stale_copy_never_wins(a, b, Duration::from_millis(2100)).await;
     }
 }
+
+#[tokio::test]
+async fn sync_between_a_folder_and_a_folder_inside_it_is_refused_before_anything_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = "[stores.all]\nprovider = \"local\"\nroot = \"d\"\ncreate_root = true\n\
+                [stores.inner]\nprovider = \"local\"\nroot = \"d\"\nprefix = \"x\"\n\
+                [stores.other]\nprovider = \"local\"\nroot = \"e\"\ncreate_root = true\n";
+    let config = Config::from_toml(toml, "stores.toml", dir.path()).unwrap();
+    let err = config
+        .check_distinct(&["all", "inner"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`all`") && err.contains("`inner`") && err.contains("one inside"),
+        "{err}"
+    );
+    config.check_distinct(&["all", "other"]).unwrap();
+
+    // The replicate example refuses it, touching nothing.
+    std::fs::write(dir.path().join("stores.toml"), toml).unwrap();
+    let all = config.open("all").unwrap();
+    all.put(&Path::from("x/a"), "source's".into())
+        .await
+        .unwrap();
+    let out = std::process::Command::new(common::example("replicate"))
+        .args(["sync", "stores.toml", "all", "inner", "--delete"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("one inside"),
+        "{stderr}"
+    );
+    assert_eq!(
+        body(all.as_ref(), &Path::from("x/a")).await.as_deref(),
+        Some("source's")
+    );
+}

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{seaweed_identity, Backend, Fixture, Identity, Relisted};
+use common::{example, seaweed_identity, Backend, Fixture, Identity, Relisted};
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{
@@ -242,17 +242,6 @@ async fn an_unsigned_request_to_the_private_bucket_is_refused() {
             || err.to_string().contains("AccessDenied"),
         "{err}"
     );
-}
-
-/// The path of a built example (`cargo test` builds them beside the test binaries).
-fn example(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -697,6 +697,16 @@ impl Config {
             .map_err(|e| e.into_error(&self.origin, name, "sharded", &[]))
     }
 
+    /// Refuse `names` (stores of this file) when two of them reach the same place or one
+    /// inside the other (a bucket and a prefix of it, a folder and a sub-folder), the way
+    /// composite stores refuse such members. Call it before [`crate::replicate::sync`]
+    /// with `delete` between two stores of a file: it cannot tell by itself (it takes any
+    /// two stores), and between nested places a key it deletes from the destination can
+    /// be an object of the source under another key.
+    pub fn check_distinct(&self, names: &[&str]) -> Result<()> {
+        place::check_apart(&self.origin, &self.stores, names)
+    }
+
     /// Build the default store (see [`Config::default_name`]).
     pub fn open_default(&self) -> Result<Arc<dyn ObjectStore>> {
         self.open(self.default_name()?)

@@ -69,6 +69,78 @@ pub(crate) fn endpoint_space(endpoint: Option<&str>, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
+/// The first two entries (earlier, later) whose places overlap, with those places (the
+/// outer one first). Sorted by (namespace, path), a place comes right after the places
+/// that contain it: one pass with the chain of containing places finds an overlap
+/// between two entries in O(n log n), n being their places.
+fn first_overlap<K, N>(
+    entries: &[(K, N, BTreeSet<Place>)],
+) -> Option<(usize, usize, &Place, &Place)> {
+    let mut all: Vec<(&Place, usize)> = entries
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, _, places))| places.iter().map(move |p| (p, i)))
+        .collect();
+    all.sort();
+    let mut chain: Vec<(&Place, usize)> = Vec::new();
+    for (place, i) in all {
+        while chain
+            .last()
+            .is_some_and(|(outer, _)| !outer.contains(place))
+        {
+            chain.pop();
+        }
+        match chain.last() {
+            Some(&(outer, j)) if j != i => return Some((j.min(i), j.max(i), outer, place)),
+            _ => chain.push((place, i)),
+        }
+    }
+    None
+}
+
+/// Refuse `names` (stores of the file) when two of them reach overlapping places: for
+/// operations between stores (`sync`), where a bucket and a prefix of it would see each
+/// other's objects under other keys.
+pub(crate) fn check_apart(
+    origin: &str,
+    stores: &std::collections::BTreeMap<String, StoreConfig>,
+    names: &[&str],
+) -> Result<()> {
+    let mut walk = Walk {
+        origin,
+        stores,
+        memo: HashMap::new(),
+    };
+    let mut entries = Vec::with_capacity(names.len());
+    for name in names {
+        let stored = stores
+            .get_key_value(*name)
+            .map(|(k, _)| k.as_str())
+            .ok_or_else(|| ConfigError::new(origin, format!("no store named `{name}`")))?;
+        entries.push(((), stored, walk.named(stored)?));
+    }
+    match first_overlap(&entries) {
+        None => Ok(()),
+        Some((j, i, outer, inner)) => {
+            let (a, b) = (entries[j].1, entries[i].1);
+            let reach = if outer == inner {
+                format!("both reach {inner}")
+            } else {
+                format!("reach {outer} and {inner}, one inside the other")
+            };
+            Err(ConfigError::new(
+                origin,
+                format!(
+                    "stores `{a}` and `{b}` {reach}: each would see the other's objects (under \
+                     other keys, when one is inside the other), so copying or deleting \
+                     between them could overwrite or delete what it reads"
+                ),
+            )
+            .into())
+        }
+    }
+}
+
 /// Refuse every composite store of the file (and every composite defined inline in one)
 /// whose members reach overlapping places. Each store's places are worked out once, so
 /// the check is linear in the size of the file however stores are shared.
@@ -143,29 +215,8 @@ impl<'a> Walk<'a> {
                 members.push((format!("{list}.{}", member.name), &member.name, places));
             }
         }
-        // Sorted by (namespace, path), a place comes right after the places that contain
-        // it: one pass with the chain of containing places finds every overlap between
-        // two members in O(n log n), n being the members' places.
-        let mut all: Vec<(&Place, usize)> = members
-            .iter()
-            .enumerate()
-            .flat_map(|(i, (_, _, places))| places.iter().map(move |p| (p, i)))
-            .collect();
-        all.sort();
-        let mut chain: Vec<(&Place, usize)> = Vec::new();
-        for (place, i) in all {
-            while chain
-                .last()
-                .is_some_and(|(outer, _)| !outer.contains(place))
-            {
-                chain.pop();
-            }
-            match chain.last() {
-                Some(&(outer, j)) if j != i => {
-                    return Err(self.shared_place(store, &members[j], &members[i], outer, place));
-                }
-                _ => chain.push((place, i)),
-            }
+        if let Some((j, i, outer, inner)) = first_overlap(&members) {
+            return Err(self.shared_place(store, &members[j], &members[i], outer, inner));
         }
         Ok(members
             .into_iter()

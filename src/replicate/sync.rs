@@ -251,6 +251,13 @@ enum Action {
 /// A key the destination did not list is written there without replacing anything it
 /// holds: a conditional create up to 16 MiB, a `head` that finds nothing above; a refusal
 /// is reported in [`SyncReport::failures`] as `AlreadyExists`.
+///
+/// `src` and `dst` must be two places. One place under two names is harmless (every key
+/// is the same on both sides), but a bucket and a prefix of it see each other's objects
+/// under other keys, and `delete` would remove objects of `src`. `sync` cannot tell
+/// which stores it was given: for stores of a config file, call
+/// [`Config::check_distinct`](crate::Config::check_distinct) first (the replicate example
+/// does).
 pub async fn sync(
     src: &dyn ObjectStore,
     dst: &dyn ObjectStore,

@@ -144,6 +144,26 @@ impl Backend {
     }
 }
 
+/// The path of a built example. `cargo test` builds the examples beside the test
+/// binaries, but not when it is told to build only some tests (`--test NAME`): then
+/// `cargo build --examples --all-features` first.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run the whole suite, or `cargo build --examples --all-features` first",
+        path.display()
+    );
+    path
+}
+
 /// SeaweedFS's identities (`scripts/emulators.sh` writes them, with fresh secrets).
 #[derive(Clone, Copy, Debug)]
 pub enum Identity {
