@@ -338,6 +338,16 @@ enum Outcome {
 /// reported in [`Report::failures`] and the next [`plan`] finds it again. Interrupting a
 /// run (dropping the future, killing the process) is safe for the same reason, and
 /// running [`plan`] and [`execute`] again finishes what is left.
+///
+/// # Windows left
+///
+/// object_store has no conditional delete or conditional multipart upload, so three
+/// races remain, each needing a writer that acts during the move of the same key: a
+/// process still using the *old* membership that writes to `A` between step 3's proof
+/// and step 4's delete loses that write; a write to `B` between the check and the end of
+/// a multipart copy (above 16 MiB) is overwritten by the older copy; a delete through the
+/// sharded store that lands between the read of `A` and the copy is undone by the copy.
+/// Stop writers that use the old membership before rebalancing.
 pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions) -> Report {
     let mut report = Report {
         dry_run: options.dry_run,
