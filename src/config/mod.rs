@@ -573,7 +573,7 @@ impl Config {
                 .map_err(|e| err(KeyError::new(e.key, e.message)))?;
             let secrets = secret::secret_values(&value);
             let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-            let config = StoreConfig::from_value(value.clone(), Some(base))
+            let config = StoreConfig::from_value(value, Some(base))
                 .map_err(|e| err(e.scrubbed(&secrets)))?;
             stores.insert(name, config);
         }

@@ -153,7 +153,7 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
     let table = Value::Object(table);
     let secrets = super::secret::secret_values(&table);
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    Ok(StoreConfig::from_value(table.clone(), None).map_err(|e| err(e.scrubbed(&secrets)))?)
+    Ok(StoreConfig::from_value(table, None).map_err(|e| err(e.scrubbed(&secrets)))?)
 }
 
 #[cfg(test)]
