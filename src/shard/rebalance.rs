@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, UpdateVersion};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// One object to move.
@@ -363,7 +363,7 @@ pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions
         return report;
     }
     let stores: BTreeMap<&str, &Arc<dyn ObjectStore>> = store.stores().collect();
-    let routes = distinct_routes(&stores, plan).await;
+    let routes = distinct_routes(&stores, plan, options.concurrency).await;
     let mut moves = futures::stream::iter(&plan.moves)
         .map(|what| {
             let stores = &stores;
@@ -430,33 +430,38 @@ impl RouteError {
 async fn distinct_routes<'a>(
     stores: &BTreeMap<&str, &Arc<dyn ObjectStore>>,
     plan: &'a Plan,
+    concurrency: usize,
 ) -> BTreeMap<(&'a str, &'a str), std::result::Result<(), RouteError>> {
-    let mut routes = BTreeMap::new();
-    for m in &plan.moves {
-        routes
-            .entry((m.from.as_str(), m.to.as_str()))
-            .or_insert(Ok(()));
-    }
-    for ((from, to), verdict) in routes.iter_mut() {
-        let (Some(a), Some(b)) = (stores.get(from), stores.get(to)) else {
-            continue; // each move names the missing member
-        };
-        *verdict = match same_place(a, b).await {
-            Ok(false) => Ok(()),
-            Ok(true) => Err(RouteError(format!(
-                "members {from:?} and {to:?} are one place (an object written through {to:?} \
-                 is visible through {from:?}): moving between them would delete the only \
-                 copy, so nothing on this route was touched; give each member its own \
-                 bucket, container or folder"
-            ))),
-            Err(err) => Err(RouteError(format!(
-                "cannot prove that members {from:?} and {to:?} are two places (a probe \
-                 object written to {to:?} failed: {err}), so nothing on this route was \
-                 touched"
-            ))),
-        };
-    }
-    routes
+    let routes: BTreeSet<(&str, &str)> = plan
+        .moves
+        .iter()
+        .map(|m| (m.from.as_str(), m.to.as_str()))
+        .collect();
+    // Probed `concurrency` at a time, as the moves run: a route is a few requests.
+    futures::stream::iter(routes)
+        .map(|(from, to)| async move {
+            let (Some(a), Some(b)) = (stores.get(from), stores.get(to)) else {
+                return ((from, to), Ok(())); // each move names the missing member
+            };
+            let verdict = match same_place(a, b).await {
+                Ok(false) => Ok(()),
+                Ok(true) => Err(RouteError(format!(
+                    "members {from:?} and {to:?} are one place (an object written through \
+                     {to:?} is visible through {from:?}): moving between them would delete \
+                     the only copy, so nothing on this route was touched; give each member \
+                     its own bucket, container or folder"
+                ))),
+                Err(err) => Err(RouteError(format!(
+                    "cannot prove that members {from:?} and {to:?} are two places (a probe \
+                     object written to {to:?} failed: {err}), so nothing on this route was \
+                     touched"
+                ))),
+            };
+            ((from, to), verdict)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await
 }
 
 fn not_a_member(from: &str, to: &str) -> object_store::Error {
