@@ -123,36 +123,33 @@ pub(crate) fn in_key_order(
     listing: BoxStream<'static, Result<ObjectMeta>>,
 ) -> BoxStream<'static, Result<ObjectMeta>> {
     let held: Option<ObjectMeta> = None;
-    stream::unfold(Some((listing, held)), move |state| {
-        let store = store.clone();
-        async move {
-            let (mut listing, mut held) = state?;
-            loop {
-                match listing.next().await {
-                    Some(Ok(meta)) => match held.take() {
-                        None => held = Some(meta),
-                        Some(before) if before.location.as_ref() < meta.location.as_ref() => {
-                            return Some((Ok(before), Some((listing, Some(meta)))));
-                        }
-                        Some(before) => {
-                            let err = crate::member::tag(
-                                &store,
-                                Error::Generic {
-                                    store: "stratus",
-                                    source: format!(
-                                        "the listing is not in key order ({} after {}): \
+    stream::unfold(Some((listing, held, store)), |state| async move {
+        let (mut listing, mut held, store) = state?;
+        loop {
+            match listing.next().await {
+                Some(Ok(meta)) => match held.take() {
+                    None => held = Some(meta),
+                    Some(before) if before.location.as_ref() < meta.location.as_ref() => {
+                        return Some((Ok(before), Some((listing, Some(meta), store))));
+                    }
+                    Some(before) => {
+                        let err = crate::member::tag(
+                            &store,
+                            Error::Generic {
+                                store: "stratus",
+                                source: format!(
+                                    "the listing is not in key order ({} after {}): \
                                          comparing stores needs key order",
-                                        meta.location, before.location
-                                    )
-                                    .into(),
-                                },
-                            );
-                            return Some((Err(err), None));
-                        }
-                    },
-                    Some(Err(err)) => return Some((Err(err), None)),
-                    None => return held.map(|last| (Ok(last), None)),
-                }
+                                    meta.location, before.location
+                                )
+                                .into(),
+                            },
+                        );
+                        return Some((Err(err), None));
+                    }
+                },
+                Some(Err(err)) => return Some((Err(err), None)),
+                None => return held.map(|last| (Ok(last), None)),
             }
         }
     })

@@ -9,7 +9,7 @@
 //! object through one and looks for it through the other.
 
 use object_store::path::Path;
-use object_store::{Error, ObjectStore, ObjectStoreExt, PutMode, PutOptions, Result};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -30,11 +30,9 @@ pub(crate) async fn same_place(a: &Arc<dyn ObjectStore>, b: &Arc<dyn ObjectStore
         ..Default::default()
     };
     b.put_opts(&probe, "stratus probe".into(), options).await?;
-    let seen = match a.head(&probe).await {
-        Ok(_) => Ok(true),
-        Err(Error::NotFound { .. }) => Ok(false),
-        Err(err) => Err(err),
-    };
+    let seen = crate::transfer::head_if_any(a.as_ref(), &probe)
+        .await
+        .map(|found| found.is_some());
     // Best effort: a probe left behind is a few bytes under a name that says what it is.
     let _ = b.delete(&probe).await;
     seen

@@ -180,13 +180,21 @@ pub(crate) async fn transfer_absent(
     }
 }
 
-/// Whether `store` lacks `location`, asked with a `head`.
-pub(crate) async fn absent(store: &dyn ObjectStore, location: &Path) -> Result<bool> {
+/// `store`'s object at `location`, or `None` where it has none (a `head`).
+pub(crate) async fn head_if_any(
+    store: &dyn ObjectStore,
+    location: &Path,
+) -> Result<Option<ObjectMeta>> {
     match store.head(location).await {
-        Ok(_) => Ok(false),
-        Err(Error::NotFound { .. }) => Ok(true),
+        Ok(meta) => Ok(Some(meta)),
+        Err(Error::NotFound { .. }) => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// Whether `store` lacks `location`, asked with a `head`.
+pub(crate) async fn absent(store: &dyn ObjectStore, location: &Path) -> Result<bool> {
+    Ok(head_if_any(store, location).await?.is_none())
 }
 
 /// Whether `a` (in `a_store`) and `b` (in `b_store`) hold the same bytes: equal sizes,

@@ -9,7 +9,7 @@
 use super::ShardedStore;
 use crate::member::tag;
 use crate::place::same_place;
-use crate::transfer::{digest, same_bytes, transfer, transfer_absent, Transferred};
+use crate::transfer::{digest, head_if_any, same_bytes, transfer, transfer_absent, Transferred};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -484,13 +484,17 @@ async fn move_one(
     let key = &what.location;
     let route = || format!("{} -> {}", what.from, what.to);
     // 1. The original, as it is now.
-    let source = match from.head(key).await {
-        Ok(meta) => meta,
-        Err(object_store::Error::NotFound { .. }) => return Ok(Outcome::Vanished),
-        Err(err) => return Err(tag(&what.from, err)),
+    let Some(source) = head_if_any(from.as_ref(), key)
+        .await
+        .map_err(|e| tag(&what.from, e))?
+    else {
+        return Ok(Outcome::Vanished);
     };
     // 2. A copy where the owner has none; it never replaces an object.
-    let destination = match head(to.as_ref(), key).await.map_err(|e| tag(&what.to, e))? {
+    let destination = match head_if_any(to.as_ref(), key)
+        .await
+        .map_err(|e| tag(&what.to, e))?
+    {
         Some(destination) => destination,
         None => match transfer_absent(from.as_ref(), key, to.as_ref(), key, source.size).await {
             Ok(copied) => {
@@ -500,7 +504,10 @@ async fn move_one(
             }
             // The owner got a version meanwhile: compare it, as in step 3.
             Err(object_store::Error::AlreadyExists { .. }) => {
-                match head(to.as_ref(), key).await.map_err(|e| tag(&what.to, e))? {
+                match head_if_any(to.as_ref(), key)
+                    .await
+                    .map_err(|e| tag(&what.to, e))?
+                {
                     Some(destination) => destination,
                     None => return Err(tag(&route(), raced(key))),
                 }
@@ -582,15 +589,6 @@ pub(crate) fn provably_newer(a: &DateTime<Utc>, b: &DateTime<Utc>) -> bool {
     nanos(a) > nanos(b)
 }
 
-/// `head`, with `NotFound` as `None`.
-async fn head(store: &dyn ObjectStore, key: &Path) -> object_store::Result<Option<ObjectMeta>> {
-    match store.head(key).await {
-        Ok(meta) => Ok(Some(meta)),
-        Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(err) => Err(err),
-    }
-}
-
 fn raced(key: &Path) -> object_store::Error {
     object_store::Error::Generic {
         store: "ShardedStore",
@@ -629,7 +627,7 @@ async fn replace(
             other => return other,
         }
     }
-    match head(to, key).await? {
+    match head_if_any(to, key).await? {
         Some(now)
             if now.size == destination.size
                 && now.e_tag == destination.e_tag
