@@ -150,13 +150,6 @@ fn with_progress(
     (options, Some(bar))
 }
 
-fn failed(store: &str, source: stratus::object_store::Error) -> stratus::Error {
-    stratus::Error::Store {
-        store: store.to_string(),
-        source: Box::new(source),
-    }
-}
-
 async fn sync(config: &str, src: &str, dst: &str, options: SyncOptions) -> stratus::Result<()> {
     let config = Config::load(config)?;
     // Between a bucket and a prefix of it, sync would copy onto and delete from what it
@@ -164,9 +157,7 @@ async fn sync(config: &str, src: &str, dst: &str, options: SyncOptions) -> strat
     config.check_distinct(&[src, dst])?;
     let (from, to) = (config.open(src)?, config.open(dst)?);
     let (options, bar) = with_progress(options, "sync");
-    let report = replicate::sync(&*from, &*to, &options)
-        .await
-        .map_err(|e| failed(&format!("{src} -> {dst}"), e));
+    let report = replicate::sync(&*from, &*to, &options).await;
     if let Some(bar) = bar {
         bar.clear();
     }
@@ -206,9 +197,7 @@ async fn verify(config: &str, a: &str, b: &str, options: SyncOptions) -> stratus
     let config = Config::load(config)?;
     let (x, y) = (config.open(a)?, config.open(b)?);
     let (options, bar) = with_progress(options, "verify");
-    let report = replicate::verify(&*x, &*y, &options)
-        .await
-        .map_err(|e| failed(&format!("{a} vs {b}"), e));
+    let report = replicate::verify(&*x, &*y, &options).await;
     if let Some(bar) = bar {
         bar.clear();
     }
@@ -247,9 +236,7 @@ async fn repair(config: &str, store: &str, options: SyncOptions) -> stratus::Res
     let config = Config::load(config)?;
     let replicated = config.open_replicated(store)?;
     let (options, bar) = with_progress(options, "repair");
-    let report = replicate::repair(&replicated, &options)
-        .await
-        .map_err(|e| failed(store, e));
+    let report = replicate::repair(&replicated, &options).await;
     if let Some(bar) = bar {
         bar.clear();
     }
@@ -316,7 +303,7 @@ write = { quorum = 2 }
         let key = Path::from(format!("docs/{:02}/{i:04}.txt", i % 10));
         safe.put(&key, vec![b'a' + (i % 26) as u8; 50 + i as usize].into())
             .await
-            .map_err(|e| failed("safe", e))?;
+            .map_err(|e| stratus::Error::in_store("safe", e))?;
     }
     println!("wrote 500 objects through `safe` (replicated to primary, backup, offsite)\n");
 
@@ -326,7 +313,7 @@ write = { quorum = 2 }
         offsite
             .delete(&key)
             .await
-            .map_err(|e| failed("offsite", e))?;
+            .map_err(|e| stratus::Error::in_store("offsite", e))?;
     }
     let backup = config.open("backup")?;
     backup
@@ -335,7 +322,7 @@ write = { quorum = 2 }
             "edited on the backup".into(),
         )
         .await
-        .map_err(|e| failed("backup", e))?;
+        .map_err(|e| stratus::Error::in_store("backup", e))?;
     println!("behind its back: 25 objects deleted from offsite, one edited on backup\n");
 
     verify(config_path, "primary", "offsite", SyncOptions::default()).await?;

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use stratus::inventory::table::{human_bytes, thousands};
 use stratus::object_store::path::Path;
-use stratus::object_store::{ObjectStore, ObjectStoreExt};
+use stratus::object_store::ObjectStoreExt;
 use stratus::shard::{self, ExecuteOptions, Plan, Prefer, Progress, ShardedStore, Verify};
 use stratus::Config;
 
@@ -323,7 +323,7 @@ create_root = true
         store
             .put(&key, body.into())
             .await
-            .map_err(|e| store_error(&*store, e))?;
+            .map_err(|e| stratus::Error::in_store(&*store, e))?;
     }
 
     let after = format!(
@@ -343,11 +343,4 @@ create_root = true
     rebalance(&sharded, &ExecuteOptions::default()).await?;
     println!("\nplanning again:");
     print_plan(&shard::plan(&sharded).await?)
-}
-
-fn store_error(store: &dyn ObjectStore, source: stratus::object_store::Error) -> stratus::Error {
-    stratus::Error::Store {
-        store: store.to_string(),
-        source: Box::new(source),
-    }
 }

@@ -43,10 +43,7 @@ async fn main() -> ExitCode {
 async fn run(args: &Args) -> stratus::Result<()> {
     let store = stratus::open_with(&args.source, args.store.as_deref())?;
     // object_store's errors, with the store they came from.
-    let failed = |source| stratus::Error::Store {
-        store: store.to_string(),
-        source: Box::new(source),
-    };
+    let failed = |source| stratus::Error::in_store(&store, source);
     println!("store: {store}");
 
     let top = store.list_with_delimiter(None).await.map_err(failed)?;

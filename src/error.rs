@@ -1,9 +1,21 @@
-//! The crate's error type.
+//! The crate's one error type, and how it meets object_store's.
 //!
-//! Every error says *where* it happened: the configuration file (or URL) and the store and
-//! key within it, or the store an operation ran against. Secrets are never part of an
-//! error: values read from configuration are not echoed back, only key names.
+//! Every stratus operation returns [`enum@Error`]. Every error says *where* it happened:
+//! the configuration file (or URL) and the store and key within it, or the store an
+//! operation ran against, and for a composite store the member ([`Error::member`]).
+//! Secrets are never part of an error: values read from configuration are not echoed
+//! back, only key names.
+//!
+//! The stores themselves implement `ObjectStore`, whose methods return
+//! `object_store::Error`. A composite store keeps object_store's error *kinds* intact
+//! (callers and the conformance suite match on `NotFound`, `AlreadyExists`,
+//! `Precondition`, `NotModified`) while naming the member that failed: it keeps the
+//! variant and its path and wraps the variant's source in a [`MemberError`], which
+//! [`member_of`] finds again. The two types convert both ways without losing the kind:
+//! [`Error::in_store`] (and `From`) one way, `From<Error> for object_store::Error` the
+//! other.
 
+use std::error::Error as StdError;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -60,6 +72,78 @@ pub enum Error {
         /// object_store's error.
         source: Box<object_store::Error>,
     },
+
+    /// A composite store was put together wrongly in code: no members, a name given
+    /// twice, one store under two names, a placement member without a store, a quorum
+    /// out of range. (From a configuration file, the same mistakes are [`Error::Config`].)
+    #[error("{composite}: {message}")]
+    Composition {
+        /// `sharded store` or `replicated store`.
+        composite: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// object_store's `error` from an operation on `store` (its name, or the store itself:
+    /// its `Display` form names it), as a stratus error.
+    pub fn in_store(store: impl fmt::Display, error: object_store::Error) -> Self {
+        Self::Store {
+            store: store.to_string(),
+            source: Box::new(error),
+        }
+    }
+
+    /// The object_store error underneath, for matching on its kind
+    /// (`object_store::Error::NotFound`, ...).
+    pub fn store_error(&self) -> Option<&object_store::Error> {
+        match self {
+            Self::Build { source, .. }
+            | Self::Listing { source, .. }
+            | Self::Store { source, .. } => Some(source),
+            Self::Config(_) | Self::ReadConfig { .. } | Self::Composition { .. } => None,
+        }
+    }
+
+    /// The member of a composite store that failed, when a member did.
+    pub fn member(&self) -> Option<&str> {
+        self.store_error().and_then(member_of)
+    }
+
+    pub(crate) fn composition(composite: &'static str, message: impl Into<String>) -> Self {
+        Self::Composition {
+            composite,
+            message: message.into(),
+        }
+    }
+}
+
+/// An object_store error as a stratus error, naming the member when a composite store
+/// tagged one, else object_store's own name of the store.
+impl From<object_store::Error> for Error {
+    fn from(error: object_store::Error) -> Self {
+        let store = match (member_of(&error), &error) {
+            (Some(member), _) => format!("member {member}"),
+            (None, object_store::Error::Generic { store, .. }) => (*store).to_string(),
+            (None, _) => "object store".to_string(),
+        };
+        Self::in_store(store, error)
+    }
+}
+
+/// A stratus error where an `ObjectStore` method must return object_store's: a store
+/// error is returned as it was (same kind, same member), anything else as `Generic`.
+impl From<Error> for object_store::Error {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Listing { source, .. } | Error::Store { source, .. } => *source,
+            other => object_store::Error::Generic {
+                store: "stratus",
+                source: Box::new(other),
+            },
+        }
+    }
 }
 
 impl From<ConfigError> for Error {
@@ -136,38 +220,65 @@ impl Error {
     /// What to check, for the failures people meet first: a wrong bucket or container,
     /// refused credentials, an endpoint that does not answer. `None` when there is
     /// nothing better to say than the error itself.
+    ///
+    /// Decided by object_store's error kind where it has one (it maps 404, 401 and 403 of
+    /// single-object requests to `NotFound`, `Unauthenticated`, `PermissionDenied`), by
+    /// the kind of its `HttpError` for connections, and otherwise by the HTTP status in
+    /// the message: a listing's failure is `Generic` around a retry error whose type
+    /// object_store does not export, so its status can only be read from its text.
     pub fn advice(&self) -> Option<&'static str> {
         let source = match self {
             Error::Build { .. } => return Some("check the store's keys and `options` values"),
             Error::Listing { source, .. } | Error::Store { source, .. } => source.as_ref(),
-            Error::Config(_) | Error::ReadConfig { .. } => return None,
+            Error::Config(_) | Error::ReadConfig { .. } | Error::Composition { .. } => return None,
         };
-        let text = error_chain(source).to_ascii_lowercase();
-        let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
-        // object_store maps some statuses to typed errors; the rest only say it in text.
-        let missing = matches!(source, object_store::Error::NotFound { .. })
-            || has(&["nosuchbucket", "containernotfound", "404 not found"]);
+        let status = http_status(source);
+        let missing = matches!(source, object_store::Error::NotFound { .. }) || status == Some(404);
         let denied = matches!(
             source,
             object_store::Error::PermissionDenied { .. }
                 | object_store::Error::Unauthenticated { .. }
-        ) || has(&[
-            "accessdenied",
-            "403 forbidden",
-            "401 unauthorized",
-            "signature",
-        ]);
-        let unreachable = has(&["connect", "dns", "timed out", "error sending request"]);
+        ) || matches!(status, Some(401 | 403));
         if missing {
             Some("the bucket or container does not exist: check `bucket` / `container` (and `account`, `region`)")
         } else if denied {
             Some("access was denied: check the credentials and that they may list this bucket")
-        } else if unreachable {
+        } else if unreachable(source) {
             Some("the endpoint did not answer: check `endpoint` (host, port, http/https) and the network")
         } else {
             None
         }
     }
+}
+
+/// The HTTP status a server answered with, read from object_store's message
+/// (`... status code: 403 Forbidden ...`): see [`Error::advice`].
+fn http_status(error: &object_store::Error) -> Option<u16> {
+    let text = error_chain(error);
+    let (_, after) = text.split_once("status code: ")?;
+    after.get(..3)?.parse().ok()
+}
+
+/// Whether a request never got an answer: object_store's `HttpError` of the connect,
+/// timeout or request kind somewhere in the error's sources.
+fn unreachable(error: &object_store::Error) -> bool {
+    #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+    {
+        use object_store::client::{HttpError, HttpErrorKind};
+        let mut source = StdError::source(error);
+        while let Some(e) = source {
+            if let Some(http) = e.downcast_ref::<HttpError>() {
+                return matches!(
+                    http.kind(),
+                    HttpErrorKind::Connect | HttpErrorKind::Timeout | HttpErrorKind::Request
+                );
+            }
+            source = e.source();
+        }
+    }
+    #[cfg(not(any(feature = "aws", feature = "gcp", feature = "azure")))]
+    let _ = error;
+    false
 }
 
 /// An error and all its sources, joined.
@@ -180,4 +291,171 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
         source = e.source();
     }
     text
+}
+
+type Source = Box<dyn StdError + Send + Sync + 'static>;
+
+/// The source of an error that a member of a composite store returned: the member's name
+/// and what it said.
+#[derive(Debug)]
+pub struct MemberError {
+    member: String,
+    source: Source,
+}
+
+impl MemberError {
+    /// The name of the member that failed.
+    pub fn member(&self) -> &str {
+        &self.member
+    }
+}
+
+impl fmt::Display for MemberError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "member {:?}: {}", self.member, self.source)
+    }
+}
+
+impl StdError for MemberError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+/// The name of the member an object_store error came from, if a composite store tagged it.
+pub fn member_of(err: &object_store::Error) -> Option<&str> {
+    let mut source = StdError::source(err);
+    while let Some(err) = source {
+        if let Some(member) = err.downcast_ref::<MemberError>() {
+            return Some(member.member());
+        }
+        source = err.source();
+    }
+    None
+}
+
+/// Attach `member` to `err`, keeping its variant (and so its meaning) unchanged.
+pub(crate) fn tag(member: &str, err: object_store::Error) -> object_store::Error {
+    match err {
+        object_store::Error::NotImplemented {
+            operation,
+            implementer,
+        } => object_store::Error::NotImplemented {
+            operation,
+            implementer: format!("{implementer} (member {member:?})"),
+        },
+        // Variants without a source to wrap (invalid path, join error, config key) say
+        // nothing member-specific; new variants are passed through as they are.
+        other => map_source(other, |source| {
+            Box::new(MemberError {
+                member: member.to_owned(),
+                source,
+            })
+        }),
+    }
+}
+
+/// `err` with its source replaced by `f(source)`, keeping the variant and its path: the
+/// one place that knows which object_store variants carry a source (member tagging and
+/// secret scrubbing both go through it). Variants without one (and variants object_store
+/// adds later) come back unchanged.
+pub(crate) fn map_source(
+    err: object_store::Error,
+    f: impl FnOnce(Source) -> Source,
+) -> object_store::Error {
+    use object_store::Error as E;
+    match err {
+        E::Generic { store, source } => E::Generic {
+            store,
+            source: f(source),
+        },
+        E::NotFound { path, source } => E::NotFound {
+            path,
+            source: f(source),
+        },
+        E::NotSupported { source } => E::NotSupported { source: f(source) },
+        E::AlreadyExists { path, source } => E::AlreadyExists {
+            path,
+            source: f(source),
+        },
+        E::Precondition { path, source } => E::Precondition {
+            path,
+            source: f(source),
+        },
+        E::NotModified { path, source } => E::NotModified {
+            path,
+            source: f(source),
+        },
+        E::PermissionDenied { path, source } => E::PermissionDenied {
+            path,
+            source: f(source),
+        },
+        E::Unauthenticated { path, source } => E::Unauthenticated {
+            path,
+            source: f(source),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagging_keeps_the_kind_and_names_the_member() {
+        let err = tag(
+            "west",
+            object_store::Error::NotFound {
+                path: "a/b".into(),
+                source: "gone".into(),
+            },
+        );
+        assert!(matches!(err, object_store::Error::NotFound { ref path, .. } if path == "a/b"));
+        assert_eq!(member_of(&err), Some("west"));
+        assert!(err.to_string().contains("member \"west\": gone"), "{err}");
+    }
+
+    #[test]
+    fn conversion_both_ways_keeps_the_kind_and_the_member() {
+        let tagged = tag(
+            "west",
+            object_store::Error::NotFound {
+                path: "k".into(),
+                source: "gone".into(),
+            },
+        );
+        let ours = Error::from(tagged);
+        assert_eq!(ours.member(), Some("west"));
+        assert!(matches!(
+            ours.store_error(),
+            Some(object_store::Error::NotFound { .. })
+        ));
+        let back = object_store::Error::from(ours);
+        assert!(matches!(back, object_store::Error::NotFound { ref path, .. } if path == "k"));
+        assert_eq!(member_of(&back), Some("west"));
+        let composition =
+            object_store::Error::from(Error::composition("sharded store", "no members"));
+        assert!(matches!(composition, object_store::Error::Generic { .. }));
+        assert!(composition
+            .to_string()
+            .contains("sharded store: no members"));
+    }
+
+    #[test]
+    fn advice_reads_the_status_of_a_generic_error() {
+        let listing = |text: &str| Error::Listing {
+            store: "s".into(),
+            prefix: String::new(),
+            source: Box::new(object_store::Error::Generic {
+                store: "S3",
+                source: text.to_string().into(),
+            }),
+        };
+        let denied = listing("Server returned non-2xx status code: 403 Forbidden: <Error>");
+        assert!(denied.advice().unwrap().contains("denied"));
+        let missing = listing("Server returned non-2xx status code: 404 Not Found: NoSuchBucket");
+        assert!(missing.advice().unwrap().contains("does not exist"));
+        assert_eq!(listing("the server said no").advice(), None);
+    }
 }

@@ -41,11 +41,11 @@
 
 #![warn(missing_docs)]
 
+mod composite;
 pub mod config;
 mod error;
 pub mod fault;
 pub mod inventory;
-pub mod member;
 mod merge;
 mod ordered;
 mod place;
@@ -60,7 +60,7 @@ pub use config::{Config, StoreConfig};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;
-pub use error::{ConfigError, Error, Result};
+pub use error::{member_of, ConfigError, Error, MemberError, Result};
 /// The `object_store` crate this version of stratus is built on.
 pub use object_store;
 

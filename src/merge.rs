@@ -133,7 +133,7 @@ pub(crate) fn in_key_order(
                         return Some((Ok(before), Some((listing, Some(meta), store))));
                     }
                     Some(before) => {
-                        let err = crate::member::tag(
+                        let err = crate::error::tag(
                             &store,
                             Error::Generic {
                                 store: "stratus",

@@ -140,7 +140,7 @@ async fn reads_fall_back_on_error_and_not_found() {
     members.clear();
     let err = store.get(&Path::from("nope")).await.unwrap_err();
     assert!(matches!(err, object_store::Error::NotFound { .. }), "{err}");
-    assert!(stratus::member::member_of(&err).is_some());
+    assert!(stratus::member_of(&err).is_some());
 }
 
 #[tokio::test]

@@ -343,11 +343,7 @@ async fn errors_keep_their_kind_and_name_the_member() {
     let key = Path::from("missing");
     let err = sharded.get(&key).await.unwrap_err();
     assert!(matches!(err, object_store::Error::NotFound { .. }), "{err}");
-    assert_eq!(
-        stratus::member::member_of(&err),
-        Some(sharded.owner(&key)),
-        "{err}"
-    );
+    assert_eq!(stratus::member_of(&err), Some(sharded.owner(&key)), "{err}");
 }
 
 #[tokio::test]
@@ -483,11 +479,7 @@ async fn rebalance_with_faults_loses_nothing_and_a_rerun_finishes_it() {
         plan.moves.len() as u64
     );
     for failure in &report.failures {
-        assert!(
-            stratus::member::member_of(&failure.error).is_some(),
-            "{}",
-            failure.error
-        );
+        assert!(failure.error.member().is_some(), "{}", failure.error);
     }
 
     // Mid-way, every object is readable through the migrating store, unchanged.

@@ -476,6 +476,16 @@ impl From<KeyError> for BuildError {
     }
 }
 
+/// A composite store's constructor refused its members: the configuration's mistake.
+impl From<Error> for BuildError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Composition { message, .. } => Self::Config(KeyError::new("members", message)),
+            other => Self::Member(other),
+        }
+    }
+}
+
 impl From<object_store::Error> for BuildError {
     fn from(e: object_store::Error) -> Self {
         Self::Store(e)

@@ -117,7 +117,7 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> Option<String> {
 /// `err` with any part of `secrets` cut from its sources' text (see [`scrub`]), keeping
 /// its kind and path: a `NotFound` stays a `NotFound`.
 pub(crate) fn scrub_error(err: object_store::Error, secrets: &[&str]) -> object_store::Error {
-    crate::member::map_source(err, |source| {
+    crate::error::map_source(err, |source| {
         match scrub(&crate::error::error_chain(source.as_ref()), secrets) {
             Some(text) => text.into(),
             None => source,

@@ -1,6 +1,7 @@
 //! [`ReplicatedStore`]: several stores written together and read with fallback.
 
-use crate::member::{delete_in_batches, fmt_members, tag, tagged_listings};
+use crate::composite::{delete_in_batches, fmt_members, tagged_listings};
+use crate::error::tag;
 use crate::merge::{list_after, merge_unique};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -119,7 +120,7 @@ pub enum Missed {
 /// # Errors
 ///
 /// Errors keep object_store's kinds when every member agrees on one (a copy of a missing
-/// object is `NotFound`), and name the member ([`crate::member::member_of`]).
+/// object is `NotFound`), and name the member ([`crate::member_of`]).
 #[derive(Clone)]
 pub struct ReplicatedStore {
     inner: Arc<Inner>,
@@ -137,21 +138,23 @@ impl ReplicatedStore {
     /// A replicated store over `members` (name, store), the first being the primary; by
     /// default writes need every member, reads are ordered and listings come from the
     /// first member.
-    pub fn new(members: impl IntoIterator<Item = (String, Arc<dyn ObjectStore>)>) -> Result<Self> {
+    pub fn new(
+        members: impl IntoIterator<Item = (String, Arc<dyn ObjectStore>)>,
+    ) -> crate::Result<Self> {
         let members: Vec<_> = members.into_iter().collect();
         if members.is_empty() {
-            return Err(generic(
+            return Err(composition(
                 "a replicated store needs at least one member".into(),
             ));
         }
         let mut names = BTreeSet::new();
         for (name, _) in &members {
             if !names.insert(name.as_str()) {
-                return Err(generic(format!("member {name:?} appears twice")));
+                return Err(composition(format!("member {name:?} appears twice")));
             }
         }
         if let Some((a, b)) = crate::place::first_shared_store(&members) {
-            return Err(generic(format!(
+            return Err(composition(format!(
                 "members {a:?} and {b:?} are one store: it would count as two copies of \
                  every object while holding one"
             )));
@@ -184,11 +187,11 @@ impl ReplicatedStore {
     }
 
     /// Set the write policy; a quorum must be between 1 and the number of members.
-    pub fn with_write(self, write: WritePolicy) -> Result<Self> {
+    pub fn with_write(self, write: WritePolicy) -> crate::Result<Self> {
         if let WritePolicy::Quorum(q) = write {
             let n = self.inner.members.len();
             if q == 0 || q > n {
-                return Err(generic(format!(
+                return Err(composition(format!(
                     "quorum {q} with {n} members; expected 1 to {n}"
                 )));
             }
@@ -264,6 +267,10 @@ fn generic(message: String) -> Error {
         store: "ReplicatedStore",
         source: message.into(),
     }
+}
+
+fn composition(message: String) -> crate::Error {
+    crate::Error::composition("replicated store", message)
 }
 
 /// A write that did not meet its policy.

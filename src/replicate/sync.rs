@@ -6,7 +6,7 @@
 //! gives; an out-of-order listing is reported as an error, never silently mis-compared.
 
 use super::store::{Missed, ReplicatedStore};
-use crate::member::tag;
+use crate::error::{member_of, tag};
 use crate::merge::{in_key_order, merge};
 use crate::transfer::{absent, digest, md5_etag, transfer, transfer_absent};
 use futures::stream::{self, BoxStream, StreamExt};
@@ -72,6 +72,17 @@ impl Compare {
 /// older than it.
 fn not_older(a: &ObjectMeta, b: &ObjectMeta) -> bool {
     b.last_modified.timestamp() >= a.last_modified.timestamp()
+}
+
+/// `err`, from one of `stores` (role, store), as a stratus error naming that store: the
+/// one its member tag names, or all of them when it has none.
+fn located(stores: &[(&str, &dyn ObjectStore)], err: Error) -> crate::Error {
+    let name = |(role, store): &(&str, &dyn ObjectStore)| format!("{role} {store}");
+    let store = match member_of(&err).and_then(|m| stores.iter().find(|(role, _)| *role == m)) {
+        Some(one) => name(one),
+        None => stores.iter().map(name).collect::<Vec<_>>().join(", "),
+    };
+    crate::Error::in_store(store, err)
 }
 
 /// One key across several stores: its entry in each (`None`: missing there).
@@ -219,7 +230,7 @@ pub struct SyncReport {
     pub failed: u64,
     /// The first [`SyncOptions::examples`] of those keys, with why (memory stays bounded
     /// however many fail).
-    pub failures: Vec<(Path, Error)>,
+    pub failures: Vec<(Path, crate::Error)>,
     /// Whether nothing was touched.
     pub dry_run: bool,
 }
@@ -262,7 +273,7 @@ pub async fn sync(
     src: &dyn ObjectStore,
     dst: &dyn ObjectStore,
     options: &SyncOptions,
-) -> Result<SyncReport> {
+) -> crate::Result<SyncReport> {
     let stores = [("source", src), ("destination", dst)];
     let mut report = SyncReport {
         dry_run: options.dry_run,
@@ -325,11 +336,12 @@ pub async fn sync(
         .buffered(options.concurrency.max(1));
     futures::pin_mut!(actions);
     while let Some(item) = actions.next().await {
-        let (key, action, result) = item?;
+        let (key, action, result) = item.map_err(|e| located(&stores, e))?;
         handled += 1;
         match (action, result) {
             (_, Err(err)) => {
                 report.failed += 1;
+                let err = located(&stores, err);
                 keep(&mut report.failures, options.examples, (key, err));
             }
             (Action::Skip, Ok(())) => report.skipped += 1,
@@ -388,20 +400,23 @@ pub fn differences<'a>(
     a: &'a dyn ObjectStore,
     b: &'a dyn ObjectStore,
     options: &'a SyncOptions,
-) -> BoxStream<'a, Result<Option<Difference>>> {
+) -> BoxStream<'a, crate::Result<Option<Difference>>> {
     let stores = [("a", a), ("b", b)];
     rows(&stores, options.prefix.as_ref())
         .map(move |row| async move {
-            let (_, mut metas) = row?;
-            Ok(match (metas[0].take(), metas[1].take()) {
-                (Some(x), None) => Some(Difference::MissingInB(x)),
-                (None, Some(y)) => Some(Difference::MissingInA(y)),
-                (Some(x), Some(y)) => {
-                    let same = options.compare.same((a, &x), (b, &y), false).await?;
-                    (!same).then_some(Difference::Differs(x, y))
-                }
-                (None, None) => None,
-            })
+            let result = async {
+                let (_, mut metas) = row?;
+                Ok(match (metas[0].take(), metas[1].take()) {
+                    (Some(x), None) => Some(Difference::MissingInB(x)),
+                    (None, Some(y)) => Some(Difference::MissingInA(y)),
+                    (Some(x), Some(y)) => {
+                        let same = options.compare.same((a, &x), (b, &y), false).await?;
+                        (!same).then_some(Difference::Differs(x, y))
+                    }
+                    (None, None) => None,
+                })
+            };
+            result.await.map_err(|e| located(&[("a", a), ("b", b)], e))
         })
         .buffered(options.concurrency.max(1))
         .boxed()
@@ -412,7 +427,7 @@ pub async fn verify(
     a: &dyn ObjectStore,
     b: &dyn ObjectStore,
     options: &SyncOptions,
-) -> Result<VerifyReport> {
+) -> crate::Result<VerifyReport> {
     let mut report = VerifyReport::default();
     let mut kept = [0usize; 3];
     let mut found = differences(a, b, options);
@@ -484,7 +499,7 @@ pub struct RepairReport {
     /// Keys that could not be converged (all of them).
     pub failed: u64,
     /// The first [`SyncOptions::examples`] of those keys, with why.
-    pub failures: Vec<(Path, Error)>,
+    pub failures: Vec<(Path, crate::Error)>,
     /// Whether nothing was touched.
     pub dry_run: bool,
 }
@@ -509,7 +524,7 @@ pub struct RepairReport {
 ///
 /// Recorded keys are forgotten once converged. Without the record (another process, a
 /// restart), a missed delete looks like a missed write and the object is restored.
-pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> Result<RepairReport> {
+pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Result<RepairReport> {
     let members: Vec<(&str, &dyn ObjectStore)> =
         store.members().map(|(n, s)| (n, s.as_ref())).collect();
     let mut report = RepairReport {
@@ -533,7 +548,7 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> Result<Re
         .buffered(options.concurrency.max(1));
     futures::pin_mut!(work);
     while let Some(item) = work.next().await {
-        let outcome = item?;
+        let outcome = item.map_err(|e| located(&members, e))?;
         handled += 1;
         match outcome {
             Converged::Consistent => report.consistent += 1,
@@ -556,7 +571,11 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> Result<Re
                 if recorded.contains(&key) {
                     unconverged.insert(key.clone());
                 }
-                keep(&mut report.failures, options.examples, (key, err));
+                keep(
+                    &mut report.failures,
+                    options.examples,
+                    (key, located(&members, err)),
+                );
             }
         }
         if let Some(progress) = &options.progress {

@@ -7,7 +7,7 @@
 //! [`execute`] documents what each move does and why an interruption loses nothing.
 
 use super::ShardedStore;
-use crate::member::tag;
+use crate::error::tag;
 use crate::place::same_place;
 use crate::transfer::{digest, head_if_any, same_bytes, transfer, transfer_absent, Transferred};
 use crate::{Error, Result};
@@ -244,8 +244,8 @@ impl ExecuteOptions {
 pub struct Failure {
     /// The move.
     pub what: Move,
-    /// Why, naming the member.
-    pub error: object_store::Error,
+    /// Why, naming the member ([`Error::member`]).
+    pub error: Error,
 }
 
 /// An object whose owner holds a different version that [`Prefer`] did not choose
@@ -401,7 +401,7 @@ pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions
                 if report.failures.len() < options.examples {
                     report.failures.push(Failure {
                         what: what.clone(),
-                        error,
+                        error: error.into(),
                     });
                 }
             }

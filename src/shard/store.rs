@@ -1,7 +1,8 @@
 //! [`ShardedStore`]: one logical store spread over named member stores by a placement.
 
 use super::placement::Placement;
-use crate::member::{delete_in_batches, fmt_members, tag, tagged_listings};
+use crate::composite::{delete_in_batches, fmt_members, tagged_listings};
+use crate::error::tag;
 use crate::merge::{list_after, merge, Entry};
 use crate::transfer::transfer;
 use async_trait::async_trait;
@@ -52,7 +53,7 @@ use std::sync::Arc;
 ///   - `rename` is that copy followed by a delete of the source. It is not atomic: if the
 ///     delete fails, the error is returned and both keys exist.
 /// - Errors keep object_store's kinds (`NotFound`, `AlreadyExists`, `Precondition`...)
-///   and name the member in their source ([`crate::member::member_of`]).
+///   and name the member in their source ([`crate::member_of`]).
 ///
 /// # During a rebalance
 ///
@@ -93,7 +94,7 @@ struct Routing {
 }
 
 impl Routing {
-    fn new(placement: Arc<dyn Placement>, index: &HashMap<&str, usize>) -> Result<Self> {
+    fn new(placement: Arc<dyn Placement>, index: &HashMap<&str, usize>) -> crate::Result<Self> {
         let store_of = placement
             .members()
             .iter()
@@ -105,7 +106,7 @@ impl Routing {
                     ))
                 })
             })
-            .collect::<Result<_>>()?;
+            .collect::<crate::Result<_>>()?;
         Ok(Self {
             placement,
             store_of,
@@ -118,11 +119,8 @@ impl Routing {
     }
 }
 
-fn config_error(message: String) -> Error {
-    Error::Generic {
-        store: "ShardedStore",
-        source: message.into(),
-    }
+fn config_error(message: String) -> crate::Error {
+    crate::Error::composition("sharded store", message)
 }
 
 impl ShardedStore {
@@ -131,7 +129,7 @@ impl ShardedStore {
     pub fn new(
         placement: impl Placement + 'static,
         stores: impl IntoIterator<Item = (String, Arc<dyn ObjectStore>)>,
-    ) -> Result<Self> {
+    ) -> crate::Result<Self> {
         Self::from_parts(Arc::new(placement), None, stores.into_iter().collect())
     }
 
@@ -142,7 +140,7 @@ impl ShardedStore {
         self,
         previous: impl Placement + 'static,
         stores: impl IntoIterator<Item = (String, Arc<dyn ObjectStore>)>,
-    ) -> Result<Self> {
+    ) -> crate::Result<Self> {
         let mut all = self.inner.stores.clone();
         all.extend(stores);
         Self::from_parts(
@@ -156,7 +154,7 @@ impl ShardedStore {
         placement: Arc<dyn Placement>,
         previous: Option<Arc<dyn Placement>>,
         stores: Vec<(String, Arc<dyn ObjectStore>)>,
-    ) -> Result<Self> {
+    ) -> crate::Result<Self> {
         let mut index = HashMap::with_capacity(stores.len());
         for (i, (name, _)) in stores.iter().enumerate() {
             if index.insert(name.as_str(), i).is_some() {
