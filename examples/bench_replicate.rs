@@ -10,7 +10,7 @@
 use clap::Parser;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use stratus::fault::{Fault, FaultyStore, Op};
+use stratus::layer::fault::{Fault, FaultyStore, Op};
 use stratus::object_store::memory::InMemory;
 use stratus::object_store::path::Path;
 use stratus::object_store::{ObjectStore, ObjectStoreExt};

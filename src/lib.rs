@@ -44,12 +44,10 @@
 mod composite;
 pub mod config;
 mod error;
-pub mod fault;
 pub mod inventory;
+pub mod layer;
 mod merge;
-mod ordered;
 mod place;
-mod redact;
 pub mod replicate;
 pub mod shard;
 mod transfer;

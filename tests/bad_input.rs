@@ -425,7 +425,7 @@ fn symlink_cycles_in_a_local_store_end_the_listing_and_links_out_of_root_are_fol
 async fn reports_keep_a_bounded_number_of_examples_and_count_everything() {
     use object_store::memory::InMemory;
     use std::sync::Arc;
-    use stratus::fault::{Fault, FaultyStore, Op};
+    use stratus::layer::fault::{Fault, FaultyStore, Op};
     use stratus::replicate::{self, SyncOptions};
     let src = InMemory::new();
     for i in 0..50 {

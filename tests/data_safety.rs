@@ -22,7 +22,7 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use stratus::fault::{Fault, FaultyStore, Op};
+use stratus::layer::fault::{Fault, FaultyStore, Op};
 use stratus::replicate::{self, ReplicatedStore, SyncOptions};
 use stratus::shard::{self, ExecuteOptions, Member, Placement, Prefer, Rendezvous, ShardedStore};
 use stratus::Config;

@@ -24,7 +24,12 @@ async fn credentials_and_store_choice_come_from_the_environment() {
     std::env::remove_var("STRATUS_URL");
     std::env::set_var("STRATUS_STORE", "sample");
     let store = stratus::from_env().unwrap();
-    assert!(store.to_string().starts_with("LocalFileSystem("), "{store}");
+    assert!(
+        store
+            .to_string()
+            .starts_with("KeyOrderedStore(LocalFileSystem("),
+        "{store}"
+    );
     std::env::remove_var("STRATUS_CONFIG");
     std::env::remove_var("STRATUS_STORE");
     assert!(stratus::from_env()

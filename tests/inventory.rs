@@ -505,7 +505,7 @@ async fn failures_read_as_one_line_with_advice() {
         .unwrap_err();
     assert!(
         err.brief()
-            .starts_with("store `AmazonS3(b)`: listing `` failed"),
+            .starts_with("store `RedactedStore(AmazonS3(b))`: listing `` failed"),
         "{}",
         err.brief()
     );

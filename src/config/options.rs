@@ -49,6 +49,14 @@ impl fmt::Debug for Options {
 }
 
 impl Options {
+    /// The values of options whose names say they hold a credential.
+    pub(crate) fn secrets(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|(key, value)| match value {
+            OptionValue::String(s) if super::secret::is_secret_key(key) => Some(s.as_str()),
+            _ => None,
+        })
+    }
+
     /// Parse every key with object_store's parser for the provider, `K`.
     ///
     /// `dedicated` maps a parsed key to the name of the stratus key that sets the same

@@ -12,7 +12,7 @@
 //! What a file cannot show (two endpoints of one server, a symlinked folder) is caught
 //! before any move by a probe ([`crate::shard::execute`]).
 
-use super::{ConfigError, MemberConfig, MemberStore, StoreConfig};
+use super::{ConfigError, MemberStore, StoreConfig};
 use crate::Result;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -34,7 +34,7 @@ impl Place {
     }
 
     /// The place `prefix` below this one.
-    fn below(mut self, prefix: Option<&str>) -> Self {
+    pub(crate) fn below(mut self, prefix: Option<&str>) -> Self {
         self.path.extend(segments(prefix.unwrap_or("")));
         self
     }
@@ -186,34 +186,28 @@ impl<'a> Walk<'a> {
         id: &str,
         store: &str,
     ) -> Result<BTreeSet<Place>> {
-        let lists: Vec<(&str, &'a [MemberConfig])> = match config {
-            StoreConfig::Sharded(c) => {
-                let mut lists = vec![("members", c.members.as_slice())];
-                lists.extend(c.previous.as_deref().map(|p| ("previous", p)));
-                lists
-            }
-            StoreConfig::Replicated(c) => vec![("members", c.members.as_slice())],
-            provider => {
-                let place = provider.place(id).below(provider.prefix());
-                return Ok(BTreeSet::from([place]));
-            }
-        };
-        // Every member once (a member in both memberships of a sharded store is one).
+        if let Some(place) = config.place(id) {
+            return Ok(BTreeSet::from([place]));
+        }
+        // A composite: every member once (one in both memberships of a sharded store is
+        // one member).
         let mut members: Vec<(String, &str, BTreeSet<Place>)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for (list, items) in lists {
-            for member in items {
-                if !seen.insert(member.name.as_str()) {
-                    continue;
-                }
-                let places = match &member.store {
-                    MemberStore::Named(other) => self.named(other)?,
-                    MemberStore::Inline(inline) => {
-                        self.places(inline, &format!("{id}.{}", member.name), store)?
-                    }
-                };
-                members.push((format!("{list}.{}", member.name), &member.name, places));
+        for member in config.provider_ref().members() {
+            if !seen.insert(member.name) {
+                continue;
             }
+            let places = match member.store {
+                MemberStore::Named(other) => self.named(other)?,
+                MemberStore::Inline(inline) => {
+                    self.places(inline, &format!("{id}.{}", member.name), store)?
+                }
+            };
+            members.push((
+                format!("{}.{}", member.list, member.name),
+                member.name,
+                places,
+            ));
         }
         if let Some((j, i, outer, inner)) = first_overlap(&members) {
             return Err(self.shared_place(store, &members[j], &members[i], outer, inner));

@@ -15,56 +15,10 @@
 //! Percent-encoding in the path is decoded. Errors name the URL by scheme and bucket only:
 //! a query may carry credentials.
 
+use super::providers::{self, Entry, UrlForm};
 use super::{KeyError, StoreConfig};
 use crate::error::{ConfigError, Result};
 use serde_json::{Map, Value};
-
-/// The keys each provider's table has besides `options` (the rest of a query goes to
-/// `options`). Kept in step with the structs by `fields_match_the_structs` below.
-fn fields(provider: &str) -> &'static [&'static str] {
-    match provider {
-        "s3" => &[
-            "region",
-            "endpoint",
-            "allow_http",
-            "access_key_id",
-            "secret_access_key",
-            "session_token",
-            "virtual_hosted_style",
-            "skip_signature",
-            "list_order",
-        ],
-        "gcs" => &[
-            "service_account",
-            "service_account_key",
-            "application_credentials",
-            "endpoint",
-            "allow_http",
-            "skip_signature",
-        ],
-        "azure" => &[
-            "account",
-            "access_key",
-            "sas_token",
-            "bearer_token",
-            "use_emulator",
-            "endpoint",
-            "allow_http",
-            "skip_signature",
-        ],
-        "local" => &["create_root"],
-        _ => &[],
-    }
-}
-
-/// The field that holds the URL's host part, for each provider that has one.
-fn bucket_field(provider: &str) -> Option<&'static str> {
-    match provider {
-        "s3" | "gcs" => Some("bucket"),
-        "azure" => Some("container"),
-        _ => None,
-    }
-}
 
 /// Parse a store URL into a validated [`StoreConfig`].
 pub fn parse_url(input: &str) -> Result<StoreConfig> {
@@ -74,63 +28,87 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
             format!("not a URL ({e}); expected e.g. s3://bucket/prefix or file:///path"),
         )
     })?;
-    let provider = match url.scheme() {
-        "s3" | "s3a" => "s3",
-        "gs" | "gcs" => "gcs",
-        "az" | "azure" | "abfs" => "azure",
-        "file" => "local",
-        "memory" => "memory",
-        other => {
-            return Err(ConfigError::new(
-                format!("URL {other}://"),
-                "unknown scheme; expected s3://, gs://, az://, file:// or memory://",
-            )
-            .into())
-        }
-    };
-    let host = url.host_str().unwrap_or_default();
-    let origin = format!("URL {}://{host}", url.scheme());
+    let entry = providers::entry_for_scheme(url.scheme()).ok_or_else(|| {
+        ConfigError::new(
+            format!("URL {}://", url.scheme()),
+            format!("unknown scheme; expected {}", schemes()),
+        )
+    })?;
+    let origin = format!(
+        "URL {}://{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default()
+    );
     let err = |e: KeyError| ConfigError::new(&origin, e.message).key(e.key);
+    let mut table = location(entry, &url).map_err(err)?;
+    query(entry, &url, &mut table).map_err(err)?;
+    let table = Value::Object(table);
+    let secrets = super::secret::secret_values(&table);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    Ok(StoreConfig::from_value(table).map_err(|e| err(e.scrubbed(&secrets)))?)
+}
 
-    let mut table = Map::new();
-    table.insert("provider".into(), provider.into());
+/// Every scheme a URL may have: `s3://, s3a://, gs://, ...`.
+fn schemes() -> String {
+    let all: Vec<String> = providers::ENTRIES
+        .iter()
+        .flat_map(|e| e.schemes)
+        .map(|s| format!("{s}://"))
+        .collect();
+    all.join(", ")
+}
+
+/// The provider's table with what the URL's host and path say, as its [`UrlForm`] reads.
+fn location(entry: &Entry, url: &::url::Url) -> Result<Map<String, Value>, KeyError> {
+    let host = url.host_str().unwrap_or_default();
     let path = object_store::path::Path::from_url_path(url.path()).map_err(|e| {
-        err(KeyError::new(
+        KeyError::new(
             "prefix",
             format!("the URL's path is not a valid key prefix: {e}"),
-        ))
+        )
     })?;
-    match bucket_field(provider) {
-        Some(field) => {
+    let mut table = Map::new();
+    table.insert("provider".into(), entry.name.into());
+    match entry.url {
+        UrlForm::Bucket(field) => {
             if host.is_empty() {
-                return Err(err(KeyError::new(
+                return Err(KeyError::new(
                     field,
                     format!("missing: write {}://{field}/prefix", url.scheme()),
-                ))
-                .into());
+                ));
             }
             table.insert(field.into(), host.into());
             table.insert("prefix".into(), path.as_ref().into());
         }
-        None if provider == "local" => {
+        UrlForm::Root(field) => {
             if !host.is_empty() {
-                return Err(err(KeyError::new(
-                    "root",
-                    "file URLs take an absolute path: file:///path/to/folder",
-                ))
-                .into());
+                return Err(KeyError::new(
+                    field,
+                    format!(
+                        "{}:// URLs take an absolute path: {}:///path/to/folder",
+                        url.scheme(),
+                        url.scheme()
+                    ),
+                ));
             }
             // The path is the root folder, not a prefix.
-            table.insert("root".into(), format!("/{path}").into());
+            table.insert(field.into(), format!("/{path}").into());
         }
-        None => {
+        UrlForm::Prefix => {
             table.insert(
                 "prefix".into(),
                 format!("{host}/{path}").trim_matches('/').into(),
             );
         }
+        UrlForm::None => unreachable!("a provider without URLs has no scheme"),
     }
+    Ok(table)
+}
 
+/// The query's parameters: a key of the provider's table goes there, anything else to
+/// `options` (checked by object_store's key parser later). `true` / `false` are booleans.
+fn query(entry: &Entry, url: &::url::Url, table: &mut Map<String, Value>) -> Result<(), KeyError> {
+    let keys = (entry.keys)();
     let mut options = Map::new();
     for (key, value) in url.query_pairs() {
         let value = match value.as_ref() {
@@ -138,22 +116,19 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
             "false" => Value::Bool(false),
             _ => Value::String(value.into_owned()),
         };
-        let target = if fields(provider).contains(&key.as_ref()) {
-            &mut table
+        let target = if keys.contains(&key.as_ref()) && key != "options" {
+            &mut *table
         } else {
             &mut options
         };
         if target.insert(key.to_string(), value).is_some() {
-            return Err(err(KeyError::new(key, "given more than once")).into());
+            return Err(KeyError::new(key, "given more than once"));
         }
     }
     if !options.is_empty() {
         table.insert("options".into(), Value::Object(options));
     }
-    let table = Value::Object(table);
-    let secrets = super::secret::secret_values(&table);
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    Ok(StoreConfig::from_value(table, None).map_err(|e| err(e.scrubbed(&secrets)))?)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -162,26 +137,18 @@ mod tests {
     use crate::config::{LocalConfig, MemoryConfig};
 
     #[test]
-    fn fields_match_the_structs() {
-        for provider in super::super::PROVIDERS {
-            for field in fields(provider) {
-                let mut table = Map::new();
-                table.insert("provider".into(), (*provider).into());
-                if let Some(bucket) = bucket_field(provider) {
-                    table.insert(bucket.into(), "b".into());
-                }
-                if *provider == "local" {
-                    table.insert("root".into(), "/tmp".into());
-                }
-                table.insert((*field).into(), Value::Bool(true));
-                if let Err(e) = StoreConfig::from_value(Value::Object(table), None) {
-                    assert!(
-                        !e.message.contains("unknown field"),
-                        "{provider}.{field}: {e:?}"
-                    );
-                }
-            }
-        }
+    #[cfg(feature = "aws")]
+    fn a_query_key_of_the_table_sets_it_and_any_other_is_an_option() {
+        let config = parse_url(
+            "s3://b/p?region=eu-west-1&list_order=sorted&aws_copy_if_not_exists=multipart",
+        )
+        .unwrap();
+        let StoreConfig::S3(s3) = config else {
+            panic!("expected s3")
+        };
+        assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(s3.list_order, crate::config::ListOrder::Sorted);
+        assert!(s3.options.0.contains_key("aws_copy_if_not_exists"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! - [`Placement`] maps a key to a member; [`Rendezvous`] is the default: weighted
 //!   rendezvous hashing over a fixed table of key-space slots, stable across processes,
-//!   platforms and versions (its exact definition is in [`placement`]).
+//!   platforms and versions (its exact definition is on its page).
 //! - [`ShardedStore`] is an `ObjectStore` that sends each key to its owner and merges
 //!   listings; its documentation lists where every operation goes.
 //! - [`plan`] and [`execute`] move objects after a membership change, moving only those
@@ -38,11 +38,13 @@
 //! # }
 //! ```
 
-pub mod placement;
+mod placement;
 mod rebalance;
 mod store;
 
-pub use placement::{Member, Placement, PlacementError, Rendezvous};
+pub use placement::{
+    Member, Placement, PlacementError, Rendezvous, DEFAULT_SLOT_BITS, MAX_MEMBERS, SLOT_BITS,
+};
 pub use rebalance::{
     execute, plan, rebalance, Conflict, ExecuteOptions, Failure, Move, Plan, Prefer, Progress,
     Report, Route, Verify,

@@ -1,39 +1,6 @@
 //! Which member owns a key: the [`Placement`] trait and its default, [`Rendezvous`].
 //!
-//! # The default placement, exactly
-//!
-//! Placement must give the same answer in every process, on every platform and in every
-//! version of stratus, because nothing records where an object went. So every step below
-//! is integer arithmetic or a correctly rounded IEEE-754 operation, and is pinned by the
-//! golden vectors in `fixtures/shard/golden.json`:
-//!
-//! 1. **Key hash.** `h = xxh3_64(key bytes, seed = KEY_SEED)` over the raw UTF-8 bytes of
-//!    the object path (no normalisation beyond object_store's `Path`).
-//! 2. **Slot.** The key space is cut into `2^bits` slots; a key's slot is the top `bits`
-//!    bits of `h`.
-//! 3. **Member seed.** `seed(m) = xxh3_64(member name bytes, seed = MEMBER_SEED)`: a member
-//!    is its name, never its position in a list, so reordering members moves nothing.
-//! 4. **Score.** For slot `s` and member `m`, take `x`, the `⌊s / 2⌋`-th output (from 0) of
-//!    SplitMix64 seeded with `seed(m)` (`mix(seed(m) + (⌊s / 2⌋ + 1) * γ)`,
-//!    `γ = 0x9E3779B97F4A7C15`); its high 32 bits serve even slots and its low 32 bits
-//!    odd ones, as the draw `u = (half << 32) | 2^31` ([`slot_draw`]: one hash serves two
-//!    slots). Then `score = neg_log2(u) * (1 / weight(m))`, where `neg_log2(u)` is `-log2((u | 1) / 2^64)`
-//!    as an unsigned 32.32 fixed-point number from [`neg_log2_q32`] (a leading-zero count
-//!    plus a 1,025-entry table computed with integer arithmetic and linear interpolation
-//!    between its entries), converted exactly to `f64`.
-//! 5. **Owner.** The slot's owner is the member with the lowest score; equal scores (which
-//!    need equal 64-bit hashes) go to the member whose name sorts first.
-//!
-//! This is weighted rendezvous hashing (HRW) with Ceph straw2's `-ln(u) / w` race, which
-//! gives each member a share of slots proportional to its weight and moves only the slots
-//! that must move when a member joins, leaves or changes weight. Doing it per slot rather
-//! than per key lets the owner of each slot be cached, so a lookup is one hash and one
-//! array read whatever the number of members, and a membership change recomputes only
-//! the slots it can affect.
-//!
-//! With `2^20` slots (the default) a member's share of the key space is its share of slots,
-//! which is binomial: at 100 equal members the busiest member holds about 2.5% more than
-//! the mean. More bits improve balance and cost memory (10 bytes a slot) and build time.
+//! The definition of [`Rendezvous`], exactly, is on its page.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -41,9 +8,9 @@ use std::ops::Range;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// Seed of the key hash (`"stratus1"` as big-endian bytes). Part of the placement format.
-pub const KEY_SEED: u64 = 0x7374_7261_7475_7331;
+const KEY_SEED: u64 = 0x7374_7261_7475_7331;
 /// Seed of a member name's hash (`"member01"` as big-endian bytes). Part of the format.
-pub const MEMBER_SEED: u64 = 0x6d65_6d62_6572_3031;
+const MEMBER_SEED: u64 = 0x6d65_6d62_6572_3031;
 /// SplitMix64's increment (the golden ratio in 64-bit fixed point).
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -135,7 +102,42 @@ pub enum PlacementError {
 }
 
 /// Weighted rendezvous hashing over `2^bits` key-space slots, with each slot's owner
-/// cached; see the [module documentation](self) for the exact definition.
+/// cached: the default [`Placement`].
+///
+/// # The placement, exactly
+///
+/// Placement must give the same answer in every process, on every platform and in every
+/// version of stratus, because nothing records where an object went. So every step below
+/// is integer arithmetic or a correctly rounded IEEE-754 operation, and is pinned by the
+/// golden vectors in `fixtures/shard/golden.json`:
+///
+/// 1. **Key hash.** `h = xxh3_64(key bytes, seed = KEY_SEED)` over the raw UTF-8 bytes of
+///    the object path (no normalisation beyond object_store's `Path`).
+/// 2. **Slot.** The key space is cut into `2^bits` slots; a key's slot is the top `bits`
+///    bits of `h`.
+/// 3. **Member seed.** `seed(m) = xxh3_64(member name bytes, seed = MEMBER_SEED)`: a member
+///    is its name, never its position in a list, so reordering members moves nothing.
+/// 4. **Score.** For slot `s` and member `m`, take `x`, the `⌊s / 2⌋`-th output (from 0) of
+///    SplitMix64 seeded with `seed(m)` (`mix(seed(m) + (⌊s / 2⌋ + 1) * γ)`,
+///    `γ = 0x9E3779B97F4A7C15`); its high 32 bits serve even slots and its low 32 bits
+///    odd ones, as the draw `u = (half << 32) | 2^31` (`slot_draw`: one hash serves two
+///    slots). Then `score = neg_log2(u) * (1 / weight(m))`, where `neg_log2(u)` is `-log2((u | 1) / 2^64)`
+///    as an unsigned 32.32 fixed-point number from `neg_log2_q32` (a leading-zero count
+///    plus a 1,025-entry table computed with integer arithmetic and linear interpolation
+///    between its entries), converted exactly to `f64`.
+/// 5. **Owner.** The slot's owner is the member with the lowest score; equal scores (which
+///    need equal 64-bit hashes) go to the member whose name sorts first.
+///
+/// This is weighted rendezvous hashing (HRW) with Ceph straw2's `-ln(u) / w` race, which
+/// gives each member a share of slots proportional to its weight and moves only the slots
+/// that must move when a member joins, leaves or changes weight. Doing it per slot rather
+/// than per key lets the owner of each slot be cached, so a lookup is one hash and one
+/// array read whatever the number of members, and a membership change recomputes only
+/// the slots it can affect.
+///
+/// With `2^20` slots (the default) a member's share of the key space is its share of slots,
+/// which is binomial: at 100 equal members the busiest member holds about 2.5% more than
+/// the mean. More bits improve balance and cost memory (10 bytes a slot) and build time.
 #[derive(Clone)]
 pub struct Rendezvous {
     bits: u8,
@@ -530,18 +532,18 @@ fn check_members(members: &[Member]) -> Result<(), PlacementError> {
 
 /// The placement hash of a key's bytes (step 1 of the module documentation).
 #[inline]
-pub fn key_hash(key: &[u8]) -> u64 {
+pub(crate) fn key_hash(key: &[u8]) -> u64 {
     xxh3_64_with_seed(key, KEY_SEED)
 }
 
 /// The seed a member's name gives it (step 3).
-pub fn member_seed(name: &str) -> u64 {
+pub(crate) fn member_seed(name: &str) -> u64 {
     xxh3_64_with_seed(name.as_bytes(), MEMBER_SEED)
 }
 
 /// A member's draw for `slot` (step 4): half of SplitMix64 output `⌊slot / 2⌋`.
 #[inline]
-pub fn slot_draw(seed: u64, slot: u64) -> u64 {
+pub(crate) fn slot_draw(seed: u64, slot: u64) -> u64 {
     let x = splitmix64(seed, slot >> 1);
     draw(if slot % 2 == 0 {
         x >> 32
@@ -558,7 +560,7 @@ fn draw(half: u64) -> u64 {
 
 /// The `n`-th output (from 0) of SplitMix64 seeded with `seed`.
 #[inline]
-pub fn splitmix64(seed: u64, n: u64) -> u64 {
+pub(crate) fn splitmix64(seed: u64, n: u64) -> u64 {
     let mut z = seed.wrapping_add(n.wrapping_add(1).wrapping_mul(GAMMA));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -576,7 +578,7 @@ static LOG2_TABLE: [u64; (1 << TABLE_BITS) + 1] = log2_table();
 /// mantissa bits below the table index. Integer arithmetic only, so bit-exact everywhere;
 /// it is within 2^-22 of the true value.
 #[inline]
-pub fn neg_log2_q32(u: u64) -> u64 {
+pub(crate) fn neg_log2_q32(u: u64) -> u64 {
     let x = u | 1;
     let zeros = x.leading_zeros();
     let mantissa = x << zeros; // top bit set: mantissa / 2^63 is in [1, 2)
@@ -719,5 +721,148 @@ mod tests {
             one.remove("zz").unwrap_err(),
             PlacementError::Unknown("zz".into())
         );
+    }
+}
+
+/// The golden vectors: every step of the placement, pinned by
+/// `fixtures/shard/golden.json` (here, beside the private functions it pins).
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    fn equal(n: usize) -> Vec<Member> {
+        (0..n)
+            .map(|i| Member::new(format!("member-{i:03}")))
+            .collect()
+    }
+
+    const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/shard/golden.json");
+
+    fn golden_keys() -> Vec<String> {
+        let mut keys: Vec<String> = vec![
+            "".into(),
+            "a".into(),
+            "data/2026/11/22/part-00000.parquet".into(),
+            "ünïcödé/ключ/鍵".into(),
+            "I'm a < & weird path".into(),
+        ];
+        // Deterministic pseudo-random keys from the placement's own SplitMix64.
+        keys.extend((0..195).map(|i| format!("obj/{:016x}/{i}", splitmix64(42, i))));
+        keys
+    }
+
+    fn golden_configs() -> Vec<(u8, Vec<Member>)> {
+        vec![
+            (8, equal(3)),
+            (
+                12,
+                vec![
+                    Member::weighted("east", 1.0),
+                    Member::weighted("west", 2.0),
+                    Member::weighted("archive", 0.5),
+                    Member::weighted("scratch", 4.0),
+                ],
+            ),
+            (20, equal(100)),
+        ]
+    }
+
+    fn golden_now() -> serde_json::Value {
+        use serde_json::json;
+        let keys = golden_keys();
+        let hex = |v: u64| format!("{v:016x}");
+        let placements: Vec<_> = golden_configs()
+            .into_iter()
+            .map(|(bits, members)| {
+                let p = Rendezvous::with_slot_bits(members.clone(), bits).unwrap();
+                let owners: Vec<_> = keys
+                    .iter()
+                    .map(|k| json!([k, p.members()[p.locate(k.as_bytes())].name()]))
+                    .collect();
+                let members: Vec<_> = members
+                    .iter()
+                    .map(|m| json!([m.name(), m.weight()]))
+                    .collect();
+                json!({ "slot_bits": bits, "members": members, "owners": owners })
+            })
+            .collect();
+        let key_hashes: Vec<_> = keys
+            .iter()
+            .take(10)
+            .map(|k| json!([k, hex(key_hash(k.as_bytes()))]))
+            .collect();
+        let seeds: Vec<_> = ["east", "west", "member-000"]
+            .iter()
+            .map(|n| json!([n, hex(member_seed(n))]))
+            .collect();
+        let mixes: Vec<_> = (0..5u64)
+            .map(|n| json!([n, hex(splitmix64(0xDEAD_BEEF, n))]))
+            .collect();
+        let draws: Vec<_> = (0..6u64)
+            .map(|slot| json!([slot, hex(slot_draw(0xDEAD_BEEF, slot))]))
+            .collect();
+        let logs: Vec<_> = [0u64, 1, 2, 3, 1 << 32, u64::MAX / 3, u64::MAX]
+            .iter()
+            .map(|&u| json!([hex(u), hex(neg_log2_q32(u))]))
+            .collect();
+        json!({
+            "format": "stratus placement v1 (two slots per SplitMix64 output): see src/shard/placement.rs",
+            "key_hash": key_hashes,
+            "member_seed": seeds,
+            "splitmix64": mixes,
+            "slot_draw": draws,
+            "neg_log2_q32": logs,
+            "placements": placements,
+        })
+    }
+
+    /// Where two JSON values first differ, as `path: now vs golden`.
+    fn first_difference(now: &serde_json::Value, golden: &serde_json::Value) -> String {
+        use serde_json::Value;
+        match (now, golden) {
+            (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+                .iter()
+                .zip(b)
+                .enumerate()
+                .find(|(_, (x, y))| x != y)
+                .map(|(i, (x, y))| format!("[{i}]{}", first_difference(x, y)))
+                .unwrap_or_default(),
+            (Value::Object(a), Value::Object(b)) if a.len() == b.len() => a
+                .iter()
+                .find(|(k, v)| b.get(*k) != Some(*v))
+                .map(|(k, v)| format!(".{k}{}", first_difference(v, &b[k])))
+                .unwrap_or_default(),
+            _ => format!(": {now} vs {golden}"),
+        }
+    }
+
+    /// Compare with `fixtures/shard/golden.json`. `STRATUS_BLESS=1` rewrites it, for a
+    /// deliberate format change only (which moves data in every deployment: say so loudly).
+    #[test]
+    fn placement_matches_the_golden_vectors() {
+        let now = golden_now();
+        if std::env::var("STRATUS_BLESS").as_deref() == Ok("1") {
+            std::fs::create_dir_all(std::path::Path::new(GOLDEN).parent().unwrap()).unwrap();
+            std::fs::write(GOLDEN, serde_json::to_string_pretty(&now).unwrap() + "\n").unwrap();
+            return;
+        }
+        let text = std::fs::read_to_string(GOLDEN).expect("fixtures/shard/golden.json");
+        let golden: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for section in [
+            "key_hash",
+            "member_seed",
+            "splitmix64",
+            "slot_draw",
+            "neg_log2_q32",
+            "placements",
+        ] {
+            if now[section] != golden[section] {
+                panic!(
+                    "placement section `{section}` changed ({}): this moves every stored object; \
+                     if deliberate, bump the format and regenerate with STRATUS_BLESS=1",
+                    first_difference(&now[section], &golden[section])
+                );
+            }
+        }
     }
 }

@@ -1,9 +1,22 @@
 //! `provider = "s3"`: AWS S3 and S3-compatible servers (MinIO, Ceph, R2, SeaweedFS, moto...).
 
-use super::{check_endpoint, KeyError, Options, RetrySettings, Secret};
+use super::{Entry, Provider, UrlForm};
+use crate::config::place::{endpoint_space, Place};
+use crate::config::{check_endpoint, BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
+use object_store::ObjectStore;
 use serde::Deserialize;
-#[cfg(feature = "aws")]
-use {super::BuildError, object_store::ObjectStore, std::sync::Arc};
+use std::sync::Arc;
+
+pub(super) static ENTRY: Entry = Entry {
+    name: "s3",
+    schemes: &["s3", "s3a"],
+    url: UrlForm::Bucket("bucket"),
+    feature: Some(("aws", cfg!(feature = "aws"))),
+    composite: false,
+    credentials: true,
+    parse: super::parse_as::<S3Config>,
+    keys: super::keys_of::<S3Config>,
+};
 
 /// An S3 bucket (AWS or any S3-compatible server).
 ///
@@ -78,13 +91,65 @@ pub enum ListOrder {
     Sorted,
 }
 
-impl S3Config {
-    /// Where the store points (for [`super::place`]).
-    pub(crate) fn place(&self) -> super::place::Place {
-        let endpoint = super::place::endpoint_space(self.endpoint.as_deref(), "AWS");
-        super::place::Place::new(format!("s3 {endpoint} bucket {}", self.bucket), "")
+impl Provider for S3Config {
+    fn entry(&self) -> &'static Entry {
+        &ENTRY
     }
 
+    fn prefix(&self) -> Option<&str> {
+        self.prefix.as_deref()
+    }
+
+    /// Endpoint form, retry settings and option keys.
+    fn validate(&self) -> Result<(), KeyError> {
+        if let Some(retry) = &self.retry {
+            retry.validate()?;
+        }
+        check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
+        #[cfg(feature = "aws")]
+        self.config_keys()?;
+        Ok(())
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = [&self.secret_access_key, &self.session_token]
+            .into_iter()
+            .flatten()
+            .map(Secret::expose)
+            .collect();
+        all.extend(self.options.secrets());
+        all
+    }
+
+    fn place(&self, _: &str) -> Option<Place> {
+        let endpoint = endpoint_space(self.endpoint.as_deref(), "AWS");
+        Some(Place::new(format!("s3 {endpoint} bucket {}", self.bucket), ""))
+    }
+
+    #[cfg(feature = "aws")]
+    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        let builder = self.config_keys()?.into_iter().fold(
+            object_store::aws::AmazonS3Builder::from_env(),
+            |b, (k, v)| b.with_config(k, v),
+        );
+        let builder = match &self.retry {
+            Some(retry) => builder.with_retry(retry.to_retry_config()),
+            None => builder,
+        };
+        let store: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
+        Ok(match self.list_order {
+            ListOrder::Server => store,
+            ListOrder::Sorted => crate::layer::KeyOrderedStore::wrap(store, None),
+        })
+    }
+
+    #[cfg(not(feature = "aws"))]
+    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        Err(super::missing_feature(&ENTRY).into())
+    }
+}
+
+impl S3Config {
     /// A configuration for `bucket` with everything else at its default.
     pub fn new(bucket: impl Into<String>) -> Self {
         Self {
@@ -102,17 +167,6 @@ impl S3Config {
             retry: None,
             list_order: ListOrder::Server,
         }
-    }
-
-    /// Checks that need no network: endpoint form and option keys.
-    pub(crate) fn validate(&self) -> Result<(), KeyError> {
-        if let Some(retry) = &self.retry {
-            retry.validate()?;
-        }
-        check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
-        #[cfg(feature = "aws")]
-        self.config_keys()?;
-        Ok(())
     }
 
     /// Everything this configuration sets, as object_store config keys.
@@ -157,22 +211,5 @@ impl S3Config {
                 .filter_map(|(k, v)| Some((k, v?.to_string()))),
         );
         Ok(keys)
-    }
-
-    #[cfg(feature = "aws")]
-    pub(crate) fn build(&self) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        let builder = self.config_keys()?.into_iter().fold(
-            object_store::aws::AmazonS3Builder::from_env(),
-            |b, (k, v)| b.with_config(k, v),
-        );
-        let builder = match &self.retry {
-            Some(retry) => builder.with_retry(retry.to_retry_config()),
-            None => builder,
-        };
-        let store: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
-        Ok(match self.list_order {
-            ListOrder::Server => store,
-            ListOrder::Sorted => crate::ordered::KeyOrdered::wrap(store, None),
-        })
     }
 }

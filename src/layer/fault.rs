@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use stratus::fault::{Fault, FaultyStore, Op};
+//! use stratus::layer::fault::{Fault, FaultyStore, Op};
 //! use stratus::object_store::{memory::InMemory, path::Path, ObjectStoreExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]

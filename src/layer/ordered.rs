@@ -1,10 +1,10 @@
-//! [`KeyOrdered`]: listings in key order for a store whose own listings are not.
+//! [`KeyOrderedStore`]: listings in key order for a store whose own listings are not.
 //!
 //! S3, GCS, Azure and object_store's `InMemory` list keys in byte order; object_store's
 //! `LocalFileSystem` lists in directory order, and so does SeaweedFS's S3 server (a
 //! folder `a` sorts as `a`, not `a/`). Merging listings (sharded `list`, replicated
 //! merged listings, `verify`, `sync`) needs key order, so stratus wraps every local store
-//! it builds, and S3 stores with `list_order = "sorted"`, in `KeyOrdered`, whose `list` walks the tree one folder at a
+//! it builds, and S3 stores with `list_order = "sorted"`, in `KeyOrderedStore`, whose `list` walks the tree one folder at a
 //! time with `list_with_delimiter` and sorts each folder. Memory is one folder per level
 //! of the path being walked. A folder's entries sort as the keys below them would: a
 //! folder `a` sorts as `a/`, after an object `a-b` (`-` is below `/`), so the walk yields
@@ -24,14 +24,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A store whose `list` and `list_with_offset` yield keys in byte order.
-pub(crate) struct KeyOrdered {
+pub(crate) struct KeyOrderedStore {
     inner: Arc<dyn ObjectStore>,
     /// The folder the keys live in, when the store is a local one: the walk resolves
     /// symlinked folders against it to stop at cycles.
     root: Option<PathBuf>,
 }
 
-impl KeyOrdered {
+impl KeyOrderedStore {
     /// Wrap `inner`: a local store rooted at `root` (symlinked folders are resolved
     /// against it to stop at cycles), or a remote one that lists in another order.
     pub(crate) fn wrap(
@@ -183,21 +183,23 @@ fn walk(
     .boxed()
 }
 
-impl fmt::Debug for KeyOrdered {
+impl fmt::Debug for KeyOrderedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.inner, f)
+        f.debug_struct("KeyOrderedStore")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
     }
 }
 
-impl fmt::Display for KeyOrdered {
+impl fmt::Display for KeyOrderedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.inner, f)
+        write!(f, "KeyOrderedStore({})", self.inner)
     }
 }
 
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
-impl ObjectStore for KeyOrdered {
+impl ObjectStore for KeyOrderedStore {
     async fn put_opts(
         &self,
         location: &Path,
@@ -272,7 +274,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let local: Arc<dyn ObjectStore> =
             Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
-        let store = KeyOrdered::wrap(local, Some(dir.path()));
+        let store = KeyOrderedStore::wrap(local, Some(dir.path()));
         let raw = [
             "a-b", "a/b", "a/c/d", "a/c-e", "a0", "b", "z/y/x/w", "a/c/d0", "é", "A",
         ];

@@ -1,13 +1,25 @@
-//! `provider = "local"` and `provider = "memory"`.
+//! `provider = "local"`: a folder on the local filesystem.
 
-use super::{BuildError, KeyError};
-use crate::ordered::KeyOrdered;
+use super::{Entry, Provider, UrlForm};
+use crate::config::place::Place;
+use crate::config::{BuildError, KeyError, Resolve};
+use crate::layer::KeyOrderedStore;
 use object_store::local::LocalFileSystem;
-use object_store::memory::InMemory;
 use object_store::ObjectStore;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+pub(super) static ENTRY: Entry = Entry {
+    name: "local",
+    schemes: &["file"],
+    url: UrlForm::Root("root"),
+    feature: None,
+    composite: false,
+    credentials: false,
+    parse: super::parse_as::<LocalConfig>,
+    keys: super::keys_of::<LocalConfig>,
+};
 
 /// A folder on the local filesystem.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -27,13 +39,6 @@ pub struct LocalConfig {
 }
 
 impl LocalConfig {
-    /// Where the store points (for [`super::place`]): the folder with symlinks and `..`
-    /// resolved where it exists, as written where it does not yet.
-    pub(crate) fn place(&self) -> super::place::Place {
-        let root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
-        super::place::Place::new("local folder", &root.to_string_lossy())
-    }
-
     /// A configuration for the folder `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self {
@@ -42,12 +47,29 @@ impl LocalConfig {
             create_root: false,
         }
     }
+}
 
-    pub(crate) fn resolve_paths(&mut self, base: &std::path::Path) {
+impl Provider for LocalConfig {
+    fn entry(&self) -> &'static Entry {
+        &ENTRY
+    }
+
+    fn prefix(&self) -> Option<&str> {
+        self.prefix.as_deref()
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) {
         self.root = base.join(&self.root);
     }
 
-    pub(crate) fn build(&self) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    /// The folder with symlinks and `..` resolved where it exists, as written where it
+    /// does not yet.
+    fn place(&self, _: &str) -> Option<Place> {
+        let root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        Some(Place::new("local folder", &root.to_string_lossy()))
+    }
+
+    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         if self.create_root {
             std::fs::create_dir_all(&self.root).map_err(|e| {
                 KeyError::new(
@@ -66,32 +88,10 @@ impl LocalConfig {
             .into());
         }
         // object_store's local store lists in directory order; stratus's stores all list
-        // in key order (see `crate::ordered`).
-        Ok(KeyOrdered::wrap(
+        // in key order (see `crate::layer::KeyOrderedStore`).
+        Ok(KeyOrderedStore::wrap(
             Arc::new(LocalFileSystem::new_with_prefix(&self.root)?),
             Some(self.root.as_path()),
         ))
-    }
-}
-
-/// A store in this process's memory: for tests and examples. Each build is a new, empty
-/// store.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct MemoryConfig {
-    /// Key prefix that scopes the store.
-    #[serde(default)]
-    pub prefix: Option<String>,
-}
-
-impl MemoryConfig {
-    /// Where the store points (for [`super::place`]): each memory store is its own.
-    pub(crate) fn place(&self, id: &str) -> super::place::Place {
-        super::place::Place::new(format!("memory store `{id}`"), "")
-    }
-
-    pub(crate) fn build(&self) -> Arc<dyn ObjectStore> {
-        Arc::new(InMemory::new())
     }
 }

@@ -1,9 +1,22 @@
 //! `provider = "azure"`: Azure Blob Storage (and Azurite).
 
-use super::{check_endpoint, KeyError, Options, RetrySettings, Secret};
+use super::{Entry, Provider, UrlForm};
+use crate::config::place::{endpoint_space, Place};
+use crate::config::{check_endpoint, BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
+use object_store::ObjectStore;
 use serde::Deserialize;
-#[cfg(feature = "azure")]
-use {super::BuildError, object_store::ObjectStore, std::sync::Arc};
+use std::sync::Arc;
+
+pub(super) static ENTRY: Entry = Entry {
+    name: "azure",
+    schemes: &["az", "azure", "abfs"],
+    url: UrlForm::Bucket("container"),
+    feature: Some(("azure", cfg!(feature = "azure"))),
+    composite: false,
+    credentials: true,
+    parse: super::parse_as::<AzureConfig>,
+    keys: super::keys_of::<AzureConfig>,
+};
 
 /// An Azure Blob Storage container.
 ///
@@ -54,25 +67,83 @@ pub struct AzureConfig {
     pub retry: Option<RetrySettings>,
 }
 
-impl AzureConfig {
-    /// Where the store points (for [`super::place`]).
-    pub(crate) fn place(&self) -> super::place::Place {
+impl Provider for AzureConfig {
+    fn entry(&self) -> &'static Entry {
+        &ENTRY
+    }
+
+    fn prefix(&self) -> Option<&str> {
+        self.prefix.as_deref()
+    }
+
+    fn validate(&self) -> Result<(), KeyError> {
+        if let Some(retry) = &self.retry {
+            retry.validate()?;
+        }
+        if self.use_emulator && self.endpoint.is_some() {
+            return Err(KeyError::new(
+                "endpoint",
+                "with `use_emulator = true` object_store takes the Azurite URL from the \
+                 environment variable AZURITE_BLOB_STORAGE_URL (default http://127.0.0.1:10000); \
+                 remove `endpoint` or set that variable",
+            ));
+        }
+        check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
+        #[cfg(feature = "azure")]
+        self.config_keys()?;
+        Ok(())
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = [&self.access_key, &self.sas_token, &self.bearer_token]
+            .into_iter()
+            .flatten()
+            .map(Secret::expose)
+            .collect();
+        all.extend(self.options.secrets());
+        all
+    }
+
+    fn place(&self, _: &str) -> Option<Place> {
         let default = if self.use_emulator {
             "Azurite"
         } else {
             "Azure"
         };
-        let endpoint = super::place::endpoint_space(self.endpoint.as_deref(), default);
+        let endpoint = endpoint_space(self.endpoint.as_deref(), default);
         let account = self.account.as_deref().unwrap_or("(default account)");
-        super::place::Place::new(
+        Some(Place::new(
             format!(
                 "azure {endpoint} account {account} container {}",
                 self.container
             ),
             "",
-        )
+        ))
     }
 
+    #[cfg(feature = "azure")]
+    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        use object_store::azure::MicrosoftAzureBuilder;
+        let builder = self
+            .config_keys()?
+            .into_iter()
+            .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| {
+                b.with_config(k, v)
+            });
+        let builder = match &self.retry {
+            Some(retry) => builder.with_retry(retry.to_retry_config()),
+            None => builder,
+        };
+        Ok(Arc::new(builder.build()?))
+    }
+
+    #[cfg(not(feature = "azure"))]
+    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        Err(super::missing_feature(&ENTRY).into())
+    }
+}
+
+impl AzureConfig {
     /// A configuration for `container` with everything else at its default.
     pub fn new(container: impl Into<String>) -> Self {
         Self {
@@ -89,24 +160,6 @@ impl AzureConfig {
             options: Options::default(),
             retry: None,
         }
-    }
-
-    pub(crate) fn validate(&self) -> Result<(), KeyError> {
-        if let Some(retry) = &self.retry {
-            retry.validate()?;
-        }
-        if self.use_emulator && self.endpoint.is_some() {
-            return Err(KeyError::new(
-                "endpoint",
-                "with `use_emulator = true` object_store takes the Azurite URL from the \
-                 environment variable AZURITE_BLOB_STORAGE_URL (default http://127.0.0.1:10000); \
-                 remove `endpoint` or set that variable",
-            ));
-        }
-        check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
-        #[cfg(feature = "azure")]
-        self.config_keys()?;
-        Ok(())
     }
 
     #[cfg(feature = "azure")]
@@ -144,21 +197,5 @@ impl AzureConfig {
         ];
         keys.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
         Ok(keys)
-    }
-
-    #[cfg(feature = "azure")]
-    pub(crate) fn build(&self) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        use object_store::azure::MicrosoftAzureBuilder;
-        let builder = self
-            .config_keys()?
-            .into_iter()
-            .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| {
-                b.with_config(k, v)
-            });
-        let builder = match &self.retry {
-            Some(retry) => builder.with_retry(retry.to_retry_config()),
-            None => builder,
-        };
-        Ok(Arc::new(builder.build()?))
     }
 }

@@ -1,5 +1,6 @@
-//! The outermost layer of every store stratus builds: it keeps credentials out of `Debug`
-//! and out of error text.
+//! [`RedactedStore`]: the outermost layer of every cloud store stratus builds; it keeps
+//! credentials out of `Debug` and out of error text. (Composite stores are not wrapped:
+//! their members are, each; nor are local and memory stores, which have no credentials.)
 //!
 //! object_store's provider stores derive `Debug` over their whole client configuration,
 //! and some of it is secret (object_store 0.14's `MicrosoftAzure` prints a bearer token or
@@ -27,8 +28,7 @@ use std::sync::Arc;
 
 /// A store whose `Debug` output names its provider and shows its `Display` form only, and
 /// whose errors never quote its secrets.
-pub(crate) struct Redacted {
-    provider: &'static str,
+pub(crate) struct RedactedStore {
     inner: Arc<dyn ObjectStore>,
     secrets: Secrets,
 }
@@ -60,33 +60,27 @@ impl Secrets {
     }
 }
 
-impl Redacted {
+impl RedactedStore {
     /// Wrap `inner`; `secrets` are the values its errors must not repeat.
-    pub(crate) fn wrap(
-        provider: &'static str,
-        inner: Arc<dyn ObjectStore>,
-        secrets: Vec<String>,
-    ) -> Arc<dyn ObjectStore> {
+    pub(crate) fn wrap(inner: Arc<dyn ObjectStore>, secrets: Vec<String>) -> Arc<dyn ObjectStore> {
         Arc::new(Self {
-            provider,
             inner,
             secrets: Secrets(secrets.into()),
         })
     }
 }
 
-impl fmt::Debug for Redacted {
+impl fmt::Debug for RedactedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store")
-            .field("provider", &self.provider)
-            .field("store", &format_args!("{}", self.inner))
+        f.debug_struct("RedactedStore")
+            .field("inner", &format_args!("{}", self.inner))
             .finish_non_exhaustive()
     }
 }
 
-impl fmt::Display for Redacted {
+impl fmt::Display for RedactedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.inner, f)
+        write!(f, "RedactedStore({})", self.inner)
     }
 }
 
@@ -125,7 +119,7 @@ impl MultipartUpload for RedactedUpload {
 
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
-impl ObjectStore for Redacted {
+impl ObjectStore for RedactedStore {
     async fn put_opts(
         &self,
         location: &Path,

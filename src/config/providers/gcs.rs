@@ -1,10 +1,23 @@
 //! `provider = "gcs"`: Google Cloud Storage.
 
-use super::{check_endpoint, KeyError, Options, RetrySettings, Secret};
+use super::{Entry, Provider, UrlForm};
+use crate::config::place::{endpoint_space, Place};
+use crate::config::{check_endpoint, BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
+use object_store::ObjectStore;
 use serde::Deserialize;
 use std::path::PathBuf;
-#[cfg(feature = "gcp")]
-use {super::BuildError, object_store::ObjectStore, std::sync::Arc};
+use std::sync::Arc;
+
+pub(super) static ENTRY: Entry = Entry {
+    name: "gcs",
+    schemes: &["gs", "gcs"],
+    url: UrlForm::Bucket("bucket"),
+    feature: Some(("gcp", cfg!(feature = "gcp"))),
+    composite: false,
+    credentials: true,
+    parse: super::parse_as::<GcsConfig>,
+    keys: super::keys_of::<GcsConfig>,
+};
 
 /// A Google Cloud Storage bucket.
 ///
@@ -47,13 +60,74 @@ pub struct GcsConfig {
     pub retry: Option<RetrySettings>,
 }
 
-impl GcsConfig {
-    /// Where the store points (for [`super::place`]).
-    pub(crate) fn place(&self) -> super::place::Place {
-        let endpoint = super::place::endpoint_space(self.endpoint.as_deref(), "Google");
-        super::place::Place::new(format!("gcs {endpoint} bucket {}", self.bucket), "")
+impl Provider for GcsConfig {
+    fn entry(&self) -> &'static Entry {
+        &ENTRY
     }
 
+    fn prefix(&self) -> Option<&str> {
+        self.prefix.as_deref()
+    }
+
+    fn validate(&self) -> Result<(), KeyError> {
+        if let Some(retry) = &self.retry {
+            retry.validate()?;
+        }
+        check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
+        if self.service_account.is_some() && self.service_account_key.is_some() {
+            return Err(KeyError::new(
+                "service_account_key",
+                "give either `service_account` (a file) or `service_account_key` (its JSON), not both",
+            ));
+        }
+        #[cfg(feature = "gcp")]
+        self.config_keys()?;
+        Ok(())
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        for path in [&mut self.service_account, &mut self.application_credentials]
+            .into_iter()
+            .flatten()
+        {
+            *path = base.join(&*path);
+        }
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self.service_account_key.iter().map(Secret::expose).collect();
+        all.extend(self.options.secrets());
+        all
+    }
+
+    fn place(&self, _: &str) -> Option<Place> {
+        let endpoint = endpoint_space(self.endpoint.as_deref(), "Google");
+        Some(Place::new(format!("gcs {endpoint} bucket {}", self.bucket), ""))
+    }
+
+    #[cfg(feature = "gcp")]
+    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        use object_store::gcp::GoogleCloudStorageBuilder;
+        let builder = self
+            .config_keys()?
+            .into_iter()
+            .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| {
+                b.with_config(k, v)
+            });
+        let builder = match &self.retry {
+            Some(retry) => builder.with_retry(retry.to_retry_config()),
+            None => builder,
+        };
+        Ok(Arc::new(builder.build()?))
+    }
+
+    #[cfg(not(feature = "gcp"))]
+    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        Err(super::missing_feature(&ENTRY).into())
+    }
+}
+
+impl GcsConfig {
     /// A configuration for `bucket` with everything else at its default.
     pub fn new(bucket: impl Into<String>) -> Self {
         Self {
@@ -68,31 +142,6 @@ impl GcsConfig {
             options: Options::default(),
             retry: None,
         }
-    }
-
-    pub(crate) fn resolve_paths(&mut self, base: &std::path::Path) {
-        for path in [&mut self.service_account, &mut self.application_credentials]
-            .into_iter()
-            .flatten()
-        {
-            *path = base.join(&*path);
-        }
-    }
-
-    pub(crate) fn validate(&self) -> Result<(), KeyError> {
-        if let Some(retry) = &self.retry {
-            retry.validate()?;
-        }
-        check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
-        if self.service_account.is_some() && self.service_account_key.is_some() {
-            return Err(KeyError::new(
-                "service_account_key",
-                "give either `service_account` (a file) or `service_account_key` (its JSON), not both",
-            ));
-        }
-        #[cfg(feature = "gcp")]
-        self.config_keys()?;
-        Ok(())
     }
 
     #[cfg(feature = "gcp")]
@@ -131,21 +180,5 @@ impl GcsConfig {
         ];
         keys.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
         Ok(keys)
-    }
-
-    #[cfg(feature = "gcp")]
-    pub(crate) fn build(&self) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        use object_store::gcp::GoogleCloudStorageBuilder;
-        let builder = self
-            .config_keys()?
-            .into_iter()
-            .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| {
-                b.with_config(k, v)
-            });
-        let builder = match &self.retry {
-            Some(retry) => builder.with_retry(retry.to_retry_config()),
-            None => builder,
-        };
-        Ok(Arc::new(builder.build()?))
     }
 }

@@ -1,0 +1,280 @@
+//! The registry: every kind of store a configuration can name (`provider = "..."`), each
+//! in one file, registered by one line of the [`registry!`] call below.
+//!
+//! A provider's file holds everything about it: its keys (a serde struct with
+//! `deny_unknown_fields`), its URL schemes, its validation, where it points (its
+//! [`Place`]) and how it is built; the [`Provider`] trait and an [`Entry`] tie them to the
+//! rest. Nothing outside this folder names a provider. Adding one (say `provider = "hdfs"`)
+//! is a file `hdfs.rs` with `HdfsConfig`, `impl Provider for HdfsConfig` and
+//! `const ENTRY`, and the line `Hdfs(hdfs::HdfsConfig)` below.
+//!
+//! The composite stores (`sharded`, `replicated`) are entries too: their keys are parsed
+//! the same way, and their members are reported through [`Provider::members`] so that
+//! references, places and secrets are walked by one piece of code for both.
+
+use super::member::MemberStore;
+use super::place::Place;
+use super::{BuildError, KeyError, Resolve};
+use object_store::ObjectStore;
+use serde::de::{self, DeserializeOwned, Visitor};
+use serde::Deserializer;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Registers the providers: declares each file's module, re-exports its config type,
+/// and generates [`StoreConfig`] (one variant each), `From` for each config type, and
+/// the dispatch to [`Provider`].
+macro_rules! registry {
+    ($( $(#[$doc:meta])* $variant:ident($module:ident::$config:ident), )*) => {
+        $( mod $module; pub use self::$module::$config; )*
+
+        /// The configuration of one store, whichever its provider. Build one from a file
+        /// ([`Config`](crate::Config)), a URL ([`parse_url`](crate::config::parse_url)),
+        /// or in code from a provider's config (`S3Config::new("bucket").into()`).
+        #[derive(Clone, Debug, PartialEq)]
+        #[non_exhaustive]
+        pub enum StoreConfig {
+            $( $(#[$doc])* $variant($config), )*
+        }
+
+        /// Every provider, in the order errors list them.
+        pub(crate) static ENTRIES: &[&Entry] = &[ $( &$module::ENTRY, )* ];
+
+        impl StoreConfig {
+            /// The provider behind this configuration.
+            pub(crate) fn provider_ref(&self) -> &dyn Provider {
+                match self { $( Self::$variant(c) => c, )* }
+            }
+
+            pub(crate) fn provider_mut(&mut self) -> &mut dyn Provider {
+                match self { $( Self::$variant(c) => c, )* }
+            }
+        }
+
+        $(
+            impl From<$config> for StoreConfig {
+                fn from(config: $config) -> Self {
+                    Self::$variant(config)
+                }
+            }
+        )*
+    };
+}
+
+// Types a provider defines besides its config, re-exported beside it.
+pub use self::s3::ListOrder;
+
+registry! {
+    /// `provider = "s3"`
+    S3(s3::S3Config),
+    /// `provider = "gcs"`
+    Gcs(gcs::GcsConfig),
+    /// `provider = "azure"`
+    Azure(azure::AzureConfig),
+    /// `provider = "local"`
+    Local(local::LocalConfig),
+    /// `provider = "memory"`
+    Memory(memory::MemoryConfig),
+    /// `provider = "sharded"`
+    Sharded(sharded::ShardedConfig),
+    /// `provider = "replicated"`
+    Replicated(replicated::ReplicatedConfig),
+}
+
+/// What stratus knows of a provider before it has a configuration of it.
+pub(crate) struct Entry {
+    /// The name in `provider = "..."`.
+    pub name: &'static str,
+    /// The URL schemes that name it (none: it has no URL form).
+    pub schemes: &'static [&'static str],
+    /// How its URL reads.
+    pub url: UrlForm,
+    /// The cargo feature it needs, if any, and whether this build has it.
+    pub feature: Option<(&'static str, bool)>,
+    /// Whether it is a composite store (its members are other stores).
+    pub composite: bool,
+    /// Whether its stores hold credentials (from the configuration or the environment):
+    /// stratus wraps them in a `RedactedStore`.
+    pub credentials: bool,
+    /// Parse its table (without `provider`, after `${VAR}` interpolation).
+    pub parse: fn(serde_json::Value) -> Result<StoreConfig, KeyError>,
+    /// Its keys, in the order they are declared.
+    pub keys: fn() -> &'static [&'static str],
+}
+
+/// How a provider's URL reads.
+#[derive(Clone, Copy)]
+pub(crate) enum UrlForm {
+    /// `scheme://BUCKET/PREFIX`: the host is this key.
+    Bucket(&'static str),
+    /// `scheme:///PATH`: the path (absolute) is this key; there is no host.
+    Root(&'static str),
+    /// `scheme://PREFIX`: host and path are the prefix.
+    Prefix,
+    /// No URL form.
+    None,
+}
+
+/// Everything about a provider that needs its configuration.
+pub(crate) trait Provider: Send + Sync {
+    /// Its registry entry.
+    fn entry(&self) -> &'static Entry;
+
+    /// The key prefix that scopes the store, if any.
+    fn prefix(&self) -> Option<&str> {
+        None
+    }
+
+    /// Checks that need no network (what serde cannot say: value ranges, keys that
+    /// exclude each other, object_store's option names).
+    fn validate(&self) -> Result<(), KeyError> {
+        Ok(())
+    }
+
+    /// Make relative paths relative to `base` (the config file's folder).
+    fn resolve_paths(&mut self, _base: &Path) {}
+
+    /// The secret values of this configuration (not its members'), which no error
+    /// about it may repeat.
+    fn secrets(&self) -> Vec<&str> {
+        Vec::new()
+    }
+
+    /// Where the store points; `id` names it when nothing else can (a memory store is
+    /// its own place). `None` for a composite: it is the places of its members.
+    fn place(&self, id: &str) -> Option<Place>;
+
+    /// A composite's members (none for a provider).
+    fn members(&self) -> Vec<MemberRef<'_>> {
+        Vec::new()
+    }
+
+    /// A composite's members, to change (resolve paths of inline stores).
+    fn members_mut(&mut self) -> Vec<&mut MemberStore> {
+        Vec::new()
+    }
+
+    /// Build the store, after [`Self::validate`] passed. Composites build the stores
+    /// their members name with `resolve`; providers ignore it.
+    fn build(&self, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError>;
+}
+
+/// One member of a composite store, as the registry walks it.
+pub(crate) struct MemberRef<'a> {
+    /// The list it is in (`members`, `previous`).
+    pub list: &'static str,
+    /// The member's name.
+    pub name: &'a str,
+    /// Its store.
+    pub store: &'a MemberStore,
+}
+
+/// The entry of the provider named `name`.
+pub(crate) fn entry(name: &str) -> Option<&'static Entry> {
+    ENTRIES.iter().copied().find(|e| e.name == name)
+}
+
+/// The entry whose URLs have the scheme `scheme`.
+pub(crate) fn entry_for_scheme(scheme: &str) -> Option<&'static Entry> {
+    ENTRIES
+        .iter()
+        .copied()
+        .find(|e| e.schemes.contains(&scheme))
+}
+
+/// The providers' names, for error messages: `s3, gcs, ...`.
+pub(crate) fn names() -> String {
+    let names: Vec<_> = ENTRIES.iter().map(|e| e.name).collect();
+    names.join(", ")
+}
+
+/// The error for a provider this build of stratus lacks the feature of.
+pub(crate) fn missing_feature(entry: &Entry) -> KeyError {
+    let feature = entry.feature.map_or("?", |(feature, _)| feature);
+    KeyError::new(
+        "provider",
+        format!(
+            "stratus was built without the `{feature}` feature, which `{}` needs",
+            entry.name
+        ),
+    )
+}
+
+/// [`Entry::parse`] for a provider whose table is its serde struct.
+pub(crate) fn parse_as<T: DeserializeOwned + Into<StoreConfig>>(
+    value: serde_json::Value,
+) -> Result<StoreConfig, KeyError> {
+    super::deserialize::<T>(value).map(Into::into)
+}
+
+/// The keys a serde struct declares: what its derived `Deserialize` hands to
+/// `deserialize_struct`, caught by a deserializer that stops there. Used so that a
+/// provider's keys are written once, in its struct.
+pub(crate) fn keys_of<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Catch(Option<&'static [&'static str]>);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("stop")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl de::Error for Stop {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+    impl<'de> Deserializer<'de> for &mut Catch {
+        type Error = Stop;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = Some(fields);
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+            enum identifier ignored_any
+        }
+    }
+    let mut catch = Catch(None);
+    let _ = T::deserialize(&mut catch);
+    catch.0.unwrap_or(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_provider_is_registered_once_by_name_and_by_scheme() {
+        for (i, a) in ENTRIES.iter().enumerate() {
+            assert!(entry(a.name).is_some_and(|e| std::ptr::eq(e, *a)));
+            for b in &ENTRIES[i + 1..] {
+                assert_ne!(a.name, b.name);
+                assert!(
+                    a.schemes.iter().all(|s| !b.schemes.contains(s)),
+                    "{}",
+                    a.name
+                );
+            }
+            assert_eq!(a.schemes.is_empty(), matches!(a.url, UrlForm::None));
+            assert!(!(a.keys)().is_empty(), "{}", a.name);
+        }
+    }
+
+    #[test]
+    fn keys_come_from_the_struct() {
+        let keys = (entry("s3").unwrap().keys)();
+        assert!(keys.contains(&"bucket") && keys.contains(&"list_order"));
+        assert!(!keys.contains(&"provider"));
+    }
+}

@@ -1,0 +1,179 @@
+//! `provider = "replicated"`: a [`ReplicatedStore`] over other stores.
+//!
+//! ```toml
+//! [stores.safe]
+//! provider = "replicated"
+//! members = ["aws", "azure", { name = "nas", store = { provider = "local", root = "/srv/nas" } }]
+//! write = { quorum = 2 }            # or "all" (the default)
+//! read = { hedged_after_ms = 50 }   # or "ordered" (the default)
+//! list = "first"                    # or "merged"
+//! ```
+//!
+//! The first member is the primary (it decides conditional writes, and reads start there).
+
+use super::{Entry, MemberRef, Provider, StoreConfig, UrlForm};
+use crate::config::member::{members, MemberStore, ReplicatedMember, ReplicatedTable, Written};
+use crate::config::place::Place;
+use crate::config::{BuildError, KeyError, Resolve};
+use crate::replicate::{ListPolicy, ReadPolicy, ReplicatedStore, WritePolicy};
+use object_store::ObjectStore;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(super) static ENTRY: Entry = Entry {
+    name: "replicated",
+    schemes: &[],
+    url: UrlForm::None,
+    feature: None,
+    composite: true,
+    credentials: false,
+    parse,
+    keys: super::keys_of::<Table>,
+};
+
+/// A replicated store's configuration.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ReplicatedConfig {
+    /// The members, the primary first.
+    pub members: Vec<ReplicatedMember>,
+    /// When a write is acknowledged.
+    pub write: WritePolicy,
+    /// Where reads go.
+    pub read: ReadPolicy,
+    /// Where listings come from.
+    pub list: ListPolicy,
+}
+
+/// The table as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    members: Vec<Written<ReplicatedTable>>,
+    #[serde(default)]
+    write: Option<Write>,
+    #[serde(default)]
+    read: Option<Read>,
+    #[serde(default)]
+    list: Option<List>,
+}
+
+/// `write = "all"` or `write = { quorum = N }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Write {
+    All,
+    Quorum(usize),
+}
+
+/// `read = "ordered"` or `read = { hedged_after_ms = N }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Read {
+    Ordered,
+    HedgedAfterMs(u64),
+}
+
+/// `list = "first"` or `list = "merged"`.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum List {
+    First,
+    Merged,
+}
+
+fn parse(value: serde_json::Value) -> Result<StoreConfig, KeyError> {
+    let table: Table = crate::config::deserialize(value)?;
+    let config = ReplicatedConfig {
+        members: members("members", table.members)?,
+        write: match table.write {
+            None | Some(Write::All) => WritePolicy::All,
+            Some(Write::Quorum(q)) => WritePolicy::Quorum(q),
+        },
+        read: match table.read {
+            None | Some(Read::Ordered) => ReadPolicy::Ordered,
+            Some(Read::HedgedAfterMs(ms)) => ReadPolicy::Hedged(Duration::from_millis(ms)),
+        },
+        list: match table.list {
+            None | Some(List::First) => ListPolicy::First,
+            Some(List::Merged) => ListPolicy::Merged,
+        },
+    };
+    Ok(config.into())
+}
+
+impl ReplicatedConfig {
+    /// Members `stores` (stores of the file, the primary first), with the default
+    /// policies: writes to all, ordered reads, listings from the first member.
+    pub fn new<S: Into<String>>(stores: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            members: stores.into_iter().map(ReplicatedMember::new).collect(),
+            write: WritePolicy::All,
+            read: ReadPolicy::Ordered,
+            list: ListPolicy::First,
+        }
+    }
+
+    /// Build the replicated store, its named members built by `resolve`.
+    pub(crate) fn build_with(
+        &self,
+        resolve: &mut Resolve<'_>,
+    ) -> Result<ReplicatedStore, BuildError> {
+        let mut stores = Vec::with_capacity(self.members.len());
+        for member in &self.members {
+            stores.push((member.name.clone(), member.store.build(resolve)?));
+        }
+        Ok(ReplicatedStore::new(stores)?
+            .with_write(self.write)?
+            .with_read(self.read)
+            .with_listing(self.list))
+    }
+}
+
+impl Provider for ReplicatedConfig {
+    fn entry(&self) -> &'static Entry {
+        &ENTRY
+    }
+
+    fn validate(&self) -> Result<(), KeyError> {
+        if self.members.is_empty() {
+            return Err(KeyError::new("members", "expected at least one member"));
+        }
+        if let WritePolicy::Quorum(q) = self.write {
+            if q == 0 || q > self.members.len() {
+                return Err(KeyError::new(
+                    "write.quorum",
+                    format!(
+                        "expected an integer from 1 to {} (the number of members)",
+                        self.members.len()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn place(&self, _: &str) -> Option<Place> {
+        None
+    }
+
+    fn members(&self) -> Vec<MemberRef<'_>> {
+        self.members
+            .iter()
+            .map(|m| MemberRef {
+                list: "members",
+                name: &m.name,
+                store: &m.store,
+            })
+            .collect()
+    }
+
+    fn members_mut(&mut self) -> Vec<&mut MemberStore> {
+        self.members.iter_mut().map(|m| &mut m.store).collect()
+    }
+
+    fn build(&self, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        Ok(Arc::new(self.build_with(resolve)?))
+    }
+}

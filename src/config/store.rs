@@ -1,0 +1,191 @@
+//! [`StoreConfig`]: one store's configuration, whichever its provider, and what is done
+//! with it (check, build) through the provider registry.
+
+use super::providers::{self, StoreConfig};
+use super::{place, BuildError, KeyError, Resolve};
+use crate::error::Result;
+use crate::layer::RedactedStore;
+use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
+use object_store::ObjectStore;
+use std::path::Path;
+use std::sync::Arc;
+
+impl StoreConfig {
+    /// The provider's name as written in configuration.
+    pub fn provider(&self) -> &'static str {
+        self.provider_ref().entry().name
+    }
+
+    /// The key prefix that scopes the store, if any.
+    pub fn prefix(&self) -> Option<&str> {
+        self.provider_ref()
+            .prefix()
+            .filter(|p| !p.trim_matches('/').is_empty())
+    }
+
+    /// Where a provider's store points, `id` naming it when nothing else can;
+    /// `None` for a composite (the places of its members: [`place`]).
+    pub(crate) fn place(&self, id: &str) -> Option<place::Place> {
+        Some(self.provider_ref().place(id)?.below(self.prefix()))
+    }
+
+    /// The secret values of this store's configuration (its inline members' included):
+    /// what no error about it may repeat.
+    pub(crate) fn secrets(&self) -> Vec<&str> {
+        let provider = self.provider_ref();
+        let mut all = provider.secrets();
+        for member in provider.members() {
+            if let super::MemberStore::Inline(inline) = member.store {
+                all.extend(inline.secrets());
+            }
+        }
+        all
+    }
+
+    /// Check what can be checked without the network. [`Config`](super::Config) does
+    /// this on load; call it yourself for a `StoreConfig` built in code.
+    pub fn validate(&self) -> Result<()> {
+        self.check().map_err(|e| {
+            e.scrubbed(&self.secrets())
+                .into_config_error("configuration", self.provider())
+                .into()
+        })
+    }
+
+    /// Build the store. A `StoreConfig` made in code is validated first. Members of a
+    /// composite store that name other stores of a file cannot be built from here:
+    /// [`Config::open`](super::Config::open) can.
+    pub fn build(&self) -> Result<Arc<dyn ObjectStore>> {
+        self.validate()?;
+        self.build_with(&mut |name| {
+            Err(KeyError::new(
+                "members",
+                format!(
+                    "member store `{name}` is another store of a file: open this store \
+                     through its Config (or define the member inline)"
+                ),
+            )
+            .into())
+        })
+        .map_err(|e| {
+            e.into_error(
+                "configuration",
+                self.provider(),
+                self.provider(),
+                &self.secrets(),
+            )
+        })
+    }
+
+    /// [`Self::check_own`], and each inline member's [`Self::check`].
+    pub(crate) fn check(&self) -> Result<(), KeyError> {
+        self.check_own()?;
+        for member in self.provider_ref().members() {
+            if let super::MemberStore::Inline(inline) = member.store {
+                inline.check().map_err(|e| {
+                    KeyError::new(
+                        format!("{}.{}.store.{}", member.list, member.name, e.key)
+                            .trim_end_matches('.'),
+                        e.message,
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The feature, the prefix and the provider's own checks, not its members'.
+    fn check_own(&self) -> Result<(), KeyError> {
+        let provider = self.provider_ref();
+        if let Some((_, false)) = provider.entry().feature {
+            return Err(providers::missing_feature(provider.entry()));
+        }
+        if let Some(prefix) = self.prefix() {
+            ObjectPath::parse(prefix).map_err(|e| {
+                KeyError::new("prefix", format!("not a valid object key prefix: {e}"))
+            })?;
+        }
+        provider.validate()
+    }
+
+    /// Build, after [`Self::check`] passed, resolving the stores a composite names with
+    /// `resolve`. A provider's store is scoped to its prefix and, when it holds
+    /// credentials, wrapped so that neither its `Debug` nor its errors show them; a
+    /// composite's members are built (and wrapped) each by themselves.
+    pub(crate) fn build_with(
+        &self,
+        resolve: &mut Resolve<'_>,
+    ) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        let provider = self.provider_ref();
+        let store = provider.build(resolve)?;
+        if provider.entry().composite {
+            return Ok(store);
+        }
+        let store: Arc<dyn ObjectStore> = match self.prefix() {
+            // `check` parsed it already.
+            Some(prefix) => Arc::new(PrefixStore::new(store, prefix)),
+            None => store,
+        };
+        if !provider.entry().credentials {
+            return Ok(store);
+        }
+        let secrets: Vec<String> = self.secrets().into_iter().map(str::to_owned).collect();
+        Ok(RedactedStore::wrap(store, secrets))
+    }
+
+    /// Parse one store's table (after interpolation), checked (its inline members were
+    /// checked as they were parsed). Relative paths stay as written: see
+    /// [`Self::resolve_paths`].
+    pub(crate) fn from_value(mut value: serde_json::Value) -> Result<Self, KeyError> {
+        let found = super::kind(&value);
+        let table = value
+            .as_object_mut()
+            .ok_or_else(|| KeyError::new("", format!("expected a table of keys, found {found}")))?;
+        let entry = match table.remove("provider") {
+            Some(serde_json::Value::String(name)) => providers::entry(&name).ok_or_else(|| {
+                KeyError::new(
+                    "provider",
+                    format!(
+                        "unknown provider `{name}`; expected one of {}",
+                        providers::names()
+                    ),
+                )
+            })?,
+            Some(other) => {
+                return Err(KeyError::new(
+                    "provider",
+                    format!(
+                        "expected a string (one of {}), found {}",
+                        providers::names(),
+                        super::kind(&other)
+                    ),
+                ))
+            }
+            None => {
+                return Err(KeyError::new(
+                    "provider",
+                    format!("missing; expected one of {}", providers::names()),
+                ))
+            }
+        };
+        if let Some((_, false)) = entry.feature {
+            return Err(providers::missing_feature(entry));
+        }
+        let config = (entry.parse)(value)?;
+        config.check_own()?;
+        Ok(config)
+    }
+
+    /// Make relative paths (a local root, a key file) relative to `base`, the config
+    /// file's folder, in inline members too.
+    pub(crate) fn resolve_paths(&mut self, base: &Path) {
+        let provider = self.provider_mut();
+        provider.resolve_paths(base);
+        for member in provider.members_mut() {
+            if let super::MemberStore::Inline(inline) = member {
+                inline.resolve_paths(base);
+            }
+        }
+    }
+}
