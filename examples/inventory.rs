@@ -9,8 +9,10 @@
 use clap::{Parser, ValueEnum};
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use stratus::inventory::{scan, table, Progress, ScanOptions};
+use stratus::inventory::{scan, table, ScanOptions};
 use stratus::object_store::path::Path;
+use stratus::text::{human_bytes, thousands};
+use stratus::Progress;
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -79,11 +81,11 @@ async fn run(args: &Args) -> stratus::Result<()> {
             bar.update(false, |secs| {
                 format!(
                     "{} objects, {}  ({:.0} objects/s)  partitions {}/{}",
-                    table::thousands(p.objects),
-                    table::human_bytes(p.bytes),
-                    p.objects as f64 / secs,
-                    p.partitions_done,
-                    p.partitions_known
+                    thousands(p.done),
+                    human_bytes(p.bytes),
+                    p.done as f64 / secs,
+                    p.parts_done,
+                    p.parts_known
                 )
             })
         });

@@ -15,10 +15,10 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
-use stratus::inventory::table::{human_bytes, thousands};
 use stratus::object_store::path::Path;
 use stratus::object_store::ObjectStoreExt;
 use stratus::replicate::{self, Compare, Difference, SyncOptions};
+use stratus::text::{human_bytes, thousands};
 use stratus::Config;
 
 #[path = "support/cli.rs"]
@@ -138,12 +138,14 @@ fn with_progress(
         return (options, None);
     };
     let line = Arc::clone(&bar);
-    let options = options.with_progress(move |keys| {
+    let options = options.with_progress(move |p| {
         line.update(false, |secs| {
             format!(
-                "{what}: {} keys ({:.0}/s)",
-                thousands(keys),
-                keys as f64 / secs
+                "{what}: {} keys ({:.0}/s), {} copied, {} failed",
+                thousands(p.done),
+                p.done as f64 / secs,
+                human_bytes(p.bytes),
+                thousands(p.failed)
             )
         })
     });

@@ -16,11 +16,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
-use stratus::inventory::table::{human_bytes, thousands};
 use stratus::object_store::path::Path;
 use stratus::object_store::ObjectStoreExt;
-use stratus::shard::{self, ExecuteOptions, Plan, Prefer, Progress, ShardedStore, Verify};
+use stratus::shard::{self, CopyCheck, ExecuteOptions, Plan, Prefer, ShardedStore};
+use stratus::text::{human_bytes, thousands};
 use stratus::Config;
+use stratus::Progress;
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -123,8 +124,8 @@ async fn main() -> ExitCode {
                 .with_dry_run(dry_run)
                 .with_concurrency(concurrency)
                 .with_verify(match verify {
-                    VerifyArg::Size => Verify::Size,
-                    VerifyArg::Content => Verify::Content,
+                    VerifyArg::Size => CopyCheck::Size,
+                    VerifyArg::Content => CopyCheck::Content,
                 })
                 .with_prefer(match prefer {
                     PreferArg::Keep => Prefer::Keep,
@@ -215,15 +216,16 @@ async fn rebalance(store: &ShardedStore, options: &ExecuteOptions) -> stratus::R
     if let Some(bar) = &bar {
         let bar = Arc::clone(bar);
         options = options.with_progress(move |p: Progress| {
-            bar.update(p.done == p.total, |secs| {
+            let total = p.total.unwrap_or(p.done);
+            bar.update(p.done == total, |secs| {
                 let width = 30;
-                let filled = (p.done * width / p.total.max(1)) as usize;
+                let filled = (p.fraction().unwrap_or(0.0) * width as f64) as usize;
                 format!(
                     "[{}{}] {}/{} moves, {} ({}/s), {} failed",
                     "#".repeat(filled),
-                    " ".repeat(width as usize - filled),
+                    " ".repeat(width - filled),
                     thousands(p.done),
-                    thousands(p.total),
+                    thousands(total),
                     human_bytes(p.bytes),
                     human_bytes((p.bytes as f64 / secs) as u64),
                     p.failed

@@ -48,8 +48,10 @@ pub mod inventory;
 pub mod layer;
 mod merge;
 mod place;
+mod progress;
 pub mod replicate;
 pub mod shard;
+pub mod text;
 mod transfer;
 
 pub use config::{Config, StoreConfig};
@@ -61,6 +63,7 @@ struct ReadmeExamples;
 pub use error::{member_of, ConfigError, Error, MemberError, Result};
 /// The `object_store` crate this version of stratus is built on.
 pub use object_store;
+pub use progress::{Progress, ProgressFn};
 
 use object_store::ObjectStore;
 use std::sync::Arc;

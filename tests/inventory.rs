@@ -321,10 +321,10 @@ async fn progress_reports_running_totals() {
         assert!(seen.len() >= 3, "only {} progress calls", seen.len());
         assert!(seen
             .windows(2)
-            .all(|w| w[0].objects <= w[1].objects && w[0].bytes <= w[1].bytes));
+            .all(|w| w[0].done <= w[1].done && w[0].bytes <= w[1].bytes));
         let last = seen.last().unwrap();
-        assert_eq!((last.objects, last.bytes), (report.objects, report.bytes));
-        assert_eq!(last.partitions_done, last.partitions_known);
+        assert_eq!((last.done, last.bytes), (report.objects, report.bytes));
+        assert_eq!(last.parts_done, last.parts_known);
     }
 }
 
@@ -614,8 +614,8 @@ async fn discovery_streams_flat_levels_and_counts_small_subtrees_from_the_probe(
         let par = scan(&*store, None, &opts).await.unwrap();
         assert_eq!(par, seq, "parallel scan differs from sequential");
         let last = last.lock().unwrap().expect("progress was reported");
-        assert_eq!(last.partitions_done, last.partitions_known, "{last:?}");
-        assert_eq!((last.objects, last.bytes), (seq.objects, seq.bytes));
+        assert_eq!(last.parts_done, last.parts_known, "{last:?}");
+        assert_eq!((last.done, last.bytes), (seq.objects, seq.bytes));
         seq
     };
 

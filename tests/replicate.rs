@@ -562,3 +562,53 @@ mod emulators {
         }
     }
 }
+
+/// sync, verify and repair report progress in the crate's one `Progress` shape: keys
+/// handled so far in `done`, bytes copied and failures as the report counts them, no
+/// total (a listing finds keys as it goes), the last call matching the report.
+#[tokio::test]
+async fn sync_verify_and_repair_report_progress_in_one_shape() {
+    use std::sync::Mutex;
+    use stratus::Progress;
+    let collect = || {
+        let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+        let sink = Arc::clone(&seen);
+        let options = SyncOptions::default().with_progress(move |p| sink.lock().unwrap().push(p));
+        (seen, options)
+    };
+    let (src, dst): (Arc<dyn ObjectStore>, Arc<dyn ObjectStore>) =
+        (Arc::new(InMemory::new()), Arc::new(InMemory::new()));
+    for i in 0..40u32 {
+        src.put(&Path::from(format!("k{i:02}")), vec![1u8; 10].into())
+            .await
+            .unwrap();
+    }
+    let (seen, options) = collect();
+    let report = replicate::sync(&*src, &*dst, &options).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 40);
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].done < w[1].done && w[0].bytes <= w[1].bytes));
+    let last = seen.last().unwrap();
+    assert_eq!((last.done, last.bytes, last.failed), (40, report.bytes, 0));
+    assert_eq!((last.total, report.bytes), (None, 400));
+
+    let (seen, options) = collect();
+    replicate::verify(&*src, &*dst, &options).await.unwrap();
+    assert_eq!(seen.lock().unwrap().last().map(|p| p.done), Some(40));
+
+    let members = Members::new(2);
+    let store = members.store(WritePolicy::All);
+    for i in 0..10u32 {
+        members.faulty[0]
+            .put(&Path::from(format!("r{i}")), vec![2u8; 5].into())
+            .await
+            .unwrap();
+    }
+    let (seen, options) = collect();
+    let repaired = replicate::repair(&store, &options).await.unwrap();
+    let last = *seen.lock().unwrap().last().unwrap();
+    assert_eq!((last.done, last.bytes), (10, repaired.bytes));
+    assert_eq!(repaired.bytes, 50);
+}

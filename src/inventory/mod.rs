@@ -58,6 +58,7 @@ pub use report::{MergeError, Report, SCHEMA};
 pub use top::{LargeObject, TopObjects};
 
 use crate::error::{Error, Result};
+use crate::progress::{Progress, ProgressFn};
 use chrono::{DateTime, Utc};
 use futures::future::{self, Either, FutureExt};
 use futures::stream::BoxStream;
@@ -67,22 +68,6 @@ use object_store::{ListResult, ObjectMeta, ObjectStore};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-/// Running totals handed to a progress callback.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Progress {
-    /// Objects counted so far.
-    pub objects: u64,
-    /// Their bytes.
-    pub bytes: u64,
-    /// Partitions (subtrees or discovery listings) finished.
-    pub partitions_done: u64,
-    /// Partitions known so far (grows while discovery runs).
-    pub partitions_known: u64,
-}
-
-/// A progress callback; called from the scanning task, so keep it quick.
-pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 
 /// How to scan. `ScanOptions::default()` gives: depth 2, 1,000 prefixes, top 20,
 /// concurrency 16, discovery depth 3, target partitions `8 × concurrency`.
@@ -267,10 +252,11 @@ impl Shared {
         if let Some(progress) = &self.progress {
             let c = &self.counters;
             progress(Progress {
-                objects: c.objects.load(Ordering::Relaxed),
+                done: c.objects.load(Ordering::Relaxed),
                 bytes: c.bytes.load(Ordering::Relaxed),
-                partitions_done: c.done.load(Ordering::Relaxed),
-                partitions_known: c.known.load(Ordering::Relaxed),
+                parts_done: c.done.load(Ordering::Relaxed),
+                parts_known: c.known.load(Ordering::Relaxed),
+                ..Progress::default()
             });
         }
     }

@@ -38,6 +38,6 @@ mod sync;
 
 pub use store::{ListPolicy, Missed, PolicyError, ReadPolicy, ReplicatedStore, WritePolicy};
 pub use sync::{
-    differences, repair, sync, verify, Compare, Conflict, Difference, RepairReport, SyncOptions,
-    SyncReport, VerifyReport,
+    differences, repair, sync, verify, Compare, Difference, RepairConflict, RepairReport,
+    SyncOptions, SyncReport, VerifyReport,
 };

@@ -8,6 +8,7 @@
 use super::store::{Missed, ReplicatedStore};
 use crate::error::{member_of, tag};
 use crate::merge::{in_key_order, merge};
+use crate::progress::{Progress, ProgressFn};
 use crate::transfer::{absent, digest, md5_etag, transfer, transfer_absent};
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
@@ -151,8 +152,9 @@ pub struct SyncOptions {
     pub prefix: Option<Path>,
     /// Examples kept per kind of finding in reports (the counts are always complete).
     pub examples: usize,
-    /// Called after each key is handled, with the keys handled so far.
-    pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+    /// Called after each key is handled: keys handled (`done`), bytes copied, keys
+    /// that failed.
+    pub progress: Option<ProgressFn>,
 }
 
 impl Default for SyncOptions {
@@ -207,8 +209,8 @@ impl SyncOptions {
         self.prefix = Some(prefix);
         self
     }
-    /// Call `progress` with the number of keys handled so far.
-    pub fn with_progress(mut self, progress: impl Fn(u64) + Send + Sync + 'static) -> Self {
+    /// Call `progress` after each key is handled.
+    pub fn with_progress(mut self, progress: impl Fn(Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(progress));
         self
     }
@@ -352,7 +354,12 @@ pub async fn sync(
             (Action::Delete, Ok(())) => report.deleted += 1,
         }
         if let Some(progress) = &options.progress {
-            progress(handled);
+            progress(Progress {
+                done: handled,
+                bytes: report.bytes,
+                failed: report.failed,
+                ..Progress::default()
+            });
         }
     }
     Ok(report)
@@ -434,35 +441,34 @@ pub async fn verify(
     let mut handled = 0u64;
     while let Some(item) = found.next().await {
         handled += 1;
-        let kind = match item? {
-            None => {
-                report.same += 1;
-                continue;
-            }
-            Some(difference) => {
-                let kind = match &difference {
-                    Difference::MissingInA(_) => {
-                        report.missing_in_a += 1;
-                        0
-                    }
-                    Difference::MissingInB(_) => {
-                        report.missing_in_b += 1;
-                        1
-                    }
-                    Difference::Differs(..) => {
-                        report.differing += 1;
-                        2
-                    }
-                };
-                if kept[kind] < options.examples {
-                    report.examples.push(difference);
+        if let Some(difference) = item? {
+            let kind = match &difference {
+                Difference::MissingInA(_) => {
+                    report.missing_in_a += 1;
+                    0
                 }
-                kind
+                Difference::MissingInB(_) => {
+                    report.missing_in_b += 1;
+                    1
+                }
+                Difference::Differs(..) => {
+                    report.differing += 1;
+                    2
+                }
+            };
+            if kept[kind] < options.examples {
+                report.examples.push(difference);
             }
-        };
-        kept[kind] += 1;
+            kept[kind] += 1;
+        } else {
+            report.same += 1;
+        }
+        // Every key, the same ones included (they are most of a healthy verify).
         if let Some(progress) = &options.progress {
-            progress(handled);
+            progress(Progress {
+                done: handled,
+                ..Progress::default()
+            });
         }
     }
     Ok(report)
@@ -471,7 +477,7 @@ pub async fn verify(
 /// A key whose members held different versions, and what [`repair`] chose.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct Conflict {
+pub struct RepairConflict {
     /// The key.
     pub location: Path,
     /// The member whose version was kept.
@@ -495,7 +501,7 @@ pub struct RepairReport {
     /// Keys whose members held different versions (all of them).
     pub conflicted: u64,
     /// The first [`SyncOptions::examples`] of those keys, with what was kept.
-    pub conflicts: Vec<Conflict>,
+    pub conflicts: Vec<RepairConflict>,
     /// Keys that could not be converged (all of them).
     pub failed: u64,
     /// The first [`SyncOptions::examples`] of those keys, with why.
@@ -579,7 +585,12 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Re
             }
         }
         if let Some(progress) = &options.progress {
-            progress(handled);
+            progress(Progress {
+                done: handled,
+                bytes: report.bytes,
+                failed: report.failed,
+                ..Progress::default()
+            });
         }
     }
     if !options.dry_run {
@@ -596,7 +607,7 @@ enum Converged {
         copies: u64,
         bytes: u64,
         deletes: u64,
-        conflict: Option<Conflict>,
+        conflict: Option<RepairConflict>,
     },
     Failed(Path, Error),
 }
@@ -689,7 +700,7 @@ async fn converge(
         copies: targets.len() as u64,
         bytes: best.size.saturating_mul(targets.len() as u64),
         deletes: 0,
-        conflict: (!overwritten.is_empty()).then(|| Conflict {
+        conflict: (!overwritten.is_empty()).then(|| RepairConflict {
             location: key.clone(),
             kept: members[winner].0.to_string(),
             overwritten,

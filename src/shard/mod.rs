@@ -46,7 +46,7 @@ pub use placement::{
     Member, Placement, PlacementError, Rendezvous, DEFAULT_SLOT_BITS, MAX_MEMBERS, SLOT_BITS,
 };
 pub use rebalance::{
-    execute, plan, rebalance, Conflict, ExecuteOptions, Failure, Move, Plan, Prefer, Progress,
-    Report, Route, Verify,
+    execute, plan, rebalance, CopyCheck, ExecuteOptions, Move, MoveConflict, MoveFailure, Plan,
+    Prefer, RebalanceReport, Route,
 };
 pub use store::ShardedStore;

@@ -9,6 +9,7 @@
 use super::ShardedStore;
 use crate::error::tag;
 use crate::place::same_place;
+use crate::progress::{Progress, ProgressFn};
 use crate::transfer::{digest, head_if_any, same_bytes, transfer, transfer_absent, Transferred};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
@@ -110,7 +111,7 @@ pub async fn plan(store: &ShardedStore) -> Result<Plan> {
 /// How [`execute`] checks a copy before deleting the original.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum Verify {
+pub enum CopyCheck {
     /// The copy's size (from a `head`) must equal the bytes read.
     Size,
     /// Read the copy back: its size and XXH3-128 digest must equal the bytes read.
@@ -131,7 +132,7 @@ pub enum Verify {
 pub enum Prefer {
     /// The default: the owner's version wins when it is provably newer (a write through
     /// the sharded store during the rebalance: the old copy is deleted); otherwise both
-    /// are kept and the conflict is reported ([`Report::conflicts`]).
+    /// are kept and the conflict is reported ([`RebalanceReport::conflicts`]).
     #[default]
     Keep,
     /// The provably newer version wins, wherever it is (an older version at the owner is
@@ -143,19 +144,6 @@ pub enum Prefer {
     Destination,
 }
 
-/// Progress of [`execute`], after each finished move.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Progress {
-    /// Moves finished (moved, already in place, in conflict, or failed).
-    pub done: u64,
-    /// Moves in the plan.
-    pub total: u64,
-    /// Bytes of the finished moves.
-    pub bytes: u64,
-    /// Moves that failed so far.
-    pub failed: u64,
-}
-
 /// Options of [`execute`]. The default: 8 moves at once, verify content, keep both
 /// versions of a conflict, 1,000 examples of conflicts and failures, not a dry run.
 #[derive(Clone)]
@@ -164,7 +152,7 @@ pub struct ExecuteOptions {
     /// Moves in flight at once (at least 1).
     pub concurrency: usize,
     /// How a copy is checked.
-    pub verify: Verify,
+    pub verify: CopyCheck,
     /// Which version survives when the owner holds another one.
     pub prefer: Prefer,
     /// Report what would be done, touching nothing.
@@ -172,14 +160,14 @@ pub struct ExecuteOptions {
     /// Conflicts and failures kept in the report as examples (all are counted).
     pub examples: usize,
     /// Called after each finished move.
-    pub progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
+    pub progress: Option<ProgressFn>,
 }
 
 impl Default for ExecuteOptions {
     fn default() -> Self {
         Self {
             concurrency: 8,
-            verify: Verify::Content,
+            verify: CopyCheck::Content,
             prefer: Prefer::Keep,
             dry_run: false,
             examples: 1000,
@@ -209,7 +197,7 @@ impl ExecuteOptions {
     }
 
     /// Set how copies are verified.
-    pub fn with_verify(mut self, verify: Verify) -> Self {
+    pub fn with_verify(mut self, verify: CopyCheck) -> Self {
         self.verify = verify;
         self
     }
@@ -241,7 +229,7 @@ impl ExecuteOptions {
 
 /// A move that failed; the object is still on `from`.
 #[derive(Debug)]
-pub struct Failure {
+pub struct MoveFailure {
     /// The move.
     pub what: Move,
     /// Why, naming the member ([`Error::member`]).
@@ -251,7 +239,7 @@ pub struct Failure {
 /// An object whose owner holds a different version that [`Prefer`] did not choose
 /// between: both versions were kept, each where it was.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Conflict {
+pub struct MoveConflict {
     /// The move.
     pub what: Move,
     /// The version on the old member (`what.from`).
@@ -263,7 +251,7 @@ pub struct Conflict {
 /// What [`execute`] did.
 #[derive(Debug, Default)]
 #[non_exhaustive]
-pub struct Report {
+pub struct RebalanceReport {
     /// Objects copied, verified and deleted from their old member (including those whose
     /// version replaced an older one at the owner, by [`Prefer`]).
     pub moved: u64,
@@ -281,11 +269,11 @@ pub struct Report {
     /// them).
     pub conflicted: u64,
     /// The first [`ExecuteOptions::examples`] of those conflicts, with both versions.
-    pub conflicts: Vec<Conflict>,
+    pub conflicts: Vec<MoveConflict>,
     /// Moves that failed, each leaving its object where it was (all of them).
     pub failed: u64,
     /// The first [`ExecuteOptions::examples`] of those moves, with why.
-    pub failures: Vec<Failure>,
+    pub failures: Vec<MoveFailure>,
     /// Whether this was a dry run (nothing was touched; `moved` counts what would move).
     pub dry_run: bool,
 }
@@ -295,7 +283,7 @@ enum Outcome {
     AlreadyThere,
     Superseded,
     Vanished,
-    Conflict(Box<Conflict>),
+    MoveConflict(Box<MoveConflict>),
 }
 
 /// Carry out `plan` on `store`, `options.concurrency` moves at a time. Failed moves are
@@ -315,27 +303,27 @@ enum Outcome {
 /// only after `B` is proven to hold the same bytes, or a version that wins by
 /// [`ExecuteOptions::prefer`]:
 ///
-/// 1. `head` the original on `A` (gone: nothing to do, counted in [`Report::vanished`]).
+/// 1. `head` the original on `A` (gone: nothing to do, counted in [`RebalanceReport::vanished`]).
 /// 2. If `B` has no `key`, copy `A`'s object to `B`, streaming it, without ever replacing
 ///    an object: a conditional create up to 16 MiB; above that a multipart upload just
 ///    after a `head` found nothing (a write to `B` between the two would be overwritten
 ///    by the older copy: the one window left). Then verify: `B`'s object must have the
-///    size read from `A`, and with [`Verify::Content`] (the default) the XXH3-128 digest
+///    size read from `A`, and with [`CopyCheck::Content`] (the default) the XXH3-128 digest
 ///    of `B`'s bytes, read back, must equal that of the bytes read from `A`.
 /// 3. If `B` has `key` (before the copy, or because the conditional create was refused):
 ///    - same bytes (size, then MD5-form ETags when both have one, else digests of both
-///      bodies): the copy is there, counted in [`Report::already_there`];
+///      bodies): the copy is there, counted in [`RebalanceReport::already_there`];
 ///    - otherwise [`Prefer`] decides. By default a provably newer version at `B` (a write
 ///      through the sharded store, which writes to the new owner) wins, counted in
-///      [`Report::superseded`]; an older one, or one not provably ordered, keeps both
-///      versions, reported in [`Report::conflicts`], and nothing is deleted. When `A`'s
+///      [`RebalanceReport::superseded`]; an older one, or one not provably ordered, keeps both
+///      versions, reported in [`RebalanceReport::conflicts`], and nothing is deleted. When `A`'s
 ///      version wins, it replaces `B`'s with a write conditional on `B`'s ETag (a store
 ///      without conditional updates, such as a local folder, is checked by a second
 ///      `head` just before), then is verified as in step 2.
 /// 4. Delete `key` from `A`.
 ///
 /// A failure at any step leaves `A`'s copy in place, so no object is lost; the move is
-/// reported in [`Report::failures`] and the next [`plan`] finds it again. Interrupting a
+/// reported in [`RebalanceReport::failures`] and the next [`plan`] finds it again. Interrupting a
 /// run (dropping the future, killing the process) is safe for the same reason, and
 /// running [`plan`] and [`execute`] again finishes what is left.
 ///
@@ -348,17 +336,22 @@ enum Outcome {
 /// a multipart copy (above 16 MiB) is overwritten by the older copy; a delete through the
 /// sharded store that lands between the read of `A` and the copy is undone by the copy.
 /// Stop writers that use the old membership before rebalancing.
-pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions) -> Report {
-    let mut report = Report {
+pub async fn execute(
+    store: &ShardedStore,
+    plan: &Plan,
+    options: &ExecuteOptions,
+) -> RebalanceReport {
+    let mut report = RebalanceReport {
         dry_run: options.dry_run,
-        ..Report::default()
+        ..RebalanceReport::default()
     };
+    let total = plan.moves.len() as u64;
     let mut progress = Progress {
-        total: plan.moves.len() as u64,
+        total: Some(total),
         ..Progress::default()
     };
     if options.dry_run {
-        report.moved = progress.total;
+        report.moved = total;
         report.bytes = plan.move_bytes();
         return report;
     }
@@ -389,7 +382,7 @@ pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions
             Ok(Outcome::AlreadyThere) => report.already_there += 1,
             Ok(Outcome::Superseded) => report.superseded += 1,
             Ok(Outcome::Vanished) => report.vanished += 1,
-            Ok(Outcome::Conflict(conflict)) => {
+            Ok(Outcome::MoveConflict(conflict)) => {
                 report.conflicted += 1;
                 if report.conflicts.len() < options.examples {
                     report.conflicts.push(*conflict);
@@ -399,7 +392,7 @@ pub async fn execute(store: &ShardedStore, plan: &Plan, options: &ExecuteOptions
                 progress.failed += 1;
                 report.failed += 1;
                 if report.failures.len() < options.examples {
-                    report.failures.push(Failure {
+                    report.failures.push(MoveFailure {
                         what: what.clone(),
                         error: error.into(),
                     });
@@ -536,7 +529,7 @@ async fn move_one(
             delete_original(from, what).await?;
             Ok(Outcome::Moved(copied.size))
         }
-        None => Ok(Outcome::Conflict(Box::new(Conflict {
+        None => Ok(Outcome::MoveConflict(Box::new(MoveConflict {
             what: what.clone(),
             source,
             destination,
@@ -644,13 +637,13 @@ async fn verify_copy(
     to: &dyn ObjectStore,
     what: &Move,
     copied: Transferred,
-    verify: Verify,
+    verify: CopyCheck,
 ) -> object_store::Result<()> {
     let key = &what.location;
     // The copy's size and, when verifying content, whether its digest matches.
     let (size, digest_matches) = match verify {
-        Verify::Size => to.head(key).await.map(|meta| (meta.size, true)),
-        Verify::Content => digest(to, key)
+        CopyCheck::Size => to.head(key).await.map(|meta| (meta.size, true)),
+        CopyCheck::Content => digest(to, key)
             .await
             .map(|d| (d.size, d.digest == copied.digest)),
     }
@@ -685,7 +678,10 @@ async fn delete_original(from: &Arc<dyn ObjectStore>, what: &Move) -> object_sto
 }
 
 /// Plan and execute in one call, returning both.
-pub async fn rebalance(store: &ShardedStore, options: &ExecuteOptions) -> Result<(Plan, Report)> {
+pub async fn rebalance(
+    store: &ShardedStore,
+    options: &ExecuteOptions,
+) -> Result<(Plan, RebalanceReport)> {
     let plan = plan(store).await?;
     let report = execute(store, &plan, options).await;
     Ok((plan, report))
