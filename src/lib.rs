@@ -1,11 +1,26 @@
 //! # stratus
 //!
-//! One storage API over AWS S3 (and S3-compatible servers such as MinIO), Google Cloud
-//! Storage, Azure Blob, the local filesystem and memory, chosen by configuration, built on
-//! [`object_store`]. Every store is an `Arc<dyn ObjectStore>`, so it plugs into anything
-//! that takes one.
+//! One storage API over AWS S3 (and S3-compatible servers such as MinIO and SeaweedFS),
+//! Google Cloud Storage, Azure Blob, the local filesystem and memory, chosen by
+//! configuration, built on [`object_store`]. Every store is an `Arc<dyn ObjectStore>`, so
+//! it plugs into anything that takes one; on top, bucket inventory, consistent-hash
+//! sharding and replication.
 //!
-//! ## Quick start
+//! ## Opening a store
+//!
+//! Most programs need one of three:
+//!
+//! - [`open`]`("s3://bucket/prefix?region=eu-west-1")`: a URL
+//!   ([`config::parse_url`] lists the forms), or a config file's default store.
+//! - [`Config::load`]`("stores.toml")?.`[`open`](Config::open)`("name")`: a store of a
+//!   file of named stores, where swapping providers is an edit of the file ([`config`]
+//!   documents the format; every key is checked at load).
+//! - [`from_env`]: the store `STRATUS_URL`, or `STRATUS_CONFIG` + `STRATUS_STORE`, names.
+//!
+//! For command lines, [`open_with`] takes `SOURCE [--store NAME]`. A [`StoreConfig`]
+//! made in code builds with [`StoreConfig::build`]; the composite stores also open as
+//! their own types ([`Config::open_sharded`], [`Config::open_replicated`]) for the
+//! operations that need them.
 //!
 //! ```
 //! use stratus::object_store::{path::Path, ObjectStoreExt};
@@ -37,7 +52,21 @@
 //! # }
 //! ```
 //!
-//! See [`config`] for the file format and [`config::parse_url`] for URL forms.
+//! ## The modules
+//!
+//! | module | what it is for | example |
+//! |---|---|---|
+//! | [`config`] | files of named stores, URLs, the environment, `${VAR}`; one file per provider | `examples/swap_provider.rs` |
+//! | [`inventory`] | [`inventory::scan`]: totals, per-prefix breakdown, size and age histograms, largest objects, in bounded memory, listing in parallel | `examples/inventory.rs` |
+//! | [`shard`] | [`shard::ShardedStore`]: one store over several, placed by weighted rendezvous hashing; [`shard::rebalance`] moves what a membership change must move | `examples/shard.rs` |
+//! | [`replicate`] | [`replicate::ReplicatedStore`]: writes to all (or a quorum), reads that fall back or hedge; [`replicate::sync`], [`replicate::verify`], [`replicate::repair`] | `examples/replicate.rs` |
+//! | [`layer`] | store wrappers: what stratus wraps its stores in, and [`layer::fault::FaultyStore`] for tests | |
+//! | [`text`] | byte sizes, counts and bars for people | |
+//!
+//! Every stratus operation returns [`Error`] (errors of stores, inside it, keep
+//! object_store's kinds, and name the composite member that failed: [`Error::member`]);
+//! every long operation reports [`Progress`]. The examples are in the repository's
+//! `examples/` folder (`cargo run --example inventory`); README.md has the tour.
 
 #![warn(missing_docs)]
 
@@ -68,8 +97,8 @@ pub use progress::{Progress, ProgressFn};
 use object_store::ObjectStore;
 use std::sync::Arc;
 
-/// Open a store from a URL (`s3://bucket/prefix`, ...) or, for anything without `://`,
-/// the default store of a configuration file.
+/// Open a store from a URL (`s3://bucket/prefix`, ...; see [`config::parse_url`]) or, for
+/// anything without `://`, the default store of a configuration file.
 pub fn open(spec: &str) -> Result<Arc<dyn ObjectStore>> {
     if spec.contains("://") {
         open_url(spec)
@@ -94,7 +123,7 @@ pub fn open_with(source: &str, name: Option<&str>) -> Result<Arc<dyn ObjectStore
 }
 
 /// Open a store from a URL; see [`config::parse_url`].
-pub fn open_url(url: &str) -> Result<Arc<dyn ObjectStore>> {
+fn open_url(url: &str) -> Result<Arc<dyn ObjectStore>> {
     let config = config::parse_url(url)?;
     config.build()
 }

@@ -359,7 +359,7 @@ async fn malformed_secrets_of_every_provider_never_reach_error_text() {
         format!("az://c/p?account=a&sas_token={encoded}&bogus=1"),
         format!("az://c/p?account=a&access_key={encoded}&access_key={encoded}"),
     ] {
-        if let Err(err) = stratus::open_url(&url) {
+        if let Err(err) = stratus::open(&url) {
             assert_no_part_of(secret, &all_text(&err));
         }
     }

@@ -408,7 +408,7 @@ fn secrets_never_appear_in_errors() {
     let err = result.unwrap().open("z").unwrap_err();
     assert_no_secret("build error", &format!("{err} {err:?}"));
     // ...and a URL whose query carries a secret.
-    let err = stratus::open_url("s3://b/p?secret_access_key=SECRET1&bogus_key=1").unwrap_err();
+    let err = stratus::open("s3://b/p?secret_access_key=SECRET1&bogus_key=1").unwrap_err();
     let text = err.to_string();
     assert_no_secret("URL error", &format!("{text} {err:?}"));
     assert!(
@@ -454,7 +454,12 @@ fn url_forms() {
 
 #[test]
 fn bad_urls_say_what_is_expected() {
-    let err = |url: &str| stratus::open_url(url).unwrap_err().to_string();
+    let err = |url: &str| {
+        stratus::config::parse_url(url)
+            .and_then(|config| config.build())
+            .unwrap_err()
+            .to_string()
+    };
     assert!(err("dropbox://x")
         .contains("unknown scheme; expected s3://, s3a://, gs://, gcs://, az://, azure://, abfs://, file://, memory://"));
     assert!(err("s3:///prefix").contains("key `bucket`: missing"));

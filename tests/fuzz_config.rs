@@ -267,7 +267,7 @@ proptest! {
             .collect();
         let url = format!("{scheme}://{host}/{path}?{}", query.join("&"));
         let start = Instant::now();
-        match stratus::open_url(&url) {
+        match stratus::open(&url) {
             Err(err) => assert_no_secret(&format!("{err}\n{err:?}\n{}", err.brief()), &url),
             Ok(store) => assert_no_secret(&format!("{store:?}"), &url),
         }

@@ -496,7 +496,7 @@ async fn gcs_fake() {
 /// down: one line naming the store, and advice.
 #[tokio::test]
 async fn failures_read_as_one_line_with_advice() {
-    let unreachable = stratus::open_url(
+    let unreachable = stratus::open(
         "s3://b?endpoint=http://127.0.0.1:9&allow_http=true&access_key_id=x&secret_access_key=y",
     )
     .unwrap();
@@ -515,7 +515,7 @@ async fn failures_read_as_one_line_with_advice() {
     let Some(endpoint) = Backend::Moto.endpoint() else {
         return;
     };
-    let missing = stratus::open_url(&format!(
+    let missing = stratus::open(&format!(
         "s3://no-such-bucket?endpoint={endpoint}&allow_http=true&access_key_id=x&secret_access_key=y"
     ))
     .unwrap();
@@ -535,8 +535,7 @@ async fn failures_read_as_one_line_with_advice() {
     assert!(err.advice().unwrap().contains("does not exist"), "{err}");
 
     if Backend::Azurite.endpoint().is_some() {
-        let denied =
-            stratus::open_url("az://stratus?use_emulator=true&access_key=d3JvbmcK").unwrap();
+        let denied = stratus::open("az://stratus?use_emulator=true&access_key=d3JvbmcK").unwrap();
         let err = scan(&*denied, None, &ScanOptions::default())
             .await
             .unwrap_err();

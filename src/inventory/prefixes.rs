@@ -13,7 +13,7 @@
 //! memory list in key order, the local filesystem walks depth-first. So one open entry per
 //! level (a stack at most `depth` long) suffices: when the listing leaves a prefix, its
 //! total is final and it is offered to the bounded set. A partition of the key space that
-//! is a whole subtree (see `plan.rs`) completes everything below its root; its root and
+//! is a whole subtree (see how `scan` partitions, in `mod.rs`) completes everything below its root; its root and
 //! the root's ancestors stay *open* and are summed with the other partitions' open
 //! entries when reports merge, then completed by `finish`. Merging is therefore exact and
 //! commutative. (A store that listed a prefix's keys non-contiguously would get that

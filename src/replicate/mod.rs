@@ -33,10 +33,15 @@
 //! # }
 //! ```
 
+mod multipart;
+mod policy;
+mod read;
 mod store;
 mod sync;
+mod write;
 
-pub use store::{ListPolicy, Missed, PolicyError, ReadPolicy, ReplicatedStore, WritePolicy};
+pub use policy::{ListPolicy, Missed, PolicyError, ReadPolicy, WritePolicy};
+pub use store::ReplicatedStore;
 pub use sync::{
     differences, repair, sync, verify, Compare, Difference, RepairConflict, RepairReport,
     SyncOptions, SyncReport, VerifyReport,

@@ -5,7 +5,8 @@
 //! number of objects. They need listings in key order, which every store stratus builds
 //! gives; an out-of-order listing is reported as an error, never silently mis-compared.
 
-use super::store::{Missed, ReplicatedStore};
+use super::policy::Missed;
+use super::store::ReplicatedStore;
 use crate::error::{member_of, tag};
 use crate::merge::{in_key_order, merge};
 use crate::progress::{Progress, ProgressFn};
