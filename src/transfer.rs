@@ -12,7 +12,8 @@
 //! over where the destination stores them; a destination that cannot (object_store's
 //! `LocalFileSystem` answers `NotImplemented`) gets the bytes without them.
 
-use futures::StreamExt;
+use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
     Attributes, Error, GetOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
@@ -63,87 +64,123 @@ pub(crate) async fn transfer(
             .into(),
         });
     }
-    let mut body = got.into_stream();
+    let body = got.into_stream();
     let mut hasher = Xxh3::new();
-    let mut copied = 0u64;
-
-    if matches!(mode, PutMode::Overwrite) && size > MULTIPART_THRESHOLD {
-        let options = |attributes| object_store::PutMultipartOptions {
-            attributes,
-            ..Default::default()
-        };
-        let upload = match dst
-            .put_multipart_opts(to, options(attributes.clone()))
-            .await
-        {
-            Err(Error::NotImplemented { .. }) if !attributes.is_empty() => {
-                dst.put_multipart_opts(to, options(Attributes::new()))
-                    .await?
-            }
-            other => other?,
-        };
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(err) => {
-                    // Best effort: the upload is abandoned either way, and the read error
-                    // is the one worth reporting.
-                    let _ = writer.abort().await;
-                    return Err(err);
-                }
-            };
-            if let Err(err) = writer.wait_for_capacity(PART_CONCURRENCY).await {
-                let _ = writer.abort().await;
-                return Err(err);
-            }
-            hasher.update(&chunk);
-            copied += chunk.len() as u64;
-            writer.put(chunk);
-        }
-        writer.finish().await?;
+    let copied = if matches!(mode, PutMode::Overwrite) && size > MULTIPART_THRESHOLD {
+        upload_parts(body, &mut hasher, dst, to, attributes).await?
     } else {
-        // At most `MULTIPART_THRESHOLD` (unconditional) or `CONDITIONAL_LIMIT` bytes, by
-        // the size the source announced; a body longer than announced is refused.
-        let mut chunks = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk?;
-            hasher.update(&chunk);
-            copied += chunk.len() as u64;
-            if copied > size {
-                return Err(Error::Generic {
-                    store: "stratus",
-                    source: format!(
-                        "{from} sent more than the {size} bytes it announced; nothing was written"
-                    )
-                    .into(),
-                });
-            }
-            chunks.push(chunk);
-        }
-        let payload = PutPayload::from_iter(chunks);
-        let options = |attributes| PutOptions {
-            mode: mode.clone(),
-            attributes,
-            ..Default::default()
-        };
-        match dst
-            .put_opts(to, payload.clone(), options(attributes.clone()))
-            .await
-        {
-            Err(Error::NotImplemented { .. }) if !attributes.is_empty() => {
-                dst.put_opts(to, payload, options(Attributes::new()))
-                    .await?;
-            }
-            other => {
-                other?;
-            }
-        }
-    }
+        let payload = buffer(body, &mut hasher, from, size).await?;
+        let copied = payload.content_length() as u64;
+        put_whole(dst, to, payload, mode, attributes).await?;
+        copied
+    };
     Ok(Transferred {
         size: copied,
         digest: hasher.digest128(),
     })
+}
+
+/// Stream `body` to `to` in `dst` as a multipart upload (aborted if reading or sending
+/// fails), hashing it on the way; the bytes sent. Attributes are dropped for a store that
+/// does not implement them.
+async fn upload_parts(
+    mut body: BoxStream<'static, Result<Bytes>>,
+    hasher: &mut Xxh3,
+    dst: &dyn ObjectStore,
+    to: &Path,
+    attributes: Attributes,
+) -> Result<u64> {
+    let options = |attributes| object_store::PutMultipartOptions {
+        attributes,
+        ..Default::default()
+    };
+    let upload = match dst
+        .put_multipart_opts(to, options(attributes.clone()))
+        .await
+    {
+        Err(Error::NotImplemented { .. }) if !attributes.is_empty() => {
+            dst.put_multipart_opts(to, options(Attributes::new()))
+                .await?
+        }
+        other => other?,
+    };
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+    let mut copied = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(err) => {
+                // Best effort: the upload is abandoned either way, and the read error
+                // is the one worth reporting.
+                let _ = writer.abort().await;
+                return Err(err);
+            }
+        };
+        if let Err(err) = writer.wait_for_capacity(PART_CONCURRENCY).await {
+            let _ = writer.abort().await;
+            return Err(err);
+        }
+        hasher.update(&chunk);
+        copied += chunk.len() as u64;
+        writer.put(chunk);
+    }
+    writer.finish().await?;
+    Ok(copied)
+}
+
+/// `body` in memory, hashed: at most `size` bytes (what the source announced, itself at
+/// most `MULTIPART_THRESHOLD` or `CONDITIONAL_LIMIT`); a body longer than announced is
+/// refused.
+async fn buffer(
+    mut body: BoxStream<'static, Result<Bytes>>,
+    hasher: &mut Xxh3,
+    from: &Path,
+    size: u64,
+) -> Result<PutPayload> {
+    let mut chunks = Vec::new();
+    let mut copied = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        hasher.update(&chunk);
+        copied += chunk.len() as u64;
+        if copied > size {
+            return Err(Error::Generic {
+                store: "stratus",
+                source: format!(
+                    "{from} sent more than the {size} bytes it announced; nothing was written"
+                )
+                .into(),
+            });
+        }
+        chunks.push(chunk);
+    }
+    Ok(PutPayload::from_iter(chunks))
+}
+
+/// One `put` of `payload` with `mode`, attributes dropped for a store that does not
+/// implement them.
+async fn put_whole(
+    dst: &dyn ObjectStore,
+    to: &Path,
+    payload: PutPayload,
+    mode: PutMode,
+    attributes: Attributes,
+) -> Result<()> {
+    let options = |attributes| PutOptions {
+        mode: mode.clone(),
+        attributes,
+        ..Default::default()
+    };
+    match dst
+        .put_opts(to, payload.clone(), options(attributes.clone()))
+        .await
+    {
+        Err(Error::NotImplemented { .. }) if !attributes.is_empty() => dst
+            .put_opts(to, payload, options(Attributes::new()))
+            .await
+            .map(drop),
+        other => other.map(drop),
+    }
 }
 
 /// Copy `from` in `src` to `to` in `dst`, where `dst` was found *not* to hold `to` (by a

@@ -7,10 +7,25 @@ use std::fmt::Write;
 
 const BAR_WIDTH: usize = 40;
 
-/// Render `report` (titled with `title`, e.g. the store and prefix) as a table.
+/// Render `report` (titled with `title`, e.g. the store and prefix) as a table: the
+/// totals, then (when there are objects) the prefix tree, the largest objects and the
+/// size and age histograms.
 pub fn render(report: &Report, title: &str) -> String {
     let mut out = String::new();
-    let w = &mut out;
+    summary(&mut out, report, title);
+    if report.objects == 0 {
+        let _ = writeln!(out, "\n  (no objects)");
+        return out;
+    }
+    prefix_tree(&mut out, report);
+    largest_objects(&mut out, report);
+    size_histogram(&mut out, report);
+    age_histogram(&mut out, report);
+    out
+}
+
+/// Title, counts, bytes, size range and modification times.
+fn summary(w: &mut String, report: &Report, title: &str) {
     let _ = writeln!(w, "Inventory of {title}");
     let _ = writeln!(
         w,
@@ -53,11 +68,10 @@ pub fn render(report: &Report, title: &str) -> String {
             newest.format("%Y-%m-%d %H:%M")
         );
     }
-    if report.objects == 0 {
-        let _ = writeln!(w, "\n  (no objects)");
-        return out;
-    }
+}
 
+/// Objects and bytes per prefix, as an indented tree, with what did not fit.
+fn prefix_tree(w: &mut String, report: &Report) {
     let tree = report.prefixes.tree();
     if report.prefixes.depth() > 0 && !tree.is_empty() {
         let _ = writeln!(w, "\nBy prefix (to depth {}):", report.prefixes.depth());
@@ -107,7 +121,10 @@ pub fn render(report: &Report, title: &str) -> String {
             );
         }
     }
+}
 
+/// The largest objects, largest first.
+fn largest_objects(w: &mut String, report: &Report) {
     let largest = report.top.largest();
     if !largest.is_empty() {
         let _ = writeln!(w, "\nLargest {} objects:", largest.len());
@@ -121,7 +138,10 @@ pub fn render(report: &Report, title: &str) -> String {
             );
         }
     }
+}
 
+/// Objects and bytes per power-of-two size bucket.
+fn size_histogram(w: &mut String, report: &Report) {
     let buckets: Vec<_> = report.sizes.buckets().collect();
     let max = buckets.iter().map(|b| b.objects).max().unwrap_or(0);
     let _ = writeln!(w, "\nObject sizes:");
@@ -137,7 +157,10 @@ pub fn render(report: &Report, title: &str) -> String {
         };
         histogram_row(w, &range, 21, b.objects, b.bytes, max);
     }
+}
 
+/// Objects and bytes per age bucket (and those modified after `as_of`).
+fn age_histogram(w: &mut String, report: &Report) {
     let ages: Vec<_> = report.ages.buckets().collect();
     let future = report.ages.future();
     let max = ages
@@ -155,7 +178,6 @@ pub fn render(report: &Report, title: &str) -> String {
     for (label, c) in future_row.into_iter().chain(ages) {
         histogram_row(w, label, 13, c.objects, c.bytes, max);
     }
-    out
 }
 
 /// One histogram line: label, objects, bytes and a bar scaled to `max` objects.

@@ -286,53 +286,14 @@ pub async fn sync(
     let actions = rows(&stores, options.prefix.as_ref())
         .map(|row| async move {
             let (key, metas) = row?;
-            let action = match (&metas[0], &metas[1]) {
-                (Some(s), None) => Action::Copy(s.size),
-                (Some(s), Some(d)) => {
-                    if options.compare.same((src, s), (dst, d), true).await? {
-                        Action::Skip
-                    } else {
-                        Action::Copy(s.size)
-                    }
-                }
-                (None, Some(_)) if options.delete => Action::Delete,
-                _ => Action::Skip,
-            };
-            let result = match (&action, options.dry_run) {
-                (_, true) | (Action::Skip, _) => Ok(()),
-                // The destination listed a copy: overwriting it is what sync is for.
-                (Action::Copy(_), false) if metas[1].is_some() => {
-                    transfer(src, &key, dst, &key, PutMode::Overwrite)
-                        .await
-                        .map(drop)
-                }
-                // The destination listed none: never overwrite one it failed to list.
-                (Action::Copy(size), false) => {
-                    transfer_absent(src, &key, dst, &key, *size).await.map(drop)
-                }
-                (Action::Delete, false) => {
-                    // A listing's word is not enough to delete: the source must lack the
-                    // key when asked directly. If it has it, its listing skipped it (out
-                    // of order), and nothing read from it can be trusted.
-                    if !absent(src, &key).await.map_err(|e| tag("source", e))? {
-                        return Err(tag(
-                            "source",
-                            Error::Generic {
-                                store: "stratus",
-                                source: format!(
-                                    "the listing is not in key order: {key} exists but was \
-                                     not listed where key order puts it; nothing was deleted \
-                                     for it (comparing stores needs key order)"
-                                )
-                                .into(),
-                            },
-                        ));
-                    }
-                    match dst.delete(&key).await {
-                        Err(Error::NotFound { .. }) => Ok(()),
-                        other => other,
-                    }
-                }
+            let action = decide(src, dst, &metas, options).await?;
+            if matches!(action, Action::Delete) && !options.dry_run {
+                // Fatal when it fails: a listing out of order is not to be trusted at all.
+                ensure_absent(src, &key).await?;
+            }
+            let result = match options.dry_run {
+                true => Ok(()),
+                false => apply(src, dst, &key, &action, metas[1].is_some()).await,
             };
             Ok::<_, Error>((key, action, result))
         })
@@ -364,6 +325,71 @@ pub async fn sync(
         }
     }
     Ok(report)
+}
+
+/// What sync does with one key, given its entries in the source and the destination.
+async fn decide(
+    src: &dyn ObjectStore,
+    dst: &dyn ObjectStore,
+    metas: &[Option<ObjectMeta>],
+    options: &SyncOptions,
+) -> Result<Action> {
+    Ok(match (&metas[0], &metas[1]) {
+        (Some(s), None) => Action::Copy(s.size),
+        (Some(s), Some(d)) => {
+            if options.compare.same((src, s), (dst, d), true).await? {
+                Action::Skip
+            } else {
+                Action::Copy(s.size)
+            }
+        }
+        (None, Some(_)) if options.delete => Action::Delete,
+        _ => Action::Skip,
+    })
+}
+
+/// A listing's word is not enough to delete: the source must lack `key` when asked
+/// directly. If it has it, its listing skipped it (out of order), and nothing read from
+/// it can be trusted: an error, which ends the sync.
+async fn ensure_absent(src: &dyn ObjectStore, key: &Path) -> Result<()> {
+    if absent(src, key).await.map_err(|e| tag("source", e))? {
+        return Ok(());
+    }
+    Err(tag(
+        "source",
+        Error::Generic {
+            store: "stratus",
+            source: format!(
+                "the listing is not in key order: {key} exists but was not listed where key \
+                 order puts it; nothing was deleted for it (comparing stores needs key order)"
+            )
+            .into(),
+        },
+    ))
+}
+
+/// Carry out a copy or a delete of `key` (`listed`: whether the destination listed it).
+async fn apply(
+    src: &dyn ObjectStore,
+    dst: &dyn ObjectStore,
+    key: &Path,
+    action: &Action,
+    listed: bool,
+) -> Result<()> {
+    match action {
+        Action::Skip => Ok(()),
+        // The destination listed a copy: overwriting it is what sync is for.
+        Action::Copy(_) if listed => transfer(src, key, dst, key, PutMode::Overwrite)
+            .await
+            .map(drop),
+        // The destination listed none: never overwrite one it failed to list.
+        Action::Copy(size) => transfer_absent(src, key, dst, key, *size).await.map(drop),
+        // `ensure_absent` proved the source lacks it.
+        Action::Delete => match dst.delete(key).await {
+            Err(Error::NotFound { .. }) => Ok(()),
+            other => other,
+        },
+    }
 }
 
 /// A difference [`verify`] found.
@@ -620,64 +646,36 @@ async fn converge(
     metas: Vec<Option<ObjectMeta>>,
     options: &SyncOptions,
 ) -> Converged {
-    let record = store.missed_at(&key);
-    if let Some((Missed::Delete, _)) = record {
-        let holders: Vec<usize> = (0..members.len()).filter(|&i| metas[i].is_some()).collect();
-        if !options.dry_run {
-            for &i in &holders {
-                match members[i].1.delete(&key).await {
-                    Ok(()) | Err(Error::NotFound { .. }) => {}
-                    Err(err) => return Converged::Failed(key, tag(members[i].0, err)),
-                }
-            }
-        }
-        return Converged::Repaired {
-            copies: 0,
-            bytes: 0,
-            deletes: holders.len() as u64,
-            conflict: None,
-        };
-    }
-    let stale = match record {
+    let stale = match store.missed_at(&key) {
+        Some((Missed::Delete, _)) => return delete_everywhere(members, key, &metas, options).await,
         Some((Missed::Write, members)) => members,
-        _ => Default::default(),
+        None => BTreeSet::new(),
     };
-    // The winner: newest last-modified among holders not known to be stale.
-    let candidates = (0..members.len()).filter(|i| metas[*i].is_some() && !stale.contains(i));
-    let winner = candidates
-        .clone()
-        .max_by(|&a, &b| {
-            let (ma, mb) = (metas[a].as_ref().unwrap(), metas[b].as_ref().unwrap());
-            ma.last_modified.cmp(&mb.last_modified).then(b.cmp(&a))
-        })
-        .or_else(|| (0..members.len()).find(|i| metas[*i].is_some()));
-    let Some(winner) = winner else {
+    let Some(winner) = winner(&metas, &stale) else {
         return Converged::Consistent;
     };
     let best = metas[winner].as_ref().expect("a holder");
-    let compare = options.compare;
+    // The members to copy to: those without the key, and those holding another version
+    // (or one recorded stale), which the winner overwrites.
     let mut targets = Vec::new();
     let mut overwritten = Vec::new();
-    for (i, meta) in metas.iter().enumerate() {
-        if i == winner {
+    for (i, meta) in metas.iter().enumerate().filter(|(i, _)| *i != winner) {
+        let Some(meta) = meta else {
+            targets.push(i);
             continue;
-        }
-        match meta {
-            None => targets.push(i),
-            Some(meta) => {
-                let same = !stale.contains(&i)
-                    && match compare
-                        .same((members[winner].1, best), (members[i].1, meta), false)
-                        .await
-                    {
-                        Ok(same) => same,
-                        Err(err) => return Converged::Failed(key, err),
-                    };
-                if !same {
-                    targets.push(i);
-                    overwritten.push(members[i].0.to_string());
-                }
-            }
+        };
+        let same = !stale.contains(&i)
+            && match options
+                .compare
+                .same((members[winner].1, best), (members[i].1, meta), false)
+                .await
+            {
+                Ok(same) => same,
+                Err(err) => return Converged::Failed(key, err),
+            };
+        if !same {
+            targets.push(i);
+            overwritten.push(members[i].0.to_string());
         }
     }
     if targets.is_empty() {
@@ -706,6 +704,43 @@ async fn converge(
             kept: members[winner].0.to_string(),
             overwritten,
         }),
+    }
+}
+
+/// The version that wins: the newest last-modified among holders not recorded stale
+/// (ties: the first member); a stale holder only when every holder is stale.
+fn winner(metas: &[Option<ObjectMeta>], stale: &BTreeSet<usize>) -> Option<usize> {
+    let holders = || (0..metas.len()).filter(|i| metas[*i].is_some());
+    holders()
+        .filter(|i| !stale.contains(i))
+        .max_by(|&a, &b| {
+            let (ma, mb) = (metas[a].as_ref().unwrap(), metas[b].as_ref().unwrap());
+            ma.last_modified.cmp(&mb.last_modified).then(b.cmp(&a))
+        })
+        .or_else(|| holders().next())
+}
+
+/// A key whose delete some members missed: delete it from every member still holding it.
+async fn delete_everywhere(
+    members: &[(&str, &dyn ObjectStore)],
+    key: Path,
+    metas: &[Option<ObjectMeta>],
+    options: &SyncOptions,
+) -> Converged {
+    let holders: Vec<usize> = (0..members.len()).filter(|&i| metas[i].is_some()).collect();
+    if !options.dry_run {
+        for &i in &holders {
+            match members[i].1.delete(&key).await {
+                Ok(()) | Err(Error::NotFound { .. }) => {}
+                Err(err) => return Converged::Failed(key, tag(members[i].0, err)),
+            }
+        }
+    }
+    Converged::Repaired {
+        copies: 0,
+        bytes: 0,
+        deletes: holders.len() as u64,
+        conflict: None,
     }
 }
 
