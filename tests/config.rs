@@ -486,7 +486,7 @@ fn store_config_built_in_code_is_validated() {
 async fn open_accepts_a_url_or_a_config_file() {
     let store = stratus::open("memory:///p").unwrap();
     store.put(&Path::from("k"), "v".into()).await.unwrap();
-    assert_eq!(store.to_string(), "PrefixObjectStore(p)");
+    assert_eq!(store.to_string(), "PrefixedStore(InMemory, p)");
     let (dir, path, _) = load_file(
         "stores.toml",
         "[stores.only]\nprovider = \"local\"\nroot = \".\"\n",

@@ -12,7 +12,7 @@ async fn credentials_and_store_choice_come_from_the_environment() {
     // STRATUS_URL / STRATUS_CONFIG + STRATUS_STORE.
     std::env::set_var("STRATUS_URL", "memory:///scoped");
     let store = stratus::from_env().unwrap();
-    assert_eq!(store.to_string(), "PrefixObjectStore(scoped)");
+    assert_eq!(store.to_string(), "PrefixedStore(InMemory, scoped)");
     let config =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stores/emulators.toml");
     std::env::set_var("STRATUS_CONFIG", &config);

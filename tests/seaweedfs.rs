@@ -221,9 +221,12 @@ async fn a_read_only_identity_inventories_and_reads_but_its_writes_are_refused_b
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    // (object_store's `Display` of a prefixed store names the prefix, not the bucket.)
+    // The store's `Display` shows its layers: the bucket, and the prefix it is scoped to.
     assert!(
-        stderr.contains(&format!("store `PrefixObjectStore({})`", admin.prefix)),
+        stderr.contains(&format!(
+            "store `RedactedStore(PrefixedStore(AmazonS3({bucket}), {}))`",
+            admin.prefix
+        )),
         "{stderr}"
     );
     assert!(stderr.contains("access was denied"), "{stderr}");

@@ -4,9 +4,8 @@
 use super::providers::{self, StoreConfig};
 use super::{place, BuildError, KeyError, Resolve};
 use crate::error::Result;
-use crate::layer::RedactedStore;
+use crate::layer::{PrefixedStore, RedactedStore};
 use object_store::path::Path as ObjectPath;
-use object_store::prefix::PrefixStore;
 use object_store::ObjectStore;
 use std::path::Path;
 use std::sync::Arc;
@@ -124,7 +123,7 @@ impl StoreConfig {
         }
         let store: Arc<dyn ObjectStore> = match self.prefix() {
             // `check` parsed it already.
-            Some(prefix) => Arc::new(PrefixStore::new(store, prefix)),
+            Some(prefix) => PrefixedStore::wrap(store, ObjectPath::from(prefix)),
             None => store,
         };
         if !provider.entry().credentials {

@@ -5,6 +5,8 @@
 //!
 //! - `RedactedStore` (what stratus builds for every cloud store, outermost): `Debug`
 //!   without the client's credentials, errors without the configuration's secrets.
+//! - `PrefixedStore` (stores with a `prefix`): object_store's `PrefixStore`, with a
+//!   `Display` that keeps the store it scopes.
 //! - `KeyOrderedStore` (local stores, and S3 stores with `list_order = "sorted"`):
 //!   listings in byte order, which merging listings needs.
 //! - [`fault::FaultyStore`]: fails or delays chosen operations, deterministically. A
@@ -13,7 +15,9 @@
 
 pub mod fault;
 mod ordered;
+mod prefix;
 mod redact;
 
 pub(crate) use ordered::KeyOrderedStore;
+pub(crate) use prefix::PrefixedStore;
 pub(crate) use redact::RedactedStore;
