@@ -73,6 +73,15 @@ pub enum Error {
         source: Box<object_store::Error>,
     },
 
+    /// A placement was given members it cannot place over (none, a name twice, a weight
+    /// that is not a positive number), or slot bits out of range.
+    #[error(transparent)]
+    Placement(#[from] crate::shard::PlacementError),
+
+    /// Two inventory reports could not be merged (different scans).
+    #[error(transparent)]
+    Merge(#[from] crate::inventory::MergeError),
+
     /// A composite store was put together wrongly in code: no members, a name given
     /// twice, one store under two names, a placement member without a store, a quorum
     /// out of range. (From a configuration file, the same mistakes are [`Error::Config`].)
@@ -102,7 +111,11 @@ impl Error {
             Self::Build { source, .. }
             | Self::Listing { source, .. }
             | Self::Store { source, .. } => Some(source),
-            Self::Config(_) | Self::ReadConfig { .. } | Self::Composition { .. } => None,
+            Self::Config(_)
+            | Self::ReadConfig { .. }
+            | Self::Composition { .. }
+            | Self::Placement(_)
+            | Self::Merge(_) => None,
         }
     }
 
@@ -230,7 +243,11 @@ impl Error {
         let source = match self {
             Error::Build { .. } => return Some("check the store's keys and `options` values"),
             Error::Listing { source, .. } | Error::Store { source, .. } => source.as_ref(),
-            Error::Config(_) | Error::ReadConfig { .. } | Error::Composition { .. } => return None,
+            Error::Config(_)
+            | Error::ReadConfig { .. }
+            | Error::Composition { .. }
+            | Error::Placement(_)
+            | Error::Merge(_) => return None,
         };
         let status = http_status(source);
         let missing = matches!(source, object_store::Error::NotFound { .. }) || status == Some(404);

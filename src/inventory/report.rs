@@ -113,7 +113,7 @@ impl Report {
     /// disjoint parts of one key space, each a whole subtree or a set of objects (what
     /// [`scan`](super::scan) makes), and are merged before [`Report::finish`]. Both must
     /// have the same settings (`as_of`, depth, limits).
-    pub fn merge(&mut self, other: Report) -> Result<(), MergeError> {
+    pub fn merge(&mut self, other: Report) -> crate::Result<()> {
         let settings = |r: &Report| {
             (
                 r.as_of,
@@ -123,11 +123,11 @@ impl Report {
             )
         };
         if settings(self) != settings(&other) {
-            return Err(MergeError(format!(
+            return Err(crate::Error::Merge(MergeError(format!(
                 "different settings (as_of, depth, prefix limit, top): {:?} and {:?}",
                 settings(self),
                 settings(&other)
-            )));
+            ))));
         }
         self.objects = self.objects.saturating_add(other.objects);
         self.bytes = self.bytes.saturating_add(other.bytes);

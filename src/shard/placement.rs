@@ -160,7 +160,7 @@ impl fmt::Debug for Rendezvous {
 
 impl Rendezvous {
     /// A placement over `members` with the default slot bits.
-    pub fn new(members: impl IntoIterator<Item = Member>) -> Result<Self, PlacementError> {
+    pub fn new(members: impl IntoIterator<Item = Member>) -> crate::Result<Self> {
         Self::with_slot_bits(members, DEFAULT_SLOT_BITS)
     }
 
@@ -168,7 +168,7 @@ impl Rendezvous {
     pub fn with_slot_bits(
         members: impl IntoIterator<Item = Member>,
         bits: u8,
-    ) -> Result<Self, PlacementError> {
+    ) -> crate::Result<Self> {
         Self::build_with_threads(members, bits, None)
     }
 
@@ -179,7 +179,7 @@ impl Rendezvous {
         members: impl IntoIterator<Item = Member>,
         bits: u8,
         threads: std::num::NonZeroUsize,
-    ) -> Result<Self, PlacementError> {
+    ) -> crate::Result<Self> {
         Self::build_with_threads(members, bits, Some(threads.get()))
     }
 
@@ -187,9 +187,9 @@ impl Rendezvous {
         members: impl IntoIterator<Item = Member>,
         bits: u8,
         threads: Option<usize>,
-    ) -> Result<Self, PlacementError> {
+    ) -> crate::Result<Self> {
         if !SLOT_BITS.contains(&bits) {
-            return Err(PlacementError::SlotBits(bits));
+            return Err(PlacementError::SlotBits(bits).into());
         }
         let members: Vec<Member> = members.into_iter().collect();
         check_members(&members)?;
@@ -233,13 +233,13 @@ impl Rendezvous {
     }
 
     /// Add a member. Only slots the new member wins change owner.
-    pub fn add(&mut self, member: Member) -> Result<(), PlacementError> {
+    pub fn add(&mut self, member: Member) -> crate::Result<()> {
         check_member(&member)?;
         if self.members.len() >= MAX_MEMBERS {
-            return Err(PlacementError::TooMany(self.members.len() + 1));
+            return Err(PlacementError::TooMany(self.members.len() + 1).into());
         }
         if self.index_of(&member.name).is_some() {
-            return Err(PlacementError::Duplicate(member.name));
+            return Err(PlacementError::Duplicate(member.name).into());
         }
         let index = self.members.len();
         self.bidders.push(Bidder::of(&member));
@@ -249,12 +249,12 @@ impl Rendezvous {
     }
 
     /// Remove a member. Only the slots it owned change owner.
-    pub fn remove(&mut self, name: &str) -> Result<Member, PlacementError> {
+    pub fn remove(&mut self, name: &str) -> crate::Result<Member> {
         let gone = self
             .index_of(name)
-            .ok_or_else(|| PlacementError::Unknown(name.to_owned()))?;
+            .ok_or_else(|| crate::Error::from(PlacementError::Unknown(name.to_owned())))?;
         if self.members.len() == 1 {
-            return Err(PlacementError::Empty);
+            return Err(PlacementError::Empty.into());
         }
         let member = self.members.remove(gone);
         self.bidders.remove(gone);
@@ -271,11 +271,11 @@ impl Rendezvous {
 
     /// Change a member's weight. Only slots that must move (to it when its weight grows,
     /// from it when its weight shrinks) change owner.
-    pub fn set_weight(&mut self, name: &str, weight: f64) -> Result<(), PlacementError> {
+    pub fn set_weight(&mut self, name: &str, weight: f64) -> crate::Result<()> {
         check_member(&Member::weighted(name, weight))?;
         let index = self
             .index_of(name)
-            .ok_or_else(|| PlacementError::Unknown(name.to_owned()))?;
+            .ok_or_else(|| crate::Error::from(PlacementError::Unknown(name.to_owned())))?;
         let heavier = weight > self.members[index].weight;
         self.members[index].weight = weight;
         self.bidders[index] = Bidder::of(&self.members[index]);
@@ -697,7 +697,13 @@ mod tests {
 
     #[test]
     fn bad_members_are_refused() {
-        let err = |members: Vec<Member>| Rendezvous::with_slot_bits(members, 8).unwrap_err();
+        let placement_error = |err: crate::Error| match err {
+            crate::Error::Placement(e) => e,
+            other => panic!("{other:?}"),
+        };
+        let err = |members: Vec<Member>| {
+            placement_error(Rendezvous::with_slot_bits(members, 8).unwrap_err())
+        };
         assert_eq!(err(vec![]), PlacementError::Empty);
         assert_eq!(
             err(vec![Member::new("a"), Member::new("a")]),
@@ -712,13 +718,16 @@ mod tests {
             PlacementError::Weight { .. }
         ));
         assert_eq!(
-            Rendezvous::with_slot_bits([Member::new("a")], 30).unwrap_err(),
+            placement_error(Rendezvous::with_slot_bits([Member::new("a")], 30).unwrap_err()),
             PlacementError::SlotBits(30)
         );
         let mut one = Rendezvous::with_slot_bits([Member::new("a")], 8).unwrap();
-        assert_eq!(one.remove("a").unwrap_err(), PlacementError::Empty);
         assert_eq!(
-            one.remove("zz").unwrap_err(),
+            placement_error(one.remove("a").unwrap_err()),
+            PlacementError::Empty
+        );
+        assert_eq!(
+            placement_error(one.remove("zz").unwrap_err()),
             PlacementError::Unknown("zz".into())
         );
     }

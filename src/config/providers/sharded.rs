@@ -24,7 +24,7 @@ use super::{Entry, MemberRef, Provider, StoreConfig, UrlForm};
 use crate::config::member::{members, MemberStore, ShardedMember, ShardedTable, Written};
 use crate::config::place::Place;
 use crate::config::{BuildError, KeyError, Resolve};
-use crate::shard::{Member, PlacementError, Rendezvous, ShardedStore, SLOT_BITS};
+use crate::shard::{Member, Rendezvous, ShardedStore, SLOT_BITS};
 use object_store::ObjectStore;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -115,12 +115,12 @@ impl ShardedConfig {
     }
 
     /// The placement the members describe.
-    pub fn placement(&self) -> Result<Rendezvous, PlacementError> {
+    pub fn placement(&self) -> crate::Result<Rendezvous> {
         Rendezvous::with_slot_bits(weighted(&self.members), self.slot_bits)
     }
 
     /// The previous placement, during a rebalance.
-    pub fn previous_placement(&self) -> Option<Result<Rendezvous, PlacementError>> {
+    pub fn previous_placement(&self) -> Option<crate::Result<Rendezvous>> {
         let previous = self.previous.as_ref()?;
         Some(Rendezvous::with_slot_bits(weighted(previous), self.slot_bits))
     }
