@@ -1,5 +1,7 @@
 //! Store wrappers: each takes an `Arc<dyn ObjectStore>` and is one, forwarding every
-//! method (`#[deny(clippy::missing_trait_methods)]`) and changing one thing. Each is
+//! method (`#[deny(clippy::missing_trait_methods)]`) and changing one thing. The layers
+//! that change no more than a name and the listings share one forwarding
+//! implementation (`forward.rs`: a `Layer` says what it changes). Each is
 //! named `<What>Store`, and its `Display` names it and the store inside
 //! (`KeyOrderedStore(LocalFileSystem(...))`), so a store's `Display` shows its layers.
 //!
@@ -14,6 +16,7 @@
 //!   when a store misbehaves; stratus never builds it.
 
 pub mod fault;
+mod forward;
 mod ordered;
 mod prefix;
 mod redact;

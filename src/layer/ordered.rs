@@ -10,22 +10,16 @@
 //! folder `a` sorts as `a/`, after an object `a-b` (`-` is below `/`), so the walk yields
 //! exactly byte order.
 
-use async_trait::async_trait;
-use bytes::Bytes;
+use super::forward::{Layer, Layered};
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
-};
+use object_store::{ListResult, ObjectMeta, ObjectStore, Result};
 use std::fmt;
-use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A store whose `list` and `list_with_offset` yield keys in byte order.
 pub(crate) struct KeyOrderedStore {
-    inner: Arc<dyn ObjectStore>,
     /// The folder the keys live in, when the store is a local one: the walk resolves
     /// symlinked folders against it to stop at cycles.
     root: Option<PathBuf>,
@@ -39,7 +33,22 @@ impl KeyOrderedStore {
         root: Option<&std::path::Path>,
     ) -> Arc<dyn ObjectStore> {
         let root = root.and_then(|root| std::fs::canonicalize(root).ok());
-        Arc::new(Self { inner, root })
+        Layered::wrap(inner, Self { root })
+    }
+}
+
+impl Layer for KeyOrderedStore {
+    fn describe(&self, f: &mut fmt::Formatter<'_>, inner: &dyn ObjectStore) -> fmt::Result {
+        write!(f, "KeyOrderedStore({inner})")
+    }
+
+    fn list(
+        &self,
+        inner: &Arc<dyn ObjectStore>,
+        prefix: Option<&Path>,
+        offset: Option<&Path>,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        walk(Arc::clone(inner), self.root.clone(), prefix, offset)
     }
 }
 
@@ -181,85 +190,6 @@ fn walk(
         Some((item, walk))
     })
     .boxed()
-}
-
-impl fmt::Debug for KeyOrderedStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyOrderedStore")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Display for KeyOrderedStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyOrderedStore({})", self.inner)
-    }
-}
-
-#[async_trait]
-#[deny(clippy::missing_trait_methods)]
-impl ObjectStore for KeyOrderedStore {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-
-    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        self.inner.get_ranges(location, ranges).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, Result<Path>>,
-    ) -> BoxStream<'static, Result<Path>> {
-        self.inner.delete_stream(locations)
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        walk(Arc::clone(&self.inner), self.root.clone(), prefix, None)
-    }
-
-    fn list_with_offset(
-        &self,
-        prefix: Option<&Path>,
-        offset: &Path,
-    ) -> BoxStream<'static, Result<ObjectMeta>> {
-        walk(
-            Arc::clone(&self.inner),
-            self.root.clone(),
-            prefix,
-            Some(offset),
-        )
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        self.inner.copy_opts(from, to, options).await
-    }
-
-    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
-        self.inner.rename_opts(from, to, options).await
-    }
 }
 
 #[cfg(test)]

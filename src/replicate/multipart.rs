@@ -67,15 +67,15 @@ impl ReplicatedUpload {
         }))
     }
 
+    /// The members that dropped out so far.
+    fn dropped_members(&self) -> BTreeSet<usize> {
+        let dropped = self.dropped.lock().expect("dropped");
+        dropped.iter().map(|(i, _)| *i).collect()
+    }
+
     /// Abort the uploads of members that dropped out (best effort).
     async fn abort_dropped(&mut self) {
-        let dropped: BTreeSet<usize> = self
-            .dropped
-            .lock()
-            .expect("dropped")
-            .iter()
-            .map(|(i, _)| *i)
-            .collect();
+        let dropped = self.dropped_members();
         for (member, upload) in &mut self.uploads {
             if dropped.contains(member) {
                 if let Some(mut upload) = upload.take() {
@@ -89,13 +89,7 @@ impl ReplicatedUpload {
 #[async_trait]
 impl MultipartUpload for ReplicatedUpload {
     fn put_part(&mut self, data: PutPayload) -> UploadPart {
-        let dropped_now: BTreeSet<usize> = self
-            .dropped
-            .lock()
-            .expect("dropped")
-            .iter()
-            .map(|(i, _)| *i)
-            .collect();
+        let dropped_now = self.dropped_members();
         let parts: Vec<(usize, UploadPart)> = self
             .uploads
             .iter_mut()

@@ -210,6 +210,18 @@ impl SyncOptions {
         self.prefix = Some(prefix);
         self
     }
+    /// Hand the progress callback, if any, where the operation is.
+    fn report(&self, done: u64, bytes: u64, failed: u64) {
+        if let Some(progress) = &self.progress {
+            progress(Progress {
+                done,
+                bytes,
+                failed,
+                ..Progress::default()
+            });
+        }
+    }
+
     /// Call `progress` after each key is handled.
     pub fn with_progress(mut self, progress: impl Fn(Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(progress));
@@ -315,14 +327,7 @@ pub async fn sync(
             }
             (Action::Delete, Ok(())) => report.deleted += 1,
         }
-        if let Some(progress) = &options.progress {
-            progress(Progress {
-                done: handled,
-                bytes: report.bytes,
-                failed: report.failed,
-                ..Progress::default()
-            });
-        }
+        options.report(handled, report.bytes, report.failed);
     }
     Ok(report)
 }
@@ -491,12 +496,7 @@ pub async fn verify(
             report.same += 1;
         }
         // Every key, the same ones included (they are most of a healthy verify).
-        if let Some(progress) = &options.progress {
-            progress(Progress {
-                done: handled,
-                ..Progress::default()
-            });
-        }
+        options.report(handled, 0, 0);
     }
     Ok(report)
 }
@@ -611,14 +611,7 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Re
                 );
             }
         }
-        if let Some(progress) = &options.progress {
-            progress(Progress {
-                done: handled,
-                bytes: report.bytes,
-                failed: report.failed,
-                ..Progress::default()
-            });
-        }
+        options.report(handled, report.bytes, report.failed);
     }
     if !options.dry_run {
         for key in recorded.difference(&unconverged) {
