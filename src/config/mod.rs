@@ -571,6 +571,37 @@ mod tests {
     }
 
     #[test]
+    fn relative_roots_of_inline_members_resolve_against_the_file_at_any_depth() {
+        let env = |_: &str| None;
+        let config = parse_with(
+            "[stores.s]\nprovider = \"sharded\"\nmembers = [\n\
+             { name = \"x\", store = { provider = \"local\", root = \"x\" } },\n\
+             { name = \"r\", store = { provider = \"replicated\", members = [\n\
+               { name = \"y\", store = { provider = \"local\", root = \"y\" } }] } }]\n",
+            &env,
+        )
+        .unwrap();
+        let StoreConfig::Sharded(sharded) = config.get("s").unwrap() else {
+            panic!("expected sharded")
+        };
+        let inline = |store: &MemberStore| match store {
+            MemberStore::Inline(config) => (**config).clone(),
+            MemberStore::Named(name) => panic!("{name} is not inline"),
+        };
+        assert_eq!(
+            inline(&sharded.members[0].store),
+            StoreConfig::Local(LocalConfig::new("/base/x"))
+        );
+        let StoreConfig::Replicated(replicated) = inline(&sharded.members[1].store) else {
+            panic!("expected replicated")
+        };
+        assert_eq!(
+            inline(&replicated.members[0].store),
+            StoreConfig::Local(LocalConfig::new("/base/y"))
+        );
+    }
+
+    #[test]
     fn line_col_counts_from_one() {
         assert_eq!(line_col("ab\ncd", 0), (1, 1));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));

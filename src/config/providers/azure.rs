@@ -1,8 +1,8 @@
 //! `provider = "azure"`: Azure Blob Storage (and Azurite).
 
-use super::{Entry, Provider, UrlForm};
+use super::{check_remote, secrets_of, Entry, Provider, UrlForm};
 use crate::config::place::{endpoint_space, Place};
-use crate::config::{check_endpoint, BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
+use crate::config::{BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
 use object_store::ObjectStore;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -77,9 +77,8 @@ impl Provider for AzureConfig {
     }
 
     fn validate(&self) -> Result<(), KeyError> {
-        if let Some(retry) = &self.retry {
-            retry.validate()?;
-        }
+        // Before the endpoint's form: an Azurite `http://` endpoint would otherwise be
+        // refused for want of `allow_http`, which is not what is wrong.
         if self.use_emulator && self.endpoint.is_some() {
             return Err(KeyError::new(
                 "endpoint",
@@ -88,20 +87,14 @@ impl Provider for AzureConfig {
                  remove `endpoint` or set that variable",
             ));
         }
-        check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
+        check_remote(self.retry.as_ref(), self.endpoint.as_deref(), self.allow_http)?;
         #[cfg(feature = "azure")]
         self.config_keys()?;
         Ok(())
     }
 
     fn secrets(&self) -> Vec<&str> {
-        let mut all: Vec<&str> = [&self.access_key, &self.sas_token, &self.bearer_token]
-            .into_iter()
-            .flatten()
-            .map(Secret::expose)
-            .collect();
-        all.extend(self.options.secrets());
-        all
+        secrets_of(&[&self.access_key, &self.sas_token, &self.bearer_token], &self.options)
     }
 
     fn place(&self, _: &str) -> Option<Place> {

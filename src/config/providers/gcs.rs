@@ -1,8 +1,8 @@
 //! `provider = "gcs"`: Google Cloud Storage.
 
-use super::{Entry, Provider, UrlForm};
+use super::{check_remote, secrets_of, Entry, Provider, UrlForm};
 use crate::config::place::{endpoint_space, Place};
-use crate::config::{check_endpoint, BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
+use crate::config::{BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
 use object_store::ObjectStore;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -70,10 +70,7 @@ impl Provider for GcsConfig {
     }
 
     fn validate(&self) -> Result<(), KeyError> {
-        if let Some(retry) = &self.retry {
-            retry.validate()?;
-        }
-        check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
+        check_remote(self.retry.as_ref(), self.endpoint.as_deref(), self.allow_http)?;
         if self.service_account.is_some() && self.service_account_key.is_some() {
             return Err(KeyError::new(
                 "service_account_key",
@@ -95,9 +92,7 @@ impl Provider for GcsConfig {
     }
 
     fn secrets(&self) -> Vec<&str> {
-        let mut all: Vec<&str> = self.service_account_key.iter().map(Secret::expose).collect();
-        all.extend(self.options.secrets());
-        all
+        secrets_of(&[&self.service_account_key], &self.options)
     }
 
     fn place(&self, _: &str) -> Option<Place> {

@@ -14,7 +14,7 @@
 
 use super::member::MemberStore;
 use super::place::Place;
-use super::{BuildError, KeyError, Resolve};
+use super::{check_endpoint, BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
 use object_store::ObjectStore;
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde::Deserializer;
@@ -198,6 +198,27 @@ pub(crate) fn missing_feature(entry: &Entry) -> KeyError {
             entry.name
         ),
     )
+}
+
+/// What every cloud provider checks first: its retry settings, then its endpoint's form.
+pub(crate) fn check_remote(
+    retry: Option<&RetrySettings>,
+    endpoint: Option<&str>,
+    allow_http: bool,
+) -> Result<(), KeyError> {
+    if let Some(retry) = retry {
+        retry.validate()?;
+    }
+    check_endpoint(endpoint, allow_http)
+}
+
+/// [`Provider::secrets`] of a cloud provider: its secret keys that are set, and its
+/// options whose names say they hold a credential.
+pub(crate) fn secrets_of<'a>(keys: &[&'a Option<Secret>], options: &'a Options) -> Vec<&'a str> {
+    let set = keys
+        .iter()
+        .filter_map(|key| key.as_ref().map(Secret::expose));
+    set.chain(options.secrets()).collect()
 }
 
 /// [`Entry::parse`] for a provider whose table is its serde struct.

@@ -1,8 +1,8 @@
 //! `provider = "s3"`: AWS S3 and S3-compatible servers (MinIO, Ceph, R2, SeaweedFS, moto...).
 
-use super::{Entry, Provider, UrlForm};
+use super::{check_remote, secrets_of, Entry, Provider, UrlForm};
 use crate::config::place::{endpoint_space, Place};
-use crate::config::{check_endpoint, BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
+use crate::config::{BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
 use object_store::ObjectStore;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -102,23 +102,14 @@ impl Provider for S3Config {
 
     /// Endpoint form, retry settings and option keys.
     fn validate(&self) -> Result<(), KeyError> {
-        if let Some(retry) = &self.retry {
-            retry.validate()?;
-        }
-        check_endpoint(self.endpoint.as_deref(), self.allow_http)?;
+        check_remote(self.retry.as_ref(), self.endpoint.as_deref(), self.allow_http)?;
         #[cfg(feature = "aws")]
         self.config_keys()?;
         Ok(())
     }
 
     fn secrets(&self) -> Vec<&str> {
-        let mut all: Vec<&str> = [&self.secret_access_key, &self.session_token]
-            .into_iter()
-            .flatten()
-            .map(Secret::expose)
-            .collect();
-        all.extend(self.options.secrets());
-        all
+        secrets_of(&[&self.secret_access_key, &self.session_token], &self.options)
     }
 
     fn place(&self, _: &str) -> Option<Place> {
