@@ -33,6 +33,7 @@
 //! # }
 //! ```
 
+mod journal;
 mod multipart;
 mod policy;
 mod read;
@@ -40,9 +41,10 @@ mod store;
 mod sync;
 mod write;
 
+pub use journal::JournalDamage;
 pub use policy::{ListPolicy, Missed, PolicyError, ReadPolicy, WritePolicy};
 pub use store::ReplicatedStore;
 pub use sync::{
-    differences, repair, sync, verify, Compare, Difference, RepairConflict, RepairReport,
-    SyncOptions, SyncReport, VerifyReport,
+    differences, repair, repair_recorded, sync, verify, Compare, Difference, RepairConflict,
+    RepairReport, SyncOptions, SyncReport, VerifyReport,
 };

@@ -1,5 +1,6 @@
 //! [`ReplicatedStore`]: several stores written together and read with fallback.
 
+use super::journal::{Journal, JournalDamage};
 use super::multipart::ReplicatedUpload;
 use super::policy::{ListPolicy, Missed, ReadPolicy, WritePolicy};
 use crate::composite::{delete_in_batches, fmt_members};
@@ -87,6 +88,8 @@ pub(super) struct Inner {
     pub(super) read: ReadPolicy,
     pub(super) list: ListPolicy,
     pub(super) missed: Mutex<BTreeMap<Path, (Missed, BTreeSet<usize>)>>,
+    /// Where `missed` is kept durably, when the store has a journal.
+    pub(super) journal: Option<Arc<Journal>>,
 }
 
 impl ReplicatedStore {
@@ -120,6 +123,7 @@ impl ReplicatedStore {
             read: ReadPolicy::Ordered,
             list: ListPolicy::First,
             missed: Mutex::default(),
+            journal: None,
         }))
     }
 
@@ -136,6 +140,7 @@ impl ReplicatedStore {
             read: self.inner.read,
             list: self.inner.list,
             missed: Mutex::new(self.inner.missed.lock().expect("record").clone()),
+            journal: self.inner.journal.clone(),
         };
         change(&mut inner);
         Self::from(inner)
@@ -152,6 +157,49 @@ impl ReplicatedStore {
             }
         }
         Ok(self.rebuild(|inner| inner.write = write))
+    }
+
+    /// Keep the record of what members missed in the journal at `path` (a file in a
+    /// local folder, created if missing; see the type's documentation), and take up what
+    /// it holds: after a restart, the keys members missed before it. Records of members
+    /// this store does not have are ignored. Damage found in the journal is reported by
+    /// [`Self::journal_damage`], not as an error: the intact records are used.
+    pub fn with_journal(self, path: impl AsRef<std::path::Path>) -> crate::Result<Self> {
+        let path = path.as_ref();
+        let (journal, pending) = Journal::open(path).map_err(|e| {
+            crate::Error::composition(
+                "replicated store",
+                format!("cannot open the journal {}: {e}", path.display()),
+            )
+        })?;
+        let index: BTreeMap<&str, usize> = self
+            .inner
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (name.as_str(), i))
+            .collect();
+        let mut taken = BTreeMap::new();
+        for (key, (what, names)) in pending {
+            let members: BTreeSet<usize> = names
+                .iter()
+                .filter_map(|name| index.get(name.as_str()).copied())
+                .collect();
+            if !members.is_empty() {
+                taken.insert(key, (what, members));
+            }
+        }
+        let journal = Arc::new(journal);
+        Ok(self.rebuild(|inner| {
+            inner.missed.get_mut().expect("record").extend(taken);
+            inner.journal = Some(journal);
+        }))
+    }
+
+    /// Damage found in the journal when it was opened ([`Self::with_journal`]): the file,
+    /// the byte offset, what was wrong, and how many records before it were used.
+    pub fn journal_damage(&self) -> Option<&JournalDamage> {
+        self.inner.journal.as_ref()?.damage()
     }
 
     /// Set the read policy.
@@ -190,9 +238,10 @@ impl ReplicatedStore {
             .collect()
     }
 
-    /// Forget what was recorded for `location` (after `repair` converged it).
-    pub(crate) fn forget(&self, location: &Path) {
-        self.inner.missed.lock().expect("record").remove(location);
+    /// Forget what was recorded for `location` (after `repair` converged it), in the
+    /// journal too.
+    pub(crate) fn forget(&self, location: &Path) -> Result<()> {
+        self.inner.record(location, Missed::Write, BTreeSet::new())
     }
 
     /// The record for `location`, as member indexes.

@@ -10,7 +10,7 @@ use super::store::ReplicatedStore;
 use crate::error::{member_of, tag};
 use crate::merge::{in_key_order, merge};
 use crate::progress::{Progress, ProgressFn};
-use crate::transfer::{absent, digest, md5_etag, transfer, transfer_absent};
+use crate::transfer::{absent, digest, head_if_any, md5_etag, transfer, transfer_absent};
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, Result};
@@ -560,28 +560,78 @@ pub struct RepairReport {
 pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Result<RepairReport> {
     let members: Vec<(&str, &dyn ObjectStore)> =
         store.members().map(|(n, s)| (n, s.as_ref())).collect();
+    let listed = rows(&members, options.prefix.as_ref());
+    converge_rows(store, &members, listed, options).await
+}
+
+/// Converge only the keys the store's record names (what members missed, kept by its
+/// journal across restarts: [`ReplicatedStore::with_journal`]): one `head` per member and
+/// key, no listing. What [`repair`] does for those keys, without comparing the rest: a
+/// missed delete is applied, a missed write copied from the newest version among the
+/// members that applied it. Keys under [`SyncOptions::prefix`] only, when set.
+pub async fn repair_recorded(
+    store: &ReplicatedStore,
+    options: &SyncOptions,
+) -> crate::Result<RepairReport> {
+    let members: Vec<(&str, &dyn ObjectStore)> =
+        store.members().map(|(n, s)| (n, s.as_ref())).collect();
+    let keys = store.missed_keys().into_iter().filter(|key| {
+        options
+            .prefix
+            .as_ref()
+            .is_none_or(|prefix| key.prefix_matches(prefix))
+    });
+    let stores: Vec<(String, Arc<dyn ObjectStore>)> = store
+        .members()
+        .map(|(n, s)| (n.to_owned(), Arc::clone(s)))
+        .collect();
+    let heads = stream::iter(keys)
+        .map(move |key| {
+            let stores = stores.clone();
+            async move {
+                let mut metas = Vec::with_capacity(stores.len());
+                for (name, member) in &stores {
+                    metas.push(
+                        head_if_any(member.as_ref(), &key)
+                            .await
+                            .map_err(|e| tag(name, e))?,
+                    );
+                }
+                Ok((key, metas))
+            }
+        })
+        .buffered(options.concurrency.max(1))
+        .boxed();
+    converge_rows(store, &members, heads, options).await
+}
+
+/// Converge `store` key by key over `rows` (each key with its entry on every member),
+/// forgetting the recorded keys that converged.
+async fn converge_rows(
+    store: &ReplicatedStore,
+    members: &[(&str, &dyn ObjectStore)],
+    rows: BoxStream<'_, Result<Row>>,
+    options: &SyncOptions,
+) -> crate::Result<RepairReport> {
     let mut report = RepairReport {
         dry_run: options.dry_run,
         ..Default::default()
     };
     // Recorded deletes of keys no member lists any more need nothing; recorded keys are
-    // otherwise met in the merge-join below.
+    // otherwise met in the rows below.
     let recorded: BTreeSet<Path> = store.missed_keys().into_iter().collect();
     // Recorded keys that failed to converge keep their record (bounded by the record).
     let mut unconverged = BTreeSet::new();
     let mut handled = 0u64;
-    let work = rows(&members, options.prefix.as_ref())
-        .map(|row| {
-            let members = &members;
-            async move {
-                let (key, metas) = row?;
-                Ok::<_, Error>(converge(store, members, key, metas, options).await)
-            }
+    let work = rows
+        .map(|row| async move {
+            let (key, metas) = row?;
+            Ok::<_, Error>(converge(store, members, key, metas, options).await)
         })
         .buffered(options.concurrency.max(1));
     futures::pin_mut!(work);
     while let Some(item) = work.next().await {
-        let outcome = item.map_err(|e| located(&members, e))?;
+        let outcome = item.map_err(|e| located(members, e))?;
         handled += 1;
         match outcome {
             Converged::Consistent => report.consistent += 1,
@@ -607,7 +657,7 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Re
                 keep(
                     &mut report.failures,
                     options.examples,
-                    (key, located(&members, err)),
+                    (key, located(members, err)),
                 );
             }
         }
@@ -615,7 +665,9 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Re
     }
     if !options.dry_run {
         for key in recorded.difference(&unconverged) {
-            store.forget(key);
+            store
+                .forget(key)
+                .map_err(|e| crate::Error::in_store(store, e))?;
         }
     }
     Ok(report)

@@ -1,13 +1,14 @@
 //! The write side of a [`ReplicatedStore`](super::ReplicatedStore): every member at once,
 //! the answers judged by the write policy, what members missed recorded.
 
+use super::journal::Pending;
 use super::policy::{Missed, PolicyError, WritePolicy};
 use super::store::{generic, Inner};
 use crate::error::tag;
 use futures::stream::{self, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectStore, Result};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::ops::Range;
 use std::sync::Arc;
@@ -26,13 +27,54 @@ impl Inner {
         }
     }
 
-    pub(super) fn record(&self, location: &Path, what: Missed, members: BTreeSet<usize>) {
+    pub(super) fn record(
+        &self,
+        location: &Path,
+        what: Missed,
+        members: BTreeSet<usize>,
+    ) -> Result<()> {
         let mut record = self.missed.lock().expect("record");
+        let journalled = match (&self.journal, members.is_empty()) {
+            (None, _) => Ok(()),
+            (Some(_), true) if !record.contains_key(location) => Ok(()),
+            // Cleared in the journal first: a record the journal still held after a
+            // restart would be acted on (a missed delete applied to a newer object).
+            (Some(journal), true) => {
+                let mut pending = self.names(&record);
+                pending.remove(location);
+                journal.clear(location, &pending)
+            }
+            (Some(journal), false) => journal.record(location, what, self.names_of(&members)),
+        };
+        if let Err(err) = journalled {
+            // The record stays in memory (a clearing did not happen): `repair` in this
+            // process still sees the key.
+            if !members.is_empty() {
+                record.insert(location.clone(), (what, members));
+            }
+            return Err(generic(format!(
+                "cannot journal what members missed of {location}: {err}"
+            )));
+        }
         if members.is_empty() {
             record.remove(location);
         } else {
             record.insert(location.clone(), (what, members));
         }
+        Ok(())
+    }
+
+    /// Member names of `members` (indexes).
+    fn names_of(&self, members: &BTreeSet<usize>) -> Vec<String> {
+        members.iter().map(|&m| self.members[m].0.clone()).collect()
+    }
+
+    /// The record with member names, as the journal keeps it.
+    fn names(&self, record: &BTreeMap<Path, (Missed, BTreeSet<usize>)>) -> Pending {
+        record
+            .iter()
+            .map(|(key, (what, members))| (key.clone(), (*what, self.names_of(members))))
+            .collect()
     }
 
     /// Run `op` on members `which` at once and wait for all.
@@ -88,7 +130,7 @@ impl Inner {
         if !outcome.ok.is_empty() {
             let missed: BTreeSet<usize> = outcome.failed.iter().map(|(i, _)| *i).collect();
             for (location, what) in changes {
-                self.record(location, *what, missed.clone());
+                self.record(location, *what, missed.clone())?;
             }
         }
         let location = changes[0].0;

@@ -7,6 +7,7 @@
 //! write = { quorum = 2 }            # or "all" (the default)
 //! read = { hedged_after_ms = 50 }   # or "ordered" (the default)
 //! list = "first"                    # or "merged"
+//! journal = "state/safe.journal"    # optional: what members missed, kept across restarts
 //! ```
 //!
 //! The first member is the primary (it decides conditional writes, and reads start there).
@@ -18,6 +19,7 @@ use crate::config::{BuildError, KeyError, Resolve};
 use crate::replicate::{ListPolicy, ReadPolicy, ReplicatedStore, WritePolicy};
 use object_store::ObjectStore;
 use serde::Deserialize;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,6 +46,9 @@ pub struct ReplicatedConfig {
     pub read: ReadPolicy,
     /// Where listings come from.
     pub list: ListPolicy,
+    /// The journal file that keeps what members missed across restarts
+    /// ([`ReplicatedStore::with_journal`]); relative to the config file's folder.
+    pub journal: Option<PathBuf>,
 }
 
 /// The table as written.
@@ -57,6 +62,8 @@ struct Table {
     read: Option<Read>,
     #[serde(default)]
     list: Option<List>,
+    #[serde(default)]
+    journal: Option<PathBuf>,
 }
 
 /// `write = "all"` or `write = { quorum = N }`.
@@ -99,6 +106,7 @@ fn parse(value: serde_json::Value) -> Result<StoreConfig, KeyError> {
             None | Some(List::First) => ListPolicy::First,
             Some(List::Merged) => ListPolicy::Merged,
         },
+        journal: table.journal,
     };
     Ok(config.into())
 }
@@ -112,6 +120,7 @@ impl ReplicatedConfig {
             write: WritePolicy::All,
             read: ReadPolicy::Ordered,
             list: ListPolicy::First,
+            journal: None,
         }
     }
 
@@ -124,10 +133,17 @@ impl ReplicatedConfig {
         for member in &self.members {
             stores.push((member.name.clone(), member.store.build(resolve)?));
         }
-        Ok(ReplicatedStore::new(stores)?
+        let store = ReplicatedStore::new(stores)?
             .with_write(self.write)?
             .with_read(self.read)
-            .with_listing(self.list))
+            .with_listing(self.list);
+        match &self.journal {
+            Some(path) => Ok(store.with_journal(path).map_err(|e| match e {
+                crate::Error::Composition { message, .. } => KeyError::new("journal", message),
+                other => KeyError::new("journal", other.to_string()),
+            })?),
+            None => Ok(store),
+        }
     }
 }
 
@@ -152,6 +168,12 @@ impl Provider for ReplicatedConfig {
             }
         }
         Ok(())
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(journal) = &mut self.journal {
+            *journal = base.join(&*journal);
+        }
     }
 
     fn place(&self, _: &str) -> Option<Place> {

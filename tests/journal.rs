@@ -1,0 +1,301 @@
+//! The journal of a replicated store: what members missed survives the process. Restarts
+//! are new stores over the same folders and journal; the last test kills a child process
+//! (this test binary, re-run) with SIGKILL in the middle of 2,000 quorum writes and
+//! deletes.
+
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use stratus::layer::fault::{Fault, FaultyStore, Op};
+use stratus::replicate::{self, Missed, ReplicatedStore, SyncOptions, WritePolicy};
+
+const NAMES: [&str; 3] = ["a", "b", "c"];
+
+/// Three local folders under `root` (created), as stratus builds them.
+fn folders(root: &std::path::Path) -> Vec<Arc<dyn ObjectStore>> {
+    NAMES
+        .iter()
+        .map(|name| {
+            let dir = root.join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            stratus::open(&format!("file://{}", dir.display())).unwrap()
+        })
+        .collect()
+}
+
+/// A quorum-2 store over `members`, member `c` behind a `FaultyStore` (returned), with
+/// the journal at `root/journal`.
+fn store(root: &std::path::Path) -> (ReplicatedStore, Arc<FaultyStore>) {
+    let members = folders(root);
+    let faulty = Arc::new(FaultyStore::new(Arc::clone(&members[2])));
+    let c: Arc<dyn ObjectStore> = faulty.clone();
+    let named = vec![
+        ("a".to_string(), Arc::clone(&members[0])),
+        ("b".to_string(), Arc::clone(&members[1])),
+        ("c".to_string(), c),
+    ];
+    let store = ReplicatedStore::new(named)
+        .unwrap()
+        .with_write(WritePolicy::Quorum(2))
+        .unwrap()
+        .with_journal(root.join("journal"))
+        .unwrap();
+    (store, faulty)
+}
+
+async fn bodies(root: &std::path::Path, key: &str) -> Vec<Option<Vec<u8>>> {
+    let mut all = Vec::new();
+    for member in folders(root) {
+        all.push(match member.get(&Path::from(key)).await {
+            Ok(got) => Some(got.bytes().await.unwrap().to_vec()),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => panic!("{e}"),
+        });
+    }
+    all
+}
+
+#[tokio::test]
+async fn a_missed_delete_is_applied_after_a_restart_never_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, c) = store(dir.path());
+        store.put(&Path::from("gone"), "v".into()).await.unwrap();
+        c.inject(Fault::fail(Op::Delete));
+        store.delete(&Path::from("gone")).await.unwrap(); // quorum: a and b
+    } // the process "dies": only the journal remembers
+    assert_eq!(
+        bodies(dir.path(), "gone").await,
+        [None, None, Some(b"v".to_vec())]
+    );
+
+    let (store, _) = store(dir.path());
+    assert_eq!(
+        store.missed(),
+        [(Path::from("gone"), Missed::Delete, vec!["c".to_string()])]
+    );
+    let report = replicate::repair_recorded(&store, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((report.deleted, report.copied, report.failed), (1, 0, 0));
+    assert_eq!(bodies(dir.path(), "gone").await, [None, None, None]);
+    assert!(store.missed().is_empty());
+    drop(store);
+    // Converged keys are cleared in the journal too.
+    assert!(self::store(dir.path()).0.missed().is_empty());
+}
+
+#[tokio::test]
+async fn a_missed_write_is_copied_after_a_restart_and_a_full_write_clears_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, c) = store(dir.path());
+        c.inject(Fault::fail(Op::Put));
+        store.put(&Path::from("late"), "new".into()).await.unwrap();
+        store.put(&Path::from("healed"), "1".into()).await.unwrap();
+        c.clear();
+        // Reaching every member clears the record, durably.
+        store.put(&Path::from("healed"), "2".into()).await.unwrap();
+    }
+    let (store, _) = store(dir.path());
+    assert_eq!(
+        store.missed(),
+        [(Path::from("late"), Missed::Write, vec!["c".to_string()])]
+    );
+    let report = replicate::repair_recorded(&store, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((report.copied, report.failed), (1, 0));
+    assert_eq!(
+        bodies(dir.path(), "late").await,
+        vec![Some(b"new".to_vec()); 3]
+    );
+    assert_eq!(
+        bodies(dir.path(), "healed").await,
+        vec![Some(b"2".to_vec()); 3]
+    );
+}
+
+#[tokio::test]
+async fn a_damaged_journal_is_reported_with_its_offset_and_its_intact_records_used() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, c) = store(dir.path());
+        c.inject(Fault::fail(Op::Put));
+        for key in ["k1", "k2"] {
+            store.put(&Path::from(key), "v".into()).await.unwrap();
+        }
+    }
+    let path = dir.path().join("journal");
+    let intact = std::fs::metadata(&path).unwrap().len();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"\x10\x00\x00\x00garbage after a crash");
+    std::fs::write(&path, bytes).unwrap();
+
+    let (store, _) = store(dir.path());
+    let damage = store.journal_damage().expect("damage reported");
+    assert_eq!((damage.offset, damage.intact), (intact, 2));
+    let text = damage.to_string();
+    assert!(
+        text.contains(&path.display().to_string()) && text.contains(&format!("byte {intact}")),
+        "{text}"
+    );
+    assert_eq!(store.missed().len(), 2);
+}
+
+/// The key of the child's operation `i`: a put of a new key, or (every third) a delete
+/// of the key put just before; 20% of keys carry `-f`, which member `c` fails.
+fn op_key(i: u32) -> String {
+    let key = |i: u32| format!("k{i:05}{}", if i % 5 == 0 { "-f" } else { "" });
+    if i % 3 == 2 {
+        key(i - 1)
+    } else {
+        key(i)
+    }
+}
+
+/// What the child process does: 2,000 operations on fresh keys (every third a delete of
+/// the key put just before), member `c` failing the 20% of them whose key contains
+/// `-f`; each acknowledged operation printed as it returns. It starts each operation
+/// when the parent says `go` (one line on stdin), so the parent decides how far it gets.
+async fn child(root: &std::path::Path) {
+    use std::io::Write;
+    let (store, c) = store(root);
+    c.inject(Fault::fail(Op::Put).on_keys_containing("-f"));
+    c.inject(Fault::fail(Op::Delete).on_keys_containing("-f"));
+    let mut out = std::io::stdout();
+    let mut go = std::io::stdin().lock().lines();
+    for i in 0..2000u32 {
+        if go.next().is_none() {
+            break;
+        }
+        let key = op_key(i);
+        if i % 3 == 2 {
+            if store.delete(&Path::from(key.as_str())).await.is_ok() {
+                writeln!(out, "ack delete {key}").unwrap();
+            }
+        } else {
+            if store
+                .put(&Path::from(key.as_str()), key.clone().into())
+                .await
+                .is_ok()
+            {
+                writeln!(out, "ack put {key}").unwrap();
+            }
+        }
+        out.flush().unwrap();
+    }
+    std::future::pending::<()>().await; // wait to be killed
+}
+
+#[tokio::test]
+async fn acknowledged_writes_and_deletes_survive_sigkill_of_the_writer() {
+    if let Ok(root) = std::env::var("STRATUS_JOURNAL_CHILD") {
+        return child(std::path::Path::new(&root)).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "acknowledged_writes_and_deletes_survive_sigkill_of_the_writer",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("STRATUS_JOURNAL_CHILD", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Expected state from what was acknowledged; kill after 900 keys, with operations
+    // still let go, so that the writer is in the middle of one.
+    use std::io::Write;
+    let mut go = writer.stdin.take().unwrap();
+    let mut expected: BTreeMap<String, bool> = BTreeMap::new();
+    let lines = BufReader::new(writer.stdout.take().unwrap()).lines();
+    writeln!(go, "go\ngo\ngo").unwrap();
+    let mut killed = false;
+    let mut done = 0u32;
+    for line in lines {
+        // After the kill, what the writer printed before it died is still in the pipe:
+        // every acknowledgement counts.
+        let line = line.unwrap();
+        // (libtest may print `test NAME ... ` before the first line, on the same line.)
+        let Some(at) = line.find("ack ") else {
+            continue;
+        };
+        let mut words = line[at..].split(' ');
+        match (words.next(), words.next(), words.next()) {
+            (Some("ack"), Some("put"), Some(key)) => expected.insert(key.to_string(), true),
+            (Some("ack"), Some("delete"), Some(key)) => expected.insert(key.to_string(), false),
+            _ => continue,
+        };
+        done += 1;
+        if !killed {
+            let _ = writeln!(go, "go");
+            if expected.len() >= 900 {
+                writer.kill().unwrap(); // SIGKILL, in the middle of an operation
+                killed = true;
+            }
+        }
+    }
+    writer.wait().unwrap();
+    // Operations run one at a time and all are acknowledged (a quorum is always there):
+    // the one in flight when the writer died is the next after the last acknowledged, and
+    // may have reached some members only. Its key is the one left out of the checks.
+    let in_flight = op_key(done);
+    expected.remove(&in_flight);
+    let acknowledged = expected.len();
+    assert!(
+        acknowledged >= 899,
+        "the writer acknowledged only {acknowledged}"
+    );
+
+    let (store, _) = store(dir.path());
+    assert!(store.journal_damage().is_none() || store.journal_damage().unwrap().intact > 0);
+    assert!(
+        !store.missed().is_empty(),
+        "member c missed 20% of the operations"
+    );
+    let report = replicate::repair_recorded(&store, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 0, "{:?}", report.failures);
+
+    // Every acknowledged put is on every member, every acknowledged delete gone from
+    // every member; the only other key allowed is the one in flight when killed.
+    let mut listed: BTreeMap<String, Vec<bool>> = BTreeMap::new();
+    for (i, member) in folders(dir.path()).iter().enumerate() {
+        let keys: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(member.list(None))
+            .await
+            .unwrap();
+        for meta in keys {
+            listed
+                .entry(meta.location.to_string())
+                .or_insert(vec![false; 3])[i] = true;
+        }
+    }
+    for (key, present) in &expected {
+        let on = listed.get(key).cloned().unwrap_or(vec![false; 3]);
+        assert_eq!(
+            on,
+            vec![*present; 3],
+            "{key} (acknowledged {})",
+            if *present { "put" } else { "delete" }
+        );
+        if *present {
+            assert_eq!(
+                bodies(dir.path(), key).await,
+                vec![Some(key.as_bytes().to_vec()); 3]
+            );
+        }
+    }
+    let others: Vec<_> = listed
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .collect();
+    assert!(others.len() <= 1, "keys nobody acknowledged: {others:?}");
+}
