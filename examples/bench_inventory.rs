@@ -44,7 +44,7 @@ fn key_and_size(i: u64, prefixes: u64) -> (String, u64) {
     let p = i % prefixes;
     (
         format!("p{p:03}/k{i:07}"),
-        (i.wrapping_mul(2654435761) % 65536) + (i % 7 == 0) as u64 * 1_000_000,
+        (i.wrapping_mul(2654435761) % 65536) + i.is_multiple_of(7) as u64 * 1_000_000,
     )
 }
 

@@ -726,6 +726,24 @@ list = "merged"
     }
 }
 
+#[tokio::test]
+async fn a_replicated_store_journal_is_relative_to_the_file_and_created_with_its_folder() {
+    let (dir, _path, config) = load_file(
+        "stores.toml",
+        "[stores.a]\nprovider = \"memory\"\n[stores.b]\nprovider = \"memory\"\n\
+         [stores.safe]\nprovider = \"replicated\"\nmembers = [\"a\", \"b\"]\n\
+         journal = \"state/safe.journal\"\n",
+    );
+    let safe = config.unwrap().open_replicated("safe").unwrap();
+    assert!(dir.path().join("state/safe.journal").is_file());
+    assert!(safe.journal_damage().is_none());
+    let err = toml_error(
+        "[stores.a]\nprovider = \"memory\"\n[stores.r]\nprovider = \"replicated\"\n\
+         members = [\"a\"]\njournal = 3\n",
+    );
+    assert!(err.contains("key `journal`"), "{err}");
+}
+
 #[test]
 fn replicated_config_errors_name_the_key() {
     let with = |extra: &str| {

@@ -149,7 +149,7 @@ async fn a_damaged_journal_is_reported_with_its_offset_and_its_intact_records_us
 /// The key of the child's operation `i`: a put of a new key, or (every third) a delete
 /// of the key put just before; 20% of keys carry `-f`, which member `c` fails.
 fn op_key(i: u32) -> String {
-    let key = |i: u32| format!("k{i:05}{}", if i % 5 == 0 { "-f" } else { "" });
+    let key = |i: u32| format!("k{i:05}{}", if i.is_multiple_of(5) { "-f" } else { "" });
     if i % 3 == 2 {
         key(i - 1)
     } else {

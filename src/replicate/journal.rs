@@ -24,6 +24,11 @@
 //! record: its call had not returned. The journal is then rewritten from the intact
 //! records, so new appends never follow garbage.
 //!
+//! **One writer.** A journal belongs to one store at a time: opening it while another
+//! store of this process or another process has it is refused (a `.lock` file beside it,
+//! locked with the operating system's advisory lock). Share the one store instead
+//! (`ReplicatedStore` is `Clone`).
+//!
 //! **Size.** The file holds each key's latest record plus clearings; when it holds more
 //! than twice as many records as keys still pending (and at least 1,024), it is rewritten
 //! with the pending keys only (to a temporary file, `fsync`ed, renamed over the journal,
@@ -35,7 +40,7 @@
 use super::policy::Missed;
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -92,6 +97,51 @@ pub(crate) struct Journal {
     path: PathBuf,
     appender: Mutex<Appender>,
     damage: Option<JournalDamage>,
+    /// Held while the journal is open: `path` with `.lock`, locked against other
+    /// processes, and its name in [`OPEN`] against other stores of this process.
+    lock: (File, PathBuf),
+}
+
+/// The journals open in this process (their lock files). Two stores writing one journal
+/// would each rewrite it with only their own pending keys, dropping the other's.
+static OPEN: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        let _ = self.lock.0.unlock();
+        OPEN.lock().expect("open journals").remove(&self.lock.1);
+    }
+}
+
+/// Take the journal at `path` for this store: refused when another store, of this
+/// process or another, has it.
+fn take(path: &FsPath) -> io::Result<(File, PathBuf)> {
+    let lock = std::fs::canonicalize(path.parent().unwrap_or(FsPath::new(".")))?.join(format!(
+        "{}.lock",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    if !OPEN.lock().expect("open journals").insert(lock.clone()) {
+        return Err(io::Error::other(format!(
+            "{} is already open in this process: open the replicated store once and share it \
+             (it is Clone)",
+            path.display()
+        )));
+    }
+    let file = match OpenOptions::new().create(true).append(true).open(&lock) {
+        Ok(file) => file,
+        Err(e) => {
+            OPEN.lock().expect("open journals").remove(&lock);
+            return Err(e);
+        }
+    };
+    if let Err(e) = file.try_lock() {
+        OPEN.lock().expect("open journals").remove(&lock);
+        return Err(io::Error::other(format!(
+            "{} is in use by another process ({e})",
+            path.display()
+        )));
+    }
+    Ok((file, lock))
 }
 
 impl fmt::Debug for Journal {
@@ -104,8 +154,13 @@ impl fmt::Debug for Journal {
 const REWRITE_MIN: u64 = 1024;
 
 impl Journal {
-    /// Open (or create) the journal at `path`, with what it holds pending.
+    /// Open (or create, with its folder) the journal at `path`, with what it holds
+    /// pending.
     pub(crate) fn open(path: &FsPath) -> io::Result<(Self, Pending)> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)?;
+        }
+        let lock = take(path)?;
         let mut bytes = Vec::new();
         match File::open(path) {
             Ok(mut file) => {
@@ -122,6 +177,7 @@ impl Journal {
                 records,
             }),
             damage,
+            lock,
         };
         if journal.damage.is_some() {
             journal.rewrite(&pending)?;
@@ -354,6 +410,17 @@ mod tests {
             assert_eq!(again.len() as u64, intact + 1);
             std::fs::write(&path, &whole).unwrap();
         }
+    }
+
+    #[test]
+    fn a_journal_has_one_store_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let (first, _) = Journal::open(&path).unwrap();
+        let err = Journal::open(&path).unwrap_err().to_string();
+        assert!(err.contains("already open in this process"), "{err}");
+        drop(first);
+        Journal::open(&path).unwrap();
     }
 
     #[test]

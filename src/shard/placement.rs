@@ -411,7 +411,7 @@ fn race(
         };
         // Slots two by two (`first` and every block length are even): one SplitMix64
         // output holds both slots' draws.
-        debug_assert!(first % 2 == 0 && scores.len() % 2 == 0);
+        debug_assert!(first.is_multiple_of(2) && scores.len() % 2 == 0);
         for index in contenders.clone() {
             let seed = bidders[index].seed;
             let pairs = floors
@@ -545,7 +545,7 @@ pub(crate) fn member_seed(name: &str) -> u64 {
 #[inline]
 pub(crate) fn slot_draw(seed: u64, slot: u64) -> u64 {
     let x = splitmix64(seed, slot >> 1);
-    draw(if slot % 2 == 0 {
+    draw(if slot.is_multiple_of(2) {
         x >> 32
     } else {
         x & 0xFFFF_FFFF
