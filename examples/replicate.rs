@@ -5,8 +5,13 @@
 //! cargo run --release --example replicate                         # a demo in a temp folder
 //! cargo run --release --example replicate -- sync stores.toml SRC DST [--delete] [--dry-run]
 //! cargo run --release --example replicate -- verify stores.toml A B [--content]
-//! cargo run --release --example replicate -- repair stores.toml STORE [--dry-run]
+//! cargo run --release --example replicate -- repair stores.toml STORE [--dry-run] [--recorded]
+//! cargo run --release --example replicate -- status stores.toml STORE
 //! ```
+//!
+//! With a `journal` in the store's configuration, what members missed survives restarts:
+//! `status` shows it per member, and `repair --recorded` converges exactly those keys
+//! (no listing); a plain `repair` compares every key and uses the record too.
 //!
 //! SRC, DST, A and B name stores of the config file (any provider); STORE names a
 //! `provider = "replicated"` store.
@@ -83,8 +88,19 @@ enum Command {
         config: String,
         /// The replicated store.
         store: String,
+        /// Only the keys members are recorded to have missed (its journal, after a
+        /// restart): a head per member and key, no listing.
+        #[arg(long)]
+        recorded: bool,
         #[command(flatten)]
         common: Common,
+    },
+    /// What the members of a replicated store are recorded to have missed.
+    Status {
+        /// The config file.
+        config: String,
+        /// The replicated store.
+        store: String,
     },
     /// Sync a local folder to two others, damage one, verify and repair (temp folder).
     Demo,
@@ -109,8 +125,10 @@ async fn main() -> ExitCode {
         Command::Repair {
             config,
             store,
+            recorded,
             common,
-        } => repair(&config, &store, options(&common)).await,
+        } => repair(&config, &store, recorded, options(&common)).await,
+        Command::Status { config, store } => status(&config, &store),
         Command::Demo => demo().await,
     };
     cli::finish(result, false)
@@ -234,11 +252,53 @@ async fn verify(config: &str, a: &str, b: &str, options: SyncOptions) -> stratus
     Ok(())
 }
 
-async fn repair(config: &str, store: &str, options: SyncOptions) -> stratus::Result<()> {
+/// Print, per member, the keys it is recorded to have missed (writes and deletes).
+fn status(config: &str, store: &str) -> stratus::Result<()> {
     let config = Config::load(config)?;
     let replicated = config.open_replicated(store)?;
+    if let Some(damage) = replicated.journal_damage() {
+        println!("warning: {damage}");
+    }
+    let missed = replicated.missed();
+    println!("{store}: {} keys pending", thousands(missed.len() as u64));
+    for (member, _) in replicated.members() {
+        let mine: Vec<_> = missed
+            .iter()
+            .filter(|(_, _, members)| members.iter().any(|m| m == member))
+            .collect();
+        let deletes = mine
+            .iter()
+            .filter(|(_, what, _)| *what == replicate::Missed::Delete)
+            .count() as u64;
+        println!(
+            "  {member:<12} {:>10} writes {:>10} deletes",
+            thousands(mine.len() as u64 - deletes),
+            thousands(deletes)
+        );
+        for (key, what, _) in mine.iter().take(5) {
+            println!("    {what:?} {key}");
+        }
+    }
+    Ok(())
+}
+
+async fn repair(
+    config: &str,
+    store: &str,
+    recorded: bool,
+    options: SyncOptions,
+) -> stratus::Result<()> {
+    let config = Config::load(config)?;
+    let replicated = config.open_replicated(store)?;
+    if let Some(damage) = replicated.journal_damage() {
+        println!("warning: {damage}");
+    }
     let (options, bar) = with_progress(options, "repair");
-    let report = replicate::repair(&replicated, &options).await;
+    let report = if recorded {
+        replicate::repair_recorded(&replicated, &options).await
+    } else {
+        replicate::repair(&replicated, &options).await
+    };
     if let Some(bar) = bar {
         bar.clear();
     }
@@ -329,7 +389,7 @@ write = { quorum = 2 }
 
     verify(config_path, "primary", "offsite", SyncOptions::default()).await?;
     println!();
-    repair(config_path, "safe", SyncOptions::default()).await?;
+    repair(config_path, "safe", false, SyncOptions::default()).await?;
     println!();
     verify(
         config_path,
