@@ -82,6 +82,15 @@ pub enum Error {
     #[error(transparent)]
     Merge(#[from] crate::inventory::MergeError),
 
+    /// A checkpoint of `sync` or `verify` could not be read, written or used.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
     /// A composite store was put together wrongly in code: no members, a name given
     /// twice, one store under two names, a placement member without a store, a quorum
     /// out of range. (From a configuration file, the same mistakes are [`Error::Config`].)
@@ -115,7 +124,8 @@ impl Error {
             | Self::ReadConfig { .. }
             | Self::Composition { .. }
             | Self::Placement(_)
-            | Self::Merge(_) => None,
+            | Self::Merge(_)
+            | Self::Checkpoint { .. } => None,
         }
     }
 
@@ -247,7 +257,8 @@ impl Error {
             | Error::ReadConfig { .. }
             | Error::Composition { .. }
             | Error::Placement(_)
-            | Error::Merge(_) => return None,
+            | Error::Merge(_)
+            | Error::Checkpoint { .. } => return None,
         };
         let status = http_status(source);
         let missing = matches!(source, object_store::Error::NotFound { .. }) || status == Some(404);

@@ -612,3 +612,89 @@ async fn sync_verify_and_repair_report_progress_in_one_shape() {
     assert_eq!((last.done, last.bytes), (10, repaired.bytes));
     assert_eq!(repaired.bytes, 50);
 }
+
+/// An interrupted sync resumes after its checkpoint (listing from there, not from the
+/// start); a completed run removes it; a checkpoint of another run is refused; verify
+/// resumes the same way.
+#[tokio::test]
+async fn an_interrupted_sync_resumes_after_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("sync.checkpoint");
+    let src: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    for i in 0..1000u32 {
+        src.put(&Path::from(format!("k{i:04}")), vec![1u8; 8].into())
+            .await
+            .unwrap();
+    }
+    let slow = Arc::new(FaultyStore::new(Arc::new(InMemory::new())));
+    slow.inject(Fault::delay(Op::Put, Duration::from_millis(1)));
+    let dst: Arc<dyn ObjectStore> = slow.clone();
+
+    // Interrupted once 450 keys are handled; the checkpoint is written every 100.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = SyncOptions::default()
+        .with_concurrency(4)
+        .with_checkpoint(&checkpoint, 100)
+        .with_progress(move |p| {
+            let _ = tx.send(p.done);
+        });
+    tokio::select! {
+        _ = replicate::sync(&*src, &*dst, &options) => panic!("finished before being interrupted"),
+        _ = async { while rx.recv().await.unwrap() < 450 {} } => {}
+    }
+    let text = std::fs::read_to_string(&checkpoint).unwrap();
+    let key = text.lines().last().unwrap().to_string();
+    let done: u32 = key[1..].parse::<u32>().unwrap() + 1;
+    assert!((400..=450).contains(&done), "{text}");
+
+    // Another run's checkpoint is refused, naming the file.
+    let err = replicate::verify(
+        &*src,
+        &*dst,
+        &SyncOptions::default().with_checkpoint(&checkpoint, 100),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("another run") && err.contains("sync.checkpoint"),
+        "{err}"
+    );
+
+    // Resumed: only the keys after the checkpoint are listed and handled.
+    slow.clear();
+    let options = SyncOptions::default().with_checkpoint(&checkpoint, 100);
+    let report = replicate::sync(&*src, &*dst, &options).await.unwrap();
+    assert_eq!(u64::from(1000 - done), report.copied + report.skipped);
+    assert_eq!(report.failed, 0);
+    assert!(
+        !checkpoint.exists(),
+        "a completed run removes its checkpoint"
+    );
+    let all = replicate::verify(&*src, &*dst, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert!(all.is_identical() && all.same == 1000, "{all:?}");
+
+    // verify resumes too (reading both copies, each read of the destination 1 ms): its
+    // report covers the keys after the checkpoint.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    slow.inject(Fault::delay(Op::Get, Duration::from_millis(1)));
+    let content = SyncOptions::default()
+        .with_compare(Compare::Content)
+        .with_checkpoint(&checkpoint, 100);
+    let options = content.clone().with_progress(move |p| {
+        let _ = tx.send(p.done);
+    });
+    tokio::select! {
+        _ = replicate::verify(&*src, &*dst, &options) => panic!("finished before being interrupted"),
+        _ = async { while rx.recv().await.unwrap() < 250 {} } => {}
+    }
+    slow.clear();
+    let rest = replicate::verify(&*src, &*dst, &content).await.unwrap();
+    assert!(
+        (700..=800).contains(&rest.same) && rest.is_identical(),
+        "{rest:?}"
+    );
+    assert!(!checkpoint.exists());
+}

@@ -33,6 +33,7 @@
 //! # }
 //! ```
 
+mod checkpoint;
 mod journal;
 mod multipart;
 mod policy;

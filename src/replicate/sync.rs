@@ -5,6 +5,7 @@
 //! number of objects. They need listings in key order, which every store stratus builds
 //! gives; an out-of-order listing is reported as an error, never silently mis-compared.
 
+use super::checkpoint::Checkpoint;
 use super::policy::Missed;
 use super::store::ReplicatedStore;
 use crate::error::{member_of, tag};
@@ -15,6 +16,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, Result};
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// How two copies of a key are compared.
@@ -94,6 +96,7 @@ type Row = (Path, Vec<Option<ObjectMeta>>);
 fn rows(
     stores: &[(&str, &dyn ObjectStore)],
     prefix: Option<&Path>,
+    after: Option<&Path>,
 ) -> BoxStream<'static, Result<Row>> {
     let n = stores.len();
     let listings = stores
@@ -102,8 +105,11 @@ fn rows(
             let name = name.to_string();
             let tagged = {
                 let name = name.clone();
-                store
-                    .list(prefix)
+                let listing = match after {
+                    Some(after) => store.list_with_offset(prefix, after),
+                    None => store.list(prefix),
+                };
+                listing
                     .map(move |item| item.map_err(|e| tag(&name, e)))
                     .boxed()
             };
@@ -156,6 +162,12 @@ pub struct SyncOptions {
     /// Called after each key is handled: keys handled (`done`), bytes copied, keys
     /// that failed.
     pub progress: Option<ProgressFn>,
+    /// `sync` and `verify`: a file recording the last key handled, every
+    /// `checkpoint_every` keys; a run that finds one of the same run resumes after its
+    /// key (and its report covers the keys after it); a completed run removes it.
+    pub checkpoint: Option<PathBuf>,
+    /// Keys between checkpoint writes.
+    pub checkpoint_every: u64,
 }
 
 impl Default for SyncOptions {
@@ -168,6 +180,8 @@ impl Default for SyncOptions {
             prefix: None,
             examples: 20,
             progress: None,
+            checkpoint: None,
+            checkpoint_every: 1000,
         }
     }
 }
@@ -220,6 +234,30 @@ impl SyncOptions {
                 ..Progress::default()
             });
         }
+    }
+
+    /// Record progress in the checkpoint file `path`, every `every` keys, and resume
+    /// from it (see the `checkpoint` field).
+    pub fn with_checkpoint(mut self, path: impl Into<PathBuf>, every: u64) -> Self {
+        self.checkpoint = Some(path.into());
+        self.checkpoint_every = every.max(1);
+        self
+    }
+
+    /// The checkpoint of a run of `kind` between `a` and `b`, if one is set.
+    fn checkpoint(
+        &self,
+        kind: &str,
+        a: &dyn ObjectStore,
+        b: &dyn ObjectStore,
+    ) -> Option<Checkpoint> {
+        let path = self.checkpoint.clone()?;
+        let prefix = self
+            .prefix
+            .as_ref()
+            .map_or(String::new(), |p| p.to_string());
+        let run = format!("{kind} {a} -> {b} prefix `{prefix}`");
+        Some(Checkpoint::new(path, run, self.checkpoint_every))
     }
 
     /// Call `progress` after each key is handled.
@@ -294,8 +332,14 @@ pub async fn sync(
         dry_run: options.dry_run,
         ..Default::default()
     };
+    let checkpoint = options.checkpoint("sync", src, dst);
+    let after = checkpoint
+        .as_ref()
+        .map(Checkpoint::resume)
+        .transpose()?
+        .flatten();
     let mut handled = 0u64;
-    let actions = rows(&stores, options.prefix.as_ref())
+    let actions = rows(&stores, options.prefix.as_ref(), after.as_ref())
         .map(|row| async move {
             let (key, metas) = row?;
             let action = decide(src, dst, &metas, options).await?;
@@ -318,7 +362,7 @@ pub async fn sync(
             (_, Err(err)) => {
                 report.failed += 1;
                 let err = located(&stores, err);
-                keep(&mut report.failures, options.examples, (key, err));
+                keep(&mut report.failures, options.examples, (key.clone(), err));
             }
             (Action::Skip, Ok(())) => report.skipped += 1,
             (Action::Copy(size), Ok(())) => {
@@ -327,7 +371,14 @@ pub async fn sync(
             }
             (Action::Delete, Ok(())) => report.deleted += 1,
         }
+        // The checkpoint stops before the first failed key: a resumed run retries it.
+        if let Some(checkpoint) = checkpoint.as_ref().filter(|_| report.failed == 0) {
+            checkpoint.handled(&key, handled)?;
+        }
         options.report(handled, report.bytes, report.failed);
+    }
+    if let Some(checkpoint) = checkpoint.as_ref().filter(|_| report.failed == 0) {
+        checkpoint.finish()?;
     }
     Ok(report)
 }
@@ -440,12 +491,24 @@ pub fn differences<'a>(
     b: &'a dyn ObjectStore,
     options: &'a SyncOptions,
 ) -> BoxStream<'a, crate::Result<Option<Difference>>> {
+    keyed_differences(a, b, options, None)
+        .map(|item| item.map(|(_, difference)| difference))
+        .boxed()
+}
+
+/// [`differences`] with each key, from after `after`.
+fn keyed_differences<'a>(
+    a: &'a dyn ObjectStore,
+    b: &'a dyn ObjectStore,
+    options: &'a SyncOptions,
+    after: Option<&Path>,
+) -> BoxStream<'a, crate::Result<(Path, Option<Difference>)>> {
     let stores = [("a", a), ("b", b)];
-    rows(&stores, options.prefix.as_ref())
+    rows(&stores, options.prefix.as_ref(), after)
         .map(move |row| async move {
             let result = async {
-                let (_, mut metas) = row?;
-                Ok(match (metas[0].take(), metas[1].take()) {
+                let (key, mut metas) = row?;
+                let difference = match (metas[0].take(), metas[1].take()) {
                     (Some(x), None) => Some(Difference::MissingInB(x)),
                     (None, Some(y)) => Some(Difference::MissingInA(y)),
                     (Some(x), Some(y)) => {
@@ -453,7 +516,8 @@ pub fn differences<'a>(
                         (!same).then_some(Difference::Differs(x, y))
                     }
                     (None, None) => None,
-                })
+                };
+                Ok((key, difference))
             };
             result.await.map_err(|e| located(&[("a", a), ("b", b)], e))
         })
@@ -469,11 +533,21 @@ pub async fn verify(
 ) -> crate::Result<VerifyReport> {
     let mut report = VerifyReport::default();
     let mut kept = [0usize; 3];
-    let mut found = differences(a, b, options);
+    let checkpoint = options.checkpoint("verify", a, b);
+    let after = checkpoint
+        .as_ref()
+        .map(Checkpoint::resume)
+        .transpose()?
+        .flatten();
+    let mut found = keyed_differences(a, b, options, after.as_ref());
     let mut handled = 0u64;
     while let Some(item) = found.next().await {
         handled += 1;
-        if let Some(difference) = item? {
+        let (key, difference) = item?;
+        if let Some(checkpoint) = &checkpoint {
+            checkpoint.handled(&key, handled)?;
+        }
+        if let Some(difference) = difference {
             let kind = match &difference {
                 Difference::MissingInA(_) => {
                     report.missing_in_a += 1;
@@ -497,6 +571,9 @@ pub async fn verify(
         }
         // Every key, the same ones included (they are most of a healthy verify).
         options.report(handled, 0, 0);
+    }
+    if let Some(checkpoint) = &checkpoint {
+        checkpoint.finish()?;
     }
     Ok(report)
 }
@@ -560,7 +637,7 @@ pub struct RepairReport {
 pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Result<RepairReport> {
     let members: Vec<(&str, &dyn ObjectStore)> =
         store.members().map(|(n, s)| (n, s.as_ref())).collect();
-    let listed = rows(&members, options.prefix.as_ref());
+    let listed = rows(&members, options.prefix.as_ref(), None);
     converge_rows(store, &members, listed, options).await
 }
 
