@@ -299,3 +299,49 @@ async fn acknowledged_writes_and_deletes_survive_sigkill_of_the_writer() {
         .collect();
     assert!(others.len() <= 1, "keys nobody acknowledged: {others:?}");
 }
+
+/// A member that hangs: with a member timeout and a breaker, quorum writes stop calling
+/// it after two timeouts; what it missed is journalled, and handed over once it is back.
+#[tokio::test]
+async fn a_hung_member_is_skipped_its_writes_journalled_and_handed_over_when_back() {
+    use std::time::Duration;
+    use stratus::replicate::Breaker;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, c) = store(dir.path());
+    let store = store
+        .with_member_timeout(Duration::from_millis(50))
+        .with_breaker(Breaker::new(2, Duration::from_millis(300)));
+    c.inject(Fault::delay(Op::Put, Duration::from_secs(30))); // hangs
+    for i in 0..20 {
+        store
+            .put(&Path::from(format!("h{i:02}")), "v".into())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        c.calls(Op::Put),
+        2,
+        "called until the breaker opened, then skipped"
+    );
+    assert_eq!(store.skipped(), ["c"]);
+    assert_eq!(store.missed().len(), 20);
+
+    // Back: after the open period one write probes it and closes the breaker.
+    c.clear();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    store.put(&Path::from("probe"), "v".into()).await.unwrap();
+    assert!(store.skipped().is_empty());
+    let report = replicate::repair_recorded(&store, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((report.copied, report.failed), (20, 0));
+    for i in 0..20 {
+        let key = format!("h{i:02}");
+        assert_eq!(
+            bodies(dir.path(), &key).await,
+            vec![Some(b"v".to_vec()); 3],
+            "{key}"
+        );
+    }
+    assert!(store.missed().is_empty());
+}

@@ -34,6 +34,7 @@
 //! ```
 
 mod checkpoint;
+mod health;
 mod journal;
 mod multipart;
 mod policy;
@@ -42,6 +43,7 @@ mod store;
 mod sync;
 mod write;
 
+pub use health::Breaker;
 pub use journal::JournalDamage;
 pub use policy::{ListPolicy, Missed, PolicyError, ReadPolicy, WritePolicy};
 pub use store::ReplicatedStore;

@@ -28,7 +28,7 @@ impl Inner {
         let mut running = FuturesUnordered::new();
         let start = |i: usize| {
             let fut = op(Arc::clone(&self.members[i].1));
-            async move { (i, fut.await) }
+            async move { (i, self.call(i, fut).await) }
         };
         running.push(start(0));
         let mut next = 1;

@@ -1,5 +1,6 @@
 //! [`ReplicatedStore`]: several stores written together and read with fallback.
 
+use super::health::{Breaker, Health};
 use super::journal::{Journal, JournalDamage};
 use super::multipart::ReplicatedUpload;
 use super::policy::{ListPolicy, Missed, ReadPolicy, WritePolicy};
@@ -19,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Several member stores written together and read with fallback.
 ///
@@ -90,6 +92,12 @@ pub(super) struct Inner {
     pub(super) missed: Mutex<BTreeMap<Path, (Missed, BTreeSet<usize>)>>,
     /// Where `missed` is kept durably, when the store has a journal.
     pub(super) journal: Option<Arc<Journal>>,
+    /// Each member's health (same order as `members`).
+    pub(super) health: Arc<[Health]>,
+    /// When members are skipped.
+    pub(super) breaker: Option<Breaker>,
+    /// How long a member call may take before it counts as failed.
+    pub(super) member_timeout: Option<Duration>,
 }
 
 impl ReplicatedStore {
@@ -118,12 +126,15 @@ impl ReplicatedStore {
             )));
         }
         Ok(Self::from(Inner {
+            health: members.iter().map(|_| Health::default()).collect(),
             members,
             write: WritePolicy::All,
             read: ReadPolicy::Ordered,
             list: ListPolicy::First,
             missed: Mutex::default(),
             journal: None,
+            breaker: None,
+            member_timeout: None,
         }))
     }
 
@@ -141,6 +152,9 @@ impl ReplicatedStore {
             list: self.inner.list,
             missed: Mutex::new(self.inner.missed.lock().expect("record").clone()),
             journal: self.inner.journal.clone(),
+            health: Arc::clone(&self.inner.health),
+            breaker: self.inner.breaker,
+            member_timeout: self.inner.member_timeout,
         };
         change(&mut inner);
         Self::from(inner)
@@ -200,6 +214,27 @@ impl ReplicatedStore {
     /// the byte offset, what was wrong, and how many records before it were used.
     pub fn journal_damage(&self) -> Option<&JournalDamage> {
         self.inner.journal.as_ref()?.damage()
+    }
+
+    /// Skip a member that keeps failing (see [`Breaker`]): reads go to the next member,
+    /// writes count it as failed (and record what it missed) without calling it.
+    pub fn with_breaker(self, breaker: Breaker) -> Self {
+        self.rebuild(|inner| inner.breaker = Some(breaker))
+    }
+
+    /// Count a member call that takes longer than `timeout` as failed (it is abandoned),
+    /// so that a member that hangs slows a write or a read by `timeout` at most.
+    pub fn with_member_timeout(self, timeout: Duration) -> Self {
+        self.rebuild(|inner| inner.member_timeout = Some(timeout))
+    }
+
+    /// The members skipped now by the breaker.
+    pub fn skipped(&self) -> Vec<&str> {
+        let inner = &self.inner;
+        (0..inner.members.len())
+            .filter(|&i| inner.health[i].is_open())
+            .map(|i| inner.members[i].0.as_str())
+            .collect()
     }
 
     /// Set the read policy.

@@ -85,7 +85,7 @@ impl Inner {
     {
         let answers = futures::future::join_all(which.map(|i| {
             let fut = op(i, &self.members[i].1);
-            async move { (i, fut.await) }
+            async move { (i, self.call(i, fut).await) }
         }))
         .await;
         let mut outcome = Outcome {

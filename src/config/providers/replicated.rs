@@ -8,6 +8,8 @@
 //! read = { hedged_after_ms = 50 }   # or "ordered" (the default)
 //! list = "first"                    # or "merged"
 //! journal = "state/safe.journal"    # optional: what members missed, kept across restarts
+//! member_timeout_ms = 2000          # optional: a member call taking longer counts as failed
+//! breaker = { failures = 5, open_for_ms = 30000 }   # optional: skip a member that keeps failing
 //! ```
 //!
 //! The first member is the primary (it decides conditional writes, and reads start there).
@@ -16,7 +18,7 @@ use super::{Entry, MemberRef, Provider, StoreConfig, UrlForm};
 use crate::config::member::{members, MemberStore, ReplicatedMember, ReplicatedTable, Written};
 use crate::config::place::Place;
 use crate::config::{BuildError, KeyError, Resolve};
-use crate::replicate::{ListPolicy, ReadPolicy, ReplicatedStore, WritePolicy};
+use crate::replicate::{Breaker, ListPolicy, ReadPolicy, ReplicatedStore, WritePolicy};
 use object_store::ObjectStore;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -49,6 +51,10 @@ pub struct ReplicatedConfig {
     /// The journal file that keeps what members missed across restarts
     /// ([`ReplicatedStore::with_journal`]); relative to the config file's folder.
     pub journal: Option<PathBuf>,
+    /// How long a member call may take before it counts as failed.
+    pub member_timeout: Option<Duration>,
+    /// When a member that keeps failing is skipped.
+    pub breaker: Option<Breaker>,
 }
 
 /// The table as written.
@@ -64,6 +70,18 @@ struct Table {
     list: Option<List>,
     #[serde(default)]
     journal: Option<PathBuf>,
+    #[serde(default)]
+    member_timeout_ms: Option<u64>,
+    #[serde(default)]
+    breaker: Option<BreakerTable>,
+}
+
+/// `breaker = { failures = N, open_for_ms = M }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BreakerTable {
+    failures: u32,
+    open_for_ms: u64,
 }
 
 /// `write = "all"` or `write = { quorum = N }`.
@@ -92,6 +110,9 @@ enum List {
 
 fn parse(value: serde_json::Value) -> Result<StoreConfig, KeyError> {
     let table: Table = crate::config::deserialize(value)?;
+    if table.breaker.as_ref().is_some_and(|b| b.failures == 0) {
+        return Err(KeyError::new("breaker.failures", "expected at least 1"));
+    }
     let config = ReplicatedConfig {
         members: members("members", table.members)?,
         write: match table.write {
@@ -107,6 +128,10 @@ fn parse(value: serde_json::Value) -> Result<StoreConfig, KeyError> {
             Some(List::Merged) => ListPolicy::Merged,
         },
         journal: table.journal,
+        member_timeout: table.member_timeout_ms.map(Duration::from_millis),
+        breaker: table
+            .breaker
+            .map(|b| Breaker::new(b.failures, Duration::from_millis(b.open_for_ms))),
     };
     Ok(config.into())
 }
@@ -121,6 +146,8 @@ impl ReplicatedConfig {
             read: ReadPolicy::Ordered,
             list: ListPolicy::First,
             journal: None,
+            member_timeout: None,
+            breaker: None,
         }
     }
 
@@ -133,10 +160,16 @@ impl ReplicatedConfig {
         for member in &self.members {
             stores.push((member.name.clone(), member.store.build(resolve)?));
         }
-        let store = ReplicatedStore::new(stores)?
+        let mut store = ReplicatedStore::new(stores)?
             .with_write(self.write)?
             .with_read(self.read)
             .with_listing(self.list);
+        if let Some(timeout) = self.member_timeout {
+            store = store.with_member_timeout(timeout);
+        }
+        if let Some(breaker) = self.breaker {
+            store = store.with_breaker(breaker);
+        }
         match &self.journal {
             Some(path) => Ok(store.with_journal(path).map_err(|e| match e {
                 crate::Error::Composition { message, .. } => KeyError::new("journal", message),
@@ -155,6 +188,17 @@ impl Provider for ReplicatedConfig {
     fn validate(&self) -> Result<(), KeyError> {
         if self.members.is_empty() {
             return Err(KeyError::new("members", "expected at least one member"));
+        }
+        if self.member_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(KeyError::new("member_timeout_ms", "expected more than 0"));
+        }
+        if let Some(breaker) = &self.breaker {
+            if breaker.failures == 0 || breaker.open_for.is_zero() {
+                return Err(KeyError::new(
+                    "breaker",
+                    "expected failures of at least 1 and open_for_ms above 0",
+                ));
+            }
         }
         if let WritePolicy::Quorum(q) = self.write {
             if q == 0 || q > self.members.len() {
