@@ -1,5 +1,6 @@
 //! Replication benchmarks: fan-out cost of replicated writes, hedged vs ordered reads with
-//! a slow member, sync throughput by concurrency. Members are in-memory stores behind
+//! a slow member, sync throughput by concurrency, quorum writes with a hung member
+//! (member timeout and breaker), and the journal's cost. Members are in-memory stores behind
 //! `FaultyStore` delays (a stand-in for network latency that is the same on every run),
 //! and, for sync, local folders. Each comparison is measured side by side in one run.
 //!
@@ -14,10 +15,12 @@ use stratus::layer::fault::{Fault, FaultyStore, Op};
 use stratus::object_store::memory::InMemory;
 use stratus::object_store::path::Path;
 use stratus::object_store::{ObjectStore, ObjectStoreExt};
-use stratus::replicate::{self, ReadPolicy, ReplicatedStore, SyncOptions};
+use stratus::replicate::{self, Breaker, ReadPolicy, ReplicatedStore, SyncOptions, WritePolicy};
 
 #[derive(Parser)]
 struct Args {
+    /// Only these sections (all when none): fanout, hedged, sync, hung, journal.
+    sections: Vec<String>,
     /// Runs of each measurement (medians are reported).
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -44,9 +47,151 @@ fn ms(d: Duration) -> String {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    put_fan_out(args.runs).await;
-    hedged_reads(args.runs).await;
-    sync_throughput(args.objects).await;
+    let run = |name: &str| args.sections.is_empty() || args.sections.iter().any(|s| s == name);
+    if run("fanout") {
+        put_fan_out(args.runs).await;
+    }
+    if run("hedged") {
+        hedged_reads(args.runs).await;
+    }
+    if run("sync") {
+        sync_throughput(args.objects).await;
+    }
+    if run("hung") {
+        hung_member(args.runs).await;
+    }
+    if run("journal") {
+        journal_cost(args.runs).await;
+    }
+}
+
+/// The 99th percentile of `xs`.
+fn p99(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[(xs.len() * 99 / 100).min(xs.len() - 1)]
+}
+
+/// Quorum-2 writes to three members taking 2 ms per put: all healthy, vs one that hangs
+/// (never answers) behind a 100 ms member timeout and a breaker (3 failures, 60 s).
+async fn hung_member(runs: usize) {
+    const PUTS: usize = 500;
+    let delay = Duration::from_millis(2);
+    let build = |hung: bool| {
+        let members: Vec<(String, Arc<dyn ObjectStore>)> = ["a", "b", "c"]
+            .iter()
+            .map(|name| {
+                let store = delayed(Op::Put, delay);
+                if hung && *name == "c" {
+                    store.inject(Fault::delay(Op::Put, Duration::from_secs(3600)));
+                }
+                (name.to_string(), store as Arc<dyn ObjectStore>)
+            })
+            .collect();
+        ReplicatedStore::new(members)
+            .unwrap()
+            .with_write(WritePolicy::Quorum(2))
+            .unwrap()
+            .with_member_timeout(Duration::from_millis(100))
+            .with_breaker(Breaker::new(3, Duration::from_secs(60)))
+    };
+    let (mut healthy, mut hung) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        for (is_hung, out) in [(false, &mut healthy), (true, &mut hung)] {
+            let store = build(is_hung);
+            let mut latencies = Vec::with_capacity(PUTS);
+            for i in 0..PUTS {
+                let t = Instant::now();
+                store
+                    .put(&Path::from(format!("k{i}")), vec![1u8; 4096].into())
+                    .await
+                    .unwrap();
+                latencies.push(t.elapsed());
+            }
+            out.push(p99(latencies));
+        }
+    }
+    let (h, g) = (median(healthy), median(hung));
+    println!("\n## quorum-2 writes, one of three members hung ({PUTS} puts of 4 KiB, 2 ms per put, median of {runs} runs' p99)\n");
+    println!("| members | p99 write latency |");
+    println!("|---|---|");
+    println!("| all healthy | {} |", ms(h));
+    println!(
+        "| one hung (member timeout 100 ms, breaker after 3) | {} |",
+        ms(g)
+    );
+    println!(
+        "\nratio hung / healthy: {:.3} (target <= 1.2)",
+        g.as_secs_f64() / h.as_secs_f64()
+    );
+}
+
+/// Quorum-2 writes of 4 KiB to three local folders, without and with a journal (on a
+/// local folder): all members healthy (nothing to record), and one member refusing every
+/// put (every write recorded and fsynced).
+async fn journal_cost(runs: usize) {
+    const PUTS: usize = 1000;
+    async fn once(journal: bool, failing: bool) -> Duration {
+        let dir = tempfile::tempdir().unwrap();
+        let members: Vec<(String, Arc<dyn ObjectStore>)> = ["a", "b", "c"]
+            .iter()
+            .map(|name| {
+                let folder = dir.path().join(name);
+                std::fs::create_dir_all(&folder).unwrap();
+                let store = Arc::new(FaultyStore::new(
+                    stratus::open(&format!("file://{}", folder.display())).unwrap(),
+                ));
+                if failing && *name == "c" {
+                    store.inject(Fault::fail(Op::Put));
+                }
+                (name.to_string(), store as Arc<dyn ObjectStore>)
+            })
+            .collect();
+        let mut store = ReplicatedStore::new(members)
+            .unwrap()
+            .with_write(WritePolicy::Quorum(2))
+            .unwrap();
+        if journal {
+            store = store.with_journal(dir.path().join("journal")).unwrap();
+        }
+        let t = Instant::now();
+        for i in 0..PUTS {
+            store
+                .put(&Path::from(format!("k{i:04}")), vec![1u8; 4096].into())
+                .await
+                .unwrap();
+        }
+        t.elapsed()
+    }
+    println!("\n## journal cost: {PUTS} quorum-2 puts of 4 KiB to three local folders (median of {runs}, alternating which goes first)\n");
+    println!("| members | no journal | journal | ratio |");
+    println!("|---|---|---|---|");
+    for failing in [false, true] {
+        let (mut without, mut with) = (Vec::new(), Vec::new());
+        // Alternating which goes first: the folders one run deletes are still being
+        // written back while the next runs.
+        for run in 0..runs {
+            if run % 2 == 0 {
+                without.push(once(false, failing).await);
+                with.push(once(true, failing).await);
+            } else {
+                with.push(once(true, failing).await);
+                without.push(once(false, failing).await);
+            }
+        }
+        let (a, b) = (median(without), median(with));
+        println!(
+            "| {} | {} | {} | {:.3} |",
+            if failing {
+                "one refusing every put (every write journalled)"
+            } else {
+                "all healthy"
+            },
+            ms(a),
+            ms(b),
+            b.as_secs_f64() / a.as_secs_f64()
+        );
+    }
+    println!("\n(target: <= 1.10)");
 }
 
 /// 20 puts of 1 MiB, one after another, to one member vs to a 3-member replicated store
