@@ -1,8 +1,11 @@
 //! The journal of a replicated store: what members missed survives the process. Restarts
-//! are new stores over the same folders and journal; the last test kills a child process
+//! are new stores over the same members and journal; the kill tests kill a child process
 //! (this test binary, re-run) with SIGKILL in the middle of 2,000 quorum writes and
-//! deletes.
+//! deletes, over local folders and over the emulators (SeaweedFS and moto).
 
+mod common;
+
+use common::Backend;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use std::collections::BTreeMap;
@@ -26,10 +29,36 @@ fn folders(root: &std::path::Path) -> Vec<Arc<dyn ObjectStore>> {
         .collect()
 }
 
-/// A quorum-2 store over `members`, member `c` behind a `FaultyStore` (returned), with
-/// the journal at `root/journal`.
+/// The members: three local folders under `root`, or with `prefix`, S3 on SeaweedFS and
+/// on moto under that prefix and a local folder (`None` when the emulators are not
+/// running: the skip is printed).
+fn members(root: &std::path::Path, prefix: Option<&str>) -> Option<Vec<Arc<dyn ObjectStore>>> {
+    let mut all = folders(root);
+    if let Some(prefix) = prefix {
+        let toml = format!(
+            "[stores.a]\n{}\n[stores.b]\n{}\n",
+            Backend::SeaweedFs.store_toml(prefix)?,
+            Backend::Moto.store_toml(prefix)?
+        );
+        let config = stratus::Config::from_toml(&toml, "test.toml", ".").unwrap();
+        all[0] = config.open("a").unwrap();
+        all[1] = config.open("b").unwrap();
+    }
+    Some(all)
+}
+
+/// A quorum-2 store over three local folders, member `c` behind a `FaultyStore`
+/// (returned), with the journal at `root/journal`.
 fn store(root: &std::path::Path) -> (ReplicatedStore, Arc<FaultyStore>) {
-    let members = folders(root);
+    store_over(root, None).unwrap()
+}
+
+/// [`store`] over [`members`].
+fn store_over(
+    root: &std::path::Path,
+    prefix: Option<&str>,
+) -> Option<(ReplicatedStore, Arc<FaultyStore>)> {
+    let members = members(root, prefix)?;
     let faulty = Arc::new(FaultyStore::new(Arc::clone(&members[2])));
     let c: Arc<dyn ObjectStore> = faulty.clone();
     let named = vec![
@@ -43,12 +72,16 @@ fn store(root: &std::path::Path) -> (ReplicatedStore, Arc<FaultyStore>) {
         .unwrap()
         .with_journal(root.join("journal"))
         .unwrap();
-    (store, faulty)
+    Some((store, faulty))
 }
 
 async fn bodies(root: &std::path::Path, key: &str) -> Vec<Option<Vec<u8>>> {
+    bodies_of(&folders(root), key).await
+}
+
+async fn bodies_of(members: &[Arc<dyn ObjectStore>], key: &str) -> Vec<Option<Vec<u8>>> {
     let mut all = Vec::new();
-    for member in folders(root) {
+    for member in members {
         all.push(match member.get(&Path::from(key)).await {
             Ok(got) => Some(got.bytes().await.unwrap().to_vec()),
             Err(object_store::Error::NotFound { .. }) => None,
@@ -161,9 +194,9 @@ fn op_key(i: u32) -> String {
 /// the key put just before), member `c` failing the 20% of them whose key contains
 /// `-f`; each acknowledged operation printed as it returns. It starts each operation
 /// when the parent says `go` (one line on stdin), so the parent decides how far it gets.
-async fn child(root: &std::path::Path) {
+async fn child(root: &std::path::Path, prefix: Option<&str>) {
     use std::io::Write;
-    let (store, c) = store(root);
+    let (store, c) = store_over(root, prefix).expect("the parent found the emulators");
     c.inject(Fault::fail(Op::Put).on_keys_containing("-f"));
     c.inject(Fault::fail(Op::Delete).on_keys_containing("-f"));
     let mut out = std::io::stdout();
@@ -193,17 +226,41 @@ async fn child(root: &std::path::Path) {
 
 #[tokio::test]
 async fn acknowledged_writes_and_deletes_survive_sigkill_of_the_writer() {
+    kill_the_writer(
+        "acknowledged_writes_and_deletes_survive_sigkill_of_the_writer",
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn acknowledged_writes_and_deletes_survive_sigkill_of_the_writer_on_the_emulators() {
+    let prefix = common::unique_prefix("journal-kill");
+    kill_the_writer(
+        "acknowledged_writes_and_deletes_survive_sigkill_of_the_writer_on_the_emulators",
+        Some(&prefix),
+    )
+    .await;
+}
+
+/// The parent's side (and, run again as the child, the writer's): 2,000 operations, the
+/// writer killed after 900 keys were acknowledged, then `repair_recorded` from the
+/// journal, then every member checked against what was acknowledged.
+async fn kill_the_writer(test: &str, prefix: Option<&str>) {
     if let Ok(root) = std::env::var("STRATUS_JOURNAL_CHILD") {
-        return child(std::path::Path::new(&root)).await;
+        let prefix = std::env::var("STRATUS_JOURNAL_PREFIX").ok();
+        return child(std::path::Path::new(&root), prefix.as_deref()).await;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut writer = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "acknowledged_writes_and_deletes_survive_sigkill_of_the_writer",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    if members(dir.path(), prefix).is_none() {
+        return; // emulators not running (printed)
+    }
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    if let Some(prefix) = prefix {
+        command.env("STRATUS_JOURNAL_PREFIX", prefix);
+    }
+    let mut writer = command
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env("STRATUS_JOURNAL_CHILD", dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -254,7 +311,7 @@ async fn acknowledged_writes_and_deletes_survive_sigkill_of_the_writer() {
         "the writer acknowledged only {acknowledged}"
     );
 
-    let (store, _) = store(dir.path());
+    let (store, _) = store_over(dir.path(), prefix).unwrap();
     assert!(store.journal_damage().is_none() || store.journal_damage().unwrap().intact > 0);
     assert!(
         !store.missed().is_empty(),
@@ -268,7 +325,8 @@ async fn acknowledged_writes_and_deletes_survive_sigkill_of_the_writer() {
     // Every acknowledged put is on every member, every acknowledged delete gone from
     // every member; the only other key allowed is the one in flight when killed.
     let mut listed: BTreeMap<String, Vec<bool>> = BTreeMap::new();
-    for (i, member) in folders(dir.path()).iter().enumerate() {
+    let all = members(dir.path(), prefix).unwrap();
+    for (i, member) in all.iter().enumerate() {
         let keys: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(member.list(None))
             .await
             .unwrap();
@@ -288,7 +346,7 @@ async fn acknowledged_writes_and_deletes_survive_sigkill_of_the_writer() {
         );
         if *present {
             assert_eq!(
-                bodies(dir.path(), key).await,
+                bodies_of(&all, key).await,
                 vec![Some(key.as_bytes().to_vec()); 3]
             );
         }
