@@ -367,7 +367,8 @@ async fn a_hung_member_is_skipped_its_writes_journalled_and_handed_over_when_bac
     let dir = tempfile::tempdir().unwrap();
     let (store, c) = store(dir.path());
     let store = store
-        .with_member_timeout(Duration::from_millis(50))
+        // Generous for the healthy members under a loaded CI (they have it too).
+        .with_member_timeout(Duration::from_millis(500))
         .with_breaker(Breaker::new(2, Duration::from_millis(300)));
     c.inject(Fault::delay(Op::Put, Duration::from_secs(30))); // hangs
     for i in 0..20 {
@@ -402,4 +403,105 @@ async fn a_hung_member_is_skipped_its_writes_journalled_and_handed_over_when_bac
         );
     }
     assert!(store.missed().is_empty());
+}
+
+/// A server that accepts connections on 127.0.0.1 and never answers (until dropped): what
+/// a hung member looks like to a real HTTP client.
+struct Silent {
+    port: u16,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Silent {
+    fn start() -> Self {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (count, done) = (Arc::clone(&accepted), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut open = Vec::new(); // held open, never read or answered
+                                       // Bounded: at most a minute, or until the test drops it.
+            for _ in 0..6000 {
+                if done.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Ok((socket, _)) = listener.accept() {
+                    count.fetch_add(1, Ordering::Relaxed);
+                    open.push(socket);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
+        Self {
+            port,
+            accepted,
+            stop,
+        }
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The hung member is an S3 store whose server accepts the connection and never answers:
+/// the member timeout abandons its calls, the breaker stops calling it, quorum writes go
+/// on at the other members' speed and what it missed is journalled.
+#[tokio::test]
+async fn an_s3_member_whose_server_never_answers_is_timed_out_then_skipped() {
+    use std::time::Duration;
+    use stratus::replicate::Breaker;
+    let silent = Silent::start();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[stores.hung]\nprovider = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:{}\"\n\
+         allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"k\"\n\
+         secret_access_key = \"not-a-secret\"\nretry = {{ max_retries = 0 }}\n",
+        silent.port
+    );
+    let config = stratus::Config::from_toml(&toml, "test.toml", dir.path()).unwrap();
+    let local = folders(dir.path());
+    let members = vec![
+        ("a".to_string(), Arc::clone(&local[0])),
+        ("b".to_string(), Arc::clone(&local[1])),
+        ("c".to_string(), config.open("hung").unwrap()),
+    ];
+    let store = ReplicatedStore::new(members)
+        .unwrap()
+        .with_write(WritePolicy::Quorum(2))
+        .unwrap()
+        .with_journal(dir.path().join("journal"))
+        .unwrap()
+        // Generous: the healthy members (local folders) are under the same deadline, and
+        // CI runs tests side by side.
+        .with_member_timeout(Duration::from_secs(1))
+        .with_breaker(Breaker::new(2, Duration::from_secs(60)));
+    for i in 0..10 {
+        store
+            .put(&Path::from(format!("s{i}")), "v".into())
+            .await
+            .unwrap();
+    }
+    let accepted = silent.accepted.load(std::sync::atomic::Ordering::Relaxed);
+    assert!((1..=2).contains(&accepted), "{accepted} connections");
+    assert_eq!(store.skipped(), ["c"]);
+    assert_eq!(store.missed().len(), 10);
+    drop(store);
+    // The journal kept them: a store reopened over the same journal knows all ten.
+    let members = folders(dir.path())
+        .into_iter()
+        .zip(NAMES)
+        .map(|(store, name)| (name.to_string(), store))
+        .collect::<Vec<_>>();
+    let reopened = ReplicatedStore::new(members)
+        .unwrap()
+        .with_journal(dir.path().join("journal"))
+        .unwrap();
+    assert_eq!(reopened.missed().len(), 10);
 }
