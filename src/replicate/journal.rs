@@ -86,6 +86,17 @@ enum Entry {
     Clear { key: String },
 }
 
+impl Entry {
+    /// `members` missed `what` on `key`.
+    fn missed(key: &Path, what: Missed, members: Vec<String>) -> Self {
+        let key = key.to_string();
+        match what {
+            Missed::Write => Entry::Write { key, members },
+            Missed::Delete => Entry::Delete { key, members },
+        }
+    }
+}
+
 /// Records appended since the last rewrite, and the file they go to.
 struct Appender {
     file: File,
@@ -192,23 +203,24 @@ impl Journal {
 
     /// Record durably that `members` missed `what` on `key`.
     pub(crate) fn record(&self, key: &Path, what: Missed, members: Vec<String>) -> io::Result<()> {
-        let key = key.to_string();
-        let entry = match what {
-            Missed::Write => Entry::Write { key, members },
-            Missed::Delete => Entry::Delete { key, members },
-        };
-        self.append(&entry)
+        self.append(&Entry::missed(key, what, members))
     }
 
-    /// Record durably that `key` needs nothing any more; rewrite the journal with
-    /// `pending` (what is still pending, `key` excluded) when it has grown.
-    pub(crate) fn clear(&self, key: &Path, pending: &Pending) -> io::Result<()> {
+    /// Record durably that `key` needs nothing any more. When the journal has grown past
+    /// twice the `still` pending keys (`key` excluded), rewrite it with what `pending`
+    /// gives: built only then, not on every clearing.
+    pub(crate) fn clear(
+        &self,
+        key: &Path,
+        still: usize,
+        pending: impl FnOnce() -> Pending,
+    ) -> io::Result<()> {
         self.append(&Entry::Clear {
             key: key.to_string(),
         })?;
         let records = self.appender.lock().expect("journal").records;
-        if records > REWRITE_MIN.max(2 * pending.len() as u64) {
-            self.rewrite(pending)?;
+        if records > REWRITE_MIN.max(2 * still as u64) {
+            self.rewrite(&pending())?;
         }
         Ok(())
     }
@@ -229,13 +241,7 @@ impl Journal {
         {
             let mut file = File::create(&temporary)?;
             for (key, (what, members)) in pending {
-                let key = key.to_string();
-                let members = members.clone();
-                let entry = match what {
-                    Missed::Write => Entry::Write { key, members },
-                    Missed::Delete => Entry::Delete { key, members },
-                };
-                file.write_all(&encode(&entry))?;
+                file.write_all(&encode(&Entry::missed(key, *what, members.clone())))?;
             }
             file.sync_all()?;
         }
@@ -359,7 +365,9 @@ mod tests {
         let mut now = Pending::new();
         now.insert(Path::from("a"), (Missed::Write, names(&["b"])));
         now.insert(Path::from("d"), (Missed::Delete, names(&["b", "c"])));
-        journal.clear(&Path::from("x"), &now).unwrap();
+        journal
+            .clear(&Path::from("x"), now.len(), || now.clone())
+            .unwrap();
         drop(journal);
         let (journal, pending) = Journal::open(&path).unwrap();
         assert_eq!(pending, now);
@@ -428,11 +436,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let (journal, _) = Journal::open(&path).unwrap();
-        let pending = Pending::new();
         for i in 0..3000u32 {
             let key = Path::from(format!("k{i}"));
             journal.record(&key, Missed::Write, names(&["m"])).unwrap();
-            journal.clear(&key, &pending).unwrap();
+            journal.clear(&key, 0, Pending::new).unwrap();
         }
         let records = journal.appender.lock().unwrap().records;
         assert!(records <= REWRITE_MIN + 1, "{records}");

@@ -263,13 +263,7 @@ impl ReplicatedStore {
         let record = self.inner.missed.lock().expect("record");
         record
             .iter()
-            .map(|(path, (what, members))| {
-                let names = members
-                    .iter()
-                    .map(|&m| self.inner.members[m].0.clone())
-                    .collect();
-                (path.clone(), *what, names)
-            })
+            .map(|(path, (what, members))| (path.clone(), *what, self.inner.names_of(members)))
             .collect()
     }
 

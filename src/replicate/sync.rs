@@ -244,20 +244,25 @@ impl SyncOptions {
         self
     }
 
-    /// The checkpoint of a run of `kind` between `a` and `b`, if one is set.
+    /// The checkpoint of a run of `kind` between `a` and `b`, if one is set, and the key
+    /// an earlier run of the same kind left to resume after.
     fn checkpoint(
         &self,
         kind: &str,
         a: &dyn ObjectStore,
         b: &dyn ObjectStore,
-    ) -> Option<Checkpoint> {
-        let path = self.checkpoint.clone()?;
+    ) -> crate::Result<(Option<Checkpoint>, Option<Path>)> {
+        let Some(path) = self.checkpoint.clone() else {
+            return Ok((None, None));
+        };
         let prefix = self
             .prefix
             .as_ref()
             .map_or(String::new(), |p| p.to_string());
         let run = format!("{kind} {a} -> {b} prefix `{prefix}`");
-        Some(Checkpoint::new(path, run, self.checkpoint_every))
+        let checkpoint = Checkpoint::new(path, run, self.checkpoint_every);
+        let after = checkpoint.resume()?;
+        Ok((Some(checkpoint), after))
     }
 
     /// Call `progress` after each key is handled.
@@ -332,12 +337,7 @@ pub async fn sync(
         dry_run: options.dry_run,
         ..Default::default()
     };
-    let checkpoint = options.checkpoint("sync", src, dst);
-    let after = checkpoint
-        .as_ref()
-        .map(Checkpoint::resume)
-        .transpose()?
-        .flatten();
+    let (checkpoint, after) = options.checkpoint("sync", src, dst)?;
     let mut handled = 0u64;
     let actions = rows(&stores, options.prefix.as_ref(), after.as_ref())
         .map(|row| async move {
@@ -533,12 +533,7 @@ pub async fn verify(
 ) -> crate::Result<VerifyReport> {
     let mut report = VerifyReport::default();
     let mut kept = [0usize; 3];
-    let checkpoint = options.checkpoint("verify", a, b);
-    let after = checkpoint
-        .as_ref()
-        .map(Checkpoint::resume)
-        .transpose()?
-        .flatten();
+    let (checkpoint, after) = options.checkpoint("verify", a, b)?;
     let mut found = keyed_differences(a, b, options, after.as_ref());
     let mut handled = 0u64;
     while let Some(item) = found.next().await {
@@ -658,21 +653,13 @@ pub async fn repair_recorded(
             .as_ref()
             .is_none_or(|prefix| key.prefix_matches(prefix))
     });
-    let stores: Vec<(String, Arc<dyn ObjectStore>)> = store
-        .members()
-        .map(|(n, s)| (n.to_owned(), Arc::clone(s)))
-        .collect();
     let heads = stream::iter(keys)
-        .map(move |key| {
-            let stores = stores.clone();
+        .map(|key| {
+            let members = &members;
             async move {
-                let mut metas = Vec::with_capacity(stores.len());
-                for (name, member) in &stores {
-                    metas.push(
-                        head_if_any(member.as_ref(), &key)
-                            .await
-                            .map_err(|e| tag(name, e))?,
-                    );
+                let mut metas = Vec::with_capacity(members.len());
+                for (name, member) in members {
+                    metas.push(head_if_any(*member, &key).await.map_err(|e| tag(name, e))?);
                 }
                 Ok((key, metas))
             }

@@ -39,11 +39,11 @@ impl Inner {
             (Some(_), true) if !record.contains_key(location) => Ok(()),
             // Cleared in the journal first: a record the journal still held after a
             // restart would be acted on (a missed delete applied to a newer object).
-            (Some(journal), true) => {
+            (Some(journal), true) => journal.clear(location, record.len() - 1, || {
                 let mut pending = self.names(&record);
                 pending.remove(location);
-                journal.clear(location, &pending)
-            }
+                pending
+            }),
             (Some(journal), false) => journal.record(location, what, self.names_of(&members)),
         };
         if let Err(err) = journalled {
@@ -65,7 +65,7 @@ impl Inner {
     }
 
     /// Member names of `members` (indexes).
-    fn names_of(&self, members: &BTreeSet<usize>) -> Vec<String> {
+    pub(super) fn names_of(&self, members: &BTreeSet<usize>) -> Vec<String> {
         members.iter().map(|&m| self.members[m].0.clone()).collect()
     }
 
