@@ -190,15 +190,23 @@ fn op_key(i: u32) -> String {
     }
 }
 
-/// What the child process does: 2,000 operations on fresh keys (every third a delete of
-/// the key put just before), member `c` failing the 20% of them whose key contains
-/// `-f`; each acknowledged operation printed as it returns. It starts each operation
+/// What the child process does: 2,000 quorum-2 operations on fresh keys (every third a
+/// delete of the key put just before), member `c` failing the 20% of them whose key
+/// contains `-f` and taking 20 ms over the others (which it finishes in the background);
+/// each acknowledged operation printed as it returns. It starts each operation
 /// when the parent says `go` (one line on stdin), so the parent decides how far it gets.
 async fn child(root: &std::path::Path, prefix: Option<&str>) {
     use std::io::Write;
     let (store, c) = store_over(root, prefix).expect("the parent found the emulators");
     c.inject(Fault::fail(Op::Put).on_keys_containing("-f"));
     c.inject(Fault::fail(Op::Delete).on_keys_containing("-f"));
+    // Slow on the rest: acknowledged at the quorum, c's part runs in the background (so
+    // the kill finds some running), and a key's delete follows its put there.
+    c.inject(Fault::delay(Op::Put, std::time::Duration::from_millis(20)));
+    c.inject(Fault::delay(
+        Op::Delete,
+        std::time::Duration::from_millis(20),
+    ));
     let mut out = std::io::stdout();
     let mut go = std::io::stdin().lock().lines();
     for i in 0..2000u32 {
@@ -358,8 +366,9 @@ async fn kill_the_writer(test: &str, prefix: Option<&str>) {
     assert!(others.len() <= 1, "keys nobody acknowledged: {others:?}");
 }
 
-/// A member that hangs: with a member timeout and a breaker, quorum writes stop calling
-/// it after two timeouts; what it missed is journalled, and handed over once it is back.
+/// A member that hangs: quorum writes are acknowledged without waiting for it (its calls
+/// run in the background until the member timeout); after two timeouts the breaker stops
+/// calling it; what it missed is journalled, and handed over once it is back.
 #[tokio::test]
 async fn a_hung_member_is_skipped_its_writes_journalled_and_handed_over_when_back() {
     use std::time::Duration;
@@ -367,27 +376,43 @@ async fn a_hung_member_is_skipped_its_writes_journalled_and_handed_over_when_bac
     let dir = tempfile::tempdir().unwrap();
     let (store, c) = store(dir.path());
     let store = store
-        // Generous for the healthy members under a loaded CI (they have it too).
-        .with_member_timeout(Duration::from_millis(500))
-        .with_breaker(Breaker::new(2, Duration::from_millis(300)));
+        // Generous for the healthy members under a loaded CI (they have it too), and
+        // longer than ten acknowledged writes take there.
+        .with_member_timeout(Duration::from_secs(3))
+        .with_breaker(Breaker::new(2, Duration::from_secs(2)));
     c.inject(Fault::delay(Op::Put, Duration::from_secs(30))); // hangs
-    for i in 0..20 {
+    let started = std::time::Instant::now();
+    for i in 0..10 {
         store
             .put(&Path::from(format!("h{i:02}")), "v".into())
             .await
             .unwrap();
     }
+    // Acknowledged at the quorum: all ten of c's calls still run (a write that waited
+    // for c would have waited out its timeout, and c's calls would have ended).
+    assert_eq!(store.in_background(), 10, "after {:?}", started.elapsed());
+    // Each owes its write while it runs, and after its timeout.
+    assert_eq!(store.missed().len(), 10);
+    store.flush().await;
+    assert_eq!(store.in_background(), 0);
     assert_eq!(
-        c.calls(Op::Put),
-        2,
-        "called until the breaker opened, then skipped"
+        store.skipped(),
+        ["c"],
+        "two timeouts in a row open the breaker"
     );
-    assert_eq!(store.skipped(), ["c"]);
+    for i in 10..20 {
+        store
+            .put(&Path::from(format!("h{i:02}")), "v".into())
+            .await
+            .unwrap();
+    }
+    assert_eq!(c.calls(Op::Put), 10, "skipped once the breaker opened");
+    assert_eq!(store.in_background(), 0);
     assert_eq!(store.missed().len(), 20);
 
     // Back: after the open period one write probes it and closes the breaker.
     c.clear();
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     store.put(&Path::from("probe"), "v".into()).await.unwrap();
     assert!(store.skipped().is_empty());
     let report = replicate::repair_recorded(&store, &SyncOptions::default())
@@ -479,19 +504,30 @@ async fn an_s3_member_whose_server_never_answers_is_timed_out_then_skipped() {
         .with_journal(dir.path().join("journal"))
         .unwrap()
         // Generous: the healthy members (local folders) are under the same deadline, and
-        // CI runs tests side by side.
-        .with_member_timeout(Duration::from_secs(1))
+        // CI runs tests side by side; longer than ten acknowledged writes take there.
+        .with_member_timeout(Duration::from_secs(3))
         .with_breaker(Breaker::new(2, Duration::from_secs(60)));
+    let started = std::time::Instant::now();
     for i in 0..10 {
         store
             .put(&Path::from(format!("s{i}")), "v".into())
             .await
             .unwrap();
     }
+    // Acknowledged at the quorum: all ten calls to the silent server still run.
+    assert_eq!(store.in_background(), 10, "after {:?}", started.elapsed());
+    store.flush().await;
     let accepted = silent.accepted.load(std::sync::atomic::Ordering::Relaxed);
-    assert!((1..=2).contains(&accepted), "{accepted} connections");
+    assert!(accepted >= 1, "{accepted} connections");
     assert_eq!(store.skipped(), ["c"]);
     assert_eq!(store.missed().len(), 10);
+    store.put(&Path::from("s10"), "v".into()).await.unwrap();
+    assert_eq!(
+        silent.accepted.load(std::sync::atomic::Ordering::Relaxed),
+        accepted,
+        "skipped: no new connection"
+    );
+    assert_eq!(store.missed().len(), 11);
     drop(store);
     // The journal kept them: a store reopened over the same journal knows all ten.
     let members = folders(dir.path())
@@ -503,5 +539,5 @@ async fn an_s3_member_whose_server_never_answers_is_timed_out_then_skipped() {
         .unwrap()
         .with_journal(dir.path().join("journal"))
         .unwrap();
-    assert_eq!(reopened.missed().len(), 10);
+    assert_eq!(reopened.missed().len(), 11);
 }

@@ -84,6 +84,106 @@ async fn quorum_met_with_a_member_down_is_acknowledged_and_recorded() {
     assert!(store.missed().is_empty());
 }
 
+/// A quorum write returns without the slow member; its part finishes in the background,
+/// in order with the next write to the same key, and reads meanwhile skip it.
+#[tokio::test]
+async fn a_slow_member_finishes_quorum_writes_in_the_background_in_order() {
+    let members = Members::new(3);
+    let store = members.store(WritePolicy::Quorum(2));
+    let key = Path::from("k");
+    // Only c's first put is slow: without ordering, its second put would land first and
+    // the first would then overwrite it with the older version.
+    members.faulty[2].inject(Fault::delay(Op::Put, Duration::from_millis(200)).times(1));
+    store.put(&key, "v1".into()).await.unwrap();
+    assert_eq!(store.in_background(), 1);
+    assert_eq!(
+        store.missed(),
+        vec![(key.clone(), Missed::Write, vec!["c".to_string()])],
+        "owed while it runs"
+    );
+    store.put(&key, "v2".into()).await.unwrap();
+    assert_eq!(
+        store.in_background(),
+        2,
+        "the second waits for the first on c"
+    );
+    store.flush().await;
+    assert_eq!(store.in_background(), 0);
+    for i in 0..3 {
+        assert_eq!(
+            members.body(i, &key).await.as_deref(),
+            Some("v2"),
+            "member {i}"
+        );
+    }
+    assert!(
+        store.missed().is_empty(),
+        "each caught up: {:?}",
+        store.missed()
+    );
+
+    // A slow primary: the read goes to a member that applied the write.
+    members.faulty[0].inject(Fault::delay(Op::Put, Duration::from_millis(200)).times(1));
+    store.put(&key, "v3".into()).await.unwrap();
+    assert_eq!(members.body(0, &key).await.as_deref(), Some("v2"));
+    let got = store.get(&key).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&got[..], b"v3");
+    // A delete right behind it is applied after it on the primary.
+    store.delete(&key).await.unwrap();
+    store.flush().await;
+    for i in 0..3 {
+        assert_eq!(members.body(i, &key).await, None, "member {i}");
+    }
+    assert!(store.missed().is_empty(), "{:?}", store.missed());
+}
+
+/// An older write finishing in the background does not take a member off the record of
+/// a newer write to the key that it then fails.
+#[tokio::test]
+async fn an_older_background_write_does_not_clear_a_newer_record() {
+    let members = Members::new(3);
+    let store = members.store(WritePolicy::Quorum(2));
+    let key = Path::from("k");
+    // c: the first put slow (and applied), the second refused.
+    members.faulty[2].inject(Fault::delay(Op::Put, Duration::from_millis(100)).times(1));
+    members.faulty[2].inject(Fault::fail(Op::Put));
+    store.put(&key, "v1".into()).await.unwrap();
+    store.put(&key, "v2".into()).await.unwrap();
+    store.flush().await;
+    assert_eq!(members.body(2, &key).await.as_deref(), Some("v1"));
+    assert_eq!(
+        store.missed(),
+        vec![(key.clone(), Missed::Write, vec!["c".to_string()])],
+        "c still owes v2"
+    );
+}
+
+/// A member that fails in the background stays recorded as owing the write, for repair.
+#[tokio::test]
+async fn a_background_failure_stays_recorded_and_repair_converges_it() {
+    let members = Members::new(3);
+    // c's put runs past the member timeout, in the background.
+    let store = members
+        .store(WritePolicy::Quorum(2))
+        .with_member_timeout(Duration::from_millis(100));
+    members.faulty[2].inject(Fault::delay(Op::Put, Duration::from_secs(5)));
+    let key = Path::from("k");
+    store.put(&key, "v".into()).await.unwrap();
+    assert_eq!(store.in_background(), 1);
+    store.flush().await;
+    assert_eq!(
+        store.missed(),
+        vec![(key.clone(), Missed::Write, vec!["c".to_string()])]
+    );
+    assert_eq!(members.body(2, &key).await, None);
+    members.clear();
+    replicate::repair_recorded(&store, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(members.body(2, &key).await.as_deref(), Some("v"));
+    assert!(store.missed().is_empty());
+}
+
 #[tokio::test]
 async fn a_write_below_the_policy_fails_naming_each_member() {
     let members = Members::new(3);

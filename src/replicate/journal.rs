@@ -2,8 +2,9 @@
 //! missed (hinted handoff): an append-only file in a local folder.
 //!
 //! **Guarantee.** When a write or delete is acknowledged (or refused) with some members
-//! having missed it, the key, the operation and the members are appended to the journal
-//! and `fsync`ed (`File::sync_data`) *before* the call returns; so is the clearing of a
+//! having missed it, or still applying it in the background (a quorum write), the key,
+//! the operation and the members are appended to the journal and `fsync`ed
+//! (`File::sync_data`) *before* the call returns; so is the clearing of a
 //! key once a later write reached every member or `repair` converged it. A process that
 //! dies at any point and restarts with the same journal knows every key a member is
 //! behind on, and whether it missed a write or a delete: `repair` then applies a missed
@@ -34,8 +35,9 @@
 //! with the pending keys only (to a temporary file, `fsync`ed, renamed over the journal,
 //! the folder `fsync`ed). So it is bounded by twice the pending keys, which are bounded by
 //! the keys members missed since the last `repair`. Appends run on the calling thread
-//! (one `fsync` per recorded key: writes that reach every member and had no record cost
-//! nothing).
+//! (one `fsync` per recorded key: writes that reach every member, within the grace a
+//! quorum write gives them, and had no record cost nothing). A member that finishes a
+//! write in the background is cleared with one more `fsync`, off the caller's path.
 
 use super::policy::Missed;
 use object_store::path::Path;

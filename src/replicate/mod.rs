@@ -33,6 +33,7 @@
 //! # }
 //! ```
 
+mod background;
 mod checkpoint;
 mod health;
 mod journal;
@@ -43,6 +44,7 @@ mod store;
 mod sync;
 mod write;
 
+pub use background::{BACKGROUND_DEADLINE, BACKGROUND_PER_MEMBER};
 pub use health::Breaker;
 pub use journal::JournalDamage;
 pub use policy::{ListPolicy, Missed, PolicyError, ReadPolicy, WritePolicy};

@@ -1,9 +1,9 @@
 //! Multipart uploads on a [`ReplicatedStore`](super::ReplicatedStore): one upload per
 //! member, parts sent to each, members that fail dropping out.
 
+use super::background::Outcome;
 use super::policy::Missed;
 use super::store::{generic, Inner};
-use super::write::Outcome;
 use crate::error::tag;
 use async_trait::async_trait;
 use object_store::path::Path;
@@ -140,7 +140,12 @@ impl MultipartUpload for ReplicatedUpload {
             futures::future::join_all(self.uploads.iter_mut().filter_map(|(member, upload)| {
                 let upload = upload.as_mut()?;
                 let member = *member;
-                Some(async move { (member, upload.complete().await) })
+                let (inner, location) = (&self.inner, &self.location);
+                Some(async move {
+                    // After the member's earlier writes to the key still in the background.
+                    inner.after_earlier(member, location).await;
+                    (member, upload.complete().await)
+                })
             }))
             .await;
         let mut outcome = Outcome {
@@ -161,8 +166,15 @@ impl MultipartUpload for ReplicatedUpload {
                     .push((member, tag(&self.inner.members[member].0, err))),
             }
         }
-        self.inner
-            .judge("multipart upload", &self.location, Missed::Write, outcome)
+        let write = self.inner.next_write();
+        self.inner.judge(
+            "multipart upload",
+            &self.location,
+            Missed::Write,
+            outcome,
+            &BTreeSet::new(),
+            write,
+        )
     }
 
     async fn abort(&mut self) -> Result<()> {

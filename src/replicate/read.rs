@@ -13,20 +13,31 @@ use std::future::Future;
 use std::sync::Arc;
 
 impl Inner {
-    /// A read under the read policy.
-    pub(super) async fn read<T, F, Fut>(&self, op: F) -> Result<T>
+    /// A read of `location` under the read policy. Members recorded as owing the key's
+    /// last write or delete (they missed it, or still apply it in the background) come
+    /// after the others, in order: a read sees an acknowledged write while any member
+    /// that applied it answers.
+    pub(super) async fn read<T, F, Fut>(&self, location: &Path, op: F) -> Result<T>
     where
         F: Fn(Arc<dyn ObjectStore>) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
         let n = self.members.len();
+        let order: Vec<usize> = {
+            let record = self.missed.lock().expect("record");
+            let behind = record.get(location).map(|owed| &owed.members);
+            let is_behind = |i: &usize| behind.is_some_and(|b| b.contains(i));
+            let (behind, current): (Vec<usize>, Vec<usize>) = (0..n).partition(is_behind);
+            current.into_iter().chain(behind).collect()
+        };
         let after = match self.read {
             ReadPolicy::Ordered => None,
             ReadPolicy::Hedged(after) => Some(after),
         };
         let mut errors: Vec<(usize, Error)> = Vec::new();
         let mut running = FuturesUnordered::new();
-        let start = |i: usize| {
+        let start = |next: usize| {
+            let i = order[next];
             let fut = op(Arc::clone(&self.members[i].1));
             async move { (i, self.call(i, fut).await) }
         };

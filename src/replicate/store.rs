@@ -1,14 +1,17 @@
 //! [`ReplicatedStore`]: several stores written together and read with fallback.
 
+use super::background::Queues;
 use super::health::{Breaker, Health};
 use super::journal::{Journal, JournalDamage};
 use super::multipart::ReplicatedUpload;
 use super::policy::{ListPolicy, Missed, ReadPolicy, WritePolicy};
+use super::write::{Owed, Record};
 use crate::composite::{delete_in_batches, fmt_members};
 use crate::error::tag;
 use crate::merge::list_after;
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::future::FutureExt;
 use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
@@ -19,6 +22,7 @@ use object_store::{
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,12 +30,20 @@ use std::time::Duration;
 ///
 /// # Writes
 ///
-/// - **put, multipart upload, copy, rename, delete** go to every member at once, and the
-///   call waits for every member's answer (so no member applies two writes to one key out
-///   of order). The [`WritePolicy`] decides whether the write is acknowledged; if it is
-///   not, the error lists every member that failed with its error and every member that
-///   applied the write. A slow member slows writes down to its own timeout (set with the
-///   member's `retry` configuration).
+/// - **put, copy, rename, delete** go to every member at once. The [`WritePolicy`]
+///   decides whether the write is acknowledged; if it is not, the error lists every
+///   member that failed with its error and every member that applied the write.
+/// - **Quorum acknowledgement.** Under `WritePolicy::Quorum(n)` the call returns as soon
+///   as `n` members applied the write; members still running finish in the background,
+///   each member's operations on one key in order (a member still applying the write
+///   applies the next write to the key after it). They are recorded as owing the write
+///   until they end, so reads go to members that applied it first. One that fails, or
+///   has not ended [`super::BACKGROUND_DEADLINE`] after the acknowledgement, stays
+///   recorded for [`super::repair`]. At most [`super::BACKGROUND_PER_MEMBER`] operations
+///   of a member run in the background; past that, writes wait for it.
+///   [`ReplicatedStore::flush`] waits until none runs. With a journal, a write first
+///   waits for the other members as long again as the quorum took, and journals only
+///   those still running then (one `fsync`).
 /// - A write acknowledged without every member, or refused, leaves members different.
 ///   Each such key is recorded with the members that missed the operation
 ///   ([`ReplicatedStore::missed`]); a later write that reaches every member clears it.
@@ -40,14 +52,16 @@ use std::time::Duration;
 ///   caller was told failed. A rename records its target as a missed write and its
 ///   source as a missed delete for the members that did not apply it, from the same
 ///   outcome.
-///   The record lives in this process's memory: if the process dies, it is lost, and
-///   [`super::repair`] still finds every difference by comparing listings, but can then
-///   no longer tell a missed delete from a missed write (it restores the object).
+///   Without a journal ([`ReplicatedStore::with_journal`]) the record lives in this
+///   process's memory: if the process dies, it is lost, and [`super::repair`] still
+///   finds every difference by comparing listings, but can then no longer tell a missed
+///   delete from a missed write (it restores the object). With one, it survives.
 /// - **Multipart uploads** start an upload on every member and send each part to each
 ///   of them. A member that fails to start or to take a part drops out of the upload
 ///   (its upload is aborted); the part fails once fewer members than the policy needs
 ///   remain. Completing completes every remaining member's upload, judged by the policy;
-///   aborting aborts all.
+///   aborting aborts all. Completion waits for every member (each after its background
+///   writes to the key).
 /// - **Conditional writes** (`PutMode::Create`, `PutMode::Update`, `copy_if_not_exists`,
 ///   `rename_if_not_exists`) are decided by the first member, the primary: it runs the
 ///   conditional operation; if it refuses (`AlreadyExists`, `Precondition`), so does the
@@ -89,7 +103,12 @@ pub(super) struct Inner {
     pub(super) write: WritePolicy,
     pub(super) read: ReadPolicy,
     pub(super) list: ListPolicy,
-    pub(super) missed: Mutex<BTreeMap<Path, (Missed, BTreeSet<usize>)>>,
+    /// What members missed or still owe, per key.
+    pub(super) missed: Mutex<Record>,
+    /// Writes numbered so far (records carry their write's number).
+    pub(super) writes: AtomicU64,
+    /// Member operations running, per key, and in the background.
+    pub(super) queues: Queues,
     /// Where `missed` is kept durably, when the store has a journal.
     pub(super) journal: Option<Arc<Journal>>,
     /// Each member's health (same order as `members`).
@@ -132,6 +151,8 @@ impl ReplicatedStore {
             read: ReadPolicy::Ordered,
             list: ListPolicy::First,
             missed: Mutex::default(),
+            writes: AtomicU64::new(0),
+            queues: Queues::default(),
             journal: None,
             breaker: None,
             member_timeout: None,
@@ -151,6 +172,8 @@ impl ReplicatedStore {
             read: self.inner.read,
             list: self.inner.list,
             missed: Mutex::new(self.inner.missed.lock().expect("record").clone()),
+            writes: AtomicU64::new(self.inner.writes.load(std::sync::atomic::Ordering::Relaxed)),
+            queues: Queues::default(),
             journal: self.inner.journal.clone(),
             health: Arc::clone(&self.inner.health),
             breaker: self.inner.breaker,
@@ -200,7 +223,14 @@ impl ReplicatedStore {
                 .filter_map(|name| index.get(name.as_str()).copied())
                 .collect();
             if !members.is_empty() {
-                taken.insert(key, (what, members));
+                taken.insert(
+                    key,
+                    Owed {
+                        what,
+                        members,
+                        write: 0,
+                    },
+                );
             }
         }
         let journal = Arc::new(journal);
@@ -263,18 +293,31 @@ impl ReplicatedStore {
         let record = self.inner.missed.lock().expect("record");
         record
             .iter()
-            .map(|(path, (what, members))| (path.clone(), *what, self.inner.names_of(members)))
+            .map(|(path, owed)| (path.clone(), owed.what, self.inner.names_of(&owed.members)))
             .collect()
     }
 
-    /// Forget what was recorded for `location` (after `repair` converged it), in the
-    /// journal too.
-    pub(crate) fn forget(&self, location: &Path) -> Result<()> {
-        self.inner.record(location, Missed::Write, BTreeSet::new())
+    /// Wait until no member operation runs in the background (writes acknowledged at
+    /// quorum whose other members were still running; see the type's documentation).
+    /// Those that failed, or were abandoned at [`super::BACKGROUND_DEADLINE`], are then
+    /// in [`Self::missed`].
+    pub async fn flush(&self) {
+        self.inner.flush().await
     }
 
-    /// The record for `location`, as member indexes.
-    pub(crate) fn missed_at(&self, location: &Path) -> Option<(Missed, BTreeSet<usize>)> {
+    /// How many member operations run in the background now.
+    pub fn in_background(&self) -> usize {
+        self.inner.in_background()
+    }
+
+    /// Forget what was recorded for `location` if it is still what write `write`
+    /// recorded (after `repair` converged it as recorded), in the journal too.
+    pub(crate) fn forget(&self, location: &Path, write: u64) -> Result<()> {
+        self.inner.forget(location, write)
+    }
+
+    /// The record for `location`.
+    pub(crate) fn missed_at(&self, location: &Path) -> Option<Owed> {
         self.inner
             .missed
             .lock()
@@ -283,14 +326,14 @@ impl ReplicatedStore {
             .cloned()
     }
 
-    /// Every key with a record.
-    pub(crate) fn missed_keys(&self) -> Vec<Path> {
+    /// Every key with a record, with the number of the write that recorded it.
+    pub(crate) fn missed_keys(&self) -> Vec<(Path, u64)> {
         self.inner
             .missed
             .lock()
             .expect("record")
-            .keys()
-            .cloned()
+            .iter()
+            .map(|(key, owed)| (key.clone(), owed.write))
             .collect()
     }
 }
@@ -345,7 +388,9 @@ impl ObjectStore for ReplicatedStore {
                 conditional,
                 |store, conditional| {
                     let opts = if conditional { &opts } else { &overwrite };
-                    store.put_opts(location, payload.clone(), opts.clone())
+                    let (store, location) = (Arc::clone(store), location.clone());
+                    let (payload, opts) = (payload.clone(), opts.clone());
+                    async move { store.put_opts(&location, payload, opts).await }.boxed()
                 },
             )
             .await
@@ -361,7 +406,7 @@ impl ObjectStore for ReplicatedStore {
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         self.inner
-            .read(|store| {
+            .read(location, |store| {
                 let options = options.clone();
                 async move { store.get_opts(location, options).await }
             })
@@ -370,7 +415,9 @@ impl ObjectStore for ReplicatedStore {
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         self.inner
-            .read(|store| async move { store.get_ranges(location, ranges).await })
+            .read(location, |store| async move {
+                store.get_ranges(location, ranges).await
+            })
             .await
     }
 
@@ -457,7 +504,9 @@ impl ObjectStore for ReplicatedStore {
                 conditional,
                 |store, conditional| {
                     let options = if conditional { &options } else { &overwrite };
-                    store.copy_opts(from, to, options.clone())
+                    let (store, from, to) = (Arc::clone(store), from.clone(), to.clone());
+                    let options = options.clone();
+                    async move { store.copy_opts(&from, &to, options).await }.boxed()
                 },
             )
             .await
@@ -476,7 +525,9 @@ impl ObjectStore for ReplicatedStore {
         inner
             .write("rename", &changes, conditional, |store, conditional| {
                 let options = if conditional { &options } else { &overwrite };
-                store.rename_opts(from, to, options.clone())
+                let (store, from, to) = (Arc::clone(store), from.clone(), to.clone());
+                let options = options.clone();
+                async move { store.rename_opts(&from, &to, options).await }.boxed()
             })
             .await
     }

@@ -15,7 +15,7 @@ use crate::transfer::{absent, digest, head_if_any, md5_etag, transfer, transfer_
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, Result};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -647,12 +647,16 @@ pub async fn repair_recorded(
 ) -> crate::Result<RepairReport> {
     let members: Vec<(&str, &dyn ObjectStore)> =
         store.members().map(|(n, s)| (n, s.as_ref())).collect();
-    let keys = store.missed_keys().into_iter().filter(|key| {
-        options
-            .prefix
-            .as_ref()
-            .is_none_or(|prefix| key.prefix_matches(prefix))
-    });
+    let keys = store
+        .missed_keys()
+        .into_iter()
+        .map(|(key, _)| key)
+        .filter(|key| {
+            options
+                .prefix
+                .as_ref()
+                .is_none_or(|prefix| key.prefix_matches(prefix))
+        });
     let heads = stream::iter(keys)
         .map(|key| {
             let members = &members;
@@ -683,7 +687,9 @@ async fn converge_rows(
     };
     // Recorded deletes of keys no member lists any more need nothing; recorded keys are
     // otherwise met in the rows below.
-    let recorded: BTreeSet<Path> = store.missed_keys().into_iter().collect();
+    // Each with the write that recorded it: a record a later write replaced meanwhile
+    // is not forgotten below.
+    let recorded: BTreeMap<Path, u64> = store.missed_keys().into_iter().collect();
     // Recorded keys that failed to converge keep their record (bounded by the record).
     let mut unconverged = BTreeSet::new();
     let mut handled = 0u64;
@@ -715,7 +721,7 @@ async fn converge_rows(
             }
             Converged::Failed(key, err) => {
                 report.failed += 1;
-                if recorded.contains(&key) {
+                if recorded.contains_key(&key) {
                     unconverged.insert(key.clone());
                 }
                 keep(
@@ -728,9 +734,9 @@ async fn converge_rows(
         options.report(handled, report.bytes, report.failed);
     }
     if !options.dry_run {
-        for key in recorded.difference(&unconverged) {
+        for (key, write) in recorded.iter().filter(|(k, _)| !unconverged.contains(*k)) {
             store
-                .forget(key)
+                .forget(key, *write)
                 .map_err(|e| crate::Error::in_store(store, e))?;
         }
     }
@@ -756,8 +762,10 @@ async fn converge(
     options: &SyncOptions,
 ) -> Converged {
     let stale = match store.missed_at(&key) {
-        Some((Missed::Delete, _)) => return delete_everywhere(members, key, &metas, options).await,
-        Some((Missed::Write, members)) => members,
+        Some(owed) if owed.what == Missed::Delete => {
+            return delete_everywhere(members, key, &metas, options).await
+        }
+        Some(owed) => owed.members,
         None => BTreeSet::new(),
     };
     let Some(winner) = winner(&metas, &stale) else {

@@ -1,23 +1,34 @@
 //! The write side of a [`ReplicatedStore`](super::ReplicatedStore): every member at once,
-//! the answers judged by the write policy, what members missed recorded.
+//! the answers judged by the write policy, what members missed (or still owe, while
+//! they finish in the background) recorded.
 
+use super::background::{Outcome, Part};
 use super::journal::Pending;
 use super::policy::{Missed, PolicyError, WritePolicy};
 use super::store::{generic, Inner};
 use crate::error::tag;
-use futures::stream::{self, StreamExt};
+use futures::future::{BoxFuture, FutureExt};
+use futures::stream::{self, FuturesUnordered, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectStore, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, MutexGuard};
 
-/// The answers of every member to one write.
-pub(super) struct Outcome<T> {
-    pub(super) ok: Vec<(usize, T)>,
-    pub(super) failed: Vec<(usize, Error)>,
+/// What the record holds for one key: the operation some members missed (or still
+/// owe), which members, and the number of the write that recorded it (0: loaded from the
+/// journal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owed {
+    pub(crate) what: Missed,
+    pub(crate) members: BTreeSet<usize>,
+    pub(crate) write: u64,
 }
+
+/// The record: what members owe, per key.
+pub(super) type Record = BTreeMap<Path, Owed>;
 
 impl Inner {
     pub(super) fn required(&self) -> usize {
@@ -27,20 +38,70 @@ impl Inner {
         }
     }
 
+    /// A new write's number (records made by it carry it).
+    pub(super) fn next_write(&self) -> u64 {
+        self.writes.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Record that `members` owe `what` on `location` since write `write` (nothing owed
+    /// when `members` is empty), in the journal first when there is one.
     pub(super) fn record(
         &self,
         location: &Path,
         what: Missed,
         members: BTreeSet<usize>,
+        write: u64,
     ) -> Result<()> {
         let mut record = self.missed.lock().expect("record");
+        self.set(&mut record, location, what, members, write)
+    }
+
+    /// Member `member` applied write `write` to `keys`: take it off their record, unless
+    /// a later operation on a key was recorded meanwhile. A journal that cannot be
+    /// written keeps the record as it was (it then owes more, never less).
+    pub(super) fn caught_up(&self, member: usize, keys: &[Path], write: u64) {
+        let mut record = self.missed.lock().expect("record");
+        for key in keys {
+            let Some(owed) = record.get(key) else {
+                continue;
+            };
+            if owed.write != write || !owed.members.contains(&member) {
+                continue;
+            }
+            let what = owed.what;
+            let mut members = owed.members.clone();
+            members.remove(&member);
+            let _ = self.set(&mut record, key, what, members, write);
+        }
+    }
+
+    /// Forget `location`'s record if it is still the one of write `write` (`repair`
+    /// converged the key as that record described it).
+    pub(super) fn forget(&self, location: &Path, write: u64) -> Result<()> {
+        let mut record = self.missed.lock().expect("record");
+        match record.get(location) {
+            Some(owed) if owed.write == write => {
+                self.set(&mut record, location, Missed::Write, BTreeSet::new(), write)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn set(
+        &self,
+        record: &mut MutexGuard<'_, Record>,
+        location: &Path,
+        what: Missed,
+        members: BTreeSet<usize>,
+        write: u64,
+    ) -> Result<()> {
         let journalled = match (&self.journal, members.is_empty()) {
             (None, _) => Ok(()),
             (Some(_), true) if !record.contains_key(location) => Ok(()),
             // Cleared in the journal first: a record the journal still held after a
             // restart would be acted on (a missed delete applied to a newer object).
             (Some(journal), true) => journal.clear(location, record.len() - 1, || {
-                let mut pending = self.names(&record);
+                let mut pending = self.names(record);
                 pending.remove(location);
                 pending
             }),
@@ -50,7 +111,14 @@ impl Inner {
             // The record stays in memory (a clearing did not happen): `repair` in this
             // process still sees the key.
             if !members.is_empty() {
-                record.insert(location.clone(), (what, members));
+                record.insert(
+                    location.clone(),
+                    Owed {
+                        what,
+                        members,
+                        write,
+                    },
+                );
             }
             return Err(generic(format!(
                 "cannot journal what members missed of {location}: {err}"
@@ -59,7 +127,14 @@ impl Inner {
         if members.is_empty() {
             record.remove(location);
         } else {
-            record.insert(location.clone(), (what, members));
+            record.insert(
+                location.clone(),
+                Owed {
+                    what,
+                    members,
+                    write,
+                },
+            );
         }
         Ok(())
     }
@@ -70,14 +145,15 @@ impl Inner {
     }
 
     /// The record with member names, as the journal keeps it.
-    fn names(&self, record: &BTreeMap<Path, (Missed, BTreeSet<usize>)>) -> Pending {
+    fn names(&self, record: &Record) -> Pending {
         record
             .iter()
-            .map(|(key, (what, members))| (key.clone(), (*what, self.names_of(members))))
+            .map(|(key, owed)| (key.clone(), (owed.what, self.names_of(&owed.members))))
             .collect()
     }
 
-    /// Run `op` on members `which` at once and wait for all.
+    /// Run `op` on members `which` at once and wait for all (operations that are not
+    /// writes, or whose futures borrow: they cannot run in the background).
     pub(super) async fn fan_out<'a, T, F, Fut>(&'a self, which: Range<usize>, op: F) -> Outcome<T>
     where
         F: Fn(usize, &'a Arc<dyn ObjectStore>) -> Fut,
@@ -88,10 +164,7 @@ impl Inner {
             async move { (i, self.call(i, fut).await) }
         }))
         .await;
-        let mut outcome = Outcome {
-            ok: Vec::new(),
-            failed: Vec::new(),
-        };
+        let mut outcome = Outcome::new();
         for (i, answer) in answers {
             match answer {
                 Ok(value) => outcome.ok.push((i, value)),
@@ -101,16 +174,19 @@ impl Inner {
         outcome
     }
 
-    /// Judge a write's outcome by the policy, record what members missed, and return the
-    /// first successful member's value (members in order).
+    /// Judge a write's outcome by the policy, record what members missed (`pending`:
+    /// those still running, which owe it until they end), and return the first
+    /// successful member's value (members in order).
     pub(super) fn judge<T>(
         &self,
         operation: &'static str,
         location: &Path,
         what: Missed,
         outcome: Outcome<T>,
+        pending: &BTreeSet<usize>,
+        write: u64,
     ) -> Result<T> {
-        self.judge_all(operation, &[(location, what)], outcome)
+        self.judge_all(operation, &[(location, what)], outcome, pending, write)
     }
 
     /// [`Self::judge`] for an operation that changes several keys (a rename writes its
@@ -126,11 +202,14 @@ impl Inner {
         operation: &'static str,
         changes: &[(&Path, Missed)],
         mut outcome: Outcome<T>,
+        pending: &BTreeSet<usize>,
+        write: u64,
     ) -> Result<T> {
         if !outcome.ok.is_empty() {
-            let missed: BTreeSet<usize> = outcome.failed.iter().map(|(i, _)| *i).collect();
+            let mut missed: BTreeSet<usize> = outcome.failed.iter().map(|(i, _)| *i).collect();
+            missed.extend(pending);
             for (location, what) in changes {
-                self.record(location, *what, missed.clone())?;
+                self.record(location, *what, missed.clone(), write)?;
             }
         }
         let location = changes[0].0;
@@ -181,37 +260,55 @@ impl Inner {
     /// A write under the policy. `op(member, conditional)` writes to one member. An
     /// unconditional write goes to every member at once; a conditional one is decided by
     /// the primary (`op(primary, true)`), then applied unconditionally to the others.
+    /// Members still running once the policy is met finish in the background
+    /// (`super::background`).
     ///
     /// `changes` are the keys the write changes (the first is written; a rename's source,
     /// deleted where the rename is applied, follows it), recorded by [`Self::judge_all`].
     /// A conditional write the primary refuses records nothing: no member applied it.
-    pub(super) async fn write<'a, T, F, Fut>(
-        &'a self,
+    pub(super) async fn write<T, F>(
+        self: &Arc<Self>,
         operation: &'static str,
         changes: &[(&Path, Missed)],
         conditional: bool,
         op: F,
     ) -> Result<T>
     where
-        F: Fn(&'a Arc<dyn ObjectStore>, bool) -> Fut,
-        Fut: Future<Output = Result<T>> + 'a,
+        T: Send + 'static,
+        F: Fn(&Arc<dyn ObjectStore>, bool) -> BoxFuture<'static, Result<T>>,
     {
         let n = self.members.len();
-        let outcome = if conditional {
-            let (name, primary) = &self.members[0];
-            let first = op(primary, true).await.map_err(|err| tag(name, err))?;
-            let mut outcome = self.fan_out(1..n, |_, store| op(store, false)).await;
-            outcome.ok.insert(0, (0, first));
-            outcome
+        let keys: Vec<Path> = changes.iter().map(|(key, _)| (*key).clone()).collect();
+        let write = self.next_write();
+        let mut outcome = Outcome::new();
+        let first = if conditional {
+            let mut primary = self.parts(0..1, &keys, |store| op(store, true));
+            let (_, answer) = primary.next().await.expect("one part");
+            outcome.ok.push((0, answer?));
+            1
         } else {
-            self.fan_out(0..n, |_, store| op(store, false)).await
+            0
         };
-        self.judge_all(operation, changes, outcome)
+        let parts = self.parts(first..n, &keys, |store| op(store, false));
+        let required = self.required();
+        let (outcome, rest) = self
+            .settle(outcome, parts, |o| o.ok.len() >= required)
+            .await;
+        let pending = outcome.pending(n);
+        let result = self.judge_all(operation, changes, outcome, &pending, write);
+        self.hand_over(rest, write, pending, move |answer| match answer {
+            Ok(_) => keys.clone(),
+            Err(_) => Vec::new(),
+        });
+        result
     }
 
     /// A batch of deletes on every member (one `delete_stream` each), each path judged
     /// by the write policy; answers in input order.
-    pub(super) async fn delete_batch(&self, batch: Vec<Result<Path>>) -> Vec<Result<Path>> {
+    pub(super) async fn delete_batch(
+        self: &Arc<Self>,
+        batch: Vec<Result<Path>>,
+    ) -> Vec<Result<Path>> {
         let mut results: Vec<Option<Result<Path>>> = Vec::with_capacity(batch.len());
         let mut paths = Vec::new();
         let mut positions = Vec::new();
@@ -225,30 +322,43 @@ impl Inner {
                 Err(err) => results.push(Some(Err(err))),
             }
         }
-        let answers = self
-            .fan_out(0..self.members.len(), |_, store| {
-                let paths = stream::iter(paths.clone().into_iter().map(Ok)).boxed();
-                let results = store.delete_stream(paths).collect::<Vec<_>>();
-                async move { Ok::<_, Error>(results.await) }
+        let n = self.members.len();
+        let write = self.next_write();
+        let parts: FuturesUnordered<Part<Vec<Result<Path>>>> = self.parts(0..n, &paths, |store| {
+            let store = Arc::clone(store);
+            let paths = paths.clone();
+            async move {
+                let paths = stream::iter(paths.into_iter().map(Ok)).boxed();
+                Ok(store.delete_stream(paths).collect::<Vec<_>>().await)
+            }
+            .boxed()
+        });
+        // Decided once every path is deleted by enough members (NotFound counts: it is
+        // gone), or every member answered.
+        let required = self.required();
+        let count = paths.len();
+        let (answers, rest) = self
+            .settle(Outcome::new(), parts, |o| {
+                (0..count).all(|k| {
+                    o.ok.iter()
+                        .filter(|(_, results)| deleted(results.get(k)))
+                        .count()
+                        >= required
+                })
             })
             .await;
-        // Per path: which members deleted it (NotFound counts: it is gone) and which
-        // failed with what.
+        let pending = answers.pending(n);
+        // Per path: which members deleted it and which failed with what.
         for (k, path) in paths.iter().enumerate() {
-            let mut outcome = Outcome {
-                ok: Vec::new(),
-                failed: Vec::new(),
-            };
+            let mut outcome = Outcome::new();
             for (member, results) in &answers.ok {
                 match results.get(k) {
-                    Some(Ok(_)) | Some(Err(Error::NotFound { .. })) => {
-                        outcome.ok.push((*member, ()))
-                    }
+                    Some(result) if deleted(Some(result)) => outcome.ok.push((*member, ())),
                     Some(Err(err)) => outcome.failed.push((
                         *member,
                         tag(&self.members[*member].0, generic(err.to_string())),
                     )),
-                    None => outcome.failed.push((
+                    _ => outcome.failed.push((
                         *member,
                         generic("the member returned fewer results than paths".into()),
                     )),
@@ -260,13 +370,29 @@ impl Inner {
                     .push((*member, generic(format!("batch failed: {err}"))));
             }
             results[positions[k]] = Some(
-                self.judge("delete", path, Missed::Delete, outcome)
+                self.judge("delete", path, Missed::Delete, outcome, &pending, write)
                     .map(|()| path.clone()),
             );
         }
+        self.hand_over(rest, write, pending, move |answer| {
+            let Ok(results) = answer else {
+                return Vec::new();
+            };
+            paths
+                .iter()
+                .zip(&results)
+                .filter(|(_, result)| deleted(Some(result)))
+                .map(|(path, _)| path.clone())
+                .collect()
+        });
         results
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(generic("no result".into()))))
             .collect()
     }
+}
+
+/// Whether a member's answer for one path of a delete batch means the path is gone.
+fn deleted(result: Option<&Result<Path>>) -> bool {
+    matches!(result, Some(Ok(_)) | Some(Err(Error::NotFound { .. })))
 }

@@ -1,0 +1,309 @@
+//! Writes acknowledged at quorum: the members that have not answered when the quorum has
+//! finish in the background, each member's operations on one key in order.
+//!
+//! - **Order.** Every member operation on a key starts after the same member's earlier
+//!   operations on that key ended (a rename or a batch of deletes waits for all its
+//!   keys). So a member still applying an acknowledged write applies the next write to
+//!   the key after it, never before: two quick writes to one key leave every member with
+//!   the second.
+//! - **Record first.** When a write is acknowledged with members still running, they are
+//!   recorded as owing it (in memory, and in the journal when the store has one) before
+//!   the call returns. Each one that then applies it is taken off the record, unless a
+//!   later operation on the key was recorded meanwhile; one that fails, or has not ended
+//!   [`BACKGROUND_DEADLINE`] after the acknowledgement, stays recorded for `repair`. A
+//!   process that dies with writes in the background has them in its journal.
+//! - **Grace, with a journal.** Recording costs an `fsync` there; so a write with a
+//!   journal first waits for the other members as long again as the quorum took, and
+//!   journals only those still running then.
+//! - **Bounded.** At most [`BACKGROUND_PER_MEMBER`] operations of a member run in the
+//!   background; a write that would pass that waits for the member instead (as with
+//!   `WritePolicy::All`). Without a tokio runtime, writes wait for every member.
+//! - **Flush.** [`ReplicatedStore::flush`](super::ReplicatedStore::flush) waits until
+//!   nothing runs in the background. Dropping the store loses nothing: what runs keeps
+//!   running (it holds the store's state), and is recorded as owed until it ends.
+
+use super::store::Inner;
+use crate::error::tag;
+use futures::channel::oneshot;
+use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::stream::{FuturesUnordered, StreamExt};
+use object_store::path::Path;
+use object_store::{Error, ObjectStore, Result};
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// How many operations of one member may run in the background at once; a write that
+/// would pass it waits for that member.
+pub const BACKGROUND_PER_MEMBER: usize = 256;
+
+/// How long after its write was acknowledged a member's operation may still run in the
+/// background (within the member timeout, when one is set): past it the operation is
+/// abandoned and the member stays recorded as owing the write.
+pub const BACKGROUND_DEADLINE: Duration = Duration::from_secs(60);
+
+/// One member's part of a write: the member, and its answer (the error tagged with it).
+pub(super) type Part<T> = BoxFuture<'static, (usize, Result<T>)>;
+
+/// Resolves when an operation ended (answered, or was dropped).
+type Ended = Shared<oneshot::Receiver<()>>;
+
+/// What runs, per member.
+#[derive(Default)]
+pub(super) struct Queues {
+    /// Per member and key, the end of that member's latest operation on the key.
+    latest: Mutex<HashMap<(usize, Path), Ended>>,
+    /// Operations running in the background, per member.
+    running: Mutex<HashMap<usize, usize>>,
+    /// Woken whenever a background operation ends.
+    ended: Notify,
+}
+
+/// The answers to one write so far.
+pub(super) struct Outcome<T> {
+    pub(super) ok: Vec<(usize, T)>,
+    pub(super) failed: Vec<(usize, Error)>,
+}
+
+impl<T> Outcome<T> {
+    pub(super) fn new() -> Self {
+        Self {
+            ok: Vec::new(),
+            failed: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, (member, answer): (usize, Result<T>)) {
+        match answer {
+            Ok(value) => self.ok.push((member, value)),
+            Err(err) => self.failed.push((member, err)),
+        }
+    }
+
+    /// The members of `0..n` that have not answered.
+    pub(super) fn pending(&self, n: usize) -> BTreeSet<usize> {
+        let mut pending: BTreeSet<usize> = (0..n).collect();
+        for i in self
+            .ok
+            .iter()
+            .map(|(i, _)| i)
+            .chain(self.failed.iter().map(|(i, _)| i))
+        {
+            pending.remove(i);
+        }
+        pending
+    }
+}
+
+/// Takes a member's operation off [`Queues::latest`] when it ends or is dropped.
+struct Turn {
+    inner: Arc<Inner>,
+    member: usize,
+    keys: Vec<Path>,
+    ended: Ended,
+    _done: oneshot::Sender<()>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut latest = self.inner.queues.latest.lock().expect("queues");
+        for key in std::mem::take(&mut self.keys) {
+            let entry = (self.member, key);
+            if latest.get(&entry).is_some_and(|e| e.ptr_eq(&self.ended)) {
+                latest.remove(&entry);
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Start `op` on each member of `which`, each after that member's earlier operations
+    /// on `keys` ended, under the breaker and the member deadline.
+    pub(super) fn parts<T, F>(
+        self: &Arc<Self>,
+        which: Range<usize>,
+        keys: &[Path],
+        op: F,
+    ) -> FuturesUnordered<Part<T>>
+    where
+        T: Send + 'static,
+        F: Fn(&Arc<dyn ObjectStore>) -> BoxFuture<'static, Result<T>>,
+    {
+        which
+            .map(|member| {
+                let (done, ended) = oneshot::channel();
+                let ended = ended.shared();
+                let earlier: Vec<Ended> = {
+                    let mut latest = self.queues.latest.lock().expect("queues");
+                    keys.iter()
+                        .filter_map(|key| latest.insert((member, key.clone()), ended.clone()))
+                        .collect()
+                };
+                let turn = Turn {
+                    inner: Arc::clone(self),
+                    member,
+                    keys: keys.to_vec(),
+                    ended,
+                    _done: done,
+                };
+                let fut = op(&self.members[member].1);
+                async move {
+                    for earlier in earlier {
+                        // Answered or dropped: either way it no longer runs.
+                        let _ = earlier.await;
+                    }
+                    let inner = &turn.inner;
+                    let answer = inner.call(member, fut).await;
+                    (member, answer.map_err(|e| tag(&inner.members[member].0, e)))
+                }
+                .boxed()
+            })
+            .collect()
+    }
+
+    /// Wait until `member`'s earlier operations on `key` ended (for writes that do not
+    /// go through [`Self::parts`]: a multipart upload's completion).
+    pub(super) async fn after_earlier(&self, member: usize, key: &Path) {
+        let earlier = self
+            .queues
+            .latest
+            .lock()
+            .expect("queues")
+            .get(&(member, key.clone()))
+            .cloned();
+        if let Some(earlier) = earlier {
+            let _ = earlier.await;
+        }
+    }
+
+    /// Collect answers from `parts` (into `outcome`, which may hold answers already)
+    /// until the write is decided: every part answered, or `decided` holds and the parts
+    /// still running may go on in the background (see the module documentation). Returns
+    /// the answers and the parts still running.
+    pub(super) async fn settle<T>(
+        &self,
+        mut outcome: Outcome<T>,
+        mut parts: FuturesUnordered<Part<T>>,
+        decided: impl Fn(&Outcome<T>) -> bool,
+    ) -> (Outcome<T>, FuturesUnordered<Part<T>>) {
+        let started = Instant::now();
+        while !decided(&outcome) {
+            match parts.next().await {
+                Some(answer) => outcome.push(answer),
+                None => return (outcome, parts),
+            }
+        }
+        // What is ready now costs nothing to take.
+        while let Some(Some(answer)) = parts.next().now_or_never() {
+            outcome.push(answer);
+        }
+        if parts.is_empty() {
+            return (outcome, parts);
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            // Nowhere to run them: wait.
+            while let Some(answer) = parts.next().await {
+                outcome.push(answer);
+            }
+            return (outcome, parts);
+        }
+        if self.journal.is_some() {
+            // As long again as the quorum took, before paying an fsync to journal them.
+            let grace = started.elapsed();
+            let _ = tokio::time::timeout(grace, async {
+                while let Some(answer) = parts.next().await {
+                    outcome.push(answer);
+                }
+            })
+            .await;
+        }
+        let pending = outcome.pending(self.members.len());
+        if !parts.is_empty() && !self.queues.admit(&pending) {
+            while let Some(answer) = parts.next().await {
+                outcome.push(answer);
+            }
+        }
+        (outcome, parts)
+    }
+
+    /// Let `rest` (the parts still running of write number `write`, for members
+    /// `pending`, already recorded as owing it) finish in the background: a member whose
+    /// answer `applied` turns into keys is taken off their record.
+    pub(super) fn hand_over<T: Send + 'static>(
+        self: &Arc<Self>,
+        mut rest: FuturesUnordered<Part<T>>,
+        write: u64,
+        mut pending: BTreeSet<usize>,
+        applied: impl Fn(Result<T>) -> Vec<Path> + Send + 'static,
+    ) {
+        if rest.is_empty() {
+            return;
+        }
+        let inner = Arc::clone(self);
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + BACKGROUND_DEADLINE;
+            while let Ok(Some((member, answer))) =
+                tokio::time::timeout_at(deadline, rest.next()).await
+            {
+                inner.caught_up(member, &applied(answer), write);
+                pending.remove(&member);
+                inner.queues.release(&[member]);
+            }
+            // Past the deadline: abandoned, still recorded as owed.
+            drop(rest);
+            inner
+                .queues
+                .release(&pending.into_iter().collect::<Vec<_>>());
+        });
+    }
+
+    /// Wait until nothing runs in the background.
+    pub(super) async fn flush(&self) {
+        loop {
+            let ended = self.queues.ended.notified();
+            if self.queues.running.lock().expect("queues").is_empty() {
+                return;
+            }
+            ended.await;
+        }
+    }
+
+    /// How many operations run in the background now.
+    pub(super) fn in_background(&self) -> usize {
+        self.queues.running.lock().expect("queues").values().sum()
+    }
+}
+
+impl Queues {
+    /// Take a background slot for each of `members`, all or none.
+    fn admit(&self, members: &BTreeSet<usize>) -> bool {
+        let mut running = self.running.lock().expect("queues");
+        if members
+            .iter()
+            .any(|m| running.get(m).copied().unwrap_or(0) >= BACKGROUND_PER_MEMBER)
+        {
+            return false;
+        }
+        for &m in members {
+            *running.entry(m).or_default() += 1;
+        }
+        true
+    }
+
+    /// Give back the slots of `members`.
+    fn release(&self, members: &[usize]) {
+        let mut running = self.running.lock().expect("queues");
+        for m in members {
+            if let Some(count) = running.get_mut(m) {
+                *count -= 1;
+                if *count == 0 {
+                    running.remove(m);
+                }
+            }
+        }
+        drop(running);
+        self.ended.notify_waiters();
+    }
+}
