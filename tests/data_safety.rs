@@ -655,3 +655,37 @@ async fn sync_between_a_folder_and_a_folder_inside_it_is_refused_before_anything
         Some("source's")
     );
 }
+
+/// A repair limited to a prefix forgets only the records under it: a missed delete
+/// elsewhere must survive it, or a later full repair would bring the object back.
+#[tokio::test]
+async fn a_repair_under_a_prefix_keeps_the_records_outside_it() {
+    let (store, members) = two_faulty();
+    let store = store.with_write(replicate::WritePolicy::Quorum(1)).unwrap();
+    let (x, y) = (Path::from("x/k"), Path::from("y/k"));
+    store.put(&x, "gone".into()).await.unwrap();
+    members[1].inject(Fault::fail(Op::Delete));
+    store.delete(&x).await.unwrap(); // b missed the delete
+    members[1].clear();
+    members[1].inject(Fault::fail(Op::Put));
+    store.put(&y, "new".into()).await.unwrap(); // b missed the write
+    members[1].clear();
+    assert_eq!(store.missed().len(), 2);
+    for repair in ["listing", "recorded"] {
+        let options = SyncOptions::default().with_prefix(Path::from("y"));
+        let report = match repair {
+            "listing" => replicate::repair(&store, &options).await,
+            _ => replicate::repair_recorded(&store, &options).await,
+        };
+        report.unwrap();
+        let kept: Vec<_> = store.missed().into_iter().map(|(key, ..)| key).collect();
+        assert_eq!(kept, vec![x.clone()], "{repair}");
+    }
+    replicate::repair(&store, &SyncOptions::default())
+        .await
+        .unwrap();
+    for member in &members {
+        assert_eq!(body(member.as_ref(), &x).await, None);
+        assert_eq!(body(member.as_ref(), &y).await.as_deref(), Some("new"));
+    }
+}

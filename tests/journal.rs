@@ -368,7 +368,7 @@ async fn kill_the_writer(test: &str, prefix: Option<&str>) {
 
 /// A member that hangs: quorum writes are acknowledged without waiting for it (its calls
 /// run in the background until the member timeout); after two timeouts the breaker stops
-/// calling it; what it missed is journalled, and handed over once it is back.
+/// calling it; what it missed is journalled, and handed off when a probe finds it back.
 #[tokio::test]
 async fn a_hung_member_is_skipped_its_writes_journalled_and_handed_over_when_back() {
     use std::time::Duration;
@@ -415,10 +415,8 @@ async fn a_hung_member_is_skipped_its_writes_journalled_and_handed_over_when_bac
     tokio::time::sleep(Duration::from_millis(2100)).await;
     store.put(&Path::from("probe"), "v".into()).await.unwrap();
     assert!(store.skipped().is_empty());
-    let report = replicate::repair_recorded(&store, &SyncOptions::default())
-        .await
-        .unwrap();
-    assert_eq!((report.copied, report.failed), (20, 0));
+    // The probe's success hands off what c owes, in the background.
+    store.flush().await;
     for i in 0..20 {
         let key = format!("h{i:02}");
         assert_eq!(
@@ -427,7 +425,7 @@ async fn a_hung_member_is_skipped_its_writes_journalled_and_handed_over_when_bac
             "{key}"
         );
     }
-    assert!(store.missed().is_empty());
+    assert!(store.missed().is_empty(), "{:?}", store.missed());
 }
 
 /// A server that accepts connections on 127.0.0.1 and never answers (until dropped): what

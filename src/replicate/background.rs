@@ -57,8 +57,8 @@ pub(super) struct Queues {
     latest: Mutex<HashMap<(usize, Path), Ended>>,
     /// Operations running in the background, per member.
     running: Mutex<HashMap<usize, usize>>,
-    /// Woken whenever a background operation ends.
-    ended: Notify,
+    /// Woken whenever a background operation or hand-off ends.
+    pub(super) ended: Notify,
 }
 
 /// The answers to one write so far.
@@ -259,11 +259,13 @@ impl Inner {
         });
     }
 
-    /// Wait until nothing runs in the background.
+    /// Wait until nothing runs in the background (member operations, hand-offs).
     pub(super) async fn flush(&self) {
         loop {
             let ended = self.queues.ended.notified();
-            if self.queues.running.lock().expect("queues").is_empty() {
+            if self.queues.running.lock().expect("queues").is_empty()
+                && !self.health.iter().any(|h| h.is_handing_off())
+            {
                 return;
             }
             ended.await;

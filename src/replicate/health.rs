@@ -7,13 +7,17 @@
 //! (skipped: a write counts it as failed, and records that it missed the write, without
 //! calling it; a read goes to the next member) for `open_for`. After that, one call
 //! **probes** it: success closes it, failure opens it again for twice as long (at most
-//! 16 × `open_for`). Writes it missed while open are in the store's record (and journal):
-//! `repair_recorded` hands them over once it is back.
+//! 16 × `open_for`). Writes it missed while open are in the store's record (and journal);
+//! when a probe closes it, they are **handed off** in the background: the keys it owes
+//! are converged as `repair_recorded` would (one hand-off per member at a time;
+//! [`ReplicatedStore::flush`](super::ReplicatedStore::flush) waits for it). Keys that
+//! fail to converge stay recorded for the next hand-off or `repair`.
 
-use super::store::Inner;
+use super::store::{Inner, ReplicatedStore};
 use object_store::{Error, Result};
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// When a member is skipped (see the module documentation).
@@ -52,6 +56,8 @@ struct State {
 #[derive(Debug, Default)]
 pub(super) struct Health {
     state: Mutex<State>,
+    /// A hand-off of what the member owes runs.
+    handing_off: AtomicBool,
 }
 
 /// Whether an error is the member's failure, not an answer about the object.
@@ -85,15 +91,17 @@ impl Health {
         }
     }
 
-    /// Record a call's outcome (`failed`: the member failed it).
-    pub(super) fn report(&self, breaker: Option<&Breaker>, failed: bool) {
+    /// Record a call's outcome (`failed`: the member failed it); whether it was a
+    /// successful probe (the member is back).
+    pub(super) fn report(&self, breaker: Option<&Breaker>, failed: bool) -> bool {
         let Some(breaker) = breaker else {
-            return;
+            return false;
         };
         let mut state = self.state.lock().expect("health");
         if !failed {
+            let back = state.open_until.is_some();
             *state = State::default();
-            return;
+            return back;
         }
         state.failed = state.failed.saturating_add(1);
         let backoff = if state.probing {
@@ -102,11 +110,17 @@ impl Health {
         } else if state.failed >= breaker.failures && state.open_until.is_none() {
             breaker.open_for
         } else {
-            return;
+            return false;
         };
         state.probing = false;
         state.backoff = Some(backoff);
         state.open_until = Some(Instant::now() + backoff);
+        false
+    }
+
+    /// Whether a hand-off runs for the member.
+    pub(super) fn is_handing_off(&self) -> bool {
+        self.handing_off.load(Ordering::Acquire)
     }
 
     /// A call admitted as a probe ended without an outcome (it was cancelled): another
@@ -157,9 +171,31 @@ impl Inner {
                 }),
             },
         };
-        health.report(breaker, matches!(&result, Err(e) if is_failure(e)));
+        let back = health.report(breaker, matches!(&result, Err(e) if is_failure(e)));
         pending.1 = true;
+        if back {
+            self.hand_off(i);
+        }
         result
+    }
+
+    /// Converge, in the background, the keys member `i` owes (it is back).
+    fn hand_off(&self, i: usize) {
+        let Some(inner) = self.me.upgrade() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_err()
+            || self.health[i].handing_off.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        tokio::spawn(async move {
+            let store = ReplicatedStore::from_inner(Arc::clone(&inner));
+            // What fails stays recorded: the next hand-off or `repair` takes it up.
+            let _ = super::sync::hand_off(&store, i).await;
+            inner.health[i].handing_off.store(false, Ordering::Release);
+            inner.queues.ended.notify_waiters();
+        });
     }
 }
 

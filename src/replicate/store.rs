@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 /// Several member stores written together and read with fallback.
@@ -117,6 +117,8 @@ pub(super) struct Inner {
     pub(super) breaker: Option<Breaker>,
     /// How long a member call may take before it counts as failed.
     pub(super) member_timeout: Option<Duration>,
+    /// This state itself (for background work a call starts: a hand-off).
+    pub(super) me: Weak<Inner>,
 }
 
 impl ReplicatedStore {
@@ -156,13 +158,21 @@ impl ReplicatedStore {
             journal: None,
             breaker: None,
             member_timeout: None,
+            me: Weak::new(),
         }))
     }
 
-    fn from(inner: Inner) -> Self {
+    fn from(mut inner: Inner) -> Self {
         Self {
-            inner: Arc::new(inner),
+            inner: Arc::new_cyclic(|me| {
+                inner.me = me.clone();
+                inner
+            }),
         }
+    }
+
+    pub(super) fn from_inner(inner: Arc<Inner>) -> Self {
+        Self { inner }
     }
 
     fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
@@ -178,6 +188,7 @@ impl ReplicatedStore {
             health: Arc::clone(&self.inner.health),
             breaker: self.inner.breaker,
             member_timeout: self.inner.member_timeout,
+            me: Weak::new(),
         };
         change(&mut inner);
         Self::from(inner)
@@ -324,6 +335,18 @@ impl ReplicatedStore {
             .expect("record")
             .get(location)
             .cloned()
+    }
+
+    /// The keys member `member` owes.
+    pub(crate) fn owed_by(&self, member: usize) -> Vec<Path> {
+        self.inner
+            .missed
+            .lock()
+            .expect("record")
+            .iter()
+            .filter(|(_, owed)| owed.members.contains(&member))
+            .map(|(key, _)| key.clone())
+            .collect()
     }
 
     /// Every key with a record, with the number of the write that recorded it.

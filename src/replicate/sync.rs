@@ -633,7 +633,9 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Re
     let members: Vec<(&str, &dyn ObjectStore)> =
         store.members().map(|(n, s)| (n, s.as_ref())).collect();
     let listed = rows(&members, options.prefix.as_ref(), None);
-    converge_rows(store, &members, listed, options).await
+    let prefix = options.prefix.as_ref();
+    let covers = |key: &Path| prefix.is_none_or(|prefix| key.prefix_matches(prefix));
+    converge_rows(store, &members, listed, covers, options).await
 }
 
 /// Converge only the keys the store's record names (what members missed, kept by its
@@ -645,8 +647,6 @@ pub async fn repair_recorded(
     store: &ReplicatedStore,
     options: &SyncOptions,
 ) -> crate::Result<RepairReport> {
-    let members: Vec<(&str, &dyn ObjectStore)> =
-        store.members().map(|(n, s)| (n, s.as_ref())).collect();
     let keys = store
         .missed_keys()
         .into_iter()
@@ -657,6 +657,28 @@ pub async fn repair_recorded(
                 .as_ref()
                 .is_none_or(|prefix| key.prefix_matches(prefix))
         });
+    repair_keys(store, keys.collect(), options).await
+}
+
+/// The hand-off to member `member`, back after its breaker was open: converge the keys
+/// it owes ([`repair_recorded`] for those keys).
+pub(super) async fn hand_off(
+    store: &ReplicatedStore,
+    member: usize,
+) -> crate::Result<RepairReport> {
+    let keys = store.owed_by(member);
+    repair_keys(store, keys, &SyncOptions::default()).await
+}
+
+/// Converge `keys`: one `head` per member and key, no listing.
+async fn repair_keys(
+    store: &ReplicatedStore,
+    keys: Vec<Path>,
+    options: &SyncOptions,
+) -> crate::Result<RepairReport> {
+    let members: Vec<(&str, &dyn ObjectStore)> =
+        store.members().map(|(n, s)| (n, s.as_ref())).collect();
+    let chosen: BTreeSet<Path> = keys.iter().cloned().collect();
     let heads = stream::iter(keys)
         .map(|key| {
             let members = &members;
@@ -670,26 +692,32 @@ pub async fn repair_recorded(
         })
         .buffered(options.concurrency.max(1))
         .boxed();
-    converge_rows(store, &members, heads, options).await
+    converge_rows(store, &members, heads, |key| chosen.contains(key), options).await
 }
 
 /// Converge `store` key by key over `rows` (each key with its entry on every member),
-/// forgetting the recorded keys that converged.
+/// forgetting the recorded keys that converged. `covers` says which keys the rows cover
+/// (a key they cover but do not hold is on no member): records of other keys are left
+/// alone.
 async fn converge_rows(
     store: &ReplicatedStore,
     members: &[(&str, &dyn ObjectStore)],
     rows: BoxStream<'_, Result<Row>>,
+    covers: impl Fn(&Path) -> bool,
     options: &SyncOptions,
 ) -> crate::Result<RepairReport> {
     let mut report = RepairReport {
         dry_run: options.dry_run,
         ..Default::default()
     };
-    // Recorded deletes of keys no member lists any more need nothing; recorded keys are
-    // otherwise met in the rows below.
-    // Each with the write that recorded it: a record a later write replaced meanwhile
-    // is not forgotten below.
-    let recorded: BTreeMap<Path, u64> = store.missed_keys().into_iter().collect();
+    // Recorded deletes of covered keys no member lists any more need nothing; covered
+    // recorded keys are otherwise met in the rows below. Each with the write that
+    // recorded it: a record a later write replaced meanwhile is not forgotten below.
+    let recorded: BTreeMap<Path, u64> = store
+        .missed_keys()
+        .into_iter()
+        .filter(|(key, _)| covers(key))
+        .collect();
     // Recorded keys that failed to converge keep their record (bounded by the record).
     let mut unconverged = BTreeSet::new();
     let mut handled = 0u64;
