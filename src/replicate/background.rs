@@ -13,8 +13,10 @@
 //!   [`BACKGROUND_DEADLINE`] after the acknowledgement, stays recorded for `repair`. A
 //!   process that dies with writes in the background has them in its journal.
 //! - **Grace, with a journal.** Recording costs an `fsync` there; so a write with a
-//!   journal first waits for the other members as long again as the quorum took, and
-//!   journals only those still running then.
+//!   journal first waits for the other members as long again as the quorum took (at
+//!   most as long as an `fsync` has taken lately), and journals only those still running
+//!   then. A member that then finishes is cleared without an `fsync` (a missed write's
+//!   clearing may be lost in a crash: `repair` then re-copies the key, harmless).
 //! - **Bounded.** At most [`BACKGROUND_PER_MEMBER`] operations of a member run in the
 //!   background; a write that would pass that waits for the member instead (as with
 //!   `WritePolicy::All`). Without a tokio runtime, writes wait for every member.
@@ -209,9 +211,11 @@ impl Inner {
             }
             return (outcome, parts);
         }
-        if self.journal.is_some() {
-            // As long again as the quorum took, before paying an fsync to journal them.
-            let grace = started.elapsed();
+        if let Some(journal) = &self.journal {
+            // Before paying an fsync to journal them: as long again as the quorum took,
+            // but no longer than an fsync has taken lately (waiting longer would cost
+            // more than the fsync).
+            let grace = started.elapsed().min(journal.append_time());
             let _ = tokio::time::timeout(grace, async {
                 while let Some(answer) = parts.next().await {
                     outcome.push(answer);

@@ -4,8 +4,11 @@
 //! **Guarantee.** When a write or delete is acknowledged (or refused) with some members
 //! having missed it, or still applying it in the background (a quorum write), the key,
 //! the operation and the members are appended to the journal and `fsync`ed
-//! (`File::sync_data`) *before* the call returns; so is the clearing of a
-//! key once a later write reached every member or `repair` converged it. A process that
+//! (`File::sync_data`) *before* the call returns; so is the clearing of a missed delete
+//! once a later write reached every member or `repair` converged it. The clearing of a
+//! missed write is appended without its own `fsync` (the next one makes it durable): if
+//! a crash loses it, `repair` copies the key's newest version to members that already
+//! hold it, which changes nothing. A process that
 //! dies at any point and restarts with the same journal knows every key a member is
 //! behind on, and whether it missed a write or a delete: `repair` then applies a missed
 //! delete instead of restoring the object. If the journal cannot be written, the
@@ -103,6 +106,9 @@ impl Entry {
 struct Appender {
     file: File,
     records: u64,
+    /// How long a durable append takes, smoothed (nanoseconds; the first measured at
+    /// open).
+    sync_nanos: u64,
 }
 
 /// An open journal.
@@ -183,11 +189,17 @@ impl Journal {
             Err(e) => return Err(e),
         }
         let (pending, records, damage) = read(&bytes, path);
+        let file = append_to(path)?;
+        // One fsync now, timed: what recording costs on this disk, before any record.
+        let started = std::time::Instant::now();
+        file.sync_data()?;
+        let sync_nanos = (started.elapsed().as_nanos() as u64).max(1);
         let journal = Self {
             path: path.to_path_buf(),
             appender: Mutex::new(Appender {
-                file: append_to(path)?,
+                file,
                 records,
+                sync_nanos,
             }),
             damage,
             lock,
@@ -208,18 +220,27 @@ impl Journal {
         self.append(&Entry::missed(key, what, members))
     }
 
-    /// Record durably that `key` needs nothing any more. When the journal has grown past
-    /// twice the `still` pending keys (`key` excluded), rewrite it with what `pending`
-    /// gives: built only then, not on every clearing.
+    /// Record that `key` needs nothing any more: durably when `durable`, else appended
+    /// without `fsync` (made durable by the next durable append). When the journal has
+    /// grown past twice the `still` pending keys (`key` excluded), rewrite it with what
+    /// `pending` gives: built only then, not on every clearing.
     pub(crate) fn clear(
         &self,
         key: &Path,
+        durable: bool,
         still: usize,
         pending: impl FnOnce() -> Pending,
     ) -> io::Result<()> {
-        self.append(&Entry::Clear {
+        let entry = Entry::Clear {
             key: key.to_string(),
-        })?;
+        };
+        if durable {
+            self.append(&entry)?;
+        } else {
+            let mut appender = self.appender.lock().expect("journal");
+            appender.file.write_all(&encode(&entry))?;
+            appender.records += 1;
+        }
         let records = self.appender.lock().expect("journal").records;
         if records > REWRITE_MIN.max(2 * still as u64) {
             self.rewrite(&pending())?;
@@ -230,10 +251,19 @@ impl Journal {
     fn append(&self, entry: &Entry) -> io::Result<()> {
         let record = encode(entry);
         let mut appender = self.appender.lock().expect("journal");
+        let started = std::time::Instant::now();
         appender.file.write_all(&record)?;
         appender.file.sync_data()?;
         appender.records += 1;
+        let took = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        let last = appender.sync_nanos;
+        appender.sync_nanos = (last - last / 8 + took / 8).max(1);
         Ok(())
+    }
+
+    /// How long a durable append has taken lately.
+    pub(crate) fn append_time(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.appender.lock().expect("journal").sync_nanos)
     }
 
     /// Replace the journal with `pending` alone, atomically.
@@ -251,10 +281,8 @@ impl Journal {
         if let Some(folder) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             File::open(folder)?.sync_all()?;
         }
-        *appender = Appender {
-            file: append_to(&self.path)?,
-            records: pending.len() as u64,
-        };
+        appender.file = append_to(&self.path)?;
+        appender.records = pending.len() as u64;
         Ok(())
     }
 }
@@ -368,7 +396,7 @@ mod tests {
         now.insert(Path::from("a"), (Missed::Write, names(&["b"])));
         now.insert(Path::from("d"), (Missed::Delete, names(&["b", "c"])));
         journal
-            .clear(&Path::from("x"), now.len(), || now.clone())
+            .clear(&Path::from("x"), true, now.len(), || now.clone())
             .unwrap();
         drop(journal);
         let (journal, pending) = Journal::open(&path).unwrap();
@@ -441,7 +469,7 @@ mod tests {
         for i in 0..3000u32 {
             let key = Path::from(format!("k{i}"));
             journal.record(&key, Missed::Write, names(&["m"])).unwrap();
-            journal.clear(&key, 0, Pending::new).unwrap();
+            journal.clear(&key, true, 0, Pending::new).unwrap();
         }
         let records = journal.appender.lock().unwrap().records;
         assert!(records <= REWRITE_MIN + 1, "{records}");

@@ -98,13 +98,20 @@ impl Inner {
         let journalled = match (&self.journal, members.is_empty()) {
             (None, _) => Ok(()),
             (Some(_), true) if !record.contains_key(location) => Ok(()),
-            // Cleared in the journal first: a record the journal still held after a
-            // restart would be acted on (a missed delete applied to a newer object).
-            (Some(journal), true) => journal.clear(location, record.len() - 1, || {
-                let mut pending = self.names(record);
-                pending.remove(location);
-                pending
-            }),
+            // Cleared in the journal first, durably for a missed delete: one the journal
+            // still held after a restart would be acted on (applied to a newer object).
+            // A missed write's clearing may be lost: `repair` would then copy the newest
+            // version to members that have it already, nothing worse.
+            (Some(journal), true) => {
+                let durable = record
+                    .get(location)
+                    .is_some_and(|o| o.what == Missed::Delete);
+                journal.clear(location, durable, record.len() - 1, || {
+                    let mut pending = self.names(record);
+                    pending.remove(location);
+                    pending
+                })
+            }
             (Some(journal), false) => journal.record(location, what, self.names_of(&members)),
         };
         if let Err(err) = journalled {
