@@ -137,6 +137,28 @@ async fn a_slow_member_finishes_quorum_writes_in_the_background_in_order() {
     assert!(store.missed().is_empty(), "{:?}", store.missed());
 }
 
+/// Dropping the store with a write still running in the background loses nothing: the
+/// write finishes (the background holds what it needs) and is taken off the record.
+#[tokio::test]
+async fn dropping_the_store_lets_background_writes_finish() {
+    let members = Members::new(3);
+    let store = members.store(WritePolicy::Quorum(2));
+    members.faulty[2].inject(Fault::delay(Op::Put, Duration::from_millis(100)));
+    store.put(&Path::from("k"), "v".into()).await.unwrap();
+    assert_eq!(store.in_background(), 1);
+    drop(store);
+    for _ in 0..100 {
+        if members.body(2, &Path::from("k")).await.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        members.body(2, &Path::from("k")).await.as_deref(),
+        Some("v")
+    );
+}
+
 /// An older write finishing in the background does not take a member off the record of
 /// a newer write to the key that it then fails.
 #[tokio::test]

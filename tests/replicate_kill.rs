@@ -128,6 +128,8 @@ async fn acknowledged_writes_survive_a_member_killed_and_restarted() {
     // s3 and local never failed, so every write met the quorum; the ones azure missed
     // while it was down are recorded.
     assert_eq!(acknowledged.len(), 300);
+    // Writes acknowledged at the quorum may still run on a member: they end first.
+    safe.flush().await;
     let missed = safe.missed();
     assert!(
         missed.len() >= 100 && missed.iter().all(|(_, _, m)| m == &["azure"]),

@@ -629,7 +629,12 @@ pub struct RepairReport {
 ///
 /// Recorded keys are forgotten once converged. Without the record (another process, a
 /// restart), a missed delete looks like a missed write and the object is restored.
+///
+/// It starts once the store's writes running in the background ended
+/// ([`ReplicatedStore::flush`]): they would look like differences.
 pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Result<RepairReport> {
+    // Writes still finishing in the background would look like differences.
+    store.flush().await;
     let members: Vec<(&str, &dyn ObjectStore)> =
         store.members().map(|(n, s)| (n, s.as_ref())).collect();
     let listed = rows(&members, options.prefix.as_ref(), None);
@@ -642,11 +647,13 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Re
 /// journal across restarts: [`ReplicatedStore::with_journal`]): one `head` per member and
 /// key, no listing. What [`repair`] does for those keys, without comparing the rest: a
 /// missed delete is applied, a missed write copied from the newest version among the
-/// members that applied it. Keys under [`SyncOptions::prefix`] only, when set.
+/// members that applied it. Keys under [`SyncOptions::prefix`] only, when set. Like
+/// [`repair`], it starts once the store's background writes ended.
 pub async fn repair_recorded(
     store: &ReplicatedStore,
     options: &SyncOptions,
 ) -> crate::Result<RepairReport> {
+    store.flush().await;
     let keys = store
         .missed_keys()
         .into_iter()
