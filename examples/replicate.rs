@@ -360,13 +360,15 @@ write = { quorum = 2 }
     let config_path = path.to_str().expect("utf-8 temp path");
     let config = Config::load(&path)?;
     println!("demo in {}\n", dir.path().display());
-    let safe = config.open("safe")?;
+    let safe = config.open_replicated("safe")?;
     for i in 0..500u32 {
         let key = Path::from(format!("docs/{:02}/{i:04}.txt", i % 10));
         safe.put(&key, vec![b'a' + (i % 26) as u8; 50 + i as usize].into())
             .await
             .map_err(|e| stratus::Error::in_store("safe", e))?;
     }
+    // Quorum writes return once two members have them; the third finishes meanwhile.
+    safe.flush().await;
     println!("wrote 500 objects through `safe` (replicated to primary, backup, offsite)\n");
 
     let offsite = config.open("offsite")?;
