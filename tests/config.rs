@@ -2,7 +2,7 @@
 //! expected; secrets never show in Debug, Display or errors; URL and env forms.
 
 use std::path::PathBuf;
-use stratus::config::{S3Config, Secret, StoreConfig};
+use stratus::config::{ProviderConfig, S3Config, Secret, StoreConfig};
 use stratus::object_store::path::Path;
 use stratus::object_store::ObjectStoreExt;
 use stratus::{Config, Error};
@@ -425,7 +425,7 @@ fn url_forms() {
         "s3://acme/logs/2024?region=eu-west-1&endpoint=http://127.0.0.1:9000&allow_http=true&aws_copy_if_not_exists=multipart",
     )
     .unwrap();
-    let StoreConfig::S3(s3) = &config else {
+    let ProviderConfig::S3(s3) = &config.kind else {
         panic!("{config:?}")
     };
     assert_eq!(s3.bucket, "acme");
@@ -473,13 +473,16 @@ fn bad_urls_say_what_is_expected() {
 fn store_config_built_in_code_is_validated() {
     let mut s3 = S3Config::new("b");
     s3.endpoint = Some("http://127.0.0.1:9000".into());
-    let err = StoreConfig::S3(s3.clone()).build().unwrap_err().to_string();
+    let err = StoreConfig::from(s3.clone())
+        .build()
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("key `endpoint`") && err.contains("allow_http"),
         "{err}"
     );
     s3.allow_http = true;
-    StoreConfig::S3(s3).build().unwrap();
+    StoreConfig::from(s3).build().unwrap();
 }
 
 #[tokio::test]
@@ -543,7 +546,7 @@ fn retry_settings_are_validated() {
         &format!("{base}retry = {{ max_retries = 2, retry_timeout = \"30s\", init_backoff = \"50ms\", max_backoff = \"2s\", backoff_base = 3.0 }}\n"),
     );
     let config = ok.unwrap();
-    let StoreConfig::S3(s3) = config.get("a").unwrap() else {
+    let ProviderConfig::S3(s3) = &config.get("a").unwrap().kind else {
         panic!()
     };
     let retry = s3.retry.as_ref().unwrap();

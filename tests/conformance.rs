@@ -142,6 +142,25 @@ mod s3_seaweedfs {
     }
 }
 
+/// SeaweedFS again, through every layer a setting adds (`LimitedStore` with object_store's
+/// `LimitStore` inside, `ObservedStore`): the same cases pass.
+mod layered {
+    use super::*;
+    case!(Backend::Layered, list_with_offset_exclusivity);
+    case!(Backend::Layered, get_opts);
+    case!(Backend::Layered, list_uses_directories_correctly);
+    case!(Backend::Layered, list_with_delimiter);
+    case!(Backend::Layered, rename_and_copy);
+    case!(Backend::Layered, copy_rename_nonexistent_object);
+    case!(Backend::Layered, stream_get);
+    case!(Backend::Layered, multipart_out_of_order);
+    case!(Backend::Layered, put_get_delete_list);
+    case!(Backend::Layered, copy_if_not_exists);
+    case!(Backend::Layered, put_get_attributes);
+    case!(Backend::Layered, multipart_race_condition, true);
+    case!(Backend::Layered, put_opts, true);
+}
+
 /// `PutMode::Create` and `PutMode::Update` one request at a time: what put_opts checks,
 /// minus its concurrent loop (which these S3 servers do not make atomic).
 mod conditional_put {

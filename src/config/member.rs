@@ -283,14 +283,15 @@ pub(crate) fn members<T: Table>(
 }
 
 impl MemberStore {
-    /// Build the member's store, a named one with `resolve`.
+    /// Build the member's store (`name`: the member's name), a named one with `resolve`.
     pub(crate) fn build(
         &self,
+        name: &str,
         resolve: &mut super::Resolve<'_>,
     ) -> Result<std::sync::Arc<dyn object_store::ObjectStore>, super::BuildError> {
         match self {
-            MemberStore::Named(name) => resolve(name),
-            MemberStore::Inline(config) => config.build_with(resolve),
+            MemberStore::Named(store) => resolve(store),
+            MemberStore::Inline(config) => config.build_labelled(name, resolve),
         }
     }
 }

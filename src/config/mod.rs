@@ -37,18 +37,21 @@ mod place;
 mod providers;
 mod retry;
 mod secret;
+mod settings;
 mod store;
 mod url;
 
 pub use self::member::{MemberStore, ReplicatedMember, ShardedMember};
 pub use self::options::{OptionValue, Options};
 pub use self::providers::{
-    AzureConfig, GcsConfig, ListOrder, LocalConfig, MemoryConfig, ReplicatedConfig, S3Config,
-    ShardedConfig, StoreConfig,
+    AzureConfig, GcsConfig, ListOrder, LocalConfig, MemoryConfig, ProviderConfig, ReplicatedConfig,
+    S3Config, ShardedConfig,
 };
 pub use self::retry::RetrySettings;
 pub(crate) use self::secret::scrub_error;
 pub use self::secret::Secret;
+pub use self::settings::{Limits, StoreSettings};
+pub use self::store::StoreConfig;
 pub use self::url::parse_url;
 
 use crate::error::{ConfigError, Error, Result};
@@ -377,7 +380,7 @@ impl Config {
         }
         let config = self.get(name)?;
         let store = config
-            .build_with(&mut self.resolver(built))
+            .build_labelled(name, &mut self.resolver(built))
             .map_err(|e| e.into_error(&self.origin, name, config.provider(), &config.secrets()))?;
         built.insert(name.to_owned(), Arc::clone(&store));
         Ok(store)
@@ -395,7 +398,7 @@ impl Config {
     /// [`ReplicatedStore`](crate::replicate::ReplicatedStore) (for
     /// [`crate::replicate::repair`], which needs the type).
     pub fn open_replicated(&self, name: &str) -> Result<crate::replicate::ReplicatedStore> {
-        let StoreConfig::Replicated(config) = self.get(name)? else {
+        let ProviderConfig::Replicated(config) = &self.get(name)?.kind else {
             return Err(ConfigError::new(&self.origin, "not a replicated store")
                 .store(name)
                 .key("provider")
@@ -410,7 +413,7 @@ impl Config {
     /// [`ShardedStore`](crate::shard::ShardedStore) (for [`crate::shard::plan`] and
     /// friends, which need the type).
     pub fn open_sharded(&self, name: &str) -> Result<crate::shard::ShardedStore> {
-        let StoreConfig::Sharded(config) = self.get(name)? else {
+        let ProviderConfig::Sharded(config) = &self.get(name)?.kind else {
             return Err(ConfigError::new(&self.origin, "not a sharded store")
                 .store(name)
                 .key("provider")
@@ -536,7 +539,7 @@ mod tests {
             &env,
         )
         .unwrap();
-        let StoreConfig::S3(s3) = config.get("a").unwrap() else {
+        let ProviderConfig::S3(s3) = &config.get("a").unwrap().kind else {
             panic!("expected s3")
         };
         assert_eq!(s3.bucket, "from-env");
@@ -566,7 +569,7 @@ mod tests {
             parse_with("[stores.l]\nprovider = \"local\"\nroot = \"data\"\n", &env).unwrap();
         assert_eq!(
             config.get("l").unwrap(),
-            &StoreConfig::Local(LocalConfig::new("/base/data"))
+            &StoreConfig::from(LocalConfig::new("/base/data"))
         );
     }
 
@@ -581,7 +584,7 @@ mod tests {
             &env,
         )
         .unwrap();
-        let StoreConfig::Sharded(sharded) = config.get("s").unwrap() else {
+        let ProviderConfig::Sharded(sharded) = &config.get("s").unwrap().kind else {
             panic!("expected sharded")
         };
         let inline = |store: &MemberStore| match store {
@@ -590,14 +593,14 @@ mod tests {
         };
         assert_eq!(
             inline(&sharded.members[0].store),
-            StoreConfig::Local(LocalConfig::new("/base/x"))
+            StoreConfig::from(LocalConfig::new("/base/x"))
         );
-        let StoreConfig::Replicated(replicated) = inline(&sharded.members[1].store) else {
+        let ProviderConfig::Replicated(replicated) = inline(&sharded.members[1].store).kind else {
             panic!("expected replicated")
         };
         assert_eq!(
             inline(&replicated.members[0].store),
-            StoreConfig::Local(LocalConfig::new("/base/y"))
+            StoreConfig::from(LocalConfig::new("/base/y"))
         );
     }
 

@@ -10,6 +10,10 @@ use super::KeyError;
 const DEFAULT_INIT_BACKOFF: Duration = Duration::from_millis(100);
 /// object_store's longest backoff when `max_backoff` is unset.
 const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(15);
+/// object_store's retries when `max_retries` is unset.
+const DEFAULT_MAX_RETRIES: usize = 10;
+/// object_store's retry budget when `retry_timeout` is unset.
+const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// How a cloud store retries failed requests. Unset fields keep object_store's defaults
 /// (10 retries, 3 minutes in all, backoff from 100 ms doubling to 15 s).
@@ -38,7 +42,9 @@ pub struct RetrySettings {
     pub backoff_base: Option<f64>,
 }
 
-fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+pub(crate) fn duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
     let text = String::deserialize(deserializer)?;
     humantime::parse_duration(&text).map(Some).map_err(|e| {
         serde::de::Error::custom(format!(
@@ -87,6 +93,48 @@ impl RetrySettings {
                 format!(
                     "{init:?} first and {max:?} longest: the first backoff must not be longer \
                      than the longest ({other})"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuse a request `timeout` (object_store's client option) at or above the retry
+    /// budget: a request that times out would leave no time to retry it, so the retries
+    /// configured would never happen (OpenDAL's `TimeoutLayer` refuses the same).
+    pub(crate) fn check_timeout(
+        retry: Option<&Self>,
+        options: &super::Options,
+    ) -> Result<(), KeyError> {
+        let Some(value) = options.0.get("timeout") else {
+            return Ok(());
+        };
+        let text = value.to_string();
+        let timeout = humantime::parse_duration(&text).map_err(|e| {
+            KeyError::new(
+                "options.timeout",
+                format!("`{text}` is not a duration ({e}); expected e.g. \"30s\""),
+            )
+        })?;
+        let retries = retry
+            .and_then(|r| r.max_retries)
+            .unwrap_or(DEFAULT_MAX_RETRIES);
+        let budget = retry
+            .and_then(|r| r.retry_timeout)
+            .unwrap_or(DEFAULT_RETRY_TIMEOUT);
+        if retries > 0 && timeout >= budget {
+            return Err(KeyError::new(
+                "options.timeout",
+                format!(
+                    "{timeout:?} per request is at or above the retry budget of {budget:?} \
+                     (`retry.retry_timeout`{}): a request that times out leaves no time to \
+                     retry it. Set a shorter timeout, a longer `retry.retry_timeout`, or \
+                     `retry.max_retries = 0` to say one attempt is meant",
+                    if retry.and_then(|r| r.retry_timeout).is_some() {
+                        ""
+                    } else {
+                        ", object_store's default"
+                    }
                 ),
             ));
         }

@@ -1,7 +1,8 @@
 //! [`StoreConfig`]: one store's configuration, whichever its provider, and what is done
 //! with it (check, build) through the provider registry.
 
-use super::providers::{self, StoreConfig};
+use super::providers::{self, Provider, ProviderConfig};
+use super::settings::StoreSettings;
 use super::{place, BuildError, KeyError, Resolve};
 use crate::error::Result;
 use crate::layer::{PrefixedStore, RedactedStore};
@@ -10,7 +11,43 @@ use object_store::ObjectStore;
 use std::path::Path;
 use std::sync::Arc;
 
+/// The configuration of one store: what it is (its provider's configuration) and the
+/// settings every store has (limits, deadline, metrics, tracing). Build one from a file
+/// ([`Config`](crate::Config)), a URL ([`parse_url`](crate::config::parse_url)), or in code
+/// from a provider's config (`S3Config::new("bucket").into()`).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct StoreConfig {
+    /// What the store is: its provider's configuration.
+    pub kind: ProviderConfig,
+    /// How it is used: the settings every store has.
+    pub settings: StoreSettings,
+}
+
+impl From<ProviderConfig> for StoreConfig {
+    fn from(kind: ProviderConfig) -> Self {
+        Self {
+            kind,
+            settings: StoreSettings::default(),
+        }
+    }
+}
+
 impl StoreConfig {
+    /// This configuration with `settings`.
+    pub fn with_settings(mut self, settings: StoreSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    pub(crate) fn provider_ref(&self) -> &dyn Provider {
+        self.kind.provider_ref()
+    }
+
+    pub(crate) fn provider_mut(&mut self) -> &mut dyn Provider {
+        self.kind.provider_mut()
+    }
+
     /// The provider's name as written in configuration.
     pub fn provider(&self) -> &'static str {
         self.provider_ref().entry().name
@@ -57,7 +94,7 @@ impl StoreConfig {
     /// [`Config::open`](super::Config::open) can.
     pub fn build(&self) -> Result<Arc<dyn ObjectStore>> {
         self.validate()?;
-        self.build_with(&mut |name| {
+        self.build_labelled(self.provider(), &mut |name| {
             Err(KeyError::new(
                 "members",
                 format!(
@@ -105,7 +142,18 @@ impl StoreConfig {
                 KeyError::new("prefix", format!("not a valid object key prefix: {e}"))
             })?;
         }
+        self.settings.check()?;
         provider.validate()
+    }
+
+    /// [`Self::build_with`], with the settings applied, `label` naming the store in
+    /// metrics and spans.
+    pub(crate) fn build_labelled(
+        &self,
+        label: &str,
+        resolve: &mut Resolve<'_>,
+    ) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        Ok(self.settings.apply(label, self.build_with(resolve)?))
     }
 
     /// Build, after [`Self::check`] passed, resolving the stores a composite names with
@@ -171,7 +219,21 @@ impl StoreConfig {
         if let Some((_, false)) = entry.feature {
             return Err(providers::missing_feature(entry));
         }
-        let config = (entry.parse)(value)?;
+        let settings = StoreSettings::take(table)?;
+        let kind = (entry.parse)(value).map_err(|mut e| {
+            if e.message.starts_with("unknown field") {
+                e.message.push_str(&format!(
+                    ", or a setting every store has: {}",
+                    super::settings::KEYS
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            e
+        })?;
+        let config = Self { kind, settings };
         config.check_own()?;
         Ok(config)
     }

@@ -134,7 +134,7 @@ fn query(entry: &Entry, url: &::url::Url, table: &mut Map<String, Value>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{LocalConfig, MemoryConfig};
+    use crate::config::{LocalConfig, MemoryConfig, ProviderConfig};
 
     #[test]
     #[cfg(feature = "aws")]
@@ -143,7 +143,7 @@ mod tests {
             "s3://b/p?region=eu-west-1&list_order=sorted&aws_copy_if_not_exists=multipart",
         )
         .unwrap();
-        let StoreConfig::S3(s3) = config else {
+        let ProviderConfig::S3(s3) = config.kind else {
             panic!("expected s3")
         };
         assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
@@ -155,17 +155,17 @@ mod tests {
     fn file_and_memory_urls() {
         assert_eq!(
             parse_url("file:///tmp/some%20dir").unwrap(),
-            StoreConfig::Local(LocalConfig::new("/tmp/some dir"))
+            StoreConfig::from(LocalConfig::new("/tmp/some dir"))
         );
         assert_eq!(
             parse_url("memory:///a/b").unwrap(),
-            StoreConfig::Memory(MemoryConfig {
+            StoreConfig::from(MemoryConfig {
                 prefix: Some("a/b".into())
             })
         );
         assert_eq!(
             parse_url("memory://").unwrap(),
-            StoreConfig::Memory(MemoryConfig {
+            StoreConfig::from(MemoryConfig {
                 prefix: Some(String::new())
             })
         );

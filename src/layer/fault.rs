@@ -31,6 +31,7 @@ use object_store::{
     ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
 };
 use std::fmt;
+use std::future::Future;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -138,6 +139,18 @@ pub struct FaultyStore {
     inner: Arc<dyn ObjectStore>,
     faults: Arc<Mutex<Vec<Armed>>>,
     calls: Arc<[AtomicU64; OPS]>,
+    /// Single-request operations running now, and the most at once so far.
+    running: AtomicU64,
+    peak: AtomicU64,
+}
+
+/// Counts one operation as running while it lives.
+struct Running<'a>(&'a AtomicU64);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl FaultyStore {
@@ -147,7 +160,25 @@ impl FaultyStore {
             inner,
             faults: Arc::default(),
             calls: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
+            running: AtomicU64::new(0),
+            peak: AtomicU64::new(0),
         }
+    }
+
+    /// The most single-request operations (put, get, head, get_ranges, copy, rename,
+    /// list_with_delimiter, starting a multipart upload) that ran at once so far, a
+    /// delay injected included: what a concurrency limit above this store let through.
+    pub fn peak_in_flight(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// `fut` (operation `op` on `key`) counted as running, after the faults.
+    async fn run<T>(&self, op: Op, key: &str, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        let now = self.running.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+        let _running = Running(&self.running);
+        self.enter(op, key).await?;
+        fut.await
     }
 
     /// Add a fault; faults added earlier are checked first.
@@ -241,8 +272,8 @@ impl ObjectStore for FaultyStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
-        self.enter(Op::Put, location.as_ref()).await?;
-        self.inner.put_opts(location, payload, opts).await
+        let put = self.inner.put_opts(location, payload, opts);
+        self.run(Op::Put, location.as_ref(), put).await
     }
 
     async fn put_multipart_opts(
@@ -250,8 +281,8 @@ impl ObjectStore for FaultyStore {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
-        self.enter(Op::PutMultipart, location.as_ref()).await?;
-        let inner = self.inner.put_multipart_opts(location, opts).await?;
+        let start = self.inner.put_multipart_opts(location, opts);
+        let inner = self.run(Op::PutMultipart, location.as_ref(), start).await?;
         Ok(Box::new(FaultyUpload {
             inner,
             key: location.to_string(),
@@ -262,13 +293,13 @@ impl ObjectStore for FaultyStore {
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         let op = if options.head { Op::Head } else { Op::Get };
-        self.enter(op, location.as_ref()).await?;
-        self.inner.get_opts(location, options).await
+        let get = self.inner.get_opts(location, options);
+        self.run(op, location.as_ref(), get).await
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        self.enter(Op::Get, location.as_ref()).await?;
-        self.inner.get_ranges(location, ranges).await
+        let get = self.inner.get_ranges(location, ranges);
+        self.run(Op::Get, location.as_ref(), get).await
     }
 
     fn delete_stream(
@@ -315,18 +346,18 @@ impl ObjectStore for FaultyStore {
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         let key = prefix.map(|p| p.as_ref()).unwrap_or("");
-        self.enter(Op::ListWithDelimiter, key).await?;
-        self.inner.list_with_delimiter(prefix).await
+        let list = self.inner.list_with_delimiter(prefix);
+        self.run(Op::ListWithDelimiter, key, list).await
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        self.enter(Op::Copy, from.as_ref()).await?;
-        self.inner.copy_opts(from, to, options).await
+        let copy = self.inner.copy_opts(from, to, options);
+        self.run(Op::Copy, from.as_ref(), copy).await
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
-        self.enter(Op::Rename, from.as_ref()).await?;
-        self.inner.rename_opts(from, to, options).await
+        let rename = self.inner.rename_opts(from, to, options);
+        self.run(Op::Rename, from.as_ref(), rename).await
     }
 }
 

@@ -11,16 +11,53 @@
 //!   `Display` that keeps the store it scopes.
 //! - `KeyOrderedStore` (local stores, and S3 stores with `list_order = "sorted"`):
 //!   listings in byte order, which merging listings needs.
+//! - `LimitedStore` (stores with `limits` or a `deadline`): operations in flight
+//!   (object_store's `LimitStore`), requests and bytes per second (`governor`), a
+//!   deadline per operation.
+//! - `ObservedStore` (stores with `metrics` or `tracing`): metrics through the
+//!   `metrics` facade, a span per operation through `tracing`.
 //! - [`fault::FaultyStore`]: fails or delays chosen operations, deterministically. A
 //!   public **testing aid**, for testing what an application or a composite store does
 //!   when a store misbehaves; stratus never builds it.
 
 pub mod fault;
 mod forward;
+mod limit;
+mod observe;
 mod ordered;
 mod prefix;
 mod redact;
 
+pub(crate) use limit::LimitedStore;
+pub(crate) use observe::ObservedStore;
 pub(crate) use ordered::KeyOrderedStore;
 pub(crate) use prefix::PrefixedStore;
 pub(crate) use redact::RedactedStore;
+
+/// Replace `result`'s body with `f(body)`, the body as a stream whatever it was (a local
+/// file's included).
+pub(crate) fn map_body(
+    result: &mut object_store::GetResult,
+    f: impl FnOnce(
+        futures::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>,
+) {
+    use futures::StreamExt;
+    use object_store::{GetResult, GetResultPayload};
+    let payload = std::mem::replace(
+        &mut result.payload,
+        GetResultPayload::Stream(futures::stream::empty().boxed()),
+    );
+    let body = match payload {
+        GetResultPayload::Stream(body) => body,
+        file => GetResult {
+            payload: file,
+            meta: result.meta.clone(),
+            range: result.range.clone(),
+            attributes: result.attributes.clone(),
+            extensions: Default::default(),
+        }
+        .into_stream(),
+    };
+    result.payload = GetResultPayload::Stream(f(body));
+}

@@ -41,6 +41,9 @@ pub enum Backend {
     ReplicatedMixed,
     /// `provider = "sharded"` over two replicated stores of two in-memory members each.
     Nested,
+    /// S3 on SeaweedFS (as [`Backend::SeaweedFs`]) with every setting on: `limits`,
+    /// `deadline`, `metrics`, `tracing`.
+    Layered,
 }
 
 impl Backend {
@@ -62,7 +65,7 @@ impl Backend {
                 Some("STRATUS_TEST_AZURITE_ENDPOINT")
             }
             Backend::Moto => Some("STRATUS_TEST_MOTO_ENDPOINT"),
-            Backend::SeaweedFs => Some("STRATUS_TEST_SEAWEED_ENDPOINT"),
+            Backend::SeaweedFs | Backend::Layered => Some("STRATUS_TEST_SEAWEED_ENDPOINT"),
             Backend::Azurite => Some("STRATUS_TEST_AZURITE_ENDPOINT"),
             Backend::FakeGcs => Some("STRATUS_TEST_GCS_ENDPOINT"),
         }
@@ -126,6 +129,11 @@ impl Backend {
                     self.endpoint()?
                 )
             }
+            Backend::Layered => format!(
+                "{}limits = {{ in_flight = 4, requests_per_second = 1000, bytes_per_second = 104857600 }}\n\
+                 deadline = \"60s\"\nmetrics = true\ntracing = true\n",
+                Backend::SeaweedFs.store_toml(prefix)?
+            ),
             Backend::Azurite => {
                 self.endpoint()?;
                 format!(

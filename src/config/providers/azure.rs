@@ -87,7 +87,12 @@ impl Provider for AzureConfig {
                  remove `endpoint` or set that variable",
             ));
         }
-        check_remote(self.retry.as_ref(), self.endpoint.as_deref(), self.allow_http)?;
+        check_remote(
+            self.retry.as_ref(),
+            &self.options,
+            self.endpoint.as_deref(),
+            self.allow_http,
+        )?;
         #[cfg(feature = "azure")]
         self.config_keys()?;
         Ok(())

@@ -70,7 +70,12 @@ impl Provider for GcsConfig {
     }
 
     fn validate(&self) -> Result<(), KeyError> {
-        check_remote(self.retry.as_ref(), self.endpoint.as_deref(), self.allow_http)?;
+        check_remote(
+            self.retry.as_ref(),
+            &self.options,
+            self.endpoint.as_deref(),
+            self.allow_http,
+        )?;
         if self.service_account.is_some() && self.service_account_key.is_some() {
             return Err(KeyError::new(
                 "service_account_key",

@@ -14,7 +14,9 @@
 
 use super::member::MemberStore;
 use super::place::Place;
-use super::{check_endpoint, BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
+use super::{
+    check_endpoint, BuildError, KeyError, Options, Resolve, RetrySettings, Secret, StoreConfig,
+};
 use object_store::ObjectStore;
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde::Deserializer;
@@ -22,25 +24,24 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Registers the providers: declares each file's module, re-exports its config type,
-/// and generates [`StoreConfig`] (one variant each), `From` for each config type, and
-/// the dispatch to [`Provider`].
+/// and generates [`ProviderConfig`] (one variant each), `From` for each config type (into
+/// it and into [`StoreConfig`]), and the dispatch to [`Provider`].
 macro_rules! registry {
     ($( $(#[$doc:meta])* $variant:ident($module:ident::$config:ident), )*) => {
         $( mod $module; pub use self::$module::$config; )*
 
-        /// The configuration of one store, whichever its provider. Build one from a file
-        /// ([`Config`](crate::Config)), a URL ([`parse_url`](crate::config::parse_url)),
-        /// or in code from a provider's config (`S3Config::new("bucket").into()`).
+        /// What a store is: its provider's configuration, whichever the provider (the
+        /// [`StoreConfig::kind`] of a store).
         #[derive(Clone, Debug, PartialEq)]
         #[non_exhaustive]
-        pub enum StoreConfig {
+        pub enum ProviderConfig {
             $( $(#[$doc])* $variant($config), )*
         }
 
         /// Every provider, in the order errors list them.
         pub(crate) static ENTRIES: &[&Entry] = &[ $( &$module::ENTRY, )* ];
 
-        impl StoreConfig {
+        impl ProviderConfig {
             /// The provider behind this configuration.
             pub(crate) fn provider_ref(&self) -> &dyn Provider {
                 match self { $( Self::$variant(c) => c, )* }
@@ -52,9 +53,15 @@ macro_rules! registry {
         }
 
         $(
-            impl From<$config> for StoreConfig {
+            impl From<$config> for ProviderConfig {
                 fn from(config: $config) -> Self {
                     Self::$variant(config)
+                }
+            }
+
+            impl From<$config> for StoreConfig {
+                fn from(config: $config) -> Self {
+                    ProviderConfig::$variant(config).into()
                 }
             }
         )*
@@ -97,7 +104,7 @@ pub(crate) struct Entry {
     /// stratus wraps them in a `RedactedStore`.
     pub credentials: bool,
     /// Parse its table (without `provider`, after `${VAR}` interpolation).
-    pub parse: fn(serde_json::Value) -> Result<StoreConfig, KeyError>,
+    pub parse: fn(serde_json::Value) -> Result<ProviderConfig, KeyError>,
     /// Its keys, in the order they are declared.
     pub keys: fn() -> &'static [&'static str],
 }
@@ -200,15 +207,18 @@ pub(crate) fn missing_feature(entry: &Entry) -> KeyError {
     )
 }
 
-/// What every cloud provider checks first: its retry settings, then its endpoint's form.
+/// What every cloud provider checks first: its retry settings, its request timeout
+/// against them, then its endpoint's form.
 pub(crate) fn check_remote(
     retry: Option<&RetrySettings>,
+    options: &Options,
     endpoint: Option<&str>,
     allow_http: bool,
 ) -> Result<(), KeyError> {
     if let Some(retry) = retry {
         retry.validate()?;
     }
+    RetrySettings::check_timeout(retry, options)?;
     check_endpoint(endpoint, allow_http)
 }
 
@@ -222,9 +232,9 @@ pub(crate) fn secrets_of<'a>(keys: &[&'a Option<Secret>], options: &'a Options) 
 }
 
 /// [`Entry::parse`] for a provider whose table is its serde struct.
-pub(crate) fn parse_as<T: DeserializeOwned + Into<StoreConfig>>(
+pub(crate) fn parse_as<T: DeserializeOwned + Into<ProviderConfig>>(
     value: serde_json::Value,
-) -> Result<StoreConfig, KeyError> {
+) -> Result<ProviderConfig, KeyError> {
     super::deserialize::<T>(value).map(Into::into)
 }
 

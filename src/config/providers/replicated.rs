@@ -14,7 +14,7 @@
 //!
 //! The first member is the primary (it decides conditional writes, and reads start there).
 
-use super::{Entry, MemberRef, Provider, StoreConfig, UrlForm};
+use super::{Entry, MemberRef, Provider, ProviderConfig, UrlForm};
 use crate::config::member::{members, MemberStore, ReplicatedMember, ReplicatedTable, Written};
 use crate::config::place::Place;
 use crate::config::{BuildError, KeyError, Resolve};
@@ -108,7 +108,7 @@ enum List {
     Merged,
 }
 
-fn parse(value: serde_json::Value) -> Result<StoreConfig, KeyError> {
+fn parse(value: serde_json::Value) -> Result<ProviderConfig, KeyError> {
     let table: Table = crate::config::deserialize(value)?;
     if table.breaker.as_ref().is_some_and(|b| b.failures == 0) {
         return Err(KeyError::new("breaker.failures", "expected at least 1"));
@@ -158,7 +158,7 @@ impl ReplicatedConfig {
     ) -> Result<ReplicatedStore, BuildError> {
         let mut stores = Vec::with_capacity(self.members.len());
         for member in &self.members {
-            stores.push((member.name.clone(), member.store.build(resolve)?));
+            stores.push((member.name.clone(), member.store.build(&member.name, resolve)?));
         }
         let mut store = ReplicatedStore::new(stores)?
             .with_write(self.write)?

@@ -102,7 +102,12 @@ impl Provider for S3Config {
 
     /// Endpoint form, retry settings and option keys.
     fn validate(&self) -> Result<(), KeyError> {
-        check_remote(self.retry.as_ref(), self.endpoint.as_deref(), self.allow_http)?;
+        check_remote(
+            self.retry.as_ref(),
+            &self.options,
+            self.endpoint.as_deref(),
+            self.allow_http,
+        )?;
         #[cfg(feature = "aws")]
         self.config_keys()?;
         Ok(())

@@ -20,7 +20,7 @@
 //! reach one place (the same folder or bucket and prefix, or one inside the other) are
 //! refused at load, whatever their names.
 
-use super::{Entry, MemberRef, Provider, StoreConfig, UrlForm};
+use super::{Entry, MemberRef, Provider, ProviderConfig, UrlForm};
 use crate::config::member::{members, MemberStore, ShardedMember, ShardedTable, Written};
 use crate::config::place::Place;
 use crate::config::{BuildError, KeyError, Resolve};
@@ -63,7 +63,7 @@ struct Table {
     slot_bits: Option<u64>,
 }
 
-fn parse(value: serde_json::Value) -> Result<StoreConfig, KeyError> {
+fn parse(value: serde_json::Value) -> Result<ProviderConfig, KeyError> {
     let table: Table = crate::config::deserialize(value)?;
     let slot_bits = match table.slot_bits {
         None => crate::shard::DEFAULT_SLOT_BITS,
@@ -132,7 +132,7 @@ impl ShardedConfig {
             if stores.iter().any(|(name, _)| *name == member.name) {
                 continue; // in both memberships: one store
             }
-            stores.push((member.name.clone(), member.store.build(resolve)?));
+            stores.push((member.name.clone(), member.store.build(&member.name, resolve)?));
         }
         let placement = self
             .placement()

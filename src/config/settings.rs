@@ -1,0 +1,128 @@
+//! The settings every store has, whatever its provider, composites included: `limits`,
+//! `deadline`, `metrics`, `tracing`. A composite's apply to the whole, a member's to that
+//! member (a member that names another store of the file has that store's).
+//!
+//! ```toml
+//! [stores.aws]
+//! provider = "s3"
+//! bucket = "logs"
+//! limits = { in_flight = 32, requests_per_second = 200, bytes_per_second = 104857600 }
+//! deadline = "2m"      # an operation taking longer fails (listings: each page)
+//! metrics = true       # counters and histograms through the `metrics` facade
+//! tracing = true       # a span per operation through the `tracing` facade
+//! ```
+
+use super::retry::duration;
+use super::KeyError;
+use crate::layer::{LimitedStore, ObservedStore};
+use object_store::ObjectStore;
+use serde::Deserialize;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a store may do: requests in flight, requests and bytes per second. Reads and
+/// writes alike; listings count one request per page asked for.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Operations running at once (object_store's `LimitStore`); a get holds its slot
+    /// until its body is read or dropped, a listing until it ends.
+    #[serde(default)]
+    pub in_flight: Option<NonZeroUsize>,
+    /// Operations started per second (a listing: each page), smoothed (`governor`'s
+    /// GCRA; a burst of at most one second's worth).
+    #[serde(default)]
+    pub requests_per_second: Option<f64>,
+    /// Bytes written (put payloads, multipart parts) and read (get bodies) per second.
+    #[serde(default)]
+    pub bytes_per_second: Option<u64>,
+}
+
+/// The settings every store has (see the module documentation).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StoreSettings {
+    /// What the store may do.
+    #[serde(default)]
+    pub limits: Option<Limits>,
+    /// How long one operation may take, waiting for a limit included (`"30s"`); a
+    /// listing's deadline applies to each page.
+    #[serde(default, deserialize_with = "duration")]
+    pub deadline: Option<Duration>,
+    /// Record metrics (README: "Metrics").
+    #[serde(default)]
+    pub metrics: bool,
+    /// Open a span per operation (README: "Tracing").
+    #[serde(default)]
+    pub tracing: bool,
+}
+
+/// The keys of [`StoreSettings`], taken out of a store's table before its provider's
+/// keys are read.
+pub(crate) const KEYS: &[&str] = &["limits", "deadline", "metrics", "tracing"];
+
+impl StoreSettings {
+    /// Take the settings' keys out of `table` (a store's table) and read them.
+    pub(crate) fn take(
+        table: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, KeyError> {
+        let mine: serde_json::Map<_, _> = KEYS
+            .iter()
+            .filter_map(|key| Some((key.to_string(), table.remove(*key)?)))
+            .collect();
+        let settings: Self = super::deserialize(serde_json::Value::Object(mine))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Refuse values no store can run with.
+    pub(crate) fn check(&self) -> Result<(), KeyError> {
+        if let Some(limits) = &self.limits {
+            if let Some(rate) = limits.requests_per_second {
+                if !(rate.is_finite() && rate > 0.0 && rate <= 1e9) {
+                    return Err(KeyError::new(
+                        "limits.requests_per_second",
+                        format!("expected a number above 0 (at most 1e9), found {rate}"),
+                    ));
+                }
+            }
+            if limits.bytes_per_second == Some(0) {
+                return Err(KeyError::new(
+                    "limits.bytes_per_second",
+                    "expected at least 1 (leave it out for no limit)",
+                ));
+            }
+        }
+        if self.deadline.is_some_and(|d| d.is_zero()) {
+            return Err(KeyError::new(
+                "deadline",
+                "expected a duration above zero, e.g. \"30s\" (leave it out for none)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether any setting changes the store.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// `store` with these settings applied, `label` naming it in metrics and spans: the
+    /// limits and the deadline inside (so that an operation's observed latency includes
+    /// waiting for a limit), observation outside. What a [`Config`](crate::Config) does
+    /// for each store it opens; call it for a store built in code.
+    pub fn apply(&self, label: &str, store: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+        let mut store = store;
+        if self.limits.is_some() || self.deadline.is_some() {
+            let limits = self.limits.clone().unwrap_or_default();
+            store = LimitedStore::wrap(store, &limits, self.deadline);
+        }
+        if self.metrics || self.tracing {
+            store = ObservedStore::wrap(store, label, self.metrics, self.tracing);
+        }
+        store
+    }
+}

@@ -1,0 +1,310 @@
+//! [`LimitedStore`]: what a store may do (config `limits`, `deadline`). Operations in
+//! flight through object_store's `LimitStore`; requests and bytes per second through
+//! `governor` (GCRA, bursts of a tenth of a second's worth); a deadline per operation.
+
+use crate::config::Limits;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use object_store::limit::LimitStore;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, Error, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
+    UploadPart,
+};
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The rates and the deadline, shared by a store and its multipart uploads.
+struct Rules {
+    requests: Option<DefaultDirectRateLimiter>,
+    bytes: Option<DefaultDirectRateLimiter>,
+    /// The bytes rate's burst: the most one wait may ask for.
+    bytes_burst: u32,
+    deadline: Option<Duration>,
+}
+
+/// A store under `limits` and a `deadline` (see the module documentation).
+pub(crate) struct LimitedStore {
+    inner: Arc<dyn ObjectStore>,
+    rules: Arc<Rules>,
+}
+
+impl LimitedStore {
+    /// `inner` under `limits` and `deadline`.
+    pub(crate) fn wrap(
+        inner: Arc<dyn ObjectStore>,
+        limits: &Limits,
+        deadline: Option<Duration>,
+    ) -> Arc<dyn ObjectStore> {
+        let inner: Arc<dyn ObjectStore> = match limits.in_flight {
+            Some(n) => Arc::new(LimitStore::new(inner, n.get())),
+            None => inner,
+        };
+        let requests = limits.requests_per_second.map(|rate| {
+            let burst = NonZeroU32::new((rate / 10.0) as u32).unwrap_or(NonZeroU32::MIN);
+            let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate))
+                .expect("a positive rate (checked on load)")
+                .allow_burst(burst);
+            RateLimiter::direct(quota)
+        });
+        let bytes_burst = limits
+            .bytes_per_second
+            .map_or(1, |rate| (rate / 10).clamp(1, u32::MAX as u64) as u32);
+        let bytes = limits.bytes_per_second.map(|rate| {
+            let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate as f64))
+                .expect("a positive rate (checked on load)")
+                .allow_burst(NonZeroU32::new(bytes_burst).expect("at least 1"));
+            RateLimiter::direct(quota)
+        });
+        Arc::new(Self {
+            inner,
+            rules: Arc::new(Rules {
+                requests,
+                bytes,
+                bytes_burst,
+                deadline,
+            }),
+        })
+    }
+}
+
+impl Rules {
+    /// Wait for one request's turn.
+    async fn request(&self) {
+        if let Some(limiter) = &self.requests {
+            limiter.until_ready().await;
+        }
+    }
+
+    /// Wait until `n` more bytes may go.
+    async fn bytes(&self, mut n: u64) {
+        let Some(limiter) = &self.bytes else {
+            return;
+        };
+        while n > 0 {
+            let step = n.min(self.bytes_burst as u64) as u32;
+            let _ = limiter
+                .until_n_ready(NonZeroU32::new(step).expect("n > 0"))
+                .await;
+            n -= step as u64;
+        }
+    }
+
+    /// Run `op` (a request moving `bytes` bytes) under the rates and the deadline.
+    async fn run<T>(&self, bytes: u64, op: impl Future<Output = Result<T>>) -> Result<T> {
+        self.within(async {
+            self.request().await;
+            self.bytes(bytes).await;
+            op.await
+        })
+        .await
+    }
+
+    /// `fut` under the deadline.
+    async fn within<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        match self.deadline {
+            None => fut.await,
+            Some(deadline) => tokio::time::timeout(deadline, fut)
+                .await
+                .unwrap_or_else(|_| Err(past_deadline(deadline))),
+        }
+    }
+}
+
+fn past_deadline(deadline: Duration) -> Error {
+    Error::Generic {
+        store: "LimitedStore",
+        source: format!("the operation took longer than its deadline ({deadline:?})").into(),
+    }
+}
+
+impl fmt::Display for LimitedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LimitedStore({})", self.inner)
+    }
+}
+
+impl fmt::Debug for LimitedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A listing under the rules: one request when it starts, the deadline on the wait for
+/// each entry.
+fn limited_listing(
+    rules: Arc<Rules>,
+    listing: impl FnOnce() -> BoxStream<'static, Result<ObjectMeta>> + Send + 'static,
+) -> BoxStream<'static, Result<ObjectMeta>> {
+    stream::once(async move {
+        rules.request().await;
+        let listing = listing();
+        stream::unfold(
+            (listing, rules, false),
+            |(mut listing, rules, done)| async move {
+                if done {
+                    return None;
+                }
+                match rules.within(async { Ok(listing.next().await) }).await {
+                    Ok(Some(item)) => Some((item, (listing, rules, false))),
+                    Ok(None) => None,
+                    Err(err) => Some((Err(err), (listing, rules, true))),
+                }
+            },
+        )
+    })
+    .flatten()
+    .boxed()
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl ObjectStore for LimitedStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        let size = payload.content_length() as u64;
+        self.rules
+            .run(size, self.inner.put_opts(location, payload, opts))
+            .await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        let upload = self
+            .rules
+            .run(0, self.inner.put_multipart_opts(location, opts))
+            .await?;
+        Ok(Box::new(LimitedUpload {
+            upload,
+            rules: Arc::clone(&self.rules),
+        }))
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        let mut result = self
+            .rules
+            .run(0, self.inner.get_opts(location, options))
+            .await?;
+        if self.rules.bytes.is_some() {
+            let rules = Arc::clone(&self.rules);
+            super::map_body(&mut result, |body| {
+                body.then(move |chunk| {
+                    let rules = Arc::clone(&rules);
+                    async move {
+                        if let Ok(bytes) = &chunk {
+                            rules.bytes(bytes.len() as u64).await;
+                        }
+                        chunk
+                    }
+                })
+                .boxed()
+            });
+        }
+        Ok(result)
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let size = ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum();
+        self.rules
+            .run(size, self.inner.get_ranges(location, ranges))
+            .await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        let rules = Arc::clone(&self.rules);
+        // One request per path, each before the path goes on.
+        let paced = locations
+            .then(move |path| {
+                let rules = Arc::clone(&rules);
+                async move {
+                    rules.request().await;
+                    path
+                }
+            })
+            .boxed();
+        self.inner.delete_stream(paced)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        let (inner, prefix) = (Arc::clone(&self.inner), prefix.cloned());
+        limited_listing(Arc::clone(&self.rules), move || inner.list(prefix.as_ref()))
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let (inner, prefix, offset) = (Arc::clone(&self.inner), prefix.cloned(), offset.clone());
+        limited_listing(Arc::clone(&self.rules), move || {
+            inner.list_with_offset(prefix.as_ref(), &offset)
+        })
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.rules
+            .run(0, self.inner.list_with_delimiter(prefix))
+            .await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.rules
+            .run(0, self.inner.copy_opts(from, to, options))
+            .await
+    }
+
+    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        self.rules
+            .run(0, self.inner.rename_opts(from, to, options))
+            .await
+    }
+}
+
+/// A multipart upload under its store's rules: each part a request with its bytes.
+struct LimitedUpload {
+    upload: Box<dyn MultipartUpload>,
+    rules: Arc<Rules>,
+}
+
+impl fmt::Debug for LimitedUpload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LimitedUpload").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl MultipartUpload for LimitedUpload {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        let size = data.content_length() as u64;
+        let part = self.upload.put_part(data);
+        let rules = Arc::clone(&self.rules);
+        Box::pin(async move { rules.run(size, part).await })
+    }
+
+    async fn complete(&mut self) -> Result<PutResult> {
+        let rules = Arc::clone(&self.rules);
+        rules.run(0, self.upload.complete()).await
+    }
+
+    async fn abort(&mut self) -> Result<()> {
+        let rules = Arc::clone(&self.rules);
+        rules.run(0, self.upload.abort()).await
+    }
+}
