@@ -189,6 +189,7 @@ BlobServiceClient.from_connection_string(sys.argv[1]).create_container(sys.argv[
     cat >"$EMU/env" <<ENV
 export STRATUS_TEST_BUCKET=$BUCKET
 export STRATUS_TEST_MOTO_ENDPOINT=http://127.0.0.1:$MOTO_PORT
+export STRATUS_TEST_MOTO_LOG=$RUN/moto.log
 export STRATUS_TEST_SEAWEED_ENDPOINT=http://127.0.0.1:$SEAWEED_PORT
 export STRATUS_TEST_SEAWEED_ACCESS_KEY=$SEAWEED_ADMIN_KEY
 export STRATUS_TEST_SEAWEED_SECRET_KEY=$SEAWEED_ADMIN_SECRET

@@ -79,6 +79,7 @@ mod merge;
 mod place;
 mod progress;
 pub mod replicate;
+pub mod requests;
 pub mod shard;
 pub mod text;
 mod transfer;

@@ -2,6 +2,8 @@
 //! refused from a config file, limits that hold, metrics and spans with the documented
 //! names and labels, and no secret in any of them.
 
+mod common;
+
 use futures::{StreamExt, TryStreamExt};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use std::collections::BTreeMap;
@@ -439,5 +441,158 @@ fn no_secret_in_spans_metrics_or_names() {
         for value in labels.values() {
             assert!(!value.contains(SECRET), "{name} {labels:?}");
         }
+    }
+}
+
+/// The requests counted for a store equal what the server logged: moto logs every
+/// request (`"METHOD /path?query HTTP/1.1"`); the ones under this test's unique prefix
+/// are this store's.
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn request_counts_equal_what_the_server_saw() {
+    use stratus::requests::RequestKind;
+    let prefix = common::unique_prefix("requests");
+    let Some(table) = common::Backend::Moto.store_toml(&prefix) else {
+        return;
+    };
+    let Ok(log) = std::env::var("STRATUS_TEST_MOTO_LOG") else {
+        assert!(
+            std::env::var("STRATUS_REQUIRE_EMULATORS").as_deref() != Ok("1"),
+            "STRATUS_TEST_MOTO_LOG is not set: start the emulators with scripts/emulators.sh"
+        );
+        return;
+    };
+    // A name of its own: counts are per store name, for the process.
+    let name = format!("counted{}", std::process::id());
+    let store = config(&format!("[stores.{name}]\n{table}"))
+        .unwrap()
+        .open(&name)
+        .unwrap();
+    for i in 0..5 {
+        store
+            .put(&Path::from(format!("k{i}")), vec![7u8; 100].into())
+            .await
+            .unwrap();
+    }
+    store
+        .get(&Path::from("k0"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    store.head(&Path::from("k1")).await.unwrap();
+    assert!(store.head(&Path::from("nope")).await.is_err());
+    let listed: Vec<_> = store.list(None).try_collect().await.unwrap();
+    assert_eq!(listed.len(), 5);
+    // (Not a delete: S3's batch delete names its keys in the body, which the log does
+    // not show. `RequestKind::of` is checked on its request shape below.)
+    let mut upload = store.put_multipart(&Path::from("big")).await.unwrap();
+    upload
+        .put_part(vec![1u8; 5 * 1024 * 1024].into())
+        .await
+        .unwrap();
+    upload.complete().await.unwrap();
+
+    let counted = stratus::requests::of(&name);
+    assert_eq!(counted.get(RequestKind::Put), 5);
+    assert_eq!(counted.get(RequestKind::Get), 1);
+    assert_eq!(counted.get(RequestKind::Head), 2);
+    assert_eq!(counted.get(RequestKind::List), 1);
+    assert_eq!(counted.get(RequestKind::Delete), 0);
+    assert_eq!(
+        counted.get(RequestKind::Multipart),
+        3,
+        "create, part, complete"
+    );
+
+    // moto's log: each line `... "METHOD PATH?QUERY HTTP/1.1" STATUS -`, the prefix in
+    // the path (objects) or, URL-encoded, in the query (listings).
+    let encoded = prefix.replace('/', "%2F");
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        let text = std::fs::read_to_string(&log).unwrap();
+        lines = text
+            .lines()
+            .filter(|l| l.contains(&prefix) || l.contains(&encoded))
+            .map(str::to_string)
+            .collect();
+        if lines.len() as u64 >= counted.total() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut by_kind: BTreeMap<RequestKind, u64> = BTreeMap::new();
+    for line in &lines {
+        // moto colours the request of an error status (ANSI escapes around it).
+        let plain: String = line
+            .split('\u{1b}')
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part
+                } else {
+                    part.split_once('m').map_or("", |(_, rest)| rest)
+                }
+            })
+            .collect();
+        let request = plain.split('"').nth(1).unwrap_or_default();
+        let mut words = request.split(' ');
+        let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        *by_kind
+            .entry(RequestKind::of(method, path, query))
+            .or_default() += 1;
+    }
+    for kind in [
+        RequestKind::Put,
+        RequestKind::Get,
+        RequestKind::Head,
+        RequestKind::List,
+        RequestKind::Delete,
+        RequestKind::Multipart,
+    ] {
+        assert_eq!(
+            by_kind.get(&kind).copied().unwrap_or(0),
+            counted.get(kind),
+            "{kind:?}: the server saw {lines:#?}"
+        );
+    }
+    assert_eq!(lines.len() as u64, counted.total(), "{lines:#?}");
+}
+
+#[test]
+fn request_kinds_by_their_shape_on_each_provider() {
+    use stratus::requests::RequestKind::{self, *};
+    let cases: &[(&str, &str, &str, RequestKind)] = &[
+        ("GET", "/b", "list-type=2&prefix=p%2F", List),
+        ("GET", "/b/k", "", Get),
+        ("HEAD", "/b/k", "", Head),
+        ("PUT", "/b/k", "", Put),
+        ("POST", "/b", "delete", Delete),
+        ("DELETE", "/b/k", "", Delete),
+        ("POST", "/b/k", "uploads=", Multipart),
+        ("PUT", "/b/k", "partNumber=1&uploadId=x", Multipart),
+        ("POST", "/b/k", "uploadId=x", Multipart),
+        ("DELETE", "/b/k", "uploadId=x", Multipart),
+        // Azure
+        (
+            "GET",
+            "/account/c",
+            "restype=container&comp=list&prefix=p",
+            List,
+        ),
+        ("PUT", "/account/c/k", "comp=block&blockid=AA", Multipart),
+        ("PUT", "/account/c/k", "comp=blocklist", Multipart),
+        // GCS's JSON listing, and a token request
+        ("GET", "/storage/v1/b/bucket/o", "prefix=p", List),
+        ("POST", "/token", "", Other),
+    ];
+    for (method, path, query, kind) in cases {
+        assert_eq!(
+            RequestKind::of(method, path, query),
+            *kind,
+            "{method} {path}?{query}"
+        );
     }
 }

@@ -6,6 +6,12 @@ use std::process::ExitCode;
 /// Print `result`'s error (its brief form, its advice, and with `verbose` the full
 /// error) and return the process's exit code.
 pub fn finish(result: stratus::Result<()>, verbose: bool) -> ExitCode {
+    // The HTTP requests each cloud store sent (retries included), and their cost where
+    // the configuration gives `prices`; on stderr, so that a JSON report stays alone on
+    // stdout.
+    for line in stratus::requests::summary() {
+        eprintln!("requests: {line}");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -58,11 +58,15 @@ pub struct StoreSettings {
     /// Open a span per operation (README: "Tracing").
     #[serde(default)]
     pub tracing: bool,
+    /// Prices per 1,000 requests by kind, for the estimated cost of the requests counted
+    /// ([`crate::requests`]).
+    #[serde(default)]
+    pub prices: Option<crate::requests::Prices>,
 }
 
 /// The keys of [`StoreSettings`], taken out of a store's table before its provider's
 /// keys are read.
-pub(crate) const KEYS: &[&str] = &["limits", "deadline", "metrics", "tracing"];
+pub(crate) const KEYS: &[&str] = &["limits", "deadline", "metrics", "tracing", "prices"];
 
 impl StoreSettings {
     /// Take the settings' keys out of `table` (a store's table) and read them.

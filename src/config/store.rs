@@ -153,7 +153,10 @@ impl StoreConfig {
         label: &str,
         resolve: &mut Resolve<'_>,
     ) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        Ok(self.settings.apply(label, self.build_with(resolve)?))
+        if let Some(prices) = &self.settings.prices {
+            crate::requests::set_prices(label, prices);
+        }
+        Ok(self.settings.apply(label, self.build_with(label, resolve)?))
     }
 
     /// Build, after [`Self::check`] passed, resolving the stores a composite names with
@@ -162,10 +165,11 @@ impl StoreConfig {
     /// composite's members are built (and wrapped) each by themselves.
     pub(crate) fn build_with(
         &self,
+        label: &str,
         resolve: &mut Resolve<'_>,
     ) -> Result<Arc<dyn ObjectStore>, BuildError> {
         let provider = self.provider_ref();
-        let store = provider.build(resolve)?;
+        let store = provider.build(label, resolve)?;
         if provider.entry().composite {
             return Ok(store);
         }

@@ -120,7 +120,7 @@ impl Provider for AzureConfig {
     }
 
     #[cfg(feature = "azure")]
-    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    fn build(&self, label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         use object_store::azure::MicrosoftAzureBuilder;
         let builder = self
             .config_keys()?
@@ -132,11 +132,15 @@ impl Provider for AzureConfig {
             Some(retry) => builder.with_retry(retry.to_retry_config()),
             None => builder,
         };
-        Ok(Arc::new(builder.build()?))
+        Ok(Arc::new(builder
+            .with_http_connector(crate::requests::CountingConnector(
+                crate::requests::counters(label),
+            ))
+            .build()?))
     }
 
     #[cfg(not(feature = "azure"))]
-    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    fn build(&self, _label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         Err(super::missing_feature(&ENTRY).into())
     }
 }

@@ -106,7 +106,7 @@ impl Provider for GcsConfig {
     }
 
     #[cfg(feature = "gcp")]
-    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    fn build(&self, label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         use object_store::gcp::GoogleCloudStorageBuilder;
         let builder = self
             .config_keys()?
@@ -118,11 +118,15 @@ impl Provider for GcsConfig {
             Some(retry) => builder.with_retry(retry.to_retry_config()),
             None => builder,
         };
-        Ok(Arc::new(builder.build()?))
+        Ok(Arc::new(builder
+            .with_http_connector(crate::requests::CountingConnector(
+                crate::requests::counters(label),
+            ))
+            .build()?))
     }
 
     #[cfg(not(feature = "gcp"))]
-    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    fn build(&self, _label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         Err(super::missing_feature(&ENTRY).into())
     }
 }

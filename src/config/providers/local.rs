@@ -69,7 +69,7 @@ impl Provider for LocalConfig {
         Some(Place::new("local folder", &root.to_string_lossy()))
     }
 
-    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    fn build(&self, _label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         if self.create_root {
             std::fs::create_dir_all(&self.root).map_err(|e| {
                 KeyError::new(

@@ -44,7 +44,7 @@ impl Provider for MemoryConfig {
         Some(Place::new(format!("memory store `{id}`"), ""))
     }
 
-    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    fn build(&self, _label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         Ok(Arc::new(InMemory::new()))
     }
 }

@@ -163,7 +163,13 @@ pub(crate) trait Provider: Send + Sync {
 
     /// Build the store, after [`Self::validate`] passed. Composites build the stores
     /// their members name with `resolve`; providers ignore it.
-    fn build(&self, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError>;
+    /// Build the store (`label`: its name, for request accounting), the stores a
+    /// composite names with `resolve`.
+    fn build(
+        &self,
+        label: &str,
+        resolve: &mut Resolve<'_>,
+    ) -> Result<Arc<dyn ObjectStore>, BuildError>;
 }
 
 /// One member of a composite store, as the registry walks it.

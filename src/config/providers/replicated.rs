@@ -239,7 +239,11 @@ impl Provider for ReplicatedConfig {
         self.members.iter_mut().map(|m| &mut m.store).collect()
     }
 
-    fn build(&self, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    fn build(
+        &self,
+        _label: &str,
+        resolve: &mut Resolve<'_>,
+    ) -> Result<Arc<dyn ObjectStore>, BuildError> {
         Ok(Arc::new(self.build_with(resolve)?))
     }
 }

@@ -123,7 +123,7 @@ impl Provider for S3Config {
     }
 
     #[cfg(feature = "aws")]
-    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    fn build(&self, label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         let builder = self.config_keys()?.into_iter().fold(
             object_store::aws::AmazonS3Builder::from_env(),
             |b, (k, v)| b.with_config(k, v),
@@ -132,7 +132,11 @@ impl Provider for S3Config {
             Some(retry) => builder.with_retry(retry.to_retry_config()),
             None => builder,
         };
-        let store: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
+        let store: Arc<dyn ObjectStore> = Arc::new(builder
+            .with_http_connector(crate::requests::CountingConnector(
+                crate::requests::counters(label),
+            ))
+            .build()?);
         Ok(match self.list_order {
             ListOrder::Server => store,
             ListOrder::Sorted => crate::layer::KeyOrderedStore::wrap(store, None),
@@ -140,7 +144,7 @@ impl Provider for S3Config {
     }
 
     #[cfg(not(feature = "aws"))]
-    fn build(&self, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    fn build(&self, _label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         Err(super::missing_feature(&ENTRY).into())
     }
 }

@@ -202,7 +202,11 @@ impl Provider for ShardedConfig {
             .collect()
     }
 
-    fn build(&self, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    fn build(
+        &self,
+        _label: &str,
+        resolve: &mut Resolve<'_>,
+    ) -> Result<Arc<dyn ObjectStore>, BuildError> {
         Ok(Arc::new(self.build_with(resolve)?))
     }
 }

@@ -1,0 +1,298 @@
+//! Request accounting: the HTTP requests each cloud store really sends, retries
+//! included, counted below object_store's retry loop (every S3, GCS and Azure store a
+//! [`Config`](crate::Config) builds goes through a counting HTTP connector), by kind, per
+//! store name, for the life of the process. With `prices` in a store's configuration
+//! the counts turn into an estimated cost.
+//!
+//! ```toml
+//! [stores.aws]
+//! provider = "s3"
+//! bucket = "logs"
+//! # USD per 1,000 requests, by kind (unset kinds cost nothing)
+//! prices = { list = 0.005, put = 0.005, multipart = 0.005, get = 0.0004, head = 0.0004 }
+//! ```
+//!
+//! ```
+//! let counts = stratus::requests::of("aws");
+//! println!("{counts}"); // "0 LIST, 0 GET, 0 HEAD, 0 PUT, 0 DELETE, 0 multipart, 0 other"
+//! ```
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What an HTTP request did, as providers bill it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// A listing page (S3 `ListObjectsV2`, GCS `objects.list`, Azure `List Blobs`).
+    List,
+    /// A GET of an object (or a range of it).
+    Get,
+    /// A HEAD of an object.
+    Head,
+    /// A PUT of a whole object, or a copy.
+    Put,
+    /// A DELETE (or an S3 batch delete: one request).
+    Delete,
+    /// A multipart upload's request: create, a part, complete or abort.
+    Multipart,
+    /// Anything else (a token request, a bucket-level call).
+    Other,
+}
+
+const KINDS: [RequestKind; 7] = [
+    RequestKind::List,
+    RequestKind::Get,
+    RequestKind::Head,
+    RequestKind::Put,
+    RequestKind::Delete,
+    RequestKind::Multipart,
+    RequestKind::Other,
+];
+
+impl RequestKind {
+    /// The name it is printed with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::List => "LIST",
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+            Self::Multipart => "multipart",
+            Self::Other => "other",
+        }
+    }
+
+    /// The kind of a request by its method and query (the providers' request shapes).
+    pub fn of(method: &str, path: &str, query: &str) -> Self {
+        let has = |key: &str| {
+            query
+                .split('&')
+                .any(|pair| pair.split('=').next() == Some(key))
+        };
+        let multipart = has("uploadId")
+            || has("uploads")
+            || has("blockid")
+            || has("blocklist")
+            || query.contains("comp=block");
+        match method {
+            "GET" if has("list-type") || has("delimiter") || query.contains("comp=list") => {
+                Self::List
+            }
+            // GCS's JSON API lists at `/storage/v1/b/BUCKET/o`; S3 lists a bucket's root.
+            "GET" if path.ends_with("/o") || has("prefix") => Self::List,
+            "GET" => Self::Get,
+            "HEAD" => Self::Head,
+            "PUT" | "POST" if multipart => Self::Multipart,
+            "POST" if has("delete") => Self::Delete,
+            "PUT" => Self::Put,
+            "DELETE" if has("uploadId") => Self::Multipart,
+            "DELETE" => Self::Delete,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// One store's counters.
+#[derive(Debug, Default)]
+pub(crate) struct Counters([AtomicU64; 7]);
+
+impl Counters {
+    pub(crate) fn count(&self, kind: RequestKind) {
+        self.0[kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The counters of every store by name.
+static STORES: Mutex<BTreeMap<String, Arc<Counters>>> = Mutex::new(BTreeMap::new());
+
+/// The prices of the stores built with `prices`, by name.
+static PRICES: Mutex<BTreeMap<String, Prices>> = Mutex::new(BTreeMap::new());
+
+/// Remember store `name`'s prices (a store built with `prices`).
+pub(crate) fn set_prices(name: &str, prices: &Prices) {
+    let mut all = PRICES.lock().expect("request prices");
+    all.insert(name.to_string(), prices.clone());
+}
+
+/// The counters of store `name` (made on first use).
+pub(crate) fn counters(name: &str) -> Arc<Counters> {
+    let mut stores = STORES.lock().expect("request counters");
+    Arc::clone(stores.entry(name.to_string()).or_default())
+}
+
+/// The requests store `name` sent so far in this process (all zero for a store that sent
+/// none, or is not a cloud store).
+pub fn of(name: &str) -> RequestCounts {
+    let stores = STORES.lock().expect("request counters");
+    stores
+        .get(name)
+        .map(|c| RequestCounts::from(c.as_ref()))
+        .unwrap_or_default()
+}
+
+/// Every store that sent requests, by name.
+pub fn all() -> Vec<(String, RequestCounts)> {
+    let stores = STORES.lock().expect("request counters");
+    stores
+        .iter()
+        .map(|(name, c)| (name.clone(), RequestCounts::from(c.as_ref())))
+        .filter(|(_, counts)| counts.total() > 0)
+        .collect()
+}
+
+/// Requests sent, by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RequestCounts([u64; 7]);
+
+impl From<&Counters> for RequestCounts {
+    fn from(counters: &Counters) -> Self {
+        Self(std::array::from_fn(|i| {
+            counters.0[i].load(Ordering::Relaxed)
+        }))
+    }
+}
+
+impl RequestCounts {
+    /// The requests of `kind`.
+    pub fn get(&self, kind: RequestKind) -> u64 {
+        self.0[kind as usize]
+    }
+
+    /// All requests.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// What happened between `earlier` and these counts.
+    pub fn since(&self, earlier: &RequestCounts) -> RequestCounts {
+        Self(std::array::from_fn(|i| {
+            self.0[i].saturating_sub(earlier.0[i])
+        }))
+    }
+
+    /// The estimated cost in `prices`' currency.
+    pub fn cost(&self, prices: &Prices) -> f64 {
+        KINDS
+            .iter()
+            .map(|&kind| self.get(kind) as f64 * prices.per_thousand(kind) / 1000.0)
+            .sum()
+    }
+}
+
+impl fmt::Display for RequestCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, kind) in KINDS.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{} {}", self.get(*kind), kind.name())?;
+        }
+        Ok(())
+    }
+}
+
+/// Prices per 1,000 requests, by kind (config `prices`); unset kinds cost nothing.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Prices {
+    /// A listing page.
+    #[serde(default)]
+    pub list: f64,
+    /// A GET.
+    #[serde(default)]
+    pub get: f64,
+    /// A HEAD.
+    #[serde(default)]
+    pub head: f64,
+    /// A PUT or copy.
+    #[serde(default)]
+    pub put: f64,
+    /// A DELETE.
+    #[serde(default)]
+    pub delete: f64,
+    /// A multipart request.
+    #[serde(default)]
+    pub multipart: f64,
+    /// Any other request.
+    #[serde(default)]
+    pub other: f64,
+}
+
+impl Prices {
+    fn per_thousand(&self, kind: RequestKind) -> f64 {
+        match kind {
+            RequestKind::List => self.list,
+            RequestKind::Get => self.get,
+            RequestKind::Head => self.head,
+            RequestKind::Put => self.put,
+            RequestKind::Delete => self.delete,
+            RequestKind::Multipart => self.multipart,
+            RequestKind::Other => self.other,
+        }
+    }
+}
+
+/// A line per store that sent requests: its requests and, for a store built with
+/// `prices`, their estimated cost (`"aws: 20 LIST, 0 GET, ...: about $0.0001"`). What the
+/// examples print at their end.
+pub fn summary() -> Vec<String> {
+    let prices = PRICES.lock().expect("request prices").clone();
+    all()
+        .into_iter()
+        .map(|(name, counts)| match prices.get(&name) {
+            Some(prices) => format!("{name}: {counts}: about ${:.4}", counts.cost(prices)),
+            None => format!("{name}: {counts}"),
+        })
+        .collect()
+}
+
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+pub(crate) use connector::CountingConnector;
+
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+mod connector {
+    use super::{Counters, RequestKind};
+    use async_trait::async_trait;
+    use object_store::client::{
+        ClientOptions, HttpClient, HttpConnector, HttpError, HttpRequest, HttpResponse,
+        HttpService, ReqwestConnector,
+    };
+    use std::sync::Arc;
+
+    /// object_store's default connector, each request counted for one store.
+    #[derive(Debug)]
+    pub(crate) struct CountingConnector(pub(crate) Arc<Counters>);
+
+    impl HttpConnector for CountingConnector {
+        fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+            let client = ReqwestConnector::default().connect(options)?;
+            Ok(HttpClient::new(Counting {
+                client,
+                counters: Arc::clone(&self.0),
+            }))
+        }
+    }
+
+    #[derive(Debug)]
+    struct Counting {
+        client: HttpClient,
+        counters: Arc<Counters>,
+    }
+
+    #[async_trait]
+    impl HttpService for Counting {
+        async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+            let uri = req.uri();
+            let kind =
+                RequestKind::of(req.method().as_str(), uri.path(), uri.query().unwrap_or(""));
+            self.counters.count(kind);
+            self.client.execute(req).await
+        }
+    }
+}
