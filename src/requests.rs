@@ -119,6 +119,12 @@ pub(crate) fn set_prices(name: &str, prices: &Prices) {
     all.insert(name.to_string(), prices.clone());
 }
 
+/// object_store's HTTP connector, counting for store `name`.
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+pub(crate) fn counting(name: &str) -> CountingConnector {
+    CountingConnector(counters(name))
+}
+
 /// The counters of store `name` (made on first use).
 pub(crate) fn counters(name: &str) -> Arc<Counters> {
     let mut stores = STORES.lock().expect("request counters");

@@ -35,6 +35,7 @@ mod member;
 mod options;
 mod place;
 mod providers;
+mod registry;
 mod retry;
 mod secret;
 mod settings;
@@ -47,6 +48,7 @@ pub use self::providers::{
     AzureConfig, GcsConfig, ListOrder, LocalConfig, MemoryConfig, ProviderConfig, ReplicatedConfig,
     S3Config, ShardedConfig,
 };
+pub use self::registry::ConfigRegistry;
 pub use self::retry::RetrySettings;
 pub(crate) use self::secret::scrub_error;
 pub use self::secret::Secret;
@@ -384,6 +386,15 @@ impl Config {
             .map_err(|e| e.into_error(&self.origin, name, config.provider(), &config.secrets()))?;
         built.insert(name.to_owned(), Arc::clone(&store));
         Ok(store)
+    }
+
+    /// What signs URLs for store `name`'s objects (its provider must be S3, GCS or
+    /// Azure): object_store's `Signer`, under the store's prefix.
+    pub fn signer(&self, name: &str) -> Result<Arc<dyn object_store::signer::Signer>> {
+        let config = self.get(name)?;
+        config
+            .signer_labelled(name)
+            .map_err(|e| e.into_error(&self.origin, name, config.provider(), &config.secrets()))
     }
 
     /// What a composite's named members are built with: [`Self::open_shared`].

@@ -146,6 +146,38 @@ impl StoreConfig {
         provider.validate()
     }
 
+    /// What signs URLs for the store's objects (S3, GCS, Azure), under its prefix:
+    /// object_store's `Signer` of the provider's client, which the layers a store is
+    /// built with do not expose. `label` names the store in request accounting.
+    pub(crate) fn signer_labelled(
+        &self,
+        label: &str,
+    ) -> Result<Arc<dyn object_store::signer::Signer>, BuildError> {
+        let signer = self.provider_ref().signer(label).unwrap_or_else(|| {
+            Err(KeyError::new(
+                "provider",
+                format!("`{}` stores have no signed URLs", self.provider()),
+            )
+            .into())
+        })?;
+        Ok(match self.prefix() {
+            Some(prefix) => Arc::new(PrefixedSigner {
+                inner: signer,
+                prefix: ObjectPath::from(prefix),
+            }),
+            None => signer,
+        })
+    }
+
+    /// The URL this store's objects are under (`s3://bucket/prefix`), for the registry.
+    pub(crate) fn url(&self) -> Option<String> {
+        let base = self.provider_ref().url_base()?;
+        Some(match self.prefix() {
+            Some(prefix) => format!("{base}/{}", prefix.trim_matches('/')),
+            None => base,
+        })
+    }
+
     /// [`Self::build_with`], with the settings applied, `label` naming the store in
     /// metrics and spans.
     pub(crate) fn build_labelled(
@@ -252,5 +284,25 @@ impl StoreConfig {
                 inline.resolve_paths(base);
             }
         }
+    }
+}
+
+/// A signer whose paths are under `prefix` (as the store's are).
+#[derive(Debug)]
+struct PrefixedSigner {
+    inner: Arc<dyn object_store::signer::Signer>,
+    prefix: ObjectPath,
+}
+
+#[async_trait::async_trait]
+impl object_store::signer::Signer for PrefixedSigner {
+    async fn signed_url(
+        &self,
+        method: object_store::signer::Method,
+        path: &ObjectPath,
+        expires_in: std::time::Duration,
+    ) -> object_store::Result<object_store::signer::Url> {
+        let full: ObjectPath = self.prefix.parts().chain(path.parts()).collect();
+        self.inner.signed_url(method, &full, expires_in).await
     }
 }

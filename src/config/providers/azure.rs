@@ -121,22 +121,19 @@ impl Provider for AzureConfig {
 
     #[cfg(feature = "azure")]
     fn build(&self, label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        use object_store::azure::MicrosoftAzureBuilder;
-        let builder = self
-            .config_keys()?
-            .into_iter()
-            .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| {
-                b.with_config(k, v)
-            });
-        let builder = match &self.retry {
-            Some(retry) => builder.with_retry(retry.to_retry_config()),
-            None => builder,
-        };
-        Ok(Arc::new(builder
-            .with_http_connector(crate::requests::CountingConnector(
-                crate::requests::counters(label),
-            ))
-            .build()?))
+        Ok(Arc::new(self.client(label)?))
+    }
+
+    #[cfg(feature = "azure")]
+    fn signer(
+        &self,
+        label: &str,
+    ) -> Option<Result<Arc<dyn object_store::signer::Signer>, BuildError>> {
+        Some(self.client(label).map(|c| Arc::new(c) as _))
+    }
+
+    fn url_base(&self) -> Option<String> {
+        Some(format!("az://{}", self.container))
     }
 
     #[cfg(not(feature = "azure"))]
@@ -146,6 +143,23 @@ impl Provider for AzureConfig {
 }
 
 impl AzureConfig {
+    /// The client, requests counted for `label`.
+    #[cfg(feature = "azure")]
+    fn client(&self, label: &str) -> Result<object_store::azure::MicrosoftAzure, BuildError> {
+        use object_store::azure::MicrosoftAzureBuilder;
+        let builder = self
+            .config_keys()?
+            .into_iter()
+            .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| b.with_config(k, v));
+        let builder = match &self.retry {
+            Some(retry) => builder.with_retry(retry.to_retry_config()),
+            None => builder,
+        };
+        Ok(builder
+            .with_http_connector(crate::requests::counting(label))
+            .build()?)
+    }
+
     /// A configuration for `container` with everything else at its default.
     pub fn new(container: impl Into<String>) -> Self {
         Self {

@@ -107,22 +107,19 @@ impl Provider for GcsConfig {
 
     #[cfg(feature = "gcp")]
     fn build(&self, label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        use object_store::gcp::GoogleCloudStorageBuilder;
-        let builder = self
-            .config_keys()?
-            .into_iter()
-            .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| {
-                b.with_config(k, v)
-            });
-        let builder = match &self.retry {
-            Some(retry) => builder.with_retry(retry.to_retry_config()),
-            None => builder,
-        };
-        Ok(Arc::new(builder
-            .with_http_connector(crate::requests::CountingConnector(
-                crate::requests::counters(label),
-            ))
-            .build()?))
+        Ok(Arc::new(self.client(label)?))
+    }
+
+    #[cfg(feature = "gcp")]
+    fn signer(
+        &self,
+        label: &str,
+    ) -> Option<Result<Arc<dyn object_store::signer::Signer>, BuildError>> {
+        Some(self.client(label).map(|c| Arc::new(c) as _))
+    }
+
+    fn url_base(&self) -> Option<String> {
+        Some(format!("gs://{}", self.bucket))
     }
 
     #[cfg(not(feature = "gcp"))]
@@ -132,6 +129,23 @@ impl Provider for GcsConfig {
 }
 
 impl GcsConfig {
+    /// The client, requests counted for `label`.
+    #[cfg(feature = "gcp")]
+    fn client(&self, label: &str) -> Result<object_store::gcp::GoogleCloudStorage, BuildError> {
+        use object_store::gcp::GoogleCloudStorageBuilder;
+        let builder = self
+            .config_keys()?
+            .into_iter()
+            .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| b.with_config(k, v));
+        let builder = match &self.retry {
+            Some(retry) => builder.with_retry(retry.to_retry_config()),
+            None => builder,
+        };
+        Ok(builder
+            .with_http_connector(crate::requests::counting(label))
+            .build()?)
+    }
+
     /// A configuration for `bucket` with everything else at its default.
     pub fn new(bucket: impl Into<String>) -> Self {
         Self {

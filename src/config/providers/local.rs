@@ -64,6 +64,11 @@ impl Provider for LocalConfig {
 
     /// The folder with symlinks and `..` resolved where it exists, as written where it
     /// does not yet.
+    fn url_base(&self) -> Option<String> {
+        let root = self.root.to_string_lossy();
+        Some(format!("file://{}", root.trim_end_matches('/')))
+    }
+
     fn place(&self, _: &str) -> Option<Place> {
         let root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
         Some(Place::new("local folder", &root.to_string_lossy()))

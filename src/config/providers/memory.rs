@@ -40,6 +40,10 @@ impl Provider for MemoryConfig {
     }
 
     /// Each memory store is its own place.
+    fn url_base(&self) -> Option<String> {
+        Some("memory://".into())
+    }
+
     fn place(&self, id: &str) -> Option<Place> {
         Some(Place::new(format!("memory store `{id}`"), ""))
     }

@@ -161,15 +161,29 @@ pub(crate) trait Provider: Send + Sync {
         Vec::new()
     }
 
-    /// Build the store, after [`Self::validate`] passed. Composites build the stores
-    /// their members name with `resolve`; providers ignore it.
-    /// Build the store (`label`: its name, for request accounting), the stores a
-    /// composite names with `resolve`.
+    /// Build the store, after [`Self::validate`] passed (`label`: its name, for request
+    /// accounting). Composites build the stores their members name with `resolve`;
+    /// providers ignore it.
     fn build(
         &self,
         label: &str,
         resolve: &mut Resolve<'_>,
     ) -> Result<Arc<dyn ObjectStore>, BuildError>;
+
+    /// What signs URLs for the store's objects, for providers that can (`None`: this one
+    /// cannot). Unprefixed: [`StoreConfig::signer`] adds the prefix.
+    fn signer(
+        &self,
+        _label: &str,
+    ) -> Option<Result<Arc<dyn object_store::signer::Signer>, BuildError>> {
+        None
+    }
+
+    /// The URL the store's objects are under, without its prefix (`s3://bucket`), for
+    /// the registry; `None` for a provider without a URL form.
+    fn url_base(&self) -> Option<String> {
+        None
+    }
 }
 
 /// One member of a composite store, as the registry walks it.

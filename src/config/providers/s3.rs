@@ -124,23 +124,23 @@ impl Provider for S3Config {
 
     #[cfg(feature = "aws")]
     fn build(&self, label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        let builder = self.config_keys()?.into_iter().fold(
-            object_store::aws::AmazonS3Builder::from_env(),
-            |b, (k, v)| b.with_config(k, v),
-        );
-        let builder = match &self.retry {
-            Some(retry) => builder.with_retry(retry.to_retry_config()),
-            None => builder,
-        };
-        let store: Arc<dyn ObjectStore> = Arc::new(builder
-            .with_http_connector(crate::requests::CountingConnector(
-                crate::requests::counters(label),
-            ))
-            .build()?);
+        let store: Arc<dyn ObjectStore> = Arc::new(self.client(label)?);
         Ok(match self.list_order {
             ListOrder::Server => store,
             ListOrder::Sorted => crate::layer::KeyOrderedStore::wrap(store, None),
         })
+    }
+
+    #[cfg(feature = "aws")]
+    fn signer(
+        &self,
+        label: &str,
+    ) -> Option<Result<Arc<dyn object_store::signer::Signer>, BuildError>> {
+        Some(self.client(label).map(|c| Arc::new(c) as _))
+    }
+
+    fn url_base(&self) -> Option<String> {
+        Some(format!("s3://{}", self.bucket))
     }
 
     #[cfg(not(feature = "aws"))]
@@ -150,6 +150,22 @@ impl Provider for S3Config {
 }
 
 impl S3Config {
+    /// The client, requests counted for `label`.
+    #[cfg(feature = "aws")]
+    fn client(&self, label: &str) -> Result<object_store::aws::AmazonS3, BuildError> {
+        let builder = self.config_keys()?.into_iter().fold(
+            object_store::aws::AmazonS3Builder::from_env(),
+            |b, (k, v)| b.with_config(k, v),
+        );
+        let builder = match &self.retry {
+            Some(retry) => builder.with_retry(retry.to_retry_config()),
+            None => builder,
+        };
+        Ok(builder
+            .with_http_connector(crate::requests::counting(label))
+            .build()?)
+    }
+
     /// A configuration for `bucket` with everything else at its default.
     pub fn new(bucket: impl Into<String>) -> Self {
         Self {
