@@ -102,6 +102,10 @@ impl RequestKind {
 pub(crate) struct Counters([AtomicU64; 7]);
 
 impl Counters {
+    #[cfg_attr(
+        not(any(feature = "aws", feature = "gcp", feature = "azure")),
+        allow(dead_code)
+    )]
     pub(crate) fn count(&self, kind: RequestKind) {
         self.0[kind as usize].fetch_add(1, Ordering::Relaxed);
     }
@@ -126,6 +130,7 @@ pub(crate) fn counting(name: &str) -> CountingConnector {
 }
 
 /// The counters of store `name` (made on first use).
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 pub(crate) fn counters(name: &str) -> Arc<Counters> {
     let mut stores = STORES.lock().expect("request counters");
     Arc::clone(stores.entry(name.to_string()).or_default())

@@ -11,7 +11,7 @@ use std::time::Duration;
 use stratus::config::ConfigRegistry;
 use stratus::object_store::path::Path;
 use stratus::object_store::signer::Method;
-use stratus::object_store::{ObjectStore, ObjectStoreExt};
+use stratus::object_store::ObjectStoreExt;
 use stratus::Config;
 
 fn config(toml: &str) -> Config {

@@ -390,6 +390,7 @@ impl Config {
 
     /// What signs URLs for store `name`'s objects (its provider must be S3, GCS or
     /// Azure): object_store's `Signer`, under the store's prefix.
+    #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
     pub fn signer(&self, name: &str) -> Result<Arc<dyn object_store::signer::Signer>> {
         let config = self.get(name)?;
         config

@@ -146,6 +146,7 @@ impl StoreConfig {
         provider.validate()
     }
 
+    #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
     /// What signs URLs for the store's objects (S3, GCS, Azure), under its prefix:
     /// object_store's `Signer` of the provider's client, which the layers a store is
     /// built with do not expose. `label` names the store in request accounting.
@@ -288,12 +289,14 @@ impl StoreConfig {
 }
 
 /// A signer whose paths are under `prefix` (as the store's are).
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 #[derive(Debug)]
 struct PrefixedSigner {
     inner: Arc<dyn object_store::signer::Signer>,
     prefix: ObjectPath,
 }
 
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 #[async_trait::async_trait]
 impl object_store::signer::Signer for PrefixedSigner {
     async fn signed_url(

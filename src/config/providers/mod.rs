@@ -171,7 +171,8 @@ pub(crate) trait Provider: Send + Sync {
     ) -> Result<Arc<dyn ObjectStore>, BuildError>;
 
     /// What signs URLs for the store's objects, for providers that can (`None`: this one
-    /// cannot). Unprefixed: [`StoreConfig::signer`] adds the prefix.
+    /// cannot). Unprefixed: the caller adds the prefix.
+    #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
     fn signer(
         &self,
         _label: &str,
