@@ -12,7 +12,7 @@
 //! | `stratus_operations_total` | counter | `outcome` | operations ended: `ok`, or the error's kind (`not_found`, `already_exists`, `precondition`, `not_modified`, `permission_denied`, `unauthenticated`, `not_implemented`, `not_supported`, `invalid_path`, `generic`, ...) |
 //! | `stratus_operation_duration_seconds` | histogram | | from the call to its answer (a get: to its first byte; a listing: to its end) |
 //! | `stratus_operations_in_flight` | gauge | | operations started and not ended |
-//! | `stratus_bytes_total` | counter | `direction` (`written`, `read`) | put payloads and parts written, get bodies read (as the caller reads them) |
+//! | `stratus_bytes_total` | counter | `direction` (`written`, `read`) | put payloads and parts written; get responses' bodies (their whole range, counted when the answer comes) |
 //!
 //! The handles of the `ok` path are registered with the recorder installed when the
 //! store first runs an operation of that kind: install the recorder before.
@@ -181,7 +181,11 @@ impl Recorder {
         op: impl Future<Output = Result<T>>,
     ) -> Result<T> {
         let running = self.start(operation, key);
-        let result = op.instrument(running.span.clone()).await;
+        let result = if self.tracing {
+            op.instrument(running.span.clone()).await
+        } else {
+            op.await
+        };
         running.end(result.as_ref().err().map(outcome), bytes);
         result
     }
@@ -352,7 +356,7 @@ impl ObjectStore for ObservedStore {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        let mut result = self
+        let result = self
             .recorder
             .observe(
                 Operation::Get,
@@ -361,18 +365,11 @@ impl ObjectStore for ObservedStore {
                 self.inner.get_opts(location, options),
             )
             .await?;
-        if self.recorder.metrics {
-            // Bytes read count as the caller reads them.
-            let recorder = Arc::clone(&self.recorder);
-            super::map_body(&mut result, |body| {
-                body.inspect(move |chunk| {
-                    if let Ok(bytes) = chunk {
-                        recorder.bytes(false, bytes.len() as u64);
-                    }
-                })
-                .boxed()
-            });
-        }
+        // The response's bytes, counted when it comes (not as the body is read: wrapping
+        // the body would cost more than the count).
+        let range = &result.range;
+        self.recorder
+            .bytes(false, range.end.saturating_sub(range.start));
         Ok(result)
     }
 

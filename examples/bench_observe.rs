@@ -1,0 +1,224 @@
+//! What the settings cost and whether the limits hold:
+//!
+//! - `overhead`: metrics + tracing on an in-memory store, per operation, with no recorder
+//!   or subscriber installed, then with real ones (the Prometheus recorder; a tracing
+//!   registry filtered at INFO, as in production, then one recording every span);
+//! - `inventory`: the inventory of 20,000 objects on SeaweedFS (needs the emulators:
+//!   `scripts/emulators.sh start && source target/emulators/env`), observed or not;
+//! - `rate`: `requests_per_second = 200` held for 10 s by 8 callers as fast as they can.
+//!
+//! ```text
+//! cargo run --release --example bench_observe -- --runs 7 overhead rate inventory
+//! ```
+
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use stratus::config::{Limits, StoreSettings};
+use stratus::inventory::{scan, ScanOptions};
+use stratus::object_store::memory::InMemory;
+use stratus::object_store::path::Path;
+use stratus::object_store::{ObjectStore, ObjectStoreExt};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn observed(store: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+    let mut settings = StoreSettings::default();
+    settings.metrics = true;
+    settings.tracing = true;
+    settings.apply("bench", store)
+}
+
+/// `OPS` puts then `OPS` gets of 16 bytes, one after another: the time per operation.
+async fn per_op(store: &dyn ObjectStore) -> Duration {
+    const OPS: u32 = 20_000;
+    let keys: Vec<Path> = (0..OPS).map(|i| Path::from(format!("k/{i}"))).collect();
+    let started = Instant::now();
+    for key in &keys {
+        store.put(key, vec![0u8; 16].into()).await.unwrap();
+    }
+    for key in &keys {
+        store.get(key).await.unwrap().bytes().await.unwrap();
+    }
+    started.elapsed() / (2 * OPS)
+}
+
+async fn overhead_phase(runs: usize, label: &str) {
+    let (mut bare, mut seen) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let plain: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let wrapped = observed(Arc::new(InMemory::new()));
+        if run % 2 == 0 {
+            bare.push(per_op(plain.as_ref()).await);
+            seen.push(per_op(wrapped.as_ref()).await);
+        } else {
+            seen.push(per_op(wrapped.as_ref()).await);
+            bare.push(per_op(plain.as_ref()).await);
+        }
+    }
+    let (b, s) = (median(bare), median(seen));
+    println!(
+        "| {label} | {} ns | {} ns | {:+} ns | {:.3} |",
+        b.as_nanos(),
+        s.as_nanos(),
+        s.as_nanos() as i64 - b.as_nanos() as i64,
+        s.as_secs_f64() / b.as_secs_f64()
+    );
+}
+
+async fn overhead(runs: usize) {
+    println!("\n## metrics + tracing on InMemory: time per operation (20,000 puts + 20,000 gets of 16 bytes, median of {runs}, alternating)\n");
+    println!("| recorder / subscriber | bare | observed | difference | ratio |");
+    println!("|---|---|---|---|---|");
+    overhead_phase(runs, "none installed (no-op)").await;
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("install the Prometheus recorder");
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        // A production setting: spans at INFO and above (stratus's are DEBUG: off).
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_subscriber::filter::LevelFilter::INFO);
+        let _guard = tracing::subscriber::set_default(subscriber);
+        overhead_phase(runs, "Prometheus recorder; tracing registry at INFO").await;
+    }
+    {
+        // Every span recorded (a registry with no filter: stratus's DEBUG spans on).
+        let _guard = tracing::subscriber::set_default(tracing_subscriber::registry());
+        overhead_phase(runs, "Prometheus recorder; tracing registry at DEBUG").await;
+    }
+    let rendered = handle.render();
+    assert!(rendered.contains("stratus_operations_total"));
+    println!("\n(target: <= 150 ns per operation)");
+}
+
+async fn rate(seconds: u64) {
+    const RATE: f64 = 200.0;
+    let mut limits = Limits::default();
+    limits.requests_per_second = Some(RATE);
+    let mut settings = StoreSettings::default();
+    settings.limits = Some(limits);
+    let store = settings.apply("rated", Arc::new(InMemory::new()));
+    store.put(&Path::from("k"), "v".into()).await.unwrap();
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let done: Vec<u64> = futures::stream::iter(0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            async move {
+                let mut n = 0u64;
+                while Instant::now() < until {
+                    store.head(&Path::from("k")).await.unwrap();
+                    n += 1;
+                }
+                n
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let total: u64 = done.iter().sum();
+    let measured = total as f64 / started.elapsed().as_secs_f64();
+    println!("\n## requests_per_second = {RATE}: 8 callers as fast as they can for {seconds} s\n");
+    println!("| requests | seconds | measured rate | / limit |");
+    println!("|---|---|---|---|");
+    println!(
+        "| {total} | {:.2} | {measured:.1}/s | {:.3} |",
+        started.elapsed().as_secs_f64(),
+        measured / RATE
+    );
+    println!("\n(target: within 10% of the limit)");
+}
+
+async fn inventory(runs: usize) {
+    const OBJECTS: u64 = 20_000;
+    let Ok(endpoint) = std::env::var("STRATUS_TEST_SEAWEED_ENDPOINT") else {
+        println!("\n(inventory: skipped, no SeaweedFS: scripts/emulators.sh start && source target/emulators/env)");
+        return;
+    };
+    let key = std::env::var("STRATUS_TEST_SEAWEED_ACCESS_KEY").unwrap();
+    let secret = std::env::var("STRATUS_TEST_SEAWEED_SECRET_KEY").unwrap();
+    let toml = format!(
+        "[stores.s]\nprovider = \"s3\"\nbucket = \"stratus\"\nprefix = \"bench-observe-20000\"\n\
+         endpoint = \"{endpoint}\"\nallow_http = true\nregion = \"us-east-1\"\n\
+         access_key_id = \"{key}\"\nsecret_access_key = \"{secret}\"\nlist_order = \"sorted\"\n"
+    );
+    let config =
+        stratus::Config::from_toml(&toml, "bench.toml", std::path::Path::new(".")).unwrap();
+    let store = config.open("s").unwrap();
+    let options = ScanOptions::default();
+    let present = scan(store.as_ref(), None, &options).await.unwrap();
+    if present.objects < OBJECTS {
+        println!("(filling SeaweedFS with {OBJECTS} objects, once)");
+        futures::stream::iter(0..OBJECTS)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                async move {
+                    let key = Path::from(format!("d{:02}/f{i:05}", i % 50));
+                    store.put(&key, vec![1u8; (i % 997) as usize].into()).await
+                }
+            })
+            .buffer_unordered(32)
+            .for_each(|r| async move {
+                r.unwrap();
+            })
+            .await;
+    }
+    let wrapped = observed(Arc::clone(&store));
+    let (mut bare, mut seen) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let order: [(&Arc<dyn ObjectStore>, bool); 2] = if run % 2 == 0 {
+            [(&store, false), (&wrapped, true)]
+        } else {
+            [(&wrapped, true), (&store, false)]
+        };
+        for (s, is_observed) in order {
+            let started = Instant::now();
+            let report = scan(s.as_ref(), None, &options).await.unwrap();
+            assert!(report.objects >= OBJECTS);
+            let took = started.elapsed();
+            if is_observed {
+                seen.push(took);
+            } else {
+                bare.push(took);
+            }
+        }
+    }
+    let (b, s) = (median(bare), median(seen));
+    println!("\n## inventory of {OBJECTS} objects on SeaweedFS, observed (metrics + tracing) or not (median of {runs}, alternating; recorder/subscriber as installed by the sections before)\n");
+    println!("| bare | observed | ratio |");
+    println!("|---|---|---|");
+    println!(
+        "| {:.1} ms | {:.1} ms | {:.3} |",
+        b.as_secs_f64() * 1e3,
+        s.as_secs_f64() * 1e3,
+        s.as_secs_f64() / b.as_secs_f64()
+    );
+    println!("\n(target: <= 1.02)");
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut runs = 7;
+    if let Some(at) = args.iter().position(|a| a == "--runs") {
+        runs = args[at + 1].parse().expect("--runs N");
+        args.drain(at..at + 2);
+    }
+    let want = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
+    if cfg!(debug_assertions) {
+        println!("warning: a debug build; run with --release for meaningful numbers");
+    }
+    if want("rate") {
+        rate(10).await;
+    }
+    if want("overhead") {
+        overhead(runs).await;
+    }
+    if want("inventory") {
+        inventory(runs).await;
+    }
+}
