@@ -596,3 +596,43 @@ fn request_kinds_by_their_shape_on_each_provider() {
         );
     }
 }
+
+/// An operation the caller drops before its answer leaves the in-flight gauge, counted
+/// as `cancelled`.
+#[test]
+fn a_dropped_operation_is_counted_cancelled_and_leaves_the_gauge() {
+    let recorder = DebuggingRecorder::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let faulty = Arc::new(FaultyStore::new(Arc::new(InMemory::new())));
+            faulty.inject(Fault::delay(Op::Put, Duration::from_secs(5)));
+            let mut settings = StoreSettings::default();
+            settings.metrics = true;
+            let store = settings.apply("slow", faulty);
+            let key = Path::from("k");
+            let put = store.put(&key, "v".into());
+            assert!(tokio::time::timeout(Duration::from_millis(20), put)
+                .await
+                .is_err());
+        })
+    });
+    let metrics = recorded(&recorder);
+    let cancelled = [
+        ("store", "slow"),
+        ("operation", "put"),
+        ("outcome", "cancelled"),
+    ];
+    assert_eq!(counter(&metrics, "stratus_operations_total", &cancelled), 1);
+    let gauge = metrics
+        .iter()
+        .find(|(n, _, _)| n == "stratus_operations_in_flight")
+        .map(|(_, _, v)| v.clone());
+    assert!(
+        matches!(gauge, Some(DebugValue::Gauge(g)) if g.into_inner() == 0.0),
+        "{gauge:?}"
+    );
+}

@@ -9,7 +9,7 @@
 //!
 //! | name | kind | more labels | what |
 //! |---|---|---|---|
-//! | `stratus_operations_total` | counter | `outcome` | operations ended: `ok`, or the error's kind (`not_found`, `already_exists`, `precondition`, `not_modified`, `permission_denied`, `unauthenticated`, `not_implemented`, `not_supported`, `invalid_path`, `generic`, ...) |
+//! | `stratus_operations_total` | counter | `outcome` | operations ended: `ok`, `cancelled` (the caller dropped it), or the error's kind (`not_found`, `already_exists`, `precondition`, `not_modified`, `permission_denied`, `unauthenticated`, `not_implemented`, `not_supported`, `invalid_path`, `generic`, ...) |
 //! | `stratus_operation_duration_seconds` | histogram | | from the call to its answer (a get: to its first byte; a listing: to its end) |
 //! | `stratus_operations_in_flight` | gauge | | operations started and not ended |
 //! | `stratus_bytes_total` | counter | `direction` (`written`, `read`) | put payloads and parts written; get responses' bodies (their whole range, counted when the answer comes) |
@@ -119,6 +119,17 @@ struct Running<'a> {
     operation: Operation,
     started: Instant,
     span: Span,
+    /// Ended ([`Running::end`]); one dropped before that was cancelled.
+    ended: bool,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            // The caller dropped the operation: it leaves the in-flight gauge too.
+            self.finish(Some("cancelled"), 0);
+        }
+    }
 }
 
 impl Recorder {
@@ -169,6 +180,7 @@ impl Recorder {
             operation,
             started: Instant::now(),
             span,
+            ended: false,
         }
     }
 
@@ -193,7 +205,12 @@ impl Recorder {
 
 impl Running<'_> {
     /// End the operation: `error`, the kind of the error it ended with.
-    fn end(self, error: Option<&'static str>, bytes: u64) {
+    fn end(mut self, error: Option<&'static str>, bytes: u64) {
+        self.finish(error, bytes);
+    }
+
+    fn finish(&mut self, error: Option<&'static str>, bytes: u64) {
+        self.ended = true;
         let recorder = self.recorder;
         let outcome = error.unwrap_or("ok");
         if recorder.metrics {
@@ -276,16 +293,19 @@ impl ObservedStore {
                     operation: Operation::List,
                     started: self.started,
                     span: std::mem::replace(&mut self.span, Span::none()),
+                    ended: false,
                 };
                 // The error's kind only: the error itself went to the caller.
                 running.end(self.error, 0);
             }
         }
-        let Running { started, span, .. } = self.recorder.start(Operation::List, prefix);
+        // Started here, ended by the stream's end or drop.
+        let mut running = self.recorder.start(Operation::List, prefix);
+        running.ended = true;
         let mut state = Listing {
             recorder: Arc::clone(&self.recorder),
-            started,
-            span,
+            started: running.started,
+            span: std::mem::replace(&mut running.span, Span::none()),
             error: None,
         };
         listing
