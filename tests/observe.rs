@@ -630,7 +630,7 @@ fn a_dropped_operation_is_counted_cancelled_and_leaves_the_gauge() {
     let gauge = metrics
         .iter()
         .find(|(n, _, _)| n == "stratus_operations_in_flight")
-        .map(|(_, _, v)| v.clone());
+        .map(|(_, _, v)| v);
     assert!(
         matches!(gauge, Some(DebugValue::Gauge(g)) if g.into_inner() == 0.0),
         "{gauge:?}"
