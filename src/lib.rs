@@ -56,10 +56,11 @@
 //!
 //! | module | what it is for | example |
 //! |---|---|---|
-//! | [`config`] | files of named stores, URLs, the environment, `${VAR}`; one file per provider | `examples/swap_provider.rs` |
+//! | [`config`] | files of named stores, URLs, the environment, `${VAR}`; one file per provider; the settings every store has ([`config::StoreSettings`]: limits, deadline, metrics, tracing, prices); signed URLs ([`Config::signer`]); [`config::ConfigRegistry`] | `examples/swap_provider.rs`, `examples/sign.rs`, `examples/prometheus.rs` |
 //! | [`inventory`] | [`inventory::scan`]: totals, per-prefix breakdown, size and age histograms, largest objects, in bounded memory, listing in parallel | `examples/inventory.rs` |
 //! | [`shard`] | [`shard::ShardedStore`]: one store over several, placed by weighted rendezvous hashing; [`shard::rebalance`] moves what a membership change must move | `examples/shard.rs` |
 //! | [`replicate`] | [`replicate::ReplicatedStore`]: writes to all (or a quorum), reads that fall back or hedge; [`replicate::sync`], [`replicate::verify`], [`replicate::repair`] | `examples/replicate.rs` |
+//! | [`requests`] | the HTTP requests each cloud store sent (retries included), by kind, and their cost | every example's last lines |
 //! | [`layer`] | store wrappers: what stratus wraps its stores in, and [`layer::fault::FaultyStore`] for tests | |
 //! | [`text`] | byte sizes, counts and bars for people | |
 //!
