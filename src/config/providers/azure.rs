@@ -146,18 +146,7 @@ impl AzureConfig {
     /// The client, requests counted for `label`.
     #[cfg(feature = "azure")]
     fn client(&self, label: &str) -> Result<object_store::azure::MicrosoftAzure, BuildError> {
-        use object_store::azure::MicrosoftAzureBuilder;
-        let builder = self
-            .config_keys()?
-            .into_iter()
-            .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| b.with_config(k, v));
-        let builder = match &self.retry {
-            Some(retry) => builder.with_retry(retry.to_retry_config()),
-            None => builder,
-        };
-        Ok(builder
-            .with_http_connector(crate::requests::counting(label))
-            .build()?)
+        cloud_client!(self, label, object_store::azure::MicrosoftAzureBuilder)
     }
 
     /// A configuration for `container` with everything else at its default.

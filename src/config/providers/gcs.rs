@@ -132,18 +132,7 @@ impl GcsConfig {
     /// The client, requests counted for `label`.
     #[cfg(feature = "gcp")]
     fn client(&self, label: &str) -> Result<object_store::gcp::GoogleCloudStorage, BuildError> {
-        use object_store::gcp::GoogleCloudStorageBuilder;
-        let builder = self
-            .config_keys()?
-            .into_iter()
-            .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| b.with_config(k, v));
-        let builder = match &self.retry {
-            Some(retry) => builder.with_retry(retry.to_retry_config()),
-            None => builder,
-        };
-        Ok(builder
-            .with_http_connector(crate::requests::counting(label))
-            .build()?)
+        cloud_client!(self, label, object_store::gcp::GoogleCloudStorageBuilder)
     }
 
     /// A configuration for `bucket` with everything else at its default.

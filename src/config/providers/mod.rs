@@ -68,6 +68,26 @@ macro_rules! registry {
     };
 }
 
+/// A cloud provider's client (`$config`: its config, with `config_keys()` and `retry`):
+/// its keys folded into `$builder::from_env()`, its retry settings, its requests counted
+/// for store `$label`. The builders share method names, not a trait.
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+macro_rules! cloud_client {
+    ($config:expr, $label:expr, $builder:ty) => {{
+        let builder = $config
+            .config_keys()?
+            .into_iter()
+            .fold(<$builder>::from_env(), |b, (k, v)| b.with_config(k, v));
+        let builder = match &$config.retry {
+            Some(retry) => builder.with_retry(retry.to_retry_config()),
+            None => builder,
+        };
+        Ok(builder
+            .with_http_connector(crate::requests::counting($label))
+            .build()?)
+    }};
+}
+
 // Types a provider defines besides its config, re-exported beside it.
 pub use self::s3::ListOrder;
 

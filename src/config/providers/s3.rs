@@ -153,17 +153,7 @@ impl S3Config {
     /// The client, requests counted for `label`.
     #[cfg(feature = "aws")]
     fn client(&self, label: &str) -> Result<object_store::aws::AmazonS3, BuildError> {
-        let builder = self.config_keys()?.into_iter().fold(
-            object_store::aws::AmazonS3Builder::from_env(),
-            |b, (k, v)| b.with_config(k, v),
-        );
-        let builder = match &self.retry {
-            Some(retry) => builder.with_retry(retry.to_retry_config()),
-            None => builder,
-        };
-        Ok(builder
-            .with_http_connector(crate::requests::counting(label))
-            .build()?)
+        cloud_client!(self, label, object_store::aws::AmazonS3Builder)
     }
 
     /// A configuration for `bucket` with everything else at its default.
