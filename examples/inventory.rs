@@ -4,12 +4,13 @@
 //! cargo run --release --example inventory                       # the bundled sample tree
 //! cargo run --release --example inventory -- stores.toml --store archive --prefix logs --depth 3
 //! cargo run --release --example inventory -- s3://bucket/prefix?region=eu-west-1 --format json
+//! cargo run --release --example inventory -- diff last-week.json today.json   # what grew
 //! ```
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use stratus::inventory::{scan, table, ScanOptions};
+use stratus::inventory::{scan, table, Report, ScanOptions};
 use stratus::object_store::path::Path;
 use stratus::text::{human_bytes, thousands};
 use stratus::Progress;
@@ -22,8 +23,34 @@ use progress::ProgressLine;
 
 #[derive(Parser)]
 #[command(
-    about = "Inventory a bucket (any provider, by configuration): counts, bytes, prefixes, sizes, ages"
+    about = "Inventory a bucket (any provider, by configuration): counts, bytes, prefixes, sizes, ages",
+    args_conflicts_with_subcommands = true
 )]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    scan: Args,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// What grew between two reports written with `--format json` (older first).
+    Diff {
+        /// The older report.
+        old: std::path::PathBuf,
+        /// The newer report.
+        new: std::path::PathBuf,
+        /// How many prefixes to list that grew (and that shrank) most.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(clap::Args)]
 struct Args {
     /// A config file (TOML/JSON) or a store URL (s3://, gs://, az://, file://, memory://).
     #[arg(default_value = "fixtures/stores/local.toml")]
@@ -62,8 +89,33 @@ enum Format {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    cli::finish(run(&args).await, args.verbose)
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Diff {
+            old,
+            new,
+            limit,
+            format,
+        }) => cli::finish(diff(&old, &new, limit, format), false),
+        None => cli::finish(run(&cli.scan).await, cli.scan.verbose),
+    }
+}
+
+fn diff(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    limit: usize,
+    format: Format,
+) -> stratus::Result<()> {
+    let diff = Report::load(old)?.diff(&Report::load(new)?);
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&diff).expect("a diff serializes")
+        ),
+        Format::Table => print!("{}", diff.render(limit)),
+    }
+    Ok(())
 }
 
 async fn run(args: &Args) -> stratus::Result<()> {

@@ -39,6 +39,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An inventory report file (JSON, as `--format json` writes) could not be read.
+    #[error("cannot read inventory report {}: {message}", path.display())]
+    ReadReport {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+
     /// object_store refused to build a store from a configuration that parsed correctly
     /// (for example an option value of the wrong form).
     #[error("{origin}: store `{store}`: cannot build the {provider} store: {source}")]
@@ -122,6 +131,7 @@ impl Error {
             | Self::Store { source, .. } => Some(source),
             Self::Config(_)
             | Self::ReadConfig { .. }
+            | Self::ReadReport { .. }
             | Self::Composition { .. }
             | Self::Placement(_)
             | Self::Merge(_)
@@ -255,6 +265,7 @@ impl Error {
             Error::Listing { source, .. } | Error::Store { source, .. } => source.as_ref(),
             Error::Config(_)
             | Error::ReadConfig { .. }
+            | Error::ReadReport { .. }
             | Error::Composition { .. }
             | Error::Placement(_)
             | Error::Merge(_)

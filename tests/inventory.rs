@@ -652,3 +652,69 @@ async fn discovery_streams_flat_levels_and_counts_small_subtrees_from_the_probe(
         "no delimiter listing split the tree"
     );
 }
+
+/// "What grew since last week": two scans of one store a change apart, the older written
+/// as JSON and read back (`Report::load`), then diffed: totals and prefixes as changed.
+#[tokio::test]
+async fn a_diff_of_two_scans_shows_what_grew_and_what_went() {
+    let store = object_store::memory::InMemory::new();
+    for (key, size) in [
+        ("logs/a", 100),
+        ("logs/b", 100),
+        ("tmp/x", 50),
+        ("img/p", 10),
+    ] {
+        store
+            .put(&Path::from(key), vec![0u8; size].into())
+            .await
+            .unwrap();
+    }
+    let options = ScanOptions::default().with_depth(1);
+    let before = scan(&store, None, &options).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("before.json");
+    std::fs::write(&file, serde_json::to_string(&before).unwrap()).unwrap();
+    let loaded = Report::load(&file).unwrap();
+    assert_eq!(loaded, before, "a report survives its JSON");
+
+    store
+        .put(&Path::from("logs/c"), vec![0u8; 1000].into())
+        .await
+        .unwrap();
+    store.delete(&Path::from("tmp/x")).await.unwrap();
+    store
+        .put(&Path::from("new/y"), vec![0u8; 5].into())
+        .await
+        .unwrap();
+    let after = scan(&store, None, &options).await.unwrap();
+    let diff = loaded.diff(&after);
+    assert_eq!((diff.objects.before, diff.objects.after), (4, 5));
+    assert_eq!((diff.bytes.before, diff.bytes.after), (260, 1215));
+    let changes: Vec<(&str, stratus::inventory::PrefixStatus, i128)> = diff
+        .prefixes
+        .iter()
+        .map(|p| (p.prefix.as_str(), p.status, p.bytes.delta()))
+        .collect();
+    use stratus::inventory::PrefixStatus::*;
+    assert_eq!(
+        changes,
+        [
+            ("logs", Changed, 1000),
+            ("new", Appeared, 5),
+            ("img", Same, 0),
+            ("tmp", Vanished, -50),
+        ]
+    );
+    let err = Report::load(dir.path().join("missing.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot read inventory report") && err.contains("missing.json"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("bad.json"), "{\"objects\": 1}").unwrap();
+    let err = Report::load(dir.path().join("bad.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not an inventory report"), "{err}");
+}

@@ -46,12 +46,14 @@
 //! (decoding and aggregating pages is CPU work that then uses every core); otherwise all
 //! run inside the returned future. Either way, dropping the future stops every listing.
 
+mod diff;
 mod histogram;
 mod prefixes;
 mod report;
 pub mod table;
 mod top;
 
+pub use diff::{Change, PrefixChange, PrefixStatus, ReportDiff};
 pub use histogram::{AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS};
 pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
 pub use report::{MergeError, Report, SCHEMA};

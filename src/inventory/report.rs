@@ -68,6 +68,18 @@ pub struct Report {
 pub struct MergeError(String);
 
 impl Report {
+    /// Read a report from a JSON file (what `serde_json` makes of a `Report`, e.g. the
+    /// inventory example's `--format json`), to compare with [`Report::diff`].
+    pub fn load(path: impl AsRef<std::path::Path>) -> crate::Result<Self> {
+        let path = path.as_ref();
+        let error = |message: String| crate::Error::ReadReport {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| error(format!("not an inventory report: {e}")))
+    }
+
     /// An empty report: ages from `as_of`, prefixes to `depth` keeping `prefix_limit`,
     /// the `top` largest objects.
     pub fn new(as_of: DateTime<Utc>, depth: usize, prefix_limit: usize, top: usize) -> Self {

@@ -1,0 +1,390 @@
+//! [`Report::diff`]: how one inventory report grew into another ("what grew since last
+//! week"): totals, and every prefix either breakdown kept, sorted by growth.
+
+use super::prefixes::PrefixEntry;
+use super::Report;
+use crate::text::{human_bytes, thousands};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// A count before and after.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// In the older report.
+    pub before: u64,
+    /// In the newer report.
+    pub after: u64,
+}
+
+impl Change {
+    /// `after - before`, signed.
+    pub fn delta(&self) -> i128 {
+        i128::from(self.after) - i128::from(self.before)
+    }
+
+    /// The change relative to `before` (`None` from zero).
+    pub fn ratio(&self) -> Option<f64> {
+        (self.before > 0).then(|| self.delta() as f64 / self.before as f64)
+    }
+}
+
+/// What happened to a prefix between two reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefixStatus {
+    /// Only in the newer report.
+    Appeared,
+    /// Only in the older report.
+    Vanished,
+    /// In both, with other totals.
+    Changed,
+    /// In both, the same totals.
+    Same,
+}
+
+/// One prefix's change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrefixChange {
+    /// The prefix (relative to the scanned prefix).
+    pub prefix: String,
+    /// Its depth (segments).
+    pub depth: usize,
+    /// Objects below it.
+    pub objects: Change,
+    /// Their bytes.
+    pub bytes: Change,
+    /// Appeared, vanished, changed or the same.
+    pub status: PrefixStatus,
+}
+
+/// How a report grew into another: [`Report::diff`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ReportDiff {
+    /// The older report's `as_of`.
+    pub from: DateTime<Utc>,
+    /// The newer report's `as_of`.
+    pub to: DateTime<Utc>,
+    /// All objects.
+    pub objects: Change,
+    /// All bytes.
+    pub bytes: Change,
+    /// Objects of size 0.
+    pub zero_byte_objects: Change,
+    /// Every prefix either report kept: most bytes gained first, most lost last (ties:
+    /// objects gained, then the name).
+    pub prefixes: Vec<PrefixChange>,
+    /// Whether either report's breakdown left prefixes out (its `other`), or the two
+    /// have different depths: then a prefix "appeared" or "vanished" may only have
+    /// entered or left the kept set, and is not proof that its objects did.
+    pub incomplete: bool,
+}
+
+impl Report {
+    /// How this report grew into `newer` (see [`ReportDiff`]).
+    pub fn diff(&self, newer: &Report) -> ReportDiff {
+        let before: BTreeMap<String, PrefixEntry> = self
+            .prefixes
+            .entries()
+            .into_iter()
+            .map(|e| (e.prefix.clone(), e))
+            .collect();
+        let mut after: BTreeMap<String, PrefixEntry> = newer
+            .prefixes
+            .entries()
+            .into_iter()
+            .map(|e| (e.prefix.clone(), e))
+            .collect();
+        let mut prefixes = Vec::with_capacity(before.len().max(after.len()));
+        for (name, old) in before {
+            let new = after.remove(&name);
+            let objects = Change {
+                before: old.objects,
+                after: new.as_ref().map_or(0, |n| n.objects),
+            };
+            let bytes = Change {
+                before: old.bytes,
+                after: new.as_ref().map_or(0, |n| n.bytes),
+            };
+            let status = match &new {
+                None => PrefixStatus::Vanished,
+                Some(_) if objects.delta() == 0 && bytes.delta() == 0 => PrefixStatus::Same,
+                Some(_) => PrefixStatus::Changed,
+            };
+            prefixes.push(PrefixChange {
+                prefix: name,
+                depth: old.depth,
+                objects,
+                bytes,
+                status,
+            });
+        }
+        for (name, new) in after {
+            prefixes.push(PrefixChange {
+                prefix: name,
+                depth: new.depth,
+                objects: Change {
+                    before: 0,
+                    after: new.objects,
+                },
+                bytes: Change {
+                    before: 0,
+                    after: new.bytes,
+                },
+                status: PrefixStatus::Appeared,
+            });
+        }
+        prefixes.sort_by(|a, b| {
+            b.bytes
+                .delta()
+                .cmp(&a.bytes.delta())
+                .then(b.objects.delta().cmp(&a.objects.delta()))
+                .then(a.prefix.cmp(&b.prefix))
+        });
+        let left_out = |r: &Report| r.prefixes.other().prefixes > 0;
+        ReportDiff {
+            from: self.as_of,
+            to: newer.as_of,
+            objects: Change {
+                before: self.objects,
+                after: newer.objects,
+            },
+            bytes: Change {
+                before: self.bytes,
+                after: newer.bytes,
+            },
+            zero_byte_objects: Change {
+                before: self.zero_byte_objects,
+                after: newer.zero_byte_objects,
+            },
+            prefixes,
+            incomplete: left_out(self)
+                || left_out(newer)
+                || self.prefixes.depth() != newer.prefixes.depth(),
+        }
+    }
+}
+
+/// `+1.5 KiB` / `-3 B` / `0 B`.
+fn signed_bytes(delta: i128) -> String {
+    let size = human_bytes(delta.unsigned_abs().min(u128::from(u64::MAX)) as u64);
+    match delta.signum() {
+        1 => format!("+{size}"),
+        -1 => format!("-{size}"),
+        _ => size,
+    }
+}
+
+/// `+1,500` / `-3` / `0`.
+fn signed_count(delta: i128) -> String {
+    let count = thousands(delta.unsigned_abs().min(u128::from(u64::MAX)) as u64);
+    match delta.signum() {
+        1 => format!("+{count}"),
+        -1 => format!("-{count}"),
+        _ => count,
+    }
+}
+
+fn percent(change: &Change) -> String {
+    change
+        .ratio()
+        .map_or_else(|| "new".to_string(), |r| format!("{:+.1}%", r * 100.0))
+}
+
+impl ReportDiff {
+    /// The diff as a table for people: totals, then the `limit` prefixes that grew most
+    /// and the `limit` that shrank most (unchanged ones left out).
+    pub fn render(&self, limit: usize) -> String {
+        let mut out = String::new();
+        let days = (self.to - self.from).num_hours() as f64 / 24.0;
+        let _ = writeln!(
+            out,
+            "inventory diff: {} -> {} ({days:.1} days)\n",
+            self.from.format("%Y-%m-%d %H:%M UTC"),
+            self.to.format("%Y-%m-%d %H:%M UTC")
+        );
+        for (label, change, bytes) in [
+            ("objects", &self.objects, false),
+            ("bytes", &self.bytes, true),
+        ] {
+            let (before, after, delta) = if bytes {
+                (
+                    human_bytes(change.before),
+                    human_bytes(change.after),
+                    signed_bytes(change.delta()),
+                )
+            } else {
+                (
+                    thousands(change.before),
+                    thousands(change.after),
+                    signed_count(change.delta()),
+                )
+            };
+            let _ = writeln!(
+                out,
+                "  {label:<8} {before:>12} -> {after:>12}  {delta:>12} ({})",
+                percent(change)
+            );
+        }
+        let moved: Vec<&PrefixChange> = self
+            .prefixes
+            .iter()
+            .filter(|p| p.status != PrefixStatus::Same)
+            .collect();
+        if moved.is_empty() {
+            let _ = writeln!(out, "\n  no prefix changed");
+            return out;
+        }
+        let grew: Vec<_> = moved
+            .iter()
+            .filter(|p| (p.bytes.delta(), p.objects.delta()) > (0, 0))
+            .take(limit)
+            .collect();
+        let shrank: Vec<_> = moved
+            .iter()
+            .rev()
+            .filter(|p| (p.bytes.delta(), p.objects.delta()) < (0, 0))
+            .take(limit)
+            .collect();
+        for (title, rows) in [("grew most", grew), ("shrank most", shrank)] {
+            if rows.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "\n  {title:<32} {:>12} {:>12} {:>12} {:>10}",
+                "bytes", "growth", "objects", "growth"
+            );
+            for p in rows {
+                let mark = match p.status {
+                    PrefixStatus::Appeared => " (new)",
+                    PrefixStatus::Vanished => " (gone)",
+                    _ => "",
+                };
+                let name = format!("{}/{mark}", p.prefix);
+                let _ = writeln!(
+                    out,
+                    "  {name:<32} {:>12} {:>12} {:>12} {:>10}",
+                    human_bytes(p.bytes.after),
+                    signed_bytes(p.bytes.delta()),
+                    thousands(p.objects.after),
+                    signed_count(p.objects.delta())
+                );
+            }
+        }
+        if self.incomplete {
+            let _ = writeln!(
+                out,
+                "\n  (a breakdown left prefixes out, or the depths differ: \"new\" and \"gone\" may \
+                 only mean a prefix entered or left the kept set)"
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use object_store::path::Path;
+    use object_store::ObjectMeta;
+
+    fn report(at: i64, objects: &[(&str, u64)], limit: usize) -> Report {
+        let as_of = Utc.timestamp_opt(at, 0).unwrap();
+        let mut report = Report::new(as_of, 2, limit, 5);
+        for (key, size) in objects {
+            report.add(
+                key,
+                &ObjectMeta {
+                    location: Path::from(*key),
+                    last_modified: as_of,
+                    size: *size,
+                    e_tag: None,
+                    version: None,
+                },
+            );
+        }
+        report.finish();
+        report
+    }
+
+    #[test]
+    fn growth_per_prefix_sorted_with_appeared_and_vanished() {
+        let old = report(
+            0,
+            &[("a/1", 10), ("a/2", 10), ("b/1", 100), ("c/1", 5)],
+            100,
+        );
+        let new = report(
+            7 * 86_400,
+            &[
+                ("a/1", 10),
+                ("a/2", 10),
+                ("a/3", 500),
+                ("b/1", 40),
+                ("d/1", 7),
+            ],
+            100,
+        );
+        let diff = old.diff(&new);
+        assert_eq!(
+            diff.objects,
+            Change {
+                before: 4,
+                after: 5
+            }
+        );
+        assert_eq!(
+            diff.bytes,
+            Change {
+                before: 125,
+                after: 567
+            }
+        );
+        assert!(!diff.incomplete);
+        let order: Vec<(&str, PrefixStatus, i128)> = diff
+            .prefixes
+            .iter()
+            .map(|p| (p.prefix.as_str(), p.status, p.bytes.delta()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("a", PrefixStatus::Changed, 500),
+                ("d", PrefixStatus::Appeared, 7),
+                ("c", PrefixStatus::Vanished, -5),
+                ("b", PrefixStatus::Changed, -60),
+            ]
+        );
+        let table = diff.render(10);
+        assert!(table.contains("(7.0 days)"), "{table}");
+        assert!(table.contains("+442 B"), "{table}");
+        assert!(
+            table.contains("d/ (new)") && table.contains("c/ (gone)"),
+            "{table}"
+        );
+        // Most shrinkage first in its own section.
+        let shrank = table.split("shrank most").nth(1).unwrap();
+        assert!(
+            shrank.find("b/").unwrap() < shrank.find("c/").unwrap(),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn same_reports_show_no_change_and_bounded_breakdowns_say_so() {
+        let objects = [("a/1", 10), ("b/1", 20), ("c/1", 30)];
+        let old = report(0, &objects, 100);
+        let diff = old.diff(&old);
+        assert!(diff.prefixes.iter().all(|p| p.status == PrefixStatus::Same));
+        assert!(diff.render(10).contains("no prefix changed"));
+        // A limit of 1 leaves prefixes out: the diff says its "new"/"gone" may be moves
+        // in and out of the kept set.
+        let bounded = report(0, &objects, 1);
+        assert!(bounded.diff(&old).incomplete);
+        assert!(bounded.diff(&old).render(10).contains("entered or left"));
+    }
+}
