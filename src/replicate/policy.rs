@@ -12,7 +12,9 @@ pub enum WritePolicy {
     /// Every member must succeed.
     #[default]
     All,
-    /// At least this many members must succeed (1 to the number of members).
+    /// At least this many members must succeed (1 to the number of members). The call
+    /// returns once they have; the other members finish in the background, in order per
+    /// key (see [`ReplicatedStore`](super::ReplicatedStore)).
     Quorum(usize),
 }
 
