@@ -19,7 +19,7 @@ use stratus::replicate::{self, Breaker, ReadPolicy, ReplicatedStore, SyncOptions
 
 #[derive(Parser)]
 struct Args {
-    /// Only these sections (all when none): fanout, hedged, sync, hung, journal.
+    /// Only these sections (all when none): fanout, hedged, sync, hung, journal, memory.
     sections: Vec<String>,
     /// Runs of each measurement (medians are reported).
     #[arg(long, default_value_t = 5)]
@@ -50,6 +50,9 @@ async fn main() {
     let run = |name: &str| args.sections.is_empty() || args.sections.iter().any(|s| s == name);
     if run("fanout") {
         put_fan_out(args.runs).await;
+    }
+    if run("memory") {
+        memory_writes(args.runs).await;
     }
     if run("hedged") {
         hedged_reads(args.runs).await;
@@ -371,4 +374,41 @@ async fn sync_throughput(n: usize) {
             n as f64 / took.as_secs_f64()
         );
     }
+}
+
+/// The CPU cost of a replicated write: 20,000 puts of 16 bytes one after another to one
+/// in-memory store, and to three in-memory members with write = all and quorum 2 (no
+/// delay: what the fan-out, ordering and record cost by themselves).
+async fn memory_writes(runs: usize) {
+    const PUTS: u32 = 20_000;
+    async fn once(store: &dyn ObjectStore) -> Duration {
+        let started = Instant::now();
+        for i in 0..PUTS {
+            store
+                .put(&Path::from(format!("k/{i}")), vec![0u8; 16].into())
+                .await
+                .unwrap();
+        }
+        started.elapsed() / PUTS
+    }
+    let replicated = |write: WritePolicy| -> Arc<dyn ObjectStore> {
+        let members: Vec<(String, Arc<dyn ObjectStore>)> = ["a", "b", "c"]
+            .iter()
+            .map(|n| (n.to_string(), Arc::new(InMemory::new()) as Arc<dyn ObjectStore>))
+            .collect();
+        Arc::new(ReplicatedStore::new(members).unwrap().with_write(write).unwrap())
+    };
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..runs {
+        times[0].push(once(&InMemory::new()).await);
+        times[1].push(once(replicated(WritePolicy::All).as_ref()).await);
+        times[2].push(once(replicated(WritePolicy::Quorum(2)).as_ref()).await);
+    }
+    let [one, all, quorum] = times.map(median);
+    println!("\n## replicated writes to in-memory members: time per put ({PUTS} puts of 16 bytes, median of {runs})\n");
+    println!("| store | per put |");
+    println!("|---|---|");
+    println!("| one InMemory | {} ns |", one.as_nanos());
+    println!("| 3 members, write = all | {} ns |", all.as_nanos());
+    println!("| 3 members, quorum 2 | {} ns |", quorum.as_nanos());
 }
