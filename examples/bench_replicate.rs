@@ -394,9 +394,19 @@ async fn memory_writes(runs: usize) {
     let replicated = |write: WritePolicy| -> Arc<dyn ObjectStore> {
         let members: Vec<(String, Arc<dyn ObjectStore>)> = ["a", "b", "c"]
             .iter()
-            .map(|n| (n.to_string(), Arc::new(InMemory::new()) as Arc<dyn ObjectStore>))
+            .map(|n| {
+                (
+                    n.to_string(),
+                    Arc::new(InMemory::new()) as Arc<dyn ObjectStore>,
+                )
+            })
             .collect();
-        Arc::new(ReplicatedStore::new(members).unwrap().with_write(write).unwrap())
+        Arc::new(
+            ReplicatedStore::new(members)
+                .unwrap()
+                .with_write(write)
+                .unwrap(),
+        )
     };
     let mut times = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..runs {
