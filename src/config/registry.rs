@@ -6,7 +6,7 @@ use super::Config;
 use object_store::path::Path;
 use object_store::registry::ObjectStoreRegistry;
 use object_store::ObjectStore;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use url::Url;
@@ -28,7 +28,7 @@ pub struct ConfigRegistry {
     /// Stores registered, and stores of the file built so far, by URL.
     stores: Mutex<BTreeMap<String, Arc<dyn ObjectStore>>>,
     /// Which stores are registered rather than from the file.
-    registered: Mutex<BTreeMap<String, ()>>,
+    registered: Mutex<BTreeSet<String>>,
 }
 
 impl ConfigRegistry {
@@ -84,7 +84,7 @@ impl ObjectStoreRegistry for ConfigRegistry {
         self.registered
             .lock()
             .expect("registry")
-            .insert(key.clone(), ());
+            .insert(key.clone());
         self.stores.lock().expect("registry").insert(key, store)
     }
 
@@ -99,7 +99,7 @@ impl ObjectStoreRegistry for ConfigRegistry {
             .registered
             .lock()
             .expect("registry")
-            .keys()
+            .iter()
             .cloned()
             .collect();
         let mut found: Option<(String, Option<String>)> = registered

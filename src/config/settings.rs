@@ -77,9 +77,8 @@ impl StoreSettings {
             .iter()
             .filter_map(|key| Some((key.to_string(), table.remove(*key)?)))
             .collect();
-        let settings: Self = super::deserialize(serde_json::Value::Object(mine))?;
-        settings.check()?;
-        Ok(settings)
+        // Checked with the rest of the store (`StoreConfig::check_own`).
+        super::deserialize(serde_json::Value::Object(mine))
     }
 
     /// Refuse values no store can run with.
@@ -107,11 +106,6 @@ impl StoreSettings {
             ));
         }
         Ok(())
-    }
-
-    /// Whether any setting changes the store.
-    pub fn is_default(&self) -> bool {
-        *self == Self::default()
     }
 
     /// `store` with these settings applied, `label` naming it in metrics and spans: the

@@ -47,22 +47,15 @@ impl LimitedStore {
             Some(n) => Arc::new(LimitStore::new(inner, n.get())),
             None => inner,
         };
-        let requests = limits.requests_per_second.map(|rate| {
-            let burst = NonZeroU32::new((rate / 10.0) as u32).unwrap_or(NonZeroU32::MIN);
-            let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate))
-                .expect("a positive rate (checked on load)")
-                .allow_burst(burst);
-            RateLimiter::direct(quota)
-        });
+        let requests = limits
+            .requests_per_second
+            .map(|rate| limiter(rate, burst_of(rate)));
         let bytes_burst = limits
             .bytes_per_second
-            .map_or(1, |rate| (rate / 10).clamp(1, u32::MAX as u64) as u32);
-        let bytes = limits.bytes_per_second.map(|rate| {
-            let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate as f64))
-                .expect("a positive rate (checked on load)")
-                .allow_burst(NonZeroU32::new(bytes_burst).expect("at least 1"));
-            RateLimiter::direct(quota)
-        });
+            .map_or(1, |rate| burst_of(rate as f64));
+        let bytes = limits
+            .bytes_per_second
+            .map(|rate| limiter(rate as f64, bytes_burst));
         Arc::new(Self {
             inner,
             rules: Arc::new(Rules {
@@ -73,6 +66,19 @@ impl LimitedStore {
             }),
         })
     }
+}
+
+/// A tenth of a second's worth of `rate` (at least 1): the burst a limiter allows.
+fn burst_of(rate: f64) -> u32 {
+    (rate / 10.0).clamp(1.0, u32::MAX as f64) as u32
+}
+
+/// `rate` cells per second, `burst` at once.
+fn limiter(rate: f64, burst: u32) -> DefaultDirectRateLimiter {
+    let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate))
+        .expect("a positive rate (checked on load)")
+        .allow_burst(NonZeroU32::new(burst).expect("at least 1"));
+    RateLimiter::direct(quota)
 }
 
 impl Rules {

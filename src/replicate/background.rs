@@ -77,7 +77,7 @@ impl<T> Outcome<T> {
         }
     }
 
-    fn push(&mut self, (member, answer): (usize, Result<T>)) {
+    pub(super) fn push(&mut self, (member, answer): (usize, Result<T>)) {
         match answer {
             Ok(value) => self.ok.push((member, value)),
             Err(err) => self.failed.push((member, err)),

@@ -173,10 +173,7 @@ impl Inner {
         .await;
         let mut outcome = Outcome::new();
         for (i, answer) in answers {
-            match answer {
-                Ok(value) => outcome.ok.push((i, value)),
-                Err(err) => outcome.failed.push((i, tag(&self.members[i].0, err))),
-            }
+            outcome.push((i, answer.map_err(|e| tag(&self.members[i].0, e))));
         }
         outcome
     }
