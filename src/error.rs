@@ -48,6 +48,18 @@ pub enum Error {
         message: String,
     },
 
+    /// A provider inventory report (a manifest and its data files in a store) could not be
+    /// read, or an export could not be written.
+    #[error("store `{store}`: inventory report `{key}`: {message}")]
+    InventoryReport {
+        /// The store (its `Display` form).
+        store: String,
+        /// The manifest or data file.
+        key: String,
+        /// What is wrong, or what failed.
+        message: String,
+    },
+
     /// object_store refused to build a store from a configuration that parsed correctly
     /// (for example an option value of the wrong form).
     #[error("{origin}: store `{store}`: cannot build the {provider} store: {source}")]
@@ -132,6 +144,7 @@ impl Error {
             Self::Config(_)
             | Self::ReadConfig { .. }
             | Self::ReadReport { .. }
+            | Self::InventoryReport { .. }
             | Self::Composition { .. }
             | Self::Placement(_)
             | Self::Merge(_)
@@ -266,6 +279,7 @@ impl Error {
             Error::Config(_)
             | Error::ReadConfig { .. }
             | Error::ReadReport { .. }
+            | Error::InventoryReport { .. }
             | Error::Composition { .. }
             | Error::Placement(_)
             | Error::Merge(_)

@@ -50,13 +50,15 @@ mod diff;
 mod histogram;
 mod prefixes;
 mod report;
+#[cfg(feature = "reports")]
+pub mod reports;
 pub mod table;
 mod top;
 
 pub use diff::{Change, PrefixChange, PrefixStatus, ReportDiff};
 pub use histogram::{AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS};
 pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
-pub use report::{MergeError, Report, SCHEMA};
+pub use report::{MergeError, Report, Source, SCHEMA};
 pub use top::{LargeObject, TopObjects};
 
 use crate::error::{Error, Result};
@@ -72,7 +74,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// How to scan. `ScanOptions::default()` gives: depth 2, 1,000 prefixes, top 20,
-/// concurrency 16, discovery depth 3, target partitions `8 × concurrency`.
+/// concurrency 16, discovery depth 3, target partitions `8 × concurrency`; for reports,
+/// 1,000,000 tracked prefixes and checksums verified.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ScanOptions {
@@ -94,6 +97,14 @@ pub struct ScanOptions {
     pub progress: Option<ProgressFn>,
     /// Objects between progress calls within a partition.
     pub progress_every: u64,
+    /// Reading an inventory report (rows in no order): at most this many distinct
+    /// prefixes (every level counts) are summed exactly; past it see
+    /// [`PrefixBreakdown::untracked`]. A listing needs no such bound.
+    pub tracked_prefixes: usize,
+    /// Reading an inventory report: check each data file's MD5 against the manifest where
+    /// it gives one (S3). Free for CSV (read whole anyway); for Parquet, which is read by
+    /// column, a second streamed read of the file.
+    pub verify_checksums: bool,
 }
 
 impl Default for ScanOptions {
@@ -108,6 +119,8 @@ impl Default for ScanOptions {
             as_of: None,
             progress: None,
             progress_every: 1000,
+            tracked_prefixes: 1_000_000,
+            verify_checksums: true,
         }
     }
 }
@@ -123,6 +136,8 @@ impl fmt::Debug for ScanOptions {
             .field("target_partitions", &self.target_partitions)
             .field("as_of", &self.as_of)
             .field("progress", &self.progress.as_ref().map(|_| "Fn"))
+            .field("tracked_prefixes", &self.tracked_prefixes)
+            .field("verify_checksums", &self.verify_checksums)
             .finish()
     }
 }
@@ -161,6 +176,16 @@ impl ScanOptions {
     /// Set `as_of`.
     pub fn with_as_of(mut self, as_of: DateTime<Utc>) -> Self {
         self.as_of = Some(as_of);
+        self
+    }
+    /// Set `tracked_prefixes` (at least 1).
+    pub fn with_tracked_prefixes(mut self, prefixes: usize) -> Self {
+        self.tracked_prefixes = prefixes.max(1);
+        self
+    }
+    /// Set `verify_checksums`.
+    pub fn with_verify_checksums(mut self, verify: bool) -> Self {
+        self.verify_checksums = verify;
         self
     }
     /// Set the progress callback.

@@ -19,11 +19,23 @@
 //! commutative. (A store that listed a prefix's keys non-contiguously would get that
 //! prefix's pieces added together when both are kept, and counted twice in
 //! `other.prefixes` when not.)
+//!
+//! **Unordered rows.** Provider inventory reports list objects in no particular order, so
+//! the stack above does not apply. [`Tally`] sums every prefix down to the depth in a hash
+//! map instead, then offers each total to the same bounded set: the kept entries and
+//! `other` are then exactly what a listing of the same objects gives. The map holds at
+//! most `tracked` prefixes (every distinct prefix at every level counts one). Past that
+//! bound, a prefix met for the first time is **not tracked**: its objects still count in
+//! the report's totals and in every tracked ancestor, and its objects and bytes are added
+//! to [`PrefixBreakdown::untracked`] at its level, so the breakdown says how much it
+//! misses (`is_exact()` is false). An untracked top-level prefix's objects are also
+//! counted in `other` (they lie below a top-level prefix that is not kept); `other.prefixes`
+//! does not count untracked prefixes (they were never seen whole).
 
 use super::histogram::Counts;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One prefix's totals.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +80,8 @@ pub struct PrefixBreakdown {
     open: BTreeMap<String, (usize, Counts)>,
     /// The prefixes the listing is inside now, outermost first.
     stack: Vec<(String, Counts)>,
+    /// Per level (index 0: depth 1), what belongs to prefixes a [`Tally`] could not track.
+    untracked: Vec<Counts>,
 }
 
 /// Eviction order: fewest bytes, then fewest objects, then the larger name goes first.
@@ -95,6 +109,7 @@ impl PrefixBreakdown {
             other: Other::default(),
             open: BTreeMap::new(),
             stack: Vec::new(),
+            untracked: Vec::new(),
         }
     }
 
@@ -202,6 +217,7 @@ impl PrefixBreakdown {
         self.other.prefixes = self.other.prefixes.saturating_add(other.other.prefixes);
         self.other.objects = self.other.objects.saturating_add(other.other.objects);
         self.other.bytes = self.other.bytes.saturating_add(other.other.bytes);
+        add_levels(&mut self.untracked, &other.untracked);
         for (name, (depth, counts)) in other.open {
             self.open
                 .entry(name)
@@ -258,6 +274,19 @@ impl PrefixBreakdown {
         self.other
     }
 
+    /// Per level (index 0: depth 1), the objects and bytes below prefixes that were not
+    /// tracked (only for unordered rows past the tracking bound; see the module docs).
+    /// Empty when every prefix was tracked.
+    pub fn untracked(&self) -> &[Counts] {
+        &self.untracked
+    }
+
+    /// Whether every prefix down to the depth was accounted: false when a [`Tally`] met
+    /// more distinct prefixes than it may track.
+    pub fn is_exact(&self) -> bool {
+        self.untracked.iter().all(Counts::is_empty)
+    }
+
     /// Whether partitions' totals are still pending (before `finish`).
     pub fn is_finished(&self) -> bool {
         self.open.is_empty() && self.stack.is_empty()
@@ -296,6 +325,8 @@ struct BreakdownJson {
     other: Other,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     open: Vec<PrefixEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    untracked: Vec<Counts>,
 }
 
 impl From<PrefixBreakdown> for BreakdownJson {
@@ -306,6 +337,7 @@ impl From<PrefixBreakdown> for BreakdownJson {
             entries: b.entries(),
             other: b.other,
             open: b.open_entries(),
+            untracked: b.untracked,
         }
     }
 }
@@ -328,8 +360,121 @@ impl From<BreakdownJson> for PrefixBreakdown {
             };
             b.open.insert(e.prefix, (e.depth, counts));
         }
+        b.untracked = json.untracked;
         b
     }
+}
+
+/// Add `from` into `into` level by level.
+fn add_levels(into: &mut Vec<Counts>, from: &[Counts]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), Counts::default());
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        a.merge(*b);
+    }
+}
+
+type FastMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
+
+/// Per-prefix totals over rows in any order (see the module docs): a hash map of every
+/// prefix down to the depth, bounded by `tracked` entries, turned into a
+/// [`PrefixBreakdown`] by [`Tally::into_breakdown`].
+///
+/// Concurrent readers each fill a small tally of their own and [`Tally::drain_into`] a
+/// shared one when it fills (`Tally::with_bound`) and at their end, so memory stays at the
+/// shared bound plus one small tally per reader.
+#[derive(Debug)]
+pub(crate) struct Tally {
+    depth: usize,
+    bound: usize,
+    map: FastMap<(usize, Counts)>,
+    untracked: Vec<Counts>,
+}
+
+impl Tally {
+    /// Totals down to `depth` segments, for at most `bound` distinct prefixes.
+    pub(crate) fn with_bound(depth: usize, bound: usize) -> Self {
+        Self {
+            depth,
+            bound,
+            map: FastMap::default(),
+            untracked: Vec::new(),
+        }
+    }
+
+    /// Whether one more object could exceed the bound (it adds up to `depth` prefixes).
+    pub(crate) fn is_full(&self) -> bool {
+        self.map.len() + self.depth > self.bound
+    }
+
+    /// Account one object whose key, relative to the report's prefix, is `relative`.
+    /// A local tally must not be full (drain it first); the shared one may be.
+    pub(crate) fn add(&mut self, relative: &str, size: u64) {
+        let mut level = 0;
+        let mut from = 0;
+        while level < self.depth {
+            let Some(slash) = relative[from..].find('/') else {
+                break; // the object's own name: not a prefix
+            };
+            let end = from + slash;
+            self.add_entry(
+                &relative[..end],
+                level + 1,
+                Counts {
+                    objects: 1,
+                    bytes: size,
+                },
+            );
+            level += 1;
+            from = end + 1;
+        }
+    }
+
+    fn add_entry(&mut self, prefix: &str, depth: usize, counts: Counts) {
+        if let Some((_, existing)) = self.map.get_mut(prefix) {
+            existing.merge(counts);
+        } else if self.map.len() < self.bound {
+            self.map.insert(prefix.into(), (depth, counts));
+        } else {
+            add_levels(&mut self.untracked, &level_counts(depth, counts));
+        }
+    }
+
+    /// Move every total into `shared` (which applies its own bound), leaving this empty.
+    pub(crate) fn drain_into(&mut self, shared: &mut Tally) {
+        for (prefix, (depth, counts)) in self.map.drain() {
+            if let Some((_, existing)) = shared.map.get_mut(&prefix) {
+                existing.merge(counts);
+            } else if shared.map.len() < shared.bound {
+                shared.map.insert(prefix, (depth, counts));
+            } else {
+                add_levels(&mut shared.untracked, &level_counts(depth, counts));
+            }
+        }
+        add_levels(&mut shared.untracked, &std::mem::take(&mut self.untracked));
+    }
+
+    /// Offer every total to a bounded breakdown of `limit` entries.
+    pub(crate) fn into_breakdown(self, limit: usize) -> PrefixBreakdown {
+        let mut breakdown = PrefixBreakdown::new(self.depth, limit);
+        for (prefix, (depth, counts)) in self.map {
+            breakdown.complete(prefix.into(), depth, counts);
+        }
+        if let Some(top) = self.untracked.first() {
+            breakdown.other.objects = breakdown.other.objects.saturating_add(top.objects);
+            breakdown.other.bytes = breakdown.other.bytes.saturating_add(top.bytes);
+        }
+        breakdown.untracked = self.untracked;
+        breakdown
+    }
+}
+
+/// `counts` at level `depth` (1-based), nothing at the levels above.
+fn level_counts(depth: usize, counts: Counts) -> Vec<Counts> {
+    let mut levels = vec![Counts::default(); depth];
+    levels[depth - 1] = counts;
+    levels
 }
 
 #[cfg(test)]

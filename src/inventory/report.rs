@@ -1,11 +1,12 @@
 //! The inventory report: every figure, mergeable, in memory bounded by its limits.
 
-use super::histogram::{AgeHistogram, SizeHistogram};
+use super::histogram::{AgeHistogram, Counts, SizeHistogram};
 use super::prefixes::PrefixBreakdown;
 use super::top::TopObjects;
 use chrono::{DateTime, Utc};
 use object_store::ObjectMeta;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The version of the JSON form; bumped on any incompatible change.
 pub const SCHEMA: &str = "stratus.inventory.v1";
@@ -27,9 +28,14 @@ pub const SCHEMA: &str = "stratus.inventory.v1";
 ///   "sizes": [{"min": 0, "max": 0, "objects": 5, "bytes": 0}, ...],   // SizeHistogram
 ///   "ages": {"future": {...}, "buckets": [...]},                      // AgeHistogram
 ///   "prefixes": {"depth": 2, "limit": 1000, "entries": [...], "other": {...}},
-///   "top": {"limit": 20, "objects": [{"key", "size", "last_modified"}, ...]}
+///   "top": {"limit": 20, "objects": [{"key", "size", "last_modified"}, ...]},
+///   "classes": {"STANDARD": {"objects": 60, "bytes": 300000}, ...},   // null from a listing
+///   "source": {"kind": "s3-inventory", "format": "parquet", ...}      // absent from a listing
 /// }
 /// ```
+///
+/// `classes` and `source` were added after the first reports were written; a report
+/// without them reads as one from a listing.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Report {
     /// [`SCHEMA`].
@@ -60,8 +66,41 @@ pub struct Report {
     pub prefixes: PrefixBreakdown,
     /// The largest objects.
     pub top: TopObjects,
+    /// Objects and bytes per storage class (S3 storage class, Azure access tier, GCS
+    /// storage class). `None` when the source does not give classes: a listing through
+    /// `object_store` does not.
+    pub classes: Option<BTreeMap<String, Counts>>,
+    /// Where the figures come from, when it is a provider's inventory report rather than
+    /// a listing.
+    pub source: Option<Source>,
 }
 
+/// The inventory report a [`Report`] was read from (see `inventory::reports`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Source {
+    /// `s3-inventory`, `azure-blob-inventory` or `gcs-storage-insights`.
+    pub kind: String,
+    /// `csv` or `parquet`.
+    pub format: String,
+    /// The manifest's key in the store it was read from.
+    pub manifest: String,
+    /// The bucket or container the report describes, when the manifest says.
+    pub source_bucket: Option<String>,
+    /// When the provider took the report.
+    pub taken: Option<DateTime<Utc>>,
+    /// Data files read.
+    pub files: u64,
+    /// Rows read, whether counted or not.
+    pub rows: u64,
+    /// Rows outside the requested prefix.
+    pub outside_prefix: u64,
+    /// Delete markers (S3 versioned buckets): not objects, not counted.
+    pub delete_markers: u64,
+    /// Versions that are not the current one (versioned buckets), not counted as
+    /// objects (a listing does not see them) but still stored and billed.
+    pub noncurrent: Counts,
+}
 /// Why two reports cannot be merged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot merge inventory reports: {0}")]
@@ -97,25 +136,45 @@ impl Report {
             ages: AgeHistogram::new(as_of),
             prefixes: PrefixBreakdown::new(depth, prefix_limit),
             top: TopObjects::new(top),
+            classes: None,
+            source: None,
         }
     }
 
     /// Account one object. `relative` is its key relative to the scanned prefix (it
     /// places the object in the per-prefix breakdown).
     pub fn add(&mut self, relative: &str, meta: &ObjectMeta) {
-        let size = meta.size;
+        self.prefixes.add(relative, meta.size);
+        self.add_object(meta.location.as_ref(), meta.size, meta.last_modified);
+    }
+
+    /// Account one object in every figure but the per-prefix breakdown (which the caller
+    /// keeps: in key order through `prefixes.add`, or in any order through a `Tally`).
+    pub(crate) fn add_object(&mut self, key: &str, size: u64, modified: DateTime<Utc>) {
         self.objects = self.objects.saturating_add(1);
         self.bytes = self.bytes.saturating_add(size);
         self.zero_byte_objects = self.zero_byte_objects.saturating_add(u64::from(size == 0));
         self.smallest = Some(self.smallest.map_or(size, |s| s.min(size)));
         self.largest = Some(self.largest.map_or(size, |s| s.max(size)));
-        let modified = meta.last_modified;
         self.oldest = Some(self.oldest.map_or(modified, |t| t.min(modified)));
         self.newest = Some(self.newest.map_or(modified, |t| t.max(modified)));
         self.sizes.add(size);
         self.ages.add(self.as_of, modified, size);
-        self.prefixes.add(relative, size);
-        self.top.offer(meta.location.as_ref(), size, modified);
+        self.top.offer(key, size, modified);
+    }
+
+    /// Account `size` bytes of storage class `class` (call once per object, with
+    /// `add_object`, when the source gives classes).
+    pub(crate) fn add_class(&mut self, class: &str, size: u64) {
+        let classes = self.classes.get_or_insert_with(BTreeMap::new);
+        match classes.get_mut(class) {
+            Some(counts) => counts.add(size),
+            None => {
+                let mut counts = Counts::default();
+                counts.add(size);
+                classes.insert(class.to_string(), counts);
+            }
+        }
     }
 
     /// Add another report's figures to this one.
@@ -154,6 +213,15 @@ impl Report {
         self.ages.merge(&other.ages);
         self.prefixes.merge(other.prefixes);
         self.top.merge(other.top);
+        if let Some(theirs) = other.classes {
+            let ours = self.classes.get_or_insert_with(BTreeMap::new);
+            for (class, counts) in theirs {
+                ours.entry(class).or_default().merge(counts);
+            }
+        }
+        if self.source.is_none() {
+            self.source = other.source;
+        }
         Ok(())
     }
 
@@ -204,6 +272,9 @@ impl Serialize for Report {
             ages: &'a AgeHistogram,
             prefixes: &'a PrefixBreakdown,
             top: &'a TopObjects,
+            classes: &'a Option<BTreeMap<String, Counts>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            source: &'a Option<Source>,
         }
         Out {
             schema: &self.schema,
@@ -220,6 +291,8 @@ impl Serialize for Report {
             ages: &self.ages,
             prefixes: &self.prefixes,
             top: &self.top,
+            classes: &self.classes,
+            source: &self.source,
         }
         .serialize(serializer)
     }

@@ -1,0 +1,281 @@
+//! CSV data files (gzipped or not): streamed from the store into a blocking thread that
+//! inflates and parses them, so neither a whole file nor its rows are ever in memory.
+
+use super::manifest::DataFile;
+use super::{hex, parse_date, Fail, Role, Row, Rows};
+use bytes::Bytes;
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use object_store::{ObjectStore, ObjectStoreExt};
+use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+pub(crate) struct Layout {
+    pub header: bool,
+    pub columns: Vec<String>,
+    pub url_encoded_keys: bool,
+}
+
+/// Chunks in flight between the download and the parser.
+const CHUNKS: usize = 8;
+
+pub(crate) async fn read(
+    store: &Arc<dyn ObjectStore>,
+    file: &DataFile,
+    layout: Layout,
+    rows: Rows,
+) -> Result<Rows, Fail> {
+    let fail = |message: String| Fail::at(&file.path, message);
+    let got = store.get(&file.path).await.map_err(|e| match e {
+        object_store::Error::NotFound { .. } => {
+            fail("the manifest lists this file but it is missing".to_string())
+        }
+        e => fail(format!("cannot read: {e}")),
+    })?;
+    let (tx, rx) = mpsc::channel::<Bytes>(CHUNKS);
+    let parse = tokio::task::spawn_blocking(move || parse(ChannelRead::new(rx), layout, rows));
+    let mut body = got.into_stream();
+    let mut md5 = Md5::new();
+    let mut size = 0u64;
+    let mut download = Ok(());
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => {
+                size += chunk.len() as u64;
+                md5.update(&chunk);
+                if tx.send(chunk).await.is_err() {
+                    break; // the parser stopped: its error says why
+                }
+            }
+            Err(e) => {
+                download = Err(fail(format!("reading failed: {e}")));
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let parsed = parse
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    download?;
+    let rows = parsed.map_err(fail)?;
+    if let Some(expected) = file.size {
+        if expected != size {
+            return Err(fail(format!(
+                "the manifest says {expected} bytes; the file has {size}"
+            )));
+        }
+    }
+    if let Some(expected) = file.md5 {
+        let actual: [u8; 16] = md5.finalize().into();
+        if actual != expected {
+            return Err(fail(format!(
+                "the manifest's MD5 is {}; the file's is {}",
+                hex(&expected),
+                hex(&actual)
+            )));
+        }
+    }
+    Ok(rows)
+}
+
+/// The downloaded chunks as a `Read`, for the blocking parser.
+struct ChannelRead {
+    rx: mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl ChannelRead {
+    fn new(rx: mpsc::Receiver<Bytes>) -> Self {
+        Self {
+            rx,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl Read for ChannelRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        let _ = self.current.split_to(n);
+        Ok(n)
+    }
+}
+
+/// Inflate (when the bytes start with gzip's magic number) and parse.
+fn parse(input: ChannelRead, layout: Layout, rows: Rows) -> Result<Rows, String> {
+    let mut input = BufReader::with_capacity(64 << 10, input);
+    let gzip = input
+        .fill_buf()
+        .map_err(|e| e.to_string())?
+        .starts_with(&[0x1f, 0x8b]);
+    if gzip {
+        let inflated = flate2::bufread::MultiGzDecoder::new(input);
+        parse_csv(BufReader::with_capacity(64 << 10, inflated), layout, rows)
+    } else {
+        parse_csv(input, layout, rows)
+    }
+}
+
+/// Which column plays which role.
+#[derive(Default)]
+struct Columns {
+    key: Option<usize>,
+    size: Option<usize>,
+    modified: Option<usize>,
+    class: Option<usize>,
+    latest: Option<usize>,
+    delete_marker: Option<usize>,
+}
+
+impl Columns {
+    fn of<'a>(names: impl Iterator<Item = &'a str>) -> Result<Self, String> {
+        let mut columns = Columns::default();
+        let mut seen = Vec::new();
+        for (i, name) in names.enumerate() {
+            seen.push(name.to_string());
+            let slot = match Role::of(name) {
+                Some(Role::Key) => &mut columns.key,
+                Some(Role::Size) => &mut columns.size,
+                Some(Role::Modified) => &mut columns.modified,
+                Some(Role::Class) => &mut columns.class,
+                Some(Role::Latest) => &mut columns.latest,
+                Some(Role::DeleteMarker) => &mut columns.delete_marker,
+                None => continue,
+            };
+            slot.get_or_insert(i);
+        }
+        for (role, slot) in
+            Role::required()
+                .into_iter()
+                .zip([columns.key, columns.size, columns.modified])
+        {
+            if slot.is_none() {
+                return Err(format!(
+                    "no {role:?} column among {seen:?} (a report needs the key or name, the \
+                     size and the last-modified time)"
+                ));
+            }
+        }
+        Ok(columns)
+    }
+}
+
+fn parse_csv(input: impl Read, layout: Layout, mut rows: Rows) -> Result<Rows, String> {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(layout.header)
+        .flexible(true)
+        .buffer_capacity(64 << 10)
+        .from_reader(input);
+    let columns = if layout.header {
+        let header = reader.headers().map_err(|e| format!("no header: {e}"))?;
+        Columns::of(header.iter())?
+    } else {
+        Columns::of(layout.columns.iter().map(String::as_str))?
+    };
+    let (key, size, modified) = (
+        columns.key.expect("required"),
+        columns.size.expect("required"),
+        columns.modified.expect("required"),
+    );
+    let mut record = ::csv::ByteRecord::new();
+    let mut decoded = String::new();
+    let mut line = 0u64;
+    let mut in_batch = 0u32;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(format!("not valid CSV: {e}")),
+        }
+        line += 1;
+        let at = |message: String| format!("row {line}: {message}");
+        let text = |i: usize| -> Result<&str, String> {
+            std::str::from_utf8(record.get(i).unwrap_or_default())
+                .map_err(|_| at(format!("column {} is not UTF-8", i + 1)))
+        };
+        let optional = |i: Option<usize>| -> Result<Option<&str>, String> {
+            Ok(match i {
+                Some(i) => Some(text(i)?).filter(|t| !t.is_empty()),
+                None => None,
+            })
+        };
+        let raw_key = text(key)?;
+        let key_text = if layout.url_encoded_keys && raw_key.contains(['%', '+']) {
+            decoded.clear();
+            url_decode(raw_key, &mut decoded).map_err(at)?;
+            decoded.as_str()
+        } else {
+            raw_key
+        };
+        let size_value = match optional(Some(size))? {
+            Some(t) => Some(
+                t.parse::<u64>()
+                    .map_err(|_| at(format!("size `{t}` is not a whole number of bytes")))?,
+            ),
+            None => None,
+        };
+        let modified_value = match optional(Some(modified))? {
+            Some(t) => Some(parse_date(t).ok_or_else(|| at(format!("`{t}` is not a date")))?),
+            None => None,
+        };
+        let flag = |i: Option<usize>| -> Result<Option<bool>, String> {
+            match optional(i)? {
+                None => Ok(None),
+                Some(t) if t.eq_ignore_ascii_case("true") => Ok(Some(true)),
+                Some(t) if t.eq_ignore_ascii_case("false") => Ok(Some(false)),
+                Some(t) => Err(at(format!("`{t}` is not true or false"))),
+            }
+        };
+        rows.add(Row {
+            key: key_text,
+            size: size_value,
+            modified: modified_value,
+            class: optional(columns.class)?,
+            latest: flag(columns.latest)?,
+            delete_marker: flag(columns.delete_marker)?,
+        })
+        .map_err(at)?;
+        in_batch += 1;
+        if in_batch == 8192 {
+            rows.batch_done();
+            in_batch = 0;
+        }
+    }
+    Ok(rows)
+}
+
+/// Form decoding (`%XX` and `+` for a space), as S3 Inventory writes keys in CSV.
+fn url_decode(raw: &str, out: &mut String) -> Result<(), String> {
+    let spaced = raw.replace('+', " ");
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("key `{raw}` decodes to invalid UTF-8"))?;
+    out.push_str(&text);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_decode;
+
+    #[test]
+    fn keys_are_form_decoded() {
+        let mut out = String::new();
+        url_decode("logs/my+file%2B1%25.txt", &mut out).unwrap();
+        assert_eq!(out, "logs/my file+1%.txt");
+        out.clear();
+        url_decode("caf%C3%A9", &mut out).unwrap();
+        assert_eq!(out, "café");
+        out.clear();
+        assert!(url_decode("bad%FF", &mut out).is_err());
+    }
+}
