@@ -21,7 +21,7 @@
 //! `other.prefixes` when not.)
 //!
 //! **Unordered rows.** Provider inventory reports list objects in no particular order, so
-//! the stack above does not apply. [`Tally`] sums every prefix down to the depth in a hash
+//! the stack above does not apply. `Tally` sums every prefix down to the depth in a hash
 //! map instead, then offers each total to the same bounded set: the kept entries and
 //! `other` are then exactly what a listing of the same objects gives. The map holds at
 //! most `tracked` prefixes (every distinct prefix at every level counts one). Past that
@@ -35,7 +35,9 @@
 use super::histogram::Counts;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+#[cfg(feature = "reports")]
+use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One prefix's totals.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,7 +82,7 @@ pub struct PrefixBreakdown {
     open: BTreeMap<String, (usize, Counts)>,
     /// The prefixes the listing is inside now, outermost first.
     stack: Vec<(String, Counts)>,
-    /// Per level (index 0: depth 1), what belongs to prefixes a [`Tally`] could not track.
+    /// Per level (index 0: depth 1), what belongs to prefixes a `Tally` could not track.
     untracked: Vec<Counts>,
 }
 
@@ -281,7 +283,7 @@ impl PrefixBreakdown {
         &self.untracked
     }
 
-    /// Whether every prefix down to the depth was accounted: false when a [`Tally`] met
+    /// Whether every prefix down to the depth was accounted: false when a `Tally` met
     /// more distinct prefixes than it may track.
     pub fn is_exact(&self) -> bool {
         self.untracked.iter().all(Counts::is_empty)
@@ -375,15 +377,17 @@ fn add_levels(into: &mut Vec<Counts>, from: &[Counts]) {
     }
 }
 
+#[cfg(feature = "reports")]
 type FastMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 
 /// Per-prefix totals over rows in any order (see the module docs): a hash map of every
 /// prefix down to the depth, bounded by `tracked` entries, turned into a
-/// [`PrefixBreakdown`] by [`Tally::into_breakdown`].
+/// [`PrefixBreakdown`] by `Tally::into_breakdown`.
 ///
-/// Concurrent readers each fill a small tally of their own and [`Tally::drain_into`] a
+/// Concurrent readers each fill a small tally of their own and `Tally::drain_into` a
 /// shared one when it fills (`Tally::with_bound`) and at their end, so memory stays at the
 /// shared bound plus one small tally per reader.
+#[cfg(feature = "reports")]
 #[derive(Debug)]
 pub(crate) struct Tally {
     depth: usize,
@@ -392,6 +396,7 @@ pub(crate) struct Tally {
     untracked: Vec<Counts>,
 }
 
+#[cfg(feature = "reports")]
 impl Tally {
     /// Totals down to `depth` segments, for at most `bound` distinct prefixes.
     pub(crate) fn with_bound(depth: usize, bound: usize) -> Self {
@@ -471,6 +476,7 @@ impl Tally {
 }
 
 /// `counts` at level `depth` (1-based), nothing at the levels above.
+#[cfg(feature = "reports")]
 fn level_counts(depth: usize, counts: Counts) -> Vec<Counts> {
     let mut levels = vec![Counts::default(); depth];
     levels[depth - 1] = counts;
@@ -587,5 +593,112 @@ mod tests {
         back.finish();
         b.finish();
         assert_eq!(names(&back), names(&b));
+    }
+
+    /// Shuffled keys, many prefixes at two levels: what a report's rows look like.
+    #[cfg(feature = "reports")]
+    fn unordered_keys(seed: u64) -> Vec<(String, u64)> {
+        let mut state = seed;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        let mut keys: Vec<(String, u64)> = (0..3000)
+            .map(|i| {
+                let key = match next() % 4 {
+                    0 => format!("f{i}"),
+                    1 => format!("t{}/f{i}", next() % 13),
+                    _ => format!("t{}/s{}/x/f{i}", next() % 13, next() % 17),
+                };
+                (key, next() % 10_000)
+            })
+            .collect();
+        for i in (1..keys.len()).rev() {
+            keys.swap(i, (next() as usize) % (i + 1));
+        }
+        keys
+    }
+
+    #[cfg(feature = "reports")]
+    #[test]
+    fn a_tally_of_unordered_rows_equals_the_listing_in_key_order() {
+        for seed in 1..4 {
+            let keys = unordered_keys(seed);
+            let mut sorted = keys.clone();
+            sorted.sort();
+            let mut listing = PrefixBreakdown::new(2, 40);
+            for (k, s) in &sorted {
+                listing.add(k, *s);
+            }
+            listing.finish();
+            // Through small local tallies drained into a shared one, as readers do.
+            let mut shared = Tally::with_bound(2, 1_000);
+            let mut local = Tally::with_bound(2, 50);
+            for (k, s) in &keys {
+                if local.is_full() {
+                    local.drain_into(&mut shared);
+                }
+                local.add(k, *s);
+            }
+            local.drain_into(&mut shared);
+            let tallied = shared.into_breakdown(40);
+            assert_eq!(names(&tallied), names(&listing), "seed {seed}");
+            assert_eq!(tallied.other(), listing.other(), "seed {seed}");
+            assert!(tallied.is_exact());
+            assert!(names(&listing).len() == 40 && listing.other().prefixes > 0);
+        }
+    }
+
+    #[cfg(feature = "reports")]
+    #[test]
+    fn past_its_bound_a_tally_says_what_it_missed_and_keeps_tracked_totals_exact() {
+        let keys = unordered_keys(7);
+        let mut exact = Tally::with_bound(2, usize::MAX);
+        let mut bounded = Tally::with_bound(2, 60);
+        for (k, s) in &keys {
+            exact.add(k, *s);
+            bounded.add(k, *s);
+        }
+        let exact = exact.into_breakdown(10_000);
+        let bounded = bounded.into_breakdown(10_000);
+        assert!(exact.is_exact() && !bounded.is_exact());
+        let truth: BTreeMap<String, (u64, u64)> = names(&exact)
+            .into_iter()
+            .map(|(n, o, b)| (n, (o, b)))
+            .collect();
+        // Every tracked prefix's totals are exact...
+        let kept = names(&bounded);
+        assert_eq!(kept.len(), 60);
+        for (name, objects, bytes) in &kept {
+            assert_eq!(truth[name], (*objects, *bytes), "{name}");
+        }
+        // ...and per level, tracked plus untracked is everything at that level.
+        for level in 1..=2 {
+            let sum = |entries: &[(String, u64, u64)]| {
+                entries
+                    .iter()
+                    .filter(|(n, _, _)| n.split('/').count() == level)
+                    .fold((0, 0), |(o, b), (_, eo, eb)| (o + eo, b + eb))
+            };
+            let (o, b) = sum(&kept);
+            let missed = bounded
+                .untracked()
+                .get(level - 1)
+                .copied()
+                .unwrap_or_default();
+            assert_eq!(
+                (o + missed.objects, b + missed.bytes),
+                sum(&names(&exact)),
+                "level {level}"
+            );
+        }
+        // Untracked top-level prefixes are in `other`, like prefixes not kept.
+        assert_eq!(bounded.other().objects, bounded.untracked()[0].objects);
+        // And the JSON form keeps what was missed.
+        let json = serde_json::to_string(&bounded).unwrap();
+        let back: PrefixBreakdown = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.untracked(), bounded.untracked());
     }
 }

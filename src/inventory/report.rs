@@ -165,6 +165,7 @@ impl Report {
 
     /// Account `size` bytes of storage class `class` (call once per object, with
     /// `add_object`, when the source gives classes).
+    #[cfg(feature = "reports")]
     pub(crate) fn add_class(&mut self, class: &str, size: u64) {
         let classes = self.classes.get_or_insert_with(BTreeMap::new);
         match classes.get_mut(class) {

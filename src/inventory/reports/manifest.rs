@@ -301,9 +301,11 @@ fn azure(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
             url_encoded_keys: false,
         },
         "parquet" => Format::Parquet,
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "unknown inventory format `{other}` (ruleDefinition.format): expected csv or parquet"
-        )),
+        ))
+        }
     };
     let files = manifest
         .files
