@@ -220,3 +220,349 @@ async fn every_fixture_read_from_every_emulator_equals_the_scripts_figures() {
         }
     }
 }
+
+// ---- Export: a listing as an S3 Inventory in Parquet, read back ----
+
+use stratus::inventory::export::{export, ExportOptions};
+use stratus::layer::fault::{Fault, FaultyStore, Op};
+
+fn as_of() -> chrono::DateTime<chrono::Utc> {
+    "2026-11-23T12:00:00Z".parse().unwrap()
+}
+
+/// Objects spread over prefixes, with a zero-byte one and names that need care.
+async fn fill(store: &dyn ObjectStore, under: &str) -> usize {
+    let mut n = 0;
+    for (i, key) in [
+        "logs/2026/a.log",
+        "logs/2026/b.log",
+        "logs/2025/c.log",
+        "logs/d.log",
+        "img/e f.png",
+        "img/raw/g+h.raw",
+        "img/raw/ünï.raw",
+        "top.txt",
+        "empty/zero",
+        "deep/a/b/c/d/e.bin",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = vec![
+            b'x';
+            if key == "empty/zero" {
+                0
+            } else {
+                100 * (i + 1) * (i + 1)
+            }
+        ];
+        let key = if under.is_empty() {
+            key.to_string()
+        } else {
+            format!("{under}/{key}")
+        };
+        store.put(&Path::from(key), body.into()).await.unwrap();
+        n += 1;
+    }
+    n
+}
+
+/// Times in a report cut to milliseconds (what the export's `TIMESTAMP(MILLIS)` keeps).
+fn to_millis(mut report: Report) -> Report {
+    let cut = |t: chrono::DateTime<chrono::Utc>| {
+        chrono::DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap()
+    };
+    report.oldest = report.oldest.map(cut);
+    report.newest = report.newest.map(cut);
+    let json = serde_json::to_value(&report).unwrap();
+    let mut json = json;
+    for o in json["top"]["objects"].as_array_mut().unwrap() {
+        let t: chrono::DateTime<chrono::Utc> =
+            o["last_modified"].as_str().unwrap().parse().unwrap();
+        o["last_modified"] = serde_json::to_value(cut(t)).unwrap();
+    }
+    serde_json::from_value(json).unwrap()
+}
+
+/// Export `source` under `prefix` to `dest`, read the export back, and require the two
+/// reports to be equal field by field (but `source`, which says where a report came from).
+async fn round_trip(
+    what: &str,
+    source: &dyn ObjectStore,
+    prefix: Option<&Path>,
+    dest: Arc<dyn ObjectStore>,
+    listed: usize,
+) {
+    let options = ScanOptions::default()
+        .with_depth(2)
+        .with_top(5)
+        .with_as_of(as_of())
+        .with_concurrency(4);
+    let (listing, written) = export(
+        source,
+        prefix,
+        &options,
+        Arc::clone(&dest),
+        Some(&Path::from("exports")),
+        &ExportOptions::default()
+            .with_rows_per_file(3)
+            .with_row_group_rows(2),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(listing.objects, listed as u64, "{what}");
+    assert_eq!(written.rows, listed as u64, "{what}");
+    assert_eq!(
+        written.files.len(),
+        listed.div_ceil(3),
+        "{what}: files of 3 rows"
+    );
+    let mut back = reports::read(Arc::clone(&dest), &written.manifest, prefix, &options)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let source_info = back.source.take().expect("read from a report");
+    assert_eq!(source_info.kind, "s3-inventory");
+    assert_eq!(source_info.rows, listed as u64);
+    assert_eq!(back.classes, None, "{what}: a listing gives no classes");
+    assert_eq!(
+        back,
+        to_millis(listing),
+        "{what}: the export reads back as the listing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_reads_back_as_the_listing_on_memory_and_a_folder() {
+    let memory = object_store::memory::InMemory::new();
+    let n = fill(&memory, "data").await;
+    let dir = tempfile::tempdir().unwrap();
+    let folder: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    round_trip(
+        "memory -> folder",
+        &memory,
+        Some(&Path::from("data")),
+        Arc::clone(&folder),
+        n,
+    )
+    .await;
+    // The folder's own listing (which now holds the export too) into memory.
+    let listed_now = {
+        let all: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(folder.list(None))
+            .await
+            .unwrap();
+        all.len()
+    };
+    let memory: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    round_trip(
+        "folder -> memory",
+        folder.as_ref(),
+        None,
+        memory,
+        listed_now,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_reads_back_as_the_listing_on_every_emulator() {
+    for backend in Backend::EMULATED {
+        let Some(fixture) = Fixture::new(backend, "export") else {
+            continue;
+        };
+        if backend == Backend::FakeGcs {
+            // fake-gcs-server refuses object_store's writes: list from it (objects seeded
+            // through its JSON API), export to a folder.
+            let memory = object_store::memory::InMemory::new();
+            fill(&memory, "").await;
+            let mut listing = memory.list(None);
+            let mut n = 0;
+            while let Some(meta) = futures::StreamExt::next(&mut listing).await {
+                let meta = meta.unwrap();
+                let body = memory
+                    .get(&meta.location)
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                gcs_seed(
+                    &fixture.prefix,
+                    &format!("data/{}", meta.location),
+                    body.to_vec(),
+                )
+                .await;
+                n += 1;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let folder: Arc<dyn ObjectStore> =
+                Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+            round_trip(
+                "fake-gcs -> folder",
+                fixture.store.as_ref(),
+                Some(&Path::from("data")),
+                folder,
+                n,
+            )
+            .await;
+            continue;
+        }
+        let n = fill(fixture.store.as_ref(), "data").await;
+        round_trip(
+            &format!("{backend:?}"),
+            fixture.store.as_ref(),
+            Some(&Path::from("data")),
+            Arc::clone(&fixture.store),
+            n,
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_exports_to_one_place_keep_both_and_read_back_alike() {
+    let memory = object_store::memory::InMemory::new();
+    let n = fill(&memory, "").await;
+    let dest: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    let options = ScanOptions::default().with_as_of(as_of());
+    let defaults = ExportOptions::default();
+    let run = || export(&memory, None, &options, Arc::clone(&dest), None, &defaults);
+    let (_, first) = run().await.unwrap();
+    let (_, second) = run().await.unwrap();
+    assert_ne!(first.manifest, second.manifest);
+    assert!(first
+        .files
+        .iter()
+        .all(|f| !second.files.iter().any(|g| g.key == f.key)));
+    for written in [first, second] {
+        let report = reports::read(Arc::clone(&dest), &written.manifest, None, &options)
+            .await
+            .unwrap();
+        assert_eq!(report.objects, n as u64);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_whose_listing_fails_half_way_writes_no_manifest() {
+    // More objects than the listing hands the writer at once (4,096), so files are
+    // written before the listing fails.
+    let memory: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    for i in 0..5000 {
+        memory
+            .put(&Path::from(format!("k/{i:05}")), vec![1u8; 10].into())
+            .await
+            .unwrap();
+    }
+    let failing = common::Relisted::then_fail(Arc::clone(&memory), 4500);
+    let dest: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    let options = ScanOptions::default().with_concurrency(1);
+    let small = ExportOptions::default().with_rows_per_file(1000);
+    let error = export(&failing, None, &options, Arc::clone(&dest), None, &small)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("the connection dropped"), "{error}");
+    let left: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(dest.list(None))
+        .await
+        .unwrap();
+    assert!(
+        !left.is_empty(),
+        "the files of the first rows were uploaded"
+    );
+    assert!(
+        left.iter()
+            .all(|m| m.location.as_ref().starts_with("data/")),
+        "no manifest: {left:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_whose_upload_fails_says_so_and_writes_no_manifest() {
+    let memory = object_store::memory::InMemory::new();
+    fill(&memory, "").await;
+    let dest = Arc::new(FaultyStore::new(Arc::new(
+        object_store::memory::InMemory::new(),
+    )));
+    // Small files are uploaded with one put each: the second fails.
+    dest.inject(Fault::fail(Op::Put).after(1));
+    let dest_dyn: Arc<dyn ObjectStore> = dest.clone();
+    let small = ExportOptions::default().with_rows_per_file(2);
+    let error = export(
+        &memory,
+        None,
+        &ScanOptions::default(),
+        dest_dyn,
+        Some(&Path::from("out")),
+        &small,
+    )
+    .await
+    .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("no manifest written") && text.contains("out/data/"),
+        "{text}"
+    );
+    let left: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(dest.inner().list(None))
+        .await
+        .unwrap();
+    assert!(
+        left.iter()
+            .all(|m| !m.location.as_ref().ends_with("manifest.json")),
+        "{left:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duckdb_counts_the_same_objects_and_bytes_in_an_export() {
+    let python = match std::env::var("STRATUS_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => p,
+        _ if std::env::var("STRATUS_REQUIRE_EMULATORS").as_deref() == Ok("1") => {
+            panic!("STRATUS_TEST_PYTHON is not set: scripts/test.sh installs DuckDB in its venv")
+        }
+        _ => {
+            eprintln!("SKIPPED: STRATUS_TEST_PYTHON is not set (scripts/test.sh sets it, with DuckDB installed)");
+            return;
+        }
+    };
+    let memory = object_store::memory::InMemory::new();
+    fill(&memory, "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let folder: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    let small = ExportOptions::default().with_rows_per_file(4);
+    let (report, written) = export(&memory, None, &ScanOptions::default(), folder, None, &small)
+        .await
+        .unwrap();
+    assert!(written.files.len() > 1);
+    let glob = dir.path().join("data").join("*.parquet");
+    let query = format!(
+        "import duckdb, json\n\
+         r = duckdb.sql(\"SELECT count(*), sum(size), count(DISTINCT key), max(last_modified_date) FROM read_parquet('{}')\").fetchone()\n\
+         print(json.dumps([r[0], int(r[1]), r[2], str(r[3])]))",
+        glob.display()
+    );
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(query)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer[0].as_u64(), Some(report.objects), "{answer}");
+    assert_eq!(answer[1].as_u64(), Some(report.bytes), "{answer}");
+    assert_eq!(answer[2].as_u64(), Some(report.objects), "{answer}");
+    assert!(
+        answer[3].as_str().unwrap().starts_with(
+            &report
+                .newest
+                .unwrap()
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        ),
+        "{answer}"
+    );
+}

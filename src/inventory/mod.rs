@@ -47,6 +47,8 @@
 //! run inside the returned future. Either way, dropping the future stops every listing.
 
 mod diff;
+#[cfg(feature = "reports")]
+pub mod export;
 mod histogram;
 mod prefixes;
 mod report;
@@ -202,6 +204,22 @@ pub async fn scan(
     prefix: Option<&Path>,
     options: &ScanOptions,
 ) -> Result<Report> {
+    scan_into(store, prefix, options, None).await
+}
+
+/// Where a scan hands every object it lists, in batches of [`HAND_OFF`] (for an export).
+pub(crate) type Sink = tokio::sync::mpsc::Sender<Vec<ObjectMeta>>;
+
+/// Objects handed to a [`Sink`] at once.
+const HAND_OFF: usize = 4096;
+
+/// [`scan`], also handing every object listed to `sink` (waiting while it is full).
+pub(crate) async fn scan_into(
+    store: &dyn ObjectStore,
+    prefix: Option<&Path>,
+    options: &ScanOptions,
+    sink: Option<Sink>,
+) -> Result<Report> {
     let prefix = prefix.filter(|p| !p.as_ref().is_empty());
     let as_of = options.as_of.unwrap_or_else(Utc::now);
     let scan = Scan {
@@ -213,6 +231,7 @@ pub async fn scan(
             progress: options.progress.clone(),
             progress_every: options.progress_every.max(1),
             counters: Counters::default(),
+            sink,
         }),
         template: Report::new(as_of, options.depth, options.prefix_limit, options.top),
     };
@@ -251,6 +270,7 @@ struct Shared {
     progress: Option<ProgressFn>,
     progress_every: u64,
     counters: Counters,
+    sink: Option<Sink>,
 }
 
 impl Shared {
@@ -266,6 +286,23 @@ impl Shared {
             store: self.store.clone(),
             prefix: prefix.as_ref().map(|p| p.to_string()).unwrap_or_default(),
             source: Box::new(source),
+        }
+    }
+
+    /// Hand `objects` to the sink, if there is one.
+    async fn hand_off(&self, objects: Vec<ObjectMeta>) -> Result<()> {
+        match &self.sink {
+            Some(sink) if !objects.is_empty() => {
+                sink.send(objects).await.map_err(|_| Error::Listing {
+                    store: self.store.clone(),
+                    prefix: String::new(),
+                    source: Box::new(object_store::Error::Generic {
+                        store: "stratus",
+                        source: "the export's writer stopped".into(),
+                    }),
+                })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -298,16 +335,24 @@ async fn consume(
     shared: Arc<Shared>,
 ) -> Result<Report> {
     let (mut objects, mut bytes) = (0u64, 0u64);
+    let mut handing = Vec::new();
     while let Some(meta) = listing.next().await {
         let meta = meta.map_err(|e| shared.listing_error(&partition, e))?;
         report.add(shared.relative(&meta), &meta);
         objects += 1;
         bytes = bytes.saturating_add(meta.size);
+        if shared.sink.is_some() {
+            handing.push(meta);
+            if handing.len() == HAND_OFF {
+                shared.hand_off(std::mem::take(&mut handing)).await?;
+            }
+        }
         if objects == shared.progress_every {
             shared.count(objects, bytes);
             (objects, bytes) = (0, 0);
         }
     }
+    shared.hand_off(handing).await?;
     report.end_partition();
     shared.counters.done.fetch_add(1, Ordering::Relaxed);
     shared.count(objects, bytes);
@@ -354,7 +399,7 @@ async fn first_page(
 }
 
 /// Whether tasks spawned now run on several threads.
-fn multi_thread_runtime() -> bool {
+pub(crate) fn multi_thread_runtime() -> bool {
     tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
@@ -453,6 +498,7 @@ impl Scan<'_> {
                 report.merge(part).expect("same settings");
                 counters.done.fetch_add(1, Ordering::Relaxed);
                 self.shared.count(objects.len() as u64, bytes);
+                self.shared.hand_off(objects).await?;
             }
             frontier = next;
         }
