@@ -5,6 +5,11 @@
 //! cargo run --release --example inventory -- stores.toml --store archive --prefix logs --depth 3
 //! cargo run --release --example inventory -- s3://bucket/prefix?region=eu-west-1 --format json
 //! cargo run --release --example inventory -- diff last-week.json today.json   # what grew
+//! # with `--features reports`: a provider's inventory report instead of a listing, and an
+//! # export of a listing as an S3 Inventory in Parquet
+//! cargo run --release --features reports --example inventory -- fixtures/stores/reports.toml \
+//!     --store s3-parquet --from-report inventory/source-bucket/daily/2026-11-20T00-00Z/manifest.json
+//! cargo run --release --features reports --example inventory -- --export file:///tmp/export
 //! ```
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -76,6 +81,19 @@ struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Read this provider inventory report (the key of its manifest in the store: S3
+    /// Inventory, Azure Blob Inventory or GCS Storage Insights; CSV or Parquet) instead of
+    /// listing. Needs the `reports` feature.
+    #[arg(long, value_name = "MANIFEST")]
+    from_report: Option<String>,
+    /// Also write the listing as an S3 Inventory in Parquet (a manifest and data files) to
+    /// DEST: a store URL (`file:///tmp/export`, `s3://bucket/prefix`) or `NAME[:PREFIX]`, a
+    /// store of the config file. Needs the `reports` feature.
+    #[arg(long, value_name = "DEST", conflicts_with = "from_report")]
+    export: Option<String>,
+    /// Reading a report: at most this many distinct prefixes are summed exactly.
+    #[arg(long, default_value_t = 1_000_000)]
+    tracked_prefixes: usize,
     /// On failure, print the full error (with the server's response) too.
     #[arg(long, short)]
     verbose: bool,
@@ -143,7 +161,14 @@ async fn run(args: &Args) -> stratus::Result<()> {
         });
     }
 
-    let report = scan(store.as_ref(), Some(&prefix), &options).await;
+    let options = options.with_tracked_prefixes(args.tracked_prefixes);
+    let report = if let Some(manifest) = &args.from_report {
+        from_report(store.clone(), manifest, &prefix, &options).await
+    } else if let Some(dest) = &args.export {
+        export(args, store.as_ref(), &prefix, &options, dest).await
+    } else {
+        scan(store.as_ref(), Some(&prefix), &options).await
+    };
     if let Some(bar) = &bar {
         bar.clear();
     }
@@ -155,6 +180,14 @@ async fn run(args: &Args) -> stratus::Result<()> {
         ),
         Format::Table => {
             let title = match prefix.as_ref() {
+                _ if report.source.is_some() => {
+                    let source = report.source.as_ref().expect("checked");
+                    let bucket = source.source_bucket.as_deref().unwrap_or("a bucket");
+                    match prefix.as_ref() {
+                        "" => format!("{bucket} (from its inventory report)"),
+                        p => format!("{bucket}, prefix {p}/ (from its inventory report)"),
+                    }
+                }
                 "" => store.to_string(),
                 p => format!("{store}, prefix {p}/"),
             };
@@ -162,4 +195,78 @@ async fn run(args: &Args) -> stratus::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(feature = "reports")]
+async fn from_report(
+    store: std::sync::Arc<dyn stratus::object_store::ObjectStore>,
+    manifest: &str,
+    prefix: &Path,
+    options: &ScanOptions,
+) -> stratus::Result<Report> {
+    stratus::inventory::reports::read(store, &Path::from(manifest), Some(prefix), options).await
+}
+
+#[cfg(feature = "reports")]
+async fn export(
+    args: &Args,
+    store: &dyn stratus::object_store::ObjectStore,
+    prefix: &Path,
+    options: &ScanOptions,
+    dest: &str,
+) -> stratus::Result<Report> {
+    use stratus::inventory::export::{export, ExportOptions};
+    let (dest_store, dest_prefix) = if dest.contains("://") {
+        (stratus::open_with(dest, None)?, None)
+    } else {
+        let (name, under) = dest.split_once(':').unwrap_or((dest, ""));
+        let store = stratus::open_with(&args.source, Some(name))?;
+        (store, Some(Path::from(under)))
+    };
+    let (report, written) = export(
+        store,
+        Some(prefix),
+        options,
+        std::sync::Arc::clone(&dest_store),
+        dest_prefix.as_ref(),
+        &ExportOptions::default(),
+    )
+    .await?;
+    eprintln!(
+        "exported {} rows in {} Parquet files to {dest_store}; manifest: {}",
+        thousands(written.rows),
+        written.files.len(),
+        written.manifest
+    );
+    Ok(report)
+}
+
+#[cfg(not(feature = "reports"))]
+async fn from_report(
+    _: std::sync::Arc<dyn stratus::object_store::ObjectStore>,
+    _: &str,
+    _: &Path,
+    _: &ScanOptions,
+) -> stratus::Result<Report> {
+    without_reports("--from-report")
+}
+
+#[cfg(not(feature = "reports"))]
+async fn export(
+    _: &Args,
+    _: &dyn stratus::object_store::ObjectStore,
+    _: &Path,
+    _: &ScanOptions,
+    _: &str,
+) -> stratus::Result<Report> {
+    without_reports("--export")
+}
+
+#[cfg(not(feature = "reports"))]
+fn without_reports(flag: &str) -> ! {
+    eprintln!(
+        "error: {flag} needs the `reports` feature: cargo run --release --features reports \
+         --example inventory -- ..."
+    );
+    std::process::exit(2)
 }

@@ -566,3 +566,397 @@ async fn duckdb_counts_the_same_objects_and_bytes_in_an_export() {
         "{answer}"
     );
 }
+
+// ---- Broken reports: an error naming the file and what is wrong, never a figure ----
+
+/// A copy of a fixture in a temporary folder, to break.
+fn copy_of(case: &str) -> (tempfile::TempDir, Arc<dyn ObjectStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, body) in fixture_files(case) {
+        let path = dir.path().join(&key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    (dir, store)
+}
+
+fn manifest_of(case: &str) -> String {
+    expected()["cases"][case]["manifest"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// What breaks a copy of a fixture: given its folder and its manifest's key.
+type Breaking = Box<dyn FnOnce(&std::path::Path, &str)>;
+
+/// Read `case` after `breaking` its copy; the error's text.
+async fn broken(case: &str, breaking: impl FnOnce(&std::path::Path, &str)) -> String {
+    let (dir, store) = copy_of(case);
+    let manifest = manifest_of(case);
+    breaking(dir.path(), &manifest);
+    match reports::read(store, &Path::from(manifest.as_str()), None, &options()).await {
+        Ok(report) => panic!("{case}: read a broken report: {} objects", report.objects),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn edit_json(path: &std::path::Path, edit: impl FnOnce(&mut Value)) {
+    let mut json: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    edit(&mut json);
+    std::fs::write(path, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+}
+
+/// S3 manifests are checked against manifest.checksum: rewrite it after an edit.
+fn resum(dir: &std::path::Path, manifest: &str) {
+    use md5::Digest;
+    let text = std::fs::read(dir.join(manifest)).unwrap();
+    let sum: String = md5::Md5::digest(&text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(dir.join(manifest).with_file_name("manifest.checksum"), sum).unwrap();
+}
+
+fn first_data_file(dir: &std::path::Path, manifest: &str) -> std::path::PathBuf {
+    let json: Value = serde_json::from_slice(&std::fs::read(dir.join(manifest)).unwrap()).unwrap();
+    let key = json["files"][0]["key"]
+        .as_str()
+        .or(json["files"][0]["blob"].as_str())
+        .unwrap();
+    dir.join(key)
+}
+
+#[tokio::test]
+async fn broken_manifests_are_refused_with_the_file_and_the_reason() {
+    let store: Arc<dyn ObjectStore> = local("s3-csv");
+    let missing = reports::read(
+        Arc::clone(&store),
+        &Path::from("no/manifest.json"),
+        None,
+        &options(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        missing.contains("no/manifest.json") && missing.contains("cannot read the manifest"),
+        "{missing}"
+    );
+
+    let cases: Vec<(&str, Breaking, &str)> = vec![
+        (
+            "s3-csv",
+            Box::new(|d, m| std::fs::write(d.join(m), "{not json").unwrap()),
+            "not a JSON manifest",
+        ),
+        (
+            "s3-csv",
+            Box::new(|d, m| std::fs::write(d.join(m), r#"{"hello": 1}"#).unwrap()),
+            "not an inventory manifest",
+        ),
+        (
+            "s3-csv",
+            Box::new(|d, m| {
+                edit_json(&d.join(m), |j| j["fileFormat"] = "ORC".into());
+                resum(d, m)
+            }),
+            "ORC inventory reports are not supported",
+        ),
+        (
+            "s3-csv",
+            Box::new(|d, m| {
+                edit_json(&d.join(m), |j| j["files"] = "x".into());
+                resum(d, m)
+            }),
+            "at `files`",
+        ),
+        (
+            "s3-parquet",
+            Box::new(|d, m| edit_json(&d.join(m), |j| j["sourceBucket"] = "edited".into())),
+            "does not match",
+        ),
+        (
+            "azure-csv",
+            Box::new(|d, m| {
+                std::fs::remove_file(d.join(m.replace("-manifest.json", "-manifest.checksum")))
+                    .unwrap()
+            }),
+            "not complete",
+        ),
+        (
+            "azure-parquet",
+            Box::new(|d, m| edit_json(&d.join(m), |j| j["status"] = "Failed".into())),
+            "not Succeeded",
+        ),
+        (
+            "azure-csv",
+            Box::new(|d, m| edit_json(&d.join(m), |j| j["summary"]["objectCount"] = 3.into())),
+            "holds 3 rows",
+        ),
+        (
+            "gcs-parquet",
+            Box::new(|d, m| edit_json(&d.join(m), |j| j["records_processed"] = 1.into())),
+            "holds 1 rows",
+        ),
+    ];
+    for (case, breaking, wanted) in cases {
+        let error = broken(case, breaking).await;
+        assert!(
+            error.contains(wanted),
+            "{case}: wanted `{wanted}` in: {error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn broken_data_files_are_refused_naming_the_file() {
+    let cases: Vec<(&str, Breaking, &str)> = vec![
+        (
+            "s3-csv",
+            Box::new(|d, m| std::fs::remove_file(first_data_file(d, m)).unwrap()),
+            "lists this file but it is missing",
+        ),
+        (
+            "s3-parquet",
+            Box::new(|d, m| std::fs::remove_file(first_data_file(d, m)).unwrap()),
+            "lists this file but it is missing",
+        ),
+        (
+            "gcs-csv",
+            Box::new(|d, _| {
+                std::fs::remove_file(d.join("inventory/5f2e-config_2026-11-20T00-00-00Z_1.csv"))
+                    .unwrap()
+            }),
+            "missing",
+        ),
+        // The gzip header's time changed, size kept: the rows are intact, only the MD5
+        // can tell.
+        (
+            "s3-csv",
+            Box::new(|d, m| {
+                let f = first_data_file(d, m);
+                let mut b = std::fs::read(&f).unwrap();
+                b[4] ^= 1;
+                std::fs::write(f, b).unwrap()
+            }),
+            "the manifest's MD5 is",
+        ),
+        // The compressed stream damaged.
+        (
+            "s3-csv",
+            Box::new(|d, m| {
+                let f = first_data_file(d, m);
+                let mut b = std::fs::read(&f).unwrap();
+                let n = b.len();
+                b[n - 9] ^= 1;
+                std::fs::write(f, b).unwrap()
+            }),
+            "cannot read (or inflate) it",
+        ),
+        (
+            "s3-parquet",
+            Box::new(|d, m| {
+                let f = first_data_file(d, m);
+                let mut b = std::fs::read(&f).unwrap();
+                b[100] ^= 1;
+                std::fs::write(f, b).unwrap()
+            }),
+            "the manifest's MD5 is",
+        ),
+        (
+            "s3-parquet",
+            Box::new(|d, m| {
+                let f = first_data_file(d, m);
+                let mut b = std::fs::read(&f).unwrap();
+                b.truncate(b.len() - 10);
+                std::fs::write(f, b).unwrap()
+            }),
+            "the manifest says",
+        ),
+        (
+            "azure-parquet",
+            Box::new(|d, m| {
+                let f = first_data_file(d, m);
+                let mut b = std::fs::read(&f).unwrap();
+                b.push(0);
+                std::fs::write(f, b).unwrap()
+            }),
+            "bytes; the file has",
+        ),
+        (
+            "azure-csv",
+            Box::new(|d, m| {
+                let f = first_data_file(d, m);
+                let t =
+                    std::fs::read_to_string(&f)
+                        .unwrap()
+                        .replacen("Content-Length", "Length", 1);
+                std::fs::write(f, t).unwrap();
+                edit_json(&d.join(m), |j| j["files"][0]["size"] = Value::Null)
+            }),
+            "no Size column",
+        ),
+        (
+            "gcs-csv",
+            Box::new(|d, _| {
+                let f = d.join("inventory/5f2e-config_2026-11-20T00-00-00Z_0.csv");
+                let t = std::fs::read_to_string(&f).unwrap();
+                let mut lines: Vec<String> = t.lines().map(String::from).collect();
+                let cells: Vec<&str> = lines[3].split(',').collect();
+                let bad = format!("{},{},lots,{}", cells[0], cells[1], cells[3..].join(","));
+                lines[3] = bad;
+                std::fs::write(f, lines.join("\n")).unwrap()
+            }),
+            "row 3: size `lots` is not a whole number",
+        ),
+    ];
+    for (case, breaking, wanted) in cases {
+        let error = broken(case, breaking).await;
+        assert!(
+            error.contains(wanted),
+            "{case}: wanted `{wanted}` in: {error}"
+        );
+        assert!(
+            error.contains("inventory report `"),
+            "{case}: names the file: {error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_checksum_verification_a_parquet_file_is_read_once() {
+    let (dir, store) = copy_of("s3-parquet");
+    let manifest = manifest_of("s3-parquet");
+    // A wrong MD5 in the manifest is not looked at when verification is off...
+    edit_json(&dir.path().join(&manifest), |j| {
+        j["files"][0]["MD5checksum"] = "00000000000000000000000000000000".into()
+    });
+    resum(dir.path(), &manifest);
+    let off = options().with_verify_checksums(false);
+    let report = reports::read(
+        Arc::clone(&store),
+        &Path::from(manifest.as_str()),
+        None,
+        &off,
+    )
+    .await
+    .unwrap();
+    check("s3-parquet", &report, &expected()["cases"]["s3-parquet"]);
+    // ...and is with it on.
+    let error = reports::read(store, &Path::from(manifest.as_str()), None, &options())
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("the manifest's MD5 is 00000000"),
+        "{error}"
+    );
+}
+
+// ---- Classes in diffs, and the example over the fixtures ----
+
+#[tokio::test]
+async fn a_diff_of_two_reports_shows_each_class_grow() {
+    let expected = expected();
+    // The variant holds the same bucket without its 3 GiB objects: "before" it grew.
+    let before = read_case(
+        local("s3-parquet-variant"),
+        &expected["cases"]["s3-parquet-variant"],
+    )
+    .await;
+    let after = read_case(local("s3-parquet"), &expected["cases"]["s3-parquet"]).await;
+    let diff = before.diff(&after);
+    let classes = diff.classes.as_ref().expect("both reports give classes");
+    let by_class = |c: &Value| counts(c);
+    for change in classes {
+        let old = by_class(&expected["cases"]["s3-parquet-variant"]["classes"][&change.class]);
+        let new = by_class(&expected["cases"]["s3-parquet"]["classes"][&change.class]);
+        assert_eq!(
+            (change.objects.before, change.bytes.before),
+            old,
+            "{}",
+            change.class
+        );
+        assert_eq!(
+            (change.objects.after, change.bytes.after),
+            new,
+            "{}",
+            change.class
+        );
+    }
+    assert!(classes
+        .windows(2)
+        .all(|w| w[0].bytes.delta() >= w[1].bytes.delta()));
+    assert!(diff.render(5).contains("by class"));
+    // A listing has no classes: the diff says nothing of them.
+    let mut listing = after.clone();
+    listing.classes = None;
+    assert_eq!(before.diff(&listing).classes, None);
+}
+
+#[test]
+fn the_inventory_example_reads_a_report_and_diffs_two() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(common::example("inventory"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let expected = expected();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for case in ["s3-parquet-variant", "s3-csv"] {
+        let manifest = manifest_of(case);
+        let table = run(&[
+            "fixtures/stores/reports.toml",
+            "--store",
+            case,
+            "--from-report",
+            &manifest,
+        ]);
+        assert!(
+            table.contains("By storage class:") && table.contains("GLACIER"),
+            "{table}"
+        );
+        assert!(table.contains("20 older versions"), "{table}");
+        let json = run(&[
+            "fixtures/stores/reports.toml",
+            "--store",
+            case,
+            "--from-report",
+            &manifest,
+            "--format",
+            "json",
+        ]);
+        let report: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(report["objects"], expected["cases"][case]["objects"]);
+        assert_eq!(report["bytes"], expected["cases"][case]["bytes"]);
+        let file = dir.path().join(format!("{case}.json"));
+        std::fs::write(&file, json).unwrap();
+        files.push(file);
+    }
+    let diff = run(&[
+        "diff",
+        files[0].to_str().unwrap(),
+        files[1].to_str().unwrap(),
+    ]);
+    assert!(
+        diff.contains("by class") && diff.contains("STANDARD"),
+        "{diff}"
+    );
+    // A listing's table says classes are not available.
+    let listing = run(&[]);
+    assert!(
+        listing.contains("not available from a listing"),
+        "{listing}"
+    );
+}

@@ -59,6 +59,17 @@ pub struct PrefixChange {
     pub status: PrefixStatus,
 }
 
+/// One storage class's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClassChange {
+    /// The class (S3 storage class, Azure access tier, GCS storage class).
+    pub class: String,
+    /// Its objects.
+    pub objects: Change,
+    /// Their bytes.
+    pub bytes: Change,
+}
+
 /// How a report grew into another: [`Report::diff`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -76,9 +87,13 @@ pub struct ReportDiff {
     /// Every prefix either report kept: most bytes gained first, most lost last (ties:
     /// objects gained, then the name).
     pub prefixes: Vec<PrefixChange>,
-    /// Whether either report's breakdown left prefixes out (its `other`), or the two
-    /// have different depths: then a prefix "appeared" or "vanished" may only have
-    /// entered or left the kept set, and is not proof that its objects did.
+    /// Every storage class either report has, most bytes gained first; `None` unless both
+    /// reports give classes (reports read from provider inventories do, listings do not).
+    pub classes: Option<Vec<ClassChange>>,
+    /// Whether either report's breakdown left prefixes out (its `other`, or prefixes
+    /// past the tracking bound of an inventory report), or the two have different
+    /// depths: then a prefix "appeared" or "vanished" may only have entered or left the
+    /// kept set, and is not proof that its objects did.
     pub incomplete: bool,
 }
 
@@ -143,7 +158,39 @@ impl Report {
                 .then(b.objects.delta().cmp(&a.objects.delta()))
                 .then(a.prefix.cmp(&b.prefix))
         });
-        let left_out = |r: &Report| r.prefixes.other().prefixes > 0;
+        let left_out = |r: &Report| r.prefixes.other().prefixes > 0 || !r.prefixes.is_exact();
+        let classes = match (&self.classes, &newer.classes) {
+            (Some(before), Some(after)) => {
+                let names: std::collections::BTreeSet<&String> =
+                    before.keys().chain(after.keys()).collect();
+                let mut classes: Vec<ClassChange> = names
+                    .into_iter()
+                    .map(|class| {
+                        let old = before.get(class).copied().unwrap_or_default();
+                        let new = after.get(class).copied().unwrap_or_default();
+                        ClassChange {
+                            class: class.clone(),
+                            objects: Change {
+                                before: old.objects,
+                                after: new.objects,
+                            },
+                            bytes: Change {
+                                before: old.bytes,
+                                after: new.bytes,
+                            },
+                        }
+                    })
+                    .collect();
+                classes.sort_by(|a, b| {
+                    b.bytes
+                        .delta()
+                        .cmp(&a.bytes.delta())
+                        .then(a.class.cmp(&b.class))
+                });
+                Some(classes)
+            }
+            _ => None,
+        };
         ReportDiff {
             from: self.as_of,
             to: newer.as_of,
@@ -160,6 +207,7 @@ impl Report {
                 after: newer.zero_byte_objects,
             },
             prefixes,
+            classes,
             incomplete: left_out(self)
                 || left_out(newer)
                 || self.prefixes.depth() != newer.prefixes.depth(),
@@ -227,6 +275,24 @@ impl ReportDiff {
                 "  {label:<8} {before:>12} -> {after:>12}  {delta:>12} ({})",
                 percent(change)
             );
+        }
+        if let Some(classes) = &self.classes {
+            let _ = writeln!(
+                out,
+                "\n  {:<32} {:>12} {:>12} {:>12} {:>10}",
+                "by class", "bytes", "growth", "objects", "growth"
+            );
+            for c in classes {
+                let _ = writeln!(
+                    out,
+                    "  {:<32} {:>12} {:>12} {:>12} {:>10}",
+                    c.class,
+                    human_bytes(c.bytes.after),
+                    signed_bytes(c.bytes.delta()),
+                    thousands(c.objects.after),
+                    signed_count(c.objects.delta())
+                );
+            }
         }
         let moved: Vec<&PrefixChange> = self
             .prefixes

@@ -57,7 +57,7 @@ pub mod reports;
 pub mod table;
 mod top;
 
-pub use diff::{Change, PrefixChange, PrefixStatus, ReportDiff};
+pub use diff::{Change, ClassChange, PrefixChange, PrefixStatus, ReportDiff};
 pub use histogram::{AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS};
 pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
 pub use report::{MergeError, Report, Source, SCHEMA};

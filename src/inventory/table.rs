@@ -18,6 +18,7 @@ pub fn render(report: &Report, title: &str) -> String {
         return out;
     }
     prefix_tree(&mut out, report);
+    classes(&mut out, report);
     largest_objects(&mut out, report);
     size_histogram(&mut out, report);
     age_histogram(&mut out, report);
@@ -68,6 +69,26 @@ fn summary(w: &mut String, report: &Report, title: &str) {
             newest.format("%Y-%m-%d %H:%M")
         );
     }
+    if let Some(source) = &report.source {
+        let _ = writeln!(
+            w,
+            "  from        {} {} report {} ({} files, {} rows)",
+            source.kind,
+            source.format,
+            source.manifest,
+            thousands(source.files),
+            thousands(source.rows)
+        );
+        if source.noncurrent.objects > 0 || source.delete_markers > 0 {
+            let _ = writeln!(
+                w,
+                "  versions    {} older versions ({}) not counted above; {} delete markers",
+                thousands(source.noncurrent.objects),
+                human_bytes(source.noncurrent.bytes),
+                thousands(source.delete_markers)
+            );
+        }
+    }
 }
 
 /// Objects and bytes per prefix, as an indented tree, with what did not fit.
@@ -104,6 +125,15 @@ fn prefix_tree(w: &mut String, report: &Report) {
                 thousands(other.prefixes)
             );
         }
+        if !report.prefixes.is_exact() {
+            let missed: u64 = report.prefixes.untracked().iter().map(|c| c.objects).sum();
+            let _ = writeln!(
+                w,
+                "  (incomplete: more distinct prefixes than the tracking bound; {} objects \
+                 fell under untracked prefixes, counted in the totals but not above)",
+                thousands(missed)
+            );
+        }
         let in_prefixes: u64 = tree
             .iter()
             .filter(|e| e.depth == 1)
@@ -120,6 +150,36 @@ fn prefix_tree(w: &mut String, report: &Report) {
                 ""
             );
         }
+    }
+}
+
+/// Objects and bytes per storage class, most bytes first; or why there are none.
+fn classes(w: &mut String, report: &Report) {
+    let Some(classes) = &report.classes else {
+        let _ = writeln!(
+            w,
+            "\nBy storage class: not available from a listing (read a provider's inventory \
+             report for classes)"
+        );
+        return;
+    };
+    let mut rows: Vec<_> = classes.iter().collect();
+    rows.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(b.0)));
+    let _ = writeln!(w, "\nBy storage class:");
+    let _ = writeln!(
+        w,
+        "  {:>12} {:>12} {:>6}  class",
+        "objects", "bytes", "share"
+    );
+    for (class, c) in rows {
+        let share = 100.0 * c.bytes as f64 / report.bytes.max(1) as f64;
+        let _ = writeln!(
+            w,
+            "  {:>12} {:>12} {:>5.1}%  {class}",
+            thousands(c.objects),
+            human_bytes(c.bytes),
+            share
+        );
     }
 }
 

@@ -194,7 +194,12 @@ fn parse_csv(input: impl Read, layout: Layout, mut rows: Rows) -> Result<Rows, S
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(format!("not valid CSV: {e}")),
+            Err(e) => {
+                return Err(match e.kind() {
+                    ::csv::ErrorKind::Io(io) => format!("cannot read (or inflate) it: {io}"),
+                    _ => format!("not valid CSV: {e}"),
+                })
+            }
         }
         line += 1;
         let at = |message: String| format!("row {line}: {message}");
