@@ -20,6 +20,9 @@ use stratus::object_store::memory::InMemory;
 use stratus::object_store::path::Path;
 use stratus::object_store::{ObjectStore, ObjectStoreExt};
 
+#[path = "support/seaweed.rs"]
+mod seaweed;
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -135,38 +138,10 @@ async fn rate(seconds: u64) {
 
 async fn inventory(runs: usize) {
     const OBJECTS: u64 = 20_000;
-    let Ok(endpoint) = std::env::var("STRATUS_TEST_SEAWEED_ENDPOINT") else {
-        println!("\n(inventory: skipped, no SeaweedFS: scripts/emulators.sh start && source target/emulators/env)");
+    let Some(store) = seaweed::filled("bench-observe-20000", OBJECTS).await else {
         return;
     };
-    let key = std::env::var("STRATUS_TEST_SEAWEED_ACCESS_KEY").unwrap();
-    let secret = std::env::var("STRATUS_TEST_SEAWEED_SECRET_KEY").unwrap();
-    let toml = format!(
-        "[stores.s]\nprovider = \"s3\"\nbucket = \"stratus\"\nprefix = \"bench-observe-20000\"\n\
-         endpoint = \"{endpoint}\"\nallow_http = true\nregion = \"us-east-1\"\n\
-         access_key_id = \"{key}\"\nsecret_access_key = \"{secret}\"\nlist_order = \"sorted\"\n"
-    );
-    let config =
-        stratus::Config::from_toml(&toml, "bench.toml", std::path::Path::new(".")).unwrap();
-    let store = config.open("s").unwrap();
     let options = ScanOptions::default();
-    let present = scan(store.as_ref(), None, &options).await.unwrap();
-    if present.objects < OBJECTS {
-        println!("(filling SeaweedFS with {OBJECTS} objects, once)");
-        futures::stream::iter(0..OBJECTS)
-            .map(|i| {
-                let store = Arc::clone(&store);
-                async move {
-                    let key = Path::from(format!("d{:02}/f{i:05}", i % 50));
-                    store.put(&key, vec![1u8; (i % 997) as usize].into()).await
-                }
-            })
-            .buffer_unordered(32)
-            .for_each(|r| async move {
-                r.unwrap();
-            })
-            .await;
-    }
     let wrapped = observed(Arc::clone(&store));
     let (mut bare, mut seen) = (Vec::new(), Vec::new());
     for run in 0..runs {

@@ -416,22 +416,21 @@ impl Tally {
     /// Account one object whose key, relative to the report's prefix, is `relative`.
     /// A local tally must not be full (drain it first); the shared one may be.
     pub(crate) fn add(&mut self, relative: &str, size: u64) {
-        let mut level = 0;
+        let bytes = relative.as_bytes();
         let mut from = 0;
-        while level < self.depth {
-            let Some(slash) = relative[from..].find('/') else {
+        for depth in 1..=self.depth {
+            let Some(slash) = bytes[from..].iter().position(|&b| b == b'/') else {
                 break; // the object's own name: not a prefix
             };
             let end = from + slash;
             self.add_entry(
                 &relative[..end],
-                level + 1,
+                depth,
                 Counts {
                     objects: 1,
                     bytes: size,
                 },
             );
-            level += 1;
             from = end + 1;
         }
     }

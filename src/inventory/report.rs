@@ -163,16 +163,13 @@ impl Report {
         self.top.offer(key, size, modified);
     }
 
-    /// Account `size` bytes of storage class `class` (call once per object, with
-    /// `add_object`, when the source gives classes).
+    /// Account `counts` (objects and bytes) of storage class `class`.
     #[cfg(feature = "reports")]
-    pub(crate) fn add_class(&mut self, class: &str, size: u64) {
+    pub(crate) fn add_class(&mut self, class: &str, counts: Counts) {
         let classes = self.classes.get_or_insert_with(BTreeMap::new);
         match classes.get_mut(class) {
-            Some(counts) => counts.add(size),
+            Some(existing) => existing.merge(counts),
             None => {
-                let mut counts = Counts::default();
-                counts.add(size);
                 classes.insert(class.to_string(), counts);
             }
         }

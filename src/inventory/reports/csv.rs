@@ -18,7 +18,11 @@ pub(crate) struct Layout {
 }
 
 /// Chunks in flight between the download and the parser.
-const CHUNKS: usize = 8;
+const CHUNKS: usize = 4;
+
+/// Downloaded bytes are handed to the parser in pieces of at least this much (a local
+/// file streams in 8 KiB chunks: a hand-off each would cost more than the parsing).
+const PIECE: usize = 256 << 10;
 
 pub(crate) async fn read(
     store: &Arc<dyn ObjectStore>,
@@ -39,16 +43,29 @@ pub(crate) async fn read(
     let mut md5 = Md5::new();
     let mut size = 0u64;
     let mut download = Ok(());
-    while let Some(chunk) = body.next().await {
-        match chunk {
-            Ok(chunk) => {
-                size += chunk.len() as u64;
-                md5.update(&chunk);
-                if tx.send(chunk).await.is_err() {
+    let mut piece = bytes::BytesMut::new();
+    loop {
+        let chunk = body.next().await;
+        if let Some(Ok(chunk)) = &chunk {
+            size += chunk.len() as u64;
+            md5.update(chunk);
+            if piece.is_empty() && chunk.len() >= PIECE {
+                if tx.send(chunk.clone()).await.is_err() {
                     break; // the parser stopped: its error says why
                 }
+                continue;
             }
-            Err(e) => {
+            piece.extend_from_slice(chunk);
+        }
+        let ended = !matches!(chunk, Some(Ok(_)));
+        let full = piece.len() >= PIECE || (ended && !piece.is_empty());
+        if full && tx.send(piece.split().freeze()).await.is_err() {
+            break;
+        }
+        match chunk {
+            Some(Ok(_)) => {}
+            None => break,
+            Some(Err(e)) => {
                 download = Err(fail(format!("reading failed: {e}")));
                 break;
             }
@@ -221,12 +238,14 @@ fn parse_csv(input: impl Read, layout: Layout, mut rows: Rows) -> Result<Rows, S
         } else {
             raw_key
         };
-        let size_value = match optional(Some(size))? {
-            Some(t) => Some(
-                t.parse::<u64>()
-                    .map_err(|_| at(format!("size `{t}` is not a whole number of bytes")))?,
-            ),
-            None => None,
+        let size_value = match record.get(size).unwrap_or_default() {
+            b"" => None,
+            digits => Some(parse_size(digits).ok_or_else(|| {
+                at(format!(
+                    "size `{}` is not a whole number of bytes",
+                    String::from_utf8_lossy(digits)
+                ))
+            })?),
         };
         let modified_value = match optional(Some(modified))? {
             Some(t) => Some(parse_date(t).ok_or_else(|| at(format!("`{t}` is not a date")))?),
@@ -258,6 +277,18 @@ fn parse_csv(input: impl Read, layout: Layout, mut rows: Rows) -> Result<Rows, S
     Ok(rows)
 }
 
+/// A size in decimal digits, without going through `str`.
+fn parse_size(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        d.is_ascii_digit()
+            .then_some(())
+            .and_then(|()| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+    })
+}
+
 /// Form decoding (`%XX` and `+` for a space), as S3 Inventory writes keys in CSV.
 fn url_decode(raw: &str, out: &mut String) -> Result<(), String> {
     let spaced = raw.replace('+', " ");
@@ -270,7 +301,17 @@ fn url_decode(raw: &str, out: &mut String) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::url_decode;
+    use super::{parse_size, url_decode};
+
+    #[test]
+    fn sizes_parse_from_digits_only() {
+        assert_eq!(parse_size(b"0"), Some(0));
+        assert_eq!(parse_size(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_size(b"18446744073709551616"), None);
+        assert_eq!(parse_size(b"-1"), None);
+        assert_eq!(parse_size(b"1.5"), None);
+        assert_eq!(parse_size(b""), None);
+    }
 
     #[test]
     fn keys_are_form_decoded() {

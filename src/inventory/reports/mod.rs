@@ -305,6 +305,8 @@ pub(crate) struct Rows {
     job: Arc<Job>,
     report: Report,
     tally: Tally,
+    /// Per storage class: a handful, so a list beats a map.
+    classes: Vec<(Box<str>, super::Counts)>,
     counted: Counted,
     /// Objects and bytes not yet handed to the progress counters.
     unreported: (u64, u64),
@@ -316,6 +318,7 @@ impl Rows {
         Self {
             report: job.template.clone(),
             tally: Tally::with_bound(depth, LOCAL_TALLY),
+            classes: Vec::new(),
             counted: Counted::default(),
             unreported: (0, 0),
             job,
@@ -351,7 +354,14 @@ impl Rows {
             .ok_or_else(|| format!("object `{}` has no last-modified time", row.key))?;
         self.report.add_object(row.key, size, modified);
         if let Some(class) = row.class.filter(|c| !c.is_empty()) {
-            self.report.add_class(class, size);
+            match self.classes.iter_mut().find(|(c, _)| c.as_ref() == class) {
+                Some((_, counts)) => counts.add(size),
+                None => {
+                    let mut counts = super::Counts::default();
+                    counts.add(size);
+                    self.classes.push((class.into(), counts));
+                }
+            }
         }
         if self.tally.is_full() {
             self.drain();
@@ -379,15 +389,78 @@ impl Rows {
     fn finish(mut self) -> (Report, Counted) {
         self.batch_done();
         self.drain();
+        for (class, counts) in std::mem::take(&mut self.classes) {
+            self.report.add_class(&class, counts);
+        }
         (self.report, self.counted)
     }
+}
+
+/// The form nearly every row has, `2026-11-20T13:25:40.123Z`, without chrono's general
+/// parser (a third of a CSV row's cost); anything else is `None` and goes the long way.
+fn parse_utc_millis(b: &[u8]) -> Option<DateTime<Utc>> {
+    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let time = chrono::NaiveTime::from_hms_milli_opt(
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+        num(20..23)?,
+    )?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// Parse a date as the providers write it: RFC 3339 / ISO 8601 (S3, GCS, Azure), or RFC
 /// 2822 (`Wed, 26 May 2021 13:25:40 GMT`, as HTTP headers and some Azure tools write it).
 pub(crate) fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    if let Some(t) = parse_utc_millis(text.as_bytes()) {
+        return Some(t);
+    }
     DateTime::parse_from_rfc3339(text)
         .or_else(|_| DateTime::parse_from_rfc2822(text))
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_date;
+
+    #[test]
+    fn dates_parse_the_fast_way_and_the_long_way_alike() {
+        for text in [
+            "2026-11-20T13:25:40.123Z",
+            "2024-02-29T00:00:00.000Z",
+            "1999-12-31T23:59:59.999Z",
+        ] {
+            let fast = parse_date(text).unwrap();
+            let slow = chrono::DateTime::parse_from_rfc3339(text).unwrap();
+            assert_eq!(fast, slow);
+        }
+        assert!(parse_date("2026-02-30T00:00:00.000Z").is_none());
+        assert!(parse_date("2026-11-20T25:00:00.000Z").is_none());
+        assert_eq!(
+            parse_date("2021-05-26T13:25:40.0000000Z")
+                .unwrap()
+                .to_rfc3339(),
+            "2021-05-26T13:25:40+00:00"
+        );
+        assert_eq!(
+            parse_date("Wed, 26 May 2021 13:25:40 GMT")
+                .unwrap()
+                .to_rfc3339(),
+            "2021-05-26T13:25:40+00:00"
+        );
+        assert!(parse_date("yesterday").is_none());
+    }
 }
