@@ -2,7 +2,7 @@
 //! inflates and parses them, so neither a whole file nor its rows are ever in memory.
 
 use super::manifest::DataFile;
-use super::{hex, parse_date, Fail, Role, Row, Rows};
+use super::{parse_date, Fail, Role, Row, Rows};
 use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest, Md5};
@@ -31,12 +31,10 @@ pub(crate) async fn read(
     rows: Rows,
 ) -> Result<Rows, Fail> {
     let fail = |message: String| Fail::at(&file.path, message);
-    let got = store.get(&file.path).await.map_err(|e| match e {
-        object_store::Error::NotFound { .. } => {
-            fail("the manifest lists this file but it is missing".to_string())
-        }
-        e => fail(format!("cannot read: {e}")),
-    })?;
+    let got = store
+        .get(&file.path)
+        .await
+        .map_err(|e| file.unreadable(e))?;
     let (tx, rx) = mpsc::channel::<Bytes>(CHUNKS);
     let parse = tokio::task::spawn_blocking(move || parse(ChannelRead::new(rx), layout, rows));
     let mut body = got.into_stream();
@@ -77,23 +75,8 @@ pub(crate) async fn read(
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     download?;
     let rows = parsed.map_err(fail)?;
-    if let Some(expected) = file.size {
-        if expected != size {
-            return Err(fail(format!(
-                "the manifest says {expected} bytes; the file has {size}"
-            )));
-        }
-    }
-    if let Some(expected) = file.md5 {
-        let actual: [u8; 16] = md5.finalize().into();
-        if actual != expected {
-            return Err(fail(format!(
-                "the manifest's MD5 is {}; the file's is {}",
-                hex(&expected),
-                hex(&actual)
-            )));
-        }
-    }
+    file.check_size(size)?;
+    file.check_md5(md5.finalize().into())?;
     Ok(rows)
 }
 

@@ -174,6 +174,45 @@ impl Fail {
     }
 }
 
+impl DataFile {
+    /// Why this file could not be read: missing (the manifest lists it), or another error.
+    fn unreadable(&self, e: object_store::Error) -> Fail {
+        match e {
+            object_store::Error::NotFound { .. } => Fail::at(
+                &self.path,
+                "the manifest lists this file but it is missing".to_string(),
+            ),
+            e => Fail::at(&self.path, format!("cannot read: {e}")),
+        }
+    }
+
+    /// The file's size against the manifest's, where it gives one.
+    fn check_size(&self, actual: u64) -> std::result::Result<(), Fail> {
+        match self.size {
+            Some(expected) if expected != actual => Err(Fail::at(
+                &self.path,
+                format!("the manifest says {expected} bytes; the file has {actual}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The file's MD5 against the manifest's, where it gives one.
+    fn check_md5(&self, actual: [u8; 16]) -> std::result::Result<(), Fail> {
+        match self.md5 {
+            Some(expected) if expected != actual => Err(Fail::at(
+                &self.path,
+                format!(
+                    "the manifest's MD5 is {}; the file's is {}",
+                    hex(&expected),
+                    hex(&actual)
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Rows read and what was not counted as an object.
 #[derive(Clone, Copy, Debug, Default)]
 struct Counted {

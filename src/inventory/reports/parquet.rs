@@ -2,7 +2,7 @@
 //! 8,192-row batches, whatever physical types the writer chose for them.
 
 use super::manifest::DataFile;
-use super::{hex, parse_date, Fail, Role, Row, Rows};
+use super::{parse_date, Fail, Role, Row, Rows};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
@@ -34,44 +34,25 @@ pub(crate) async fn read(
     rows: Rows,
 ) -> Result<Rows, Fail> {
     let fail = |message: String| Fail::at(&file.path, message);
-    let meta = store.head(&file.path).await.map_err(|e| match e {
-        object_store::Error::NotFound { .. } => {
-            fail("the manifest lists this file but it is missing".to_string())
-        }
-        e => fail(format!("cannot read: {e}")),
-    })?;
-    if let Some(expected) = file.size {
-        if expected != meta.size {
-            return Err(fail(format!(
-                "the manifest says {expected} bytes; the file has {}",
-                meta.size
-            )));
-        }
-    }
+    let meta = store
+        .head(&file.path)
+        .await
+        .map_err(|e| file.unreadable(e))?;
+    file.check_size(meta.size)?;
     let checksum = async {
-        match file.md5 {
-            Some(expected) if verify => {
-                let mut body = store
-                    .get(&file.path)
-                    .await
-                    .map_err(|e| fail(format!("cannot read: {e}")))?
-                    .into_stream();
-                let mut md5 = Md5::new();
-                while let Some(chunk) = body.next().await {
-                    md5.update(chunk.map_err(|e| fail(format!("reading failed: {e}")))?);
-                }
-                let actual: [u8; 16] = md5.finalize().into();
-                if actual != expected {
-                    return Err(fail(format!(
-                        "the manifest's MD5 is {}; the file's is {}",
-                        hex(&expected),
-                        hex(&actual)
-                    )));
-                }
-                Ok(())
-            }
-            _ => Ok(()),
+        if !verify || file.md5.is_none() {
+            return Ok(());
         }
+        let mut body = store
+            .get(&file.path)
+            .await
+            .map_err(|e| file.unreadable(e))?
+            .into_stream();
+        let mut md5 = Md5::new();
+        while let Some(chunk) = body.next().await {
+            md5.update(chunk.map_err(|e| fail(format!("reading failed: {e}")))?);
+        }
+        file.check_md5(md5.finalize().into())
     };
     let decode = decode(store, file, meta.size, rows);
     let (checked, rows) = futures::join!(checksum, decode);
