@@ -50,6 +50,7 @@ mod diff;
 #[cfg(feature = "reports")]
 pub mod export;
 mod histogram;
+pub mod html;
 mod prefixes;
 mod report;
 #[cfg(feature = "reports")]
