@@ -15,7 +15,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use stratus::inventory::{scan, table, Report, ScanOptions};
+use stratus::inventory::{html, scan, table, Report, ScanOptions};
 use stratus::object_store::path::Path;
 use stratus::text::{human_bytes, thousands};
 use stratus::Progress;
@@ -103,6 +103,8 @@ struct Args {
 enum Format {
     Table,
     Json,
+    /// One self-contained HTML page (treemap, charts, tables; no network requests).
+    Html,
 }
 
 #[tokio::main]
@@ -125,13 +127,18 @@ fn diff(
     limit: usize,
     format: Format,
 ) -> stratus::Result<()> {
-    let diff = Report::load(old)?.diff(&Report::load(new)?);
+    let newer = Report::load(new)?;
+    let diff = Report::load(old)?.diff(&newer);
     match format {
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&diff).expect("a diff serializes")
         ),
         Format::Table => print!("{}", diff.render(limit)),
+        Format::Html => print!(
+            "{}",
+            html::render_diff(&diff, &newer, &new.display().to_string())
+        ),
     }
     Ok(())
 }
@@ -178,7 +185,7 @@ async fn run(args: &Args) -> stratus::Result<()> {
             "{}",
             serde_json::to_string_pretty(&report).expect("a report serializes")
         ),
-        Format::Table => {
+        Format::Table | Format::Html => {
             let title = match prefix.as_ref() {
                 _ if report.source.is_some() => {
                     let source = report.source.as_ref().expect("checked");
@@ -191,7 +198,11 @@ async fn run(args: &Args) -> stratus::Result<()> {
                 "" => store.to_string(),
                 p => format!("{store}, prefix {p}/"),
             };
-            print!("{}", table::render(&report, &title));
+            if let Format::Html = args.format {
+                print!("{}", html::render(&report, &title));
+            } else {
+                print!("{}", table::render(&report, &title));
+            }
         }
     }
     Ok(())

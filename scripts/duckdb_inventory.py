@@ -16,7 +16,7 @@ root = sys.argv[1]
 files = f"{root}/inventory/data/*.parquet"
 con = duckdb.connect()
 con.execute(f"CREATE VIEW rows AS SELECT key, size, last_modified_date AS t, storage_class FROM read_parquet('{files}')")
-total = con.execute("SELECT count(*), sum(size), min(t), max(t) FROM rows").fetchone()
+total = con.execute("SELECT count(*), sum(size), min(epoch_ms(t)), max(epoch_ms(t)) FROM rows").fetchone()
 by_prefix = con.execute(
     """
     SELECT p, count(*), sum(size) FROM (
