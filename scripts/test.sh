@@ -10,6 +10,19 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/emulators.sh install
+# The browser and terminal checks (tests/html.rs, tests/browse.rs) need Debian's chromium
+# and tmux: installed here when missing and apt-get can (as root), required then; without
+# them those tests print SKIPPED.
+for tool in chromium tmux; do
+    if ! command -v "$tool" >/dev/null 2>&1 && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        echo "[test] installing $tool (Debian package)" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null 2>&1 \
+            || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null 2>&1; } \
+            || echo "[test] $tool is not installable here: its tests will be skipped" >&2
+    fi
+done
+if command -v chromium >/dev/null 2>&1; then export STRATUS_REQUIRE_BROWSER=1; fi
+if command -v tmux >/dev/null 2>&1; then export STRATUS_REQUIRE_TMUX=1; fi
 trap 'scripts/emulators.sh stop' EXIT
 trap 'exit 130' INT TERM
 scripts/emulators.sh start

@@ -5,7 +5,8 @@
 //! - the totals, the store and when the report was taken (and from which provider report);
 //! - a **treemap of prefixes by bytes**, nested to the report's depth: every rectangle's
 //!   area is its bytes, its tooltip gives objects, bytes and share; clicking a prefix
-//!   with sub-prefixes zooms into it, and "back" (or Escape) zooms out. Each view is laid
+//!   with sub-prefixes zooms into it, and "back" (or Escape) zooms out; `page.html#logs`
+//!   opens zoomed into `logs`. Each view is laid
 //!   out here (squarified, by the `treemap` crate) and the script only shows one at a
 //!   time, so the page prints without it;
 //! - the size and age histograms as SVG bar charts, the storage classes when the report
@@ -203,9 +204,11 @@ impl Tree {
         match parent {
             Some(parent) if parent != self.prefix => {
                 let under = format!("{}/", self.prefix);
-                if let Some(child) = self.children.iter_mut().find(|c| {
-                    parent == c.prefix || parent.starts_with(&format!("{}/", c.prefix))
-                }) {
+                if let Some(child) = self
+                    .children
+                    .iter_mut()
+                    .find(|c| parent == c.prefix || parent.starts_with(&format!("{}/", c.prefix)))
+                {
                     child.insert(entry);
                 } else if self.prefix.is_empty() || parent.starts_with(&under) {
                     // An ancestor was not kept (cannot happen: a parent has at least its
@@ -336,7 +339,7 @@ fn treemap(tree: &Tree, report: &Report, colour: &dyn Fn(&str, usize) -> String)
         }
         svg #treemap viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" aria-label="treemap of prefixes by bytes" {
             @for (v, view) in views.iter().enumerate() {
-                g.view data-view=(view.prefix) hidden[v > 0] {
+                g.view data-view=(view.prefix) display=[(v > 0).then_some("none")] {
                     @for item in layout(view, Rect::from_points(0.0, 0.0, WIDTH, HEIGHT)) {
                         @let (x, y, w, h) = rect(item.bounds());
                         @match item.node {
@@ -358,7 +361,7 @@ fn treemap(tree: &Tree, report: &Report, colour: &dyn Fn(&str, usize) -> String)
                                             @let (cx, cy, cw, ch) = rect(child.bounds());
                                             @match child.node {
                                                 Some(c) => {
-                                                    rect.inner x=(cx) y=(cy) width=(cw) height=(ch) fill=(colour(&c.prefix, top_of(&c.prefix))) data-prefix=(c.prefix) {
+                                                    rect.inner x=(cx) y=(cy) width=(cw) height=(ch) fill=(colour(&c.prefix, top_of(&c.prefix))) data-prefix=(c.prefix) data-objects=(c.objects) data-bytes=(c.bytes) {
                                                         title { (tooltip(&format!("{}/", c.prefix), Some(c.objects), c.bytes)) }
                                                     }
                                                     @let cb = child.bounds();
@@ -439,7 +442,7 @@ fn growth_table(diff: &ReportDiff) -> Markup {
                 thead { tr { th { "prefix" } th { "status" } th.n { "bytes" } th.n { "change" } th.n { "objects" } th.n { "change" } } }
                 tbody {
                     @for p in moved {
-                        tr data-prefix=(p.prefix) data-bytes-delta=(p.bytes.delta()) {
+                        tr data-changed=(p.prefix) data-bytes-delta=(p.bytes.delta()) {
                             td { code { (p.prefix) "/" } }
                             td { (format!("{:?}", p.status).to_lowercase()) }
                             td.n { (human_bytes(p.bytes.after)) }
@@ -459,7 +462,11 @@ fn growth_table(diff: &ReportDiff) -> Markup {
 
 fn signed(delta: i128, bytes: bool) -> String {
     let size = delta.unsigned_abs().min(u128::from(u64::MAX)) as u64;
-    let text = if bytes { human_bytes(size) } else { thousands(size) };
+    let text = if bytes {
+        human_bytes(size)
+    } else {
+        thousands(size)
+    };
     match delta.signum() {
         1 => format!("+{text}"),
         -1 => format!("−{text}"),
@@ -469,7 +476,12 @@ fn signed(delta: i128, bytes: bool) -> String {
 
 /// Horizontal bars: one row per bucket with objects, the bar's length its objects.
 fn bars(rows: &[(String, Counts)]) -> Markup {
-    let max = rows.iter().map(|(_, c)| c.objects).max().unwrap_or(0).max(1) as f64;
+    let max = rows
+        .iter()
+        .map(|(_, c)| c.objects)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     let row_h = 20.0;
     let height = row_h * rows.len() as f64 + 4.0;
     html! {
@@ -527,8 +539,7 @@ fn classes(report: &Report, diff: Option<&ReportDiff>) -> Markup {
             @match &report.classes {
                 None => p.note { "Not available from a listing: read a provider's inventory report for classes." },
                 Some(classes) => {
-                    @let mut rows: Vec<_> = classes.iter().collect();
-                    @let _ = rows.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(b.0)));
+                    @let rows = by_bytes(classes);
                     table {
                         thead { tr { th { "class" } th.n { "objects" } th.n { "bytes" } th.n { "share" }
                             @if diff.and_then(|d| d.classes.as_ref()).is_some() { th.n { "bytes change" } } } }
@@ -550,6 +561,13 @@ fn classes(report: &Report, diff: Option<&ReportDiff>) -> Markup {
             }
         }
     }
+}
+
+/// Classes, most bytes first (ties by name).
+fn by_bytes(classes: &BTreeMap<String, Counts>) -> Vec<(&String, &Counts)> {
+    let mut rows: Vec<_> = classes.iter().collect();
+    rows.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(b.0)));
+    rows
 }
 
 fn largest(report: &Report) -> Markup {
@@ -623,7 +641,10 @@ const SCRIPT: &str = r#"
   var where = document.getElementById('where');
   var trail = [''];
   function show(prefix) {
-    views.forEach(function (v) { v.hidden = v.getAttribute('data-view') !== prefix; });
+    views.forEach(function (v) {
+      if (v.getAttribute('data-view') === prefix) v.removeAttribute('display');
+      else v.setAttribute('display', 'none');
+    });
     where.textContent = prefix === '' ? 'all prefixes' : prefix + '/';
     back.disabled = trail.length <= 1;
   }
@@ -636,6 +657,17 @@ const SCRIPT: &str = r#"
   function up() { if (trail.length > 1) { trail.pop(); show(trail[trail.length - 1]); } }
   back.addEventListener('click', up);
   document.addEventListener('keydown', function (e) { if (e.key === 'Escape' || e.key === 'Backspace') up(); });
-  if (views.length) show('');
+  if (!views.length) return;
+  // A link to a prefix: page.html#logs/2026 opens zoomed in there (its ancestors are the trail).
+  var wanted = decodeURIComponent(location.hash.slice(1));
+  var known = views.map(function (v) { return v.getAttribute('data-view'); });
+  if (wanted && known.indexOf(wanted) >= 0) {
+    var parts = wanted.split('/');
+    for (var i = 1; i <= parts.length; i++) {
+      var p = parts.slice(0, i).join('/');
+      if (known.indexOf(p) >= 0) trail.push(p);
+    }
+  }
+  show(trail[trail.length - 1]);
 })();
 "#;
