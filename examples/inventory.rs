@@ -91,6 +91,10 @@ struct Args {
     /// store of the config file. Needs the `reports` feature.
     #[arg(long, value_name = "DEST", conflicts_with = "from_report")]
     export: Option<String>,
+    /// Browse the prefix tree in this terminal while the scan runs (ncdu-style; `?` for
+    /// keys). Needs the `browse` feature.
+    #[arg(long, conflicts_with_all = ["export", "format"])]
+    browse: bool,
     /// Reading a report: at most this many distinct prefixes are summed exactly.
     #[arg(long, default_value_t = 1_000_000)]
     tracked_prefixes: usize,
@@ -169,6 +173,12 @@ async fn run(args: &Args) -> stratus::Result<()> {
     }
 
     let options = options.with_tracked_prefixes(args.tracked_prefixes);
+    if args.browse {
+        if let Some(bar) = &bar {
+            bar.clear();
+        }
+        return browse(args, store, &prefix, options).await;
+    }
     let report = if let Some(manifest) = &args.from_report {
         from_report(store.clone(), manifest, &prefix, &options).await
     } else if let Some(dest) = &args.export {
@@ -278,6 +288,48 @@ fn without_reports(flag: &str) -> ! {
     eprintln!(
         "error: {flag} needs the `reports` feature: cargo run --release --features reports \
          --example inventory -- ..."
+    );
+    std::process::exit(2)
+}
+
+#[cfg(feature = "browse")]
+async fn browse(
+    args: &Args,
+    store: std::sync::Arc<dyn stratus::object_store::ObjectStore>,
+    prefix: &Path,
+    options: ScanOptions,
+) -> stratus::Result<()> {
+    use stratus::inventory::browse;
+    if !std::io::stdout().is_terminal() {
+        eprintln!("error: --browse needs a terminal (standard output is not one)");
+        std::process::exit(2);
+    }
+    let title = match prefix.as_ref() {
+        "" => store.to_string(),
+        p => format!("{store}, prefix {p}/"),
+    };
+    // The browser shows the largest objects of each prefix it opens: keep more of them.
+    let options = options.with_top(args.top.max(200));
+    if let Some(manifest) = &args.from_report {
+        let report = from_report(store, manifest, prefix, &options).await?;
+        browse::browse_report(report, &title).await
+    } else {
+        browse::browse(store, Some(prefix), &options, &title)
+            .await
+            .map(|_| ())
+    }
+}
+
+#[cfg(not(feature = "browse"))]
+async fn browse(
+    _: &Args,
+    _: std::sync::Arc<dyn stratus::object_store::ObjectStore>,
+    _: &Path,
+    _: ScanOptions,
+) -> stratus::Result<()> {
+    eprintln!(
+        "error: --browse needs the `browse` feature: cargo run --release --features browse \
+         --example inventory -- --browse"
     );
     std::process::exit(2)
 }

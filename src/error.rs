@@ -60,6 +60,10 @@ pub enum Error {
         message: String,
     },
 
+    /// The terminal could not be used (the inventory browser).
+    #[error("terminal: {0}")]
+    Terminal(String),
+
     /// object_store refused to build a store from a configuration that parsed correctly
     /// (for example an option value of the wrong form).
     #[error("{origin}: store `{store}`: cannot build the {provider} store: {source}")]
@@ -145,6 +149,7 @@ impl Error {
             | Self::ReadConfig { .. }
             | Self::ReadReport { .. }
             | Self::InventoryReport { .. }
+            | Self::Terminal(_)
             | Self::Composition { .. }
             | Self::Placement(_)
             | Self::Merge(_)
@@ -280,6 +285,7 @@ impl Error {
             | Error::ReadConfig { .. }
             | Error::ReadReport { .. }
             | Error::InventoryReport { .. }
+            | Error::Terminal(_)
             | Error::Composition { .. }
             | Error::Placement(_)
             | Error::Merge(_)

@@ -111,9 +111,7 @@ fn page_requests(net_log: &str) -> Vec<String> {
                 return None;
             }
             let rest = &net_log[at + 3..];
-            let end = rest
-                .find(['/', '"', ' ', ':', '\\'])
-                .unwrap_or(rest.len());
+            let end = rest.find(['/', '"', ' ', ':', '\\']).unwrap_or(rest.len());
             Some(rest[..end].to_string())
         })
         .filter(|host| {

@@ -46,6 +46,8 @@
 //! (decoding and aggregating pages is CPU work that then uses every core); otherwise all
 //! run inside the returned future. Either way, dropping the future stops every listing.
 
+#[cfg(feature = "browse")]
+pub mod browse;
 mod diff;
 #[cfg(feature = "reports")]
 pub mod export;
