@@ -196,6 +196,7 @@ async fn run(args: &Args) -> stratus::Result<()> {
             serde_json::to_string_pretty(&report).expect("a report serializes")
         ),
         Format::Table | Format::Html => {
+            let store = store_name(args);
             let title = match prefix.as_ref() {
                 _ if report.source.is_some() => {
                     let source = report.source.as_ref().expect("checked");
@@ -216,6 +217,23 @@ async fn run(args: &Args) -> stratus::Result<()> {
         }
     }
     Ok(())
+}
+
+/// How the store is named for people: the URL, or the store's name and its config file.
+fn store_name(args: &Args) -> String {
+    if args.source.contains("://") {
+        return args.source.clone();
+    }
+    match &args.store {
+        Some(name) => format!("{name} ({})", args.source),
+        None => match stratus::Config::load(&args.source) {
+            Ok(config) => match config.default_name() {
+                Ok(name) => format!("{name} ({})", args.source),
+                Err(_) => args.source.clone(),
+            },
+            Err(_) => args.source.clone(),
+        },
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -304,9 +322,10 @@ async fn browse(
         eprintln!("error: --browse needs a terminal (standard output is not one)");
         std::process::exit(2);
     }
+    let name = store_name(args);
     let title = match prefix.as_ref() {
-        "" => store.to_string(),
-        p => format!("{store}, prefix {p}/"),
+        "" => name,
+        p => format!("{name}, prefix {p}/"),
     };
     // The browser shows the largest objects of each prefix it opens: keep more of them.
     let options = options.with_top(args.top.max(200));
