@@ -131,8 +131,12 @@ pub async fn read(
             )));
         }
     }
-    let job = Arc::into_inner(job).expect("every file task has ended");
-    let tally = job.tally.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Every file's task has ended; take the shared tally (without relying on when a
+    // finished task drops its handle on the job).
+    let tally = std::mem::replace(
+        &mut *job.tally.lock().unwrap_or_else(|e| e.into_inner()),
+        Tally::with_bound(0, 0),
+    );
     report.prefixes = tally.into_breakdown(options.prefix_limit);
     report.finish();
     report.source = Some(Source {
