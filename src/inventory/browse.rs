@@ -554,13 +554,9 @@ pub async fn browse(
             }
         }
     });
-    let scanning = {
-        let store = Arc::clone(&store);
-        let prefix = prefix.clone();
-        tokio::spawn(async move {
-            super::scan_into(store.as_ref(), prefix.as_ref(), &options, Some(sink)).await
-        })
-    };
+    let scanning = tokio::spawn(async move {
+        super::scan_into(store.as_ref(), prefix.as_ref(), &options, Some(sink)).await
+    });
     let (finished_tx, finished_rx) = std::sync::mpsc::channel::<Result<Report>>();
     let title = title.to_string();
     let ui = tokio::task::spawn_blocking(move || run_screen(&title, depth, screen, finished_rx));
@@ -568,7 +564,8 @@ pub async fn browse(
     let waiter = tokio::spawn(async move {
         let result = match scanning.await {
             Ok(result) => result,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return, // stopped: the user quit first
         };
         let _ = forward.await;
         let _ = finished_tx.send(result);
