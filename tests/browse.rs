@@ -302,4 +302,24 @@ async fn the_browser_is_usable_while_the_scan_runs() {
     );
     tmux.keys(&["q"]);
     tmux.wait_for("EXITED 0", 5);
+    drop(tmux);
+
+    // Quitting while it scans stops the scan and exits cleanly.
+    let Some(tmux) = Tmux::start(
+        &format!(
+            "{} {} --browse --concurrency 8",
+            inventory(),
+            file.display()
+        ),
+        &[],
+    ) else {
+        return;
+    };
+    tmux.wait_for("scanning…", 20);
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("EXITED", 10);
+    assert!(
+        screen.contains("EXITED 0") && !screen.contains("panicked"),
+        "{screen}"
+    );
 }
