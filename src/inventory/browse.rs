@@ -12,7 +12,7 @@
 //! [`Browser`] is the state and its drawing, with no terminal of its own (tested
 //! directly); [`browse`] runs it over a scan in a real terminal.
 
-use super::{LargeObject, Report, ScanOptions};
+use super::{Counts, LargeObject, Report, ScanOptions};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::text::{human_bytes, thousands};
@@ -39,13 +39,6 @@ pub enum Sort {
     Name,
 }
 
-/// Objects and bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Tally {
-    objects: u64,
-    bytes: u64,
-}
-
 /// One row of the current prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -69,7 +62,7 @@ pub struct Browser {
     title: String,
     depth: usize,
     /// Every prefix down to `depth`, and "" for everything.
-    tree: BTreeMap<String, Tally>,
+    tree: BTreeMap<String, Counts>,
     largest: Vec<LargeObject>,
     /// The scan's running totals (objects, bytes, partitions), and when it started.
     progress: Progress,
@@ -91,7 +84,7 @@ impl Browser {
     /// An empty browser for a scan to fill, with prefixes to `depth`.
     pub fn new(title: impl Into<String>, depth: usize) -> Self {
         let mut tree = BTreeMap::new();
-        tree.insert(String::new(), Tally::default());
+        tree.insert(String::new(), Counts::default());
         Self {
             title: title.into(),
             depth,
@@ -138,7 +131,7 @@ impl Browser {
                 match self.tree.get_mut(&relative[..end]) {
                     Some(t) => t.add(meta.size),
                     None if room => {
-                        let mut t = Tally::default();
+                        let mut t = Counts::default();
                         t.add(meta.size);
                         self.tree.insert(relative[..end].to_string(), t);
                     }
@@ -170,7 +163,7 @@ impl Browser {
         self.tree.clear();
         self.tree.insert(
             String::new(),
-            Tally {
+            Counts {
                 objects: report.objects,
                 bytes: report.bytes,
             },
@@ -178,7 +171,7 @@ impl Browser {
         for e in report.prefixes.entries() {
             self.tree.insert(
                 e.prefix,
-                Tally {
+                Counts {
                     objects: e.objects,
                     bytes: e.bytes,
                 },
@@ -499,13 +492,6 @@ impl Browser {
             ),
             popup,
         );
-    }
-}
-
-impl Tally {
-    fn add(&mut self, size: u64) {
-        self.objects += 1;
-        self.bytes = self.bytes.saturating_add(size);
     }
 }
 

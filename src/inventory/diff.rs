@@ -216,7 +216,7 @@ impl Report {
 }
 
 /// `+1.5 KiB` / `-3 B` / `0 B`.
-fn signed_bytes(delta: i128) -> String {
+pub(crate) fn signed_bytes(delta: i128) -> String {
     let size = human_bytes(delta.unsigned_abs().min(u128::from(u64::MAX)) as u64);
     match delta.signum() {
         1 => format!("+{size}"),
@@ -226,7 +226,7 @@ fn signed_bytes(delta: i128) -> String {
 }
 
 /// `+1,500` / `-3` / `0`.
-fn signed_count(delta: i128) -> String {
+pub(crate) fn signed_count(delta: i128) -> String {
     let count = thousands(delta.unsigned_abs().min(u128::from(u64::MAX)) as u64);
     match delta.signum() {
         1 => format!("+{count}"),

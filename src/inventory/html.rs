@@ -18,7 +18,7 @@
 //! people read (e.g. `<dd data-field="objects" data-value="65">65</dd>`), so a test can
 //! check the page against the JSON report. Written with `maud` (escaping by construction).
 
-use super::diff::{PrefixStatus, ReportDiff};
+use super::diff::{signed_bytes, signed_count, PrefixStatus, ReportDiff};
 use super::histogram::Counts;
 use super::{PrefixEntry, Report};
 use crate::text::{human_bytes, thousands};
@@ -121,13 +121,7 @@ fn totals(report: &Report, diff: Option<&ReportDiff>) -> Markup {
     let change = |delta: Option<i128>, bytes: bool| -> Markup {
         match delta {
             Some(d) if d != 0 => {
-                let text = if bytes {
-                    human_bytes(d.unsigned_abs().min(u128::from(u64::MAX)) as u64)
-                } else {
-                    thousands(d.unsigned_abs().min(u128::from(u64::MAX)) as u64)
-                };
-                let sign = if d > 0 { "+" } else { "−" };
-                html! { span.delta.(if d > 0 { "up" } else { "down" }) data-value=(d) { (sign) (text) } }
+                html! { span.delta.(if d > 0 { "up" } else { "down" }) data-value=(d) { (signed(d, bytes)) } }
             }
             _ => html! {},
         }
@@ -461,16 +455,10 @@ fn growth_table(diff: &ReportDiff) -> Markup {
 }
 
 fn signed(delta: i128, bytes: bool) -> String {
-    let size = delta.unsigned_abs().min(u128::from(u64::MAX)) as u64;
-    let text = if bytes {
-        human_bytes(size)
+    if bytes {
+        signed_bytes(delta)
     } else {
-        thousands(size)
-    };
-    match delta.signum() {
-        1 => format!("+{text}"),
-        -1 => format!("−{text}"),
-        _ => text,
+        signed_count(delta)
     }
 }
 
