@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use stratus::object_store::path::Path;
 use stratus::object_store::ObjectStoreExt;
-use stratus::shard::{self, CopyCheck, ExecuteOptions, Plan, Prefer, ShardedStore};
+use stratus::shard::{self, Compare, ExecuteOptions, Plan, Prefer, ShardedStore};
 use stratus::text::{human_bytes, thousands};
 use stratus::Config;
 use stratus::Progress;
@@ -124,8 +124,8 @@ async fn main() -> ExitCode {
                 .with_dry_run(dry_run)
                 .with_concurrency(concurrency)
                 .with_verify(match verify {
-                    VerifyArg::Size => CopyCheck::Size,
-                    VerifyArg::Content => CopyCheck::Content,
+                    VerifyArg::Size => Compare::Size,
+                    VerifyArg::Content => Compare::Content,
                 })
                 .with_prefer(match prefer {
                     PreferArg::Keep => Prefer::Keep,

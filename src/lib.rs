@@ -84,6 +84,7 @@ pub mod requests;
 pub mod shard;
 pub mod text;
 mod transfer;
+pub mod version;
 
 pub use config::{Config, StoreConfig};
 

@@ -42,6 +42,16 @@ pub(crate) struct Transferred {
     pub digest: u128,
 }
 
+/// Whether a copy carries the source stamp (see [`crate::version`]): what `sync` writes
+/// does, so that a later `sync` knows which version of the source it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stamp {
+    /// The copy carries the source's attributes only.
+    No,
+    /// The copy also carries the stamp of the version read.
+    Source,
+}
+
 /// Copy `from` in `src` to `to` in `dst` with `mode`, carrying the object's attributes.
 pub(crate) async fn transfer(
     src: &dyn ObjectStore,
@@ -50,8 +60,23 @@ pub(crate) async fn transfer(
     to: &Path,
     mode: PutMode,
 ) -> Result<Transferred> {
+    transfer_stamped(src, from, dst, to, mode, Stamp::No).await
+}
+
+/// [`transfer`], the copy stamped as `stamp` says.
+pub(crate) async fn transfer_stamped(
+    src: &dyn ObjectStore,
+    from: &Path,
+    dst: &dyn ObjectStore,
+    to: &Path,
+    mode: PutMode,
+    stamp: Stamp,
+) -> Result<Transferred> {
     let got = src.get_opts(from, GetOptions::default()).await?;
-    let attributes = got.attributes.clone();
+    let attributes = match stamp {
+        Stamp::No => got.attributes.clone(),
+        Stamp::Source => crate::version::stamped(got.attributes.clone(), &got.meta),
+    };
     let size = got.meta.size;
     let conditional = !matches!(mode, PutMode::Overwrite);
     if conditional && size > CONDITIONAL_LIMIT {
@@ -196,6 +221,7 @@ pub(crate) async fn transfer_absent(
     dst: &dyn ObjectStore,
     to: &Path,
     size: u64,
+    stamp: Stamp,
 ) -> Result<Transferred> {
     let exists = |source: &str| Error::AlreadyExists {
         path: to.to_string(),
@@ -209,9 +235,9 @@ pub(crate) async fn transfer_absent(
         if !absent(dst, to).await? {
             return Err(exists("found by a head"));
         }
-        return transfer(src, from, dst, to, PutMode::Overwrite).await;
+        return transfer_stamped(src, from, dst, to, PutMode::Overwrite, stamp).await;
     }
-    match transfer(src, from, dst, to, PutMode::Create).await {
+    match transfer_stamped(src, from, dst, to, PutMode::Create, stamp).await {
         Err(Error::AlreadyExists { .. }) => Err(exists("a conditional create was refused")),
         other => other,
     }
@@ -232,29 +258,6 @@ pub(crate) async fn head_if_any(
 /// Whether `store` lacks `location`, asked with a `head`.
 pub(crate) async fn absent(store: &dyn ObjectStore, location: &Path) -> Result<bool> {
     Ok(head_if_any(store, location).await?.is_none())
-}
-
-/// Whether `a` (in `a_store`) and `b` (in `b_store`) hold the same bytes: equal sizes,
-/// then equal ETags when both have the MD5 form, otherwise equal XXH3-128 digests of
-/// both bodies, read. Never decided by times or by opaque ETags.
-pub(crate) async fn same_bytes(
-    (a_store, a): (&dyn ObjectStore, &ObjectMeta),
-    (b_store, b): (&dyn ObjectStore, &ObjectMeta),
-) -> Result<bool> {
-    if a.size != b.size {
-        return Ok(false);
-    }
-    if let (Some(x), Some(y)) = (md5_etag(a), md5_etag(b)) {
-        return Ok(x == y);
-    }
-    Ok(digest(a_store, &a.location).await? == digest(b_store, &b.location).await?)
-}
-
-/// The object's ETag if it has the MD5 form (32 hex digits, quotes aside), which S3 and
-/// S3-compatible servers give single-part uploads: then equal ETags mean equal bytes.
-pub(crate) fn md5_etag(meta: &ObjectMeta) -> Option<&str> {
-    let etag = meta.e_tag.as_deref()?.trim_matches('"');
-    (etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())).then_some(etag)
 }
 
 /// Read `location` in `store` and return its size and XXH3-128 digest.

@@ -30,9 +30,9 @@ use futures::channel::oneshot;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::stream::{FuturesUnordered, StreamExt};
 use object_store::path::Path;
-use object_store::{Error, ObjectStore, Result};
+use object_store::{Error, Result};
 use std::collections::{BTreeSet, HashMap};
-use std::ops::Range;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -52,11 +52,19 @@ pub(super) type Part<T> = BoxFuture<'static, (usize, Result<T>)>;
 /// Resolves when an operation ended (answered, or was dropped).
 type Ended = Shared<oneshot::Receiver<()>>;
 
+/// The order operations run in: per member and key, the end of that member's latest
+/// operation on the key; per key, the end of the latest write's judgment (its record
+/// made).
+#[derive(Default)]
+struct Order {
+    members: HashMap<(usize, Path), Ended>,
+    judged: HashMap<Path, Ended>,
+}
+
 /// What runs, per member.
 #[derive(Default)]
 pub(super) struct Queues {
-    /// Per member and key, the end of that member's latest operation on the key.
-    latest: Mutex<HashMap<(usize, Path), Ended>>,
+    order: Mutex<Order>,
     /// Operations running in the background, per member.
     running: Mutex<HashMap<usize, usize>>,
     /// Woken whenever a background operation or hand-off ends.
@@ -99,10 +107,12 @@ impl<T> Outcome<T> {
     }
 }
 
-/// Takes a member's operation off [`Queues::latest`] when it ends or is dropped.
+/// A place in the order: a member's operation on `keys` (`member` set) or a write's
+/// judgment (`member` none). Dropped when the operation ended (or never ran), it lets the
+/// next one go.
 struct Turn {
     inner: Arc<Inner>,
-    member: usize,
+    member: Option<usize>,
     keys: Vec<Path>,
     ended: Ended,
     _done: oneshot::Sender<()>,
@@ -110,74 +120,144 @@ struct Turn {
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        let mut latest = self.inner.queues.latest.lock().expect("queues");
+        let mut order = self.inner.queues.order.lock().expect("queues");
         for key in std::mem::take(&mut self.keys) {
-            let entry = (self.member, key);
-            if latest.get(&entry).is_some_and(|e| e.ptr_eq(&self.ended)) {
-                latest.remove(&entry);
+            let mine = |e: &Ended| e.ptr_eq(&self.ended);
+            match self.member {
+                Some(member) => {
+                    let entry = (member, key);
+                    if order.members.get(&entry).is_some_and(mine) {
+                        order.members.remove(&entry);
+                    }
+                }
+                None => {
+                    if order.judged.get(&key).is_some_and(mine) {
+                        order.judged.remove(&key);
+                    }
+                }
             }
         }
     }
 }
 
-impl Inner {
-    /// Start `op` on each member of `which`, each after that member's earlier operations
-    /// on `keys` ended, under the breaker and the member deadline.
-    pub(super) fn parts<T, F>(
-        self: &Arc<Self>,
-        which: Range<usize>,
-        keys: &[Path],
-        op: F,
-    ) -> FuturesUnordered<Part<T>>
-    where
-        T: Send + 'static,
-        F: Fn(&Arc<dyn ObjectStore>) -> BoxFuture<'static, Result<T>>,
-    {
-        which
-            .map(|member| {
-                let (done, ended) = oneshot::channel();
-                let ended = ended.shared();
-                let earlier: Vec<Ended> = {
-                    let mut latest = self.queues.latest.lock().expect("queues");
-                    keys.iter()
-                        .filter_map(|key| latest.insert((member, key.clone()), ended.clone()))
-                        .collect()
-                };
-                let turn = Turn {
-                    inner: Arc::clone(self),
-                    member,
-                    keys: keys.to_vec(),
-                    ended,
-                    _done: done,
-                };
-                let fut = op(&self.members[member].1);
-                async move {
-                    for earlier in earlier {
-                        // Answered or dropped: either way it no longer runs.
-                        let _ = earlier.await;
-                    }
-                    let inner = &turn.inner;
-                    let answer = inner.call(member, fut).await;
-                    (member, answer.map_err(|e| tag(&inner.members[member].0, e)))
-                }
-                .boxed()
-            })
-            .collect()
-    }
+/// One member's place in a write: its operation starts after the member's earlier
+/// operations on the write's keys ended.
+pub(super) struct Slot {
+    member: usize,
+    earlier: Vec<Ended>,
+    turn: Turn,
+}
 
-    /// Wait until `member`'s earlier operations on `key` ended (for writes that do not
-    /// go through [`Self::parts`]: a multipart upload's completion).
-    pub(super) async fn after_earlier(&self, member: usize, key: &Path) {
-        let earlier = self
-            .queues
-            .latest
-            .lock()
-            .expect("queues")
-            .get(&(member, key.clone()))
-            .cloned();
-        if let Some(earlier) = earlier {
+impl Slot {
+    /// Run `op` in this place: after the earlier operations, holding the place until it
+    /// ends.
+    pub(super) async fn run<T>(self, op: impl Future<Output = T>) -> T {
+        for earlier in self.earlier {
+            // Answered or dropped: either way it no longer runs.
             let _ = earlier.await;
         }
+        let answer = op.await;
+        drop(self.turn);
+        answer
+    }
+}
+
+/// A write's places, taken at once for every member and its judgment, so that every
+/// member applies writes to a key in one order, and writes to a key are judged (their
+/// records made) in that order too.
+pub(super) struct Ticket {
+    /// The write's number (its records carry it); numbers follow the order.
+    pub(super) write: u64,
+    /// The judgments of earlier writes to the keys.
+    judged_after: Vec<Ended>,
+    /// This write's judgment: dropped once its record is made.
+    _judging: Turn,
+    /// Each member's place, until taken.
+    slots: Vec<Option<Slot>>,
+}
+
+impl Ticket {
+    /// Wait until every earlier write to the keys was judged: the record then says which
+    /// members hold the keys' last operations.
+    pub(super) async fn judged(&mut self) {
+        for earlier in std::mem::take(&mut self.judged_after) {
+            let _ = earlier.await;
+        }
+    }
+
+    /// Member `member`'s place (once).
+    pub(super) fn take(&mut self, member: usize) -> Slot {
+        self.slots[member]
+            .take()
+            .expect("a member's place is taken once")
+    }
+}
+
+impl Inner {
+    /// A write's places on `keys` (duplicates count once) for every member and for its
+    /// judgment, taken at once.
+    pub(super) fn enqueue(self: &Arc<Self>, keys: &[Path]) -> Ticket {
+        let keys: Vec<Path> = keys
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let turn = |member: Option<usize>| {
+            let (done, ended) = oneshot::channel();
+            let ended = ended.shared();
+            let turn = Turn {
+                inner: Arc::clone(self),
+                member,
+                keys: keys.clone(),
+                ended: ended.clone(),
+                _done: done,
+            };
+            (turn, ended)
+        };
+        let mut order = self.queues.order.lock().expect("queues");
+        let write = self.next_write();
+        let (judging, ended) = turn(None);
+        let judged_after = keys
+            .iter()
+            .filter_map(|key| order.judged.insert(key.clone(), ended.clone()))
+            .collect();
+        let slots = (0..self.members.len())
+            .map(|member| {
+                let (turn, ended) = turn(Some(member));
+                let earlier = keys
+                    .iter()
+                    .filter_map(|key| order.members.insert((member, key.clone()), ended.clone()))
+                    .collect();
+                Some(Slot {
+                    member,
+                    earlier,
+                    turn,
+                })
+            })
+            .collect();
+        Ticket {
+            write,
+            judged_after,
+            _judging: judging,
+            slots,
+        }
+    }
+
+    /// Member `slot`'s part of a write: `op` in its place, under the breaker and the
+    /// member deadline, its error tagged with the member.
+    pub(super) fn part<T: Send + 'static>(
+        self: &Arc<Self>,
+        slot: Slot,
+        op: BoxFuture<'static, Result<T>>,
+    ) -> Part<T> {
+        let inner = Arc::clone(self);
+        let member = slot.member;
+        async move {
+            let answer = slot.run(inner.call(member, op)).await;
+            (member, answer.map_err(|e| tag(&inner.members[member].0, e)))
+        }
+        .boxed()
     }
 
     /// Collect answers from `parts` (into `outcome`, which may hold answers already)

@@ -44,12 +44,13 @@ mod store;
 mod sync;
 mod write;
 
+pub use crate::version::Compare;
 pub use background::{BACKGROUND_DEADLINE, BACKGROUND_PER_MEMBER};
 pub use health::Breaker;
 pub use journal::JournalDamage;
 pub use policy::{ListPolicy, Missed, PolicyError, ReadPolicy, WritePolicy};
 pub use store::ReplicatedStore;
 pub use sync::{
-    differences, repair, repair_recorded, sync, verify, Compare, Difference, RepairConflict,
-    RepairReport, SyncOptions, SyncReport, VerifyReport,
+    differences, repair, repair_recorded, sync, verify, Difference, RepairConflict, RepairReport,
+    SyncOptions, SyncReport, VerifyReport,
 };

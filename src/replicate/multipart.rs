@@ -136,18 +136,22 @@ impl MultipartUpload for ReplicatedUpload {
 
     async fn complete(&mut self) -> Result<PutResult> {
         self.abort_dropped().await;
-        let answers =
-            futures::future::join_all(self.uploads.iter_mut().filter_map(|(member, upload)| {
+        // In the key's order: after each member's earlier writes to it (some may still
+        // run in the background), before its later ones; judged in turn.
+        let mut ticket = self.inner.enqueue(std::slice::from_ref(&self.location));
+        let completions: Vec<_> = self
+            .uploads
+            .iter_mut()
+            .filter_map(|(member, upload)| {
                 let upload = upload.as_mut()?;
-                let member = *member;
-                let (inner, location) = (&self.inner, &self.location);
-                Some(async move {
-                    // After the member's earlier writes to the key still in the background.
-                    inner.after_earlier(member, location).await;
-                    (member, upload.complete().await)
-                })
-            }))
-            .await;
+                Some((*member, upload))
+            })
+            .map(|(member, upload)| {
+                let slot = ticket.take(member);
+                async move { (member, slot.run(upload.complete()).await) }
+            })
+            .collect();
+        let answers = futures::future::join_all(completions).await;
         let mut outcome = Outcome {
             ok: Vec::new(),
             failed: self
@@ -166,7 +170,8 @@ impl MultipartUpload for ReplicatedUpload {
                     .push((member, tag(&self.inner.members[member].0, err))),
             }
         }
-        let write = self.inner.next_write();
+        ticket.judged().await;
+        let write = ticket.write;
         self.inner.judge(
             "multipart upload",
             &self.location,

@@ -1,8 +1,8 @@
 //! The read side of a [`ReplicatedStore`](super::ReplicatedStore): reads under the read
 //! policy, listings under the listing policy (with fail-over to the next member).
 
-use super::policy::ReadPolicy;
-use super::store::Inner;
+use super::policy::{Missed, ReadPolicy};
+use super::store::{generic, Inner};
 use crate::composite::tagged_listings;
 use crate::error::tag;
 use crate::merge::{list_after, merge_unique};
@@ -13,23 +13,41 @@ use std::future::Future;
 use std::sync::Arc;
 
 impl Inner {
-    /// A read of `location` under the read policy. Members recorded as owing the key's
-    /// last write or delete (they missed it, or still apply it in the background) come
-    /// after the others, in order: a read sees an acknowledged write while any member
-    /// that applied it answers.
+    /// A read of `location` under the read policy, from the members that hold the key's
+    /// last write or delete only: a member recorded as owing it (it missed it, or still
+    /// applies it in the background) is never asked, so a read never returns what an
+    /// acknowledged write replaced or an acknowledged delete removed. When every member
+    /// of the store owes the key (the members that applied its last operation are absent
+    /// from the configuration), a missed delete reads as `NotFound` and a missed write is
+    /// an error.
     pub(super) async fn read<T, F, Fut>(&self, location: &Path, op: F) -> Result<T>
     where
         F: Fn(Arc<dyn ObjectStore>) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let n = self.members.len();
-        let order: Vec<usize> = {
-            let record = self.missed.lock().expect("record");
-            let behind = record.get(location).map(|owed| &owed.members);
-            let is_behind = |i: &usize| behind.is_some_and(|b| b.contains(i));
-            let (behind, current): (Vec<usize>, Vec<usize>) = (0..n).partition(is_behind);
-            current.into_iter().chain(behind).collect()
-        };
+        let order = self.current(&[location]);
+        if order.is_empty() {
+            let what = self
+                .missed
+                .lock()
+                .expect("record")
+                .get(location)
+                .map(|owed| owed.what);
+            return Err(match what {
+                Some(Missed::Delete) => Error::NotFound {
+                    path: location.to_string(),
+                    source: "deleted (the members that applied the delete are not in the \
+                             configuration; the others still hold the object until repair)"
+                        .into(),
+                },
+                _ => generic(format!(
+                    "read of {location}: no member of the store holds its last write (the \
+                     members that do are not in the configuration); run repair when they \
+                     are back"
+                )),
+            });
+        }
+        let n = order.len();
         let after = match self.read {
             ReadPolicy::Ordered => None,
             ReadPolicy::Hedged(after) => Some(after),
@@ -51,6 +69,7 @@ impl Inner {
                 }
             };
             tokio::select! {
+                biased;
                 answer = running.next() => {
                     let Some((i, answer)) = answer else { break };
                     match answer {

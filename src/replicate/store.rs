@@ -2,7 +2,7 @@
 
 use super::background::Queues;
 use super::health::{Breaker, Health};
-use super::journal::{Journal, JournalDamage};
+use super::journal::{Disk, Journal, JournalDamage, LocalDisk};
 use super::multipart::ReplicatedUpload;
 use super::policy::{ListPolicy, Missed, ReadPolicy, WritePolicy};
 use super::write::{Owed, Record};
@@ -16,8 +16,8 @@ use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
     CopyMode, CopyOptions, Error, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
-    RenameTargetMode, Result,
+    ObjectStore, ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    RenameOptions, RenameTargetMode, Result,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -210,11 +210,21 @@ impl ReplicatedStore {
     /// Keep the record of what members missed in the journal at `path` (a file in a
     /// local folder, created if missing; see the type's documentation), and take up what
     /// it holds: after a restart, the keys members missed before it. Records of members
-    /// this store does not have are ignored. Damage found in the journal is reported by
+    /// this store does not have are kept, and those members owe every write made without
+    /// them ([`Self::absent_members`]). Damage found in the journal is reported by
     /// [`Self::journal_damage`], not as an error: the intact records are used.
     pub fn with_journal(self, path: impl AsRef<std::path::Path>) -> crate::Result<Self> {
-        let path = path.as_ref();
-        let (journal, pending) = Journal::open(path).map_err(|e| {
+        self.with_journal_on(Arc::new(LocalDisk), path.as_ref())
+    }
+
+    /// [`Self::with_journal`] on `disk`.
+    pub(crate) fn with_journal_on(
+        self,
+        disk: Arc<dyn Disk>,
+        path: &std::path::Path,
+    ) -> crate::Result<Self> {
+        let present = self.inner.members.iter().map(|(n, _)| n.clone()).collect();
+        let (journal, pending) = Journal::open(disk, path, present).map_err(|e| {
             crate::Error::composition(
                 "replicated store",
                 format!("cannot open the journal {}: {e}", path.display()),
@@ -249,6 +259,32 @@ impl ReplicatedStore {
             inner.missed.get_mut().expect("record").extend(taken);
             inner.journal = Some(journal);
         }))
+    }
+
+    /// Members the journal knows that this store does not have (taken out of the
+    /// configuration): their records are kept, and they are recorded as owing every
+    /// write and delete made without them, so that `repair` brings them up to date when
+    /// they are back. A member gone for good is dropped with [`Self::retire_member`].
+    pub fn absent_members(&self) -> Vec<String> {
+        self.inner
+            .journal
+            .as_ref()
+            .map_or_else(Vec::new, |j| j.absent().into_iter().collect())
+    }
+
+    /// Forget member `name`, absent from this store ([`Self::absent_members`]) and gone
+    /// for good: its records are dropped from the journal, and later writes are no longer
+    /// recorded for it. If it ever comes back, it must be emptied first (or compared
+    /// with a full [`super::repair`], which cannot tell its old objects from new ones).
+    pub fn retire_member(&self, name: &str) -> crate::Result<()> {
+        let Some(journal) = &self.inner.journal else {
+            return Err(composition(format!(
+                "cannot retire member {name:?}: the store has no journal"
+            )));
+        };
+        journal
+            .retire(name)
+            .map_err(|e| composition(format!("cannot retire member {name:?}: {e}")))
     }
 
     /// Damage found in the journal when it was opened ([`Self::with_journal`]): the file,
@@ -299,12 +335,23 @@ impl ReplicatedStore {
     }
 
     /// Keys some member missed the last operation on, with what it missed and which
-    /// members (see the type's documentation).
+    /// members (see the type's documentation), members absent from the configuration
+    /// included.
     pub fn missed(&self) -> Vec<(Path, Missed, Vec<String>)> {
+        let mut all: BTreeMap<Path, (Missed, BTreeSet<String>)> = match &self.inner.journal {
+            Some(journal) => journal.pending(),
+            None => BTreeMap::new(),
+        };
         let record = self.inner.missed.lock().expect("record");
-        record
-            .iter()
-            .map(|(path, owed)| (path.clone(), owed.what, self.inner.names_of(&owed.members)))
+        for (path, owed) in record.iter() {
+            let entry = all
+                .entry(path.clone())
+                .or_insert_with(|| (owed.what, BTreeSet::new()));
+            entry.0 = owed.what;
+            entry.1.extend(self.inner.names_of(&owed.members));
+        }
+        all.into_iter()
+            .map(|(path, (what, names))| (path, what, names.into_iter().collect()))
             .collect()
     }
 
@@ -361,6 +408,24 @@ impl ReplicatedStore {
     }
 }
 
+impl ReplicatedStore {
+    /// A copy or rename of a key onto itself changes nothing (as a rename within one
+    /// folder does): the object must exist, and a conditional one (`copy_if_not_exists`,
+    /// `rename_if_not_exists`) finds its target taken. No member is written: a member's
+    /// own answer differs by provider (S3 refuses a copy onto itself, a rename through
+    /// copy and delete would delete it).
+    async fn onto_itself(&self, key: &Path, conditional: bool) -> Result<()> {
+        self.head(key).await?;
+        if conditional {
+            return Err(Error::AlreadyExists {
+                path: key.to_string(),
+                source: "the target is the source, which exists".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 pub(super) fn generic(message: String) -> Error {
     Error::Generic {
         store: "ReplicatedStore",
@@ -408,6 +473,7 @@ impl ObjectStore for ReplicatedStore {
             .write(
                 "put",
                 &[(location, Missed::Write)],
+                &[],
                 conditional,
                 |store, conditional| {
                     let opts = if conditional { &opts } else { &overwrite };
@@ -516,6 +582,9 @@ impl ObjectStore for ReplicatedStore {
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         let conditional = matches!(options.mode, CopyMode::Create);
+        if from == to {
+            return self.onto_itself(from, conditional).await;
+        }
         let overwrite = CopyOptions {
             mode: CopyMode::Overwrite,
             ..options.clone()
@@ -524,6 +593,7 @@ impl ObjectStore for ReplicatedStore {
             .write(
                 "copy",
                 &[(to, Missed::Write)],
+                &[from],
                 conditional,
                 |store, conditional| {
                     let options = if conditional { &options } else { &overwrite };
@@ -538,6 +608,9 @@ impl ObjectStore for ReplicatedStore {
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
         let inner = &self.inner;
         let conditional = matches!(options.target_mode, RenameTargetMode::Create);
+        if from == to {
+            return self.onto_itself(from, conditional).await;
+        }
         let overwrite = RenameOptions {
             target_mode: RenameTargetMode::Overwrite,
             ..options.clone()
@@ -546,12 +619,18 @@ impl ObjectStore for ReplicatedStore {
         // write, the source missed as a delete (recorded only if some member applied it).
         let changes = [(to, Missed::Write), (from, Missed::Delete)];
         inner
-            .write("rename", &changes, conditional, |store, conditional| {
-                let options = if conditional { &options } else { &overwrite };
-                let (store, from, to) = (Arc::clone(store), from.clone(), to.clone());
-                let options = options.clone();
-                async move { store.rename_opts(&from, &to, options).await }.boxed()
-            })
+            .write(
+                "rename",
+                &changes,
+                &[],
+                conditional,
+                |store, conditional| {
+                    let options = if conditional { &options } else { &overwrite };
+                    let (store, from, to) = (Arc::clone(store), from.clone(), to.clone());
+                    let options = options.clone();
+                    async move { store.rename_opts(&from, &to, options).await }.boxed()
+                },
+            )
             .await
     }
 }

@@ -11,72 +11,14 @@ use super::store::ReplicatedStore;
 use crate::error::{member_of, tag};
 use crate::merge::{in_key_order, merge};
 use crate::progress::{Progress, ProgressFn};
-use crate::transfer::{absent, digest, head_if_any, md5_etag, transfer, transfer_absent};
+use crate::transfer::{absent, head_if_any, transfer, transfer_absent, transfer_stamped, Stamp};
+use crate::version::{self, Compare};
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// How two copies of a key are compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Compare {
-    /// The default: equal sizes; then, when both copies have an ETag of the MD5 form
-    /// (32 hex digits: S3 and S3-compatible servers such as MinIO for single-part
-    /// uploads), equal ETags; otherwise (ETags of other providers are opaque, and never
-    /// match across providers) as `SizeAndModified` in [`sync`], as `Size` in
-    /// [`verify`] and [`repair`].
-    #[default]
-    Auto,
-    /// Equal sizes.
-    Size,
-    /// Equal sizes and equal ETags (for two stores of one provider: ETags of different
-    /// providers never match).
-    SizeAndETag,
-    /// Equal sizes, and the destination not older than the source, in whole seconds (S3
-    /// and Azure report no finer). [`sync`]'s default: after a copy the destination is
-    /// newer. A source changed to the same size within the second of the last sync is
-    /// missed; use `Content` where that matters. (`verify` and `repair` read it as `Size`.)
-    SizeAndModified,
-    /// Equal bytes: both copies are read and their XXH3-128 digests compared.
-    Content,
-}
-
-impl Compare {
-    /// Whether `b` is a good copy of `a`. With `from_source`, `a` is the source (`sync`)
-    /// and last-modified times count; otherwise (`verify`, `repair`) they do not.
-    async fn same(
-        self,
-        (a_store, a): (&dyn ObjectStore, &ObjectMeta),
-        (b_store, b): (&dyn ObjectStore, &ObjectMeta),
-        from_source: bool,
-    ) -> Result<bool> {
-        if a.size != b.size {
-            return Ok(false);
-        }
-        Ok(match self {
-            Compare::Auto => match (md5_etag(a), md5_etag(b)) {
-                (Some(x), Some(y)) => x == y,
-                _ => !from_source || not_older(a, b),
-            },
-            Compare::Size => true,
-            Compare::SizeAndETag => a.e_tag.is_some() && a.e_tag == b.e_tag,
-            Compare::SizeAndModified => !from_source || not_older(a, b),
-            Compare::Content => {
-                digest(a_store, &a.location).await? == digest(b_store, &b.location).await?
-            }
-        })
-    }
-}
-
-/// Whether copy `b` was written no earlier than source `a`, in whole seconds: S3 and
-/// Azure report no finer, so a copy made in its source's second would otherwise look
-/// older than it.
-fn not_older(a: &ObjectMeta, b: &ObjectMeta) -> bool {
-    b.last_modified.timestamp() >= a.last_modified.timestamp()
-}
 
 /// `err`, from one of `stores` (role, store), as a stratus error naming that store: the
 /// one its member tag names, or all of them when it has none.
@@ -435,11 +377,15 @@ async fn apply(
     match action {
         Action::Skip => Ok(()),
         // The destination listed a copy: overwriting it is what sync is for.
-        Action::Copy(_) if listed => transfer(src, key, dst, key, PutMode::Overwrite)
+        Action::Copy(_) if listed => {
+            transfer_stamped(src, key, dst, key, PutMode::Overwrite, Stamp::Source)
+                .await
+                .map(drop)
+        }
+        // The destination listed none: never overwrite one it failed to list.
+        Action::Copy(size) => transfer_absent(src, key, dst, key, *size, Stamp::Source)
             .await
             .map(drop),
-        // The destination listed none: never overwrite one it failed to list.
-        Action::Copy(size) => transfer_absent(src, key, dst, key, *size).await.map(drop),
         // `ensure_absent` proved the source lacks it.
         Action::Delete => match dst.delete(key).await {
             Err(Error::NotFound { .. }) => Ok(()),
@@ -840,7 +786,7 @@ async fn converge(
                 // The member listed another version: replace it (it lost to the winner).
                 Some(_) => transfer(from, &key, to, &key, PutMode::Overwrite).await,
                 // The member listed none: never overwrite a copy its listing did not show.
-                None => transfer_absent(from, &key, to, &key, best.size).await,
+                None => transfer_absent(from, &key, to, &key, best.size, Stamp::No).await,
             };
             if let Err(err) = copied {
                 return Converged::Failed(key, tag(members[i].0, err));
@@ -859,17 +805,16 @@ async fn converge(
     }
 }
 
-/// The version that wins: the newest last-modified among holders not recorded stale
-/// (ties: the first member); a stale holder only when every holder is stale.
+/// The version that wins: the provably newest among holders not recorded stale (see
+/// [`crate::version`]; versions not provably ordered: the first member's, the primary
+/// first); a stale holder only when every holder is stale.
 fn winner(metas: &[Option<ObjectMeta>], stale: &BTreeSet<usize>) -> Option<usize> {
-    let holders = || (0..metas.len()).filter(|i| metas[*i].is_some());
-    holders()
-        .filter(|i| !stale.contains(i))
-        .max_by(|&a, &b| {
-            let (ma, mb) = (metas[a].as_ref().unwrap(), metas[b].as_ref().unwrap());
-            ma.last_modified.cmp(&mb.last_modified).then(b.cmp(&a))
-        })
-        .or_else(|| holders().next())
+    let fresh: Vec<Option<ObjectMeta>> = metas
+        .iter()
+        .enumerate()
+        .map(|(i, meta)| meta.clone().filter(|_| !stale.contains(&i)))
+        .collect();
+    version::newest(&fresh).or_else(|| version::newest(metas))
 }
 
 /// A key whose delete some members missed: delete it from every member still holding it.
@@ -893,49 +838,5 @@ async fn delete_everywhere(
         bytes: 0,
         deletes: holders.len() as u64,
         conflict: None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::{TimeZone, Utc};
-    use object_store::memory::InMemory;
-
-    fn meta(size: u64, e_tag: &str, second: i64) -> ObjectMeta {
-        ObjectMeta {
-            location: Path::from("k"),
-            last_modified: Utc.timestamp_opt(second, 999_000_000).unwrap(),
-            size,
-            e_tag: (!e_tag.is_empty()).then(|| e_tag.to_string()),
-            version: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn auto_compares_md5_etags_and_otherwise_times_from_the_source() {
-        let store = InMemory::new();
-        let same = |a: ObjectMeta, b: ObjectMeta, from_source| {
-            let store = &store;
-            async move {
-                Compare::Auto
-                    .same((store, &a), (store, &b), from_source)
-                    .await
-                    .unwrap()
-            }
-        };
-        let md5 = "\"9e107d9d372bb6826bd81d3542a419d6\"";
-        let other_md5 = "\"e4d909c290d0fb1ca068ffaddf22cbd0\"";
-        // MD5-form ETags decide, whatever the times.
-        assert!(same(meta(3, md5, 10), meta(3, md5, 5), true).await);
-        assert!(!same(meta(3, md5, 5), meta(3, other_md5, 10), true).await);
-        assert!(!same(meta(3, md5, 5), meta(3, other_md5, 10), false).await);
-        // Opaque ETags (Azure's, the local store's): the copy must not be older, in whole
-        // seconds, when it is a copy of a source...
-        assert!(same(meta(3, "0x8D", 10), meta(3, "abc-3", 10), true).await);
-        assert!(!same(meta(3, "0x8D", 11), meta(3, "abc-3", 10), true).await);
-        // ...and between two copies only sizes count.
-        assert!(same(meta(3, "0x8D", 11), meta(3, "abc-3", 10), false).await);
-        assert!(!same(meta(3, "", 1), meta(4, "", 1), false).await);
     }
 }

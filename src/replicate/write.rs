@@ -3,7 +3,6 @@
 //! they finish in the background) recorded.
 
 use super::background::{Outcome, Part};
-use super::journal::Pending;
 use super::policy::{Missed, PolicyError, WritePolicy};
 use super::store::{generic, Inner};
 use crate::error::tag;
@@ -53,7 +52,7 @@ impl Inner {
         write: u64,
     ) -> Result<()> {
         let mut record = self.missed.lock().expect("record");
-        self.set(&mut record, location, what, members, write)
+        self.set(&mut record, location, what, members, write, true)
     }
 
     /// Member `member` applied write `write` to `keys`: take it off their record, unless
@@ -71,22 +70,26 @@ impl Inner {
             let what = owed.what;
             let mut members = owed.members.clone();
             members.remove(&member);
-            let _ = self.set(&mut record, key, what, members, write);
+            let _ = self.set(&mut record, key, what, members, write, false);
         }
     }
 
     /// Forget `location`'s record if it is still the one of write `write` (`repair`
-    /// converged the key as that record described it).
+    /// converged the key as that record described it). Members absent from the
+    /// configuration keep what the journal holds for them.
     pub(super) fn forget(&self, location: &Path, write: u64) -> Result<()> {
         let mut record = self.missed.lock().expect("record");
         match record.get(location) {
             Some(owed) if owed.write == write => {
-                self.set(&mut record, location, Missed::Write, BTreeSet::new(), write)
+                let what = owed.what;
+                self.set(&mut record, location, what, BTreeSet::new(), write, false)
             }
             _ => Ok(()),
         }
     }
 
+    /// Set `location`'s record: `members` owe `what` since write `write`; `new` for a new
+    /// operation on the key (see [`super::journal::Journal::set`]).
     fn set(
         &self,
         record: &mut MutexGuard<'_, Record>,
@@ -94,42 +97,28 @@ impl Inner {
         what: Missed,
         members: BTreeSet<usize>,
         write: u64,
+        new: bool,
     ) -> Result<()> {
-        let journalled = match (&self.journal, members.is_empty()) {
-            (None, _) => Ok(()),
-            (Some(_), true) if !record.contains_key(location) => Ok(()),
-            // Cleared in the journal first, durably for a missed delete: one the journal
-            // still held after a restart would be acted on (applied to a newer object).
-            // A missed write's clearing may be lost: `repair` would then copy the newest
-            // version to members that have it already, nothing worse.
-            (Some(journal), true) => {
-                let durable = record
-                    .get(location)
-                    .is_some_and(|o| o.what == Missed::Delete);
-                journal.clear(location, durable, record.len() - 1, || {
-                    let mut pending = self.names(record);
-                    pending.remove(location);
-                    pending
-                })
+        if let Some(journal) = &self.journal {
+            // The journal first (it also records members absent from the configuration,
+            // and writes nothing when nothing changes).
+            if let Err(err) = journal.set(location, what, self.names_of(&members), new) {
+                // The record stays in memory (a clearing did not happen): `repair` in
+                // this process still sees the key.
+                if !members.is_empty() {
+                    record.insert(
+                        location.clone(),
+                        Owed {
+                            what,
+                            members,
+                            write,
+                        },
+                    );
+                }
+                return Err(generic(format!(
+                    "cannot journal what members missed of {location}: {err}"
+                )));
             }
-            (Some(journal), false) => journal.record(location, what, self.names_of(&members)),
-        };
-        if let Err(err) = journalled {
-            // The record stays in memory (a clearing did not happen): `repair` in this
-            // process still sees the key.
-            if !members.is_empty() {
-                record.insert(
-                    location.clone(),
-                    Owed {
-                        what,
-                        members,
-                        write,
-                    },
-                );
-            }
-            return Err(generic(format!(
-                "cannot journal what members missed of {location}: {err}"
-            )));
         }
         if members.is_empty() {
             record.remove(location);
@@ -147,16 +136,8 @@ impl Inner {
     }
 
     /// Member names of `members` (indexes).
-    pub(super) fn names_of(&self, members: &BTreeSet<usize>) -> Vec<String> {
+    pub(super) fn names_of(&self, members: &BTreeSet<usize>) -> BTreeSet<String> {
         members.iter().map(|&m| self.members[m].0.clone()).collect()
-    }
-
-    /// The record with member names, as the journal keeps it.
-    fn names(&self, record: &Record) -> Pending {
-        record
-            .iter()
-            .map(|(key, owed)| (key.clone(), (owed.what, self.names_of(&owed.members))))
-            .collect()
     }
 
     /// Run `op` on members `which` at once and wait for all (operations that are not
@@ -261,19 +242,49 @@ impl Inner {
         }
     }
 
+    /// The members that hold the last operation on every key of `keys` (not recorded as
+    /// owing any of them), in order.
+    pub(super) fn current(&self, keys: &[&Path]) -> Vec<usize> {
+        let record = self.missed.lock().expect("record");
+        (0..self.members.len())
+            .filter(|m| {
+                keys.iter().all(|key| {
+                    record
+                        .get(*key)
+                        .is_none_or(|owed| !owed.members.contains(m))
+                })
+            })
+            .collect()
+    }
+
+    /// Why a write that needs a member holding the last operation on `keys` has none.
+    fn no_current_member(&self, operation: &str, keys: &[&Path]) -> Error {
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        generic(format!(
+            "{operation} of {}: no member of the store holds the last write to it (the \
+             members that do are not in the configuration); run repair when they are back",
+            keys.join(" and ")
+        ))
+    }
+
     /// A write under the policy. `op(member, conditional)` writes to one member. An
     /// unconditional write goes to every member at once; a conditional one is decided by
-    /// the primary (`op(primary, true)`), then applied unconditionally to the others.
+    /// the first member that holds the keys' last operations (the decider: the primary
+    /// unless the record says it is behind), then applied unconditionally to the others.
     /// Members still running once the policy is met finish in the background
     /// (`super::background`).
     ///
     /// `changes` are the keys the write changes (the first is written; a rename's source,
     /// deleted where the rename is applied, follows it), recorded by [`Self::judge_all`].
-    /// A conditional write the primary refuses records nothing: no member applied it.
+    /// `reads` are the keys it reads and does not change (a copy's source): a member
+    /// recorded as behind on one of them does not take part (it would copy an old
+    /// version), and is recorded as having missed the write. A conditional write the
+    /// decider refuses records nothing: no member applied it.
     pub(super) async fn write<T, F>(
         self: &Arc<Self>,
         operation: &'static str,
         changes: &[(&Path, Missed)],
+        reads: &[&Path],
         conditional: bool,
         op: F,
     ) -> Result<T>
@@ -282,26 +293,72 @@ impl Inner {
         F: Fn(&Arc<dyn ObjectStore>, bool) -> BoxFuture<'static, Result<T>>,
     {
         let n = self.members.len();
-        let keys: Vec<Path> = changes.iter().map(|(key, _)| (*key).clone()).collect();
-        let write = self.next_write();
+        let changed: Vec<Path> = changes.iter().map(|(key, _)| (*key).clone()).collect();
+        let mut keys = changed.clone();
+        keys.extend(reads.iter().map(|key| (*key).clone()));
+        let mut ticket = self.enqueue(&keys);
+        let write = ticket.write;
         let mut outcome = Outcome::new();
-        let first = if conditional {
-            let mut primary = self.parts(0..1, &keys, |store| op(store, true));
-            let (_, answer) = primary.next().await.expect("one part");
-            outcome.ok.push((0, answer?));
-            1
-        } else {
-            0
-        };
-        let parts = self.parts(first..n, &keys, |store| op(store, false));
+        // Members behind on what the write reads sit it out; the decider must hold the
+        // last operation on every key involved.
+        let mut stale = BTreeSet::new();
+        let mut decider = None;
+        if conditional || !reads.is_empty() {
+            ticket.judged().await;
+            let sources = self.current(reads);
+            stale = (0..n).filter(|m| !sources.contains(m)).collect();
+            if sources.is_empty() {
+                return Err(self.no_current_member(operation, reads));
+            }
+        }
+        if conditional {
+            let all: Vec<&Path> = keys.iter().collect();
+            let current = self.current(&all);
+            let Some(&first) = current
+                .iter()
+                .find(|&&m| !self.health[m].is_open())
+                .or(current.first())
+            else {
+                return Err(self.no_current_member(operation, &all));
+            };
+            let part = self.part(ticket.take(first), op(&self.members[first].1, true));
+            let (_, answer) = part.await;
+            outcome.ok.push((first, answer?));
+            decider = Some(first);
+        }
+        for &m in &stale {
+            drop(ticket.take(m));
+            outcome.failed.push((
+                m,
+                tag(
+                    &self.members[m].0,
+                    generic(format!(
+                        "{operation}: the member is behind on {} (it missed its last write), \
+                         so it would copy an old version; recorded as having missed this \
+                         write",
+                        reads
+                            .iter()
+                            .map(|k| k.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                ),
+            ));
+        }
+        let parts: FuturesUnordered<Part<T>> = (0..n)
+            .filter(|m| Some(*m) != decider && !stale.contains(m))
+            .map(|m| self.part(ticket.take(m), op(&self.members[m].1, false)))
+            .collect();
         let required = self.required();
         let (outcome, rest) = self
             .settle(outcome, parts, |o| o.ok.len() >= required)
             .await;
         let pending = outcome.pending(n);
+        ticket.judged().await;
         let result = self.judge_all(operation, changes, outcome, &pending, write);
+        drop(ticket);
         self.hand_over(rest, write, pending, move |answer| match answer {
-            Ok(_) => keys.clone(),
+            Ok(_) => changed.clone(),
             Err(_) => Vec::new(),
         });
         result
@@ -327,16 +384,19 @@ impl Inner {
             }
         }
         let n = self.members.len();
-        let write = self.next_write();
-        let parts: FuturesUnordered<Part<Vec<Result<Path>>>> = self.parts(0..n, &paths, |store| {
-            let store = Arc::clone(store);
-            let paths = paths.clone();
-            async move {
-                let paths = stream::iter(paths.into_iter().map(Ok)).boxed();
-                Ok(store.delete_stream(paths).collect::<Vec<_>>().await)
-            }
-            .boxed()
-        });
+        let mut ticket = self.enqueue(&paths);
+        let write = ticket.write;
+        let parts: FuturesUnordered<Part<Vec<Result<Path>>>> = (0..n)
+            .map(|m| {
+                let store = Arc::clone(&self.members[m].1);
+                let paths = paths.clone();
+                let op = async move {
+                    let paths = stream::iter(paths.into_iter().map(Ok)).boxed();
+                    Ok(store.delete_stream(paths).collect::<Vec<_>>().await)
+                };
+                self.part(ticket.take(m), op.boxed())
+            })
+            .collect();
         // Decided once every path is deleted by enough members (NotFound counts: it is
         // gone), or every member answered.
         let required = self.required();
@@ -352,6 +412,7 @@ impl Inner {
             })
             .await;
         let pending = answers.pending(n);
+        ticket.judged().await;
         // Per path: which members deleted it and which failed with what.
         for (k, path) in paths.iter().enumerate() {
             let mut outcome = Outcome::new();
@@ -378,6 +439,7 @@ impl Inner {
                     .map(|()| path.clone()),
             );
         }
+        drop(ticket);
         self.hand_over(rest, write, pending, move |answer| {
             let Ok(results) = answer else {
                 return Vec::new();

@@ -42,11 +42,12 @@ mod placement;
 mod rebalance;
 mod store;
 
+pub use crate::version::Compare;
 pub use placement::{
     Member, Placement, PlacementError, Rendezvous, DEFAULT_SLOT_BITS, MAX_MEMBERS, SLOT_BITS,
 };
 pub use rebalance::{
-    execute, plan, rebalance, CopyCheck, ExecuteOptions, Move, MoveConflict, MoveFailure, Plan,
-    Prefer, RebalanceReport, Route,
+    execute, plan, rebalance, ExecuteOptions, Move, MoveConflict, MoveFailure, Plan, Prefer,
+    RebalanceReport, Route,
 };
 pub use store::ShardedStore;

@@ -10,9 +10,9 @@ use super::ShardedStore;
 use crate::error::tag;
 use crate::place::same_place;
 use crate::progress::{Progress, ProgressFn};
-use crate::transfer::{digest, head_if_any, same_bytes, transfer, transfer_absent, Transferred};
+use crate::transfer::{digest, head_if_any, transfer, transfer_absent, Stamp, Transferred};
+use crate::version::{self, md5_etag, same_bytes, Compare};
 use crate::{Error, Result};
-use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, UpdateVersion};
@@ -108,17 +108,6 @@ pub async fn plan(store: &ShardedStore) -> Result<Plan> {
     Ok(plan)
 }
 
-/// How [`execute`] checks a copy before deleting the original.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum CopyCheck {
-    /// The copy's size (from a `head`) must equal the bytes read.
-    Size,
-    /// Read the copy back: its size and XXH3-128 digest must equal the bytes read.
-    #[default]
-    Content,
-}
-
 /// Which version [`execute`] keeps when an object's owner already holds a *different*
 /// version of it (same key, other bytes).
 ///
@@ -152,7 +141,7 @@ pub struct ExecuteOptions {
     /// Moves in flight at once (at least 1).
     pub concurrency: usize,
     /// How a copy is checked.
-    pub verify: CopyCheck,
+    pub verify: Compare,
     /// Which version survives when the owner holds another one.
     pub prefer: Prefer,
     /// Report what would be done, touching nothing.
@@ -167,7 +156,7 @@ impl Default for ExecuteOptions {
     fn default() -> Self {
         Self {
             concurrency: 8,
-            verify: CopyCheck::Content,
+            verify: Compare::Content,
             prefer: Prefer::Keep,
             dry_run: false,
             examples: 1000,
@@ -197,7 +186,7 @@ impl ExecuteOptions {
     }
 
     /// Set how copies are verified.
-    pub fn with_verify(mut self, verify: CopyCheck) -> Self {
+    pub fn with_verify(mut self, verify: Compare) -> Self {
         self.verify = verify;
         self
     }
@@ -236,16 +225,19 @@ pub struct MoveFailure {
     pub error: Error,
 }
 
-/// An object whose owner holds a different version that [`Prefer`] did not choose
-/// between: both versions were kept, each where it was.
+/// An object of which another member holds a different version that [`Prefer`] did not
+/// choose between: both versions were kept, each where it was.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MoveConflict {
     /// The move.
     pub what: Move,
     /// The version on the old member (`what.from`).
     pub source: ObjectMeta,
-    /// The version on the owner (`what.to`).
+    /// The other version: the owner's, or another old member's when two members the
+    /// key does not belong to hold versions whose times do not order them.
     pub destination: ObjectMeta,
+    /// The member holding `destination` (`what.to`, or that other member).
+    pub other: String,
 }
 
 /// What [`execute`] did.
@@ -308,7 +300,7 @@ enum Outcome {
 ///    an object: a conditional create up to 16 MiB; above that a multipart upload just
 ///    after a `head` found nothing (a write to `B` between the two would be overwritten
 ///    by the older copy: the one window left). Then verify: `B`'s object must have the
-///    size read from `A`, and with [`CopyCheck::Content`] (the default) the XXH3-128 digest
+///    size read from `A`, and with [`Compare::Content`] (the default) the XXH3-128 digest
 ///    of `B`'s bytes, read back, must equal that of the bytes read from `A`.
 /// 3. If `B` has `key` (before the copy, or because the conditional create was refused):
 ///    - same bytes (size, then MD5-form ETags when both have one, else digests of both
@@ -357,20 +349,35 @@ pub async fn execute(
     }
     let stores: BTreeMap<&str, &Arc<dyn ObjectStore>> = store.stores().collect();
     let routes = distinct_routes(&stores, plan, options.concurrency).await;
-    let mut moves = futures::stream::iter(&plan.moves)
-        .map(|what| {
+    // The moves of one key (several members may hold it) are decided together.
+    let mut keys: BTreeMap<(&Path, &str), Vec<&Move>> = BTreeMap::new();
+    for what in &plan.moves {
+        keys.entry((&what.location, what.to.as_str()))
+            .or_default()
+            .push(what);
+    }
+    let mut moves = futures::stream::iter(keys)
+        .map(|((key, to), moves)| {
             let stores = &stores;
             let routes = &routes;
             async move {
-                let outcome = match routes.get(&(what.from.as_str(), what.to.as_str())) {
-                    Some(Err(why)) => Err(why.error()),
-                    Some(Ok(())) => move_one(stores, what, options).await,
-                    None => Err(not_a_member(&what.from, &what.to)),
-                };
-                (what, outcome)
+                // No write of the key through this store while it moves.
+                let _alone = store.locks().alone(key).await;
+                let mut outcomes = Vec::with_capacity(moves.len());
+                let mut movable = Vec::with_capacity(moves.len());
+                for what in moves {
+                    match routes.get(&(what.from.as_str(), what.to.as_str())) {
+                        Some(Err(why)) => outcomes.push((what, Err(why.error()))),
+                        Some(Ok(())) => movable.push(what),
+                        None => outcomes.push((what, Err(not_a_member(&what.from, &what.to)))),
+                    }
+                }
+                outcomes.extend(move_key(stores, key, to, movable, options).await);
+                futures::stream::iter(outcomes)
             }
         })
-        .buffer_unordered(options.concurrency.max(1));
+        .buffer_unordered(options.concurrency.max(1))
+        .flatten();
     while let Some((what, outcome)) = moves.next().await {
         progress.done += 1;
         match outcome {
@@ -465,37 +472,191 @@ fn not_a_member(from: &str, to: &str) -> object_store::Error {
     }
 }
 
+/// A version of the key on one old member, as found by a `head`.
+struct Held<'a> {
+    what: &'a Move,
+    store: &'a Arc<dyn ObjectStore>,
+    meta: ObjectMeta,
+}
+
+/// What happened to each of `moves` (every move of `key` to owner `to`).
+type Outcomes<'a> = Vec<(&'a Move, object_store::Result<Outcome>)>;
+
+/// Move `key` from the members of `moves` to its owner `to`, all decided at once (see
+/// [`execute`]): the versions on the old members are ordered by their own times first,
+/// and only the newest is copied; a copy this run made never counts as a newer write.
+async fn move_key<'a>(
+    stores: &'a BTreeMap<&str, &Arc<dyn ObjectStore>>,
+    key: &Path,
+    to: &str,
+    moves: Vec<&'a Move>,
+    options: &ExecuteOptions,
+) -> Outcomes<'a> {
+    let mut outcomes: Outcomes<'a> = Vec::with_capacity(moves.len());
+    let Some(owner) = stores.get(to).copied() else {
+        return moves
+            .into_iter()
+            .map(|what| (what, Err(not_a_member(&what.from, &what.to))))
+            .collect();
+    };
+    // 1. The originals, as they are now.
+    let mut held: Vec<Held<'a>> = Vec::with_capacity(moves.len());
+    for what in moves {
+        let Some(store) = stores.get(what.from.as_str()).copied() else {
+            outcomes.push((what, Err(not_a_member(&what.from, &what.to))));
+            continue;
+        };
+        match head_if_any(store.as_ref(), key).await {
+            Ok(Some(meta)) => held.push(Held { what, store, meta }),
+            Ok(None) => outcomes.push((what, Ok(Outcome::Vanished))),
+            Err(err) => outcomes.push((what, Err(tag(&what.from, err)))),
+        }
+    }
+    if held.is_empty() {
+        return outcomes;
+    }
+    // 2. The newest of them, by their own times: each other version must be the same
+    //    bytes or provably older, else nothing moves.
+    let newest = (0..held.len())
+        .max_by(|&a, &b| held[a].meta.last_modified.cmp(&held[b].meta.last_modified))
+        .expect("one at least");
+    let mut older = Vec::with_capacity(held.len());
+    for (i, other) in held.iter().enumerate().filter(|(i, _)| *i != newest) {
+        let candidate = &held[newest];
+        let same = same_bytes(
+            (candidate.store.as_ref(), &candidate.meta),
+            (other.store.as_ref(), &other.meta),
+        )
+        .await;
+        match same {
+            Ok(true) => older.push((i, Outcome::AlreadyThere)),
+            Ok(false) if version::provably_newer(&candidate.meta, &other.meta) => {
+                older.push((i, Outcome::Superseded))
+            }
+            Ok(false) => {
+                return conflicts(outcomes, held, newest);
+            }
+            Err(err) => {
+                let err = tag(&format!("{} -> {}", other.what.from, to), err);
+                return fail_all(outcomes, held, &err);
+            }
+        }
+    }
+    // 3. The newest goes to the owner, or loses to the owner's version, or both stay.
+    let candidate = &held[newest];
+    let moved = move_one(owner, candidate, options).await;
+    let keep_others = !matches!(
+        moved,
+        Ok(Outcome::Moved(_) | Outcome::AlreadyThere | Outcome::Superseded)
+    );
+    // 4. The other old members' versions: copies of the newest, or older ones. Deleted
+    //    only once the owner holds the newest or a version that won over it.
+    let mut rest = Vec::with_capacity(older.len());
+    for (i, outcome) in older {
+        let other = &held[i];
+        let result = match &moved {
+            _ if keep_others => match &moved {
+                Ok(Outcome::MoveConflict(conflict)) => {
+                    Ok(Outcome::MoveConflict(Box::new(MoveConflict {
+                        what: other.what.clone(),
+                        source: other.meta.clone(),
+                        destination: conflict.destination.clone(),
+                        other: conflict.other.clone(),
+                    })))
+                }
+                Ok(_) => Ok(Outcome::Vanished),
+                Err(err) => Err(tag(
+                    &other.what.from,
+                    object_store::Error::Generic {
+                        store: "ShardedStore",
+                        source: format!(
+                            "kept: the newest version of the key (on {}) did not move: {err}",
+                            candidate.what.from
+                        )
+                        .into(),
+                    },
+                )),
+            },
+            _ => delete_original(other.store, other.what)
+                .await
+                .map(|()| outcome),
+        };
+        rest.push((other.what, result));
+    }
+    outcomes.push((candidate.what, moved));
+    outcomes.extend(rest);
+    outcomes
+}
+
+/// Every version of the key is kept: the old members' versions conflict with the
+/// newest one (`held[newest]`), which conflicts with them.
+fn conflicts<'a>(mut outcomes: Outcomes<'a>, held: Vec<Held<'a>>, newest: usize) -> Outcomes<'a> {
+    let (newest_meta, newest_member) = (held[newest].meta.clone(), held[newest].what.from.clone());
+    let (second_meta, second_member) = held
+        .iter()
+        .enumerate()
+        .find(|(i, _)| *i != newest)
+        .map(|(_, h)| (h.meta.clone(), h.what.from.clone()))
+        .expect("two versions at least");
+    for (i, h) in held.into_iter().enumerate() {
+        let (destination, other) = if i == newest {
+            (second_meta.clone(), second_member.clone())
+        } else {
+            (newest_meta.clone(), newest_member.clone())
+        };
+        outcomes.push((
+            h.what,
+            Ok(Outcome::MoveConflict(Box::new(MoveConflict {
+                what: h.what.clone(),
+                source: h.meta,
+                destination,
+                other,
+            }))),
+        ));
+    }
+    outcomes
+}
+
+/// Every move of the key fails with `err`, touching nothing.
+fn fail_all<'a>(
+    mut outcomes: Outcomes<'a>,
+    held: Vec<Held<'a>>,
+    err: &object_store::Error,
+) -> Outcomes<'a> {
+    for h in held {
+        let failed = object_store::Error::Generic {
+            store: "ShardedStore",
+            source: err.to_string().into(),
+        };
+        outcomes.push((h.what, Err(failed)));
+    }
+    outcomes
+}
+
+/// Move `source` (the newest version on an old member) to `to`, its owner.
 async fn move_one(
-    stores: &BTreeMap<&str, &Arc<dyn ObjectStore>>,
-    what: &Move,
+    to: &Arc<dyn ObjectStore>,
+    source: &Held<'_>,
     options: &ExecuteOptions,
 ) -> object_store::Result<Outcome> {
-    let (Some(from), Some(to)) = (stores.get(what.from.as_str()), stores.get(what.to.as_str()))
-    else {
-        return Err(not_a_member(&what.from, &what.to));
-    };
+    let (what, from, source) = (source.what, source.store, &source.meta);
     let key = &what.location;
     let route = || format!("{} -> {}", what.from, what.to);
-    // 1. The original, as it is now.
-    let Some(source) = head_if_any(from.as_ref(), key)
-        .await
-        .map_err(|e| tag(&what.from, e))?
-    else {
-        return Ok(Outcome::Vanished);
-    };
-    // 2. A copy where the owner has none; it never replaces an object.
+    // A copy where the owner has none; it never replaces an object.
     let destination = match head_if_any(to.as_ref(), key)
         .await
         .map_err(|e| tag(&what.to, e))?
     {
         Some(destination) => destination,
-        None => match transfer_absent(from.as_ref(), key, to.as_ref(), key, source.size).await {
+        None => match transfer_absent(from.as_ref(), key, to.as_ref(), key, source.size, Stamp::No)
+            .await
+        {
             Ok(copied) => {
-                verify_copy(to.as_ref(), what, copied, options.verify).await?;
+                verify_copy(to.as_ref(), what, source, copied, options.verify).await?;
                 delete_original(from, what).await?;
                 return Ok(Outcome::Moved(copied.size));
             }
-            // The owner got a version meanwhile: compare it, as in step 3.
+            // The owner got a version meanwhile: compare it, as below.
             Err(object_store::Error::AlreadyExists { .. }) => {
                 match head_if_any(to.as_ref(), key)
                     .await
@@ -508,15 +669,15 @@ async fn move_one(
             Err(err) => return Err(tag(&route(), err)),
         },
     };
-    // 3. The owner holds a version: the same bytes, or one version wins, or both stay.
-    let same = same_bytes((from.as_ref(), &source), (to.as_ref(), &destination))
+    // The owner holds a version: the same bytes, or one version wins, or both stay.
+    let same = same_bytes((from.as_ref(), source), (to.as_ref(), &destination))
         .await
         .map_err(|e| tag(&route(), e))?;
     if same {
         delete_original(from, what).await?;
         return Ok(Outcome::AlreadyThere);
     }
-    match winner(options.prefer, &source, &destination) {
+    match winner(options.prefer, source, &destination) {
         Some(Side::Destination) => {
             delete_original(from, what).await?;
             Ok(Outcome::Superseded)
@@ -525,14 +686,15 @@ async fn move_one(
             let copied = replace(from.as_ref(), to.as_ref(), &destination)
                 .await
                 .map_err(|e| tag(&route(), e))?;
-            verify_copy(to.as_ref(), what, copied, options.verify).await?;
+            verify_copy(to.as_ref(), what, source, copied, options.verify).await?;
             delete_original(from, what).await?;
             Ok(Outcome::Moved(copied.size))
         }
         None => Ok(Outcome::MoveConflict(Box::new(MoveConflict {
             what: what.clone(),
-            source,
+            source: source.clone(),
             destination,
+            other: what.to.clone(),
         }))),
     }
 }
@@ -546,9 +708,9 @@ enum Side {
 /// Which version `prefer` keeps, if any.
 fn winner(prefer: Prefer, source: &ObjectMeta, destination: &ObjectMeta) -> Option<Side> {
     let newer = || {
-        if provably_newer(&destination.last_modified, &source.last_modified) {
+        if version::provably_newer(destination, source) {
             Some(Side::Destination)
-        } else if provably_newer(&source.last_modified, &destination.last_modified) {
+        } else if version::provably_newer(source, destination) {
             Some(Side::Source)
         } else {
             None
@@ -560,26 +722,6 @@ fn winner(prefer: Prefer, source: &ObjectMeta, destination: &ObjectMeta) -> Opti
         Prefer::Source => Some(Side::Source),
         Prefer::Destination => Some(Side::Destination),
     }
-}
-
-/// Whether `a` is later than `b` at the coarser of the precisions they are given in (a
-/// time whose fraction is a whole number of milliseconds is taken as milliseconds, and
-/// so on: a store reporting seconds cannot order two writes within one second).
-pub(crate) fn provably_newer(a: &DateTime<Utc>, b: &DateTime<Utc>) -> bool {
-    fn unit(t: &DateTime<Utc>) -> i128 {
-        match t.timestamp_subsec_nanos() {
-            0 => 1_000_000_000,
-            n if n % 1_000_000 == 0 => 1_000_000,
-            n if n % 1_000 == 0 => 1_000,
-            _ => 1,
-        }
-    }
-    let unit = unit(a).max(unit(b));
-    let nanos = |t: &DateTime<Utc>| {
-        (i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos()))
-            .div_euclid(unit)
-    };
-    nanos(a) > nanos(b)
 }
 
 fn raced(key: &Path) -> object_store::Error {
@@ -633,19 +775,41 @@ async fn replace(
 }
 
 /// Check the copy at the owner against what was read from the original.
+/// Check the copy at the owner against what was read from the original (`source`, as
+/// its `head` found it), as `verify` says (see [`Compare`]; `Auto` reads the copy back
+/// unless both have MD5-form ETags).
 async fn verify_copy(
     to: &dyn ObjectStore,
     what: &Move,
+    source: &ObjectMeta,
     copied: Transferred,
-    verify: CopyCheck,
+    verify: Compare,
 ) -> object_store::Result<()> {
     let key = &what.location;
-    // The copy's size and, when verifying content, whether its digest matches.
-    let (size, digest_matches) = match verify {
-        CopyCheck::Size => to.head(key).await.map(|meta| (meta.size, true)),
-        CopyCheck::Content => digest(to, key)
+    let by_content = || async {
+        digest(to, key)
             .await
-            .map(|d| (d.size, d.digest == copied.digest)),
+            .map(|d| (d.size, d.digest == copied.digest))
+    };
+    // The copy's size and whether the rest of the comparison holds.
+    let (size, digest_matches) = match verify {
+        Compare::Size | Compare::SizeAndModified => {
+            to.head(key).await.map(|meta| (meta.size, true))
+        }
+        Compare::SizeAndETag => to.head(key).await.map(|meta| {
+            (
+                meta.size,
+                meta.e_tag.is_some() && meta.e_tag == source.e_tag,
+            )
+        }),
+        Compare::Auto => match to.head(key).await {
+            Ok(meta) => match (md5_etag(source), md5_etag(&meta)) {
+                (Some(x), Some(y)) => Ok((meta.size, x == y)),
+                _ => by_content().await,
+            },
+            Err(err) => Err(err),
+        },
+        Compare::Content => by_content().await,
     }
     .map_err(|err| tag(&what.to, err))?;
     if size == copied.size && digest_matches {

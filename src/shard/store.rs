@@ -14,10 +14,11 @@ use object_store::{
     ObjectStore, ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
     RenameOptions, RenameTargetMode, Result,
 };
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// One logical store spread over several member stores: each key lives on the member a
 /// [`Placement`] names, so any process finds it with no lookup table.
@@ -58,23 +59,30 @@ use std::sync::Arc;
 /// # During a rebalance
 ///
 /// Built [`with_previous`](Self::with_previous) membership, the store serves the logical
-/// store while objects move from their previous owners to their new ones:
+/// store while objects move from their previous owners to their new ones
+/// ([`super::execute`] run on this same store value, or a clone of it):
 ///
-/// - reads try the new owner and, on `NotFound`, the previous owner;
+/// - each move of a key runs alone: writes, deletes, copies and renames of that key
+///   through this store wait for it, and it waits for them (keys share 1,024 locks by
+///   hash, so a write may also wait for the move of another key of its lock);
+/// - reads try the new owner, then the previous owner, then (both said `NotFound`) the
+///   new owner again: an object being moved is found on one of them;
 /// - writes go to the new owner; `PutMode::Create` first checks the previous owner (and
-///   fails with `AlreadyExists` if the object is there), which is not atomic across the
-///   two members; `PutMode::Update` applies to the new owner only, so a conditional
-///   update of an object that has not moved yet fails with `NotFound` or `Precondition`:
-///   retry it after the move;
-/// - deletes go to both owners (a `NotFound` from the previous owner is not an error);
-/// - listings show an object on its previous owner only when its new owner lacks it (one
-///   `head` per such object);
-/// - a delete that races with the move of the same key can be undone by the move (the
-///   move read the object before the delete and writes it after); quiesce deletes, or
-///   repeat them after the rebalance, if that matters.
+///   fails with `AlreadyExists` if the object is there); `PutMode::Update` goes where the
+///   object is: the new owner if it has the key, else the previous owner;
+/// - deletes go to the previous owner first, then to the new owner only where that
+///   succeeded (`NotFound` counts): a failed delete is returned, and leaves both copies
+///   as they were, never the older one alone;
+/// - listings show each key once: its owner's entry, else its previous owner's (a key in
+///   the middle of its move is listed from whichever member the listing found it on);
+///   a stray copy on any other member is not listed.
+///
+/// All of this holds within one process. A process that still uses the *old*
+/// membership, or another process running the rebalance, is not seen: stop writers that
+/// use the old membership before rebalancing (see [`super::execute`] for what remains).
 ///
 /// Copies and renames during a rebalance always stream through the sharded store, so
-/// they see the logical store.
+/// they see the logical store; a copy or rename of a key onto itself changes nothing.
 #[derive(Clone)]
 pub struct ShardedStore {
     inner: Arc<Inner>,
@@ -85,6 +93,41 @@ struct Inner {
     stores: Vec<(String, Arc<dyn ObjectStore>)>,
     current: Routing,
     previous: Option<Routing>,
+    /// Keys' locks, by hash: writes share them, a move of a key holds its own alone.
+    locks: KeyLocks,
+}
+
+/// Locks over keys by hash (a fixed number, whatever the number of keys): writes take
+/// their keys' locks shared, a move takes its key's alone, so that a move and a write of
+/// one key never interleave.
+pub(crate) struct KeyLocks(Box<[RwLock<()>]>);
+
+impl KeyLocks {
+    const COUNT: usize = 1024;
+
+    fn new() -> Self {
+        Self((0..Self::COUNT).map(|_| RwLock::new(())).collect())
+    }
+
+    fn index(key: &Path) -> usize {
+        (xxhash_rust::xxh3::xxh3_64(key.as_ref().as_bytes()) % Self::COUNT as u64) as usize
+    }
+
+    /// Shared locks on `keys`, taken in one order (so two writers never wait on each
+    /// other across a move).
+    pub(crate) async fn write(&self, keys: &[&Path]) -> Vec<RwLockReadGuard<'_, ()>> {
+        let indexes: BTreeSet<usize> = keys.iter().map(|key| Self::index(key)).collect();
+        let mut guards = Vec::with_capacity(indexes.len());
+        for i in indexes {
+            guards.push(self.0[i].read().await);
+        }
+        guards
+    }
+
+    /// The lock of `key`, alone (for a move).
+    pub(crate) async fn alone(&self, key: &Path) -> RwLockWriteGuard<'_, ()> {
+        self.0[Self::index(key)].write().await
+    }
 }
 
 /// A placement and, for each of its members, the index of its store.
@@ -188,6 +231,7 @@ impl ShardedStore {
                 stores,
                 current,
                 previous,
+                locks: KeyLocks::new(),
             }),
         })
     }
@@ -218,6 +262,11 @@ impl ShardedStore {
         let index = self.inner.current.owner(location);
         (index, &self.inner.stores[index].0)
     }
+
+    /// The locks writes and moves take on keys.
+    pub(crate) fn locks(&self) -> &KeyLocks {
+        &self.inner.locks
+    }
 }
 
 impl Inner {
@@ -239,47 +288,83 @@ impl Inner {
         (previous != owner).then_some(previous)
     }
 
-    /// Whether a listed entry belongs in the logical listing (see the type's docs).
-    async fn keep(&self, entry: &Entry) -> Result<bool> {
-        let owner = self.current.owner(&entry.meta.location);
-        if entry.input == owner {
-            return Ok(true);
+    /// Of the entries listed for one key (one per member that listed it), the one the
+    /// logical listing shows: the owner's, else the previous owner's (during a
+    /// rebalance, the key not moved yet, or moved after the owner's listing passed it);
+    /// none when only stray copies were listed.
+    fn choose(&self, group: Vec<Entry>) -> Option<Entry> {
+        let key = &group.first()?.meta.location;
+        let owner = self.current.owner(key);
+        let previous = self.previous_owner(key, owner);
+        let mut fallback = None;
+        for entry in group {
+            if entry.input == owner {
+                return Some(entry);
+            }
+            if Some(entry.input) == previous {
+                fallback = Some(entry);
+            }
         }
-        if self.previous_owner(&entry.meta.location, owner) != Some(entry.input) {
-            return Ok(false); // a stray copy
-        }
-        let (name, store) = self.store(owner);
-        match store.head(&entry.meta.location).await {
-            Ok(_) => Ok(false), // the new owner's copy is listed instead
-            Err(Error::NotFound { .. }) => Ok(true),
-            Err(err) => Err(tag(name, err)),
-        }
+        fallback
     }
 
     fn list_merged(
         self: &Arc<Self>,
         listings: Vec<BoxStream<'static, Result<ObjectMeta>>>,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        let inner = Arc::clone(self);
-        merge(listings)
-            .filter_map(move |entry| {
-                let inner = Arc::clone(&inner);
-                async move {
-                    match entry {
-                        Err(err) => Some(Err(err)),
-                        Ok(entry) => match inner.keep(&entry).await {
-                            Ok(true) => Some(Ok(entry.meta)),
-                            Ok(false) => None,
-                            Err(err) => Some(Err(err)),
-                        },
+        // Entries of one key come out of the merge together: grouped, then chosen.
+        struct State {
+            inner: Arc<Inner>,
+            merged: BoxStream<'static, Result<Entry>>,
+            next: Option<Entry>,
+            done: bool,
+        }
+        let state = State {
+            inner: Arc::clone(self),
+            merged: merge(listings),
+            next: None,
+            done: false,
+        };
+        stream::unfold(state, |mut s| async move {
+            loop {
+                if s.done && s.next.is_none() {
+                    return None;
+                }
+                let mut group: Vec<Entry> = s.next.take().into_iter().collect();
+                while !s.done {
+                    match s.merged.next().await {
+                        Some(Ok(entry)) => {
+                            if group
+                                .first()
+                                .is_none_or(|first| first.meta.location == entry.meta.location)
+                            {
+                                group.push(entry);
+                            } else {
+                                s.next = Some(entry);
+                                break;
+                            }
+                        }
+                        Some(Err(err)) => {
+                            // The group may lack the entry of the member that failed: the
+                            // listing ends here, with the error.
+                            s.done = true;
+                            s.next = None;
+                            return Some((Err(err), s));
+                        }
+                        None => s.done = true,
                     }
                 }
-            })
-            .boxed()
+                if let Some(entry) = s.inner.choose(group) {
+                    return Some((Ok(entry.meta), s));
+                }
+            }
+        })
+        .boxed()
     }
 
     /// Run `op` on `location`'s owner and, when it is not found there during a
-    /// rebalance, on its previous owner.
+    /// rebalance, on its previous owner, then on the owner again (a move may have
+    /// copied it there and deleted it from the previous owner in between).
     async fn read<T, F, Fut>(&self, location: &Path, op: F) -> Result<T>
     where
         F: Fn(Arc<dyn ObjectStore>) -> Fut,
@@ -290,8 +375,13 @@ impl Inner {
         match op(Arc::clone(store)).await {
             Err(err @ Error::NotFound { .. }) => match self.previous_owner(location, owner) {
                 Some(previous) => {
-                    let (name, store) = self.store(previous);
-                    op(Arc::clone(store)).await.map_err(|err| tag(name, err))
+                    let (old_name, old) = self.store(previous);
+                    match op(Arc::clone(old)).await {
+                        Err(Error::NotFound { .. }) => {
+                            op(Arc::clone(store)).await.map_err(|err| tag(name, err))
+                        }
+                        other => other.map_err(|err| tag(old_name, err)),
+                    }
                 }
                 None => Err(tag(name, err)),
             },
@@ -301,10 +391,12 @@ impl Inner {
 
     /// Delete a batch, each member its share at once; results in input order.
     async fn delete_batch(&self, batch: Vec<Result<Path>>) -> Vec<Result<Path>> {
+        let keys: Vec<&Path> = batch.iter().filter_map(|item| item.as_ref().ok()).collect();
+        let _locks = self.locks.write(&keys).await;
         let mut results: Vec<Option<Result<Path>>> = Vec::with_capacity(batch.len());
-        // For each store: the batch positions it deletes (as owner, as previous owner).
-        let mut current: Vec<Vec<(usize, Path)>> = vec![Vec::new(); self.stores.len()];
+        // For each store: the batch positions it deletes (as previous owner, as owner).
         let mut previous: Vec<Vec<(usize, Path)>> = vec![Vec::new(); self.stores.len()];
+        let mut owners: Vec<(usize, usize, Path)> = Vec::new();
         for (position, item) in batch.into_iter().enumerate() {
             match item {
                 Ok(path) => {
@@ -312,18 +404,26 @@ impl Inner {
                     if let Some(old) = self.previous_owner(&path, owner) {
                         previous[old].push((position, path.clone()));
                     }
-                    current[owner].push((position, path));
+                    owners.push((owner, position, path));
                     results.push(None);
                 }
                 Err(err) => results.push(Some(Err(err))),
             }
         }
         // Previous owners first: once the new owner's delete succeeds, the object must
-        // not reappear from the old one. A failure there is the item's result.
+        // not reappear from the old one. Where the old one fails, the new owner's copy
+        // is left as it is (deleting it would leave the older version alone), and the
+        // failure is the item's result.
         for (position, result) in self.delete_groups(previous).await {
             match result {
                 Ok(_) | Err(Error::NotFound { .. }) => {}
                 Err(err) => results[position] = Some(Err(err)),
+            }
+        }
+        let mut current: Vec<Vec<(usize, Path)>> = vec![Vec::new(); self.stores.len()];
+        for (owner, position, path) in owners {
+            if results[position].is_none() {
+                current[owner].push((position, path));
             }
         }
         for (position, result) in self.delete_groups(current).await {
@@ -394,26 +494,39 @@ impl Inner {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
+        let _locks = self.locks.write(&[location]).await;
         let owner = self.current.owner(location);
-        if let (PutMode::Create, Some(previous)) =
-            (&opts.mode, self.previous_owner(location, owner))
-        {
+        let mut target = owner;
+        if let Some(previous) = self.previous_owner(location, owner) {
             let (name, store) = self.store(previous);
-            match store.head(location).await {
-                Ok(_) => {
-                    return Err(Error::AlreadyExists {
-                        path: location.to_string(),
-                        source: format!(
-                            "the object is on its previous owner {name:?} (rebalance under way)"
-                        )
-                        .into(),
-                    })
+            match &opts.mode {
+                PutMode::Create => match store.head(location).await {
+                    Ok(_) => {
+                        return Err(Error::AlreadyExists {
+                            path: location.to_string(),
+                            source: format!(
+                                "the object is on its previous owner {name:?} (rebalance \
+                                 under way)"
+                            )
+                            .into(),
+                        })
+                    }
+                    Err(Error::NotFound { .. }) => {}
+                    Err(err) => return Err(tag(name, err)),
+                },
+                // Decided where the object is: the new owner once it has it.
+                PutMode::Update(_) => {
+                    let (owner_name, owner_store) = self.store(owner);
+                    match owner_store.head(location).await {
+                        Ok(_) => {}
+                        Err(Error::NotFound { .. }) => target = previous,
+                        Err(err) => return Err(tag(owner_name, err)),
+                    }
                 }
-                Err(Error::NotFound { .. }) => {}
-                Err(err) => return Err(tag(name, err)),
+                _ => {}
             }
         }
-        let (name, store) = self.store(owner);
+        let (name, store) = self.store(target);
         store
             .put_opts(location, payload, opts)
             .await
@@ -421,15 +534,20 @@ impl Inner {
     }
 
     async fn put_multipart_opts(
-        &self,
+        self: &Arc<Self>,
         location: &Path,
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
         let (name, store) = self.store(self.current.owner(location));
-        store
+        let upload = store
             .put_multipart_opts(location, opts)
             .await
-            .map_err(|err| tag(name, err))
+            .map_err(|err| tag(name, err))?;
+        Ok(Box::new(Upload {
+            inner: Arc::clone(self),
+            location: location.clone(),
+            upload,
+        }))
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
@@ -511,18 +629,20 @@ impl ObjectStore for ShardedStore {
         }))
         .await;
         let mut prefixes = BTreeSet::new();
-        let mut objects = Vec::new();
+        let mut listed: BTreeMap<Path, Vec<Entry>> = BTreeMap::new();
         for (input, result) in results.into_iter().enumerate() {
             let result = result?;
             prefixes.extend(result.common_prefixes);
             for meta in result.objects {
-                let entry = Entry { input, meta };
-                if inner.keep(&entry).await? {
-                    objects.push(entry.meta);
-                }
+                let group = listed.entry(meta.location.clone()).or_default();
+                group.push(Entry { input, meta });
             }
         }
-        objects.sort_by(|a, b| a.location.cmp(&b.location));
+        let objects = listed
+            .into_values()
+            .filter_map(|group| inner.choose(group))
+            .map(|entry| entry.meta)
+            .collect();
         Ok(ListResult {
             common_prefixes: prefixes.into_iter().collect(),
             objects,
@@ -531,7 +651,13 @@ impl ObjectStore for ShardedStore {
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        if from == to {
+            return self
+                .onto_itself(from, matches!(options.mode, CopyMode::Create))
+                .await;
+        }
         if let Some((name, store)) = self.inner.one_member(from, to) {
+            let _locks = self.inner.locks.write(&[from, to]).await;
             return store
                 .copy_opts(from, to, options)
                 .await
@@ -545,7 +671,12 @@ impl ObjectStore for ShardedStore {
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        if from == to {
+            let conditional = matches!(options.target_mode, RenameTargetMode::Create);
+            return self.onto_itself(from, conditional).await;
+        }
         if let Some((name, store)) = self.inner.one_member(from, to) {
+            let _locks = self.inner.locks.write(&[from, to]).await;
             return store
                 .rename_opts(from, to, options)
                 .await
@@ -557,5 +688,53 @@ impl ObjectStore for ShardedStore {
         };
         transfer(self, from, self, to, mode).await?;
         self.delete(from).await
+    }
+}
+
+impl ShardedStore {
+    /// A copy or rename of a key onto itself changes nothing (see the type's
+    /// documentation): the object must exist, and a conditional one finds its target
+    /// taken.
+    async fn onto_itself(&self, key: &Path, conditional: bool) -> Result<()> {
+        self.head(key).await?;
+        if conditional {
+            return Err(Error::AlreadyExists {
+                path: key.to_string(),
+                source: "the target is the source, which exists".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A multipart upload to a key's owner, completed under the key's lock (a move of the
+/// key never interleaves with the write that completes it).
+struct Upload {
+    inner: Arc<Inner>,
+    location: Path,
+    upload: Box<dyn MultipartUpload>,
+}
+
+impl fmt::Debug for Upload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upload")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl MultipartUpload for Upload {
+    fn put_part(&mut self, data: PutPayload) -> object_store::UploadPart {
+        self.upload.put_part(data)
+    }
+
+    async fn complete(&mut self) -> Result<PutResult> {
+        let _locks = self.inner.locks.write(&[&self.location]).await;
+        self.upload.complete().await
+    }
+
+    async fn abort(&mut self) -> Result<()> {
+        self.upload.abort().await
     }
 }
