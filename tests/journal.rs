@@ -6,6 +6,7 @@
 mod common;
 
 use common::Backend;
+use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use std::collections::BTreeMap;
@@ -178,6 +179,170 @@ async fn a_damaged_journal_is_reported_with_its_offset_and_its_intact_records_us
         "{text}"
     );
     assert_eq!(store.missed().len(), 2);
+}
+
+/// A replicated store over `names` of the three folders under `root` (quorum 1, so a
+/// write one member applied is acknowledged), with the journal at `root/journal`.
+fn configured(root: &std::path::Path, names: &[&str]) -> ReplicatedStore {
+    let all = folders(root);
+    let members = names.iter().map(|name| {
+        let i = NAMES.iter().position(|n| n == name).unwrap();
+        (name.to_string(), Arc::clone(&all[i]))
+    });
+    ReplicatedStore::new(members)
+        .unwrap()
+        .with_write(WritePolicy::Quorum(1))
+        .unwrap()
+        .with_journal(root.join("journal"))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_member_left_out_of_the_configuration_keeps_what_it_owes() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Path::from("gone");
+    {
+        // Run 1: a delete that only `a` applied (b and c refuse it).
+        let members = folders(dir.path());
+        let faulty: Vec<Arc<FaultyStore>> = members[1..]
+            .iter()
+            .map(|m| Arc::new(FaultyStore::new(Arc::clone(m))))
+            .collect();
+        let store = ReplicatedStore::new([
+            ("a".to_string(), Arc::clone(&members[0])),
+            ("b".to_string(), faulty[0].clone() as Arc<dyn ObjectStore>),
+            ("c".to_string(), faulty[1].clone() as Arc<dyn ObjectStore>),
+        ])
+        .unwrap()
+        .with_write(WritePolicy::Quorum(1))
+        .unwrap()
+        .with_journal(dir.path().join("journal"))
+        .unwrap();
+        store.put(&key, "v".into()).await.unwrap();
+        for f in &faulty {
+            f.inject(Fault::fail(Op::Delete));
+        }
+        store.delete(&key).await.unwrap();
+    }
+    {
+        // Run 2: `c` is out for maintenance. `b` converges; `c` still owes the delete,
+        // and a write made without it is owed too.
+        let store = configured(dir.path(), &["a", "b"]);
+        assert_eq!(store.absent_members(), ["c"]);
+        let report = replicate::repair_recorded(&store, &SyncOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(report.deleted, 1);
+        store.put(&Path::from("new"), "n".into()).await.unwrap();
+        let owed: Vec<(String, Missed, Vec<String>)> = store
+            .missed()
+            .into_iter()
+            .map(|(k, what, m)| (k.to_string(), what, m))
+            .collect();
+        assert_eq!(
+            owed,
+            [
+                ("gone".to_string(), Missed::Delete, vec!["c".to_string()]),
+                ("new".to_string(), Missed::Write, vec!["c".to_string()]),
+            ]
+        );
+    }
+    // Run 3: `c` is back. A full repair deletes its copy instead of restoring it, and
+    // gives it what it missed.
+    let store = configured(dir.path(), &["a", "b", "c"]);
+    assert!(store.absent_members().is_empty());
+    replicate::repair(&store, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(bodies(dir.path(), "gone").await, [None, None, None]);
+    assert_eq!(
+        bodies(dir.path(), "new").await,
+        vec![Some(b"n".to_vec()); 3]
+    );
+    assert!(store.missed().is_empty());
+}
+
+#[tokio::test]
+async fn a_journal_in_use_is_refused_by_any_other_name_and_a_link_stays_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let first = configured(dir.path(), &["a", "b", "c"]);
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let open = |journal: &std::path::Path| {
+        ReplicatedStore::new([("a".to_string(), Arc::clone(&folders(dir.path())[0]))])
+            .unwrap()
+            .with_journal(journal)
+    };
+    let err = open(&link).unwrap_err().to_string();
+    assert!(err.contains("in use"), "{err}");
+    let hard = dir.path().join("hard");
+    std::fs::hard_link(&path, &hard).unwrap();
+    let err = open(&hard).unwrap_err().to_string();
+    assert!(err.contains("hard links"), "{err}");
+    drop(first);
+    std::fs::remove_file(&hard).unwrap();
+    // Through the link, a retire rewrites the file the link names.
+    let store = open(&link).unwrap();
+    assert_eq!(store.absent_members(), ["b", "c"]);
+    store.retire_member("c").unwrap();
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    drop(store);
+    assert_eq!(
+        configured(dir.path(), &["a", "b"]).absent_members(),
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_journals_with_one_stem_in_one_folder_never_share_a_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores: Vec<(ReplicatedStore, Arc<FaultyStore>)> = ["safe.journal", "safe.log"]
+        .iter()
+        .map(|name| {
+            let faulty = Arc::new(FaultyStore::new(Arc::new(InMemory::new())));
+            let store = ReplicatedStore::new([
+                (
+                    "a".to_string(),
+                    Arc::new(InMemory::new()) as Arc<dyn ObjectStore>,
+                ),
+                ("b".to_string(), faulty.clone() as Arc<dyn ObjectStore>),
+            ])
+            .unwrap()
+            .with_write(WritePolicy::Quorum(1))
+            .unwrap()
+            .with_journal(dir.path().join(name))
+            .unwrap();
+            (store, faulty)
+        })
+        .collect();
+    // Each key recorded (b refuses a delete), then cleared (a delete both apply): the
+    // journals pass their rewrite threshold several times, at the same time.
+    let runs = stores.iter().map(|(store, faulty)| {
+        let (store, faulty) = (store.clone(), Arc::clone(faulty));
+        tokio::spawn(async move {
+            for i in 0..1500u32 {
+                let key = Path::from(format!("k{i}"));
+                faulty.inject(
+                    Fault::fail(Op::Delete)
+                        .on_keys_containing(format!("k{i}"))
+                        .times(1),
+                );
+                store.delete(&key).await?;
+                store.delete(&key).await?;
+            }
+            Ok::<_, object_store::Error>(())
+        })
+    });
+    for run in futures::future::join_all(runs).await {
+        run.unwrap().unwrap();
+    }
+    for (store, _) in &stores {
+        assert!(store.missed().is_empty());
+    }
 }
 
 /// The key of the child's operation `i`: a put of a new key, or (every third) a delete
