@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release --example replicate                         # a demo in a temp folder
 //! cargo run --release --example replicate -- sync stores.toml SRC DST [--delete] [--dry-run]
+//!     [--max-delete N|P%] [--force] [--backup STORE[:PREFIX]]
 //! cargo run --release --example replicate -- verify stores.toml A B [--content]
 //! cargo run --release --example replicate -- repair stores.toml STORE [--dry-run] [--recorded]
 //! cargo run --release --example replicate -- status stores.toml STORE
@@ -22,7 +23,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use stratus::object_store::path::Path;
 use stratus::object_store::ObjectStoreExt;
-use stratus::replicate::{self, Compare, Difference, SyncOptions};
+use stratus::replicate::{self, Backup, Compare, DeleteLimit, Difference, SyncOptions};
 use stratus::text::{human_bytes, thousands};
 use stratus::Config;
 
@@ -39,7 +40,7 @@ struct Args {
     command: Option<Command>,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Default)]
 struct Common {
     /// Touch nothing; report what would be done.
     #[arg(long)]
@@ -53,6 +54,17 @@ struct Common {
     /// Only keys under this prefix.
     #[arg(long)]
     prefix: Option<String>,
+    /// The most that may be deleted: a count (`100`) or a share of what the destination
+    /// holds (`10%`). Default: half, and nothing from a source that lists nothing.
+    #[arg(long, value_name = "N|P%", conflicts_with = "force", value_parser = max_delete)]
+    max_delete: Option<DeleteLimit>,
+    /// Delete whatever it takes (no delete limit).
+    #[arg(long)]
+    force: bool,
+    /// Copy every object that would be deleted or overwritten here first
+    /// (`STORE[:PREFIX]`, a store of the config file).
+    #[arg(long, value_name = "STORE[:PREFIX]")]
+    backup: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -115,7 +127,10 @@ async fn main() -> ExitCode {
             dst,
             delete,
             common,
-        } => sync(&config, &src, &dst, options(&common).with_delete(delete)).await,
+        } => {
+            let options = options(&common).with_delete(delete);
+            sync(&config, &src, &dst, &common, options).await
+        }
         Command::Verify {
             config,
             a,
@@ -127,7 +142,7 @@ async fn main() -> ExitCode {
             store,
             recorded,
             common,
-        } => repair(&config, &store, recorded, options(&common)).await,
+        } => repair(&config, &store, recorded, &common, options(&common)).await,
         Command::Status { config, store } => status(&config, &store),
         Command::Demo => demo().await,
     };
@@ -144,7 +159,45 @@ fn options(common: &Common) -> SyncOptions {
     if let Some(prefix) = &common.prefix {
         options = options.with_prefix(Path::from(prefix.as_str()));
     }
+    if common.force {
+        options = options.with_max_delete(DeleteLimit::Unlimited);
+    }
+    if let Some(limit) = common.max_delete {
+        options = options.with_max_delete(limit);
+    }
     options
+}
+
+/// `--max-delete N` or `P%`.
+fn max_delete(text: &str) -> Result<DeleteLimit, String> {
+    let bad = || format!("{text:?}: expected a count (100) or a percentage (10%)");
+    match text.strip_suffix('%') {
+        Some(percent) => {
+            let p: f64 = percent.trim().parse().map_err(|_| bad())?;
+            if !(0.0..=100.0).contains(&p) {
+                return Err(bad());
+            }
+            Ok(DeleteLimit::Fraction(p / 100.0))
+        }
+        None => Ok(DeleteLimit::Count(text.trim().parse().map_err(|_| bad())?)),
+    }
+}
+
+/// `--backup STORE[:PREFIX]`: the store of the config file, and the prefix in it.
+fn with_backup(
+    config: &Config,
+    common: &Common,
+    options: SyncOptions,
+) -> stratus::Result<(SyncOptions, Option<String>)> {
+    let Some(text) = &common.backup else {
+        return Ok((options, None));
+    };
+    let (name, prefix) = text.split_once(':').unwrap_or((text, ""));
+    let mut backup = Backup::new(config.open(name)?);
+    if !prefix.is_empty() {
+        backup = backup.with_prefix(Path::from(prefix));
+    }
+    Ok((options.with_backup(backup), Some(name.to_string())))
 }
 
 /// A progress line (keys handled, rate) while `run` goes, on a terminal.
@@ -170,11 +223,20 @@ fn with_progress(
     (options, Some(bar))
 }
 
-async fn sync(config: &str, src: &str, dst: &str, options: SyncOptions) -> stratus::Result<()> {
+async fn sync(
+    config: &str,
+    src: &str,
+    dst: &str,
+    common: &Common,
+    options: SyncOptions,
+) -> stratus::Result<()> {
     let config = Config::load(config)?;
+    let (options, backup) = with_backup(&config, common, options)?;
     // Between a bucket and a prefix of it, sync would copy onto and delete from what it
-    // reads: refuse before touching anything.
-    config.check_distinct(&[src, dst])?;
+    // reads (or back up into what it deletes from): refuse before touching anything.
+    let mut places = vec![src, dst];
+    places.extend(backup.as_deref());
+    config.check_distinct(&places)?;
     let (from, to) = (config.open(src)?, config.open(dst)?);
     let (options, bar) = with_progress(options, "sync");
     let report = replicate::sync(&*from, &*to, &options).await;
@@ -205,6 +267,9 @@ async fn sync(config: &str, src: &str, dst: &str, options: SyncOptions) -> strat
             "deleted"
         };
         println!("  {:<12} {:>10}", verb, thousands(report.deleted));
+    }
+    if options.backup.is_some() {
+        println!("  {:<12} {:>10}", "backed up", thousands(report.backed_up));
     }
     println!("  {:<12} {:>10}", "failed", report.failed);
     for (key, err) in report.failures.iter().take(20) {
@@ -286,9 +351,11 @@ async fn repair(
     config: &str,
     store: &str,
     recorded: bool,
+    common: &Common,
     options: SyncOptions,
 ) -> stratus::Result<()> {
     let config = Config::load(config)?;
+    let (options, _) = with_backup(&config, common, options)?;
     let replicated = config.open_replicated(store)?;
     if let Some(damage) = replicated.journal_damage() {
         println!("warning: {damage}");
@@ -319,6 +386,9 @@ async fn repair(
         human_bytes(report.bytes)
     );
     println!("  {:<12} {:>10}", "deletes", thousands(report.deleted));
+    if options.backup.is_some() {
+        println!("  {:<12} {:>10}", "backed up", thousands(report.backed_up));
+    }
     println!("  {:<12} {:>10}", "conflicts", report.conflicted);
     for conflict in report.conflicts.iter().take(20) {
         println!(
@@ -391,7 +461,8 @@ write = { quorum = 2 }
 
     verify(config_path, "primary", "offsite", SyncOptions::default()).await?;
     println!();
-    repair(config_path, "safe", false, SyncOptions::default()).await?;
+    let common = Common::default();
+    repair(config_path, "safe", false, &common, SyncOptions::default()).await?;
     println!();
     verify(
         config_path,
@@ -401,5 +472,12 @@ write = { quorum = 2 }
     )
     .await?;
     println!();
-    sync(config_path, "primary", "backup", SyncOptions::default()).await
+    sync(
+        config_path,
+        "primary",
+        "backup",
+        &Common::default(),
+        SyncOptions::default(),
+    )
+    .await
 }

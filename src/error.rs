@@ -116,6 +116,28 @@ pub enum Error {
         message: String,
     },
 
+    /// `sync` would delete more than its delete limit allows
+    /// ([`SyncOptions::max_delete`](crate::replicate::SyncOptions::max_delete)): nothing
+    /// was copied or deleted.
+    #[error(
+        "sync would delete {deletes} of the {held} objects in {destination} (the source lists \
+         {listed}); the limit is {limit}: nothing was copied or deleted. Check the source \
+         (an empty or mistyped one deletes everything), or allow it explicitly (--max-delete \
+         N or P%, --force)"
+    )]
+    DeleteLimit {
+        /// The destination (its `Display` form).
+        destination: String,
+        /// What sync would delete.
+        deletes: u64,
+        /// What the destination holds (under the prefix).
+        held: u64,
+        /// What the source lists (under the prefix).
+        listed: u64,
+        /// The limit, in words.
+        limit: String,
+    },
+
     /// A composite store was put together wrongly in code: no members, a name given
     /// twice, one store under two names, a placement member without a store, a quorum
     /// out of range. (From a configuration file, the same mistakes are [`Error::Config`].)
@@ -151,6 +173,7 @@ impl Error {
             | Self::InventoryReport { .. }
             | Self::Terminal(_)
             | Self::Composition { .. }
+            | Self::DeleteLimit { .. }
             | Self::Placement(_)
             | Self::Merge(_)
             | Self::Checkpoint { .. } => None,
@@ -287,6 +310,7 @@ impl Error {
             | Error::InventoryReport { .. }
             | Error::Terminal(_)
             | Error::Composition { .. }
+            | Error::DeleteLimit { .. }
             | Error::Placement(_)
             | Error::Merge(_)
             | Error::Checkpoint { .. } => return None,

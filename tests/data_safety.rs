@@ -18,12 +18,13 @@ use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
+use object_store::prefix::PrefixStore;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use stratus::layer::fault::{Fault, FaultyStore, Op};
-use stratus::replicate::{self, ReplicatedStore, SyncOptions};
+use stratus::replicate::{self, Backup, DeleteLimit, ReplicatedStore, SyncOptions};
 use stratus::shard::{self, ExecuteOptions, Member, Placement, Prefer, Rendezvous, ShardedStore};
 use stratus::Config;
 
@@ -688,4 +689,218 @@ async fn a_repair_under_a_prefix_keeps_the_records_outside_it() {
         assert_eq!(body(member.as_ref(), &x).await, None);
         assert_eq!(body(member.as_ref(), &y).await.as_deref(), Some("new"));
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. A sync that would wipe its destination, and the backup that makes it undoable.
+
+/// A store holding `n` keys `k000`.. with `body`.
+async fn holding(n: usize, body: &str) -> Arc<dyn ObjectStore> {
+    filled(&keys(n), body).await
+}
+
+#[tokio::test]
+async fn sync_with_delete_refuses_to_wipe_the_destination_and_says_so_first() {
+    let dst = holding(50, "keep").await;
+    let empty: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    for dry_run in [true, false] {
+        let options = SyncOptions::default()
+            .with_delete(true)
+            .with_dry_run(dry_run);
+        let err = replicate::sync(empty.as_ref(), dst.as_ref(), &options)
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(
+                err,
+                stratus::Error::DeleteLimit {
+                    deletes: 50,
+                    held: 50,
+                    listed: 0,
+                    ..
+                }
+            ),
+            "{text}"
+        );
+        assert!(text.contains("nothing was copied or deleted"), "{text}");
+    }
+    assert_eq!(contents(dst.as_ref()).await.len(), 50);
+
+    // A source with 20 of the 50: 30 deletes are more than half.
+    let src = holding(20, "keep").await;
+    let options = SyncOptions::default().with_delete(true);
+    let err = replicate::sync(src.as_ref(), dst.as_ref(), &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, stratus::Error::DeleteLimit { deletes: 30, .. }),
+        "{err}"
+    );
+    assert_eq!(contents(dst.as_ref()).await.len(), 50);
+    // Allowed explicitly: a count, a share, or no limit.
+    for (limit, allowed) in [
+        (DeleteLimit::Count(29), false),
+        (DeleteLimit::Fraction(0.59), false),
+        (DeleteLimit::Count(30), true),
+        (DeleteLimit::Fraction(0.6), true),
+        (DeleteLimit::Unlimited, true),
+    ] {
+        let dst = holding(50, "keep").await;
+        let options = SyncOptions::default()
+            .with_delete(true)
+            .with_max_delete(limit);
+        let result = replicate::sync(src.as_ref(), dst.as_ref(), &options).await;
+        assert_eq!(result.is_ok(), allowed, "{limit:?}: {result:?}");
+        let left = contents(dst.as_ref()).await.len();
+        assert_eq!(left, if allowed { 20 } else { 50 }, "{limit:?}");
+    }
+    // Deleting half or less needs nothing.
+    let src = holding(25, "keep").await;
+    let report = replicate::sync(src.as_ref(), dst.as_ref(), &options)
+        .await
+        .unwrap();
+    assert_eq!(report.deleted, 25);
+}
+
+#[tokio::test]
+async fn the_command_refuses_a_sync_from_a_mistyped_folder_and_deletes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = "[stores.src]\nprovider = \"local\"\nroot = \"typo\"\ncreate_root = true\n\
+                [stores.dst]\nprovider = \"local\"\nroot = \"dst\"\ncreate_root = true\n";
+    std::fs::write(dir.path().join("stores.toml"), toml).unwrap();
+    let config = Config::from_toml(toml, "stores.toml", dir.path()).unwrap();
+    let dst = config.open("dst").unwrap();
+    for key in keys(50) {
+        dst.put(&key, "data".into()).await.unwrap();
+    }
+    let run = |extra: &[&str]| {
+        let mut args = vec!["sync", "stores.toml", "src", "dst", "--delete"];
+        args.extend(extra);
+        std::process::Command::new(common::example("replicate"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("would delete 50 of the 50"), "{stderr}");
+    assert_eq!(contents(dst.as_ref()).await.len(), 50);
+    let out = run(&["--max-delete", "nine"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected a count"));
+    // Forced, with a backup: everything deleted is in the backup, and syncing it back
+    // undoes the mistake.
+    let toml = format!(
+        "{toml}[stores.saved]\nprovider = \"local\"\nroot = \"saved\"\ncreate_root = true\n"
+    );
+    std::fs::write(dir.path().join("stores.toml"), &toml).unwrap();
+    let out = run(&["--force", "--backup", "saved:run-1"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("backed up") && stdout.contains("50"),
+        "{stdout}"
+    );
+    assert!(contents(dst.as_ref()).await.is_empty());
+    let config = Config::from_toml(&toml, "stores.toml", dir.path()).unwrap();
+    let saved = config.open("saved").unwrap();
+    let kept = contents(saved.as_ref()).await;
+    assert_eq!(kept.len(), 50);
+    assert!(kept.keys().all(|k| k.starts_with("run-1/")));
+    // A backup inside the destination is refused before anything is touched.
+    let out = run(&["--force", "--backup", "dst:old"]);
+    assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn a_backup_receives_every_deleted_and_overwritten_object_before_it_goes() {
+    let dst = holding(20, "old").await;
+    let src = holding(10, "new").await; // written later: the copies are out of date
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let backup = Backup::new(Arc::clone(&store)).with_prefix(Path::from("before"));
+    let options = SyncOptions::default()
+        .with_delete(true)
+        .with_backup(backup.clone());
+    let report = replicate::sync(src.as_ref(), dst.as_ref(), &options)
+        .await
+        .unwrap();
+    // 10 overwritten (different bytes, same size), 10 deleted: all 20 backed up first.
+    assert_eq!(
+        (
+            report.copied,
+            report.deleted,
+            report.backed_up,
+            report.failed
+        ),
+        (10, 10, 20, 0)
+    );
+    let saved = contents(store.as_ref()).await;
+    assert_eq!(saved.len(), 20);
+    assert!(saved.values().all(|body| body == b"old"));
+    // Undo: the backup synced back restores the destination as it was.
+    let restore = PrefixStore::new(Arc::clone(&store), "before");
+    replicate::sync(&restore, dst.as_ref(), &SyncOptions::default())
+        .await
+        .unwrap();
+    assert!(contents(dst.as_ref()).await.values().all(|b| b == b"old"));
+
+    // A backup holding another version of a key is never overwritten: that key fails,
+    // and the destination keeps it.
+    let dst = holding(20, "odd").await;
+    let src = holding(10, "new").await;
+    let report = replicate::sync(src.as_ref(), dst.as_ref(), &options)
+        .await
+        .unwrap();
+    assert_eq!((report.failed, report.deleted, report.copied), (20, 0, 0));
+    let err = report.failures[0].1.to_string();
+    assert!(err.contains("another version"), "{err}");
+    assert!(contents(dst.as_ref()).await.values().all(|b| b == b"odd"));
+
+    // The destination as its own backup: refused before anything is touched.
+    let dst = holding(20, "old").await;
+    let options = SyncOptions::default()
+        .with_delete(true)
+        .with_backup(Backup::new(Arc::clone(&dst)));
+    let err = replicate::sync(src.as_ref(), dst.as_ref(), &options)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("the backup is the destination"),
+        "{err}"
+    );
+    assert!(contents(dst.as_ref()).await.values().all(|b| b == b"old"));
+}
+
+#[tokio::test]
+async fn repair_backs_up_what_it_deletes_each_member_apart_and_keeps_a_count_limit() {
+    let (store, members) = two_faulty();
+    let store = store.with_write(replicate::WritePolicy::Quorum(1)).unwrap();
+    for key in keys(3) {
+        store.put(&key, "v".into()).await.unwrap();
+    }
+    members[1].inject(Fault::fail(Op::Delete));
+    for key in keys(3) {
+        store.delete(&key).await.unwrap();
+    }
+    members[1].clear();
+    let limited = SyncOptions::default().with_max_delete(DeleteLimit::Count(2));
+    let err = replicate::repair(&store, &limited).await.unwrap_err();
+    assert!(
+        matches!(err, stratus::Error::DeleteLimit { deletes: 3, .. }),
+        "{err}"
+    );
+    assert_eq!(contents(members[1].as_ref()).await.len(), 3);
+    let saved: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let options = SyncOptions::default().with_backup(Backup::new(Arc::clone(&saved)));
+    let report = replicate::repair(&store, &options).await.unwrap();
+    assert_eq!((report.deleted, report.backed_up), (3, 3));
+    let kept: Vec<String> = contents(saved.as_ref()).await.into_keys().collect();
+    assert_eq!(kept, ["b/k000", "b/k001", "b/k002"]);
 }

@@ -51,6 +51,6 @@ pub use journal::JournalDamage;
 pub use policy::{ListPolicy, Missed, PolicyError, ReadPolicy, WritePolicy};
 pub use store::ReplicatedStore;
 pub use sync::{
-    differences, repair, repair_recorded, sync, verify, Difference, RepairConflict, RepairReport,
-    SyncOptions, SyncReport, VerifyReport,
+    differences, repair, repair_recorded, sync, verify, Backup, DeleteLimit, Difference,
+    RepairConflict, RepairReport, SyncOptions, SyncReport, VerifyReport,
 };

@@ -18,6 +18,7 @@ use object_store::path::Path;
 use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// `err`, from one of `stores` (role, store), as a stratus error naming that store: the
@@ -110,6 +111,216 @@ pub struct SyncOptions {
     pub checkpoint: Option<PathBuf>,
     /// Keys between checkpoint writes.
     pub checkpoint_every: u64,
+    /// `sync` with `delete`, and `repair`: how much may be deleted without being told
+    /// (see [`DeleteLimit`]). Checked before anything is copied or deleted.
+    pub max_delete: DeleteLimit,
+    /// `sync` and `repair`: where every object they would delete or overwrite is copied
+    /// first (see [`Backup`]); none by default.
+    pub backup: Option<Backup>,
+}
+
+/// How much [`sync`] with `delete` (and [`repair`]) may delete before it refuses, with
+/// [`crate::Error::DeleteLimit`], having deleted nothing.
+///
+/// A sync from an empty or mistyped source (a typo in a folder's `root`, a bucket
+/// emptied by mistake) would otherwise delete the whole destination, correctly by its
+/// own rules. So by default `sync` first lists both stores (keys only: one listing more
+/// than a sync without `delete`), counts what it would delete, and refuses when that is
+/// more than half of what the destination holds, or when the source lists nothing while
+/// the destination holds something. While it runs, deletes past the allowance counted
+/// then fail (the source or destination changed meanwhile). `repair` deletes only what
+/// the record says members missed (acknowledged deletes, never inferred from a
+/// listing): only a `Count` limit applies to it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
+pub enum DeleteLimit {
+    /// The default: at most half of what the destination holds, and nothing when the
+    /// source lists nothing.
+    #[default]
+    Half,
+    /// At most this many objects (`--max-delete N`).
+    Count(u64),
+    /// At most this fraction (0 to 1) of what the destination holds (`--max-delete P%`).
+    Fraction(f64),
+    /// No limit (`--force`).
+    Unlimited,
+}
+
+impl DeleteLimit {
+    /// How many deletes are allowed when the destination holds `held` objects and the
+    /// source `listed`; `None`: no limit.
+    fn allowance(self, held: u64, listed: u64) -> Option<u64> {
+        match self {
+            DeleteLimit::Half if listed == 0 => Some(0),
+            DeleteLimit::Half => Some(held / 2),
+            DeleteLimit::Count(n) => Some(n),
+            DeleteLimit::Fraction(f) => Some((held as f64 * f.clamp(0.0, 1.0)).floor() as u64),
+            DeleteLimit::Unlimited => None,
+        }
+    }
+}
+
+impl std::fmt::Display for DeleteLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeleteLimit::Half => write!(
+                f,
+                "half of what the destination holds, nothing from an empty source"
+            ),
+            DeleteLimit::Count(n) => write!(f, "{n} objects"),
+            DeleteLimit::Fraction(x) => {
+                write!(f, "{:.1}% of what the destination holds", x * 100.0)
+            }
+            DeleteLimit::Unlimited => write!(f, "no limit"),
+        }
+    }
+}
+
+/// Where [`sync`] and [`repair`] put what they delete or overwrite, first: the object
+/// is copied to `store` under `prefix` with the same key (a conditional create), and
+/// only once it is there is it deleted or overwritten. So a mistaken sync can be undone
+/// by syncing the backup back.
+///
+/// A backup that already holds another version of a key is never overwritten: that
+/// key fails (nothing deleted or overwritten) and the report says so; use a new prefix
+/// per run (a date) to keep every run's backups. The backup must be a place of its own:
+/// neither the destination nor the source, nor inside them. `sync` refuses a backup
+/// that a probe object shows to be the destination's own keys; for stores of a config
+/// file, [`Config::check_distinct`](crate::Config::check_distinct) over the three
+/// proves the rest (the command does).
+#[derive(Clone)]
+pub struct Backup {
+    store: Arc<dyn ObjectStore>,
+    prefix: Option<Path>,
+}
+
+impl Backup {
+    /// Back up into `store`, under the same keys.
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            store,
+            prefix: None,
+        }
+    }
+
+    /// Back up under `prefix` in the store.
+    pub fn with_prefix(mut self, prefix: Path) -> Self {
+        self.prefix = Some(prefix).filter(|p| !p.as_ref().is_empty());
+        self
+    }
+
+    /// The backup of member `name` of a replicated store (`repair`): under
+    /// `<prefix>/<name>/`, since members may hold different versions of one key.
+    fn for_member(&self, name: &str) -> Backup {
+        let prefix = match &self.prefix {
+            Some(prefix) => prefix.parts().chain(Path::from(name).parts()).collect(),
+            None => Path::from(name),
+        };
+        Backup {
+            store: Arc::clone(&self.store),
+            prefix: Some(prefix),
+        }
+    }
+
+    /// Where `key` is backed up.
+    fn key(&self, key: &Path) -> Path {
+        match &self.prefix {
+            Some(prefix) => prefix.parts().chain(key.parts()).collect(),
+            None => key.clone(),
+        }
+    }
+
+    /// Copy `key` of `from` into the backup, unless the backup holds the same bytes
+    /// already; refused if it holds another version. Whether the object was there to
+    /// back up (a key gone meanwhile needs no backup).
+    async fn keep(&self, from: &dyn ObjectStore, key: &Path) -> Result<bool> {
+        let to = self.key(key);
+        let tag_backup = |err| tag("backup", err);
+        let Some(original) = head_if_any(from, key).await? else {
+            return Ok(false);
+        };
+        let copied = crate::transfer::transfer_absent(
+            from,
+            key,
+            self.store.as_ref(),
+            &to,
+            original.size,
+            Stamp::No,
+        )
+        .await;
+        match copied {
+            Ok(copied) => {
+                let kept = self.store.head(&to).await.map_err(tag_backup)?;
+                if kept.size != copied.size {
+                    return Err(tag_backup(generic_error(format!(
+                        "the backup of {key} holds {} bytes, {} were copied; nothing was \
+                         deleted or overwritten",
+                        kept.size, copied.size
+                    ))));
+                }
+                Ok(true)
+            }
+            Err(Error::AlreadyExists { .. }) => {
+                let kept = self.store.head(&to).await.map_err(tag_backup)?;
+                let same = version::same_bytes((from, &original), (self.store.as_ref(), &kept))
+                    .await
+                    .map_err(tag_backup)?;
+                if same {
+                    return Ok(true);
+                }
+                Err(tag_backup(generic_error(format!(
+                    "the backup already holds another version of {key} (at {to}); nothing \
+                     was deleted or overwritten: choose a new backup prefix"
+                ))))
+            }
+            Err(err) => Err(tag_backup(err)),
+        }
+    }
+
+    /// Refuse a backup whose keys are `dst`'s own: a probe object written to the backup
+    /// is found in `dst` under the same key.
+    async fn check(&self, dst: &dyn ObjectStore) -> crate::Result<()> {
+        let probe = self.key(&Path::from(format!(
+            ".stratus-backup-probe-{:016x}",
+            xxhash_rust::xxh3::xxh3_64(format!("{:?}", std::time::SystemTime::now()).as_bytes())
+        )));
+        let options = object_store::PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        self.store
+            .put_opts(&probe, "stratus backup probe".into(), options)
+            .await
+            .map_err(|e| crate::Error::in_store("backup", e))?;
+        let seen = head_if_any(dst, &probe).await;
+        let _ = self.store.delete(&probe).await;
+        match seen {
+            Ok(None) => Ok(()),
+            Ok(Some(_)) => Err(crate::Error::composition(
+                "backup",
+                "the backup is the destination itself (an object written to the backup is \
+                 found in the destination): it would delete what it backs up; give the \
+                 backup a place of its own",
+            )),
+            Err(e) => Err(crate::Error::in_store("destination", e)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Backup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backup")
+            .field("store", &self.store.to_string())
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+fn generic_error(message: String) -> Error {
+    Error::Generic {
+        store: "stratus",
+        source: message.into(),
+    }
 }
 
 impl Default for SyncOptions {
@@ -124,6 +335,8 @@ impl Default for SyncOptions {
             progress: None,
             checkpoint: None,
             checkpoint_every: 1000,
+            max_delete: DeleteLimit::default(),
+            backup: None,
         }
     }
 }
@@ -136,6 +349,8 @@ impl std::fmt::Debug for SyncOptions {
             .field("dry_run", &self.dry_run)
             .field("concurrency", &self.concurrency)
             .field("prefix", &self.prefix)
+            .field("max_delete", &self.max_delete)
+            .field("backup", &self.backup)
             .finish_non_exhaustive()
     }
 }
@@ -164,6 +379,16 @@ impl SyncOptions {
     /// Only keys under `prefix`.
     pub fn with_prefix(mut self, prefix: Path) -> Self {
         self.prefix = Some(prefix);
+        self
+    }
+    /// Set how much may be deleted (see [`DeleteLimit`]).
+    pub fn with_max_delete(mut self, limit: DeleteLimit) -> Self {
+        self.max_delete = limit;
+        self
+    }
+    /// Copy what is deleted or overwritten to `backup` first (see [`Backup`]).
+    pub fn with_backup(mut self, backup: Backup) -> Self {
+        self.backup = Some(backup);
         self
     }
     /// Hand the progress callback, if any, where the operation is.
@@ -226,6 +451,8 @@ pub struct SyncReport {
     pub skipped: u64,
     /// Objects deleted from the destination.
     pub deleted: u64,
+    /// Objects copied to the backup before they were deleted or overwritten.
+    pub backed_up: u64,
     /// Keys whose copy or delete failed (all of them).
     pub failed: u64,
     /// The first [`SyncOptions::examples`] of those keys, with why (memory stays bounded
@@ -280,20 +507,39 @@ pub async fn sync(
         ..Default::default()
     };
     let (checkpoint, after) = options.checkpoint("sync", src, dst)?;
+    if let Some(backup) = &options.backup {
+        backup.check(dst).await?;
+    }
+    // Deletes are counted before anything is touched, and stay within that count.
+    let allowance = match options.delete {
+        true => delete_allowance(src, dst, options, after.as_ref()).await?,
+        false => None,
+    };
+    let deleting = AtomicU64::new(0);
+    let backed_up = AtomicU64::new(0);
     let mut handled = 0u64;
     let actions = rows(&stores, options.prefix.as_ref(), after.as_ref())
-        .map(|row| async move {
-            let (key, metas) = row?;
-            let action = decide(src, dst, &metas, options).await?;
-            if matches!(action, Action::Delete) && !options.dry_run {
-                // Fatal when it fails: a listing out of order is not to be trusted at all.
-                ensure_absent(src, &key).await?;
+        .map(|row| {
+            let (deleting, backed_up) = (&deleting, &backed_up);
+            async move {
+                let (key, metas) = row?;
+                let action = decide(src, dst, &metas, options).await?;
+                if matches!(action, Action::Delete) && !options.dry_run {
+                    // Fatal when it fails: a listing out of order is not to be trusted.
+                    ensure_absent(src, &key).await?;
+                }
+                let over = matches!(action, Action::Delete)
+                    && allowance.is_some_and(|n| deleting.fetch_add(1, Ordering::Relaxed) >= n);
+                let result = match options.dry_run {
+                    _ if over => Err(past_allowance(&key, options.max_delete)),
+                    true => Ok(()),
+                    false => {
+                        let listed = metas[1].is_some();
+                        apply(src, dst, &key, &action, listed, options, backed_up).await
+                    }
+                };
+                Ok::<_, Error>((key, action, result))
             }
-            let result = match options.dry_run {
-                true => Ok(()),
-                false => apply(src, dst, &key, &action, metas[1].is_some()).await,
-            };
-            Ok::<_, Error>((key, action, result))
         })
         .buffered(options.concurrency.max(1));
     futures::pin_mut!(actions);
@@ -322,7 +568,49 @@ pub async fn sync(
     if let Some(checkpoint) = checkpoint.as_ref().filter(|_| report.failed == 0) {
         checkpoint.finish()?;
     }
+    report.backed_up = backed_up.load(Ordering::Relaxed);
     Ok(report)
+}
+
+/// How many objects `sync` may delete (`None`: no limit), from a listing of both stores
+/// (keys only) that counts what it would delete; refused when that is past the limit.
+async fn delete_allowance(
+    src: &dyn ObjectStore,
+    dst: &dyn ObjectStore,
+    options: &SyncOptions,
+    after: Option<&Path>,
+) -> crate::Result<Option<u64>> {
+    if options.max_delete == DeleteLimit::Unlimited {
+        return Ok(None);
+    }
+    let stores = [("source", src), ("destination", dst)];
+    let (mut listed, mut held, mut deletes) = (0u64, 0u64, 0u64);
+    let mut listing = rows(&stores, options.prefix.as_ref(), after);
+    while let Some(row) = listing.next().await {
+        let (_, metas) = row.map_err(|e| located(&stores, e))?;
+        listed += u64::from(metas[0].is_some());
+        held += u64::from(metas[1].is_some());
+        deletes += u64::from(metas[0].is_none() && metas[1].is_some());
+    }
+    let allowance = options.max_delete.allowance(held, listed);
+    if allowance.is_some_and(|n| deletes > n) {
+        return Err(crate::Error::DeleteLimit {
+            destination: dst.to_string(),
+            deletes,
+            held,
+            listed,
+            limit: options.max_delete.to_string(),
+        });
+    }
+    Ok(allowance)
+}
+
+/// A delete past the allowance counted before the sync began.
+fn past_allowance(key: &Path, limit: DeleteLimit) -> Error {
+    generic_error(format!(
+        "not deleted: {key} is past the deletes counted before the sync began (limit: \
+         {limit}); the source or the destination changed meanwhile"
+    ))
 }
 
 /// What sync does with one key, given its entries in the source and the destination.
@@ -366,14 +654,24 @@ async fn ensure_absent(src: &dyn ObjectStore, key: &Path) -> Result<()> {
     ))
 }
 
-/// Carry out a copy or a delete of `key` (`listed`: whether the destination listed it).
+/// Carry out a copy or a delete of `key` (`listed`: whether the destination listed it),
+/// backing up first what it deletes or overwrites when the options have a backup.
 async fn apply(
     src: &dyn ObjectStore,
     dst: &dyn ObjectStore,
     key: &Path,
     action: &Action,
     listed: bool,
+    options: &SyncOptions,
+    backed_up: &AtomicU64,
 ) -> Result<()> {
+    let replaces =
+        matches!(action, Action::Delete) || (matches!(action, Action::Copy(_)) && listed);
+    if let (true, Some(backup)) = (replaces, &options.backup) {
+        if backup.keep(dst, key).await? {
+            backed_up.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     match action {
         Action::Skip => Ok(()),
         // The destination listed a copy: overwriting it is what sync is for.
@@ -543,6 +841,9 @@ pub struct RepairReport {
     pub bytes: u64,
     /// Deletes applied to members that missed a recorded delete.
     pub deleted: u64,
+    /// Objects copied to the backup before a delete or an overwrite (each member's
+    /// under `<prefix>/<member>/`).
+    pub backed_up: u64,
     /// Keys whose members held different versions (all of them).
     pub conflicted: u64,
     /// The first [`SyncOptions::examples`] of those keys, with what was kept.
@@ -671,6 +972,32 @@ async fn converge_rows(
         .into_iter()
         .filter(|(key, _)| covers(key))
         .collect();
+    // Only recorded deletes are applied: a count limit applies to them (see
+    // `DeleteLimit`), checked before anything is touched.
+    if let DeleteLimit::Count(limit) = options.max_delete {
+        let deletes = recorded
+            .keys()
+            .filter(|key| {
+                store
+                    .missed_at(key)
+                    .is_some_and(|o| o.what == Missed::Delete)
+            })
+            .count() as u64;
+        if deletes > limit {
+            return Err(crate::Error::DeleteLimit {
+                destination: store.to_string(),
+                deletes,
+                held: 0,
+                listed: 0,
+                limit: options.max_delete.to_string(),
+            });
+        }
+    }
+    if let Some(backup) = &options.backup {
+        for (name, member) in members {
+            backup.for_member(name).check(*member).await?;
+        }
+    }
     // Recorded keys that failed to converge keep their record (bounded by the record).
     let mut unconverged = BTreeSet::new();
     let mut handled = 0u64;
@@ -690,8 +1017,10 @@ async fn converge_rows(
                 copies,
                 bytes,
                 deletes,
+                backed_up,
                 conflict,
             } => {
+                report.backed_up += backed_up;
                 report.copied += copies;
                 report.bytes = report.bytes.saturating_add(bytes);
                 report.deleted += deletes;
@@ -730,6 +1059,7 @@ enum Converged {
         copies: u64,
         bytes: u64,
         deletes: u64,
+        backed_up: u64,
         conflict: Option<RepairConflict>,
     },
     Failed(Path, Error),
@@ -779,9 +1109,16 @@ async fn converge(
     if targets.is_empty() {
         return Converged::Consistent;
     }
+    let mut backed_up = 0;
     if !options.dry_run {
         for &i in &targets {
             let (from, to) = (members[winner].1, members[i].1);
+            if let (Some(_), Some(backup)) = (&metas[i], &options.backup) {
+                match backup.for_member(members[i].0).keep(to, &key).await {
+                    Ok(kept) => backed_up += u64::from(kept),
+                    Err(err) => return Converged::Failed(key, tag(members[i].0, err)),
+                }
+            }
             let copied = match &metas[i] {
                 // The member listed another version: replace it (it lost to the winner).
                 Some(_) => transfer(from, &key, to, &key, PutMode::Overwrite).await,
@@ -797,6 +1134,7 @@ async fn converge(
         copies: targets.len() as u64,
         bytes: best.size.saturating_mul(targets.len() as u64),
         deletes: 0,
+        backed_up,
         conflict: (!overwritten.is_empty()).then(|| RepairConflict {
             location: key.clone(),
             kept: members[winner].0.to_string(),
@@ -825,8 +1163,19 @@ async fn delete_everywhere(
     options: &SyncOptions,
 ) -> Converged {
     let holders: Vec<usize> = (0..members.len()).filter(|&i| metas[i].is_some()).collect();
+    let mut backed_up = 0;
     if !options.dry_run {
         for &i in &holders {
+            if let Some(backup) = &options.backup {
+                match backup
+                    .for_member(members[i].0)
+                    .keep(members[i].1, &key)
+                    .await
+                {
+                    Ok(kept) => backed_up += u64::from(kept),
+                    Err(err) => return Converged::Failed(key, tag(members[i].0, err)),
+                }
+            }
             match members[i].1.delete(&key).await {
                 Ok(()) | Err(Error::NotFound { .. }) => {}
                 Err(err) => return Converged::Failed(key, tag(members[i].0, err)),
@@ -837,6 +1186,7 @@ async fn delete_everywhere(
         copies: 0,
         bytes: 0,
         deletes: holders.len() as u64,
+        backed_up,
         conflict: None,
     }
 }
