@@ -442,6 +442,120 @@ async fn two_exports_to_one_place_keep_both_and_read_back_alike() {
     }
 }
 
+/// Export `store` under `prefix` into `dest` under `dest_prefix`, which may lie inside
+/// what is scanned: the report and the rows must be the tree as it was before, without
+/// the export's own files (the scan meets them when it lists their keys after they were
+/// written).
+async fn export_leaves_its_own_files_out(
+    what: &str,
+    store: &dyn ObjectStore,
+    prefix: Option<&Path>,
+    dest: Arc<dyn ObjectStore>,
+    dest_prefix: Option<&Path>,
+) -> stratus::inventory::export::Export {
+    let options = ScanOptions::default()
+        .with_as_of(as_of())
+        .with_concurrency(1);
+    let before = stratus::inventory::scan(store, prefix, &options)
+        .await
+        .unwrap();
+    let small = ExportOptions::default().with_rows_per_file(1000);
+    let (report, written) = export(
+        store,
+        prefix,
+        &options,
+        Arc::clone(&dest),
+        dest_prefix,
+        &small,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(
+        (report.objects, report.bytes),
+        (before.objects, before.bytes),
+        "{what}: the report counts the tree without the export's files"
+    );
+    assert_eq!(report, before, "{what}");
+    assert_eq!(written.rows, before.objects, "{what}");
+    let mut back = reports::read(dest, &written.manifest, prefix, &options)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    back.source = None;
+    assert_eq!(back, to_millis(before), "{what}: the rows are the tree's");
+    written
+}
+
+/// 4,600 objects under `a/`: more than the listing hands the writer at once (4,096), and
+/// before `exports/` in key order, so the export writes files while its listing has yet
+/// to reach their keys.
+async fn fill_before_exports(store: &dyn ObjectStore) {
+    let puts = (0..4600).map(|i| async move {
+        store
+            .put(&Path::from(format!("a/{i:05}")), vec![1u8; 10].into())
+            .await
+            .unwrap()
+    });
+    futures::StreamExt::collect::<Vec<_>>(futures::StreamExt::buffer_unordered(
+        futures::stream::iter(puts),
+        16,
+    ))
+    .await;
+}
+
+// One thread: the export's writer runs whenever the listing waits for a page.
+#[tokio::test]
+async fn an_export_into_memory_it_scans_leaves_its_own_files_out() {
+    let memory: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    fill_before_exports(memory.as_ref()).await;
+    // Listed a page at a time, as S3 lists: files written at keys not reached yet show up.
+    let store: Arc<dyn ObjectStore> = Arc::new(common::Relisted::paged(memory, 500));
+    let exports = Path::from("exports");
+    let first = export_leaves_its_own_files_out(
+        "inside the scanned tree",
+        store.as_ref(),
+        None,
+        Arc::clone(&store),
+        Some(&exports),
+    )
+    .await;
+    // Outside the scanned prefix: never met.
+    export_leaves_its_own_files_out(
+        "outside the scanned prefix",
+        store.as_ref(),
+        Some(&Path::from("a")),
+        Arc::clone(&store),
+        Some(&exports),
+    )
+    .await;
+    // An earlier run's files are objects like any other: counted.
+    let options = ScanOptions::default().with_as_of(as_of());
+    let (report, _) = export(
+        store.as_ref(),
+        None,
+        &options,
+        Arc::clone(&store),
+        Some(&exports),
+        &ExportOptions::default(),
+    )
+    .await
+    .unwrap();
+    let earlier = 2 * (first.files.len() as u64 + 2);
+    assert_eq!(report.objects, 4600 + earlier, "both earlier runs' files");
+}
+
+#[tokio::test]
+async fn an_export_into_a_folder_it_scans_leaves_its_own_files_out() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("exports")).unwrap();
+    let folder = Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    fill_before_exports(folder.as_ref()).await;
+    let scanned = common::Relisted::paged(folder, 500);
+    // The destination: another store, the folder `exports` inside the scanned one.
+    let inside = LocalFileSystem::new_with_prefix(dir.path().join("exports")).unwrap();
+    let dest: Arc<dyn ObjectStore> = Arc::new(scanned.and_writes_to(Arc::new(inside)));
+    export_leaves_its_own_files_out("a folder inside", &scanned, None, dest, None).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_whose_listing_fails_half_way_writes_no_manifest() {
     // More objects than the listing hands the writer at once (4,096), so files are

@@ -541,7 +541,7 @@ pub async fn browse(
         }
     });
     let scanning = tokio::spawn(async move {
-        super::scan_into(store.as_ref(), prefix.as_ref(), &options, Some(sink)).await
+        super::scan_into(store.as_ref(), prefix.as_ref(), &options, Some(sink.into())).await
     });
     let (finished_tx, finished_rx) = std::sync::mpsc::channel::<Result<Report>>();
     let title = title.to_string();

@@ -23,6 +23,11 @@
 //! listing or an upload fails, no manifest is written; data files already uploaded stay
 //! (the error names the run, so `data/<run>-*` can be removed).
 //!
+//! The destination may lie inside the scanned tree (the same bucket, a folder inside the
+//! scanned one, reached through another store): the scan leaves this run's own files out
+//! of the report and the rows, recognised by their names wherever it lists them. An
+//! earlier export's files are objects like any other, and are counted.
+//!
 //! Keys are the listed store's keys (a store opened under a prefix lists relative keys);
 //! `last_modified_date` has millisecond precision, as S3 Inventory's does, so a store
 //! with finer times (a local folder, memory) reads back with them truncated.
@@ -154,6 +159,9 @@ pub async fn export(
     } else {
         writing.boxed()
     };
+    // The destination may lie inside the scanned tree: this run's files are left out.
+    let own = run.clone();
+    let sink = super::Sink::from(sink).skipping(move |key| written_by(&own, key));
     let scanning = super::scan_into(store, prefix, &options, Some(sink));
     let (report, written) = futures::join!(scanning, writing);
     let failed = |message: String| Error::InventoryReport {
@@ -217,6 +225,29 @@ fn run_name(as_of: DateTime<Utc>) -> String {
     let seed = format!("{nanos}-{}-{:p}", std::process::id(), &nanos);
     let random = xxhash_rust::xxh3::xxh3_64(seed.as_bytes()) as u32;
     format!("{}-{random:08x}", as_of.format("%Y-%m-%dT%H-%M-%SZ"))
+}
+
+/// Whether `key` is one of the files of the export `run` (`…/data/<run>-00000.parquet`,
+/// `…/<run>/manifest.json`, `…/<run>/manifest.checksum`). Only the last segments are
+/// compared: where the destination lies in a scanned store is not known (two stores, one
+/// place). No other object has them by accident: the run's name has 32 random bits.
+fn written_by(run: &str, key: &str) -> bool {
+    let (parent, name) = key.rsplit_once('/').unwrap_or(("", key));
+    let parent_is = |segment: &str| {
+        parent
+            .strip_suffix(segment)
+            .is_some_and(|above| above.is_empty() || above.ends_with('/'))
+    };
+    match name.strip_prefix(run) {
+        Some(rest) => {
+            let number = rest
+                .strip_prefix('-')
+                .and_then(|rest| rest.strip_suffix(".parquet"));
+            number.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                && parent_is("data")
+        }
+        None => matches!(name, "manifest.json" | "manifest.checksum") && parent_is(run),
+    }
 }
 
 #[derive(Serialize)]
@@ -385,5 +416,39 @@ impl AsyncFileWriter for Md5Writer {
 
     fn complete(&mut self) -> BoxFuture<'_, parquet::errors::Result<()>> {
         AsyncFileWriter::complete(&mut self.inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runs_files_are_known_by_their_last_segments_and_nothing_else_is() {
+        let run = "2026-11-23T18-05-12Z-1a2b3c4d";
+        for key in [
+            "data/2026-11-23T18-05-12Z-1a2b3c4d-00000.parquet",
+            "exports/data/2026-11-23T18-05-12Z-1a2b3c4d-00012.parquet",
+            "2026-11-23T18-05-12Z-1a2b3c4d/manifest.json",
+            "a/b/2026-11-23T18-05-12Z-1a2b3c4d/manifest.checksum",
+        ] {
+            assert!(written_by(run, key), "{key}");
+        }
+        for key in [
+            // Another run's.
+            "data/2026-11-23T18-05-12Z-1a2b3c4e-00000.parquet",
+            "2026-11-23T18-05-12Z-1a2b3c4e/manifest.json",
+            // Not where the export puts them.
+            "2026-11-23T18-05-12Z-1a2b3c4d-00000.parquet",
+            "mydata/2026-11-23T18-05-12Z-1a2b3c4d-00000.parquet",
+            "data/2026-11-23T18-05-12Z-1a2b3c4d-00000.parquet.bak",
+            "data/2026-11-23T18-05-12Z-1a2b3c4d-.parquet",
+            "x2026-11-23T18-05-12Z-1a2b3c4d/manifest.json",
+            "2026-11-23T18-05-12Z-1a2b3c4d/other.json",
+            "manifest.json",
+            "",
+        ] {
+            assert!(!written_by(run, key), "{key}");
+        }
     }
 }

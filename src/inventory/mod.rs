@@ -210,8 +210,36 @@ pub async fn scan(
     scan_into(store, prefix, options, None).await
 }
 
-/// Where a scan hands every object it lists, in batches of [`HAND_OFF`] (for an export).
-pub(crate) type Sink = tokio::sync::mpsc::Sender<Vec<ObjectMeta>>;
+/// Where a scan hands every object it lists, in batches of [`HAND_OFF`] (an export, the
+/// browser), and which keys it leaves out.
+pub(crate) struct Sink {
+    /// Receives the objects listed.
+    objects: tokio::sync::mpsc::Sender<Vec<ObjectMeta>>,
+    /// Keys left out of the report and of what is handed: an export's own files, which
+    /// it may be writing into the tree it scans. Called once per object listed.
+    skip: Option<Box<Skip>>,
+}
+
+/// Whether a scan leaves a key out.
+type Skip = dyn Fn(&str) -> bool + Send + Sync;
+
+impl Sink {
+    /// Leave out every key `skip` is true for.
+    #[cfg_attr(not(feature = "reports"), allow(dead_code))]
+    pub(crate) fn skipping(mut self, skip: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        self.skip = Some(Box::new(skip));
+        self
+    }
+}
+
+impl From<tokio::sync::mpsc::Sender<Vec<ObjectMeta>>> for Sink {
+    fn from(objects: tokio::sync::mpsc::Sender<Vec<ObjectMeta>>) -> Self {
+        Self {
+            objects,
+            skip: None,
+        }
+    }
+}
 
 /// Objects handed to a [`Sink`] at once.
 const HAND_OFF: usize = 4096;
@@ -292,18 +320,27 @@ impl Shared {
         }
     }
 
+    /// Whether the scan leaves `meta` out (the sink's `skip`).
+    fn skips(&self, meta: &ObjectMeta) -> bool {
+        let skip = self.sink.as_ref().and_then(|sink| sink.skip.as_ref());
+        skip.is_some_and(|skip| skip(meta.location.as_ref()))
+    }
+
     /// Hand `objects` to the sink, if there is one.
     async fn hand_off(&self, objects: Vec<ObjectMeta>) -> Result<()> {
         match &self.sink {
             Some(sink) if !objects.is_empty() => {
-                sink.send(objects).await.map_err(|_| Error::Listing {
-                    store: self.store.clone(),
-                    prefix: String::new(),
-                    source: Box::new(object_store::Error::Generic {
-                        store: "stratus",
-                        source: "the export's writer stopped".into(),
-                    }),
-                })
+                sink.objects
+                    .send(objects)
+                    .await
+                    .map_err(|_| Error::Listing {
+                        store: self.store.clone(),
+                        prefix: String::new(),
+                        source: Box::new(object_store::Error::Generic {
+                            store: "stratus",
+                            source: "the export's writer stopped".into(),
+                        }),
+                    })
             }
             _ => Ok(()),
         }
@@ -341,6 +378,9 @@ async fn consume(
     let mut handing = Vec::new();
     while let Some(meta) = listing.next().await {
         let meta = meta.map_err(|e| shared.listing_error(&partition, e))?;
+        if shared.skips(&meta) {
+            continue;
+        }
         report.add(shared.relative(&meta), &meta);
         objects += 1;
         bytes = bytes.saturating_add(meta.size);
@@ -475,7 +515,7 @@ impl Scan<'_> {
                 .buffer_unordered(concurrency);
             let mut next = Vec::new();
             while let Some((node, found)) = levels.try_next().await? {
-                let objects = match found {
+                let mut objects = match found {
                     Explored::Split(level) => {
                         next.extend(level.common_prefixes.into_iter().map(Some));
                         level.objects
@@ -490,6 +530,7 @@ impl Scan<'_> {
                 };
                 // Objects listed while exploring: a partition of their own (the prefixes
                 // above them stay open).
+                objects.retain(|meta| !self.shared.skips(meta));
                 let mut part = self.template.clone();
                 let bytes = objects
                     .iter()

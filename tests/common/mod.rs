@@ -316,6 +316,8 @@ pub struct Relisted {
     pub inner: Arc<dyn ObjectStore>,
     what: &'static str,
     list: Box<Lister>,
+    /// Puts through this store not finished yet.
+    putting: Arc<AtomicU64>,
 }
 
 impl Relisted {
@@ -338,6 +340,76 @@ impl Relisted {
                 });
                 listing.take(n).chain(failure).boxed()
             }),
+            putting: Arc::default(),
+        }
+    }
+
+    /// Listings read a page of `page` keys at a time, each page a new listing after the
+    /// last key read, once the puts through this store that started before it finished:
+    /// as S3 lists (start-after, read-after-write), so an object written during a
+    /// listing, at a key it has not reached yet, is listed.
+    pub fn paged(inner: Arc<dyn ObjectStore>, page: usize) -> Self {
+        let putting = Arc::new(AtomicU64::new(0));
+        let writes = Arc::clone(&putting);
+        Self {
+            inner,
+            what: "paged",
+            list: Box::new(move |inner, prefix, offset| {
+                let state = (
+                    Arc::clone(inner),
+                    Arc::clone(&writes),
+                    prefix.cloned(),
+                    offset.cloned(),
+                );
+                futures::stream::unfold(Some(state), move |state| async move {
+                    let (inner, writes, prefix, after) = state?;
+                    // A round trip: whatever else runs, runs now.
+                    tokio::task::yield_now().await;
+                    while writes.load(Ordering::SeqCst) > 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    }
+                    let listing = match &after {
+                        Some(after) => inner.list_with_offset(prefix.as_ref(), after),
+                        None => inner.list(prefix.as_ref()),
+                    };
+                    // Key order, whatever the store's (a folder's is the file system's).
+                    let mut all: Vec<_> = match listing.collect::<Vec<_>>().await {
+                        found if found.iter().any(|r| r.is_err()) => {
+                            return Some((futures::stream::iter(found), None));
+                        }
+                        found => found.into_iter().map(|r| r.expect("checked")).collect(),
+                    };
+                    all.sort_by(|a, b| a.location.cmp(&b.location));
+                    all.truncate(page);
+                    let next = match all.last() {
+                        Some(last) if all.len() == page => {
+                            Some((inner, writes, prefix, Some(last.location.clone())))
+                        }
+                        _ => None,
+                    };
+                    let all: Vec<object_store::Result<ObjectMeta>> =
+                        all.into_iter().map(Ok).collect();
+                    Some((futures::stream::iter(all), next))
+                })
+                .flatten()
+                .boxed()
+            }),
+            putting,
+        }
+    }
+
+    /// `inner` (listed as it lists), its puts counted with this store's, so that this
+    /// store's paged listings wait for them too: another client of the same bucket, or a
+    /// folder inside this one.
+    pub fn and_writes_to(&self, inner: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            inner,
+            what: "writing",
+            list: Box::new(|inner, prefix, offset| match offset {
+                Some(offset) => inner.list_with_offset(prefix, offset),
+                None => inner.list(prefix),
+            }),
+            putting: Arc::clone(&self.putting),
         }
     }
 
@@ -356,7 +428,24 @@ impl Relisted {
                     })
                     .boxed()
             }),
+            putting: Arc::default(),
         }
+    }
+}
+
+/// One put in flight, counted until it ends (or is dropped).
+struct Putting(Arc<AtomicU64>);
+
+impl Putting {
+    fn start(count: &Arc<AtomicU64>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(count))
+    }
+}
+
+impl Drop for Putting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -380,6 +469,7 @@ impl ObjectStore for Relisted {
         p: object_store::PutPayload,
         o: object_store::PutOptions,
     ) -> object_store::Result<object_store::PutResult> {
+        let _putting = Putting::start(&self.putting);
         self.inner.put_opts(l, p, o).await
     }
     async fn put_multipart_opts(
