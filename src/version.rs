@@ -43,8 +43,9 @@ use object_store::{Attribute, Attributes, GetOptions, ObjectMeta, ObjectStore, R
 
 /// How two copies of a key are compared (by [`sync`](crate::replicate::sync),
 /// [`verify`](crate::replicate::verify), [`repair`](crate::replicate::repair), and the
-/// rebalance's check of a copy it made: [`ExecuteOptions::verify`]
-/// (crate::shard::ExecuteOptions::verify)). Sizes are always compared first.
+/// rebalance's check of a copy it made:
+/// [`ExecuteOptions::verify`](crate::shard::ExecuteOptions::verify)). Sizes are always
+/// compared first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Compare {
@@ -260,8 +261,7 @@ mod tests {
         assert!(same(meta(3, md5, 10, 0), meta(3, md5, 5, 0), true).await);
         assert!(!same(meta(3, md5, 5, 0), meta(3, other_md5, 10, 0), true).await);
         assert!(!same(meta(3, md5, 5, 0), meta(3, other_md5, 10, 0), false).await);
-        // Opaque ETags, no stamp (the copy "k" is not in the store: stamp_of fails, so
-        // put one without metadata): the copy must not be provably older.
+        // Opaque ETags, the copy without a stamp: it must not be provably older.
         store
             .put_opts(&Path::from("k"), "abc".into(), Default::default())
             .await

@@ -269,6 +269,45 @@ async fn a_copy_never_copies_a_version_its_source_no_longer_has() {
     assert_eq!(bodies(&members, &dst).await, vec![Some("newer".into()); 3]);
 }
 
+/// Found by the model test (src/replicate/model.rs): a member's operations on a key stay
+/// in order even when a write between them is refused before that member runs it.
+#[tokio::test]
+async fn a_refused_conditional_write_never_lets_a_later_write_pass_a_pending_one() {
+    let (store, members) = replicated(WritePolicy::Quorum(2));
+    let (src, key) = (Path::from("src"), Path::from("k"));
+    store.put(&key, "v1".into()).await.unwrap();
+    store.put(&src, "v2".into()).await.unwrap();
+    // `c` applies the copy 200 ms late; meanwhile a create is refused and a put follows.
+    members[2].inject(Fault::delay(Op::Copy, Duration::from_millis(200)).times(1));
+    store.copy(&src, &key).await.unwrap();
+    let err = store
+        .put_opts(&key, "create".into(), put_mode(PutMode::Create))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
+    store.put(&key, "v3".into()).await.unwrap();
+    store.flush().await;
+    assert_eq!(bodies(&members, &key).await, vec![Some("v3".into()); 3]);
+}
+
+/// Found by the model test: a member behind on a rename's source does not move its old
+/// version to the target.
+#[tokio::test]
+async fn a_rename_never_moves_a_version_its_source_no_longer_has() {
+    let (store, members) = replicated(WritePolicy::Quorum(2));
+    let (src, dst) = (Path::from("src"), Path::from("dst"));
+    store.put(&src, "v1".into()).await.unwrap();
+    members[2].inject(Fault::fail(Op::Put).times(1));
+    store.put(&src, "v2".into()).await.unwrap();
+    store.rename(&src, &dst).await.unwrap();
+    let report = replicate::repair(&store, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 0);
+    assert_eq!(bodies(&members, &dst).await, vec![Some("v2".into()); 3]);
+    assert_eq!(bodies(&members, &src).await, vec![None, None, None]);
+}
+
 // ---------------------------------------------------------------------------------------
 // 4. A delete that fails on the previous owner leaves the new owner's version.
 

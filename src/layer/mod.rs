@@ -27,6 +27,7 @@ mod observe;
 mod ordered;
 mod prefix;
 mod redact;
+pub(crate) mod timeout;
 
 pub(crate) use limit::LimitedStore;
 pub(crate) use observe::ObservedStore;

@@ -49,8 +49,9 @@ pub const BACKGROUND_DEADLINE: Duration = Duration::from_secs(60);
 /// One member's part of a write: the member, and its answer (the error tagged with it).
 pub(super) type Part<T> = BoxFuture<'static, (usize, Result<T>)>;
 
-/// Resolves when an operation ended (answered, or was dropped).
-type Ended = Shared<oneshot::Receiver<()>>;
+/// Resolves when an operation ended (answered, or was dropped) and every operation
+/// before it in the order did.
+type Ended = Shared<BoxFuture<'static, ()>>;
 
 /// The order operations run in: per member and key, the end of that member's latest
 /// operation on the key; per key, the end of the latest write's judgment (its record
@@ -109,21 +110,22 @@ impl<T> Outcome<T> {
 
 /// A place in the order: a member's operation on `keys` (`member` set) or a write's
 /// judgment (`member` none). Dropped when the operation ended (or never ran), it lets the
-/// next one go.
+/// next one go once the earlier ones have too; its entry leaves the order then.
 struct Turn {
     inner: Arc<Inner>,
     member: Option<usize>,
     keys: Vec<Path>,
     ended: Ended,
-    _done: oneshot::Sender<()>,
+    done: Option<oneshot::Sender<()>>,
 }
 
-impl Drop for Turn {
-    fn drop(&mut self) {
-        let mut order = self.inner.queues.order.lock().expect("queues");
-        for key in std::mem::take(&mut self.keys) {
-            let mine = |e: &Ended| e.ptr_eq(&self.ended);
-            match self.member {
+impl Turn {
+    /// Take this place's entries out of the order (those a later place did not replace).
+    fn leave(inner: &Inner, member: Option<usize>, keys: Vec<Path>, ended: &Ended) {
+        let mut order = inner.queues.order.lock().expect("queues");
+        for key in keys {
+            let mine = |e: &Ended| e.ptr_eq(ended);
+            match member {
                 Some(member) => {
                     let entry = (member, key);
                     if order.members.get(&entry).is_some_and(mine) {
@@ -136,6 +138,25 @@ impl Drop for Turn {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        drop(self.done.take());
+        let keys = std::mem::take(&mut self.keys);
+        if self.ended.clone().now_or_never().is_some() {
+            return Self::leave(&self.inner, self.member, keys, &self.ended);
+        }
+        // Earlier operations still run: the entry stays (a later operation waits for
+        // them through it) until they end.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let (inner, member, ended) = (Arc::clone(&self.inner), self.member, self.ended.clone());
+            tokio::spawn(async move {
+                ended.clone().await;
+                Self::leave(&inner, member, keys, &ended);
+            });
         }
     }
 }
@@ -154,7 +175,7 @@ impl Slot {
     pub(super) async fn run<T>(self, op: impl Future<Output = T>) -> T {
         for earlier in self.earlier {
             // Answered or dropped: either way it no longer runs.
-            let _ = earlier.await;
+            earlier.await;
         }
         let answer = op.await;
         drop(self.turn);
@@ -181,7 +202,7 @@ impl Ticket {
     /// members hold the keys' last operations.
     pub(super) async fn judged(&mut self) {
         for earlier in std::mem::take(&mut self.judged_after) {
-            let _ = earlier.await;
+            earlier.await;
         }
     }
 
@@ -203,32 +224,49 @@ impl Inner {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let turn = |member: Option<usize>| {
-            let (done, ended) = oneshot::channel();
-            let ended = ended.shared();
+        // A place ends once its own operation ended *and* every earlier one on its keys
+        // did: a place given up without running (a conditional write refused, a call
+        // cancelled) never lets a later operation pass one still running before it.
+        let turn = |member: Option<usize>, earlier: Vec<Ended>| {
+            let (done, own) = oneshot::channel::<()>();
+            let after = earlier.clone();
+            let ended: Ended = async move {
+                for earlier in after {
+                    earlier.await;
+                }
+                let _ = own.await;
+            }
+            .boxed()
+            .shared();
             let turn = Turn {
                 inner: Arc::clone(self),
                 member,
                 keys: keys.clone(),
                 ended: ended.clone(),
-                _done: done,
+                done: Some(done),
             };
-            (turn, ended)
+            (turn, ended, earlier)
         };
         let mut order = self.queues.order.lock().expect("queues");
         let write = self.next_write();
-        let (judging, ended) = turn(None);
-        let judged_after = keys
+        let earlier = keys
             .iter()
-            .filter_map(|key| order.judged.insert(key.clone(), ended.clone()))
+            .filter_map(|key| order.judged.get(key).cloned())
             .collect();
+        let (judging, ended, judged_after) = turn(None, earlier);
+        for key in &keys {
+            order.judged.insert(key.clone(), ended.clone());
+        }
         let slots = (0..self.members.len())
             .map(|member| {
-                let (turn, ended) = turn(Some(member));
                 let earlier = keys
                     .iter()
-                    .filter_map(|key| order.members.insert((member, key.clone()), ended.clone()))
+                    .filter_map(|key| order.members.get(&(member, key.clone())).cloned())
                     .collect();
+                let (turn, ended, earlier) = turn(Some(member), earlier);
+                for key in &keys {
+                    order.members.insert((member, key.clone()), ended.clone());
+                }
                 Some(Slot {
                     member,
                     earlier,

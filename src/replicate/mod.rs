@@ -37,6 +37,8 @@ mod background;
 mod checkpoint;
 mod health;
 mod journal;
+#[cfg(test)]
+mod model;
 mod multipart;
 mod policy;
 mod read;

@@ -329,6 +329,25 @@ impl ReplicatedStore {
         self.inner.members.iter().map(|(n, s)| (n.as_str(), s))
     }
 
+    /// The members, each under the member timeout when the store has one (what `repair`
+    /// works through: a member that hangs fails its keys instead of holding it up).
+    pub(crate) fn members_under_timeout(&self) -> Vec<(String, Arc<dyn ObjectStore>)> {
+        self.inner
+            .members
+            .iter()
+            .map(|(name, store)| {
+                let store = match self.inner.member_timeout {
+                    Some(limit) => Arc::new(crate::layer::timeout::TimeoutStore::new(
+                        Arc::clone(store),
+                        limit,
+                    )) as Arc<dyn ObjectStore>,
+                    None => Arc::clone(store),
+                };
+                (name.clone(), store)
+            })
+            .collect()
+    }
+
     /// The write policy.
     pub fn write_policy(&self) -> WritePolicy {
         self.inner.write
@@ -617,12 +636,14 @@ impl ObjectStore for ReplicatedStore {
         };
         // The source is gone where the rename was applied: what the target missed as a
         // write, the source missed as a delete (recorded only if some member applied it).
+        // A member behind on the source does not take part: it would move an old version
+        // to the target (it is recorded as having missed both).
         let changes = [(to, Missed::Write), (from, Missed::Delete)];
         inner
             .write(
                 "rename",
                 &changes,
-                &[],
+                &[from],
                 conditional,
                 |store, conditional| {
                     let options = if conditional { &options } else { &overwrite };

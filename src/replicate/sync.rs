@@ -860,30 +860,50 @@ pub struct RepairReport {
 ///
 /// For each key (a merge-join of all members' listings):
 ///
-/// - If this process recorded that some members missed a **delete** of it
+/// - If the record says some members missed a **delete** of it
 ///   ([`ReplicatedStore::missed`]), it is deleted from the members that still have it.
 /// - Otherwise the members that hold it are compared ([`SyncOptions::compare`], between
-///   copies: last-modified times are not compared). Members recorded as
-///   having missed the last write are not candidates. Among the candidates, the version
-///   with the **newest last-modified** time wins (ties: the first member in order, the
-///   primary first); it is copied to every member that lacks the key or holds another
-///   version. Each key where versions differed is reported in
-///   [`RepairReport::conflicts`].
+///   copies: last-modified times are not compared). Members recorded as having missed
+///   the last write are never candidates, and their copy is always replaced. Among the
+///   candidates, the provably newest version wins ([`crate::version`]; versions not
+///   provably ordered: the first member's, the primary first); it is copied to every
+///   member that lacks the key or holds another version. Each key where versions
+///   differed is reported in [`RepairReport::conflicts`].
+/// - When no candidate holds the key, only members recorded as behind do: if some member
+///   applied the last write and no longer holds the key (a later delete whose record
+///   was lost with a failed journal write, or a loss), the older copies are deleted; if
+///   every member is behind and some members are absent from the configuration
+///   ([`ReplicatedStore::absent_members`]: they hold the write), nothing is done and the
+///   key is reported as failed, its record kept until they are back; otherwise (the
+///   record outlived a clearing that a crash lost) the newest copy wins.
+///
+/// Every member call is under the store's member timeout: a member that hangs fails the
+/// keys it is asked about, and the rest goes on.
 ///
 /// A member that did not list a key gets it only through a write that replaces nothing
 /// (as in [`sync`]): a member whose listing skipped its own copy keeps it, and the key is
 /// reported in [`RepairReport::failures`].
 ///
-/// Recorded keys are forgotten once converged. Without the record (another process, a
-/// restart), a missed delete looks like a missed write and the object is restored.
+/// Recorded keys are forgotten once converged (for the store's members: members absent
+/// from the configuration keep what they owe). Without the record (another process
+/// without the journal, a restart without one), a missed delete looks like a missed
+/// write and the object is restored. With [`Compare::Auto`] (the default), copies of
+/// equal sizes whose ETags are opaque (Azure, GCS, local folders) count as the same:
+/// what the record does not name is found by [`Compare::Content`].
+///
+/// [`SyncOptions::backup`] receives what is deleted or overwritten first;
+/// [`DeleteLimit::Count`] bounds the recorded deletes applied.
 ///
 /// It starts once the store's writes running in the background ended
 /// ([`ReplicatedStore::flush`]): they would look like differences.
 pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Result<RepairReport> {
     // Writes still finishing in the background would look like differences.
     store.flush().await;
-    let members: Vec<(&str, &dyn ObjectStore)> =
-        store.members().map(|(n, s)| (n, s.as_ref())).collect();
+    let timed = store.members_under_timeout();
+    let members: Vec<(&str, &dyn ObjectStore)> = timed
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_ref()))
+        .collect();
     let listed = rows(&members, options.prefix.as_ref(), None);
     let prefix = options.prefix.as_ref();
     let covers = |key: &Path| prefix.is_none_or(|prefix| key.prefix_matches(prefix));
@@ -930,8 +950,11 @@ async fn repair_keys(
     keys: Vec<Path>,
     options: &SyncOptions,
 ) -> crate::Result<RepairReport> {
-    let members: Vec<(&str, &dyn ObjectStore)> =
-        store.members().map(|(n, s)| (n, s.as_ref())).collect();
+    let timed = store.members_under_timeout();
+    let members: Vec<(&str, &dyn ObjectStore)> = timed
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_ref()))
+        .collect();
     let chosen: BTreeSet<Path> = keys.iter().cloned().collect();
     let heads = stream::iter(keys)
         .map(|key| {
@@ -1000,16 +1023,22 @@ async fn converge_rows(
     }
     // Recorded keys that failed to converge keep their record (bounded by the record).
     let mut unconverged = BTreeSet::new();
+    // Recorded keys the rows held (the others are on no member).
+    let mut met = BTreeSet::new();
     let mut handled = 0u64;
     let work = rows
         .map(|row| async move {
             let (key, metas) = row?;
-            Ok::<_, Error>(converge(store, members, key, metas, options).await)
+            let outcome = converge(store, members, key.clone(), metas, options).await;
+            Ok::<_, Error>((key, outcome))
         })
         .buffered(options.concurrency.max(1));
     futures::pin_mut!(work);
     while let Some(item) = work.next().await {
-        let outcome = item.map_err(|e| located(members, e))?;
+        let (key, outcome) = item.map_err(|e| located(members, e))?;
+        if recorded.contains_key(&key) {
+            met.insert(key);
+        }
         handled += 1;
         match outcome {
             Converged::Consistent => report.consistent += 1,
@@ -1042,6 +1071,33 @@ async fn converge_rows(
             }
         }
         options.report(handled, report.bytes, report.failed);
+    }
+    // A recorded write no member holds: the members that applied it are out of the
+    // configuration (or lost it). Not converged: the record stays.
+    // A recorded write no member holds, every member recorded as behind on it: the
+    // members that applied it are out of the configuration. The record stays.
+    let absent = !store.absent_members().is_empty();
+    for key in recorded.keys().filter(|k| !met.contains(*k)) {
+        let waiting = store
+            .missed_at(key)
+            .is_some_and(|o| o.what == Missed::Write && o.members.len() == members.len());
+        if absent && waiting {
+            unconverged.insert(key.clone());
+            report.failed += 1;
+            let err = Error::Generic {
+                store: "stratus",
+                source: format!(
+                    "no member holds the last write to {key} (those that applied it are \
+                     not in the configuration): the record stays until they are back"
+                )
+                .into(),
+            };
+            keep(
+                &mut report.failures,
+                options.examples,
+                (key.clone(), located(members, err)),
+            );
+        }
     }
     if !options.dry_run {
         for (key, write) in recorded.iter().filter(|(k, _)| !unconverged.contains(*k)) {
@@ -1079,8 +1135,39 @@ async fn converge(
         Some(owed) => owed.members,
         None => BTreeSet::new(),
     };
-    let Some(winner) = winner(&metas, &stale) else {
-        return Converged::Consistent;
+    let winner = match winner(&metas, &stale) {
+        Some(winner) => winner,
+        None if stale.is_empty() => return Converged::Consistent, // on no member
+        // Members that applied the key's last write hold it no more (a later delete
+        // whose record was lost with a failed journal write, or a loss): what the
+        // members recorded as behind hold is older than that write. The key is gone.
+        None if stale.len() < members.len() => {
+            return delete_everywhere(members, key, &metas, options).await
+        }
+        // Every member is behind: the write is on members absent from the configuration
+        // (copying what these hold would spread an old version as the current one: the
+        // record stays until they are back), or, with none absent, the record outlived a
+        // clearing a crash lost: the newest version held wins.
+        None => match store.absent_members().is_empty() {
+            true => match version::newest(&metas) {
+                Some(winner) => winner,
+                None => return Converged::Consistent,
+            },
+            false => {
+                return Converged::Failed(
+                    key.clone(),
+                    Error::Generic {
+                        store: "stratus",
+                        source: format!(
+                            "no member holds the last write to {key} (the members that \
+                             applied it are not in the configuration): nothing was copied, \
+                             the record stays until they are back"
+                        )
+                        .into(),
+                    },
+                )
+            }
+        },
     };
     let best = metas[winner].as_ref().expect("a holder");
     // The members to copy to: those without the key, and those holding another version
@@ -1145,14 +1232,14 @@ async fn converge(
 
 /// The version that wins: the provably newest among holders not recorded stale (see
 /// [`crate::version`]; versions not provably ordered: the first member's, the primary
-/// first); a stale holder only when every holder is stale.
+/// first); none when every holder is stale.
 fn winner(metas: &[Option<ObjectMeta>], stale: &BTreeSet<usize>) -> Option<usize> {
     let fresh: Vec<Option<ObjectMeta>> = metas
         .iter()
         .enumerate()
         .map(|(i, meta)| meta.clone().filter(|_| !stale.contains(&i)))
         .collect();
-    version::newest(&fresh).or_else(|| version::newest(metas))
+    version::newest(&fresh)
 }
 
 /// A key whose delete some members missed: delete it from every member still holding it.

@@ -276,9 +276,9 @@ impl Inner {
     ///
     /// `changes` are the keys the write changes (the first is written; a rename's source,
     /// deleted where the rename is applied, follows it), recorded by [`Self::judge_all`].
-    /// `reads` are the keys it reads and does not change (a copy's source): a member
-    /// recorded as behind on one of them does not take part (it would copy an old
-    /// version), and is recorded as having missed the write. A conditional write the
+    /// `reads` are the keys whose version it carries elsewhere (a copy's or a rename's
+    /// source): a member recorded as behind on one of them does not take part (it would
+    /// carry an old version), and is recorded as having missed the write. A conditional write the
     /// decider refuses records nothing: no member applied it.
     pub(super) async fn write<T, F>(
         self: &Arc<Self>,
