@@ -28,22 +28,43 @@ use std::time::Duration;
 
 /// Several member stores written together and read with fallback.
 ///
+/// Writes go to every member, reads to a member that holds the key's last write; what
+/// members missed is recorded (and, with a journal, kept across restarts) so that
+/// [`super::repair`] converges them. The promise it keeps is stated under
+/// *Consistency*, and checked over random concurrent histories (`tests/history.rs`).
+///
+/// # Consistency
+///
+/// Within one process (one `ReplicatedStore` value and its clones), each key behaves
+/// as it would in a single object store (linearizably), for every operation that was
+/// answered: a read after an acknowledged write returns that write or a later one; a
+/// read after an acknowledged delete returns `NotFound` or a later write; a conditional
+/// write sees every write acknowledged before it; with hedged reads too. An operation
+/// that failed may or may not have taken effect (as with any object store); `repair`
+/// may complete it. A rename or copy is atomic per member, not across members: a member
+/// behind on the source sits it out and is recorded. Across processes sharing members,
+/// each process knows only its own record.
+///
 /// # Writes
 ///
 /// - **put, copy, rename, delete** go to every member at once. The [`WritePolicy`]
 ///   decides whether the write is acknowledged; if it is not, the error lists every
 ///   member that failed with its error and every member that applied the write.
+/// - **Order.** A write takes its place on every member and for its judgment at once:
+///   every member applies the writes to a key in one order, and their records are made
+///   in that order; a write given up on a member before it ran there still waits for
+///   that member's earlier operations before a later write passes.
 /// - **Quorum acknowledgement.** Under `WritePolicy::Quorum(n)` the call returns as soon
 ///   as `n` members applied the write; members still running finish in the background,
 ///   each member's operations on one key in order (a member still applying the write
 ///   applies the next write to the key after it). They are recorded as owing the write
-///   until they end, so reads go to members that applied it first. One that fails, or
-///   has not ended [`super::BACKGROUND_DEADLINE`] after the acknowledgement, stays
-///   recorded for [`super::repair`]. At most [`super::BACKGROUND_PER_MEMBER`] operations
-///   of a member run in the background; past that, writes wait for it.
-///   [`ReplicatedStore::flush`] waits until none runs. With a journal, a write first
-///   waits for the other members as long again as the quorum took, and journals only
-///   those still running then (one `fsync`).
+///   until they end, so reads do not go to them. One that fails, or has not ended
+///   [`super::BACKGROUND_DEADLINE`] after the acknowledgement, stays recorded for
+///   [`super::repair`]. At most [`super::BACKGROUND_PER_MEMBER`] operations of a member
+///   run in the background; past that, writes wait for it. [`ReplicatedStore::flush`]
+///   waits until none runs. With a journal, a write first waits for the other members
+///   as long again as the quorum took, and journals only those still running then (one
+///   `fsync`).
 /// - A write acknowledged without every member, or refused, leaves members different.
 ///   Each such key is recorded with the members that missed the operation
 ///   ([`ReplicatedStore::missed`]); a later write that reaches every member clears it.
@@ -56,29 +77,40 @@ use std::time::Duration;
 ///   process's memory: if the process dies, it is lost, and [`super::repair`] still
 ///   finds every difference by comparing listings, but can then no longer tell a missed
 ///   delete from a missed write (it restores the object). With one, it survives.
+/// - **Copies and renames** carry their source's version: a member recorded as behind on
+///   the source does not take part (it would carry an old version) and is recorded as
+///   having missed the write. A copy or rename of a key onto itself changes nothing and
+///   touches no member (it answers as a rename within one folder does).
 /// - **Multipart uploads** start an upload on every member and send each part to each
 ///   of them. A member that fails to start or to take a part drops out of the upload
 ///   (its upload is aborted); the part fails once fewer members than the policy needs
 ///   remain. Completing completes every remaining member's upload, judged by the policy;
-///   aborting aborts all. Completion waits for every member (each after its background
-///   writes to the key).
+///   aborting aborts all. Completion takes its place in each member's order like any
+///   write.
 /// - **Conditional writes** (`PutMode::Create`, `PutMode::Update`, `copy_if_not_exists`,
-///   `rename_if_not_exists`) are decided by the first member, the primary: it runs the
-///   conditional operation; if it refuses (`AlreadyExists`, `Precondition`), so does the
-///   replicated store, and nothing else is touched; if it accepts, the same write goes
-///   to the other members unconditionally and the policy counts the primary as one
-///   success. So the primary must be up for conditional writes, and `Update`'s e-tag is
-///   the primary's (the one reads return while the primary is up).
-/// - The [`PutResult`] returned is the primary's, or the first successful member's.
+///   `rename_if_not_exists`) wait until earlier writes to the key are judged, then are
+///   decided by the first member that holds the key's last write (the primary, unless
+///   the record says it is behind; a member the breaker skips comes after the others):
+///   it runs the conditional operation; if it refuses (`AlreadyExists`, `Precondition`),
+///   so does the replicated store, and nothing else is touched; if it accepts, the same
+///   write goes to the other members unconditionally and the policy counts the decider
+///   as one success. `Update`'s e-tag is the decider's, the one reads return (reads go
+///   to the same member first). When no member holds the key's last write (those that
+///   do are absent from the configuration), conditional writes to it fail.
+/// - The [`PutResult`] returned is the decider's, or the first successful member's.
 ///
 /// # Reads
 ///
-/// - **get, head, get_ranges** follow the [`ReadPolicy`]: `Ordered` tries members in
-///   order and moves on at an error or `NotFound`; `Hedged` also moves on when the
-///   running members have not answered within the delay. `NotModified` and
+/// - **get, head, get_ranges** go only to members that hold the key's last write or
+///   delete (not recorded as owing it), following the [`ReadPolicy`]: `Ordered` tries
+///   them in order and moves on at an error or `NotFound`; `Hedged` also moves on when
+///   the running members have not answered within the delay. `NotModified` and
 ///   `Precondition` are answers, not failures: they are returned at once. When every
-///   member fails: `NotFound` if every member said so, otherwise the first other error.
-///   A stream already returned does not fall back if its body fails part-way.
+///   member asked fails: `NotFound` if every one said so, otherwise the first other
+///   error. When every member owes the key's last operation (the members that applied
+///   it are absent from the configuration), a missed delete reads as `NotFound` and a
+///   missed write is an error. A stream already returned does not fall back if its body
+///   fails part-way.
 /// - **list** and **list_with_offset** follow the [`ListPolicy`]. `First` lists the
 ///   first member; if it fails before its first entry the next member is listed
 ///   instead, and if it fails later the next member continues after the last key listed
@@ -86,6 +118,9 @@ use std::time::Duration;
 ///   continuation also lists the subtree below that key, because some servers
 ///   (SeaweedFS) skip it when the key is also a "folder" (`a` while `a/b` exists). `Merged`
 ///   merges all members (bounded memory, one pending entry per member), each key once.
+///   Listings are not snapshots (as in S3): a key written or deleted while a listing
+///   runs may or may not be in it, and under `First` a key the first member owes shows
+///   its old state.
 /// - **list_with_delimiter**: `First` asks members in order until one answers; `Merged`
 ///   asks all and merges.
 ///

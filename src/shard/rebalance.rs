@@ -289,6 +289,19 @@ enum Outcome {
 /// server): the "copy" would be the original, and deleting the original would delete the
 /// only copy. Every move on such a route fails, touching nothing.
 ///
+/// # Each key
+///
+/// The moves of one key are carried out together, while the key's lock in `store` is
+/// held (writes of the key through `store` wait; see [`ShardedStore`]'s *During a
+/// rebalance*). When several old members hold the key (a stray copy an interrupted move
+/// left), their versions are first ordered **by their own times**: each one must be the
+/// same bytes as the newest or provably older than it ([`crate::version`]), otherwise
+/// nothing of the key moves and every version is reported in
+/// [`RebalanceReport::conflicts`]. Only the newest is moved (below); once it is at the
+/// owner, or the owner's version won over it, the older copies are deleted (counted in
+/// [`RebalanceReport::already_there`] or [`RebalanceReport::superseded`]). A copy this
+/// run made is never compared as a write of its own.
+///
 /// # Each move
 ///
 /// The move of `key` from member `A` to its owner `B`. The original is deleted (step 4)
@@ -298,36 +311,36 @@ enum Outcome {
 /// 1. `head` the original on `A` (gone: nothing to do, counted in [`RebalanceReport::vanished`]).
 /// 2. If `B` has no `key`, copy `A`'s object to `B`, streaming it, without ever replacing
 ///    an object: a conditional create up to 16 MiB; above that a multipart upload just
-///    after a `head` found nothing (a write to `B` between the two would be overwritten
-///    by the older copy: the one window left). Then verify: `B`'s object must have the
-///    size read from `A`, and with [`Compare::Content`] (the default) the XXH3-128 digest
-///    of `B`'s bytes, read back, must equal that of the bytes read from `A`.
+///    after a `head` found nothing. Then verify as [`ExecuteOptions::verify`] says: by
+///    default ([`Compare::Content`]) `B`'s object must have the size read from `A` and
+///    the XXH3-128 digest of its bytes, read back, must equal that of the bytes read from
+///    `A`.
 /// 3. If `B` has `key` (before the copy, or because the conditional create was refused):
 ///    - same bytes (size, then MD5-form ETags when both have one, else digests of both
 ///      bodies): the copy is there, counted in [`RebalanceReport::already_there`];
 ///    - otherwise [`Prefer`] decides. By default a provably newer version at `B` (a write
 ///      through the sharded store, which writes to the new owner) wins, counted in
-///      [`RebalanceReport::superseded`]; an older one, or one not provably ordered, keeps both
-///      versions, reported in [`RebalanceReport::conflicts`], and nothing is deleted. When `A`'s
-///      version wins, it replaces `B`'s with a write conditional on `B`'s ETag (a store
-///      without conditional updates, such as a local folder, is checked by a second
-///      `head` just before), then is verified as in step 2.
+///      [`RebalanceReport::superseded`]; an older one, or one not provably ordered, keeps
+///      both versions, reported in [`RebalanceReport::conflicts`], and nothing is
+///      deleted. When `A`'s version wins, it replaces `B`'s with a write conditional on
+///      `B`'s ETag (a store without conditional updates, such as a local folder, is
+///      checked by a second `head` just before), then is verified as in step 2.
 /// 4. Delete `key` from `A`.
 ///
 /// A failure at any step leaves `A`'s copy in place, so no object is lost; the move is
-/// reported in [`RebalanceReport::failures`] and the next [`plan`] finds it again. Interrupting a
-/// run (dropping the future, killing the process) is safe for the same reason, and
-/// running [`plan`] and [`execute`] again finishes what is left.
+/// reported in [`RebalanceReport::failures`] and the next [`plan`] finds it again.
+/// Interrupting a run (dropping the future, killing the process) is safe for the same
+/// reason, and running [`plan`] and [`execute`] again finishes what is left.
 ///
 /// # Windows left
 ///
-/// object_store has no conditional delete or conditional multipart upload, so three
-/// races remain, each needing a writer that acts during the move of the same key: a
-/// process still using the *old* membership that writes to `A` between step 3's proof
-/// and step 4's delete loses that write; a write to `B` between the check and the end of
-/// a multipart copy (above 16 MiB) is overwritten by the older copy; a delete through the
-/// sharded store that lands between the read of `A` and the copy is undone by the copy.
-/// Stop writers that use the old membership before rebalancing.
+/// Writes through `store` (or a clone) never interleave with a move of their key. What
+/// `store` cannot see remains: a process still using the *old* membership that writes
+/// to `A` between step 3's proof and step 4's delete loses that write, and its write to
+/// `B` between the check and the end of a multipart copy (above 16 MiB) is overwritten
+/// by the older copy (object_store has no conditional delete or conditional multipart
+/// upload). Stop writers that use the old membership before rebalancing, and run one
+/// rebalance at a time.
 pub async fn execute(
     store: &ShardedStore,
     plan: &Plan,
