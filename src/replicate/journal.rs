@@ -899,6 +899,12 @@ mod tests {
 
     #[test]
     fn two_journals_in_one_folder_with_one_stem_rewrite_apart() {
+        // Their temporary files differ, whatever the timing.
+        let folder = FsPath::new("/state");
+        assert_ne!(
+            beside(&folder.join("safe.journal"), ".rewrite"),
+            beside(&folder.join("safe.log"), ".rewrite")
+        );
         let dir = tempfile::tempdir().unwrap();
         let (one, _) = local(&dir.path().join("safe.journal"), &["m"]).unwrap();
         let (two, _) = local(&dir.path().join("safe.log"), &["m"]).unwrap();
