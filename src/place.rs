@@ -20,21 +20,27 @@ use std::sync::Arc;
 /// This proves identity, not disjointness: stores that overlap through a prefix (a
 /// bucket and a folder of it) hold each other's objects under *different* keys, which
 /// no move between them confuses; configuration refuses them where it can see them.
-pub(crate) async fn same_place(a: &Arc<dyn ObjectStore>, b: &Arc<dyn ObjectStore>) -> Result<bool> {
+///
+/// The probe is at `probe`, a key no one else writes ([`probe_key`] gives one; a caller
+/// may pick one that its own readers never look at).
+pub(crate) async fn same_place(
+    a: &Arc<dyn ObjectStore>,
+    b: &Arc<dyn ObjectStore>,
+    probe: &Path,
+) -> Result<bool> {
     if same_arc(a, b) {
         return Ok(true);
     }
-    let probe = probe_key();
     let options = PutOptions {
         mode: PutMode::Create,
         ..Default::default()
     };
-    b.put_opts(&probe, "stratus probe".into(), options).await?;
-    let seen = crate::transfer::head_if_any(a.as_ref(), &probe)
+    b.put_opts(probe, "stratus probe".into(), options).await?;
+    let seen = crate::transfer::head_if_any(a.as_ref(), probe)
         .await
         .map(|found| found.is_some());
     // Best effort: a probe left behind is a few bytes under a name that says what it is.
-    let _ = b.delete(&probe).await;
+    let _ = b.delete(probe).await;
     seen
 }
 
@@ -56,7 +62,7 @@ pub(crate) fn first_shared_store(
 }
 
 /// A key no one else writes: the process id, the time and a counter, hashed.
-fn probe_key() -> Path {
+pub(crate) fn probe_key() -> Path {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -86,7 +92,7 @@ mod tests {
             Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
         let b: Arc<dyn ObjectStore> =
             Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
-        assert!(same_place(&a, &b).await.unwrap());
+        assert!(same_place(&a, &b, &probe_key()).await.unwrap());
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
             0,
@@ -94,12 +100,12 @@ mod tests {
         );
 
         let memory: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-        assert!(same_place(&memory, &memory.clone()).await.unwrap());
+        assert!(same_place(&memory, &memory.clone(), &probe_key()).await.unwrap());
         let other: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-        assert!(!same_place(&memory, &other).await.unwrap());
+        assert!(!same_place(&memory, &other, &probe_key()).await.unwrap());
         // A folder of the same store is another place for keys.
         let folder: Arc<dyn ObjectStore> = Arc::new(PrefixStore::new(Arc::clone(&memory), "f"));
-        assert!(!same_place(&memory, &folder).await.unwrap());
+        assert!(!same_place(&memory, &folder, &probe_key()).await.unwrap());
         assert!(
             memory.list(None).next().await.is_none(),
             "probe left behind"

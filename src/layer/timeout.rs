@@ -45,7 +45,7 @@ async fn within<T>(limit: Duration, call: impl Future<Output = Result<T>>) -> Re
 
 /// `stream`, each item within `limit`; the stream ends after the error of one that is
 /// not.
-fn timed<T: Send + 'static>(
+pub(crate) fn timed<T: Send + 'static>(
     stream: BoxStream<'static, Result<T>>,
     limit: Duration,
 ) -> BoxStream<'static, Result<T>> {

@@ -282,6 +282,23 @@ impl Inner {
         }
     }
 
+    /// Wait until every write to `key` called so far is judged: a read that starts then
+    /// sees each one as applied by the members the record does not name, so that it
+    /// never returns what a write in flight replaced after another read saw the write.
+    pub(super) async fn judged(&self, key: &Path) {
+        let latest = self
+            .queues
+            .order
+            .lock()
+            .expect("queues")
+            .judged
+            .get(key)
+            .cloned();
+        if let Some(latest) = latest {
+            latest.await;
+        }
+    }
+
     /// Member `slot`'s part of a write: `op` in its place, under the breaker and the
     /// member deadline, its error tagged with the member.
     pub(super) fn part<T: Send + 'static>(

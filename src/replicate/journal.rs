@@ -670,16 +670,6 @@ pub(crate) mod testing {
             }
         }
 
-        /// The bytes of the file at `path` now.
-        pub(crate) fn bytes(&self, path: &FsPath) -> Vec<u8> {
-            let inner = self.inner.lock().unwrap();
-            inner
-                .files
-                .get(path)
-                .map(|f| f.now.clone())
-                .unwrap_or_default()
-        }
-
         fn take(&self, matches: impl Fn(&Failure) -> bool) -> Option<Failure> {
             let mut inner = self.inner.lock().unwrap();
             let first = inner.failures.first().copied().filter(&matches)?;

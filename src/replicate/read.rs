@@ -5,10 +5,12 @@ use super::policy::{Missed, ReadPolicy};
 use super::store::{generic, Inner};
 use crate::composite::tagged_listings;
 use crate::error::tag;
+use crate::layer::timeout::timed;
 use crate::merge::{list_after, merge_unique};
 use futures::stream::{self, BoxStream, FuturesUnordered, StreamExt};
 use object_store::path::Path;
-use object_store::{Error, ObjectMeta, ObjectStore, Result};
+use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, Result};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -25,6 +27,7 @@ impl Inner {
         F: Fn(Arc<dyn ObjectStore>) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
+        self.judged(location).await;
         let order = self.current(&[location]);
         if order.is_empty() {
             let what = self
@@ -130,10 +133,17 @@ impl Inner {
                     return None;
                 }
                 let (name, store) = &s.inner.members[s.member];
-                let listing = s.current.get_or_insert_with(|| match &s.after {
-                    // Not `list_with_offset` itself: see `list_after` (SeaweedFS).
-                    Some(after) => list_after(store.as_ref(), s.prefix.as_ref(), after),
-                    None => store.list(s.prefix.as_ref()),
+                let limit = s.inner.member_timeout;
+                let listing = s.current.get_or_insert_with(|| {
+                    let listing = match &s.after {
+                        // Not `list_with_offset` itself: see `list_after` (SeaweedFS).
+                        Some(after) => list_after(store.as_ref(), s.prefix.as_ref(), after),
+                        None => store.list(s.prefix.as_ref()),
+                    };
+                    match limit {
+                        Some(limit) => timed(listing, limit),
+                        None => listing,
+                    }
                 });
                 match listing.next().await {
                     Some(Ok(meta)) => {
@@ -158,11 +168,105 @@ impl Inner {
         .boxed()
     }
 
+    /// `listing` (from one member, or merged) with each key the record names under
+    /// `prefix` (after `offset`) as a read sees it: from a member that holds its last
+    /// write or delete (a `head`), so that a key a listed member missed is shown as it is
+    /// now (or not at all, deleted), and one it lacks is shown. The record is read when
+    /// the listing starts; one `head` per such key.
+    pub(super) fn corrected(
+        self: &Arc<Self>,
+        listing: BoxStream<'static, Result<ObjectMeta>>,
+        prefix: Option<&Path>,
+        offset: Option<&Path>,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let owed: VecDeque<Path> = {
+            let record = self.missed.lock().expect("record");
+            record
+                .keys()
+                .filter(|k| prefix.is_none_or(|p| k.prefix_matches(p)))
+                .filter(|k| offset.is_none_or(|o| k.as_ref() > o.as_ref()))
+                .cloned()
+                .collect()
+        };
+        if owed.is_empty() {
+            return listing;
+        }
+        struct State {
+            inner: Arc<Inner>,
+            listing: BoxStream<'static, Result<ObjectMeta>>,
+            next: Option<ObjectMeta>,
+            done: bool,
+            owed: VecDeque<Path>,
+        }
+        let state = State {
+            inner: Arc::clone(self),
+            listing,
+            next: None,
+            done: false,
+            owed,
+        };
+        stream::unfold(state, |mut s| async move {
+            loop {
+                if s.next.is_none() && !s.done {
+                    match s.listing.next().await {
+                        Some(Ok(meta)) => s.next = Some(meta),
+                        Some(Err(err)) => {
+                            s.done = true;
+                            s.owed.clear();
+                            return Some((Err(err), s));
+                        }
+                        None => s.done = true,
+                    }
+                }
+                let recorded_first = match (&s.next, s.owed.front()) {
+                    (_, None) => false,
+                    (None, Some(_)) => true,
+                    (Some(meta), Some(key)) => key.as_ref() <= meta.location.as_ref(),
+                };
+                if !recorded_first {
+                    return s.next.take().map(|meta| (Ok(meta), s));
+                }
+                let key = s.owed.pop_front().expect("a recorded key");
+                let listed = match &s.next {
+                    Some(meta) if meta.location == key => s.next.take(),
+                    _ => None,
+                };
+                // Every member behind on it (its last write is on members not in the
+                // configuration): shown as listed.
+                if s.inner.current(&[&key]).is_empty() {
+                    match listed {
+                        Some(meta) => return Some((Ok(meta), s)),
+                        None => continue,
+                    }
+                }
+                let head = |store: Arc<dyn ObjectStore>| {
+                    let key = key.clone();
+                    async move { store.head(&key).await }
+                };
+                match s.inner.read(&key, head).await {
+                    Ok(meta) => return Some((Ok(meta), s)),
+                    Err(Error::NotFound { .. }) => continue,
+                    Err(err) => {
+                        s.done = true;
+                        s.owed.clear();
+                        s.next = None;
+                        return Some((Err(err), s));
+                    }
+                }
+            }
+        })
+        .boxed()
+    }
+
     /// `ListPolicy::Merged`: every member's listing, merged, each key once.
     pub(super) fn list_merged(
         &self,
         list: impl Fn(&dyn ObjectStore) -> BoxStream<'static, Result<ObjectMeta>>,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        merge_unique(tagged_listings(&self.members, list))
+        let limit = self.member_timeout;
+        merge_unique(tagged_listings(&self.members, |store| match limit {
+            Some(limit) => timed(list(store), limit),
+            None => list(store),
+        }))
     }
 }

@@ -5,7 +5,7 @@ use super::health::{Breaker, Health};
 use super::journal::{Disk, Journal, JournalDamage, LocalDisk};
 use super::multipart::ReplicatedUpload;
 use super::policy::{ListPolicy, Missed, ReadPolicy, WritePolicy};
-use super::write::{Owed, Record};
+use super::write::{Condition, Owed, Record};
 use crate::composite::{delete_in_batches, fmt_members};
 use crate::error::tag;
 use crate::merge::list_after;
@@ -89,20 +89,25 @@ use std::time::Duration;
 ///   write.
 /// - **Conditional writes** (`PutMode::Create`, `PutMode::Update`, `copy_if_not_exists`,
 ///   `rename_if_not_exists`) wait until earlier writes to the key are judged, then are
-///   decided by the first member that holds the key's last write (the primary, unless
-///   the record says it is behind; a member the breaker skips comes after the others):
-///   it runs the conditional operation; if it refuses (`AlreadyExists`, `Precondition`),
-///   so does the replicated store, and nothing else is touched; if it accepts, the same
+///   decided by one member that holds the key's last write (a member the breaker skips
+///   comes after the others): for a create, the first (the primary, unless the record
+///   says it is behind); for an update, the first whose version carries the e-tag given
+///   (e-tags are each member's own, and the caller's came from whichever member
+///   answered its read; this needs e-tags unique to their member, as S3's, Azure's,
+///   GCS's and local folders' are, not object_store's `InMemory` counters). The decider
+///   runs the conditional operation; if it refuses (`AlreadyExists`, `Precondition`), so
+///   does the replicated store, and nothing else is touched; if it accepts, the same
 ///   write goes to the other members unconditionally and the policy counts the decider
-///   as one success. `Update`'s e-tag is the decider's, the one reads return (reads go
-///   to the same member first). When no member holds the key's last write (those that
-///   do are absent from the configuration), conditional writes to it fail.
+///   as one success. When no member holds the key's last write (those that do are absent
+///   from the configuration), conditional writes to it fail.
 /// - The [`PutResult`] returned is the decider's, or the first successful member's.
 ///
 /// # Reads
 ///
-/// - **get, head, get_ranges** go only to members that hold the key's last write or
-///   delete (not recorded as owing it), following the [`ReadPolicy`]: `Ordered` tries
+/// - **get, head, get_ranges** first wait until the writes to the key called before
+///   them are judged (so that two reads never see a write in flight and then the state
+///   before it), then go only to members that hold the key's last write or delete (not
+///   recorded as owing it), following the [`ReadPolicy`]: `Ordered` tries
 ///   them in order and moves on at an error or `NotFound`; `Hedged` also moves on when
 ///   the running members have not answered within the delay. `NotModified` and
 ///   `Precondition` are answers, not failures: they are returned at once. When every
@@ -518,7 +523,11 @@ impl ObjectStore for ReplicatedStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
-        let conditional = !matches!(opts.mode, PutMode::Overwrite);
+        let condition = match &opts.mode {
+            PutMode::Overwrite => Condition::None,
+            PutMode::Create => Condition::First,
+            PutMode::Update(version) => Condition::Matching(version.clone()),
+        };
         let overwrite = PutOptions {
             mode: PutMode::Overwrite,
             ..opts.clone()
@@ -528,7 +537,7 @@ impl ObjectStore for ReplicatedStore {
                 "put",
                 &[(location, Missed::Write)],
                 &[],
-                conditional,
+                condition,
                 |store, conditional| {
                     let opts = if conditional { &opts } else { &overwrite };
                     let (store, location) = (Arc::clone(store), location.clone());
@@ -576,10 +585,11 @@ impl ObjectStore for ReplicatedStore {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        match self.inner.list {
+        let listing = match self.inner.list {
             ListPolicy::First => self.inner.list_first(prefix, None),
             ListPolicy::Merged => self.inner.list_merged(|store| store.list(prefix)),
-        }
+        };
+        self.inner.corrected(listing, prefix, None)
     }
 
     fn list_with_offset(
@@ -587,20 +597,21 @@ impl ObjectStore for ReplicatedStore {
         prefix: Option<&Path>,
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        match self.inner.list {
+        let listing = match self.inner.list {
             ListPolicy::First => self.inner.list_first(prefix, Some(offset)),
             ListPolicy::Merged => self
                 .inner
                 .list_merged(|store| list_after(store, prefix, offset)),
-        }
+        };
+        self.inner.corrected(listing, prefix, Some(offset))
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         let inner = &self.inner;
         if inner.list == ListPolicy::First {
             let mut first_error = None;
-            for (name, store) in &inner.members {
-                match store.list_with_delimiter(prefix).await {
+            for (i, (name, store)) in inner.members.iter().enumerate() {
+                match inner.call(i, store.list_with_delimiter(prefix)).await {
                     Ok(result) => return Ok(result),
                     Err(err) => {
                         first_error.get_or_insert(tag(name, err));
@@ -648,7 +659,11 @@ impl ObjectStore for ReplicatedStore {
                 "copy",
                 &[(to, Missed::Write)],
                 &[from],
-                conditional,
+                if conditional {
+                    Condition::First
+                } else {
+                    Condition::None
+                },
                 |store, conditional| {
                     let options = if conditional { &options } else { &overwrite };
                     let (store, from, to) = (Arc::clone(store), from.clone(), to.clone());
@@ -679,7 +694,11 @@ impl ObjectStore for ReplicatedStore {
                 "rename",
                 &changes,
                 &[from],
-                conditional,
+                if conditional {
+                    Condition::First
+                } else {
+                    Condition::None
+                },
                 |store, conditional| {
                     let options = if conditional { &options } else { &overwrite };
                     let (store, from, to) = (Arc::clone(store), from.clone(), to.clone());

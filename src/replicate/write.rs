@@ -9,7 +9,7 @@ use crate::error::tag;
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{self, FuturesUnordered, StreamExt};
 use object_store::path::Path;
-use object_store::{Error, ObjectStore, Result};
+use object_store::{Error, ObjectStore, ObjectStoreExt, Result, UpdateVersion};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::ops::Range;
@@ -28,6 +28,18 @@ pub(crate) struct Owed {
 
 /// The record: what members owe, per key.
 pub(super) type Record = BTreeMap<Path, Owed>;
+
+/// How a write is decided.
+pub(super) enum Condition {
+    /// Unconditional: every member at once.
+    None,
+    /// Decided by the first member holding the keys' last write (a create, a copy or
+    /// rename if not exists), then applied to the others.
+    First,
+    /// An update conditional on this version: decided by a member holding the key's
+    /// last write whose version of it carries the e-tag (see [`Inner::matching`]).
+    Matching(UpdateVersion),
+}
 
 impl Inner {
     pub(super) fn required(&self) -> usize {
@@ -257,6 +269,40 @@ impl Inner {
             .collect()
     }
 
+    /// Of `current` (members holding `key`'s last write, in order), the first whose
+    /// version of `key` carries `expected`'s e-tag (and version): e-tags are each
+    /// member's own, and the caller's came from whichever member answered its read. None:
+    /// the version read is not the current one (`Precondition`); a member that cannot
+    /// say, the error.
+    async fn matching(
+        &self,
+        current: &[usize],
+        key: &Path,
+        expected: &UpdateVersion,
+    ) -> Result<usize> {
+        let mut unknown = None;
+        for &m in current {
+            let store = &self.members[m].1;
+            match self.call(m, store.head(key)).await {
+                Ok(meta) => {
+                    let e_tag = expected.e_tag.is_none() || meta.e_tag == expected.e_tag;
+                    let version = expected.version.is_none() || meta.version == expected.version;
+                    if e_tag && version {
+                        return Ok(m);
+                    }
+                }
+                Err(Error::NotFound { .. }) => {}
+                Err(err) => {
+                    unknown.get_or_insert(tag(&self.members[m].0, err));
+                }
+            }
+        }
+        Err(unknown.unwrap_or_else(|| Error::Precondition {
+            path: key.to_string(),
+            source: "no member holding the last write has the version the update names".into(),
+        }))
+    }
+
     /// Why a write that needs a member holding the last operation on `keys` has none.
     fn no_current_member(&self, operation: &str, keys: &[&Path]) -> Error {
         let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
@@ -285,13 +331,14 @@ impl Inner {
         operation: &'static str,
         changes: &[(&Path, Missed)],
         reads: &[&Path],
-        conditional: bool,
+        condition: Condition,
         op: F,
     ) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&Arc<dyn ObjectStore>, bool) -> BoxFuture<'static, Result<T>>,
     {
+        let conditional = !matches!(condition, Condition::None);
         let n = self.members.len();
         let changed: Vec<Path> = changes.iter().map(|(key, _)| (*key).clone()).collect();
         let mut keys = changed.clone();
@@ -313,13 +360,17 @@ impl Inner {
         }
         if conditional {
             let all: Vec<&Path> = keys.iter().collect();
-            let current = self.current(&all);
-            let Some(&first) = current
-                .iter()
-                .find(|&&m| !self.health[m].is_open())
-                .or(current.first())
-            else {
+            let mut current = self.current(&all);
+            if current.is_empty() {
                 return Err(self.no_current_member(operation, &all));
+            }
+            // Members the breaker skips come last.
+            current.sort_by_key(|&m| self.health[m].is_open());
+            let first = match &condition {
+                Condition::Matching(expected) => {
+                    self.matching(&current, changes[0].0, expected).await?
+                }
+                _ => current[0],
             };
             let part = self.part(ticket.take(first), op(&self.members[first].1, true));
             let (_, answer) = part.await;

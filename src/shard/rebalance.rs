@@ -8,7 +8,7 @@
 
 use super::ShardedStore;
 use crate::error::tag;
-use crate::place::same_place;
+use crate::place::{probe_key, same_place};
 use crate::progress::{Progress, ProgressFn};
 use crate::transfer::{digest, head_if_any, transfer, transfer_absent, Stamp, Transferred};
 use crate::version::{self, md5_etag, same_bytes, Compare};
@@ -361,7 +361,7 @@ pub async fn execute(
         return report;
     }
     let stores: BTreeMap<&str, &Arc<dyn ObjectStore>> = store.stores().collect();
-    let routes = distinct_routes(&stores, plan, options.concurrency).await;
+    let routes = distinct_routes(store, &stores, plan, options.concurrency).await;
     // The moves of one key (several members may hold it) are decided together.
     let mut keys: BTreeMap<(&Path, &str), Vec<&Move>> = BTreeMap::new();
     for what in &plan.moves {
@@ -441,6 +441,7 @@ impl RouteError {
 
 /// Each route of the plan (old member, owner), proven to join two places, or why not.
 async fn distinct_routes<'a>(
+    store: &ShardedStore,
     stores: &BTreeMap<&str, &Arc<dyn ObjectStore>>,
     plan: &'a Plan,
     concurrency: usize,
@@ -456,7 +457,13 @@ async fn distinct_routes<'a>(
             let (Some(a), Some(b)) = (stores.get(from), stores.get(to)) else {
                 return ((from, to), Ok(())); // each move names the missing member
             };
-            let verdict = match same_place(a, b).await {
+            // A probe the store never shows: a key `to` neither owns nor owned, so that
+            // a listing or a read through the store, running meanwhile, never sees it.
+            let probe = (0..256)
+                .map(|_| probe_key())
+                .find(|key| !store.shows_from(key, to))
+                .unwrap_or_else(probe_key);
+            let verdict = match same_place(a, b, &probe).await {
                 Ok(false) => Ok(()),
                 Ok(true) => Err(RouteError(format!(
                     "members {from:?} and {to:?} are one place (an object written through \

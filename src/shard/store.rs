@@ -16,6 +16,7 @@ use object_store::{
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::future::Future;
 use std::ops::Range;
 use std::sync::Arc;
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -64,12 +65,17 @@ use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 ///
 /// - each move of a key runs alone: writes, deletes, copies and renames of that key
 ///   through this store wait for it, and it waits for them (keys share 1,024 locks by
-///   hash, so a write may also wait for the move of another key of its lock);
+///   hash, so a write may also wait for the move of another key of its lock); a delete
+///   of a key that has a previous owner, a conditional update of one, and a copy or
+///   rename across members also run alone on their keys (each touches two members);
 /// - reads try the new owner, then the previous owner, then (both said `NotFound`) the
 ///   new owner again: an object being moved is found on one of them;
 /// - writes go to the new owner; `PutMode::Create` first checks the previous owner (and
 ///   fails with `AlreadyExists` if the object is there); `PutMode::Update` goes where the
-///   object is: the new owner if it has the key, else the previous owner;
+///   object is: the new owner if it has the key, else the previous owner. An object's
+///   e-tag is its member's: once it moved, an update naming the e-tag read before the
+///   move is refused with `Precondition` although the version is the same; read again
+///   and retry;
 /// - deletes go to the previous owner first, then to the new owner only where that
 ///   succeeded (`NotFound` counts): a failed delete is returned, and leaves both copies
 ///   as they were, never the older one alone;
@@ -114,12 +120,16 @@ impl KeyLocks {
     }
 
     /// Shared locks on `keys`, taken in one order (so two writers never wait on each
-    /// other across a move).
+    /// other across a move), but for those this task holds alone already (the writes of
+    /// a copy across members, see [`Self::alone_while`]).
     pub(crate) async fn write(&self, keys: &[&Path]) -> Vec<RwLockReadGuard<'_, ()>> {
+        let held = self.held();
         let indexes: BTreeSet<usize> = keys.iter().map(|key| Self::index(key)).collect();
         let mut guards = Vec::with_capacity(indexes.len());
         for i in indexes {
-            guards.push(self.0[i].read().await);
+            if !held.as_ref().is_some_and(|held| held.contains(&i)) {
+                guards.push(self.0[i].read().await);
+            }
         }
         guards
     }
@@ -128,6 +138,42 @@ impl KeyLocks {
     pub(crate) async fn alone(&self, key: &Path) -> RwLockWriteGuard<'_, ()> {
         self.0[Self::index(key)].write().await
     }
+
+    /// Run `work` holding the locks of `keys` alone (taken in one order, but those the
+    /// task holds already): no write of those keys through the store, and no move, runs
+    /// meanwhile, but `work`'s own writes through the store.
+    async fn alone_while<T>(&self, keys: &[&Path], work: impl Future<Output = T>) -> T {
+        let held = self.held();
+        let mut indexes: BTreeSet<usize> = keys.iter().map(|key| Self::index(key)).collect();
+        let mut guards = Vec::with_capacity(indexes.len());
+        for &i in &indexes {
+            if !held.as_ref().is_some_and(|held| held.contains(&i)) {
+                guards.push(self.0[i].write().await);
+            }
+        }
+        indexes.extend(held.iter().flat_map(|held| held.iter().copied()));
+        let answer = HELD.scope((self.id(), Arc::new(indexes)), work).await;
+        drop(guards);
+        answer
+    }
+
+    /// The locks of this set the running task holds alone.
+    fn held(&self) -> Option<Arc<BTreeSet<usize>>> {
+        HELD.try_with(|held| (held.0 == self.id()).then(|| Arc::clone(&held.1)))
+            .ok()
+            .flatten()
+    }
+
+    /// This set of locks, among others (a sharded store may hold another).
+    fn id(&self) -> usize {
+        self.0.as_ptr() as usize
+    }
+}
+
+tokio::task_local! {
+    /// The locks the running task holds alone (their set's id, and which), so that its
+    /// own writes through the store do not wait for them.
+    static HELD: (usize, Arc<BTreeSet<usize>>);
 }
 
 /// A placement and, for each of its members, the index of its store.
@@ -263,6 +309,17 @@ impl ShardedStore {
         (index, &self.inner.stores[index].0)
     }
 
+    /// Whether reads and listings through the store could show `key` from member
+    /// `member` (its owner, or its previous owner during a rebalance).
+    pub(crate) fn shows_from(&self, key: &Path, member: &str) -> bool {
+        let inner = &self.inner;
+        let owner = inner.current.owner(key);
+        let previous = inner.previous_owner(key, owner);
+        std::iter::once(owner)
+            .chain(previous)
+            .any(|i| inner.stores[i].0 == member)
+    }
+
     /// The locks writes and moves take on keys.
     pub(crate) fn locks(&self) -> &KeyLocks {
         &self.inner.locks
@@ -391,8 +448,28 @@ impl Inner {
 
     /// Delete a batch, each member its share at once; results in input order.
     async fn delete_batch(&self, batch: Vec<Result<Path>>) -> Vec<Result<Path>> {
-        let keys: Vec<&Path> = batch.iter().filter_map(|item| item.as_ref().ok()).collect();
+        let keys: Vec<Path> = batch
+            .iter()
+            .filter_map(|item| item.as_ref().ok())
+            .cloned()
+            .collect();
+        let keys: Vec<&Path> = keys.iter().collect();
+        let moving = keys
+            .iter()
+            .any(|key| self.previous_owner(key, self.current.owner(key)).is_some());
+        if moving {
+            // Two members each: no write of a key between its two deletes.
+            return self
+                .locks
+                .alone_while(&keys, self.delete_locked(batch))
+                .await;
+        }
         let _locks = self.locks.write(&keys).await;
+        self.delete_locked(batch).await
+    }
+
+    /// [`Self::delete_batch`], the keys' locks held.
+    async fn delete_locked(&self, batch: Vec<Result<Path>>) -> Vec<Result<Path>> {
         let mut results: Vec<Option<Result<Path>>> = Vec::with_capacity(batch.len());
         // For each store: the batch positions it deletes (as previous owner, as owner).
         let mut previous: Vec<Vec<(usize, Path)>> = vec![Vec::new(); self.stores.len()];
@@ -494,7 +571,24 @@ impl Inner {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
+        let owner = self.current.owner(location);
+        let moving = self.previous_owner(location, owner).is_some();
+        if moving && matches!(opts.mode, PutMode::Update(_)) {
+            // Decided on one member, written to it: no other write of the key between.
+            let update = self.put_locked(location, payload, opts);
+            return self.locks.alone_while(&[location], update).await;
+        }
         let _locks = self.locks.write(&[location]).await;
+        self.put_locked(location, payload, opts).await
+    }
+
+    /// [`Self::put_opts`], the key's lock held.
+    async fn put_locked(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
         let owner = self.current.owner(location);
         let mut target = owner;
         if let Some(previous) = self.previous_owner(location, owner) {
@@ -667,7 +761,10 @@ impl ObjectStore for ShardedStore {
             CopyMode::Overwrite => PutMode::Overwrite,
             CopyMode::Create => PutMode::Create,
         };
-        transfer(self, from, self, to, mode).await.map(drop)
+        // Read from one member, written to another: no write of either key in between.
+        let copy = transfer(self, from, self, to, mode);
+        let locks = &self.inner.locks;
+        locks.alone_while(&[from, to], copy).await.map(drop)
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
@@ -686,8 +783,11 @@ impl ObjectStore for ShardedStore {
             RenameTargetMode::Overwrite => PutMode::Overwrite,
             RenameTargetMode::Create => PutMode::Create,
         };
-        transfer(self, from, self, to, mode).await?;
-        self.delete(from).await
+        let rename = async {
+            transfer(self, from, self, to, mode).await?;
+            self.delete(from).await
+        };
+        self.inner.locks.alone_while(&[from, to], rename).await
     }
 }
 
