@@ -1,11 +1,12 @@
 //! What the composite stores ([`ShardedStore`](crate::shard::ShardedStore) and
 //! [`ReplicatedStore`](crate::replicate::ReplicatedStore)) share: their `Display`, their
-//! members' listings tagged with the member's name, batched deletes.
+//! members' listings tagged with the member's name, batched deletes, a copy or rename
+//! onto itself.
 
 use crate::error::tag;
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, Result};
+use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, Result};
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -64,4 +65,24 @@ where
         })
         .flatten()
         .boxed()
+}
+
+/// A copy or rename of `key` onto itself, through a composite `store`: it changes nothing
+/// (as a rename within one folder does) and touches no member (their own answers differ
+/// by provider: S3 refuses a copy onto itself, a rename through copy and delete would
+/// delete it). The object must exist, and a conditional one (`copy_if_not_exists`,
+/// `rename_if_not_exists`) finds its target taken.
+pub(crate) async fn onto_itself(
+    store: &dyn ObjectStore,
+    key: &Path,
+    conditional: bool,
+) -> Result<()> {
+    store.head(key).await?;
+    if conditional {
+        return Err(Error::AlreadyExists {
+            path: key.to_string(),
+            source: "the target is the source, which exists".into(),
+        });
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use super::journal::{Disk, Journal, JournalDamage, LocalDisk};
 use super::multipart::ReplicatedUpload;
 use super::policy::{ListPolicy, Missed, ReadPolicy, WritePolicy};
 use super::write::{Condition, Owed, Record};
-use crate::composite::{delete_in_batches, fmt_members};
+use crate::composite::{delete_in_batches, fmt_members, onto_itself};
 use crate::error::tag;
 use crate::merge::list_after;
 use async_trait::async_trait;
@@ -16,8 +16,8 @@ use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
     CopyMode, CopyOptions, Error, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
-    RenameOptions, RenameTargetMode, Result,
+    ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    RenameTargetMode, Result,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -467,24 +467,6 @@ impl ReplicatedStore {
     }
 }
 
-impl ReplicatedStore {
-    /// A copy or rename of a key onto itself changes nothing (as a rename within one
-    /// folder does): the object must exist, and a conditional one (`copy_if_not_exists`,
-    /// `rename_if_not_exists`) finds its target taken. No member is written: a member's
-    /// own answer differs by provider (S3 refuses a copy onto itself, a rename through
-    /// copy and delete would delete it).
-    async fn onto_itself(&self, key: &Path, conditional: bool) -> Result<()> {
-        self.head(key).await?;
-        if conditional {
-            return Err(Error::AlreadyExists {
-                path: key.to_string(),
-                source: "the target is the source, which exists".into(),
-            });
-        }
-        Ok(())
-    }
-}
-
 pub(super) fn generic(message: String) -> Error {
     Error::Generic {
         store: "ReplicatedStore",
@@ -648,7 +630,7 @@ impl ObjectStore for ReplicatedStore {
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         let conditional = matches!(options.mode, CopyMode::Create);
         if from == to {
-            return self.onto_itself(from, conditional).await;
+            return onto_itself(self, from, conditional).await;
         }
         let overwrite = CopyOptions {
             mode: CopyMode::Overwrite,
@@ -659,11 +641,7 @@ impl ObjectStore for ReplicatedStore {
                 "copy",
                 &[(to, Missed::Write)],
                 &[from],
-                if conditional {
-                    Condition::First
-                } else {
-                    Condition::None
-                },
+                Condition::first_if(conditional),
                 |store, conditional| {
                     let options = if conditional { &options } else { &overwrite };
                     let (store, from, to) = (Arc::clone(store), from.clone(), to.clone());
@@ -678,7 +656,7 @@ impl ObjectStore for ReplicatedStore {
         let inner = &self.inner;
         let conditional = matches!(options.target_mode, RenameTargetMode::Create);
         if from == to {
-            return self.onto_itself(from, conditional).await;
+            return onto_itself(self, from, conditional).await;
         }
         let overwrite = RenameOptions {
             target_mode: RenameTargetMode::Overwrite,
@@ -694,11 +672,7 @@ impl ObjectStore for ReplicatedStore {
                 "rename",
                 &changes,
                 &[from],
-                if conditional {
-                    Condition::First
-                } else {
-                    Condition::None
-                },
+                Condition::first_if(conditional),
                 |store, conditional| {
                     let options = if conditional { &options } else { &overwrite };
                     let (store, from, to) = (Arc::clone(store), from.clone(), to.clone());

@@ -41,6 +41,16 @@ pub(super) enum Condition {
     Matching(UpdateVersion),
 }
 
+impl Condition {
+    /// `First` when `conditional` (a copy or rename if not exists), else `None`.
+    pub(super) fn first_if(conditional: bool) -> Self {
+        match conditional {
+            true => Condition::First,
+            false => Condition::None,
+        }
+    }
+}
+
 impl Inner {
     pub(super) fn required(&self) -> usize {
         match self.write {

@@ -1,7 +1,7 @@
 //! [`ShardedStore`]: one logical store spread over named member stores by a placement.
 
 use super::placement::Placement;
-use crate::composite::{delete_in_batches, fmt_members, tagged_listings};
+use crate::composite::{delete_in_batches, fmt_members, onto_itself, tagged_listings};
 use crate::error::tag;
 use crate::merge::{list_after, merge, Entry};
 use crate::transfer::transfer;
@@ -746,9 +746,8 @@ impl ObjectStore for ShardedStore {
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         if from == to {
-            return self
-                .onto_itself(from, matches!(options.mode, CopyMode::Create))
-                .await;
+            let conditional = matches!(options.mode, CopyMode::Create);
+            return onto_itself(self, from, conditional).await;
         }
         if let Some((name, store)) = self.inner.one_member(from, to) {
             let _locks = self.inner.locks.write(&[from, to]).await;
@@ -770,7 +769,7 @@ impl ObjectStore for ShardedStore {
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
         if from == to {
             let conditional = matches!(options.target_mode, RenameTargetMode::Create);
-            return self.onto_itself(from, conditional).await;
+            return onto_itself(self, from, conditional).await;
         }
         if let Some((name, store)) = self.inner.one_member(from, to) {
             let _locks = self.inner.locks.write(&[from, to]).await;
@@ -788,22 +787,6 @@ impl ObjectStore for ShardedStore {
             self.delete(from).await
         };
         self.inner.locks.alone_while(&[from, to], rename).await
-    }
-}
-
-impl ShardedStore {
-    /// A copy or rename of a key onto itself changes nothing (see the type's
-    /// documentation): the object must exist, and a conditional one finds its target
-    /// taken.
-    async fn onto_itself(&self, key: &Path, conditional: bool) -> Result<()> {
-        self.head(key).await?;
-        if conditional {
-            return Err(Error::AlreadyExists {
-                path: key.to_string(),
-                source: "the target is the source, which exists".into(),
-            });
-        }
-        Ok(())
     }
 }
 
