@@ -591,7 +591,16 @@ async fn a_hung_member_is_skipped_its_writes_journalled_and_handed_over_when_bac
             "{key}"
         );
     }
-    assert!(store.missed().is_empty(), "{:?}", store.missed());
+    // The ten writes given up at the member timeout may still land on c (a server may
+    // apply a request its client stopped waiting for): c stays recorded as behind on
+    // them until a repair `GIVEN_UP_GRACE` later. The ten it was never sent are cleared.
+    let owed: Vec<String> = store
+        .missed()
+        .iter()
+        .map(|(k, _, _)| k.to_string())
+        .collect();
+    let given_up: Vec<String> = (0..10).map(|i| format!("h{i:02}")).collect();
+    assert_eq!(owed, given_up);
 }
 
 /// A server that accepts connections on 127.0.0.1 and never answers (until dropped): what

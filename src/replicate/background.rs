@@ -171,15 +171,35 @@ pub(super) struct Slot {
 
 impl Slot {
     /// Run `op` in this place: after the earlier operations, holding the place until it
-    /// ends.
-    pub(super) async fn run<T>(self, op: impl Future<Output = T>) -> T {
+    /// ends. An operation given up once it started (at the member timeout, or dropped:
+    /// cancelled, or abandoned at the background deadline) may still be applied later by
+    /// the member: the member is then recorded as behind on the keys until a repair
+    /// well after it ([`Inner::given_up`]).
+    pub(super) async fn run<T>(self, op: impl Future<Output = Result<T>>) -> Result<T> {
         for earlier in self.earlier {
             // Answered or dropped: either way it no longer runs.
             earlier.await;
         }
+        let mut started = Started(Some((&self.turn, self.member)));
         let answer = op.await;
+        if !matches!(&answer, Err(err) if super::health::given_up(err)) {
+            started.0 = None;
+        }
+        drop(started);
         drop(self.turn);
         answer
+    }
+}
+
+/// A member's operation under way: dropped before it answered (or with a given-up
+/// answer), the member is recorded as behind on the operation's keys.
+struct Started<'a>(Option<(&'a Turn, usize)>);
+
+impl Drop for Started<'_> {
+    fn drop(&mut self) {
+        if let Some((turn, member)) = self.0.take() {
+            turn.inner.given_up(member, &turn.keys);
+        }
     }
 }
 
@@ -203,6 +223,18 @@ impl Ticket {
     pub(super) async fn judged(&mut self) {
         for earlier in std::mem::take(&mut self.judged_after) {
             earlier.await;
+        }
+    }
+
+    /// Wait until every earlier operation on the keys has ended, on every member whose
+    /// place is still held, and every earlier write to them was judged: nothing runs on
+    /// the keys until this ticket is dropped.
+    pub(super) async fn quiet(&mut self) {
+        self.judged().await;
+        for slot in self.slots.iter_mut().flatten() {
+            for earlier in std::mem::take(&mut slot.earlier) {
+                earlier.await;
+            }
         }
     }
 

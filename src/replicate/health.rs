@@ -60,6 +60,24 @@ pub(super) struct Health {
     handing_off: AtomicBool,
 }
 
+/// A member call the store stopped waiting for at the member timeout: it may still be
+/// applied later (a request the server received, a local write on a blocking thread).
+#[derive(Debug)]
+pub(super) struct GivenUp(Duration);
+
+impl std::fmt::Display for GivenUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no answer within the member timeout ({:?})", self.0)
+    }
+}
+
+impl std::error::Error for GivenUp {}
+
+/// Whether `err` is a call given up at the member timeout ([`GivenUp`]).
+pub(super) fn given_up(err: &Error) -> bool {
+    matches!(err, Error::Generic { source, .. } if source.downcast_ref::<GivenUp>().is_some())
+}
+
 /// Whether an error is the member's failure, not an answer about the object.
 pub(super) fn is_failure(err: &Error) -> bool {
     !matches!(
@@ -167,7 +185,7 @@ impl Inner {
                 Ok(result) => result,
                 Err(_) => Err(Error::Generic {
                     store: "ReplicatedStore",
-                    source: format!("no answer within the member timeout ({limit:?})").into(),
+                    source: Box::new(GivenUp(limit)),
                 }),
             },
         };

@@ -18,9 +18,11 @@
 //! short write, an `fsync` error) may leave part of a record at the end of the file. The
 //! journal then counts as broken: before the next append it is rewritten whole from the
 //! records it holds in memory (a temporary file, `fsync`ed, renamed over it), so no record
-//! ever follows a partial one; until that rewrite succeeds, every append fails. A crash
-//! before the rewrite leaves the partial record last, where loading stops (below) having
-//! read every record before it. After an `fsync` error nothing written since the last
+//! ever follows a partial one; until that rewrite succeeds, every append fails. The
+//! record whose append failed is kept in memory and written by that rewrite (its
+//! operation failed, so recording it owes more, never less). A crash before the rewrite
+//! leaves the partial record last, where loading stops (below) having read every record
+//! before it. After an `fsync` error nothing written since the last
 //! good `fsync` is trusted to be on disk: the rewrite writes it again.
 //!
 //! **Members that are not in the configuration.** Members are recorded by name, so
@@ -450,11 +452,16 @@ impl Journal {
             self.append(&mut state, &record, durable)?;
             state.pending.remove(key);
         } else {
-            if state.pending.get(key) == Some(&(what, owed.clone())) {
+            // Nothing changes, unless the journal is broken: what it holds in memory may
+            // then not be on disk (an append failed), and this acknowledgement needs it.
+            if !state.broken && state.pending.get(key) == Some(&(what, owed.clone())) {
                 return Ok(());
             }
-            self.append(&mut state, &Record::missed(key, what, owed.clone()), true)?;
+            let appended = self.append(&mut state, &Record::missed(key, what, owed.clone()), true);
+            // Held even when the append failed (the journal is then rewritten, with it,
+            // before the next append): a record owes more, never less.
             state.pending.insert(key.clone(), (what, owed));
+            appended?;
         }
         if state.records > REWRITE_MIN.max(2 * state.pending.len() as u64) {
             self.rewrite(&mut state)?;
@@ -985,7 +992,9 @@ mod tests {
             disk.crash(|unsynced| unsynced);
             let (journal, pending) = open().unwrap();
             assert!(journal.damage().is_none(), "{:?}", journal.damage());
-            let expected: BTreeSet<Path> = (0..5).chain(7..57).map(key).collect();
+            // The records whose appends failed are kept too (their operations failed:
+            // recording them owes more, never less), written by the rewrite.
+            let expected: BTreeSet<Path> = (0..57).map(key).collect();
             let got: BTreeSet<Path> = pending.keys().cloned().collect();
             assert_eq!(got, expected, "{failure:?}");
         }

@@ -33,6 +33,8 @@
 //! # }
 //! ```
 
+#[cfg(test)]
+mod adversarial;
 mod background;
 mod checkpoint;
 mod health;
@@ -56,3 +58,4 @@ pub use sync::{
     differences, repair, repair_recorded, sync, verify, Backup, DeleteLimit, Difference,
     RepairConflict, RepairReport, SyncOptions, SyncReport, VerifyReport,
 };
+pub use write::GIVEN_UP_GRACE;

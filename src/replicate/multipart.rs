@@ -148,7 +148,13 @@ impl MultipartUpload for ReplicatedUpload {
             })
             .map(|(member, upload)| {
                 let slot = ticket.take(member);
-                async move { (member, slot.run(upload.complete()).await) }
+                let inner = &self.inner;
+                async move {
+                    (
+                        member,
+                        slot.run(inner.call(member, upload.complete())).await,
+                    )
+                }
             })
             .collect();
         let answers = futures::future::join_all(completions).await;

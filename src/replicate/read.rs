@@ -9,7 +9,7 @@ use crate::layer::timeout::timed;
 use crate::merge::{list_after, merge_unique};
 use futures::stream::{self, BoxStream, FuturesUnordered, StreamExt};
 use object_store::path::Path;
-use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, Result};
+use object_store::{Error, ListResult, ObjectMeta, ObjectStore, ObjectStoreExt, Result};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
@@ -256,6 +256,55 @@ impl Inner {
             }
         })
         .boxed()
+    }
+
+    /// `listed` (one level under `prefix`) with its objects the record names as a read
+    /// sees them, as [`Self::corrected`] does for a listing: a key a listed member
+    /// missed the delete of is left out, one it missed the write of is shown as it is.
+    /// (Common prefixes are the members': one may hold only keys deleted since.)
+    pub(super) async fn corrected_level(
+        &self,
+        mut listed: ListResult,
+        prefix: Option<&Path>,
+    ) -> Result<ListResult> {
+        let owed: Vec<Path> = {
+            let record = self.missed.lock().expect("record");
+            let level = |key: &Path| {
+                let mut parts: Vec<_> = key.parts().collect();
+                parts.pop();
+                let parent: Path = parts.into_iter().collect();
+                parent == prefix.cloned().unwrap_or_default()
+            };
+            record.keys().filter(|k| level(k)).cloned().collect()
+        };
+        if owed.is_empty() {
+            return Ok(listed);
+        }
+        let mut objects: std::collections::BTreeMap<Path, ObjectMeta> = listed
+            .objects
+            .drain(..)
+            .map(|meta| (meta.location.clone(), meta))
+            .collect();
+        for key in owed {
+            if self.current(&[&key]).is_empty() {
+                continue; // every member behind: shown as listed
+            }
+            let head = |store: Arc<dyn ObjectStore>| {
+                let key = key.clone();
+                async move { store.head(&key).await }
+            };
+            match self.read(&key, head).await {
+                Ok(meta) => {
+                    objects.insert(key, meta);
+                }
+                Err(Error::NotFound { .. }) => {
+                    objects.remove(&key);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        listed.objects = objects.into_values().collect();
+        Ok(listed)
     }
 
     /// `ListPolicy::Merged`: every member's listing, merged, each key once.

@@ -54,6 +54,12 @@ use std::time::Duration;
 ///   every member applies the writes to a key in one order, and their records are made
 ///   in that order; a write given up on a member before it ran there still waits for
 ///   that member's earlier operations before a later write passes.
+/// - **A call given up** (at the member timeout, at the background deadline, or dropped
+///   by a caller that stopped waiting) may still be applied by its member later (a
+///   server may apply a request its client stopped waiting for; a local write runs on a
+///   blocking thread). So the member stays recorded as behind on the keys, whatever
+///   later writes it applies, until a repair at least [`super::GIVEN_UP_GRACE`] later:
+///   reads do not go to it meanwhile, and repair overwrites what it holds.
 /// - **Quorum acknowledgement.** Under `WritePolicy::Quorum(n)` the call returns as soon
 ///   as `n` members applied the write; members still running finish in the background,
 ///   each member's operations on one key in order (a member still applying the write
@@ -106,8 +112,10 @@ use std::time::Duration;
 ///
 /// - **get, head, get_ranges** first wait until the writes to the key called before
 ///   them are judged (so that two reads never see a write in flight and then the state
-///   before it), then go only to members that hold the key's last write or delete (not
-///   recorded as owing it), following the [`ReadPolicy`]: `Ordered` tries
+///   before it: a write is judged once its policy is met or every member answered, so
+///   without a member timeout a member that hangs holds the reads of the keys it is
+///   writing: set one), then go only to members that hold the key's last write or delete
+///   (not recorded as owing it), following the [`ReadPolicy`]: `Ordered` tries
 ///   them in order and moves on at an error or `NotFound`; `Hedged` also moves on when
 ///   the running members have not answered within the delay. `NotModified` and
 ///   `Precondition` are answers, not failures: they are returned at once. When every
@@ -143,12 +151,13 @@ pub(super) struct Inner {
     pub(super) write: WritePolicy,
     pub(super) read: ReadPolicy,
     pub(super) list: ListPolicy,
-    /// What members missed or still owe, per key.
-    pub(super) missed: Mutex<Record>,
+    /// What members missed or still owe, per key (shared by every handle a builder
+    /// made from this one, as the journal, the queues and the members' health are).
+    pub(super) missed: Arc<Mutex<Record>>,
     /// Writes numbered so far (records carry their write's number).
-    pub(super) writes: AtomicU64,
+    pub(super) writes: Arc<AtomicU64>,
     /// Member operations running, per key, and in the background.
-    pub(super) queues: Queues,
+    pub(super) queues: Arc<Queues>,
     /// Where `missed` is kept durably, when the store has a journal.
     pub(super) journal: Option<Arc<Journal>>,
     /// Each member's health (same order as `members`).
@@ -192,9 +201,9 @@ impl ReplicatedStore {
             write: WritePolicy::All,
             read: ReadPolicy::Ordered,
             list: ListPolicy::First,
-            missed: Mutex::default(),
-            writes: AtomicU64::new(0),
-            queues: Queues::default(),
+            missed: Arc::default(),
+            writes: Arc::default(),
+            queues: Arc::default(),
             journal: None,
             breaker: None,
             member_timeout: None,
@@ -215,15 +224,18 @@ impl ReplicatedStore {
         Self { inner }
     }
 
+    /// The same store with other policies: what it records, the order its writes run
+    /// in and its journal are shared with `self` (two handles of one store never hold
+    /// two records of it).
     fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
         let mut inner = Inner {
             members: self.inner.members.clone(),
             write: self.inner.write,
             read: self.inner.read,
             list: self.inner.list,
-            missed: Mutex::new(self.inner.missed.lock().expect("record").clone()),
-            writes: AtomicU64::new(self.inner.writes.load(std::sync::atomic::Ordering::Relaxed)),
-            queues: Queues::default(),
+            missed: Arc::clone(&self.inner.missed),
+            writes: Arc::clone(&self.inner.writes),
+            queues: Arc::clone(&self.inner.queues),
             journal: self.inner.journal.clone(),
             health: Arc::clone(&self.inner.health),
             breaker: self.inner.breaker,
@@ -263,6 +275,14 @@ impl ReplicatedStore {
         disk: Arc<dyn Disk>,
         path: &std::path::Path,
     ) -> crate::Result<Self> {
+        // Every handle of the store must journal: only one that nothing shares yet may
+        // take a journal.
+        if Arc::strong_count(&self.inner) > 1 || Arc::strong_count(&self.inner.missed) > 1 {
+            return Err(composition(format!(
+                "cannot open the journal {}: open it before the store is cloned or used",
+                path.display()
+            )));
+        }
         let present = self.inner.members.iter().map(|(n, _)| n.clone()).collect();
         let (journal, pending) = Journal::open(disk, path, present).map_err(|e| {
             crate::Error::composition(
@@ -290,13 +310,14 @@ impl ReplicatedStore {
                         what,
                         members,
                         write: 0,
+                        given_up: BTreeMap::new(),
                     },
                 );
             }
         }
         let journal = Arc::new(journal);
         Ok(self.rebuild(|inner| {
-            inner.missed.get_mut().expect("record").extend(taken);
+            inner.missed.lock().expect("record").extend(taken);
             inner.journal = Some(journal);
         }))
     }
@@ -433,6 +454,15 @@ impl ReplicatedStore {
         self.inner.forget(location, write)
     }
 
+    /// Hold `key` for repair: wait until every operation on it called so far has ended
+    /// on every member and been judged; until the hold is dropped, later writes of the
+    /// key wait (reads of it too).
+    pub(crate) async fn hold(&self, key: &Path) -> impl Send {
+        let mut ticket = self.inner.enqueue(std::slice::from_ref(key));
+        ticket.quiet().await;
+        ticket
+    }
+
     /// The record for `location`.
     pub(crate) fn missed_at(&self, location: &Path) -> Option<Owed> {
         self.inner
@@ -464,6 +494,49 @@ impl ReplicatedStore {
             .iter()
             .map(|(key, owed)| (key.clone(), owed.write))
             .collect()
+    }
+}
+
+impl ReplicatedStore {
+    /// `list_with_delimiter` as the listing policy gives it: the first member that
+    /// answers, or every member merged.
+    async fn list_level(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        let inner = &self.inner;
+        if inner.list == ListPolicy::First {
+            let mut first_error = None;
+            for (i, (name, store)) in inner.members.iter().enumerate() {
+                match inner.call(i, store.list_with_delimiter(prefix)).await {
+                    Ok(result) => return Ok(result),
+                    Err(err) => {
+                        first_error.get_or_insert(tag(name, err));
+                    }
+                }
+            }
+            return Err(first_error.expect("at least one member"));
+        }
+        let outcome = inner
+            .fan_out(0..inner.members.len(), |_, store| {
+                store.list_with_delimiter(prefix)
+            })
+            .await;
+        if let Some((_, err)) = outcome.failed.into_iter().next() {
+            return Err(err);
+        }
+        let mut prefixes = BTreeSet::new();
+        let mut objects = BTreeMap::new();
+        let mut ok = outcome.ok;
+        ok.sort_by_key(|(i, _)| *i);
+        for (_, result) in ok {
+            prefixes.extend(result.common_prefixes);
+            for meta in result.objects {
+                objects.entry(meta.location.clone()).or_insert(meta);
+            }
+        }
+        Ok(ListResult {
+            common_prefixes: prefixes.into_iter().collect(),
+            objects: objects.into_values().collect(),
+            extensions: Default::default(),
+        })
     }
 }
 
@@ -589,42 +662,8 @@ impl ObjectStore for ReplicatedStore {
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        let inner = &self.inner;
-        if inner.list == ListPolicy::First {
-            let mut first_error = None;
-            for (i, (name, store)) in inner.members.iter().enumerate() {
-                match inner.call(i, store.list_with_delimiter(prefix)).await {
-                    Ok(result) => return Ok(result),
-                    Err(err) => {
-                        first_error.get_or_insert(tag(name, err));
-                    }
-                }
-            }
-            return Err(first_error.expect("at least one member"));
-        }
-        let outcome = inner
-            .fan_out(0..inner.members.len(), |_, store| {
-                store.list_with_delimiter(prefix)
-            })
-            .await;
-        if let Some((_, err)) = outcome.failed.into_iter().next() {
-            return Err(err);
-        }
-        let mut prefixes = BTreeSet::new();
-        let mut objects = BTreeMap::new();
-        let mut ok = outcome.ok;
-        ok.sort_by_key(|(i, _)| *i);
-        for (_, result) in ok {
-            prefixes.extend(result.common_prefixes);
-            for meta in result.objects {
-                objects.entry(meta.location.clone()).or_insert(meta);
-            }
-        }
-        Ok(ListResult {
-            common_prefixes: prefixes.into_iter().collect(),
-            objects: objects.into_values().collect(),
-            extensions: Default::default(),
-        })
+        let listed = self.list_level(prefix).await?;
+        self.inner.corrected_level(listed, prefix).await
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {

@@ -871,11 +871,17 @@ pub struct RepairReport {
 ///   differed is reported in [`RepairReport::conflicts`].
 /// - When no candidate holds the key, only members recorded as behind do: if some member
 ///   applied the last write and no longer holds the key (a later delete whose record
-///   was lost with a failed journal write, or a loss), the older copies are deleted; if
-///   every member is behind and some members are absent from the configuration
-///   ([`ReplicatedStore::absent_members`]: they hold the write), nothing is done and the
-///   key is reported as failed, its record kept until they are back; otherwise (the
-///   record outlived a clearing that a crash lost) the newest copy wins.
+///   was lost with a failed journal write, or a loss), nothing is copied or deleted (the
+///   older copies may be the last) and the key is reported as failed, its record kept;
+///   if every member is behind and some members are absent from the configuration
+///   ([`ReplicatedStore::absent_members`]: they hold the write), likewise until they are
+///   back; otherwise (the record outlived a clearing that a crash lost) the newest copy
+///   wins.
+///
+/// Each key it acts on is held while it does (in the store's order of writes: the
+/// writes of that key called before have ended and been judged, those called after wait),
+/// and decided again from each member's copy read under the hold: a write acknowledged
+/// while repair runs is never undone. The breaker's hand-off does the same.
 ///
 /// Every member call is under the store's member timeout: a member that hangs fails the
 /// keys it is asked about, and the rest goes on.
@@ -1121,51 +1127,114 @@ enum Converged {
     Failed(Path, Error),
 }
 
+/// What [`converge`] does with a key, decided from each member's entry for it.
+enum KeyPlan {
+    /// Nothing to do.
+    Consistent,
+    /// A recorded delete: delete it from every member holding it.
+    Delete,
+    /// Copy the winner's version to the targets (replacing those listed as
+    /// `overwritten`).
+    Copy {
+        winner: usize,
+        targets: Vec<usize>,
+        overwritten: Vec<String>,
+    },
+    /// Not converged; the record stays.
+    Failed(Error),
+}
+
+/// Converge one key across the members, holding the key (no write of it runs meanwhile,
+/// and every one called before has ended) once the entries `listed` show something to
+/// do: what is done is decided again from each member's entry read under the hold, so a
+/// write acknowledged since the listing is never undone.
 async fn converge(
     store: &ReplicatedStore,
     members: &[(&str, &dyn ObjectStore)],
     key: Path,
-    metas: Vec<Option<ObjectMeta>>,
+    listed: Vec<Option<ObjectMeta>>,
     options: &SyncOptions,
 ) -> Converged {
-    let stale = match store.missed_at(&key) {
+    if matches!(
+        plan_key(store, members, &key, &listed, options).await,
+        KeyPlan::Consistent
+    ) {
+        return Converged::Consistent;
+    }
+    let _hold = store.hold(&key).await;
+    let mut metas = Vec::with_capacity(members.len());
+    for (name, member) in members {
+        match head_if_any(*member, &key).await {
+            Ok(meta) => metas.push(meta),
+            Err(err) => return Converged::Failed(key, tag(name, err)),
+        }
+    }
+    match plan_key(store, members, &key, &metas, options).await {
+        KeyPlan::Consistent => Converged::Consistent,
+        KeyPlan::Failed(err) => Converged::Failed(key, err),
+        KeyPlan::Delete => delete_everywhere(members, key, &metas, options).await,
+        KeyPlan::Copy {
+            winner,
+            targets,
+            overwritten,
+        } => copy_winner(members, key, &metas, winner, targets, overwritten, options).await,
+    }
+}
+
+/// What to do with `key`, given each member's entry for it (see [`repair`]).
+async fn plan_key(
+    store: &ReplicatedStore,
+    members: &[(&str, &dyn ObjectStore)],
+    key: &Path,
+    metas: &[Option<ObjectMeta>],
+    options: &SyncOptions,
+) -> KeyPlan {
+    let stale = match store.missed_at(key) {
         Some(owed) if owed.what == Missed::Delete => {
-            return delete_everywhere(members, key, &metas, options).await
+            return match metas.iter().any(Option::is_some) {
+                true => KeyPlan::Delete,
+                false => KeyPlan::Consistent,
+            }
         }
         Some(owed) => owed.members,
         None => BTreeSet::new(),
     };
-    let winner = match winner(&metas, &stale) {
+    let failed = |why: String| {
+        KeyPlan::Failed(Error::Generic {
+            store: "stratus",
+            source: why.into(),
+        })
+    };
+    let winner = match winner(metas, &stale) {
         Some(winner) => winner,
-        None if stale.is_empty() => return Converged::Consistent, // on no member
+        None if stale.is_empty() => return KeyPlan::Consistent, // on no member
         // Members that applied the key's last write hold it no more (a later delete
-        // whose record was lost with a failed journal write, or a loss): what the
-        // members recorded as behind hold is older than that write. The key is gone.
+        // whose record was lost with a failed journal write, or a loss): the members
+        // recorded as behind hold an older version. Deleting it could delete the last
+        // copy of anything, copying it would bring an old version back: both kept as
+        // they are, the record too.
         None if stale.len() < members.len() => {
-            return delete_everywhere(members, key, &metas, options).await
+            return failed(format!(
+                "the members that applied the last write to {key} no longer hold it, and \
+                 the others hold an older version: nothing was copied or deleted, the \
+                 record stays (delete or restore it, then repair)"
+            ))
         }
         // Every member is behind: the write is on members absent from the configuration
         // (copying what these hold would spread an old version as the current one: the
         // record stays until they are back), or, with none absent, the record outlived a
         // clearing a crash lost: the newest version held wins.
         None => match store.absent_members().is_empty() {
-            true => match version::newest(&metas) {
+            true => match version::newest(metas) {
                 Some(winner) => winner,
-                None => return Converged::Consistent,
+                None => return KeyPlan::Consistent,
             },
             false => {
-                return Converged::Failed(
-                    key.clone(),
-                    Error::Generic {
-                        store: "stratus",
-                        source: format!(
-                            "no member holds the last write to {key} (the members that \
-                             applied it are not in the configuration): nothing was copied, \
-                             the record stays until they are back"
-                        )
-                        .into(),
-                    },
-                )
+                return failed(format!(
+                    "no member holds the last write to {key} (the members that applied it \
+                     are not in the configuration): nothing was copied, the record stays \
+                     until they are back"
+                ))
             }
         },
     };
@@ -1186,16 +1255,34 @@ async fn converge(
                 .await
             {
                 Ok(same) => same,
-                Err(err) => return Converged::Failed(key, err),
+                Err(err) => return KeyPlan::Failed(err),
             };
         if !same {
             targets.push(i);
             overwritten.push(members[i].0.to_string());
         }
     }
-    if targets.is_empty() {
-        return Converged::Consistent;
+    match targets.is_empty() {
+        true => KeyPlan::Consistent,
+        false => KeyPlan::Copy {
+            winner,
+            targets,
+            overwritten,
+        },
     }
+}
+
+/// Copy the winner's version of `key` to `targets`, backing up what it replaces.
+async fn copy_winner(
+    members: &[(&str, &dyn ObjectStore)],
+    key: Path,
+    metas: &[Option<ObjectMeta>],
+    winner: usize,
+    targets: Vec<usize>,
+    overwritten: Vec<String>,
+    options: &SyncOptions,
+) -> Converged {
+    let best = metas[winner].as_ref().expect("a holder");
     let mut backed_up = 0;
     if !options.dry_run {
         for &i in &targets {
@@ -1207,9 +1294,9 @@ async fn converge(
                 }
             }
             let copied = match &metas[i] {
-                // The member listed another version: replace it (it lost to the winner).
+                // The member holds another version: replace it (it lost to the winner).
                 Some(_) => transfer(from, &key, to, &key, PutMode::Overwrite).await,
-                // The member listed none: never overwrite a copy its listing did not show.
+                // The member holds none: never overwrite a copy its answer did not show.
                 None => transfer_absent(from, &key, to, &key, best.size, Stamp::No).await,
             };
             if let Err(err) = copied {

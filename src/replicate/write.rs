@@ -24,7 +24,15 @@ pub(crate) struct Owed {
     pub(crate) what: Missed,
     pub(crate) members: BTreeSet<usize>,
     pub(crate) write: u64,
+    /// Members whose operation on the key was given up, and when: it may still land, so
+    /// they stay recorded (later writes they apply do not clear them) until a repair at
+    /// least [`GIVEN_UP_GRACE`] later.
+    pub(crate) given_up: BTreeMap<usize, std::time::Instant>,
 }
+
+/// How long after a member's operation was given up it may still be applied: until
+/// then the member stays recorded as behind on its keys.
+pub const GIVEN_UP_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The record: what members owe, per key.
 pub(super) type Record = BTreeMap<Path, Owed>;
@@ -86,7 +94,10 @@ impl Inner {
             let Some(owed) = record.get(key) else {
                 continue;
             };
-            if owed.write != write || !owed.members.contains(&member) {
+            if owed.write != write
+                || !owed.members.contains(&member)
+                || owed.given_up.contains_key(&member)
+            {
                 continue;
             }
             let what = owed.what;
@@ -101,12 +112,45 @@ impl Inner {
     /// configuration keep what the journal holds for them.
     pub(super) fn forget(&self, location: &Path, write: u64) -> Result<()> {
         let mut record = self.missed.lock().expect("record");
-        match record.get(location) {
+        match record.get_mut(location) {
             Some(owed) if owed.write == write => {
+                // A member's operation given up recently may still land: it stays behind.
+                owed.given_up
+                    .retain(|_, since| since.elapsed() < GIVEN_UP_GRACE);
                 let what = owed.what;
                 self.set(&mut record, location, what, BTreeSet::new(), write, false)
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Member `member`'s operation on `keys` was given up (see [`Owed::given_up`]):
+    /// record it as behind on them. A journal that cannot be written keeps the record in
+    /// memory.
+    pub(super) fn given_up(&self, member: usize, keys: &[Path]) {
+        let mut record = self.missed.lock().expect("record");
+        for key in keys {
+            let (what, mut members, write, mut given_up) = match record.get(key) {
+                Some(owed) => (
+                    owed.what,
+                    owed.members.clone(),
+                    owed.write,
+                    owed.given_up.clone(),
+                ),
+                None => (Missed::Write, BTreeSet::new(), 0, BTreeMap::new()),
+            };
+            members.insert(member);
+            given_up.insert(member, std::time::Instant::now());
+            record.insert(
+                key.clone(),
+                Owed {
+                    what,
+                    members: members.clone(),
+                    write,
+                    given_up,
+                },
+            );
+            let _ = self.set(&mut record, key, what, members, write, false);
         }
     }
 
@@ -117,10 +161,16 @@ impl Inner {
         record: &mut MutexGuard<'_, Record>,
         location: &Path,
         what: Missed,
-        members: BTreeSet<usize>,
+        mut members: BTreeSet<usize>,
         write: u64,
         new: bool,
     ) -> Result<()> {
+        // Members whose operation on the key was given up stay behind on it.
+        let given_up = record
+            .get(location)
+            .map(|owed| owed.given_up.clone())
+            .unwrap_or_default();
+        members.extend(given_up.keys().copied());
         if let Some(journal) = &self.journal {
             // The journal first (it also records members absent from the configuration,
             // and writes nothing when nothing changes).
@@ -134,6 +184,7 @@ impl Inner {
                             what,
                             members,
                             write,
+                            given_up,
                         },
                     );
                 }
@@ -151,6 +202,7 @@ impl Inner {
                     what,
                     members,
                     write,
+                    given_up,
                 },
             );
         }
@@ -215,8 +267,16 @@ impl Inner {
         if !outcome.ok.is_empty() {
             let mut missed: BTreeSet<usize> = outcome.failed.iter().map(|(i, _)| *i).collect();
             missed.extend(pending);
+            // Every change recorded (in memory at least) before a journal failure is
+            // returned: a rename's source as well as its target.
+            let mut failed = None;
             for (location, what) in changes {
-                self.record(location, *what, missed.clone(), write)?;
+                if let Err(err) = self.record(location, *what, missed.clone(), write) {
+                    failed.get_or_insert(err);
+                }
+            }
+            if let Some(err) = failed {
+                return Err(err);
             }
         }
         let location = changes[0].0;

@@ -289,6 +289,15 @@ enum Outcome {
 /// server): the "copy" would be the original, and deleting the original would delete the
 /// only copy. Every move on such a route fails, touching nothing.
 ///
+/// # The plan and the store
+///
+/// A move whose target is not its key's owner in `store` (a plan made for another
+/// placement) fails, touching nothing. To roll a rebalance back, build the store with
+/// the placements swapped and rebalance again with [`Prefer::Newest`]: what was written
+/// during the aborted rebalance is on the members that were its new owners, and is
+/// provably newer than the copies left behind (reads serve it meanwhile, see
+/// [`ShardedStore`]).
+///
 /// # Each key
 ///
 /// The moves of one key are carried out together, while the key's lock in `store` is
@@ -379,6 +388,11 @@ pub async fn execute(
                 let mut outcomes = Vec::with_capacity(moves.len());
                 let mut movable = Vec::with_capacity(moves.len());
                 for what in moves {
+                    // A plan made for another placement would move objects off their owner.
+                    if store.owner(&what.location) != what.to || what.from == what.to {
+                        outcomes.push((what, Err(not_the_owner(store, what))));
+                        continue;
+                    }
                     match routes.get(&(what.from.as_str(), what.to.as_str())) {
                         Some(Err(why)) => outcomes.push((what, Err(why.error()))),
                         Some(Ok(())) => movable.push(what),
@@ -482,6 +496,22 @@ async fn distinct_routes<'a>(
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await
+}
+
+/// A move whose target is not the key's owner in the store it runs on.
+fn not_the_owner(store: &ShardedStore, what: &Move) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "ShardedStore",
+        source: format!(
+            "the plan moves {} from {:?} to {:?}, but its owner here is {:?}: the plan was \
+             made for another placement; nothing was touched (plan again with this store)",
+            what.location,
+            what.from,
+            what.to,
+            store.owner(&what.location)
+        )
+        .into(),
+    }
 }
 
 fn not_a_member(from: &str, to: &str) -> object_store::Error {

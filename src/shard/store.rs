@@ -4,7 +4,8 @@ use super::placement::Placement;
 use crate::composite::{delete_in_batches, fmt_members, onto_itself, tagged_listings};
 use crate::error::tag;
 use crate::merge::{list_after, merge, Entry};
-use crate::transfer::transfer;
+use crate::transfer::{head_if_any, transfer};
+use crate::version;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
@@ -68,20 +69,24 @@ use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 ///   hash, so a write may also wait for the move of another key of its lock); a delete
 ///   of a key that has a previous owner, a conditional update of one, and a copy or
 ///   rename across members also run alone on their keys (each touches two members);
-/// - reads try the new owner, then the previous owner, then (both said `NotFound`) the
-///   new owner again: an object being moved is found on one of them;
+/// - reads serve, of the new owner's and the previous owner's versions, the provably
+///   newer when both hold the key (a rebalance rolled back leaves what was written
+///   meanwhile on the member that is the previous owner now), else whichever holds it (a
+///   `head` on each first); when the one chosen answers `NotFound`, the other, then the
+///   first again: an object being moved is found on one of them;
 /// - writes go to the new owner; `PutMode::Create` first checks the previous owner (and
 ///   fails with `AlreadyExists` if the object is there); `PutMode::Update` goes where the
-///   object is: the new owner if it has the key, else the previous owner. An object's
+///   version reads serve is (above). An object's
 ///   e-tag is its member's: once it moved, an update naming the e-tag read before the
 ///   move is refused with `Precondition` although the version is the same; read again
 ///   and retry;
 /// - deletes go to the previous owner first, then to the new owner only where that
 ///   succeeded (`NotFound` counts): a failed delete is returned, and leaves both copies
 ///   as they were, never the older one alone;
-/// - listings show each key once: its owner's entry, else its previous owner's (a key in
-///   the middle of its move is listed from whichever member the listing found it on);
-///   a stray copy on any other member is not listed.
+/// - listings show each key once, as reads choose it: the provably newer of the owner's
+///   and the previous owner's entries, else whichever was listed (a key in the middle of
+///   its move is listed from whichever member the listing found it on); a stray copy on
+///   any other member is not listed.
 ///
 /// All of this holds within one process. A process that still uses the *old*
 /// membership, or another process running the rebalance, is not seen: stop writers that
@@ -353,16 +358,22 @@ impl Inner {
         let key = &group.first()?.meta.location;
         let owner = self.current.owner(key);
         let previous = self.previous_owner(key, owner);
-        let mut fallback = None;
+        let (mut current, mut old) = (None, None);
         for entry in group {
             if entry.input == owner {
-                return Some(entry);
-            }
-            if Some(entry.input) == previous {
-                fallback = Some(entry);
+                current = Some(entry);
+            } else if Some(entry.input) == previous {
+                old = Some(entry);
             }
         }
-        fallback
+        match (current, old) {
+            // Both hold it: the provably newer version (see `Self::newer_holder`).
+            (Some(current), Some(old)) if version::provably_newer(&old.meta, &current.meta) => {
+                Some(old)
+            }
+            (Some(current), _) => Some(current),
+            (None, old) => old,
+        }
     }
 
     fn list_merged(
@@ -428,22 +439,45 @@ impl Inner {
         Fut: std::future::Future<Output = Result<T>>,
     {
         let owner = self.current.owner(location);
-        let (name, store) = self.store(owner);
+        let Some(previous) = self.previous_owner(location, owner) else {
+            let (name, store) = self.store(owner);
+            return op(Arc::clone(store)).await.map_err(|err| tag(name, err));
+        };
+        let first = self.newer_holder(location, owner, previous).await?;
+        let second = if first == owner { previous } else { owner };
+        let (name, store) = self.store(first);
         match op(Arc::clone(store)).await {
-            Err(err @ Error::NotFound { .. }) => match self.previous_owner(location, owner) {
-                Some(previous) => {
-                    let (old_name, old) = self.store(previous);
-                    match op(Arc::clone(old)).await {
-                        Err(Error::NotFound { .. }) => {
-                            op(Arc::clone(store)).await.map_err(|err| tag(name, err))
-                        }
-                        other => other.map_err(|err| tag(old_name, err)),
+            // Moved, or deleted, in between: the other owner, then this one again.
+            Err(Error::NotFound { .. }) => {
+                let (other_name, other) = self.store(second);
+                match op(Arc::clone(other)).await {
+                    Err(Error::NotFound { .. }) => {
+                        op(Arc::clone(store)).await.map_err(|err| tag(name, err))
                     }
+                    answer => answer.map_err(|err| tag(other_name, err)),
                 }
-                None => Err(tag(name, err)),
-            },
-            other => other.map_err(|err| tag(name, err)),
+            }
+            answer => answer.map_err(|err| tag(name, err)),
         }
+    }
+
+    /// During a rebalance, of a key's owner and previous owner, the one whose version the
+    /// store serves: the provably newer when both hold the key (a rebalance rolled back
+    /// leaves the version written meanwhile on the member that is the previous owner
+    /// now), else whichever holds it, the owner first (a `head` on each).
+    async fn newer_holder(&self, location: &Path, owner: usize, previous: usize) -> Result<usize> {
+        let ((owner_name, current), (old_name, old)) = (self.store(owner), self.store(previous));
+        let (current, old) = futures::join!(
+            head_if_any(current.as_ref(), location),
+            head_if_any(old.as_ref(), location)
+        );
+        let current = current.map_err(|err| tag(owner_name, err))?;
+        let old = old.map_err(|err| tag(old_name, err))?;
+        Ok(match (current, old) {
+            (Some(current), Some(old)) if version::provably_newer(&old, &current) => previous,
+            (None, Some(_)) => previous,
+            _ => owner,
+        })
     }
 
     /// Delete a batch, each member its share at once; results in input order.
@@ -609,14 +643,8 @@ impl Inner {
                     Err(err) => return Err(tag(name, err)),
                 },
                 // Decided where the object is: the new owner once it has it.
-                PutMode::Update(_) => {
-                    let (owner_name, owner_store) = self.store(owner);
-                    match owner_store.head(location).await {
-                        Ok(_) => {}
-                        Err(Error::NotFound { .. }) => target = previous,
-                        Err(err) => return Err(tag(owner_name, err)),
-                    }
-                }
+                // Decided where the version reads serve is.
+                PutMode::Update(_) => target = self.newer_holder(location, owner, previous).await?,
                 _ => {}
             }
         }
