@@ -428,7 +428,7 @@ impl ReplicatedStore {
                 .entry(path.clone())
                 .or_insert_with(|| (owed.what, BTreeSet::new()));
             entry.0 = owed.what;
-            entry.1.extend(self.inner.names_of(&owed.members));
+            entry.1.extend(self.inner.names_of(&owed.behind()));
         }
         all.into_iter()
             .map(|(path, (what, names))| (path, what, names.into_iter().collect()))
@@ -480,7 +480,7 @@ impl ReplicatedStore {
             .lock()
             .expect("record")
             .iter()
-            .filter(|(_, owed)| owed.members.contains(&member))
+            .filter(|(_, owed)| owed.behind().contains(&member))
             .map(|(key, _)| key.clone())
             .collect()
     }

@@ -1086,7 +1086,7 @@ async fn converge_rows(
     for key in recorded.keys().filter(|k| !met.contains(*k)) {
         let waiting = store
             .missed_at(key)
-            .is_some_and(|o| o.what == Missed::Write && o.members.len() == members.len());
+            .is_some_and(|o| o.what == Missed::Write && o.behind().len() == members.len());
         if absent && waiting {
             unconverged.insert(key.clone());
             report.failed += 1;
@@ -1196,7 +1196,7 @@ async fn plan_key(
                 false => KeyPlan::Consistent,
             }
         }
-        Some(owed) => owed.members,
+        Some(owed) => owed.behind(),
         None => BTreeSet::new(),
     };
     let failed = |why: String| {

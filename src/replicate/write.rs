@@ -25,9 +25,20 @@ pub(crate) struct Owed {
     pub(crate) members: BTreeSet<usize>,
     pub(crate) write: u64,
     /// Members whose operation on the key was given up, and when: it may still land, so
-    /// they stay recorded (later writes they apply do not clear them) until a repair at
-    /// least [`GIVEN_UP_GRACE`] later.
+    /// they count as behind (later writes they apply do not clear them) until a repair at
+    /// least [`GIVEN_UP_GRACE`] later. Kept in memory only: they are not behind on any
+    /// write (the journal records what members missed), only uncertain.
     pub(crate) given_up: BTreeMap<usize, std::time::Instant>,
+}
+
+impl Owed {
+    /// The members reads and repair treat as behind on the key: those that missed its
+    /// last operation, and those whose operation on it was given up.
+    pub(crate) fn behind(&self) -> BTreeSet<usize> {
+        let mut behind = self.members.clone();
+        behind.extend(self.given_up.keys().copied());
+        behind
+    }
 }
 
 /// How long after a member's operation was given up it may still be applied: until
@@ -94,10 +105,7 @@ impl Inner {
             let Some(owed) = record.get(key) else {
                 continue;
             };
-            if owed.write != write
-                || !owed.members.contains(&member)
-                || owed.given_up.contains_key(&member)
-            {
+            if owed.write != write || !owed.members.contains(&member) {
                 continue;
             }
             let what = owed.what;
@@ -130,27 +138,13 @@ impl Inner {
     pub(super) fn given_up(&self, member: usize, keys: &[Path]) {
         let mut record = self.missed.lock().expect("record");
         for key in keys {
-            let (what, mut members, write, mut given_up) = match record.get(key) {
-                Some(owed) => (
-                    owed.what,
-                    owed.members.clone(),
-                    owed.write,
-                    owed.given_up.clone(),
-                ),
-                None => (Missed::Write, BTreeSet::new(), 0, BTreeMap::new()),
-            };
-            members.insert(member);
-            given_up.insert(member, std::time::Instant::now());
-            record.insert(
-                key.clone(),
-                Owed {
-                    what,
-                    members: members.clone(),
-                    write,
-                    given_up,
-                },
-            );
-            let _ = self.set(&mut record, key, what, members, write, false);
+            let owed = record.entry(key.clone()).or_insert_with(|| Owed {
+                what: Missed::Write,
+                members: BTreeSet::new(),
+                write: 0,
+                given_up: BTreeMap::new(),
+            });
+            owed.given_up.insert(member, std::time::Instant::now());
         }
     }
 
@@ -161,23 +155,22 @@ impl Inner {
         record: &mut MutexGuard<'_, Record>,
         location: &Path,
         what: Missed,
-        mut members: BTreeSet<usize>,
+        members: BTreeSet<usize>,
         write: u64,
         new: bool,
     ) -> Result<()> {
-        // Members whose operation on the key was given up stay behind on it.
+        // Members whose operation on the key was given up stay behind on it (in memory).
         let given_up = record
             .get(location)
             .map(|owed| owed.given_up.clone())
             .unwrap_or_default();
-        members.extend(given_up.keys().copied());
         if let Some(journal) = &self.journal {
             // The journal first (it also records members absent from the configuration,
             // and writes nothing when nothing changes).
             if let Err(err) = journal.set(location, what, self.names_of(&members), new) {
                 // The record stays in memory (a clearing did not happen): `repair` in
                 // this process still sees the key.
-                if !members.is_empty() {
+                if !members.is_empty() || !given_up.is_empty() {
                     record.insert(
                         location.clone(),
                         Owed {
@@ -193,7 +186,7 @@ impl Inner {
                 )));
             }
         }
-        if members.is_empty() {
+        if members.is_empty() && given_up.is_empty() {
             record.remove(location);
         } else {
             record.insert(
@@ -333,7 +326,7 @@ impl Inner {
                 keys.iter().all(|key| {
                     record
                         .get(*key)
-                        .is_none_or(|owed| !owed.members.contains(m))
+                        .is_none_or(|owed| !owed.behind().contains(m))
                 })
             })
             .collect()
@@ -351,26 +344,55 @@ impl Inner {
         expected: &UpdateVersion,
     ) -> Result<usize> {
         let mut unknown = None;
+        let carries = |meta: &object_store::ObjectMeta| {
+            let e_tag = expected.e_tag.is_none() || meta.e_tag == expected.e_tag;
+            e_tag && (expected.version.is_none() || meta.version == expected.version)
+        };
         for &m in current {
             let store = &self.members[m].1;
             match self.call(m, store.head(key)).await {
-                Ok(meta) => {
-                    let e_tag = expected.e_tag.is_none() || meta.e_tag == expected.e_tag;
-                    let version = expected.version.is_none() || meta.version == expected.version;
-                    if e_tag && version {
-                        return Ok(m);
-                    }
-                }
-                Err(Error::NotFound { .. }) => {}
+                Ok(meta) if carries(&meta) => return Ok(m),
+                Ok(_) | Err(Error::NotFound { .. }) => {}
                 Err(err) => {
                     unknown.get_or_insert(tag(&self.members[m].0, err));
                 }
             }
         }
-        Err(unknown.unwrap_or_else(|| Error::Precondition {
+        if let Some(err) = unknown {
+            return Err(err);
+        }
+        // The e-tag may come from a member whose call on the key was given up since it
+        // answered the read (it missed no write: it is only uncertain): whether the e-tag
+        // names the current version cannot be told, so the update is neither applied nor
+        // refused. (One that missed a write holds an older version: refused.)
+        let uncertain: Vec<usize> = {
+            let record = self.missed.lock().expect("record");
+            record.get(key).map_or_else(Vec::new, |owed| {
+                owed.given_up
+                    .keys()
+                    .filter(|m| !owed.members.contains(m))
+                    .copied()
+                    .collect()
+            })
+        };
+        for m in uncertain {
+            let store = &self.members[m].1;
+            if let Ok(meta) = self.call(m, store.head(key)).await {
+                if carries(&meta) {
+                    return Err(tag(
+                        &self.members[m].0,
+                        generic(format!(
+                            "update of {key}: the e-tag given is this member's, which is \
+                             behind on the key now; read it again and retry (or repair first)"
+                        )),
+                    ));
+                }
+            }
+        }
+        Err(Error::Precondition {
             path: key.to_string(),
             source: "no member holding the last write has the version the update names".into(),
-        }))
+        })
     }
 
     /// Why a write that needs a member holding the last operation on `keys` has none.
