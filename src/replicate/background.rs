@@ -331,6 +331,18 @@ impl Inner {
         }
     }
 
+    /// Wait until the operations on `key` that `members` run or have queued now ended.
+    pub(super) async fn ended_on(&self, key: &Path, members: &BTreeSet<usize>) {
+        let running: Vec<Ended> = {
+            let order = self.queues.order.lock().expect("queues");
+            members
+                .iter()
+                .filter_map(|&m| order.members.get(&(m, key.clone())).cloned())
+                .collect()
+        };
+        futures::future::join_all(running).await;
+    }
+
     /// Member `slot`'s part of a write: `op` in its place, under the breaker and the
     /// member deadline, its error tagged with the member.
     pub(super) fn part<T: Send + 'static>(

@@ -10,7 +10,7 @@ use crate::merge::{list_after, merge_unique};
 use futures::stream::{self, BoxStream, FuturesUnordered, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ListResult, ObjectMeta, ObjectStore, ObjectStoreExt, Result};
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -28,14 +28,27 @@ impl Inner {
         Fut: Future<Output = Result<T>>,
     {
         self.judged(location).await;
-        let order = self.current(&[location]);
+        let order = self.holders(location).await;
         if order.is_empty() {
-            let what = self
+            let (what, uncertain) = self
                 .missed
                 .lock()
                 .expect("record")
                 .get(location)
-                .map(|owed| owed.what);
+                .map_or((None, BTreeSet::new()), |owed| {
+                    (Some(owed.what), owed.given_up.keys().copied().collect())
+                });
+            if !uncertain.is_empty() {
+                return Err(generic(format!(
+                    "read of {location}: no member is known to hold its last operation: \
+                     {} applied it, but an earlier operation of theirs on it was given up \
+                     and may still land; repair settles it",
+                    self.names_of(&uncertain)
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
             return Err(match what {
                 Some(Missed::Delete) => Error::NotFound {
                     path: location.to_string(),
@@ -101,6 +114,34 @@ impl Inner {
             .position(|(_, e)| !matches!(e, Error::NotFound { .. }))
             .unwrap_or(0);
         Err(errors.swap_remove(position).1)
+    }
+
+    /// The members holding `key`'s last write or delete ([`Self::current`]). When none
+    /// does because those that owe it still apply it in the background (a write
+    /// acknowledged by members whose own earlier operation on the key was given up),
+    /// once those operations ended.
+    pub(super) async fn holders(&self, key: &Path) -> Vec<usize> {
+        let current = self.current(&[key]);
+        if !current.is_empty() {
+            return current;
+        }
+        let owing = match self.missed.lock().expect("record").get(key) {
+            Some(owed) => owed.members.clone(),
+            None => return current,
+        };
+        self.ended_on(key, &owing).await;
+        self.current(&[key])
+    }
+
+    /// Whether members in the configuration applied `key`'s last operation but are not
+    /// known to hold it (an earlier operation of theirs on it was given up): a read
+    /// then fails rather than guess.
+    fn uncertain(&self, key: &Path) -> bool {
+        self.missed
+            .lock()
+            .expect("record")
+            .get(key)
+            .is_some_and(|owed| !owed.given_up.is_empty())
     }
 
     /// `ListPolicy::First`: the first member's listing; when it fails, the next member
@@ -231,9 +272,9 @@ impl Inner {
                     Some(meta) if meta.location == key => s.next.take(),
                     _ => None,
                 };
-                // Every member behind on it (its last write is on members not in the
-                // configuration): shown as listed.
-                if s.inner.current(&[&key]).is_empty() {
+                // Every member behind on it because its last write is on members not
+                // in the configuration: shown as listed. (Uncertain: the read fails.)
+                if s.inner.holders(&key).await.is_empty() && !s.inner.uncertain(&key) {
                     match listed {
                         Some(meta) => return Some((Ok(meta), s)),
                         None => continue,
@@ -286,8 +327,8 @@ impl Inner {
             .map(|meta| (meta.location.clone(), meta))
             .collect();
         for key in owed {
-            if self.current(&[&key]).is_empty() {
-                continue; // every member behind: shown as listed
+            if self.holders(&key).await.is_empty() && !self.uncertain(&key) {
+                continue; // its last write on members not in the configuration: as listed
             }
             let head = |store: Arc<dyn ObjectStore>| {
                 let key = key.clone();

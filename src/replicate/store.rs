@@ -120,10 +120,12 @@ use std::time::Duration;
 ///   the running members have not answered within the delay. `NotModified` and
 ///   `Precondition` are answers, not failures: they are returned at once. When every
 ///   member asked fails: `NotFound` if every one said so, otherwise the first other
-///   error. When every member owes the key's last operation (the members that applied
-///   it are absent from the configuration), a missed delete reads as `NotFound` and a
-///   missed write is an error. A stream already returned does not fall back if its body
-///   fails part-way.
+///   error. When every member owes the key's last operation, a read first waits for
+///   those still applying it in the background; when none holds it then (the members
+///   that applied it are absent from the configuration), a missed delete reads as
+///   `NotFound` and a missed write is an error, as is a key whose only holders are
+///   uncertain (an earlier operation of theirs on it was given up and may still land).
+///   A stream already returned does not fall back if its body fails part-way.
 /// - **list** and **list_with_offset** follow the [`ListPolicy`]. `First` lists the
 ///   first member; if it fails before its first entry the next member is listed
 ///   instead, and if it fails later the next member continues after the last key listed
@@ -131,11 +133,15 @@ use std::time::Duration;
 ///   continuation also lists the subtree below that key, because some servers
 ///   (SeaweedFS) skip it when the key is also a "folder" (`a` while `a/b` exists). `Merged`
 ///   merges all members (bounded memory, one pending entry per member), each key once.
-///   Listings are not snapshots (as in S3): a key written or deleted while a listing
-///   runs may or may not be in it, and under `First` a key the first member owes shows
-///   its old state.
+///   Either way, each key the record names (some member missed or still applies its
+///   last operation) is shown as a read sees it, one `head` each: a key the listed
+///   member missed the delete of is left out, one it missed the write of is shown as
+///   it is now, one it lacks is added; a key whose last write only members absent from
+///   the configuration hold is shown as listed. The record is read when the listing
+///   starts: listings are not snapshots (as in S3), and a key written or deleted while
+///   a listing runs may or may not be in it.
 /// - **list_with_delimiter**: `First` asks members in order until one answers; `Merged`
-///   asks all and merges.
+///   asks all and merges; its objects are corrected as a listing's are.
 ///
 /// # Errors
 ///

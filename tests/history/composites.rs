@@ -944,3 +944,37 @@ fn sharded_histories_with_a_rebalance_running_are_linearizable() {
         panic!("{e}");
     }
 }
+
+/// Found by a long run (seed 11): a listing under `ListPolicy::First` showed the first
+/// member's old copy of a key whose later writes it had not applied yet.
+#[test]
+fn replicated_listing_of_a_key_the_first_member_is_still_writing() {
+    use Act::*;
+    let program = Program {
+        clients: vec![
+            vec![Put(3), Rename(1, 3), Put(0), Rename(0, 3)],
+            vec![Put(1), Create(0), Put(3)],
+            vec![List, List],
+        ],
+        troubles: vec![
+            Trouble::Hang {
+                member: 2,
+                kind: Kind::Put,
+                after: 0,
+            },
+            Trouble::Slow {
+                member: 1,
+                kind: Kind::Rename,
+                millis: 1,
+            },
+            Trouble::Slow {
+                member: 0,
+                kind: Kind::Rename,
+                millis: 1,
+            },
+        ],
+        quorum: 1,
+        hedged: false,
+    };
+    run_replicated(&program).unwrap();
+}
