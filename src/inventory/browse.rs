@@ -9,7 +9,7 @@
 //! first/last; `?` help; `q`/`Esc` quit. No colour when `NO_COLOR` is set (bold and
 //! reverse video still mark the selection).
 //!
-//! Names, keys and the title are drawn through [`terminal`](crate::text::terminal), as
+//! Names, keys and the title are drawn through [`terminal`], as
 //! the table prints them: controls shown escaped (`\x1b`, `\u{202e}`), not acted on nor
 //! dropped.
 //!
