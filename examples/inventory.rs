@@ -17,7 +17,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use stratus::inventory::{html, scan, table, Report, ScanOptions};
 use stratus::object_store::path::Path;
-use stratus::text::{human_bytes, thousands};
+use stratus::text::{human_bytes, terminal, thousands};
 use stratus::Progress;
 
 #[path = "support/cli.rs"]
@@ -272,10 +272,11 @@ async fn export(
     )
     .await?;
     eprintln!(
-        "exported {} rows in {} Parquet files to {dest_store}; manifest: {}",
+        "exported {} rows in {} Parquet files to {}; manifest: {}",
         thousands(written.rows),
         written.files.len(),
-        written.manifest
+        terminal(&dest_store.to_string()),
+        terminal(written.manifest.as_ref())
     );
     Ok(report)
 }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use stratus::object_store::path::Path;
 use stratus::object_store::ObjectStoreExt;
 use stratus::replicate::{self, Backup, Compare, DeleteLimit, Difference, SyncOptions};
-use stratus::text::{human_bytes, thousands};
+use stratus::text::{human_bytes, terminal, thousands};
 use stratus::Config;
 
 #[path = "support/cli.rs"]
@@ -273,7 +273,12 @@ async fn sync(
     }
     println!("  {:<12} {:>10}", "failed", report.failed);
     for (key, err) in report.failures.iter().take(20) {
-        println!("    {key}: {err}");
+        // Keys and error text may hold controls: shown escaped.
+        println!(
+            "    {}: {}",
+            terminal(key.as_ref()),
+            terminal(&err.to_string())
+        );
     }
     Ok(())
 }
@@ -302,11 +307,17 @@ async fn verify(config: &str, a: &str, b: &str, options: SyncOptions) -> stratus
     println!("  {:<16} {:>10}", "different", thousands(report.differing));
     for difference in report.examples.iter().take(10) {
         match difference {
-            Difference::MissingInA(m) => println!("    only in {b}: {}", m.location),
-            Difference::MissingInB(m) => println!("    only in {a}: {}", m.location),
+            Difference::MissingInA(m) => {
+                println!("    only in {b}: {}", terminal(m.location.as_ref()))
+            }
+            Difference::MissingInB(m) => {
+                println!("    only in {a}: {}", terminal(m.location.as_ref()))
+            }
             Difference::Differs(x, y) => println!(
                 "    differs: {} ({} vs {} bytes)",
-                x.location, x.size, y.size
+                terminal(x.location.as_ref()),
+                x.size,
+                y.size
             ),
             _ => {}
         }
@@ -322,7 +333,7 @@ fn status(config: &str, store: &str) -> stratus::Result<()> {
     let config = Config::load(config)?;
     let replicated = config.open_replicated(store)?;
     if let Some(damage) = replicated.journal_damage() {
-        println!("warning: {damage}");
+        println!("warning: {}", terminal(&damage.to_string()));
     }
     let missed = replicated.missed();
     println!("{store}: {} keys pending", thousands(missed.len() as u64));
@@ -341,7 +352,7 @@ fn status(config: &str, store: &str) -> stratus::Result<()> {
             thousands(deletes)
         );
         for (key, what, _) in mine.iter().take(5) {
-            println!("    {what:?} {key}");
+            println!("    {what:?} {}", terminal(key.as_ref()));
         }
     }
     Ok(())
@@ -358,7 +369,7 @@ async fn repair(
     let (options, _) = with_backup(&config, common, options)?;
     let replicated = config.open_replicated(store)?;
     if let Some(damage) = replicated.journal_damage() {
-        println!("warning: {damage}");
+        println!("warning: {}", terminal(&damage.to_string()));
     }
     let (options, bar) = with_progress(options, "repair");
     let report = if recorded {
@@ -393,7 +404,7 @@ async fn repair(
     for conflict in report.conflicts.iter().take(20) {
         println!(
             "    {}: kept {}'s version (newest), overwrote {}",
-            conflict.location,
+            terminal(conflict.location.as_ref()),
             conflict.kept,
             conflict.overwritten.join(", ")
         );

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use stratus::object_store::path::Path;
 use stratus::object_store::ObjectStoreExt;
 use stratus::shard::{self, Compare, ExecuteOptions, Plan, Prefer, ShardedStore};
-use stratus::text::{human_bytes, thousands};
+use stratus::text::{human_bytes, terminal, thousands};
 use stratus::Config;
 use stratus::Progress;
 
@@ -159,6 +159,7 @@ fn locate(config: &str, store: &str, keys: &[String]) -> stratus::Result<()> {
     }
     for key in keys {
         let path = Path::from(key.as_str());
+        let key = terminal(key);
         let owner = sharded.owner(&path);
         let was = previous.map(|p| p.members()[p.locate(path.as_ref().as_bytes())].name());
         match was {
@@ -262,7 +263,7 @@ async fn rebalance(store: &ShardedStore, options: &ExecuteOptions) -> stratus::R
         };
         println!(
             "  conflict {}: {} has {}; owner {} has {}",
-            conflict.what.location,
+            terminal(conflict.what.location.as_ref()),
             conflict.what.from,
             version(&conflict.source),
             conflict.what.to,
@@ -278,7 +279,10 @@ async fn rebalance(store: &ShardedStore, options: &ExecuteOptions) -> stratus::R
     for failure in report.failures.iter().take(20) {
         println!(
             "  {} ({} -> {}): {}",
-            failure.what.location, failure.what.from, failure.what.to, failure.error
+            terminal(failure.what.location.as_ref()),
+            failure.what.from,
+            failure.what.to,
+            terminal(&failure.error.to_string())
         );
     }
     if !report.failures.is_empty() {

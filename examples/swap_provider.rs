@@ -53,7 +53,7 @@ async fn run(args: &Args) -> stratus::Result<()> {
         top.objects.len()
     );
     for prefix in &top.common_prefixes {
-        println!("  {prefix}/");
+        println!("  {}/", stratus::text::terminal(prefix.as_ref()));
     }
 
     let (count, bytes) = store

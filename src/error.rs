@@ -279,8 +279,9 @@ impl std::error::Error for ConfigError {}
 
 impl Error {
     /// The message on one line, without the response body a server sent with an error
-    /// status (object_store appends it verbatim, XML and all): for command-line tools.
-    /// `Display` keeps everything.
+    /// status (object_store appends it verbatim, XML and all), safe for a terminal (keys
+    /// and server text through [`crate::text::terminal`]): for command-line tools.
+    /// `Display` keeps everything, exactly.
     pub fn brief(&self) -> String {
         let text = self.to_string();
         let cut = ["<?xml", "<Error", "{\"error\"", "\n"]
@@ -288,7 +289,7 @@ impl Error {
             .filter_map(|marker| text.find(marker))
             .min()
             .unwrap_or(text.len());
-        text[..cut].trim_end().trim_end_matches(':').to_string()
+        crate::text::terminal(text[..cut].trim_end().trim_end_matches(':')).into_owned()
     }
 
     /// What to check, for the failures people meet first: a wrong bucket or container,

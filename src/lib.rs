@@ -74,6 +74,7 @@
 mod composite;
 pub mod config;
 mod error;
+mod file;
 pub mod inventory;
 pub mod layer;
 mod merge;

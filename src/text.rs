@@ -1,5 +1,9 @@
-//! Numbers for people: byte sizes, thousands separators, bars. What the inventory table
-//! and the examples print with.
+//! Text for people: byte sizes, thousands separators, bars, and [`terminal`], which makes
+//! any text (a key, a server's message) safe to print to a terminal. What the inventory
+//! table, the browser and the examples print with.
+
+use std::borrow::Cow;
+use std::fmt::Write;
 
 /// `1536` -> `"1.5 KiB"`; exact below 1 KiB.
 pub fn human_bytes(bytes: u64) -> String {
@@ -46,9 +50,92 @@ pub fn bar(value: u64, max: u64, width: usize) -> String {
     s
 }
 
+/// Whether `c` is escaped by [`terminal`]: C0 controls (U+0000-U+001F, tab and newline
+/// included), DEL, C1 controls (U+0080-U+009F) and the bidirectional controls
+/// (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069).
+pub fn is_terminal_control(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}'
+        | '\u{7f}'..='\u{9f}'
+        | '\u{61c}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` made safe for a terminal: every character a terminal would act on instead of
+/// showing ([`is_terminal_control`]: escape sequences, carriage returns, C1 controls
+/// such as CSI U+009B, bidi overrides that reorder what follows) is written visibly, as
+/// `\x1b` (C0 and DEL) or `\u{202e}` (C1 and bidi), so that a key can neither retitle the
+/// window, clear the screen, overwrite a line nor disguise itself. Anything else is kept
+/// as it is (backslashes included): text without controls comes back unchanged and
+/// unallocated.
+///
+/// Every key, prefix, storage class, title and error text stratus prints for people
+/// (the inventory table, the diff table, the browser, the examples' errors and progress
+/// line) goes through this; JSON and HTML keep the exact text (they escape it their own
+/// way).
+///
+/// ```
+/// use stratus::text::terminal;
+/// assert_eq!(terminal("logs/2026"), "logs/2026");
+/// assert_eq!(terminal("a\x1b]0;pwned\x07b"), "a\\x1b]0;pwned\\x07b");
+/// assert_eq!(terminal("invoice\u{202e}fdp.exe"), "invoice\\u{202e}fdp.exe");
+/// ```
+pub fn terminal(text: &str) -> Cow<'_, str> {
+    let Some(first) = text.find(is_terminal_control) else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    out.push_str(&text[..first]);
+    for c in text[first..].chars() {
+        if !is_terminal_control(c) {
+            out.push(c);
+        } else if (c as u32) < 0x80 {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`terminal`] for text of several lines (an error with a server's response): each
+/// line made safe, the line breaks kept (a `\r` is still escaped).
+pub fn terminal_lines(text: &str) -> Cow<'_, str> {
+    if !text.contains(|c: char| c != '\n' && is_terminal_control(c)) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.split('\n')
+            .map(terminal)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controls_are_escaped_visibly_and_the_rest_kept() {
+        assert_eq!(terminal("plain/key.csv"), "plain/key.csv");
+        assert!(matches!(terminal("café ☃ \\x1b"), Cow::Borrowed(_)));
+        assert_eq!(terminal("\x1b]0;t\x07"), "\\x1b]0;t\\x07");
+        assert_eq!(
+            terminal("\x1b[2J\r\n\t\x7f"),
+            "\\x1b[2J\\x0d\\x0a\\x09\\x7f"
+        );
+        assert_eq!(terminal("a\u{9b}2Jb"), "a\\u{9b}2Jb");
+        assert_eq!(
+            terminal("\u{202e}\u{2066}\u{200e}\u{61c}"),
+            "\\u{202e}\\u{2066}\\u{200e}\\u{61c}"
+        );
+        assert_eq!(terminal_lines("a\x1bb\nc\rd"), "a\\x1bb\nc\\x0dd");
+        assert_eq!(terminal_lines("two\nlines"), "two\nlines");
+    }
 
     #[test]
     fn sizes_counts_and_bars() {

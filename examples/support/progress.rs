@@ -18,7 +18,7 @@ impl ProgressLine {
         })
     }
 
-    /// Redraw with `line(seconds since start)`, unless the last redraw was under 100 ms
+    /// Redraw with `line(seconds since start)` (controls in it shown escaped), unless the last redraw was under 100 ms
     /// ago (`force` redraws anyway: for the final state).
     pub fn update(&self, force: bool, line: impl FnOnce(f64) -> String) {
         let now = Instant::now();
@@ -28,7 +28,8 @@ impl ProgressLine {
         }
         *last = Some(now);
         let secs = now.duration_since(self.start).as_secs_f64().max(1e-3);
-        eprint!("\r\x1b[2K  {}", line(secs));
+        // Only this line's own escapes reach the terminal: what it shows is made safe.
+        eprint!("\r\x1b[2K  {}", stratus::text::terminal(&line(secs)));
         let _ = std::io::stderr().flush();
     }
 

@@ -53,7 +53,7 @@ pub use self::retry::RetrySettings;
 pub(crate) use self::secret::scrub_error;
 pub use self::secret::Secret;
 pub use self::settings::{Limits, StoreSettings};
-pub use self::store::StoreConfig;
+pub use self::store::{StoreConfig, MAX_SIGNED_URL_EXPIRY};
 pub use self::url::parse_url;
 
 use crate::error::{ConfigError, Error, Result};
@@ -63,6 +63,9 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The largest configuration file read (16 MiB): thousands of stores fit in far less.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 /// Builds the store a composite store's member names.
 pub(crate) type Resolve<'a> = dyn FnMut(&str) -> Result<Arc<dyn ObjectStore>, BuildError> + 'a;
@@ -230,16 +233,19 @@ pub struct Config {
 
 impl Config {
     /// Load and validate a file: TOML, or JSON when the name ends in `.json`.
-    /// `${VAR}` references are read from the process environment.
+    /// `${VAR}` references are read from the process environment. The file must be a
+    /// regular one (links followed) of at most [`MAX_CONFIG_BYTES`]: a FIFO or a device
+    /// is refused, not read.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         Self::load_with_env(path.as_ref(), &process_env)
     }
 
     pub(crate) fn load_with_env(path: &Path, env: Lookup<'_>) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::file::read_regular_text(path, MAX_CONFIG_BYTES, "configuration file")
+            .map_err(|source| Error::ReadConfig {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let origin = path.display().to_string();
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let format = match path.extension().and_then(|e| e.to_str()) {
@@ -295,19 +301,35 @@ impl Config {
             .into());
         }
         let mut stores = BTreeMap::new();
+        // Every value a `${VAR}` put into the file: cut from every error, as secrets are.
+        let mut substituted_here = Vec::new();
         for (name, mut value) in raw.stores {
             let err = |e: KeyError| e.into_config_error(origin, &name);
-            interpolate_value(&mut value, "", env)
+            let seen = std::cell::RefCell::new(Vec::new());
+            let recording = |var: &str| {
+                let value = env(var);
+                if let Some(value) = &value {
+                    seen.borrow_mut().push(value.clone());
+                }
+                value
+            };
+            interpolate_value(&mut value, "", &recording)
                 .map_err(|e| err(KeyError::new(e.key, e.message)))?;
-            let secrets = secret::secret_values(&value);
+            let substituted = seen.into_inner();
+            let mut secrets = secret::secret_values(&value);
+            secrets.extend(substituted.iter().cloned());
             let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
             let mut config =
                 StoreConfig::from_value(value).map_err(|e| err(e.scrubbed(&secrets)))?;
             config.resolve_paths(base);
+            config.set_substituted(substituted.clone());
+            substituted_here.extend(substituted);
             stores.insert(name, config);
         }
-        check_references(origin, &stores)?;
-        place::check_distinct_members(origin, &stores)?;
+        let substituted: Vec<&str> = substituted_here.iter().map(String::as_str).collect();
+        let scrubbed = |e: Error| scrub_config_error(e, &substituted);
+        check_references(origin, &stores).map_err(scrubbed)?;
+        place::check_distinct_members(origin, &stores).map_err(scrubbed)?;
         if let Some(default) = &raw.default {
             if !stores.contains_key(default) {
                 return Err(ConfigError::new(
@@ -418,7 +440,7 @@ impl Config {
         };
         config
             .build_with(&mut self.resolver(&mut HashMap::new()))
-            .map_err(|e| e.into_error(&self.origin, name, "replicated", &[]))
+            .map_err(|e| e.into_error(&self.origin, name, "replicated", &self.secrets_of(name)))
     }
 
     /// Build store `name`, which must be `provider = "sharded"`, as a
@@ -433,7 +455,7 @@ impl Config {
         };
         config
             .build_with(&mut self.resolver(&mut HashMap::new()))
-            .map_err(|e| e.into_error(&self.origin, name, "sharded", &[]))
+            .map_err(|e| e.into_error(&self.origin, name, "sharded", &self.secrets_of(name)))
     }
 
     /// Refuse `names` (stores of this file) when two of them reach the same place or one
@@ -443,7 +465,23 @@ impl Config {
     /// two stores), and between nested places a key it deletes from the destination can
     /// be an object of the source under another key.
     pub fn check_distinct(&self, names: &[&str]) -> Result<()> {
-        place::check_apart(&self.origin, &self.stores, names)
+        place::check_apart(&self.origin, &self.stores, names).map_err(|e| {
+            let secrets: Vec<&str> = self
+                .stores
+                .values()
+                .flat_map(StoreConfig::secrets)
+                .collect();
+            scrub_config_error(e, &secrets)
+        })
+    }
+
+    /// The secrets of store `name` (see [`StoreConfig::secrets`]), none when it is not
+    /// one.
+    fn secrets_of(&self, name: &str) -> Vec<&str> {
+        self.stores
+            .get(name)
+            .map(StoreConfig::secrets)
+            .unwrap_or_default()
     }
 
     /// Build the default store (see [`Config::default_name`]).
@@ -524,6 +562,19 @@ fn check_references(origin: &str, stores: &BTreeMap<String, StoreConfig>) -> Res
 fn names_hint<V>(stores: &BTreeMap<String, V>) -> String {
     let names: Vec<_> = stores.keys().map(|n| format!("`{n}`")).collect();
     format!("the stores are: {}", names.join(", "))
+}
+
+/// `error` (a configuration error) with any part of `secrets` cut from its message.
+fn scrub_config_error(error: Error, secrets: &[&str]) -> Error {
+    match error {
+        Error::Config(mut config) => {
+            if let Some(message) = secret::scrub(&config.message, secrets) {
+                config.message = message;
+            }
+            Error::Config(config)
+        }
+        other => other,
+    }
 }
 
 /// 1-based line and column of byte offset `at` in `text`.

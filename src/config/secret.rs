@@ -53,6 +53,35 @@ impl From<String> for Secret {
     }
 }
 
+/// The values `${VAR}` references put into a store's configuration: they may be secrets
+/// (module [`super::interpolate`]), so errors treat them as such. Never printed, and
+/// never part of a configuration's equality (two configurations that read the same are
+/// equal, wherever their values came from).
+#[derive(Clone, Default)]
+pub(crate) struct Substituted(Vec<Secret>);
+
+impl Substituted {
+    pub(crate) fn new(values: Vec<String>) -> Self {
+        Self(values.into_iter().map(Secret).collect())
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(Secret::expose)
+    }
+}
+
+impl fmt::Debug for Substituted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} values from the environment>", self.0.len())
+    }
+}
+
+impl PartialEq for Substituted {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 /// Secrets shorter than this are not cut from error text: no real credential is that
 /// short, and a shorter value would match ordinary words.
 pub(crate) const SCRUB_MIN: usize = 6;

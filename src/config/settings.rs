@@ -32,12 +32,22 @@ pub struct Limits {
     #[serde(default)]
     pub in_flight: Option<NonZeroUsize>,
     /// Operations started per second (a listing: each page), smoothed (`governor`'s
-    /// GCRA; a burst of at most one second's worth).
+    /// GCRA; a burst of at most one second's worth). From [`Limits::REQUESTS_PER_SECOND`]'s
+    /// lowest (one request every 11.6 days) to its highest; refused on load outside.
     #[serde(default)]
     pub requests_per_second: Option<f64>,
-    /// Bytes written (put payloads, multipart parts) and read (get bodies) per second.
+    /// Bytes written (put payloads, multipart parts) and read (get bodies) per second:
+    /// any value from 1 to `u64::MAX` (above a million a second, the limiter counts in
+    /// blocks of bytes, so that its period never falls under a microsecond).
     #[serde(default)]
     pub bytes_per_second: Option<u64>,
+}
+
+impl Limits {
+    /// The accepted `requests_per_second`: from one request every 10⁶ seconds (11.6
+    /// days) to 10⁹ a second, the range of a period `governor` can count in (whole
+    /// nanoseconds, without overflow however long the store lives).
+    pub const REQUESTS_PER_SECOND: (f64, f64) = (1e-6, 1e9);
 }
 
 /// The settings every store has (see the module documentation).
@@ -85,10 +95,14 @@ impl StoreSettings {
     pub(crate) fn check(&self) -> Result<(), KeyError> {
         if let Some(limits) = &self.limits {
             if let Some(rate) = limits.requests_per_second {
-                if !(rate.is_finite() && rate > 0.0 && rate <= 1e9) {
+                let (low, high) = Limits::REQUESTS_PER_SECOND;
+                if !(rate.is_finite() && (low..=high).contains(&rate)) {
                     return Err(KeyError::new(
                         "limits.requests_per_second",
-                        format!("expected a number above 0 (at most 1e9), found {rate}"),
+                        format!(
+                            "expected a number from 1e-6 (one request every 11.6 days) to \
+                             1e9, found {rate}"
+                        ),
                     ));
                 }
             }

@@ -22,6 +22,8 @@ pub struct StoreConfig {
     pub kind: ProviderConfig,
     /// How it is used: the settings every store has.
     pub settings: StoreSettings,
+    /// The values `${VAR}` references put into it: cut from its errors like secrets.
+    substituted: super::secret::Substituted,
 }
 
 impl From<ProviderConfig> for StoreConfig {
@@ -29,6 +31,7 @@ impl From<ProviderConfig> for StoreConfig {
         Self {
             kind,
             settings: StoreSettings::default(),
+            substituted: Default::default(),
         }
     }
 }
@@ -66,11 +69,13 @@ impl StoreConfig {
         Some(self.provider_ref().place(id)?.below(self.prefix()))
     }
 
-    /// The secret values of this store's configuration (its inline members' included):
-    /// what no error about it may repeat.
+    /// The secret values of this store's configuration (its inline members' included),
+    /// and every value a `${VAR}` reference put into it: what no error about it may
+    /// repeat.
     pub(crate) fn secrets(&self) -> Vec<&str> {
         let provider = self.provider_ref();
         let mut all = provider.secrets();
+        all.extend(self.substituted.values());
         for member in provider.members() {
             if let super::MemberStore::Inline(inline) = member.store {
                 all.extend(inline.secrets());
@@ -161,13 +166,13 @@ impl StoreConfig {
             )
             .into())
         })?;
-        Ok(match self.prefix() {
-            Some(prefix) => Arc::new(PrefixedSigner {
-                inner: signer,
-                prefix: ObjectPath::from(prefix),
-            }),
-            None => signer,
-        })
+        Ok(Arc::new(RedactedSigner {
+            inner: signer,
+            store: label.to_string(),
+            provider: self.provider(),
+            prefix: self.prefix().map(ObjectPath::from),
+            secrets: self.secrets().into_iter().map(str::to_owned).collect(),
+        }))
     }
 
     /// The URL this store's objects are under (`s3://bucket/prefix`), for the registry.
@@ -270,9 +275,18 @@ impl StoreConfig {
             }
             e
         })?;
-        let config = Self { kind, settings };
+        let config = Self {
+            kind,
+            settings,
+            substituted: Default::default(),
+        };
         config.check_own()?;
         Ok(config)
+    }
+
+    /// Record the values `${VAR}` references put into this store's table.
+    pub(crate) fn set_substituted(&mut self, values: Vec<String>) {
+        self.substituted = super::secret::Substituted::new(values);
     }
 
     /// Make relative paths (a local root, a key file) relative to `base`, the config
@@ -288,24 +302,70 @@ impl StoreConfig {
     }
 }
 
-/// A signer whose paths are under `prefix` (as the store's are).
+/// The longest a signed URL may last (7 days): S3 refuses a longer `X-Amz-Expires`
+/// and GCS a longer `X-Goog-Expires` when the URL is used. Azure has no such limit for a
+/// SAS signed with the account key, but a user-delegation SAS (a `bearer_token`
+/// credential) cannot outlive its delegation key, which Azure grants for 7 days at
+/// most, and an account-key SAS can only be revoked by rotating the account's key: so
+/// stratus holds Azure to the same 7 days (and object_store panicked on an expiry past
+/// the calendar's end).
+pub const MAX_SIGNED_URL_EXPIRY: std::time::Duration =
+    std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// What [`Config::signer`](super::Config::signer) returns: the provider's signer, its
+/// paths under the store's `prefix`, its expiry checked (1 s to
+/// [`MAX_SIGNED_URL_EXPIRY`]) before object_store sees it, its `Debug` naming the store
+/// only (object_store's signers print their credentials, a SAS or a bearer token
+/// whole) and its errors scrubbed of the store's secrets, like
+/// [`RedactedStore`](crate::layer::RedactedStore).
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
-#[derive(Debug)]
-struct PrefixedSigner {
+struct RedactedSigner {
     inner: Arc<dyn object_store::signer::Signer>,
-    prefix: ObjectPath,
+    store: String,
+    provider: &'static str,
+    prefix: Option<ObjectPath>,
+    secrets: Vec<String>,
+}
+
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+impl std::fmt::Debug for RedactedSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedactedSigner")
+            .field("store", &self.store)
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
 }
 
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 #[async_trait::async_trait]
-impl object_store::signer::Signer for PrefixedSigner {
+impl object_store::signer::Signer for RedactedSigner {
     async fn signed_url(
         &self,
         method: object_store::signer::Method,
         path: &ObjectPath,
         expires_in: std::time::Duration,
     ) -> object_store::Result<object_store::signer::Url> {
-        let full: ObjectPath = self.prefix.parts().chain(path.parts()).collect();
-        self.inner.signed_url(method, &full, expires_in).await
+        if expires_in < std::time::Duration::from_secs(1) || expires_in > MAX_SIGNED_URL_EXPIRY {
+            return Err(object_store::Error::Generic {
+                store: "stratus",
+                source: format!(
+                    "store `{}` ({}): a signed URL's expiry must be from 1 s to 7 days \
+                     (604800 s), not {:?}: the most S3 and GCS accept, and what stratus holds \
+                     Azure to (stratus::config::MAX_SIGNED_URL_EXPIRY)",
+                    self.store, self.provider, expires_in
+                )
+                .into(),
+            });
+        }
+        let full: ObjectPath = match &self.prefix {
+            Some(prefix) => prefix.parts().chain(path.parts()).collect(),
+            None => path.clone(),
+        };
+        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        self.inner
+            .signed_url(method, &full, expires_in)
+            .await
+            .map_err(|e| super::scrub_error(e, &secrets))
     }
 }

@@ -9,13 +9,17 @@
 //! first/last; `?` help; `q`/`Esc` quit. No colour when `NO_COLOR` is set (bold and
 //! reverse video still mark the selection).
 //!
+//! Names, keys and the title are drawn through [`terminal`], as
+//! the table prints them: controls shown escaped (`\x1b`, `\u{202e}`), not acted on nor
+//! dropped.
+//!
 //! [`Browser`] is the state and its drawing, with no terminal of its own (tested
 //! directly); [`browse`] runs it over a scan in a real terminal.
 
 use super::{Counts, LargeObject, Report, ScanOptions};
 use crate::error::Result;
 use crate::progress::Progress;
-use crate::text::{human_bytes, thousands};
+use crate::text::{human_bytes, terminal, thousands};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind};
@@ -351,7 +355,11 @@ impl Browser {
         let header = Paragraph::new(vec![
             Line::from(vec![
                 Span::styled(
-                    format!("/{here}{}", if here.is_empty() { "" } else { "/" }),
+                    format!(
+                        "/{}{}",
+                        terminal(&here),
+                        if here.is_empty() { "" } else { "/" }
+                    ),
                     self.accent().add_modifier(Modifier::BOLD),
                 ),
                 Span::raw(format!(
@@ -365,7 +373,7 @@ impl Browser {
         .block(
             Block::default()
                 .borders(Borders::BOTTOM)
-                .title(format!(" stratus · {} ", self.title)),
+                .title(format!(" stratus · {} ", terminal(&self.title))),
         );
         frame.render_widget(header, head);
 
@@ -382,9 +390,9 @@ impl Browser {
                     " ".repeat(width - filled.min(width))
                 );
                 let name = if e.opens {
-                    format!("{}/", e.name)
+                    format!("{}/", terminal(&e.name))
                 } else {
-                    e.name.clone()
+                    terminal(&e.name).into_owned()
                 };
                 Row::new(vec![
                     Cell::from(Line::from(human_bytes(e.bytes)).right_aligned()),
@@ -429,7 +437,7 @@ impl Browser {
         let title = if here.is_empty() {
             " largest objects ".to_string()
         } else {
-            format!(" largest objects under {here}/ ")
+            format!(" largest objects under {}/ ", terminal(&here))
         };
         let lines: Vec<Line> = self
             .largest_here()
@@ -439,7 +447,7 @@ impl Browser {
                     "{:>11}  {}  {}",
                     human_bytes(o.size),
                     o.last_modified.format("%Y-%m-%d"),
-                    o.key
+                    terminal(o.key.as_ref())
                 ))
             })
             .collect();

@@ -3,7 +3,7 @@
 
 use super::prefixes::PrefixEntry;
 use super::Report;
-use crate::text::{human_bytes, thousands};
+use crate::text::{human_bytes, terminal, thousands};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -286,7 +286,7 @@ impl ReportDiff {
                 let _ = writeln!(
                     out,
                     "  {:<32} {:>12} {:>12} {:>12} {:>10}",
-                    c.class,
+                    terminal(&c.class),
                     human_bytes(c.bytes.after),
                     signed_bytes(c.bytes.delta()),
                     thousands(c.objects.after),
@@ -329,7 +329,7 @@ impl ReportDiff {
                     PrefixStatus::Vanished => " (gone)",
                     _ => "",
                 };
-                let name = format!("{}/{mark}", p.prefix);
+                let name = format!("{}/{mark}", terminal(&p.prefix));
                 let _ = writeln!(
                     out,
                     "  {name:<32} {:>12} {:>12} {:>12} {:>10}",

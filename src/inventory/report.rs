@@ -101,6 +101,10 @@ pub struct Source {
     /// objects (a listing does not see them) but still stored and billed.
     pub noncurrent: Counts,
 }
+/// The largest report file [`Report::load`] reads (256 MiB): a report with a million
+/// prefixes kept is about a tenth of that.
+pub const MAX_REPORT_BYTES: u64 = 256 << 20;
+
 /// Why two reports cannot be merged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot merge inventory reports: {0}")]
@@ -108,14 +112,16 @@ pub struct MergeError(String);
 
 impl Report {
     /// Read a report from a JSON file (what `serde_json` makes of a `Report`, e.g. the
-    /// inventory example's `--format json`), to compare with [`Report::diff`].
+    /// inventory example's `--format json`), to compare with [`Report::diff`]: a regular
+    /// file (links followed) of at most [`MAX_REPORT_BYTES`].
     pub fn load(path: impl AsRef<std::path::Path>) -> crate::Result<Self> {
         let path = path.as_ref();
         let error = |message: String| crate::Error::ReadReport {
             path: path.to_path_buf(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        let text = crate::file::read_regular_text(path, MAX_REPORT_BYTES, "report file")
+            .map_err(|e| error(e.to_string()))?;
         serde_json::from_str(&text).map_err(|e| error(format!("not an inventory report: {e}")))
     }
 

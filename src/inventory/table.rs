@@ -2,14 +2,15 @@
 //! objects, and the size and age histograms drawn as bars.
 
 use super::Report;
-use crate::text::{bar, human_bytes, thousands};
+use crate::text::{bar, human_bytes, terminal, thousands};
 use std::fmt::Write;
 
 const BAR_WIDTH: usize = 40;
 
 /// Render `report` (titled with `title`, e.g. the store and prefix) as a table: the
 /// totals, then (when there are objects) the prefix tree, the largest objects and the
-/// size and age histograms.
+/// size and age histograms. Text from outside (the title, keys, prefixes, classes, the
+/// manifest) is made safe for a terminal ([`terminal`]).
 pub fn render(report: &Report, title: &str) -> String {
     let mut out = String::new();
     summary(&mut out, report, title);
@@ -27,7 +28,7 @@ pub fn render(report: &Report, title: &str) -> String {
 
 /// Title, counts, bytes, size range and modification times.
 fn summary(w: &mut String, report: &Report, title: &str) {
-    let _ = writeln!(w, "Inventory of {title}");
+    let _ = writeln!(w, "Inventory of {}", terminal(title));
     let _ = writeln!(
         w,
         "as of {}\n",
@@ -73,9 +74,9 @@ fn summary(w: &mut String, report: &Report, title: &str) {
         let _ = writeln!(
             w,
             "  from        {} {} report {} ({} files, {} rows)",
-            source.kind,
-            source.format,
-            source.manifest,
+            terminal(&source.kind),
+            terminal(&source.format),
+            terminal(&source.manifest),
             thousands(source.files),
             thousands(source.rows)
         );
@@ -111,7 +112,7 @@ fn prefix_tree(w: &mut String, report: &Report) {
                 human_bytes(e.bytes),
                 share,
                 "  ".repeat(e.depth - 1),
-                name
+                terminal(name)
             );
         }
         let other = report.prefixes.other();
@@ -175,10 +176,11 @@ fn classes(w: &mut String, report: &Report) {
         let share = 100.0 * c.bytes as f64 / report.bytes.max(1) as f64;
         let _ = writeln!(
             w,
-            "  {:>12} {:>12} {:>5.1}%  {class}",
+            "  {:>12} {:>12} {:>5.1}%  {}",
             thousands(c.objects),
             human_bytes(c.bytes),
-            share
+            share,
+            terminal(class)
         );
     }
 }
@@ -194,7 +196,7 @@ fn largest_objects(w: &mut String, report: &Report) {
                 "  {:>12}  {}  {}",
                 human_bytes(o.size),
                 o.last_modified.format("%Y-%m-%d"),
-                o.key
+                terminal(o.key.as_ref())
             );
         }
     }

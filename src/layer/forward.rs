@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
@@ -31,6 +32,15 @@ pub(crate) trait Layer: Send + Sync + 'static {
             None => inner.list(prefix),
             Some(offset) => inner.list_with_offset(prefix, offset),
         }
+    }
+
+    /// `list_with_delimiter`: the inner store's by default.
+    fn list_with_delimiter<'a>(
+        &'a self,
+        inner: &'a Arc<dyn ObjectStore>,
+        prefix: Option<&'a Path>,
+    ) -> BoxFuture<'a, Result<ListResult>> {
+        inner.list_with_delimiter(prefix)
     }
 }
 
@@ -108,7 +118,7 @@ impl<L: Layer> ObjectStore for Layered<L> {
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
+        self.layer.list_with_delimiter(&self.inner, prefix).await
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {

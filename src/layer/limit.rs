@@ -1,6 +1,12 @@
 //! [`LimitedStore`]: what a store may do (config `limits`, `deadline`). Operations in
 //! flight through object_store's `LimitStore`; requests and bytes per second through
 //! `governor` (GCRA, bursts of a tenth of a second's worth); a deadline per operation.
+//!
+//! governor counts time in whole nanoseconds: a rate is turned into a period per cell
+//! of at least a microsecond (bytes are counted in blocks when the rate is above a
+//! million a second) and at most 10⁶ seconds, so that every rate a configuration
+//! accepts runs, and a rate set in code outside that range is clamped into it: building
+//! a store never panics.
 
 use crate::config::Limits;
 use async_trait::async_trait;
@@ -25,8 +31,10 @@ use std::time::Duration;
 struct Rules {
     requests: Option<DefaultDirectRateLimiter>,
     bytes: Option<DefaultDirectRateLimiter>,
-    /// The bytes rate's burst: the most one wait may ask for.
+    /// The bytes rate's burst, in cells: the most one wait may ask for.
     bytes_burst: u32,
+    /// Bytes per cell of the bytes rate (1 up to a million bytes a second).
+    bytes_unit: u64,
     deadline: Option<Duration>,
 }
 
@@ -50,18 +58,21 @@ impl LimitedStore {
         let requests = limits
             .requests_per_second
             .map(|rate| limiter(rate, burst_of(rate)));
+        let bytes_unit = limits.bytes_per_second.map_or(1, unit_of);
+        let cells = |rate: u64| rate as f64 / bytes_unit as f64;
         let bytes_burst = limits
             .bytes_per_second
-            .map_or(1, |rate| burst_of(rate as f64));
+            .map_or(1, |rate| burst_of(cells(rate)));
         let bytes = limits
             .bytes_per_second
-            .map(|rate| limiter(rate as f64, bytes_burst));
+            .map(|rate| limiter(cells(rate), bytes_burst));
         Arc::new(Self {
             inner,
             rules: Arc::new(Rules {
                 requests,
                 bytes,
                 bytes_burst,
+                bytes_unit,
                 deadline,
             }),
         })
@@ -73,11 +84,31 @@ fn burst_of(rate: f64) -> u32 {
     (rate / 10.0).clamp(1.0, u32::MAX as f64) as u32
 }
 
-/// `rate` cells per second, `burst` at once.
+/// The fastest cell rate counted one byte a cell: a period of a microsecond.
+const FINEST: u64 = 1_000_000;
+
+/// Bytes per cell for `rate` bytes a second: 1 up to [`FINEST`], then as many as keep
+/// the cells at most [`FINEST`] a second.
+fn unit_of(rate: u64) -> u64 {
+    rate.div_ceil(FINEST).max(1)
+}
+
+/// `rate` cells per second, `burst` at once. The period is kept within what governor
+/// counts (1 ns to 10⁶ s; on load, rates are checked to fall inside): never a panic.
 fn limiter(rate: f64, burst: u32) -> DefaultDirectRateLimiter {
-    let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate))
-        .expect("a positive rate (checked on load)")
-        .allow_burst(NonZeroU32::new(burst).expect("at least 1"));
+    let seconds = if rate.is_finite() && rate > 0.0 {
+        (1.0 / rate).clamp(1e-9, 1e6)
+    } else {
+        1e6
+    };
+    let period = Duration::try_from_secs_f64(seconds)
+        .unwrap_or(Duration::from_secs(1))
+        .max(Duration::from_nanos(1));
+    // governor multiplies the period by the burst: a burst window of at most 10⁶ s.
+    let most = (1e15 / period.as_nanos() as f64).clamp(1.0, u32::MAX as f64) as u32;
+    let quota = Quota::with_period(period)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(burst.min(most)).unwrap_or(NonZeroU32::MIN));
     RateLimiter::direct(quota)
 }
 
@@ -90,10 +121,11 @@ impl Rules {
     }
 
     /// Wait until `n` more bytes may go.
-    async fn bytes(&self, mut n: u64) {
+    async fn bytes(&self, n: u64) {
         let Some(limiter) = &self.bytes else {
             return;
         };
+        let mut n = n.div_ceil(self.bytes_unit);
         while n > 0 {
             let step = n.min(self.bytes_burst as u64) as u32;
             let _ = limiter
@@ -312,5 +344,45 @@ impl MultipartUpload for LimitedUpload {
     async fn abort(&mut self) -> Result<()> {
         let rules = Arc::clone(&self.rules);
         rules.run(0, self.upload.abort()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rate_builds_a_limiter_and_blocks_keep_the_rate() {
+        for rate in [
+            0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e-20,
+            1e-6,
+            1.0,
+            1e9,
+            1e10,
+            1e300,
+        ] {
+            let _ = limiter(rate, burst_of(rate));
+        }
+        // Bytes: a period of at least a microsecond, the rate kept to within 0.1%.
+        for rate in [
+            1u64,
+            999_999,
+            1_000_000,
+            1_000_001,
+            10_000_000_000,
+            u64::MAX,
+        ] {
+            let unit = unit_of(rate);
+            let cells = rate as f64 / unit as f64;
+            assert!(cells <= FINEST as f64, "{rate}: {cells} cells a second");
+            assert!(cells >= 1.0 || rate < FINEST, "{rate}");
+            let period = Duration::try_from_secs_f64(1.0 / cells).unwrap();
+            let kept = unit as f64 / period.as_secs_f64();
+            assert!((kept / rate as f64 - 1.0).abs() < 1e-3, "{rate}: {kept}");
+        }
     }
 }

@@ -9,10 +9,19 @@
 //! of the path being walked. A folder's entries sort as the keys below them would: a
 //! folder `a` sorts as `a/`, after an object `a-b` (`-` is below `/`), so the walk yields
 //! exactly byte order.
+//!
+//! A local folder holding a name that no object_store path can hold (an ASCII control
+//! character such as ESC, bytes that are not UTF-8), which object_store's own listing
+//! fails on whole, is read here instead ([`local_folder`]): such a file is listed under
+//! its name percent-encoded (`a%1B[2J`), as `Path::from` writes it, so an inventory counts
+//! it; reading it through the store by that key finds nothing (object_store maps the key
+//! to the encoded name). Every other entry is listed as object_store lists it.
 
 use super::forward::{Layer, Layered};
+use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt};
-use object_store::path::Path;
+use futures::FutureExt;
+use object_store::path::{Path, PathPart};
 use object_store::{ListResult, ObjectMeta, ObjectStore, Result};
 use std::fmt;
 use std::path::PathBuf;
@@ -50,6 +59,170 @@ impl Layer for KeyOrderedStore {
     ) -> BoxStream<'static, Result<ObjectMeta>> {
         walk(Arc::clone(inner), self.root.clone(), prefix, offset)
     }
+
+    fn list_with_delimiter<'a>(
+        &'a self,
+        inner: &'a Arc<dyn ObjectStore>,
+        prefix: Option<&'a Path>,
+    ) -> BoxFuture<'a, Result<ListResult>> {
+        match &self.root {
+            Some(root) => local_folder(inner, root, prefix).boxed(),
+            None => inner.list_with_delimiter(prefix),
+        }
+    }
+}
+
+/// One folder of a local store rooted at `root`: object_store's listing of it, or, when
+/// object_store cannot list it (a name in it is no valid path) or cannot reach it (the
+/// folder's own name was such a name), the folder read here with the same metadata.
+async fn local_folder(
+    inner: &Arc<dyn ObjectStore>,
+    root: &std::path::Path,
+    folder: Option<&Path>,
+) -> Result<ListResult> {
+    let (dir, as_written) = real_folder(root, folder);
+    if as_written {
+        match inner.list_with_delimiter(folder).await {
+            Err(object_store::Error::InvalidPath { .. }) => {}
+            other => return other,
+        }
+    }
+    read_folder(&dir, folder).map_err(|source| object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: format!("cannot list {}: {source}", dir.display()).into(),
+    })
+}
+
+/// The folder on disk `folder` names below `root`, and whether every segment was found
+/// as written (as object_store maps it); a segment found only percent-decoded is a name
+/// [`read_folder`] listed encoded.
+fn real_folder(root: &std::path::Path, folder: Option<&Path>) -> (PathBuf, bool) {
+    let mut dir = root.to_path_buf();
+    let mut as_written = true;
+    for part in folder.iter().flat_map(|f| f.parts()) {
+        let written = dir.join(part.as_ref());
+        if std::fs::symlink_metadata(&written).is_err() {
+            if let Some(decoded) = percent_decoded(part.as_ref()) {
+                let decoded = dir.join(decoded);
+                if std::fs::symlink_metadata(&decoded).is_ok() {
+                    dir = decoded;
+                    as_written = false;
+                    continue;
+                }
+            }
+        }
+        dir = written;
+    }
+    (dir, as_written)
+}
+
+/// `%XX` sequences decoded (`None`: there were none).
+fn percent_decoded(part: &str) -> Option<std::ffi::OsString> {
+    if !part.contains('%') {
+        return None;
+    }
+    let bytes = part.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let hex = bytes
+            .get(at + 1..at + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[at], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                at += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                at += 1;
+            }
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        Some(std::ffi::OsString::from_vec(out))
+    }
+    #[cfg(not(unix))]
+    Some(String::from_utf8_lossy(&out).into_owned().into())
+}
+
+/// `dir` (which `folder` names) read directly: sub-folders as common prefixes, files as
+/// objects with object_store's metadata (its e-tag formula: inode, mtime in
+/// microseconds, size), names it cannot hold percent-encoded, its unfinished uploads
+/// (`name#123`) left out, symbolic links followed (a broken one skipped, as object_store
+/// does).
+fn read_folder(dir: &std::path::Path, folder: Option<&Path>) -> std::io::Result<ListResult> {
+    let mut common_prefixes = Vec::new();
+    let mut objects = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let metadata = match std::fs::metadata(entry.path()) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let location = match PathPart::parse(&name) {
+            Ok(_) => match folder {
+                Some(folder) => Path::parse(format!("{folder}/{name}")),
+                None => Path::parse(name.as_ref()),
+            }
+            .map_err(std::io::Error::other)?,
+            Err(_) => match folder {
+                Some(folder) => folder.clone().join(name.as_ref()),
+                None => Path::from_iter([PathPart::from(name.as_ref())]),
+            },
+        };
+        if metadata.is_dir() {
+            common_prefixes.push(location);
+            continue;
+        }
+        if !metadata.is_file() || unfinished_upload(&name) {
+            continue;
+        }
+        objects.push(ObjectMeta {
+            e_tag: Some(e_tag(&metadata)),
+            last_modified: metadata
+                .modified()
+                .map(chrono::DateTime::<chrono::Utc>::from)
+                .unwrap_or_default(),
+            size: metadata.len(),
+            location,
+            version: None,
+        });
+    }
+    common_prefixes.sort();
+    objects.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(ListResult {
+        common_prefixes,
+        objects,
+        extensions: Default::default(),
+    })
+}
+
+/// A name object_store's local store hides: an upload in progress (`name#123`).
+fn unfinished_upload(name: &str) -> bool {
+    name.split_once('#')
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// object_store's local e-tag: inode, modification time in microseconds and size, in hex.
+fn e_tag(metadata: &std::fs::Metadata) -> String {
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(metadata);
+    #[cfg(not(unix))]
+    let inode = 0u64;
+    let mtime = metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .unwrap_or_default()
+        .as_micros();
+    format!("\"{inode:x}-{mtime:x}-{:x}\"", metadata.len())
 }
 
 /// One entry of a folder: an object, or a sub-folder (to walk when reached).
@@ -111,7 +284,10 @@ impl Walk {
             common_prefixes,
             objects,
             ..
-        } = self.store.list_with_delimiter(folder).await?;
+        } = match &self.root {
+            Some(root) => local_folder(&self.store, root, folder).await?,
+            None => self.store.list_with_delimiter(folder).await?,
+        };
         let mut entries: Vec<(String, Entry)> = objects
             .into_iter()
             // Keys below a folder never equal the folder: such an "object" is a server's

@@ -14,6 +14,8 @@ use std::io;
 use std::path::PathBuf;
 
 const HEADER: &str = "stratus checkpoint v1";
+/// The largest checkpoint file read (1 MiB): a header, a run and one key.
+const MAX_CHECKPOINT_BYTES: u64 = 1 << 20;
 
 /// Where a run records how far it got.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,11 +37,12 @@ impl Checkpoint {
 
     /// The key to resume after, if an earlier run of the same kind left one.
     pub(crate) fn resume(&self) -> crate::Result<Option<Path>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.error(format!("cannot read it: {e}"))),
-        };
+        let text =
+            match crate::file::read_regular_text(&self.path, MAX_CHECKPOINT_BYTES, "checkpoint") {
+                Ok(text) => text,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(self.error(format!("cannot read it: {e}"))),
+            };
         let mut lines = text.splitn(3, '\n');
         match (lines.next(), lines.next(), lines.next()) {
             (Some(HEADER), Some(run), Some(key)) if run == self.run => Path::parse(key)

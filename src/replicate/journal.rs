@@ -71,7 +71,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex};
 use xxhash_rust::xxh3::xxh3_64;
@@ -259,29 +259,13 @@ impl Disk for LocalDisk {
     }
 
     fn read(&self, path: &FsPath, limit: u64) -> io::Result<Option<Vec<u8>>> {
-        let file = match File::open(path) {
-            Ok(file) => file,
+        let (file, metadata) = match crate::file::open_regular(path, "journal") {
+            Ok(open) => open,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let metadata = file.metadata()?;
         check_file(path, &metadata)?;
-        if metadata.len() > limit {
-            return Err(io::Error::other(format!(
-                "{} holds {} bytes, more than a journal may ({limit})",
-                path.display(),
-                metadata.len()
-            )));
-        }
-        let mut bytes = Vec::with_capacity(metadata.len() as usize);
-        file.take(limit + 1).read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > limit {
-            return Err(io::Error::other(format!(
-                "{} grew past {limit} bytes while it was read",
-                path.display()
-            )));
-        }
-        Ok(Some(bytes))
+        crate::file::read_capped(file, &metadata, path, limit, "journal").map(Some)
     }
 
     fn append(&self, path: &FsPath) -> io::Result<Box<dyn DiskFile>> {
