@@ -137,11 +137,7 @@ impl StoreConfig {
         if let Some((_, false)) = provider.entry().feature {
             return Err(providers::missing_feature(provider.entry()));
         }
-        if let Some(prefix) = self.prefix() {
-            ObjectPath::parse(prefix).map_err(|e| {
-                KeyError::new("prefix", format!("not a valid object key prefix: {e}"))
-            })?;
-        }
+        self.prefix_path()?;
         self.settings.check()?;
         provider.validate()
     }
@@ -162,11 +158,23 @@ impl StoreConfig {
             .into())
         })?;
         Ok(match self.prefix() {
-            Some(prefix) => Arc::new(PrefixedSigner {
+            Some(_) => Arc::new(PrefixedSigner {
                 inner: signer,
-                prefix: ObjectPath::from(prefix),
+                prefix: self.prefix_path()?,
             }),
             None => signer,
+        })
+    }
+
+    /// The `prefix` key as a path, every character as written (`café` is the key
+    /// `café`, not `caf%C3%A9`): [`crate::key`].
+    fn prefix_path(&self) -> Result<ObjectPath, KeyError> {
+        let prefix = self.prefix().unwrap_or_default();
+        crate::key::check(prefix, false).map_err(|message| {
+            KeyError::new(
+                "prefix",
+                format!("not a valid object key prefix: {message}"),
+            )
         })
     }
 
@@ -207,8 +215,7 @@ impl StoreConfig {
             return Ok(store);
         }
         let store: Arc<dyn ObjectStore> = match self.prefix() {
-            // `check` parsed it already.
-            Some(prefix) => PrefixedStore::wrap(store, ObjectPath::from(prefix)),
+            Some(_) => PrefixedStore::wrap(store, self.prefix_path()?),
             None => store,
         };
         if !provider.entry().credentials {
