@@ -32,6 +32,10 @@ pub(crate) trait Layer: Send + Sync + 'static {
             Some(offset) => inner.list_with_offset(prefix, offset),
         }
     }
+
+    /// Called before `list_with_delimiter` of `prefix` goes to the inner store: nothing
+    /// by default.
+    fn listing(&self, _prefix: Option<&Path>) {}
 }
 
 /// `inner` with `layer` applied.
@@ -108,6 +112,7 @@ impl<L: Layer> ObjectStore for Layered<L> {
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.layer.listing(prefix);
         self.inner.list_with_delimiter(prefix).await
     }
 

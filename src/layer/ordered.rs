@@ -50,6 +50,25 @@ impl Layer for KeyOrderedStore {
     ) -> BoxStream<'static, Result<ObjectMeta>> {
         walk(Arc::clone(inner), self.root.clone(), prefix, offset)
     }
+
+    fn listing(&self, prefix: Option<&Path>) {
+        if let Some(root) = &self.root {
+            crate::inventory::note_local_folder(|| folder_of(root, prefix));
+        }
+    }
+}
+
+/// The folder of the local store rooted at `root` that holds the keys below `prefix`
+/// (object_store's local store names files by the raw segments).
+fn folder_of(root: &std::path::Path, prefix: Option<&Path>) -> PathBuf {
+    let mut path = root.to_path_buf();
+    path.extend(
+        prefix
+            .iter()
+            .flat_map(|p| p.parts())
+            .map(|p| p.as_ref().to_owned()),
+    );
+    path
 }
 
 /// One entry of a folder: an object, or a sub-folder (to walk when reached).
@@ -94,13 +113,8 @@ impl Walk {
     async fn open(&mut self, folder: Option<&Path>) -> Result<()> {
         // (A few `stat`s per folder: small next to the listing of the folder itself.)
         let real = self.root.as_ref().and_then(|root| {
-            let mut path = root.clone();
-            path.extend(
-                folder
-                    .iter()
-                    .flat_map(|f| f.parts())
-                    .map(|p| p.as_ref().to_owned()),
-            );
+            let path = folder_of(root, folder);
+            crate::inventory::note_local_folder(|| path.clone());
             std::fs::canonicalize(path).ok()
         });
         if real.is_some() && self.stack.iter().any(|(_, open)| *open == real) {
