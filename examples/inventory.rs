@@ -149,7 +149,7 @@ fn diff(
 
 async fn run(args: &Args) -> stratus::Result<()> {
     let store = stratus::open_with(&args.source, args.store.as_deref())?;
-    let prefix = Path::from(args.prefix.as_str());
+    let prefix = stratus::key::parse_prefix(&args.prefix)?;
     let mut options = ScanOptions::default()
         .with_depth(args.depth)
         .with_top(args.top)
@@ -190,6 +190,9 @@ async fn run(args: &Args) -> stratus::Result<()> {
         bar.clear();
     }
     let report = report?;
+    if let Some(unlisted) = &report.unlisted {
+        eprintln!("warning: {}", unlisted.describe());
+    }
     match args.format {
         Format::Json => println!(
             "{}",
@@ -243,7 +246,8 @@ async fn from_report(
     prefix: &Path,
     options: &ScanOptions,
 ) -> stratus::Result<Report> {
-    stratus::inventory::reports::read(store, &Path::from(manifest), Some(prefix), options).await
+    let manifest = stratus::key::parse_key(manifest)?;
+    stratus::inventory::reports::read(store, &manifest, Some(prefix), options).await
 }
 
 #[cfg(feature = "reports")]
@@ -260,7 +264,7 @@ async fn export(
     } else {
         let (name, under) = dest.split_once(':').unwrap_or((dest, ""));
         let store = stratus::open_with(&args.source, Some(name))?;
-        (store, Some(Path::from(under)))
+        (store, Some(stratus::key::parse_prefix(under)?))
     };
     let (report, written) = export(
         store,

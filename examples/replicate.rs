@@ -127,29 +127,36 @@ async fn main() -> ExitCode {
             dst,
             delete,
             common,
-        } => {
-            let options = options(&common).with_delete(delete);
-            sync(&config, &src, &dst, &common, options).await
-        }
+        } => match options(&common) {
+            Ok(options) => sync(&config, &src, &dst, &common, options.with_delete(delete)).await,
+            Err(e) => Err(e),
+        },
         Command::Verify {
             config,
             a,
             b,
             common,
-        } => verify(&config, &a, &b, options(&common)).await,
+        } => match options(&common) {
+            Ok(options) => verify(&config, &a, &b, options).await,
+            Err(e) => Err(e),
+        },
         Command::Repair {
             config,
             store,
             recorded,
             common,
-        } => repair(&config, &store, recorded, &common, options(&common)).await,
+        } => match options(&common) {
+            Ok(options) => repair(&config, &store, recorded, &common, options).await,
+            Err(e) => Err(e),
+        },
         Command::Status { config, store } => status(&config, &store),
         Command::Demo => demo().await,
     };
     cli::finish(result, false)
 }
 
-fn options(common: &Common) -> SyncOptions {
+/// The options the flags give; `--prefix` as typed ([`stratus::key`]).
+fn options(common: &Common) -> stratus::Result<SyncOptions> {
     let mut options = SyncOptions::default()
         .with_dry_run(common.dry_run)
         .with_concurrency(common.concurrency);
@@ -157,7 +164,7 @@ fn options(common: &Common) -> SyncOptions {
         options = options.with_compare(Compare::Content);
     }
     if let Some(prefix) = &common.prefix {
-        options = options.with_prefix(Path::from(prefix.as_str()));
+        options = options.with_prefix(stratus::key::parse_prefix(prefix)?);
     }
     if common.force {
         options = options.with_max_delete(DeleteLimit::Unlimited);
@@ -165,7 +172,7 @@ fn options(common: &Common) -> SyncOptions {
     if let Some(limit) = common.max_delete {
         options = options.with_max_delete(limit);
     }
-    options
+    Ok(options)
 }
 
 /// `--max-delete N` or `P%`.
@@ -195,7 +202,7 @@ fn with_backup(
     let (name, prefix) = text.split_once(':').unwrap_or((text, ""));
     let mut backup = Backup::new(config.open(name)?);
     if !prefix.is_empty() {
-        backup = backup.with_prefix(Path::from(prefix));
+        backup = backup.with_prefix(stratus::key::parse_prefix(prefix)?);
     }
     Ok((options.with_backup(backup), Some(name.to_string())))
 }

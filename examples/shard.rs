@@ -158,7 +158,7 @@ fn locate(config: &str, store: &str, keys: &[String]) -> stratus::Result<()> {
         Some(_) => println!("{:width$}  owner  (previous owner)", "key"),
     }
     for key in keys {
-        let path = Path::from(key.as_str());
+        let path = stratus::key::parse_key(key)?;
         let key = terminal(key);
         let owner = sharded.owner(&path);
         let was = previous.map(|p| p.members()[p.locate(path.as_ref().as_bytes())].name());

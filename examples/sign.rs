@@ -10,7 +10,6 @@
 use clap::{Parser, ValueEnum};
 use std::process::ExitCode;
 use std::time::Duration;
-use stratus::object_store::path::Path;
 use stratus::object_store::signer::Method;
 use stratus::Config;
 
@@ -53,8 +52,7 @@ async fn run(args: &Args) -> stratus::Result<()> {
         Verb::Get => Method::GET,
         Verb::Put => Method::PUT,
     };
-    let key =
-        Path::parse(&args.key).map_err(|e| stratus::Error::in_store(&args.store, e.into()))?;
+    let key = stratus::key::parse_key(&args.key)?;
     let url = signer
         .signed_url(method, &key, Duration::from_secs(args.expires))
         .await

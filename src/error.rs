@@ -138,6 +138,18 @@ pub enum Error {
         limit: String,
     },
 
+    /// Text given as a key or prefix names nothing object_store can hold (an empty
+    /// segment, `.` or `..`, a control character): see [`crate::key`].
+    #[error("invalid {what} {text:?}: {message}")]
+    InvalidKey {
+        /// `key` or `prefix`.
+        what: &'static str,
+        /// The text as given.
+        text: String,
+        /// What is wrong with it.
+        message: String,
+    },
+
     /// A composite store was put together wrongly in code: no members, a name given
     /// twice, one store under two names, a placement member without a store, a quorum
     /// out of range. (From a configuration file, the same mistakes are [`Error::Config`].)
@@ -173,6 +185,7 @@ impl Error {
             | Self::InventoryReport { .. }
             | Self::Terminal(_)
             | Self::Composition { .. }
+            | Self::InvalidKey { .. }
             | Self::DeleteLimit { .. }
             | Self::Placement(_)
             | Self::Merge(_)
@@ -311,6 +324,7 @@ impl Error {
             | Error::InventoryReport { .. }
             | Error::Terminal(_)
             | Error::Composition { .. }
+            | Error::InvalidKey { .. }
             | Error::DeleteLimit { .. }
             | Error::Placement(_)
             | Error::Merge(_)

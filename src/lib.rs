@@ -58,6 +58,7 @@
 //! |---|---|---|
 //! | [`config`] | files of named stores, URLs, the environment, `${VAR}`; one file per provider; the settings every store has ([`config::StoreSettings`]: limits, deadline, metrics, tracing, prices); signed URLs ([`Config::signer`]); [`config::ConfigRegistry`] | `examples/swap_provider.rs`, `examples/sign.rs`, `examples/prometheus.rs` |
 //! | [`inventory`] | [`inventory::scan`]: totals, per-prefix breakdown, size and age histograms, largest objects, in bounded memory, listing in parallel | `examples/inventory.rs` |
+//! | [`key`] | [`key::parse_prefix`], [`key::parse_key`]: text a person typed as a key or prefix, every character kept (`café`, `a#b`, `日本`), with an error for what no key can hold | every example |
 //! | [`shard`] | [`shard::ShardedStore`]: one store over several, placed by weighted rendezvous hashing; [`shard::rebalance`] moves what a membership change must move | `examples/shard.rs` |
 //! | [`replicate`] | [`replicate::ReplicatedStore`]: writes to all (or a quorum), reads that fall back or hedge; [`replicate::sync`], [`replicate::verify`], [`replicate::repair`] | `examples/replicate.rs` |
 //! | [`requests`] | the HTTP requests each cloud store sent (retries included), by kind, and their cost | every example's last lines |
@@ -76,6 +77,7 @@ pub mod config;
 mod error;
 mod file;
 pub mod inventory;
+pub mod key;
 pub mod layer;
 mod merge;
 mod place;

@@ -74,21 +74,36 @@ fn the_inventory_example_prints_hostile_local_names_escaped_and_counts_them() {
     assert_clean("stdout", &stdout);
     assert_clean("stderr", &stderr);
     assert!(out.status.success(), "{stderr}");
-    // Every file counted, the folder whose name holds ESC included.
-    assert!(stdout.contains("objects                  10"), "{stdout}");
+    // Every file counted: the two names a key can hold as objects, the three with
+    // ASCII controls and the five below the folder whose name holds ESC apart, as files
+    // the store does not list (never as a made-up key that would name another file).
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["objects", "2"])),
+        "{stdout}"
+    );
     assert!(stdout.contains("g\\u{9b}2Jh"), "{stdout}");
     assert!(stdout.contains("invoice\\u{202e}fdp.exe"), "{stdout}");
-    // JSON keeps the key exactly (what a local store can hold of it).
+    assert!(stdout.contains("NOT LISTED  8 files"), "{stdout}");
+    assert!(stdout.contains("c\\x1b[2Jd"), "{stdout}");
+    // JSON keeps the key exactly.
     let out = std::process::Command::new(&inventory)
         .args([url.as_str(), "--format", "json"])
         .output()
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["objects"], 10, "{json}");
+    assert_eq!(json["objects"], 2, "{json}");
+    assert_eq!(json["unlisted"]["objects"], 8, "{json}");
+    assert_eq!(json["unlisted"]["bytes"], 3 + 5 * 2, "{json}");
     assert!(
         json.to_string().contains("invoice\u{202e}fdp.exe"),
         "{json}"
     );
+    assert!(json["unlisted"]["examples"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("c\x1b[2Jd")));
 }
 
 /// A report whose keys, prefixes and class hold every hostile name (as a provider's

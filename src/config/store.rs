@@ -142,11 +142,7 @@ impl StoreConfig {
         if let Some((_, false)) = provider.entry().feature {
             return Err(providers::missing_feature(provider.entry()));
         }
-        if let Some(prefix) = self.prefix() {
-            ObjectPath::parse(prefix).map_err(|e| {
-                KeyError::new("prefix", format!("not a valid object key prefix: {e}"))
-            })?;
-        }
+        self.prefix_path()?;
         self.settings.check()?;
         provider.validate()
     }
@@ -166,13 +162,29 @@ impl StoreConfig {
             )
             .into())
         })?;
+        let prefix = match self.prefix() {
+            Some(_) => Some(self.prefix_path()?),
+            None => None,
+        };
         Ok(Arc::new(RedactedSigner {
             inner: signer,
             store: label.to_string(),
             provider: self.provider(),
-            prefix: self.prefix().map(ObjectPath::from),
+            prefix,
             secrets: self.secrets().into_iter().map(str::to_owned).collect(),
         }))
+    }
+
+    /// The `prefix` key as a path, every character as written (`café` is the key
+    /// `café`, not `caf%C3%A9`): [`crate::key`].
+    fn prefix_path(&self) -> Result<ObjectPath, KeyError> {
+        let prefix = self.prefix().unwrap_or_default();
+        crate::key::check(prefix, false).map_err(|message| {
+            KeyError::new(
+                "prefix",
+                format!("not a valid object key prefix: {message}"),
+            )
+        })
     }
 
     /// The URL this store's objects are under (`s3://bucket/prefix`), for the registry.
@@ -212,8 +224,7 @@ impl StoreConfig {
             return Ok(store);
         }
         let store: Arc<dyn ObjectStore> = match self.prefix() {
-            // `check` parsed it already.
-            Some(prefix) => PrefixedStore::wrap(store, ObjectPath::from(prefix)),
+            Some(_) => PrefixedStore::wrap(store, self.prefix_path()?),
             None => store,
         };
         if !provider.entry().credentials {

@@ -61,6 +61,16 @@ fn schemes() -> String {
 /// The provider's table with what the URL's host and path say, as its [`UrlForm`] reads.
 fn location(entry: &Entry, url: &::url::Url) -> Result<Map<String, Value>, KeyError> {
     let host = url.host_str().unwrap_or_default();
+    // `#` starts a URL's fragment: `s3://b/a#b` would silently be the prefix `a`.
+    if url.fragment().is_some() {
+        return Err(KeyError::new(
+            "prefix",
+            "the URL has a fragment (`#...`), which is not part of a prefix: write a `#` \
+             in a key prefix as `%23` (`?` as `%3F`, `%` as `%25`)",
+        ));
+    }
+    // Percent-decoded, then kept as decoded (`caf%C3%A9` and `café` are the prefix
+    // `café`), refused where no key can hold it: what `crate::key` does with text.
     let path = object_store::path::Path::from_url_path(url.path()).map_err(|e| {
         KeyError::new(
             "prefix",

@@ -44,7 +44,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use md5::{Digest, Md5};
 use object_store::buffered::BufWriter;
-use object_store::path::Path;
+use object_store::path::{Path, PathPart};
 use object_store::{ObjectMeta, ObjectStore, PutMode, PutOptions, PutPayload};
 use parquet::arrow::async_writer::AsyncFileWriter;
 use parquet::arrow::AsyncArrowWriter;
@@ -137,18 +137,19 @@ pub async fn export(
     let as_of = options.as_of.unwrap_or_else(Utc::now);
     let options = options.clone().with_as_of(as_of);
     let run = run_name(as_of);
-    let base = dest_prefix
-        .map(|p| p.as_ref().trim_matches('/').to_string())
-        .filter(|p| !p.is_empty());
-    let under = |rest: String| match &base {
-        Some(base) => Path::from(format!("{base}/{rest}")),
-        None => Path::from(rest),
+    // `rest` is this module's own ASCII names; the prefix is kept segment by segment, as
+    // given (formatting it into text for `Path::from` would percent-encode `café`).
+    let under = |rest: String| -> Path {
+        let base = dest_prefix.into_iter().flat_map(|p| p.parts());
+        base.chain(rest.split('/').map(|s| PathPart::from(s.to_string())))
+            .collect()
     };
     let (sink, objects) = mpsc::channel(16);
     let writer = Writer {
         dest: Arc::clone(&dest),
         options: export.clone(),
-        data: under(format!("data/{run}")),
+        data: under("data".into()),
+        run: run.clone(),
         schema: schema(),
     };
     let writing = writer.run(objects);
@@ -166,7 +167,7 @@ pub async fn export(
     let (report, written) = futures::join!(scanning, writing);
     let failed = |message: String| Error::InventoryReport {
         store: dest.to_string(),
-        key: under(format!("data/{run}-*")).to_string(),
+        key: format!("{}-*", under(format!("data/{run}"))),
         message: format!("export {run} failed, no manifest written: {message}"),
     };
     // The writer's error first: when it stops, the listing's only says it was stopped.
@@ -298,8 +299,9 @@ fn file_schema() -> String {
 struct Writer {
     dest: Arc<dyn ObjectStore>,
     options: ExportOptions,
-    /// `…/data/<run>`: files are `<data>-00000.parquet`, ...
+    /// `…/data`: files are `<data>/<run>-00000.parquet`, ...
     data: Path,
+    run: String,
     schema: SchemaRef,
 }
 
@@ -314,7 +316,8 @@ impl Writer {
             let mut rest = batch.as_slice();
             while !rest.is_empty() {
                 if open.is_none() {
-                    let key = Path::from(format!("{}-{:05}.parquet", self.data, files.len()));
+                    let name = format!("{}-{:05}.parquet", self.run, files.len());
+                    let key = self.data.clone().join(name);
                     open = Some((key.clone(), self.open(key)?, 0));
                 }
                 let (_, writer, rows) = open.as_mut().expect("opened");

@@ -136,7 +136,13 @@ impl TryFrom<Vec<SizeBucket>> for SizeHistogram {
     }
 }
 
-/// Age buckets, by whole days before the scan's `as_of` time.
+/// `t` truncated to the millisecond (toward the past).
+fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
+/// Age buckets, by whole days before the scan's `as_of` time (both at millisecond
+/// precision).
 pub const AGE_BUCKETS: &[(&str, i64, i64)] = &[
     ("< 1 day", 0, 1),
     ("1-7 days", 1, 7),
@@ -181,6 +187,7 @@ impl AgeHistogram {
     }
 
     fn thresholds(as_of: DateTime<Utc>) -> (DateTime<Utc>, [DateTime<Utc>; 6]) {
+        let as_of = to_millis(as_of);
         (
             as_of,
             std::array::from_fn(|i| {
@@ -193,10 +200,15 @@ impl AgeHistogram {
     }
 
     /// Account an object. `as_of` must be the same on every call (a report's `as_of`).
+    ///
+    /// Ages are measured in whole milliseconds (`as_of` and `modified` truncated to the
+    /// millisecond): what S3 Inventory, Azure's and an export keep of a time, so an object
+    /// falls in the same bucket whether listed or read back from a report.
     pub(crate) fn add(&mut self, as_of: DateTime<Utc>, modified: DateTime<Utc>, size: u64) {
-        let (_, thresholds) = self
+        let (as_of, thresholds) = self
             .thresholds
             .get_or_insert_with(|| Self::thresholds(as_of));
+        let (as_of, modified) = (*as_of, to_millis(modified));
         let bucket = if modified > as_of {
             &mut self.future
         } else {

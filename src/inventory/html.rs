@@ -155,6 +155,14 @@ fn totals(report: &Report, diff: Option<&ReportDiff>) -> Markup {
                         }
                     }
                 }
+                @if let Some(unlisted) = &report.unlisted {
+                    div {
+                        dt { "not listed" }
+                        dd data-field="unlisted" data-value=(unlisted.objects) {
+                            (unlisted.describe())
+                        }
+                    }
+                }
                 @if let (Some(oldest), Some(newest)) = (report.oldest, report.newest) {
                     div {
                         dt { "modified" }

@@ -59,12 +59,15 @@ mod report;
 pub mod reports;
 pub mod table;
 mod top;
+mod unlisted;
 
 pub use diff::{Change, ClassChange, PrefixChange, PrefixStatus, ReportDiff};
 pub use histogram::{AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS};
 pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
 pub use report::{MergeError, Report, Source, MAX_REPORT_BYTES, SCHEMA};
 pub use top::{LargeObject, TopObjects};
+pub(crate) use unlisted::note_local_folder;
+pub use unlisted::{hidden_by_local_store, Unlisted, UNLISTED_EXAMPLES};
 
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressFn};
@@ -266,19 +269,26 @@ pub(crate) async fn scan_into(
         }),
         template: Report::new(as_of, options.depth, options.prefix_limit, options.top),
     };
-    let mut report = if options.concurrency <= 1 {
-        scan.shared.counters.known.store(1, Ordering::Relaxed);
-        let listing = store.list(prefix);
-        consume(
-            listing,
-            prefix.cloned(),
-            scan.template.clone(),
-            Arc::clone(&scan.shared),
-        )
-        .await?
-    } else {
-        scan.parallel(prefix.cloned()).await?
+    let listing = async {
+        if options.concurrency <= 1 {
+            scan.shared.counters.known.store(1, Ordering::Relaxed);
+            let listing = store.list(prefix);
+            consume(
+                listing,
+                prefix.cloned(),
+                scan.template.clone(),
+                Arc::clone(&scan.shared),
+            )
+            .await
+        } else {
+            scan.parallel(prefix.cloned()).await
+        }
     };
+    let (report, local_folder) = unlisted::noting(listing).await;
+    let mut report = report?;
+    if let Some(folder) = local_folder {
+        report.unlisted = unlisted::census(folder, prefix).await;
+    }
     report.finish();
     scan.shared.report_progress();
     Ok(report)
@@ -574,7 +584,7 @@ impl Scan<'_> {
             loop {
                 while tasks.len() < concurrency {
                     let Some(p) = pending.next() else { break };
-                    tasks.spawn(partition(p));
+                    tasks.spawn(unlisted::in_scan(partition(p)));
                 }
                 let Some(done) = tasks.join_next().await else {
                     break;

@@ -3,6 +3,7 @@
 use super::histogram::{AgeHistogram, Counts, SizeHistogram};
 use super::prefixes::PrefixBreakdown;
 use super::top::TopObjects;
+use super::unlisted::Unlisted;
 use chrono::{DateTime, Utc};
 use object_store::ObjectMeta;
 use serde::{Deserialize, Serialize};
@@ -30,12 +31,13 @@ pub const SCHEMA: &str = "stratus.inventory.v1";
 ///   "prefixes": {"depth": 2, "limit": 1000, "entries": [...], "other": {...}},
 ///   "top": {"limit": 20, "objects": [{"key", "size", "last_modified"}, ...]},
 ///   "classes": {"STANDARD": {"objects": 60, "bytes": 300000}, ...},   // null from a listing
-///   "source": {"kind": "s3-inventory", "format": "parquet", ...}      // absent from a listing
+///   "source": {"kind": "s3-inventory", "format": "parquet", ...},     // absent from a listing
+///   "unlisted": {"objects": 1, "bytes": 7, "examples": ["a#1"]}       // absent unless a local store hid files
 /// }
 /// ```
 ///
-/// `classes` and `source` were added after the first reports were written; a report
-/// without them reads as one from a listing.
+/// `classes`, `source` and `unlisted` were added after the first reports were written; a
+/// report without them reads as one from a listing.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Report {
     /// [`SCHEMA`].
@@ -73,6 +75,10 @@ pub struct Report {
     /// Where the figures come from, when it is a provider's inventory report rather than
     /// a listing.
     pub source: Option<Source>,
+    /// Files of a local folder that the store does not list (object_store's local store
+    /// hides files named `NAME#N`): counted apart, in no other figure. `None` when there
+    /// are none, or the store is not a local one (see [`Unlisted`]).
+    pub unlisted: Option<Unlisted>,
 }
 
 /// The inventory report a [`Report`] was read from (see `inventory::reports`).
@@ -144,6 +150,7 @@ impl Report {
             top: TopObjects::new(top),
             classes: None,
             source: None,
+            unlisted: None,
         }
     }
 
@@ -226,6 +233,11 @@ impl Report {
         if self.source.is_none() {
             self.source = other.source;
         }
+        if let Some(theirs) = other.unlisted {
+            self.unlisted
+                .get_or_insert_with(Unlisted::default)
+                .merge(theirs);
+        }
         Ok(())
     }
 
@@ -279,6 +291,8 @@ impl Serialize for Report {
             classes: &'a Option<BTreeMap<String, Counts>>,
             #[serde(skip_serializing_if = "Option::is_none")]
             source: &'a Option<Source>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            unlisted: &'a Option<Unlisted>,
         }
         Out {
             schema: &self.schema,
@@ -297,6 +311,7 @@ impl Serialize for Report {
             top: &self.top,
             classes: &self.classes,
             source: &self.source,
+            unlisted: &self.unlisted,
         }
         .serialize(serializer)
     }

@@ -70,6 +70,9 @@ fn summary(w: &mut String, report: &Report, title: &str) {
             newest.format("%Y-%m-%d %H:%M")
         );
     }
+    if let Some(unlisted) = &report.unlisted {
+        let _ = writeln!(w, "  NOT LISTED  {}", unlisted.describe());
+    }
     if let Some(source) = &report.source {
         let _ = writeln!(
             w,

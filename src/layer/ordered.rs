@@ -12,10 +12,10 @@
 //!
 //! A local folder holding a name that no object_store path can hold (an ASCII control
 //! character such as ESC, bytes that are not UTF-8), which object_store's own listing
-//! fails on whole, is read here instead ([`local_folder`]): such a file is listed under
-//! its name percent-encoded (`a%1B[2J`), as `Path::from` writes it, so an inventory counts
-//! it; reading it through the store by that key finds nothing (object_store maps the key
-//! to the encoded name). Every other entry is listed as object_store lists it.
+//! fails on whole, is read here instead ([`local_folder`]): such a name is left out, as
+//! object_store leaves out its unfinished uploads (`NAME#N`), and never turned into a key
+//! that would name another file; an inventory counts both apart
+//! ([`crate::inventory::Unlisted`]). Every other entry is listed as object_store lists it.
 
 use super::forward::{Layer, Layered};
 use futures::future::BoxFuture;
@@ -66,122 +66,62 @@ impl Layer for KeyOrderedStore {
         prefix: Option<&'a Path>,
     ) -> BoxFuture<'a, Result<ListResult>> {
         match &self.root {
-            Some(root) => local_folder(inner, root, prefix).boxed(),
+            Some(root) => {
+                crate::inventory::note_local_folder(|| folder_of(root, prefix));
+                local_folder(inner, root, prefix).boxed()
+            }
             None => inner.list_with_delimiter(prefix),
         }
     }
 }
 
-/// One folder of a local store rooted at `root`: object_store's listing of it, or, when
-/// object_store cannot list it (a name in it is no valid path) or cannot reach it (the
-/// folder's own name was such a name), the folder read here with the same metadata.
+/// One folder of a local store rooted at `root`: object_store's listing of it or, when
+/// object_store cannot list it because a name in it is no valid key, the folder read
+/// here with the same metadata, that name left out.
 async fn local_folder(
     inner: &Arc<dyn ObjectStore>,
     root: &std::path::Path,
     folder: Option<&Path>,
 ) -> Result<ListResult> {
-    let (dir, as_written) = real_folder(root, folder);
-    if as_written {
-        match inner.list_with_delimiter(folder).await {
-            Err(object_store::Error::InvalidPath { .. }) => {}
-            other => return other,
-        }
+    match inner.list_with_delimiter(folder).await {
+        Err(object_store::Error::InvalidPath { .. }) => {}
+        other => return other,
     }
+    let dir = folder_of(root, folder);
     read_folder(&dir, folder).map_err(|source| object_store::Error::Generic {
         store: "LocalFileSystem",
         source: format!("cannot list {}: {source}", dir.display()).into(),
     })
 }
 
-/// The folder on disk `folder` names below `root`, and whether every segment was found
-/// as written (as object_store maps it); a segment found only percent-decoded is a name
-/// [`read_folder`] listed encoded.
-fn real_folder(root: &std::path::Path, folder: Option<&Path>) -> (PathBuf, bool) {
-    let mut dir = root.to_path_buf();
-    let mut as_written = true;
-    for part in folder.iter().flat_map(|f| f.parts()) {
-        let written = dir.join(part.as_ref());
-        if std::fs::symlink_metadata(&written).is_err() {
-            if let Some(decoded) = percent_decoded(part.as_ref()) {
-                let decoded = dir.join(decoded);
-                if std::fs::symlink_metadata(&decoded).is_ok() {
-                    dir = decoded;
-                    as_written = false;
-                    continue;
-                }
-            }
-        }
-        dir = written;
-    }
-    (dir, as_written)
-}
-
-/// `%XX` sequences decoded (`None`: there were none).
-fn percent_decoded(part: &str) -> Option<std::ffi::OsString> {
-    if !part.contains('%') {
-        return None;
-    }
-    let bytes = part.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while at < bytes.len() {
-        let hex = bytes
-            .get(at + 1..at + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[at], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                at += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                at += 1;
-            }
-        }
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStringExt;
-        Some(std::ffi::OsString::from_vec(out))
-    }
-    #[cfg(not(unix))]
-    Some(String::from_utf8_lossy(&out).into_owned().into())
-}
-
 /// `dir` (which `folder` names) read directly: sub-folders as common prefixes, files as
 /// objects with object_store's metadata (its e-tag formula: inode, mtime in
-/// microseconds, size), names it cannot hold percent-encoded, its unfinished uploads
-/// (`name#123`) left out, symbolic links followed (a broken one skipped, as object_store
-/// does).
+/// microseconds, size), symbolic links followed (a broken one skipped, as object_store
+/// does), the names it hides left out ([`crate::inventory::hidden_by_local_store`]).
 fn read_folder(dir: &std::path::Path, folder: Option<&Path>) -> std::io::Result<ListResult> {
     let mut common_prefixes = Vec::new();
     let mut objects = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str().filter(|n| PathPart::parse(n).is_ok()) else {
+            continue;
+        };
         let metadata = match std::fs::metadata(entry.path()) {
             Ok(metadata) => metadata,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let location = match PathPart::parse(&name) {
-            Ok(_) => match folder {
-                Some(folder) => Path::parse(format!("{folder}/{name}")),
-                None => Path::parse(name.as_ref()),
-            }
-            .map_err(std::io::Error::other)?,
-            Err(_) => match folder {
-                Some(folder) => folder.clone().join(name.as_ref()),
-                None => Path::from_iter([PathPart::from(name.as_ref())]),
-            },
-        };
+        let location = match folder {
+            Some(folder) => Path::parse(format!("{folder}/{name}")),
+            None => Path::parse(name),
+        }
+        .map_err(std::io::Error::other)?;
         if metadata.is_dir() {
             common_prefixes.push(location);
             continue;
         }
-        if !metadata.is_file() || unfinished_upload(&name) {
+        if !metadata.is_file() || crate::inventory::hidden_by_local_store(name) {
             continue;
         }
         objects.push(ObjectMeta {
@@ -204,12 +144,6 @@ fn read_folder(dir: &std::path::Path, folder: Option<&Path>) -> std::io::Result<
     })
 }
 
-/// A name object_store's local store hides: an upload in progress (`name#123`).
-fn unfinished_upload(name: &str) -> bool {
-    name.split_once('#')
-        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
 /// object_store's local e-tag: inode, modification time in microseconds and size, in hex.
 fn e_tag(metadata: &std::fs::Metadata) -> String {
     #[cfg(unix)]
@@ -223,6 +157,19 @@ fn e_tag(metadata: &std::fs::Metadata) -> String {
         .unwrap_or_default()
         .as_micros();
     format!("\"{inode:x}-{mtime:x}-{:x}\"", metadata.len())
+}
+
+/// The folder of the local store rooted at `root` that holds the keys below `prefix`
+/// (object_store's local store names files by the raw segments).
+fn folder_of(root: &std::path::Path, prefix: Option<&Path>) -> PathBuf {
+    let mut path = root.to_path_buf();
+    path.extend(
+        prefix
+            .iter()
+            .flat_map(|p| p.parts())
+            .map(|p| p.as_ref().to_owned()),
+    );
+    path
 }
 
 /// One entry of a folder: an object, or a sub-folder (to walk when reached).
@@ -267,13 +214,8 @@ impl Walk {
     async fn open(&mut self, folder: Option<&Path>) -> Result<()> {
         // (A few `stat`s per folder: small next to the listing of the folder itself.)
         let real = self.root.as_ref().and_then(|root| {
-            let mut path = root.clone();
-            path.extend(
-                folder
-                    .iter()
-                    .flat_map(|f| f.parts())
-                    .map(|p| p.as_ref().to_owned()),
-            );
+            let path = folder_of(root, folder);
+            crate::inventory::note_local_folder(|| path.clone());
             std::fs::canonicalize(path).ok()
         });
         if real.is_some() && self.stack.iter().any(|(_, open)| *open == real) {

@@ -130,6 +130,16 @@ fn folder(key: &Path) -> String {
         .map_or(String::new(), |i| key[..i].to_string())
 }
 
+/// The key `name` in the folder of `key`, every segment kept as it is (text through
+/// `Path::from` would percent-encode a folder named `café`).
+fn beside(key: &Path, name: &str) -> Path {
+    let text = match folder(key) {
+        folder if folder.is_empty() => name.to_string(),
+        folder => format!("{folder}/{name}"),
+    };
+    Path::parse(text).expect("the folder of a valid key and a segment made of one")
+}
+
 fn parse_path(raw: &str, manifest: &Path) -> Result<Path, String> {
     Path::parse(raw).map_err(|e| {
         format!("the manifest {manifest} lists `{raw}`, which is not a valid object key: {e}")
@@ -228,7 +238,7 @@ fn s3(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
 /// S3 writes `manifest.checksum` (the manifest's MD5, hex) next to `manifest.json`; when it
 /// is there, it must match.
 async fn check_s3_checksum(store: &dyn ObjectStore, key: &Path, bytes: &[u8]) -> Result<(), Fail> {
-    let checksum = Path::from(format!("{}/manifest.checksum", folder(key)));
+    let checksum = beside(key, "manifest.checksum");
     let text = match store.get(&checksum).await {
         Ok(got) => got.bytes().await,
         Err(object_store::Error::NotFound { .. }) => return Ok(()),
@@ -337,13 +347,16 @@ fn extension(name: &str) -> Option<String> {
 /// Azure writes `<rule>-manifest.checksum` when a run is complete; without it the run is
 /// still being written or failed.
 async fn check_azure_complete(store: &dyn ObjectStore, key: &Path) -> Result<(), Fail> {
-    let Some(stem) = key.as_ref().strip_suffix("-manifest.json") else {
+    let Some(stem) = key
+        .filename()
+        .and_then(|f| f.strip_suffix("-manifest.json"))
+    else {
         return Err(Fail::at(
             key,
             "an Azure Blob Inventory manifest is named <rule>-manifest.json".to_string(),
         ));
     };
-    let checksum = Path::from(format!("{stem}-manifest.checksum"));
+    let checksum = beside(key, &format!("{stem}-manifest.checksum"));
     match store.head(&checksum).await {
         Ok(_) => Ok(()),
         Err(object_store::Error::NotFound { .. }) => Err(Fail::at(
