@@ -287,7 +287,20 @@ async fn sync(
             terminal(&err.to_string())
         );
     }
-    Ok(())
+    if let Some(unlisted) = &report.unlisted_destination {
+        eprintln!("warning: {dst}: {}", unlisted.describe());
+    }
+    match &report.unlisted_source {
+        // Files the source holds that were not copied: the sync is not complete.
+        Some(unlisted) => Err(stratus::Error::in_store(
+            src,
+            stratus::object_store::Error::Generic {
+                store: "sync",
+                source: format!("not copied: {}", unlisted.describe()).into(),
+            },
+        )),
+        None => Ok(()),
+    }
 }
 
 async fn verify(config: &str, a: &str, b: &str, options: SyncOptions) -> stratus::Result<()> {
@@ -327,6 +340,11 @@ async fn verify(config: &str, a: &str, b: &str, options: SyncOptions) -> stratus
                 y.size
             ),
             _ => {}
+        }
+    }
+    for (name, unlisted) in [(a, &report.unlisted_a), (b, &report.unlisted_b)] {
+        if let Some(unlisted) = unlisted {
+            println!("  not compared: {name}: {}", unlisted.describe());
         }
     }
     if report.is_identical() {

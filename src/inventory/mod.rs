@@ -66,8 +66,8 @@ pub use histogram::{AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS
 pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
 pub use report::{MergeError, Report, Source, MAX_REPORT_BYTES, SCHEMA};
 pub use top::{LargeObject, TopObjects};
-pub(crate) use unlisted::note_local_folder;
 pub use unlisted::{hidden_by_local_store, Unlisted, UNLISTED_EXAMPLES};
+pub(crate) use unlisted::{note_local_folder, Listed};
 
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressFn};
@@ -284,11 +284,9 @@ pub(crate) async fn scan_into(
             scan.parallel(prefix.cloned()).await
         }
     };
-    let (report, local_folder) = unlisted::noting(listing).await;
+    let (report, listed) = unlisted::noting(listing).await;
     let mut report = report?;
-    if let Some(folder) = local_folder {
-        report.unlisted = unlisted::census(folder, prefix).await;
-    }
+    report.unlisted = listed.census(prefix).await;
     report.finish();
     scan.shared.report_progress();
     Ok(report)

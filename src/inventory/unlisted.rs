@@ -8,6 +8,7 @@
 
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -15,39 +16,98 @@ use std::sync::{Arc, Mutex};
 pub const UNLISTED_EXAMPLES: usize = 5;
 
 tokio::task_local! {
-    /// The shallowest local folder listed during a scan.
-    static LISTED_FOLDER: Arc<Mutex<Option<PathBuf>>>;
+    /// The local folders listed so far, outermost only.
+    static LISTED: Listed;
 }
 
-/// A local store lists `folder` (the folder of the prefix it is asked for): noted when a
-/// scan runs, nothing otherwise.
-pub(crate) fn note_local_folder(folder: impl FnOnce() -> PathBuf) {
-    let _ = LISTED_FOLDER.try_with(|noted| {
-        let folder = folder();
-        let mut noted = noted.lock().expect("listed folder");
-        let deeper = |old: &PathBuf| old.components().count() > folder.components().count();
-        if noted.as_ref().is_none_or(deeper) {
-            *noted = Some(folder);
+/// Local folders listed during a scan (or one side of a sync), none inside another (a
+/// folder inside one already noted adds nothing): the outermost are the folders of the
+/// prefix listed, one per local store (a sharded store's members each have theirs).
+#[derive(Clone, Default)]
+pub(crate) struct Listed(Arc<Mutex<BTreeSet<PathBuf>>>);
+
+impl Listed {
+    fn note(&self, folder: PathBuf) {
+        let mut folders = self.0.lock().expect("listed folders");
+        if folder.ancestors().any(|a| folders.contains(a)) {
+            return;
         }
-    });
+        let inside: Vec<PathBuf> = folders
+            .range(folder.clone()..)
+            .take_while(|f| f.starts_with(&folder))
+            .cloned()
+            .collect();
+        for f in inside {
+            folders.remove(&f);
+        }
+        folders.insert(folder);
+    }
+
+    /// The files the store did not list in the folders noted, the folders of `prefix`
+    /// (which names them in the examples): `None` when there are none.
+    pub(crate) async fn census(&self, prefix: Option<&Path>) -> Option<Unlisted> {
+        let folders: Vec<PathBuf> = self
+            .0
+            .lock()
+            .expect("listed folders")
+            .iter()
+            .cloned()
+            .collect();
+        if folders.is_empty() {
+            return None;
+        }
+        let base = prefix.map(|p| p.to_string()).unwrap_or_default();
+        let walk = move || {
+            let mut found = Unlisted::default();
+            for folder in &folders {
+                found.merge(walk(folder, &base));
+            }
+            found
+        };
+        let found = if super::multi_thread_runtime() {
+            tokio::task::spawn_blocking(walk)
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        } else {
+            walk()
+        };
+        (found.objects > 0).then_some(found)
+    }
+
+    /// `listing` noting, in this record, the local folders it lists.
+    pub(crate) fn noting<S: futures::Stream + Unpin>(
+        &self,
+        mut listing: S,
+    ) -> impl futures::Stream<Item = S::Item> {
+        let listed = self.clone();
+        futures::stream::poll_fn(move |cx| {
+            LISTED.sync_scope(listed.clone(), || {
+                futures::StreamExt::poll_next_unpin(&mut listing, cx)
+            })
+        })
+    }
 }
 
-/// Run `work` noting the local folders listed; with it, the shallowest one.
-pub(crate) async fn noting<T>(work: impl std::future::Future<Output = T>) -> (T, Option<PathBuf>) {
-    let noted = Arc::new(Mutex::new(None));
-    let out = LISTED_FOLDER.scope(Arc::clone(&noted), work).await;
-    let folder = noted.lock().expect("listed folder").take();
-    (out, folder)
+/// A local store lists `folder`: noted when a scan (or a sync) runs, nothing otherwise.
+pub(crate) fn note_local_folder(folder: impl FnOnce() -> PathBuf) {
+    let _ = LISTED.try_with(|listed| listed.note(folder()));
+}
+
+/// Run `work` noting the local folders listed.
+pub(crate) async fn noting<T>(work: impl std::future::Future<Output = T>) -> (T, Listed) {
+    let listed = Listed::default();
+    let out = LISTED.scope(listed.clone(), work).await;
+    (out, listed)
 }
 
 /// `work` in the scope of the scan running now (for a task it spawns).
 pub(crate) fn in_scan<F: std::future::Future>(
     work: F,
 ) -> impl std::future::Future<Output = F::Output> {
-    let noted = LISTED_FOLDER.try_with(Arc::clone);
+    let listed = LISTED.try_with(Listed::clone);
     async move {
-        match noted {
-            Ok(noted) => LISTED_FOLDER.scope(noted, work).await,
+        match listed {
+            Ok(listed) => LISTED.scope(listed, work).await,
             Err(_) => work.await,
         }
     }
@@ -120,21 +180,6 @@ fn holdable(name: &std::ffi::OsStr) -> Option<&str> {
         .filter(|n| object_store::path::PathPart::parse(n).is_ok())
 }
 
-/// The hidden files in `folder`, the local folder of the scanned `prefix`; `None` when
-/// there are none.
-pub(crate) async fn census(folder: PathBuf, prefix: Option<&Path>) -> Option<Unlisted> {
-    let base = prefix.map(|p| p.to_string()).unwrap_or_default();
-    let walk = move || walk(&folder, &base);
-    let found = if super::multi_thread_runtime() {
-        tokio::task::spawn_blocking(walk)
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-    } else {
-        walk()
-    };
-    (found.objects > 0).then_some(found)
-}
-
 /// Walk `folder` (following symlinks, as object_store's local store does, entering no
 /// folder twice on one path) for hidden files; `base` is the key of `folder`.
 fn walk(folder: &std::path::Path, base: &str) -> Unlisted {
@@ -162,26 +207,44 @@ fn walk(folder: &std::path::Path, base: &str) -> Unlisted {
         for entry in entries.flatten() {
             let raw = entry.file_name();
             let segment = holdable(&raw);
+            let hidden = !listed || segment.is_none_or(hidden_by_local_store);
+            // The entry's type from the folder itself; a `stat` only for a symbolic link
+            // (followed, as object_store's listing follows it) or a file to count.
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let is_dir = match kind.is_symlink() {
+                true => std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()),
+                false => kind.is_dir(),
+            };
+            if !is_dir && !hidden {
+                continue;
+            }
             let name = raw.to_string_lossy();
             let child = match key.as_str() {
                 "" => name.to_string(),
                 key => format!("{key}/{name}"),
             };
-            let path = entry.path();
-            // `metadata` follows symlinks, as object_store's listing does.
-            let Ok(meta) = std::fs::metadata(&path) else {
+            if is_dir {
+                stack.push((
+                    entry.path(),
+                    child,
+                    open.clone(),
+                    listed && segment.is_some(),
+                ));
                 continue;
-            };
-            if meta.is_dir() {
-                stack.push((path, child, open.clone(), listed && segment.is_some()));
-            } else if meta.is_file() && (!listed || segment.is_none_or(hidden_by_local_store)) {
-                found.objects += 1;
-                found.bytes = found.bytes.saturating_add(meta.len());
-                examples.push(child);
-                if examples.len() > 8 * UNLISTED_EXAMPLES {
-                    examples.sort();
-                    examples.truncate(UNLISTED_EXAMPLES);
+            }
+            match std::fs::metadata(entry.path()) {
+                Ok(meta) if meta.is_file() => {
+                    found.objects += 1;
+                    found.bytes = found.bytes.saturating_add(meta.len());
+                    examples.push(child);
+                    if examples.len() > 8 * UNLISTED_EXAMPLES {
+                        examples.sort();
+                        examples.truncate(UNLISTED_EXAMPLES);
+                    }
                 }
+                _ => {}
             }
         }
     }

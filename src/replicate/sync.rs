@@ -9,6 +9,7 @@ use super::checkpoint::Checkpoint;
 use super::policy::Missed;
 use super::store::ReplicatedStore;
 use crate::error::{member_of, tag};
+use crate::inventory::{Listed, Unlisted};
 use crate::merge::{in_key_order, merge};
 use crate::progress::{Progress, ProgressFn};
 use crate::transfer::{absent, head_if_any, transfer, transfer_absent, transfer_stamped, Stamp};
@@ -36,21 +37,29 @@ fn located(stores: &[(&str, &dyn ObjectStore)], err: Error) -> crate::Error {
 type Row = (Path, Vec<Option<ObjectMeta>>);
 
 /// Merge-join the listings: one row per key, in key order.
+/// `listed`, when given, notes per store the local folders it lists (for the files a
+/// local store does not list: [`Unlisted`]).
 fn rows(
     stores: &[(&str, &dyn ObjectStore)],
     prefix: Option<&Path>,
     after: Option<&Path>,
+    listed: &[Listed],
 ) -> BoxStream<'static, Result<Row>> {
     let n = stores.len();
     let listings = stores
         .iter()
-        .map(|(name, store)| {
+        .enumerate()
+        .map(|(i, (name, store))| {
             let name = name.to_string();
             let tagged = {
                 let name = name.clone();
                 let listing = match after {
                     Some(after) => store.list_with_offset(prefix, after),
                     None => store.list(prefix),
+                };
+                let listing = match listed.get(i) {
+                    Some(listed) => listed.noting(listing).boxed(),
+                    None => listing,
                 };
                 listing
                     .map(move |item| item.map_err(|e| tag(&name, e)))
@@ -460,6 +469,11 @@ pub struct SyncReport {
     pub failures: Vec<(Path, crate::Error)>,
     /// Whether nothing was touched.
     pub dry_run: bool,
+    /// Files of a local source that the store does not list (object_store's `NAME#N`,
+    /// names no key can hold), so not copied: `None` when there are none.
+    pub unlisted_source: Option<Unlisted>,
+    /// The same at a local destination (never deleted nor overwritten: not seen).
+    pub unlisted_destination: Option<Unlisted>,
 }
 
 /// Keep `item` in `list` if it holds fewer than `limit` (reports keep examples, and count
@@ -518,7 +532,8 @@ pub async fn sync(
     let deleting = AtomicU64::new(0);
     let backed_up = AtomicU64::new(0);
     let mut handled = 0u64;
-    let actions = rows(&stores, options.prefix.as_ref(), after.as_ref())
+    let listed = [Listed::default(), Listed::default()];
+    let actions = rows(&stores, options.prefix.as_ref(), after.as_ref(), &listed)
         .map(|row| {
             let (deleting, backed_up) = (&deleting, &backed_up);
             async move {
@@ -569,6 +584,8 @@ pub async fn sync(
         checkpoint.finish()?;
     }
     report.backed_up = backed_up.load(Ordering::Relaxed);
+    report.unlisted_source = listed[0].census(options.prefix.as_ref()).await;
+    report.unlisted_destination = listed[1].census(options.prefix.as_ref()).await;
     Ok(report)
 }
 
@@ -585,7 +602,7 @@ async fn delete_allowance(
     }
     let stores = [("source", src), ("destination", dst)];
     let (mut listed, mut held, mut deletes) = (0u64, 0u64, 0u64);
-    let mut listing = rows(&stores, options.prefix.as_ref(), after);
+    let mut listing = rows(&stores, options.prefix.as_ref(), after, &[]);
     while let Some(row) = listing.next().await {
         let (_, metas) = row.map_err(|e| located(&stores, e))?;
         listed += u64::from(metas[0].is_some());
@@ -718,12 +735,22 @@ pub struct VerifyReport {
     pub differing: u64,
     /// The first differences found, up to `examples` of each kind.
     pub examples: Vec<Difference>,
+    /// Files of `a`, a local store, that it does not list (object_store's `NAME#N`,
+    /// names no key can hold), so not compared: `None` when there are none.
+    pub unlisted_a: Option<Unlisted>,
+    /// The same for `b`.
+    pub unlisted_b: Option<Unlisted>,
 }
 
 impl VerifyReport {
-    /// Whether the stores hold the same keys, all the same.
+    /// Whether the stores hold the same keys, all the same, and no file of either went
+    /// uncompared because the store does not list it.
     pub fn is_identical(&self) -> bool {
-        self.missing_in_a == 0 && self.missing_in_b == 0 && self.differing == 0
+        self.missing_in_a == 0
+            && self.missing_in_b == 0
+            && self.differing == 0
+            && self.unlisted_a.is_none()
+            && self.unlisted_b.is_none()
     }
 }
 
@@ -735,7 +762,7 @@ pub fn differences<'a>(
     b: &'a dyn ObjectStore,
     options: &'a SyncOptions,
 ) -> BoxStream<'a, crate::Result<Option<Difference>>> {
-    keyed_differences(a, b, options, None)
+    keyed_differences(a, b, options, None, &[])
         .map(|item| item.map(|(_, difference)| difference))
         .boxed()
 }
@@ -746,9 +773,10 @@ fn keyed_differences<'a>(
     b: &'a dyn ObjectStore,
     options: &'a SyncOptions,
     after: Option<&Path>,
+    listed: &[Listed],
 ) -> BoxStream<'a, crate::Result<(Path, Option<Difference>)>> {
     let stores = [("a", a), ("b", b)];
-    rows(&stores, options.prefix.as_ref(), after)
+    rows(&stores, options.prefix.as_ref(), after, listed)
         .map(move |row| async move {
             let result = async {
                 let (key, mut metas) = row?;
@@ -778,7 +806,8 @@ pub async fn verify(
     let mut report = VerifyReport::default();
     let mut kept = [0usize; 3];
     let (checkpoint, after) = options.checkpoint("verify", a, b)?;
-    let mut found = keyed_differences(a, b, options, after.as_ref());
+    let listed = [Listed::default(), Listed::default()];
+    let mut found = keyed_differences(a, b, options, after.as_ref(), &listed);
     let mut handled = 0u64;
     while let Some(item) = found.next().await {
         handled += 1;
@@ -814,6 +843,9 @@ pub async fn verify(
     if let Some(checkpoint) = &checkpoint {
         checkpoint.finish()?;
     }
+    drop(found);
+    report.unlisted_a = listed[0].census(options.prefix.as_ref()).await;
+    report.unlisted_b = listed[1].census(options.prefix.as_ref()).await;
     Ok(report)
 }
 
@@ -910,7 +942,7 @@ pub async fn repair(store: &ReplicatedStore, options: &SyncOptions) -> crate::Re
         .iter()
         .map(|(n, s)| (n.as_str(), s.as_ref()))
         .collect();
-    let listed = rows(&members, options.prefix.as_ref(), None);
+    let listed = rows(&members, options.prefix.as_ref(), None, &[]);
     let prefix = options.prefix.as_ref();
     let covers = |key: &Path| prefix.is_none_or(|prefix| key.prefix_matches(prefix));
     converge_rows(store, &members, listed, covers, options).await
