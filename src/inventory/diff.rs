@@ -90,6 +90,9 @@ pub struct ReportDiff {
     /// Every storage class either report has, most bytes gained first; `None` unless both
     /// reports give classes (reports read from provider inventories do, listings do not).
     pub classes: Option<Vec<ClassChange>>,
+    /// The change of the classes either report did not keep ([`Report::classes_other`]),
+    /// as one class named `other`; `None` when both kept every class.
+    pub classes_other: Option<ClassChange>,
     /// Whether either report's breakdown left prefixes out (its `other`, or prefixes
     /// past the tracking bound of an inventory report), or the two have different
     /// depths: then a prefix "appeared" or "vanished" may only have entered or left the
@@ -191,6 +194,24 @@ impl Report {
             }
             _ => None,
         };
+        let classes_other =
+            (self.classes_other.is_some() || newer.classes_other.is_some()).then(|| {
+                let (old, new) = (
+                    self.classes_other.unwrap_or_default(),
+                    newer.classes_other.unwrap_or_default(),
+                );
+                ClassChange {
+                    class: "other".to_string(),
+                    objects: Change {
+                        before: old.objects,
+                        after: new.objects,
+                    },
+                    bytes: Change {
+                        before: old.bytes,
+                        after: new.bytes,
+                    },
+                }
+            });
         ReportDiff {
             from: self.as_of,
             to: newer.as_of,
@@ -208,6 +229,7 @@ impl Report {
             },
             prefixes,
             classes,
+            classes_other,
             incomplete: left_out(self)
                 || left_out(newer)
                 || self.prefixes.depth() != newer.prefixes.depth(),
@@ -282,11 +304,16 @@ impl ReportDiff {
                 "\n  {:<32} {:>12} {:>12} {:>12} {:>10}",
                 "by class", "bytes", "growth", "objects", "growth"
             );
-            for c in classes {
+            let other = self.classes_other.iter().map(|c| (c, true));
+            for (c, other) in classes.iter().map(|c| (c, false)).chain(other) {
+                let name = match other {
+                    true => format!("(other: past {} classes)", super::CLASS_LIMIT),
+                    false => c.class.clone(),
+                };
                 let _ = writeln!(
                     out,
                     "  {:<32} {:>12} {:>12} {:>12} {:>10}",
-                    c.class,
+                    name,
                     human_bytes(c.bytes.after),
                     signed_bytes(c.bytes.delta()),
                     thousands(c.objects.after),

@@ -63,7 +63,7 @@ mod top;
 pub use diff::{Change, ClassChange, PrefixChange, PrefixStatus, ReportDiff};
 pub use histogram::{AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS};
 pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
-pub use report::{MergeError, Report, Source, SCHEMA};
+pub use report::{MergeError, Report, Source, CLASS_LIMIT, CLASS_NAME_LIMIT, SCHEMA};
 pub use top::{LargeObject, TopObjects};
 
 use crate::error::{Error, Result};
