@@ -186,7 +186,7 @@ async fn batch_rows(
                                 format!(
                                     "row group {group_at}, column `{}`: cannot read its \
                                      dictionary: {e}",
-                                    column.column_path()
+                                    column.column_path().string()
                                 )
                             })?,
                         None => 0,
@@ -196,7 +196,7 @@ async fn batch_rows(
                             "row group {group_at}, column `{}`: a dictionary value of {longest} \
                              bytes (the limit is {VALUE_LIMIT}: no key, class, date or flag is \
                              that long)",
-                            column.column_path()
+                            column.column_path().string()
                         ));
                     }
                     // DELTA_BYTE_ARRAY shares prefixes between values: one can be as
@@ -216,7 +216,7 @@ async fn batch_rows(
                     if length > VALUE_LIMIT {
                         return Err(format!(
                             "column `{}`: values of {length} bytes (the limit is {VALUE_LIMIT})",
-                            column.column_path()
+                            column.column_path().string()
                         ));
                     }
                     length
