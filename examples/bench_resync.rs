@@ -60,13 +60,9 @@ async fn main() {
     let dst = delayed(Arc::new(InMemory::new()), delay);
 
     let start = Instant::now();
-    let first = replicate::sync(
-        &*src,
-        &*dst,
-        &SyncOptions::default().with_concurrency(32),
-    )
-    .await
-    .unwrap();
+    let first = replicate::sync(&*src, &*dst, &SyncOptions::default().with_concurrency(32))
+        .await
+        .unwrap();
     let first_took = start.elapsed();
     assert_eq!(first.copied as usize, n);
     assert_eq!(first.failed, 0);
@@ -121,7 +117,10 @@ async fn main() {
          (median of {} runs)\n",
         args.runs
     );
-    println!("first sync (copies all, concurrency 32): {}\n", ms(first_took));
+    println!(
+        "first sync (copies all, concurrency 32): {}\n",
+        ms(first_took)
+    );
     println!("| compare | concurrency | wall time (median) | runs | requests source/destination |");
     println!("|---|---|---|---|---|");
     for (case, &(label, concurrency, _)) in cases.iter().enumerate() {

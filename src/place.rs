@@ -100,7 +100,9 @@ mod tests {
         );
 
         let memory: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-        assert!(same_place(&memory, &memory.clone(), &probe_key()).await.unwrap());
+        assert!(same_place(&memory, &memory.clone(), &probe_key())
+            .await
+            .unwrap());
         let other: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
         assert!(!same_place(&memory, &other, &probe_key()).await.unwrap());
         // A folder of the same store is another place for keys.
