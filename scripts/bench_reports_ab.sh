@@ -1,6 +1,6 @@
 #!/bin/bash
 # Alternate old and new bench_reports children on the same generated reports; medians of
-# wall time (what the child prints) and of CPU time (user + sys, from bash's `times`).
+# wall time (what the child prints) and of CPU time (user + sys, from /usr/bin/time).
 # OLD and NEW: two builds of examples/bench_reports (copy target/release/examples/bench_reports
 # aside after each build); run from the repository (the reports are under target/bench-reports/).
 OLD=${OLD:?the old bench_reports binary}; NEW=${NEW:?the new bench_reports binary}
