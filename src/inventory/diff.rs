@@ -1,6 +1,7 @@
 //! [`Report::diff`]: how one inventory report grew into another ("what grew since last
 //! week"): totals, and every prefix either breakdown kept, sorted by growth.
 
+use super::histogram::Counts;
 use super::prefixes::PrefixEntry;
 use super::Report;
 use crate::text::{human_bytes, thousands};
@@ -68,6 +69,27 @@ pub struct ClassChange {
     pub objects: Change,
     /// Their bytes.
     pub bytes: Change,
+}
+
+impl ClassChange {
+    /// The change of `class` from `old` to `new` counts (none: zero).
+    fn between(class: &str, old: Option<&Counts>, new: Option<&Counts>) -> Self {
+        let (old, new) = (
+            old.copied().unwrap_or_default(),
+            new.copied().unwrap_or_default(),
+        );
+        ClassChange {
+            class: class.to_string(),
+            objects: Change {
+                before: old.objects,
+                after: new.objects,
+            },
+            bytes: Change {
+                before: old.bytes,
+                after: new.bytes,
+            },
+        }
+    }
 }
 
 /// How a report grew into another: [`Report::diff`].
@@ -168,21 +190,7 @@ impl Report {
                     before.keys().chain(after.keys()).collect();
                 let mut classes: Vec<ClassChange> = names
                     .into_iter()
-                    .map(|class| {
-                        let old = before.get(class).copied().unwrap_or_default();
-                        let new = after.get(class).copied().unwrap_or_default();
-                        ClassChange {
-                            class: class.clone(),
-                            objects: Change {
-                                before: old.objects,
-                                after: new.objects,
-                            },
-                            bytes: Change {
-                                before: old.bytes,
-                                after: new.bytes,
-                            },
-                        }
-                    })
+                    .map(|class| ClassChange::between(class, before.get(class), after.get(class)))
                     .collect();
                 classes.sort_by(|a, b| {
                     b.bytes
@@ -196,21 +204,11 @@ impl Report {
         };
         let classes_other =
             (self.classes_other.is_some() || newer.classes_other.is_some()).then(|| {
-                let (old, new) = (
-                    self.classes_other.unwrap_or_default(),
-                    newer.classes_other.unwrap_or_default(),
-                );
-                ClassChange {
-                    class: "other".to_string(),
-                    objects: Change {
-                        before: old.objects,
-                        after: new.objects,
-                    },
-                    bytes: Change {
-                        before: old.bytes,
-                        after: new.bytes,
-                    },
-                }
+                ClassChange::between(
+                    "other",
+                    self.classes_other.as_ref(),
+                    newer.classes_other.as_ref(),
+                )
             });
         ReportDiff {
             from: self.as_of,
