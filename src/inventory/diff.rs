@@ -1,6 +1,7 @@
 //! [`Report::diff`]: how one inventory report grew into another ("what grew since last
 //! week"): totals, and every prefix either breakdown kept, sorted by growth.
 
+use super::histogram::Counts;
 use super::prefixes::PrefixEntry;
 use super::Report;
 use crate::text::{human_bytes, terminal, thousands};
@@ -70,6 +71,27 @@ pub struct ClassChange {
     pub bytes: Change,
 }
 
+impl ClassChange {
+    /// The change of `class` from `old` to `new` counts (none: zero).
+    fn between(class: &str, old: Option<&Counts>, new: Option<&Counts>) -> Self {
+        let (old, new) = (
+            old.copied().unwrap_or_default(),
+            new.copied().unwrap_or_default(),
+        );
+        ClassChange {
+            class: class.to_string(),
+            objects: Change {
+                before: old.objects,
+                after: new.objects,
+            },
+            bytes: Change {
+                before: old.bytes,
+                after: new.bytes,
+            },
+        }
+    }
+}
+
 /// How a report grew into another: [`Report::diff`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -90,6 +112,9 @@ pub struct ReportDiff {
     /// Every storage class either report has, most bytes gained first; `None` unless both
     /// reports give classes (reports read from provider inventories do, listings do not).
     pub classes: Option<Vec<ClassChange>>,
+    /// The change of the classes either report did not keep ([`Report::classes_other`]),
+    /// as one class named `other`; `None` when both kept every class.
+    pub classes_other: Option<ClassChange>,
     /// Whether either report's breakdown left prefixes out (its `other`, or prefixes
     /// past the tracking bound of an inventory report), or the two have different
     /// depths: then a prefix "appeared" or "vanished" may only have entered or left the
@@ -165,21 +190,7 @@ impl Report {
                     before.keys().chain(after.keys()).collect();
                 let mut classes: Vec<ClassChange> = names
                     .into_iter()
-                    .map(|class| {
-                        let old = before.get(class).copied().unwrap_or_default();
-                        let new = after.get(class).copied().unwrap_or_default();
-                        ClassChange {
-                            class: class.clone(),
-                            objects: Change {
-                                before: old.objects,
-                                after: new.objects,
-                            },
-                            bytes: Change {
-                                before: old.bytes,
-                                after: new.bytes,
-                            },
-                        }
-                    })
+                    .map(|class| ClassChange::between(class, before.get(class), after.get(class)))
                     .collect();
                 classes.sort_by(|a, b| {
                     b.bytes
@@ -191,6 +202,14 @@ impl Report {
             }
             _ => None,
         };
+        let classes_other =
+            (self.classes_other.is_some() || newer.classes_other.is_some()).then(|| {
+                ClassChange::between(
+                    "other",
+                    self.classes_other.as_ref(),
+                    newer.classes_other.as_ref(),
+                )
+            });
         ReportDiff {
             from: self.as_of,
             to: newer.as_of,
@@ -208,6 +227,7 @@ impl Report {
             },
             prefixes,
             classes,
+            classes_other,
             incomplete: left_out(self)
                 || left_out(newer)
                 || self.prefixes.depth() != newer.prefixes.depth(),
@@ -282,11 +302,16 @@ impl ReportDiff {
                 "\n  {:<32} {:>12} {:>12} {:>12} {:>10}",
                 "by class", "bytes", "growth", "objects", "growth"
             );
-            for c in classes {
+            let other = self.classes_other.iter().map(|c| (c, true));
+            for (c, other) in classes.iter().map(|c| (c, false)).chain(other) {
+                let name = match other {
+                    true => format!("(other: past {} classes)", super::CLASS_LIMIT),
+                    false => c.class.clone(),
+                };
                 let _ = writeln!(
                     out,
                     "  {:<32} {:>12} {:>12} {:>12} {:>10}",
-                    terminal(&c.class),
+                    terminal(&name),
                     human_bytes(c.bytes.after),
                     signed_bytes(c.bytes.delta()),
                     thousands(c.objects.after),

@@ -551,6 +551,17 @@ fn classes(report: &Report, diff: Option<&ReportDiff>) -> Markup {
                                     }
                                 }
                             }
+                            @if let Some(c) = &report.classes_other {
+                                tr.other data-class-other="" data-objects=(c.objects) data-bytes=(c.bytes) {
+                                    td { em { "other: classes past the first " (super::CLASS_LIMIT) ", or named with more than " (super::CLASS_NAME_LIMIT) " bytes" } }
+                                    td.n { (thousands(c.objects)) }
+                                    td.n { (human_bytes(c.bytes)) }
+                                    td.n { (format!("{:.1}%", 100.0 * c.bytes as f64 / report.bytes.max(1) as f64)) }
+                                    @if diff.and_then(|d| d.classes.as_ref()).is_some() {
+                                        td.n { (diff.and_then(|d| d.classes_other.as_ref()).map_or(String::new(), |x| signed(x.bytes.delta(), true))) }
+                                    }
+                                }
+                            }
                         }
                     }
                 }

@@ -64,7 +64,9 @@ mod unlisted;
 pub use diff::{Change, ClassChange, PrefixChange, PrefixStatus, ReportDiff};
 pub use histogram::{AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS};
 pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
-pub use report::{MergeError, Report, Source, MAX_REPORT_BYTES, SCHEMA};
+pub use report::{
+    MergeError, Report, Source, CLASS_LIMIT, CLASS_NAME_LIMIT, MAX_REPORT_BYTES, SCHEMA,
+};
 pub use top::{LargeObject, TopObjects};
 pub use unlisted::{hidden_by_local_store, Unlisted, UNLISTED_EXAMPLES};
 pub(crate) use unlisted::{note_local_folder, Listed};

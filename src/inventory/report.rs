@@ -31,13 +31,14 @@ pub const SCHEMA: &str = "stratus.inventory.v1";
 ///   "prefixes": {"depth": 2, "limit": 1000, "entries": [...], "other": {...}},
 ///   "top": {"limit": 20, "objects": [{"key", "size", "last_modified"}, ...]},
 ///   "classes": {"STANDARD": {"objects": 60, "bytes": 300000}, ...},   // null from a listing
+///   "classes_other": {"objects": 0, "bytes": 0},  // classes past CLASS_LIMIT; absent if none
 ///   "source": {"kind": "s3-inventory", "format": "parquet", ...},     // absent from a listing
 ///   "unlisted": {"objects": 1, "bytes": 7, "examples": ["a#1"]}       // absent unless a local store hid files
 /// }
 /// ```
 ///
-/// `classes`, `source` and `unlisted` were added after the first reports were written; a
-/// report without them reads as one from a listing.
+/// `classes`, `classes_other`, `source` and `unlisted` were added after the first reports
+/// were written; a report without them reads as one from a listing.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Report {
     /// [`SCHEMA`].
@@ -72,6 +73,11 @@ pub struct Report {
     /// storage class). `None` when the source does not give classes: a listing through
     /// `object_store` does not.
     pub classes: Option<BTreeMap<String, Counts>>,
+    /// The objects and bytes of classes not kept in `classes`: past the first
+    /// [`CLASS_LIMIT`] distinct classes met, or named with more than [`CLASS_NAME_LIMIT`]
+    /// bytes (providers have about ten classes; a report with more is broken or hostile).
+    /// `None` when every class is kept; shown as "other" in the table and the HTML page.
+    pub classes_other: Option<Counts>,
     /// Where the figures come from, when it is a provider's inventory report rather than
     /// a listing.
     pub source: Option<Source>,
@@ -149,6 +155,7 @@ impl Report {
             prefixes: PrefixBreakdown::new(depth, prefix_limit),
             top: TopObjects::new(top),
             classes: None,
+            classes_other: None,
             source: None,
             unlisted: None,
         }
@@ -180,12 +187,20 @@ impl Report {
     #[cfg(feature = "reports")]
     pub(crate) fn add_class(&mut self, class: &str, counts: Counts) {
         let classes = self.classes.get_or_insert_with(BTreeMap::new);
+        let kept = classes.len();
         match classes.get_mut(class) {
             Some(existing) => existing.merge(counts),
-            None => {
+            None if class_is_kept(class, kept) => {
                 classes.insert(class.to_string(), counts);
             }
+            None => self.add_class_other(counts),
         }
+    }
+
+    /// Account `counts` of classes not kept (see [`Report::classes_other`]).
+    pub(crate) fn add_class_other(&mut self, counts: Counts) {
+        self.classes.get_or_insert_with(BTreeMap::new);
+        self.classes_other.get_or_insert_default().merge(counts);
     }
 
     /// Add another report's figures to this one.
@@ -225,10 +240,21 @@ impl Report {
         self.prefixes.merge(other.prefixes);
         self.top.merge(other.top);
         if let Some(theirs) = other.classes {
-            let ours = self.classes.get_or_insert_with(BTreeMap::new);
+            self.classes.get_or_insert_with(BTreeMap::new);
             for (class, counts) in theirs {
-                ours.entry(class).or_default().merge(counts);
+                let ours = self.classes.as_mut().expect("set above");
+                let kept = ours.len();
+                match ours.get_mut(&class) {
+                    Some(existing) => existing.merge(counts),
+                    None if class_is_kept(&class, kept) => {
+                        ours.insert(class, counts);
+                    }
+                    None => self.add_class_other(counts),
+                }
             }
+        }
+        if let Some(counts) = other.classes_other {
+            self.add_class_other(counts);
         }
         if self.source.is_none() {
             self.source = other.source;
@@ -256,6 +282,20 @@ impl Report {
     pub fn mean_size(&self) -> Option<f64> {
         (self.objects > 0).then(|| self.bytes as f64 / self.objects as f64)
     }
+}
+
+/// The most distinct storage classes a report keeps; the rows of classes met after them
+/// count in [`Report::classes_other`]. Which classes are kept past it depends on the
+/// order rows and files are read in.
+pub const CLASS_LIMIT: usize = 64;
+
+/// The longest class name kept, in bytes; a longer one counts in
+/// [`Report::classes_other`].
+pub const CLASS_NAME_LIMIT: usize = 64;
+
+/// Whether a class met for the first time, with `kept` classes already kept, is kept.
+pub(crate) fn class_is_kept(class: &str, kept: usize) -> bool {
+    kept < CLASS_LIMIT && class.len() <= CLASS_NAME_LIMIT
 }
 
 fn min_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
@@ -290,6 +330,8 @@ impl Serialize for Report {
             top: &'a TopObjects,
             classes: &'a Option<BTreeMap<String, Counts>>,
             #[serde(skip_serializing_if = "Option::is_none")]
+            classes_other: &'a Option<Counts>,
+            #[serde(skip_serializing_if = "Option::is_none")]
             source: &'a Option<Source>,
             #[serde(skip_serializing_if = "Option::is_none")]
             unlisted: &'a Option<Unlisted>,
@@ -310,6 +352,7 @@ impl Serialize for Report {
             prefixes: &self.prefixes,
             top: &self.top,
             classes: &self.classes,
+            classes_other: &self.classes_other,
             source: &self.source,
             unlisted: &self.unlisted,
         }

@@ -186,6 +186,19 @@ fn classes(w: &mut String, report: &Report) {
             terminal(class)
         );
     }
+    if let Some(c) = &report.classes_other {
+        let share = 100.0 * c.bytes as f64 / report.bytes.max(1) as f64;
+        let _ = writeln!(
+            w,
+            "  {:>12} {:>12} {:>5.1}%  (other: classes past the first {}, or named with more \
+             than {} bytes)",
+            thousands(c.objects),
+            human_bytes(c.bytes),
+            share,
+            super::CLASS_LIMIT,
+            super::CLASS_NAME_LIMIT
+        );
+    }
 }
 
 /// The largest objects, largest first.

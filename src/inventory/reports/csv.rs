@@ -1,13 +1,16 @@
 //! CSV data files (gzipped or not): streamed from the store into a blocking thread that
-//! inflates and parses them, so neither a whole file nor its rows are ever in memory.
+//! inflates and parses them, so neither a whole file nor its rows are ever in memory; a
+//! row longer than [`ROW_LIMIT`] fails before more of it is read.
 
 use super::manifest::DataFile;
-use super::{parse_date, Fail, Role, Row, Rows};
+use super::{excerpt, parse_date, Fail, Role, Row, Rows};
 use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest, Md5};
 use object_store::{ObjectStore, ObjectStoreExt};
+use std::cell::Cell;
 use std::io::{BufRead, BufReader, Read};
+use std::rc::Rc;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -16,6 +19,13 @@ pub(crate) struct Layout {
     pub columns: Vec<String>,
     pub url_encoded_keys: bool,
 }
+
+/// The longest row read, in bytes (inflated), header included. A row of a provider's
+/// report is a key of at most 1,024 bytes (3 KiB URL-encoded) and a few dozen short
+/// fields; Azure's optional `Metadata` and `Tags` columns add a few KiB. A longer row
+/// fails, naming its number, when this much of it has been read: the parser holds at most
+/// about twice this per file.
+pub(crate) const ROW_LIMIT: u64 = 1 << 20;
 
 /// Chunks in flight between the download and the parser.
 const CHUNKS: usize = 4;
@@ -169,15 +179,72 @@ impl Columns {
     }
 }
 
+/// The parser's input, refusing to give more of a row than [`ROW_LIMIT`] (and the
+/// parser's buffer): the parser grows its record without bound, so the bound is on what
+/// it is given. `row_start` is where the row being read starts, set after each row.
+struct RowBound<R> {
+    inner: R,
+    given: u64,
+    row_start: Rc<Cell<u64>>,
+}
+
+/// The error [`RowBound`] stops a row with.
+#[derive(Debug)]
+struct RowTooLong;
+
+impl std::fmt::Display for RowTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "longer than {ROW_LIMIT} bytes")
+    }
+}
+
+impl std::error::Error for RowTooLong {}
+
+impl<R: Read> Read for RowBound<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.given - self.row_start.get() > ROW_LIMIT {
+            return Err(std::io::Error::other(RowTooLong));
+        }
+        let n = self.inner.read(buf)?;
+        self.given += n as u64;
+        Ok(n)
+    }
+}
+
+/// What a CSV error says, with the row it is at when the parser stopped a long one.
+fn csv_error(e: ::csv::Error, row: u64) -> String {
+    match e.kind() {
+        ::csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|e| e.is::<RowTooLong>()) => {
+            format!(
+                "row {row}: longer than {ROW_LIMIT} bytes (the longest row read: a provider's \
+                 rows are a 1,024-byte key and short fields)"
+            )
+        }
+        ::csv::ErrorKind::Io(io) => format!("cannot read (or inflate) it: {io}"),
+        _ => format!("not valid CSV: {e}"),
+    }
+}
+
 fn parse_csv(input: impl Read, layout: Layout, mut rows: Rows) -> Result<Rows, String> {
+    let row_start = Rc::new(Cell::new(0));
+    let input = RowBound {
+        inner: input,
+        given: 0,
+        row_start: Rc::clone(&row_start),
+    };
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(layout.header)
         .flexible(true)
         .buffer_capacity(64 << 10)
         .from_reader(input);
     let columns = if layout.header {
-        let header = reader.headers().map_err(|e| format!("no header: {e}"))?;
-        Columns::of(header.iter())?
+        let header = reader.headers().map_err(|e| match e.kind() {
+            ::csv::ErrorKind::Io(_) => csv_error(e, 0).replacen("row 0", "the header", 1),
+            _ => format!("no header: {e}"),
+        })?;
+        let columns = Columns::of(header.iter())?;
+        row_start.set(reader.position().byte());
+        columns
     } else {
         Columns::of(layout.columns.iter().map(String::as_str))?
     };
@@ -194,13 +261,9 @@ fn parse_csv(input: impl Read, layout: Layout, mut rows: Rows) -> Result<Rows, S
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => {
-                return Err(match e.kind() {
-                    ::csv::ErrorKind::Io(io) => format!("cannot read (or inflate) it: {io}"),
-                    _ => format!("not valid CSV: {e}"),
-                })
-            }
+            Err(e) => return Err(csv_error(e, line + 1)),
         }
+        row_start.set(reader.position().byte());
         line += 1;
         let at = |message: String| format!("row {line}: {message}");
         let text = |i: usize| -> Result<&str, String> {
@@ -225,13 +288,15 @@ fn parse_csv(input: impl Read, layout: Layout, mut rows: Rows) -> Result<Rows, S
             b"" => None,
             digits => Some(parse_size(digits).ok_or_else(|| {
                 at(format!(
-                    "size `{}` is not a whole number of bytes",
-                    String::from_utf8_lossy(digits)
+                    "size {} is not a whole number of bytes",
+                    excerpt(&String::from_utf8_lossy(digits), 64)
                 ))
             })?),
         };
         let modified_value = match optional(Some(modified))? {
-            Some(t) => Some(parse_date(t).ok_or_else(|| at(format!("`{t}` is not a date")))?),
+            Some(t) => {
+                Some(parse_date(t).ok_or_else(|| at(format!("{} is not a date", excerpt(t, 64))))?)
+            }
             None => None,
         };
         let flag = |i: Option<usize>| -> Result<Option<bool>, String> {
@@ -239,7 +304,7 @@ fn parse_csv(input: impl Read, layout: Layout, mut rows: Rows) -> Result<Rows, S
                 None => Ok(None),
                 Some(t) if t.eq_ignore_ascii_case("true") => Ok(Some(true)),
                 Some(t) if t.eq_ignore_ascii_case("false") => Ok(Some(false)),
-                Some(t) => Err(at(format!("`{t}` is not true or false"))),
+                Some(t) => Err(at(format!("{} is not true or false", excerpt(t, 64)))),
             }
         };
         rows.add(Row {
@@ -276,8 +341,8 @@ fn parse_size(digits: &[u8]) -> Option<u64> {
 fn url_decode(raw: &str, out: &mut String) -> Result<(), String> {
     let spaced = raw.replace('+', " ");
     let bytes: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
-    let text =
-        String::from_utf8(bytes).map_err(|_| format!("key `{raw}` decodes to invalid UTF-8"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("key {} decodes to invalid UTF-8", excerpt(raw, 64)))?;
     out.push_str(&text);
     Ok(())
 }

@@ -1,11 +1,12 @@
 //! The three providers' manifests, read into one [`Plan`]: which data files, in which
 //! format, with which checks.
 
-use super::Fail;
+use super::{excerpt, Fail};
 use chrono::{DateTime, TimeZone, Utc};
 use md5::{Digest, Md5};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 /// What a manifest says to read.
@@ -20,6 +21,11 @@ pub(crate) struct Plan {
     /// Rows the manifest says the files hold (GCS `records_processed`, Azure
     /// `summary.objectCount`).
     pub expected_rows: Option<u64>,
+    /// Keys longer than [`KEY_BYTES`](super::KEY_BYTES) bytes are accepted up to this
+    /// many characters: Azure bounds a blob name at 1,024 characters, and its rows start
+    /// with the container's name (at most 63) and a `/`. `None` for S3 and GCS (1,024
+    /// bytes).
+    pub key_chars: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,16 +78,16 @@ pub(crate) async fn plan(store: &dyn ObjectStore, key: &Path) -> Result<Plan, Fa
         .bytes()
         .await
         .map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
-    let json: serde_json::Value =
+    let which: Probe =
         serde_json::from_slice(&bytes).map_err(|e| fail(format!("not a JSON manifest: {e}")))?;
-    let field = |name: &str| json.get(name).is_some();
-    if field("fileFormat") && field("files") {
+    if which.file_format.is_some() && which.files.is_some() {
         let plan = s3(key, &bytes).map_err(fail)?;
         check_s3_checksum(store, key, &bytes).await?;
         Ok(plan)
-    } else if field("report_shards_file_names") {
+    } else if which.report_shards_file_names.is_some() {
         gcs(key, &bytes).map_err(fail)
-    } else if field("files") && (field("ruleDefinition") || field("summary")) {
+    } else if which.files.is_some() && (which.rule_definition.is_some() || which.summary.is_some())
+    {
         let plan = azure(key, &bytes).map_err(fail)?;
         check_azure_complete(store, key).await?;
         Ok(plan)
@@ -93,6 +99,53 @@ pub(crate) async fn plan(store: &dyn ObjectStore, key: &Path) -> Result<Plan, Fa
                 .to_string(),
         ))
     }
+}
+
+/// Which provider wrote a manifest, from the top-level fields it has: a pass over the
+/// bytes that keeps nothing (the typed parse that follows is the only one that does).
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "fileFormat")]
+    file_format: Option<IgnoredAny>,
+    files: Option<IgnoredAny>,
+    report_shards_file_names: Option<IgnoredAny>,
+    #[serde(rename = "ruleDefinition")]
+    rule_definition: Option<IgnoredAny>,
+    summary: Option<IgnoredAny>,
+}
+
+/// The most data files a manifest may list. Real ones list a few to a few thousand (S3
+/// writes files of up to several GB); past this, the list alone would hold more memory
+/// than reading the files does.
+pub(crate) const MANIFEST_FILES_LIMIT: usize = 100_000;
+
+/// A list of at most [`MANIFEST_FILES_LIMIT`] entries, refused while it is parsed (not
+/// after the whole list is in memory).
+fn bounded<'de, D, T>(de: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Bounded<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Bounded<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a list of at most {MANIFEST_FILES_LIMIT} entries")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                if out.len() == MANIFEST_FILES_LIMIT {
+                    return Err(serde::de::Error::custom(format!(
+                        "more than {MANIFEST_FILES_LIMIT} files listed (the limit)"
+                    )));
+                }
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+    de.deserialize_seq(Bounded(std::marker::PhantomData))
 }
 
 fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T, String> {
@@ -142,7 +195,10 @@ fn beside(key: &Path, name: &str) -> Path {
 
 fn parse_path(raw: &str, manifest: &Path) -> Result<Path, String> {
     Path::parse(raw).map_err(|e| {
-        format!("the manifest {manifest} lists `{raw}`, which is not a valid object key: {e}")
+        format!(
+            "the manifest {manifest} lists {}, which is not a valid object key: {e}",
+            excerpt(raw, 200)
+        )
     })
 }
 
@@ -155,6 +211,7 @@ struct S3Manifest {
     file_format: String,
     #[serde(default)]
     file_schema: String,
+    #[serde(deserialize_with = "bounded")]
     files: Vec<S3File>,
     /// Milliseconds since the epoch, as a string.
     creation_timestamp: Option<String>,
@@ -190,7 +247,8 @@ fn s3(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
         }
         other => {
             return Err(format!(
-                "unknown fileFormat `{other}`: expected CSV or Parquet"
+                "unknown fileFormat {}: expected CSV or Parquet",
+                excerpt(other, 64)
             ))
         }
     };
@@ -201,8 +259,9 @@ fn s3(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
             let md5 = match &f.md5 {
                 Some(text) => Some(hex16(text).ok_or_else(|| {
                     format!(
-                        "file `{}`: MD5checksum `{text}` is not 32 hex digits",
-                        f.key
+                        "file {}: MD5checksum {} is not 32 hex digits",
+                        excerpt(&f.key, 200),
+                        excerpt(text, 64)
                     )
                 })?),
                 None => None,
@@ -220,7 +279,10 @@ fn s3(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
                 .ok()
                 .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
                 .ok_or_else(|| {
-                    format!("creationTimestamp `{ms}` is not milliseconds since 1970")
+                    format!(
+                        "creationTimestamp {} is not milliseconds since 1970",
+                        excerpt(&ms, 64)
+                    )
                 })?,
         ),
         None => None,
@@ -232,6 +294,7 @@ fn s3(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
         taken,
         source_bucket: manifest.source_bucket,
         expected_rows: None,
+        key_chars: None,
     })
 }
 
@@ -240,6 +303,16 @@ fn s3(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
 async fn check_s3_checksum(store: &dyn ObjectStore, key: &Path, bytes: &[u8]) -> Result<(), Fail> {
     let checksum = beside(key, "manifest.checksum");
     let text = match store.get(&checksum).await {
+        // An MD5 in hex, perhaps with a newline: anything much longer is not one.
+        Ok(got) if got.meta.size > 1024 => {
+            return Err(Fail::at(
+                &checksum,
+                format!(
+                    "{} bytes is too large for a manifest checksum (an MD5 in hex)",
+                    got.meta.size
+                ),
+            ))
+        }
         Ok(got) => got.bytes().await,
         Err(object_store::Error::NotFound { .. }) => return Ok(()),
         Err(e) => Err(e),
@@ -265,6 +338,7 @@ async fn check_s3_checksum(store: &dyn ObjectStore, key: &Path, bytes: &[u8]) ->
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AzureManifest {
+    #[serde(deserialize_with = "bounded")]
     files: Vec<AzureFile>,
     summary: Option<AzureSummary>,
     rule_definition: Option<AzureRule>,
@@ -295,7 +369,8 @@ fn azure(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
     if let Some(status) = &manifest.status {
         if !status.eq_ignore_ascii_case("succeeded") {
             return Err(format!(
-                "the inventory run's status is `{status}`, not Succeeded: its files are incomplete"
+                "the inventory run's status is {}, not Succeeded: its files are incomplete",
+                excerpt(status, 64)
             ));
         }
     }
@@ -313,8 +388,9 @@ fn azure(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
         "parquet" => Format::Parquet,
         other => {
             return Err(format!(
-            "unknown inventory format `{other}` (ruleDefinition.format): expected csv or parquet"
-        ))
+                "unknown inventory format {} (ruleDefinition.format): expected csv or parquet",
+                excerpt(other, 64)
+            ))
         }
     };
     let files = manifest
@@ -337,6 +413,7 @@ fn azure(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
         // rows' names start with their container.
         source_bucket: None,
         expected_rows: manifest.summary.and_then(|s| s.object_count),
+        key_chars: Some(63 + 1 + 1024),
     })
 }
 
@@ -374,6 +451,7 @@ async fn check_azure_complete(store: &dyn ObjectStore, key: &Path) -> Result<(),
 
 #[derive(Deserialize)]
 struct GcsManifest {
+    #[serde(deserialize_with = "bounded")]
     report_shards_file_names: Vec<String>,
     records_processed: Option<u64>,
     snapshot_time: Option<DateTime<Utc>>,
@@ -396,7 +474,12 @@ fn gcs(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
                 url_encoded_keys: false,
             },
             Some("parquet") => Format::Parquet,
-            _ => return Err(format!("shard `{name}`: expected a .csv or .parquet file")),
+            _ => {
+                return Err(format!(
+                    "shard {}: expected a .csv or .parquet file",
+                    excerpt(name, 200)
+                ))
+            }
         };
         if format.as_ref().is_some_and(|f| *f != this) {
             return Err("the shards mix CSV and Parquet".to_string());
@@ -421,5 +504,6 @@ fn gcs(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
         taken: manifest.snapshot_time,
         source_bucket: None,
         expected_rows: manifest.records_processed,
+        key_chars: None,
     })
 }

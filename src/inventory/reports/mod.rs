@@ -45,9 +45,34 @@
 //!
 //! **Memory and speed.** Data files are read `concurrency` at a time (each on a task of its
 //! own on a multi-threaded runtime); a Parquet file is decoded a row group at a time
-//! (8,192-row batches) and only the columns above are read; a CSV file streams through a
-//! small buffer on a blocking thread. Memory is the prefix map plus, per file, one row
-//! group's columns or a CSV buffer.
+//! (batches of up to 8,192 rows) and only the columns above are read; a CSV file streams
+//! through a small buffer on a blocking thread. Memory is the prefix map plus, per file,
+//! one row group's columns or a CSV buffer.
+//!
+//! **Hostile reports.** Reports are written by whoever can write to the bucket; every
+//! byte read has a bound, and a report file of at most 64 MiB is read in well under
+//! 256 MiB, in time linear in its size (tested under a counting allocator, and fuzzed:
+//! `tests/hostile_reports.rs`):
+//!
+//! - a key longer than 1,024 bytes (S3, GCS; Azure: 1,088 characters, its 1,024 and the
+//!   container) fails its row, naming file and row; messages quote at most the start of
+//!   a value;
+//! - a CSV row longer than 1 MiB (inflated) fails, naming its number, once that much of
+//!   it is read: it is never buffered whole;
+//! - Parquet: a dictionary value of a column read longer than 64 KiB, a dictionary page
+//!   over 16 MiB or a footer over 16 MiB fails the file; batches are as many rows as
+//!   keep the decoded text under 16 MiB, counting each row at the longest value its
+//!   columns' dictionaries (or, for `DELTA_BYTE_ARRAY`, their chunks) can give it;
+//! - storage classes: at most [`CLASS_LIMIT`](super::CLASS_LIMIT) (64) distinct ones of
+//!   at most 64 bytes each are kept (a hash map); the rest count in
+//!   [`Report::classes_other`], shown as "other";
+//! - manifests: at most 64 MiB, parsed once into typed fields (unknown fields skipped,
+//!   not kept), at most 100,000 files listed (refused while parsing);
+//!   `manifest.checksum` at most 1 KiB.
+//!
+//! Not bounded here: a data page compressed with gzip is inflated whole by the
+//! `parquet` crate before its size is checked (about 1,000 times its compressed size at
+//! most); Snappy and LZ4 pages are decoded to their stated size.
 
 mod csv;
 mod manifest;
@@ -64,6 +89,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 use manifest::{DataFile, Format};
 use object_store::path::Path;
 use object_store::ObjectStore;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -91,6 +117,7 @@ pub async fn read(
         format: plan.format.clone(),
         prefix,
         template: Report::new(as_of, options.depth, options.prefix_limit, options.top),
+        key_chars: plan.key_chars,
         tally: Mutex::new(Tally::with_bound(options.depth, options.tracked_prefixes)),
         verify: options.verify_checksums,
         progress: options.progress.clone(),
@@ -254,6 +281,9 @@ struct Job {
     progress: Option<crate::progress::ProgressFn>,
     files_known: u64,
     counters: Counters,
+    /// Keys longer than [`KEY_BYTES`] are accepted up to this many characters (Azure
+    /// counts characters, and its rows start with the container); `None`: bytes only.
+    key_chars: Option<usize>,
 }
 
 impl Job {
@@ -342,14 +372,30 @@ pub(crate) struct Row<'a> {
 /// Objects below this many rows go to the shared prefix tally at once.
 const LOCAL_TALLY: usize = 1 << 16;
 
+/// The longest key a row may have, in bytes: S3 and GCS keys are at most 1,024 bytes of
+/// UTF-8 (Azure's names, counted in characters, have their own bound: see
+/// [`manifest::Plan::key_chars`]). A longer key fails its row.
+pub(crate) const KEY_BYTES: usize = 1024;
+
+/// Up to `limit` characters of `text` for an error message, in backquotes, with the
+/// length when cut: a value read from a report can be as long as its row.
+pub(crate) fn excerpt(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        None => format!("`{text}`"),
+        Some((cut, _)) => format!("`{}`... ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
 /// One data file's figures: a partial report (everything but prefixes) and a small
 /// prefix tally drained into the shared one.
 pub(crate) struct Rows {
     job: Arc<Job>,
     report: Report,
     tally: Tally,
-    /// Per storage class: a handful, so a list beats a map.
-    classes: Vec<(Box<str>, super::Counts)>,
+    /// Per storage class, at most [`CLASS_LIMIT`](super::report::CLASS_LIMIT) of them.
+    classes: HashMap<Box<str>, super::Counts, foldhash::fast::RandomState>,
+    /// Rows of the classes past the limit (or with names past its length bound).
+    classes_other: super::Counts,
     counted: Counted,
     /// Objects and bytes not yet handed to the progress counters.
     unreported: (u64, u64),
@@ -361,7 +407,8 @@ impl Rows {
         Self {
             report: job.template.clone(),
             tally: Tally::with_bound(depth, LOCAL_TALLY),
-            classes: Vec::new(),
+            classes: HashMap::default(),
+            classes_other: super::Counts::default(),
             counted: Counted::default(),
             unreported: (0, 0),
             job,
@@ -371,6 +418,21 @@ impl Rows {
     /// Account one row; `Err` says what is wrong with it.
     pub(crate) fn add(&mut self, row: Row<'_>) -> std::result::Result<(), String> {
         self.counted.rows += 1;
+        if row.key.len() > KEY_BYTES
+            && self
+                .job
+                .key_chars
+                .is_none_or(|chars| row.key.chars().nth(chars).is_some())
+        {
+            return Err(format!(
+                "the key {} is longer than a provider allows ({KEY_BYTES} bytes{})",
+                excerpt(row.key, 64),
+                match self.job.key_chars {
+                    Some(chars) => format!(", or {chars} characters for Azure"),
+                    None => String::new(),
+                }
+            ));
+        }
         let relative = match &self.job.prefix {
             None => row.key,
             Some(prefix) => match row.key.strip_prefix(prefix.as_str()) {
@@ -397,13 +459,15 @@ impl Rows {
             .ok_or_else(|| format!("object `{}` has no last-modified time", row.key))?;
         self.report.add_object(row.key, size, modified);
         if let Some(class) = row.class.filter(|c| !c.is_empty()) {
-            match self.classes.iter_mut().find(|(c, _)| c.as_ref() == class) {
-                Some((_, counts)) => counts.add(size),
-                None => {
+            let kept = self.classes.len();
+            match self.classes.get_mut(class) {
+                Some(counts) => counts.add(size),
+                None if super::report::class_is_kept(class, kept) => {
                     let mut counts = super::Counts::default();
                     counts.add(size);
-                    self.classes.push((class.into(), counts));
+                    self.classes.insert(class.into(), counts);
                 }
+                None => self.classes_other.add(size),
             }
         }
         if self.tally.is_full() {
@@ -434,6 +498,9 @@ impl Rows {
         self.drain();
         for (class, counts) in std::mem::take(&mut self.classes) {
             self.report.add_class(&class, counts);
+        }
+        if !self.classes_other.is_empty() {
+            self.report.add_class_other(self.classes_other);
         }
         (self.report, self.counted)
     }

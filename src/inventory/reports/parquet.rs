@@ -1,5 +1,12 @@
 //! Parquet data files: only the columns a report needs, a row group at a time, in
-//! 8,192-row batches, whatever physical types the writer chose for them.
+//! batches of up to 8,192 rows, whatever physical types the writer chose for them.
+//!
+//! Decoding expands a text column: a dictionary value stands for every row that points at
+//! it, so 12 KB of Parquet can decode to gigabytes. Before decoding, every text column's
+//! dictionary page is read and its longest value found: a value longer than
+//! [`VALUE_LIMIT`] fails the file (naming row group and column), and the batch is as many
+//! rows as keep the decoded text under [`BATCH_BYTES`] (8,192 for real reports). The
+//! footer is refused past [`FOOTER_LIMIT`].
 
 use super::manifest::DataFile;
 use super::{parse_date, Fail, Role, Row, Rows};
@@ -10,6 +17,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
+use bytes::Buf;
 use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
@@ -18,14 +26,33 @@ use md5::{Digest, Md5};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
-use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::arrow::async_reader::{AsyncFileReader, MetadataFetch};
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use parquet::basic::Type as PhysicalType;
+use parquet::column::page::{Page, PageReader};
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::reader::{ChunkReader, Length};
+use parquet::file::serialized_reader::SerializedPageReader;
 use std::sync::Arc;
 
-/// Rows decoded at once.
+/// Rows decoded at once, at most.
 pub(crate) const BATCH: usize = 8192;
+
+/// The decoded text a batch may hold at most, counting each row at the longest value
+/// each of its text columns can have.
+pub(crate) const BATCH_BYTES: u64 = 16 << 20;
+
+/// The longest value a text column read may have in its dictionary: a key is at most
+/// 1,024 bytes (about 4 KiB for Azure), a class, date or flag a few dozen.
+pub(crate) const VALUE_LIMIT: u64 = 64 << 10;
+
+/// The largest dictionary page read (compressed, with its header); writers cap them at
+/// about 1 MiB.
+pub(crate) const DICTIONARY_LIMIT: u64 = 16 << 20;
+
+/// The largest footer (file metadata) read; a report's is a few KiB to a few MiB.
+pub(crate) const FOOTER_LIMIT: u64 = 16 << 20;
 
 pub(crate) async fn read(
     store: &Arc<dyn ObjectStore>,
@@ -97,10 +124,15 @@ async fn decode(
             ));
         }
     }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
+    let schema = builder.parquet_schema();
+    let mask = ProjectionMask::roots(schema, wanted.iter().copied());
+    let leaves: Vec<usize> = (0..schema.num_columns())
+        .filter(|&leaf| wanted.contains(&schema.get_column_root_idx(leaf)))
+        .collect();
+    let batch = batch_rows(store, &file.path, builder.metadata(), &leaves).await?;
     let mut batches = builder
         .with_projection(mask)
-        .with_batch_size(BATCH)
+        .with_batch_size(batch)
         .build()
         .map_err(|e| format!("cannot read: {e}"))?;
     let mut first_row = 0u64;
@@ -129,6 +161,159 @@ async fn decode(
         rows.batch_done();
     }
     Ok(rows)
+}
+
+/// Rows per batch: as many as keep the decoded text of the columns read (`leaves`) under
+/// [`BATCH_BYTES`], in every row group, counting each row at the longest value its
+/// columns can hold. Fails on a value longer than [`VALUE_LIMIT`].
+async fn batch_rows(
+    store: &Arc<dyn ObjectStore>,
+    path: &Path,
+    meta: &ParquetMetaData,
+    leaves: &[usize],
+) -> Result<usize, String> {
+    let mut batch = BATCH;
+    for (group_at, group) in meta.row_groups().iter().enumerate() {
+        let mut per_row = 0u64;
+        for &leaf in leaves {
+            let column = group.column(leaf);
+            let longest = match column.column_type() {
+                PhysicalType::BYTE_ARRAY => {
+                    let mut longest = match column.dictionary_page_offset() {
+                        Some(_) => longest_in_dictionary(store, path, column, group.num_rows())
+                            .await
+                            .map_err(|e| {
+                                format!(
+                                    "row group {group_at}, column `{}`: cannot read its \
+                                     dictionary: {e}",
+                                    column.column_path().string()
+                                )
+                            })?,
+                        None => 0,
+                    };
+                    if longest > VALUE_LIMIT {
+                        return Err(format!(
+                            "row group {group_at}, column `{}`: a dictionary value of {longest} \
+                             bytes (the limit is {VALUE_LIMIT}: no key, class, date or flag is \
+                             that long)",
+                            column.column_path().string()
+                        ));
+                    }
+                    // DELTA_BYTE_ARRAY shares prefixes between values: one can be as
+                    // long as the chunk's text (PLAIN values are as long as they are
+                    // stored, with no expansion).
+                    if column
+                        .encodings()
+                        .any(|e| e == parquet::basic::Encoding::DELTA_BYTE_ARRAY)
+                    {
+                        longest =
+                            longest.max(u64::try_from(column.uncompressed_size()).unwrap_or(0));
+                    }
+                    longest
+                }
+                PhysicalType::FIXED_LEN_BYTE_ARRAY => {
+                    let length = u64::try_from(column.column_descr().type_length()).unwrap_or(0);
+                    if length > VALUE_LIMIT {
+                        return Err(format!(
+                            "column `{}`: values of {length} bytes (the limit is {VALUE_LIMIT})",
+                            column.column_path().string()
+                        ));
+                    }
+                    length
+                }
+                _ => 12,
+            };
+            per_row = per_row.saturating_add(longest);
+        }
+        let rows = (BATCH_BYTES / per_row.max(1)).clamp(1, BATCH as u64);
+        batch = batch.min(rows as usize);
+    }
+    Ok(batch)
+}
+
+/// The longest value in a column chunk's dictionary page (PLAIN: each value is a 4-byte
+/// length and its bytes), read on its own.
+async fn longest_in_dictionary(
+    store: &Arc<dyn ObjectStore>,
+    path: &Path,
+    column: &ColumnChunkMetaData,
+    rows: i64,
+) -> Result<u64, String> {
+    let (start, length) = column.byte_range();
+    let end = match u64::try_from(column.data_page_offset()) {
+        Ok(data) if data > start => data.min(start.saturating_add(length)),
+        _ => start.saturating_add(length),
+    };
+    if end - start > DICTIONARY_LIMIT {
+        return Err(format!(
+            "its dictionary page takes {} bytes (the limit is {DICTIONARY_LIMIT})",
+            end - start
+        ));
+    }
+    let bytes = store
+        .get_range(path, start..end)
+        .await
+        .map_err(|e| e.to_string())?;
+    let chunk = Arc::new(Ranged { start, bytes });
+    let mut pages =
+        SerializedPageReader::new(chunk, column, usize::try_from(rows).unwrap_or(0), None)
+            .map_err(|e| e.to_string())?;
+    let buf = match pages.get_next_page().map_err(|e| e.to_string())? {
+        Some(Page::DictionaryPage { buf, .. }) => buf,
+        _ => return Err("the chunk does not start with it".to_string()),
+    };
+    let mut longest = 0u64;
+    let mut at = 0usize;
+    while let Some(prefix) = buf.get(at..at + 4) {
+        let length = u32::from_le_bytes(prefix.try_into().expect("4 bytes"));
+        longest = longest.max(u64::from(length));
+        at = at.saturating_add(4).saturating_add(length as usize);
+    }
+    Ok(longest)
+}
+
+/// The bytes of one range of a file, at their offsets in it (what the page reader takes).
+struct Ranged {
+    start: u64,
+    bytes: Bytes,
+}
+
+impl Ranged {
+    fn slice(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        let from = start
+            .checked_sub(self.start)
+            .and_then(|s| usize::try_from(s).ok())
+            .filter(|&s| s <= self.bytes.len())
+            .ok_or_else(|| {
+                ParquetError::EOF(format!("offset {start} is outside the range read"))
+            })?;
+        let to = from.saturating_add(length).min(self.bytes.len());
+        Ok(self.bytes.slice(from..to))
+    }
+}
+
+impl Length for Ranged {
+    fn len(&self) -> u64 {
+        self.start + self.bytes.len() as u64
+    }
+}
+
+impl ChunkReader for Ranged {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(self.slice(start, usize::MAX)?.reader())
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        let bytes = self.slice(start, length)?;
+        if bytes.len() < length {
+            return Err(ParquetError::EOF(format!(
+                "{length} bytes at {start} are past the range read"
+            )));
+        }
+        Ok(bytes)
+    }
 }
 
 /// A Parquet file in a store, read by ranges (object_store coalesces nearby ranges).
@@ -178,11 +363,30 @@ impl AsyncFileReader for StoreReader {
             let metadata = ParquetMetaDataReader::new()
                 .with_arrow_reader_options(options)
                 .with_prefetch_hint(Some(64 << 10))
-                .load_and_finish(self, size)
+                .load_and_finish(FooterFetch(self), size)
                 .await?;
             Ok(Arc::new(metadata))
         }
         .boxed()
+    }
+}
+
+/// The reads of the footer, each refused past [`FOOTER_LIMIT`] (before it is read).
+struct FooterFetch<'a>(&'a mut StoreReader);
+
+impl MetadataFetch for FooterFetch<'_> {
+    fn fetch(
+        &mut self,
+        range: std::ops::Range<u64>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        if range.end.saturating_sub(range.start) > FOOTER_LIMIT {
+            let message = format!(
+                "a footer of {} bytes (the limit is {FOOTER_LIMIT})",
+                range.end.saturating_sub(range.start)
+            );
+            return async move { Err(ParquetError::General(message)) }.boxed();
+        }
+        self.0.get_bytes(range)
     }
 }
 
