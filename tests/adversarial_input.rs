@@ -181,3 +181,54 @@ fn a_short_env_value_is_not_echoed_in_errors() {
     let text = format!("{error} / {error:?}");
     assert!(!text.contains("9q7z"), "the environment's value is echoed: {text}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Break 5 (medium): `limits.in_flight` above tokio's semaphore maximum (2^61 - 1) panics
+// when the store is opened.
+//
+// Issue 24 item 5: "valid-looking limits panic at open ... never a panic". `in_flight` is
+// checked as a nonzero usize only; `in_flight = 18446744073709551615` (or 2^61) passes
+// validation and then panics inside tokio ("a semaphore may not have more than
+// MAX_PERMITS permits"), killing the process (the inventory example aborts with a
+// backtrace). Fix: refuse above `tokio::sync::Semaphore::MAX_PERMITS` on load (naming the
+// range), or clamp.
+#[tokio::test]
+async fn a_huge_in_flight_limit_is_refused_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[stores.a]\nprovider = \"local\"\nroot = \"{}\"\n\
+         limits = {{ in_flight = 18446744073709551615 }}\n",
+        dir.path().display()
+    );
+    let opened = std::panic::catch_unwind(|| {
+        stratus::Config::from_toml(&toml, "stores.toml", "/tmp").and_then(|c| c.open("a"))
+    });
+    match opened {
+        Err(_) => panic!("in_flight = u64::MAX panicked while opening the store"),
+        Ok(Err(error)) => assert!(error.to_string().contains("in_flight"), "{error}"),
+        Ok(Ok(_)) => {} // accepted (clamped): fine as long as nothing panicked
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Break 6 (low): `requests_per_second = nan` and `= inf` (valid TOML floats) pass the
+// range check that refuses 0, -1, 9.99e-7 and 1.0000001e9, and the store opens and runs.
+//
+// The README states the accepted range as 1e-6 to 1e9; NaN fails every comparison, so a
+// check written as `if x < MIN || x > MAX { refuse }` lets it through, and `inf` gets
+// through too. What rate a NaN limit then applies is whatever the conversion makes of it
+// (here: no limit at all, silently). Fix: `if !(MIN..=MAX).contains(&x)`.
+#[test]
+fn a_nan_or_infinite_request_rate_is_refused_on_load() {
+    for value in ["nan", "inf", "-nan", "+inf"] {
+        let toml = format!(
+            "[stores.a]\nprovider = \"memory\"\nlimits = {{ requests_per_second = {value} }}\n"
+        );
+        let loaded = stratus::Config::from_toml(&toml, "stores.toml", "/tmp");
+        let error = loaded.and_then(|c| c.open("a").map(|_| ()));
+        assert!(
+            error.is_err(),
+            "requests_per_second = {value} was accepted (the documented range is 1e-6 to 1e9)"
+        );
+    }
+}
