@@ -245,6 +245,52 @@ fn a_rate_outside_its_range_is_refused_on_load_naming_file_key_and_range() {
     }
 }
 
+#[test]
+fn nan_inf_a_negative_price_and_in_flight_above_the_semaphore_maximum_are_refused_on_load() {
+    let refused = |text: &str| load(text).map(drop).unwrap_err().to_string();
+    for (table, key) in [
+        (
+            "limits = { requests_per_second = nan }",
+            "limits.requests_per_second",
+        ),
+        (
+            "limits = { requests_per_second = -inf }",
+            "limits.requests_per_second",
+        ),
+        ("prices = { get = inf }", "prices.get"),
+        ("prices = { put = -0.5 }", "prices.put"),
+    ] {
+        let err = refused(&format!("{MEMORY}{table}\n"));
+        assert!(
+            err.starts_with(&format!("stores.toml: store `m`, key `{key}`")),
+            "{table}: {err}"
+        );
+    }
+    let err = refused(
+        "[stores.m]\nprovider = \"memory\"\n[stores.s]\nprovider = \"sharded\"\n\
+         members = [{ store = \"m\", weight = nan }]\n",
+    );
+    assert!(
+        err.starts_with("stores.toml: store `s`, key `members[0].weight`"),
+        "{err}"
+    );
+    // 2^61 - 1 is tokio's `Semaphore::MAX_PERMITS`: the highest, accepted; one more is not.
+    load(&format!(
+        "{MEMORY}limits = {{ in_flight = 2305843009213693951 }}\n"
+    ))
+    .unwrap()
+    .open("m")
+    .unwrap();
+    let err = refused(&format!(
+        "{MEMORY}limits = {{ in_flight = 2305843009213693952 }}\n"
+    ));
+    assert!(
+        err.starts_with("stores.toml: store `m`, key `limits.in_flight`")
+            && err.contains("from 1 to 2305843009213693951"),
+        "{err}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 6. Secrets.
 

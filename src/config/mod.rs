@@ -293,6 +293,9 @@ impl Config {
             Format::Json => serde_json::from_str(text)
                 .map_err(|e| ConfigError::new(origin, format!("invalid JSON: {e}")))?,
         };
+        if let Format::Toml = format {
+            refuse_non_finite(text, origin)?;
+        }
         if raw.stores.is_empty() {
             return Err(ConfigError::new(
                 origin,
@@ -562,6 +565,48 @@ fn check_references(origin: &str, stores: &BTreeMap<String, StoreConfig>) -> Res
 fn names_hint<V>(stores: &BTreeMap<String, V>) -> String {
     let names: Vec<_> = stores.keys().map(|n| format!("`{n}`")).collect();
     format!("the stores are: {}", names.join(", "))
+}
+
+/// Refuse `nan` and `inf` anywhere in TOML `text` (valid TOML floats): a store's table
+/// passes through JSON values, which hold them as null, so `requests_per_second = nan`
+/// would read as no limit at all, and no range check would see it.
+fn refuse_non_finite(text: &str, origin: &str) -> Result<()> {
+    fn walk(value: &toml::Value, path: &str) -> Option<(String, f64)> {
+        let at = |key: &str| match path {
+            "" => key.to_string(),
+            path => format!("{path}.{key}"),
+        };
+        match value {
+            toml::Value::Float(x) if !x.is_finite() => Some((path.to_string(), *x)),
+            toml::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            toml::Value::Table(table) => table.iter().find_map(|(k, v)| walk(v, &at(k))),
+            _ => None,
+        }
+    }
+    // Only a file that parsed already gets here: `text` is valid TOML.
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return Ok(());
+    };
+    // Only stores hold numbers (`RawFile` refused any other top-level key).
+    let Some(toml::Value::Table(stores)) = table.get("stores") else {
+        return Ok(());
+    };
+    let Some((store, (key, value))) = stores
+        .iter()
+        .find_map(|(store, v)| Some((store, walk(v, "")?)))
+    else {
+        return Ok(());
+    };
+    let error = ConfigError::new(
+        origin,
+        format!("expected a finite number, found {value} (`nan` and `inf` are never accepted)"),
+    )
+    .store(store)
+    .key(key);
+    Err(error.into())
 }
 
 /// `error` (a configuration error) with any part of `secrets` cut from its message.

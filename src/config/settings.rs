@@ -128,6 +128,14 @@ impl StoreSettings {
                 ));
             }
         }
+        if let Some(prices) = &self.prices {
+            if let Some(kind) = prices.first_outside(0.0..=f64::MAX) {
+                return Err(KeyError::new(
+                    format!("prices.{kind}"),
+                    "expected a price of 0 or more (per 1,000 requests)",
+                ));
+            }
+        }
         if self.deadline.is_some_and(|d| d.is_zero()) {
             return Err(KeyError::new(
                 "deadline",
