@@ -519,9 +519,7 @@ fn check_references(origin: &str, stores: &BTreeMap<String, StoreConfig>) -> Res
             .unwrap_or_default()
             .into_iter()
             .filter_map(|m| match m.store {
-                MemberStore::Named(store) => {
-                    Some((format!("{}.{}", m.list, m.name), store.as_str()))
-                }
+                MemberStore::Named(store) => Some((m.key(), store.as_str())),
                 MemberStore::Inline(_) => None,
             })
             .collect();

@@ -126,8 +126,7 @@ impl StoreConfig {
             if let super::MemberStore::Inline(inline) = member.store {
                 inline.check().map_err(|e| {
                     KeyError::new(
-                        format!("{}.{}.store.{}", member.list, member.name, e.key)
-                            .trim_end_matches('.'),
+                        format!("{}.store.{}", member.key(), e.key).trim_end_matches('.'),
                         e.message,
                     )
                 })?;
