@@ -298,6 +298,48 @@ const SAS: &str =
     "sv=2024-08-04&ss=b&srt=sco&sp=rl&se=2030-01-01T00:00:00Z&sig=SuperSecretSignatureValue%3D";
 
 #[test]
+fn an_error_names_a_value_from_the_environment_by_its_reference_never_by_its_text() {
+    std::env::set_var("STRATUS_HOSTILE_D", "9q");
+    std::env::set_var("STRATUS_HOSTILE_R", "ab");
+    std::env::set_var("STRATUS_HOSTILE_M", "tk");
+    let error = |toml: &str| {
+        let error = match stratus::Config::from_toml(toml, "stores.toml", "/nonexistent-base") {
+            Ok(config) => config.open("a").map(drop).unwrap_err(),
+            Err(error) => error,
+        };
+        error.to_string()
+    };
+    assert_eq!(
+        error("[stores.a]\nprovider = \"local\"\nroot = \"${STRATUS_HOSTILE_R}\"\n"),
+        "stores.toml: store `a`, key `root`: the value from `${STRATUS_HOSTILE_R}` is not an \
+         existing folder (create it, or set `create_root = true`)"
+    );
+    let err = error("[stores.a]\nprovider = \"memory\"\ndeadline = \"${STRATUS_HOSTILE_D}\"\n");
+    assert!(
+        err.starts_with(
+            "stores.toml: store `a`, key `deadline`: the value from `${STRATUS_HOSTILE_D}` is \
+             not a duration"
+        ),
+        "{err}"
+    );
+    for members in [
+        "[\"${STRATUS_HOSTILE_M}\"]",
+        "[{ store = \"${STRATUS_HOSTILE_M}\" }]",
+    ] {
+        let err = error(&format!(
+            "[stores.a]\nprovider = \"sharded\"\nmembers = {members}\n"
+        ));
+        assert!(
+            err.starts_with(
+                "stores.toml: store `a`, key `members[0]`: the value from \
+                 `${STRATUS_HOSTILE_M}` is not a store in this file"
+            ),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn a_signers_debug_shows_no_credential() {
     for (key, value, secret) in [
         ("sas_token", SAS, "SuperSecretSignatureValue"),
