@@ -179,7 +179,10 @@ fn a_short_env_value_is_not_echoed_in_errors() {
         .and_then(|config| config.open("a").map(|_| ()))
         .unwrap_err();
     let text = format!("{error} / {error:?}");
-    assert!(!text.contains("9q7z"), "the environment's value is echoed: {text}");
+    assert!(
+        !text.contains("9q7z"),
+        "the environment's value is echoed: {text}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
