@@ -236,6 +236,25 @@ pub struct Prices {
 }
 
 impl Prices {
+    /// The name of the first price not in `range` (NaN is in none), if any.
+    pub(crate) fn first_outside(
+        &self,
+        range: std::ops::RangeInclusive<f64>,
+    ) -> Option<&'static str> {
+        [
+            ("list", self.list),
+            ("get", self.get),
+            ("head", self.head),
+            ("put", self.put),
+            ("delete", self.delete),
+            ("multipart", self.multipart),
+            ("other", self.other),
+        ]
+        .into_iter()
+        .find(|(_, price)| !range.contains(price))
+        .map(|(kind, _)| kind)
+    }
+
     fn per_thousand(&self, kind: RequestKind) -> f64 {
         match kind {
             RequestKind::List => self.list,

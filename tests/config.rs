@@ -649,8 +649,7 @@ fn sharded_config_errors_name_the_key() {
     };
     let err = with("[\"east\", \"nowhere\"]", "");
     assert!(
-        err.contains("store `s`, key `members.nowhere`")
-            && err.contains("`nowhere` is not a store"),
+        err.contains("store `s`, key `members[1]`") && err.contains("`nowhere` is not a store"),
         "{err}"
     );
     let err = with("[\"east\", \"east\"]", "");
@@ -787,7 +786,7 @@ fn replicated_config_errors_name_the_key() {
     );
     let err = toml_error("[stores.r]\nprovider = \"replicated\"\nmembers = [\"ghost\"]\n");
     assert!(
-        err.contains("key `members.ghost`") && err.contains("`ghost` is not a store"),
+        err.contains("key `members[0]`") && err.contains("`ghost` is not a store"),
         "{err}"
     );
 }

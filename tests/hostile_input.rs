@@ -245,11 +245,99 @@ fn a_rate_outside_its_range_is_refused_on_load_naming_file_key_and_range() {
     }
 }
 
+#[test]
+fn nan_inf_a_negative_price_and_in_flight_above_the_semaphore_maximum_are_refused_on_load() {
+    let refused = |text: &str| load(text).map(drop).unwrap_err().to_string();
+    for (table, key) in [
+        (
+            "limits = { requests_per_second = nan }",
+            "limits.requests_per_second",
+        ),
+        (
+            "limits = { requests_per_second = -inf }",
+            "limits.requests_per_second",
+        ),
+        ("prices = { get = inf }", "prices.get"),
+        ("prices = { put = -0.5 }", "prices.put"),
+    ] {
+        let err = refused(&format!("{MEMORY}{table}\n"));
+        assert!(
+            err.starts_with(&format!("stores.toml: store `m`, key `{key}`")),
+            "{table}: {err}"
+        );
+    }
+    let err = refused(
+        "[stores.m]\nprovider = \"memory\"\n[stores.s]\nprovider = \"sharded\"\n\
+         members = [{ store = \"m\", weight = nan }]\n",
+    );
+    assert!(
+        err.starts_with("stores.toml: store `s`, key `members[0].weight`"),
+        "{err}"
+    );
+    // 2^61 - 1 is tokio's `Semaphore::MAX_PERMITS`: the highest, accepted; one more is not.
+    load(&format!(
+        "{MEMORY}limits = {{ in_flight = 2305843009213693951 }}\n"
+    ))
+    .unwrap()
+    .open("m")
+    .unwrap();
+    let err = refused(&format!(
+        "{MEMORY}limits = {{ in_flight = 2305843009213693952 }}\n"
+    ));
+    assert!(
+        err.starts_with("stores.toml: store `m`, key `limits.in_flight`")
+            && err.contains("from 1 to 2305843009213693951"),
+        "{err}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 6. Secrets.
 
 const SAS: &str =
     "sv=2024-08-04&ss=b&srt=sco&sp=rl&se=2030-01-01T00:00:00Z&sig=SuperSecretSignatureValue%3D";
+
+#[test]
+fn an_error_names_a_value_from_the_environment_by_its_reference_never_by_its_text() {
+    std::env::set_var("STRATUS_HOSTILE_D", "9q");
+    std::env::set_var("STRATUS_HOSTILE_R", "ab");
+    std::env::set_var("STRATUS_HOSTILE_M", "tk");
+    let error = |toml: &str| {
+        let error = match stratus::Config::from_toml(toml, "stores.toml", "/nonexistent-base") {
+            Ok(config) => config.open("a").map(drop).unwrap_err(),
+            Err(error) => error,
+        };
+        error.to_string()
+    };
+    assert_eq!(
+        error("[stores.a]\nprovider = \"local\"\nroot = \"${STRATUS_HOSTILE_R}\"\n"),
+        "stores.toml: store `a`, key `root`: the value from `${STRATUS_HOSTILE_R}` is not an \
+         existing folder (create it, or set `create_root = true`)"
+    );
+    let err = error("[stores.a]\nprovider = \"memory\"\ndeadline = \"${STRATUS_HOSTILE_D}\"\n");
+    assert!(
+        err.starts_with(
+            "stores.toml: store `a`, key `deadline`: the value from `${STRATUS_HOSTILE_D}` is \
+             not a duration"
+        ),
+        "{err}"
+    );
+    for members in [
+        "[\"${STRATUS_HOSTILE_M}\"]",
+        "[{ store = \"${STRATUS_HOSTILE_M}\" }]",
+    ] {
+        let err = error(&format!(
+            "[stores.a]\nprovider = \"sharded\"\nmembers = {members}\n"
+        ));
+        assert!(
+            err.starts_with(
+                "stores.toml: store `a`, key `members[0]`: the value from \
+                 `${STRATUS_HOSTILE_M}` is not a store in this file"
+            ),
+            "{err}"
+        );
+    }
+}
 
 #[test]
 fn a_signers_debug_shows_no_credential() {

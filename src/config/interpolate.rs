@@ -7,8 +7,14 @@
 //! - `$${` is a literal `${`; a `$` not followed by `{` is kept as it is.
 //! - `NAME` is letters, digits and `_`, not starting with a digit.
 //!
-//! Substituted values are never echoed in errors: they may be secrets.
+//! Substituted values are never echoed in errors: they may be secrets. An error about a
+//! key whose value a reference gave names the value by the text written
+//! (``the value from `${NAME}` is not a duration``) wherever it would quote it, whatever
+//! its length; any other error text has every run of 6 bytes or more of a substituted
+//! value cut (`<redacted>`): shorter values are too common to cut from text (a `1` or
+//! an `eu`), so they are left where they are not quoted as a key's value.
 
+use super::secret::Substitution;
 use serde_json::Value;
 
 /// Where environment variables come from; a closure in tests, the process in real use.
@@ -26,33 +32,45 @@ pub(crate) struct InterpolationError {
     pub message: String,
 }
 
-/// Interpolate every string inside `value` in place. `path` is the key path of `value`.
+/// Interpolate every string inside `value` in place. `path` is the key path of `value`;
+/// each string the environment gave a value to is added to `found`.
 pub(crate) fn interpolate_value(
     value: &mut Value,
     path: &str,
     env: Lookup<'_>,
+    found: &mut Vec<Substitution>,
 ) -> Result<(), InterpolationError> {
     match value {
         Value::String(s) => {
             if s.contains('$') {
-                *s = interpolate_str(s, env).map_err(|message| InterpolationError {
+                let from_env = std::cell::Cell::new(false);
+                let reading = |name: &str| {
+                    let value = env(name);
+                    from_env.set(from_env.get() || value.is_some());
+                    value
+                };
+                let written = std::mem::take(s);
+                *s = interpolate_str(&written, &reading).map_err(|message| InterpolationError {
                     key: path.to_string(),
                     message,
                 })?;
+                if from_env.get() {
+                    found.push(Substitution::new(path, written, s.clone()));
+                }
             }
             Ok(())
         }
         Value::Array(items) => items
             .iter_mut()
             .enumerate()
-            .try_for_each(|(i, item)| interpolate_value(item, &format!("{path}[{i}]"), env)),
+            .try_for_each(|(i, item)| interpolate_value(item, &format!("{path}[{i}]"), env, found)),
         Value::Object(map) => map.iter_mut().try_for_each(|(key, item)| {
             let child = if path.is_empty() {
                 key.clone()
             } else {
                 format!("{path}.{key}")
             };
-            interpolate_value(item, &child, env)
+            interpolate_value(item, &child, env, found)
         }),
         Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
     }
@@ -165,10 +183,13 @@ mod tests {
     #[test]
     fn walks_nested_values_and_reports_the_key_path() {
         let mut v = json!({"bucket": "${BUCKET}", "options": {"a": "${NOPE}"}, "n": 3});
-        let err = interpolate_value(&mut v, "", &env).unwrap_err();
+        let err = interpolate_value(&mut v, "", &env, &mut Vec::new()).unwrap_err();
         assert_eq!(err.key, "options.a");
         let mut v = json!({"bucket": "${BUCKET}", "list": ["${BUCKET}"], "n": 3});
-        interpolate_value(&mut v, "", &env).unwrap();
+        let mut found = Vec::new();
+        interpolate_value(&mut v, "", &env, &mut found).unwrap();
         assert_eq!(v, json!({"bucket": "data", "list": ["data"], "n": 3}));
+        let keys: Vec<_> = found.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys, ["bucket", "list[0]"]);
     }
 }

@@ -145,6 +145,13 @@ impl KeyError {
         }
     }
 
+    /// The same error saying ``the value from `${VAR}` `` where its message quotes a
+    /// value `substituted` records for its key.
+    pub(crate) fn described(mut self, substituted: &secret::Substituted) -> Self {
+        self.message = substituted.describe(&self.key, &self.message);
+        self
+    }
+
     /// The same error with any part of `secrets` cut from its message.
     pub(crate) fn scrubbed(mut self, secrets: &[&str]) -> Self {
         if let Some(message) = secret::scrub(&self.message, secrets) {
@@ -170,16 +177,18 @@ pub(crate) enum BuildError {
 }
 
 impl BuildError {
-    /// The error to return, any part of `secrets` cut from its text.
-    fn into_error(
-        self,
-        origin: &str,
-        store: &str,
-        provider: &'static str,
-        secrets: &[&str],
-    ) -> Error {
+    /// The error to return for store `store` configured by `config`: no value a `${VAR}`
+    /// gave quoted, any part of its secrets cut from its text.
+    fn into_error(self, origin: &str, store: &str, config: &StoreConfig) -> Error {
+        let secrets = config.secrets();
+        let secrets = secrets.as_slice();
+        let provider = config.provider();
         match self {
-            Self::Config(e) => e.scrubbed(secrets).into_config_error(origin, store).into(),
+            Self::Config(e) => e
+                .described(config.substituted())
+                .scrubbed(secrets)
+                .into_config_error(origin, store)
+                .into(),
             Self::Store(source) => Error::Build {
                 origin: origin.to_string(),
                 store: store.to_string(),
@@ -293,6 +302,9 @@ impl Config {
             Format::Json => serde_json::from_str(text)
                 .map_err(|e| ConfigError::new(origin, format!("invalid JSON: {e}")))?,
         };
+        if let Format::Toml = format {
+            refuse_non_finite(text, origin)?;
+        }
         if raw.stores.is_empty() {
             return Err(ConfigError::new(
                 origin,
@@ -313,21 +325,24 @@ impl Config {
                 }
                 value
             };
-            interpolate_value(&mut value, "", &recording)
+            let mut strings = Vec::new();
+            interpolate_value(&mut value, "", &recording, &mut strings)
                 .map_err(|e| err(KeyError::new(e.key, e.message)))?;
-            let substituted = seen.into_inner();
+            let values = seen.into_inner();
             let mut secrets = secret::secret_values(&value);
-            secrets.extend(substituted.iter().cloned());
+            secrets.extend(values.iter().cloned());
             let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-            let mut config =
-                StoreConfig::from_value(value).map_err(|e| err(e.scrubbed(&secrets)))?;
+            let substituted = secret::Substituted::new(values.clone(), strings);
+            let mut config = StoreConfig::from_value(value)
+                .map_err(|e| err(e.described(&substituted).scrubbed(&secrets)))?;
             config.resolve_paths(base);
-            config.set_substituted(substituted.clone());
-            substituted_here.extend(substituted);
+            config.set_substituted(substituted);
+            substituted_here.extend(values);
             stores.insert(name, config);
         }
         let substituted: Vec<&str> = substituted_here.iter().map(String::as_str).collect();
-        let scrubbed = |e: Error| scrub_config_error(e, &substituted);
+        let scrubbed =
+            |e: Error| scrub_config_error(describe_config_error(e, &stores), &substituted);
         check_references(origin, &stores).map_err(scrubbed)?;
         place::check_distinct_members(origin, &stores).map_err(scrubbed)?;
         if let Some(default) = &raw.default {
@@ -405,7 +420,7 @@ impl Config {
         let config = self.get(name)?;
         let store = config
             .build_labelled(name, &mut self.resolver(built))
-            .map_err(|e| e.into_error(&self.origin, name, config.provider(), &config.secrets()))?;
+            .map_err(|e| e.into_error(&self.origin, name, config))?;
         built.insert(name.to_owned(), Arc::clone(&store));
         Ok(store)
     }
@@ -417,7 +432,7 @@ impl Config {
         let config = self.get(name)?;
         config
             .signer_labelled(name)
-            .map_err(|e| e.into_error(&self.origin, name, config.provider(), &config.secrets()))
+            .map_err(|e| e.into_error(&self.origin, name, config))
     }
 
     /// What a composite's named members are built with: [`Self::open_shared`].
@@ -432,7 +447,8 @@ impl Config {
     /// [`ReplicatedStore`](crate::replicate::ReplicatedStore) (for
     /// [`crate::replicate::repair`], which needs the type).
     pub fn open_replicated(&self, name: &str) -> Result<crate::replicate::ReplicatedStore> {
-        let ProviderConfig::Replicated(config) = &self.get(name)?.kind else {
+        let store = self.get(name)?;
+        let ProviderConfig::Replicated(config) = &store.kind else {
             return Err(ConfigError::new(&self.origin, "not a replicated store")
                 .store(name)
                 .key("provider")
@@ -440,14 +456,15 @@ impl Config {
         };
         config
             .build_with(&mut self.resolver(&mut HashMap::new()))
-            .map_err(|e| e.into_error(&self.origin, name, "replicated", &self.secrets_of(name)))
+            .map_err(|e| e.into_error(&self.origin, name, store))
     }
 
     /// Build store `name`, which must be `provider = "sharded"`, as a
     /// [`ShardedStore`](crate::shard::ShardedStore) (for [`crate::shard::plan`] and
     /// friends, which need the type).
     pub fn open_sharded(&self, name: &str) -> Result<crate::shard::ShardedStore> {
-        let ProviderConfig::Sharded(config) = &self.get(name)?.kind else {
+        let store = self.get(name)?;
+        let ProviderConfig::Sharded(config) = &store.kind else {
             return Err(ConfigError::new(&self.origin, "not a sharded store")
                 .store(name)
                 .key("provider")
@@ -455,7 +472,7 @@ impl Config {
         };
         config
             .build_with(&mut self.resolver(&mut HashMap::new()))
-            .map_err(|e| e.into_error(&self.origin, name, "sharded", &self.secrets_of(name)))
+            .map_err(|e| e.into_error(&self.origin, name, store))
     }
 
     /// Refuse `names` (stores of this file) when two of them reach the same place or one
@@ -473,15 +490,6 @@ impl Config {
                 .collect();
             scrub_config_error(e, &secrets)
         })
-    }
-
-    /// The secrets of store `name` (see [`StoreConfig::secrets`]), none when it is not
-    /// one.
-    fn secrets_of(&self, name: &str) -> Vec<&str> {
-        self.stores
-            .get(name)
-            .map(StoreConfig::secrets)
-            .unwrap_or_default()
     }
 
     /// Build the default store (see [`Config::default_name`]).
@@ -516,9 +524,7 @@ fn check_references(origin: &str, stores: &BTreeMap<String, StoreConfig>) -> Res
             .unwrap_or_default()
             .into_iter()
             .filter_map(|m| match m.store {
-                MemberStore::Named(store) => {
-                    Some((format!("{}.{}", m.list, m.name), store.as_str()))
-                }
+                MemberStore::Named(store) => Some((m.key(), store.as_str())),
                 MemberStore::Inline(_) => None,
             })
             .collect();
@@ -562,6 +568,63 @@ fn check_references(origin: &str, stores: &BTreeMap<String, StoreConfig>) -> Res
 fn names_hint<V>(stores: &BTreeMap<String, V>) -> String {
     let names: Vec<_> = stores.keys().map(|n| format!("`{n}`")).collect();
     format!("the stores are: {}", names.join(", "))
+}
+
+/// Refuse `nan` and `inf` anywhere in TOML `text` (valid TOML floats): a store's table
+/// passes through JSON values, which hold them as null, so `requests_per_second = nan`
+/// would read as no limit at all, and no range check would see it.
+fn refuse_non_finite(text: &str, origin: &str) -> Result<()> {
+    fn walk(value: &toml::Value, path: &str) -> Option<(String, f64)> {
+        let at = |key: &str| match path {
+            "" => key.to_string(),
+            path => format!("{path}.{key}"),
+        };
+        match value {
+            toml::Value::Float(x) if !x.is_finite() => Some((path.to_string(), *x)),
+            toml::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            toml::Value::Table(table) => table.iter().find_map(|(k, v)| walk(v, &at(k))),
+            _ => None,
+        }
+    }
+    // Only a file that parsed already gets here: `text` is valid TOML.
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return Ok(());
+    };
+    // Only stores hold numbers (`RawFile` refused any other top-level key).
+    let Some(toml::Value::Table(stores)) = table.get("stores") else {
+        return Ok(());
+    };
+    let Some((store, (key, value))) = stores
+        .iter()
+        .find_map(|(store, v)| Some((store, walk(v, "")?)))
+    else {
+        return Ok(());
+    };
+    let error = ConfigError::new(
+        origin,
+        format!("expected a finite number, found {value} (`nan` and `inf` are never accepted)"),
+    )
+    .store(store)
+    .key(key);
+    Err(error.into())
+}
+
+/// `error` (a configuration error about a store of `stores`) saying ``the value from
+/// `${VAR}` `` where it would quote a value the store's references gave its key.
+fn describe_config_error(error: Error, stores: &BTreeMap<String, StoreConfig>) -> Error {
+    match error {
+        Error::Config(mut config) => {
+            let store = config.store.as_ref().and_then(|name| stores.get(name));
+            if let (Some(store), Some(key)) = (store, &config.key) {
+                config.message = store.substituted().describe(key, &config.message);
+            }
+            Error::Config(config)
+        }
+        other => other,
+    }
 }
 
 /// `error` (a configuration error) with any part of `secrets` cut from its message.

@@ -203,11 +203,7 @@ impl<'a> Walk<'a> {
                     self.places(inline, &format!("{id}.{}", member.name), store)?
                 }
             };
-            members.push((
-                format!("{}.{}", member.list, member.name),
-                member.name,
-                places,
-            ));
+            members.push((member.key(), member.name, places));
         }
         if let Some((j, i, outer, inner)) = first_overlap(&members) {
             return Err(self.shared_place(store, &members[j], &members[i], outer, inner));
@@ -237,7 +233,7 @@ impl<'a> Walk<'a> {
         // member: say how to rename without moving anything.
         let previous = [(a_key, a), (b_key, b)]
             .into_iter()
-            .find(|(key, _)| key.starts_with("previous."));
+            .find(|(key, _)| key.starts_with("previous["));
         let rename = match previous {
             Some((_, name)) => format!(
                 ". To rename the store a member uses, keep the member's `name` (what \

@@ -58,21 +58,111 @@ impl From<String> for Secret {
 /// never part of a configuration's equality (two configurations that read the same are
 /// equal, wherever their values came from).
 #[derive(Clone, Default)]
-pub(crate) struct Substituted(Vec<Secret>);
+pub(crate) struct Substituted {
+    /// What the environment gave each reference.
+    values: Vec<Secret>,
+    /// The strings those values went into.
+    strings: Vec<Substitution>,
+}
+
+/// A string of a store's table that a `${VAR}` reference put an environment value into.
+#[derive(Clone)]
+pub(crate) struct Substitution {
+    /// Its key path in the store's table (`deadline`, `members[0].store.root`).
+    pub key: String,
+    /// The text as written in the file (`${DEADLINE}`): what errors say instead.
+    written: String,
+    /// The text after substitution.
+    value: Secret,
+}
+
+impl Substitution {
+    pub(crate) fn new(key: &str, written: String, value: String) -> Self {
+        Self {
+            key: key.to_owned(),
+            written,
+            value: Secret(value),
+        }
+    }
+}
 
 impl Substituted {
-    pub(crate) fn new(values: Vec<String>) -> Self {
-        Self(values.into_iter().map(Secret).collect())
+    pub(crate) fn new(values: Vec<String>, strings: Vec<Substitution>) -> Self {
+        Self {
+            values: values.into_iter().map(Secret).collect(),
+            strings,
+        }
     }
 
     pub(crate) fn values(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(Secret::expose)
+        self.values.iter().map(Secret::expose)
     }
+
+    /// `message`, about key `key`, with every place it quotes a substituted value of that
+    /// key (or of a key inside it, or around it) saying ``the value from `${VAR}` ``
+    /// instead: a value is never quoted, however short (module
+    /// [`super::interpolate`]).
+    pub(crate) fn describe(&self, key: &str, message: &str) -> String {
+        let related = |other: &str| {
+            let inside = |a: &str, b: &str| {
+                a.strip_prefix(b)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            };
+            inside(key, other) || inside(other, key)
+        };
+        self.strings
+            .iter()
+            .filter(|s| related(&s.key))
+            .fold(message.to_owned(), |message, s| {
+                let said = format!("the value from `{}`", s.written);
+                replace_quoted(&message, s.value.expose(), &said)
+            })
+    }
+}
+
+/// `text` with each place it quotes `value` replaced by `said`: the word holding it (up
+/// to whitespace, trailing punctuation left out) when that word is `value` in quotes, or
+/// ends in it inside quotes (a folder under a base: `` `/base/value` ``); any word
+/// holding it when it is long enough that it is no ordinary word.
+fn replace_quoted(text: &str, value: &str, said: &str) -> String {
+    if value.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for (at, _) in text.match_indices(value) {
+        if at < done {
+            continue;
+        }
+        let end = at + value.len();
+        let start = text[..at].rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let word_end = text[end..]
+            .find(char::is_whitespace)
+            .map_or(text.len(), |i| end + i);
+        let word = text[start..word_end].trim_end_matches([',', '.', ';', ':', ')']);
+        let word_end = start + word.len().max(end - start);
+        let word = &text[start..word_end];
+        let quoted = ['`', '"', '\''].into_iter().any(|q| {
+            word.len() >= 2
+                && word.starts_with(q)
+                && word.ends_with(q)
+                && text[end..].starts_with(q)
+                && word_end == end + q.len_utf8()
+        });
+        if !(quoted || value.len() >= SCRUB_MIN) || start < done {
+            continue;
+        }
+        out.push_str(&text[done..start]);
+        out.push_str(said);
+        done = word_end;
+    }
+    out.push_str(&text[done..]);
+    out
 }
 
 impl fmt::Debug for Substituted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{} values from the environment>", self.0.len())
+        write!(f, "<{} values from the environment>", self.values.len())
     }
 }
 

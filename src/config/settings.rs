@@ -28,7 +28,8 @@ use std::time::Duration;
 #[non_exhaustive]
 pub struct Limits {
     /// Operations running at once (object_store's `LimitStore`); a get holds its slot
-    /// until its body is read or dropped, a listing until it ends.
+    /// until its body is read or dropped, a listing until it ends. At most
+    /// [`Limits::MAX_IN_FLIGHT`]: refused on load above, lowered to it in code.
     #[serde(default)]
     pub in_flight: Option<NonZeroUsize>,
     /// Operations started per second (a listing: each page), smoothed (`governor`'s
@@ -48,6 +49,10 @@ impl Limits {
     /// days) to 10⁹ a second, the range of a period `governor` can count in (whole
     /// nanoseconds, without overflow however long the store lives).
     pub const REQUESTS_PER_SECOND: (f64, f64) = (1e-6, 1e9);
+
+    /// The highest `in_flight`: tokio's `Semaphore::MAX_PERMITS` (2⁶¹ - 1), which
+    /// object_store's `LimitStore` counts with (it panics above).
+    pub const MAX_IN_FLIGHT: usize = tokio::sync::Semaphore::MAX_PERMITS;
 }
 
 /// The settings every store has (see the module documentation).
@@ -94,6 +99,16 @@ impl StoreSettings {
     /// Refuse values no store can run with.
     pub(crate) fn check(&self) -> Result<(), KeyError> {
         if let Some(limits) = &self.limits {
+            if let Some(n) = limits.in_flight.filter(|n| n.get() > Limits::MAX_IN_FLIGHT) {
+                return Err(KeyError::new(
+                    "limits.in_flight",
+                    format!(
+                        "expected a number from 1 to {} (the most a semaphore counts), \
+                         found {n}",
+                        Limits::MAX_IN_FLIGHT
+                    ),
+                ));
+            }
             if let Some(rate) = limits.requests_per_second {
                 let (low, high) = Limits::REQUESTS_PER_SECOND;
                 if !(rate.is_finite() && (low..=high).contains(&rate)) {
@@ -110,6 +125,14 @@ impl StoreSettings {
                 return Err(KeyError::new(
                     "limits.bytes_per_second",
                     "expected at least 1 (leave it out for no limit)",
+                ));
+            }
+        }
+        if let Some(prices) = &self.prices {
+            if let Some(kind) = prices.first_outside(0.0..=f64::MAX) {
+                return Err(KeyError::new(
+                    format!("prices.{kind}"),
+                    "expected a price of 0 or more (per 1,000 requests)",
                 ));
             }
         }

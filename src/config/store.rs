@@ -88,7 +88,8 @@ impl StoreConfig {
     /// this on load; call it yourself for a `StoreConfig` built in code.
     pub fn validate(&self) -> Result<()> {
         self.check().map_err(|e| {
-            e.scrubbed(&self.secrets())
+            e.described(&self.substituted)
+                .scrubbed(&self.secrets())
                 .into_config_error("configuration", self.provider())
                 .into()
         })
@@ -109,14 +110,7 @@ impl StoreConfig {
             )
             .into())
         })
-        .map_err(|e| {
-            e.into_error(
-                "configuration",
-                self.provider(),
-                self.provider(),
-                &self.secrets(),
-            )
-        })
+        .map_err(|e| e.into_error("configuration", self.provider(), self))
     }
 
     /// [`Self::check_own`], and each inline member's [`Self::check`].
@@ -126,8 +120,7 @@ impl StoreConfig {
             if let super::MemberStore::Inline(inline) = member.store {
                 inline.check().map_err(|e| {
                     KeyError::new(
-                        format!("{}.{}.store.{}", member.list, member.name, e.key)
-                            .trim_end_matches('.'),
+                        format!("{}.store.{}", member.key(), e.key).trim_end_matches('.'),
                         e.message,
                     )
                 })?;
@@ -296,8 +289,13 @@ impl StoreConfig {
     }
 
     /// Record the values `${VAR}` references put into this store's table.
-    pub(crate) fn set_substituted(&mut self, values: Vec<String>) {
-        self.substituted = super::secret::Substituted::new(values);
+    pub(crate) fn set_substituted(&mut self, substituted: super::secret::Substituted) {
+        self.substituted = substituted;
+    }
+
+    /// The values `${VAR}` references put into this store's table.
+    pub(crate) fn substituted(&self) -> &super::secret::Substituted {
+        &self.substituted
     }
 
     /// Make relative paths (a local root, a key file) relative to `base`, the config

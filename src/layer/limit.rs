@@ -52,7 +52,8 @@ impl LimitedStore {
         deadline: Option<Duration>,
     ) -> Arc<dyn ObjectStore> {
         let inner: Arc<dyn ObjectStore> = match limits.in_flight {
-            Some(n) => Arc::new(LimitStore::new(inner, n.get())),
+            // Refused on load above the maximum; a `Limits` made in code is lowered to it.
+            Some(n) => Arc::new(LimitStore::new(inner, n.get().min(Limits::MAX_IN_FLIGHT))),
             None => inner,
         };
         let requests = limits
@@ -384,5 +385,18 @@ mod tests {
             let kept = unit as f64 / period.as_secs_f64();
             assert!((kept / rate as f64 - 1.0).abs() < 1e-3, "{rate}: {kept}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_in_flight_limit_above_the_semaphore_maximum_is_lowered_not_a_panic() {
+        let limits = Limits {
+            in_flight: std::num::NonZeroUsize::new(usize::MAX),
+            ..Limits::default()
+        };
+        let inner: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        let store = LimitedStore::wrap(inner, &limits, None);
+        object_store::ObjectStoreExt::put(&store, &Path::from("k"), "v".into())
+            .await
+            .unwrap();
     }
 }

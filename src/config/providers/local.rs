@@ -79,14 +79,14 @@ impl Provider for LocalConfig {
             std::fs::create_dir_all(&self.root).map_err(|e| {
                 KeyError::new(
                     "root",
-                    format!("cannot create {}: {e}", self.root.display()),
+                    format!("cannot create `{}`: {e}", self.root.display()),
                 )
             })?;
         } else if !self.root.is_dir() {
             return Err(KeyError::new(
                 "root",
                 format!(
-                    "{} is not an existing folder (create it, or set `create_root = true`)",
+                    "`{}` is not an existing folder (create it, or set `create_root = true`)",
                     self.root.display()
                 ),
             )

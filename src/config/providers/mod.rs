@@ -211,10 +211,20 @@ pub(crate) trait Provider: Send + Sync {
 pub(crate) struct MemberRef<'a> {
     /// The list it is in (`members`, `previous`).
     pub list: &'static str,
+    /// Its position in that list.
+    pub index: usize,
     /// The member's name.
     pub name: &'a str,
     /// Its store.
     pub store: &'a MemberStore,
+}
+
+impl MemberRef<'_> {
+    /// Its key in errors, by position (`members[0]`): a name can come from `${VAR}`,
+    /// and a key path never repeats a value.
+    pub(crate) fn key(&self) -> String {
+        format!("{}[{}]", self.list, self.index)
+    }
 }
 
 /// The entry of the provider named `name`.

@@ -227,8 +227,10 @@ impl Provider for ReplicatedConfig {
     fn members(&self) -> Vec<MemberRef<'_>> {
         self.members
             .iter()
-            .map(|m| MemberRef {
+            .enumerate()
+            .map(|(index, m)| MemberRef {
                 list: "members",
+                index,
                 name: &m.name,
                 store: &m.store,
             })

@@ -90,11 +90,11 @@ fn parse(value: serde_json::Value) -> Result<ProviderConfig, KeyError> {
         slot_bits,
     };
     // One name, one store: a member in both lists must be the same store.
-    for old in config.previous.iter().flatten() {
+    for (i, old) in config.previous.iter().flatten().enumerate() {
         if let Some(new) = config.members.iter().find(|m| m.name == old.name) {
             if new.store != old.store {
                 return Err(KeyError::new(
-                    format!("previous.{}", old.name),
+                    format!("previous[{i}]"),
                     "names a different store than the member of the same name in \
                      `members`; a member is its name, so both must be the same store",
                 ));
@@ -181,12 +181,13 @@ impl Provider for ShardedConfig {
     }
 
     fn members(&self) -> Vec<MemberRef<'_>> {
-        let current = self.members.iter().map(|m| ("members", m));
-        let previous = self.previous.iter().flatten().map(|m| ("previous", m));
+        let current = self.members.iter().enumerate().map(|m| ("members", m));
+        let previous = (self.previous.iter().flatten().enumerate()).map(|m| ("previous", m));
         current
             .chain(previous)
-            .map(|(list, m)| MemberRef {
+            .map(|(list, (index, m))| MemberRef {
                 list,
+                index,
                 name: &m.name,
                 store: &m.store,
             })
