@@ -1,7 +1,7 @@
 //! Adversarial review of issue 25 (user text as keys, files a local store hides) and
 //! issue 24 items 4-8 (terminal text, limits, secrets, signing, files). Each test here
-//! FAILS on main at d2e8300 and shows one break; the comment above it says what and why
-//! it matters. (Review branch `review-25`; the library is not changed here.)
+//! failed on main at d2e8300 and showed one break (the comment above it says what and
+//! why it matters); each passes since the fixes, and stays as a regression test.
 
 mod common;
 
