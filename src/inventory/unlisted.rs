@@ -165,7 +165,7 @@ impl Unlisted {
 
 /// Whether object_store's local store hides a file of this name: `NAME#N`, `N` one or
 /// more ASCII digits after the first `#` (its rule, `is_valid_file_path`). (A name no
-/// key can hold is left out as well: see [`holdable`].)
+/// key can hold is left out as well: see [`Unlisted`].)
 pub fn hidden_by_local_store(name: &str) -> bool {
     match name.split_once('#') {
         Some((_, suffix)) => !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()),
