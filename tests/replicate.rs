@@ -661,6 +661,9 @@ mod emulators {
                 .await
                 .unwrap();
         }
+        // Provably newer than s3's copy: moto keeps whole seconds, and versions within
+        // one second of each other are not ordered (the first member would win).
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         local
             .store
             .put(&Path::from("r/020"), "other".into())
