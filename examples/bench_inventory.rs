@@ -19,6 +19,8 @@
 //!    folder (a flat level), vs collecting the listing.
 //! 4. `local`: a 20,000-file tree, `scan` vs `du -sb`.
 
+#[path = "support/timing.rs"]
+mod timing;
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
 use object_store::memory::InMemory;
@@ -27,17 +29,9 @@ use object_store::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stratus::inventory::{scan, ScanOptions};
+use timing::{median, ms};
 
 const RUNS: usize = 7;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
 
 /// Keys "p{p:03}/k{i:06}", sizes from a cheap deterministic sequence.
 fn key_and_size(i: u64, prefixes: u64) -> (String, u64) {

@@ -11,6 +11,8 @@
 //! cargo run --release --example bench_observe -- --runs 7 overhead rate inventory
 //! ```
 
+#[path = "support/timing.rs"]
+mod timing;
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,14 +21,10 @@ use stratus::inventory::{scan, ScanOptions};
 use stratus::object_store::memory::InMemory;
 use stratus::object_store::path::Path;
 use stratus::object_store::{ObjectStore, ObjectStoreExt};
+use timing::median;
 
 #[path = "support/seaweed.rs"]
 mod seaweed;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn observed(store: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
     let mut settings = StoreSettings::default();

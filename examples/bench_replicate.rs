@@ -8,6 +8,8 @@
 //! cargo run --release --example bench_replicate [-- --runs 5]
 //! ```
 
+#[path = "support/timing.rs"]
+mod timing;
 use clap::Parser;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +18,7 @@ use stratus::object_store::memory::InMemory;
 use stratus::object_store::path::Path;
 use stratus::object_store::{ObjectStore, ObjectStoreExt};
 use stratus::replicate::{self, Breaker, ReadPolicy, ReplicatedStore, SyncOptions, WritePolicy};
+use timing::{median, ms};
 
 #[derive(Parser)]
 struct Args {
@@ -33,15 +36,6 @@ fn delayed(op: Op, delay: Duration) -> Arc<FaultyStore> {
     let store = Arc::new(FaultyStore::new(Arc::new(InMemory::new())));
     store.inject(Fault::delay(op, delay));
     store
-}
-
-fn median(mut xs: Vec<Duration>) -> Duration {
-    xs.sort();
-    xs[xs.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
 #[tokio::main]

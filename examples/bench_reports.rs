@@ -12,6 +12,8 @@
 //! cargo run --release --features reports --example bench_reports -- --runs 5 parquet csv export
 //! ```
 
+#[path = "support/timing.rs"]
+mod timing;
 use md5::{Digest, Md5};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,16 +22,12 @@ use stratus::inventory::{reports, scan, ScanOptions};
 use stratus::object_store::local::LocalFileSystem;
 use stratus::object_store::path::Path;
 use stratus::object_store::ObjectStore;
+use timing::median;
 
 #[path = "support/seaweed.rs"]
 mod seaweed;
 
 const FILES: u64 = 10;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 /// A deterministic stream of pseudo-random numbers.
 struct Lcg(u64);

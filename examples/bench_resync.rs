@@ -8,6 +8,8 @@
 //! cargo run --release --example bench_resync [-- --runs 5 --objects 3000]
 //! ```
 
+#[path = "support/timing.rs"]
+mod timing;
 use clap::Parser;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +18,7 @@ use stratus::object_store::memory::InMemory;
 use stratus::object_store::path::Path;
 use stratus::object_store::{ObjectStore, ObjectStoreExt};
 use stratus::replicate::{self, Compare, SyncOptions};
+use timing::{median, ms};
 
 #[derive(Parser)]
 struct Args {
@@ -34,15 +37,6 @@ fn delayed(inner: Arc<dyn ObjectStore>, delay: Duration) -> Arc<FaultyStore> {
         store.inject(Fault::delay(op, delay));
     }
     store
-}
-
-fn median(mut xs: Vec<Duration>) -> Duration {
-    xs.sort();
-    xs[xs.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
 #[tokio::main]

@@ -1,0 +1,15 @@
+//! What the bench examples report of their runs (`#[path]`-included).
+
+use std::time::Duration;
+
+/// The median of `runs` (the upper one of an even count).
+pub fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+/// `d` in milliseconds, one decimal.
+#[allow(dead_code)] // not every bench prints milliseconds
+pub fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
