@@ -3,7 +3,7 @@
 //! row longer than [`ROW_LIMIT`] fails before more of it is read.
 
 use super::manifest::DataFile;
-use super::{excerpt, parse_date, Fail, Role, Row, Rows};
+use super::{column_names, excerpt, parse_date, Fail, Role, Row, Rows};
 use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest, Md5};
@@ -170,8 +170,9 @@ impl Columns {
         {
             if slot.is_none() {
                 return Err(format!(
-                    "no {role:?} column among {seen:?} (a report needs the key or name, the \
-                     size and the last-modified time)"
+                    "no {role:?} column among {} (a report needs the key or name, the \
+                     size and the last-modified time)",
+                    column_names(seen.iter().map(String::as_str))
                 ));
             }
         }

@@ -378,12 +378,29 @@ const LOCAL_TALLY: usize = 1 << 16;
 pub(crate) const KEY_BYTES: usize = 1024;
 
 /// Up to `limit` characters of `text` for an error message, in backquotes, with the
-/// length when cut: a value read from a report can be as long as its row.
+/// length when cut, controls escaped ([`crate::text::terminal`]): a value read from a
+/// report can be as long as its row, and hold anything.
 pub(crate) fn excerpt(text: &str, limit: usize) -> String {
     match text.char_indices().nth(limit) {
-        None => format!("`{text}`"),
-        Some((cut, _)) => format!("`{}`... ({} bytes)", &text[..cut], text.len()),
+        None => format!("`{}`", crate::text::terminal(text)),
+        Some((cut, _)) => format!(
+            "`{}`... ({} bytes)",
+            crate::text::terminal(&text[..cut]),
+            text.len()
+        ),
     }
+}
+
+/// The column names of a report file for an error message: the first few, each an
+/// [`excerpt`], and how many more (a header can hold any number of any length).
+pub(crate) fn column_names<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 20;
+    let total = names.len();
+    let mut shown: Vec<String> = names.take(SHOWN).map(|n| excerpt(n, 64)).collect();
+    if total > SHOWN {
+        shown.push(format!("and {} more", total - SHOWN));
+    }
+    format!("[{}]", shown.join(", "))
 }
 
 /// One data file's figures: a partial report (everything but prefixes) and a small

@@ -9,7 +9,7 @@
 //! footer is refused past [`FOOTER_LIMIT`].
 
 use super::manifest::DataFile;
-use super::{parse_date, Fail, Role, Row, Rows};
+use super::{column_names, excerpt, parse_date, Fail, Role, Row, Rows};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
@@ -117,9 +117,9 @@ async fn decode(
     }
     for role in Role::required() {
         if !roles.contains(&role) {
-            let names: Vec<_> = fields.iter().map(|f| f.name().as_str()).collect();
+            let names = column_names(fields.iter().map(|f| f.name().as_str()));
             return Err(format!(
-                "no {role:?} column among {names:?} (a report needs the key or name, the size \
+                "no {role:?} column among {names} (a report needs the key or name, the size \
                  and the last-modified time)"
             ));
         }
@@ -553,7 +553,7 @@ impl<'a> Time<'a> {
             Time::Text(t) => match t.get(i) {
                 Some(text) => parse_date(text)
                     .map(Some)
-                    .ok_or_else(|| format!("`{text}` is not a date")),
+                    .ok_or_else(|| format!("{} is not a date", excerpt(text, 64))),
                 None => Ok(None),
             },
         }
