@@ -76,6 +76,7 @@
 
 mod csv;
 mod manifest;
+mod pages;
 mod parquet;
 
 pub(crate) use manifest::hex;

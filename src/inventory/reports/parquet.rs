@@ -1,14 +1,19 @@
 //! Parquet data files: only the columns a report needs, a row group at a time, in
 //! batches of up to 8,192 rows, whatever physical types the writer chose for them.
 //!
-//! Decoding expands a text column: a dictionary value stands for every row that points at
-//! it, so 12 KB of Parquet can decode to gigabytes. Before decoding, every text column's
-//! dictionary page is read and its longest value found: a value longer than
-//! [`VALUE_LIMIT`] fails the file (naming row group and column), and the batch is as many
-//! rows as keep the decoded text under [`BATCH_BYTES`] (8,192 for real reports). The
-//! footer is refused past [`FOOTER_LIMIT`].
+//! Decoding expands a column: a dictionary value stands for every row that points at it,
+//! a DELTA_BYTE_ARRAY value can repeat the whole of the one before, so 12 KB of Parquet
+//! can decode to gigabytes. Nothing the footer says bounds that (the writer wrote it
+//! too); the pages do. A row group's column chunks are fetched once and every page header
+//! in them is walked and checked ([`pages`]) before the parquet crate decodes those same
+//! bytes: a page inflates to at most [`pages::PAGE_LIMIT`], a dictionary value is at most
+//! [`VALUE_LIMIT`] (else the file fails, naming row group and column), and the batch is
+//! as many rows as keep what the pages can decode to under [`BATCH_BYTES`] (8,192 for
+//! real reports). The footer is refused past [`FOOTER_LIMIT`], and past
+//! [`ROWS_PER_BYTE`] rows a byte of the file.
 
 use super::manifest::DataFile;
+use super::pages;
 use super::{column_names, excerpt, parse_date, Fail, Role, Row, Rows};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -25,13 +30,15 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::{AsyncFileReader, MetadataFetch};
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::basic::Type as PhysicalType;
 use parquet::column::page::{Page, PageReader};
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::metadata::{
+    ColumnChunkMetaData, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader,
+};
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::serialized_reader::SerializedPageReader;
 use std::sync::Arc;
@@ -47,9 +54,10 @@ pub(crate) const BATCH_BYTES: u64 = 16 << 20;
 /// 1,024 bytes (about 4 KiB for Azure), a class, date or flag a few dozen.
 pub(crate) const VALUE_LIMIT: u64 = 64 << 10;
 
-/// The largest dictionary page read (compressed, with its header); writers cap them at
-/// about 1 MiB.
-pub(crate) const DICTIONARY_LIMIT: u64 = 16 << 20;
+/// The most rows a file's footer may declare per byte of the file: a report's rows each
+/// hold a distinct key, and no writer packs more than a few in a byte. Past it a file of
+/// kilobytes could keep the reader busy for hours.
+pub(crate) const ROWS_PER_BYTE: u64 = 16;
 
 /// The largest footer (file metadata) read; a report's is a few KiB to a few MiB.
 pub(crate) const FOOTER_LIMIT: u64 = 16 << 20;
@@ -93,18 +101,21 @@ async fn decode(
     size: u64,
     mut rows: Rows,
 ) -> Result<Rows, String> {
-    let reader = StoreReader {
+    let mut reader = StoreReader {
         store: Arc::clone(store),
         path: file.path.clone(),
         size,
     };
     // Types from the Parquet schema alone (no embedded Arrow schema): strings read as
-    // Utf8, whatever dictionary or view type the writer's Arrow schema had.
-    let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
-    let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options)
+    // Utf8, whatever dictionary or view type the writer's Arrow schema had. No page
+    // index: its page locations would be another thing the writer says about the pages.
+    let options = ArrowReaderOptions::new()
+        .with_skip_arrow_metadata(true)
+        .with_page_index_policy(PageIndexPolicy::Skip);
+    let metadata = ArrowReaderMetadata::load_async(&mut reader, options)
         .await
         .map_err(|e| format!("not a readable Parquet file: {e}"))?;
-    let fields = builder.schema().fields().clone();
+    let fields = metadata.schema().fields().clone();
     let mut wanted = Vec::new();
     let mut roles = Vec::new();
     for (i, field) in fields.iter().enumerate() {
@@ -124,143 +135,288 @@ async fn decode(
             ));
         }
     }
-    let schema = builder.parquet_schema();
+    let schema = metadata.parquet_schema();
     let mask = ProjectionMask::roots(schema, wanted.iter().copied());
     let leaves: Vec<usize> = (0..schema.num_columns())
         .filter(|&leaf| wanted.contains(&schema.get_column_root_idx(leaf)))
         .collect();
-    let batch = batch_rows(store, &file.path, builder.metadata(), &leaves).await?;
-    let mut batches = builder
-        .with_projection(mask)
-        .with_batch_size(batch)
-        .build()
-        .map_err(|e| format!("cannot read: {e}"))?;
-    let mut first_row = 0u64;
-    while let Some(batch) = batches
-        .try_next()
-        .await
-        .map_err(|e| format!("cannot decode: {e}"))?
-    {
-        let columns = Columns::of(&batch, &roles)?;
-        for i in 0..batch.num_rows() {
-            let at = |message: String| format!("row {}: {message}", first_row + i as u64 + 1);
-            let row = Row {
-                key: columns.key.get(i).ok_or_else(|| at("no key".to_string()))?,
-                size: columns.size.as_ref().and_then(|c| c.get(i)),
-                modified: match &columns.modified {
-                    Some(c) => c.get(i).map_err(at)?,
-                    None => None,
-                },
-                class: columns.class.as_ref().and_then(|c| c.get(i)),
-                latest: columns.latest.as_ref().and_then(|c| c.get(i)),
-                delete_marker: columns.delete_marker.as_ref().and_then(|c| c.get(i)),
-            };
-            rows.add(row).map_err(at)?;
+    for &leaf in &leaves {
+        let column = schema.column(leaf);
+        if column.max_rep_level() > 0 {
+            return Err(format!(
+                "column `{}` is repeated (a list); a report's columns hold one value a row",
+                column.path().string()
+            ));
         }
-        first_row += batch.num_rows() as u64;
-        rows.batch_done();
+    }
+    let declared: u64 = metadata
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| u64::try_from(g.num_rows()).unwrap_or(u64::MAX))
+        .fold(0, u64::saturating_add);
+    if declared > size.saturating_mul(ROWS_PER_BYTE) {
+        return Err(format!(
+            "its footer declares {declared} rows in {size} bytes (more than {ROWS_PER_BYTE} a \
+             byte: no report compresses that far)"
+        ));
+    }
+    let mut first_row = 0u64;
+    for group in 0..metadata.metadata().num_row_groups() {
+        let checked =
+            Checked::fetch(store, &file.path, metadata.metadata(), group, &leaves).await?;
+        let batch = checked.batch_rows(metadata.metadata(), group, &leaves)?;
+        let mut batches =
+            ParquetRecordBatchStreamBuilder::new_with_metadata(checked, metadata.clone())
+                .with_projection(mask.clone())
+                .with_row_groups(vec![group])
+                .with_batch_size(batch)
+                .build()
+                .map_err(|e| format!("cannot read: {e}"))?;
+        while let Some(batch) = batches
+            .try_next()
+            .await
+            .map_err(|e| format!("cannot decode: {e}"))?
+        {
+            let columns = Columns::of(&batch, &roles)?;
+            for i in 0..batch.num_rows() {
+                let at = |message: String| format!("row {}: {message}", first_row + i as u64 + 1);
+                let row = Row {
+                    key: columns.key.get(i).ok_or_else(|| at("no key".to_string()))?,
+                    size: columns.size.as_ref().and_then(|c| c.get(i)),
+                    modified: match &columns.modified {
+                        Some(c) => c.get(i).map_err(at)?,
+                        None => None,
+                    },
+                    class: columns.class.as_ref().and_then(|c| c.get(i)),
+                    latest: columns.latest.as_ref().and_then(|c| c.get(i)),
+                    delete_marker: columns.delete_marker.as_ref().and_then(|c| c.get(i)),
+                };
+                rows.add(row).map_err(at)?;
+            }
+            first_row += batch.num_rows() as u64;
+            rows.batch_done();
+        }
     }
     Ok(rows)
 }
 
-/// Rows per batch: as many as keep the decoded text of the columns read (`leaves`) under
-/// [`BATCH_BYTES`], in every row group, counting each row at the longest value its
-/// columns can hold. Fails on a value longer than [`VALUE_LIMIT`].
-async fn batch_rows(
-    store: &Arc<dyn ObjectStore>,
-    path: &Path,
-    meta: &ParquetMetaData,
-    leaves: &[usize],
-) -> Result<usize, String> {
-    let mut batch = BATCH;
-    for (group_at, group) in meta.row_groups().iter().enumerate() {
-        let mut per_row = 0u64;
-        for &leaf in leaves {
-            let column = group.column(leaf);
-            let longest = match column.column_type() {
-                PhysicalType::BYTE_ARRAY => {
-                    let mut longest = match column.dictionary_page_offset() {
-                        Some(_) => longest_in_dictionary(store, path, column, group.num_rows())
-                            .await
-                            .map_err(|e| {
-                                format!(
-                                    "row group {group_at}, column `{}`: cannot read its \
-                                     dictionary: {e}",
-                                    column.column_path().string()
-                                )
-                            })?,
-                        None => 0,
-                    };
-                    if longest > VALUE_LIMIT {
-                        return Err(format!(
-                            "row group {group_at}, column `{}`: a dictionary value of {longest} \
-                             bytes (the limit is {VALUE_LIMIT}: no key, class, date or flag is \
-                             that long)",
-                            column.column_path().string()
-                        ));
-                    }
-                    // DELTA_BYTE_ARRAY shares prefixes between values: one can be as
-                    // long as the chunk's text (PLAIN values are as long as they are
-                    // stored, with no expansion).
-                    if column
-                        .encodings()
-                        .any(|e| e == parquet::basic::Encoding::DELTA_BYTE_ARRAY)
-                    {
-                        longest =
-                            longest.max(u64::try_from(column.uncompressed_size()).unwrap_or(0));
-                    }
-                    longest
-                }
-                PhysicalType::FIXED_LEN_BYTE_ARRAY => {
-                    let length = u64::try_from(column.column_descr().type_length()).unwrap_or(0);
-                    if length > VALUE_LIMIT {
-                        return Err(format!(
-                            "column `{}`: values of {length} bytes (the limit is {VALUE_LIMIT})",
-                            column.column_path().string()
-                        ));
-                    }
-                    length
-                }
-                _ => 12,
-            };
-            per_row = per_row.saturating_add(longest);
-        }
-        let rows = (BATCH_BYTES / per_row.max(1)).clamp(1, BATCH as u64);
-        batch = batch.min(rows as usize);
-    }
-    Ok(batch)
+/// The column chunks of one row group, fetched once and walked page by page
+/// ([`pages::walk`]) before the parquet crate decodes them from these very bytes: it is
+/// the reader the decoding stream is given, and it serves nothing else.
+struct Checked {
+    chunks: Vec<(std::ops::Range<u64>, Bytes)>,
 }
 
-/// The longest value in a column chunk's dictionary page (PLAIN: each value is a 4-byte
-/// length and its bytes), read on its own.
-async fn longest_in_dictionary(
-    store: &Arc<dyn ObjectStore>,
-    path: &Path,
+impl Checked {
+    async fn fetch(
+        store: &Arc<dyn ObjectStore>,
+        path: &Path,
+        meta: &ParquetMetaData,
+        group: usize,
+        leaves: &[usize],
+    ) -> Result<Checked, String> {
+        let ranges: Vec<std::ops::Range<u64>> = leaves
+            .iter()
+            .map(|&leaf| {
+                let (start, length) = meta.row_group(group).column(leaf).byte_range();
+                start..start.saturating_add(length)
+            })
+            .collect();
+        let bytes = store
+            .get_ranges(path, &ranges)
+            .await
+            .map_err(|e| format!("row group {group}: cannot read its columns: {e}"))?;
+        Ok(Checked {
+            chunks: ranges.into_iter().zip(bytes).collect(),
+        })
+    }
+
+    /// Rows per batch for `group`: the most (of 8,192, 4,096, ... 1) whose batches each
+    /// decode to at most [`BATCH_BYTES`], by what every page's own header says it can
+    /// expand to. Fails on a page past the limits of [`pages`], a dictionary value longer
+    /// than [`VALUE_LIMIT`], or a row that alone decodes past [`BATCH_BYTES`].
+    fn batch_rows(
+        &self,
+        meta: &ParquetMetaData,
+        group: usize,
+        leaves: &[usize],
+    ) -> Result<usize, String> {
+        let group_meta = meta.row_group(group);
+        let rows = u64::try_from(group_meta.num_rows()).unwrap_or(0);
+        let mut costs = Vec::with_capacity(leaves.len());
+        for (&leaf, (range, bytes)) in leaves.iter().zip(&self.chunks) {
+            let column = group_meta.column(leaf);
+            let fail = |message: String| {
+                format!(
+                    "row group {group}, column `{}`: {message}",
+                    column.column_path().string()
+                )
+            };
+            let walked = pages::walk(bytes, column.compression()).map_err(fail)?;
+            costs.push(leaf_costs(column, range.start, bytes, &walked, rows).map_err(fail)?);
+        }
+        let mut batch = BATCH as u64;
+        loop {
+            let most = most_in_a_batch(&costs, rows, batch);
+            if most <= BATCH_BYTES {
+                return Ok(batch as usize);
+            }
+            if batch == 1 {
+                return Err(format!(
+                    "row group {group}: one row can decode to {most} bytes (the limit is \
+                     {BATCH_BYTES})"
+                ));
+            }
+            batch /= 2;
+        }
+    }
+}
+
+/// One data page of a column as rows: the first row it holds (within its row group), how
+/// many, and what decoding them costs.
+struct PageRows {
+    first: u64,
+    rows: u64,
+    cost: pages::Cost,
+}
+
+/// The data pages of one column chunk as [`PageRows`], cut at the row group's `rows`.
+fn leaf_costs(
     column: &ColumnChunkMetaData,
-    rows: i64,
-) -> Result<u64, String> {
-    let (start, length) = column.byte_range();
-    let end = match u64::try_from(column.data_page_offset()) {
-        Ok(data) if data > start => data.min(start.saturating_add(length)),
-        _ => start.saturating_add(length),
+    start: u64,
+    chunk: &Bytes,
+    walked: &[pages::Page],
+    rows: u64,
+) -> Result<Vec<PageRows>, String> {
+    let fixed = match column.column_type() {
+        PhysicalType::BYTE_ARRAY => None,
+        PhysicalType::FIXED_LEN_BYTE_ARRAY => {
+            let length = u64::try_from(column.column_descr().type_length()).unwrap_or(0);
+            if length > VALUE_LIMIT {
+                return Err(format!(
+                    "values of {length} bytes (the limit is {VALUE_LIMIT})"
+                ));
+            }
+            Some(length)
+        }
+        _ => Some(12),
     };
-    if end - start > DICTIONARY_LIMIT {
+    let mut dictionary: Option<u64> = None;
+    let mut out = Vec::new();
+    let mut first = 0u64;
+    for page in walked {
+        match page.kind {
+            pages::Kind::Dictionary => {
+                let longest = match fixed {
+                    Some(length) => length,
+                    None => longest_in_dictionary(column, start, chunk, page, rows)?,
+                };
+                if longest > VALUE_LIMIT {
+                    return Err(format!(
+                        "a dictionary value of {longest} bytes (the limit is {VALUE_LIMIT}: \
+                         no key, class, date or flag is that long)"
+                    ));
+                }
+                dictionary = Some(dictionary.unwrap_or(0).max(longest));
+            }
+            pages::Kind::Data => {
+                if first >= rows {
+                    continue;
+                }
+                let cost = match fixed {
+                    Some(length) => pages::Cost {
+                        per_row: length,
+                        whole: u64::MAX,
+                    },
+                    None => page.text_cost(dictionary)?,
+                };
+                let held = page.values.min(rows - first);
+                out.push(PageRows {
+                    first,
+                    rows: held,
+                    cost,
+                });
+                first += held;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The most any batch of `batch` rows of a row group (batches start at its first row)
+/// decodes to, over all columns: each page adds what its rows in the batch cost. Only
+/// batches holding a page's first or last row, and the one after, need counting: between
+/// them every column has one page throughout and every batch costs the same.
+fn most_in_a_batch(costs: &[Vec<PageRows>], rows: u64, batch: u64) -> u64 {
+    if rows == 0 {
+        return 0;
+    }
+    let last_batch = (rows - 1) / batch;
+    let mut counted: Vec<u64> = costs
+        .iter()
+        .flatten()
+        .filter(|p| p.rows > 0)
+        .flat_map(|p| {
+            let end = (p.first + p.rows - 1) / batch;
+            [p.first / batch, end, end + 1]
+        })
+        .filter(|&b| b <= last_batch)
+        .collect();
+    counted.sort_unstable();
+    counted.dedup();
+    let mut totals = vec![0u64; counted.len()];
+    for p in costs.iter().flatten().filter(|p| p.rows > 0) {
+        let (from, to) = (p.first / batch, (p.first + p.rows - 1) / batch);
+        let at = counted.partition_point(|&b| b < from);
+        for (b, total) in counted[at..].iter().zip(&mut totals[at..]) {
+            if *b > to {
+                break;
+            }
+            let overlap = (p.first + p.rows).min((b + 1) * batch) - p.first.max(b * batch);
+            *total = total.saturating_add(p.cost.of(overlap));
+        }
+    }
+    totals.into_iter().max().unwrap_or(0)
+}
+
+/// The longest value of a BYTE_ARRAY dictionary page (PLAIN: each value a 4-byte length
+/// and its bytes), decoded on its own by the parquet crate (its header already checked).
+fn longest_in_dictionary(
+    column: &ColumnChunkMetaData,
+    start: u64,
+    chunk: &Bytes,
+    page: &pages::Page,
+    rows: u64,
+) -> Result<u64, String> {
+    if !page.plain_values() {
         return Err(format!(
-            "its dictionary page takes {} bytes (the limit is {DICTIONARY_LIMIT})",
-            end - start
+            "its dictionary page at byte {} has values encoded {} (writers store them PLAIN)",
+            page.offset, page.encoding
         ));
     }
-    let bytes = store
-        .get_range(path, start..end)
-        .await
+    let at = start + page.offset as u64;
+    let alone = column
+        .clone()
+        .into_builder()
+        .set_dictionary_page_offset(None)
+        .set_data_page_offset(i64::try_from(at).unwrap_or(i64::MAX))
+        .set_total_compressed_size(i64::try_from(page.length).unwrap_or(i64::MAX))
+        .build()
         .map_err(|e| e.to_string())?;
-    let chunk = Arc::new(Ranged { start, bytes });
-    let mut pages =
-        SerializedPageReader::new(chunk, column, usize::try_from(rows).unwrap_or(0), None)
+    let ranged = Arc::new(Ranged {
+        start: at,
+        bytes: chunk.slice(page.offset..page.offset + page.length),
+    });
+    let mut reader =
+        SerializedPageReader::new(ranged, &alone, usize::try_from(rows).unwrap_or(0), None)
             .map_err(|e| e.to_string())?;
-    let buf = match pages.get_next_page().map_err(|e| e.to_string())? {
+    let buf = match reader
+        .get_next_page()
+        .map_err(|e| format!("its dictionary page: {e}"))?
+    {
         Some(Page::DictionaryPage { buf, .. }) => buf,
-        _ => return Err("the chunk does not start with it".to_string()),
+        _ => return Err("its dictionary page does not read as one".to_string()),
     };
     let mut longest = 0u64;
     let mut at = 0usize;
@@ -366,6 +522,54 @@ impl AsyncFileReader for StoreReader {
                 .load_and_finish(FooterFetch(self), size)
                 .await?;
             Ok(Arc::new(metadata))
+        }
+        .boxed()
+    }
+}
+
+impl Checked {
+    fn serve(&self, range: std::ops::Range<u64>) -> parquet::errors::Result<Bytes> {
+        self.chunks
+            .iter()
+            .find(|(chunk, _)| chunk.start <= range.start && range.end <= chunk.end)
+            .map(|(chunk, bytes)| {
+                let from = (range.start - chunk.start) as usize;
+                bytes.slice(from..from + (range.end - range.start) as usize)
+            })
+            .ok_or_else(|| {
+                ParquetError::General(format!(
+                    "bytes {range:?} are outside the column chunks checked"
+                ))
+            })
+    }
+}
+
+impl AsyncFileReader for Checked {
+    fn get_bytes(
+        &mut self,
+        range: std::ops::Range<u64>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        let served = self.serve(range);
+        async move { served }.boxed()
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<std::ops::Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        let served = ranges.into_iter().map(|r| self.serve(r)).collect();
+        async move { served }.boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        _options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        // The stream is built with the metadata already read.
+        async {
+            Err(ParquetError::General(
+                "the footer is read once, first".into(),
+            ))
         }
         .boxed()
     }
