@@ -59,10 +59,15 @@
 //!   a value;
 //! - a CSV row longer than 1 MiB (inflated) fails, naming its number, once that much of
 //!   it is read: it is never buffered whole;
-//! - Parquet: a dictionary value of a column read longer than 64 KiB, a dictionary page
-//!   over 16 MiB or a footer over 16 MiB fails the file; batches are as many rows as
-//!   keep the decoded text under 16 MiB, counting each row at the longest value its
-//!   columns' dictionaries (or, for `DELTA_BYTE_ARRAY`, their chunks) can give it;
+//! - Parquet: nothing the footer says about pages is believed. A row group's column
+//!   chunks are fetched once and every page header in them walked before the parquet
+//!   crate decodes those bytes: a page inflating past 16 MiB, a gzip page inflating to
+//!   other than its stated size (inflated here, bounded), a header over 1 MiB or nested
+//!   past 16, a dictionary value of a column read over 64 KiB, LZ4 (Hadoop) pages, a
+//!   footer over 16 MiB or one declaring more than 16 rows a byte of the file fail the
+//!   file; batches are as many rows (8,192 down to 1) as keep what the pages can decode
+//!   to under 16 MiB: a dictionary index at the dictionary's longest value, a
+//!   `DELTA_BYTE_ARRAY` value at its page's size, PLAIN values at most their page;
 //! - storage classes: at most [`CLASS_LIMIT`](super::CLASS_LIMIT) (64) distinct ones of
 //!   at most 64 bytes each are kept (a hash map); the rest count in
 //!   [`Report::classes_other`], shown as "other";
@@ -70,9 +75,9 @@
 //!   not kept), at most 100,000 files listed (refused while parsing);
 //!   `manifest.checksum` at most 1 KiB.
 //!
-//! Not bounded here: a data page compressed with gzip is inflated whole by the
-//! `parquet` crate before its size is checked (about 1,000 times its compressed size at
-//! most); Snappy and LZ4 pages are decoded to their stated size.
+//! A gzip Parquet page is inflated twice (bounded here, then by the parquet crate);
+//! `DELTA_BYTE_ARRAY` text columns are read in small batches (their values' lengths are
+//! not decoded ahead), correct but slower; no provider writes either.
 
 mod csv;
 mod manifest;
