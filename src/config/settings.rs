@@ -11,10 +11,16 @@
 //! metrics = true       # counters and histograms through the `metrics` facade
 //! tracing = true       # a span per operation through the `tracing` facade
 //! ```
+//!
+//! Rates need the crate feature `limits`, `metrics` and `tracing` the feature `observe`
+//! (both on by default); a build without one refuses a file that asks for it, naming
+//! the key and the feature.
 
 use super::retry::duration;
 use super::KeyError;
-use crate::layer::{LimitedStore, ObservedStore};
+use crate::layer::LimitedStore;
+#[cfg(feature = "observe")]
+use crate::layer::ObservedStore;
 use object_store::ObjectStore;
 use serde::Deserialize;
 use std::num::NonZeroUsize;
@@ -96,8 +102,35 @@ impl StoreSettings {
         super::deserialize(serde_json::Value::Object(mine))
     }
 
-    /// Refuse values no store can run with.
+    /// Refuse values no store can run with, and what this build cannot do.
     pub(crate) fn check(&self) -> Result<(), KeyError> {
+        let lacks = |key: &str, feature: &str| {
+            KeyError::new(
+                key,
+                format!(
+                    "this build of stratus has no `{feature}` feature (add it to the \
+                     `stratus` dependency's features, or leave `{key}` out)"
+                ),
+            )
+        };
+        if !cfg!(feature = "observe") {
+            if self.metrics {
+                return Err(lacks("metrics", "observe"));
+            }
+            if self.tracing {
+                return Err(lacks("tracing", "observe"));
+            }
+        }
+        if !cfg!(feature = "limits") {
+            if let Some(limits) = &self.limits {
+                if limits.requests_per_second.is_some() {
+                    return Err(lacks("limits.requests_per_second", "limits"));
+                }
+                if limits.bytes_per_second.is_some() {
+                    return Err(lacks("limits.bytes_per_second", "limits"));
+                }
+            }
+        }
         if let Some(limits) = &self.limits {
             if let Some(n) = limits.in_flight.filter(|n| n.get() > Limits::MAX_IN_FLIGHT) {
                 return Err(KeyError::new(
@@ -155,9 +188,12 @@ impl StoreSettings {
             let limits = self.limits.clone().unwrap_or_default();
             store = LimitedStore::wrap(store, &limits, self.deadline);
         }
+        #[cfg(feature = "observe")]
         if self.metrics || self.tracing {
             store = ObservedStore::wrap(store, label, self.metrics, self.tracing);
         }
+        #[cfg(not(feature = "observe"))]
+        let _ = label;
         store
     }
 }

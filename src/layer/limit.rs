@@ -12,7 +12,8 @@ use crate::config::Limits;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+#[cfg(feature = "limits")]
+use governor::{Quota, RateLimiter};
 use object_store::limit::LimitStore;
 use object_store::path::Path;
 use object_store::{
@@ -27,10 +28,30 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A rate of cells a second (governor's GCRA).
+#[cfg(feature = "limits")]
+type Limiter = governor::DefaultDirectRateLimiter;
+
+/// Without the `limits` feature no rate can be made: a configuration setting one is
+/// refused on load, and rates in a `Limits` made in code are not applied.
+#[cfg(not(feature = "limits"))]
+enum Limiter {}
+
+#[cfg(not(feature = "limits"))]
+impl Limiter {
+    async fn until_ready(&self) {
+        match *self {}
+    }
+
+    async fn until_n_ready(&self, _: NonZeroU32) -> Result<(), ()> {
+        match *self {}
+    }
+}
+
 /// The rates and the deadline, shared by a store and its multipart uploads.
 struct Rules {
-    requests: Option<DefaultDirectRateLimiter>,
-    bytes: Option<DefaultDirectRateLimiter>,
+    requests: Option<Limiter>,
+    bytes: Option<Limiter>,
     /// The bytes rate's burst, in cells: the most one wait may ask for.
     bytes_burst: u32,
     /// Bytes per cell of the bytes rate (1 up to a million bytes a second).
@@ -58,7 +79,7 @@ impl LimitedStore {
         };
         let requests = limits
             .requests_per_second
-            .map(|rate| limiter(rate, burst_of(rate)));
+            .and_then(|rate| limiter(rate, burst_of(rate)));
         let bytes_unit = limits.bytes_per_second.map_or(1, unit_of);
         let cells = |rate: u64| rate as f64 / bytes_unit as f64;
         let bytes_burst = limits
@@ -66,7 +87,7 @@ impl LimitedStore {
             .map_or(1, |rate| burst_of(cells(rate)));
         let bytes = limits
             .bytes_per_second
-            .map(|rate| limiter(cells(rate), bytes_burst));
+            .and_then(|rate| limiter(cells(rate), bytes_burst));
         Arc::new(Self {
             inner,
             rules: Arc::new(Rules {
@@ -96,7 +117,8 @@ fn unit_of(rate: u64) -> u64 {
 
 /// `rate` cells per second, `burst` at once. The period is kept within what governor
 /// counts (1 ns to 10⁶ s; on load, rates are checked to fall inside): never a panic.
-fn limiter(rate: f64, burst: u32) -> DefaultDirectRateLimiter {
+#[cfg(feature = "limits")]
+fn limiter(rate: f64, burst: u32) -> Option<Limiter> {
     let seconds = if rate.is_finite() && rate > 0.0 {
         (1.0 / rate).clamp(1e-9, 1e6)
     } else {
@@ -110,7 +132,12 @@ fn limiter(rate: f64, burst: u32) -> DefaultDirectRateLimiter {
     let quota = Quota::with_period(period)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
         .allow_burst(NonZeroU32::new(burst.min(most)).unwrap_or(NonZeroU32::MIN));
-    RateLimiter::direct(quota)
+    Some(RateLimiter::direct(quota))
+}
+
+#[cfg(not(feature = "limits"))]
+fn limiter(_rate: f64, _burst: u32) -> Option<Limiter> {
+    None
 }
 
 impl Rules {
@@ -353,6 +380,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "limits")]
     fn every_rate_builds_a_limiter_and_blocks_keep_the_rate() {
         for rate in [
             0.0,

@@ -12,10 +12,10 @@
 //! - `KeyOrderedStore` (local stores, and S3 stores with `list_order = "sorted"`):
 //!   listings in byte order, which merging listings needs.
 //! - `LimitedStore` (stores with `limits` or a `deadline`): operations in flight
-//!   (object_store's `LimitStore`), requests and bytes per second (`governor`), a
-//!   deadline per operation.
-//! - `ObservedStore` (stores with `metrics` or `tracing`): metrics through the
-//!   `metrics` facade, a span per operation through `tracing`.
+//!   (object_store's `LimitStore`), requests and bytes per second (`governor`, feature
+//!   `limits`), a deadline per operation.
+//! - `ObservedStore` (stores with `metrics` or `tracing`; feature `observe`): metrics
+//!   through the `metrics` facade, a span per operation through `tracing`.
 //! - [`fault::FaultyStore`]: fails or delays chosen operations, deterministically. A
 //!   public **testing aid**, for testing what an application or a composite store does
 //!   when a store misbehaves; stratus never builds it.
@@ -23,6 +23,7 @@
 pub mod fault;
 mod forward;
 mod limit;
+#[cfg(feature = "observe")]
 mod observe;
 mod ordered;
 mod prefix;
@@ -30,6 +31,7 @@ mod redact;
 pub(crate) mod timeout;
 
 pub(crate) use limit::LimitedStore;
+#[cfg(feature = "observe")]
 pub(crate) use observe::ObservedStore;
 pub(crate) use ordered::KeyOrderedStore;
 pub(crate) use prefix::PrefixedStore;
