@@ -105,7 +105,7 @@ pub enum Error {
 
     /// Two inventory reports could not be merged (different scans).
     #[error(transparent)]
-    Merge(#[from] crate::inventory::MergeError),
+    Merge(#[from] MergeError),
 
     /// A checkpoint of `sync` or `verify` could not be read, written or used.
     #[error("checkpoint {}: {message}", path.display())]
@@ -493,6 +493,18 @@ pub(crate) fn map_source(
             source: f(source),
         },
         other => other,
+    }
+}
+
+/// Why two inventory reports cannot be merged
+/// ([`Report::merge`](crate::inventory::Report::merge)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot merge inventory reports: {0}")]
+pub struct MergeError(String);
+
+impl MergeError {
+    pub(crate) fn new(reason: String) -> Self {
+        Self(reason)
     }
 }
 

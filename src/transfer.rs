@@ -12,6 +12,7 @@
 //! over where the destination stores them; a destination that cannot (object_store's
 //! `LocalFileSystem` answers `NotImplemented`) gets the bytes without them.
 
+use crate::version::Transferred;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
@@ -32,15 +33,6 @@ pub(crate) const CONDITIONAL_LIMIT: u64 = 64 * 1024 * 1024;
 const PART_SIZE: usize = 8 * 1024 * 1024;
 /// Parts in flight at once per upload.
 const PART_CONCURRENCY: usize = 4;
-
-/// What a transfer read and wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Transferred {
-    /// Bytes copied.
-    pub size: u64,
-    /// XXH3-128 of the bytes copied.
-    pub digest: u128,
-}
 
 /// Whether a copy carries the source stamp (see [`crate::version`]): what `sync` writes
 /// does, so that a later `sync` knows which version of the source it holds.
@@ -258,23 +250,4 @@ pub(crate) async fn head_if_any(
 /// Whether `store` lacks `location`, asked with a `head`.
 pub(crate) async fn absent(store: &dyn ObjectStore, location: &Path) -> Result<bool> {
     Ok(head_if_any(store, location).await?.is_none())
-}
-
-/// Read `location` in `store` and return its size and XXH3-128 digest.
-pub(crate) async fn digest(store: &dyn ObjectStore, location: &Path) -> Result<Transferred> {
-    let mut body = store
-        .get_opts(location, GetOptions::default())
-        .await?
-        .into_stream();
-    let mut hasher = Xxh3::new();
-    let mut size = 0u64;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk?;
-        hasher.update(&chunk);
-        size += chunk.len() as u64;
-    }
-    Ok(Transferred {
-        size,
-        digest: hasher.digest128(),
-    })
 }

@@ -37,9 +37,10 @@
 //! and a same-size change whose time goes backwards is found only by
 //! `Compare::Content`.
 
-use crate::transfer::digest;
+use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{Attribute, Attributes, GetOptions, ObjectMeta, ObjectStore, Result};
+use xxhash_rust::xxh3::Xxh3;
 
 /// How two copies of a key are compared (by [`sync`](crate::replicate::sync),
 /// [`verify`](crate::replicate::verify), [`repair`](crate::replicate::repair), and the
@@ -285,4 +286,32 @@ mod tests {
         assert!(same(source.clone(), meta(3, "copy", 50, 0), true).await);
         assert!(!same(meta(3, "src-2", 40, 0), meta(3, "copy", 50, 0), true).await);
     }
+}
+
+/// What a transfer read and wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Transferred {
+    /// Bytes copied.
+    pub size: u64,
+    /// XXH3-128 of the bytes copied.
+    pub digest: u128,
+}
+
+/// Read `location` in `store` and return its size and XXH3-128 digest.
+pub(crate) async fn digest(store: &dyn ObjectStore, location: &Path) -> Result<Transferred> {
+    let mut body = store
+        .get_opts(location, GetOptions::default())
+        .await?
+        .into_stream();
+    let mut hasher = Xxh3::new();
+    let mut size = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+    }
+    Ok(Transferred {
+        size,
+        digest: hasher.digest128(),
+    })
 }

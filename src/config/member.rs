@@ -210,7 +210,7 @@ impl<'de, T: Table> Deserialize<'de> for Written<T> {
         impl<'de, T: Table> Visitor<'de> for V<T> {
             type Value = Written<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let keys: Vec<String> = super::providers::keys_of::<T>()
+                let keys: Vec<String> = super::keys::keys_of::<T>()
                     .iter()
                     .map(|k| format!("`{k}`"))
                     .collect();

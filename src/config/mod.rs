@@ -31,6 +31,7 @@
 //! [`AzureConfig`], [`LocalConfig`] and [`MemoryConfig`]; README.md has the full table.
 
 mod interpolate;
+mod keys;
 mod member;
 mod options;
 mod place;

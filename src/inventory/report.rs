@@ -117,10 +117,7 @@ pub struct Source {
 /// prefixes kept is about a tenth of that.
 pub const MAX_REPORT_BYTES: u64 = 256 << 20;
 
-/// Why two reports cannot be merged.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot merge inventory reports: {0}")]
-pub struct MergeError(String);
+pub use crate::error::MergeError;
 
 impl Report {
     /// Read a report from a JSON file (what `serde_json` makes of a `Report`, e.g. the
@@ -220,7 +217,7 @@ impl Report {
             )
         };
         if settings(self) != settings(&other) {
-            return Err(crate::Error::Merge(MergeError(format!(
+            return Err(crate::Error::Merge(MergeError::new(format!(
                 "different settings (as_of, depth, prefix limit, top): {:?} and {:?}",
                 settings(self),
                 settings(&other)

@@ -12,14 +12,14 @@
 //! the same way, and their members are reported through [`Provider::members`] so that
 //! references, places and secrets are walked by one piece of code for both.
 
+pub(crate) use super::keys::keys_of;
 use super::member::MemberStore;
 use super::place::Place;
 use super::{
     check_endpoint, BuildError, KeyError, Options, Resolve, RetrySettings, Secret, StoreConfig,
 };
 use object_store::ObjectStore;
-use serde::de::{self, DeserializeOwned, Visitor};
-use serde::Deserializer;
+use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -287,49 +287,6 @@ pub(crate) fn parse_as<T: DeserializeOwned + Into<ProviderConfig>>(
     value: serde_json::Value,
 ) -> Result<ProviderConfig, KeyError> {
     super::deserialize::<T>(value).map(Into::into)
-}
-
-/// The keys a serde struct declares: what its derived `Deserialize` hands to
-/// `deserialize_struct`, caught by a deserializer that stops there. Used so that a
-/// provider's keys are written once, in its struct.
-pub(crate) fn keys_of<T: DeserializeOwned>() -> &'static [&'static str] {
-    struct Catch(Option<&'static [&'static str]>);
-    #[derive(Debug)]
-    struct Stop;
-    impl std::fmt::Display for Stop {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("stop")
-        }
-    }
-    impl std::error::Error for Stop {}
-    impl de::Error for Stop {
-        fn custom<M: std::fmt::Display>(_: M) -> Self {
-            Stop
-        }
-    }
-    impl<'de> Deserializer<'de> for &mut Catch {
-        type Error = Stop;
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
-            Err(Stop)
-        }
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            fields: &'static [&'static str],
-            _: V,
-        ) -> Result<V::Value, Stop> {
-            self.0 = Some(fields);
-            Err(Stop)
-        }
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
-            enum identifier ignored_any
-        }
-    }
-    let mut catch = Catch(None);
-    let _ = T::deserialize(&mut catch);
-    catch.0.unwrap_or(&[])
 }
 
 #[cfg(test)]
