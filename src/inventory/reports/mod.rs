@@ -65,9 +65,12 @@
 //!   other than its stated size (inflated here, bounded), a header over 1 MiB or nested
 //!   past 16, a dictionary value of a column read over 64 KiB, LZ4 (Hadoop) pages, a
 //!   footer over 16 MiB or one declaring more than 16 rows a byte of the file fail the
-//!   file; batches are as many rows (8,192 down to 1) as keep what the pages can decode
-//!   to under 16 MiB: a dictionary index at the dictionary's longest value, a
-//!   `DELTA_BYTE_ARRAY` value at its page's size, PLAIN values at most their page;
+//!   file, and so do a dictionary page counting more values than its bytes can hold,
+//!   pages whose rows do not add up to the row group's, and text pages encoded other
+//!   than dictionary or PLAIN (the DELTA decoders size themselves by their body's own
+//!   counts); batches are as many rows (8,192 down to 1) as keep what the pages can
+//!   decode to under 16 MiB: a dictionary index at the dictionary's longest value,
+//!   PLAIN values at most their page;
 //! - storage classes: at most [`CLASS_LIMIT`](super::CLASS_LIMIT) (64) distinct ones of
 //!   at most 64 bytes each are kept (a hash map); the rest count in
 //!   [`Report::classes_other`], shown as "other";
@@ -75,9 +78,8 @@
 //!   not kept), at most 100,000 files listed (refused while parsing);
 //!   `manifest.checksum` at most 1 KiB.
 //!
-//! A gzip Parquet page is inflated twice (bounded here, then by the parquet crate);
-//! `DELTA_BYTE_ARRAY` text columns are read in small batches (their values' lengths are
-//! not decoded ahead), correct but slower; no provider writes either.
+//! A gzip Parquet page is inflated twice (bounded here, then by the parquet crate); no
+//! provider writes gzip Parquet reports.
 
 mod csv;
 mod manifest;

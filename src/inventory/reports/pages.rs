@@ -16,7 +16,8 @@
 //! - LZ4 (the deprecated Hadoop framing, whose fallback decoder is unbounded) is refused;
 //!   SNAPPY, GZIP, LZ4_RAW and uncompressed chunks are read.
 //!
-//! What each data page can expand to then follows from its encoding ([`Page::cost`]).
+//! What each data page can expand to then follows from its encoding
+//! ([`Page::text_cost`]).
 
 use parquet::basic::Compression;
 use std::io::Read;
@@ -72,17 +73,19 @@ impl Cost {
 const PLAIN: i32 = 0;
 const PLAIN_DICTIONARY: i32 = 2;
 const DELTA_LENGTH_BYTE_ARRAY: i32 = 6;
+const DELTA_BYTE_ARRAY: i32 = 7;
 const RLE_DICTIONARY: i32 = 8;
 
 impl Page {
     /// What a data page of a variable-length (BYTE_ARRAY) column may decode to, given the
     /// longest value of the chunk's dictionary: a dictionary index stands for any value of
-    /// it; PLAIN and DELTA_LENGTH_BYTE_ARRAY values are stored whole (the page holds all
-    /// it decodes to); DELTA_BYTE_ARRAY (and anything else) can repeat up to the page's
-    /// size in every row.
+    /// it; PLAIN values are stored whole (the page holds all it decodes to). Other
+    /// encodings are refused: the DELTA ones' decoders make room for as many values as
+    /// their body's own header counts, before the page's count is looked at, and no
+    /// provider writes them.
     pub(crate) fn text_cost(&self, dictionary: Option<u64>) -> Result<Cost, String> {
-        Ok(match self.encoding {
-            PLAIN_DICTIONARY | RLE_DICTIONARY => Cost {
+        match self.encoding {
+            PLAIN_DICTIONARY | RLE_DICTIONARY => Ok(Cost {
                 per_row: dictionary.ok_or_else(|| {
                     format!(
                         "the page at byte {} indexes a dictionary the chunk has not given",
@@ -90,16 +93,27 @@ impl Page {
                     )
                 })?,
                 whole: u64::MAX,
-            },
-            PLAIN | DELTA_LENGTH_BYTE_ARRAY => Cost {
+            }),
+            PLAIN => Ok(Cost {
                 per_row: self.inflated,
                 whole: self.inflated,
-            },
-            _ => Cost {
-                per_row: self.inflated,
-                whole: u64::MAX,
-            },
-        })
+            }),
+            DELTA_LENGTH_BYTE_ARRAY | DELTA_BYTE_ARRAY => Err(format!(
+                "the page at byte {} is encoded {}: not read in a text column (its decoder \
+                 sizes itself by counts the page's body gives; provider reports use \
+                 dictionary or PLAIN pages)",
+                self.offset,
+                if self.encoding == DELTA_BYTE_ARRAY {
+                    "DELTA_BYTE_ARRAY"
+                } else {
+                    "DELTA_LENGTH_BYTE_ARRAY"
+                }
+            )),
+            other => Err(format!(
+                "the page at byte {} has encoding {other}, not one of a text column",
+                self.offset
+            )),
+        }
     }
 
     /// Whether the values of a dictionary page are PLAIN (how every writer stores them).
@@ -109,8 +123,13 @@ impl Page {
 }
 
 /// The pages of one column chunk (`chunk`: all its bytes, as the footer places them),
-/// checked as the module says. `codec` is the chunk's compression.
-pub(crate) fn walk(chunk: &[u8], codec: Compression) -> Result<Vec<Page>, String> {
+/// checked as the module says and handed to `each` in order (nothing is kept: a chunk
+/// can hold millions of pages). `codec` is the chunk's compression.
+pub(crate) fn walk(
+    chunk: &[u8],
+    codec: Compression,
+    mut each: impl FnMut(Page) -> Result<(), String>,
+) -> Result<(), String> {
     if matches!(codec, Compression::LZ4) {
         return Err(
             "LZ4 (Hadoop framing) is not read: its size cannot be bounded before \
@@ -118,7 +137,6 @@ pub(crate) fn walk(chunk: &[u8], codec: Compression) -> Result<Vec<Page>, String
                 .to_string(),
         );
     }
-    let mut pages = Vec::new();
     let mut at = 0usize;
     while at < chunk.len() {
         let fail = |message: String| format!("the page at byte {at} of the chunk: {message}");
@@ -162,17 +180,17 @@ pub(crate) fn walk(chunk: &[u8], codec: Compression) -> Result<Vec<Page>, String
                 )));
             }
         }
-        pages.push(Page {
+        each(Page {
             offset: at,
             length: header_len + body_len,
             kind: header.kind,
             inflated: header.inflated,
             values: header.values,
             encoding: header.encoding,
-        });
+        })?;
         at += header_len + body_len;
     }
-    Ok(pages)
+    Ok(())
 }
 
 /// How many bytes a gzip stream (or several, one after another, as the parquet crate reads

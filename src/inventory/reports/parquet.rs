@@ -253,8 +253,7 @@ impl Checked {
                     column.column_path().string()
                 )
             };
-            let walked = pages::walk(bytes, column.compression()).map_err(fail)?;
-            costs.push(leaf_costs(column, range.start, bytes, &walked, rows).map_err(fail)?);
+            costs.push(leaf_costs(column, range.start, bytes, rows).map_err(fail)?);
         }
         let mut batch = BATCH as u64;
         loop {
@@ -281,12 +280,13 @@ struct PageRows {
     cost: pages::Cost,
 }
 
-/// The data pages of one column chunk as [`PageRows`], cut at the row group's `rows`.
+/// The data pages of one column chunk as [`PageRows`]. Their rows must add up to the
+/// row group's `rows`: the parquet crate reads a chunk until its pages end, whatever the
+/// footer counts, so rows the footer does not declare would be decoded uncosted.
 fn leaf_costs(
     column: &ColumnChunkMetaData,
     start: u64,
     chunk: &Bytes,
-    walked: &[pages::Page],
     rows: u64,
 ) -> Result<Vec<PageRows>, String> {
     let fixed = match column.column_type() {
@@ -305,12 +305,30 @@ fn leaf_costs(
     let mut dictionary: Option<u64> = None;
     let mut out = Vec::new();
     let mut first = 0u64;
-    for page in walked {
+    pages::walk(chunk, column.compression(), |page| {
         match page.kind {
             pages::Kind::Dictionary => {
+                // The decoder makes room for every value the header counts: each takes
+                // at least this many bytes of the page (a length, or its width).
+                // (booleans: a bit).
+                let room = match column.column_type() {
+                    PhysicalType::BOOLEAN => page.inflated.saturating_mul(8),
+                    PhysicalType::BYTE_ARRAY | PhysicalType::INT32 | PhysicalType::FLOAT => {
+                        page.inflated / 4
+                    }
+                    PhysicalType::FIXED_LEN_BYTE_ARRAY => page.inflated / fixed.unwrap_or(1).max(1),
+                    PhysicalType::INT96 => page.inflated / 12,
+                    _ => page.inflated / 8,
+                };
+                if page.values > room {
+                    return Err(format!(
+                        "its dictionary page at byte {} counts {} values in {} bytes",
+                        page.offset, page.values, page.inflated
+                    ));
+                }
                 let longest = match fixed {
                     Some(length) => length,
-                    None => longest_in_dictionary(column, start, chunk, page, rows)?,
+                    None => longest_in_dictionary(column, start, chunk, &page, rows)?,
                 };
                 if longest > VALUE_LIMIT {
                     return Err(format!(
@@ -321,9 +339,6 @@ fn leaf_costs(
                 dictionary = Some(dictionary.unwrap_or(0).max(longest));
             }
             pages::Kind::Data => {
-                if first >= rows {
-                    continue;
-                }
                 let cost = match fixed {
                     Some(length) => pages::Cost {
                         per_row: length,
@@ -331,17 +346,48 @@ fn leaf_costs(
                     },
                     None => page.text_cost(dictionary)?,
                 };
-                let held = page.values.min(rows - first);
+                if out.len() == PAGES_KEPT {
+                    out = coarser(std::mem::take(&mut out));
+                }
                 out.push(PageRows {
                     first,
-                    rows: held,
+                    rows: page.values,
                     cost,
                 });
-                first += held;
+                first = first.saturating_add(page.values);
             }
         }
+        Ok(())
+    })?;
+    if first != rows {
+        return Err(format!(
+            "its pages hold {first} rows; the footer says the row group has {rows}"
+        ));
     }
     Ok(out)
+}
+
+/// The most [`PageRows`] kept for one chunk: a writer's chunk holds tens of pages; past
+/// this many (a chunk of millions of tiny pages) neighbours are merged.
+const PAGES_KEPT: usize = 1 << 16;
+
+/// `pages` with each two neighbours merged into one that costs at least what either
+/// did in any batch: the larger cost a row, the sum of the wholes.
+fn coarser(pages: Vec<PageRows>) -> Vec<PageRows> {
+    pages
+        .chunks(2)
+        .map(|pair| PageRows {
+            first: pair[0].first,
+            rows: pair.iter().map(|p| p.rows).fold(0, u64::saturating_add),
+            cost: pages::Cost {
+                per_row: pair.iter().map(|p| p.cost.per_row).max().unwrap_or(0),
+                whole: pair
+                    .iter()
+                    .map(|p| p.cost.whole)
+                    .fold(0, u64::saturating_add),
+            },
+        })
+        .collect()
 }
 
 /// The most any batch of `batch` rows of a row group (batches start at its first row)
