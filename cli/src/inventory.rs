@@ -1,67 +1,22 @@
-//! Inventory a bucket: how many objects and bytes, where, how big, how old.
-//!
-//! ```text
-//! cargo run --release --example inventory                       # the bundled sample tree
-//! cargo run --release --example inventory -- stores.toml --store archive --prefix logs --depth 3
-//! cargo run --release --example inventory -- s3://bucket/prefix?region=eu-west-1 --format json
-//! cargo run --release --example inventory -- diff last-week.json today.json   # what grew
-//! # with `--features reports`: a provider's inventory report instead of a listing, and an
-//! # export of a listing as an S3 Inventory in Parquet
-//! cargo run --release --features reports --example inventory -- fixtures/stores/reports.toml \
-//!     --store s3-parquet --from-report inventory/source-bucket/daily/2026-11-20T00-00Z/manifest.json
-//! cargo run --release --features reports --example inventory -- --export file:///tmp/export
-//! ```
+//! `stratus inventory`: how many objects and bytes a store holds, where, how big, how
+//! old; and `stratus diff`: what grew between two reports.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use crate::config::Context;
+use crate::finish::{Failure, Outcome};
+use crate::progress::ProgressLine;
+use clap::ValueEnum;
 use std::io::IsTerminal;
-use std::process::ExitCode;
+use std::sync::Arc;
 use stratus::inventory::{html, scan, table, Report, ScanOptions};
 use stratus::object_store::path::Path;
+use stratus::object_store::ObjectStore;
 use stratus::text::{human_bytes, terminal, thousands};
 use stratus::Progress;
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/progress.rs"]
-mod progress;
-use progress::ProgressLine;
-
-#[derive(Parser)]
-#[command(
-    about = "Inventory a bucket (any provider, by configuration): counts, bytes, prefixes, sizes, ages",
-    args_conflicts_with_subcommands = true
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    scan: Args,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// What grew between two reports written with `--format json` (older first).
-    Diff {
-        /// The older report.
-        old: std::path::PathBuf,
-        /// The newer report.
-        new: std::path::PathBuf,
-        /// How many prefixes to list that grew (and that shrank) most.
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
-}
-
 #[derive(clap::Args)]
-struct Args {
-    /// A config file (TOML/JSON) or a store URL (s3://, gs://, az://, file://, memory://).
-    #[arg(default_value = "fixtures/stores/local.toml")]
-    source: String,
-    /// The store to use from a config file (default: the file's `default`).
-    #[arg(long)]
+pub struct Args {
+    /// The store: a name in the config file (default: the file's `default`), or a URL
+    /// (s3://, gs://, az://, file://, memory://), which needs no config file.
     store: Option<String>,
     /// Only objects under this prefix (whole segments; a trailing `/` is optional).
     #[arg(long, default_value = "")]
@@ -78,29 +33,63 @@ struct Args {
     /// Listings in flight at once (1: one sequential listing).
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArgs,
     /// Read this provider inventory report (the key of its manifest in the store: S3
     /// Inventory, Azure Blob Inventory or GCS Storage Insights; CSV or Parquet) instead of
-    /// listing. Needs the `reports` feature.
+    /// listing.
     #[arg(long, value_name = "MANIFEST")]
     from_report: Option<String>,
     /// Also write the listing as an S3 Inventory in Parquet (a manifest and data files) to
     /// DEST: a store URL (`file:///tmp/export`, `s3://bucket/prefix`) or `NAME[:PREFIX]`, a
-    /// store of the config file. Needs the `reports` feature.
+    /// store of the config file.
     #[arg(long, value_name = "DEST", conflicts_with = "from_report")]
     export: Option<String>,
     /// Browse the prefix tree in this terminal while the scan runs (ncdu-style; `?` for
-    /// keys). Needs the `browse` feature.
-    #[arg(long, conflicts_with_all = ["export", "format"])]
+    /// keys).
+    #[arg(long, conflicts_with_all = ["export", "format", "json", "html"])]
     browse: bool,
     /// Reading a report: at most this many distinct prefixes are summed exactly.
     #[arg(long, default_value_t = 1_000_000)]
     tracked_prefixes: usize,
-    /// On failure, print the full error (with the server's response) too.
-    #[arg(long, short)]
-    verbose: bool,
+}
+
+/// `stratus diff`.
+#[derive(clap::Args)]
+pub struct DiffArgs {
+    /// The older report (written by `stratus inventory --json`).
+    old: std::path::PathBuf,
+    /// The newer report.
+    new: std::path::PathBuf,
+    /// How many prefixes to list that grew (and that shrank) most.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    #[command(flatten)]
+    format: FormatArgs,
+}
+
+/// `--format`, or its short forms `--json` and `--html`.
+#[derive(clap::Args)]
+struct FormatArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Output JSON (`--format json`).
+    #[arg(long, conflicts_with_all = ["format", "html"])]
+    json: bool,
+    /// Output one self-contained HTML page (`--format html`).
+    #[arg(long, conflicts_with = "format")]
+    html: bool,
+}
+
+impl FormatArgs {
+    fn get(&self) -> Format {
+        match (self.json, self.html) {
+            (true, _) => Format::Json,
+            (_, true) => Format::Html,
+            _ => self.format,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -111,44 +100,43 @@ enum Format {
     Html,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Diff {
-            old,
-            new,
-            limit,
-            format,
-        }) => cli::finish(diff(&old, &new, limit, format), false),
-        None => cli::finish(run(&cli.scan).await, cli.scan.verbose),
-    }
-}
-
-fn diff(
-    old: &std::path::Path,
-    new: &std::path::Path,
-    limit: usize,
-    format: Format,
-) -> stratus::Result<()> {
-    let newer = Report::load(new)?;
-    let diff = Report::load(old)?.diff(&newer);
-    match format {
+/// `stratus diff OLD NEW`.
+pub fn diff(args: &DiffArgs) -> Outcome {
+    let newer = Report::load(&args.new)?;
+    let diff = Report::load(&args.old)?.diff(&newer);
+    match args.format.get() {
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&diff).expect("a diff serializes")
         ),
-        Format::Table => print!("{}", diff.render(limit)),
+        Format::Table => print!("{}", diff.render(args.limit)),
         Format::Html => print!(
             "{}",
-            html::render_diff(&diff, &newer, &new.display().to_string())
+            html::render_diff(&diff, &newer, &args.new.display().to_string())
         ),
     }
     Ok(())
 }
 
-async fn run(args: &Args) -> stratus::Result<()> {
-    let store = stratus::open_with(&args.source, args.store.as_deref())?;
+/// The store the arguments name, and how it is named for people: the URL, or the
+/// store's name and its config file.
+fn open(context: &Context, store: Option<&str>) -> Result<(Arc<dyn ObjectStore>, String), Failure> {
+    match store {
+        Some(url) if url.contains("://") => Ok((stratus::open_with(url, None)?, url.to_string())),
+        name => {
+            let (config, path) = context.load()?;
+            let name = match name {
+                Some(name) => name,
+                None => config.default_name()?,
+            };
+            Ok((config.open(name)?, format!("{name} ({path})")))
+        }
+    }
+}
+
+/// `stratus inventory [STORE]`.
+pub async fn run(context: &Context, args: &Args) -> Outcome {
+    let (store, name) = open(context, args.store.as_deref())?;
     let prefix = stratus::key::parse_prefix(&args.prefix)?;
     let mut options = ScanOptions::default()
         .with_depth(args.depth)
@@ -157,7 +145,7 @@ async fn run(args: &Args) -> stratus::Result<()> {
         .with_concurrency(args.concurrency);
     let bar = std::io::stderr().is_terminal().then(ProgressLine::new);
     if let Some(bar) = &bar {
-        let bar = std::sync::Arc::clone(bar);
+        let bar = Arc::clone(bar);
         options = options.with_progress(move |p: Progress| {
             bar.update(false, |secs| {
                 format!(
@@ -177,14 +165,16 @@ async fn run(args: &Args) -> stratus::Result<()> {
         if let Some(bar) = &bar {
             bar.clear();
         }
-        return browse(args, store, &prefix, options).await;
+        return browse(args, store, &name, &prefix, options).await;
     }
     let report = if let Some(manifest) = &args.from_report {
         from_report(store.clone(), manifest, &prefix, &options).await
     } else if let Some(dest) = &args.export {
-        export(args, store.as_ref(), &prefix, &options, dest).await
+        export(context, store.as_ref(), &prefix, &options, dest).await
     } else {
-        scan(store.as_ref(), Some(&prefix), &options).await
+        scan(store.as_ref(), Some(&prefix), &options)
+            .await
+            .map_err(Failure::from)
     };
     if let Some(bar) = &bar {
         bar.clear();
@@ -193,13 +183,13 @@ async fn run(args: &Args) -> stratus::Result<()> {
     if let Some(unlisted) = &report.unlisted {
         eprintln!("warning: {}", unlisted.describe());
     }
-    match args.format {
+    let format = args.format.get();
+    match format {
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&report).expect("a report serializes")
         ),
         Format::Table | Format::Html => {
-            let store = store_name(args);
             let title = match prefix.as_ref() {
                 _ if report.source.is_some() => {
                     let source = report.source.as_ref().expect("checked");
@@ -209,10 +199,10 @@ async fn run(args: &Args) -> stratus::Result<()> {
                         p => format!("{bucket}, prefix {p}/ (from its inventory report)"),
                     }
                 }
-                "" => store.to_string(),
-                p => format!("{store}, prefix {p}/"),
+                "" => name,
+                p => format!("{name}, prefix {p}/"),
             };
-            if let Format::Html = args.format {
+            if let Format::Html = format {
                 print!("{}", html::render(&report, &title));
             } else {
                 print!("{}", table::render(&report, &title));
@@ -222,55 +212,36 @@ async fn run(args: &Args) -> stratus::Result<()> {
     Ok(())
 }
 
-/// How the store is named for people: the URL, or the store's name and its config file.
-fn store_name(args: &Args) -> String {
-    if args.source.contains("://") {
-        return args.source.clone();
-    }
-    match &args.store {
-        Some(name) => format!("{name} ({})", args.source),
-        None => match stratus::Config::load(&args.source) {
-            Ok(config) => match config.default_name() {
-                Ok(name) => format!("{name} ({})", args.source),
-                Err(_) => args.source.clone(),
-            },
-            Err(_) => args.source.clone(),
-        },
-    }
-}
-
-#[cfg(feature = "reports")]
 async fn from_report(
-    store: std::sync::Arc<dyn stratus::object_store::ObjectStore>,
+    store: Arc<dyn ObjectStore>,
     manifest: &str,
     prefix: &Path,
     options: &ScanOptions,
-) -> stratus::Result<Report> {
+) -> Result<Report, Failure> {
     let manifest = stratus::key::parse_key(manifest)?;
-    stratus::inventory::reports::read(store, &manifest, Some(prefix), options).await
+    Ok(stratus::inventory::reports::read(store, &manifest, Some(prefix), options).await?)
 }
 
-#[cfg(feature = "reports")]
 async fn export(
-    args: &Args,
-    store: &dyn stratus::object_store::ObjectStore,
+    context: &Context,
+    store: &dyn ObjectStore,
     prefix: &Path,
     options: &ScanOptions,
     dest: &str,
-) -> stratus::Result<Report> {
+) -> Result<Report, Failure> {
     use stratus::inventory::export::{export, ExportOptions};
     let (dest_store, dest_prefix) = if dest.contains("://") {
         (stratus::open_with(dest, None)?, None)
     } else {
         let (name, under) = dest.split_once(':').unwrap_or((dest, ""));
-        let store = stratus::open_with(&args.source, Some(name))?;
-        (store, Some(stratus::key::parse_prefix(under)?))
+        let (config, _) = context.load()?;
+        (config.open(name)?, Some(stratus::key::parse_prefix(under)?))
     };
     let (report, written) = export(
         store,
         Some(prefix),
         options,
-        std::sync::Arc::clone(&dest_store),
+        Arc::clone(&dest_store),
         dest_prefix.as_ref(),
         &ExportOptions::default(),
     )
@@ -285,75 +256,30 @@ async fn export(
     Ok(report)
 }
 
-#[cfg(not(feature = "reports"))]
-async fn from_report(
-    _: std::sync::Arc<dyn stratus::object_store::ObjectStore>,
-    _: &str,
-    _: &Path,
-    _: &ScanOptions,
-) -> stratus::Result<Report> {
-    without_reports("--from-report")
-}
-
-#[cfg(not(feature = "reports"))]
-async fn export(
-    _: &Args,
-    _: &dyn stratus::object_store::ObjectStore,
-    _: &Path,
-    _: &ScanOptions,
-    _: &str,
-) -> stratus::Result<Report> {
-    without_reports("--export")
-}
-
-#[cfg(not(feature = "reports"))]
-fn without_reports(flag: &str) -> ! {
-    eprintln!(
-        "error: {flag} needs the `reports` feature: cargo run --release --features reports \
-         --example inventory -- ..."
-    );
-    std::process::exit(2)
-}
-
-#[cfg(feature = "browse")]
 async fn browse(
     args: &Args,
-    store: std::sync::Arc<dyn stratus::object_store::ObjectStore>,
+    store: Arc<dyn ObjectStore>,
+    name: &str,
     prefix: &Path,
     options: ScanOptions,
-) -> stratus::Result<()> {
+) -> Outcome {
     use stratus::inventory::browse;
     if !std::io::stdout().is_terminal() {
-        eprintln!("error: --browse needs a terminal (standard output is not one)");
-        std::process::exit(2);
+        return Err(Failure::Usage(
+            "--browse needs a terminal (standard output is not one)".into(),
+        ));
     }
-    let name = store_name(args);
     let title = match prefix.as_ref() {
-        "" => name,
+        "" => name.to_string(),
         p => format!("{name}, prefix {p}/"),
     };
     // The browser shows the largest objects of each prefix it opens: keep more of them.
     let options = options.with_top(args.top.max(200));
     if let Some(manifest) = &args.from_report {
         let report = from_report(store, manifest, prefix, &options).await?;
-        browse::browse_report(report, &title).await
+        Ok(browse::browse_report(report, &title).await?)
     } else {
-        browse::browse(store, Some(prefix), &options, &title)
-            .await
-            .map(|_| ())
+        browse::browse(store, Some(prefix), &options, &title).await?;
+        Ok(())
     }
-}
-
-#[cfg(not(feature = "browse"))]
-async fn browse(
-    _: &Args,
-    _: std::sync::Arc<dyn stratus::object_store::ObjectStore>,
-    _: &Path,
-    _: ScanOptions,
-) -> stratus::Result<()> {
-    eprintln!(
-        "error: --browse needs the `browse` feature: cargo run --release --features browse \
-         --example inventory -- --browse"
-    );
-    std::process::exit(2)
 }

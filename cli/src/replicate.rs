@@ -1,14 +1,6 @@
-//! Keep copies of data in several stores: sync one store to another, verify that two
-//! agree, repair the members of a replicated store.
-//!
-//! ```text
-//! cargo run --release --example replicate                         # a demo in a temp folder
-//! cargo run --release --example replicate -- sync stores.toml SRC DST [--delete] [--dry-run]
-//!     [--max-delete N|P%] [--force] [--backup STORE[:PREFIX]]
-//! cargo run --release --example replicate -- verify stores.toml A B [--content]
-//! cargo run --release --example replicate -- repair stores.toml STORE [--dry-run] [--recorded]
-//! cargo run --release --example replicate -- status stores.toml STORE
-//! ```
+//! `stratus sync|verify|repair|status`: keep copies of data in several stores. Sync one
+//! store to another, verify that two agree, repair the members of a replicated store,
+//! and show what its members are recorded to have missed.
 //!
 //! With a `journal` in the store's configuration, what members missed survives restarts:
 //! `status` shows it per member, and `repair --recorded` converges exactly those keys
@@ -17,31 +9,17 @@
 //! SRC, DST, A and B name stores of the config file (any provider); STORE names a
 //! `provider = "replicated"` store.
 
-use clap::{Parser, Subcommand};
+use crate::config::Context;
+use crate::finish::Outcome;
+use crate::progress::ProgressLine;
 use std::io::IsTerminal;
-use std::process::ExitCode;
 use std::sync::Arc;
-use stratus::object_store::path::Path;
-use stratus::object_store::ObjectStoreExt;
 use stratus::replicate::{self, Backup, Compare, DeleteLimit, Difference, SyncOptions};
 use stratus::text::{human_bytes, terminal, thousands};
 use stratus::Config;
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/progress.rs"]
-mod progress;
-use progress::ProgressLine;
-
-#[derive(Parser)]
-#[command(about = "Sync, verify and repair copies of data across stores")]
-struct Args {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
 #[derive(clap::Args, Default)]
-struct Common {
+pub struct Common {
     /// Touch nothing; report what would be done.
     #[arg(long)]
     dry_run: bool,
@@ -67,92 +45,76 @@ struct Common {
     backup: Option<String>,
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Copy what is missing or different in DST from SRC.
-    Sync {
-        /// The config file.
-        config: String,
-        /// The source store.
-        src: String,
-        /// The destination store.
-        dst: String,
-        /// Also delete from DST what SRC lacks.
-        #[arg(long)]
-        delete: bool,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Report how two stores differ.
-    Verify {
-        /// The config file.
-        config: String,
-        /// One store.
-        a: String,
-        /// The other.
-        b: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Converge every member of a replicated store.
-    Repair {
-        /// The config file.
-        config: String,
-        /// The replicated store.
-        store: String,
-        /// Only the keys members are recorded to have missed (its journal, after a
-        /// restart): a head per member and key, no listing.
-        #[arg(long)]
-        recorded: bool,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// What the members of a replicated store are recorded to have missed.
-    Status {
-        /// The config file.
-        config: String,
-        /// The replicated store.
-        store: String,
-    },
-    /// Sync a local folder to two others, damage one, verify and repair (temp folder).
-    Demo,
+/// `stratus sync SRC DST`.
+#[derive(clap::Args)]
+pub struct SyncArgs {
+    /// The source store.
+    src: String,
+    /// The destination store.
+    dst: String,
+    /// Also delete from DST what SRC lacks.
+    #[arg(long)]
+    delete: bool,
+    #[command(flatten)]
+    common: Common,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let result = match Args::parse().command.unwrap_or(Command::Demo) {
-        Command::Sync {
-            config,
-            src,
-            dst,
-            delete,
-            common,
-        } => match options(&common) {
-            Ok(options) => sync(&config, &src, &dst, &common, options.with_delete(delete)).await,
-            Err(e) => Err(e),
-        },
-        Command::Verify {
-            config,
-            a,
-            b,
-            common,
-        } => match options(&common) {
-            Ok(options) => verify(&config, &a, &b, options).await,
-            Err(e) => Err(e),
-        },
-        Command::Repair {
-            config,
-            store,
-            recorded,
-            common,
-        } => match options(&common) {
-            Ok(options) => repair(&config, &store, recorded, &common, options).await,
-            Err(e) => Err(e),
-        },
-        Command::Status { config, store } => status(&config, &store),
-        Command::Demo => demo().await,
-    };
-    cli::finish(result, false)
+/// `stratus verify A B`.
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// One store.
+    a: String,
+    /// The other.
+    b: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// `stratus repair STORE`.
+#[derive(clap::Args)]
+pub struct RepairArgs {
+    /// The replicated store.
+    store: String,
+    /// Only the keys members are recorded to have missed (its journal, after a
+    /// restart): a head per member and key, no listing.
+    #[arg(long)]
+    recorded: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// `stratus status STORE`.
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// The replicated store.
+    store: String,
+}
+
+/// `stratus sync`.
+pub async fn run_sync(context: &Context, args: &SyncArgs) -> Outcome {
+    let options = options(&args.common)?.with_delete(args.delete);
+    let (config, _) = context.load()?;
+    Ok(sync(&config, &args.src, &args.dst, &args.common, options).await?)
+}
+
+/// `stratus verify`.
+pub async fn run_verify(context: &Context, args: &VerifyArgs) -> Outcome {
+    let options = options(&args.common)?;
+    let (config, _) = context.load()?;
+    Ok(verify(&config, &args.a, &args.b, options).await?)
+}
+
+/// `stratus repair`.
+pub async fn run_repair(context: &Context, args: &RepairArgs) -> Outcome {
+    let options = options(&args.common)?;
+    let (config, _) = context.load()?;
+    Ok(repair(&config, &args.store, args.recorded, &args.common, options).await?)
+}
+
+/// `stratus status`.
+pub fn run_status(context: &Context, args: &StatusArgs) -> Outcome {
+    let (config, _) = context.load()?;
+    Ok(status(&config, &args.store)?)
 }
 
 /// The options the flags give; `--prefix` as typed ([`stratus::key`]).
@@ -231,14 +193,13 @@ fn with_progress(
 }
 
 async fn sync(
-    config: &str,
+    config: &Config,
     src: &str,
     dst: &str,
     common: &Common,
     options: SyncOptions,
 ) -> stratus::Result<()> {
-    let config = Config::load(config)?;
-    let (options, backup) = with_backup(&config, common, options)?;
+    let (options, backup) = with_backup(config, common, options)?;
     // Between a bucket and a prefix of it, sync would copy onto and delete from what it
     // reads (or back up into what it deletes from): refuse before touching anything.
     let mut places = vec![src, dst];
@@ -303,8 +264,7 @@ async fn sync(
     }
 }
 
-async fn verify(config: &str, a: &str, b: &str, options: SyncOptions) -> stratus::Result<()> {
-    let config = Config::load(config)?;
+async fn verify(config: &Config, a: &str, b: &str, options: SyncOptions) -> stratus::Result<()> {
     let (x, y) = (config.open(a)?, config.open(b)?);
     let (options, bar) = with_progress(options, "verify");
     let report = replicate::verify(&*x, &*y, &options).await;
@@ -354,8 +314,7 @@ async fn verify(config: &str, a: &str, b: &str, options: SyncOptions) -> stratus
 }
 
 /// Print, per member, the keys it is recorded to have missed (writes and deletes).
-fn status(config: &str, store: &str) -> stratus::Result<()> {
-    let config = Config::load(config)?;
+fn status(config: &Config, store: &str) -> stratus::Result<()> {
     let replicated = config.open_replicated(store)?;
     if let Some(damage) = replicated.journal_damage() {
         println!("warning: {}", terminal(&damage.to_string()));
@@ -384,14 +343,13 @@ fn status(config: &str, store: &str) -> stratus::Result<()> {
 }
 
 async fn repair(
-    config: &str,
+    config: &Config,
     store: &str,
     recorded: bool,
     common: &Common,
     options: SyncOptions,
 ) -> stratus::Result<()> {
-    let config = Config::load(config)?;
-    let (options, _) = with_backup(&config, common, options)?;
+    let (options, _) = with_backup(config, common, options)?;
     let replicated = config.open_replicated(store)?;
     if let Some(damage) = replicated.journal_damage() {
         println!("warning: {}", terminal(&damage.to_string()));
@@ -436,84 +394,4 @@ async fn repair(
     }
     println!("  {:<12} {:>10}", "failed", report.failed);
     Ok(())
-}
-
-async fn demo() -> stratus::Result<()> {
-    let dir = tempfile::tempdir().expect("a temporary folder for the demo");
-    let path = dir.path().join("stores.toml");
-    std::fs::write(
-        &path,
-        r#"
-[stores.primary]
-provider = "local"
-root = "primary"
-create_root = true
-[stores.backup]
-provider = "local"
-root = "backup"
-create_root = true
-[stores.offsite]
-provider = "local"
-root = "offsite"
-create_root = true
-[stores.safe]
-provider = "replicated"
-members = ["primary", "backup", "offsite"]
-write = { quorum = 2 }
-"#,
-    )
-    .expect("write the demo config");
-    let config_path = path.to_str().expect("utf-8 temp path");
-    let config = Config::load(&path)?;
-    println!("demo in {}\n", dir.path().display());
-    let safe = config.open_replicated("safe")?;
-    for i in 0..500u32 {
-        let key = Path::from(format!("docs/{:02}/{i:04}.txt", i % 10));
-        safe.put(&key, vec![b'a' + (i % 26) as u8; 50 + i as usize].into())
-            .await
-            .map_err(|e| stratus::Error::in_store("safe", e))?;
-    }
-    // Quorum writes return once two members have them; the third finishes meanwhile.
-    safe.flush().await;
-    println!("wrote 500 objects through `safe` (replicated to primary, backup, offsite)\n");
-
-    let offsite = config.open("offsite")?;
-    for i in 0..25u32 {
-        let key = Path::from(format!("docs/{:02}/{i:04}.txt", i % 10));
-        offsite
-            .delete(&key)
-            .await
-            .map_err(|e| stratus::Error::in_store("offsite", e))?;
-    }
-    let backup = config.open("backup")?;
-    backup
-        .put(
-            &Path::from("docs/00/0000.txt"),
-            "edited on the backup".into(),
-        )
-        .await
-        .map_err(|e| stratus::Error::in_store("backup", e))?;
-    println!("behind its back: 25 objects deleted from offsite, one edited on backup\n");
-
-    verify(config_path, "primary", "offsite", SyncOptions::default()).await?;
-    println!();
-    let common = Common::default();
-    repair(config_path, "safe", false, &common, SyncOptions::default()).await?;
-    println!();
-    verify(
-        config_path,
-        "primary",
-        "offsite",
-        SyncOptions::default().with_compare(Compare::Content),
-    )
-    .await?;
-    println!();
-    sync(
-        config_path,
-        "primary",
-        "backup",
-        &Common::default(),
-        SyncOptions::default(),
-    )
-    .await
 }

@@ -1,48 +1,26 @@
-//! Sharded stores: where keys live, and moving objects after a membership change.
-//!
-//! ```text
-//! cargo run --release --example shard                              # a demo in a temp folder
-//! cargo run --release --example shard -- locate stores.toml objects KEY...
-//! cargo run --release --example shard -- plan stores.toml objects
-//! cargo run --release --example shard -- rebalance stores.toml objects [--dry-run]
-//! ```
+//! `stratus shard locate|plan|rebalance`: where keys live in a sharded store, and moving
+//! objects after a membership change.
 //!
 //! A membership change is described in the config file: the sharded store's `members` is
 //! the new membership and `previous` the old one. `plan` lists every member and prints
 //! what must move; `rebalance` moves it (copy, verify, delete the original), and can be
 //! interrupted and run again. Once `plan` shows nothing to move, drop `previous`.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use crate::config::Context;
+use crate::finish::Outcome;
+use crate::progress::ProgressLine;
+use clap::ValueEnum;
 use std::io::IsTerminal;
-use std::process::ExitCode;
 use std::sync::Arc;
-use stratus::object_store::path::Path;
-use stratus::object_store::ObjectStoreExt;
 use stratus::shard::{self, Compare, ExecuteOptions, Plan, Prefer, ShardedStore};
 use stratus::text::{human_bytes, terminal, thousands};
-use stratus::Config;
 use stratus::Progress;
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/progress.rs"]
-mod progress;
-use progress::ProgressLine;
-
-#[derive(Parser)]
-#[command(about = "Show where keys live in a sharded store, and rebalance it")]
-struct Args {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
+#[derive(clap::Subcommand)]
+pub enum Command {
     /// Print the member that owns each key (and its previous owner, while rebalancing).
     Locate {
-        /// The config file.
-        config: String,
-        /// The sharded store in it.
+        /// The sharded store (a name in the config file).
         store: String,
         /// Keys to place.
         #[arg(required = true)]
@@ -50,16 +28,12 @@ enum Command {
     },
     /// List every member and print the moves from `previous` to `members`.
     Plan {
-        /// The config file.
-        config: String,
-        /// The sharded store in it.
+        /// The sharded store (a name in the config file).
         store: String,
     },
     /// Plan, then move every misplaced object to its owner.
     Rebalance {
-        /// The config file.
-        config: String,
-        /// The sharded store in it.
+        /// The sharded store (a name in the config file).
         store: String,
         /// Print the plan and what would be done; touch nothing.
         #[arg(long)]
@@ -74,13 +48,10 @@ enum Command {
         #[arg(long, value_enum, default_value_t = PreferArg::Keep)]
         prefer: PreferArg,
     },
-    /// Shard 2,000 objects over three local folders, add a fourth member of weight 2,
-    /// plan and rebalance (in a temporary folder).
-    Demo,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum VerifyArg {
+pub enum VerifyArg {
     /// Compare sizes.
     Size,
     /// Read the copy back and compare XXH3-128 digests.
@@ -88,7 +59,7 @@ enum VerifyArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum PreferArg {
+pub enum PreferArg {
     /// The owner's version wins if provably newer; otherwise keep both and report.
     Keep,
     /// The provably newer version wins, wherever it is; otherwise keep both.
@@ -99,21 +70,16 @@ enum PreferArg {
     Destination,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args = Args::parse();
-    let result = match args.command.unwrap_or(Command::Demo) {
-        Command::Locate {
-            config,
-            store,
-            keys,
-        } => locate(&config, &store, &keys),
-        Command::Plan { config, store } => match open(&config, &store) {
-            Ok((_, store)) => shard::plan(&store).await.and_then(|plan| print_plan(&plan)),
-            Err(e) => Err(e),
-        },
+/// `stratus shard ...`.
+pub async fn run(context: &Context, command: &Command) -> Outcome {
+    let (config, _) = context.load()?;
+    match command {
+        Command::Locate { store, keys } => Ok(locate(&config.open_sharded(store)?, keys)?),
+        Command::Plan { store } => {
+            let store = config.open_sharded(store)?;
+            Ok(print_plan(&shard::plan(&store).await?)?)
+        }
         Command::Rebalance {
-            config,
             store,
             dry_run,
             concurrency,
@@ -121,8 +87,8 @@ async fn main() -> ExitCode {
             prefer,
         } => {
             let options = ExecuteOptions::default()
-                .with_dry_run(dry_run)
-                .with_concurrency(concurrency)
+                .with_dry_run(*dry_run)
+                .with_concurrency(*concurrency)
                 .with_verify(match verify {
                     VerifyArg::Size => Compare::Size,
                     VerifyArg::Content => Compare::Content,
@@ -133,24 +99,12 @@ async fn main() -> ExitCode {
                     PreferArg::Source => Prefer::Source,
                     PreferArg::Destination => Prefer::Destination,
                 });
-            match open(&config, &store) {
-                Ok((_, store)) => rebalance(&store, &options).await,
-                Err(e) => Err(e),
-            }
+            Ok(rebalance(&config.open_sharded(store)?, &options).await?)
         }
-        Command::Demo => demo().await,
-    };
-    cli::finish(result, false)
+    }
 }
 
-fn open(config: &str, store: &str) -> stratus::Result<(Config, ShardedStore)> {
-    let config = Config::load(config)?;
-    let sharded = config.open_sharded(store)?;
-    Ok((config, sharded))
-}
-
-fn locate(config: &str, store: &str, keys: &[String]) -> stratus::Result<()> {
-    let (_, sharded) = open(config, store)?;
+fn locate(sharded: &ShardedStore, keys: &[String]) -> stratus::Result<()> {
     let previous = sharded.previous();
     let width = keys.iter().map(|k| k.len()).max().unwrap_or(3).max(3);
     match previous {
@@ -289,64 +243,4 @@ async fn rebalance(store: &ShardedStore, options: &ExecuteOptions) -> stratus::R
         println!("every failed object is still on its old member; run again to retry");
     }
     Ok(())
-}
-
-async fn demo() -> stratus::Result<()> {
-    let dir = tempfile::tempdir().expect("a temporary folder for the demo");
-    let write = |text: &str| {
-        let path = dir.path().join("stores.toml");
-        std::fs::write(&path, text).expect("write the demo config");
-        path
-    };
-    let members = r#"
-[stores.east]
-provider = "local"
-root = "east"
-create_root = true
-[stores.west]
-provider = "local"
-root = "west"
-create_root = true
-[stores.north]
-provider = "local"
-root = "north"
-create_root = true
-[stores.south]
-provider = "local"
-root = "south"
-create_root = true
-"#;
-    let before = format!(
-        "{members}[stores.objects]\nprovider = \"sharded\"\nmembers = [\"east\", \"west\", \"north\"]\n"
-    );
-    let config = Config::load(write(&before))?;
-    let store = config.open("objects")?;
-    println!("demo in {}", dir.path().display());
-    println!("writing 2,000 objects to `objects`, sharded over east, west, north");
-    for i in 0..2000u32 {
-        let key = Path::from(format!("logs/{:02}/{i:05}.log", i % 24));
-        let body = vec![b'x'; 100 + (i as usize * 37) % 4000];
-        store
-            .put(&key, body.into())
-            .await
-            .map_err(|e| stratus::Error::in_store(&*store, e))?;
-    }
-
-    let after = format!(
-        "{members}[stores.objects]\nprovider = \"sharded\"\n\
-         members = [\"east\", \"west\", \"north\", {{ store = \"south\", weight = 2 }}]\n\
-         previous = [\"east\", \"west\", \"north\"]\n"
-    );
-    println!("\nadding `south` with weight 2 (config now has `previous`):\n");
-    let path = write(&after);
-    let (_, sharded) = open(path.to_str().expect("utf-8 temp path"), "objects")?;
-    locate(
-        path.to_str().expect("utf-8 temp path"),
-        "objects",
-        &["logs/00/00000.log".into(), "logs/05/00029.log".into()],
-    )?;
-    println!();
-    rebalance(&sharded, &ExecuteOptions::default()).await?;
-    println!("\nplanning again:");
-    print_plan(&shard::plan(&sharded).await?)
 }

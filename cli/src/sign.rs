@@ -1,27 +1,16 @@
-//! Print a presigned URL for a key of a configured store (S3, GCS, Azure): anyone with
-//! the URL may GET (or PUT) that one object until it expires, with no credentials.
-//!
-//! ```text
-//! cargo run --example sign -- fixtures/stores/emulators.toml seaweedfs docs/report.pdf
-//! cargo run --example sign -- stores.toml aws uploads/new.bin --method put --expires 600
-//! curl "$(cargo run -q --example sign -- stores.toml aws docs/report.pdf)"
-//! ```
+//! `stratus sign STORE KEY`: a presigned URL for a key of a configured store (S3, GCS,
+//! Azure): anyone with the URL may GET (or PUT) that one object until it expires, with
+//! no credentials.
 
-use clap::{Parser, ValueEnum};
-use std::process::ExitCode;
+use crate::config::Context;
+use crate::finish::Outcome;
+use clap::ValueEnum;
 use std::time::Duration;
 use stratus::object_store::signer::Method;
-use stratus::Config;
 
-#[path = "support/cli.rs"]
-mod cli;
-
-#[derive(Parser)]
-#[command(about = "Print a presigned GET or PUT URL for a key of a configured store")]
-struct Args {
-    /// The config file.
-    config: String,
-    /// The store (its provider must be s3, gcs or azure).
+#[derive(clap::Args)]
+pub struct Args {
+    /// The store (a name in the config file; its provider must be s3, gcs or azure).
     store: String,
     /// The object's key in that store (below its prefix).
     key: String,
@@ -39,14 +28,9 @@ enum Verb {
     Put,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args = Args::parse();
-    cli::finish(run(&args).await, false)
-}
-
-async fn run(args: &Args) -> stratus::Result<()> {
-    let config = Config::load(&args.config)?;
+/// `stratus sign`.
+pub async fn run(context: &Context, args: &Args) -> Outcome {
+    let (config, _) = context.load()?;
     let signer = config.signer(&args.store)?;
     let method = match args.method {
         Verb::Get => Method::GET,
