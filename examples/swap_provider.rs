@@ -25,8 +25,7 @@ async fn main() -> ExitCode {
     match run(source, store, flag("--write-probe").is_some()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line a person can act on (server text and keys made terminal-safe),
-            // and what to check.
+            // One line a person can act on (made terminal-safe), and what to check.
             eprintln!("error: {}", e.brief());
             if let Some(advice) = e.advice() {
                 eprintln!("  → {advice}");
