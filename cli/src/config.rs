@@ -9,8 +9,9 @@ use stratus::Config;
 /// `stratus config ...`.
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Load the config file and show every store: its provider, what it is built as
-    /// (secrets hidden) and where it points.
+    /// Load the config file and show every store: its provider, where it points and
+    /// what it is built as (secrets hidden). Each store is built, as a command using it
+    /// would: a local store with `create_root = true` gets its folder.
     Check,
 }
 

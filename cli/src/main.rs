@@ -81,6 +81,14 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so a print to a closed pipe (`stratus inventory | head`)
+    // panics; a command line tool ends quietly there, as `ls | head` does.
+    #[cfg(unix)]
+    // SAFETY: sets the disposition of one signal (process-wide, no handler runs); nothing
+    // in this program installs a SIGPIPE handler, and nothing has printed yet.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let context = config::Context::new(cli.config);
     let result = match &cli.command {
