@@ -1,62 +1,46 @@
-//! Print a presigned URL for a key of a configured store (S3, GCS, Azure): anyone with
-//! the URL may GET (or PUT) that one object until it expires, with no credentials.
+//! A presigned URL: anyone holding it may GET (or PUT) one object until it expires, with
+//! no credentials. Signing is local (no request is sent); the store's provider must be
+//! S3, GCS or Azure. `stratus sign STORE KEY` (cli/) does this for a store of a file.
 //!
 //! ```text
+//! cargo run --example sign
 //! cargo run --example sign -- fixtures/stores/emulators.toml seaweedfs docs/report.pdf
-//! cargo run --example sign -- stores.toml aws uploads/new.bin --method put --expires 600
-//! curl "$(cargo run -q --example sign -- stores.toml aws docs/report.pdf)"
 //! ```
 
-use clap::{Parser, ValueEnum};
-use std::process::ExitCode;
 use std::time::Duration;
 use stratus::object_store::signer::Method;
 use stratus::Config;
 
-#[path = "support/cli.rs"]
-mod cli;
-
-#[derive(Parser)]
-#[command(about = "Print a presigned GET or PUT URL for a key of a configured store")]
-struct Args {
-    /// The config file.
-    config: String,
-    /// The store (its provider must be s3, gcs or azure).
-    store: String,
-    /// The object's key in that store (below its prefix).
-    key: String,
-    /// What the URL allows.
-    #[arg(long, value_enum, default_value_t = Verb::Get)]
-    method: Verb,
-    /// Seconds until the URL expires.
-    #[arg(long, default_value_t = 3600)]
-    expires: u64,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Verb {
-    Get,
-    Put,
-}
+/// An S3 store with made-up credentials: a signature needs them, not a server.
+const EXAMPLE: &str = r#"
+[stores.aws]
+provider = "s3"
+bucket = "my-bucket"
+region = "eu-west-1"
+access_key_id = "AKIAEXAMPLE"
+secret_access_key = "example-secret-key"
+"#;
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    let args = Args::parse();
-    cli::finish(run(&args).await, false)
-}
-
-async fn run(args: &Args) -> stratus::Result<()> {
-    let config = Config::load(&args.config)?;
-    let signer = config.signer(&args.store)?;
-    let method = match args.method {
-        Verb::Get => Method::GET,
-        Verb::Put => Method::PUT,
+async fn main() -> stratus::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (config, store, key) = match args.as_slice() {
+        [file, store, key] => (Config::load(file)?, store.as_str(), key.as_str()),
+        _ => (
+            Config::from_toml(EXAMPLE, "example", ".")?,
+            "aws",
+            "docs/report.pdf",
+        ),
     };
-    let key = stratus::key::parse_key(&args.key)?;
-    let url = signer
-        .signed_url(method, &key, Duration::from_secs(args.expires))
-        .await
-        .map_err(|e| stratus::Error::in_store(&args.store, e))?;
-    println!("{url}");
+    let signer = config.signer(store)?;
+    // Text a person typed as a key: every character kept (`café`, `a#b`).
+    let key = stratus::key::parse_key(key)?;
+    for (method, expires) in [(Method::GET, 3600), (Method::PUT, 600)] {
+        let url = signer
+            .signed_url(method.clone(), &key, Duration::from_secs(expires))
+            .await
+            .map_err(|e| stratus::Error::in_store(store, e))?;
+        println!("{method} for {expires} s: {url}");
+    }
     Ok(())
 }

@@ -7,41 +7,37 @@
 //! cargo run --example swap_provider -- s3://my-bucket/some/prefix?region=eu-west-1
 //! ```
 
-use clap::Parser;
 use futures::TryStreamExt;
 use std::process::ExitCode;
-use stratus::object_store::path::Path;
-use stratus::object_store::ObjectStoreExt;
-
-#[path = "support/cli.rs"]
-mod cli;
-
-#[derive(Parser)]
-#[command(about = "Open a store by configuration and show what it holds")]
-struct Args {
-    /// A config file (TOML/JSON) or a store URL (s3://, gs://, az://, file://, memory://).
-    #[arg(default_value = "fixtures/stores/local.toml")]
-    source: String,
-    /// The store to open from a config file (default: the file's `default`).
-    #[arg(long)]
-    store: Option<String>,
-    /// Also write, read back and delete a small probe object.
-    #[arg(long)]
-    write_probe: bool,
-    /// On failure, print the full error (with the server's response) too.
-    #[arg(long, short)]
-    verbose: bool,
-}
+use stratus::object_store::{path::Path, ObjectStoreExt};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    cli::finish(run(&args).await, args.verbose)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| args.iter().position(|a| a == name);
+    let store = flag("--store")
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str);
+    let source = match args.first() {
+        Some(first) if !first.starts_with("--") => first.as_str(),
+        _ => "fixtures/stores/local.toml",
+    };
+    match run(source, store, flag("--write-probe").is_some()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line a person can act on (made terminal-safe), and what to check.
+            eprintln!("error: {}", e.brief());
+            if let Some(advice) = e.advice() {
+                eprintln!("  → {advice}");
+            }
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Provider-neutral code: nothing below knows which cloud it talks to.
-async fn run(args: &Args) -> stratus::Result<()> {
-    let store = stratus::open_with(&args.source, args.store.as_deref())?;
+async fn run(source: &str, name: Option<&str>, probe: bool) -> stratus::Result<()> {
+    let store = stratus::open_with(source, name)?;
     // object_store's errors, with the store they came from.
     let failed = |source| stratus::Error::in_store(&store, source);
     println!("store: {store}");
@@ -55,7 +51,6 @@ async fn run(args: &Args) -> stratus::Result<()> {
     for prefix in &top.common_prefixes {
         println!("  {}/", stratus::text::terminal(prefix.as_ref()));
     }
-
     let (count, bytes) = store
         .list(None)
         .try_fold((0u64, 0u64), |(n, b), meta| async move {
@@ -65,20 +60,20 @@ async fn run(args: &Args) -> stratus::Result<()> {
         .map_err(failed)?;
     println!("everything: {count} objects, {bytes} bytes");
 
-    if args.write_probe {
-        let probe = Path::from("stratus-probe/hello.txt");
+    if probe {
+        let key = Path::from("stratus-probe/hello.txt");
         store
-            .put(&probe, "hello from stratus".into())
+            .put(&key, "hello from stratus".into())
             .await
             .map_err(failed)?;
         let back = store
-            .get(&probe)
+            .get(&key)
             .await
             .map_err(failed)?
             .bytes()
             .await
             .map_err(failed)?;
-        store.delete(&probe).await.map_err(failed)?;
+        store.delete(&key).await.map_err(failed)?;
         println!("probe: wrote, read back {} bytes, deleted", back.len());
     }
     Ok(())

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's screenshots, from the bundled fixtures, with the project's own programs:
-#   docs/screenshots/html-report.png   inventory --format html of the S3 Inventory fixture
+# The README's screenshots, from the bundled fixtures, with the `stratus` command:
+#   docs/screenshots/html-report.png   inventory --html of the S3 Inventory fixture
 #   docs/screenshots/browse.png        inventory --browse of the sample tree, in tmux
 # Needs chromium and tmux (Debian packages) and Python 3.
 #
@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=docs/screenshots
 mkdir -p "$OUT" target/screenshots
-cargo build -q --release --features reports,browse --example inventory
-INVENTORY=target/release/examples/inventory
+cargo build -q --release -p stratus-cli
+INVENTORY="target/release/stratus inventory"
 shoot() { # shoot HTML PNG WIDTH HEIGHT
     chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --disable-background-networking \
         --window-size="$3,$4" --screenshot="$2" "file://$PWD/$1" >/dev/null 2>&1
@@ -21,13 +21,13 @@ shoot() { # shoot HTML PNG WIDTH HEIGHT
 }
 
 if [[ $# -ge 2 ]]; then
-    SOURCE=("$1" --store "$2")
-    "$INVENTORY" "${SOURCE[@]}" --depth 2 --format html > target/screenshots/report.html
+    SOURCE=(--config "$1" "$2")
+    $INVENTORY "${SOURCE[@]}" --depth 2 --html > target/screenshots/report.html
 else
-    SOURCE=(fixtures/stores/local.toml)
-    "$INVENTORY" fixtures/stores/reports.toml --store s3-parquet \
+    SOURCE=(--config fixtures/stores/local.toml)
+    $INVENTORY --config fixtures/stores/reports.toml s3-parquet \
         --from-report inventory/source-bucket/daily/2026-11-20T00-00Z/manifest.json \
-        --format html > target/screenshots/report.html
+        --html > target/screenshots/report.html
 fi
 shoot target/screenshots/report.html "$OUT/html-report.png" 1280 1500
 

@@ -5,7 +5,8 @@
 #   3. runs every test with the emulator endpoints in the environment, where a missing
 #      emulator is a failure rather than a skip,
 #   4. stops every emulator it started, also when a step fails or you press Ctrl-C.
-# Extra arguments go to `cargo test` (e.g. scripts/test.sh --test conformance).
+# Extra arguments go to `cargo test` (e.g. scripts/test.sh --test conformance). The
+# workspace: the library's tests run the `stratus` command (cli/), built with them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,4 +31,4 @@ scripts/emulators.sh start
 source target/emulators/env
 export STRATUS_REQUIRE_EMULATORS=1
 
-cargo test --all-features "$@"
+cargo test --workspace --all-features "$@"

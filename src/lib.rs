@@ -61,14 +61,15 @@
 //! | [`key`] | [`key::parse_prefix`], [`key::parse_key`]: text a person typed as a key or prefix, every character kept (`café`, `a#b`, `日本`), with an error for what no key can hold | every example |
 //! | [`shard`] | [`shard::ShardedStore`]: one store over several, placed by weighted rendezvous hashing; [`shard::rebalance`] moves what a membership change must move | `examples/shard.rs` |
 //! | [`replicate`] | [`replicate::ReplicatedStore`]: writes to all (or a quorum), reads that fall back or hedge; [`replicate::sync`], [`replicate::verify`], [`replicate::repair`] | `examples/replicate.rs` |
-//! | [`requests`] | the HTTP requests each cloud store sent (retries included), by kind, and their cost | every example's last lines |
+//! | [`requests`] | the HTTP requests each cloud store sent (retries included), by kind, and their cost | the `stratus` command's last lines |
 //! | [`layer`] | store wrappers: what stratus wraps its stores in, and [`layer::fault::FaultyStore`] for tests | |
 //! | [`text`] | byte sizes, counts and bars for people | |
 //!
 //! Every stratus operation returns [`Error`] (errors of stores, inside it, keep
 //! object_store's kinds, and name the composite member that failed: [`Error::member`]);
 //! every long operation reports [`Progress`]. The examples are in the repository's
-//! `examples/` folder (`cargo run --example inventory`); README.md has the tour.
+//! `examples/` folder (`cargo run --example inventory`), and the `stratus` command that
+//! does all of it from a shell in `cli/`; README.md has the tour.
 
 #![warn(missing_docs)]
 

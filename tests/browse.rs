@@ -140,9 +140,16 @@ fn has_colour(screen: &str) -> bool {
     })
 }
 
-fn inventory() -> String {
-    common::example("inventory").display().to_string()
+/// `stratus inventory --config CONFIG`, as a shell command.
+fn inventory(config: &str) -> String {
+    format!(
+        "{} inventory --config {config}",
+        common::stratus().display()
+    )
 }
+
+/// The sample tree's config (the tests run in the repository's root).
+const SAMPLE: &str = "fixtures/stores/local.toml";
 
 #[tokio::test]
 async fn browsing_the_sample_tree_shows_the_reports_prefixes_and_answers_keys() {
@@ -155,7 +162,7 @@ async fn browsing_the_sample_tree_shows_the_reports_prefixes_and_answers_keys() 
     let report = scan(store.as_ref(), None, &ScanOptions::default().with_depth(3))
         .await
         .unwrap();
-    let Some(tmux) = Tmux::start(&format!("{} --browse --depth 3", inventory()), &[]) else {
+    let Some(tmux) = Tmux::start(&format!("{} --browse --depth 3", inventory(SAMPLE)), &[]) else {
         return;
     };
     let screen = tmux.wait_for("scan done", 30);
@@ -231,7 +238,10 @@ async fn browsing_the_sample_tree_shows_the_reports_prefixes_and_answers_keys() 
 
 #[test]
 fn no_colour_with_no_color_set() {
-    let Some(tmux) = Tmux::start(&format!("{} --browse", inventory()), &[("NO_COLOR", "1")]) else {
+    let Some(tmux) = Tmux::start(
+        &format!("{} --browse", inventory(SAMPLE)),
+        &[("NO_COLOR", "1")],
+    ) else {
         return;
     };
     tmux.wait_for("scan done", 30);
@@ -247,7 +257,11 @@ fn no_colour_with_no_color_set() {
 
 #[test]
 fn without_a_terminal_browse_is_refused() {
-    let out = Command::new(inventory()).arg("--browse").output().unwrap();
+    let out = Command::new(common::stratus())
+        .args(["inventory", "--config", SAMPLE, "--browse"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
 }
@@ -284,9 +298,8 @@ async fn the_browser_is_usable_while_the_scan_runs() {
     std::fs::write(&file, toml).unwrap();
     let Some(tmux) = Tmux::start(
         &format!(
-            "{} {} --browse --concurrency 8",
-            inventory(),
-            file.display()
+            "{} --browse --concurrency 8",
+            inventory(&file.display().to_string())
         ),
         &[],
     ) else {
@@ -314,9 +327,8 @@ async fn the_browser_is_usable_while_the_scan_runs() {
     // Quitting while it scans stops the scan and exits cleanly.
     let Some(tmux) = Tmux::start(
         &format!(
-            "{} {} --browse --concurrency 8",
-            inventory(),
-            file.display()
+            "{} --browse --concurrency 8",
+            inventory(&file.display().to_string())
         ),
         &[],
     ) else {

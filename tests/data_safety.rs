@@ -635,14 +635,21 @@ async fn sync_between_a_folder_and_a_folder_inside_it_is_refused_before_anything
     );
     config.check_distinct(&["all", "other"]).unwrap();
 
-    // The replicate example refuses it, touching nothing.
+    // The command refuses it, touching nothing.
     std::fs::write(dir.path().join("stores.toml"), toml).unwrap();
     let all = config.open("all").unwrap();
     all.put(&Path::from("x/a"), "source's".into())
         .await
         .unwrap();
-    let out = std::process::Command::new(common::example("replicate"))
-        .args(["sync", "stores.toml", "all", "inner", "--delete"])
+    let out = std::process::Command::new(common::stratus())
+        .args([
+            "sync",
+            "--config",
+            "stores.toml",
+            "all",
+            "inner",
+            "--delete",
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -775,9 +782,9 @@ async fn the_command_refuses_a_sync_from_a_mistyped_folder_and_deletes_nothing()
         dst.put(&key, "data".into()).await.unwrap();
     }
     let run = |extra: &[&str]| {
-        let mut args = vec!["sync", "stores.toml", "src", "dst", "--delete"];
+        let mut args = vec!["sync", "--config", "stores.toml", "src", "dst", "--delete"];
         args.extend(extra);
-        std::process::Command::new(common::example("replicate"))
+        std::process::Command::new(common::stratus())
             .args(args)
             .current_dir(dir.path())
             .output()

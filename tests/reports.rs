@@ -1006,9 +1006,9 @@ async fn a_diff_of_two_reports_shows_each_class_grow() {
 }
 
 #[test]
-fn the_inventory_example_reads_a_report_and_diffs_two() {
+fn the_command_reads_a_report_and_diffs_two() {
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(common::example("inventory"))
+        let out = std::process::Command::new(common::stratus())
             .args(args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
@@ -1026,8 +1026,9 @@ fn the_inventory_example_reads_a_report_and_diffs_two() {
     for case in ["s3-parquet-variant", "s3-csv"] {
         let manifest = manifest_of(case);
         let table = run(&[
+            "inventory",
+            "--config",
             "fixtures/stores/reports.toml",
-            "--store",
             case,
             "--from-report",
             &manifest,
@@ -1038,13 +1039,13 @@ fn the_inventory_example_reads_a_report_and_diffs_two() {
         );
         assert!(table.contains("20 older versions"), "{table}");
         let json = run(&[
+            "inventory",
+            "--config",
             "fixtures/stores/reports.toml",
-            "--store",
             case,
             "--from-report",
             &manifest,
-            "--format",
-            "json",
+            "--json",
         ]);
         let report: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(report["objects"], expected["cases"][case]["objects"]);
@@ -1063,7 +1064,7 @@ fn the_inventory_example_reads_a_report_and_diffs_two() {
         "{diff}"
     );
     // A listing's table says classes are not available.
-    let listing = run(&[]);
+    let listing = run(&["inventory", "--config", "fixtures/stores/local.toml"]);
     assert!(
         listing.contains("not available from a listing"),
         "{listing}"

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{example, Backend};
+use common::Backend;
 use object_store::{ObjectStore, ObjectStoreExt};
 use serde_json::Value;
 use std::path::Path as FsPath;
@@ -22,9 +22,10 @@ const NAMES: &[&str] = &[
 /// Folders named as `Path::from` spells two of the names: `--prefix café` must not find them.
 const DECOYS: &[&str] = &["caf%C3%A9", "a%7Eb", "a%25b", "a%23b"];
 
-/// Run the inventory example; its stdout as JSON and its stderr.
+/// Run `stratus inventory ARGS`; its stdout as JSON and its stderr.
 fn inventory(args: &[&str]) -> (Value, String) {
-    let out = Command::new(example("inventory"))
+    let out = Command::new(common::stratus())
+        .arg("inventory")
         .args(args)
         .output()
         .unwrap();
@@ -70,8 +71,8 @@ fn check_prefixes(config: &str, backend: &str, slash: bool) {
         };
         for concurrency in ["1", "8"] {
             let (report, _) = inventory(&[
+                "--config",
                 config,
-                "--store",
                 "t",
                 "--prefix",
                 name,
@@ -136,7 +137,7 @@ async fn from_report_and_export_keep_every_character() {
     seed(store.as_ref()).await;
     // The whole tree, exported into the store `out`.
     let (_, stderr) = inventory(&[
-        &config, "--store", "t", "--export", "out:", "--format", "json",
+        "--config", &config, "t", "--export", "out:", "--format", "json",
     ]);
     let manifest = stderr
         .lines()
@@ -146,8 +147,8 @@ async fn from_report_and_export_keep_every_character() {
         .to_string();
     for (i, name) in NAMES.iter().enumerate() {
         let (report, _) = inventory(&[
+            "--config",
             &config,
-            "--store",
             "out",
             "--from-report",
             &manifest,
@@ -163,8 +164,8 @@ async fn from_report_and_export_keep_every_character() {
         assert_eq!(report["bytes"], 10 + i, "--from-report --prefix {name:?}");
         // An export under the prefix writes that prefix's rows, into a folder of its own.
         let (_, stderr) = inventory(&[
+            "--config",
             &config,
-            "--store",
             "t",
             "--prefix",
             name,
@@ -256,8 +257,9 @@ fn a_prefix_no_key_can_hold_is_an_error_naming_it() {
         "provider = \"local\"\nroot = \"data\"\ncreate_root = true\n",
     );
     for (prefix, says) in [("a//b", "empty"), ("a/../b", "`..`"), ("x/./y", "`.`")] {
-        let out = Command::new(example("inventory"))
-            .args([&config, "--store", "t", "--prefix", prefix])
+        let out = Command::new(common::stratus())
+            .arg("inventory")
+            .args(["--config", &config, "t", "--prefix", prefix])
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -285,8 +287,8 @@ fn a_local_inventory_reports_the_files_object_store_hides() {
     let config = config_file(dir.path(), "provider = \"local\"\nroot = \"data\"\n");
     for concurrency in ["1", "8"] {
         let (report, stderr) = inventory(&[
+            "--config",
             &config,
-            "--store",
             "t",
             "--format",
             "json",
@@ -306,8 +308,8 @@ fn a_local_inventory_reports_the_files_object_store_hides() {
         assert!(stderr.contains("warning: 3 files (12 B)"), "{stderr}");
         // Under a prefix: only what is below it, named by its full key.
         let (report, _) = inventory(&[
+            "--config",
             &config,
-            "--store",
             "t",
             "--prefix",
             "sub",
@@ -327,12 +329,13 @@ fn a_local_inventory_reports_the_files_object_store_hides() {
         dir.path(),
         "provider = \"local\"\nroot = \"data\"\nprefix = \"sub\"\n",
     );
-    let (report, _) = inventory(&[&config, "--store", "t", "--format", "json"]);
+    let (report, _) = inventory(&["--config", &config, "t", "--format", "json"]);
     assert_eq!(report["unlisted"]["objects"], 2, "{report}");
     assert_eq!(report["unlisted"]["examples"][1], "x#12");
     // The table says it.
-    let out = Command::new(example("inventory"))
-        .args([&config, "--store", "t"])
+    let out = Command::new(common::stratus())
+        .arg("inventory")
+        .args(["--config", &config, "t"])
         .output()
         .unwrap();
     let table = String::from_utf8_lossy(&out.stdout);

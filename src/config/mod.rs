@@ -403,6 +403,17 @@ impl Config {
         })
     }
 
+    /// Where store `name` points, as people read it (`s3 AWS bucket logs /2026`,
+    /// `local folder /srv/data`): what identifies a store, whatever its name. `None` for
+    /// a composite store (its members have places). Secret values are cut from it.
+    pub fn place(&self, name: &str) -> Result<Option<String>> {
+        let config = self.get(name)?;
+        Ok(config.place(name).map(|place| {
+            let text = place.to_string();
+            secret::scrub(&text, &config.secrets()).unwrap_or(text)
+        }))
+    }
+
     /// Build store `name` (and, for a composite store, the stores it names: each once,
     /// however many composites share it).
     pub fn open(&self, name: &str) -> Result<Arc<dyn ObjectStore>> {

@@ -156,20 +156,33 @@ impl Backend {
 /// binaries, but not when it is told to build only some tests (`--test NAME`): then
 /// `cargo build --examples --all-features` first.
 pub fn example(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
+    let path = target_dir().join("examples").join(name);
     assert!(
         path.exists(),
         "{} is not built: run the whole suite, or `cargo build --examples --all-features` first",
         path.display()
     );
     path
+}
+
+/// The path of the built `stratus` command (package `stratus-cli`). `cargo test` in the
+/// workspace builds it with the other tests (its package has tests of its own), but not
+/// when it is told to test this package only (`-p stratus`, `--test NAME`): then
+/// `cargo build -p stratus-cli` first.
+pub fn stratus() -> std::path::PathBuf {
+    let path = target_dir().join(format!("stratus{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test --workspace`, or `cargo build -p stratus-cli` first",
+        path.display()
+    );
+    path
+}
+
+/// `target/<profile>`: where cargo put this test binary (`deps/`) and the others.
+fn target_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
 /// SeaweedFS's identities (`scripts/emulators.sh` writes them, with fresh secrets).

@@ -62,15 +62,18 @@ impl Provider for LocalConfig {
         self.root = base.join(&self.root);
     }
 
-    /// The folder with symlinks and `..` resolved where it exists, as written where it
-    /// does not yet.
+    /// The folder as a `file://` URL, as written (relative to the config file's folder).
     fn url_base(&self) -> Option<String> {
         let root = self.root.to_string_lossy();
         Some(format!("file://{}", root.trim_end_matches('/')))
     }
 
+    /// The folder with symlinks and `..` resolved where it exists, made absolute (against
+    /// the working folder) where it does not yet.
     fn place(&self, _: &str) -> Option<Place> {
-        let root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        let root = std::fs::canonicalize(&self.root)
+            .or_else(|_| std::path::absolute(&self.root))
+            .unwrap_or_else(|_| self.root.clone());
         Some(Place::new("local folder", &root.to_string_lossy()))
     }
 

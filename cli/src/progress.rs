@@ -1,4 +1,4 @@
-//! A one-line progress display on stderr, shared by the examples (`#[path]`-included).
+//! A one-line progress display on stderr, shared by the subcommands.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

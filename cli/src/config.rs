@@ -1,0 +1,119 @@
+//! Which config file the command reads (`--config`, `STRATUS_CONFIG`, the platform's
+//! config folder), and `stratus config check`.
+
+use crate::finish::{Failure, Outcome};
+use std::path::PathBuf;
+use stratus::text::terminal;
+use stratus::Config;
+
+/// `stratus config ...`.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Load the config file and show every store: its provider, where it points and
+    /// what it is built as (secrets hidden). Each store is built, as a command using it
+    /// would: a local store with `create_root = true` gets its folder.
+    Check,
+}
+
+/// Where the config file comes from: the `--config` flag, if given.
+pub struct Context {
+    flag: Option<PathBuf>,
+}
+
+impl Context {
+    pub fn new(flag: Option<PathBuf>) -> Self {
+        Self { flag }
+    }
+
+    /// The config file: `--config`, else `STRATUS_CONFIG`, else `stores.toml` in the
+    /// platform's config folder when it exists; the error names all three places.
+    pub fn path(&self) -> Result<PathBuf, Failure> {
+        if let Some(path) = &self.flag {
+            return Ok(path.clone());
+        }
+        if let Some(path) = std::env::var_os("STRATUS_CONFIG").filter(|v| !v.is_empty()) {
+            return Ok(PathBuf::from(path));
+        }
+        let platform = platform_file();
+        match &platform {
+            Some(path) if path.exists() => Ok(path.clone()),
+            _ => Err(Failure::Message(format!(
+                "no config file: give --config FILE, set STRATUS_CONFIG, or create {}",
+                platform.map_or_else(
+                    || format!("{} (its folder is not set here)", PLATFORM_FILE),
+                    |p| p.display().to_string()
+                )
+            ))),
+        }
+    }
+
+    /// The config file, loaded, and its path as given.
+    pub fn load(&self) -> Result<(Config, String), Failure> {
+        let path = self.path()?;
+        let config = Config::load(&path)?;
+        Ok((config, path.display().to_string()))
+    }
+}
+
+/// The platform's config file, as the docs name it.
+#[cfg(windows)]
+const PLATFORM_FILE: &str = "%APPDATA%\\stratus\\stores.toml";
+#[cfg(not(windows))]
+const PLATFORM_FILE: &str = "$XDG_CONFIG_HOME/stratus/stores.toml or ~/.config/stratus/stores.toml";
+
+/// `stratus/stores.toml` in the platform's config folder: `%APPDATA%` on Windows,
+/// `$XDG_CONFIG_HOME` (when set to an absolute path) or `~/.config` elsewhere.
+fn platform_file() -> Option<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let folder = if cfg!(windows) {
+        var("APPDATA")?
+    } else {
+        match var("XDG_CONFIG_HOME").filter(|p| p.is_absolute()) {
+            Some(folder) => folder,
+            None => var("HOME")?.join(".config"),
+        }
+    };
+    Some(folder.join("stratus").join("stores.toml"))
+}
+
+/// `stratus config check`: each store's name, provider, `Display` (the layers it is
+/// built with, secrets redacted) and place. A store that cannot be built is named with
+/// its error; any such store makes the check fail.
+pub fn check(context: &Context) -> Outcome {
+    let (config, path) = context.load()?;
+    println!("config: {}", terminal(&path));
+    match config.default_name() {
+        Ok(name) => println!("default store: {}", terminal(name)),
+        Err(_) => println!("default store: none (name the store on the command line)"),
+    }
+    let mut failed = 0;
+    for name in config.names() {
+        let store = config.get(name)?;
+        println!("\n{}  ({})", terminal(name), store.provider());
+        match config.place(name)? {
+            Some(place) => println!("  place: {}", terminal(&place)),
+            None => println!("  place: its members'"),
+        }
+        match config.open(name) {
+            Ok(store) => println!("  store: {}", terminal(&store.to_string())),
+            Err(e) => {
+                failed += 1;
+                println!("  error: {}", e.brief());
+                if let Some(advice) = e.advice() {
+                    println!("    → {}", terminal(advice));
+                }
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(Failure::Message(format!(
+            "{n} of the stores in {} cannot be built (above)",
+            terminal(&path)
+        ))),
+    }
+}

@@ -1,0 +1,285 @@
+//! `stratus inventory`: how many objects and bytes a store holds, where, how big, how
+//! old; and `stratus diff`: what grew between two reports.
+
+use crate::config::Context;
+use crate::finish::{Failure, Outcome};
+use crate::progress::ProgressLine;
+use clap::ValueEnum;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use stratus::inventory::{html, scan, table, Report, ScanOptions};
+use stratus::object_store::path::Path;
+use stratus::object_store::ObjectStore;
+use stratus::text::{human_bytes, terminal, thousands};
+use stratus::Progress;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The store: a name in the config file (default: the file's `default`), or a URL
+    /// (s3://, gs://, az://, file://, memory://), which needs no config file.
+    store: Option<String>,
+    /// Only objects under this prefix (whole segments; a trailing `/` is optional).
+    #[arg(long, default_value = "")]
+    prefix: String,
+    /// Per-prefix breakdown down to this many levels (0: none).
+    #[arg(long, default_value_t = 2)]
+    depth: usize,
+    /// How many of the largest objects to list.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// At most this many prefixes in the breakdown; the rest are summed as "other".
+    #[arg(long, default_value_t = 50)]
+    prefix_limit: usize,
+    /// Listings in flight at once (1: one sequential listing).
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    #[command(flatten)]
+    format: FormatArgs,
+    /// Read this provider inventory report (the key of its manifest in the store: S3
+    /// Inventory, Azure Blob Inventory or GCS Storage Insights; CSV or Parquet) instead of
+    /// listing.
+    #[arg(long, value_name = "MANIFEST")]
+    from_report: Option<String>,
+    /// Also write the listing as an S3 Inventory in Parquet (a manifest and data files) to
+    /// DEST: a store URL (`file:///tmp/export`, `s3://bucket/prefix`) or `NAME[:PREFIX]`, a
+    /// store of the config file.
+    #[arg(long, value_name = "DEST", conflicts_with = "from_report")]
+    export: Option<String>,
+    /// Browse the prefix tree in this terminal while the scan runs (ncdu-style; `?` for
+    /// keys).
+    #[arg(long, conflicts_with_all = ["export", "format", "json", "html"])]
+    browse: bool,
+    /// Reading a report: at most this many distinct prefixes are summed exactly.
+    #[arg(long, default_value_t = 1_000_000)]
+    tracked_prefixes: usize,
+}
+
+/// `stratus diff`.
+#[derive(clap::Args)]
+pub struct DiffArgs {
+    /// The older report (written by `stratus inventory --json`).
+    old: std::path::PathBuf,
+    /// The newer report.
+    new: std::path::PathBuf,
+    /// How many prefixes to list that grew (and that shrank) most.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    #[command(flatten)]
+    format: FormatArgs,
+}
+
+/// `--format`, or its short forms `--json` and `--html`.
+#[derive(clap::Args)]
+struct FormatArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Output JSON (`--format json`).
+    #[arg(long, conflicts_with_all = ["format", "html"])]
+    json: bool,
+    /// Output one self-contained HTML page (`--format html`).
+    #[arg(long, conflicts_with = "format")]
+    html: bool,
+}
+
+impl FormatArgs {
+    fn get(&self) -> Format {
+        match (self.json, self.html) {
+            (true, _) => Format::Json,
+            (_, true) => Format::Html,
+            _ => self.format,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    /// One self-contained HTML page (treemap, charts, tables; no network requests).
+    Html,
+}
+
+/// `stratus diff OLD NEW`.
+pub fn diff(args: &DiffArgs) -> Outcome {
+    let newer = Report::load(&args.new)?;
+    let diff = Report::load(&args.old)?.diff(&newer);
+    match args.format.get() {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&diff).expect("a diff serializes")
+        ),
+        Format::Table => print!("{}", diff.render(args.limit)),
+        Format::Html => print!(
+            "{}",
+            html::render_diff(&diff, &newer, &args.new.display().to_string())
+        ),
+    }
+    Ok(())
+}
+
+/// The store the arguments name, and how it is named for people: the URL, or the
+/// store's name and its config file.
+fn open(context: &Context, store: Option<&str>) -> Result<(Arc<dyn ObjectStore>, String), Failure> {
+    match store {
+        Some(url) if url.contains("://") => Ok((stratus::open_with(url, None)?, url.to_string())),
+        name => {
+            let (config, path) = context.load()?;
+            let name = match name {
+                Some(name) => name,
+                None => config.default_name()?,
+            };
+            Ok((config.open(name)?, format!("{name} ({path})")))
+        }
+    }
+}
+
+/// `stratus inventory [STORE]`.
+pub async fn run(context: &Context, args: &Args) -> Outcome {
+    let (store, name) = open(context, args.store.as_deref())?;
+    let prefix = stratus::key::parse_prefix(&args.prefix)?;
+    let mut options = ScanOptions::default()
+        .with_depth(args.depth)
+        .with_top(args.top)
+        .with_prefix_limit(args.prefix_limit)
+        .with_concurrency(args.concurrency);
+    let bar = std::io::stderr().is_terminal().then(ProgressLine::new);
+    if let Some(bar) = &bar {
+        let bar = Arc::clone(bar);
+        options = options.with_progress(move |p: Progress| {
+            bar.update(false, |secs| {
+                format!(
+                    "{} objects, {}  ({:.0} objects/s)  partitions {}/{}",
+                    thousands(p.done),
+                    human_bytes(p.bytes),
+                    p.done as f64 / secs,
+                    p.parts_done,
+                    p.parts_known
+                )
+            })
+        });
+    }
+
+    let options = options.with_tracked_prefixes(args.tracked_prefixes);
+    if args.browse {
+        if let Some(bar) = &bar {
+            bar.clear();
+        }
+        return browse(args, store, &name, &prefix, options).await;
+    }
+    let report = if let Some(manifest) = &args.from_report {
+        from_report(store.clone(), manifest, &prefix, &options).await
+    } else if let Some(dest) = &args.export {
+        export(context, store.as_ref(), &prefix, &options, dest).await
+    } else {
+        scan(store.as_ref(), Some(&prefix), &options)
+            .await
+            .map_err(Failure::from)
+    };
+    if let Some(bar) = &bar {
+        bar.clear();
+    }
+    let report = report?;
+    if let Some(unlisted) = &report.unlisted {
+        eprintln!("warning: {}", unlisted.describe());
+    }
+    let format = args.format.get();
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report serializes")
+        ),
+        Format::Table | Format::Html => {
+            let title = match prefix.as_ref() {
+                _ if report.source.is_some() => {
+                    let source = report.source.as_ref().expect("checked");
+                    let bucket = source.source_bucket.as_deref().unwrap_or("a bucket");
+                    match prefix.as_ref() {
+                        "" => format!("{bucket} (from its inventory report)"),
+                        p => format!("{bucket}, prefix {p}/ (from its inventory report)"),
+                    }
+                }
+                "" => name,
+                p => format!("{name}, prefix {p}/"),
+            };
+            if let Format::Html = format {
+                print!("{}", html::render(&report, &title));
+            } else {
+                print!("{}", table::render(&report, &title));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn from_report(
+    store: Arc<dyn ObjectStore>,
+    manifest: &str,
+    prefix: &Path,
+    options: &ScanOptions,
+) -> Result<Report, Failure> {
+    let manifest = stratus::key::parse_key(manifest)?;
+    Ok(stratus::inventory::reports::read(store, &manifest, Some(prefix), options).await?)
+}
+
+async fn export(
+    context: &Context,
+    store: &dyn ObjectStore,
+    prefix: &Path,
+    options: &ScanOptions,
+    dest: &str,
+) -> Result<Report, Failure> {
+    use stratus::inventory::export::{export, ExportOptions};
+    let (dest_store, dest_prefix) = if dest.contains("://") {
+        (stratus::open_with(dest, None)?, None)
+    } else {
+        let (name, under) = dest.split_once(':').unwrap_or((dest, ""));
+        let (config, _) = context.load()?;
+        (config.open(name)?, Some(stratus::key::parse_prefix(under)?))
+    };
+    let (report, written) = export(
+        store,
+        Some(prefix),
+        options,
+        Arc::clone(&dest_store),
+        dest_prefix.as_ref(),
+        &ExportOptions::default(),
+    )
+    .await?;
+    eprintln!(
+        "exported {} rows in {} Parquet files to {}; manifest: {}",
+        thousands(written.rows),
+        written.files.len(),
+        terminal(&dest_store.to_string()),
+        terminal(written.manifest.as_ref())
+    );
+    Ok(report)
+}
+
+async fn browse(
+    args: &Args,
+    store: Arc<dyn ObjectStore>,
+    name: &str,
+    prefix: &Path,
+    options: ScanOptions,
+) -> Outcome {
+    use stratus::inventory::browse;
+    if !std::io::stdout().is_terminal() {
+        return Err(Failure::Usage(
+            "--browse needs a terminal (standard output is not one)".into(),
+        ));
+    }
+    let title = match prefix.as_ref() {
+        "" => name.to_string(),
+        p => format!("{name}, prefix {p}/"),
+    };
+    // The browser shows the largest objects of each prefix it opens: keep more of them.
+    let options = options.with_top(args.top.max(200));
+    if let Some(manifest) = &args.from_report {
+        let report = from_report(store, manifest, prefix, &options).await?;
+        Ok(browse::browse_report(report, &title).await?)
+    } else {
+        browse::browse(store, Some(prefix), &options, &title).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! The `stratus` command as a user runs it: where it finds its config file, `config
+//! check`, completions, the man page and its exit codes. (The subcommands' own behaviour
+//! is tested in the library's tests/, which run this binary.)
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's sample config: two local stores, `sample` the default.
+fn local_toml() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/stores/local.toml")
+}
+
+/// `stratus ARGS` with no config in the environment (HOME set to `home`).
+fn stratus(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stratus"))
+        .args(args)
+        .env_remove("STRATUS_CONFIG")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("HOME", home)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn config_check_shows_every_store_with_its_display_and_place() {
+    let home = tempfile::tempdir().unwrap();
+    let file = local_toml();
+    let out = stratus(
+        home.path(),
+        &["config", "check", "--config", file.to_str().unwrap()],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("default store: sample"), "{stdout}");
+    let data =
+        std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data"))
+            .unwrap();
+    assert!(stdout.contains("sample  (local)"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("place: local folder {}", data.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "store: KeyOrderedStore(LocalFileSystem(file://{}))",
+            data.display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("exports  (local)"), "{stdout}");
+}
+
+#[test]
+fn config_check_never_prints_a_secret() {
+    let home = tempfile::tempdir().unwrap();
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY";
+    let file = home.path().join("stores.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[stores.aws]\nprovider = \"s3\"\nbucket = \"logs\"\nregion = \"eu-west-1\"\n\
+             prefix = \"2026\"\naccess_key_id = \"AKIAEXAMPLE\"\nsecret_access_key = \"{secret}\"\n\
+             [stores.both]\nprovider = \"replicated\"\nmembers = [\"aws\", \"disk\"]\n\
+             [stores.disk]\nprovider = \"local\"\nroot = \"d\"\ncreate_root = true\n"
+        ),
+    )
+    .unwrap();
+    let out = stratus(
+        home.path(),
+        &["--config", file.to_str().unwrap(), "config", "check"],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains(secret) && !stderr.contains(secret),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains("place: s3 AWS bucket logs /2026"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("AmazonS3(logs)"), "{stdout}");
+    // A composite: no place of its own, its members in its `Display`.
+    assert!(
+        stdout.contains("both  (replicated)\n  place: its members'"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ReplicatedStore(aws: "), "{stdout}");
+}
+
+#[test]
+fn the_config_file_comes_from_the_flag_the_environment_or_the_config_folder() {
+    let home = tempfile::tempdir().unwrap();
+    // Nowhere: the error names all three places, and the exit code is 1.
+    let out = stratus(home.path(), &["inventory"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let platform = home.path().join(".config/stratus/stores.toml");
+    assert!(
+        stderr.contains("--config FILE")
+            && stderr.contains("STRATUS_CONFIG")
+            && stderr.contains(&platform.display().to_string()),
+        "{stderr}"
+    );
+    // STRATUS_CONFIG.
+    let out = Command::new(env!("CARGO_BIN_EXE_stratus"))
+        .args(["config", "check"])
+        .env("STRATUS_CONFIG", local_toml())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("default store: sample"));
+    // ~/.config/stratus/stores.toml, then $XDG_CONFIG_HOME/stratus/stores.toml.
+    std::fs::create_dir_all(platform.parent().unwrap()).unwrap();
+    let toml = "[stores.here]\nprovider = \"memory\"\n";
+    std::fs::write(&platform, toml).unwrap();
+    let out = stratus(home.path(), &["config", "check"]);
+    assert!(
+        text(&out.stdout).contains("default store: here"),
+        "{}",
+        text(&out.stderr)
+    );
+    let xdg = home.path().join("xdg");
+    std::fs::create_dir_all(xdg.join("stratus")).unwrap();
+    std::fs::write(xdg.join("stratus/stores.toml"), toml.replace("here", "xdg")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stratus"))
+        .args(["config", "check"])
+        .env_remove("STRATUS_CONFIG")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", &xdg)
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).contains("default store: xdg"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_store_url_needs_no_config_file() {
+    let home = tempfile::tempdir().unwrap();
+    let out = stratus(home.path(), &["inventory", "memory://", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["objects"], 0);
+}
+
+#[test]
+fn exit_codes_are_documented_and_kept() {
+    let home = tempfile::tempdir().unwrap();
+    let help = text(&stratus(home.path(), &["--help"]).stdout);
+    for line in ["Exit codes:", "  0  success", "  1  failure", "  2  usage"] {
+        assert!(help.contains(line), "{help}");
+    }
+    // A usage error is clap's 2; a missing store is a failure, 1.
+    let out = stratus(home.path(), &["inventory", "--depth", "deep"]);
+    assert_eq!(out.status.code(), Some(2));
+    let file = local_toml();
+    let out = stratus(
+        home.path(),
+        &["inventory", "nope", "--config", file.to_str().unwrap()],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no store named `nope`"), "{stderr}");
+}
+
+#[test]
+fn completions_and_the_man_page_cover_every_subcommand() {
+    let home = tempfile::tempdir().unwrap();
+    let bash = stratus(home.path(), &["completions", "bash"]);
+    assert!(bash.status.success());
+    let bash = text(&bash.stdout);
+    assert!(bash.contains("_stratus()"), "{bash}");
+    let man = stratus(home.path(), &["man"]);
+    assert!(man.status.success());
+    let man = text(&man.stdout);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH stratus"),
+        "{man}"
+    );
+    for command in [
+        "inventory",
+        "diff",
+        "sync",
+        "verify",
+        "repair",
+        "status",
+        "shard",
+        "sign",
+        "config",
+    ] {
+        assert!(bash.contains(command), "completions lack {command}");
+        assert!(man.contains(command), "the man page lacks {command}");
+    }
+    assert!(man.contains("Exit codes"), "{man}");
+}
