@@ -5,14 +5,13 @@
 
 mod common;
 
-use common::example;
 use serde_json::Value;
 use std::path::Path as FsPath;
 use std::process::Command;
 
-/// Run an example; (success, stdout, stderr).
-fn run(name: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(example(name)).args(args).output().unwrap();
+/// Run the `stratus` command; (success, stdout, stderr).
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(common::stratus()).args(args).output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -57,7 +56,7 @@ fn sync_and_verify_of_a_local_folder_name_the_files_they_cannot_see() {
     .unwrap();
     let config = config.to_str().unwrap();
 
-    let (ok, out, err) = run("replicate", &["sync", config, "src", "dst"]);
+    let (ok, out, err) = run(&["sync", "--config", config, "src", "dst"]);
     let copied: Vec<_> = std::fs::read_dir(dir.path().join("dst"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -71,7 +70,7 @@ fn sync_and_verify_of_a_local_folder_name_the_files_they_cannot_see() {
          the other 3:\n{said}"
     );
 
-    let (_, out, err) = run("replicate", &["verify", config, "src", "dst"]);
+    let (_, out, err) = run(&["verify", "--config", config, "src", "dst"]);
     assert!(
         !out.contains("identical"),
         "verify calls a copy missing 3 of 4 source files identical:\n{out}{err}"
@@ -108,18 +107,16 @@ fn a_sharded_inventory_counts_the_hidden_files_of_every_local_member() {
     .unwrap();
     let config = config.to_str().unwrap();
     for concurrency in ["1", "8"] {
-        let (ok, out, err) = run(
+        let (ok, out, err) = run(&[
             "inventory",
-            &[
-                config,
-                "--store",
-                "s",
-                "--format",
-                "json",
-                "--concurrency",
-                concurrency,
-            ],
-        );
+            "--config",
+            config,
+            "s",
+            "--format",
+            "json",
+            "--concurrency",
+            concurrency,
+        ]);
         assert!(ok, "{err}");
         let report: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(

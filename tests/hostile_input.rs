@@ -64,9 +64,17 @@ fn the_inventory_example_prints_hostile_local_names_escaped_and_counts_them() {
         std::fs::write(dir.path().join("sub\x1b[1m").join(name), "yy").unwrap();
     }
     let url = format!("file://{}", dir.path().display());
-    let inventory = common::example("inventory");
+    let inventory = common::stratus();
     let out = std::process::Command::new(&inventory)
-        .args([url.as_str(), "--depth", "2", "--top", "20", "-v"])
+        .args([
+            "inventory",
+            url.as_str(),
+            "--depth",
+            "2",
+            "--top",
+            "20",
+            "-v",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -89,7 +97,7 @@ fn the_inventory_example_prints_hostile_local_names_escaped_and_counts_them() {
     assert!(stdout.contains("c\\x1b[2Jd"), "{stdout}");
     // JSON keeps the key exactly.
     let out = std::process::Command::new(&inventory)
-        .args([url.as_str(), "--format", "json"])
+        .args(["inventory", url.as_str(), "--format", "json"])
         .output()
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
