@@ -1,7 +1,9 @@
 //! Request accounting: the HTTP requests each cloud store really sends, retries
 //! included, counted below object_store's retry loop (every S3, GCS and Azure store a
 //! [`Config`](crate::Config) builds goes through a counting HTTP connector), by kind, per
-//! store name, for the life of the process. With `prices` in a store's configuration
+//! store name, in the [`Requests`] book of the `Config` that opened the store
+//! ([`Config::requests`](crate::Config::requests)): two configurations loaded in one
+//! process count apart, and nothing is global. With `prices` in a store's configuration
 //! the counts turn into an estimated cost.
 //!
 //! ```toml
@@ -13,8 +15,20 @@
 //! ```
 //!
 //! ```
-//! let counts = stratus::requests::of("aws");
+//! # fn main() -> stratus::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("stores.toml");
+//! # std::fs::write(&path, "[stores.aws]\nprovider = \"memory\"\n").unwrap();
+//! let config = stratus::Config::load(&path)?;
+//! let store = config.open("aws")?;
+//! // ... use the store ...
+//! let counts = config.requests().of("aws");
 //! println!("{counts}"); // "0 LIST, 0 GET, 0 HEAD, 0 PUT, 0 DELETE, 0 multipart, 0 other"
+//! for line in config.requests().summary() {
+//!     eprintln!("{line}");
+//! }
+//! # Ok(())
+//! # }
 //! ```
 
 use serde::Deserialize;
@@ -111,49 +125,69 @@ impl Counters {
     }
 }
 
-/// The counters of every store by name.
-static STORES: Mutex<BTreeMap<String, Arc<Counters>>> = Mutex::new(BTreeMap::new());
+/// The requests of the stores one [`Config`](crate::Config) opened, by store name, and
+/// their prices: what [`Config::requests`](crate::Config::requests) gives. Cheap to
+/// clone (a handle); clones count into one book.
+#[derive(Clone, Debug, Default)]
+pub struct Requests(Arc<Book>);
 
-/// The prices of the stores built with `prices`, by name.
-static PRICES: Mutex<BTreeMap<String, Prices>> = Mutex::new(BTreeMap::new());
-
-/// Remember store `name`'s prices (a store built with `prices`).
-pub(crate) fn set_prices(name: &str, prices: &Prices) {
-    let mut all = PRICES.lock().expect("request prices");
-    all.insert(name.to_string(), prices.clone());
+#[derive(Debug, Default)]
+struct Book {
+    stores: Mutex<BTreeMap<String, Arc<Counters>>>,
+    prices: Mutex<BTreeMap<String, Prices>>,
 }
 
-/// object_store's HTTP connector, counting for store `name`.
-#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
-pub(crate) fn counting(name: &str) -> CountingConnector {
-    CountingConnector(counters(name))
-}
+impl Requests {
+    /// An empty book.
+    pub fn new() -> Self {
+        Self::default()
+    }
 
-/// The counters of store `name` (made on first use).
-#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
-pub(crate) fn counters(name: &str) -> Arc<Counters> {
-    let mut stores = STORES.lock().expect("request counters");
-    Arc::clone(stores.entry(name.to_string()).or_default())
-}
+    /// Remember store `name`'s prices (a store built with `prices`).
+    pub(crate) fn set_prices(&self, name: &str, prices: &Prices) {
+        let mut all = self.0.prices.lock().expect("request prices");
+        all.insert(name.to_string(), prices.clone());
+    }
 
-/// The requests store `name` sent so far in this process (all zero for a store that sent
-/// none, or is not a cloud store).
-pub fn of(name: &str) -> RequestCounts {
-    let stores = STORES.lock().expect("request counters");
-    stores
-        .get(name)
-        .map(|c| RequestCounts::from(c.as_ref()))
-        .unwrap_or_default()
-}
+    /// object_store's HTTP connector, counting for store `name`.
+    #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+    pub(crate) fn counting(&self, name: &str) -> CountingConnector {
+        let mut stores = self.0.stores.lock().expect("request counters");
+        CountingConnector(Arc::clone(stores.entry(name.to_string()).or_default()))
+    }
 
-/// Every store that sent requests, by name.
-pub fn all() -> Vec<(String, RequestCounts)> {
-    let stores = STORES.lock().expect("request counters");
-    stores
-        .iter()
-        .map(|(name, c)| (name.clone(), RequestCounts::from(c.as_ref())))
-        .filter(|(_, counts)| counts.total() > 0)
-        .collect()
+    /// The requests store `name` sent so far (all zero for a store that sent none, or is
+    /// not a cloud store).
+    pub fn of(&self, name: &str) -> RequestCounts {
+        let stores = self.0.stores.lock().expect("request counters");
+        stores
+            .get(name)
+            .map(|c| RequestCounts::from(c.as_ref()))
+            .unwrap_or_default()
+    }
+
+    /// Every store that sent requests, by name.
+    pub fn all(&self) -> Vec<(String, RequestCounts)> {
+        let stores = self.0.stores.lock().expect("request counters");
+        stores
+            .iter()
+            .map(|(name, c)| (name.clone(), RequestCounts::from(c.as_ref())))
+            .filter(|(_, counts)| counts.total() > 0)
+            .collect()
+    }
+
+    /// A line per store that sent requests: its requests and, for a store built with
+    /// `prices`, their estimated cost (`"aws: 20 LIST, 0 GET, ...: about $0.0001"`).
+    pub fn summary(&self) -> Vec<String> {
+        let prices = self.0.prices.lock().expect("request prices").clone();
+        self.all()
+            .into_iter()
+            .map(|(name, counts)| match prices.get(&name) {
+                Some(prices) => format!("{name}: {counts}: about ${:.4}", counts.cost(prices)),
+                None => format!("{name}: {counts}"),
+            })
+            .collect()
+    }
 }
 
 /// Requests sent, by kind.
@@ -266,20 +300,6 @@ impl Prices {
             RequestKind::Other => self.other,
         }
     }
-}
-
-/// A line per store that sent requests: its requests and, for a store built with
-/// `prices`, their estimated cost (`"aws: 20 LIST, 0 GET, ...: about $0.0001"`). What the
-/// examples print at their end.
-pub fn summary() -> Vec<String> {
-    let prices = PRICES.lock().expect("request prices").clone();
-    all()
-        .into_iter()
-        .map(|(name, counts)| match prices.get(&name) {
-            Some(prices) => format!("{name}: {counts}: about ${:.4}", counts.cost(prices)),
-            None => format!("{name}: {counts}"),
-        })
-        .collect()
 }
 
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]

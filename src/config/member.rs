@@ -290,7 +290,7 @@ impl MemberStore {
         resolve: &mut super::Resolve<'_>,
     ) -> Result<std::sync::Arc<dyn object_store::ObjectStore>, super::BuildError> {
         match self {
-            MemberStore::Named(store) => resolve(store),
+            MemberStore::Named(store) => resolve.named(store),
             MemberStore::Inline(config) => config.build_labelled(name, resolve),
         }
     }

@@ -68,8 +68,26 @@ use std::sync::Arc;
 /// The largest configuration file read (16 MiB): thousands of stores fit in far less.
 pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
-/// Builds the store a composite store's member names.
-pub(crate) type Resolve<'a> = dyn FnMut(&str) -> Result<Arc<dyn ObjectStore>, BuildError> + 'a;
+/// What building a store takes from the file it is in: the stores a composite's members
+/// name, and the book its requests are counted in.
+pub(crate) struct Resolve<'a> {
+    pub(crate) requests: &'a crate::requests::Requests,
+    named: &'a mut dyn FnMut(&str) -> Result<Arc<dyn ObjectStore>, BuildError>,
+}
+
+impl<'a> Resolve<'a> {
+    pub(crate) fn new(
+        requests: &'a crate::requests::Requests,
+        named: &'a mut dyn FnMut(&str) -> Result<Arc<dyn ObjectStore>, BuildError>,
+    ) -> Self {
+        Self { requests, named }
+    }
+
+    /// The store named `name` (a composite's member naming another store of the file).
+    pub(crate) fn named(&mut self, name: &str) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        (self.named)(name)
+    }
+}
 
 /// Deserialize a provider table, keeping the path of the key that failed.
 pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
@@ -239,6 +257,7 @@ pub struct Config {
     origin: String,
     default: Option<String>,
     stores: BTreeMap<String, StoreConfig>,
+    requests: crate::requests::Requests,
 }
 
 impl Config {
@@ -363,6 +382,7 @@ impl Config {
             origin: origin.to_string(),
             default: raw.default,
             stores,
+            requests: crate::requests::Requests::new(),
         })
     }
 
@@ -431,7 +451,10 @@ impl Config {
         }
         let config = self.get(name)?;
         let store = config
-            .build_labelled(name, &mut self.resolver(built))
+            .build_labelled(
+                name,
+                &mut Resolve::new(&self.requests, &mut self.resolver(built)),
+            )
             .map_err(|e| e.into_error(&self.origin, name, config))?;
         built.insert(name.to_owned(), Arc::clone(&store));
         Ok(store)
@@ -443,7 +466,7 @@ impl Config {
     pub fn signer(&self, name: &str) -> Result<Arc<dyn object_store::signer::Signer>> {
         let config = self.get(name)?;
         config
-            .signer_labelled(name)
+            .signer_labelled(name, &self.requests)
             .map_err(|e| e.into_error(&self.origin, name, config))
     }
 
@@ -467,7 +490,10 @@ impl Config {
                 .into());
         };
         config
-            .build_with(&mut self.resolver(&mut HashMap::new()))
+            .build_with(&mut Resolve::new(
+                &self.requests,
+                &mut self.resolver(&mut HashMap::new()),
+            ))
             .map_err(|e| e.into_error(&self.origin, name, store))
     }
 
@@ -483,7 +509,10 @@ impl Config {
                 .into());
         };
         config
-            .build_with(&mut self.resolver(&mut HashMap::new()))
+            .build_with(&mut Resolve::new(
+                &self.requests,
+                &mut self.resolver(&mut HashMap::new()),
+            ))
             .map_err(|e| e.into_error(&self.origin, name, store))
     }
 
@@ -502,6 +531,12 @@ impl Config {
                 .collect();
             scrub_config_error(e, &secrets)
         })
+    }
+
+    /// The requests the cloud stores this configuration opened have sent, by store name
+    /// (and their estimated cost, for stores with `prices`): see [`crate::requests`].
+    pub fn requests(&self) -> &crate::requests::Requests {
+        &self.requests
     }
 
     /// Build the default store (see [`Config::default_name`]).

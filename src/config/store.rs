@@ -99,8 +99,17 @@ impl StoreConfig {
     /// composite store that name other stores of a file cannot be built from here:
     /// [`Config::open`](super::Config::open) can.
     pub fn build(&self) -> Result<Arc<dyn ObjectStore>> {
+        self.build_counted(&crate::requests::Requests::new())
+    }
+
+    /// [`Self::build`], its requests counted in `requests` under the provider's name
+    /// (`s3`, `gcs`, `azure`).
+    pub fn build_counted(
+        &self,
+        requests: &crate::requests::Requests,
+    ) -> Result<Arc<dyn ObjectStore>> {
         self.validate()?;
-        self.build_labelled(self.provider(), &mut |name| {
+        let mut named = |name: &str| -> Result<Arc<dyn ObjectStore>, BuildError> {
             Err(KeyError::new(
                 "members",
                 format!(
@@ -109,8 +118,9 @@ impl StoreConfig {
                 ),
             )
             .into())
-        })
-        .map_err(|e| e.into_error("configuration", self.provider(), self))
+        };
+        self.build_labelled(self.provider(), &mut Resolve::new(requests, &mut named))
+            .map_err(|e| e.into_error("configuration", self.provider(), self))
     }
 
     /// [`Self::check_own`], and each inline member's [`Self::check`].
@@ -147,14 +157,18 @@ impl StoreConfig {
     pub(crate) fn signer_labelled(
         &self,
         label: &str,
+        requests: &crate::requests::Requests,
     ) -> Result<Arc<dyn object_store::signer::Signer>, BuildError> {
-        let signer = self.provider_ref().signer(label).unwrap_or_else(|| {
-            Err(KeyError::new(
-                "provider",
-                format!("`{}` stores have no signed URLs", self.provider()),
-            )
-            .into())
-        })?;
+        let signer = self
+            .provider_ref()
+            .signer(label, requests)
+            .unwrap_or_else(|| {
+                Err(KeyError::new(
+                    "provider",
+                    format!("`{}` stores have no signed URLs", self.provider()),
+                )
+                .into())
+            })?;
         let prefix = match self.prefix() {
             Some(_) => Some(self.prefix_path()?),
             None => None,
@@ -197,7 +211,7 @@ impl StoreConfig {
         resolve: &mut Resolve<'_>,
     ) -> Result<Arc<dyn ObjectStore>, BuildError> {
         if let Some(prices) = &self.settings.prices {
-            crate::requests::set_prices(label, prices);
+            resolve.requests.set_prices(label, prices);
         }
         Ok(self.settings.apply(label, self.build_with(label, resolve)?))
     }

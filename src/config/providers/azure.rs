@@ -120,16 +120,17 @@ impl Provider for AzureConfig {
     }
 
     #[cfg(feature = "azure")]
-    fn build(&self, label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        Ok(Arc::new(self.client(label)?))
+    fn build(&self, label: &str, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        Ok(Arc::new(self.client(label, resolve.requests)?))
     }
 
     #[cfg(feature = "azure")]
     fn signer(
         &self,
         label: &str,
+        requests: &crate::requests::Requests,
     ) -> Option<Result<Arc<dyn object_store::signer::Signer>, BuildError>> {
-        Some(self.client(label).map(|c| Arc::new(c) as _))
+        Some(self.client(label, requests).map(|c| Arc::new(c) as _))
     }
 
     fn url_base(&self) -> Option<String> {
@@ -145,8 +146,12 @@ impl Provider for AzureConfig {
 impl AzureConfig {
     /// The client, requests counted for `label`.
     #[cfg(feature = "azure")]
-    fn client(&self, label: &str) -> Result<object_store::azure::MicrosoftAzure, BuildError> {
-        cloud_client!(self, label, object_store::azure::MicrosoftAzureBuilder)
+    fn client(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Result<object_store::azure::MicrosoftAzure, BuildError> {
+        cloud_client!(self, label, requests, object_store::azure::MicrosoftAzureBuilder)
     }
 
     /// A configuration for `container` with everything else at its default.

@@ -106,16 +106,17 @@ impl Provider for GcsConfig {
     }
 
     #[cfg(feature = "gcp")]
-    fn build(&self, label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        Ok(Arc::new(self.client(label)?))
+    fn build(&self, label: &str, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        Ok(Arc::new(self.client(label, resolve.requests)?))
     }
 
     #[cfg(feature = "gcp")]
     fn signer(
         &self,
         label: &str,
+        requests: &crate::requests::Requests,
     ) -> Option<Result<Arc<dyn object_store::signer::Signer>, BuildError>> {
-        Some(self.client(label).map(|c| Arc::new(c) as _))
+        Some(self.client(label, requests).map(|c| Arc::new(c) as _))
     }
 
     fn url_base(&self) -> Option<String> {
@@ -131,8 +132,12 @@ impl Provider for GcsConfig {
 impl GcsConfig {
     /// The client, requests counted for `label`.
     #[cfg(feature = "gcp")]
-    fn client(&self, label: &str) -> Result<object_store::gcp::GoogleCloudStorage, BuildError> {
-        cloud_client!(self, label, object_store::gcp::GoogleCloudStorageBuilder)
+    fn client(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Result<object_store::gcp::GoogleCloudStorage, BuildError> {
+        cloud_client!(self, label, requests, object_store::gcp::GoogleCloudStorageBuilder)
     }
 
     /// A configuration for `bucket` with everything else at its default.

@@ -70,10 +70,10 @@ macro_rules! registry {
 
 /// A cloud provider's client (`$config`: its config, with `config_keys()` and `retry`):
 /// its keys folded into `$builder::from_env()`, its retry settings, its requests counted
-/// for store `$label`. The builders share method names, not a trait.
+/// for store `$label` in `$requests`. The builders share method names, not a trait.
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 macro_rules! cloud_client {
-    ($config:expr, $label:expr, $builder:ty) => {{
+    ($config:expr, $label:expr, $requests:expr, $builder:ty) => {{
         let builder = $config
             .config_keys()?
             .into_iter()
@@ -83,7 +83,7 @@ macro_rules! cloud_client {
             None => builder,
         };
         Ok(builder
-            .with_http_connector(crate::requests::counting($label))
+            .with_http_connector($requests.counting($label))
             .build()?)
     }};
 }
@@ -196,6 +196,7 @@ pub(crate) trait Provider: Send + Sync {
     fn signer(
         &self,
         _label: &str,
+        _requests: &crate::requests::Requests,
     ) -> Option<Result<Arc<dyn object_store::signer::Signer>, BuildError>> {
         None
     }

@@ -123,8 +123,8 @@ impl Provider for S3Config {
     }
 
     #[cfg(feature = "aws")]
-    fn build(&self, label: &str, _: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        let store: Arc<dyn ObjectStore> = Arc::new(self.client(label)?);
+    fn build(&self, label: &str, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
+        let store: Arc<dyn ObjectStore> = Arc::new(self.client(label, resolve.requests)?);
         Ok(match self.list_order {
             ListOrder::Server => store,
             ListOrder::Sorted => crate::layer::KeyOrderedStore::wrap(store, None),
@@ -135,8 +135,9 @@ impl Provider for S3Config {
     fn signer(
         &self,
         label: &str,
+        requests: &crate::requests::Requests,
     ) -> Option<Result<Arc<dyn object_store::signer::Signer>, BuildError>> {
-        Some(self.client(label).map(|c| Arc::new(c) as _))
+        Some(self.client(label, requests).map(|c| Arc::new(c) as _))
     }
 
     fn url_base(&self) -> Option<String> {
@@ -152,8 +153,12 @@ impl Provider for S3Config {
 impl S3Config {
     /// The client, requests counted for `label`.
     #[cfg(feature = "aws")]
-    fn client(&self, label: &str) -> Result<object_store::aws::AmazonS3, BuildError> {
-        cloud_client!(self, label, object_store::aws::AmazonS3Builder)
+    fn client(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Result<object_store::aws::AmazonS3, BuildError> {
+        cloud_client!(self, label, requests, object_store::aws::AmazonS3Builder)
     }
 
     /// A configuration for `bucket` with everything else at its default.
