@@ -7,6 +7,8 @@
 //! `scripts/test.sh` installs Debian's `chromium` where it can; without it these tests
 //! print SKIPPED, or fail when `STRATUS_REQUIRE_BROWSER=1`.
 
+#![cfg(feature = "html")]
+
 mod common;
 
 use object_store::memory::InMemory;

@@ -462,12 +462,10 @@ async fn request_counts_equal_what_the_server_saw() {
         );
         return;
     };
-    // A name of its own: counts are per store name, for the process.
-    let name = format!("counted{}", std::process::id());
-    let store = config(&format!("[stores.{name}]\n{table}"))
-        .unwrap()
-        .open(&name)
-        .unwrap();
+    // Counts are per store name, in the book of the config that opened the store.
+    let name = "counted";
+    let loaded = config(&format!("[stores.{name}]\n{table}")).unwrap();
+    let store = loaded.open(name).unwrap();
     for i in 0..5 {
         store
             .put(&Path::from(format!("k{i}")), vec![7u8; 100].into())
@@ -494,7 +492,13 @@ async fn request_counts_equal_what_the_server_saw() {
         .unwrap();
     upload.complete().await.unwrap();
 
-    let counted = stratus::requests::of(&name);
+    let counted = loaded.requests().of(name);
+    let other = config(&format!("[stores.{name}]\n{table}")).unwrap();
+    assert_eq!(
+        other.requests().of(name).total(),
+        0,
+        "another config's book is its own"
+    );
     assert_eq!(counted.get(RequestKind::Put), 5);
     assert_eq!(counted.get(RequestKind::Get), 1);
     assert_eq!(counted.get(RequestKind::Head), 2);

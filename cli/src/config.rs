@@ -3,6 +3,9 @@
 
 use crate::finish::{Failure, Outcome};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use stratus::object_store::ObjectStore;
+use stratus::requests::Requests;
 use stratus::text::terminal;
 use stratus::Config;
 
@@ -15,14 +18,38 @@ pub enum Command {
     Check,
 }
 
-/// Where the config file comes from: the `--config` flag, if given.
+/// Where the config file comes from (the `--config` flag, if given), and the request
+/// books of every store the command opened, for the summary it ends with.
 pub struct Context {
     flag: Option<PathBuf>,
+    books: Mutex<Vec<Requests>>,
 }
 
 impl Context {
     pub fn new(flag: Option<PathBuf>) -> Self {
-        Self { flag }
+        Self {
+            flag,
+            books: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn keep(&self, book: &Requests) {
+        self.books.lock().expect("request books").push(book.clone());
+    }
+
+    /// A line per store that sent requests (and their cost, where the config gives
+    /// `prices`), over every config and URL the command opened.
+    pub fn requests(&self) -> Vec<String> {
+        let books = self.books.lock().expect("request books");
+        books.iter().flat_map(Requests::summary).collect()
+    }
+
+    /// The store at `url` (`s3://bucket/prefix`, `file:///data`), its requests counted.
+    pub fn open_url(&self, url: &str) -> Result<Arc<dyn ObjectStore>, Failure> {
+        let book = Requests::new();
+        let store = stratus::config::parse_url(url)?.build_counted(&book)?;
+        self.keep(&book);
+        Ok(store)
     }
 
     /// The config file: `--config`, else `STRATUS_CONFIG`, else `stores.toml` in the
@@ -51,6 +78,7 @@ impl Context {
     pub fn load(&self) -> Result<(Config, String), Failure> {
         let path = self.path()?;
         let config = Config::load(&path)?;
+        self.keep(config.requests());
         Ok((config, path.display().to_string()))
     }
 }

@@ -122,7 +122,7 @@ pub fn diff(args: &DiffArgs) -> Outcome {
 /// store's name and its config file.
 fn open(context: &Context, store: Option<&str>) -> Result<(Arc<dyn ObjectStore>, String), Failure> {
     match store {
-        Some(url) if url.contains("://") => Ok((stratus::open_with(url, None)?, url.to_string())),
+        Some(url) if url.contains("://") => Ok((context.open_url(url)?, url.to_string())),
         name => {
             let (config, path) = context.load()?;
             let name = match name {
@@ -231,7 +231,7 @@ async fn export(
 ) -> Result<Report, Failure> {
     use stratus::inventory::export::{export, ExportOptions};
     let (dest_store, dest_prefix) = if dest.contains("://") {
-        (stratus::open_with(dest, None)?, None)
+        (context.open_url(dest)?, None)
     } else {
         let (name, under) = dest.split_once(':').unwrap_or((dest, ""));
         let (config, _) = context.load()?;

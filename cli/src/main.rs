@@ -120,7 +120,7 @@ async fn main() -> ExitCode {
             };
         }
     };
-    finish::finish(result, cli.verbose)
+    finish::finish(result, cli.verbose, &context)
 }
 
 #[cfg(test)]

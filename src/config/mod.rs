@@ -68,17 +68,20 @@ use std::sync::Arc;
 /// The largest configuration file read (16 MiB): thousands of stores fit in far less.
 pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
+/// Builds the store a composite's member names.
+pub(crate) type Named<'a> = dyn FnMut(&str) -> Result<Arc<dyn ObjectStore>, BuildError> + 'a;
+
 /// What building a store takes from the file it is in: the stores a composite's members
 /// name, and the book its requests are counted in.
 pub(crate) struct Resolve<'a> {
     pub(crate) requests: &'a crate::requests::Requests,
-    named: &'a mut dyn FnMut(&str) -> Result<Arc<dyn ObjectStore>, BuildError>,
+    named: &'a mut Named<'a>,
 }
 
 impl<'a> Resolve<'a> {
     pub(crate) fn new(
         requests: &'a crate::requests::Requests,
-        named: &'a mut dyn FnMut(&str) -> Result<Arc<dyn ObjectStore>, BuildError>,
+        named: &'a mut Named<'a>,
     ) -> Self {
         Self { requests, named }
     }

@@ -52,6 +52,7 @@ mod diff;
 #[cfg(feature = "reports")]
 pub mod export;
 mod histogram;
+#[cfg(feature = "html")]
 pub mod html;
 mod prefixes;
 mod report;
