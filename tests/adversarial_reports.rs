@@ -363,7 +363,7 @@ fn a_parquet_date_is_echoed_whole_in_its_error() {
 
 /// A CSV report with a header (GCS) whose header is 1 MiB of one-byte columns and none
 /// of the required ones: the error lists every column name (`{seen:?}`), a multi-MB
-/// message (the Parquet path does the same with its field names, up to a 16 MiB footer).
+/// message (the Parquet path does the same with its field names, up to a 4 MiB footer).
 #[test]
 fn a_csv_header_is_echoed_whole_in_its_error() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

@@ -61,16 +61,19 @@
 //!   it is read: it is never buffered whole;
 //! - Parquet: nothing the footer says about pages is believed. A row group's column
 //!   chunks are fetched once and every page header in them walked before the parquet
-//!   crate decodes those bytes: a page inflating past 16 MiB, a gzip page inflating to
-//!   other than its stated size (inflated here, bounded), a header over 1 MiB or nested
-//!   past 16, a dictionary value of a column read over 64 KiB, LZ4 (Hadoop) pages, a
-//!   footer over 16 MiB or one declaring more than 16 rows a byte of the file fail the
-//!   file, and so do a dictionary page counting more values than its bytes can hold,
-//!   pages whose rows do not add up to the row group's, and text pages encoded other
-//!   than dictionary or PLAIN (the DELTA decoders size themselves by their body's own
-//!   counts); batches are as many rows (8,192 down to 1) as keep what the pages can
+//!   crate decodes those bytes. The file fails on: a page inflating past 8 MiB, a gzip
+//!   page inflating to other than its stated size (inflated here, bounded), a header
+//!   over 1 MiB or nested past 16, a dictionary value of a column read over 64 KiB, a
+//!   dictionary page counting more values than its bytes hold, pages whose rows do not
+//!   add up to the row group's (or a v2 page whose values and rows differ), text pages
+//!   encoded other than dictionary or PLAIN (the DELTA decoders size themselves by
+//!   their body's own counts), LZ4 (Hadoop) pages, chunks the footer places outside
+//!   the file or overlapping, a footer over 4 MiB or declaring more than 16 rows a byte
+//!   of the file. Batches are as many rows (8,192 down to 1) as keep what the pages can
 //!   decode to under 16 MiB: a dictionary index at the dictionary's longest value,
-//!   PLAIN values at most their page;
+//!   PLAIN values at most their page. A panic of the parquet crate's decoders on a
+//!   malformed page the walk does not look inside fails the file instead (the default
+//!   panic hook still prints it to stderr);
 //! - storage classes: at most [`CLASS_LIMIT`](super::CLASS_LIMIT) (64) distinct ones of
 //!   at most 64 bytes each are kept (a hash map); the rest count in
 //!   [`Report::classes_other`], shown as "other";

@@ -24,7 +24,7 @@ use std::io::Read;
 
 /// The most a page may inflate to (its header's `uncompressed_page_size`); writers aim at
 /// 1 MiB and cap dictionary pages near that.
-pub(crate) const PAGE_LIMIT: u64 = 16 << 20;
+pub(crate) const PAGE_LIMIT: u64 = 8 << 20;
 
 /// The longest page header read; one holds a few sizes and, at most, statistics of two
 /// values.
@@ -114,6 +114,11 @@ impl Page {
                 self.offset
             )),
         }
+    }
+
+    /// Whether a data page's values are indexes into the chunk's dictionary.
+    pub(crate) fn indexes_dictionary(&self) -> bool {
+        matches!(self.encoding, PLAIN_DICTIONARY | RLE_DICTIONARY)
     }
 
     /// Whether the values of a dictionary page are PLAIN (how every writer stores them).
@@ -319,6 +324,15 @@ impl Sub {
             }
         }
         let values = values.ok_or("its header has no num_values")?;
+        if id == 8 && rows != Some(values) {
+            // The parquet crate reads a v2 page's `num_values`; a flat column has one
+            // value (or null) a row, so the two must agree for rows to be costed.
+            return Err(format!(
+                "its v2 header counts {values} values in {} rows (a report's columns hold \
+                 one value a row)",
+                rows.map_or("no".to_string(), |r| r.to_string())
+            ));
+        }
         Ok(Sub {
             // A v2 page counts rows apart from values (levels); v1 pages of the flat
             // columns read here have one value (or null) a row.

@@ -59,8 +59,9 @@ pub(crate) const VALUE_LIMIT: u64 = 64 << 10;
 /// kilobytes could keep the reader busy for hours.
 pub(crate) const ROWS_PER_BYTE: u64 = 16;
 
-/// The largest footer (file metadata) read; a report's is a few KiB to a few MiB.
-pub(crate) const FOOTER_LIMIT: u64 = 16 << 20;
+/// The largest footer (file metadata) read; a report's is a few KiB. Decoded, a footer
+/// takes about ten times its bytes.
+pub(crate) const FOOTER_LIMIT: u64 = 4 << 20;
 
 pub(crate) async fn read(
     store: &Arc<dyn ObjectStore>,
@@ -89,7 +90,20 @@ pub(crate) async fn read(
         }
         file.check_md5(md5.finalize().into())
     };
-    let decode = decode(store, file, meta.size, rows);
+    // The parquet crate's decoders panic on some malformed pages the walk does not
+    // look inside (levels, BYTE_STREAM_SPLIT, RLE runs): such a file fails, naming it.
+    let decode = async {
+        match std::panic::AssertUnwindSafe(decode(store, file, meta.size, rows))
+            .catch_unwind()
+            .await
+        {
+            Ok(done) => done,
+            Err(panic) => Err(format!(
+                "the Parquet decoder failed on a malformed page: {}",
+                excerpt(panic_text(panic.as_ref()), 200)
+            )),
+        }
+    };
     let (checked, rows) = futures::join!(checksum, decode);
     checked?;
     rows.map_err(fail)
@@ -162,7 +176,11 @@ async fn decode(
         ));
     }
     let mut first_row = 0u64;
+    check_chunks(metadata.metadata(), &leaves, size)?;
     for group in 0..metadata.metadata().num_row_groups() {
+        if metadata.metadata().row_group(group).num_rows() == 0 {
+            continue;
+        }
         let checked =
             Checked::fetch(store, &file.path, metadata.metadata(), group, &leaves).await?;
         let batch = checked.batch_rows(metadata.metadata(), group, &leaves)?;
@@ -199,6 +217,54 @@ async fn decode(
         }
     }
     Ok(rows)
+}
+
+/// A panic's message, if it has one.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("no message")
+}
+
+/// Every chunk read (`leaves` of every row group) lies inside the file and apart from
+/// every other: the footer may not point two row groups at one chunk (each would be
+/// fetched and walked again) nor give negative places.
+fn check_chunks(meta: &ParquetMetaData, leaves: &[usize], size: u64) -> Result<(), String> {
+    let mut ranges = Vec::new();
+    for (group_at, group) in meta.row_groups().iter().enumerate() {
+        for &leaf in leaves {
+            let column = group.column(leaf);
+            let fail = |what: &str| {
+                format!(
+                    "row group {group_at}, column `{}`: {what}",
+                    column.column_path().string()
+                )
+            };
+            let start = match column.dictionary_page_offset() {
+                Some(offset) => offset,
+                None => column.data_page_offset(),
+            };
+            let (Ok(start), Ok(length)) = (
+                u64::try_from(start),
+                u64::try_from(column.compressed_size()),
+            ) else {
+                return Err(fail("its footer entry gives a negative place or size"));
+            };
+            if start.saturating_add(length) > size {
+                return Err(fail("its footer entry places it past the file's end"));
+            }
+            if group.num_rows() > 0 {
+                ranges.push((start, start + length));
+            }
+        }
+    }
+    ranges.sort_unstable();
+    if ranges.windows(2).any(|w| w[1].0 < w[0].1) {
+        return Err("two column chunks the footer places overlap".to_string());
+    }
+    Ok(())
 }
 
 /// The column chunks of one row group, fetched once and walked page by page
@@ -312,7 +378,8 @@ fn leaf_costs(
                 // at least this many bytes of the page (a length, or its width).
                 // (booleans: a bit).
                 let room = match column.column_type() {
-                    PhysicalType::BOOLEAN => page.inflated.saturating_mul(8),
+                    // A bit each, decoded to a byte each: count them at a byte.
+                    PhysicalType::BOOLEAN => page.inflated,
                     PhysicalType::BYTE_ARRAY | PhysicalType::INT32 | PhysicalType::FLOAT => {
                         page.inflated / 4
                     }
@@ -339,6 +406,12 @@ fn leaf_costs(
                 dictionary = Some(dictionary.unwrap_or(0).max(longest));
             }
             pages::Kind::Data => {
+                if page.indexes_dictionary() && dictionary.is_none() {
+                    return Err(format!(
+                        "the page at byte {} indexes a dictionary the chunk has not given",
+                        page.offset
+                    ));
+                }
                 let cost = match fixed {
                     Some(length) => pages::Cost {
                         per_row: length,
