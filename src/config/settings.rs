@@ -7,7 +7,7 @@
 //! provider = "s3"
 //! bucket = "logs"
 //! limits = { in_flight = 32, requests_per_second = 200, bytes_per_second = 104857600 }
-//! deadline = "2m"      # an operation taking longer fails (listings: each page)
+//! deadline = "2m"      # an operation taking longer fails (a listing: each wait for its next entry)
 //! metrics = true       # counters and histograms through the `metrics` facade
 //! tracing = true       # a span per operation through the `tracing` facade
 //! ```
@@ -28,7 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// What a store may do: requests in flight, requests and bytes per second. Reads and
-/// writes alike; listings count one request per page asked for.
+/// writes alike; a listing counts as one operation, when it starts (the pages object_store
+/// asks for below are not seen by a layer).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -38,8 +39,8 @@ pub struct Limits {
     /// [`Limits::MAX_IN_FLIGHT`]: refused on load above, lowered to it in code.
     #[serde(default)]
     pub in_flight: Option<NonZeroUsize>,
-    /// Operations started per second (a listing: each page), smoothed (`governor`'s
-    /// GCRA; a burst of at most one second's worth). From [`Limits::REQUESTS_PER_SECOND`]'s
+    /// Operations started per second (a listing: one, when it starts), smoothed
+    /// (`governor`'s GCRA; bursts of at most a tenth of a second's worth). From [`Limits::REQUESTS_PER_SECOND`]'s
     /// lowest (one request every 11.6 days) to its highest; refused on load outside.
     #[serde(default)]
     pub requests_per_second: Option<f64>,
@@ -70,7 +71,7 @@ pub struct StoreSettings {
     #[serde(default)]
     pub limits: Option<Limits>,
     /// How long one operation may take, waiting for a limit included (`"30s"`); a
-    /// listing's deadline applies to each page.
+    /// listing's deadline applies to each wait for its next entry.
     #[serde(default, deserialize_with = "duration")]
     pub deadline: Option<Duration>,
     /// Record metrics (README: "Metrics").
