@@ -79,10 +79,7 @@ pub(crate) struct Resolve<'a> {
 }
 
 impl<'a> Resolve<'a> {
-    pub(crate) fn new(
-        requests: &'a crate::requests::Requests,
-        named: &'a mut Named<'a>,
-    ) -> Self {
+    pub(crate) fn new(requests: &'a crate::requests::Requests, named: &'a mut Named<'a>) -> Self {
         Self { requests, named }
     }
 
