@@ -35,6 +35,9 @@
 //!
 //! # From a configuration file
 //!
+//! Keep copies in two clouds, or in a cloud and on-premises MinIO, write them as one, read
+//! whichever answers, and prove and restore that they agree:
+//!
 //! ```toml
 //! [stores.safe]
 //! provider = "replicated"

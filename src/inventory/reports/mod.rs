@@ -32,14 +32,16 @@
 //! exist; its size must equal the manifest's where given; its MD5 must equal the
 //! manifest's (S3) when [`ScanOptions::verify_checksums`] is on (for Parquet that costs a
 //! second read of the file, streamed); the rows read must equal the manifest's count
-//! (Azure `summary.objectCount`, GCS `records_processed`). A failed check is an
+//! (Azure `summary.objectCount`, GCS `records_processed`); a row that cannot be read
+//! fails with its number and what is wrong. A failed check is an
 //! [`Error::InventoryReport`] naming the file.
 //!
 //! What is counted matches a listing: delete markers are skipped and versions that are not
 //! current (`is_latest` / `IsCurrentVersion` false) are counted apart, in the report's
 //! [`Source`]; both are only in reports of versioned buckets. Storage classes fill
 //! [`Report::classes`]. Ages are measured from the report's own time (`creationTimestamp`,
-//! `inventoryStartTime`, `snapshot_time`) unless [`ScanOptions::as_of`] is set.
+//! `inventoryStartTime`, `snapshot_time`) unless [`ScanOptions::as_of`] is set. A prefix
+//! keeps the rows under it, as in a listing.
 //!
 //! **Unordered rows.** The data files list objects in no order, so the per-prefix totals
 //! come from a hash map of every prefix down to the depth, bounded by
