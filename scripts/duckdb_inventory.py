@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The inventory stratus computes from an S3 Inventory Parquet report, computed by DuckDB
-instead: the yardstick in BENCHMARKS.md ("Inventory reports").
+instead: the yardstick in docs/BENCHMARKS.md ("Inventory reports").
 
     target/emulators/venv/bin/python scripts/duckdb_inventory.py target/bench-reports/parquet-10000000
 

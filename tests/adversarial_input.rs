@@ -214,7 +214,7 @@ async fn a_huge_in_flight_limit_is_refused_not_a_panic() {
 // Break 6 (low): `requests_per_second = nan` and `= inf` (valid TOML floats) pass the
 // range check that refuses 0, -1, 9.99e-7 and 1.0000001e9, and the store opens and runs.
 //
-// The README states the accepted range as 1e-6 to 1e9; NaN fails every comparison, so a
+// The `stratus::config` docs state the accepted range as 1e-6 to 1e9; NaN fails every comparison, so a
 // check written as `if x < MIN || x > MAX { refuse }` lets it through, and `inf` gets
 // through too. What rate a NaN limit then applies is whatever the conversion makes of it
 // (here: no limit at all, silently). Fix: `if !(MIN..=MAX).contains(&x)`.

@@ -60,7 +60,7 @@ async fn seaweedfs_lists_out_of_byte_order_and_sorted_stores_fix_it() {
     assert_eq!(
         listed,
         ["a", "a/b", "a b", "a+c", "a-d", "a.txt"],
-        "SeaweedFS's order changed: update README"
+        "SeaweedFS's order changed: update docs/TESTING.md"
     );
     // Its start-after of a folder's name skips the folder.
     assert_eq!(

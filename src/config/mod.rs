@@ -1,34 +1,268 @@
 //! Store configuration: files with named stores, URLs, the environment, and building
-//! `Arc<dyn ObjectStore>` from them.
+//! `Arc<dyn ObjectStore>` from them. This page is the reference for the file format: every
+//! provider's keys, the settings every store has, metrics, tracing, request counts, signed
+//! URLs, the URL registry and URL forms.
 //!
 //! # Files
 //!
-//! A TOML file (or JSON, chosen by the `.json` extension) names one or more stores:
+//! A TOML file (or JSON with the same structure: the name must end in `.toml` or `.json`)
+//! names stores under `[stores.NAME]`; `default = "NAME"` picks the one
+//! [`Config::open_default`] returns (optional when there is only one store).
 //!
 //! ```toml
-//! default = "archive"            # optional when there is only one store
+//! default = "archive"
 //!
 //! [stores.archive]
 //! provider = "s3"
 //! bucket = "acme-archive"
 //! prefix = "v2"
 //! region = "eu-west-1"
-//! secret_access_key = "${ARCHIVE_SECRET}"
-//! options = { aws_copy_if_not_exists = "multipart" }
+//! access_key_id = "AKIA..."
+//! secret_access_key = "${ARCHIVE_SECRET}"          # from the environment
+//! options = { aws_copy_if_not_exists = "multipart", timeout = "30s" }
+//!
+//! [stores.minio]
+//! provider = "s3"
+//! bucket = "backups"
+//! endpoint = "http://minio.internal:9000"
+//! allow_http = true                                # plain http must be asked for
+//! region = "us-east-1"
+//! access_key_id = "${MINIO_USER}"
+//! secret_access_key = "${MINIO_PASSWORD}"
 //!
 //! [stores.scratch]
 //! provider = "local"
-//! root = "../scratch"            # relative to this file's folder
+//! root = "../scratch"                              # relative to this file's folder
+//! create_root = true
 //! ```
 //!
-//! Loading checks everything that can be checked without the network: the syntax, every
-//! key's name and type, unknown keys (also inside `options`, against object_store's own
-//! key parser), `${VAR}` references, plain-http endpoints without `allow_http`, the
-//! prefix, and that `default` names a store. Each error names the file, the store and the
-//! key, and never repeats a value that could be secret.
+//! Swapping providers is an edit of the file: change `provider` and its keys; the code that
+//! calls `config.open("archive")` stays the same (the repository's
+//! `examples/swap_provider.rs` shows it, and `stratus config check` shows every store of a
+//! file, what it is built as and where it points, secrets hidden).
 //!
-//! The keys of each provider are the fields of [`S3Config`], [`GcsConfig`],
-//! [`AzureConfig`], [`LocalConfig`] and [`MemoryConfig`]; README.md has the full table.
+//! **Checked on load, with the file, store and key in every message:** TOML/JSON syntax
+//! (line and column, without quoting the line, which may hold a secret); every key's name
+//! and type; unknown keys anywhere (top level, store, members of composite stores,
+//! `options`), with one message shape for all (``unknown field `x`, expected one of ...``:
+//! composite stores are parsed by serde like providers); missing required keys; unknown
+//! providers; `${VAR}` references; `http://` endpoints without `allow_http = true`;
+//! prefixes; that `default` names a store. Opening an unknown store name lists the ones
+//! there are. The file must be a regular file (links followed) of at most
+//! [`MAX_CONFIG_BYTES`].
+//!
+//! **`${VAR}` and `${VAR:-default}`** in any string value are replaced from the
+//! environment; an unset variable without a default is an error naming it. `$${` is a
+//! literal `${`. Credentials left out of the file also come from each provider's usual
+//! environment (`AWS_ACCESS_KEY_ID`, `AZURE_STORAGE_ACCOUNT_KEY`,
+//! `GOOGLE_SERVICE_ACCOUNT`...). Every value a `${VAR}` put into a store is cut from its
+//! errors (load, open, signer, its requests' errors for cloud stores) as a secret is.
+//!
+//! **Secrets** (`secret_access_key`, `session_token`, `access_key`, `sas_token`,
+//! `bearer_token`, `service_account_key`, every `options` value) never appear in `Debug`,
+//! `Display` or error text: config types print `<redacted>`, and every cloud store stratus
+//! builds is wrapped (`RedactedStore`) so that its `Debug` shows only its `Display` form,
+//! provider and bucket (object_store 0.14's own Azure store prints tokens in `Debug`; tests
+//! pin both); local and memory stores hold no credentials and are not wrapped. Dependencies
+//! quote values in their messages (serde's "invalid type: string ...", a GCS key encoded
+//! twice, a request URL carrying a SAS token), so error text is scrubbed at every boundary
+//! (parse, build, and every error a built store returns): any run of 8 characters of a
+//! secret, raw or in the forms it gets quoted in (JSON-escaped once or twice,
+//! `Debug`-escaped, URL-encoded), becomes `<redacted>`. Secrets are the values of the keys
+//! above, of `options` whose name says secret, token, password, SAS, private or ends in
+//! `key` (not a key id), and of such keys in inline members; values shorter than 6
+//! characters are too short to tell from ordinary words and are not scrubbed. Values of
+//! other keys are quoted when that explains the error (`allow_http = "maybe"`).
+//!
+//! # Keys of every provider
+//!
+//! Every provider except `sharded` and `replicated` also takes `prefix` (a key prefix that
+//! scopes the store: it sees only keys below it, without the prefix). The keys are the
+//! fields of [`S3Config`], [`GcsConfig`], [`AzureConfig`], [`LocalConfig`],
+//! [`MemoryConfig`], [`ShardedConfig`] and [`ReplicatedConfig`].
+//!
+//! | provider | key | type | meaning |
+//! |---|---|---|---|
+//! | `s3` | `bucket` | string, **required** | bucket name |
+//! | | `region` | string | default `us-east-1`; use that for MinIO |
+//! | | `endpoint` | URL | S3-compatible server, e.g. `http://127.0.0.1:9000` |
+//! | | `allow_http` | bool | permit an `http://` endpoint |
+//! | | `access_key_id` | string | |
+//! | | `secret_access_key` | secret | |
+//! | | `session_token` | secret | temporary credentials |
+//! | | `virtual_hosted_style` | bool | `bucket.host/key` instead of path-style `host/bucket/key` (default path-style, what MinIO wants) |
+//! | | `skip_signature` | bool | unsigned requests (public buckets) |
+//! | | `list_order` | `"server"` or `"sorted"` | `"sorted"`: stratus lists folder by folder in byte order, for servers that do not (SeaweedFS); at least one request per folder (default `"server"`) |
+//! | | `options` | table | any other `AmazonS3ConfigKey`, e.g. `aws_copy_if_not_exists`, `aws_conditional_put`, `aws_server_side_encryption`, `timeout`, `connect_timeout` |
+//! | | `retry` | table | `max_retries`, `retry_timeout`, `init_backoff`, `max_backoff` (durations like `"30s"`), `backoff_base`; unset fields keep object_store's defaults (10 retries, 3 min) |
+//! | `gcs` | `bucket` | string, **required** | |
+//! | | `service_account` | path | key file; relative to the config file |
+//! | | `service_account_key` | secret | the key file's JSON |
+//! | | `application_credentials` | path | ADC file |
+//! | | `endpoint` | URL | API base URL (emulators) |
+//! | | `allow_http` | bool | |
+//! | | `skip_signature` | bool | unauthenticated reads |
+//! | | `options` | table | any other `GoogleConfigKey` |
+//! | | `retry` | table | as for `s3` |
+//! | `azure` | `container` | string, **required** | |
+//! | | `account` | string | storage account (required unless `use_emulator`) |
+//! | | `access_key` | secret | account key |
+//! | | `sas_token` | secret | shared access signature query string |
+//! | | `bearer_token` | secret | static OAuth token |
+//! | | `use_emulator` | bool | Azurite with its development account; URL from `AZURITE_BLOB_STORAGE_URL` (default `http://127.0.0.1:10000`), so `endpoint` is refused with it |
+//! | | `endpoint` | URL | account URL, default `https://ACCOUNT.blob.core.windows.net` |
+//! | | `allow_http` | bool | |
+//! | | `skip_signature` | bool | public containers |
+//! | | `options` | table | any other `AzureConfigKey`, e.g. `azure_client_id`, `azure_tenant_id`, `azure_use_azure_cli` |
+//! | | `retry` | table | as for `s3` |
+//! | `local` | `root` | path, **required** | folder; relative to the config file |
+//! | | `create_root` | bool | create `root` if missing (otherwise a missing root is an error) |
+//! | `memory` | | | a new, empty in-process store on every `open` |
+//! | `sharded` | `members` | list, **required** | each a store name of this file, or `{ store = NAME or { inline store table }, weight = 1.0, name = NAME }`; `name` (default: the store's name, required inline) is what placement hashes |
+//! | | `slot_bits` | integer | 8 to 24, default 20 |
+//! | | `previous` | list | while rebalancing, the membership objects move from (same form as `members`; a name in both must be the same store) |
+//! | `replicated` | `members` | list, **required** | store names of this file or `{ store = NAME or { inline store table }, name = NAME }`; the first is the primary |
+//! | | `write` | `"all"` or `{ quorum = N }` | when a write is acknowledged (default `"all"`) |
+//! | | `read` | `"ordered"` or `{ hedged_after_ms = N }` | where reads go (default `"ordered"`) |
+//! | | `list` | `"first"` or `"merged"` | where listings come from (default `"first"`) |
+//! | | `journal` | path | a file (relative to the config file) that keeps what members missed across restarts; created if missing |
+//! | | `member_timeout_ms` | integer | a member call taking longer is abandoned and counts as failed |
+//! | | `breaker` | `{ failures = N, open_for_ms = M }` | after N failed calls in a row a member is skipped for M ms (doubling after a failed probe, at most 16×) |
+//!
+//! `options` keys are object_store's config keys (and their aliases) for that provider,
+//! checked by object_store's own parser: a misspelt key is an error, and a key that has a
+//! dedicated stratus key (`aws_region` → `region`) is refused so each setting has one place.
+//! Values may be strings, numbers or booleans. A `retry` table object_store's backoff cannot
+//! run with (`backoff_base` at or below 1 or above 1000, `init_backoff = "0s"`, a first
+//! backoff longer than the longest, counting object_store's defaults for unset fields) is
+//! refused at load, naming file, store and key, instead of panicking on the first retry
+//! ([`RetrySettings`]).
+//!
+//! The composites, how they place, write, read and list, are described in
+//! [`crate::shard`] and [`crate::replicate`].
+//!
+//! # Settings every store has: limits, deadline, metrics, tracing, prices
+//!
+//! Any store, of any provider, composites and inline members included, takes these keys
+//! ([`StoreSettings`]; a composite's apply to the whole, a member's to that member; a
+//! member that names another store of the file has that store's):
+//!
+//! | key | type | meaning |
+//! |---|---|---|
+//! | `limits` | `{ in_flight = N, requests_per_second = R, bytes_per_second = B }` | at most N operations at once (object_store's `LimitStore`; a get holds its slot until its body is read or dropped); operations started per second (R may be fractional; `governor`'s GCRA with bursts of a tenth of a second, so a 10 s window stays within 1%); bytes written (payloads, parts) and read (bodies, paced as they are read) per second. A listing counts one request when it starts, whatever its pages ([`Limits`]) |
+//! | `deadline` | duration | an operation taking longer fails (`"the operation took longer than its deadline (30s)"`), waiting for a limit included; for a listing, the wait for each entry |
+//! | `metrics` | bool | metrics through the [`metrics`](https://docs.rs/metrics) facade (any exporter), below |
+//! | `tracing` | bool | a span per operation through [`tracing`](https://docs.rs/tracing), below |
+//! | `prices` | `{ list, get, head, put, delete, multipart, other }` | USD (or any currency) per 1,000 requests of each kind, for the estimated cost of the requests counted ([`crate::requests`]); the `stratus` command prints it |
+//!
+//! ```toml
+//! [stores.aws]
+//! provider = "s3"
+//! bucket = "logs"
+//! limits = { in_flight = 32, requests_per_second = 200, bytes_per_second = 104857600 }
+//! deadline = "2m"
+//! metrics = true
+//! tracing = true
+//! ```
+//!
+//! Rates (`requests_per_second`, `bytes_per_second`) need the crate feature `limits`;
+//! `metrics` and `tracing` need the feature `observe` (both on by default): a build without
+//! one refuses a file that asks for it, naming the key and the feature. The accepted ranges:
+//! `requests_per_second` from 1e-6 (one request every 11.6 days) to 1e9
+//! ([`Limits::REQUESTS_PER_SECOND`]), `bytes_per_second` from 1 to `u64::MAX` (counted in
+//! blocks above a million a second), `in_flight` at most [`Limits::MAX_IN_FLIGHT`];
+//! outside, the load fails naming file, store, key and range; never a panic at open.
+//!
+//! Off unless set: on in-memory stores metrics + tracing add about 200 ns per operation
+//! (+40%); on SeaweedFS an inventory of 20,000 objects costs the same observed or not (the
+//! repository's `docs/BENCHMARKS.md`). The order is fixed:
+//! `ObservedStore(LimitedStore(LimitStore(store)))`, so observed latency includes waiting
+//! for a limit. A request `timeout` (in `options`) at or above the retry budget
+//! (`retry.retry_timeout`, 3 min by default) is refused on load: a request that times out
+//! would leave no time to retry it (say `retry.max_retries = 0` if one attempt is meant).
+//! [`StoreSettings::apply`] does the same for a store built in code.
+//!
+//! ## Metrics
+//!
+//! Labels `store` (the store's name in the file, or the inline member's name) and
+//! `operation` (`put`, `put_multipart`, `get`, `get_ranges`, `delete`, `list`,
+//! `list_with_delimiter`, `copy`, `rename`, `multipart_part`, `multipart_complete`,
+//! `multipart_abort`):
+//!
+//! | name | kind | more labels | what |
+//! |---|---|---|---|
+//! | `stratus_operations_total` | counter | `outcome` | operations ended: `ok`, `cancelled` (dropped by the caller), or the error's kind (`not_found`, `already_exists`, `precondition`, `not_modified`, `permission_denied`, `unauthenticated`, `not_implemented`, `not_supported`, `invalid_path`, `generic`, ...) |
+//! | `stratus_operation_duration_seconds` | histogram | | from the call to its answer (a get: to its response; a listing: to its end) |
+//! | `stratus_operations_in_flight` | gauge | | operations started and not ended |
+//! | `stratus_bytes_total` | counter | `direction` = `written` / `read` | put payloads and parts written; get responses' bodies (their whole range, counted when the answer comes, not what the caller reads) |
+//!
+//! Install the recorder before a store's first operation (the handles of the `ok` path are
+//! registered with the recorder installed when the store first runs an operation of that
+//! kind). The repository's `examples/prometheus.rs` (`cargo run --example prometheus
+//! [CONFIG [STORE]]`) runs an inventory with metrics on and prints what a Prometheus scrape
+//! would get.
+//!
+//! ## Tracing
+//!
+//! A `DEBUG` span named `stratus` per operation, fields `store`, `operation`, `key` (the
+//! object's path; a listing's prefix), `bytes`, `outcome`. It is entered while the operation
+//! runs, so a composite's span holds its members' spans (a replicated put: one span for the
+//! store, one per member inside it). Keys are paths; no span, metric label or log line holds
+//! a credential or a URL.
+//!
+//! # Requests sent, signed URLs, the URL registry
+//!
+//! **Requests sent** ([`crate::requests`]): every S3, GCS and Azure store a [`Config`]
+//! builds sends its HTTP requests through a counting connector, below object_store's
+//! retries, so retries count. `config.requests().of("aws")` ([`Config::requests`]) gives
+//! them by kind (LIST, GET, HEAD, PUT, DELETE, multipart, other), counted in that `Config`'s
+//! own book; the `stratus` command ends with a line per store on stderr, e.g.
+//! `requests: aws: 153 LIST, 0 GET, 0 HEAD, 0 PUT, 0 DELETE, 0 multipart, 0 other: about $0.0008`
+//! (with `prices`).
+//!
+//! **Signed URLs**: [`Config::signer`]`("aws")` is the provider client's object_store
+//! `Signer` (S3, GCS, Azure) under the store's prefix, which the wrapped store itself cannot
+//! offer. It shows only its store and provider in `Debug`, scrubs the store's secrets from
+//! its errors, and refuses an expiry under 1 s or over 7 days ([`MAX_SIGNED_URL_EXPIRY`]:
+//! the most S3 and GCS accept; Azure is held to it too, since a user-delegation SAS cannot
+//! outlive its 7-day key and an account-key SAS is revoked only by rotating the key) before
+//! object_store sees it. `stratus sign aws docs/report.pdf [--method put] [--expires 600]`
+//! prints one; the repository's `examples/sign.rs` signs offline with made-up keys. Signed
+//! URLs are verified on SeaweedFS and moto, not on Azurite (it refuses object_store's SAS
+//! for its path-style URLs) nor on GCS.
+//!
+//! **A URL registry**: [`ConfigRegistry::new`]`(config)` implements object_store's
+//! `ObjectStoreRegistry`: `resolve("s3://acme/logs/2024/x.json")` returns the file's store
+//! for that bucket (the one with the longest matching `prefix`, built once, with its
+//! credentials and settings) and the path below it. URLs match by whole, decoded segments:
+//! `s3://acme/team%20reports/q3.csv` is `q3.csv` in the store whose `prefix` is
+//! `team reports`. Composites have no URL: `register` them under one.
+//!
+//! # URLs
+//!
+//! [`parse_url`] (and [`crate::open`], and the `stratus` command wherever it takes a store)
+//! takes these forms:
+//!
+//! | URL | store |
+//! |---|---|
+//! | `s3://BUCKET[/PREFIX]` (also `s3a://`) | S3 |
+//! | `gs://BUCKET[/PREFIX]` (also `gcs://`) | GCS |
+//! | `az://CONTAINER[/PREFIX]` (also `azure://`, `abfs://`) | Azure; `?account=NAME` or `AZURE_STORAGE_ACCOUNT_NAME` |
+//! | `file:///ABSOLUTE/PATH` | local folder (the path is the root) |
+//! | `memory://[/PREFIX]` | a new in-memory store |
+//!
+//! Query parameters take the provider's keys from the table above
+//! (`s3://b/p?region=eu-west-1&endpoint=http://127.0.0.1:9000&allow_http=true`); any other
+//! parameter is an object_store option (`?aws_copy_if_not_exists=multipart`), checked the
+//! same way. `true`/`false` are booleans; percent-encoding in the path is decoded
+//! (`caf%C3%A9` and `café` are the prefix `café`; a `#` must be `%23`, or it starts a
+//! fragment, which is refused; write `?` as `%3F` and `%` as `%25`). Errors name the URL by
+//! scheme and bucket only, since its query may carry credentials.
+//!
+//! # The environment
+//!
+//! [`crate::from_env`] reads `STRATUS_URL`, or `STRATUS_CONFIG` (a file) with
+//! `STRATUS_STORE` (a store in it; the file's default when unset).
 
 mod interpolate;
 mod keys;

@@ -1,20 +1,6 @@
-//! The settings every store has, whatever its provider, composites included: `limits`,
-//! `deadline`, `metrics`, `tracing`. A composite's apply to the whole, a member's to that
-//! member (a member that names another store of the file has that store's).
-//!
-//! ```toml
-//! [stores.aws]
-//! provider = "s3"
-//! bucket = "logs"
-//! limits = { in_flight = 32, requests_per_second = 200, bytes_per_second = 104857600 }
-//! deadline = "2m"      # an operation taking longer fails (a listing: each wait for its next entry)
-//! metrics = true       # counters and histograms through the `metrics` facade
-//! tracing = true       # a span per operation through the `tracing` facade
-//! ```
-//!
-//! Rates need the crate feature `limits`, `metrics` and `tracing` the feature `observe`
-//! (both on by default); a build without one refuses a file that asks for it, naming
-//! the key and the feature.
+//! The settings every store has (`limits`, `deadline`, `metrics`, `tracing`, `prices`):
+//! [`StoreSettings`]. Reference (keys, ranges, features, order of layers): the `config`
+//! module's documentation, "Settings every store has".
 
 use super::retry::duration;
 use super::KeyError;
@@ -28,8 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// What a store may do: requests in flight, requests and bytes per second. Reads and
-/// writes alike; a listing counts as one operation, when it starts (the pages object_store
-/// asks for below are not seen by a layer).
+/// writes alike; a listing counts one request when it starts, whatever its pages.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -40,7 +25,7 @@ pub struct Limits {
     #[serde(default)]
     pub in_flight: Option<NonZeroUsize>,
     /// Operations started per second (a listing: one, when it starts), smoothed
-    /// (`governor`'s GCRA; bursts of at most a tenth of a second's worth). From [`Limits::REQUESTS_PER_SECOND`]'s
+    /// (`governor`'s GCRA; a burst of a tenth of a second's worth). From [`Limits::REQUESTS_PER_SECOND`]'s
     /// lowest (one request every 11.6 days) to its highest; refused on load outside.
     #[serde(default)]
     pub requests_per_second: Option<f64>,
@@ -70,14 +55,14 @@ pub struct StoreSettings {
     /// What the store may do.
     #[serde(default)]
     pub limits: Option<Limits>,
-    /// How long one operation may take, waiting for a limit included (`"30s"`); a
-    /// listing's deadline applies to each wait for its next entry.
+    /// How long one operation may take, waiting for a limit included (`"30s"`); for a
+    /// listing, the wait for each entry.
     #[serde(default, deserialize_with = "duration")]
     pub deadline: Option<Duration>,
-    /// Record metrics (README: "Metrics").
+    /// Record metrics ([the metrics](crate::config#metrics)).
     #[serde(default)]
     pub metrics: bool,
-    /// Open a span per operation (README: "Tracing").
+    /// Open a span per operation ([the spans](crate::config#tracing)).
     #[serde(default)]
     pub tracing: bool,
     /// Prices per 1,000 requests by kind, for the estimated cost of the requests counted

@@ -1,26 +1,13 @@
 //! Store URLs: `s3://bucket/prefix?region=eu-west-1`, `gs://`, `az://`, `file://`, `memory://`.
-//!
-//! | URL | store |
-//! |---|---|
-//! | `s3://BUCKET[/PREFIX]` | S3 bucket |
-//! | `gs://BUCKET[/PREFIX]` (or `gcs://`) | GCS bucket |
-//! | `az://CONTAINER[/PREFIX]` (or `azure://`) | Azure container; `account` in the query or `AZURE_STORAGE_ACCOUNT_NAME` |
-//! | `file:///ABSOLUTE/PATH` | local folder |
-//! | `memory://[/PREFIX]` | a new in-memory store |
-//!
-//! Query parameters take the same keys as the provider's table in a file
-//! (`?region=eu-west-1&endpoint=http://127.0.0.1:9000&allow_http=true`); any other
-//! parameter is an object_store option (`?aws_copy_if_not_exists=multipart`), checked by
-//! object_store's key parser, so a misspelt key is an error. `true` / `false` are booleans.
-//! Percent-encoding in the path is decoded. Errors name the URL by scheme and bucket only:
-//! a query may carry credentials.
+//! The forms and query keys are listed in the `config` module's documentation ("URLs").
 
 use super::providers::{self, Entry, UrlForm};
 use super::{KeyError, StoreConfig};
 use crate::error::{ConfigError, Result};
 use serde_json::{Map, Value};
 
-/// Parse a store URL into a validated [`StoreConfig`].
+/// Parse a store URL into a validated [`StoreConfig`]; the forms are listed in the
+/// [module documentation](crate::config#urls).
 pub fn parse_url(input: &str) -> Result<StoreConfig> {
     let url = ::url::Url::parse(input).map_err(|e| {
         ConfigError::new(

@@ -4,6 +4,14 @@
 //! runs** (the tree fills in as objects are listed; the final report replaces it when the
 //! scan ends).
 //!
+//! Feature `browse` (ratatui + crossterm; off by default, on in the `stratus` command, whose
+//! `inventory --browse` runs it and refuses, exit code 2, when standard output is not a
+//! terminal). When the scan ends, the report's exact figures replace the live ones; while
+//! it runs the live tree holds up to 200,000 prefixes (then the report's bounded tree
+//! replaces it). Over a provider inventory report the whole report is read first, then
+//! browsed. The largest objects shown are the report's global top N (the browser keeps
+//! 200 and filters them by prefix).
+//!
 //! Keys: `↑`/`k`, `↓`/`j` move; `→`/`l`/`Enter` open a prefix; `←`/`h`/`Backspace` go up;
 //! `s` sort by size (bytes), `c` by count (objects), `n` by name (again: reverse); `g`/`G`
 //! first/last; `?` help; `q`/`Esc` quit. No colour when `NO_COLOR` is set (bold and

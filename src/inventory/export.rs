@@ -4,8 +4,8 @@
 //!
 //! [`export`] scans like [`scan`](super::scan) (the same parallel listing, the same
 //! report) and, in the same pass, hands every object to a writer task that encodes them as
-//! Parquet files of at most [`ExportOptions::rows_per_file`] rows in the documented
-//! `s3.inventory` schema (`bucket`, `key`, `size`, `last_modified_date` as
+//! Parquet files of at most [`ExportOptions::rows_per_file`] rows (1,000,000 by default)
+//! in the documented `s3.inventory` schema (`bucket`, `key`, `size`, `last_modified_date` as
 //! `TIMESTAMP(MILLIS)` in UTC, `e_tag`, `version_id`), Snappy-compressed, uploaded as they
 //! fill. Then it writes an S3-form `manifest.json` (`sourceBucket`, `fileFormat`,
 //! `fileSchema`, `creationTimestamp`, `files[] {key, size, MD5checksum}`) and

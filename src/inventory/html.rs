@@ -17,6 +17,11 @@
 //! Every figure shown carries its exact value in a `data-value` attribute beside the text
 //! people read (e.g. `<dd data-field="objects" data-value="65">65</dd>`), so a test can
 //! check the page against the JSON report. Written with `maud` (escaping by construction).
+//!
+//! Feature `html` (`maud` and `treemap`; off by default, on in the `stratus` command,
+//! whose `inventory --html` and `diff --html` write these pages). A 1,040-prefix report
+//! is about 0.5 MiB. The repository's `tests/html.rs` opens every page in headless
+//! Chromium and checks the figures shown against the report (`docs/TESTING.md`).
 
 use super::diff::{signed_bytes, signed_count, PrefixStatus, ReportDiff};
 use super::histogram::Counts;

@@ -20,6 +20,92 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Options and output
+//!
+//! ```
+//! use stratus::inventory::{scan, table, ScanOptions};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = stratus::open("memory://")?; // or Config::load("stores.toml")?.open("name")?
+//! let options = ScanOptions::default()
+//!     .with_concurrency(32) // listings in flight; 1 = one streaming listing
+//!     .with_depth(2) // per-prefix totals two levels down
+//!     .with_prefix_limit(1000) // keep the 1,000 biggest prefixes, sum the rest as "other"
+//!     .with_top(20) // the 20 largest objects
+//!     .with_progress(|p| eprintln!("{} objects, {} bytes", p.done, p.bytes));
+//! let report = scan(store.as_ref(), None, &options).await?;
+//! println!("{}", table::render(&report, "my bucket"));
+//! println!("{}", serde_json::to_string_pretty(&report)?);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A [`Report`] holds the totals, sizes (smallest, mean, largest), the oldest and newest
+//! object, the per-prefix tree (objects, bytes, share), the largest objects, and the size
+//! and age histograms. [`table::render`] draws it for people (bars for the histograms);
+//! serialized, it is the JSON schema [`SCHEMA`] (`stratus.inventory.v1`, documented on
+//! [`Report`]). With the feature `html`, `html::render` writes it as one self-contained HTML
+//! page (treemap, charts; the `html` module says what it shows), and with the feature
+//! `browse`, `browse` is a terminal prefix browser over a running scan. The `stratus`
+//! command (`stratus inventory`, the repository's `cli/README.md`) turns on both and adds a
+//! progress line on stderr.
+//!
+//! **What grew**: keep JSON reports and diff two of them ([`Report::load`],
+//! [`Report::diff`]): totals, then the prefixes that grew and shrank most, new and gone ones
+//! marked (when a breakdown left prefixes out, the diff says a "new" prefix may only have
+//! entered the kept set), and storage classes. [`ReportDiff`] serializes to JSON, and
+//! [`ReportDiff::render`] draws it for people. Diffs compare totals, prefixes and classes,
+//! not histograms. A report to diff is read with a cap, [`MAX_REPORT_BYTES`].
+//!
+//! # What it guarantees
+//!
+//! Each pinned by tests (the repository's `tests/inventory.rs` and `docs/TESTING.md`):
+//!
+//! - **Every page**: the listing is streamed to the end (tested past 1,000 keys on both S3
+//!   servers), never stopped at the first page.
+//! - **Bounded memory**: nothing grows with the number of objects, only with the limits
+//!   (prefixes kept, largest objects kept) and the concurrency. Measured: 0.4–0.9 MiB peak
+//!   above baseline for 1,000,000 objects (collecting the listing instead: 122 MiB).
+//! - **Exact and order-independent**: partial reports merge exactly ([`Report::merge`]), so
+//!   a parallel scan equals a sequential one, field for field, on every backend; per-prefix
+//!   totals are `du`-style (a prefix includes everything below it), the kept set is the N
+//!   biggest prefixes (ties by name) and always reads as a tree.
+//! - **Parallel listing**: with `concurrency > 1`, delimiter listings split the key space
+//!   into subtrees (breadth-first, up to 3 levels, until there are `8 × concurrency`), which
+//!   are listed concurrently (below). A flat level (mostly objects, no folders) is listed as
+//!   one streaming partition (0.7 MiB for a million keys in one folder at concurrency 32).
+//! - **Cancellation**: dropping the future stops every listing (tested).
+//! - Prefixes match whole segments (`logs` is `logs/...`, never `logs2/...`); a trailing `/`
+//!   makes no difference.
+//! - **Every character works in a prefix**, as typed: unicode (`café`, `日本`, `🎉`),
+//!   spaces, and ``% ~ # [ ] ? * { } ^ \ ` " < > | +`` name the keys they spell, in the
+//!   command's `--prefix`, `--export DEST:PREFIX`, `--from-report`, a config's `prefix`, and
+//!   the keys and prefixes of the sharding and replication commands
+//!   ([`crate::key::parse_prefix`] / [`crate::key::parse_key`], the one conversion). What no
+//!   object_store key can hold is refused with the text and the reason: an empty segment
+//!   (`a//b`), a `.` or `..` segment, a control character. In a URL, write `#` as `%23`, `?`
+//!   as `%3F` and `%` as `%25` (the path is percent-decoded). One server-side exception,
+//!   tested: SeaweedFS and Azurite store a `\` in a key as `/` (S3 and Azure list `\` among
+//!   the characters to avoid), so there `a\b` is the folders `a/b`.
+//! - **Local folders: files object_store does not list.** Its local store takes a file named
+//!   `NAME#N` (`N` digits: `a#1`, `data.csv#12`) for one of its unfinished uploads and
+//!   neither lists, reads nor writes it; a name no key can hold (an ASCII control, bytes that
+//!   are not UTF-8) is left out too. An inventory of a local store built by stratus counts
+//!   such files apart, never in the figures: [`Report::unlisted`] (files, bytes, the first
+//!   five keys; `unlisted` in the JSON), a `NOT LISTED` line in the table, a warning on
+//!   stderr from the command. Rename them to make them visible (sync and verify do not see
+//!   them either). Not counted for a local member of a sharded or replicated store.
+//! - **Ages at millisecond precision**: `as_of` and each time are truncated to the
+//!   millisecond before bucketing, as S3 Inventory and the export keep them, so an object
+//!   falls in the same age bucket listed or read back from a report.
+//! - **Saturating counts**: every count and byte total saturates at `u64::MAX` instead of
+//!   wrapping; the table says "at least" when a byte total saturated; a report with any
+//!   `as_of` accepts objects.
+//!
+//! Benchmarks (aggregation cost per object, latency-bound listing at concurrency 32, memory
+//! at a million objects, against `du`) are in the repository's `docs/BENCHMARKS.md`.
+//!
 //! # How the listing is parallelised
 //!
 //! One listing is latency-bound: a page of up to 1,000 keys per round trip. With

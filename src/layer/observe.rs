@@ -1,26 +1,7 @@
 //! [`ObservedStore`]: metrics (config `metrics = true`) and a span per operation (config
 //! `tracing = true`), through the `metrics` and `tracing` facades, so any exporter or
-//! subscriber works.
-//!
-//! **Metrics** (labels: `store` — the store's name in the configuration, or the member's
-//! name for a member defined inline — and `operation`, one of `put`, `put_multipart`,
-//! `get`, `get_ranges`, `delete`, `list`, `list_with_delimiter`, `copy`, `rename`,
-//! `multipart_part`, `multipart_complete`, `multipart_abort`):
-//!
-//! | name | kind | more labels | what |
-//! |---|---|---|---|
-//! | `stratus_operations_total` | counter | `outcome` | operations ended: `ok`, `cancelled` (the caller dropped it), or the error's kind (`not_found`, `already_exists`, `precondition`, `not_modified`, `permission_denied`, `unauthenticated`, `not_implemented`, `not_supported`, `invalid_path`, `generic`, ...) |
-//! | `stratus_operation_duration_seconds` | histogram | | from the call to its answer (a get: to its first byte; a listing: to its end) |
-//! | `stratus_operations_in_flight` | gauge | | operations started and not ended |
-//! | `stratus_bytes_total` | counter | `direction` (`written`, `read`) | put payloads and parts written; get responses' bodies (their whole range, counted when the answer comes) |
-//!
-//! The handles of the `ok` path are registered with the recorder installed when the
-//! store first runs an operation of that kind: install the recorder before.
-//!
-//! **Tracing**: a `debug` span `stratus` per operation with fields `store`, `operation`,
-//! `key` (the object's path; for a listing its prefix), `bytes` and `outcome`, entered
-//! while the operation runs, so a composite's span holds its members'. Keys are object
-//! paths, never a credential; no span holds a URL.
+//! subscriber works. The metrics and span fields are listed in the `config` module's
+//! documentation ("Metrics", "Tracing"): keep that table in step with this file.
 
 use async_trait::async_trait;
 use bytes::Bytes;

@@ -1,5 +1,7 @@
 //! The durable record of what members of a [`ReplicatedStore`](super::ReplicatedStore)
 //! missed (hinted handoff): an append-only file in a local folder.
+//! What users rely on (guarantee, format, bounds) is summarised in the `replicate` module's
+//! documentation ("The journal"); keep it in step with this file.
 //!
 //! **Guarantee.** When a write or delete is acknowledged (or refused) with some members
 //! having missed it, or still applying it in the background (a quorum write), the key,

@@ -284,7 +284,7 @@ impl Fixture {
 }
 
 /// Upload an object to fake-gcs-server through its JSON API (object_store's writes use the
-/// XML API, which the emulator does not route; see README "Emulators").
+/// XML API, which the emulator does not route; see docs/TESTING.md, "What is tested against what").
 pub async fn gcs_seed(prefix: &str, key: &str, body: impl Into<reqwest::Body>) {
     let endpoint = Backend::FakeGcs
         .endpoint()

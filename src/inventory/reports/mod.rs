@@ -1,6 +1,9 @@
 //! Provider inventory reports read into the same [`Report`] as a listing: S3 Inventory,
 //! Azure Blob Inventory and GCS Storage Insights, CSV (gzipped or not) or Parquet (feature
-//! `reports`).
+//! `reports`: the arrow-rs `parquet` reader and writer, `csv`, `flate2` with zlib-rs; off
+//! by default, always on in the `stratus` command, whose `inventory --from-report
+//! MANIFEST` reads one). Listings are written in the same form by
+//! [`export`](super::export).
 //!
 //! Past a few hundred million objects a listing is the wrong tool (about 1,000 keys per
 //! round trip); every provider already writes the answer daily as data files plus a
@@ -29,19 +32,32 @@
 //! exist; its size must equal the manifest's where given; its MD5 must equal the
 //! manifest's (S3) when [`ScanOptions::verify_checksums`] is on (for Parquet that costs a
 //! second read of the file, streamed); the rows read must equal the manifest's count
-//! (Azure `summary.objectCount`, GCS `records_processed`). A failed check is an
+//! (Azure `summary.objectCount`, GCS `records_processed`); a row that cannot be read
+//! fails with its number and what is wrong. A failed check is an
 //! [`Error::InventoryReport`] naming the file.
 //!
 //! What is counted matches a listing: delete markers are skipped and versions that are not
 //! current (`is_latest` / `IsCurrentVersion` false) are counted apart, in the report's
 //! [`Source`]; both are only in reports of versioned buckets. Storage classes fill
 //! [`Report::classes`]. Ages are measured from the report's own time (`creationTimestamp`,
-//! `inventoryStartTime`, `snapshot_time`) unless [`ScanOptions::as_of`] is set.
+//! `inventoryStartTime`, `snapshot_time`) unless [`ScanOptions::as_of`] is set. A prefix
+//! keeps the rows under it, as in a listing.
 //!
 //! **Unordered rows.** The data files list objects in no order, so the per-prefix totals
 //! come from a hash map of every prefix down to the depth, bounded by
 //! [`ScanOptions::tracked_prefixes`]: within that bound they are exactly a listing's; past
 //! it see [`PrefixBreakdown::untracked`](super::PrefixBreakdown::untracked).
+//! `tracked_prefixes` is 1,000,000 distinct prefixes by default (every level counts;
+//! about 100 bytes each; the command's `--tracked-prefixes`). Past it a prefix met for
+//! the first time is not tracked: its objects still count in the totals and in every
+//! tracked ancestor, and the breakdown says per level how many objects and bytes fell
+//! under untracked prefixes
+//! ([`PrefixBreakdown::is_exact`](super::PrefixBreakdown::is_exact)); the table prints
+//! an "incomplete" line and a diff marks itself incomplete.
+//!
+//! **Storage classes** ([`Report::classes`]: objects and bytes per S3 class, Azure tier,
+//! GCS class) are in the table, the JSON and the diff. A report from a listing has none
+//! (`None`: object_store's listing does not return classes; the table says so).
 //!
 //! **Memory and speed.** Data files are read `concurrency` at a time (each on a task of its
 //! own on a multi-threaded runtime); a Parquet file is decoded a row group at a time
@@ -83,6 +99,12 @@
 //!
 //! A gzip Parquet page is inflated twice (bounded here, then by the parquet crate); no
 //! provider writes gzip Parquet reports.
+//!
+//! The formats follow the providers' documentation as of 2026-11; the repository's
+//! fixtures (`fixtures/inventory-reports`, one destination bucket per provider and
+//! format) are generated from it, not taken from real provider output. Speeds measured
+//! (CSV.gz and Parquet rows per second, with and without MD5 verification) are in the
+//! repository's `docs/BENCHMARKS.md`.
 
 mod csv;
 mod manifest;
