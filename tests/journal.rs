@@ -494,7 +494,17 @@ async fn kill_the_writer(test: &str, prefix: Option<&str>) {
     let report = replicate::repair_recorded(&store, &SyncOptions::default())
         .await
         .unwrap();
-    assert_eq!(report.failed, 0, "{:?}", report.failures);
+    // The operation in flight was never acknowledged: it may have reached some members
+    // and its record say so, and when repair cannot prove which version should survive
+    // it refuses that key, touching nothing (seen once in CI: a kill between a delete
+    // reaching member a and the others). Any other key refused is a failure.
+    let refused: Vec<_> = report
+        .failures
+        .iter()
+        .filter(|(key, _)| key.as_ref() != in_flight)
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert!(report.failed as usize <= report.failures.len());
 
     // Every acknowledged put is on every member, every acknowledged delete gone from
     // every member; the only other key allowed is the one in flight when killed.
