@@ -60,14 +60,14 @@ struct Rules {
 }
 
 /// A store under `limits` and a `deadline` (see the module documentation).
-pub(crate) struct LimitedStore {
+pub struct LimitedStore {
     inner: Arc<dyn ObjectStore>,
     rules: Arc<Rules>,
 }
 
 impl LimitedStore {
     /// `inner` under `limits` and `deadline`.
-    pub(crate) fn wrap(
+    pub fn wrap(
         inner: Arc<dyn ObjectStore>,
         limits: &Limits,
         deadline: Option<Duration>,

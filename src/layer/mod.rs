@@ -5,13 +5,17 @@
 //! named `<What>Store`, and its `Display` names it and the store inside
 //! (`KeyOrderedStore(LocalFileSystem(...))`), so a store's `Display` shows its layers.
 //!
-//! - `RedactedStore` (what stratus builds for every cloud store, outermost): `Debug`
+//! They are what a [`Config`](crate::Config) builds its stores from, and public values
+//! an application composes around any store, as object_store's own `LimitStore` and
+//! `PrefixStore` are (each `wrap` returns the wrapped store):
+//!
+//! - [`RedactedStore`] (what stratus builds for every cloud store, outermost): `Debug`
 //!   without the client's credentials, errors without the configuration's secrets.
-//! - `PrefixedStore` (stores with a `prefix`): object_store's `PrefixStore`, with a
+//! - [`PrefixedStore`] (stores with a `prefix`): object_store's `PrefixStore`, with a
 //!   `Display` that keeps the store it scopes.
-//! - `KeyOrderedStore` (local stores, and S3 stores with `list_order = "sorted"`):
+//! - [`KeyOrderedStore`] (local stores, and S3 stores with `list_order = "sorted"`):
 //!   listings in byte order, which merging listings needs.
-//! - `LimitedStore` (stores with `limits` or a `deadline`): operations in flight
+//! - [`LimitedStore`] (stores with `limits` or a `deadline`): operations in flight
 //!   (object_store's `LimitStore`), requests and bytes per second (`governor`, feature
 //!   `limits`), a deadline per operation.
 //! - `ObservedStore` (stores with `metrics` or `tracing`; feature `observe`): metrics
@@ -19,6 +23,24 @@
 //! - [`fault::FaultyStore`]: fails or delays chosen operations, deterministically. A
 //!   public **testing aid**, for testing what an application or a composite store does
 //!   when a store misbehaves; stratus never builds it.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use stratus::config::Limits;
+//! use stratus::layer::{LimitedStore, PrefixedStore};
+//! use stratus::object_store::{memory::InMemory, path::Path, ObjectStore};
+//!
+//! let base: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+//! let mut limits = Limits::default();
+//! limits.in_flight = std::num::NonZeroUsize::new(16);
+//! let store = LimitedStore::wrap(
+//!     PrefixedStore::wrap(base, Path::from("team")),
+//!     &limits,
+//!     Some(Duration::from_secs(30)),
+//! );
+//! assert!(store.to_string().contains("PrefixedStore"));
+//! ```
 
 pub mod fault;
 mod forward;
@@ -30,12 +52,12 @@ mod prefix;
 mod redact;
 pub(crate) mod timeout;
 
-pub(crate) use limit::LimitedStore;
+pub use limit::LimitedStore;
 #[cfg(feature = "observe")]
-pub(crate) use observe::ObservedStore;
-pub(crate) use ordered::KeyOrderedStore;
-pub(crate) use prefix::PrefixedStore;
-pub(crate) use redact::RedactedStore;
+pub use observe::ObservedStore;
+pub use ordered::KeyOrderedStore;
+pub use prefix::PrefixedStore;
+pub use redact::RedactedStore;
 
 /// Replace `result`'s body with `f(body)`, the body as a stream whatever it was (a local
 /// file's included).

@@ -221,14 +221,14 @@ impl Running<'_> {
 }
 
 /// A store observed (see the module documentation).
-pub(crate) struct ObservedStore {
+pub struct ObservedStore {
     inner: Arc<dyn ObjectStore>,
     recorder: Arc<Recorder>,
 }
 
 impl ObservedStore {
     /// `inner` observed as `store`, with metrics and/or spans.
-    pub(crate) fn wrap(
+    pub fn wrap(
         inner: Arc<dyn ObjectStore>,
         store: &str,
         metrics: bool,

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A store whose `list` and `list_with_offset` yield keys in byte order.
-pub(crate) struct KeyOrderedStore {
+pub struct KeyOrderedStore {
     /// The folder the keys live in, when the store is a local one: the walk resolves
     /// symlinked folders against it to stop at cycles.
     root: Option<PathBuf>,
@@ -37,7 +37,7 @@ pub(crate) struct KeyOrderedStore {
 impl KeyOrderedStore {
     /// Wrap `inner`: a local store rooted at `root` (symlinked folders are resolved
     /// against it to stop at cycles), or a remote one that lists in another order.
-    pub(crate) fn wrap(
+    pub fn wrap(
         inner: Arc<dyn ObjectStore>,
         root: Option<&std::path::Path>,
     ) -> Arc<dyn ObjectStore> {

@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// A store that sees only the keys below `prefix` of the store it wraps.
-pub(crate) struct PrefixedStore {
+pub struct PrefixedStore {
     /// The store scoped, as its `Display` names it.
     scoped: String,
     prefix: Path,
@@ -20,7 +20,7 @@ pub(crate) struct PrefixedStore {
 
 impl PrefixedStore {
     /// `inner` scoped to `prefix` (a valid key prefix).
-    pub(crate) fn wrap(inner: Arc<dyn ObjectStore>, prefix: Path) -> Arc<dyn ObjectStore> {
+    pub fn wrap(inner: Arc<dyn ObjectStore>, prefix: Path) -> Arc<dyn ObjectStore> {
         let layer = Self {
             scoped: inner.to_string(),
             prefix: prefix.clone(),

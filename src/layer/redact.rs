@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 /// A store whose `Debug` output names its provider and shows its `Display` form only, and
 /// whose errors never quote its secrets.
-pub(crate) struct RedactedStore {
+pub struct RedactedStore {
     inner: Arc<dyn ObjectStore>,
     secrets: Secrets,
 }
@@ -62,7 +62,7 @@ impl Secrets {
 
 impl RedactedStore {
     /// Wrap `inner`; `secrets` are the values its errors must not repeat.
-    pub(crate) fn wrap(inner: Arc<dyn ObjectStore>, secrets: Vec<String>) -> Arc<dyn ObjectStore> {
+    pub fn wrap(inner: Arc<dyn ObjectStore>, secrets: Vec<String>) -> Arc<dyn ObjectStore> {
         Arc::new(Self {
             inner,
             secrets: Secrets(secrets.into()),
