@@ -6,7 +6,7 @@
 //! [`Place`]) and how it is built; the [`Provider`] trait and an [`Entry`] tie them to the
 //! rest. Nothing outside this folder names a provider. Adding one (say `provider = "hdfs"`)
 //! is a file `hdfs.rs` with `HdfsConfig`, `impl Provider for HdfsConfig` and
-//! `const ENTRY`, and the line `Hdfs(hdfs::HdfsConfig)` below.
+//! `static ENTRY`, and the line `Hdfs(hdfs::HdfsConfig)` below.
 //!
 //! The composite stores (`sharded`, `replicated`) are entries too: their keys are parsed
 //! the same way, and their members are reported through [`Provider::members`] so that
