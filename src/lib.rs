@@ -164,6 +164,7 @@ mod progress;
 pub mod replicate;
 pub mod requests;
 pub mod shard;
+pub mod sync;
 pub mod text;
 mod transfer;
 pub mod version;

@@ -30,12 +30,13 @@ pub type Outcome = Result<(), Failure>;
 
 /// Print `result`'s error (its brief form, its advice, and with `verbose` the full
 /// error), every part made safe for a terminal, and return the process's exit code.
-pub fn finish(result: Outcome, verbose: bool, context: &crate::config::Context) -> ExitCode {
-    // The HTTP requests each cloud store sent (retries included), and their cost where
-    // the configuration gives `prices`; on stderr, so that a JSON report stays alone on
-    // stdout.
-    for line in context.requests() {
-        eprintln!("requests: {}", stratus::text::terminal(&line));
+/// `requests`: a line per store that sent requests, with their cost where the
+/// configuration gives `prices` (`Context::requests`).
+pub fn finish(result: Outcome, verbose: bool, requests: &[String]) -> ExitCode {
+    // The HTTP requests each cloud store sent (retries included), and their cost; on
+    // stderr, so that a JSON report stays alone on stdout.
+    for line in requests {
+        eprintln!("requests: {}", stratus::text::terminal(line));
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,

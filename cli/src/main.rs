@@ -120,7 +120,7 @@ async fn main() -> ExitCode {
             };
         }
     };
-    finish::finish(result, cli.verbose, &context)
+    finish::finish(result, cli.verbose, &context.requests())
 }
 
 #[cfg(test)]

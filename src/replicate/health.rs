@@ -210,7 +210,7 @@ impl Inner {
         tokio::spawn(async move {
             let store = ReplicatedStore::from_inner(Arc::clone(&inner));
             // What fails stays recorded: the next hand-off or `repair` takes it up.
-            let _ = super::sync::hand_off(&store, i).await;
+            let _ = super::repair::hand_off(&store, i).await;
             inner.health[i].handing_off.store(false, Ordering::Release);
             inner.queues.ended.notify_waiters();
         });

@@ -217,7 +217,6 @@
 #[cfg(test)]
 mod adversarial;
 mod background;
-mod checkpoint;
 mod health;
 mod journal;
 #[cfg(test)]
@@ -225,18 +224,21 @@ mod model;
 mod multipart;
 mod policy;
 mod read;
+mod repair;
 mod store;
-mod sync;
 mod write;
 
+/// `sync` and `verify` work on any two stores: they live in [`crate::sync`], and are
+/// named here too, where they were first.
+pub use crate::sync::{
+    differences, sync, verify, Backup, DeleteLimit, Difference, SyncOptions, SyncReport,
+    VerifyReport,
+};
 pub use crate::version::Compare;
 pub use background::{BACKGROUND_DEADLINE, BACKGROUND_PER_MEMBER};
 pub use health::Breaker;
 pub use journal::JournalDamage;
 pub use policy::{ListPolicy, Missed, PolicyError, ReadPolicy, WritePolicy};
+pub use repair::{repair, repair_recorded, RepairConflict, RepairReport};
 pub use store::ReplicatedStore;
-pub use sync::{
-    differences, repair, repair_recorded, sync, verify, Backup, DeleteLimit, Difference,
-    RepairConflict, RepairReport, SyncOptions, SyncReport, VerifyReport,
-};
 pub use write::GIVEN_UP_GRACE;
