@@ -141,6 +141,9 @@ start_seaweedfs() {
    "actions": ["Read", "List"]}
 ]}
 JSON
+    # -volume.max: left at 0, SeaweedFS allows free disk / 128 MB volumes, and on a nearly
+    # full disk (seen: 2 GB free) refuses writes with "no free volumes left" (a 500 on
+    # PUT). 100 is a cap, not an allocation: volumes are not preallocated.
     local port
     for port in "$SEAWEED_MASTER_PORT" "$SEAWEED_VOLUME_PORT" "$SEAWEED_FILER_PORT" "$SEAWEED_ADMIN_PORT"; do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -157,7 +160,7 @@ JSON
         -volume.port="$SEAWEED_VOLUME_PORT" -volume.port.grpc=$((SEAWEED_VOLUME_PORT + 10000)) \
         -filer.port="$SEAWEED_FILER_PORT" -filer.port.grpc=$((SEAWEED_FILER_PORT + 10000)) \
         -admin.port="$SEAWEED_ADMIN_PORT" -admin.port.grpc=$((SEAWEED_ADMIN_PORT + 10000)) \
-        -bucket="$BUCKET" -s3.config="$RUN/seaweedfs-identities.json"
+        -volume.max=100 -bucket="$BUCKET" -s3.config="$RUN/seaweedfs-identities.json"
     # The S3 port answers before the bucket is served: wait for a signed request to work.
     retry 100 env -u AWS_CA_BUNDLE "$(venv_python)" -c "
 import sys, boto3
