@@ -36,14 +36,6 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use stratus::inventory::Report;
-
-fn message_of(result: &stratus::Result<Report>) -> String {
-    match result {
-        Ok(r) => format!("read: {} objects", r.objects),
-        Err(e) => e.to_string().chars().take(300).collect(),
-    }
-}
 
 // ---- pages, written by hand ----
 

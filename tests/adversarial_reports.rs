@@ -55,10 +55,7 @@ fn a_dictionary_hidden_from_the_footer_is_still_checked() {
     assert!(file.len() < 64 << 10, "{} bytes", file.len());
     let store = rt.block_on(s3_parquet(file));
     let (result, peak) = read(&rt, store, "inv/manifest.json");
-    let message = match &result {
-        Ok(r) => format!("read: {} objects", r.objects),
-        Err(e) => reports_excerpt(&e.to_string()),
-    };
+    let message = message_of(&result);
     eprintln!("{message}");
     assert!(peak < 32 * MIB, "peak {} MiB ({message})", peak / MIB);
 }
@@ -96,10 +93,7 @@ fn delta_byte_array_hidden_from_the_footer_is_still_bounded() {
     assert!(file.len() < 256 << 10, "{} bytes", file.len());
     let store = rt.block_on(s3_parquet(file));
     let (result, peak) = read(&rt, store, "inv/manifest.json");
-    let message = match &result {
-        Ok(r) => format!("read: {} objects", r.objects),
-        Err(e) => reports_excerpt(&e.to_string()),
-    };
+    let message = message_of(&result);
     eprintln!("{message}");
     assert!(peak < 32 * MIB, "peak {} MiB ({message})", peak / MIB);
 }

@@ -223,3 +223,12 @@ pub fn with_footer(
         .unwrap();
     out
 }
+
+/// What a read came to, for a failure message: the objects read, or the start of the
+/// error.
+pub fn message_of(result: &stratus::Result<Report>) -> String {
+    match result {
+        Ok(r) => format!("read: {} objects", r.objects),
+        Err(e) => e.to_string().chars().take(300).collect(),
+    }
+}

@@ -78,20 +78,15 @@ const RLE_DICTIONARY: i32 = 8;
 
 impl Page {
     /// What a data page of a variable-length (BYTE_ARRAY) column may decode to, given the
-    /// longest value of the chunk's dictionary: a dictionary index stands for any value of
-    /// it; PLAIN values are stored whole (the page holds all it decodes to). Other
+    /// longest value of the chunk's dictionary (a page indexing one is refused before,
+    /// when the chunk has given none): a dictionary index stands for any value of it; PLAIN values are stored whole (the page holds all it decodes to). Other
     /// encodings are refused: the DELTA ones' decoders make room for as many values as
     /// their body's own header counts, before the page's count is looked at, and no
     /// provider writes them.
-    pub(crate) fn text_cost(&self, dictionary: Option<u64>) -> Result<Cost, String> {
+    pub(crate) fn text_cost(&self, dictionary: u64) -> Result<Cost, String> {
         match self.encoding {
             PLAIN_DICTIONARY | RLE_DICTIONARY => Ok(Cost {
-                per_row: dictionary.ok_or_else(|| {
-                    format!(
-                        "the page at byte {} indexes a dictionary the chunk has not given",
-                        self.offset
-                    )
-                })?,
+                per_row: dictionary,
                 whole: u64::MAX,
             }),
             PLAIN => Ok(Cost {

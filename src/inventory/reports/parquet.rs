@@ -417,7 +417,7 @@ fn leaf_costs(
                         per_row: length,
                         whole: u64::MAX,
                     },
-                    None => page.text_cost(dictionary)?,
+                    None => page.text_cost(dictionary.unwrap_or(0))?,
                 };
                 if out.len() == PAGES_KEPT {
                     out = coarser(std::mem::take(&mut out));
