@@ -12,7 +12,7 @@
 //! ([`crate::config::secret`]'s `scrub`): a request URL quoted in an error carries a SAS
 //! token. Everything else is forwarded unchanged.
 
-use crate::config::scrub_error;
+use crate::config::{scrub, scrub_error};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
@@ -79,8 +79,13 @@ impl fmt::Debug for RedactedStore {
 }
 
 impl fmt::Display for RedactedStore {
+    /// The store inside, with its secrets cut as its errors have them (a value a
+    /// `${VAR}` put into a bucket or a prefix shows in the store's own `Display`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RedactedStore({})", self.inner)
+        let inner = self.inner.to_string();
+        let secrets: Vec<&str> = self.secrets.0.iter().map(String::as_str).collect();
+        let shown = scrub(&inner, &secrets).unwrap_or(inner);
+        write!(f, "RedactedStore({shown})")
     }
 }
 
@@ -194,5 +199,24 @@ impl ObjectStore for RedactedStore {
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
         let result = self.inner.rename_opts(from, to, options).await;
         result.map_err(|e| self.secrets.clean(e))
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+    use object_store::memory::InMemory;
+
+    #[test]
+    fn the_display_cuts_the_secrets_its_inner_store_shows() {
+        let inner = crate::layer::PrefixedStore::wrap(
+            Arc::new(InMemory::new()),
+            Path::from("bucketEnvVal"),
+        );
+        assert!(inner.to_string().contains("bucketEnvVal"));
+        let store = RedactedStore::wrap(inner, vec!["bucketEnvVal".to_string()]);
+        let shown = store.to_string();
+        assert!(!shown.contains("bucketEnvVal"), "{shown}");
+        assert!(shown.starts_with("RedactedStore(PrefixedStore("), "{shown}");
     }
 }
