@@ -251,6 +251,38 @@ fn plain_http_endpoint_needs_allow_http() {
 }
 
 #[test]
+fn an_endpoint_carrying_a_secret_is_refused_without_quoting_it() {
+    for (endpoint, says) in [
+        (
+            "https://admin:hunter2@minio.internal:9000",
+            "carries credentials",
+        ),
+        ("https://hunter2@minio.internal:9000", "carries credentials"),
+        (
+            "https://minio.internal:9000/?sig=hunter2",
+            "has a query or fragment",
+        ),
+        (
+            "https://minio.internal:9000/#hunter2",
+            "has a query or fragment",
+        ),
+    ] {
+        for (provider, location) in [
+            ("s3", "bucket = \"b\""),
+            ("gcs", "bucket = \"b\""),
+            ("azure", "container = \"c\"\naccount = \"a\""),
+        ] {
+            let err = toml_error(&format!(
+                "[stores.x]\nprovider = \"{provider}\"\n{location}\nendpoint = \"{endpoint}\"\n"
+            ));
+            assert!(err.contains("store `x`, key `endpoint`"), "{err}");
+            assert!(err.contains(says), "{err}");
+            assert!(!err.contains("hunter2"), "the secret is quoted back: {err}");
+        }
+    }
+}
+
+#[test]
 fn azure_emulator_and_endpoint_conflict_is_explained() {
     let err = toml_error(
         "[stores.z]\nprovider = \"azure\"\ncontainer = \"c\"\nuse_emulator = true\nendpoint = \"http://127.0.0.1:1\"\nallow_http = true\n",

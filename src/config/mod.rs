@@ -368,6 +368,22 @@ pub(crate) fn check_endpoint(endpoint: Option<&str>, allow_http: bool) -> Result
             format!("not a URL ({e}); expected e.g. https://host:port"),
         )
     })?;
+    // Whatever an endpoint carries is shown wherever the store is (errors, logs, `Display`,
+    // signed URLs): it may not carry a secret. Neither part is quoted back.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(KeyError::new(
+            "endpoint",
+            "carries credentials (`user:password@host`), which would be shown wherever the \
+             endpoint is; remove them and give the store's credential keys instead",
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(KeyError::new(
+            "endpoint",
+            "has a query or fragment (`?...`, `#...`), where a token would be shown wherever \
+             the endpoint is; an endpoint is scheme, host, port and at most a path",
+        ));
+    }
     match parsed.scheme() {
         "https" => Ok(()),
         "http" if allow_http => Ok(()),

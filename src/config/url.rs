@@ -1,7 +1,7 @@
 //! Store URLs: `s3://bucket/prefix?region=eu-west-1`, `gs://`, `az://`, `file://`, `memory://`.
 //! The forms and query keys are listed in the `config` module's documentation ("URLs").
 
-use super::providers::{self, Entry, UrlForm};
+use super::providers::{self, Registration, UrlForm};
 use super::{KeyError, StoreConfig};
 use crate::error::{ConfigError, Result};
 use serde_json::{Map, Value};
@@ -27,6 +27,18 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
         url.host_str().unwrap_or_default()
     );
     let err = |e: KeyError| ConfigError::new(&origin, e.message).key(e.key);
+    // `s3://key:secret@bucket/` would be ignored silently, and shown wherever the URL is;
+    // `abfs://container@account.host/` (object_store's Azure form) names another place.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::new(
+            &origin,
+            "the URL has a `name@` or `name:password@` part, which store URLs do not read \
+             (a password there would show wherever the URL is shown): write \
+             s3://bucket/prefix or az://container/prefix?account=NAME, and give credentials \
+             in the environment or a config file",
+        )
+        .into());
+    }
     let mut table = location(entry, &url).map_err(err)?;
     query(entry, &url, &mut table).map_err(err)?;
     let table = Value::Object(table);
@@ -46,7 +58,7 @@ fn schemes() -> String {
 }
 
 /// The provider's table with what the URL's host and path say, as its [`UrlForm`] reads.
-fn location(entry: &Entry, url: &::url::Url) -> Result<Map<String, Value>, KeyError> {
+fn location(entry: &Registration, url: &::url::Url) -> Result<Map<String, Value>, KeyError> {
     let host = url.host_str().unwrap_or_default();
     // `#` starts a URL's fragment: `s3://b/a#b` would silently be the prefix `a`.
     if url.fragment().is_some() {
@@ -104,7 +116,11 @@ fn location(entry: &Entry, url: &::url::Url) -> Result<Map<String, Value>, KeyEr
 
 /// The query's parameters: a key of the provider's table goes there, anything else to
 /// `options` (checked by object_store's key parser later). `true` / `false` are booleans.
-fn query(entry: &Entry, url: &::url::Url, table: &mut Map<String, Value>) -> Result<(), KeyError> {
+fn query(
+    entry: &Registration,
+    url: &::url::Url,
+    table: &mut Map<String, Value>,
+) -> Result<(), KeyError> {
     let keys = (entry.keys)();
     let mut options = Map::new();
     for (key, value) in url.query_pairs() {
@@ -146,6 +162,19 @@ mod tests {
         assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
         assert_eq!(s3.list_order, crate::config::ListOrder::Sorted);
         assert!(s3.options.0.contains_key("aws_copy_if_not_exists"));
+    }
+
+    #[test]
+    fn a_url_carrying_credentials_is_refused_without_quoting_them() {
+        for url in [
+            "s3://AKIA:hunter2@bucket/p",
+            "gs://me:hunter2@bucket/p",
+            "abfs://hunter2@account.dfs.core.windows.net/p",
+        ] {
+            let err = parse_url(url).unwrap_err().to_string();
+            assert!(err.contains("`name:password@` part"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
     }
 
     #[test]
