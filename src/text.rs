@@ -74,7 +74,8 @@ pub fn is_terminal_control(c: char) -> bool {
 ///
 /// Every key, prefix, storage class, title and error text stratus prints for people
 /// (the inventory table, the diff table, the browser, the examples' errors and progress
-/// line) goes through this; JSON and HTML keep the exact text (they escape it their own
+/// line) goes through this, and the HTML page shows controls the same way (a line break
+/// aside, which HTML reads as a space); JSON keeps the exact text (it escapes it its own
 /// way).
 ///
 /// ```

@@ -419,3 +419,45 @@ fn a_thousand_prefix_report_is_under_a_mebibyte() {
     assert!(page.len() < 1 << 20, "{} bytes", page.len());
     std::fs::write(out_dir().join("thousand.html"), &page).unwrap();
 }
+
+#[test]
+fn no_control_character_reaches_the_page_raw() {
+    // Every character the terminal escapes, in a prefix, a largest object's key, a storage
+    // class and the title; in a page and in a diff page. A line break may stay (HTML reads
+    // it as a space); anything else must be written visibly.
+    let controls: Vec<char> = (0..=0x206f_u32)
+        .filter_map(char::from_u32)
+        .filter(|&c| stratus::text::is_terminal_control(c))
+        .collect();
+    let report = |grow: u64| {
+        let mut report = Report::new(chrono::Utc::now(), 2, 2000, 200);
+        for (i, c) in controls.iter().enumerate() {
+            let key = format!("top{c}{i}/in{c}side/object{c}.bin");
+            let meta = object_store::ObjectMeta {
+                location: Path::from(key.as_str()),
+                last_modified: chrono::Utc::now(),
+                size: 100 + i as u64 * grow,
+                e_tag: None,
+                version: None,
+            };
+            report.add(&key, &meta);
+        }
+        report.finish();
+        report
+    };
+    let (older, newer) = (report(1), report(3));
+    let diff = older.diff(&newer);
+    let title: String = controls.iter().collect();
+    for page in [
+        html::render(&newer, &title),
+        html::render_diff(&diff, &newer, &title),
+    ] {
+        let raw: Vec<char> = page
+            .chars()
+            .filter(|&c| c != '\n' && stratus::text::is_terminal_control(c))
+            .collect();
+        assert!(raw.is_empty(), "raw in the page: {raw:?}");
+        assert!(page.contains("top\\x1b"), "ESC is shown as \\x1b");
+        assert!(page.contains("\\u{202e}"), "U+202E is shown as \\u{{202e}}");
+    }
+}

@@ -119,7 +119,11 @@ fn page(report: &Report, title: &str, diff: Option<&ReportDiff>) -> String {
             }
         }
     };
-    markup.into_string()
+    // A key, prefix or title may hold any character: ESC, BEL and C1 controls are not
+    // allowed in HTML text, and a bidi override (U+202E) would reorder what a reader sees.
+    // Every control is shown as the terminal shows it (`\x1b`, `\u{202e}`); the line
+    // break, which the page itself is written with, is whitespace in HTML.
+    crate::text::terminal_lines(&markup.into_string()).into_owned()
 }
 
 fn totals(report: &Report, diff: Option<&ReportDiff>) -> Markup {
