@@ -6,6 +6,7 @@ use crate::finish::{Failure, Outcome};
 use crate::progress::ProgressLine;
 use clap::ValueEnum;
 use std::io::IsTerminal;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use stratus::inventory::{html, scan, table, Report, ScanOptions};
 use stratus::object_store::path::Path;
@@ -31,8 +32,8 @@ pub struct Args {
     #[arg(long, default_value_t = 50)]
     prefix_limit: usize,
     /// Listings in flight at once (1: one sequential listing).
-    #[arg(long, default_value_t = 16)]
-    concurrency: usize,
+    #[arg(long, default_value = "16")]
+    concurrency: NonZeroUsize,
     #[command(flatten)]
     format: FormatArgs,
     /// Read this provider inventory report (the key of its manifest in the store: S3
@@ -142,7 +143,7 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
         .with_depth(args.depth)
         .with_top(args.top)
         .with_prefix_limit(args.prefix_limit)
-        .with_concurrency(args.concurrency);
+        .with_concurrency(args.concurrency.get());
     let bar = std::io::stderr().is_terminal().then(ProgressLine::new);
     if let Some(bar) = &bar {
         let bar = Arc::clone(bar);

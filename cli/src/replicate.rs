@@ -13,12 +13,13 @@ use crate::config::Context;
 use crate::finish::Outcome;
 use crate::progress::ProgressLine;
 use std::io::IsTerminal;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use stratus::replicate::{self, Backup, Compare, DeleteLimit, Difference, SyncOptions};
 use stratus::text::{human_bytes, terminal, thousands};
 use stratus::Config;
 
-#[derive(clap::Args, Default)]
+#[derive(clap::Args)]
 pub struct Common {
     /// Touch nothing; report what would be done.
     #[arg(long)]
@@ -27,8 +28,8 @@ pub struct Common {
     #[arg(long)]
     content: bool,
     /// Operations in flight at once.
-    #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    #[arg(long, default_value = "32")]
+    concurrency: NonZeroUsize,
     /// Only keys under this prefix.
     #[arg(long)]
     prefix: Option<String>,
@@ -121,7 +122,7 @@ pub fn run_status(context: &Context, args: &StatusArgs) -> Outcome {
 fn options(common: &Common) -> stratus::Result<SyncOptions> {
     let mut options = SyncOptions::default()
         .with_dry_run(common.dry_run)
-        .with_concurrency(common.concurrency);
+        .with_concurrency(common.concurrency.get());
     if common.content {
         options = options.with_compare(Compare::Content);
     }

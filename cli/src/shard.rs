@@ -11,6 +11,7 @@ use crate::finish::Outcome;
 use crate::progress::ProgressLine;
 use clap::ValueEnum;
 use std::io::IsTerminal;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use stratus::shard::{self, Compare, ExecuteOptions, Plan, Prefer, ShardedStore};
 use stratus::text::{human_bytes, terminal, thousands};
@@ -39,8 +40,8 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
         /// Moves in flight at once.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
+        #[arg(long, default_value = "8")]
+        concurrency: NonZeroUsize,
         /// How each copy is checked before its original is deleted.
         #[arg(long, value_enum, default_value_t = VerifyArg::Content)]
         verify: VerifyArg,
@@ -88,7 +89,7 @@ pub async fn run(context: &Context, command: &Command) -> Outcome {
         } => {
             let options = ExecuteOptions::default()
                 .with_dry_run(*dry_run)
-                .with_concurrency(*concurrency)
+                .with_concurrency(concurrency.get())
                 .with_verify(match verify {
                     VerifyArg::Size => Compare::Size,
                     VerifyArg::Content => Compare::Content,

@@ -160,6 +160,17 @@ fn exit_codes_are_documented_and_kept() {
     // A usage error is clap's 2; a missing store is a failure, 1.
     let out = stratus(home.path(), &["inventory", "--depth", "deep"]);
     assert_eq!(out.status.code(), Some(2));
+    // Nothing in flight would never finish: zero is a usage error, not quietly one.
+    for args in [
+        &["inventory", "--concurrency", "0"][..],
+        &["sync", "a", "b", "--concurrency", "0"],
+        &["shard", "rebalance", "s", "--concurrency", "0"],
+    ] {
+        let out = stratus(home.path(), args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--concurrency"), "{stderr}");
+    }
     let file = local_toml();
     let out = stratus(
         home.path(),
