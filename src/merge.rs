@@ -16,23 +16,23 @@ use std::collections::BinaryHeap;
 
 /// One listed object and the index of the input it came from.
 #[derive(Debug)]
-pub(crate) struct Entry {
+pub(crate) struct Listed {
     pub input: usize,
     pub meta: ObjectMeta,
 }
 
-impl PartialEq for Entry {
+impl PartialEq for Listed {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl Eq for Entry {}
-impl PartialOrd for Entry {
+impl Eq for Listed {}
+impl PartialOrd for Listed {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Entry {
+impl Ord for Listed {
     fn cmp(&self, other: &Self) -> Ordering {
         self.meta
             .location
@@ -44,7 +44,7 @@ impl Ord for Entry {
 
 struct State {
     inputs: Vec<BoxStream<'static, Result<ObjectMeta>>>,
-    heap: BinaryHeap<Reverse<Entry>>,
+    heap: BinaryHeap<Reverse<Listed>>,
     started: bool,
     /// An error read while refilling, reported after the entry already taken.
     pending: Option<Error>,
@@ -56,7 +56,7 @@ impl State {
     async fn refill(&mut self, input: usize) -> Result<()> {
         match self.inputs[input].next().await {
             Some(Ok(meta)) => {
-                self.heap.push(Reverse(Entry { input, meta }));
+                self.heap.push(Reverse(Listed { input, meta }));
                 Ok(())
             }
             Some(Err(err)) => Err(err),
@@ -69,7 +69,7 @@ impl State {
 /// merged stream (after being yielded): a listing with a hole in it is not a listing.
 pub(crate) fn merge(
     inputs: Vec<BoxStream<'static, Result<ObjectMeta>>>,
-) -> BoxStream<'static, Result<Entry>> {
+) -> BoxStream<'static, Result<Listed>> {
     let state = State {
         heap: BinaryHeap::with_capacity(inputs.len()),
         inputs,
@@ -92,7 +92,7 @@ pub(crate) fn merge(
                 futures::future::join_all(state.inputs.iter_mut().map(|input| input.next())).await;
             for (input, first) in firsts.into_iter().enumerate() {
                 match first {
-                    Some(Ok(meta)) => state.heap.push(Reverse(Entry { input, meta })),
+                    Some(Ok(meta)) => state.heap.push(Reverse(Listed { input, meta })),
                     Some(Err(err)) => {
                         state.done = true;
                         return Some((Err(err), state));
@@ -165,8 +165,8 @@ pub(crate) fn merge_unique(
     merge(inputs)
         .filter_map(move |entry| {
             let kept = match entry {
-                Ok(Entry { meta, .. }) if last.as_ref() == Some(&meta.location) => None,
-                Ok(Entry { meta, .. }) => {
+                Ok(Listed { meta, .. }) if last.as_ref() == Some(&meta.location) => None,
+                Ok(Listed { meta, .. }) => {
                     last = Some(meta.location.clone());
                     Some(Ok(meta))
                 }

@@ -53,7 +53,7 @@ pub enum Sort {
 
 /// One row of the current prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
+pub struct Item {
     /// Its name (the last segment), or `(objects directly here)`.
     pub name: String,
     /// Objects below it.
@@ -209,7 +209,7 @@ impl Browser {
     }
 
     /// The rows of the current prefix, in the current order.
-    pub fn entries(&self) -> Vec<Entry> {
+    pub fn entries(&self) -> Vec<Item> {
         let here = self.current();
         let start = if here.is_empty() {
             String::new()
@@ -217,12 +217,12 @@ impl Browser {
             format!("{here}/")
         };
         let level = self.path.len() + 1;
-        let mut rows: Vec<Entry> = self
+        let mut rows: Vec<Item> = self
             .tree
             .range(start.clone()..)
             .take_while(|(k, _)| k.starts_with(&start))
             .filter(|(k, _)| !k.is_empty() && k.split('/').count() == level)
-            .map(|(k, t)| Entry {
+            .map(|(k, t)| Item {
                 name: k[start.len()..].to_string(),
                 objects: t.objects,
                 bytes: t.bytes,
@@ -244,7 +244,7 @@ impl Browser {
             .iter()
             .fold((0, 0), |(o, b), r| (o + r.objects, b + r.bytes));
         if total.objects > objects {
-            rows.push(Entry {
+            rows.push(Item {
                 name: if self.partial {
                     "(objects directly here, and prefixes not kept)".to_string()
                 } else {

@@ -302,7 +302,7 @@ pub async fn scan(
     scan_into(store, prefix, options, None).await
 }
 
-/// Where a scan hands every object it lists, in batches of [`HAND_OFF`] (an export, the
+/// Where a scan hands every object it lists, in batches of [`SINK_BATCH`] (an export, the
 /// browser), and which keys it leaves out.
 pub(crate) struct Sink {
     /// Receives the objects listed.
@@ -334,7 +334,7 @@ impl From<tokio::sync::mpsc::Sender<Vec<ObjectMeta>>> for Sink {
 }
 
 /// Objects handed to a [`Sink`] at once.
-const HAND_OFF: usize = 4096;
+const SINK_BATCH: usize = 4096;
 
 /// [`scan`], also handing every object listed to `sink` (waiting while it is full).
 pub(crate) async fn scan_into(
@@ -424,7 +424,7 @@ impl Shared {
     }
 
     /// Hand `objects` to the sink, if there is one.
-    async fn hand_off(&self, objects: Vec<ObjectMeta>) -> Result<()> {
+    async fn deliver(&self, objects: Vec<ObjectMeta>) -> Result<()> {
         match &self.sink {
             Some(sink) if !objects.is_empty() => {
                 sink.objects
@@ -483,8 +483,8 @@ async fn consume(
         bytes = bytes.saturating_add(meta.size);
         if shared.sink.is_some() {
             handing.push(meta);
-            if handing.len() == HAND_OFF {
-                shared.hand_off(std::mem::take(&mut handing)).await?;
+            if handing.len() == SINK_BATCH {
+                shared.deliver(std::mem::take(&mut handing)).await?;
             }
         }
         if objects == shared.progress_every {
@@ -492,7 +492,7 @@ async fn consume(
             (objects, bytes) = (0, 0);
         }
     }
-    shared.hand_off(handing).await?;
+    shared.deliver(handing).await?;
     report.end_partition();
     shared.counters.done.fetch_add(1, Ordering::Relaxed);
     shared.count(objects, bytes);
@@ -639,7 +639,7 @@ impl Scan<'_> {
                 report.merge(part).expect("same settings");
                 counters.done.fetch_add(1, Ordering::Relaxed);
                 self.shared.count(objects.len() as u64, bytes);
-                self.shared.hand_off(objects).await?;
+                self.shared.deliver(objects).await?;
             }
             frontier = next;
         }

@@ -173,17 +173,17 @@ fn folder_of(root: &std::path::Path, prefix: Option<&Path>) -> PathBuf {
 }
 
 /// One entry of a folder: an object, or a sub-folder (to walk when reached).
-enum Entry {
+enum Child {
     Object(ObjectMeta),
     Folder(Path),
 }
 
-impl Entry {
+impl Child {
     /// The string this entry sorts by.
     fn sort_key(&self) -> String {
         match self {
-            Entry::Object(meta) => meta.location.to_string(),
-            Entry::Folder(path) => format!("{path}/"),
+            Child::Object(meta) => meta.location.to_string(),
+            Child::Folder(path) => format!("{path}/"),
         }
     }
 }
@@ -201,7 +201,7 @@ impl Entry {
 struct Walk {
     store: Arc<dyn ObjectStore>,
     root: Option<PathBuf>,
-    stack: Vec<(Vec<Entry>, Option<PathBuf>)>,
+    stack: Vec<(Vec<Child>, Option<PathBuf>)>,
     /// The folder to open first, until it is opened.
     start: Option<Option<Path>>,
     /// Skip keys up to and including this one.
@@ -230,14 +230,14 @@ impl Walk {
             Some(root) => local_folder(&self.store, root, folder).await?,
             None => self.store.list_with_delimiter(folder).await?,
         };
-        let mut entries: Vec<(String, Entry)> = objects
+        let mut entries: Vec<(String, Child)> = objects
             .into_iter()
             // Keys below a folder never equal the folder: such an "object" is a server's
             // marker for the folder itself (SeaweedFS lists `x/y/` so when asked for
             // `x/y`, and keeps emptied folders).
             .filter(|meta| Some(&meta.location) != folder)
-            .map(Entry::Object)
-            .chain(common_prefixes.into_iter().map(Entry::Folder))
+            .map(Child::Object)
+            .chain(common_prefixes.into_iter().map(Child::Folder))
             .map(|entry| (entry.sort_key(), entry))
             .filter(|(key, entry)| self.wanted(key, entry))
             .collect();
@@ -248,16 +248,16 @@ impl Walk {
     }
 
     /// Whether an entry can hold keys after the offset.
-    fn wanted(&self, key: &str, entry: &Entry) -> bool {
+    fn wanted(&self, key: &str, entry: &Child) -> bool {
         let Some(offset) = &self.offset else {
             return true;
         };
         match entry {
-            Entry::Object(_) => key > offset.as_str(),
+            Child::Object(_) => key > offset.as_str(),
             // Every key below a folder starts with its sort key (which ends in `/`): the
             // folder is wholly at or before the offset when it sorts before the offset
             // and the offset is not inside it.
-            Entry::Folder(_) => key > offset.as_str() || offset.starts_with(key),
+            Child::Folder(_) => key > offset.as_str() || offset.starts_with(key),
         }
     }
 
@@ -277,8 +277,8 @@ impl Walk {
                 None => {
                     self.stack.pop();
                 }
-                Some(Entry::Object(meta)) => return Some(Ok(meta)),
-                Some(Entry::Folder(path)) => {
+                Some(Child::Object(meta)) => return Some(Ok(meta)),
+                Some(Child::Folder(path)) => {
                     if let Err(err) = self.open(Some(&path)).await {
                         self.failed = true;
                         return Some(Err(err));

@@ -3,7 +3,7 @@
 use super::placement::Placement;
 use crate::composite::{delete_in_batches, fmt_members, onto_itself, tagged_listings};
 use crate::error::tag;
-use crate::merge::{list_after, merge, Entry};
+use crate::merge::{list_after, merge, Listed};
 use crate::transfer::{head_if_any, transfer};
 use crate::version;
 use async_trait::async_trait;
@@ -354,7 +354,7 @@ impl Inner {
     /// logical listing shows: the owner's, else the previous owner's (during a
     /// rebalance, the key not moved yet, or moved after the owner's listing passed it);
     /// none when only stray copies were listed.
-    fn choose(&self, group: Vec<Entry>) -> Option<Entry> {
+    fn choose(&self, group: Vec<Listed>) -> Option<Listed> {
         let key = &group.first()?.meta.location;
         let owner = self.current.owner(key);
         let previous = self.previous_owner(key, owner);
@@ -383,8 +383,8 @@ impl Inner {
         // Entries of one key come out of the merge together: grouped, then chosen.
         struct State {
             inner: Arc<Inner>,
-            merged: BoxStream<'static, Result<Entry>>,
-            next: Option<Entry>,
+            merged: BoxStream<'static, Result<Listed>>,
+            next: Option<Listed>,
             done: bool,
         }
         let state = State {
@@ -398,7 +398,7 @@ impl Inner {
                 if s.done && s.next.is_none() {
                     return None;
                 }
-                let mut group: Vec<Entry> = s.next.take().into_iter().collect();
+                let mut group: Vec<Listed> = s.next.take().into_iter().collect();
                 while !s.done {
                     match s.merged.next().await {
                         Some(Ok(entry)) => {
@@ -751,13 +751,13 @@ impl ObjectStore for ShardedStore {
         }))
         .await;
         let mut prefixes = BTreeSet::new();
-        let mut listed: BTreeMap<Path, Vec<Entry>> = BTreeMap::new();
+        let mut listed: BTreeMap<Path, Vec<Listed>> = BTreeMap::new();
         for (input, result) in results.into_iter().enumerate() {
             let result = result?;
             prefixes.extend(result.common_prefixes);
             for meta in result.objects {
                 let group = listed.entry(meta.location.clone()).or_default();
-                group.push(Entry { input, meta });
+                group.push(Listed { input, meta });
             }
         }
         let objects = listed

@@ -1,13 +1,13 @@
 //! `provider = "azure"`: Azure Blob Storage (and Azurite).
 
-use super::{check_remote, secrets_of, Entry, Provider, UrlForm};
+use super::{check_remote, secrets_of, Registration, Provider, UrlForm};
 use crate::config::place::{endpoint_space, Place};
 use crate::config::{BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
 use object_store::ObjectStore;
 use serde::Deserialize;
 use std::sync::Arc;
 
-pub(super) static ENTRY: Entry = Entry {
+pub(super) static ENTRY: Registration = Registration {
     name: "azure",
     schemes: &["az", "azure", "abfs"],
     url: UrlForm::Bucket("container"),
@@ -68,7 +68,7 @@ pub struct AzureConfig {
 }
 
 impl Provider for AzureConfig {
-    fn entry(&self) -> &'static Entry {
+    fn entry(&self) -> &'static Registration {
         &ENTRY
     }
 

@@ -1,6 +1,6 @@
 //! `provider = "gcs"`: Google Cloud Storage.
 
-use super::{check_remote, secrets_of, Entry, Provider, UrlForm};
+use super::{check_remote, secrets_of, Registration, Provider, UrlForm};
 use crate::config::place::{endpoint_space, Place};
 use crate::config::{BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
 use object_store::ObjectStore;
@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub(super) static ENTRY: Entry = Entry {
+pub(super) static ENTRY: Registration = Registration {
     name: "gcs",
     schemes: &["gs", "gcs"],
     url: UrlForm::Bucket("bucket"),
@@ -61,7 +61,7 @@ pub struct GcsConfig {
 }
 
 impl Provider for GcsConfig {
-    fn entry(&self) -> &'static Entry {
+    fn entry(&self) -> &'static Registration {
         &ENTRY
     }
 

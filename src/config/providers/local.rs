@@ -1,6 +1,6 @@
 //! `provider = "local"`: a folder on the local filesystem.
 
-use super::{Entry, Provider, UrlForm};
+use super::{Registration, Provider, UrlForm};
 use crate::config::place::Place;
 use crate::config::{BuildError, KeyError, Resolve};
 use crate::layer::KeyOrderedStore;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub(super) static ENTRY: Entry = Entry {
+pub(super) static ENTRY: Registration = Registration {
     name: "local",
     schemes: &["file"],
     url: UrlForm::Root("root"),
@@ -50,7 +50,7 @@ impl LocalConfig {
 }
 
 impl Provider for LocalConfig {
-    fn entry(&self) -> &'static Entry {
+    fn entry(&self) -> &'static Registration {
         &ENTRY
     }
 

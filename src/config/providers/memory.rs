@@ -1,6 +1,6 @@
 //! `provider = "memory"`: a store in this process's memory.
 
-use super::{Entry, Provider, UrlForm};
+use super::{Registration, Provider, UrlForm};
 use crate::config::place::Place;
 use crate::config::{BuildError, Resolve};
 use object_store::memory::InMemory;
@@ -8,7 +8,7 @@ use object_store::ObjectStore;
 use serde::Deserialize;
 use std::sync::Arc;
 
-pub(super) static ENTRY: Entry = Entry {
+pub(super) static ENTRY: Registration = Registration {
     name: "memory",
     schemes: &["memory"],
     url: UrlForm::Prefix,
@@ -31,7 +31,7 @@ pub struct MemoryConfig {
 }
 
 impl Provider for MemoryConfig {
-    fn entry(&self) -> &'static Entry {
+    fn entry(&self) -> &'static Registration {
         &ENTRY
     }
 

@@ -3,7 +3,7 @@
 //!
 //! A provider's file holds everything about it: its keys (a serde struct with
 //! `deny_unknown_fields`), its URL schemes, its validation, where it points (its
-//! [`Place`]) and how it is built; the [`Provider`] trait and an [`Entry`] tie them to the
+//! [`Place`]) and how it is built; the [`Provider`] trait and a [`Registration`] tie them to the
 //! rest. Nothing outside this folder names a provider. Adding one (say `provider = "hdfs"`)
 //! is a file `hdfs.rs` with `HdfsConfig`, `impl Provider for HdfsConfig` and
 //! `static ENTRY`, and the line `Hdfs(hdfs::HdfsConfig)` below.
@@ -39,7 +39,7 @@ macro_rules! registry {
         }
 
         /// Every provider, in the order errors list them.
-        pub(crate) static ENTRIES: &[&Entry] = &[ $( &$module::ENTRY, )* ];
+        pub(crate) static ENTRIES: &[&Registration] = &[ $( &$module::ENTRY, )* ];
 
         impl ProviderConfig {
             /// The provider behind this configuration.
@@ -109,7 +109,7 @@ registry! {
 }
 
 /// What stratus knows of a provider before it has a configuration of it.
-pub(crate) struct Entry {
+pub(crate) struct Registration {
     /// The name in `provider = "..."`.
     pub name: &'static str,
     /// The URL schemes that name it (none: it has no URL form).
@@ -145,7 +145,7 @@ pub(crate) enum UrlForm {
 /// Everything about a provider that needs its configuration.
 pub(crate) trait Provider: Send + Sync {
     /// Its registry entry.
-    fn entry(&self) -> &'static Entry;
+    fn entry(&self) -> &'static Registration;
 
     /// The key prefix that scopes the store, if any.
     fn prefix(&self) -> Option<&str> {
@@ -229,12 +229,12 @@ impl MemberRef<'_> {
 }
 
 /// The entry of the provider named `name`.
-pub(crate) fn entry(name: &str) -> Option<&'static Entry> {
+pub(crate) fn entry(name: &str) -> Option<&'static Registration> {
     ENTRIES.iter().copied().find(|e| e.name == name)
 }
 
 /// The entry whose URLs have the scheme `scheme`.
-pub(crate) fn entry_for_scheme(scheme: &str) -> Option<&'static Entry> {
+pub(crate) fn entry_for_scheme(scheme: &str) -> Option<&'static Registration> {
     ENTRIES
         .iter()
         .copied()
@@ -248,7 +248,7 @@ pub(crate) fn names() -> String {
 }
 
 /// The error for a provider this build of stratus lacks the feature of.
-pub(crate) fn missing_feature(entry: &Entry) -> KeyError {
+pub(crate) fn missing_feature(entry: &Registration) -> KeyError {
     let feature = entry.feature.map_or("?", |(feature, _)| feature);
     KeyError::new(
         "provider",
@@ -283,7 +283,7 @@ pub(crate) fn secrets_of<'a>(keys: &[&'a Option<Secret>], options: &'a Options) 
     set.chain(options.secrets()).collect()
 }
 
-/// [`Entry::parse`] for a provider whose table is its serde struct.
+/// [`Registration::parse`] for a provider whose table is its serde struct.
 pub(crate) fn parse_as<T: DeserializeOwned + Into<ProviderConfig>>(
     value: serde_json::Value,
 ) -> Result<ProviderConfig, KeyError> {

@@ -14,7 +14,7 @@
 //!
 //! The first member is the primary (it decides conditional writes, and reads start there).
 
-use super::{Entry, MemberRef, Provider, ProviderConfig, UrlForm};
+use super::{Registration, MemberRef, Provider, ProviderConfig, UrlForm};
 use crate::config::member::{members, MemberStore, ReplicatedMember, ReplicatedTable, Written};
 use crate::config::place::Place;
 use crate::config::{BuildError, KeyError, Resolve};
@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(super) static ENTRY: Entry = Entry {
+pub(super) static ENTRY: Registration = Registration {
     name: "replicated",
     schemes: &[],
     url: UrlForm::None,
@@ -181,7 +181,7 @@ impl ReplicatedConfig {
 }
 
 impl Provider for ReplicatedConfig {
-    fn entry(&self) -> &'static Entry {
+    fn entry(&self) -> &'static Registration {
         &ENTRY
     }
 

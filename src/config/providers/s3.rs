@@ -1,13 +1,13 @@
 //! `provider = "s3"`: AWS S3 and S3-compatible servers (MinIO, Ceph, R2, SeaweedFS, moto...).
 
-use super::{check_remote, secrets_of, Entry, Provider, UrlForm};
+use super::{check_remote, secrets_of, Registration, Provider, UrlForm};
 use crate::config::place::{endpoint_space, Place};
 use crate::config::{BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
 use object_store::ObjectStore;
 use serde::Deserialize;
 use std::sync::Arc;
 
-pub(super) static ENTRY: Entry = Entry {
+pub(super) static ENTRY: Registration = Registration {
     name: "s3",
     schemes: &["s3", "s3a"],
     url: UrlForm::Bucket("bucket"),
@@ -92,7 +92,7 @@ pub enum ListOrder {
 }
 
 impl Provider for S3Config {
-    fn entry(&self) -> &'static Entry {
+    fn entry(&self) -> &'static Registration {
         &ENTRY
     }
 

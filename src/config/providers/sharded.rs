@@ -20,7 +20,7 @@
 //! reach one place (the same folder or bucket and prefix, or one inside the other) are
 //! refused at load, whatever their names.
 
-use super::{Entry, MemberRef, Provider, ProviderConfig, UrlForm};
+use super::{Registration, MemberRef, Provider, ProviderConfig, UrlForm};
 use crate::config::member::{members, MemberStore, ShardedMember, ShardedTable, Written};
 use crate::config::place::Place;
 use crate::config::{BuildError, KeyError, Resolve};
@@ -29,7 +29,7 @@ use object_store::ObjectStore;
 use serde::Deserialize;
 use std::sync::Arc;
 
-pub(super) static ENTRY: Entry = Entry {
+pub(super) static ENTRY: Registration = Registration {
     name: "sharded",
     schemes: &[],
     url: UrlForm::None,
@@ -152,7 +152,7 @@ impl ShardedConfig {
 }
 
 impl Provider for ShardedConfig {
-    fn entry(&self) -> &'static Entry {
+    fn entry(&self) -> &'static Registration {
         &ENTRY
     }
 

@@ -31,7 +31,7 @@ pub(crate) const ROW_LIMIT: u64 = 1 << 20;
 const CHUNKS: usize = 4;
 
 /// Downloaded bytes are handed to the parser in pieces of at least this much (a local
-/// file streams in 8 KiB chunks: a hand-off each would cost more than the parsing).
+/// file streams in 8 KiB chunks: a delivery each would cost more than the parsing).
 const PIECE: usize = 256 << 10;
 
 pub(crate) async fn read(
