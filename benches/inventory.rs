@@ -2,8 +2,8 @@
 //! interleaved, with medians. Run with `--release`:
 //!
 //! ```text
-//! cargo run --release --example bench_inventory              # all four
-//! cargo run --release --example bench_inventory -- overhead  # or: add, latency, memory, local
+//! cargo bench --bench inventory              # all four
+//! cargo bench --bench inventory -- overhead  # or: add, latency, memory, local
 //! ```
 //!
 //! 0. `add`: nanoseconds per object of `Report::add` (all aggregations, depth 0 and 2),
@@ -527,7 +527,7 @@ async fn local() {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = timing::args();
     if args.first().map(String::as_str) == Some("memory-child") {
         return memory_child(&args[1]).await;
     }

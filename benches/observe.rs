@@ -8,7 +8,7 @@
 //! - `rate`: `requests_per_second = 200` held for 10 s by 8 callers as fast as they can.
 //!
 //! ```text
-//! cargo run --release --example bench_observe -- --runs 7 overhead rate inventory
+//! cargo bench --bench observe -- --runs 7 overhead rate inventory
 //! ```
 
 #[path = "support/timing.rs"]
@@ -175,7 +175,7 @@ async fn inventory(runs: usize) {
 
 #[tokio::main]
 async fn main() {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = timing::args();
     let mut runs = 7;
     if let Some(at) = args.iter().position(|a| a == "--runs") {
         runs = args[at + 1].parse().expect("--runs N");

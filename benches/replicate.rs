@@ -5,7 +5,7 @@
 //! and, for sync, local folders. Each comparison is measured side by side in one run.
 //!
 //! ```text
-//! cargo run --release --example bench_replicate [-- --runs 5]
+//! cargo bench --bench replicate [-- --runs 5]
 //! ```
 
 #[path = "support/timing.rs"]
@@ -22,6 +22,9 @@ use timing::{median, ms};
 
 #[derive(Parser)]
 struct Args {
+    /// What `cargo bench` adds to every bench's arguments (ignored).
+    #[arg(long, hide = true)]
+    bench: bool,
     /// Only these sections (all when none): fanout, hedged, sync, hung, journal, memory.
     sections: Vec<String>,
     /// Runs of each measurement (medians are reported).

@@ -9,7 +9,7 @@
 //!   `scripts/emulators.sh start && source target/emulators/env`), alternating.
 //!
 //! ```text
-//! cargo run --release --features reports --example bench_reports -- --runs 5 parquet csv export
+//! cargo bench --features reports --bench reports -- --runs 5 parquet csv export
 //! ```
 
 #[path = "support/timing.rs"]
@@ -358,7 +358,7 @@ async fn export_overhead(runs: usize) {
 
 #[tokio::main]
 async fn main() {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = timing::args();
     if args.first().map(String::as_str) == Some("--child") {
         let rows = args[2].parse().expect("rows");
         child(&args[1], rows, args[3] == "true").await;

@@ -5,7 +5,7 @@
 //! copy, so what it costs is the listings plus whatever the comparison asks per key.
 //!
 //! ```text
-//! cargo run --release --example bench_resync [-- --runs 5 --objects 3000]
+//! cargo bench --bench resync [-- --runs 5 --objects 3000]
 //! ```
 
 #[path = "support/timing.rs"]
@@ -22,6 +22,9 @@ use timing::{median, ms};
 
 #[derive(Parser)]
 struct Args {
+    /// What `cargo bench` adds to every bench's arguments (ignored).
+    #[arg(long, hide = true)]
+    bench: bool,
     /// Timed re-syncs of each case (medians are reported).
     #[arg(long, default_value_t = 5)]
     runs: usize,

@@ -2,7 +2,7 @@
 //! add and remove, weights. (Speed is in `cargo bench --bench placement`.)
 //!
 //! ```text
-//! cargo run --release --example bench_shard [-- --keys 2000000]
+//! cargo bench --bench shard [-- --keys 2000000]
 //! ```
 
 use clap::Parser;
@@ -12,6 +12,9 @@ use stratus::shard::{Member, Placement, Rendezvous};
 
 #[derive(Parser)]
 struct Args {
+    /// What `cargo bench` adds to every bench's arguments (ignored).
+    #[arg(long, hide = true)]
+    bench: bool,
     /// Random 40-byte keys to place.
     #[arg(long, default_value_t = 2_000_000)]
     keys: usize,

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Alternate old and new bench_reports children on the same generated reports; medians of
 # wall time (what the child prints) and of CPU time (user + sys, from /usr/bin/time).
-# OLD and NEW: two builds of examples/bench_reports (copy target/release/examples/bench_reports
-# aside after each build); run from the repository (the reports are under target/bench-reports/).
+# OLD and NEW: two builds of benches/reports.rs (`cargo bench --no-run --features reports
+# --bench reports` prints the binary; copy it aside after each build); run from the repository (the reports are under target/bench-reports/).
 OLD=${OLD:?the old bench_reports binary}; NEW=${NEW:?the new bench_reports binary}
 runs=${RUNS:-7}
 variants=("parquet true" "parquet false" "csv true")
