@@ -247,17 +247,29 @@ fn plain_http_endpoint_needs_allow_http() {
     let err = toml_error("[stores.z]\nprovider = \"azure\"\ncontainer = \"c\"\naccount = \"a\"\nendpoint = \"http://x\"\n");
     assert!(err.contains("allow_http"), "{err}");
     let err = toml_error("[stores.a]\nprovider = \"s3\"\nbucket = \"b\"\nendpoint = \"ftp://x\"\n");
-    assert!(err.contains("unsupported scheme `ftp`"), "{err}");
+    assert!(
+        err.contains("unsupported scheme; expected https://"),
+        "{err}"
+    );
 }
 
 #[test]
 fn an_endpoint_carrying_a_secret_is_refused_without_quoting_it() {
+    let refused = "holds whitespace, a control character, a `\\` or an `@`";
     for (endpoint, says) in [
+        ("https://admin:hunter2@minio.internal:9000", refused),
+        ("https://hunter2@minio.internal:9000", refused),
+        // The URL parser reads `\` as `/`: credentials would hide in a path.
         (
-            "https://admin:hunter2@minio.internal:9000",
-            "carries credentials",
+            r"http://127.0.0.1:1\CORP\alice:hunter2@minio.internal:9000",
+            refused,
         ),
-        ("https://hunter2@minio.internal:9000", "carries credentials"),
+        ("http://127.0.0.1:1/AKIA:hunter2@x", refused),
+        // What the parser trims or rewrites, object_store would send as written.
+        (" https://hunter2.internal:9000", refused),
+        ("https://hunter2.internal:9000 ", refused),
+        ("https://hunter2.internal:9000/a b", refused),
+        (r"https://hunter2.internal:9000\", refused),
         (
             "https://minio.internal:9000/?sig=hunter2",
             "has a query or fragment",
@@ -266,6 +278,8 @@ fn an_endpoint_carrying_a_secret_is_refused_without_quoting_it() {
             "https://minio.internal:9000/#hunter2",
             "has a query or fragment",
         ),
+        // A mistyped endpoint whose scheme would be the secret.
+        ("hunter2:9000", "unsupported scheme; expected https://"),
     ] {
         for (provider, location) in [
             ("s3", "bucket = \"b\""),
@@ -273,10 +287,10 @@ fn an_endpoint_carrying_a_secret_is_refused_without_quoting_it() {
             ("azure", "container = \"c\"\naccount = \"a\""),
         ] {
             let err = toml_error(&format!(
-                "[stores.x]\nprovider = \"{provider}\"\n{location}\nendpoint = \"{endpoint}\"\n"
+                "[stores.x]\nprovider = \"{provider}\"\n{location}\nendpoint = '{endpoint}'\n"
             ));
             assert!(err.contains("store `x`, key `endpoint`"), "{err}");
-            assert!(err.contains(says), "{err}");
+            assert!(err.contains(says), "{endpoint}: {err}");
             assert!(!err.contains("hunter2"), "the secret is quoted back: {err}");
         }
     }
@@ -821,4 +835,22 @@ fn replicated_config_errors_name_the_key() {
         err.contains("key `members[0]`") && err.contains("`ghost` is not a store"),
         "{err}"
     );
+}
+
+#[test]
+fn a_place_cuts_a_secret_the_environment_put_in_an_endpoint_whatever_its_case() {
+    // A place folds its endpoint to lower case: the value from `${VAR}` is cut in that case
+    // too.
+    std::env::set_var("STRATUS_TEST_PLACE_TOKEN", "HUNTER2SECRETTOKEN");
+    let (_dir, _path, config) = load_file(
+        "stores.toml",
+        "[stores.x]\nprovider = \"s3\"\nbucket = \"b\"\nallow_http = true\n\
+         endpoint = \"http://127.0.0.1:9555/${STRATUS_TEST_PLACE_TOKEN}\"\n",
+    );
+    let place = config.unwrap().place("x").unwrap().unwrap();
+    assert!(
+        !place.to_ascii_lowercase().contains("secrettoken"),
+        "{place}"
+    );
+    assert!(place.contains("<redacted>"), "{place}");
 }

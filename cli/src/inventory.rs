@@ -123,7 +123,11 @@ pub fn diff(args: &DiffArgs) -> Outcome {
 /// store's name and its config file.
 fn open(context: &Context, store: Option<&str>) -> Result<(Arc<dyn ObjectStore>, String), Failure> {
     match store {
-        Some(url) if url.contains("://") => Ok((context.open_url(url)?, url.to_string())),
+        // The title leaves the query out: it may carry keys (`?secret_access_key=...`).
+        Some(url) if url.contains("://") => Ok((
+            context.open_url(url)?,
+            url.split(['?', '#']).next().unwrap_or_default().to_string(),
+        )),
         name => {
             let (config, path) = context.load()?;
             let name = match name {

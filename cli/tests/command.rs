@@ -93,6 +93,66 @@ fn config_check_never_prints_a_secret() {
 }
 
 #[test]
+fn an_endpoint_the_environment_gives_is_checked_as_a_configured_one() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("stores.toml");
+    std::fs::write(
+        &file,
+        "[stores.aws]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\n\
+         access_key_id = \"AKIAEXAMPLE\"\nsecret_access_key = \"otherSecretValue123\"\n\
+         [stores.az]\nprovider = \"azure\"\ncontainer = \"c\"\nuse_emulator = true\n",
+    )
+    .unwrap();
+    for (variable, value, store) in [
+        (
+            "AWS_ENDPOINT_URL",
+            "https://AKIA:hunter2SECRET@127.0.0.1:1",
+            "aws",
+        ),
+        (
+            "AWS_ENDPOINT",
+            r"http://127.0.0.1:1\u:hunter2SECRET@x",
+            "aws",
+        ),
+        (
+            "AZURITE_BLOB_STORAGE_URL",
+            "http://u:hunter2SECRET@127.0.0.1:1",
+            "az",
+        ),
+    ] {
+        for args in [
+            &["sign", store, "k"][..],
+            &["inventory", store],
+            &["config", "check"],
+        ] {
+            let out = Command::new(env!("CARGO_BIN_EXE_stratus"))
+                .args(args)
+                .args(["--config", file.to_str().unwrap()])
+                .env_remove("STRATUS_CONFIG")
+                .env("HOME", home.path())
+                .env(variable, value)
+                .output()
+                .unwrap();
+            let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{variable} {args:?}: {stdout}{stderr}"
+            );
+            // `config check` says it under the store (stdout), the others on stderr.
+            assert!(
+                format!("{stdout}{stderr}").contains("the environment gives"),
+                "{stdout}{stderr}"
+            );
+            assert!(
+                !stdout.contains("hunter2") && !stderr.contains("hunter2"),
+                "{variable} {args:?}: {stdout}{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_config_file_comes_from_the_flag_the_environment_or_the_config_folder() {
     let home = tempfile::tempdir().unwrap();
     // Nowhere: the error names all three places, and the exit code is 1.

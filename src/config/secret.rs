@@ -259,6 +259,13 @@ fn quoted_forms(secret: &str) -> Vec<String> {
         debug[1..debug.len() - 1].to_string(),
         url,
     ];
+    // A place folds its endpoint to lower case (`endpoint_space`), and hosts and schemes
+    // are case-insensitive elsewhere too: a secret in one may come back in either case.
+    let cased: Vec<String> = forms
+        .iter()
+        .flat_map(|f| [f.to_ascii_lowercase(), f.to_ascii_uppercase()])
+        .collect();
+    forms.extend(cased);
     forms.sort();
     forms.dedup();
     forms

@@ -21,10 +21,13 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
             format!("unknown scheme; expected {}", schemes()),
         )
     })?;
+    // The host names the URL in errors, unless it holds an escape (refused below: it may be
+    // escaped credentials).
+    let host = url.host_str().unwrap_or_default();
     let origin = format!(
         "URL {}://{}",
         url.scheme(),
-        url.host_str().unwrap_or_default()
+        if host.contains('%') { "..." } else { host }
     );
     let err = |e: KeyError| ConfigError::new(&origin, e.message).key(e.key);
     // `s3://key:secret@bucket/` would be ignored silently, and shown wherever the URL is;
@@ -84,6 +87,17 @@ fn location(entry: &Registration, url: &::url::Url) -> Result<Map<String, Value>
                 return Err(KeyError::new(
                     field,
                     format!("missing: write {}://{field}/prefix", url.scheme()),
+                ));
+            }
+            // No bucket or container name holds an escape: `s3://KEY%3ASECRET%40bucket/`
+            // is credentials escaped, and would be shown as the bucket. Not quoted.
+            if host.contains('%') {
+                return Err(KeyError::new(
+                    field,
+                    format!(
+                        "the URL's {field} holds a `%` escape, which no {field} name does \
+                         (credentials go in the environment or a config file)"
+                    ),
                 ));
             }
             table.insert(field.into(), host.into());
@@ -175,6 +189,11 @@ mod tests {
             assert!(err.contains("`name:password@` part"), "{err}");
             assert!(!err.contains("hunter2"), "{err}");
         }
+        let err = parse_url("s3://AKIA%3Ahunter2%40bucket/p")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("holds a `%` escape"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -151,7 +151,25 @@ impl AzureConfig {
         label: &str,
         requests: &crate::requests::Requests,
     ) -> Result<object_store::azure::MicrosoftAzure, BuildError> {
-        cloud_client!(self, label, requests, object_store::azure::MicrosoftAzureBuilder)
+        if self.use_emulator {
+            // object_store reads Azurite's address from this variable.
+            if let Ok(url) = std::env::var("AZURITE_BLOB_STORAGE_URL") {
+                crate::config::endpoint_form(&url).map_err(|message| {
+                    KeyError::new(
+                        "use_emulator",
+                        format!("the endpoint the environment gives (AZURITE_BLOB_STORAGE_URL) {message}"),
+                    )
+                })?;
+            }
+        }
+        cloud_client!(
+            self,
+            label,
+            requests,
+            object_store::azure::MicrosoftAzureBuilder,
+            [object_store::azure::AzureConfigKey::Endpoint],
+            "AZURE_STORAGE_ENDPOINT or AZURE_ENDPOINT"
+        )
     }
 
     /// A configuration for `container` with everything else at its default.

@@ -137,7 +137,14 @@ impl GcsConfig {
         label: &str,
         requests: &crate::requests::Requests,
     ) -> Result<object_store::gcp::GoogleCloudStorage, BuildError> {
-        cloud_client!(self, label, requests, object_store::gcp::GoogleCloudStorageBuilder)
+        cloud_client!(
+            self,
+            label,
+            requests,
+            object_store::gcp::GoogleCloudStorageBuilder,
+            [object_store::gcp::GoogleConfigKey::BaseUrl],
+            "GOOGLE_BASE_URL"
+        )
     }
 
     /// A configuration for `bucket` with everything else at its default.

@@ -72,12 +72,28 @@ macro_rules! registry {
 /// its keys folded into `$builder::from_env()`, its retry settings, its requests counted
 /// for store `$label` in `$requests`. The builders share method names, not a trait.
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+///
+/// The environment may name an endpoint too (`$endpoints`: its keys, `$env`: the
+/// variables): it gets the form check a configured one gets ([`endpoint_form`]) before
+/// anything is sent to it or shows it.
+///
+/// [`endpoint_form`]: crate::config::endpoint_form
 macro_rules! cloud_client {
-    ($config:expr, $label:expr, $requests:expr, $builder:ty) => {{
+    ($config:expr, $label:expr, $requests:expr, $builder:ty, $endpoints:expr, $env:literal) => {{
         let builder = $config
             .config_keys()?
             .into_iter()
             .fold(<$builder>::from_env(), |b, (k, v)| b.with_config(k, v));
+        for key in $endpoints {
+            if let Some(endpoint) = builder.get_config_value(&key) {
+                crate::config::endpoint_form(&endpoint).map_err(|message| {
+                    KeyError::new(
+                        "endpoint",
+                        format!("the endpoint the environment gives ({}) {message}", $env),
+                    )
+                })?;
+            }
+        }
         let builder = match &$config.retry {
             Some(retry) => builder.with_retry(retry.to_retry_config()),
             None => builder,

@@ -158,7 +158,15 @@ impl S3Config {
         label: &str,
         requests: &crate::requests::Requests,
     ) -> Result<object_store::aws::AmazonS3, BuildError> {
-        cloud_client!(self, label, requests, object_store::aws::AmazonS3Builder)
+        use object_store::aws::AmazonS3ConfigKey as K;
+        cloud_client!(
+            self,
+            label,
+            requests,
+            object_store::aws::AmazonS3Builder,
+            [K::Endpoint, K::S3Endpoint],
+            "AWS_ENDPOINT_URL, AWS_ENDPOINT or AWS_ENDPOINT_URL_S3"
+        )
     }
 
     /// A configuration for `bucket` with everything else at its default.
