@@ -461,3 +461,32 @@ fn no_control_character_reaches_the_page_raw() {
         assert!(page.contains("\\u{202e}"), "U+202E is shown as \\u{{202e}}");
     }
 }
+
+#[test]
+fn a_control_and_its_escape_written_out_stay_two_views() {
+    // The page shows U+202E as `\u{202e}`; a prefix holding that text literally must still
+    // be a view of its own (one click must not open both).
+    let mut report = Report::new(chrono::Utc::now(), 2, 2000, 20);
+    for key in ["dir\u{202e}evil/a/x.bin", "dir\\u{202e}evil/a/x.bin"] {
+        let meta = object_store::ObjectMeta {
+            location: Path::from(key),
+            last_modified: chrono::Utc::now(),
+            size: 10,
+            e_tag: None,
+            version: None,
+        };
+        report.add(key, &meta);
+    }
+    report.finish();
+    let page = html::render(&report, "two names");
+    let views: Vec<&str> = page
+        .match_indices("data-view=\"")
+        .map(|(at, found)| {
+            let rest = &page[at + found.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<&&str> = views.iter().collect();
+    assert_eq!(views.len(), 3, "the top and one view per prefix: {views:?}");
+    assert_eq!(distinct.len(), views.len(), "{views:?}");
+}

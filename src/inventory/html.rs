@@ -350,13 +350,13 @@ fn treemap(tree: &Tree, report: &Report, colour: &dyn Fn(&str, usize) -> String)
         }
         svg #treemap viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" aria-label="treemap of prefixes by bytes" {
             @for (v, view) in views.iter().enumerate() {
-                g.view data-view=(view.prefix) display=[(v > 0).then_some("none")] {
+                g.view data-view=(view_id(&view.prefix)) display=[(v > 0).then_some("none")] {
                     @for item in layout(view, Rect::from_points(0.0, 0.0, WIDTH, HEIGHT)) {
                         @let (x, y, w, h) = rect(item.bounds());
                         @match item.node {
                             Some(node) => {
                                 g.node data-prefix=(node.prefix) data-objects=(node.objects) data-bytes=(node.bytes)
-                                    data-zoom=[(!node.children.is_empty()).then_some(node.prefix.as_str())] {
+                                    data-zoom=[(!node.children.is_empty()).then(|| view_id(&node.prefix))] {
                                     rect x=(x) y=(y) width=(w) height=(h) fill=(colour(&node.prefix, top_of(&node.prefix))) {
                                         title { (tooltip(&format!("{}/", node.prefix), Some(node.objects), node.bytes)) }
                                     }
@@ -403,6 +403,14 @@ fn treemap(tree: &Tree, report: &Report, colour: &dyn Fn(&str, usize) -> String)
             }
         }
     }
+}
+
+/// What names a treemap view (`data-view`, and `data-zoom` of what opens it): the prefix,
+/// with `\` doubled. The page shows controls as `\x1b`, `\u{202e}`; doubling the
+/// backslash keeps two prefixes two views when one holds an ESC and the other the text
+/// `\x1b`.
+fn view_id(prefix: &str) -> String {
+    prefix.replace('\\', "\\\\")
 }
 
 /// A name cut to fit about `width` units at 7 units a character.
