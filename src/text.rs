@@ -75,8 +75,8 @@ pub fn is_terminal_control(c: char) -> bool {
 /// Every key, prefix, storage class, title and error text stratus prints for people
 /// (the inventory table, the diff table, the browser, the examples' errors and progress
 /// line) goes through this, and the HTML page shows controls the same way (a line break
-/// aside, which HTML reads as a space); JSON keeps the exact text (it escapes it its own
-/// way).
+/// aside, which HTML reads as a space); JSON keeps the exact text, with every control
+/// escaped ([`json`]).
 ///
 /// ```
 /// use stratus::text::terminal;
@@ -116,6 +116,37 @@ pub fn terminal_lines(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// Serialized JSON made safe for a terminal, exactly: every character [`terminal`] escapes
+/// that a JSON writer leaves raw (DEL, the C1 controls such as CSI U+009B, the bidi
+/// controls) written as a `\uXXXX` escape, which any JSON parser reads back as the same
+/// character (C0 controls are escaped in strings already; outside them they are the
+/// JSON's own line breaks). For JSON text only: outside its strings no other such
+/// character can stand.
+///
+/// ```
+/// let raw = serde_json::to_string("invoice\u{202e}fdp.exe").unwrap();
+/// let safe = stratus::text::json(&raw);
+/// assert_eq!(safe, r#""invoice\u202efdp.exe""#);
+/// assert_eq!(serde_json::from_str::<String>(&safe).unwrap(), "invoice\u{202e}fdp.exe");
+/// ```
+pub fn json(serialized: &str) -> Cow<'_, str> {
+    // A C0 character in valid JSON is whitespace between values (a string escapes its own).
+    let raw = |c: char| c >= ' ' && is_terminal_control(c);
+    if !serialized.contains(raw) {
+        return Cow::Borrowed(serialized);
+    }
+    let mut out = String::with_capacity(serialized.len() + 16);
+    for c in serialized.chars() {
+        if raw(c) {
+            // Every such character is in the Basic Multilingual Plane: one escape.
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +167,21 @@ mod tests {
         );
         assert_eq!(terminal_lines("a\x1bb\nc\rd"), "a\\x1bb\nc\\x0dd");
         assert_eq!(terminal_lines("two\nlines"), "two\nlines");
+    }
+
+    #[test]
+    fn json_escapes_every_control_and_reads_back_the_same() {
+        let all: String = (0..=0x206f_u32)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_terminal_control(c))
+            .collect();
+        let value = serde_json::json!({ "key": format!("a{all}b"), "n": 1 });
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        let safe = json(&pretty);
+        assert!(!safe.contains(|c: char| c != '\n' && is_terminal_control(c)));
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, value);
+        assert!(matches!(json("{\"plain\": \"café\"}"), Cow::Borrowed(_)));
     }
 
     #[test]

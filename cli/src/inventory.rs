@@ -108,7 +108,7 @@ pub fn diff(args: &DiffArgs) -> Outcome {
     match args.format.get() {
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&diff).expect("a diff serializes")
+            stratus::text::json(&serde_json::to_string_pretty(&diff).expect("a diff serializes"))
         ),
         Format::Table => print!("{}", diff.render(args.limit)),
         Format::Html => print!(
@@ -192,7 +192,9 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
     match format {
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&report).expect("a report serializes")
+            stratus::text::json(
+                &serde_json::to_string_pretty(&report).expect("a report serializes")
+            )
         ),
         Format::Table | Format::Html => {
             let title = match prefix.as_ref() {
