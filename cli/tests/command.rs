@@ -239,6 +239,20 @@ fn exit_codes_are_documented_and_kept() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("no store named `nope`"), "{stderr}");
+    // A mistyped URL with credentials is not quoted back.
+    let out = stratus(
+        home.path(),
+        &[
+            "inventory",
+            "s3:/AKIA:hunter2SECRET@bucket/p",
+            "--config",
+            file.to_str().unwrap(),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no store by that name"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 
 #[test]

@@ -685,9 +685,18 @@ impl Config {
     /// The configuration of store `name`.
     pub fn get(&self, name: &str) -> Result<&StoreConfig> {
         self.stores.get(name).ok_or_else(|| {
+            // A name with `@` is most likely a mistyped URL with credentials in it
+            // (`s3:/KEY:SECRET@bucket`): not quoted.
+            let named = if name.contains('@') {
+                "no store by that name (it holds an `@`: a URL is written \
+                 scheme://bucket/prefix, credentials never in it)"
+                    .to_string()
+            } else {
+                format!("no store named `{name}`")
+            };
             ConfigError::new(
                 &self.origin,
-                format!("no store named `{name}`; {}", names_hint(&self.stores)),
+                format!("{named}; {}", names_hint(&self.stores)),
             )
             .into()
         })
