@@ -457,3 +457,145 @@ print("checked", len(json.loads({manifest:?})))
     );
     assert_eq!(out.trim(), format!("checked {}", written.len()));
 }
+
+// ---------------------------------------------------------------------------------------
+// The AWS shared files: keys, region and endpoint from a profile, with the AWS precedence.
+
+#[tokio::test]
+async fn an_aws_profile_gives_keys_region_and_endpoint_with_the_aws_precedence() {
+    let (key, secret) = seaweed_identity(Identity::Admin);
+    let prefix = common::unique_prefix("profile");
+    let Some(seed) = seaweed_config(&prefix, &key, &secret, "") else {
+        return;
+    };
+    let store = seed.open("sw").unwrap();
+    for k in ["a", "b/c", "b/d"] {
+        store.put(&Path::from(k), "xyz".into()).await.unwrap();
+    }
+    let endpoint = Backend::SeaweedFs.endpoint().unwrap();
+    let bucket = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
+    let wrong = "Wr0ngSecretValue-not-the-real-one-4567";
+    let dir = tempfile::tempdir().unwrap();
+    let (credentials, config, stores) = (
+        dir.path().join("credentials"),
+        dir.path().join("config"),
+        dir.path().join("stores.toml"),
+    );
+    // Keys in the credentials file, region and endpoint in the config file, as `aws
+    // configure` writes them.
+    std::fs::write(
+        &credentials,
+        format!(
+            "[ops]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n\
+             [stale]\naws_access_key_id = {key}\naws_secret_access_key = {wrong}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[profile ops]\nregion = us-east-1\nendpoint_url = {endpoint}\n\
+             [profile stale]\nregion = us-east-1\nendpoint_url = {endpoint}\n"
+        ),
+    )
+    .unwrap();
+    let store = |name: &str, extra: &str| {
+        format!(
+            "[stores.{name}]\nprovider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\n\
+             allow_http = true\nretry = {{ max_retries = 0 }}\n{extra}"
+        )
+    };
+    let explicit = format!(
+        "endpoint = \"{endpoint}\"\nregion = \"us-east-1\"\naccess_key_id = \"{key}\"\n\
+         secret_access_key = \"{secret}\"\n"
+    );
+    std::fs::write(
+        &stores,
+        store("named", "profile = \"ops\"\n") + &store("plain", "") + &store("explicit", &explicit),
+    )
+    .unwrap();
+    let stratus = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(common::stratus());
+        command
+            .args(args)
+            .arg("--config")
+            .arg(&stores)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CONFIG_FILE", &config);
+        for var in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT",
+        ] {
+            command.env_remove(var);
+        }
+        command.envs(env.iter().copied());
+        let out = command.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains(wrong) && !text.contains(&secret), "{text}");
+        (out.status.code(), text)
+    };
+    let run = |name: &str, env: &[(&str, &str)]| stratus(&["inventory", name, "--json"], env);
+    let objects = |text: &str| -> u64 {
+        // The report is stdout's JSON; stderr (after it here) has the request summary.
+        let report: serde_json::Value = serde_json::Deserializer::from_str(text)
+            .into_iter()
+            .next()
+            .expect(text)
+            .expect(text);
+        report["objects"].as_u64().unwrap()
+    };
+    let env_keys = [
+        ("AWS_ACCESS_KEY_ID", key.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", wrong),
+    ];
+
+    // The store's profile: keys, region and endpoint all from the files.
+    let (code, text) = run("named", &[]);
+    assert_eq!((code, objects(&text)), (Some(0), 3), "{text}");
+    // ... and it beats the environment's keys, as --profile does.
+    let (code, text) = run("named", &env_keys);
+    assert_eq!((code, objects(&text)), (Some(0), 3), "{text}");
+    // AWS_PROFILE for a store that names none.
+    let (code, text) = run("plain", &[("AWS_PROFILE", "ops")]);
+    assert_eq!((code, objects(&text)), (Some(0), 3), "{text}");
+    // The profile's keys are the ones signing: a stale secret is refused by the server.
+    let (code, text) = run("plain", &[("AWS_PROFILE", "stale")]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("access was denied"), "{text}");
+    // The environment's keys beat AWS_PROFILE (the AWS precedence): here they are wrong.
+    let mut both = env_keys.to_vec();
+    both.push(("AWS_PROFILE", "ops"));
+    let (code, text) = run("plain", &both);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("access was denied"), "{text}");
+    // The profile's endpoint is the store's place: the same bucket through an endpoint
+    // written out is the same place, and a sync between the two is refused.
+    let (code, text) = stratus(&["config", "check"], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let place = format!(
+        "place: s3 {} bucket {bucket} /{prefix}",
+        endpoint.trim_end_matches('/').to_ascii_lowercase()
+    );
+    assert_eq!(text.matches(&place).count(), 2, "{place}\n{text}");
+    let (code, text) = stratus(&["sync", "named", "explicit", "--delete"], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("both reach"), "{text}");
+    // A profile that is nowhere is named, with both files, before any request.
+    let (code, text) = run("plain", &[("AWS_PROFILE", "missing")]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("the AWS profile `missing` (AWS_PROFILE) is in neither"),
+        "{text}"
+    );
+    assert!(text.contains(&credentials.display().to_string()), "{text}");
+}

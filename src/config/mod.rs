@@ -55,7 +55,7 @@
 //! environment; an unset variable without a default is an error naming it. `$${` is a
 //! literal `${`. Credentials left out of the file also come from each provider's usual
 //! environment (`AWS_ACCESS_KEY_ID`, `AZURE_STORAGE_ACCOUNT_KEY`,
-//! `GOOGLE_SERVICE_ACCOUNT`...). Every value a `${VAR}` put into a store is cut from its
+//! `GOOGLE_SERVICE_ACCOUNT`...), and for `s3` from the AWS shared files (`profile`). Every value a `${VAR}` put into a store is cut from its
 //! errors (load, open, signer, its requests' errors for cloud stores) as a secret is.
 //!
 //! **Secrets** (`secret_access_key`, `session_token`, `access_key`, `sas_token`,
@@ -90,6 +90,7 @@
 //! | | `access_key_id` | string | |
 //! | | `secret_access_key` | secret | |
 //! | | `session_token` | secret | temporary credentials |
+//! | | `profile` | string | the AWS profile to take keys, session token, `region` and `endpoint_url` from (`~/.aws/credentials`, `~/.aws/config`, or `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE`); without it `AWS_PROFILE`, else `default` if it exists. The store's own keys come first, then (for a profile not named here) `AWS_ACCESS_KEY_ID`; profiles that run something for their keys (`credential_process`, `role_arn`, SSO) are refused by name |
 //! | | `virtual_hosted_style` | bool | `bucket.host/key` instead of path-style `host/bucket/key` (default path-style, what MinIO wants) |
 //! | | `skip_signature` | bool | unsigned requests (public buckets) |
 //! | | `list_order` | `"server"` or `"sorted"` | `"sorted"`: stratus lists folder by folder in byte order, for servers that do not (SeaweedFS); at least one request per folder (default `"server"`) |

@@ -78,12 +78,27 @@ macro_rules! registry {
 /// anything is sent to it or shows it.
 ///
 /// [`endpoint_form`]: crate::config::endpoint_form
+///
+/// `$more` (optional) adds what a provider reads itself (S3: the AWS shared files) to the
+/// builder, after the environment and the configuration.
 macro_rules! cloud_client {
-    ($config:expr, $label:expr, $requests:expr, $builder:ty, $endpoints:expr, $env:literal) => {{
+    ($config:expr, $label:expr, $requests:expr, $builder:ty, $endpoints:expr, $env:literal) => {
+        cloud_client!(
+            $config,
+            $label,
+            $requests,
+            $builder,
+            $endpoints,
+            $env,
+            |b| { Ok::<_, KeyError>(b) }
+        )
+    };
+    ($config:expr, $label:expr, $requests:expr, $builder:ty, $endpoints:expr, $env:literal, $more:expr) => {{
         let builder = $config
             .config_keys()?
             .into_iter()
             .fold(<$builder>::from_env(), |b, (k, v)| b.with_config(k, v));
+        let builder = $more(builder)?;
         for key in $endpoints {
             if let Some(endpoint) = builder.get_config_value(&key) {
                 crate::config::endpoint_form(&endpoint).map_err(|message| {
@@ -103,6 +118,9 @@ macro_rules! cloud_client {
             .build()?)
     }};
 }
+
+#[cfg(feature = "aws")]
+mod aws_profile;
 
 // Types a provider defines besides its config, re-exported beside it.
 pub use self::s3::ListOrder;

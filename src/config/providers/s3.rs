@@ -52,6 +52,12 @@ pub struct S3Config {
     /// Session token for temporary credentials.
     #[serde(default)]
     pub session_token: Option<Secret>,
+    /// The AWS profile of the shared files (`~/.aws/credentials`, `~/.aws/config`) to take
+    /// keys, session token, region and `endpoint_url` from. Without it, `AWS_PROFILE`,
+    /// else `default` when it exists; the keys above, and for a profile not named here the
+    /// `AWS_ACCESS_KEY_ID` variables, come first.
+    #[serde(default)]
+    pub profile: Option<String>,
     /// Use `https://bucket.endpoint/key` instead of `https://endpoint/bucket/key`.
     #[serde(default)]
     pub virtual_hosted_style: bool,
@@ -118,7 +124,11 @@ impl Provider for S3Config {
     }
 
     fn place(&self, _: &str) -> Option<Place> {
-        let endpoint = endpoint_space(self.endpoint.as_deref(), "AWS");
+        let elsewhere = match &self.endpoint {
+            Some(_) => None,
+            None => self.endpoint_elsewhere(),
+        };
+        let endpoint = endpoint_space(self.endpoint.as_deref().or(elsewhere.as_deref()), "AWS");
         Some(Place::new(format!("s3 {endpoint} bucket {}", self.bucket), ""))
     }
 
@@ -151,6 +161,27 @@ impl Provider for S3Config {
 }
 
 impl S3Config {
+    /// The endpoint the client will use when this store sets none: the environment's
+    /// (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT`), else the AWS profile's.
+    /// Two stores reaching one server one way each are one place. A value that is no
+    /// endpoint (the client refuses it) is not shown.
+    fn endpoint_elsewhere(&self) -> Option<String> {
+        let from_env = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
+            .into_iter()
+            .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()));
+        #[cfg(feature = "aws")]
+        let from_env = from_env.or_else(|| {
+            super::aws_profile::load(self.profile.as_deref())
+                .ok()
+                .flatten()
+                .and_then(|p| p.endpoint_url)
+        });
+        from_env.map(|e| match crate::config::endpoint_form(&e) {
+            Ok(_) => e,
+            Err(_) => "(an endpoint the client refuses)".to_string(),
+        })
+    }
+
     /// The client, requests counted for `label`.
     #[cfg(feature = "aws")]
     fn client(
@@ -165,8 +196,81 @@ impl S3Config {
             requests,
             object_store::aws::AmazonS3Builder,
             [K::Endpoint, K::S3Endpoint],
-            "AWS_ENDPOINT_URL, AWS_ENDPOINT or AWS_ENDPOINT_URL_S3"
+            "AWS_ENDPOINT_URL, AWS_ENDPOINT or AWS_ENDPOINT_URL_S3",
+            |builder| self.with_profile(builder)
         )
+    }
+
+    /// `builder` with what the AWS profile gives ([`super::aws_profile`]) where nothing
+    /// before it did: keys and session token unless this store sets keys (or, for a
+    /// profile it does not name, the environment does), region and endpoint unless the
+    /// store or the environment sets them.
+    #[cfg(feature = "aws")]
+    fn with_profile(
+        &self,
+        builder: object_store::aws::AmazonS3Builder,
+    ) -> Result<object_store::aws::AmazonS3Builder, KeyError> {
+        use object_store::aws::{AmazonS3ConfigKey as K, AwsCredential};
+        let store_keys = self.access_key_id.is_some()
+            || self
+                .config_keys()?
+                .iter()
+                .any(|(k, _)| matches!(k, K::AccessKeyId));
+        // A store that sets all a profile could give reads no file.
+        if self.profile.is_none() && store_keys && self.region.is_some() && self.endpoint.is_some()
+        {
+            return Ok(builder);
+        }
+        let Some(profile) = super::aws_profile::load(self.profile.as_deref())? else {
+            return Ok(builder);
+        };
+        let mut builder = builder;
+        let env_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
+        if let (Some(key_id), Some(secret_key)) =
+            (&profile.access_key_id, &profile.secret_access_key)
+        {
+            // A profile this store names beats the environment's keys (as `--profile`
+            // does for the AWS CLI); `AWS_PROFILE` or `default` does not.
+            if !store_keys && (self.profile.is_some() || !env_keys) {
+                builder = builder.with_credentials(std::sync::Arc::new(
+                    object_store::StaticCredentialProvider::new(AwsCredential {
+                        key_id: key_id.clone(),
+                        secret_key: secret_key.clone(),
+                        token: profile.session_token.clone(),
+                    }),
+                ));
+            }
+        }
+        let unset = |b: &object_store::aws::AmazonS3Builder, keys: &[K]| {
+            keys.iter().all(|k| b.get_config_value(k).is_none())
+        };
+        if let Some(region) = &profile.region {
+            if unset(&builder, &[K::Region, K::DefaultRegion]) {
+                builder = builder.with_region(region);
+            }
+        }
+        if let Some(endpoint) = &profile.endpoint_url {
+            if unset(&builder, &[K::Endpoint, K::S3Endpoint]) {
+                let problem = |message: String| {
+                    KeyError::new(
+                        "profile",
+                        format!(
+                            "the endpoint_url of the AWS profile `{}` {message}",
+                            profile.name
+                        ),
+                    )
+                };
+                let parsed = crate::config::endpoint_form(endpoint).map_err(problem)?;
+                if parsed.scheme() == "http" && !self.allow_http {
+                    return Err(problem(
+                        "is plain http://: set `allow_http = true` in this store to allow it"
+                            .into(),
+                    ));
+                }
+                builder = builder.with_endpoint(endpoint);
+            }
+        }
+        Ok(builder)
     }
 
     /// A configuration for `bucket` with everything else at its default.
@@ -180,6 +284,7 @@ impl S3Config {
             access_key_id: None,
             secret_access_key: None,
             session_token: None,
+            profile: None,
             virtual_hosted_style: false,
             skip_signature: false,
             options: Options::default(),

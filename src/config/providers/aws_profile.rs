@@ -1,0 +1,332 @@
+//! The AWS shared files (`~/.aws/credentials`, `~/.aws/config`) for `s3` stores, read as
+//! the AWS CLI, boto3 and s5cmd read them: a profile's static keys and session token, its
+//! region and its `endpoint_url`. object_store reads only the `AWS_*` variables, web
+//! identity and the metadata services.
+//!
+//! Which profile: the store's `profile` key, else `AWS_PROFILE`, else `default`. Where:
+//! `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE`, else `~/.aws/credentials` and
+//! `~/.aws/config` (`[name]` in the first, `[profile name]` in the second, `[default]`
+//! in both). The credentials file wins where both give a key. Profiles that get their
+//! credentials by running something (`credential_process`, `role_arn`, SSO, web
+//! identity) are refused by name, not passed over for the metadata service.
+
+use crate::config::KeyError;
+use ini::{Ini, ParseOption};
+use std::path::{Path, PathBuf};
+
+/// A shared file is read up to this size; longer ones are refused (a real one holds a
+/// few profiles, a few hundred bytes each).
+const FILE_LIMIT: u64 = 1 << 20;
+
+/// What a profile gives.
+#[derive(Default)]
+pub(super) struct Profile {
+    pub name: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// The profile the store's `profile` key (`named`) or the environment selects. `None`
+/// when none is named and no `default` profile exists; an error when a named one does not
+/// exist, a file cannot be read, or the profile needs a credential source stratus does not
+/// run.
+pub(super) fn load(named: Option<&str>) -> Result<Option<Profile>, KeyError> {
+    load_with(named, &|name| std::env::var(name).ok())
+}
+
+/// [`load`] with the environment variables `var` gives.
+fn load_with(
+    named: Option<&str>,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Profile>, KeyError> {
+    let env = |name: &str| var(name).filter(|v| !v.is_empty());
+    let from_env = env("AWS_PROFILE");
+    let (name, asked) = match (named, &from_env) {
+        (Some(name), _) => (name.to_string(), true),
+        (None, Some(name)) => (name.clone(), true),
+        (None, None) => ("default".to_string(), false),
+    };
+    let home = env("HOME").map(PathBuf::from);
+    let path = |var: &str, file: &str| {
+        env(var)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(file)))
+    };
+    let credentials_path = path("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    let config_path = path("AWS_CONFIG_FILE", "config");
+    let credentials = read(credentials_path.as_deref())?;
+    let config = read(config_path.as_deref())?;
+    let config_section = if name == "default" {
+        "default".to_string()
+    } else {
+        format!("profile {name}")
+    };
+    let in_credentials = credentials
+        .as_ref()
+        .and_then(|f| f.section(Some(name.as_str())));
+    let in_config = config
+        .as_ref()
+        .and_then(|f| f.section(Some(config_section.as_str())));
+    if in_credentials.is_none() && in_config.is_none() {
+        if !asked {
+            return Ok(None);
+        }
+        let shown = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map_or("(no HOME)".to_string(), |p| p.display().to_string())
+        };
+        let by = if named.is_some() {
+            "this store's `profile`"
+        } else {
+            "AWS_PROFILE"
+        };
+        return Err(KeyError::new(
+            "profile",
+            format!(
+                "the AWS profile `{name}` ({by}) is in neither {} nor {}",
+                shown(&credentials_path),
+                shown(&config_path)
+            ),
+        ));
+    }
+    // The credentials file first: where both files give a key, its value is the one used.
+    let get = |key: &str| {
+        in_credentials
+            .and_then(|s| s.get(key))
+            .or_else(|| in_config.and_then(|s| s.get(key)))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let profile = Profile {
+        access_key_id: get("aws_access_key_id"),
+        secret_access_key: get("aws_secret_access_key"),
+        session_token: get("aws_session_token"),
+        region: get("region"),
+        endpoint_url: get("endpoint_url"),
+        name,
+    };
+    if profile.access_key_id.is_some() != profile.secret_access_key.is_some() {
+        return Err(KeyError::new(
+            "profile",
+            format!(
+                "the AWS profile `{}` gives only one of aws_access_key_id and \
+                 aws_secret_access_key",
+                profile.name
+            ),
+        ));
+    }
+    if profile.access_key_id.is_none() {
+        let runs = [
+            "credential_process",
+            "role_arn",
+            "sso_session",
+            "sso_start_url",
+            "web_identity_token_file",
+        ]
+        .into_iter()
+        .find(|key| get(key).is_some());
+        if let Some(key) = runs {
+            return Err(KeyError::new(
+                "profile",
+                format!(
+                    "the AWS profile `{}` gets its credentials by `{key}`, which stratus does \
+                     not run yet; export them instead (`aws configure export-credentials \
+                     --profile {} --format env`), or give a profile with static keys",
+                    profile.name, profile.name
+                ),
+            ));
+        }
+    }
+    Ok(Some(profile))
+}
+
+/// The file at `path`, parsed; `None` when there is no such file.
+fn read(path: Option<&Path>) -> Result<Option<Ini>, KeyError> {
+    let Some(path) = path else { return Ok(None) };
+    let error = |what: String| KeyError::new("profile", format!("{}: {what}", path.display()));
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(error(format!("cannot be read ({e})"))),
+    };
+    let mut text = String::new();
+    use std::io::Read;
+    file.take(FILE_LIMIT + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| error(format!("cannot be read ({e})")))?;
+    if text.len() as u64 > FILE_LIMIT {
+        return Err(error(format!(
+            "is over {} KiB, more than an AWS shared file holds",
+            FILE_LIMIT >> 10
+        )));
+    }
+    // Values as written: a secret may hold characters an escape-aware parser would change.
+    let options = ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..ParseOption::default()
+    };
+    // The parser's message may quote the line (a secret): only its position is kept.
+    Ini::load_from_str_opt(&text, options)
+        .map(Some)
+        .map_err(|e| error(format!("is not an INI file (line {})", e.line)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// `load_with` over these two files' texts (`None`: no such file), HOME elsewhere.
+    fn load_from(
+        named: Option<&str>,
+        credentials: Option<&str>,
+        config: Option<&str>,
+        more: &[(&str, &str)],
+    ) -> (tempfile::TempDir, Result<Option<Profile>, KeyError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut vars: HashMap<String, String> = HashMap::new();
+        vars.insert("HOME".into(), dir.path().join("home").display().to_string());
+        for (var, file, text) in [
+            ("AWS_SHARED_CREDENTIALS_FILE", "credentials", credentials),
+            ("AWS_CONFIG_FILE", "config", config),
+        ] {
+            let path = dir.path().join(file);
+            if let Some(text) = text {
+                std::fs::write(&path, text).unwrap();
+            }
+            vars.insert(var.into(), path.display().to_string());
+        }
+        for (k, v) in more {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let result = load_with(named, &|name| vars.get(name).cloned());
+        (dir, result)
+    }
+
+    #[test]
+    fn the_credentials_file_wins_and_the_config_file_adds_region_and_endpoint() {
+        let (_dir, got) = load_from(
+            Some("ops"),
+            Some("[ops]\naws_access_key_id = AKIAFROMCREDS\naws_secret_access_key = a\\b\"c+/=\n"),
+            Some(
+                "[profile ops]\naws_access_key_id = AKIAFROMCONFIG\n\
+                 aws_secret_access_key = other\nregion = eu-west-1\n\
+                 endpoint_url = https://minio.internal:9000\n",
+            ),
+            &[],
+        );
+        let profile = got.unwrap().unwrap();
+        assert_eq!(profile.access_key_id.as_deref(), Some("AKIAFROMCREDS"));
+        // As written: no escapes, no quotes taken away.
+        assert_eq!(profile.secret_access_key.as_deref(), Some("a\\b\"c+/="));
+        assert_eq!(profile.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            profile.endpoint_url.as_deref(),
+            Some("https://minio.internal:9000")
+        );
+    }
+
+    #[test]
+    fn which_profile_the_key_the_environment_or_default() {
+        let files = "[default]\naws_access_key_id = D\naws_secret_access_key = DS\n\
+                     [env]\naws_access_key_id = E\naws_secret_access_key = ES\n";
+        let key = |named, more: &[(&str, &str)]| {
+            let (_dir, got) = load_from(named, Some(files), None, more);
+            let p = got.unwrap().unwrap();
+            (p.access_key_id.unwrap(), p.name)
+        };
+        let pair = |k: &str, n: &str| (k.to_string(), n.to_string());
+        assert_eq!(key(None, &[]), pair("D", "default"));
+        assert_eq!(key(None, &[("AWS_PROFILE", "env")]), pair("E", "env"));
+        assert_eq!(
+            key(Some("default"), &[("AWS_PROFILE", "env")]),
+            pair("D", "default")
+        );
+        // No default and none named: nothing, and no error.
+        let (_dir, got) = load_from(None, None, None, &[]);
+        assert!(got.unwrap().is_none());
+    }
+
+    #[test]
+    fn a_named_profile_that_is_nowhere_is_an_error_naming_both_files() {
+        let (dir, got) = load_from(Some("prod"), Some("[dev]\n"), None, &[]);
+        let err = got.err().unwrap();
+        assert_eq!(err.key, "profile");
+        assert!(err.message.contains("`prod`"), "{}", err.message);
+        assert!(
+            err.message
+                .contains(&dir.path().join("credentials").display().to_string()),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message
+                .contains(&dir.path().join("config").display().to_string()),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn credential_sources_stratus_does_not_run_are_refused_by_name() {
+        for (line, says) in [
+            (
+                "credential_process = /usr/bin/vault-helper",
+                "credential_process",
+            ),
+            (
+                "role_arn = arn:aws:iam::1:role/r\nsource_profile = default",
+                "role_arn",
+            ),
+            ("sso_session = corp", "sso_session"),
+        ] {
+            let (_dir, got) = load_from(
+                None,
+                None,
+                Some(&format!("[profile x]\n{line}\n")),
+                &[("AWS_PROFILE", "x")],
+            );
+            let err = got.err().unwrap();
+            assert!(err.message.contains(says), "{}", err.message);
+            assert!(
+                err.message.contains("export-credentials"),
+                "{}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn half_a_key_pair_and_bad_files_are_errors_that_quote_no_value() {
+        let (_dir, got) = load_from(
+            Some("ops"),
+            Some("[ops]\naws_secret_access_key = hunter2SECRET\n"),
+            None,
+            &[],
+        );
+        let err = got.err().unwrap();
+        assert!(err.message.contains("only one of"), "{}", err.message);
+        assert!(!err.message.contains("hunter2"), "{}", err.message);
+        let (_dir, got) = load_from(
+            Some("ops"),
+            Some("[ops\naws_secret_access_key = hunter2SECRET\n"),
+            None,
+            &[],
+        );
+        let err = got.err().unwrap();
+        assert!(
+            err.message.contains("not an INI file (line"),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("hunter2"), "{}", err.message);
+        let big = format!("[ops]\n{}", "# padding\n".repeat(120_000));
+        let (_dir, got) = load_from(Some("ops"), Some(&big), None, &[]);
+        assert!(got.err().unwrap().message.contains("is over 1024 KiB"));
+    }
+}
