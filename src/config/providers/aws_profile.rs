@@ -11,7 +11,7 @@
 //! identity) are refused by name, not passed over for the metadata service.
 
 use crate::config::KeyError;
-use ini::{Ini, ParseOption};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// A shared file is read up to this size; longer ones are refused (a real one holds a
@@ -64,12 +64,8 @@ fn load_with(
     } else {
         format!("profile {name}")
     };
-    let in_credentials = credentials
-        .as_ref()
-        .and_then(|f| f.section(Some(name.as_str())));
-    let in_config = config
-        .as_ref()
-        .and_then(|f| f.section(Some(config_section.as_str())));
+    let in_credentials = credentials.as_ref().and_then(|f| f.get(name.as_str()));
+    let in_config = config.as_ref().and_then(|f| f.get(config_section.as_str()));
     if in_credentials.is_none() && in_config.is_none() {
         if !asked {
             return Ok(None);
@@ -93,14 +89,7 @@ fn load_with(
         ));
     }
     // The credentials file first: where both files give a key, its value is the one used.
-    let get = |key: &str| {
-        in_credentials
-            .and_then(|s| s.get(key))
-            .or_else(|| in_config.and_then(|s| s.get(key)))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
+    let get = |key: &str| value(in_credentials, key).or_else(|| value(in_config, key));
     let profile = Profile {
         access_key_id: get("aws_access_key_id"),
         secret_access_key: get("aws_secret_access_key"),
@@ -144,8 +133,23 @@ fn load_with(
     Ok(Some(profile))
 }
 
+/// A file's sections: name (as written) to keys and values.
+type Sections = HashMap<String, HashMap<String, Option<String>>>;
+
+/// `key` of `section` (keys are matched without regard to case, as the AWS CLI does);
+/// `None` when absent or empty.
+fn value(section: Option<&HashMap<String, Option<String>>>, key: &str) -> Option<String> {
+    section?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .and_then(|(_, v)| v.as_deref())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
 /// The file at `path`, parsed; `None` when there is no such file.
-fn read(path: Option<&Path>) -> Result<Option<Ini>, KeyError> {
+fn read(path: Option<&Path>) -> Result<Option<Sections>, KeyError> {
     let Some(path) = path else { return Ok(None) };
     let error = |what: String| KeyError::new("profile", format!("{}: {what}", path.display()));
     let file = match std::fs::File::open(path) {
@@ -164,16 +168,24 @@ fn read(path: Option<&Path>) -> Result<Option<Ini>, KeyError> {
             FILE_LIMIT >> 10
         )));
     }
-    // Values as written: a secret may hold characters an escape-aware parser would change.
-    let options = ParseOption {
-        enabled_quote: false,
-        enabled_escape: false,
-        ..ParseOption::default()
-    };
-    // The parser's message may quote the line (a secret): only its position is kept.
-    Ini::load_from_str_opt(&text, options)
+    parse(text.strip_prefix('\u{feff}').unwrap_or(&text))
         .map(Some)
-        .map_err(|e| error(format!("is not an INI file (line {})", e.line)))
+        .map_err(error)
+}
+
+/// `text` as the AWS CLI's parser (Python's `configparser`) reads it: `[section]` names
+/// as written, `key = value` (or `key: value`) with values as written, whole-line `#` and
+/// `;` comments only (a `#` in a secret is part of it), lines before any section ignored.
+fn parse(text: &str) -> Result<Sections, String> {
+    let mut defaults = configparser::ini::Ini::new_cs().defaults();
+    defaults.enable_inline_comments = false;
+    defaults.multiline = false;
+    // Lines before any section go to a section no profile can be named.
+    defaults.default_section = "\u{0}before any section".to_string();
+    let mut ini = configparser::ini::Ini::new_from_defaults(defaults);
+    // Its messages name a line and what is wrong, never the line's text.
+    ini.read(text.to_string())
+        .map_err(|e| format!("is not an INI file ({e})"))
 }
 
 #[cfg(test)]
@@ -228,6 +240,34 @@ mod tests {
         assert_eq!(
             profile.endpoint_url.as_deref(),
             Some("https://minio.internal:9000")
+        );
+    }
+
+    #[test]
+    fn files_read_as_the_aws_cli_reads_them() {
+        // A byte-order mark, CRLF, keys in any case, a `#` and `;` inside a value (no inline
+        // comments), keys before any section belonging to no profile.
+        let (_dir, got) = load_from(
+            Some("ops"),
+            Some(
+                "\u{feff}aws_access_key_id = STRAY\r\n# comment\r\n[ops]\r\n\
+                 AWS_ACCESS_KEY_ID = AKIAOPS\r\naws_secret_access_key = ab#cd;ef\r\n",
+            ),
+            None,
+            &[],
+        );
+        let profile = got.unwrap().unwrap();
+        assert_eq!(profile.access_key_id.as_deref(), Some("AKIAOPS"));
+        assert_eq!(profile.secret_access_key.as_deref(), Some("ab#cd;ef"));
+        let (_dir, got) = load_from(
+            None,
+            Some("aws_access_key_id = STRAY\naws_secret_access_key = S\n"),
+            None,
+            &[],
+        );
+        assert!(
+            got.unwrap().is_none(),
+            "keys before any section are no profile"
         );
     }
 
