@@ -854,3 +854,19 @@ fn a_place_cuts_a_secret_the_environment_put_in_an_endpoint_whatever_its_case() 
     );
     assert!(place.contains("<redacted>"), "{place}");
 }
+
+#[test]
+fn a_region_is_a_name_and_the_s3_endpoint_option_has_the_endpoint_key() {
+    // object_store puts the region into the host name: `x@host:1/` would send the signed
+    // request to `host`.
+    let err = toml_error(
+        "[stores.x]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"x@127.0.0.1:38453/\"\n",
+    );
+    assert!(err.contains("key `region`: is not a region name"), "{err}");
+    assert!(!err.contains("127.0.0.1"), "{err}");
+    let err = toml_error(
+        "[stores.x]\nprovider = \"s3\"\nbucket = \"b\"\n\
+         options = { aws_endpoint_url_s3 = \"http://127.0.0.1:1\" }\n",
+    );
+    assert!(err.contains("`endpoint`"), "{err}");
+}

@@ -285,3 +285,126 @@ fn completions_and_the_man_page_cover_every_subcommand() {
     }
     assert!(man.contains("Exit codes"), "{man}");
 }
+
+/// A server that answers every request as S3 answers an invalid session token: a 400
+/// whose body quotes the token it was sent. Its address.
+fn token_quoting_server() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut token = String::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("x-amz-security-token") {
+                        token = value.trim().to_string();
+                    }
+                }
+                line.clear();
+            }
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidToken</Code>\
+                 <Message>The provided token is malformed or otherwise invalid.</Message>\
+                 <Token-0>{token}</Token-0></Error>"
+            );
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    address
+}
+
+#[test]
+fn a_token_from_the_profile_or_the_environment_is_cut_from_what_the_server_quotes() {
+    let home = tempfile::tempdir().unwrap();
+    let endpoint = token_quoting_server();
+    let (credentials, stores) = (
+        home.path().join("credentials"),
+        home.path().join("stores.toml"),
+    );
+    std::fs::write(
+        &credentials,
+        "[ops]\naws_access_key_id = AKIAPROFILE\naws_secret_access_key = profileSecret123\n\
+         aws_session_token = profileTokenXYZ123\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &stores,
+        format!(
+            "[stores.viaprofile]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\n\
+             endpoint = \"{endpoint}\"\nallow_http = true\nprofile = \"ops\"\n\
+             retry = {{ max_retries = 0 }}\n\
+             [stores.viaenv]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\n\
+             endpoint = \"{endpoint}\"\nallow_http = true\nretry = {{ max_retries = 0 }}\n"
+        ),
+    )
+    .unwrap();
+    for (store, env) in [
+        ("viaprofile", &[][..]),
+        (
+            "viaenv",
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIAENV"),
+                ("AWS_SECRET_ACCESS_KEY", "envSecret123"),
+                ("AWS_SESSION_TOKEN", "envTokenXYZ123"),
+            ][..],
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_stratus"))
+            .args(["-v", "inventory", store, "--config"])
+            .arg(&stores)
+            .env("HOME", home.path())
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CONFIG_FILE", home.path().join("none"))
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let text = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        // The server did quote it: the error shows where, cut.
+        assert!(text.contains("InvalidToken"), "{text}");
+        assert!(text.contains("<Token-0><redacted>"), "{text}");
+        for secret in ["TokenXYZ123", "Secret123"] {
+            assert!(!text.contains(secret), "{store}: {text}");
+        }
+    }
+}
+
+#[test]
+fn two_endpoints_from_the_environment_that_differ_are_refused() {
+    // object_store takes the environment in its order: which would win is no place.
+    let home = tempfile::tempdir().unwrap();
+    let stores = home.path().join("stores.toml");
+    std::fs::write(
+        &stores,
+        "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\nallow_http = true\n\
+         access_key_id = \"AKIAEXAMPLE\"\nsecret_access_key = \"otherSecretValue123\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stratus"))
+        .args(["config", "check", "--config"])
+        .arg(&stores)
+        .env("HOME", home.path())
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .env("AWS_ENDPOINT", "http://127.0.0.1:2")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("the environment gives different endpoints"),
+        "{text}"
+    );
+}

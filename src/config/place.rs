@@ -65,7 +65,21 @@ fn segments(path: &str) -> Vec<String> {
 /// An endpoint as a place's namespace: lower case, no trailing `/`.
 pub(crate) fn endpoint_space(endpoint: Option<&str>, default: &str) -> String {
     endpoint
-        .map(|e| e.trim_end_matches('/').to_ascii_lowercase())
+        .map(|e| {
+            // As the URL parser writes it (`/.` and a host's trailing `.` gone, case
+            // folded): one server written two ways is one place.
+            let written = match ::url::Url::parse(e) {
+                Ok(mut url) => {
+                    if let Some(host) = url.host_str().map(|h| h.trim_end_matches('.').to_string())
+                    {
+                        let _ = url.set_host(Some(&host));
+                    }
+                    url.to_string()
+                }
+                Err(_) => e.to_string(),
+            };
+            written.trim_end_matches('/').to_ascii_lowercase()
+        })
         .unwrap_or_else(|| default.to_owned())
 }
 

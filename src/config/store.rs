@@ -178,7 +178,7 @@ impl StoreConfig {
             store: label.to_string(),
             provider: self.provider(),
             prefix,
-            secrets: self.secrets().into_iter().map(str::to_owned).collect(),
+            secrets: self.all_secrets(),
         }))
     }
 
@@ -237,8 +237,15 @@ impl StoreConfig {
         if !provider.entry().credentials {
             return Ok(store);
         }
-        let secrets: Vec<String> = self.secrets().into_iter().map(str::to_owned).collect();
-        Ok(RedactedStore::wrap(store, secrets))
+        Ok(RedactedStore::wrap(store, self.all_secrets()))
+    }
+
+    /// What its store's errors and `Display` must not show: the configuration's secrets
+    /// and those its client reads from elsewhere.
+    fn all_secrets(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.secrets().into_iter().map(str::to_owned).collect();
+        all.extend(self.provider_ref().secrets_elsewhere());
+        all
     }
 
     /// Parse one store's table (after interpolation), checked (its inline members were

@@ -59,13 +59,12 @@ fn load_with(
     let config_path = path("AWS_CONFIG_FILE", "config");
     let credentials = read(credentials_path.as_deref())?;
     let config = read(config_path.as_deref())?;
-    let config_section = if name == "default" {
-        "default".to_string()
-    } else {
-        format!("profile {name}")
-    };
     let in_credentials = credentials.as_ref().and_then(|f| f.get(name.as_str()));
-    let in_config = config.as_ref().and_then(|f| f.get(config_section.as_str()));
+    // `[profile NAME]` in the config file; `default` may also be written `[default]`.
+    let in_config = config.as_ref().and_then(|f| {
+        f.get(format!("profile {name}").as_str())
+            .or_else(|| f.get("default").filter(|_| name == "default"))
+    });
     if in_credentials.is_none() && in_config.is_none() {
         if !asked {
             return Ok(None);
@@ -90,10 +89,22 @@ fn load_with(
     }
     // The credentials file first: where both files give a key, its value is the one used.
     let get = |key: &str| value(in_credentials, key).or_else(|| value(in_config, key));
+    // Keys and token are a set, taken from one file: the credentials file when its
+    // section has a key, else the config file (never a key from one and a token from the
+    // other).
+    let has_keys = |section: Option<&HashMap<String, Option<String>>>| {
+        value(section, "aws_access_key_id").is_some()
+            || value(section, "aws_secret_access_key").is_some()
+    };
+    let keys_from = if has_keys(in_credentials) {
+        in_credentials
+    } else {
+        in_config
+    };
     let profile = Profile {
-        access_key_id: get("aws_access_key_id"),
-        secret_access_key: get("aws_secret_access_key"),
-        session_token: get("aws_session_token"),
+        access_key_id: value(keys_from, "aws_access_key_id"),
+        secret_access_key: value(keys_from, "aws_secret_access_key"),
+        session_token: value(keys_from, "aws_session_token"),
         region: get("region"),
         endpoint_url: get("endpoint_url"),
         name,
@@ -103,32 +114,40 @@ fn load_with(
             "profile",
             format!(
                 "the AWS profile `{}` gives only one of aws_access_key_id and \
-                 aws_secret_access_key",
+                 aws_secret_access_key (in one file: the AWS CLI takes them as a pair)",
                 profile.name
             ),
         ));
     }
-    if profile.access_key_id.is_none() {
-        let runs = [
-            "credential_process",
-            "role_arn",
-            "sso_session",
-            "sso_start_url",
-            "web_identity_token_file",
-        ]
-        .into_iter()
-        .find(|key| get(key).is_some());
-        if let Some(key) = runs {
-            return Err(KeyError::new(
-                "profile",
-                format!(
-                    "the AWS profile `{}` gets its credentials by `{key}`, which stratus does \
-                     not run yet; export them instead (`aws configure export-credentials \
-                     --profile {} --format env`), or give a profile with static keys",
-                    profile.name, profile.name
-                ),
-            ));
-        }
+    // What makes the AWS CLI run something for the keys, or act as another identity
+    // (a role assumed with the keys above): refused, with or without static keys.
+    let runs = [
+        "credential_process",
+        "role_arn",
+        "credential_source",
+        "web_identity_token_file",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .find(|key| get(key).is_some())
+    .or_else(|| {
+        [in_credentials, in_config]
+            .into_iter()
+            .flatten()
+            .flat_map(|section| section.keys())
+            .find(|key| key.to_ascii_lowercase().starts_with("sso_"))
+            .map(|key| key.to_ascii_lowercase())
+    });
+    if let Some(key) = runs {
+        return Err(KeyError::new(
+            "profile",
+            format!(
+                "the AWS profile `{}` gets its credentials by `{key}`, which stratus does \
+                 not run yet; export them instead (`aws configure export-credentials \
+                 --profile {} --format env`), or give a profile with static keys",
+                profile.name, profile.name
+            ),
+        ));
     }
     Ok(Some(profile))
 }
@@ -152,8 +171,10 @@ fn value(section: Option<&HashMap<String, Option<String>>>, key: &str) -> Option
 fn read(path: Option<&Path>) -> Result<Option<Sections>, KeyError> {
     let Some(path) = path else { return Ok(None) };
     let error = |what: String| KeyError::new("profile", format!("{}: {what}", path.display()));
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
+    // Opened without blocking and refused unless a regular file: a FIFO there would
+    // hang the command, a device would never end.
+    let file = match crate::file::open_regular(path, "shared AWS file") {
+        Ok((file, _)) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(error(format!("cannot be read ({e})"))),
     };
@@ -272,6 +293,43 @@ mod tests {
     }
 
     #[test]
+    fn keys_and_token_are_one_set_from_one_file() {
+        // Keys in the credentials file, a stale token in the config file: not mixed.
+        let (_dir, got) = load_from(
+            Some("ops"),
+            Some("[ops]\naws_access_key_id = AKIACREDS\naws_secret_access_key = S\n"),
+            Some("[profile ops]\naws_session_token = STALE\nregion = eu-west-1\n"),
+            &[],
+        );
+        let profile = got.unwrap().unwrap();
+        assert_eq!(profile.access_key_id.as_deref(), Some("AKIACREDS"));
+        assert_eq!(profile.session_token, None);
+        assert_eq!(profile.region.as_deref(), Some("eu-west-1"));
+        // Half a pair in each file is refused, not put together.
+        let (_dir, got) = load_from(
+            Some("ops"),
+            Some("[ops]\naws_access_key_id = AKIACREDS\n"),
+            Some("[profile ops]\naws_secret_access_key = S\n"),
+            &[],
+        );
+        assert!(got.err().unwrap().message.contains("only one of"));
+        // All three from the config file when the credentials file has none; `[profile
+        // default]` is the default profile too.
+        let (_dir, got) = load_from(
+            None,
+            None,
+            Some(
+                "[profile default]\naws_access_key_id = K\naws_secret_access_key = S\n\
+                 aws_session_token = T\n",
+            ),
+            &[],
+        );
+        let profile = got.unwrap().unwrap();
+        assert_eq!(profile.access_key_id.as_deref(), Some("K"));
+        assert_eq!(profile.session_token.as_deref(), Some("T"));
+    }
+
+    #[test]
     fn which_profile_the_key_the_environment_or_default() {
         let files = "[default]\naws_access_key_id = D\naws_secret_access_key = DS\n\
                      [env]\naws_access_key_id = E\naws_secret_access_key = ES\n";
@@ -324,6 +382,13 @@ mod tests {
                 "role_arn",
             ),
             ("sso_session = corp", "sso_session"),
+            ("CREDENTIAL_PROCESS = /usr/bin/vault-helper", "credential_process"),
+            // Static keys with a role: the AWS CLI would act as the role, not as the keys.
+            (
+                "aws_access_key_id = K\naws_secret_access_key = S\nrole_arn = arn:aws:iam::1:role/r",
+                "role_arn",
+            ),
+            ("sso_account_id = 1\nsso_role_name = r", "sso_"),
         ] {
             let (_dir, got) = load_from(
                 None,
@@ -365,6 +430,21 @@ mod tests {
             err.message
         );
         assert!(!err.message.contains("hunter2"), "{}", err.message);
+        // A FIFO would block a plain open until a writer came: refused at once.
+        #[cfg(unix)]
+        {
+            let dir = tempfile::tempdir().unwrap();
+            let fifo = dir.path().join("credentials");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if made.is_ok_and(|s| s.success()) {
+                let err = read(Some(&fifo)).err().unwrap();
+                assert!(
+                    err.message.contains("not a regular file"),
+                    "{}",
+                    err.message
+                );
+            }
+        }
         let big = format!("[ops]\n{}", "# padding\n".repeat(120_000));
         let (_dir, got) = load_from(Some("ops"), Some(&big), None, &[]);
         assert!(got.err().unwrap().message.contains("is over 1024 KiB"));

@@ -102,6 +102,11 @@ impl Provider for AzureConfig {
         secrets_of(&[&self.access_key, &self.sas_token, &self.bearer_token], &self.options)
     }
 
+    /// The environment's `AZURE_*` secrets, which its client reads.
+    fn secrets_elsewhere(&self) -> Vec<String> {
+        super::env_secrets("AZURE_")
+    }
+
     fn place(&self, _: &str) -> Option<Place> {
         let default = if self.use_emulator {
             "Azurite"

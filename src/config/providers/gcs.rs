@@ -100,6 +100,11 @@ impl Provider for GcsConfig {
         secrets_of(&[&self.service_account_key], &self.options)
     }
 
+    /// The environment's `GOOGLE_*` secrets, which its client reads.
+    fn secrets_elsewhere(&self) -> Vec<String> {
+        super::env_secrets("GOOGLE_")
+    }
+
     fn place(&self, _: &str) -> Option<Place> {
         let endpoint = endpoint_space(self.endpoint.as_deref(), "Google");
         Some(Place::new(format!("gcs {endpoint} bucket {}", self.bucket), ""))

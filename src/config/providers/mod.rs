@@ -201,6 +201,12 @@ pub(crate) trait Provider: Send + Sync {
         Vec::new()
     }
 
+    /// Secrets its client reads from outside the configuration (the environment, the AWS
+    /// shared files), which no error of its store may repeat either.
+    fn secrets_elsewhere(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Where the store points; `id` names it when nothing else can (a memory store is
     /// its own place). `None` for a composite: it is the places of its members.
     fn place(&self, id: &str) -> Option<Place>;
@@ -322,6 +328,27 @@ pub(crate) fn parse_as<T: DeserializeOwned + Into<ProviderConfig>>(
     value: serde_json::Value,
 ) -> Result<ProviderConfig, KeyError> {
     super::deserialize::<T>(value).map(Into::into)
+}
+
+/// Values of the environment variables named `prefix...` whose names say they hold a
+/// secret ([`is_secret_key`](crate::config::secret::is_secret_key): `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, `AZURE_STORAGE_ACCOUNT_KEY`, ...): object_store's clients read them
+/// (`from_env`), and a server may quote one back (S3 answers an invalid token with it).
+#[cfg_attr(
+    not(any(feature = "aws", feature = "gcp", feature = "azure")),
+    allow(dead_code)
+)]
+pub(super) fn env_secrets(prefix: &str) -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let name = name.into_string().ok()?;
+            let value = value.into_string().ok()?;
+            (name.starts_with(prefix)
+                && crate::config::secret::is_secret_key(&name)
+                && !value.is_empty())
+            .then_some(value)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -114,6 +114,9 @@ impl Provider for S3Config {
             self.endpoint.as_deref(),
             self.allow_http,
         )?;
+        if let Some(region) = &self.region {
+            check_region(region).map_err(|message| KeyError::new("region", message))?;
+        }
         #[cfg(feature = "aws")]
         self.config_keys()?;
         Ok(())
@@ -121,6 +124,18 @@ impl Provider for S3Config {
 
     fn secrets(&self) -> Vec<&str> {
         secrets_of(&[&self.secret_access_key, &self.session_token], &self.options)
+    }
+
+    /// The environment's `AWS_*` secrets and the AWS profile's secret key and token.
+    fn secrets_elsewhere(&self) -> Vec<String> {
+        #[allow(unused_mut)]
+        let mut all = super::env_secrets("AWS_");
+        #[cfg(feature = "aws")]
+        if let Ok(Some(profile)) = super::aws_profile::load(self.profile.as_deref()) {
+            all.extend(profile.secret_access_key);
+            all.extend(profile.session_token);
+        }
+        all
     }
 
     fn place(&self, _: &str) -> Option<Place> {
@@ -160,13 +175,31 @@ impl Provider for S3Config {
     }
 }
 
+/// The variables object_store's `from_env` takes an S3 endpoint from.
+const ENDPOINT_VARIABLES: [&str; 3] = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"];
+
+/// A region is a name such as `eu-west-1`: object_store puts it into the host name
+/// (`s3.REGION.amazonaws.com`), where `x@evil:1/` would send the signed request elsewhere.
+fn check_region(region: &str) -> Result<(), String> {
+    let ok = !region.is_empty()
+        && region.len() <= 64
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err("is not a region name (letters, digits, `-` and `_`, e.g. eu-west-1)".into())
+    }
+}
+
 impl S3Config {
     /// The endpoint the client will use when this store sets none: the environment's
     /// (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT`), else the AWS profile's.
     /// Two stores reaching one server one way each are one place. A value that is no
     /// endpoint (the client refuses it) is not shown.
     fn endpoint_elsewhere(&self) -> Option<String> {
-        let from_env = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
+        let from_env = ENDPOINT_VARIABLES
             .into_iter()
             .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()));
         #[cfg(feature = "aws")]
@@ -211,11 +244,42 @@ impl S3Config {
         builder: object_store::aws::AmazonS3Builder,
     ) -> Result<object_store::aws::AmazonS3Builder, KeyError> {
         use object_store::aws::{AmazonS3ConfigKey as K, AwsCredential};
+        if self.region.is_none() {
+            for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+                if let Some(region) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
+                    check_region(&region).map_err(|message| {
+                        KeyError::new("region", format!("the region {var} gives {message}"))
+                    })?;
+                }
+            }
+        }
         let store_keys = self.access_key_id.is_some()
+            || self.secret_access_key.is_some()
+            || self.session_token.is_some()
             || self
                 .config_keys()?
                 .iter()
-                .any(|(k, _)| matches!(k, K::AccessKeyId));
+                .any(|(k, _)| matches!(k, K::AccessKeyId | K::SecretAccessKey | K::Token));
+        // object_store's `from_env` takes the environment in its order: with two endpoint
+        // variables that differ, which one it uses is not what any place could say.
+        if self.endpoint.is_none() {
+            let mut given: Vec<String> = ENDPOINT_VARIABLES
+                .iter()
+                .filter_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+                .collect();
+            given.sort();
+            given.dedup();
+            if given.len() > 1 {
+                return Err(KeyError::new(
+                    "endpoint",
+                    format!(
+                        "the environment gives different endpoints ({}): unset all but one, \
+                         or set `endpoint` in this store",
+                        ENDPOINT_VARIABLES.join(", ")
+                    ),
+                ));
+            }
+        }
         // A store that sets all a profile could give reads no file.
         if self.profile.is_none() && store_keys && self.region.is_some() && self.endpoint.is_some()
         {
@@ -225,7 +289,8 @@ impl S3Config {
             return Ok(builder);
         };
         let mut builder = builder;
-        let env_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
+        // Empty is unset, as for the AWS CLI.
+        let env_keys = std::env::var("AWS_ACCESS_KEY_ID").is_ok_and(|v| !v.is_empty());
         if let (Some(key_id), Some(secret_key)) =
             (&profile.access_key_id, &profile.secret_access_key)
         {
@@ -246,6 +311,12 @@ impl S3Config {
         };
         if let Some(region) = &profile.region {
             if unset(&builder, &[K::Region, K::DefaultRegion]) {
+                check_region(region).map_err(|message| {
+                    KeyError::new(
+                        "profile",
+                        format!("the region of the AWS profile `{}` {message}", profile.name),
+                    )
+                })?;
                 builder = builder.with_region(region);
             }
         }
@@ -301,7 +372,7 @@ impl S3Config {
         let mut keys = self.options.parse::<K>("s3", |key| match key {
             K::Bucket => Some("bucket"),
             K::Region | K::DefaultRegion => Some("region"),
-            K::Endpoint => Some("endpoint"),
+            K::Endpoint | K::S3Endpoint => Some("endpoint"),
             K::AccessKeyId => Some("access_key_id"),
             K::SecretAccessKey => Some("secret_access_key"),
             K::Token => Some("session_token"),
