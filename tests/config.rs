@@ -870,3 +870,41 @@ fn a_region_is_a_name_and_the_s3_endpoint_option_has_the_endpoint_key() {
     );
     assert!(err.contains("`endpoint`"), "{err}");
 }
+
+#[test]
+fn a_connection_string_is_checked_as_the_keys_it_stands_for() {
+    let base = "[stores.z]\nprovider = \"azure\"\ncontainer = \"c\"\n";
+    let err = toml_error(&format!(
+        "{base}account = \"a\"\nconnection_string = \"AccountName=a;AccountKey=hunter2secret\"\n"
+    ));
+    assert!(
+        err.contains("key `connection_string`: give either"),
+        "{err}"
+    );
+    let err = toml_error(&format!(
+        "{base}connection_string = \"AccountKey=hunter2secret\"\n"
+    ));
+    assert!(err.contains("has no AccountName"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    // Its blob endpoint follows the endpoint's rules, named by where it came from.
+    let err = toml_error(&format!(
+        "{base}connection_string = \"AccountName=a;AccountKey=hunter2secret;BlobEndpoint=http://127.0.0.1:10000/a\"\n"
+    ));
+    assert!(
+        err.contains("key `connection_string`: its blob endpoint"),
+        "{err}"
+    );
+    assert!(err.contains("allow_http"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let (_dir, _path, ok) = load_file(
+        "stores.toml",
+        &format!(
+            "{base}allow_http = true\nconnection_string = \"AccountName=a;AccountKey=hunter2secret;BlobEndpoint=http://127.0.0.1:10000/a\"\n"
+        ),
+    );
+    let config = ok.unwrap();
+    assert_eq!(
+        config.place("z").unwrap().unwrap(),
+        "azure http://127.0.0.1:10000/a account a container c"
+    );
+}

@@ -1,5 +1,6 @@
-//! Configuration from the process environment. Its own test binary (own process) with a
-//! single test, because it sets environment variables, which races with other threads.
+//! Configuration from the process environment. Its own test binary (own process): one
+//! test sets environment variables (which races with other threads), the other gives its
+//! variables to the command it runs.
 
 mod common;
 
@@ -63,4 +64,85 @@ async fn credentials_and_store_choice_come_from_the_environment() {
         "v"
     );
     assert!(!format!("{store:?}").contains("from-env-secret"));
+}
+
+/// Azure as `az` and the SDKs have it: a connection string in the file or in
+/// `AZURE_STORAGE_CONNECTION_STRING`, and the az CLI's `AZURE_STORAGE_ACCOUNT` /
+/// `AZURE_STORAGE_KEY`, against Azurite. Run through the command, each with its own
+/// environment (no variable of this process is set).
+#[test]
+fn azure_credentials_as_az_and_the_sdks_give_them() {
+    let Some(endpoint) = Backend::Azurite.endpoint() else {
+        return;
+    };
+    const KEY: &str =
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    let bucket = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
+    let connection =
+        format!("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={KEY};BlobEndpoint={endpoint};");
+    let dir = tempfile::tempdir().unwrap();
+    let stores = dir.path().join("stores.toml");
+    let store = |name: &str, extra: &str| {
+        format!(
+            "[stores.{name}]\nprovider = \"azure\"\ncontainer = \"{bucket}\"\nprefix = \"{}\"\n\
+             allow_http = true\nretry = {{ max_retries = 0 }}\n{extra}",
+            common::unique_prefix("az-connection")
+        )
+    };
+    std::fs::write(
+        &stores,
+        store("file", &format!("connection_string = \"{connection}\"\n"))
+            + &store("environment", "")
+            + &store("azcli", &format!("endpoint = \"{endpoint}\"\n")),
+    )
+    .unwrap();
+    let run = |name: &str, env: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(common::stratus());
+        command
+            .args(["inventory", name, "--json", "--config"])
+            .arg(&stores);
+        for var in [
+            "AZURE_STORAGE_CONNECTION_STRING",
+            "AZURE_STORAGE_ACCOUNT",
+            "AZURE_STORAGE_KEY",
+            "AZURE_STORAGE_ACCOUNT_NAME",
+            "AZURE_STORAGE_ACCOUNT_KEY",
+        ] {
+            command.env_remove(var);
+        }
+        let out = command.envs(env.iter().copied()).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains(&KEY[..20]), "the key shows: {text}");
+        (out.status.code(), text)
+    };
+    for (name, env) in [
+        ("file", &[][..]),
+        (
+            "environment",
+            &[("AZURE_STORAGE_CONNECTION_STRING", connection.as_str())][..],
+        ),
+        (
+            "azcli",
+            &[
+                ("AZURE_STORAGE_ACCOUNT", "devstoreaccount1"),
+                ("AZURE_STORAGE_KEY", KEY),
+            ][..],
+        ),
+    ] {
+        let (code, text) = run(name, env);
+        assert_eq!(code, Some(0), "{name}: {text}");
+        assert!(text.contains("\"objects\": 0"), "{name}: {text}");
+    }
+    // A wrong key in the connection string is refused by the server, not quoted.
+    let wrong = connection.replace(KEY, &KEY.replace('E', "F"));
+    let (code, text) = run(
+        "environment",
+        &[("AZURE_STORAGE_CONNECTION_STRING", wrong.as_str())],
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("access was denied"), "{text}");
 }

@@ -408,3 +408,71 @@ fn two_endpoints_from_the_environment_that_differ_are_refused() {
         "{text}"
     );
 }
+
+#[test]
+fn no_credentials_anywhere_fails_at_once_naming_what_was_looked_at() {
+    let home = tempfile::tempdir().unwrap();
+    // The bucket's server: it must never be asked.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    server.set_nonblocking(true).unwrap();
+    // Where the metadata service would be: a port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metadata = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let stores = home.path().join("stores.toml");
+    std::fs::write(
+        &stores,
+        format!(
+            "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\n\
+             endpoint = \"http://{}\"\nallow_http = true\n\
+             options = {{ aws_metadata_endpoint = \"{metadata}\" }}\n",
+            server.local_addr().unwrap()
+        ),
+    )
+    .unwrap();
+    for (disabled, says) in [
+        (None, format!("at {metadata} did not answer within 1 s")),
+        (
+            Some("true"),
+            "is disabled (AWS_EC2_METADATA_DISABLED)".to_string(),
+        ),
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stratus"));
+        command
+            .args(["inventory", "s", "--config"])
+            .arg(&stores)
+            .env("HOME", home.path());
+        for var in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_CONFIG_FILE",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_EC2_METADATA_DISABLED",
+        ] {
+            command.env_remove(var);
+        }
+        if let Some(value) = disabled {
+            command.env("AWS_EC2_METADATA_DISABLED", value);
+        }
+        let out = command.output().unwrap();
+        let text = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains("no AWS credentials for this store"), "{text}");
+        assert!(text.contains("AWS_ACCESS_KEY_ID"), "{text}");
+        assert!(text.contains("the AWS shared files"), "{text}");
+        assert!(text.contains(&says), "{text}");
+        assert!(
+            !text.contains("check `endpoint`"),
+            "not the endpoint's fault: {text}"
+        );
+        assert!(
+            server.accept().is_err(),
+            "the bucket's server was asked: {text}"
+        );
+    }
+}

@@ -109,6 +109,7 @@
 //! | | `account` | string | storage account (required unless `use_emulator`) |
 //! | | `access_key` | secret | account key |
 //! | | `sas_token` | secret | shared access signature query string |
+//! | | `connection_string` | secret | an Azure Storage connection string (`AccountName=...;AccountKey=...;BlobEndpoint=...`, or `UseDevelopmentStorage=true`) instead of `account`, `access_key` / `sas_token`, `endpoint` and `use_emulator`; without them all, `AZURE_STORAGE_CONNECTION_STRING`. The az CLI's `AZURE_STORAGE_ACCOUNT` and `AZURE_STORAGE_KEY` are read where nothing else gives an account or key |
 //! | | `bearer_token` | secret | static OAuth token |
 //! | | `use_emulator` | bool | Azurite with its development account; URL from `AZURITE_BLOB_STORAGE_URL` (default `http://127.0.0.1:10000`), so `endpoint` is refused with it |
 //! | | `endpoint` | URL | account URL, default `https://ACCOUNT.blob.core.windows.net` |

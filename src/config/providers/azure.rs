@@ -47,6 +47,12 @@ pub struct AzureConfig {
     /// A static OAuth bearer token.
     #[serde(default)]
     pub bearer_token: Option<Secret>,
+    /// An Azure Storage connection string (`AccountName=...;AccountKey=...;...`, as the
+    /// portal, `az` and the SDKs give it), instead of `account`, `access_key` /
+    /// `sas_token` and `endpoint`. Without it and those keys,
+    /// `AZURE_STORAGE_CONNECTION_STRING` is read.
+    #[serde(default)]
+    pub connection_string: Option<Secret>,
     /// Talk to Azurite with its development account.
     #[serde(default)]
     pub use_emulator: bool,
@@ -77,44 +83,67 @@ impl Provider for AzureConfig {
     }
 
     fn validate(&self) -> Result<(), KeyError> {
-        // Before the endpoint's form: an Azurite `http://` endpoint would otherwise be
-        // refused for want of `allow_http`, which is not what is wrong.
-        if self.use_emulator && self.endpoint.is_some() {
+        if self.connection_string.is_some() && self.sets_location_or_credentials() {
             return Err(KeyError::new(
-                "endpoint",
-                "with `use_emulator = true` object_store takes the Azurite URL from the \
-                 environment variable AZURITE_BLOB_STORAGE_URL (default http://127.0.0.1:10000); \
-                 remove `endpoint` or set that variable",
+                "connection_string",
+                "give either `connection_string` or `account`, `access_key`, `sas_token`, \
+                 `bearer_token`, `endpoint` and `use_emulator`, not both",
             ));
         }
-        check_remote(
-            self.retry.as_ref(),
-            &self.options,
-            self.endpoint.as_deref(),
-            self.allow_http,
-        )?;
-        #[cfg(feature = "azure")]
-        self.config_keys()?;
-        Ok(())
+        let resolved = self.resolved()?;
+        resolved.check().map_err(|e| {
+            // What a connection string gave is named by where it came from.
+            if e.key == "endpoint" && resolved.endpoint != self.endpoint {
+                KeyError::new(
+                    "connection_string",
+                    format!("its blob endpoint {}", e.message.trim_start_matches("a ")),
+                )
+            } else {
+                e
+            }
+        })
     }
 
+    /// Its keys' secrets and a connection string's key or signature (its account and
+    /// endpoint name the store's place, and are shown).
     fn secrets(&self) -> Vec<&str> {
-        secrets_of(&[&self.access_key, &self.sas_token, &self.bearer_token], &self.options)
+        let mut all = secrets_of(
+            &[&self.access_key, &self.sas_token, &self.bearer_token],
+            &self.options,
+        );
+        if let Some(text) = &self.connection_string {
+            all.extend(super::azure_connection::secret_parts(text.expose()));
+        }
+        all
     }
 
-    /// The environment's `AZURE_*` secrets, which its client reads.
+    /// The environment's `AZURE_*` secrets, which its client reads; of a connection
+    /// string there, its key or signature.
     fn secrets_elsewhere(&self) -> Vec<String> {
-        super::env_secrets("AZURE_")
+        let connection = std::env::var("AZURE_STORAGE_CONNECTION_STRING").ok();
+        let mut all: Vec<String> = super::env_secrets("AZURE_")
+            .into_iter()
+            .filter(|value| Some(value) != connection.as_ref())
+            .collect();
+        if let Some(text) = &connection {
+            all.extend(
+                super::azure_connection::secret_parts(text)
+                    .into_iter()
+                    .map(str::to_string),
+            );
+        }
+        all
     }
 
     fn place(&self, _: &str) -> Option<Place> {
-        let default = if self.use_emulator {
+        let resolved = self.resolved().unwrap_or(std::borrow::Cow::Borrowed(self));
+        let default = if resolved.use_emulator {
             "Azurite"
         } else {
             "Azure"
         };
-        let endpoint = endpoint_space(self.endpoint.as_deref(), default);
-        let account = self.account.as_deref().unwrap_or("(default account)");
+        let endpoint = endpoint_space(resolved.endpoint.as_deref(), default);
+        let account = resolved.account.as_deref().unwrap_or("(default account)");
         Some(Place::new(
             format!(
                 "azure {endpoint} account {account} container {}",
@@ -149,6 +178,93 @@ impl Provider for AzureConfig {
 }
 
 impl AzureConfig {
+    /// Whether this store sets where it points or how it signs.
+    fn sets_location_or_credentials(&self) -> bool {
+        self.account.is_some()
+            || self.access_key.is_some()
+            || self.sas_token.is_some()
+            || self.bearer_token.is_some()
+            || self.endpoint.is_some()
+            || self.use_emulator
+    }
+
+    /// This configuration with what a connection string says filled in (from
+    /// `connection_string`, or `AZURE_STORAGE_CONNECTION_STRING` when the store sets none
+    /// of those keys), and the az CLI's variables `AZURE_STORAGE_ACCOUNT` and
+    /// `AZURE_STORAGE_KEY` where neither the store nor object_store's own variables give
+    /// an account or a key.
+    fn resolved(&self) -> Result<std::borrow::Cow<'_, Self>, KeyError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let (text, from_env) = match &self.connection_string {
+            Some(text) => (Some(text.expose().to_string()), false),
+            None if !self.sets_location_or_credentials() => {
+                (env("AZURE_STORAGE_CONNECTION_STRING"), true)
+            }
+            None => (None, false),
+        };
+        let mut resolved = std::borrow::Cow::Borrowed(self);
+        if let Some(text) = text {
+            let connection =
+                super::azure_connection::parse(&text, "connection_string").map_err(|e| {
+                    if from_env {
+                        KeyError::new(
+                            "connection_string",
+                            format!("the one AZURE_STORAGE_CONNECTION_STRING gives {}", e.message),
+                        )
+                    } else {
+                        e
+                    }
+                })?;
+            let to = resolved.to_mut();
+            to.connection_string = None;
+            to.account = connection.account;
+            to.access_key = connection.key.map(Secret::new);
+            to.sas_token = connection.sas.map(Secret::new);
+            to.endpoint = connection.endpoint;
+            to.use_emulator = connection.emulator;
+        }
+        if resolved.account.is_none() && env("AZURE_STORAGE_ACCOUNT_NAME").is_none() {
+            if let Some(account) = env("AZURE_STORAGE_ACCOUNT") {
+                resolved.to_mut().account = Some(account);
+            }
+        }
+        let signs = resolved.access_key.is_some()
+            || resolved.sas_token.is_some()
+            || resolved.bearer_token.is_some()
+            || resolved.use_emulator;
+        if !signs && env("AZURE_STORAGE_ACCOUNT_KEY").is_none() {
+            if let Some(key) = env("AZURE_STORAGE_KEY") {
+                resolved.to_mut().access_key = Some(Secret::new(key));
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// The checks of a resolved configuration (what the keys say, a connection string's
+    /// parts included).
+    fn check(&self) -> Result<(), KeyError> {
+
+        // Before the endpoint's form: an Azurite `http://` endpoint would otherwise be
+        // refused for want of `allow_http`, which is not what is wrong.
+        if self.use_emulator && self.endpoint.is_some() {
+            return Err(KeyError::new(
+                "endpoint",
+                "with `use_emulator = true` object_store takes the Azurite URL from the \
+                 environment variable AZURITE_BLOB_STORAGE_URL (default http://127.0.0.1:10000); \
+                 remove `endpoint` or set that variable",
+            ));
+        }
+        check_remote(
+            self.retry.as_ref(),
+            &self.options,
+            self.endpoint.as_deref(),
+            self.allow_http,
+        )?;
+        #[cfg(feature = "azure")]
+        self.config_keys()?;
+        Ok(())
+    }
+
     /// The client, requests counted for `label`.
     #[cfg(feature = "azure")]
     fn client(
@@ -156,7 +272,8 @@ impl AzureConfig {
         label: &str,
         requests: &crate::requests::Requests,
     ) -> Result<object_store::azure::MicrosoftAzure, BuildError> {
-        if self.use_emulator {
+        let resolved = self.resolved()?;
+        if resolved.use_emulator {
             // object_store reads Azurite's address from this variable.
             if let Ok(url) = std::env::var("AZURITE_BLOB_STORAGE_URL") {
                 crate::config::endpoint_form(&url).map_err(|message| {
@@ -168,7 +285,7 @@ impl AzureConfig {
             }
         }
         cloud_client!(
-            self,
+            resolved,
             label,
             requests,
             object_store::azure::MicrosoftAzureBuilder,
@@ -186,6 +303,7 @@ impl AzureConfig {
             access_key: None,
             sas_token: None,
             bearer_token: None,
+            connection_string: None,
             use_emulator: false,
             endpoint: None,
             allow_http: false,

@@ -120,7 +120,10 @@ macro_rules! cloud_client {
 }
 
 #[cfg(feature = "aws")]
+mod aws_metadata;
+#[cfg(feature = "aws")]
 mod aws_profile;
+mod azure_connection;
 
 // Types a provider defines besides its config, re-exported beside it.
 pub use self::s3::ListOrder;

@@ -230,19 +230,64 @@ impl S3Config {
             object_store::aws::AmazonS3Builder,
             [K::Endpoint, K::S3Endpoint],
             "AWS_ENDPOINT_URL, AWS_ENDPOINT or AWS_ENDPOINT_URL_S3",
-            |builder| self.with_profile(builder)
+            |builder| self.with_sources(builder)
         )
+    }
+
+    /// `builder` with what the AWS profile gives ([`Self::with_profile`]) and, when no
+    /// credential source is left but the instance metadata service, that service tried
+    /// once with a short budget first ([`super::aws_metadata`]).
+    #[cfg(feature = "aws")]
+    fn with_sources(
+        &self,
+        builder: object_store::aws::AmazonS3Builder,
+    ) -> Result<object_store::aws::AmazonS3Builder, KeyError> {
+        use object_store::aws::AmazonS3ConfigKey as K;
+        let (mut builder, from_profile) = self.with_profile(builder)?;
+        let set = |k: &K| builder.get_config_value(k).is_some_and(|v| !v.is_empty());
+        let sourced = from_profile
+            || set(&K::AccessKeyId)
+            || set(&K::ContainerCredentialsRelativeUri)
+            || set(&K::ContainerCredentialsFullUri)
+            || set(&K::WebIdentityTokenFile);
+        let unsigned = builder.get_config_value(&K::SkipSignature).as_deref() == Some("true");
+        if sourced || unsigned {
+            return Ok(builder);
+        }
+        // object_store's own provider (the metadata service's), found by a build that
+        // sends nothing; when the build fails, the real one says why.
+        if let Ok(store) = builder.clone().build() {
+            let endpoint = builder
+                .get_config_value(&K::MetadataEndpoint)
+                .unwrap_or_else(|| "http://169.254.169.254".to_string());
+            let files = match &self.profile {
+                Some(name) => format!("the AWS shared files (profile `{name}`)"),
+                None => "the AWS shared files (AWS_PROFILE, default)".to_string(),
+            };
+            let looked_at = format!(
+                "this store's keys, the environment (AWS_ACCESS_KEY_ID, \
+                 AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_CREDENTIALS_*) or {files}"
+            );
+            builder = builder.with_credentials(std::sync::Arc::new(
+                super::aws_metadata::MetadataFirst::new(
+                    std::sync::Arc::clone(store.credentials()),
+                    endpoint,
+                    looked_at,
+                ),
+            ));
+        }
+        Ok(builder)
     }
 
     /// `builder` with what the AWS profile gives ([`super::aws_profile`]) where nothing
     /// before it did: keys and session token unless this store sets keys (or, for a
     /// profile it does not name, the environment does), region and endpoint unless the
-    /// store or the environment sets them.
+    /// store or the environment sets them. Whether the profile's keys are the store's.
     #[cfg(feature = "aws")]
     fn with_profile(
         &self,
         builder: object_store::aws::AmazonS3Builder,
-    ) -> Result<object_store::aws::AmazonS3Builder, KeyError> {
+    ) -> Result<(object_store::aws::AmazonS3Builder, bool), KeyError> {
         use object_store::aws::{AmazonS3ConfigKey as K, AwsCredential};
         if self.region.is_none() {
             for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
@@ -283,11 +328,12 @@ impl S3Config {
         // A store that sets all a profile could give reads no file.
         if self.profile.is_none() && store_keys && self.region.is_some() && self.endpoint.is_some()
         {
-            return Ok(builder);
+            return Ok((builder, false));
         }
         let Some(profile) = super::aws_profile::load(self.profile.as_deref())? else {
-            return Ok(builder);
+            return Ok((builder, false));
         };
+        let mut from_profile = false;
         let mut builder = builder;
         // Empty is unset, as for the AWS CLI.
         let env_keys = std::env::var("AWS_ACCESS_KEY_ID").is_ok_and(|v| !v.is_empty());
@@ -297,6 +343,7 @@ impl S3Config {
             // A profile this store names beats the environment's keys (as `--profile`
             // does for the AWS CLI); `AWS_PROFILE` or `default` does not.
             if !store_keys && (self.profile.is_some() || !env_keys) {
+                from_profile = true;
                 builder = builder.with_credentials(std::sync::Arc::new(
                     object_store::StaticCredentialProvider::new(AwsCredential {
                         key_id: key_id.clone(),
@@ -341,7 +388,7 @@ impl S3Config {
                 builder = builder.with_endpoint(endpoint);
             }
         }
-        Ok(builder)
+        Ok((builder, from_profile))
     }
 
     /// A configuration for `bucket` with everything else at its default.
