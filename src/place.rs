@@ -10,7 +10,6 @@
 
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, Result};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Whether `a` and `b` are the same place: a probe object written to `b` is visible in
@@ -61,16 +60,18 @@ pub(crate) fn first_shared_store(
     })
 }
 
-/// A key no one else writes: the process id, the time and a counter, hashed.
+/// A key no one else writes: the process id, the time and a random number, hashed.
+/// (`RandomState::new` keys differ from call to call and from process to process: no
+/// counter of the crate's own.)
 pub(crate) fn probe_key() -> Path {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    use std::hash::{BuildHasher, RandomState};
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let seed = format!(
         "{}-{nanos}-{}",
         std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
+        RandomState::new().hash_one(nanos)
     );
     Path::from(format!(
         ".stratus-probe-{:032x}",
