@@ -330,6 +330,14 @@ impl Error {
             | Error::Merge(_)
             | Error::Checkpoint { .. } => return None,
         };
+        // S3 answers a request for a bucket of another region with a redirect that names
+        // no location (object_store's words: "Received redirect without LOCATION").
+        if error_chain(source).contains("redirect without LOCATION") {
+            return Some(
+                "the bucket is in another region: set `region` to the bucket's \
+                 (`aws s3api get-bucket-location --bucket NAME` tells it)",
+            );
+        }
         let status = http_status(source);
         let missing = matches!(source, object_store::Error::NotFound { .. }) || status == Some(404);
         let denied = matches!(
@@ -567,5 +575,10 @@ mod tests {
         let missing = listing("Server returned non-2xx status code: 404 Not Found: NoSuchBucket");
         assert!(missing.advice().unwrap().contains("does not exist"));
         assert_eq!(listing("the server said no").advice(), None);
+        let moved = listing(
+            "Received redirect without LOCATION, this normally indicates an incorrectly \
+             configured region",
+        );
+        assert!(moved.advice().unwrap().contains("another region"));
     }
 }

@@ -476,3 +476,50 @@ fn no_credentials_anywhere_fails_at_once_naming_what_was_looked_at() {
         );
     }
 }
+
+#[test]
+fn a_bucket_in_another_region_is_said_so() {
+    // S3's answer for a bucket of another region: 301 PermanentRedirect, no Location.
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let body = "<Error><Code>PermanentRedirect</Code><Message>The bucket you are \
+                        attempting to access must be addressed using the specified \
+                        endpoint.</Message></Error>";
+            let _ = write!(
+                reader.into_inner(),
+                "HTTP/1.1 301 Moved Permanently\r\nx-amz-bucket-region: eu-west-1\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let stores = home.path().join("stores.toml");
+    std::fs::write(
+        &stores,
+        format!(
+            "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\n\
+             endpoint = \"{endpoint}\"\nallow_http = true\nretry = {{ max_retries = 0 }}\n\
+             access_key_id = \"AKIAEXAMPLE\"\nsecret_access_key = \"otherSecretValue123\"\n"
+        ),
+    )
+    .unwrap();
+    let out = stratus(
+        home.path(),
+        &["inventory", "s", "--config", stores.to_str().unwrap()],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the bucket is in another region"),
+        "{stderr}"
+    );
+}
