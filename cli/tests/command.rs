@@ -523,3 +523,28 @@ fn a_bucket_in_another_region_is_said_so() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_root_under_the_home_folder_is_written_with_a_tilde() {
+    let home = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let stores = elsewhere.path().join("stores.toml");
+    std::fs::write(
+        &stores,
+        "[stores.mine]\nprovider = \"local\"\nroot = \"~/stratus-data\"\ncreate_root = true\n",
+    )
+    .unwrap();
+    let out = stratus(
+        home.path(),
+        &["config", "check", "--config", stores.to_str().unwrap()],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let under_home = std::fs::canonicalize(home.path())
+        .unwrap()
+        .join("stratus-data");
+    assert!(
+        stdout.contains(&format!("place: local folder {}", under_home.display())),
+        "{stdout}"
+    );
+}

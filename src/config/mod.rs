@@ -117,7 +117,7 @@
 //! | | `skip_signature` | bool | public containers |
 //! | | `options` | table | any other `AzureConfigKey`, e.g. `azure_client_id`, `azure_tenant_id`, `azure_use_azure_cli` |
 //! | | `retry` | table | as for `s3` |
-//! | `local` | `root` | path, **required** | folder; relative to the config file |
+//! | `local` | `root` | path, **required** | folder; relative to the config file, `~/...` under `HOME` |
 //! | | `create_root` | bool | create `root` if missing (otherwise a missing root is an error) |
 //! | `memory` | | | a new, empty in-process store on every `open` |
 //! | `sharded` | `members` | list, **required** | each a store name of this file, or `{ store = NAME or { inline store table }, weight = 1.0, name = NAME }`; `name` (default: the store's name, required inline) is what placement hashes |
@@ -356,6 +356,19 @@ pub(crate) fn kind(value: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "a string",
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "a table",
+    }
+}
+
+/// `path` from a configuration file, made absolute: `~` and `~/...` are under `HOME` (as a
+/// shell would have it), anything relative is relative to `base`, the file's folder.
+pub(crate) fn resolve_path(base: &std::path::Path, path: &std::path::Path) -> std::path::PathBuf {
+    let home = || std::env::var_os("HOME").filter(|h| !h.is_empty());
+    match path.strip_prefix("~") {
+        Ok(rest) => match home() {
+            Some(home) => std::path::Path::new(&home).join(rest),
+            None => base.join(path),
+        },
+        Err(_) => base.join(path),
     }
 }
 

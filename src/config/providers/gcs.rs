@@ -92,7 +92,7 @@ impl Provider for GcsConfig {
             .into_iter()
             .flatten()
         {
-            *path = base.join(&*path);
+            *path = crate::config::resolve_path(base, path);
         }
     }
 

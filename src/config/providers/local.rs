@@ -59,7 +59,7 @@ impl Provider for LocalConfig {
     }
 
     fn resolve_paths(&mut self, base: &std::path::Path) {
-        self.root = base.join(&self.root);
+        self.root = crate::config::resolve_path(base, &self.root);
     }
 
     /// The folder as a `file://` URL, as written (relative to the config file's folder).
