@@ -305,6 +305,13 @@ impl Error {
         crate::text::terminal(text[..cut].trim_end().trim_end_matches(':')).into_owned()
     }
 
+    /// This error with every cause under it that adds something (the TLS reason under
+    /// "error sending request", say), joined by `: `; keys and a server's response as
+    /// they came (make them safe before a terminal: [`crate::text::terminal_lines`]).
+    pub fn full(&self) -> String {
+        full_chain(self)
+    }
+
     /// What to check, for the failures people meet first: a wrong bucket or container,
     /// refused credentials, an endpoint that does not answer. `None` when there is
     /// nothing better to say than the error itself.
@@ -336,6 +343,13 @@ impl Error {
             return Some(
                 "the bucket is in another region: set `region` to the bucket's \
                  (`aws s3api get-bucket-location --bucket NAME` tells it)",
+            );
+        }
+        if tls_refused(source) {
+            return Some(
+                "the endpoint's TLS certificate was not accepted: check the endpoint's host \
+                 name, or give the authority that signed it in SSL_CERT_FILE (a PEM file); \
+                 `-v` shows why",
             );
         }
         let status = http_status(source);
@@ -385,6 +399,36 @@ fn unreachable(error: &object_store::Error) -> bool {
     #[cfg(not(any(feature = "aws", feature = "gcp", feature = "azure")))]
     let _ = error;
     false
+}
+
+/// Whether the connection failed on the server's TLS certificate (rustls: "invalid peer
+/// certificate: UnknownIssuer"; the cause sits deep in the chain, under "error sending
+/// request", which alone reads like a server that did not answer).
+fn tls_refused(error: &object_store::Error) -> bool {
+    let mut source: Option<&dyn StdError> = Some(error);
+    while let Some(e) = source {
+        if e.to_string().contains("certificate") {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// `error` and every source that adds something: object_store repeats its sources' text
+/// in its own, so a source already said is left out.
+fn full_chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let said = e.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = e.source();
+    }
+    text
 }
 
 /// An error and all its sources, joined.

@@ -47,10 +47,7 @@ pub fn finish(result: Outcome, verbose: bool, requests: &[String]) -> ExitCode {
             }
             if verbose {
                 // Keys and a server's response, made safe for the terminal (lines kept).
-                eprintln!(
-                    "\nfull error: {}",
-                    stratus::text::terminal_lines(&e.to_string())
-                );
+                eprintln!("\nfull error: {}", stratus::text::terminal_lines(&e.full()));
             }
             ExitCode::from(FAILURE)
         }

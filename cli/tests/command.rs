@@ -548,3 +548,78 @@ fn a_root_under_the_home_folder_is_written_with_a_tilde() {
         "{stdout}"
     );
 }
+
+#[test]
+fn an_untrusted_certificate_is_named_not_taken_for_silence() {
+    // A TLS server with a self-signed certificate (openssl makes it, python3 serves it;
+    // without them this test says so and passes nothing off as checked).
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(dir.path().join("key.pem"))
+        .arg("-out")
+        .arg(dir.path().join("cert.pem"))
+        .output();
+    if !made.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: openssl could not make a certificate");
+        return;
+    }
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let script = "import http.server, ssl, sys\n\
+        srv = http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), http.server.BaseHTTPRequestHandler)\n\
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n\
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])\n\
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)\n\
+        srv.serve_forever()\n";
+    let Ok(mut server) = Command::new("python3")
+        .args(["-c", script, &port.to_string()])
+        .arg(dir.path().join("cert.pem"))
+        .arg(dir.path().join("key.pem"))
+        .spawn()
+    else {
+        eprintln!("SKIPPED: no python3 to serve TLS");
+        return;
+    };
+    let listening = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let stores = dir.path().join("stores.toml");
+    std::fs::write(
+        &stores,
+        format!(
+            "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\n\
+             endpoint = \"https://127.0.0.1:{port}\"\nretry = {{ max_retries = 0 }}\n\
+             access_key_id = \"AKIAEXAMPLE\"\nsecret_access_key = \"otherSecretValue123\"\n"
+        ),
+    )
+    .unwrap();
+    let out = stratus(
+        dir.path(),
+        &["-v", "inventory", "s", "--config", stores.to_str().unwrap()],
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(listening, "the TLS server did not start");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the endpoint's TLS certificate was not accepted"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("did not answer"), "{stderr}");
+    // `-v` shows the reason, from under "error sending request".
+    assert!(stderr.contains("invalid peer certificate"), "{stderr}");
+}
