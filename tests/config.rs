@@ -908,3 +908,27 @@ fn a_connection_string_is_checked_as_the_keys_it_stands_for() {
         "azure http://127.0.0.1:10000/a account a container c"
     );
 }
+
+#[test]
+fn a_gcs_credentials_file_object_store_cannot_use_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("wif.json");
+    std::fs::write(
+        &key,
+        r#"{"type": "external_account", "audience": "//iam.googleapis.com/x", "subject_token_type": "urn:ietf:params:oauth:token-type:jwt"}"#,
+    )
+    .unwrap();
+    let config = Config::from_toml(
+        &format!(
+            "[stores.g]\nprovider = \"gcs\"\nbucket = \"b\"\nservice_account = \"{}\"\n",
+            key.display()
+        ),
+        "stores.toml",
+        ".",
+    )
+    .unwrap();
+    let err = config.open("g").expect_err("refused").to_string();
+    assert!(err.contains("key `service_account`"), "{err}");
+    assert!(err.contains("of type `external_account`"), "{err}");
+    assert!(err.contains("gcloud auth print-access-token"), "{err}");
+}

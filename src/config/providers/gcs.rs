@@ -135,6 +135,40 @@ impl Provider for GcsConfig {
 }
 
 impl GcsConfig {
+    /// A credentials file object_store cannot use, named before it says `unknown variant`:
+    /// it reads `service_account` keys and `authorized_user` (gcloud's application-default
+    /// login) files, not impersonation or workload identity federation.
+    #[cfg(feature = "gcp")]
+    fn check_credential_files(&self) -> Result<(), KeyError> {
+        let from_env = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").map(PathBuf::from);
+        let files = [
+            ("service_account", self.service_account.clone()),
+            ("application_credentials", self.application_credentials.clone()),
+            ("application_credentials", from_env),
+        ];
+        for (key, path) in files {
+            let Some(path) = path else { continue };
+            let Some(kind) = credential_type(&path) else {
+                // Unreadable or not JSON: object_store says what is wrong with it.
+                continue;
+            };
+            if !matches!(kind.as_str(), "service_account" | "authorized_user") {
+                let shown: String = kind.chars().take(40).collect();
+                return Err(KeyError::new(
+                    key,
+                    format!(
+                        "{} holds credentials of type `{shown}`, which object_store cannot \
+                         use (it takes `service_account` keys and `authorized_user` files); \
+                         for impersonation or workload identity federation, get a token \
+                         outside (`gcloud auth print-access-token`) or use a service \
+                         account key",
+                        path.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
     /// The client, requests counted for `label`.
     #[cfg(feature = "gcp")]
     fn client(
@@ -142,6 +176,7 @@ impl GcsConfig {
         label: &str,
         requests: &crate::requests::Requests,
     ) -> Result<object_store::gcp::GoogleCloudStorage, BuildError> {
+        self.check_credential_files()?;
         cloud_client!(
             self,
             label,
@@ -205,4 +240,16 @@ impl GcsConfig {
         keys.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
         Ok(keys)
     }
+}
+
+/// The `type` of the JSON credentials file at `path` (read up to 1 MiB, without blocking
+/// on a FIFO); `None` when it cannot be read or has none.
+#[cfg(feature = "gcp")]
+fn credential_type(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let (file, _) = crate::file::open_regular(path, "credentials file").ok()?;
+    let mut text = String::new();
+    file.take(1 << 20).read_to_string(&mut text).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value.get("type")?.as_str().map(str::to_string)
 }
