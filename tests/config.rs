@@ -507,7 +507,7 @@ fn bad_urls_say_what_is_expected() {
             .to_string()
     };
     assert!(err("dropbox://x")
-        .contains("unknown scheme; expected s3://, s3a://, gs://, gcs://, az://, azure://, abfs://, file://, memory://"));
+        .contains("unknown scheme; expected s3://, s3a://, gs://, gcs://, az://, azure://, abfs://, abfss://, file://, memory://"));
     assert!(err("s3:///prefix").contains("key `bucket`: missing"));
     assert!(err("s3://b?endpoint=http://x").contains("allow_http"));
     assert!(err("s3://b?region=a&region=b").contains("key `region`: given more than once"));

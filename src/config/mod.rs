@@ -250,6 +250,7 @@
 //! | `s3://BUCKET[/PREFIX]` (also `s3a://`) | S3 |
 //! | `gs://BUCKET[/PREFIX]` (also `gcs://`) | GCS |
 //! | `az://CONTAINER[/PREFIX]` (also `azure://`, `abfs://`) | Azure; `?account=NAME` or `AZURE_STORAGE_ACCOUNT_NAME` |
+//! | `abfss://CONTAINER@ACCOUNT.dfs.core.windows.net[/PREFIX]` (also `abfs://`) | Azure, the Data Lake form Hadoop and object_store write |
 //! | `file:///ABSOLUTE/PATH` | local folder (the path is the root) |
 //! | `memory://[/PREFIX]` | a new in-memory store |
 //!

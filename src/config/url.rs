@@ -30,8 +30,12 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
         if host.contains('%') { "..." } else { host }
     );
     let err = |e: KeyError| ConfigError::new(&origin, e.message).key(e.key);
-    // `s3://key:secret@bucket/` would be ignored silently, and shown wherever the URL is;
-    // `abfs://container@account.host/` (object_store's Azure form) names another place.
+    // Azure's Data Lake form, as Hadoop and object_store write it:
+    // `abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/prefix`.
+    if matches!(url.scheme(), "abfs" | "abfss") && !url.username().is_empty() {
+        return data_lake(&url).map_err(|e| err(e).into());
+    }
+    // `s3://key:secret@bucket/` would be ignored silently, and shown wherever the URL is.
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ConfigError::new(
             &origin,
@@ -48,6 +52,54 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
     let secrets = super::secret::secret_values(&table);
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     Ok(StoreConfig::from_value(table).map_err(|e| err(e.scrubbed(&secrets)))?)
+}
+
+/// `abfs[s]://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX[?query]`: the container
+/// before the `@`, the account the host's first label (any `*.core.windows.net` host:
+/// `dfs` and `blob` name the same account). No password may stand there.
+fn data_lake(url: &::url::Url) -> Result<StoreConfig, KeyError> {
+    let refuse = |message: &str| KeyError::new("container", message.to_string());
+    if url.password().is_some() {
+        return Err(refuse(
+            "the URL has a `name:password@` part; a Data Lake URL is \
+             abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/prefix, credentials never in it",
+        ));
+    }
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let account = match host.split_once('.') {
+        Some((account, rest)) if rest.ends_with("core.windows.net") && !account.is_empty() => {
+            account.to_string()
+        }
+        _ => {
+            return Err(refuse(
+                "a Data Lake URL's host is ACCOUNT.dfs.core.windows.net (or .blob.); for \
+                 another host give the endpoint in a config file",
+            ))
+        }
+    };
+    let container = percent_decode(url.username());
+    let mut table = Map::new();
+    table.insert("provider".into(), "azure".into());
+    table.insert("container".into(), container.into());
+    table.insert("account".into(), account.into());
+    let path = object_store::path::Path::from_url_path(url.path()).map_err(|e| {
+        KeyError::new(
+            "prefix",
+            format!("the URL's path is not a valid key prefix: {e}"),
+        )
+    })?;
+    table.insert("prefix".into(), path.as_ref().into());
+    let entry = providers::entry_for_scheme(url.scheme()).expect("abfs is Azure's");
+    query(entry, url, &mut table)?;
+    StoreConfig::from_value(Value::Object(table))
+}
+
+/// `text` with its `%XX` escapes decoded (a container name holds none in practice).
+fn percent_decode(text: &str) -> String {
+    ::url::form_urlencoded::parse(format!("x={text}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 /// Every scheme a URL may have: `s3://, s3a://, gs://, ...`.
@@ -180,20 +232,51 @@ mod tests {
 
     #[test]
     fn a_url_carrying_credentials_is_refused_without_quoting_them() {
-        for url in [
-            "s3://AKIA:hunter2@bucket/p",
-            "gs://me:hunter2@bucket/p",
-            "abfs://hunter2@account.dfs.core.windows.net/p",
-        ] {
+        for url in ["s3://AKIA:hunter2@bucket/p", "gs://me:hunter2@bucket/p"] {
             let err = parse_url(url).unwrap_err().to_string();
             assert!(err.contains("`name:password@` part"), "{err}");
             assert!(!err.contains("hunter2"), "{err}");
         }
+        let err = parse_url("abfss://c:hunter2@acct.dfs.core.windows.net/p")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`name:password@` part"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
         let err = parse_url("s3://AKIA%3Ahunter2%40bucket/p")
             .unwrap_err()
             .to_string();
         assert!(err.contains("holds a `%` escape"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    #[cfg(feature = "azure")]
+    fn data_lake_urls_name_the_container_and_the_account() {
+        for url in [
+            "abfss://logs@acme.dfs.core.windows.net/2026/01",
+            "abfs://logs@acme.blob.core.windows.net/2026/01",
+        ] {
+            let config = parse_url(url).unwrap();
+            let ProviderConfig::Azure(azure) = config.kind else {
+                panic!("expected azure")
+            };
+            assert_eq!(azure.container, "logs");
+            assert_eq!(azure.account.as_deref(), Some("acme"));
+            assert_eq!(azure.prefix.as_deref(), Some("2026/01"));
+        }
+        // The short form stays: abfs://container/prefix.
+        let ProviderConfig::Azure(short) = parse_url("abfs://logs/p?account=acme").unwrap().kind
+        else {
+            panic!("expected azure")
+        };
+        assert_eq!(
+            (short.container.as_str(), short.account.as_deref()),
+            ("logs", Some("acme"))
+        );
+        let err = parse_url("abfss://logs@example.com/p")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ACCOUNT.dfs.core.windows.net"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 pub(super) static ENTRY: Registration = Registration {
     name: "azure",
-    schemes: &["az", "azure", "abfs"],
+    schemes: &["az", "azure", "abfs", "abfss"],
     url: UrlForm::Bucket("container"),
     feature: Some(("azure", cfg!(feature = "azure"))),
     composite: false,
