@@ -932,3 +932,34 @@ fn a_gcs_credentials_file_object_store_cannot_use_is_named() {
     assert!(err.contains("of type `external_account`"), "{err}");
     assert!(err.contains("gcloud auth print-access-token"), "{err}");
 }
+
+#[test]
+fn an_azure_account_is_one_place_however_it_is_written() {
+    let (_dir, _path, config) = load_file(
+        "stores.toml",
+        "[stores.plain]\nprovider = \"azure\"\ncontainer = \"data\"\naccount = \"ACME\"\n\
+         [stores.suffix]\nprovider = \"azure\"\ncontainer = \"data\"\nconnection_string = \
+         \"DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=k0k0k0k0;EndpointSuffix=core.windows.net\"\n\
+         [stores.blob]\nprovider = \"azure\"\ncontainer = \"data\"\nconnection_string = \
+         \"AccountName=acme;AccountKey=k0k0k0k0;BlobEndpoint=https://acme.blob.core.windows.net/\"\n\
+         [stores.dev]\nprovider = \"azure\"\ncontainer = \"data\"\nconnection_string = \"UseDevelopmentStorage=true\"\n\
+         [stores.devkeys]\nprovider = \"azure\"\ncontainer = \"data\"\naccount = \"devstoreaccount1\"\n\
+         endpoint = \"http://127.0.0.1:10000/devstoreaccount1\"\nallow_http = true\n",
+    );
+    let config = config.unwrap();
+    let place = |name: &str| config.place(name).unwrap().unwrap();
+    assert_eq!(place("plain"), place("suffix"));
+    assert_eq!(place("plain"), place("blob"));
+    assert!(config.check_distinct(&["plain", "suffix"]).is_err());
+    if std::env::var_os("AZURITE_BLOB_STORAGE_URL").is_none() {
+        assert_eq!(place("dev"), place("devkeys"));
+    }
+    // An account becomes part of a host name: nothing else is one.
+    let err = toml_error(
+        "[stores.z]\nprovider = \"azure\"\ncontainer = \"c\"\naccount = \"127.0.0.1:18080/x\"\n",
+    );
+    assert!(
+        err.contains("key `account`: is not a storage account name"),
+        "{err}"
+    );
+}

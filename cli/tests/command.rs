@@ -430,17 +430,44 @@ fn no_credentials_anywhere_fails_at_once_naming_what_was_looked_at() {
         ),
     )
     .unwrap();
-    for (disabled, says) in [
-        (None, format!("at {metadata} did not answer within 1 s")),
+    // And one that takes connections and never answers (it held `inventory` for the whole
+    // retry budget, three minutes, when only a connection was tried).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_metadata = format!("http://{}", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().take(4).collect();
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        drop(held);
+    });
+    let silent_stores = home.path().join("silent.toml");
+    std::fs::write(
+        &silent_stores,
+        std::fs::read_to_string(&stores)
+            .unwrap()
+            .replace(&metadata, &silent_metadata),
+    )
+    .unwrap();
+    for (disabled, file, says) in [
+        (
+            None,
+            &stores,
+            format!("at {metadata} did not answer within 1 s"),
+        ),
         (
             Some("true"),
+            &stores,
             "is disabled (AWS_EC2_METADATA_DISABLED)".to_string(),
+        ),
+        (
+            None,
+            &silent_stores,
+            format!("at {silent_metadata} took a connection but did not answer within 1 s"),
         ),
     ] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_stratus"));
         command
             .args(["inventory", "s", "--config"])
-            .arg(&stores)
+            .arg(file)
             .env("HOME", home.path());
         for var in [
             "AWS_ACCESS_KEY_ID",

@@ -35,31 +35,18 @@ impl MetadataFirst {
         }
     }
 
-    /// Whether the service accepts a connection within [`BUDGET`] (and is not disabled).
+    /// Whether the service answers an HTTP request within [`BUDGET`] (and is not
+    /// disabled): a connection accepted and never answered counts as no answer.
     async fn check(&self) -> Result<(), String> {
         let disabled = std::env::var("AWS_EC2_METADATA_DISABLED")
             .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
         let why = if disabled {
             "is disabled (AWS_EC2_METADATA_DISABLED)".to_string()
         } else {
-            let address = url::Url::parse(&self.endpoint)
-                .ok()
-                .and_then(|u| u.socket_addrs(|| Some(80)).ok())
-                .and_then(|a| a.into_iter().next());
-            let Some(address) = address else {
-                return Err(format!("{} is not an address", self.endpoint));
-            };
-            let tried = tokio::task::spawn_blocking(move || {
-                std::net::TcpStream::connect_timeout(&address, BUDGET)
-            })
-            .await;
-            match tried {
-                Ok(Ok(_)) => return Ok(()),
-                Ok(Err(e)) => format!(
-                    "at {} did not answer within {} s ({e})",
-                    self.endpoint,
-                    BUDGET.as_secs()
-                ),
+            let endpoint = self.endpoint.clone();
+            match tokio::task::spawn_blocking(move || answers(&endpoint)).await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) => format!("at {} {e}", self.endpoint),
                 Err(e) => format!("at {} could not be tried ({e})", self.endpoint),
             }
         };
@@ -69,6 +56,43 @@ impl MetadataFirst {
              answers",
             self.looked_at
         ))
+    }
+}
+
+/// Whether the service at `endpoint` answers the token request every client starts with,
+/// within [`BUDGET`] for the name lookup and connection and again for the answer. Blocking.
+fn answers(endpoint: &str) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let url = url::Url::parse(endpoint).map_err(|_| "is not a URL".to_string())?;
+    let host = url.host_str().unwrap_or_default().to_string();
+    let address = url
+        .socket_addrs(|| Some(80))
+        .ok()
+        .and_then(|a| a.into_iter().next())
+        .ok_or_else(|| "has no address".to_string())?;
+    let mut stream = std::net::TcpStream::connect_timeout(&address, BUDGET)
+        .map_err(|e| format!("did not answer within {} s ({e})", BUDGET.as_secs()))?;
+    let silent = |e: std::io::Error| {
+        format!(
+            "took a connection but did not answer within {} s ({e})",
+            BUDGET.as_secs()
+        )
+    };
+    stream.set_read_timeout(Some(BUDGET)).map_err(silent)?;
+    stream.set_write_timeout(Some(BUDGET)).map_err(silent)?;
+    write!(
+        stream,
+        "PUT /latest/api/token HTTP/1.1\r\nHost: {host}\r\n\
+         X-aws-ec2-metadata-token-ttl-seconds: 21600\r\nContent-Length: 0\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .map_err(silent)?;
+    let mut first = [0u8; 5];
+    stream.read_exact(&mut first).map_err(silent)?;
+    if &first == b"HTTP/" {
+        Ok(())
+    } else {
+        Err("answered, but not in HTTP".to_string())
     }
 }
 

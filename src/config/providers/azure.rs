@@ -137,13 +137,47 @@ impl Provider for AzureConfig {
 
     fn place(&self, _: &str) -> Option<Place> {
         let resolved = self.resolved().unwrap_or(std::borrow::Cow::Borrowed(self));
-        let default = if resolved.use_emulator {
-            "Azurite"
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        // The account and endpoint the client will use, written out: a store that names
+        // only its account and one whose connection string spells out the same endpoint
+        // are one place.
+        let account = if resolved.use_emulator {
+            Some(
+                resolved
+                    .account
+                    .clone()
+                    .unwrap_or_else(|| "devstoreaccount1".to_string()),
+            )
         } else {
-            "Azure"
+            resolved
+                .account
+                .clone()
+                .or_else(|| env("AZURE_STORAGE_ACCOUNT_NAME"))
+        }
+        .map(|a| match super::azure_connection::check_account(&a) {
+            Ok(()) => a.to_ascii_lowercase(),
+            Err(_) => "(an account the client refuses)".to_string(),
+        });
+        let implicit = match (&account, resolved.use_emulator) {
+            (Some(account), true) => Some(format!(
+                "{}/{account}",
+                env("AZURITE_BLOB_STORAGE_URL")
+                    // What the client refuses is not shown (it may hold credentials).
+                    .map(|url| match crate::config::endpoint_form(&url) {
+                        Ok(_) => url,
+                        Err(_) => "(an endpoint the client refuses)".to_string(),
+                    })
+                    .unwrap_or_else(|| "http://127.0.0.1:10000".to_string())
+                    .trim_end_matches('/')
+            )),
+            (Some(account), false) => Some(format!("https://{account}.blob.core.windows.net")),
+            (None, _) => None,
         };
-        let endpoint = endpoint_space(resolved.endpoint.as_deref(), default);
-        let account = resolved.account.as_deref().unwrap_or("(default account)");
+        let endpoint = endpoint_space(
+            resolved.endpoint.as_deref().or(implicit.as_deref()),
+            "Azure",
+        );
+        let account = account.as_deref().unwrap_or("(default account)");
         Some(Place::new(
             format!(
                 "azure {endpoint} account {account} container {}",
@@ -209,7 +243,7 @@ impl AzureConfig {
                     if from_env {
                         KeyError::new(
                             "connection_string",
-                            format!("the one AZURE_STORAGE_CONNECTION_STRING gives {}", e.message),
+                            format!("AZURE_STORAGE_CONNECTION_STRING {}", e.message),
                         )
                     } else {
                         e
@@ -243,6 +277,10 @@ impl AzureConfig {
     /// The checks of a resolved configuration (what the keys say, a connection string's
     /// parts included).
     fn check(&self) -> Result<(), KeyError> {
+        if let Some(account) = &self.account {
+            super::azure_connection::check_account(account)
+                .map_err(|message| KeyError::new("account", message))?;
+        }
 
         // Before the endpoint's form: an Azurite `http://` endpoint would otherwise be
         // refused for want of `allow_http`, which is not what is wrong.
@@ -273,6 +311,17 @@ impl AzureConfig {
         requests: &crate::requests::Requests,
     ) -> Result<object_store::azure::MicrosoftAzure, BuildError> {
         let resolved = self.resolved()?;
+        if resolved.account.is_none() {
+            // object_store takes it from the environment then; it becomes a host name.
+            if let Ok(account) = std::env::var("AZURE_STORAGE_ACCOUNT_NAME") {
+                super::azure_connection::check_account(&account).map_err(|message| {
+                    KeyError::new(
+                        "account",
+                        format!("the account AZURE_STORAGE_ACCOUNT_NAME gives {message}"),
+                    )
+                })?;
+            }
+        }
         if resolved.use_emulator {
             // object_store reads Azurite's address from this variable.
             if let Ok(url) = std::env::var("AZURITE_BLOB_STORAGE_URL") {

@@ -34,11 +34,26 @@ pub(super) fn secret_parts(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// An account name is what Azure allows (letters and digits, at most 24): it becomes part
+/// of a host name (`ACCOUNT.blob.core.windows.net`), where `127.0.0.1:1/x` would send
+/// requests signed with the account key elsewhere.
+pub(super) fn check_account(account: &str) -> Result<(), String> {
+    let ok = !account.is_empty()
+        && account.len() <= 24
+        && account.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err("is not a storage account name (letters and digits, at most 24)".into())
+    }
+}
+
 /// `text` read; `key` names where it came from in errors.
 pub(super) fn parse(text: &str, key: &str) -> Result<Connection, KeyError> {
     let error = |what: String| KeyError::new(key, what);
     let mut connection = Connection::default();
     let (mut protocol, mut suffix) = (None, None);
+    let mut seen_emulator = false;
     for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((name, value)) = part.split_once('=') else {
             return Err(error(
@@ -47,38 +62,71 @@ pub(super) fn parse(text: &str, key: &str) -> Result<Connection, KeyError> {
             ));
         };
         let value = value.trim().to_string();
-        let slot = match name.trim().to_ascii_lowercase().as_str() {
+        let lower = name.trim().to_ascii_lowercase();
+        // The part's name, never its value, may be quoted.
+        let shown: String = name.trim().chars().take(40).collect();
+        if value.is_empty() {
+            return Err(error(format!("gives `{shown}` empty")));
+        }
+        let mut emulator = None;
+        let slot = match lower.as_str() {
             "accountname" => &mut connection.account,
             "accountkey" => &mut connection.key,
             "sharedaccesssignature" => &mut connection.sas,
             "blobendpoint" => &mut connection.endpoint,
             "defaultendpointsprotocol" => &mut protocol,
             "endpointsuffix" => &mut suffix,
-            "usedevelopmentstorage" => {
-                connection.emulator = value.eq_ignore_ascii_case("true");
-                continue;
+            "usedevelopmentstorage" => &mut emulator,
+            // The other services' endpoints: a blob client has no use for them.
+            "queueendpoint"
+            | "tableendpoint"
+            | "fileendpoint"
+            | "blobsecondaryendpoint"
+            | "queuesecondaryendpoint"
+            | "tablesecondaryendpoint"
+            | "filesecondaryendpoint" => continue,
+            // A typo (`AcountKey`) would leave the store without its key, signing as no
+            // one: refused.
+            _ => {
+                return Err(error(format!(
+                    "has a part `{shown}`, which no connection string has"
+                )))
             }
-            // Other services' endpoints, and names a newer SDK may add.
-            _ => continue,
         };
-        if slot.replace(value).is_some() {
-            return Err(error(format!("gives `{}` twice", name.trim())));
+        let twice = if lower == "usedevelopmentstorage" {
+            let set = seen_emulator;
+            seen_emulator = true;
+            connection.emulator = value.eq_ignore_ascii_case("true");
+            set
+        } else {
+            slot.replace(value).is_some()
+        };
+        if twice {
+            return Err(error(format!("gives `{shown}` twice")));
         }
     }
-    if connection.emulator {
-        if connection.account.is_some() || connection.key.is_some() || connection.endpoint.is_some()
-        {
+    if seen_emulator {
+        let others = connection.account.is_some()
+            || connection.key.is_some()
+            || connection.sas.is_some()
+            || connection.endpoint.is_some()
+            || protocol.is_some()
+            || suffix.is_some();
+        if !connection.emulator || others {
             return Err(error(
-                "sets UseDevelopmentStorage=true and an account or endpoint: Azurite's \
-                 connection string is UseDevelopmentStorage=true alone, or its account, key \
-                 and BlobEndpoint written out"
+                "sets UseDevelopmentStorage with other parts: Azurite's connection string \
+                 is UseDevelopmentStorage=true alone, or its account, key and BlobEndpoint \
+                 written out"
                     .into(),
             ));
         }
         return Ok(connection);
     }
-    if connection.account.is_none() {
-        return Err(error("has no AccountName".into()));
+    match &connection.account {
+        None => return Err(error("has no AccountName".into())),
+        Some(account) => {
+            check_account(account).map_err(|m| error(format!("its AccountName {m}")))?
+        }
     }
     if connection.key.is_some() && connection.sas.is_some() {
         return Err(error(
@@ -87,6 +135,15 @@ pub(super) fn parse(text: &str, key: &str) -> Result<Connection, KeyError> {
     }
     if connection.endpoint.is_none() {
         if let Some(suffix) = suffix {
+            // It becomes part of a host name.
+            let host_like = suffix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            if !host_like {
+                return Err(error(
+                    "its EndpointSuffix is not a domain name (e.g. core.windows.net)".into(),
+                ));
+            }
             let protocol = protocol.as_deref().unwrap_or("https");
             let account = connection.account.as_deref().unwrap_or_default();
             connection.endpoint = Some(format!("{protocol}://{account}.blob.{suffix}"));
@@ -163,11 +220,32 @@ mod tests {
             ),
             (
                 "UseDevelopmentStorage=true;AccountName=a;AccountKey=hunter2secret",
-                "UseDevelopmentStorage=true and an account",
+                "with other parts",
             ),
             (
                 "DefaultEndpointsProtocol=http;AccountName=a;AccountKey=hunter2secret",
                 "https only",
+            ),
+            (
+                "AccountName=a;AcountKey=hunter2secret",
+                "a part `AcountKey`",
+            ),
+            ("AccountName=a;AccountKey=", "gives `AccountKey` empty"),
+            (
+                "AccountName=127.0.0.1:1/x;AccountKey=hunter2secret",
+                "not a storage account name",
+            ),
+            (
+                "AccountName=a;AccountKey=hunter2secret;EndpointSuffix=evil.example/x",
+                "not a domain name",
+            ),
+            (
+                "UseDevelopmentStorage=true;UseDevelopmentStorage=false",
+                "twice",
+            ),
+            (
+                "UseDevelopmentStorage=true;EndpointSuffix=x.net",
+                "with other parts",
             ),
         ] {
             let err = parse(text, "connection_string").unwrap_err();
