@@ -217,7 +217,7 @@ fn open_url(url: &str) -> Result<Arc<dyn ObjectStore>> {
 /// Open the store the environment names: `STRATUS_URL`, or `STRATUS_CONFIG` (a file)
 /// with `STRATUS_STORE` (a name in it; the file's default store when unset).
 pub fn from_env() -> Result<Arc<dyn ObjectStore>> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let var = config::env_value;
     match (var("STRATUS_URL"), var("STRATUS_CONFIG")) {
         (Some(url), None) => open_url(&url),
         (None, Some(path)) => {

@@ -360,6 +360,12 @@ pub(crate) fn kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
+/// The environment variable `name` when it is set and not empty: an empty variable is
+/// unset, as for the AWS CLI and the Azure SDKs.
+pub(crate) fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 /// `path` from a configuration file, made absolute: `~` and `~/...` are under `HOME` (as a
 /// shell would have it), anything relative is relative to `base`, the file's folder.
 pub(crate) fn resolve_path(base: &std::path::Path, path: &std::path::Path) -> std::path::PathBuf {

@@ -32,11 +32,9 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
     let err = |e: KeyError| ConfigError::new(&origin, e.message).key(e.key);
     // Azure's Data Lake form, as Hadoop and object_store write it:
     // `abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/prefix`.
-    if matches!(url.scheme(), "abfs" | "abfss") && !url.username().is_empty() {
-        return data_lake(&url).map_err(|e| err(e).into());
-    }
+    let data_lake_form = matches!(url.scheme(), "abfs" | "abfss") && !url.username().is_empty();
     // `s3://key:secret@bucket/` would be ignored silently, and shown wherever the URL is.
-    if !url.username().is_empty() || url.password().is_some() {
+    if !data_lake_form && (!url.username().is_empty() || url.password().is_some()) {
         return Err(ConfigError::new(
             &origin,
             "the URL has a `name@` or `name:password@` part, which store URLs do not read \
@@ -46,7 +44,12 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
         )
         .into());
     }
-    let mut table = location(entry, &url).map_err(err)?;
+    let mut table = if data_lake_form {
+        data_lake(&url)
+    } else {
+        location(entry, &url)
+    }
+    .map_err(err)?;
     query(entry, &url, &mut table).map_err(err)?;
     let table = Value::Object(table);
     let secrets = super::secret::secret_values(&table);
@@ -57,7 +60,7 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
 /// `abfs[s]://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX[?query]`: the container
 /// before the `@`, the account the host's first label (any `*.core.windows.net` host:
 /// `dfs` and `blob` name the same account). No password may stand there.
-fn data_lake(url: &::url::Url) -> Result<StoreConfig, KeyError> {
+fn data_lake(url: &::url::Url) -> Result<Map<String, Value>, KeyError> {
     let refuse = |message: &str| KeyError::new("container", message.to_string());
     if url.password().is_some() {
         return Err(refuse(
@@ -82,16 +85,28 @@ fn data_lake(url: &::url::Url) -> Result<StoreConfig, KeyError> {
     table.insert("provider".into(), "azure".into());
     table.insert("container".into(), container.into());
     table.insert("account".into(), account.into());
-    let path = object_store::path::Path::from_url_path(url.path()).map_err(|e| {
+    table.insert("prefix".into(), url_prefix(url)?.as_ref().into());
+    Ok(table)
+}
+
+/// The URL's path as a key prefix: percent-decoded, then kept as decoded (`caf%C3%A9` and
+/// `café` are the prefix `café`), refused where no key can hold it (what `crate::key`
+/// does with text), and never with a fragment (`s3://b/a#b` would silently be the prefix
+/// `a`).
+fn url_prefix(url: &::url::Url) -> Result<object_store::path::Path, KeyError> {
+    if url.fragment().is_some() {
+        return Err(KeyError::new(
+            "prefix",
+            "the URL has a fragment (`#...`), which is not part of a prefix: write a `#` \
+             in a key prefix as `%23` (`?` as `%3F`, `%` as `%25`)",
+        ));
+    }
+    object_store::path::Path::from_url_path(url.path()).map_err(|e| {
         KeyError::new(
             "prefix",
             format!("the URL's path is not a valid key prefix: {e}"),
         )
-    })?;
-    table.insert("prefix".into(), path.as_ref().into());
-    let entry = providers::entry_for_scheme(url.scheme()).expect("abfs is Azure's");
-    query(entry, url, &mut table)?;
-    StoreConfig::from_value(Value::Object(table))
+    })
 }
 
 /// `text` with its `%XX` escapes decoded (a container name holds none in practice).
@@ -115,22 +130,7 @@ fn schemes() -> String {
 /// The provider's table with what the URL's host and path say, as its [`UrlForm`] reads.
 fn location(entry: &Registration, url: &::url::Url) -> Result<Map<String, Value>, KeyError> {
     let host = url.host_str().unwrap_or_default();
-    // `#` starts a URL's fragment: `s3://b/a#b` would silently be the prefix `a`.
-    if url.fragment().is_some() {
-        return Err(KeyError::new(
-            "prefix",
-            "the URL has a fragment (`#...`), which is not part of a prefix: write a `#` \
-             in a key prefix as `%23` (`?` as `%3F`, `%` as `%25`)",
-        ));
-    }
-    // Percent-decoded, then kept as decoded (`caf%C3%A9` and `café` are the prefix
-    // `café`), refused where no key can hold it: what `crate::key` does with text.
-    let path = object_store::path::Path::from_url_path(url.path()).map_err(|e| {
-        KeyError::new(
-            "prefix",
-            format!("the URL's path is not a valid key prefix: {e}"),
-        )
-    })?;
+    let path = url_prefix(url)?;
     let mut table = Map::new();
     table.insert("provider".into(), entry.name.into());
     match entry.url {
@@ -273,6 +273,11 @@ mod tests {
             (short.container.as_str(), short.account.as_deref()),
             ("logs", Some("acme"))
         );
+        // The same prefix rules as every URL: a fragment is no part of it.
+        let err = parse_url("abfss://logs@acme.dfs.core.windows.net/a#b")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("has a fragment"), "{err}");
         let err = parse_url("abfss://logs@example.com/p")
             .unwrap_err()
             .to_string();

@@ -117,17 +117,14 @@ impl Provider for AzureConfig {
         all
     }
 
-    /// The environment's `AZURE_*` secrets, which its client reads; of a connection
-    /// string there, its key or signature.
+    /// The environment's `AZURE_*` secrets, which its client reads, and the key or
+    /// signature of a connection string there (`AZURE_STORAGE_CONNECTION_STRING` is not
+    /// named as a secret: its account and endpoint name the place and are shown).
     fn secrets_elsewhere(&self) -> Vec<String> {
-        let connection = std::env::var("AZURE_STORAGE_CONNECTION_STRING").ok();
-        let mut all: Vec<String> = super::env_secrets("AZURE_")
-            .into_iter()
-            .filter(|value| Some(value) != connection.as_ref())
-            .collect();
-        if let Some(text) = &connection {
+        let mut all = super::env_secrets("AZURE_");
+        if let Some(text) = crate::config::env_value("AZURE_STORAGE_CONNECTION_STRING") {
             all.extend(
-                super::azure_connection::secret_parts(text)
+                super::azure_connection::secret_parts(&text)
                     .into_iter()
                     .map(str::to_string),
             );
@@ -137,7 +134,7 @@ impl Provider for AzureConfig {
 
     fn place(&self, _: &str) -> Option<Place> {
         let resolved = self.resolved().unwrap_or(std::borrow::Cow::Borrowed(self));
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let env = crate::config::env_value;
         // The account and endpoint the client will use, written out: a store that names
         // only its account and one whose connection string spells out the same endpoint
         // are one place.
@@ -228,7 +225,7 @@ impl AzureConfig {
     /// `AZURE_STORAGE_KEY` where neither the store nor object_store's own variables give
     /// an account or a key.
     fn resolved(&self) -> Result<std::borrow::Cow<'_, Self>, KeyError> {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let env = crate::config::env_value;
         let (text, from_env) = match &self.connection_string {
             Some(text) => (Some(text.expose().to_string()), false),
             None if !self.sets_location_or_credentials() => {

@@ -71,7 +71,6 @@ macro_rules! registry {
 /// A cloud provider's client (`$config`: its config, with `config_keys()` and `retry`):
 /// its keys folded into `$builder::from_env()`, its retry settings, its requests counted
 /// for store `$label` in `$requests`. The builders share method names, not a trait.
-#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 ///
 /// The environment may name an endpoint too (`$endpoints`: its keys, `$env`: the
 /// variables): it gets the form check a configured one gets ([`endpoint_form`]) before
@@ -81,6 +80,7 @@ macro_rules! registry {
 ///
 /// `$more` (optional) adds what a provider reads itself (S3: the AWS shared files) to the
 /// builder, after the environment and the configuration.
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 macro_rules! cloud_client {
     ($config:expr, $label:expr, $requests:expr, $builder:ty, $endpoints:expr, $env:literal) => {
         cloud_client!(

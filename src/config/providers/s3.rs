@@ -201,7 +201,7 @@ impl S3Config {
     fn endpoint_elsewhere(&self) -> Option<String> {
         let from_env = ENDPOINT_VARIABLES
             .into_iter()
-            .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()));
+            .find_map(crate::config::env_value);
         #[cfg(feature = "aws")]
         let from_env = from_env.or_else(|| {
             super::aws_profile::load(self.profile.as_deref())
@@ -291,7 +291,7 @@ impl S3Config {
         use object_store::aws::{AmazonS3ConfigKey as K, AwsCredential};
         if self.region.is_none() {
             for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
-                if let Some(region) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
+                if let Some(region) = crate::config::env_value(var) {
                     check_region(&region).map_err(|message| {
                         KeyError::new("region", format!("the region {var} gives {message}"))
                     })?;
@@ -310,7 +310,7 @@ impl S3Config {
         if self.endpoint.is_none() {
             let mut given: Vec<String> = ENDPOINT_VARIABLES
                 .iter()
-                .filter_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+                .filter_map(|var| crate::config::env_value(var))
                 .collect();
             given.sort();
             given.dedup();
@@ -336,7 +336,7 @@ impl S3Config {
         let mut from_profile = false;
         let mut builder = builder;
         // Empty is unset, as for the AWS CLI.
-        let env_keys = std::env::var("AWS_ACCESS_KEY_ID").is_ok_and(|v| !v.is_empty());
+        let env_keys = crate::config::env_value("AWS_ACCESS_KEY_ID").is_some();
         if let (Some(key_id), Some(secret_key)) =
             (&profile.access_key_id, &profile.secret_access_key)
         {
