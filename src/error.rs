@@ -348,8 +348,8 @@ impl Error {
         if tls_refused(source) {
             return Some(
                 "the endpoint's TLS certificate was not accepted: check the endpoint's host \
-                 name, or give the authority that signed it in SSL_CERT_FILE (a PEM file); \
-                 `-v` shows why",
+                 name, or give the authority that signed it in the store's `ca_file` (a PEM \
+                 file; or AWS_CA_BUNDLE for S3, SSL_CERT_FILE for any store); `-v` shows why",
             );
         }
         let status = http_status(source);

@@ -576,28 +576,75 @@ fn a_root_under_the_home_folder_is_written_with_a_tilde() {
     );
 }
 
+/// `openssl ARGS` in `dir`; whether it worked.
+fn openssl(dir: &Path, args: &[&str]) -> bool {
+    Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 #[test]
-fn an_untrusted_certificate_is_named_not_taken_for_silence() {
-    // A TLS server with a self-signed certificate (openssl makes it, python3 serves it;
-    // without them this test says so and passes nothing off as checked).
+fn an_untrusted_certificate_is_named_and_ca_file_makes_it_trusted() {
+    // A TLS server whose certificate a private CA signed (openssl makes both, python3
+    // serves it; without them this test says so and passes nothing off as checked).
     let dir = tempfile::tempdir().unwrap();
-    let made = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        ])
-        .args([
+    let made = openssl(
+        dir.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=stratus test CA",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+        ],
+    ) && openssl(
+        dir.path(),
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
             "-subj",
             "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        .arg("-keyout")
-        .arg(dir.path().join("key.pem"))
-        .arg("-out")
-        .arg(dir.path().join("cert.pem"))
-        .output();
-    if !made.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: openssl could not make a certificate");
+            "-keyout",
+            "key.pem",
+            "-out",
+            "server.csr",
+        ],
+    ) && std::fs::write(dir.path().join("san.ext"), "subjectAltName=IP:127.0.0.1\n")
+        .is_ok()
+        && openssl(
+            dir.path(),
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                "san.ext",
+                "-out",
+                "cert.pem",
+            ],
+        );
+    if !made {
+        eprintln!("SKIPPED: openssl could not make a CA and a certificate");
         return;
     }
     let port = {
@@ -614,6 +661,7 @@ fn an_untrusted_certificate_is_named_not_taken_for_silence() {
         .args(["-c", script, &port.to_string()])
         .arg(dir.path().join("cert.pem"))
         .arg(dir.path().join("key.pem"))
+        .stderr(std::process::Stdio::null())
         .spawn()
     else {
         eprintln!("SKIPPED: no python3 to serve TLS");
@@ -623,30 +671,152 @@ fn an_untrusted_certificate_is_named_not_taken_for_silence() {
         std::thread::sleep(std::time::Duration::from_millis(50));
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
-    let stores = dir.path().join("stores.toml");
-    std::fs::write(
-        &stores,
-        format!(
-            "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\n\
-             endpoint = \"https://127.0.0.1:{port}\"\nretry = {{ max_retries = 0 }}\n\
-             access_key_id = \"AKIAEXAMPLE\"\nsecret_access_key = \"otherSecretValue123\"\n"
-        ),
-    )
-    .unwrap();
-    let out = stratus(
-        dir.path(),
-        &["-v", "inventory", "s", "--config", stores.to_str().unwrap()],
+    let store = format!(
+        "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\n\
+         endpoint = \"https://127.0.0.1:{port}\"\nretry = {{ max_retries = 0 }}\n\
+         access_key_id = \"AKIAEXAMPLE\"\nsecret_access_key = \"otherSecretValue123\"\n"
     );
+    let untrusted = dir.path().join("untrusted.toml");
+    std::fs::write(&untrusted, &store).unwrap();
+    // Relative to the config file's folder.
+    let trusted = dir.path().join("trusted.toml");
+    std::fs::write(&trusted, format!("{store}ca_file = \"ca.pem\"\n")).unwrap();
+    let not_pem = dir.path().join("not-pem.toml");
+    std::fs::write(&not_pem, format!("{store}ca_file = \"san.ext\"\n")).unwrap();
+    let run = |config: &Path, bundle: Option<(&str, &str)>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stratus"));
+        command
+            .args(["-v", "inventory", "s", "--config", config.to_str().unwrap()])
+            .env_remove("STRATUS_CONFIG")
+            .env_remove("AWS_CA_BUNDLE")
+            .env_remove("SSL_CERT_FILE")
+            .env("HOME", dir.path());
+        if let Some((variable, bundle)) = bundle {
+            command.env(variable, dir.path().join(bundle));
+        }
+        let out = command.output().unwrap();
+        (out.status.code(), text(&out.stderr))
+    };
+    let refused = run(&untrusted, None);
+    let with_ca_file = run(&trusted, None);
+    let with_bundle = run(&untrusted, Some(("AWS_CA_BUNDLE", "ca.pem")));
+    let with_ssl_cert_file = run(&untrusted, Some(("SSL_CERT_FILE", "ca.pem")));
+    let with_bad_file = run(&not_pem, None);
     let _ = server.kill();
     let _ = server.wait();
     assert!(listening, "the TLS server did not start");
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+
+    let (code, stderr) = refused;
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("the endpoint's TLS certificate was not accepted"),
         "{stderr}"
     );
+    assert!(stderr.contains("ca_file"), "{stderr}");
     assert!(!stderr.contains("did not answer"), "{stderr}");
     // `-v` shows the reason, from under "error sending request".
     assert!(stderr.contains("invalid peer certificate"), "{stderr}");
+
+    // Trusted, the request gets through TLS to the server, which answers every GET with
+    // 501 (it is no S3).
+    for (code, stderr) in [with_ca_file, with_bundle, with_ssl_cert_file] {
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(!stderr.contains("certificate"), "{stderr}");
+        assert!(stderr.contains("501"), "{stderr}");
+    }
+    let (code, stderr) = with_bad_file;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("ca_file") && stderr.contains("holds no PEM certificate"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn proxies_from_the_environment_and_from_options_are_followed() {
+    // A plain HTTP proxy sees the request line with the whole URL; python3's file server
+    // logs it (and answers 404: it is no proxy). The endpoint's host does not resolve, so a
+    // request that got there went through the proxy.
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let Ok(mut proxy) = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("SKIPPED: no python3 to stand in for a proxy");
+        return;
+    };
+    let listening = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let store = "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\n\
+                 allow_http = true\nretry = { max_retries = 0 }\n\
+                 access_key_id = \"AKIAEXAMPLE\"\nsecret_access_key = \"otherSecretValue123\"\n";
+    let from_env = dir.path().join("env.toml");
+    std::fs::write(
+        &from_env,
+        format!("{store}endpoint = \"http://from-env.invalid:9000\"\n"),
+    )
+    .unwrap();
+    let from_options = dir.path().join("options.toml");
+    std::fs::write(
+        &from_options,
+        format!(
+            "{store}endpoint = \"http://from-options.invalid:9000\"\n\
+             options = {{ proxy_url = \"http://127.0.0.1:{port}\" }}\n"
+        ),
+    )
+    .unwrap();
+    let run = |config: &Path, proxy: Option<String>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stratus"));
+        command
+            .args(["inventory", "s", "--config", config.to_str().unwrap()])
+            .env_remove("STRATUS_CONFIG")
+            .env("HOME", dir.path());
+        for variable in [
+            "NO_PROXY",
+            "no_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "http_proxy",
+        ] {
+            command.env_remove(variable);
+        }
+        match proxy {
+            Some(proxy) => command.env("HTTP_PROXY", proxy),
+            None => command.env_remove("HTTP_PROXY"),
+        };
+        command.output().unwrap()
+    };
+    let through_env = run(&from_env, Some(format!("http://127.0.0.1:{port}")));
+    let through_options = run(&from_options, None);
+    let _ = proxy.kill();
+    let proxy = proxy.wait_with_output().unwrap();
+    assert!(listening, "the stand-in proxy did not start");
+    let seen = text(&proxy.stderr);
+    for (out, host) in [
+        (through_env, "from-env.invalid"),
+        (through_options, "from-options.invalid"),
+    ] {
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        // The stand-in answers 404: the host name did not stop the request.
+        assert!(stderr.contains("404 Not Found"), "{stderr}");
+        assert!(
+            seen.contains(&format!("GET http://{host}:9000/b?list-type=2")),
+            "{host} not seen by the proxy: {seen}"
+        );
+    }
 }

@@ -87,6 +87,7 @@
 //! | | `region` | string | default `us-east-1`; use that for MinIO |
 //! | | `endpoint` | URL | S3-compatible server, e.g. `http://127.0.0.1:9000` |
 //! | | `allow_http` | bool | permit an `http://` endpoint |
+//! | | `ca_file` | path | PEM file of certificate authorities trusted besides the system's (a private CA); relative to the config file. Unset: the file `AWS_CA_BUNDLE` names. `SSL_CERT_FILE` extends the system's roots for every store |
 //! | | `access_key_id` | string | |
 //! | | `secret_access_key` | secret | |
 //! | | `session_token` | secret | temporary credentials |
@@ -102,6 +103,7 @@
 //! | | `application_credentials` | path | ADC file |
 //! | | `endpoint` | URL | API base URL (emulators) |
 //! | | `allow_http` | bool | |
+//! | | `ca_file` | path | as for `s3` (no variable) |
 //! | | `skip_signature` | bool | unauthenticated reads |
 //! | | `options` | table | any other `GoogleConfigKey` |
 //! | | `retry` | table | as for `s3` |
@@ -114,6 +116,7 @@
 //! | | `use_emulator` | bool | Azurite with its development account; URL from `AZURITE_BLOB_STORAGE_URL` (default `http://127.0.0.1:10000`), so `endpoint` is refused with it |
 //! | | `endpoint` | URL | account URL, default `https://ACCOUNT.blob.core.windows.net` |
 //! | | `allow_http` | bool | |
+//! | | `ca_file` | path | as for `s3` (no variable) |
 //! | | `skip_signature` | bool | public containers |
 //! | | `options` | table | any other `AzureConfigKey`, e.g. `azure_client_id`, `azure_tenant_id`, `azure_use_azure_cli` |
 //! | | `retry` | table | as for `s3` |
@@ -261,6 +264,21 @@
 //! (`caf%C3%A9` and `café` are the prefix `café`; a `#` must be `%23`, or it starts a
 //! fragment, which is refused; write `?` as `%3F` and `%` as `%25`). Errors name the URL by
 //! scheme and bucket only, since its query may carry credentials.
+//!
+//! # Networks: certificate authorities and proxies
+//!
+//! A server whose certificate a private authority signed (MinIO or Ceph behind a
+//! company's CA, a TLS-inspecting proxy) needs that authority: `ca_file = "ca.pem"` in
+//! the store (a PEM file, one certificate or a bundle, trusted besides the system's roots;
+//! for `s3`, the file `AWS_CA_BUNDLE` names when `ca_file` is unset), or `SSL_CERT_FILE`
+//! for every store of the process. Without it the error says that the certificate was not
+//! accepted, and `-v` (or [`Error::full`](crate::Error::full)) says why.
+//!
+//! Proxies: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (or their lower-case
+//! forms) are followed as curl follows them; one store can have its own with
+//! `options = { proxy_url = "http://proxy:3128", proxy_excludes = "10.0.0.0/8,.internal" }`
+//! (`proxy_ca_certificate`: the proxy's own CA, PEM text). Keep a proxy password in
+//! `${VAR}`: values put in by a reference are cut from every error.
 //!
 //! # The environment
 //!

@@ -5,6 +5,7 @@ use crate::config::place::{endpoint_space, Place};
 use crate::config::{BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
 use object_store::ObjectStore;
 use serde::Deserialize;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub(super) static ENTRY: Registration = Registration {
@@ -62,6 +63,10 @@ pub struct AzureConfig {
     /// Permit a plain `http://` endpoint.
     #[serde(default)]
     pub allow_http: bool,
+    /// A PEM file of certificate authorities to trust besides the system's (a private
+    /// CA); relative to the config file.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// Send unsigned requests (public containers).
     #[serde(default)]
     pub skip_signature: bool,
@@ -80,6 +85,12 @@ impl Provider for AzureConfig {
 
     fn prefix(&self) -> Option<&str> {
         self.prefix.as_deref()
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(path) = &mut self.ca_file {
+            *path = crate::config::resolve_path(base, path);
+        }
     }
 
     fn validate(&self) -> Result<(), KeyError> {
@@ -336,7 +347,8 @@ impl AzureConfig {
             requests,
             object_store::azure::MicrosoftAzureBuilder,
             [object_store::azure::AzureConfigKey::Endpoint],
-            "AZURE_STORAGE_ENDPOINT or AZURE_ENDPOINT"
+            "AZURE_STORAGE_ENDPOINT or AZURE_ENDPOINT",
+            &[]
         )
     }
 
@@ -353,6 +365,7 @@ impl AzureConfig {
             use_emulator: false,
             endpoint: None,
             allow_http: false,
+            ca_file: None,
             skip_signature: false,
             options: Options::default(),
             retry: None,

@@ -49,6 +49,10 @@ pub struct GcsConfig {
     /// Permit a plain `http://` endpoint.
     #[serde(default)]
     pub allow_http: bool,
+    /// A PEM file of certificate authorities to trust besides the system's (a private
+    /// CA); relative to the config file.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// Send unsigned, unauthenticated requests (public buckets, emulators).
     #[serde(default)]
     pub skip_signature: bool,
@@ -88,7 +92,11 @@ impl Provider for GcsConfig {
     }
 
     fn resolve_paths(&mut self, base: &std::path::Path) {
-        for path in [&mut self.service_account, &mut self.application_credentials]
+        for path in [
+            &mut self.service_account,
+            &mut self.application_credentials,
+            &mut self.ca_file,
+        ]
             .into_iter()
             .flatten()
         {
@@ -183,7 +191,8 @@ impl GcsConfig {
             requests,
             object_store::gcp::GoogleCloudStorageBuilder,
             [object_store::gcp::GoogleConfigKey::BaseUrl],
-            "GOOGLE_BASE_URL"
+            "GOOGLE_BASE_URL",
+            &[]
         )
     }
 
@@ -197,6 +206,7 @@ impl GcsConfig {
             application_credentials: None,
             endpoint: None,
             allow_http: false,
+            ca_file: None,
             skip_signature: false,
             options: Options::default(),
             retry: None,

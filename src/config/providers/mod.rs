@@ -78,11 +78,14 @@ macro_rules! registry {
 ///
 /// [`endpoint_form`]: crate::config::endpoint_form
 ///
+/// Its client trusts the authorities of `$config.ca_file`, else of the file the first set
+/// variable of `$ca_variables` names ([`ca`]).
+///
 /// `$more` (optional) adds what a provider reads itself (S3: the AWS shared files) to the
 /// builder, after the environment and the configuration.
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 macro_rules! cloud_client {
-    ($config:expr, $label:expr, $requests:expr, $builder:ty, $endpoints:expr, $env:literal) => {
+    ($config:expr, $label:expr, $requests:expr, $builder:ty, $endpoints:expr, $env:literal, $ca_variables:expr) => {
         cloud_client!(
             $config,
             $label,
@@ -90,10 +93,11 @@ macro_rules! cloud_client {
             $builder,
             $endpoints,
             $env,
+            $ca_variables,
             |b| { Ok::<_, KeyError>(b) }
         )
     };
-    ($config:expr, $label:expr, $requests:expr, $builder:ty, $endpoints:expr, $env:literal, $more:expr) => {{
+    ($config:expr, $label:expr, $requests:expr, $builder:ty, $endpoints:expr, $env:literal, $ca_variables:expr, $more:expr) => {{
         let builder = $config
             .config_keys()?
             .into_iter()
@@ -113,8 +117,12 @@ macro_rules! cloud_client {
             Some(retry) => builder.with_retry(retry.to_retry_config()),
             None => builder,
         };
+        let authorities = super::ca::authorities($config.ca_file.as_deref(), $ca_variables)?;
         Ok(builder
-            .with_http_connector($requests.counting($label))
+            .with_http_connector(super::ca::Trusting {
+                authorities,
+                inner: $requests.counting($label),
+            })
             .build()?)
     }};
 }
@@ -124,6 +132,8 @@ mod aws_metadata;
 #[cfg(feature = "aws")]
 mod aws_profile;
 mod azure_connection;
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+mod ca;
 
 // Types a provider defines besides its config, re-exported beside it.
 pub use self::s3::ListOrder;

@@ -5,6 +5,7 @@ use crate::config::place::{endpoint_space, Place};
 use crate::config::{BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
 use object_store::ObjectStore;
 use serde::Deserialize;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub(super) static ENTRY: Registration = Registration {
@@ -43,6 +44,10 @@ pub struct S3Config {
     /// Permit a plain `http://` endpoint.
     #[serde(default)]
     pub allow_http: bool,
+    /// A PEM file of certificate authorities to trust besides the system's (a private
+    /// CA); relative to the config file. Unset: the file `AWS_CA_BUNDLE` names, if any.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// Access key id.
     #[serde(default)]
     pub access_key_id: Option<String>,
@@ -104,6 +109,12 @@ impl Provider for S3Config {
 
     fn prefix(&self) -> Option<&str> {
         self.prefix.as_deref()
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(path) = &mut self.ca_file {
+            *path = crate::config::resolve_path(base, path);
+        }
     }
 
     /// Endpoint form, retry settings and option keys.
@@ -230,6 +241,7 @@ impl S3Config {
             object_store::aws::AmazonS3Builder,
             [K::Endpoint, K::S3Endpoint],
             "AWS_ENDPOINT_URL, AWS_ENDPOINT or AWS_ENDPOINT_URL_S3",
+            &["AWS_CA_BUNDLE"],
             |builder| self.with_sources(builder)
         )
     }
@@ -399,6 +411,7 @@ impl S3Config {
             region: None,
             endpoint: None,
             allow_http: false,
+            ca_file: None,
             access_key_id: None,
             secret_access_key: None,
             session_token: None,
