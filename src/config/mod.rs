@@ -254,8 +254,14 @@
 //! | `gs://BUCKET[/PREFIX]` (also `gcs://`) | GCS |
 //! | `az://CONTAINER[/PREFIX]` (also `azure://`, `abfs://`) | Azure; `?account=NAME` or `AZURE_STORAGE_ACCOUNT_NAME` |
 //! | `abfss://CONTAINER@ACCOUNT.dfs.core.windows.net[/PREFIX]` (also `abfs://`) | Azure, the Data Lake form Hadoop and object_store write |
+//! | `https://BUCKET.s3.REGION.amazonaws.com[/PREFIX]`, `https://s3.REGION.amazonaws.com/BUCKET[/PREFIX]` (also without `.REGION`, `s3-REGION`, `s3.dualstack.REGION`) | S3, the region from the host |
+//! | `https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]` (also `.dfs.`) | Azure |
+//! | `https://storage.googleapis.com/BUCKET[/PREFIX]`, `https://BUCKET.storage.googleapis.com[/PREFIX]` | GCS |
 //! | `file:///ABSOLUTE/PATH` | local folder (the path is the root) |
 //! | `memory://[/PREFIX]` | a new in-memory store |
+//!
+//! An `https://` URL of another host is refused: it does not say what speaks there (write
+//! `s3://BUCKET/PREFIX?endpoint=https://HOST`).
 //!
 //! Query parameters take the provider's keys from the table above
 //! (`s3://b/p?region=eu-west-1&endpoint=http://127.0.0.1:9000&allow_http=true`); any other
@@ -297,6 +303,7 @@ mod secret;
 mod settings;
 mod store;
 mod url;
+mod url_https;
 
 pub use self::member::{MemberStore, ReplicatedMember, ShardedMember};
 pub use self::options::{OptionValue, Options};

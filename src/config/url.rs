@@ -15,6 +15,9 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
             format!("not a URL ({e}); expected e.g. s3://bucket/prefix or file:///path"),
         )
     })?;
+    if url.scheme() == "https" {
+        return https(&url);
+    }
     let entry = providers::entry_for_scheme(url.scheme()).ok_or_else(|| {
         ConfigError::new(
             format!("URL {}://", url.scheme()),
@@ -44,13 +47,44 @@ pub fn parse_url(input: &str) -> Result<StoreConfig> {
         )
         .into());
     }
-    let mut table = if data_lake_form {
+    let table = if data_lake_form {
         data_lake(&url)
     } else {
         location(entry, &url)
     }
     .map_err(err)?;
-    query(entry, &url, &mut table).map_err(err)?;
+    finish(entry, &url, table, &origin)
+}
+
+/// The store of a provider's own `https://` URL ([`super::url_https`]).
+fn https(url: &::url::Url) -> Result<StoreConfig> {
+    let refuse = |e: KeyError| ConfigError::new("URL https://", e.message).key(e.key);
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refuse(KeyError::new(
+            "host",
+            "the URL has a `name@` or `name:password@` part, which store URLs do not read: \
+             give credentials in the environment or a config file",
+        ))
+        .into());
+    }
+    let (entry, mut table, path) = super::url_https::read(url).map_err(refuse)?;
+    let origin = format!("URL https://{}", url.host_str().unwrap_or_default());
+    table.insert(
+        "prefix".into(),
+        path_prefix(url, &path).map_err(refuse)?.as_ref().into(),
+    );
+    finish(entry, url, table, &origin)
+}
+
+/// The store of `table` (what the URL's host and path say) with the URL's query added.
+fn finish(
+    entry: &Registration,
+    url: &::url::Url,
+    mut table: Map<String, Value>,
+    origin: &str,
+) -> Result<StoreConfig> {
+    let err = |e: KeyError| ConfigError::new(origin, e.message).key(e.key);
+    query(entry, url, &mut table).map_err(err)?;
     let table = Value::Object(table);
     let secrets = super::secret::secret_values(&table);
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
@@ -94,6 +128,11 @@ fn data_lake(url: &::url::Url) -> Result<Map<String, Value>, KeyError> {
 /// does with text), and never with a fragment (`s3://b/a#b` would silently be the prefix
 /// `a`).
 fn url_prefix(url: &::url::Url) -> Result<object_store::path::Path, KeyError> {
+    path_prefix(url, url.path())
+}
+
+/// [`url_prefix`] of `path`, a part of the URL's path.
+fn path_prefix(url: &::url::Url, path: &str) -> Result<object_store::path::Path, KeyError> {
     if url.fragment().is_some() {
         return Err(KeyError::new(
             "prefix",
@@ -101,7 +140,7 @@ fn url_prefix(url: &::url::Url) -> Result<object_store::path::Path, KeyError> {
              in a key prefix as `%23` (`?` as `%3F`, `%` as `%25`)",
         ));
     }
-    object_store::path::Path::from_url_path(url.path()).map_err(|e| {
+    object_store::path::Path::from_url_path(path).map_err(|e| {
         KeyError::new(
             "prefix",
             format!("the URL's path is not a valid key prefix: {e}"),
@@ -282,6 +321,123 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("ACCOUNT.dfs.core.windows.net"), "{err}");
+    }
+
+    /// (provider, bucket or container, region or account, prefix) of a URL.
+    fn parts(url: &str) -> (&'static str, String, Option<String>, Option<String>) {
+        match parse_url(url).unwrap_or_else(|e| panic!("{url}: {e}")).kind {
+            ProviderConfig::S3(c) => ("s3", c.bucket, c.region, c.prefix),
+            ProviderConfig::Gcs(c) => ("gcs", c.bucket, None, c.prefix),
+            ProviderConfig::Azure(c) => ("azure", c.container, c.account, c.prefix),
+            _ => panic!("{url}: not a cloud store"),
+        }
+    }
+
+    #[test]
+    #[cfg(all(feature = "aws", feature = "gcp", feature = "azure"))]
+    fn the_providers_https_urls_name_their_store() {
+        let some = |s: &str| Some(s.to_string());
+        for (url, expected) in [
+            (
+                "https://acme.s3.eu-west-1.amazonaws.com/logs/2026",
+                ("s3", "acme", some("eu-west-1"), some("logs/2026")),
+            ),
+            (
+                "https://my.dotted.bucket.s3.us-gov-west-1.amazonaws.com/",
+                ("s3", "my.dotted.bucket", some("us-gov-west-1"), some("")),
+            ),
+            (
+                "https://acme.s3.amazonaws.com/a%20b/c",
+                ("s3", "acme", None, some("a b/c")),
+            ),
+            (
+                "https://acme.s3-ap-southeast-2.amazonaws.com/x",
+                ("s3", "acme", some("ap-southeast-2"), some("x")),
+            ),
+            (
+                "https://acme.s3.dualstack.eu-central-1.amazonaws.com/x?list_order=sorted",
+                ("s3", "acme", some("eu-central-1"), some("x")),
+            ),
+            (
+                "https://s3.eu-west-1.amazonaws.com/acme/logs/",
+                ("s3", "acme", some("eu-west-1"), some("logs")),
+            ),
+            (
+                "https://s3.amazonaws.com/acme",
+                ("s3", "acme", None, some("")),
+            ),
+            (
+                "https://Acct1.blob.core.windows.net/logs/2026/01",
+                ("azure", "logs", some("acct1"), some("2026/01")),
+            ),
+            (
+                "https://acct1.dfs.core.windows.net/logs",
+                ("azure", "logs", some("acct1"), some("")),
+            ),
+            (
+                "https://storage.googleapis.com/acme/a/b",
+                ("gcs", "acme", None, some("a/b")),
+            ),
+            (
+                "https://storage.cloud.google.com/acme/a",
+                ("gcs", "acme", None, some("a")),
+            ),
+            (
+                "https://acme.storage.googleapis.com/a",
+                ("gcs", "acme", None, some("a")),
+            ),
+        ] {
+            let (provider, name, place, prefix) = expected;
+            assert_eq!(
+                parts(url),
+                (provider, name.to_string(), place, prefix),
+                "{url}"
+            );
+        }
+        // The query is read as for the provider's own scheme.
+        let ProviderConfig::S3(s3) =
+            parse_url("https://acme.s3.eu-west-1.amazonaws.com/x?list_order=sorted")
+                .unwrap()
+                .kind
+        else {
+            panic!("expected s3")
+        };
+        assert_eq!(s3.list_order, crate::config::ListOrder::Sorted);
+    }
+
+    #[test]
+    fn other_https_urls_are_refused_with_the_forms() {
+        for url in [
+            "https://example.com/bucket/x",
+            "https://acme.s3-website-us-east-1.amazonaws.com/x",
+            "https://acme.s3-external-1.amazonaws.com/x",
+            "https://acme.s3.eu-west-1.evil.com.amazonaws.com.example/x",
+            "https://acct.queue.core.windows.net/q",
+            "https://acme.s3.not_a_region.amazonaws.com/x",
+        ] {
+            let err = parse_url(url).unwrap_err().to_string();
+            assert!(
+                err.contains("names a store by its provider's host"),
+                "{url}: {err}"
+            );
+            assert!(err.contains("endpoint=https://HOST"), "{url}: {err}");
+        }
+        for (url, expected) in [
+            ("https://s3.eu-west-1.amazonaws.com/", "names no bucket"),
+            ("https://acct.blob.core.windows.net/", "names no container"),
+            ("https://storage.googleapis.com", "names no bucket"),
+            ("https://s3.amazonaws.com/acme/a#b", "has a fragment"),
+        ] {
+            let err = parse_url(url).unwrap_err().to_string();
+            assert!(err.contains(expected), "{url}: {err}");
+        }
+        let err = parse_url("https://AKIA:hunter2@acme.s3.amazonaws.com/")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`name:password@` part") && !err.contains("hunter2"),
+            "{err}"
+        );
     }
 
     #[test]
