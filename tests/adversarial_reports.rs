@@ -1,5 +1,5 @@
 //! Adversarial review of issue 24 items 1-3 (hostile reports): each test reproduces a way
-//! past the bounds added, and failed on `main` at ae828cb. The two error-echo tests pass
+//! past the bounds added, and failed on `main` at ae828cb (the last three at 90fc0bd). The two error-echo tests pass
 //! since excerpts and column lists are bounded; the two footer tests since the batch bound
 //! comes from the page headers walked on the bytes decoded, not from the footer.
 #![cfg(feature = "reports")]
@@ -181,4 +181,112 @@ fn a_csv_header_is_echoed_whole_in_its_error() {
         peak / MIB,
         reports_excerpt(&message)
     );
+}
+
+// ---- a second review: what each byte of a manifest, a tally and a footer can cost ----
+
+/// An S3 manifest (CSV) whose `fileSchema` is 60 MiB of commas: under the manifest's
+/// 64 MiB limit, and split into 60 million empty column names it took 5.9 GB. Refused
+/// while it is parsed, naming the key.
+#[test]
+fn a_huge_file_schema_is_refused_before_it_is_split() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    let schema = ",".repeat(60 << 20);
+    let store = InMemory::new();
+    rt.block_on(async {
+        put(&store, "inv/data/part-0.csv.gz", gzip(&[b"x"])).await;
+        let manifest = s3_manifest("CSV", &schema, &[("inv/data/part-0.csv.gz", 21)]);
+        put(&store, "inv/manifest.json", manifest).await;
+    });
+    drop(schema);
+    let (result, peak) = read(&rt, Arc::new(store), "inv/manifest.json");
+    let message = error_text(&result);
+    eprintln!("peak {} MiB: {}", peak / MIB, reports_excerpt(&message));
+    assert!(message.contains("fileSchema"), "{message}");
+    assert!(peak < 128 * MIB, "peak {} MiB", peak / MIB);
+}
+
+/// Two CSV files of 60,000 rows each whose keys start with a distinct 1,000-byte folder:
+/// two prefixes a row at depth 2, each a kilobyte. The tally's bound counted prefixes
+/// (65,536 per reader, a million shared), not their bytes: 265 MiB for 1.3 MB of gzip
+/// (75 MiB now).
+/// Now the names are bounded too, and the breakdown says what it did not track.
+#[test]
+fn long_prefixes_are_bounded_by_their_bytes() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    let rows = 60_000;
+    let store = InMemory::new();
+    let mut files = Vec::new();
+    rt.block_on(async {
+        for part in 0..2 {
+            let mut csv = String::with_capacity(rows * 1_100);
+            for i in 0..rows {
+                csv.push_str(&format!(
+                    "\"src\",\"{part}{i:0>999}/sub/k\",\"10\",\"2026-11-20T00:00:00.000Z\"\n"
+                ));
+            }
+            let gz = gzip(&[csv.as_bytes()]);
+            let key = format!("inv/data/part-{part}.csv.gz");
+            files.push((key.clone(), gz.len()));
+            put(&store, &key, gz).await;
+        }
+        let files: Vec<(&str, usize)> = files.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        let manifest = s3_manifest("CSV", "Bucket, Key, Size, LastModifiedDate", &files);
+        put(&store, "inv/manifest.json", manifest).await;
+    });
+    let (result, peak) = read(&rt, Arc::new(store), "inv/manifest.json");
+    let report = result.unwrap();
+    eprintln!("peak {} MiB", peak / MIB);
+    assert_eq!(report.objects, 2 * rows as u64);
+    assert!(
+        !report.prefixes.is_exact(),
+        "past the name bound: untracked"
+    );
+    assert!(peak < 128 * MIB, "peak {} MiB", peak / MIB);
+}
+
+/// A Parquet file whose footer (3.5 MB, under the 4 MiB footer limit) declares 500,000
+/// columns of a byte or so each: the parquet crate decoded every schema element (and the
+/// Arrow schema made of them) before anything looked at a page, 215 MiB for one file.
+/// The footer is walked first and its lists bounded.
+#[test]
+fn a_footer_of_many_small_elements_is_refused_before_it_is_decoded() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    let columns = 500_000u64;
+    let mut footer = vec![0x15, 0x02]; // version 1
+    footer.extend([0x19, 0xfc]); // schema: a list of structs, its size next
+    varint(&mut footer, columns + 1);
+    footer.extend([0x48, 6]); // the root: name "schema", num_children
+    footer.extend(b"schema");
+    footer.push(0x15);
+    varint(&mut footer, columns * 2);
+    footer.push(0x00);
+    for _ in 0..columns {
+        // type INT32, repetition OPTIONAL, name "c"
+        footer.extend([0x15, 0x02, 0x25, 0x02, 0x18, 0x01, b'c', 0x00]);
+    }
+    footer.extend([0x16, 0x00, 0x19, 0x0c, 0x00]); // num_rows 0, no row groups, end
+    assert!(footer.len() < 4 << 20, "{} bytes", footer.len());
+    let mut file = b"PAR1".to_vec();
+    file.extend(&footer);
+    file.extend((footer.len() as u32).to_le_bytes());
+    file.extend(b"PAR1");
+    drop(footer);
+    let store = rt.block_on(s3_parquet(file));
+    let (result, peak) = read(&rt, store, "inv/manifest.json");
+    let message = error_text(&result);
+    eprintln!("peak {} MiB: {}", peak / MIB, reports_excerpt(&message));
+    assert!(message.contains("footer"), "{message}");
+    assert!(peak < 32 * MIB, "peak {} MiB", peak / MIB);
+}
+
+fn varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
 }

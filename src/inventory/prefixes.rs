@@ -392,25 +392,47 @@ type FastMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 pub(crate) struct Tally {
     depth: usize,
     bound: usize,
+    /// The most bytes of prefix names `map` may hold: a count alone bounds nothing when a
+    /// name can be a kilobyte (a key's length).
+    name_bound: usize,
+    /// Bytes of prefix names in `map`.
+    names: usize,
     map: FastMap<(usize, Counts)>,
     untracked: Vec<Counts>,
 }
 
+/// The name bytes a tally of `n` prefixes may hold: 64 a prefix on average (real
+/// prefixes take a few dozen), so the names never outweigh the entries' own overhead by
+/// much.
+#[cfg(feature = "reports")]
+pub(crate) const NAME_BYTES_PER_PREFIX: usize = 64;
+
 #[cfg(feature = "reports")]
 impl Tally {
-    /// Totals down to `depth` segments, for at most `bound` distinct prefixes.
+    /// Totals down to `depth` segments, for at most `bound` distinct prefixes whose names
+    /// take at most [`NAME_BYTES_PER_PREFIX`] bytes each on average.
     pub(crate) fn with_bound(depth: usize, bound: usize) -> Self {
+        Self::with_bounds(depth, bound, bound.saturating_mul(NAME_BYTES_PER_PREFIX))
+    }
+
+    /// Totals down to `depth` segments, for at most `bound` distinct prefixes whose names
+    /// take at most `name_bound` bytes in all.
+    pub(crate) fn with_bounds(depth: usize, bound: usize, name_bound: usize) -> Self {
         Self {
             depth,
             bound,
+            name_bound,
+            names: 0,
             map: FastMap::default(),
             untracked: Vec::new(),
         }
     }
 
-    /// Whether one more object could exceed the bound (it adds up to `depth` prefixes).
-    pub(crate) fn is_full(&self) -> bool {
+    /// Whether the object `relative` could exceed a bound: it adds up to `depth` prefixes,
+    /// each at most as long as it is.
+    pub(crate) fn is_full(&self, relative: &str) -> bool {
         self.map.len() + self.depth > self.bound
+            || self.names + self.depth.saturating_mul(relative.len()) > self.name_bound
     }
 
     /// Account one object whose key, relative to the report's prefix, is `relative`.
@@ -438,19 +460,27 @@ impl Tally {
     fn add_entry(&mut self, prefix: &str, depth: usize, counts: Counts) {
         if let Some((_, existing)) = self.map.get_mut(prefix) {
             existing.merge(counts);
-        } else if self.map.len() < self.bound {
+        } else if self.has_room(prefix) {
+            self.names += prefix.len();
             self.map.insert(prefix.into(), (depth, counts));
         } else {
             add_levels(&mut self.untracked, &level_counts(depth, counts));
         }
     }
 
+    /// Whether a new prefix named `prefix` fits both bounds.
+    fn has_room(&self, prefix: &str) -> bool {
+        self.map.len() < self.bound && self.names + prefix.len() <= self.name_bound
+    }
+
     /// Move every total into `shared` (which applies its own bound), leaving this empty.
     pub(crate) fn drain_into(&mut self, shared: &mut Tally) {
+        self.names = 0;
         for (prefix, (depth, counts)) in self.map.drain() {
             if let Some((_, existing)) = shared.map.get_mut(&prefix) {
                 existing.merge(counts);
-            } else if shared.map.len() < shared.bound {
+            } else if shared.has_room(&prefix) {
+                shared.names += prefix.len();
                 shared.map.insert(prefix, (depth, counts));
             } else {
                 add_levels(&mut shared.untracked, &level_counts(depth, counts));
@@ -636,7 +666,7 @@ mod tests {
             let mut shared = Tally::with_bound(2, 1_000);
             let mut local = Tally::with_bound(2, 50);
             for (k, s) in &keys {
-                if local.is_full() {
+                if local.is_full(k) {
                     local.drain_into(&mut shared);
                 }
                 local.add(k, *s);
@@ -648,6 +678,29 @@ mod tests {
             assert!(tallied.is_exact());
             assert!(names(&listing).len() == 40 && listing.other().prefixes > 0);
         }
+    }
+
+    #[cfg(feature = "reports")]
+    #[test]
+    fn long_prefix_names_fill_a_tally_by_their_bytes() {
+        // 1,000 prefixes of a kilobyte each: a count bound of 100 would hold 100 KB of
+        // names; a name bound of 10 KB holds 10 of them and calls the rest untracked.
+        let mut tally = Tally::with_bounds(1, 100, 10_000);
+        let mut local = Tally::with_bounds(1, 100, 3_000);
+        for i in 0..1_000 {
+            let key = format!("{i:0>1000}/object");
+            if local.is_full(&key) {
+                local.drain_into(&mut tally);
+            }
+            local.add(&key, 1);
+            assert!(local.names <= 3_000 && local.map.len() <= 3);
+        }
+        local.drain_into(&mut tally);
+        assert_eq!(tally.map.len(), 10);
+        assert!(tally.names <= 10_000);
+        let breakdown = tally.into_breakdown(100);
+        assert!(!breakdown.is_exact());
+        assert_eq!(breakdown.other().objects, 990);
     }
 
     #[cfg(feature = "reports")]

@@ -148,6 +148,28 @@ where
     de.deserialize_seq(Bounded(std::marker::PhantomData))
 }
 
+/// A `fileSchema` of at most [`SCHEMA_LIMIT`] bytes, refused before it is copied.
+fn schema<'de, D: serde::Deserializer<'de>>(de: D) -> Result<String, D::Error> {
+    struct Schema;
+    impl serde::de::Visitor<'_> for Schema {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a list of columns of at most {SCHEMA_LIMIT} bytes")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<String, E> {
+            if text.len() > SCHEMA_LIMIT {
+                return Err(E::custom(format!(
+                    "{} bytes (the limit is {SCHEMA_LIMIT}; S3 Inventory writes a few \
+                     hundred)",
+                    text.len()
+                )));
+            }
+            Ok(text.to_string())
+        }
+    }
+    de.deserialize_str(Schema)
+}
+
 fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T, String> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -209,7 +231,7 @@ fn parse_path(raw: &str, manifest: &Path) -> Result<Path, String> {
 struct S3Manifest {
     source_bucket: Option<String>,
     file_format: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "schema")]
     file_schema: String,
     #[serde(deserialize_with = "bounded")]
     files: Vec<S3File>,
@@ -224,6 +246,10 @@ struct S3File {
     #[serde(rename = "MD5checksum")]
     md5: Option<String>,
 }
+
+/// The longest `fileSchema` read: S3 Inventory's has at most a few dozen fields, a few
+/// hundred bytes. Split, each of its bytes could become a column name of its own.
+pub(crate) const SCHEMA_LIMIT: usize = 64 << 10;
 
 fn s3(key: &Path, bytes: &[u8]) -> Result<Plan, String> {
     let manifest: S3Manifest = parse(bytes, "S3 Inventory")?;

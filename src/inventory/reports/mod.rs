@@ -48,7 +48,10 @@
 //! [`ScanOptions::tracked_prefixes`]: within that bound they are exactly a listing's; past
 //! it see [`PrefixBreakdown::untracked`](super::PrefixBreakdown::untracked).
 //! `tracked_prefixes` is 1,000,000 distinct prefixes by default (every level counts;
-//! about 100 bytes each; the command's `--tracked-prefixes`). Past it a prefix met for
+//! about 100 bytes each; the command's `--tracked-prefixes`), whose names take at most
+//! 64 bytes each on average (a prefix can be as long as a key: a kilobyte). Each reader
+//! also keeps its own tally of at most 65,536 prefixes and 4 MiB of names before it
+//! hands them on. Past the bound a prefix met for
 //! the first time is not tracked: its objects still count in the totals and in every
 //! tracked ancestor, and the breakdown says per level how many objects and bytes fell
 //! under untracked prefixes
@@ -402,8 +405,10 @@ pub(crate) struct Row<'a> {
     pub delete_marker: Option<bool>,
 }
 
-/// Objects below this many rows go to the shared prefix tally at once.
+/// A reader's own prefix tally holds at most this many prefixes, and names of at most
+/// [`LOCAL_NAMES`] bytes, before it goes to the shared one.
 const LOCAL_TALLY: usize = 1 << 16;
+const LOCAL_NAMES: usize = 4 << 20;
 
 /// The longest key a row may have, in bytes: S3 and GCS keys are at most 1,024 bytes of
 /// UTF-8 (Azure's names, counted in characters, have their own bound: see
@@ -456,7 +461,7 @@ impl Rows {
         let depth = job.template.prefixes.depth();
         Self {
             report: job.template.clone(),
-            tally: Tally::with_bound(depth, LOCAL_TALLY),
+            tally: Tally::with_bounds(depth, LOCAL_TALLY, LOCAL_NAMES),
             classes: HashMap::default(),
             classes_other: super::Counts::default(),
             counted: Counted::default(),
@@ -520,7 +525,7 @@ impl Rows {
                 None => self.classes_other.add(size),
             }
         }
-        if self.tally.is_full() {
+        if self.tally.is_full(relative) {
             self.drain();
         }
         self.tally.add(relative, size);

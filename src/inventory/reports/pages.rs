@@ -193,6 +193,21 @@ pub(crate) fn walk(
     Ok(())
 }
 
+/// The most list, set and map elements a footer may hold, all its lists together. The
+/// parquet crate decodes each into a struct of up to a few hundred bytes (a column chunk's
+/// metadata, a schema element, the Arrow field made of it); a report's footer holds a few
+/// hundred to a few thousand. Bytes alone bound nothing useful here: one element can take
+/// a byte, and a footer of [`FOOTER_LIMIT`](super::parquet::FOOTER_LIMIT) bytes could
+/// hold millions.
+pub(crate) const FOOTER_ELEMENTS: u64 = 1 << 16;
+
+/// Walk a file's footer (its `FileMetaData`, Thrift compact protocol) before the parquet
+/// crate decodes it: at most [`FOOTER_ELEMENTS`] list elements, nested at most
+/// [`DEPTH_LIMIT`] deep, every value inside the bytes.
+pub(crate) fn check_footer(footer: &[u8]) -> Result<(), String> {
+    Thrift::new(footer, "footer", FOOTER_ELEMENTS).skip(STRUCT, 0)
+}
+
 /// How many bytes a gzip stream (or several, one after another, as the parquet crate reads
 /// them) inflates to, reading at most one past `expected`.
 fn inflated_size(body: &[u8], expected: u64) -> Result<u64, String> {
@@ -238,7 +253,7 @@ const DATA_PAGE_V2: i32 = 3;
 impl Header {
     /// A header from the start of `bytes`, and its length.
     fn parse(bytes: &[u8]) -> Result<(Header, usize), String> {
-        let mut input = Thrift { bytes, at: 0 };
+        let mut input = Thrift::new(bytes, "header", u64::MAX);
         let mut kind = None;
         let mut inflated = None;
         let mut compressed = None;
@@ -364,14 +379,39 @@ impl Fields {
 struct Thrift<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// What the bytes are, for messages: `header` or `footer`.
+    what: &'static str,
+    /// List, set and map elements still allowed.
+    elements: u64,
 }
 
-impl Thrift<'_> {
+impl<'a> Thrift<'a> {
+    fn new(bytes: &'a [u8], what: &'static str, elements: u64) -> Self {
+        Thrift {
+            bytes,
+            at: 0,
+            what,
+            elements,
+        }
+    }
+
+    fn cut_short(&self) -> String {
+        format!("its {} is cut short (or longer than the limit)", self.what)
+    }
+
+    /// One more list, set or map element.
+    fn element_allowed(&mut self) -> Result<(), String> {
+        self.elements = self.elements.checked_sub(1).ok_or_else(|| {
+            format!(
+                "its {} holds more than {FOOTER_ELEMENTS} list elements (the limit)",
+                self.what
+            )
+        })?;
+        Ok(())
+    }
+
     fn byte(&mut self) -> Result<u8, String> {
-        let b = *self
-            .bytes
-            .get(self.at)
-            .ok_or("its header is cut short (or longer than the limit)")?;
+        let b = *self.bytes.get(self.at).ok_or_else(|| self.cut_short())?;
         self.at += 1;
         Ok(b)
     }
@@ -381,7 +421,7 @@ impl Thrift<'_> {
             .ok()
             .and_then(|n| self.at.checked_add(n))
             .filter(|&end| end <= self.bytes.len())
-            .ok_or("its header is cut short (or longer than the limit)")?;
+            .ok_or_else(|| self.cut_short())?;
         self.at = end;
         Ok(())
     }
@@ -395,7 +435,10 @@ impl Thrift<'_> {
                 return Ok(value);
             }
         }
-        Err("its header holds an integer of more than 10 bytes".into())
+        Err(format!(
+            "its {} holds an integer of more than 10 bytes",
+            self.what
+        ))
     }
 
     fn zigzag(&mut self) -> Result<i64, String> {
@@ -412,10 +455,11 @@ impl Thrift<'_> {
         let ty = b & 0x0f;
         let delta = i16::from(b >> 4);
         let id = if delta == 0 {
-            i16::try_from(self.zigzag()?).map_err(|_| "its header has a field id past i16")?
+            i16::try_from(self.zigzag()?)
+                .map_err(|_| format!("its {} has a field id past i16", self.what))?
         } else {
             last.checked_add(delta)
-                .ok_or("its header has a field id past i16")?
+                .ok_or_else(|| format!("its {} has a field id past i16", self.what))?
         };
         *last = id;
         Ok(Some((id, ty)))
@@ -423,22 +467,29 @@ impl Thrift<'_> {
 
     fn i32(&mut self, ty: u8) -> Result<i32, String> {
         if ty != I32 {
-            return Err(format!("its header has type {ty} where an i32 belongs"));
+            return Err(format!(
+                "its {} has type {ty} where an i32 belongs",
+                self.what
+            ));
         }
-        i32::try_from(self.zigzag()?).map_err(|_| "its header has an i32 out of range".into())
+        i32::try_from(self.zigzag()?)
+            .map_err(|_| format!("its {} has an i32 out of range", self.what))
     }
 
     /// A count or size: an i32 that is not negative.
     fn size(&mut self, ty: u8, name: &str) -> Result<u64, String> {
         let v = self.i32(ty)?;
-        u64::try_from(v).map_err(|_| format!("its header gives {name} {v}"))
+        u64::try_from(v).map_err(|_| format!("its {} gives {name} {v}", self.what))
     }
 
     fn bool(&mut self, ty: u8) -> Result<bool, String> {
         match ty {
             TRUE => Ok(true),
             FALSE => Ok(false),
-            _ => Err(format!("its header has type {ty} where a bool belongs")),
+            _ => Err(format!(
+                "its {} has type {ty} where a bool belongs",
+                self.what
+            )),
         }
     }
 
@@ -446,7 +497,7 @@ impl Thrift<'_> {
     /// least one byte, so a count in a list header cannot make this loop past the bytes.
     fn skip(&mut self, ty: u8, depth: usize) -> Result<(), String> {
         if depth > DEPTH_LIMIT {
-            return Err(format!("its header nests deeper than {DEPTH_LIMIT}"));
+            return Err(format!("its {} nests deeper than {DEPTH_LIMIT}", self.what));
         }
         match ty {
             TRUE | FALSE => Ok(()),
@@ -472,6 +523,7 @@ impl Thrift<'_> {
                 }
                 let types = self.byte()?;
                 for _ in 0..n {
+                    self.element_allowed()?;
                     self.element(types >> 4, depth)?;
                     self.element(types & 0x0f, depth)?;
                 }
@@ -484,12 +536,16 @@ impl Thrift<'_> {
                 }
                 Ok(())
             }
-            _ => Err(format!("its header has a value of unknown type {ty}")),
+            _ => Err(format!(
+                "its {} has a value of unknown type {ty}",
+                self.what
+            )),
         }
     }
 
     fn elements(&mut self, n: u64, ty: u8, depth: usize) -> Result<(), String> {
         for _ in 0..n {
+            self.element_allowed()?;
             self.element(ty, depth)?;
         }
         Ok(())

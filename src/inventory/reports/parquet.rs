@@ -9,7 +9,8 @@
 //! bytes: a page inflates to at most [`pages::PAGE_LIMIT`], a dictionary value is at most
 //! [`VALUE_LIMIT`] (else the file fails, naming row group and column), and the batch is
 //! as many rows as keep what the pages can decode to under [`BATCH_BYTES`] (8,192 for
-//! real reports). The footer is refused past [`FOOTER_LIMIT`], and past
+//! real reports). The footer is refused past [`FOOTER_LIMIT`] bytes and
+//! [`pages::FOOTER_ELEMENTS`] list elements (walked before it is decoded), and past
 //! [`ROWS_PER_BYTE`] rows a byte of the file.
 
 use super::manifest::DataFile;
@@ -31,7 +32,7 @@ use md5::{Digest, Md5};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
-use parquet::arrow::async_reader::{AsyncFileReader, MetadataFetch};
+use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::basic::Type as PhysicalType;
 use parquet::column::page::{Page, PageReader};
@@ -629,17 +630,48 @@ impl AsyncFileReader for StoreReader {
         .boxed()
     }
 
+    /// The footer, read as the parquet crate would (its length and `PAR1` in the last
+    /// eight bytes, the metadata before them), refused past [`FOOTER_LIMIT`] before it is
+    /// fetched and walked ([`pages::check_footer`]) before it is decoded. One request when
+    /// the footer fits in the last 64 KiB, as nearly every report's does.
     fn get_metadata<'a>(
         &'a mut self,
         options: Option<&'a ArrowReaderOptions>,
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
         async move {
             let size = self.size;
-            let metadata = ParquetMetaDataReader::new()
-                .with_arrow_reader_options(options)
-                .with_prefetch_hint(Some(64 << 10))
-                .load_and_finish(FooterFetch(self), size)
-                .await?;
+            if size < 12 {
+                return Err(ParquetError::General(format!(
+                    "{size} bytes is too short for a Parquet file"
+                )));
+            }
+            let tail = self.get_bytes(size.saturating_sub(64 << 10)..size).await?;
+            let end = &tail[tail.len() - 8..];
+            if &end[4..] != b"PAR1" {
+                return Err(ParquetError::General(
+                    "it does not end in PAR1 (an encrypted footer ends in PARE: not read)".into(),
+                ));
+            }
+            let length = u64::from(u32::from_le_bytes([end[0], end[1], end[2], end[3]]));
+            if length > FOOTER_LIMIT {
+                return Err(ParquetError::General(format!(
+                    "a footer of {length} bytes (the limit is {FOOTER_LIMIT})"
+                )));
+            }
+            if length + 12 > size {
+                return Err(ParquetError::General(format!(
+                    "a footer of {length} bytes in a file of {size}"
+                )));
+            }
+            let footer = match (tail.len() as u64).checked_sub(length + 8) {
+                Some(at) => tail.slice(at as usize..tail.len() - 8),
+                None => self.get_bytes(size - 8 - length..size - 8).await?,
+            };
+            pages::check_footer(&footer).map_err(ParquetError::General)?;
+            let metadata = ParquetMetaDataReader::decode_metadata_with_options(
+                &footer,
+                options.map(|o| o.metadata_options()),
+            )?;
             Ok(Arc::new(metadata))
         }
         .boxed()
@@ -691,25 +723,6 @@ impl AsyncFileReader for Checked {
             ))
         }
         .boxed()
-    }
-}
-
-/// The reads of the footer, each refused past [`FOOTER_LIMIT`] (before it is read).
-struct FooterFetch<'a>(&'a mut StoreReader);
-
-impl MetadataFetch for FooterFetch<'_> {
-    fn fetch(
-        &mut self,
-        range: std::ops::Range<u64>,
-    ) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        if range.end.saturating_sub(range.start) > FOOTER_LIMIT {
-            let message = format!(
-                "a footer of {} bytes (the limit is {FOOTER_LIMIT})",
-                range.end.saturating_sub(range.start)
-            );
-            return async move { Err(ParquetError::General(message)) }.boxed();
-        }
-        self.0.get_bytes(range)
     }
 }
 
