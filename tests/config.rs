@@ -963,3 +963,48 @@ fn an_azure_account_is_one_place_however_it_is_written() {
         "{err}"
     );
 }
+
+#[test]
+fn a_flavor_is_the_endpoint_it_stands_for() {
+    let (_dir, _path, config) = load_file(
+        "stores.toml",
+        "[stores.r2]\nprovider = \"s3\"\nflavor = \"r2\"\naccount = \"0f1e2d3c\"\nbucket = \"media\"\n\
+         [stores.r2_spelled_out]\nprovider = \"s3\"\nbucket = \"media\"\nregion = \"auto\"\n\
+         endpoint = \"https://0f1e2d3c.r2.cloudflarestorage.com\"\n\
+         [stores.b2]\nprovider = \"s3\"\nflavor = \"b2\"\nregion = \"us-west-004\"\nbucket = \"media\"\n\
+         [stores.gcs]\nprovider = \"s3\"\nflavor = \"gcs-hmac\"\nbucket = \"media\"\n",
+    );
+    let config = config.unwrap();
+    let place = |name: &str| config.place(name).unwrap().unwrap();
+    assert_eq!(place("r2"), place("r2_spelled_out"));
+    assert!(config.check_distinct(&["r2", "r2_spelled_out"]).is_err());
+    assert!(
+        place("b2").contains("s3.us-west-004.backblazeb2.com"),
+        "{}",
+        place("b2")
+    );
+    assert!(
+        place("gcs").contains("storage.googleapis.com"),
+        "{}",
+        place("gcs")
+    );
+    // What a flavor needs is asked for by key; an account is one host-name label.
+    let err = toml_error("[stores.z]\nprovider = \"s3\"\nflavor = \"r2\"\nbucket = \"b\"\n");
+    assert!(
+        err.contains("key `account`") && err.contains("Cloudflare"),
+        "{err}"
+    );
+    let err = toml_error(
+        "[stores.z]\nprovider = \"s3\"\nflavor = \"r2\"\nbucket = \"b\"\naccount = \"x.evil.com:1/\"\n",
+    );
+    assert!(err.contains("key `account`"), "{err}");
+    let err = toml_error("[stores.z]\nprovider = \"s3\"\nflavor = \"minio\"\nbucket = \"b\"\n");
+    assert!(err.contains("key `endpoint`"), "{err}");
+    let err = toml_error("[stores.z]\nprovider = \"s3\"\nflavor = \"r3\"\nbucket = \"b\"\n");
+    assert!(err.contains("flavor") && err.contains("r2"), "{err}");
+    let err = toml_error("[stores.z]\nprovider = \"s3\"\naccount = \"a\"\nbucket = \"b\"\n");
+    assert!(
+        err.contains("key `account`") && err.contains("flavor"),
+        "{err}"
+    );
+}

@@ -86,6 +86,8 @@
 //! | `s3` | `bucket` | string, **required** | bucket name |
 //! | | `region` | string | default `us-east-1`; use that for MinIO |
 //! | | `endpoint` | URL | S3-compatible server, e.g. `http://127.0.0.1:9000` |
+//! | | `flavor` | `"r2"`, `"b2"`, `"wasabi"`, `"spaces"`, `"oci"`, `"gcs-hmac"`, `"minio"`, `"ceph"`, `"seaweedfs"` | the S3-compatible service the bucket is on: sets its endpoint, region, options and listing order where the store leaves them unset (table: [`Flavor`]) |
+//! | | `account` | string | with `flavor = "r2"` the Cloudflare account id, with `"oci"` the tenancy's namespace (part of the endpoint's host) |
 //! | | `allow_http` | bool | permit an `http://` endpoint |
 //! | | `ca_file` | path | PEM file of certificate authorities trusted besides the system's (a private CA); relative to the config file. Unset: the file `AWS_CA_BUNDLE` names. `SSL_CERT_FILE` extends the system's roots for every store |
 //! | | `access_key_id` | string | |
@@ -94,7 +96,7 @@
 //! | | `profile` | string | the AWS profile to take keys, session token, `region` and `endpoint_url` from (`~/.aws/credentials`, `~/.aws/config`, or `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE`); without it `AWS_PROFILE`, else `default` if it exists. The store's own keys come first, then (for a profile not named here) `AWS_ACCESS_KEY_ID`; profiles that run something for their keys (`credential_process`, `role_arn`, SSO) are refused by name |
 //! | | `virtual_hosted_style` | bool | `bucket.host/key` instead of path-style `host/bucket/key` (default path-style, what MinIO wants) |
 //! | | `skip_signature` | bool | unsigned requests (public buckets) |
-//! | | `list_order` | `"server"` or `"sorted"` | `"sorted"`: stratus lists folder by folder in byte order, for servers that do not (SeaweedFS); at least one request per folder (default `"server"`) |
+//! | | `list_order` | `"server"` or `"sorted"` | `"sorted"`: stratus lists folder by folder in byte order, for servers that do not (SeaweedFS); at least one request per folder (default `"server"`, `"sorted"` with `flavor = "seaweedfs"`) |
 //! | | `options` | table | any other `AmazonS3ConfigKey`, e.g. `aws_copy_if_not_exists`, `aws_conditional_put`, `aws_server_side_encryption`, `timeout`, `connect_timeout` |
 //! | | `retry` | table | `max_retries`, `retry_timeout`, `init_backoff`, `max_backoff` (durations like `"30s"`), `backoff_base`; unset fields keep object_store's defaults (10 retries, 3 min) |
 //! | `gcs` | `bucket` | string, **required** | |
@@ -308,8 +310,8 @@ mod url_https;
 pub use self::member::{MemberStore, ReplicatedMember, ShardedMember};
 pub use self::options::{OptionValue, Options};
 pub use self::providers::{
-    AzureConfig, GcsConfig, ListOrder, LocalConfig, MemoryConfig, ProviderConfig, ReplicatedConfig,
-    S3Config, ShardedConfig,
+    AzureConfig, Flavor, GcsConfig, ListOrder, LocalConfig, MemoryConfig, ProviderConfig,
+    ReplicatedConfig, S3Config, ShardedConfig,
 };
 pub use self::registry::ConfigRegistry;
 pub use self::retry::RetrySettings;

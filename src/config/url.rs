@@ -265,7 +265,7 @@ mod tests {
             panic!("expected s3")
         };
         assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(s3.list_order, crate::config::ListOrder::Sorted);
+        assert_eq!(s3.list_order, Some(crate::config::ListOrder::Sorted));
         assert!(s3.options.0.contains_key("aws_copy_if_not_exists"));
     }
 
@@ -402,7 +402,7 @@ mod tests {
         else {
             panic!("expected s3")
         };
-        assert_eq!(s3.list_order, crate::config::ListOrder::Sorted);
+        assert_eq!(s3.list_order, Some(crate::config::ListOrder::Sorted));
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub enum Backend {
     Moto,
     /// S3 API on SeaweedFS, a production S3 server that checks signatures (the
     /// MinIO-class server of the suite: MinIO itself cannot be installed here), with
-    /// `list_order = "sorted"` as SeaweedFS needs (its own order is not byte order).
+    /// `flavor = "seaweedfs"`, which sets its region and `list_order = "sorted"` (its own
+    /// order is not byte order).
     SeaweedFs,
     /// Azure Blob on Azurite.
     Azurite,
@@ -123,8 +124,8 @@ impl Backend {
                 let (key, secret) = seaweed_identity(Identity::Admin);
                 format!(
                     "provider = \"s3\"\nbucket = \"{bucket}\"\nprefix = \"{prefix}\"\nendpoint = \"{}\"\n\
-                     allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"{key}\"\n\
-                     secret_access_key = \"{secret}\"\nlist_order = \"sorted\"\n\
+                     allow_http = true\nflavor = \"seaweedfs\"\naccess_key_id = \"{key}\"\n\
+                     secret_access_key = \"{secret}\"\n\
                      options = {{ aws_copy_if_not_exists = \"multipart\" }}\n",
                     self.endpoint()?
                 )

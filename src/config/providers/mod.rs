@@ -134,9 +134,11 @@ mod aws_profile;
 mod azure_connection;
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 mod ca;
+mod s3_flavor;
 
 // Types a provider defines besides its config, re-exported beside it.
 pub use self::s3::ListOrder;
+pub use self::s3_flavor::Flavor;
 
 registry! {
     /// `provider = "s3"`

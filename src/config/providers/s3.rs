@@ -1,6 +1,8 @@
 //! `provider = "s3"`: AWS S3 and S3-compatible servers (MinIO, Ceph, R2, SeaweedFS, moto...).
 
+pub use super::s3_flavor::Flavor;
 use super::{check_remote, secrets_of, Registration, Provider, UrlForm};
+use std::borrow::Cow;
 use crate::config::place::{endpoint_space, Place};
 use crate::config::{BuildError, KeyError, Options, Resolve, RetrySettings, Secret};
 use object_store::ObjectStore;
@@ -41,6 +43,16 @@ pub struct S3Config {
     /// Endpoint URL for S3-compatible servers, e.g. `http://127.0.0.1:9000`.
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// The S3-compatible service the bucket is on (`"r2"`, `"b2"`, `"wasabi"`, `"spaces"`,
+    /// `"oci"`, `"gcs-hmac"`, `"minio"`, `"ceph"`, `"seaweedfs"`): it sets what that
+    /// service needs where this store leaves it unset ([`Flavor`]). Unset: AWS, or any
+    /// server `endpoint` names.
+    #[serde(default)]
+    pub flavor: Option<Flavor>,
+    /// The account a flavor puts in its endpoint: the Cloudflare account id (`r2`), the
+    /// tenancy's namespace (`oci`).
+    #[serde(default)]
+    pub account: Option<String>,
     /// Permit a plain `http://` endpoint.
     #[serde(default)]
     pub allow_http: bool,
@@ -76,9 +88,10 @@ pub struct S3Config {
     /// Retry and backoff settings (object_store has no config keys for them).
     #[serde(default)]
     pub retry: Option<RetrySettings>,
-    /// How listings are ordered: `"server"` (the default) or `"sorted"`.
+    /// How listings are ordered: `"server"` (the default, but `"sorted"` for flavor
+    /// `seaweedfs`) or `"sorted"`.
     #[serde(default)]
-    pub list_order: ListOrder,
+    pub list_order: Option<ListOrder>,
 }
 
 /// How an S3 store's listings are ordered (`list_order`).
@@ -117,19 +130,20 @@ impl Provider for S3Config {
         }
     }
 
-    /// Endpoint form, retry settings and option keys.
+    /// What the flavor needs, endpoint form, retry settings and option keys.
     fn validate(&self) -> Result<(), KeyError> {
+        let this = self.resolved()?;
         check_remote(
-            self.retry.as_ref(),
-            &self.options,
-            self.endpoint.as_deref(),
-            self.allow_http,
+            this.retry.as_ref(),
+            &this.options,
+            this.endpoint.as_deref(),
+            this.allow_http,
         )?;
-        if let Some(region) = &self.region {
+        if let Some(region) = &this.region {
             check_region(region).map_err(|message| KeyError::new("region", message))?;
         }
         #[cfg(feature = "aws")]
-        self.config_keys()?;
+        this.config_keys()?;
         Ok(())
     }
 
@@ -150,18 +164,20 @@ impl Provider for S3Config {
     }
 
     fn place(&self, _: &str) -> Option<Place> {
-        let elsewhere = match &self.endpoint {
+        let this = self.resolved().unwrap_or(Cow::Borrowed(self));
+        let elsewhere = match &this.endpoint {
             Some(_) => None,
-            None => self.endpoint_elsewhere(),
+            None => this.endpoint_elsewhere(),
         };
-        let endpoint = endpoint_space(self.endpoint.as_deref().or(elsewhere.as_deref()), "AWS");
-        Some(Place::new(format!("s3 {endpoint} bucket {}", self.bucket), ""))
+        let endpoint = endpoint_space(this.endpoint.as_deref().or(elsewhere.as_deref()), "AWS");
+        Some(Place::new(format!("s3 {endpoint} bucket {}", this.bucket), ""))
     }
 
     #[cfg(feature = "aws")]
     fn build(&self, label: &str, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
-        let store: Arc<dyn ObjectStore> = Arc::new(self.client(label, resolve.requests)?);
-        Ok(match self.list_order {
+        let this = self.resolved()?;
+        let store: Arc<dyn ObjectStore> = Arc::new(this.client(label, resolve.requests)?);
+        Ok(match this.list_order.unwrap_or_default() {
             ListOrder::Server => store,
             ListOrder::Sorted => crate::layer::KeyOrderedStore::wrap(store, None),
         })
@@ -173,7 +189,11 @@ impl Provider for S3Config {
         label: &str,
         requests: &crate::requests::Requests,
     ) -> Option<Result<Arc<dyn object_store::signer::Signer>, BuildError>> {
-        Some(self.client(label, requests).map(|c| Arc::new(c) as _))
+        let client = match self.resolved() {
+            Ok(this) => this.client(label, requests),
+            Err(e) => Err(e.into()),
+        };
+        Some(client.map(|c| Arc::new(c) as _))
     }
 
     fn url_base(&self) -> Option<String> {
@@ -205,6 +225,23 @@ fn check_region(region: &str) -> Result<(), String> {
 }
 
 impl S3Config {
+    /// This configuration with what its [`Flavor`] needs filled in where it is unset
+    /// (its options are added by `config_keys`).
+    fn resolved(&self) -> Result<Cow<'_, Self>, KeyError> {
+        let Some(flavor) = self.flavor else {
+            if self.account.is_some() {
+                return Err(KeyError::new(
+                    "account",
+                    "is only read with `flavor = \"r2\"` or `\"oci\"`",
+                ));
+            }
+            return Ok(Cow::Borrowed(self));
+        };
+        let mut this = self.clone();
+        flavor.fill(&mut this)?;
+        Ok(Cow::Owned(this))
+    }
+
     /// The endpoint the client will use when this store sets none: the environment's
     /// (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT`), else the AWS profile's.
     /// Two stores reaching one server one way each are one place. A value that is no
@@ -410,6 +447,8 @@ impl S3Config {
             prefix: None,
             region: None,
             endpoint: None,
+            flavor: None,
+            account: None,
             allow_http: false,
             ca_file: None,
             access_key_id: None,
@@ -420,7 +459,7 @@ impl S3Config {
             skip_signature: false,
             options: Options::default(),
             retry: None,
-            list_order: ListOrder::Server,
+            list_order: None,
         }
     }
 
@@ -465,6 +504,41 @@ impl S3Config {
                 .into_iter()
                 .filter_map(|(k, v)| Some((k, v?.to_string()))),
         );
+        for (name, value) in self.flavor.map_or(&[][..], Flavor::options) {
+            let key: K = name.parse().expect("a flavor's option is an AmazonS3ConfigKey");
+            if !keys.iter().any(|(k, _)| *k == key) {
+                keys.push((key, value.to_string()));
+            }
+        }
         Ok(keys)
+    }
+}
+
+#[cfg(all(test, feature = "aws"))]
+mod tests {
+    use super::*;
+    use object_store::aws::AmazonS3ConfigKey as K;
+
+    fn value(config: &S3Config, key: K) -> Option<String> {
+        let config = config.resolved().unwrap();
+        let keys = config.config_keys().unwrap();
+        keys.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    #[test]
+    fn a_flavors_options_are_set_unless_the_store_sets_them() {
+        let mut r2 = S3Config::new("b");
+        r2.flavor = Some(Flavor::R2);
+        r2.account = Some("acct".into());
+        assert_eq!(
+            value(&r2, K::CopyIfNotExists).as_deref(),
+            Some("header: cf-copy-destination-if-none-match: *")
+        );
+        r2.options = toml::from_str("copy_if_not_exists = \"multipart\"").unwrap();
+        assert_eq!(value(&r2, K::CopyIfNotExists).as_deref(), Some("multipart"));
+        let mut gcs = S3Config::new("b");
+        gcs.flavor = Some(Flavor::GcsHmac);
+        assert_eq!(value(&gcs, K::DisableBulkDelete).as_deref(), Some("true"));
+        assert_eq!(value(&S3Config::new("b"), K::DisableBulkDelete), None);
     }
 }
