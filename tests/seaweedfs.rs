@@ -599,3 +599,120 @@ async fn an_aws_profile_gives_keys_region_and_endpoint_with_the_aws_precedence()
     );
     assert!(text.contains(&credentials.display().to_string()), "{text}");
 }
+
+/// A profile whose keys come from a `credential_process` that hands out short-lived keys
+/// of two identities in turn (each expiring a second after it is printed): the program
+/// runs again whenever the keys it gave are about to expire, every listing request of a
+/// folder-by-folder walk is signed with what it printed last, and both identities are
+/// accepted. A program that fails is named, with its profile, and nothing it printed is
+/// quoted.
+#[tokio::test]
+async fn a_credential_process_is_run_again_when_its_keys_expire() {
+    let admin = seaweed_identity(Identity::Admin);
+    let reader = seaweed_identity(Identity::Reader);
+    let prefix = common::unique_prefix("process");
+    let Some(seed) = seaweed_config(&prefix, &admin.0, &admin.1, "") else {
+        return;
+    };
+    let store = seed.open("sw").unwrap();
+    for k in ["a/1", "b/2", "c/3", "d/4", "top"] {
+        store.put(&Path::from(k), "xyz".into()).await.unwrap();
+    }
+    let endpoint = Backend::SeaweedFs.endpoint().unwrap();
+    let bucket = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let script = dir.path().join("creds.py");
+    // Odd runs print the admin's keys, even runs the reader's; each logs its identity.
+    std::fs::write(
+        &script,
+        format!(
+            r#"import datetime, json, sys
+runs = {:?}
+try:
+    n = len(open(runs).read().split())
+except FileNotFoundError:
+    n = 0
+who = "admin" if n % 2 == 0 else "reader"
+open(runs, "a").write(who + "\n")
+keys = {{"admin": ({:?}, {:?}), "reader": ({:?}, {:?})}}[who]
+if len(sys.argv) > 1:
+    print("s3cr3t-in-a-failure " + keys[1])
+    sys.exit(7)
+soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1)
+print(json.dumps({{"Version": 1, "AccessKeyId": keys[0], "SecretAccessKey": keys[1],
+                  "Expiration": soon.strftime("%Y-%m-%dT%H:%M:%SZ")}}))
+"#,
+            runs.display().to_string(),
+            admin.0,
+            admin.1,
+            reader.0,
+            reader.1
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile rot]\nregion = us-east-1\ncredential_process = python3 '{0}'\n\
+             [profile broken]\ncredential_process = python3 '{0}' fail\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let stores = dir.path().join("stores.toml");
+    std::fs::write(
+        &stores,
+        format!(
+            "[stores.rot]\nprovider = \"s3\"\nflavor = \"seaweedfs\"\nprofile = \"rot\"\n\
+             bucket = \"{bucket}\"\nprefix = \"{prefix}\"\nendpoint = \"{endpoint}\"\n\
+             allow_http = true\nretry = {{ max_retries = 0 }}\n\
+             [stores.broken]\nprovider = \"s3\"\nprofile = \"broken\"\nbucket = \"{bucket}\"\n\
+             endpoint = \"{endpoint}\"\nallow_http = true\nretry = {{ max_retries = 0 }}\n"
+        ),
+    )
+    .unwrap();
+    let stratus = |name: &str| {
+        let mut command = Command::new(common::stratus());
+        command
+            .args(["inventory", name, "--json", "--config"])
+            .arg(&stores)
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"));
+        for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"] {
+            command.env_remove(var);
+        }
+        let out = command.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !text.contains(&admin.1) && !text.contains(&reader.1),
+            "{text}"
+        );
+        (out.status.code(), text)
+    };
+    let (code, text) = stratus("rot");
+    assert_eq!(code, Some(0), "{text}");
+    let report: serde_json::Value = serde_json::Deserializer::from_str(&text)
+        .into_iter()
+        .next()
+        .expect(&text)
+        .expect(&text);
+    assert_eq!(report["objects"], 5, "{text}");
+    let log = std::fs::read_to_string(&runs).unwrap();
+    // A walk of four folders and the top: five listings at least, each with fresh keys.
+    assert!(log.lines().count() >= 5, "{log}");
+    assert!(log.contains("admin") && log.contains("reader"), "{log}");
+
+    let (code, text) = stratus("broken");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("credential_process `python3` of the AWS profile `broken` failed"),
+        "{text}"
+    );
+    assert!(text.contains("exit status: 7"), "{text}");
+}

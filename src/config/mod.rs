@@ -93,7 +93,7 @@
 //! | | `access_key_id` | string | |
 //! | | `secret_access_key` | secret | |
 //! | | `session_token` | secret | temporary credentials |
-//! | | `profile` | string | the AWS profile to take keys, session token, `region` and `endpoint_url` from (`~/.aws/credentials`, `~/.aws/config`, or `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE`); without it `AWS_PROFILE`, else `default` if it exists. The store's own keys come first, then (for a profile not named here) `AWS_ACCESS_KEY_ID`; profiles that run something for their keys (`credential_process`, `role_arn`, SSO) are refused by name |
+//! | | `profile` | string | the AWS profile to take keys, session token, `region` and `endpoint_url` from (`~/.aws/credentials`, `~/.aws/config`, or `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE`); without it `AWS_PROFILE`, else `default` if it exists. The store's own keys come first, then (for a profile not named here) `AWS_ACCESS_KEY_ID`; a profile's `credential_process` is run as the AWS CLI runs it and again before its keys expire; profiles that take another identity (`role_arn`, `credential_source`, SSO) are refused by name |
 //! | | `virtual_hosted_style` | bool | `bucket.host/key` instead of path-style `host/bucket/key` (default path-style, what MinIO wants) |
 //! | | `skip_signature` | bool | unsigned requests (public buckets) |
 //! | | `list_order` | `"server"` or `"sorted"` | `"sorted"`: stratus lists folder by folder in byte order, for servers that do not (SeaweedFS); at least one request per folder (default `"server"`, `"sorted"` with `flavor = "seaweedfs"`) |

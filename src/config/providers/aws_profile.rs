@@ -1,14 +1,16 @@
 //! The AWS shared files (`~/.aws/credentials`, `~/.aws/config`) for `s3` stores, read as
-//! the AWS CLI, boto3 and s5cmd read them: a profile's static keys and session token, its
-//! region and its `endpoint_url`. object_store reads only the `AWS_*` variables, web
-//! identity and the metadata services.
+//! the AWS CLI, boto3 and s5cmd read them: a profile's static keys and session token or its
+//! `credential_process` ([`super::aws_process`]), its region and its `endpoint_url`.
+//! object_store reads only the `AWS_*` variables, web identity and the metadata services.
 //!
 //! Which profile: the store's `profile` key, else `AWS_PROFILE`, else `default`. Where:
 //! `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE`, else `~/.aws/credentials` and
 //! `~/.aws/config` (`[name]` in the first, `[profile name]` in the second, `[default]`
-//! in both). The credentials file wins where both give a key. Profiles that get their
-//! credentials by running something (`credential_process`, `role_arn`, SSO, web
-//! identity) are refused by name, not passed over for the metadata service.
+//! in both). The credentials file wins where both give a key; as for the AWS CLI, static
+//! keys in the credentials file come before a `credential_process`, which comes before
+//! static keys in the config file. Profiles that take another identity (`role_arn`,
+//! `credential_source`, SSO, web identity) are refused by name, not passed over for the
+//! metadata service.
 
 use crate::config::KeyError;
 use std::collections::HashMap;
@@ -25,6 +27,8 @@ pub(super) struct Profile {
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
+    /// The command line that prints the keys, when the profile's keys come from one.
+    pub credential_process: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
 }
@@ -96,8 +100,11 @@ fn load_with(
         value(section, "aws_access_key_id").is_some()
             || value(section, "aws_secret_access_key").is_some()
     };
+    let process = get("credential_process").filter(|_| !has_keys(in_credentials));
     let keys_from = if has_keys(in_credentials) {
         in_credentials
+    } else if process.is_some() {
+        None
     } else {
         in_config
     };
@@ -105,6 +112,7 @@ fn load_with(
         access_key_id: value(keys_from, "aws_access_key_id"),
         secret_access_key: value(keys_from, "aws_secret_access_key"),
         session_token: value(keys_from, "aws_session_token"),
+        credential_process: process,
         region: get("region"),
         endpoint_url: get("endpoint_url"),
         name,
@@ -121,29 +129,24 @@ fn load_with(
     }
     // What makes the AWS CLI run something for the keys, or act as another identity
     // (a role assumed with the keys above): refused, with or without static keys.
-    let runs = [
-        "credential_process",
-        "role_arn",
-        "credential_source",
-        "web_identity_token_file",
-    ]
-    .into_iter()
-    .map(str::to_string)
-    .find(|key| get(key).is_some())
-    .or_else(|| {
-        [in_credentials, in_config]
-            .into_iter()
-            .flatten()
-            .flat_map(|section| section.keys())
-            .find(|key| key.to_ascii_lowercase().starts_with("sso_"))
-            .map(|key| key.to_ascii_lowercase())
-    });
+    let runs = ["role_arn", "credential_source", "web_identity_token_file"]
+        .into_iter()
+        .map(str::to_string)
+        .find(|key| get(key).is_some())
+        .or_else(|| {
+            [in_credentials, in_config]
+                .into_iter()
+                .flatten()
+                .flat_map(|section| section.keys())
+                .find(|key| key.to_ascii_lowercase().starts_with("sso_"))
+                .map(|key| key.to_ascii_lowercase())
+        });
     if let Some(key) = runs {
         return Err(KeyError::new(
             "profile",
             format!(
                 "the AWS profile `{}` gets its credentials by `{key}`, which stratus does \
-                 not run yet; export them instead (`aws configure export-credentials \
+                 not do yet; export them instead (`aws configure export-credentials \
                  --profile {} --format env`), or give a profile with static keys",
                 profile.name, profile.name
             ),
@@ -371,18 +374,39 @@ mod tests {
     }
 
     #[test]
+    fn a_credential_process_comes_after_the_credentials_files_keys_and_before_the_configs() {
+        let process = "[profile x]\nCREDENTIAL_PROCESS = /usr/bin/vault-helper --p x\n\
+                       aws_access_key_id = FROMCONFIG\naws_secret_access_key = s\n";
+        let (_dir, got) = load_from(Some("x"), None, Some(process), &[]);
+        let profile = got.unwrap().unwrap();
+        assert_eq!(
+            profile.credential_process.as_deref(),
+            Some("/usr/bin/vault-helper --p x")
+        );
+        assert_eq!(profile.access_key_id, None);
+        let (_dir, got) = load_from(
+            Some("x"),
+            Some("[x]\naws_access_key_id = FROMCREDS\naws_secret_access_key = s\n"),
+            Some(process),
+            &[],
+        );
+        let profile = got.unwrap().unwrap();
+        assert_eq!(profile.credential_process, None);
+        assert_eq!(profile.access_key_id.as_deref(), Some("FROMCREDS"));
+    }
+
+    #[test]
     fn credential_sources_stratus_does_not_run_are_refused_by_name() {
         for (line, says) in [
-            (
-                "credential_process = /usr/bin/vault-helper",
-                "credential_process",
-            ),
             (
                 "role_arn = arn:aws:iam::1:role/r\nsource_profile = default",
                 "role_arn",
             ),
             ("sso_session = corp", "sso_session"),
-            ("CREDENTIAL_PROCESS = /usr/bin/vault-helper", "credential_process"),
+            (
+                "credential_process = /usr/bin/vault-helper\nrole_arn = arn:aws:iam::1:role/r",
+                "role_arn",
+            ),
             // Static keys with a role: the AWS CLI would act as the role, not as the keys.
             (
                 "aws_access_key_id = K\naws_secret_access_key = S\nrole_arn = arn:aws:iam::1:role/r",

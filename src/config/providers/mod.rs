@@ -130,6 +130,8 @@ macro_rules! cloud_client {
 #[cfg(feature = "aws")]
 mod aws_metadata;
 #[cfg(feature = "aws")]
+mod aws_process;
+#[cfg(feature = "aws")]
 mod aws_profile;
 mod azure_connection;
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]

@@ -386,12 +386,19 @@ impl S3Config {
         let mut builder = builder;
         // Empty is unset, as for the AWS CLI.
         let env_keys = crate::config::env_value("AWS_ACCESS_KEY_ID").is_some();
+        // A profile this store names beats the environment's keys (as `--profile` does
+        // for the AWS CLI); `AWS_PROFILE` or `default` does not.
+        let profile_keys = !store_keys && (self.profile.is_some() || !env_keys);
+        if let Some(command) = profile.credential_process.as_deref().filter(|_| profile_keys) {
+            let process = super::aws_process::ProcessCredentials::new(&profile.name, command)
+                .map_err(|message| KeyError::new("profile", message))?;
+            from_profile = true;
+            builder = builder.with_credentials(std::sync::Arc::new(process));
+        }
         if let (Some(key_id), Some(secret_key)) =
             (&profile.access_key_id, &profile.secret_access_key)
         {
-            // A profile this store names beats the environment's keys (as `--profile`
-            // does for the AWS CLI); `AWS_PROFILE` or `default` does not.
-            if !store_keys && (self.profile.is_some() || !env_keys) {
+            if profile_keys {
                 from_profile = true;
                 builder = builder.with_credentials(std::sync::Arc::new(
                     object_store::StaticCredentialProvider::new(AwsCredential {
