@@ -582,6 +582,27 @@ async fn an_aws_profile_gives_keys_region_and_endpoint_with_the_aws_precedence()
     // written out is the same place, and a sync between the two is refused.
     let (code, text) = stratus(&["config", "check"], &[]);
     assert_eq!(code, Some(0), "{text}");
+    // ... and where each store's keys come from, without a request.
+    for (store, source) in [
+        ("named", "AWS profile `ops`: keys in the shared files"),
+        ("explicit", "keys in the config file"),
+        ("plain", "the instance metadata service, if it answers"),
+    ] {
+        let block = text.split(&format!("\n{store}  (s3)")).nth(1).expect(&text);
+        let line = block.lines().find(|l| l.contains("credentials:")).expect(&text);
+        assert!(line.contains(source), "{store}: {line}");
+    }
+    let (_, text) = stratus(&["config", "check"], &[("AWS_PROFILE", "ops")]);
+    assert!(
+        text.contains("credentials: AWS profile `ops`: keys in the shared files")
+            && !text.contains("instance metadata"),
+        "{text}"
+    );
+    let (_, text) = stratus(&["config", "check"], &env_keys);
+    assert!(
+        text.contains("credentials: the environment (AWS_ACCESS_KEY_ID)"),
+        "{text}"
+    );
     let place = format!(
         "place: s3 {} bucket {bucket} /{prefix}",
         endpoint.trim_end_matches('/').to_ascii_lowercase()
@@ -708,6 +729,21 @@ print(json.dumps({{"Version": 1, "AccessKeyId": keys[0], "SecretAccessKey": keys
     assert!(log.lines().count() >= 5, "{log}");
     assert!(log.contains("admin") && log.contains("reader"), "{log}");
 
+    let mut check = Command::new(common::stratus());
+    let out = check
+        .args(["config", "check", "--config"])
+        .arg(&stores)
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("credentials: AWS profile `rot`: its credential_process `python3`"),
+        "{text}"
+    );
+    let runs_before = std::fs::read_to_string(&runs).unwrap().lines().count();
+
     let (code, text) = stratus("broken");
     assert_eq!(code, Some(1), "{text}");
     assert!(
@@ -715,4 +751,7 @@ print(json.dumps({{"Version": 1, "AccessKeyId": keys[0], "SecretAccessKey": keys
         "{text}"
     );
     assert!(text.contains("exit status: 7"), "{text}");
+    // config check ran nothing; the broken profile's program ran once.
+    let runs_after = std::fs::read_to_string(&runs).unwrap().lines().count();
+    assert_eq!(runs_after, runs_before + 1);
 }

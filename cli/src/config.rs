@@ -126,6 +126,9 @@ pub fn check(context: &Context) -> Outcome {
             Some(place) => println!("  place: {}", terminal(&place)),
             None => println!("  place: its members'"),
         }
+        if let Some(credentials) = config.credentials(name)? {
+            println!("  credentials: {}", terminal(&credentials));
+        }
         match config.open(name) {
             Ok(store) => println!("  store: {}", terminal(&store.to_string())),
             Err(e) => {

@@ -762,6 +762,15 @@ impl Config {
         }))
     }
 
+    /// Where store `name` will find its credentials, as people read it (`keys in the config
+    /// file`, `AWS profile ops: its credential_process`, `the environment
+    /// (AWS_ACCESS_KEY_ID)`, `az login`), read from the configuration, the environment
+    /// and the files its client reads, without a request: never a secret. `None` for a
+    /// store that needs none (local, memory) or a composite (its members have theirs).
+    pub fn credentials(&self, name: &str) -> Result<Option<String>> {
+        Ok(self.get(name)?.credentials())
+    }
+
     /// Build store `name` (and, for a composite store, the stores it names: each once,
     /// however many composites share it).
     pub fn open(&self, name: &str) -> Result<Arc<dyn ObjectStore>> {

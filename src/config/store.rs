@@ -69,6 +69,12 @@ impl StoreConfig {
         Some(self.provider_ref().place(id)?.below(self.prefix()))
     }
 
+    /// Where a provider's store finds its credentials ([`Config::credentials`](super::Config::credentials)).
+    pub(crate) fn credentials(&self) -> Option<String> {
+        let text = self.provider_ref().credentials()?;
+        Some(super::secret::scrub(&text, &self.secrets()).unwrap_or(text))
+    }
+
     /// The secret values of this store's configuration (its inline members' included),
     /// and every value a `${VAR}` reference put into it: what no error about it may
     /// repeat.

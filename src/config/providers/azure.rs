@@ -143,6 +143,47 @@ impl Provider for AzureConfig {
         all
     }
 
+    /// Roughly in the order object_store's builder takes them.
+    fn credentials(&self) -> Option<String> {
+        let this = self.resolved().unwrap_or(std::borrow::Cow::Borrowed(self));
+        fn env(names: &[&'static str]) -> Option<&'static str> {
+            names
+                .iter()
+                .find(|n| crate::config::env_value(n).is_some())
+                .copied()
+        }
+        let option = |names: &[&str]| super::sets_option(&this.options, names);
+        Some(if this.skip_signature {
+            "none: requests are unsigned (skip_signature)".into()
+        } else if this.use_emulator {
+            "Azurite's development account".into()
+        } else if this.bearer_token.is_some() {
+            "a bearer token in the config file".into()
+        } else if this.access_key.is_some() {
+            "the account key (config file, connection string or AZURE_STORAGE_KEY)".into()
+        } else if let Some(var) = env(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_ACCESS_KEY"]) {
+            format!("the account key in the environment ({var})")
+        } else if option(&["azure_client_secret", "client_secret"])
+            || env(&["AZURE_CLIENT_SECRET"]).is_some()
+        {
+            "a service principal's secret (azure_client_secret or AZURE_CLIENT_SECRET)".into()
+        } else if option(&["azure_federated_token_file", "federated_token_file"])
+            || env(&["AZURE_FEDERATED_TOKEN_FILE"]).is_some()
+        {
+            "workload identity (AZURE_FEDERATED_TOKEN_FILE)".into()
+        } else if option(&["azure_use_azure_cli", "use_azure_cli"])
+            || env(&["AZURE_USE_AZURE_CLI"]).is_some()
+        {
+            "az login (the Azure CLI)".into()
+        } else if this.sas_token.is_some() || env(&["AZURE_STORAGE_SAS_TOKEN"]).is_some() {
+            "a SAS token".into()
+        } else {
+            "managed identity, if the metadata service answers (nothing else gives \
+             credentials)"
+                .into()
+        })
+    }
+
     fn place(&self, _: &str) -> Option<Place> {
         let resolved = self.resolved().unwrap_or(std::borrow::Cow::Borrowed(self));
         let env = crate::config::env_value;

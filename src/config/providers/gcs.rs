@@ -113,6 +113,33 @@ impl Provider for GcsConfig {
         super::env_secrets("GOOGLE_")
     }
 
+    fn credentials(&self) -> Option<String> {
+        let env = crate::config::env_value;
+        let shown = |path: &std::path::Path| crate::text::terminal(&path.display().to_string()).into_owned();
+        Some(if self.skip_signature {
+            "none: requests are unsigned (skip_signature)".into()
+        } else if let Some(path) = &self.service_account {
+            format!("the service account key file {}", shown(path))
+        } else if self.service_account_key.is_some() {
+            "a service account key in the config file".into()
+        } else if let Some(path) = &self.application_credentials {
+            format!("the credentials file {}", shown(path))
+        } else if let Some(var) = ["GOOGLE_SERVICE_ACCOUNT", "GOOGLE_SERVICE_ACCOUNT_PATH"]
+            .into_iter()
+            .find(|v| env(v).is_some())
+        {
+            format!("the service account key file {var} names")
+        } else if env("GOOGLE_SERVICE_ACCOUNT_KEY").is_some() {
+            "a service account key in the environment (GOOGLE_SERVICE_ACCOUNT_KEY)".into()
+        } else if env("GOOGLE_APPLICATION_CREDENTIALS").is_some() {
+            "the credentials file GOOGLE_APPLICATION_CREDENTIALS names".into()
+        } else {
+            "application default credentials: gcloud's file if it exists, else the metadata \
+             server"
+                .into()
+        })
+    }
+
     fn place(&self, _: &str) -> Option<Place> {
         let endpoint = endpoint_space(self.endpoint.as_deref(), "Google");
         Some(Place::new(format!("gcs {endpoint} bucket {}", self.bucket), ""))

@@ -23,6 +23,15 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Whether `options` sets one of `names` (object_store option names, compared without
+/// regard to case).
+fn sets_option(options: &Options, names: &[&str]) -> bool {
+    options
+        .0
+        .keys()
+        .any(|key| names.iter().any(|name| key.eq_ignore_ascii_case(name)))
+}
+
 /// Registers the providers: declares each file's module, re-exports its config type,
 /// and generates [`ProviderConfig`] (one variant each), `From` for each config type (into
 /// it and into [`StoreConfig`]), and the dispatch to [`Provider`].
@@ -227,6 +236,13 @@ pub(crate) trait Provider: Send + Sync {
     /// Where the store points; `id` names it when nothing else can (a memory store is
     /// its own place). `None` for a composite: it is the places of its members.
     fn place(&self, id: &str) -> Option<Place>;
+
+    /// Where its client will find credentials, as people read it (`keys in the config
+    /// file`, `AWS profile ops`), from the configuration, the environment and the files
+    /// it reads; never a secret. `None` where a store needs none.
+    fn credentials(&self) -> Option<String> {
+        None
+    }
 
     /// A composite's members (none for a provider).
     fn members(&self) -> Vec<MemberRef<'_>> {

@@ -173,6 +173,54 @@ impl Provider for S3Config {
         Some(Place::new(format!("s3 {endpoint} bucket {}", this.bucket), ""))
     }
 
+    /// In the order the client takes them: the store's keys, its profile (or, for a
+    /// profile it does not name, the environment's keys first), web identity, the
+    /// container endpoint, the instance metadata service.
+    fn credentials(&self) -> Option<String> {
+        let env = crate::config::env_value;
+        if self.skip_signature {
+            return Some("none: requests are unsigned (skip_signature)".into());
+        }
+        if self.access_key_id.is_some() || self.secret_access_key.is_some() {
+            return Some("keys in the config file".into());
+        }
+        if super::sets_option(&self.options, &["aws_access_key_id", "access_key_id"]) {
+            return Some("keys in the store's options".into());
+        }
+        let env_keys = env("AWS_ACCESS_KEY_ID").is_some();
+        #[cfg(feature = "aws")]
+        if let Ok(Some(profile)) = super::aws_profile::load(self.profile.as_deref()) {
+            if self.profile.is_some() || !env_keys {
+                if let Some(command) = &profile.credential_process {
+                    let program = shlex::split(command)
+                        .and_then(|argv| argv.into_iter().next())
+                        .unwrap_or_default();
+                    return Some(format!(
+                        "AWS profile `{}`: its credential_process `{program}`",
+                        profile.name
+                    ));
+                }
+                if profile.access_key_id.is_some() {
+                    return Some(format!(
+                        "AWS profile `{}`: keys in the shared files",
+                        profile.name
+                    ));
+                }
+            }
+        }
+        Some(if env_keys {
+            "the environment (AWS_ACCESS_KEY_ID)".into()
+        } else if env("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() {
+            "web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN)".into()
+        } else if env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
+            || env("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
+        {
+            "the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_*)".into()
+        } else {
+            "the instance metadata service, if it answers (nothing else gives keys)".into()
+        })
+    }
+
     #[cfg(feature = "aws")]
     fn build(&self, label: &str, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         let this = self.resolved()?;

@@ -48,6 +48,7 @@ pub enum Flavor {
 }
 
 /// An object_store option a flavor sets (an `AmazonS3ConfigKey` name) and its value.
+#[cfg(feature = "aws")]
 pub(super) type FlavorOption = (&'static str, &'static str);
 
 impl Flavor {
@@ -77,6 +78,7 @@ impl Flavor {
 
     /// The object_store options this flavor needs, set where the store's `options` do not
     /// set the same key.
+    #[cfg(feature = "aws")]
     pub(super) fn options(self) -> &'static [FlavorOption] {
         match self {
             // R2 refuses `If-None-Match` on a copy; it has its own header for it.
