@@ -589,7 +589,10 @@ async fn an_aws_profile_gives_keys_region_and_endpoint_with_the_aws_precedence()
         ("plain", "the instance metadata service, if it answers"),
     ] {
         let block = text.split(&format!("\n{store}  (s3)")).nth(1).expect(&text);
-        let line = block.lines().find(|l| l.contains("credentials:")).expect(&text);
+        let line = block
+            .lines()
+            .find(|l| l.contains("credentials:"))
+            .expect(&text);
         assert!(line.contains(source), "{store}: {line}");
     }
     let (_, text) = stratus(&["config", "check"], &[("AWS_PROFILE", "ops")]);
