@@ -87,8 +87,10 @@
 //!   add up to the row group's (or a v2 page whose values and rows differ), text pages
 //!   encoded other than dictionary or PLAIN (the DELTA decoders size themselves by
 //!   their body's own counts), LZ4 (Hadoop) pages, chunks the footer places outside
-//!   the file or overlapping, a footer over 4 MiB or declaring more than 16 rows a byte
-//!   of the file. Batches are as many rows (8,192 down to 1) as keep what the pages can
+//!   the file or overlapping, a footer over 4 MiB, holding more than 65,536 list
+//!   elements in all (walked before the parquet crate decodes it: each element decodes
+//!   to a struct of up to a few hundred bytes) or declaring more than 16 rows a byte of
+//!   the file. Batches are as many rows (8,192 down to 1) as keep what the pages can
 //!   decode to under 16 MiB: a dictionary index at the dictionary's longest value,
 //!   PLAIN values at most their page. A panic of the parquet crate's decoders on a
 //!   malformed page the walk does not look inside fails the file instead (the default
@@ -97,8 +99,12 @@
 //!   at most 64 bytes each are kept (a hash map); the rest count in
 //!   [`Report::classes_other`], shown as "other";
 //! - manifests: at most 64 MiB, parsed once into typed fields (unknown fields skipped,
-//!   not kept), at most 100,000 files listed (refused while parsing);
-//!   `manifest.checksum` at most 1 KiB.
+//!   not kept), at most 100,000 files listed (refused while parsing), an S3
+//!   `fileSchema` of at most 64 KiB (refused before it is copied); `manifest.checksum`
+//!   at most 1 KiB;
+//! - prefixes: the tally's names take at most 64 bytes per tracked prefix on average,
+//!   and 4 MiB per reader's own tally (a prefix can be a kilobyte long), besides the
+//!   count bounds above.
 //!
 //! A gzip Parquet page is inflated twice (bounded here, then by the parquet crate); no
 //! provider writes gzip Parquet reports.
