@@ -350,9 +350,9 @@ async fn check_s3_checksum(store: &dyn ObjectStore, key: &Path, bytes: &[u8]) ->
         return Err(Fail::at(
             key,
             format!(
-                "the manifest does not match {checksum}: its MD5 is {}, the checksum file says `{}`",
+                "the manifest does not match {checksum}: its MD5 is {}, the checksum file says {}",
                 hex(&actual),
-                String::from_utf8_lossy(&text).trim()
+                excerpt(String::from_utf8_lossy(&text).trim(), 64)
             ),
         ));
     }
