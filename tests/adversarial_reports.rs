@@ -290,3 +290,232 @@ fn varint(out: &mut Vec<u8>, mut n: u64) {
     }
     out.push(n as u8);
 }
+
+// ---- a third review (adv24b): what check_footer's element count does not see ----
+
+/// `footer` as a Parquet file: `PAR1`, the footer, its length, `PAR1`.
+fn footer_file(footer: &[u8]) -> Vec<u8> {
+    let mut file = b"PAR1".to_vec();
+    file.extend(footer);
+    file.extend((footer.len() as u32).to_le_bytes());
+    file.extend(b"PAR1");
+    file
+}
+
+fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+/// A footer: version 1, `schema` (each a SchemaElement: `(name, num_children)`, a leaf
+/// INT32 OPTIONAL when `num_children` is `None`, a group OPTIONAL otherwise; the first
+/// is the root), no rows, no row groups.
+fn schema_footer(schema: &[(&[u8], Option<i64>)]) -> Vec<u8> {
+    let mut footer = vec![0x15, 0x02]; // version 1
+    footer.extend([0x19, 0xfc]); // schema: a list of structs, its size next
+    varint(&mut footer, schema.len() as u64);
+    for (i, (name, children)) in schema.iter().enumerate() {
+        match children {
+            None => footer.extend([0x15, 0x02, 0x25, 0x02, 0x18]), // INT32, OPTIONAL, name
+            Some(_) if i > 0 => footer.extend([0x35, 0x02, 0x18]), // OPTIONAL, name
+            Some(_) => footer.push(0x48),                          // the root: its name
+        }
+        varint(&mut footer, name.len() as u64);
+        footer.extend(*name);
+        if let Some(n) = children {
+            footer.push(0x15); // num_children, field 5
+            varint(&mut footer, zigzag(*n));
+        }
+        footer.push(0x00);
+    }
+    footer.extend([0x16, 0x00, 0x19, 0x0c, 0x00]); // num_rows 0, no row groups, end
+    footer
+}
+
+fn read_footer(footer: Vec<u8>) -> (String, usize) {
+    let rt = runtime();
+    assert!(footer.len() < 4 << 20, "{} bytes", footer.len());
+    let store = rt.block_on(s3_parquet(footer_file(&footer)));
+    drop(footer);
+    let (result, peak) = read(&rt, store, "inv/manifest.json");
+    let message = message_of(&result);
+    eprintln!("peak {} MiB: {}", peak / MIB, reports_excerpt(&message));
+    (message, peak)
+}
+
+/// One group of a 1 MiB name holding 300 one-byte leaves: 65,536 list elements allow
+/// it, and the parquet crate gives every leaf its path (`ColumnPath`, the names of its
+/// ancestors, each a `String` of its own): 300 copies of the name, 300 MiB from a
+/// footer of 1 MiB.
+#[test]
+fn a_long_group_name_is_not_copied_into_every_leaf_path() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let leaves = 300;
+    let name = vec![b'g'; 1 << 20];
+    let mut schema: Vec<(&[u8], Option<i64>)> = vec![(b"schema", Some(1))];
+    schema.push((&name, Some(leaves)));
+    for _ in 0..leaves {
+        schema.push((b"c", None));
+    }
+    let (message, peak) = read_footer(schema_footer(&schema));
+    assert!(peak < 64 * MIB, "peak {} MiB ({message})", peak / MIB);
+}
+
+/// A chain of 30,000 groups, one inside the other, then a leaf: 30,001 list elements
+/// (under 65,536), each a few bytes, nested at depth 1 of the Thrift (a flat list: the
+/// walk's depth bound does not see it). The parquet crate builds the schema tree by
+/// recursion, one frame per level: the thread's stack overflows and the process aborts
+/// (not a panic: nothing catches it).
+#[test]
+fn a_deep_schema_does_not_overflow_the_stack() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let depth = 30_000;
+    let mut schema: Vec<(&[u8], Option<i64>)> = vec![(b"schema", Some(1))];
+    for _ in 0..depth {
+        schema.push((b"g", Some(1)));
+    }
+    schema.push((b"c", None));
+    let (message, peak) = read_footer(schema_footer(&schema));
+    assert!(message.contains("footer"), "{message}");
+    assert!(peak < 64 * MIB, "peak {} MiB ({message})", peak / MIB);
+}
+
+/// A root declaring i32::MAX children: the parquet crate makes room for them
+/// (`Vec::with_capacity`, 8 bytes each: 16 GiB) before it finds the footer holds one.
+/// Where the system refuses 16 GiB, the process aborts.
+#[test]
+fn a_root_of_two_billion_children_is_refused() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let schema: Vec<(&[u8], Option<i64>)> =
+        vec![(b"schema", Some(i64::from(i32::MAX))), (b"c", None)];
+    let (message, peak) = read_footer(schema_footer(&schema));
+    assert!(message.contains("footer"), "{message}");
+    assert!(peak < 64 * MIB, "peak {} MiB ({message})", peak / MIB);
+}
+
+/// An S3 manifest whose first file's `size` is a string of 60 MiB of DEL (0x7f: raw in
+/// JSON, a terminal control): serde's "invalid type: string ..." message quotes the
+/// whole string, Debug-escaped (`\u{7f}`, six bytes each): a 360 MiB message, built
+/// by doubling, then copied into ours.
+#[test]
+fn a_mistyped_manifest_value_is_not_quoted_whole() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    let store = InMemory::new();
+    let size = "\x7f".repeat(60 << 20);
+    rt.block_on(async {
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "sourceBucket": "src",
+            "fileFormat": "CSV",
+            "fileSchema": "Bucket, Key, Size, LastModifiedDate",
+            "files": [{"key": "inv/data/part-0.csv.gz", "size": size}],
+        }))
+        .unwrap();
+        put(&store, "inv/manifest.json", manifest).await;
+    });
+    drop(size);
+    let (result, peak) = read(&rt, Arc::new(store), "inv/manifest.json");
+    let message = error_text(&result);
+    eprintln!(
+        "peak {} MiB, a {} byte error: {}",
+        peak / MIB,
+        message.len(),
+        reports_excerpt(&message)
+    );
+    assert!(message.len() < 64 << 10, "a {} byte error", message.len());
+    assert!(peak < 128 * MIB, "peak {} MiB", peak / MIB);
+}
+
+/// A Parquet row whose key holds terminal escapes and whose size is null: "object `{}`
+/// has no size" quotes the key raw (every other message goes through `excerpt`).
+#[test]
+fn a_key_without_a_size_is_quoted_safely() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("key", DataType::Utf8, true),
+        Field::new("size", DataType::Int64, true),
+        Field::new("last_modified_date", DataType::Utf8, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec!["\x1b]0;owned\x07\x1b[2Jk"])),
+        Arc::new(Int64Array::from(vec![None])),
+        Arc::new(StringArray::from(vec!["2026-11-20T00:00:00.000Z"])),
+    ];
+    let mut file = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut file, Arc::clone(&schema), None).unwrap();
+    w.write(&RecordBatch::try_new(schema, columns).unwrap())
+        .unwrap();
+    w.close().unwrap();
+    let store = rt.block_on(s3_parquet(file));
+    let (result, _) = read(&rt, store, "inv/manifest.json");
+    let message = error_text(&result);
+    eprintln!("{}", message.escape_debug());
+    assert!(
+        !message.contains('\x1b'),
+        "raw ESC: {}",
+        message.escape_debug()
+    );
+}
+
+/// A `manifest.checksum` of terminal escapes (under its 1 KiB bound): the mismatch
+/// message quotes it raw.
+#[test]
+fn a_manifest_checksum_is_quoted_safely() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    let store = rt.block_on(async {
+        let store = s3_parquet(b"PAR1".to_vec()).await;
+        put(
+            &store,
+            "inv/manifest.checksum",
+            b"\x1b]0;owned\x07\x1b[2J".to_vec(),
+        )
+        .await;
+        store
+    });
+    let (result, _) = read(&rt, store, "inv/manifest.json");
+    let message = error_text(&result);
+    eprintln!("{}", message.escape_debug());
+    assert!(
+        !message.contains('\x1b'),
+        "raw ESC: {}",
+        message.escape_debug()
+    );
+}
+
+/// Four CSV files (25 MB each, not gzipped) of 262,500 rows, each key in a folder of its
+/// own of 63 bytes: 1,050,000 prefixes of 63 bytes, under the shared tally's name bound
+/// (64 a prefix) and past its count bound (1,000,000). What the shared tally holds at
+/// its fullest: the map's table (and the one it grows from), the names, the readers'
+/// own tallies.
+#[test]
+fn a_full_shared_tally_stays_bounded() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    let per_file = 262_500;
+    let store = InMemory::new();
+    let mut files = Vec::new();
+    rt.block_on(async {
+        for part in 0..4 {
+            let mut csv = String::with_capacity(per_file * 100);
+            for i in 0..per_file {
+                let n = part * per_file + i;
+                csv.push_str(&format!(
+                    "\"src\",\"{n:063}/k\",\"10\",\"2026-11-20T00:00:00.000Z\"\n"
+                ));
+            }
+            let key = format!("inv/data/part-{part}.csv");
+            files.push((key.clone(), csv.len()));
+            put(&store, &key, csv.into_bytes()).await;
+        }
+        let files: Vec<(&str, usize)> = files.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        let manifest = s3_manifest("CSV", "Bucket, Key, Size, LastModifiedDate", &files);
+        put(&store, "inv/manifest.json", manifest).await;
+    });
+    let started = std::time::Instant::now();
+    let (result, peak) = read(&rt, Arc::new(store), "inv/manifest.json");
+    let report = result.unwrap();
+    eprintln!("peak {} MiB, {:?}", peak / MIB, started.elapsed());
+    assert_eq!(report.objects, 4 * per_file as u64);
+    assert!(peak < 256 * MIB, "peak {} MiB", peak / MIB);
+}

@@ -78,6 +78,16 @@ pub(crate) async fn plan(store: &dyn ObjectStore, key: &Path) -> Result<Plan, Fa
         .bytes()
         .await
         .map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
+    serde_path_to_error::deserialize::<_, Strings>(&mut serde_json::Deserializer::from_slice(
+        &bytes,
+    ))
+    .map_err(|e| {
+        fail(format!(
+            "not a JSON manifest: at `{}`: {}",
+            e.path(),
+            e.inner()
+        ))
+    })?;
     let which: Probe =
         serde_json::from_slice(&bytes).map_err(|e| fail(format!("not a JSON manifest: {e}")))?;
     if which.file_format.is_some() && which.files.is_some() {
@@ -98,6 +108,60 @@ pub(crate) async fn plan(store: &dyn ObjectStore, key: &Path) -> Result<Plan, Fa
              or a GCS Storage Insights manifest (report_shards_file_names)"
                 .to_string(),
         ))
+    }
+}
+
+/// The longest string a manifest may hold anywhere: keys are at most a kilobyte, a
+/// `fileSchema` a few hundred bytes. Checked in a first pass that keeps nothing: a value
+/// of the wrong type is quoted whole by serde's message ("invalid type: string ...",
+/// Debug-escaped: 60 MiB of DEL made a 360 MiB message and a 1 GiB peak).
+const STRING_LIMIT: usize = SCHEMA_LIMIT;
+
+/// Any JSON value whose strings (keys too) are at most [`STRING_LIMIT`] bytes.
+struct Strings;
+
+impl<'de> Deserialize<'de> for Strings {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(Strings)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Strings {
+    type Value = Strings;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "JSON of strings of at most {STRING_LIMIT} bytes")
+    }
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Strings, E> {
+        if text.len() > STRING_LIMIT {
+            return Err(E::custom(format!(
+                "a string of {} bytes (the limit is {STRING_LIMIT})",
+                text.len()
+            )));
+        }
+        Ok(Strings)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Strings, E> {
+        Ok(Strings)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Strings, E> {
+        Ok(Strings)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Strings, E> {
+        Ok(Strings)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Strings, E> {
+        Ok(Strings)
+    }
+    fn visit_unit<E>(self) -> Result<Strings, E> {
+        Ok(Strings)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Strings, A::Error> {
+        while seq.next_element::<Strings>()?.is_some() {}
+        Ok(Strings)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Strings, A::Error> {
+        while map.next_entry::<Strings, Strings>()?.is_some() {}
+        Ok(Strings)
     }
 }
 
@@ -350,9 +414,9 @@ async fn check_s3_checksum(store: &dyn ObjectStore, key: &Path, bytes: &[u8]) ->
         return Err(Fail::at(
             key,
             format!(
-                "the manifest does not match {checksum}: its MD5 is {}, the checksum file says `{}`",
+                "the manifest does not match {checksum}: its MD5 is {}, the checksum file says {}",
                 hex(&actual),
-                String::from_utf8_lossy(&text).trim()
+                excerpt(String::from_utf8_lossy(&text).trim(), 64)
             ),
         ));
     }

@@ -510,14 +510,14 @@ impl Rows {
         }
         let size = row
             .size
-            .ok_or_else(|| format!("object `{}` has no size", row.key))?;
+            .ok_or_else(|| format!("object {} has no size", excerpt(row.key, 64)))?;
         if row.latest == Some(false) {
             self.counted.noncurrent.add(size);
             return Ok(());
         }
         let modified = row
             .modified
-            .ok_or_else(|| format!("object `{}` has no last-modified time", row.key))?;
+            .ok_or_else(|| format!("object {} has no last-modified time", excerpt(row.key, 64)))?;
         self.report.add_object(row.key, size, modified);
         if let Some(class) = row.class.filter(|c| !c.is_empty()) {
             let kept = self.classes.len();

@@ -204,9 +204,30 @@ pub(crate) const FOOTER_ELEMENTS: u64 = 1 << 16;
 /// Walk a file's footer (its `FileMetaData`, Thrift compact protocol) before the parquet
 /// crate decodes it: at most [`FOOTER_ELEMENTS`] list elements, nested at most
 /// [`DEPTH_LIMIT`] deep, every value inside the bytes.
+///
+/// Its schema (field 2, a flat list of elements each giving its number of children) is
+/// also walked as the tree the parquet crate builds of it, by recursion, giving every
+/// leaf its path (the names of its ancestors, copied): at most [`DEPTH_LIMIT`] groups
+/// deep, no group with more children than elements follow it, and at most
+/// [`SCHEMA_PATHS`] bytes of paths in all. The element count alone let a chain of
+/// 30,000 groups overflow the stack, a root of i32::MAX children reserve 16 GiB, and one
+/// group of a 1 MiB name over 300 leaves take 300 MiB.
 pub(crate) fn check_footer(footer: &[u8]) -> Result<(), String> {
-    Thrift::new(footer, "footer", FOOTER_ELEMENTS).skip(STRUCT, 0)
+    let mut input = Thrift::new(footer, "footer", FOOTER_ELEMENTS);
+    let mut last = 0i16;
+    while let Some((id, ty)) = input.field(&mut last)? {
+        if id == 2 && ty == LIST {
+            input.schema()?;
+        } else {
+            input.skip(ty, 1)?;
+        }
+    }
+    Ok(())
 }
+
+/// The most bytes the paths of a footer's leaves may take together, each ancestor's name
+/// counted with a `String`'s 24 bytes (a report's schema: a few dozen leaves, a few KiB).
+pub(crate) const SCHEMA_PATHS: u64 = 16 << 20;
 
 /// How many bytes a gzip stream (or several, one after another, as the parquet crate reads
 /// them) inflates to, reading at most one past `expected`.
@@ -541,6 +562,79 @@ impl<'a> Thrift<'a> {
                 self.what
             )),
         }
+    }
+
+    /// A footer's schema (the list header next), as [`check_footer`] says.
+    fn schema(&mut self) -> Result<(), String> {
+        let b = self.byte()?;
+        let n = match b >> 4 {
+            15 => self.varint()?,
+            n => u64::from(n),
+        };
+        if b & 0x0f != STRUCT {
+            return self.elements(n, b & 0x0f, 1);
+        }
+        // The groups open: children still to come, and the bytes of the path to each.
+        let mut open: Vec<(u64, u64)> = Vec::new();
+        let mut paths = 0u64;
+        for i in 0..n {
+            self.element_allowed()?;
+            let (name, children) = self.schema_element()?;
+            if let Some(parent) = open.last_mut() {
+                parent.0 -= 1;
+            }
+            let path = open.last().map_or(0, |g| g.1) + 24 + name;
+            match children {
+                Some(c) if c < 0 => return Err(format!("its footer's schema gives {c} children")),
+                Some(c) if c > 0 => {
+                    let c = c as u64;
+                    if c > n - i - 1 {
+                        return Err(format!(
+                            "its footer's schema gives a group {c} children, more than the {} \
+                             elements after it",
+                            n - i - 1
+                        ));
+                    }
+                    if open.len() >= DEPTH_LIMIT {
+                        return Err(format!(
+                            "its footer's schema nests groups deeper than {DEPTH_LIMIT}"
+                        ));
+                    }
+                    open.push((c, path));
+                }
+                _ => {
+                    paths += path;
+                    if paths > SCHEMA_PATHS {
+                        return Err(format!(
+                            "its footer's schema gives its columns paths of more than \
+                             {SCHEMA_PATHS} bytes in all (the limit)"
+                        ));
+                    }
+                }
+            }
+            while open.last().is_some_and(|g| g.0 == 0) {
+                open.pop();
+            }
+        }
+        Ok(())
+    }
+
+    /// A schema element's name length and number of children (fields 4 and 5; the last
+    /// given, as the parquet crate reads them), the rest skipped.
+    fn schema_element(&mut self) -> Result<(u64, Option<i64>), String> {
+        let (mut name, mut children) = (0, None);
+        let mut last = 0i16;
+        while let Some((id, ty)) = self.field(&mut last)? {
+            match (id, ty) {
+                (4, BINARY) => {
+                    name = self.varint()?;
+                    self.advance(name)?;
+                }
+                (5, I32) => children = Some(self.zigzag()?),
+                _ => self.skip(ty, 3)?,
+            }
+        }
+        Ok((name, children))
     }
 
     fn elements(&mut self, n: u64, ty: u8, depth: usize) -> Result<(), String> {
