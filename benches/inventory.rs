@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo bench --bench inventory              # all four
-//! cargo bench --bench inventory -- overhead  # or: add, latency, memory, local
+//! cargo bench --bench inventory -- overhead  # or: add, latency, flat, memory, local
 //! ```
 //!
 //! 0. `add`: nanoseconds per object of `Report::add` (all aggregations, depth 0 and 2),
@@ -14,6 +14,10 @@
 //! 2. `latency`: a store that serves listings in pages of 1,000 with 20 ms per page
 //!    (`STRATUS_BENCH_DELAY_MS` to change), 200,000 generated objects in 200 prefixes;
 //!    concurrency 32 vs 1 vs the ideal `pages × delay / 32`.
+//!
+//!    `flat`: 200,000 hashed names in one folder (`STRATUS_BENCH_FLAT` to change),
+//!    pages of 1,000 with 20 ms per page, listed from an offset as S3 does: concurrency
+//!    32 with key ranges, without, and concurrency 1; times and pages requested.
 //! 3. `memory`: peak RSS while scanning 1,000,000 generated objects (each scan in a
 //!    child process of its own, so peaks do not mix), in 1,000 folders and all in one
 //!    folder (a flat level), vs collecting the listing.
@@ -214,6 +218,28 @@ impl ObjectStore for Paged {
             .flatten()
             .boxed()
     }
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        // As S3's start-after: the server skips to the offset, pages from there.
+        let (delay, pages) = (self.delay, Arc::clone(&self.pages));
+        let (inner, prefix, offset) = (Arc::clone(&self.inner), prefix.cloned(), offset.clone());
+        stream::once(async move { inner.list_with_offset(prefix.as_ref(), &offset) })
+            .flatten()
+            .chunks(self.page)
+            .then(move |chunk| {
+                let pages = Arc::clone(&pages);
+                async move {
+                    tokio::time::sleep(delay).await;
+                    pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    stream::iter(chunk)
+                }
+            })
+            .flatten()
+            .boxed()
+    }
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         // The first page's delay comes before any work, as with a server: a request
         // dropped while in flight costs the client nothing.
@@ -306,6 +332,153 @@ async fn latency() {
         a.as_secs_f64() / floor.as_secs_f64(),
         b.as_secs_f64() / a.as_secs_f64()
     );
+}
+
+/// A flat folder of `n` hashed names (`flat/<16 hex digits>`) behind 20 ms pages:
+/// concurrency 32 with key ranges vs without (one streaming listing, as before key
+/// ranges) vs concurrency 1, and the pages each requested.
+async fn flat() {
+    let n: u64 = std::env::var("STRATUS_BENCH_FLAT").map_or(200_000, |v| v.parse().unwrap());
+    let delay = Duration::from_millis(
+        std::env::var("STRATUS_BENCH_DELAY_MS").map_or(20, |v| v.parse().unwrap()),
+    );
+    let mut keys: Vec<String> = (0..n)
+        .map(|i| format!("flat/{:016x}", (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+        .collect();
+    keys.sort();
+    let pages = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let store = Paged {
+        inner: Arc::new(Sorted(Arc::new(keys))),
+        page: 1000,
+        delay,
+        pages: Arc::clone(&pages),
+    };
+    let variants: [(&str, ScanOptions); 3] = [
+        (
+            "concurrency 32, key ranges",
+            ScanOptions::default().with_concurrency(32),
+        ),
+        (
+            "concurrency 32, no key ranges",
+            ScanOptions::default()
+                .with_concurrency(32)
+                .with_key_ranges(false),
+        ),
+        ("concurrency 1", ScanOptions::default().with_concurrency(1)),
+    ];
+    let runs = 3;
+    let mut times = vec![Vec::new(); variants.len()];
+    let mut counts = vec![0; variants.len()];
+    for _ in 0..runs {
+        for (i, (_, options)) in variants.iter().enumerate() {
+            pages.store(0, std::sync::atomic::Ordering::Relaxed);
+            let t = Instant::now();
+            let r = scan(&store, None, options).await.unwrap();
+            times[i].push(t.elapsed());
+            counts[i] = pages.load(std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(r.objects, n);
+        }
+    }
+    let medians: Vec<Duration> = times.into_iter().map(median).collect();
+    println!(
+        "\n2b. Flat folder: {n} hashed names, pages of 1,000, {} ms a page, median of {runs}",
+        delay.as_millis()
+    );
+    for (i, (name, _)) in variants.iter().enumerate() {
+        println!(
+            "   {:<40} {:>12}  {:>5} pages",
+            name,
+            ms(medians[i]),
+            counts[i]
+        );
+    }
+    let plain = n.div_ceil(1000);
+    println!(
+        "   speed-up of key ranges over concurrency 1: {:.1}x (target >= 20); pages {} vs {} for one listing: {:.2}x (target <= 1.3)",
+        medians[2].as_secs_f64() / medians[0].as_secs_f64(),
+        counts[0],
+        plain,
+        counts[0] as f64 / plain as f64
+    );
+}
+
+/// Sorted keys of one folder, listed (from an offset too) as a server lists: the
+/// server's work is a binary search, not billed to the client.
+#[derive(Debug)]
+struct Sorted(Arc<Vec<String>>);
+
+impl std::fmt::Display for Sorted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sorted({})", self.0.len())
+    }
+}
+
+impl Sorted {
+    fn from(&self, start: usize) -> BoxStream<'static, Result<ObjectMeta>> {
+        let keys = Arc::clone(&self.0);
+        stream::iter(start..keys.len())
+            .map(move |i| {
+                Ok(ObjectMeta {
+                    location: Path::parse(&keys[i]).expect("a valid key"),
+                    last_modified: chrono::DateTime::from_timestamp(1_700_000_000 + i as i64, 0)
+                        .unwrap(),
+                    size: i as u64 % 65_536,
+                    e_tag: None,
+                    version: None,
+                })
+            })
+            .boxed()
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for Sorted {
+    async fn put_opts(&self, _: &Path, _: PutPayload, _: PutOptions) -> Result<PutResult> {
+        unimplemented!("read-only")
+    }
+    async fn put_multipart_opts(
+        &self,
+        _: &Path,
+        _: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        unimplemented!("read-only")
+    }
+    async fn get_opts(&self, _: &Path, _: GetOptions) -> Result<GetResult> {
+        unimplemented!("read-only")
+    }
+    fn delete_stream(
+        &self,
+        _: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        unimplemented!("read-only")
+    }
+    fn list(&self, _: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.from(0)
+    }
+    fn list_with_offset(
+        &self,
+        _: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.from(self.0.partition_point(|k| k.as_str() <= offset.as_ref()))
+    }
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        Ok(match prefix {
+            None => ListResult {
+                common_prefixes: vec![Path::from("flat")],
+                objects: vec![],
+                extensions: Default::default(),
+            },
+            Some(_) => ListResult {
+                common_prefixes: vec![],
+                objects: self.list(prefix).try_collect().await?,
+                extensions: Default::default(),
+            },
+        })
+    }
+    async fn copy_opts(&self, _: &Path, _: &Path, _: CopyOptions) -> Result<()> {
+        unimplemented!("read-only")
+    }
 }
 
 /// Generates a sorted listing of `n` objects on the fly in `prefixes` folders; holds none.
@@ -544,6 +717,9 @@ async fn main() {
     }
     if want("latency") {
         latency().await;
+    }
+    if want("flat") {
+        flat().await;
     }
     if want("memory") {
         memory();

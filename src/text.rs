@@ -147,6 +147,16 @@ pub fn json(serialized: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Up to `limit` characters of `text` for an error message, in backquotes, with the
+/// length when cut, controls escaped ([`terminal`]): a value read from a
+/// report or a key listed can be long, and hold anything.
+pub(crate) fn excerpt(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        None => format!("`{}`", terminal(text)),
+        Some((cut, _)) => format!("`{}`... ({} bytes)", terminal(&text[..cut]), text.len()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,6 +84,13 @@ pub struct PrefixBreakdown {
     stack: Vec<(String, Counts)>,
     /// Per level (index 0: depth 1), what belongs to prefixes a `Tally` could not track.
     untracked: Vec<Counts>,
+    /// A partition that starts inside the key space (a key range): the next key's
+    /// prefixes may have begun in the range before, so they are not complete when they
+    /// close here (see [`Self::resume`]).
+    resuming: bool,
+    /// The stack levels (outermost first) entered by the partition's first key while
+    /// `resuming`: closing one of them makes it open, not complete.
+    resumed: usize,
 }
 
 /// Eviction order: fewest bytes, then fewest objects, then the larger name goes first.
@@ -112,7 +119,17 @@ impl PrefixBreakdown {
             open: BTreeMap::new(),
             stack: Vec::new(),
             untracked: Vec::new(),
+            resuming: false,
+            resumed: 0,
         }
+    }
+
+    /// The partition about to be filled starts at a key, not at the start of a prefix
+    /// (a key range): the prefixes of its first key may have begun before it, so they
+    /// stay open when they close here, and their totals are completed by [`Self::merge`]
+    /// and [`Self::finish`] with the other pieces.
+    pub(crate) fn resume(&mut self) {
+        self.resuming = true;
     }
 
     /// Account one object whose key, relative to the scanned prefix, is `relative`.
@@ -149,6 +166,10 @@ impl PrefixBreakdown {
         }
         // A key with fewer folders than the stack is deep leaves the deeper prefixes.
         self.close_from(level);
+        if self.resuming {
+            self.resuming = false;
+            self.resumed = self.stack.len();
+        }
     }
 
     /// Complete the stack entries at `level` and deeper.
@@ -156,7 +177,17 @@ impl PrefixBreakdown {
         while self.stack.len() > level {
             let (name, counts) = self.stack.pop().expect("non-empty");
             let depth = self.stack.len() + 1;
-            self.complete(name, depth, counts);
+            if self.stack.len() < self.resumed {
+                // Entered by a resumed partition's first key: it may have begun before.
+                self.resumed = self.stack.len();
+                self.open
+                    .entry(name)
+                    .or_insert((depth, Counts::default()))
+                    .1
+                    .merge(counts);
+            } else {
+                self.complete(name, depth, counts);
+            }
         }
     }
 
@@ -199,6 +230,7 @@ impl PrefixBreakdown {
     /// End of a partition: what is still on the stack is open (its total may continue in
     /// another partition).
     pub(crate) fn end_partition(&mut self) {
+        (self.resuming, self.resumed) = (false, 0);
         while let Some((name, counts)) = self.stack.pop() {
             let depth = self.stack.len() + 1;
             self.open

@@ -270,6 +270,12 @@ impl Report {
         self.prefixes.end_partition();
     }
 
+    /// The partition about to be filled starts at a key inside a prefix (a key range):
+    /// see [`PrefixBreakdown::resume`].
+    pub(crate) fn resume_partition(&mut self) {
+        self.prefixes.resume();
+    }
+
     /// All objects are in: complete the per-prefix totals. Idempotent.
     pub fn finish(&mut self) {
         self.prefixes.finish();

@@ -421,19 +421,7 @@ const LOCAL_NAMES: usize = 4 << 20;
 /// [`manifest::Plan::key_chars`]). A longer key fails its row.
 pub(crate) const KEY_BYTES: usize = 1024;
 
-/// Up to `limit` characters of `text` for an error message, in backquotes, with the
-/// length when cut, controls escaped ([`crate::text::terminal`]): a value read from a
-/// report can be as long as its row, and hold anything.
-pub(crate) fn excerpt(text: &str, limit: usize) -> String {
-    match text.char_indices().nth(limit) {
-        None => format!("`{}`", crate::text::terminal(text)),
-        Some((cut, _)) => format!(
-            "`{}`... ({} bytes)",
-            crate::text::terminal(&text[..cut]),
-            text.len()
-        ),
-    }
-}
+pub(crate) use crate::text::excerpt;
 
 /// The column names of a report file for an error message: the first few, each an
 /// [`excerpt`], and how many more (a header can hold any number of any length).

@@ -1,0 +1,328 @@
+//! Key ranges: one listing split into several that run at once, for key spaces that
+//! delimiter listings cannot split (a flat folder of hashed names, one huge subtree).
+//!
+//! Every listing of the scan is a [`Range`]: the keys under a prefix after a key (none:
+//! from the start) up to a key (none: to the end). A range lists with
+//! `list_with_offset` and stops at its end, so it costs no more requests than the keys it
+//! holds. When a range has read a block of [`BLOCK`] keys (one page of S3's
+//! `ListObjectsV2`) and listing slots are idle, it cuts what is left of it into pieces
+//! ([`cuts`]) and hands all but the first to the scan; so ranges are found from the keys
+//! themselves, the pieces are cut again when they prove large, and a small bucket (one
+//! page) is listed as before, with no extra request.
+//!
+//! Where to cut is a guess from the block just read: keys are read as numbers (twelve
+//! characters past the part the keys share, in the base of the printable ASCII
+//! characters the block holds), the block
+//! spans `last - first`, and a piece is meant to hold [`PAGES`] blocks. A range with an
+//! end is cut into equal pieces; one without (the rest of a prefix) is cut ahead of the
+//! last key at that pace, and the last piece stays open. A wrong guess costs requests,
+//! never keys: every cut is checked to lie strictly between where the range is and where
+//! it ends, and ranges are half-open, so every key is in exactly one.
+//!
+//! Ranges need the store's listings in byte order (S3, GCS, Azure, `InMemory`, and the
+//! stores stratus wraps in [`crate::layer::KeyOrderedStore`]: local folders, S3 servers
+//! with `list_order = "sorted"`). A range checks the order of the keys it reads: one
+//! that was never cut and finds them out of order stops cutting and lists on as a plain
+//! listing; one with an offset or an end fails the scan with an error that says so.
+
+use object_store::path::Path;
+
+/// Keys a range reads between decisions to cut (S3's page).
+pub(crate) const BLOCK: usize = 1000;
+
+/// Blocks a piece is meant to hold: more pieces list sooner, each piece costs one
+/// request more than its keys need (its last page is partial).
+pub(crate) const PAGES: u128 = 4;
+
+/// Keys of one prefix between two bounds: after `after` (none: from the prefix's first
+/// key) up to and including `until` (none: to the prefix's last key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Range {
+    pub(crate) prefix: Option<Path>,
+    pub(crate) after: Option<Path>,
+    pub(crate) until: Option<Path>,
+    /// Without an end: how many pieces it may cut off ahead of itself at once. A guess
+    /// past the last key costs a request each, so it starts small and doubles with
+    /// every cut (the piece left open goes on at twice its parent's pace).
+    pub(crate) ahead: usize,
+}
+
+impl Range {
+    /// Everything under `prefix`.
+    pub(crate) fn whole(prefix: Option<Path>) -> Self {
+        Self {
+            prefix,
+            after: None,
+            until: None,
+            ahead: AHEAD,
+        }
+    }
+
+    /// Whether this is a piece (starts after a key or ends at one): its listing must be
+    /// in key order, since it stops at its end.
+    pub(crate) fn is_piece(&self) -> bool {
+        self.after.is_some() || self.until.is_some()
+    }
+}
+
+/// Pieces a range without an end cuts off ahead of itself at its first cut.
+pub(crate) const AHEAD: usize = 4;
+/// The most it cuts ahead at once.
+pub(crate) const AHEAD_MAX: usize = 64;
+
+/// Characters of a key read as a number.
+const WIDTH: usize = 12;
+/// Characters the keys share that are read as well.
+const CARRY: usize = 2;
+
+/// The printable ASCII characters met in a block's keys: the digits keys are read in.
+/// Cutting in this base rather than all of ASCII keeps pieces from landing in gaps no
+/// key uses (between `9` and `a` for hexadecimal names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Alphabet(u128);
+
+impl Alphabet {
+    /// Add the printable ASCII characters of `key`.
+    pub(crate) fn add(&mut self, key: &str) {
+        for byte in key.bytes() {
+            if (b' '..=b'~').contains(&byte) {
+                self.0 |= 1 << byte;
+            }
+        }
+    }
+
+    fn chars(&self) -> Vec<u8> {
+        (b' '..=b'~').filter(|&b| self.0 & (1 << b) != 0).collect()
+    }
+}
+
+/// A key's [`WIDTH`] characters from a byte as a number: digit 0 is "no character" (the
+/// key ended), digit `i + 1` the alphabet's `i`-th character; a character outside it
+/// counts as the alphabet's largest one below it. The order of keys is kept, not always
+/// strictly: [`cuts`] checks every key it makes.
+struct Digits(Vec<u8>);
+
+impl Digits {
+    fn base(&self) -> u128 {
+        self.0.len() as u128 + 1
+    }
+
+    fn digit(&self, byte: Option<&u8>) -> u128 {
+        byte.map_or(0, |&b| self.0.partition_point(|&c| c <= b).max(1) as u128)
+    }
+
+    fn value(&self, key: &str, from: usize) -> u128 {
+        let bytes = key.as_bytes();
+        (0..WIDTH).fold(0, |v, i| v * self.base() + self.digit(bytes.get(from + i)))
+    }
+
+    /// `v` (below `base^WIDTH`) as text: digit 0 written as the smallest character,
+    /// trailing zeros dropped.
+    fn text(&self, mut v: u128) -> String {
+        let mut digits = [0u128; WIDTH];
+        for d in digits.iter_mut().rev() {
+            *d = v % self.base();
+            v /= self.base();
+        }
+        let used = WIDTH - digits.iter().rev().take_while(|&&d| d == 0).count();
+        digits[..used]
+            .iter()
+            .map(|&d| char::from(self.0[d.saturating_sub(1) as usize]))
+            .collect()
+    }
+}
+
+/// The length in bytes of the longest common prefix of `a` and `b`, at a character
+/// boundary of both.
+fn common(a: &str, b: &str) -> usize {
+    let mut n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    while !a.is_char_boundary(n) || !b.is_char_boundary(n) {
+        n -= 1;
+    }
+    n
+}
+
+/// Where to cut what is left of a range that has just read a block of keys from `first`
+/// to `last` (in order) and ends at `until` (none: the end of its prefix), into pieces
+/// of about [`PAGES`] blocks (at least two when the range has an end): at most `count` keys, ascending, each strictly after
+/// `last` and before `until`, each a valid [`Path`] that keeps the first `keep` bytes of
+/// `last` (the prefix listed, so every piece stays under it). Empty when the block tells
+/// nothing (keys that differ only past [`WIDTH`] characters, or outside printable ASCII)
+/// or, for a range with an end, when what is left is under two pieces.
+pub(crate) fn cuts(
+    keep: usize,
+    first: &str,
+    last: &str,
+    until: Option<&str>,
+    count: usize,
+    mut alphabet: Alphabet,
+) -> Vec<Path> {
+    if count == 0 || first >= last {
+        return Vec::new();
+    }
+    alphabet.add(first);
+    alphabet.add(last);
+    if let Some(until) = until {
+        alphabet.add(until);
+    }
+    let digits = Digits(alphabet.chars());
+    if digits.0.is_empty() {
+        return Vec::new();
+    }
+    let mut from = common(first, last);
+    if let Some(until) = until {
+        from = from.min(common(last, until));
+    }
+    if from < keep {
+        return Vec::new();
+    }
+    // Two characters of the shared part in the number, so a cut past the last value of
+    // the first differing character carries into them (`u/0f...` to `u/10...`).
+    from = from.saturating_sub(CARRY).max(keep);
+    while !last.is_char_boundary(from) {
+        from -= 1;
+    }
+    let (low, high) = (digits.value(first, from), digits.value(last, from));
+    let block = high.saturating_sub(low);
+    if block == 0 {
+        return Vec::new();
+    }
+    let step = block.saturating_mul(PAGES);
+    let values: Vec<u128> = match until {
+        Some(until) => {
+            let end = digits.value(until, from);
+            // Cut only where slots are idle, so smaller pieces (two blocks) are worth it.
+            let pieces = (end.saturating_sub(high) / (2 * block)).min(count as u128 + 1);
+            if pieces < 2 {
+                return Vec::new();
+            }
+            let each = (end - high) / pieces;
+            (1..pieces).map(|k| high + k * each).collect()
+        }
+        None => {
+            let max = digits.base().pow(WIDTH as u32);
+            (1..=count as u128)
+                .map(|k| high.saturating_add(k.saturating_mul(step)))
+                .take_while(|&v| v < max)
+                .collect()
+        }
+    };
+    let mut out: Vec<Path> = Vec::new();
+    for v in values {
+        let cut = format!("{}{}", &last[..from], digits.text(v));
+        let after = out.last().map_or(last, |p| p.as_ref());
+        let inside = cut.as_str() > after && until.is_none_or(|until| cut.as_str() < until);
+        if !inside {
+            continue;
+        }
+        // Only a key object_store can hold as it is written (no empty segment, no `.`).
+        if let Ok(path) = Path::parse(&cut) {
+            if path.as_ref() == cut {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_flat_folder_of_hex_names_is_cut_ahead_at_the_pace_of_its_block() {
+        // 50,000 names spread evenly over 8 hex digits; the first block is the first 1,000.
+        let name = |i: u64| format!("u/{:08x}.jpg", i * (u32::MAX as u64 / 50_000));
+        let mut alphabet = Alphabet::default();
+        (0..1000).for_each(|i| alphabet.add(&name(i)));
+        let cuts = cuts(2, &name(0), &name(999), None, 8, alphabet);
+        assert_eq!(cuts.len(), 8, "{cuts:?}");
+        // Each piece holds keys, and not many more than PAGES blocks: the alphabet holds
+        // characters hexadecimal names do not use (`.jpg`), so some pieces are smaller.
+        let at = |p: &Path| {
+            (0..50_000)
+                .filter(|&i| name(i).as_str() <= p.as_ref())
+                .count()
+        };
+        let mut before = 1000;
+        for cut in &cuts {
+            let n = at(cut) - before;
+            assert!(
+                (500..=8_000).contains(&n),
+                "{n} keys before {cut}: {cuts:?}"
+            );
+            before = at(cut);
+        }
+    }
+
+    #[test]
+    fn a_range_with_an_end_is_cut_into_equal_pieces_of_two_blocks_or_more() {
+        let mut digits = Alphabet::default();
+        digits.add("0123456789");
+        let cuts_ = cuts(0, "a000", "a100", Some("a900"), 7, digits);
+        // Eight blocks left, seven slots: four pieces of two blocks.
+        let want: Vec<Path> = ["a300", "a500", "a700"].map(Path::from).into();
+        assert_eq!(cuts_, want);
+        assert!(cuts_
+            .iter()
+            .all(|c| c.as_ref() > "a100" && c.as_ref() < "a900"));
+        // Less than two pieces left: no cut.
+        assert!(cuts(0, "a000", "a100", Some("a150"), 7, digits).is_empty());
+        // One slot: two pieces.
+        assert_eq!(
+            cuts(0, "a000", "a100", Some("a900"), 1, digits),
+            [Path::from("a500")]
+        );
+    }
+
+    #[test]
+    fn keys_that_differ_only_outside_printable_ascii_give_no_cut() {
+        assert!(cuts(0, "日本1", "日本2", None, 4, Alphabet::default()).len() <= 4);
+        assert!(
+            cuts(0, "x/\u{e9}a", "x/\u{e9}b", None, 4, Alphabet::default())
+                .iter()
+                .all(|c| c.as_ref() > "x/\u{e9}b")
+        );
+        assert!(cuts(0, "\u{e9}", "\u{ea}", None, 4, Alphabet::default()).is_empty());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever the keys, a cut lies strictly between where the range is and where it
+        /// ends, keeps the prefix, ascends, and is a valid key.
+        #[test]
+        fn cuts_are_always_inside_the_range(
+            keep in 0usize..3,
+            a in "[ -~\u{e9}\u{65e5}/.]{0,16}",
+            b in "[ -~\u{e9}\u{65e5}/.]{0,16}",
+            c in proptest::option::of("[ -~\u{e9}\u{65e5}/.]{0,16}"),
+            count in 0usize..20,
+            extra in "[ -~]{0,8}",
+        ) {
+            let (first, last) = if a <= b { (a, b) } else { (b, a) };
+            let mut keep = keep.min(common(&first, &last));
+            while !last.is_char_boundary(keep) {
+                keep -= 1;
+            }
+            let until = c.filter(|c| c.as_str() > last.as_str());
+            let mut alphabet = Alphabet::default();
+            alphabet.add(&extra);
+            let got = cuts(keep, &first, &last, until.as_deref(), count, alphabet);
+            prop_assert!(got.len() <= count);
+            let mut previous = last.clone();
+            for cut in &got {
+                let cut = cut.as_ref();
+                prop_assert!(cut > previous.as_str(), "{cut:?} after {previous:?}");
+                if let Some(until) = &until {
+                    prop_assert!(cut < until.as_str());
+                }
+                prop_assert!(cut.starts_with(&last[..keep]));
+                let parsed = Path::parse(cut).unwrap();
+                prop_assert_eq!(parsed.as_ref(), cut);
+                previous = cut.to_string();
+            }
+        }
+    }
+}

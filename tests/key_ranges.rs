@@ -1,0 +1,265 @@
+//! Key-range listing: a scan that cuts its listings into key ranges gives exactly what
+//! one plain listing gives, for random key sets of every shape, and never a wrong report
+//! from a store that lists out of byte order (an error instead).
+
+use futures::stream::{self, BoxStream, StreamExt};
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::*;
+use proptest::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use stratus::inventory::{scan, Report, ScanOptions};
+
+/// Keys of one shape, `n` of them, from `seed`.
+fn keys(shape: u8, n: usize, seed: u64) -> Vec<String> {
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let odd = ["a", "a-b", "a.b", "a b", "a~", "é", "日本", "a/", "b"];
+    let mut out: Vec<String> = (0..n)
+        .map(|i| match shape % 6 {
+            // A flat folder of hashed names.
+            0 => format!("uploads/{:016x}.jpg", next()),
+            // Dates, hour by hour.
+            1 => format!(
+                "logs/2026-{:02}-{:02}T{:02}:00:00Z-{i}",
+                next() % 12 + 1,
+                next() % 28 + 1,
+                next() % 24
+            ),
+            // A tree with a big flat folder in it.
+            2 => match next() % 4 {
+                0 => format!("t/d{}/e{}/f{}", next() % 5, next() % 3, next() % 1000),
+                _ => format!("t/flat/{}", next() % 100_000),
+            },
+            // Names that sort around `/`: folders beside objects that share their name.
+            3 => {
+                let mut key = odd[(next() % odd.len() as u64) as usize].to_string();
+                for _ in 0..next() % 3 {
+                    key.push_str(odd[(next() % odd.len() as u64) as usize]);
+                    key.push('/');
+                }
+                format!("{key}{}", next() % 500)
+            }
+            // Counters that share a long prefix.
+            4 => format!("k/{}/{:09}", "x".repeat(20), next() % 1_000_000_000),
+            // Anything printable, and some non-ASCII.
+            _ => {
+                let len = 1 + next() % 12;
+                (0..len)
+                    .map(|_| match next() % 40 {
+                        0 => '/',
+                        1 => 'ü',
+                        2 => '😀',
+                        c => char::from(b' ' + (c as u8 * 3 % 95)),
+                    })
+                    .collect()
+            }
+        })
+        .filter_map(|k| Path::parse(&k).ok().filter(|p| p.as_ref() == k))
+        .map(|p| p.to_string())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+async fn filled(keys: &[String]) -> Arc<InMemory> {
+    let store = Arc::new(InMemory::new());
+    for (i, key) in keys.iter().enumerate() {
+        let body = vec![0u8; i % 97];
+        store
+            .put(&Path::parse(key).unwrap(), body.into())
+            .await
+            .unwrap();
+    }
+    store
+}
+
+fn options(concurrency: usize, block: usize) -> ScanOptions {
+    ScanOptions::default()
+        .with_depth(3)
+        .with_prefix_limit(40)
+        .with_top(5)
+        .with_concurrency(concurrency)
+        .with_range_block(block)
+        .with_as_of(chrono::DateTime::from_timestamp(2_000_000_000, 0).unwrap())
+}
+
+/// Scans `store` plainly and with key ranges; returns both and the most ranges known.
+async fn both(
+    store: &dyn ObjectStore,
+    prefix: Option<&Path>,
+    concurrency: usize,
+    block: usize,
+) -> (Report, Result<Report, stratus::Error>, u64) {
+    let plain = scan(store, prefix, &options(1, block)).await.unwrap();
+    let parts = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&parts);
+    let ranged = options(concurrency, block).with_progress(move |p| {
+        seen.fetch_max(p.parts_known, Ordering::Relaxed);
+    });
+    let ranged = scan(store, prefix, &ranged).await;
+    (plain, ranged, parts.load(Ordering::Relaxed))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(48)
+    ))]
+
+    /// Every key once: the ranged scan equals the plain one, field for field.
+    #[test]
+    fn a_scan_cut_into_key_ranges_equals_one_listing(
+        shape in 0u8..6,
+        n in 0usize..2500,
+        seed in any::<u64>(),
+        concurrency in 2usize..24,
+        block in 2usize..300,
+        under in any::<bool>(),
+        threads in any::<bool>(),
+    ) {
+        let runtime = if threads {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+        } else {
+            tokio::runtime::Builder::new_current_thread().enable_all().build()
+        }.unwrap();
+        let keys = keys(shape, n, seed);
+        runtime.block_on(async {
+            let store = filled(&keys).await;
+            let prefix = under.then(|| keys.get(keys.len() / 2)).flatten()
+                .and_then(|k| k.split('/').next())
+                .map(|p| Path::parse(p).unwrap());
+            let (plain, ranged, _) = both(&*store, prefix.as_ref(), concurrency, block).await;
+            let ranged = ranged.map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&ranged, &plain);
+            prop_assert!(ranged.prefixes.is_finished());
+            Ok(())
+        })?;
+    }
+}
+
+#[tokio::test]
+async fn a_flat_folder_is_cut_into_many_ranges() {
+    let keys = keys(0, 6000, 7);
+    let store = filled(&keys).await;
+    let (plain, ranged, parts) = both(&*store, None, 16, 100).await;
+    assert_eq!(ranged.unwrap(), plain);
+    assert_eq!(plain.objects, keys.len() as u64);
+    assert!(parts >= 16, "only {parts} ranges");
+}
+
+/// Lists as SeaweedFS does without `list_order = "sorted"`: folder by folder, a folder
+/// `a` sorting as `a` (before `a-b`), and a start-after of `a` skipping the `a/` subtree.
+#[derive(Debug)]
+struct FolderOrder(Arc<InMemory>);
+
+impl std::fmt::Display for FolderOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FolderOrder")
+    }
+}
+
+impl FolderOrder {
+    fn listing(
+        &self,
+        prefix: Option<&Path>,
+        after: Option<&Path>,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let inner = Arc::clone(&self.0);
+        let (prefix, after) = (prefix.cloned(), after.cloned());
+        stream::once(async move {
+            let mut all: Vec<ObjectMeta> = inner
+                .list(prefix.as_ref())
+                .filter_map(|m| async move { m.ok() })
+                .collect()
+                .await;
+            let by_folder = |a: &str, b: &str| a.split('/').cmp(b.split('/'));
+            all.sort_by(|a, b| by_folder(a.location.as_ref(), b.location.as_ref()));
+            if let Some(after) = after {
+                let after = after.as_ref().to_string();
+                let below = format!("{after}/");
+                all.retain(|m| {
+                    let k = m.location.as_ref();
+                    by_folder(k, &after).is_gt() && !k.starts_with(&below)
+                });
+            }
+            stream::iter(all.into_iter().map(Ok))
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for FolderOrder {
+    async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
+        self.0.put_opts(l, p, o).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        l: &Path,
+        o: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.0.put_multipart_opts(l, o).await
+    }
+    async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
+        self.0.get_opts(l, o).await
+    }
+    fn delete_stream(
+        &self,
+        l: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.0.delete_stream(l)
+    }
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.listing(prefix, None)
+    }
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.listing(prefix, Some(offset))
+    }
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.0.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
+        self.0.copy_opts(f, t, o).await
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(48)
+    ))]
+
+    /// A store that lists out of byte order gets an exact report or an error that says
+    /// so, never a wrong report.
+    #[test]
+    fn a_store_out_of_byte_order_is_exact_or_refused(
+        shape in 0u8..6,
+        n in 0usize..1500,
+        seed in any::<u64>(),
+        concurrency in 2usize..16,
+        block in 2usize..200,
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let keys = keys(shape, n, seed);
+        runtime.block_on(async {
+            let store = FolderOrder(filled(&keys).await);
+            let (plain, ranged, _) = both(&store, None, concurrency, block).await;
+            match ranged {
+                Ok(ranged) => prop_assert_eq!(&ranged, &plain),
+                Err(e) => prop_assert!(e.to_string().contains("not in byte order"), "{}", e),
+            }
+            Ok(())
+        })?;
+    }
+}
