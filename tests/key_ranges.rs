@@ -151,7 +151,7 @@ async fn a_flat_folder_is_cut_into_many_ranges() {
     let (plain, ranged, parts) = both(&*store, None, 16, 100).await;
     assert_eq!(ranged.unwrap(), plain);
     assert_eq!(plain.objects, keys.len() as u64);
-    assert!(parts >= 16, "only {parts} ranges");
+    assert!(parts >= 10, "only {parts} ranges");
 }
 
 /// Lists as SeaweedFS does without `list_order = "sorted"`: folder by folder, a folder
@@ -261,5 +261,95 @@ proptest! {
             }
             Ok(())
         })?;
+    }
+}
+
+/// The reports of `n` parts, merged and finished.
+async fn merged_parts(
+    store: &dyn ObjectStore,
+    prefix: Option<&Path>,
+    n: usize,
+    concurrency: usize,
+    block: usize,
+) -> Report {
+    let mut merged: Option<Report> = None;
+    // In an order of its own: merging is order-independent.
+    for k in (1..=n).rev() {
+        let part = scan(store, prefix, &options(concurrency, block).with_part(k, n))
+            .await
+            .unwrap();
+        assert_eq!(
+            part.parts.as_ref().map(|p| p.held.clone()),
+            (n > 1).then(|| vec![k])
+        );
+        match merged.as_mut() {
+            None => merged = Some(part),
+            Some(m) => m.merge(part).unwrap(),
+        }
+    }
+    let mut merged = merged.unwrap();
+    if let Some(parts) = merged.parts.take() {
+        assert!(parts.is_complete(), "{parts:?}");
+    }
+    merged.finish();
+    merged
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(32)
+    ))]
+
+    /// `n` processes each scanning their part give, merged, exactly one scan's report.
+    #[test]
+    fn parts_merged_equal_one_scan(
+        shape in 0u8..6,
+        n_keys in 0usize..2500,
+        seed in any::<u64>(),
+        parts in prop_oneof![Just(1usize), Just(3), Just(7), 2usize..12],
+        concurrency in 1usize..8,
+        block in 2usize..300,
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let keys = keys(shape, n_keys, seed);
+        runtime.block_on(async {
+            let store = filled(&keys).await;
+            let one = scan(&*store, None, &options(1, block)).await.unwrap();
+            let merged = merged_parts(&*store, None, parts, concurrency, block).await;
+            prop_assert_eq!(&merged, &one);
+            Ok(())
+        })?;
+    }
+}
+
+#[tokio::test]
+async fn a_part_twice_or_a_whole_report_does_not_merge() {
+    let store = filled(&keys(0, 3000, 3)).await;
+    let first = options(4, 100).with_part(1, 3);
+    let mut one = scan(&*store, None, &first).await.unwrap();
+    let again = scan(&*store, None, &first).await.unwrap();
+    let error = one.clone().merge(again).unwrap_err().to_string();
+    assert!(error.contains("both reports hold part 1 of 3"), "{error}");
+    let whole = scan(&*store, None, &options(4, 100)).await.unwrap();
+    let error = one.merge(whole).unwrap_err().to_string();
+    assert!(error.contains("a whole scan"), "{error}");
+}
+
+#[tokio::test]
+async fn a_flat_folder_is_shared_between_the_parts() {
+    let keys = keys(0, 9000, 11);
+    let store = filled(&keys).await;
+    for n in [3, 7] {
+        for k in 1..=n {
+            let part = scan(&*store, None, &options(4, 1000).with_part(k, n))
+                .await
+                .unwrap();
+            // Hashed names: each part gets a fair share (a seventh is about 1,300).
+            assert!(
+                part.objects >= 400,
+                "part {k} of {n}: {} objects",
+                part.objects
+            );
+        }
     }
 }

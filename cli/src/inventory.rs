@@ -15,7 +15,10 @@ use stratus::text::{human_bytes, terminal, thousands};
 use stratus::Progress;
 
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    merge: Option<Merge>,
     /// The store: a name in the config file (default: the file's `default`), or a URL
     /// (s3://, gs://, az://, file://, memory://), which needs no config file.
     store: Option<String>,
@@ -53,6 +56,62 @@ pub struct Args {
     /// Reading a report: at most this many distinct prefixes are summed exactly.
     #[arg(long, default_value_t = 1_000_000)]
     tracked_prefixes: usize,
+    /// Scan part K of N of the store, for a scan split over N processes or machines
+    /// (each lists a deterministic share); write each part with `--json` and the same
+    /// `--as-of`, then `stratus inventory merge PART.json...`.
+    #[arg(long, value_name = "K/N", value_parser = parse_part, requires = "as_of",
+          conflicts_with_all = ["from_report", "export", "browse"])]
+    part: Option<(usize, usize)>,
+    /// Measure ages from this moment (RFC 3339, `2026-12-04T00:00:00Z`) instead of the
+    /// scan's start: parts of one split scan need the same.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `stratus inventory merge`.
+#[derive(clap::Subcommand)]
+enum Merge {
+    /// Merge the JSON reports of the N parts of a split scan (`--part K/N`) into the
+    /// report one scan gives.
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// The parts' reports, written by `stratus inventory --part K/N --json`, in any order.
+    #[arg(required = true)]
+    parts: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    format: FormatArgs,
+}
+
+fn parse_part(text: &str) -> Result<(usize, usize), String> {
+    let wrong = || {
+        format!(
+            "`{}` is not K/N with 1 <= K <= N (such as 2/5)",
+            terminal(text)
+        )
+    };
+    let (k, n) = text.split_once('/').ok_or_else(wrong)?;
+    let (k, n): (usize, usize) = (
+        k.parse().map_err(|_| wrong())?,
+        n.parse().map_err(|_| wrong())?,
+    );
+    if k == 0 || k > n {
+        return Err(wrong());
+    }
+    Ok((k, n))
+}
+
+fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            format!(
+                "`{}` is not an RFC 3339 time (2026-12-04T00:00:00Z): {e}",
+                terminal(text)
+            )
+        })
 }
 
 /// `stratus diff`.
@@ -139,8 +198,54 @@ fn open(context: &Context, store: Option<&str>) -> Result<(Arc<dyn ObjectStore>,
     }
 }
 
+/// `stratus inventory merge PART...`: the parts' reports merged, checked complete.
+fn merge(args: &MergeArgs) -> Outcome {
+    let mut merged: Option<Report> = None;
+    for path in &args.parts {
+        let part = Report::load(path)?;
+        if part.parts.is_none() {
+            return Err(Failure::Usage(format!(
+                "{} is the report of a whole scan, not of a part (--part K/N)",
+                terminal(&path.display().to_string())
+            )));
+        }
+        match merged.as_mut() {
+            None => merged = Some(part),
+            Some(merged) => merged.merge(part).map_err(|e| {
+                Failure::Usage(format!("{}: {e}", terminal(&path.display().to_string())))
+            })?,
+        }
+    }
+    let mut report = merged.expect("clap requires a part");
+    let parts = report.parts.take().expect("checked above");
+    if !parts.is_complete() {
+        return Err(Failure::Usage(format!(
+            "parts {:?} of {} are missing: merge every part of the scan",
+            parts.missing(),
+            parts.of
+        )));
+    }
+    report.finish();
+    print_report(
+        &report,
+        args.format.get(),
+        format!("{} parts merged", parts.of),
+    );
+    Ok(())
+}
+
 /// `stratus inventory [STORE]`.
 pub async fn run(context: &Context, args: &Args) -> Outcome {
+    if let Some(Merge::Merge(merge_args)) = &args.merge {
+        return merge(merge_args);
+    }
+    if args.part.is_some() && !matches!(args.format.get(), Format::Json) {
+        return Err(Failure::Usage(
+            "--part writes a part of a report: add --json, and merge the parts with \
+             `stratus inventory merge`"
+                .into(),
+        ));
+    }
     let (store, name) = open(context, args.store.as_deref())?;
     let prefix = stratus::key::parse_prefix(&args.prefix)?;
     let mut options = ScanOptions::default()
@@ -148,6 +253,12 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
         .with_top(args.top)
         .with_prefix_limit(args.prefix_limit)
         .with_concurrency(args.concurrency.get());
+    if let Some((k, n)) = args.part {
+        options = options.with_part(k, n);
+    }
+    if let Some(as_of) = args.as_of {
+        options = options.with_as_of(as_of);
+    }
     let bar = std::io::stderr().is_terminal().then(ProgressLine::new);
     if let Some(bar) = &bar {
         let bar = Arc::clone(bar);
@@ -188,35 +299,34 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
     if let Some(unlisted) = &report.unlisted {
         eprintln!("warning: {}", unlisted.describe());
     }
-    let format = args.format.get();
+    let title = match prefix.as_ref() {
+        _ if report.source.is_some() => {
+            let source = report.source.as_ref().expect("checked");
+            let bucket = source.source_bucket.as_deref().unwrap_or("a bucket");
+            match prefix.as_ref() {
+                "" => format!("{bucket} (from its inventory report)"),
+                p => format!("{bucket}, prefix {p}/ (from its inventory report)"),
+            }
+        }
+        "" => name,
+        p => format!("{name}, prefix {p}/"),
+    };
+    print_report(&report, args.format.get(), title);
+    Ok(())
+}
+
+/// Print `report` as `format` says, titled `title` (table and HTML).
+fn print_report(report: &Report, format: Format, title: String) {
     match format {
         Format::Json => println!(
             "{}",
             stratus::text::json(
-                &serde_json::to_string_pretty(&report).expect("a report serializes")
+                &serde_json::to_string_pretty(report).expect("a report serializes")
             )
         ),
-        Format::Table | Format::Html => {
-            let title = match prefix.as_ref() {
-                _ if report.source.is_some() => {
-                    let source = report.source.as_ref().expect("checked");
-                    let bucket = source.source_bucket.as_deref().unwrap_or("a bucket");
-                    match prefix.as_ref() {
-                        "" => format!("{bucket} (from its inventory report)"),
-                        p => format!("{bucket}, prefix {p}/ (from its inventory report)"),
-                    }
-                }
-                "" => name,
-                p => format!("{name}, prefix {p}/"),
-            };
-            if let Format::Html = format {
-                print!("{}", html::render(&report, &title));
-            } else {
-                print!("{}", table::render(&report, &title));
-            }
-        }
+        Format::Html => print!("{}", html::render(report, &title)),
+        Format::Table => print!("{}", table::render(report, &title)),
     }
-    Ok(())
 }
 
 async fn from_report(

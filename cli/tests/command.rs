@@ -820,3 +820,77 @@ fn proxies_from_the_environment_and_from_options_are_followed() {
         );
     }
 }
+
+/// A scan split with `--part K/N` and merged with `inventory merge` prints what one scan
+/// prints; a missing or repeated part is refused.
+#[test]
+fn parts_of_a_split_scan_merge_into_one_scans_report() {
+    let home = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    for i in 0..2400u64 {
+        let key = match i % 5 {
+            0 => format!("t/d{}/f{i}", i % 7),
+            _ => format!("flat/{:016x}", (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        };
+        let path = data.path().join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, vec![1u8; (i % 300) as usize]).unwrap();
+    }
+    let url = format!("file://{}", data.path().display());
+    let common = [
+        "--json",
+        "--as-of",
+        "2026-12-04T00:00:00Z",
+        "--depth",
+        "3",
+        "--concurrency",
+        "4",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["inventory", url.as_str()];
+        args.extend(common);
+        args.extend(extra);
+        let out = stratus(home.path(), &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        out.stdout
+    };
+    let whole: serde_json::Value = serde_json::from_slice(&run(&[])).unwrap();
+    assert_eq!(whole["objects"], 2400);
+    for n in [3, 7] {
+        let files: Vec<PathBuf> = (1..=n)
+            .map(|k| {
+                let part = format!("{k}/{n}");
+                let path = home.path().join(format!("part-{k}-of-{n}.json"));
+                std::fs::write(&path, run(&["--part", &part])).unwrap();
+                path
+            })
+            .collect();
+        let mut args = vec!["inventory", "merge", "--json"];
+        args.extend(files.iter().rev().map(|p| p.to_str().unwrap()));
+        let out = stratus(home.path(), &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let merged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(merged, whole, "{n} parts merged");
+        // One part short, or one twice: refused, saying which.
+        let short = stratus(
+            home.path(),
+            &["inventory", "merge", files[0].to_str().unwrap()],
+        );
+        assert_eq!(short.status.code(), Some(2), "{}", text(&short.stderr));
+        assert!(
+            text(&short.stderr).contains("are missing"),
+            "{}",
+            text(&short.stderr)
+        );
+        let f = files[0].to_str().unwrap();
+        let twice = stratus(home.path(), &["inventory", "merge", f, f]);
+        assert!(
+            text(&twice.stderr).contains("both reports hold part 1"),
+            "{}",
+            text(&twice.stderr)
+        );
+    }
+    // A part needs --json and --as-of.
+    let out = stratus(home.path(), &["inventory", url.as_str(), "--part", "1/2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

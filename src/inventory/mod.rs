@@ -170,7 +170,7 @@ pub use diff::{Change, ClassChange, PrefixChange, PrefixStatus, ReportDiff};
 pub use histogram::{AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS};
 pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
 pub use report::{
-    MergeError, Report, Source, CLASS_LIMIT, CLASS_NAME_LIMIT, MAX_REPORT_BYTES, SCHEMA,
+    MergeError, Parts, Report, Source, CLASS_LIMIT, CLASS_NAME_LIMIT, MAX_REPORT_BYTES, SCHEMA,
 };
 pub use top::{LargeObject, TopObjects};
 pub use unlisted::{hidden_by_local_store, Unlisted, UNLISTED_EXAMPLES};
@@ -229,6 +229,9 @@ pub struct ScanOptions {
     pub key_ranges: bool,
     /// Keys a listing reads between decisions to cut (one page: 1,000 on S3 and GCS).
     pub range_block: usize,
+    /// This process's share of a scan split over several (`(k, n)`: part `k` of `n`,
+    /// from 1): see [`ScanOptions::with_part`].
+    pub part: Option<(usize, usize)>,
 }
 
 impl Default for ScanOptions {
@@ -247,6 +250,7 @@ impl Default for ScanOptions {
             verify_checksums: true,
             key_ranges: true,
             range_block: ranges::BLOCK,
+            part: None,
         }
     }
 }
@@ -266,6 +270,7 @@ impl fmt::Debug for ScanOptions {
             .field("verify_checksums", &self.verify_checksums)
             .field("key_ranges", &self.key_ranges)
             .field("range_block", &self.range_block)
+            .field("part", &self.part)
             .finish()
     }
 }
@@ -324,6 +329,25 @@ impl ScanOptions {
     /// Set `range_block` (at least 2).
     pub fn with_range_block(mut self, keys: usize) -> Self {
         self.range_block = keys.max(2);
+        self
+    }
+    /// Scan part `k` of `n` (from 1) of the key space, for a scan split over `n`
+    /// processes or machines: each lists a deterministic share (the same delimiter
+    /// listings and first pages give every part the same partitions, dealt in turn;
+    /// flat folders are cut into `n` pieces by key), and the `n` reports merged
+    /// ([`Report::merge`], then [`Report::finish`]) equal one scan's, field for field.
+    /// Every part needs the same store, prefix, settings and `as_of` (set it: the
+    /// default, the scan's start, differs between processes), and the bucket should not
+    /// change meanwhile. A part's report is not finished and says which part it is
+    /// ([`Report::parts`]); it does not count a local folder's unlisted files.
+    /// `n` = 1 is a whole scan.
+    ///
+    /// # Panics
+    ///
+    /// If `k` is not in `1..=n`.
+    pub fn with_part(mut self, k: usize, n: usize) -> Self {
+        assert!((1..=n).contains(&k), "part {k} of {n}: k must be in 1..=n");
+        self.part = (n > 1).then_some((k, n));
         self
     }
     /// Set the progress callback.
@@ -400,7 +424,7 @@ pub(crate) async fn scan_into(
         template: Report::new(as_of, options.depth, options.prefix_limit, options.top),
     };
     let listing = async {
-        if options.concurrency <= 1 {
+        if options.concurrency <= 1 && options.part.is_none() {
             scan.shared.counters.known.store(1, Ordering::Relaxed);
             let listing = store.list(prefix);
             consume(
@@ -417,8 +441,18 @@ pub(crate) async fn scan_into(
     };
     let (report, listed) = unlisted::noting(listing).await;
     let mut report = report?;
-    report.unlisted = listed.census(prefix).await;
-    report.finish();
+    match options.part {
+        None => {
+            report.unlisted = listed.census(prefix).await;
+            report.finish();
+        }
+        Some((k, n)) => {
+            report.parts = Some(Parts {
+                of: n,
+                held: vec![k],
+            })
+        }
+    }
     scan.shared.report_progress();
     Ok(report)
 }
@@ -581,11 +615,12 @@ impl Cutting {
     /// After the key `key`: cut what is left of `range` (which now ends at `until`) when
     /// a block is complete and slots are free.
     fn after(&mut self, key: &str, range: &Range, until: &mut Option<Path>, shared: &Shared) {
-        self.alphabet.add(&key[self.keep.min(key.len())..]);
         if self.block == 0 {
             self.first.clear();
             self.first.push_str(key);
         }
+        let varying = ranges::common(&self.first, key).max(self.keep);
+        self.alphabet.add_varying(key, varying);
         self.block += 1;
         if self.block < self.block_keys {
             return;
@@ -602,7 +637,15 @@ impl Cutting {
             return;
         }
         let until_text = until.as_ref().map(|u| u.as_ref());
-        let cuts = ranges::cuts(self.keep, &self.first, key, until_text, slots, alphabet);
+        let cuts = ranges::cuts(
+            self.keep,
+            &self.first,
+            key,
+            until_text,
+            slots,
+            alphabet,
+            false,
+        );
         self.cutter.give(slots - cuts.len());
         let Some(end) = cuts.first().cloned() else {
             return;
@@ -706,6 +749,53 @@ async fn consume(
     Ok(report)
 }
 
+/// What is left of a flat folder after its first page `probe` (`rest`, listed after
+/// the page's last key) cut into about `n` pieces by key, the same in every part of a
+/// split scan (a function of the page alone): cut evenly between the page's last key
+/// and the largest character the page holds (twice) after the folder's name, in the
+/// characters the page holds; the last piece goes to the folder's end (larger keys,
+/// such as non-ASCII ones, included).
+fn pieces_by_key(rest: Range, probe: &[ObjectMeta], n: usize) -> Vec<Range> {
+    let (Some(first), Some(last)) = (probe.first(), probe.last()) else {
+        return vec![rest];
+    };
+    let keep = rest.prefix.as_ref().map_or(0, |p| p.as_ref().len() + 1);
+    let last = last.location.as_ref();
+    let mut alphabet = Alphabet::default();
+    for meta in probe {
+        let key = meta.location.as_ref();
+        alphabet.add_varying(key, ranges::common(first.location.as_ref(), key).max(keep));
+    }
+    // The end of what the page's characters spell: its largest character, twice.
+    let Some(top) = alphabet.largest() else {
+        return vec![rest];
+    };
+    let upper = format!("{}{top}{top}", &last[..keep]);
+    let cuts = if upper.as_str() > last {
+        ranges::cuts(
+            keep,
+            first.location.as_ref(),
+            last,
+            Some(&upper),
+            n - 1,
+            alphabet,
+            true,
+        )
+    } else {
+        Vec::new()
+    };
+    let starts = std::iter::once(rest.after.clone()).chain(cuts.iter().cloned().map(Some));
+    let ends = cuts.iter().cloned().map(Some).chain(std::iter::once(None));
+    starts
+        .zip(ends)
+        .map(|(after, until)| Range {
+            after,
+            until,
+            ..rest.clone()
+        })
+        .collect()
+}
+
 struct Scan<'a> {
     store: &'a dyn ObjectStore,
     options: &'a ScanOptions,
@@ -758,32 +848,36 @@ impl Scan<'_> {
     /// would collect every one of them, is dropped after about a page.
     async fn explore(&self, node: &Option<Path>) -> Result<Explored> {
         let error = |e| self.shared.listing_error(node, e);
-        let probe = first_page(self.store.list(node.as_ref()));
-        let split = self.store.list_with_delimiter(node.as_ref());
-        match future::select(std::pin::pin!(probe), std::pin::pin!(split)).await {
-            Either::Right((split, _)) => Ok(Explored::Split(split.map_err(error)?)),
-            Either::Left((probe, split)) => {
-                let (probe, whole) = probe.map_err(error)?;
-                if whole {
-                    return Ok(Explored::Whole(probe));
-                }
-                let skip = node.as_ref().map_or(0, |p| p.as_ref().len() + 1);
-                let direct = probe
-                    .iter()
-                    .filter(|m| {
-                        !m.location
-                            .as_ref()
-                            .get(skip..)
-                            .unwrap_or_default()
-                            .contains('/')
-                    })
-                    .count();
-                if 2 * direct >= probe.len() {
-                    Ok(Explored::Flat(probe))
-                } else {
-                    Ok(Explored::Split(split.await.map_err(error)?))
-                }
+        let mut probe = std::pin::pin!(first_page(self.store.list(node.as_ref())));
+        let mut split = std::pin::pin!(self.store.list_with_delimiter(node.as_ref()));
+        let probe = if self.options.part.is_some() {
+            // A split scan: every part must explore alike, whichever answers first.
+            probe.await
+        } else {
+            match future::select(probe.as_mut(), split.as_mut()).await {
+                Either::Right((split, _)) => return Ok(Explored::Split(split.map_err(error)?)),
+                Either::Left((probe, _)) => probe,
             }
+        };
+        let (probe, whole) = probe.map_err(error)?;
+        if whole {
+            return Ok(Explored::Whole(probe));
+        }
+        let skip = node.as_ref().map_or(0, |p| p.as_ref().len() + 1);
+        let direct = probe
+            .iter()
+            .filter(|m| {
+                !m.location
+                    .as_ref()
+                    .get(skip..)
+                    .unwrap_or_default()
+                    .contains('/')
+            })
+            .count();
+        if 2 * direct >= probe.len() {
+            Ok(Explored::Flat(probe))
+        } else {
+            Ok(Explored::Split(split.await.map_err(error)?))
         }
     }
 
@@ -828,10 +922,14 @@ impl Scan<'_> {
                         match probe.last() {
                             // Its first page is counted here; the rest is listed after it.
                             Some(last) if in_order && self.options.key_ranges => {
-                                flat.push(Range {
+                                let after = Range {
                                     after: Some(last.location.clone()),
-                                    ..Range::whole(node)
-                                });
+                                    ..Range::whole(node.clone())
+                                };
+                                match self.options.part {
+                                    Some((_, n)) => flat.extend(pieces_by_key(after, &probe, n)),
+                                    None => flat.push(after),
+                                }
                                 probe
                             }
                             _ => {
@@ -842,6 +940,11 @@ impl Scan<'_> {
                         }
                     }
                 };
+                if !self.owns(&node) {
+                    // Another part of a split scan counts what exploring this node met.
+                    counters.done.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 // Objects listed while exploring: a partition of their own (the prefixes
                 // above them stay open).
                 objects.retain(|meta| !self.shared.skips(meta));
@@ -862,11 +965,35 @@ impl Scan<'_> {
         }
         let mut ranges: Vec<Range> = frontier.into_iter().map(Range::whole).collect();
         ranges.extend(flat);
+        if let Some((k, n)) = self.options.part {
+            // Every part found the same ranges (in another order): deal them in turn.
+            ranges.sort_by(|a, b| (&a.prefix, &a.after).cmp(&(&b.prefix, &b.after)));
+            ranges = ranges
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| i % n == k - 1)
+                .map(|(_, range)| range)
+                .collect();
+        }
         counters
             .known
             .fetch_add(ranges.len() as u64, Ordering::Relaxed);
         self.shared.report_progress();
         Ok(ranges)
+    }
+
+    /// Whether this process counts the objects exploring `node` met: always, unless the
+    /// scan is split over processes; then the part a hash of the node's name picks.
+    fn owns(&self, node: &Option<Path>) -> bool {
+        let Some((k, n)) = self.options.part else {
+            return true;
+        };
+        // FNV-1a: the same in every process (std's hasher is seeded per process).
+        let name = node.as_ref().map_or("", |p| p.as_ref());
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        hash % n as u64 == (k - 1) as u64
     }
 
     /// List `partitions`, at most `concurrency` at a time, merging each into `report`;

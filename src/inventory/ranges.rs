@@ -83,12 +83,34 @@ pub(crate) struct Alphabet(u128);
 
 impl Alphabet {
     /// Add the printable ASCII characters of `key`.
-    pub(crate) fn add(&mut self, key: &str) {
-        for byte in key.bytes() {
+    #[cfg(test)]
+    fn add(&mut self, key: &str) {
+        self.add_bytes(key.as_bytes());
+    }
+
+    /// Add the characters a cut would read of `key` after the `shared` bytes it has in
+    /// common with the keys before it: the ones that vary, not a suffix every key
+    /// repeats (`.jpg`), whose characters would only be digits no key uses there.
+    pub(crate) fn add_varying(&mut self, key: &str, shared: usize) {
+        let bytes = key.as_bytes();
+        let from = shared.min(bytes.len());
+        self.add_bytes(&bytes[from..(from + WIDTH).min(bytes.len())]);
+    }
+
+    fn add_bytes(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
             if (b' '..=b'~').contains(&byte) {
                 self.0 |= 1 << byte;
             }
         }
+    }
+
+    /// The largest character held.
+    pub(crate) fn largest(&self) -> Option<char> {
+        (b' '..=b'~')
+            .rev()
+            .find(|&b| self.0 & (1 << b) != 0)
+            .map(char::from)
     }
 
     fn chars(&self) -> Vec<u8> {
@@ -134,7 +156,7 @@ impl Digits {
 
 /// The length in bytes of the longest common prefix of `a` and `b`, at a character
 /// boundary of both.
-fn common(a: &str, b: &str) -> usize {
+pub(crate) fn common(a: &str, b: &str) -> usize {
     let mut n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
     while !a.is_char_boundary(n) || !b.is_char_boundary(n) {
         n -= 1;
@@ -148,7 +170,8 @@ fn common(a: &str, b: &str) -> usize {
 /// `last` and before `until`, each a valid [`Path`] that keeps the first `keep` bytes of
 /// `last` (the prefix listed, so every piece stays under it). Empty when the block tells
 /// nothing (keys that differ only past [`WIDTH`] characters, or outside printable ASCII)
-/// or, for a range with an end, when what is left is under two pieces.
+/// or, for a range with an end, when what is left is under two pieces. With `even` (and
+/// an end), into `count + 1` equal pieces however small.
 pub(crate) fn cuts(
     keep: usize,
     first: &str,
@@ -156,17 +179,9 @@ pub(crate) fn cuts(
     until: Option<&str>,
     count: usize,
     mut alphabet: Alphabet,
+    even: bool,
 ) -> Vec<Path> {
     if count == 0 || first >= last {
-        return Vec::new();
-    }
-    alphabet.add(first);
-    alphabet.add(last);
-    if let Some(until) = until {
-        alphabet.add(until);
-    }
-    let digits = Digits(alphabet.chars());
-    if digits.0.is_empty() {
         return Vec::new();
     }
     let mut from = common(first, last);
@@ -182,6 +197,15 @@ pub(crate) fn cuts(
     while !last.is_char_boundary(from) {
         from -= 1;
     }
+    alphabet.add_varying(first, from);
+    alphabet.add_varying(last, from);
+    if let Some(until) = until {
+        alphabet.add_varying(until, from);
+    }
+    let digits = Digits(alphabet.chars());
+    if digits.0.is_empty() {
+        return Vec::new();
+    }
     let (low, high) = (digits.value(first, from), digits.value(last, from));
     let block = high.saturating_sub(low);
     if block == 0 {
@@ -191,8 +215,10 @@ pub(crate) fn cuts(
     let values: Vec<u128> = match until {
         Some(until) => {
             let end = digits.value(until, from);
-            // Cut only where slots are idle, so smaller pieces (two blocks) are worth it.
-            let pieces = (end.saturating_sub(high) / (2 * block)).min(count as u128 + 1);
+            // Cut only where slots are idle, so smaller pieces (two blocks) are worth it;
+            // or, with `even`, into `count + 1` pieces whatever their size.
+            let least = if even { 1 } else { 2 * block };
+            let pieces = (end.saturating_sub(high) / least).min(count as u128 + 1);
             if pieces < 2 {
                 return Vec::new();
             }
@@ -236,7 +262,7 @@ mod tests {
         let name = |i: u64| format!("u/{:08x}.jpg", i * (u32::MAX as u64 / 50_000));
         let mut alphabet = Alphabet::default();
         (0..1000).for_each(|i| alphabet.add(&name(i)));
-        let cuts = cuts(2, &name(0), &name(999), None, 8, alphabet);
+        let cuts = cuts(2, &name(0), &name(999), None, 8, alphabet, false);
         assert_eq!(cuts.len(), 8, "{cuts:?}");
         // Each piece holds keys, and not many more than PAGES blocks: the alphabet holds
         // characters hexadecimal names do not use (`.jpg`), so some pieces are smaller.
@@ -260,7 +286,7 @@ mod tests {
     fn a_range_with_an_end_is_cut_into_equal_pieces_of_two_blocks_or_more() {
         let mut digits = Alphabet::default();
         digits.add("0123456789");
-        let cuts_ = cuts(0, "a000", "a100", Some("a900"), 7, digits);
+        let cuts_ = cuts(0, "a000", "a100", Some("a900"), 7, digits, false);
         // Eight blocks left, seven slots: four pieces of two blocks.
         let want: Vec<Path> = ["a300", "a500", "a700"].map(Path::from).into();
         assert_eq!(cuts_, want);
@@ -268,23 +294,29 @@ mod tests {
             .iter()
             .all(|c| c.as_ref() > "a100" && c.as_ref() < "a900"));
         // Less than two pieces left: no cut.
-        assert!(cuts(0, "a000", "a100", Some("a150"), 7, digits).is_empty());
+        assert!(cuts(0, "a000", "a100", Some("a150"), 7, digits, false).is_empty());
         // One slot: two pieces.
         assert_eq!(
-            cuts(0, "a000", "a100", Some("a900"), 1, digits),
+            cuts(0, "a000", "a100", Some("a900"), 1, digits, false),
             [Path::from("a500")]
         );
     }
 
     #[test]
     fn keys_that_differ_only_outside_printable_ascii_give_no_cut() {
-        assert!(cuts(0, "日本1", "日本2", None, 4, Alphabet::default()).len() <= 4);
-        assert!(
-            cuts(0, "x/\u{e9}a", "x/\u{e9}b", None, 4, Alphabet::default())
-                .iter()
-                .all(|c| c.as_ref() > "x/\u{e9}b")
-        );
-        assert!(cuts(0, "\u{e9}", "\u{ea}", None, 4, Alphabet::default()).is_empty());
+        assert!(cuts(0, "日本1", "日本2", None, 4, Alphabet::default(), false).len() <= 4);
+        assert!(cuts(
+            0,
+            "x/\u{e9}a",
+            "x/\u{e9}b",
+            None,
+            4,
+            Alphabet::default(),
+            false
+        )
+        .iter()
+        .all(|c| c.as_ref() > "x/\u{e9}b"));
+        assert!(cuts(0, "\u{e9}", "\u{ea}", None, 4, Alphabet::default(), false).is_empty());
     }
 
     proptest! {
@@ -300,6 +332,7 @@ mod tests {
             c in proptest::option::of("[ -~\u{e9}\u{65e5}/.]{0,16}"),
             count in 0usize..20,
             extra in "[ -~]{0,8}",
+            even in any::<bool>(),
         ) {
             let (first, last) = if a <= b { (a, b) } else { (b, a) };
             let mut keep = keep.min(common(&first, &last));
@@ -309,7 +342,7 @@ mod tests {
             let until = c.filter(|c| c.as_str() > last.as_str());
             let mut alphabet = Alphabet::default();
             alphabet.add(&extra);
-            let got = cuts(keep, &first, &last, until.as_deref(), count, alphabet);
+            let got = cuts(keep, &first, &last, until.as_deref(), count, alphabet, even);
             prop_assert!(got.len() <= count);
             let mut previous = last.clone();
             for cut in &got {

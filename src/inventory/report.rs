@@ -33,11 +33,12 @@ pub const SCHEMA: &str = "stratus.inventory.v1";
 ///   "classes": {"STANDARD": {"objects": 60, "bytes": 300000}, ...},   // null from a listing
 ///   "classes_other": {"objects": 0, "bytes": 0},  // classes past CLASS_LIMIT; absent if none
 ///   "source": {"kind": "s3-inventory", "format": "parquet", ...},     // absent from a listing
-///   "unlisted": {"objects": 1, "bytes": 7, "examples": ["a#1"]}       // absent unless a local store hid files
+///   "unlisted": {"objects": 1, "bytes": 7, "examples": ["a#1"]},      // absent unless a local store hid files
+///   "parts": {"of": 3, "held": [2]}      // absent unless a part of a split scan (not finished)
 /// }
 /// ```
 ///
-/// `classes`, `classes_other`, `source` and `unlisted` were added after the first reports
+/// `classes`, `classes_other`, `source`, `unlisted` and `parts` were added after the first reports
 /// were written; a report without them reads as one from a listing.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Report {
@@ -85,6 +86,33 @@ pub struct Report {
     /// hides files named `NAME#N`): counted apart, in no other figure. `None` when there
     /// are none, or the store is not a local one (see [`Unlisted`]).
     pub unlisted: Option<Unlisted>,
+    /// The parts of a scan split over several processes this report holds
+    /// ([`ScanOptions::with_part`](super::ScanOptions::with_part)); `None` for a whole
+    /// scan. A report of some parts is not finished: merge it with the others
+    /// ([`Report::merge`]), then [`Report::finish`].
+    #[serde(default)]
+    pub parts: Option<Parts>,
+}
+
+/// Which of `of` parts a [`Report`] holds (numbered from 1, ascending).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parts {
+    /// How many parts the scan was split into.
+    pub of: usize,
+    /// The parts held.
+    pub held: Vec<usize>,
+}
+
+impl Parts {
+    /// Whether every part is held.
+    pub fn is_complete(&self) -> bool {
+        self.held.len() == self.of
+    }
+
+    /// The parts not held, for an error message.
+    pub fn missing(&self) -> Vec<usize> {
+        (1..=self.of).filter(|k| !self.held.contains(k)).collect()
+    }
 }
 
 /// The inventory report a [`Report`] was read from (see `inventory::reports`).
@@ -155,6 +183,7 @@ impl Report {
             classes_other: None,
             source: None,
             unlisted: None,
+            parts: None,
         }
     }
 
@@ -223,6 +252,33 @@ impl Report {
                 settings(&other)
             ))));
         }
+        self.parts = match (self.parts.take(), other.parts.as_ref()) {
+            (None, None) => None,
+            (Some(ours), Some(theirs)) if ours.of == theirs.of => {
+                if let Some(twice) = ours.held.iter().find(|k| theirs.held.contains(k)) {
+                    let message = format!("both reports hold part {twice} of {}", ours.of);
+                    self.parts = Some(ours);
+                    return Err(crate::Error::Merge(MergeError::new(message)));
+                }
+                let mut held: Vec<usize> =
+                    ours.held.into_iter().chain(theirs.held.clone()).collect();
+                held.sort_unstable();
+                Some(Parts { of: ours.of, held })
+            }
+            (ours, _) => {
+                let describe = |p: &Option<Parts>| match p {
+                    None => "a whole scan".to_string(),
+                    Some(p) => format!("parts {:?} of {}", p.held, p.of),
+                };
+                let message = format!(
+                    "one report is {}, the other {}: only parts of one split merge",
+                    describe(&ours),
+                    describe(&other.parts)
+                );
+                self.parts = ours;
+                return Err(crate::Error::Merge(MergeError::new(message)));
+            }
+        };
         self.objects = self.objects.saturating_add(other.objects);
         self.bytes = self.bytes.saturating_add(other.bytes);
         self.zero_byte_objects = self
@@ -338,6 +394,8 @@ impl Serialize for Report {
             source: &'a Option<Source>,
             #[serde(skip_serializing_if = "Option::is_none")]
             unlisted: &'a Option<Unlisted>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            parts: &'a Option<Parts>,
         }
         Out {
             schema: &self.schema,
@@ -358,6 +416,7 @@ impl Serialize for Report {
             classes_other: &self.classes_other,
             source: &self.source,
             unlisted: &self.unlisted,
+            parts: &self.parts,
         }
         .serialize(serializer)
     }
