@@ -176,8 +176,8 @@ fn options(concurrency: usize, as_of: DateTime<Utc>) -> ScanOptions {
         .with_target_partitions(20)
 }
 
-/// Scan with concurrency 1 and 8 (and 8 with key ranges cut small); all must equal `want`
-/// and each other.
+/// Scan with concurrency 1 and 8 (and 8 with key ranges cut small, and in three parts
+/// merged); all must equal `want` and each other.
 async fn check_store(
     store: &dyn ObjectStore,
     prefix: Option<&Path>,
@@ -196,6 +196,20 @@ async fn check_store(
     let ranged = options(8, as_of).with_range_block(40);
     let ranged = scan(store, prefix, &ranged).await.unwrap();
     assert_eq!(ranged, sequential, "a scan cut into key ranges differs");
+    // The same scan split over three processes, merged.
+    let mut merged: Option<Report> = None;
+    for k in 1..=3 {
+        let part = options(4, as_of).with_range_block(40).with_part(k, 3);
+        let part = scan(store, prefix, &part).await.unwrap();
+        match merged.as_mut() {
+            None => merged = Some(part),
+            Some(m) => m.merge(part).unwrap(),
+        }
+    }
+    let mut merged = merged.unwrap();
+    assert!(merged.parts.take().unwrap().is_complete());
+    merged.finish();
+    assert_eq!(merged, sequential, "three parts merged differ");
     let json = serde_json::to_value(&parallel).unwrap();
     assert_eq!(json["schema"], "stratus.inventory.v1");
     let back: Report = serde_json::from_value(json).unwrap();
