@@ -1008,3 +1008,25 @@ fn a_flavor_is_the_endpoint_it_stands_for() {
         "{err}"
     );
 }
+
+/// Which stores a scan may cut into key ranges: those whose server lists from an offset
+/// in byte order; not the ones stratus walks folder by folder, nor composites.
+#[test]
+fn key_ranges_only_where_the_server_lists_from_an_offset_in_order() {
+    let config = Config::from_toml(
+        "[stores.aws]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\n\
+         [stores.weed]\nprovider = \"s3\"\nflavor = \"seaweedfs\"\nbucket = \"b\"\n\
+         endpoint = \"http://127.0.0.1:8333\"\nallow_http = true\n\
+         [stores.sorted]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\nlist_order = \"sorted\"\n\
+         [stores.gcs]\nprovider = \"gcs\"\nbucket = \"b\"\n\
+         [stores.mem]\nprovider = \"memory\"\n\
+         [stores.disk]\nprovider = \"local\"\nroot = \"/tmp\"\n\
+         [stores.both]\nprovider = \"sharded\"\nmembers = [\"mem\", \"disk\"]\n",
+        "stores.toml",
+        ".",
+    )
+    .unwrap();
+    let ranges = |name: &str| config.key_ranges(name).unwrap();
+    assert!(ranges("aws") && ranges("gcs") && ranges("mem"));
+    assert!(!ranges("weed") && !ranges("sorted") && !ranges("disk") && !ranges("both"));
+}

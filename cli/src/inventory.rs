@@ -178,14 +178,18 @@ pub fn diff(args: &DiffArgs) -> Outcome {
     Ok(())
 }
 
-/// The store the arguments name, and how it is named for people: the URL, or the
-/// store's name and its config file.
-fn open(context: &Context, store: Option<&str>) -> Result<(Arc<dyn ObjectStore>, String), Failure> {
+/// The store the arguments name, how it is named for people (the URL, or the store's
+/// name and its config file), and whether a scan may cut its listings into key ranges.
+fn open(
+    context: &Context,
+    store: Option<&str>,
+) -> Result<(Arc<dyn ObjectStore>, String, bool), Failure> {
     match store {
         // The title leaves the query out: it may carry keys (`?secret_access_key=...`).
         Some(url) if url.contains("://") => Ok((
             context.open_url(url)?,
             url.split(['?', '#']).next().unwrap_or_default().to_string(),
+            stratus::config::parse_url(url)?.key_ranges(),
         )),
         name => {
             let (config, path) = context.load()?;
@@ -193,7 +197,8 @@ fn open(context: &Context, store: Option<&str>) -> Result<(Arc<dyn ObjectStore>,
                 Some(name) => name,
                 None => config.default_name()?,
             };
-            Ok((config.open(name)?, format!("{name} ({path})")))
+            let ranges = config.key_ranges(name)?;
+            Ok((config.open(name)?, format!("{name} ({path})"), ranges))
         }
     }
 }
@@ -246,9 +251,10 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
                 .into(),
         ));
     }
-    let (store, name) = open(context, args.store.as_deref())?;
+    let (store, name, key_ranges) = open(context, args.store.as_deref())?;
     let prefix = stratus::key::parse_prefix(&args.prefix)?;
     let mut options = ScanOptions::default()
+        .with_key_ranges(key_ranges)
         .with_depth(args.depth)
         .with_top(args.top)
         .with_prefix_limit(args.prefix_limit)

@@ -771,6 +771,12 @@ impl Config {
         Ok(self.get(name)?.credentials())
     }
 
+    /// Whether a scan of store `name` may cut its listings into key ranges
+    /// ([`StoreConfig::key_ranges`]).
+    pub fn key_ranges(&self, name: &str) -> Result<bool> {
+        Ok(self.get(name)?.key_ranges())
+    }
+
     /// Build store `name` (and, for a composite store, the stores it names: each once,
     /// however many composites share it).
     pub fn open(&self, name: &str) -> Result<Arc<dyn ObjectStore>> {

@@ -69,6 +69,15 @@ impl StoreConfig {
         Some(self.provider_ref().place(id)?.below(self.prefix()))
     }
 
+    /// Whether a scan of this store may cut its listings into key ranges
+    /// ([`ScanOptions::key_ranges`](crate::inventory::ScanOptions::key_ranges)): its
+    /// listings from an offset come from the server in byte order. False for local
+    /// folders, S3 stores with `list_order = "sorted"` and composite stores, whose
+    /// listings from an offset read whole folders again.
+    pub fn key_ranges(&self) -> bool {
+        self.provider_ref().key_ranges()
+    }
+
     /// Where a provider's store finds its credentials ([`Config::credentials`](super::Config::credentials)).
     pub(crate) fn credentials(&self) -> Option<String> {
         let text = self.provider_ref().credentials()?;

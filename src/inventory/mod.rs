@@ -137,9 +137,10 @@
 //! per-prefix totals of a prefix cut across ranges are completed when they merge. A
 //! small bucket costs no extra request: nothing is cut before a full block, and a flat
 //! folder's first page (the probe) is counted, not listed again. Key ranges need listings
-//! in byte order, which every store stratus builds gives (S3, GCS, Azure, and local
-//! folders and S3 servers with `list_order = "sorted"` through the key-ordered layer);
-//! a listing that was cut and finds its keys out of order fails the scan, saying so, and
+//! from an offset in byte order, served by the server (S3, GCS, Azure, memory); the
+//! stores stratus walks folder by folder itself (local folders, S3 servers with
+//! `list_order = "sorted"`) would read a whole folder again for every offset, so
+//! `Config::key_ranges` says no for them and the command follows it. A listing that was cut and finds its keys out of order fails the scan, saying so, and
 //! one that was not stops cutting (tested with a store listing folder by folder, as
 //! SeaweedFS does unsorted, in `tests/key_ranges.rs`). Measured on a flat folder of
 //! 200,000 names behind 20 ms pages: 12x faster than one listing, 1.16x its requests
@@ -223,9 +224,11 @@ pub struct ScanOptions {
     /// column, a second streamed read of the file.
     pub verify_checksums: bool,
     /// With `concurrency > 1`: cut listings into key ranges listed at once when they
-    /// prove large (a flat folder, one big subtree). Needs listings in byte order, as
-    /// every store stratus builds gives (see the module docs); off, a partition is one
-    /// listing, as with a store that cannot be trusted to list in order.
+    /// prove large (a flat folder, one big subtree). Needs listings from an offset in
+    /// byte order, served by the server: S3, GCS, Azure, memory. For a store from a
+    /// config, [`Config::key_ranges`](crate::Config::key_ranges) says (false for local
+    /// folders and S3 servers listed folder by folder, which read a whole folder again
+    /// for every offset); off, a partition is one listing.
     pub key_ranges: bool,
     /// Keys a listing reads between decisions to cut (one page: 1,000 on S3 and GCS).
     pub range_block: usize,

@@ -50,6 +50,10 @@ impl LocalConfig {
 }
 
 impl Provider for LocalConfig {
+    fn key_ranges(&self) -> bool {
+        false
+    }
+
     fn entry(&self) -> &'static Registration {
         &ENTRY
     }

@@ -244,6 +244,14 @@ pub(crate) trait Provider: Send + Sync {
         None
     }
 
+    /// Whether its listings from an offset come from the server in byte order, so that a
+    /// scan may cut them into key ranges (`ScanOptions::key_ranges`). Not for local
+    /// folders and S3 servers listed folder by folder, whose key-ordered layer reads a
+    /// whole folder again for every offset, nor for composites.
+    fn key_ranges(&self) -> bool {
+        true
+    }
+
     /// A composite's members (none for a provider).
     fn members(&self) -> Vec<MemberRef<'_>> {
         Vec::new()

@@ -181,6 +181,10 @@ impl ReplicatedConfig {
 }
 
 impl Provider for ReplicatedConfig {
+    fn key_ranges(&self) -> bool {
+        false
+    }
+
     fn entry(&self) -> &'static Registration {
         &ENTRY
     }

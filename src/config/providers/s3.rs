@@ -221,6 +221,12 @@ impl Provider for S3Config {
         })
     }
 
+    fn key_ranges(&self) -> bool {
+        // As `build` wraps it: folder by folder, offsets read whole folders.
+        self.resolved()
+            .is_ok_and(|this| this.list_order.unwrap_or_default() == ListOrder::Server)
+    }
+
     #[cfg(feature = "aws")]
     fn build(&self, label: &str, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         let this = self.resolved()?;

@@ -152,6 +152,10 @@ impl ShardedConfig {
 }
 
 impl Provider for ShardedConfig {
+    fn key_ranges(&self) -> bool {
+        false
+    }
+
     fn entry(&self) -> &'static Registration {
         &ENTRY
     }
