@@ -263,3 +263,49 @@ proptest! {
         })?;
     }
 }
+
+/// `keys` in a [`FolderOrder`] store, one range cut every `block` keys (no discovery):
+/// the same report as one listing, or an error that says why.
+async fn folder_order_exact_or_refused(keys: &[&str], concurrency: usize, block: usize) {
+    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    let store = FolderOrder(filled(&keys).await);
+    let plain = scan(&store, None, &options(1, block)).await.unwrap();
+    assert_eq!(plain.objects, keys.len() as u64);
+    for discovery in [0, 3] {
+        let ranged = options(concurrency, block).with_discovery_depth(discovery);
+        match scan(&store, None, &ranged).await {
+            Ok(ranged) => assert_eq!(ranged, plain, "discovery depth {discovery}"),
+            Err(e) => assert!(e.to_string().contains("not in byte order"), "{e}"),
+        }
+    }
+}
+
+/// A flat folder's probe page (its first 1,000 keys) ended at `a`, also a folder: the
+/// range after it listed from `a`, which a folder-by-folder store takes as "after the
+/// folder `a/`", so `a/x` was in no listing and the report was short of it.
+#[tokio::test]
+async fn a_probe_that_ends_at_a_folder_misses_nothing_folder_by_folder() {
+    let mut keys: Vec<String> = (0..999).map(|i| format!("0{i:04}")).collect();
+    keys.extend(["a", "a/x"].map(String::from));
+    keys.extend((0..300).map(|i| format!("b{i:04}")));
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    folder_order_exact_or_refused(&keys, 4, 1000).await;
+}
+
+/// A range cut at `0`, also a folder: the piece after it listed from `0`, which a
+/// folder-by-folder store takes as "after the folder `0/`", so `0/a` (after `0` in
+/// bytes: the piece's) was in no listing.
+#[tokio::test]
+async fn a_cut_at_a_folder_misses_nothing_folder_by_folder() {
+    let keys = [" ", " /é", " 0", " 0.~", " 1", " aa-", "0/a", "a"];
+    folder_order_exact_or_refused(&keys, 2, 6).await;
+}
+
+/// A cut with a byte below `/` where it leaves the keys read (`a-...`) lies, folder by
+/// folder, after the folder `a/` it precedes in bytes: the range before it stopped at
+/// `a/...` (past its end in bytes) and the piece after it never listed it.
+#[tokio::test]
+async fn a_cut_below_a_slash_misses_nothing_folder_by_folder() {
+    let keys = [" ", " -", " 01", "1é/a-~", "a-", "a--é", "aa", "b", "~/é"];
+    folder_order_exact_or_refused(&keys, 2, 3).await;
+}

@@ -825,11 +825,21 @@ impl Scan<'_> {
                         // The exploration is done (counted below, with its first page, or
                         // here); the node comes back as a range.
                         let in_order = probe.windows(2).all(|w| w[0].location < w[1].location);
-                        match probe.last() {
-                            // Its first page is counted here; the rest is listed after it.
+                        // Handed over after a key directly in the node: past a key with a
+                        // `/`, a store listing folder by folder could list keys below it
+                        // in bytes after it, which the range would skip as its own.
+                        let skip = node.as_ref().map_or(0, |p| p.as_ref().len() + 1);
+                        let direct = probe.iter().rposition(|m| {
+                            !m.location.as_ref().get(skip..).unwrap_or("/").contains('/')
+                        });
+                        match direct {
+                            // Its first page is counted here (up to that key); the rest is
+                            // listed after it.
                             Some(last) if in_order && self.options.key_ranges => {
+                                let mut probe = probe;
+                                probe.truncate(last + 1);
                                 flat.push(Range {
-                                    after: Some(last.location.clone()),
+                                    after: Some(probe[last].location.clone()),
                                     ..Range::whole(node)
                                 });
                                 probe
@@ -883,7 +893,10 @@ impl Scan<'_> {
         });
         let listing = |range: Range| {
             let listing = match &range.after {
-                Some(after) => self.store.list_with_offset(range.prefix.as_ref(), after),
+                // Just before `after`: the listing skips what it gives up to `after`.
+                Some(after) => self
+                    .store
+                    .list_with_offset(range.prefix.as_ref(), &ranges::offset(after)),
                 None => self.store.list(range.prefix.as_ref()),
             };
             let (template, shared) = (self.template.clone(), Arc::clone(&self.shared));
