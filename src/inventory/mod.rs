@@ -187,7 +187,7 @@ use object_store::{ListResult, ObjectMeta, ObjectStore};
 use ranges::{Alphabet, Range};
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// How to scan. `ScanOptions::default()` gives: depth 2, 1,000 prefixes, top 20,
@@ -532,6 +532,10 @@ struct Cutter {
     pieces: tokio::sync::mpsc::UnboundedSender<Range>,
     /// Keys between decisions to cut ([`ScanOptions::range_block`]).
     block: usize,
+    /// Cleared when a piece had to skip a block of keys before its start: the server
+    /// ignores the offset and lists every piece from the start, so cutting more would
+    /// list the keys again and again.
+    offsets: AtomicBool,
 }
 
 impl Cutter {
@@ -592,6 +596,9 @@ impl Cutting {
         }
         self.block = 0;
         let alphabet = std::mem::take(&mut self.alphabet);
+        if !self.cutter.offsets.load(Ordering::Relaxed) {
+            return;
+        }
         let want = if until.is_some() {
             usize::MAX
         } else {
@@ -625,6 +632,10 @@ impl Cutting {
     }
 }
 
+/// Keys a piece may skip before its start (at least; a block) before the scan takes the
+/// server for one that ignores offsets and cuts no more.
+const SKIPPED: usize = 100;
+
 /// Aggregate one range's listing into `report`; with a `cutter`, check the keys' order
 /// and cut what is left of the range into pieces for idle slots. The listing is
 /// `'static`, so this can run on a task of its own.
@@ -652,6 +663,8 @@ async fn consume(
         cut: false,
     });
     let mut started = false;
+    // Keys skipped before the range's start (a few: it is listed from just before it).
+    let mut skipped = 0usize;
     while let Some(meta) = listing.next().await {
         let meta = meta.map_err(|e| shared.listing_error(&range.prefix, e))?;
         let key = meta.location.as_ref();
@@ -663,6 +676,10 @@ async fn consume(
             if let Some(before) = before.filter(|before| key <= *before) {
                 if !started {
                     // A server that does not honour the offset: skip up to it.
+                    skipped += 1;
+                    if skipped == c.block_keys.max(SKIPPED) {
+                        c.cutter.offsets.store(false, Ordering::Relaxed);
+                    }
                     continue;
                 }
                 if range.is_piece() || c.cut {
@@ -889,6 +906,7 @@ impl Scan<'_> {
                 free: AtomicIsize::new(concurrency as isize - partitions.len() as isize),
                 pieces,
                 block: self.options.range_block.max(2),
+                offsets: AtomicBool::new(true),
             })
         });
         let listing = |range: Range| {
