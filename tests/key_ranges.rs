@@ -382,3 +382,76 @@ async fn a_server_that_ignores_the_offset_is_not_listed_again_and_again() {
     // The plain scan (n), then the ranged one: 42,002 in all (45x before).
     assert!(listed <= 3 * n, "{listed} keys listed for {n}");
 }
+
+/// Counts the entries its delimiter listings give.
+#[derive(Debug)]
+struct Counting(Arc<dyn ObjectStore>, Arc<AtomicU64>);
+
+impl std::fmt::Display for Counting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Counting")
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for Counting {
+    async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
+        self.0.put_opts(l, p, o).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        l: &Path,
+        o: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.0.put_multipart_opts(l, o).await
+    }
+    async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
+        self.0.get_opts(l, o).await
+    }
+    fn delete_stream(
+        &self,
+        l: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.0.delete_stream(l)
+    }
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.0.list(prefix)
+    }
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        let listed = self.0.list_with_delimiter(prefix).await?;
+        let n = listed.objects.len() + listed.common_prefixes.len();
+        self.1.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(listed)
+    }
+    async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
+        self.0.copy_opts(f, t, o).await
+    }
+}
+
+/// A local folder through `KeyOrderedStore` (how stratus opens every local store) lists
+/// a folder whole (sorted) for a listing with an offset too: each piece of a flat folder
+/// cut into key ranges listed and held all of it again, `concurrency` at once. 20,000
+/// files, concurrency 8: 220,003 entries listed for the plain and the ranged scan (the
+/// ranged one 10x the folder), and more pieces (so more copies) the larger the folder.
+/// Over such a store the scan cuts no ranges: 60,003.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_flat_folder_through_key_order_is_listed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+    let local: Arc<dyn ObjectStore> = Arc::new(local);
+    let keys = keys(0, 20_000, 3);
+    for key in &keys {
+        let key = Path::parse(key).unwrap();
+        local.put(&key, vec![1u8].into()).await.unwrap();
+    }
+    let listed = Arc::new(AtomicU64::new(0));
+    let counting: Arc<dyn ObjectStore> = Arc::new(Counting(local, Arc::clone(&listed)));
+    let store = stratus::layer::KeyOrderedStore::wrap(counting, Some(dir.path()));
+    let (plain, ranged, _) = both(&*store, None, 8, 1000).await;
+    assert_eq!(ranged.unwrap(), plain);
+    let n = keys.len() as u64;
+    // The plain scan lists the folder once; the ranged one for its probe (a walk lists a
+    // folder whole), then for the rest.
+    let listed = listed.load(Ordering::Relaxed);
+    assert!(listed < 4 * n, "{listed} entries listed for {n} files");
+}

@@ -141,7 +141,10 @@
 //! folders and S3 servers with `list_order = "sorted"` through the key-ordered layer);
 //! a listing that was cut and finds its keys out of order fails the scan, saying so, and
 //! one that was not stops cutting (tested with a store listing folder by folder, as
-//! SeaweedFS does unsorted, in `tests/key_ranges.rs`). Measured on a flat folder of
+//! SeaweedFS does unsorted, in `tests/key_ranges.rs`). Over the key-ordered layer, whose
+//! listings walk folders and so list a folder whole for an offset too, no listing is cut
+//! (each piece would list and hold the folder again); nor once a piece has skipped a block
+//! of keys before its start (a server that ignores the offset). Measured on a flat folder of
 //! 200,000 names behind 20 ms pages: 12x faster than one listing, 1.16x its requests
 //! (`docs/BENCHMARKS.md`).
 //!
@@ -174,7 +177,7 @@ pub use report::{
 };
 pub use top::{LargeObject, TopObjects};
 pub use unlisted::{hidden_by_local_store, Unlisted, UNLISTED_EXAMPLES};
-pub(crate) use unlisted::{note_local_folder, Listed};
+pub(crate) use unlisted::{note_local_folder, note_walked_listing, Listed};
 
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressFn};
@@ -596,7 +599,7 @@ impl Cutting {
         }
         self.block = 0;
         let alphabet = std::mem::take(&mut self.alphabet);
-        if !self.cutter.offsets.load(Ordering::Relaxed) {
+        if !self.cutter.offsets.load(Ordering::Relaxed) || unlisted::walked_listing() {
             return;
         }
         let want = if until.is_some() {
