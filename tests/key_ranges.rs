@@ -455,3 +455,63 @@ async fn a_local_flat_folder_through_key_order_is_listed_once() {
     let listed = listed.load(Ordering::Relaxed);
     assert!(listed < 4 * n, "{listed} entries listed for {n} files");
 }
+
+/// Lists every key whatever the prefix asked, as a server that ignores it.
+#[derive(Debug)]
+struct IgnoresPrefix(Arc<InMemory>);
+
+impl std::fmt::Display for IgnoresPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IgnoresPrefix")
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for IgnoresPrefix {
+    async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
+        self.0.put_opts(l, p, o).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        l: &Path,
+        o: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.0.put_multipart_opts(l, o).await
+    }
+    async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
+        self.0.get_opts(l, o).await
+    }
+    fn delete_stream(
+        &self,
+        l: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.0.delete_stream(l)
+    }
+    fn list(&self, _prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.0.list(None)
+    }
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.0.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
+        self.0.copy_opts(f, t, o).await
+    }
+}
+
+/// A listing that gives keys outside its prefix (a server that ignores it) panicked: a
+/// range read each key's characters past the prefix's length, and `日本` has no character
+/// boundary at byte 2 (the prefix `a/`). Such keys now count as they did before key
+/// ranges, as a plain listing's would.
+#[tokio::test]
+async fn keys_outside_the_prefix_listed_do_not_panic() {
+    let keys: Vec<String> = ["a/1", "a/2", "日本", "日本/x"]
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    let store = IgnoresPrefix(filled(&keys).await);
+    let prefix = Path::from("a");
+    let ranged = options(2, 2).with_discovery_depth(0);
+    let ranged = scan(&store, Some(&prefix), &ranged).await.unwrap();
+    let plain = scan(&store, Some(&prefix), &options(1, 2)).await.unwrap();
+    assert_eq!(ranged, plain);
+}

@@ -588,7 +588,8 @@ impl Cutting {
     /// After the key `key`: cut what is left of `range` (which now ends at `until`) when
     /// a block is complete and slots are free.
     fn after(&mut self, key: &str, range: &Range, until: &mut Option<Path>, shared: &Shared) {
-        self.alphabet.add(&key[self.keep.min(key.len())..]);
+        // (A key outside the prefix, from a server that ignores it, adds nothing.)
+        self.alphabet.add(key.get(self.keep..).unwrap_or_default());
         if self.block == 0 {
             self.first.clear();
             self.first.push_str(key);
