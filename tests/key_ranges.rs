@@ -353,3 +353,255 @@ async fn a_flat_folder_is_shared_between_the_parts() {
         }
     }
 }
+
+/// `keys` in a [`FolderOrder`] store, one range cut every `block` keys (no discovery):
+/// the same report as one listing, or an error that says why.
+async fn folder_order_exact_or_refused(keys: &[&str], concurrency: usize, block: usize) {
+    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    let store = FolderOrder(filled(&keys).await);
+    let plain = scan(&store, None, &options(1, block)).await.unwrap();
+    assert_eq!(plain.objects, keys.len() as u64);
+    for discovery in [0, 3] {
+        let ranged = options(concurrency, block).with_discovery_depth(discovery);
+        match scan(&store, None, &ranged).await {
+            Ok(ranged) => assert_eq!(ranged, plain, "discovery depth {discovery}"),
+            Err(e) => assert!(e.to_string().contains("not in byte order"), "{e}"),
+        }
+    }
+}
+
+/// A flat folder's probe page (its first 1,000 keys) ended at `a`, also a folder: the
+/// range after it listed from `a`, which a folder-by-folder store takes as "after the
+/// folder `a/`", so `a/x` was in no listing and the report was short of it.
+#[tokio::test]
+async fn a_probe_that_ends_at_a_folder_misses_nothing_folder_by_folder() {
+    let mut keys: Vec<String> = (0..999).map(|i| format!("0{i:04}")).collect();
+    keys.extend(["a", "a/x"].map(String::from));
+    keys.extend((0..300).map(|i| format!("b{i:04}")));
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    folder_order_exact_or_refused(&keys, 4, 1000).await;
+}
+
+/// A range cut at `0`, also a folder: the piece after it listed from `0`, which a
+/// folder-by-folder store takes as "after the folder `0/`", so `0/a` (after `0` in
+/// bytes: the piece's) was in no listing.
+#[tokio::test]
+async fn a_cut_at_a_folder_misses_nothing_folder_by_folder() {
+    let keys = [" ", " /é", " 0", " 0.~", " 1", " aa-", "0/a", "a"];
+    folder_order_exact_or_refused(&keys, 2, 6).await;
+}
+
+/// A cut with a byte below `/` where it leaves the keys read (`a-...`) lies, folder by
+/// folder, after the folder `a/` it precedes in bytes: the range before it stopped at
+/// `a/...` (past its end in bytes) and the piece after it never listed it.
+#[tokio::test]
+async fn a_cut_below_a_slash_misses_nothing_folder_by_folder() {
+    let keys = [" ", " -", " 01", "1é/a-~", "a-", "a--é", "aa", "b", "~/é"];
+    folder_order_exact_or_refused(&keys, 2, 3).await;
+}
+
+/// Lists as a server that ignores `start-after`: from the prefix's first key. Counts the
+/// keys it gives.
+#[derive(Debug)]
+struct IgnoresOffset(Arc<InMemory>, Arc<AtomicU64>);
+
+impl std::fmt::Display for IgnoresOffset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IgnoresOffset")
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for IgnoresOffset {
+    async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
+        self.0.put_opts(l, p, o).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        l: &Path,
+        o: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.0.put_multipart_opts(l, o).await
+    }
+    async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
+        self.0.get_opts(l, o).await
+    }
+    fn delete_stream(
+        &self,
+        l: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.0.delete_stream(l)
+    }
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        let given = Arc::clone(&self.1);
+        self.0
+            .list(prefix)
+            .inspect(move |_| {
+                given.fetch_add(1, Ordering::Relaxed);
+            })
+            .boxed()
+    }
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        _offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.list(prefix)
+    }
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.0.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
+        self.0.copy_opts(f, t, o).await
+    }
+}
+
+/// A server that ignores the offset lists every piece from the prefix's first key; the
+/// report is exact (a piece skips up to its start), but each piece read about half the
+/// folder again: 20,000 keys took 45 times as many keys listed. Once one piece has
+/// skipped a block, the scan cuts no more.
+#[tokio::test]
+async fn a_server_that_ignores_the_offset_is_not_listed_again_and_again() {
+    let keys = keys(0, 20_000, 11);
+    let given = Arc::new(AtomicU64::new(0));
+    let store = IgnoresOffset(filled(&keys).await, Arc::clone(&given));
+    let (plain, ranged, _) = both(&store, None, 8, 100).await;
+    assert_eq!(ranged.unwrap(), plain);
+    let listed = given.load(Ordering::Relaxed);
+    let n = keys.len() as u64;
+    // The plain scan (n), then the ranged one: 42,002 in all (45x before).
+    assert!(listed <= 3 * n, "{listed} keys listed for {n}");
+}
+
+/// Counts the entries its delimiter listings give.
+#[derive(Debug)]
+struct Counting(Arc<dyn ObjectStore>, Arc<AtomicU64>);
+
+impl std::fmt::Display for Counting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Counting")
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for Counting {
+    async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
+        self.0.put_opts(l, p, o).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        l: &Path,
+        o: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.0.put_multipart_opts(l, o).await
+    }
+    async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
+        self.0.get_opts(l, o).await
+    }
+    fn delete_stream(
+        &self,
+        l: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.0.delete_stream(l)
+    }
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.0.list(prefix)
+    }
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        let listed = self.0.list_with_delimiter(prefix).await?;
+        let n = listed.objects.len() + listed.common_prefixes.len();
+        self.1.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(listed)
+    }
+    async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
+        self.0.copy_opts(f, t, o).await
+    }
+}
+
+/// A local folder through `KeyOrderedStore` (how stratus opens every local store) lists
+/// a folder whole (sorted) for a listing with an offset too: each piece of a flat folder
+/// cut into key ranges listed and held all of it again, `concurrency` at once. 20,000
+/// files, concurrency 8: 220,003 entries listed for the plain and the ranged scan (the
+/// ranged one 10x the folder), and more pieces (so more copies) the larger the folder.
+/// Over such a store the scan cuts no ranges: 60,003.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_flat_folder_through_key_order_is_listed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+    let local: Arc<dyn ObjectStore> = Arc::new(local);
+    let keys = keys(0, 20_000, 3);
+    for key in &keys {
+        let key = Path::parse(key).unwrap();
+        local.put(&key, vec![1u8].into()).await.unwrap();
+    }
+    let listed = Arc::new(AtomicU64::new(0));
+    let counting: Arc<dyn ObjectStore> = Arc::new(Counting(local, Arc::clone(&listed)));
+    let store = stratus::layer::KeyOrderedStore::wrap(counting, Some(dir.path()));
+    let (plain, ranged, _) = both(&*store, None, 8, 1000).await;
+    assert_eq!(ranged.unwrap(), plain);
+    let n = keys.len() as u64;
+    // The plain scan lists the folder once; the ranged one for its probe (a walk lists a
+    // folder whole), then for the rest.
+    let listed = listed.load(Ordering::Relaxed);
+    assert!(listed < 4 * n, "{listed} entries listed for {n} files");
+}
+
+/// Lists every key whatever the prefix asked, as a server that ignores it.
+#[derive(Debug)]
+struct IgnoresPrefix(Arc<InMemory>);
+
+impl std::fmt::Display for IgnoresPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IgnoresPrefix")
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for IgnoresPrefix {
+    async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
+        self.0.put_opts(l, p, o).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        l: &Path,
+        o: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.0.put_multipart_opts(l, o).await
+    }
+    async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
+        self.0.get_opts(l, o).await
+    }
+    fn delete_stream(
+        &self,
+        l: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.0.delete_stream(l)
+    }
+    fn list(&self, _prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.0.list(None)
+    }
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.0.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
+        self.0.copy_opts(f, t, o).await
+    }
+}
+
+/// A listing that gives keys outside its prefix (a server that ignores it) panicked: a
+/// range read each key's characters past the prefix's length, and `日本` has no character
+/// boundary at byte 2 (the prefix `a/`). Such keys now count as they did before key
+/// ranges, as a plain listing's would.
+#[tokio::test]
+async fn keys_outside_the_prefix_listed_do_not_panic() {
+    let keys: Vec<String> = ["a/1", "a/2", "日本", "日本/x"]
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    let store = IgnoresPrefix(filled(&keys).await);
+    let prefix = Path::from("a");
+    let ranged = options(2, 2).with_discovery_depth(0);
+    let ranged = scan(&store, Some(&prefix), &ranged).await.unwrap();
+    let plain = scan(&store, Some(&prefix), &options(1, 2)).await.unwrap();
+    assert_eq!(ranged, plain);
+}

@@ -142,7 +142,10 @@
 //! `list_order = "sorted"`) would read a whole folder again for every offset, so
 //! `Config::key_ranges` says no for them and the command follows it. A listing that was cut and finds its keys out of order fails the scan, saying so, and
 //! one that was not stops cutting (tested with a store listing folder by folder, as
-//! SeaweedFS does unsorted, in `tests/key_ranges.rs`). Measured on a flat folder of
+//! SeaweedFS does unsorted, in `tests/key_ranges.rs`). Over the key-ordered layer, whose
+//! listings walk folders and so list a folder whole for an offset too, no listing is cut
+//! (each piece would list and hold the folder again); nor once a piece has skipped a block
+//! of keys before its start (a server that ignores the offset). Measured on a flat folder of
 //! 200,000 names behind 20 ms pages: 12x faster than one listing, 1.16x its requests
 //! (`docs/BENCHMARKS.md`).
 //!
@@ -175,7 +178,7 @@ pub use report::{
 };
 pub use top::{LargeObject, TopObjects};
 pub use unlisted::{hidden_by_local_store, Unlisted, UNLISTED_EXAMPLES};
-pub(crate) use unlisted::{note_local_folder, Listed};
+pub(crate) use unlisted::{note_local_folder, note_walked_listing, Listed};
 
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressFn};
@@ -188,7 +191,7 @@ use object_store::{ListResult, ObjectMeta, ObjectStore};
 use ranges::{Alphabet, Range};
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// How to scan. `ScanOptions::default()` gives: depth 2, 1,000 prefixes, top 20,
@@ -569,6 +572,10 @@ struct Cutter {
     pieces: tokio::sync::mpsc::UnboundedSender<Range>,
     /// Keys between decisions to cut ([`ScanOptions::range_block`]).
     block: usize,
+    /// Cleared when a piece had to skip a block of keys before its start: the server
+    /// ignores the offset and lists every piece from the start, so cutting more would
+    /// list the keys again and again.
+    offsets: AtomicBool,
 }
 
 impl Cutter {
@@ -630,6 +637,9 @@ impl Cutting {
         }
         self.block = 0;
         let alphabet = std::mem::take(&mut self.alphabet);
+        if !self.cutter.offsets.load(Ordering::Relaxed) || unlisted::walked_listing() {
+            return;
+        }
         let want = if until.is_some() {
             usize::MAX
         } else {
@@ -671,6 +681,10 @@ impl Cutting {
     }
 }
 
+/// Keys a piece may skip before its start (at least; a block) before the scan takes the
+/// server for one that ignores offsets and cuts no more.
+const SKIPPED: usize = 100;
+
 /// Aggregate one range's listing into `report`; with a `cutter`, check the keys' order
 /// and cut what is left of the range into pieces for idle slots. The listing is
 /// `'static`, so this can run on a task of its own.
@@ -698,6 +712,8 @@ async fn consume(
         cut: false,
     });
     let mut started = false;
+    // Keys skipped before the range's start (a few: it is listed from just before it).
+    let mut skipped = 0usize;
     while let Some(meta) = listing.next().await {
         let meta = meta.map_err(|e| shared.listing_error(&range.prefix, e))?;
         let key = meta.location.as_ref();
@@ -709,6 +725,10 @@ async fn consume(
             if let Some(before) = before.filter(|before| key <= *before) {
                 if !started {
                     // A server that does not honour the offset: skip up to it.
+                    skipped += 1;
+                    if skipped == c.block_keys.max(SKIPPED) {
+                        c.cutter.offsets.store(false, Ordering::Relaxed);
+                    }
                     continue;
                 }
                 if range.is_piece() || c.cut {
@@ -922,11 +942,21 @@ impl Scan<'_> {
                         // The exploration is done (counted below, with its first page, or
                         // here); the node comes back as a range.
                         let in_order = probe.windows(2).all(|w| w[0].location < w[1].location);
-                        match probe.last() {
-                            // Its first page is counted here; the rest is listed after it.
+                        // Handed over after a key directly in the node: past a key with a
+                        // `/`, a store listing folder by folder could list keys below it
+                        // in bytes after it, which the range would skip as its own.
+                        let skip = node.as_ref().map_or(0, |p| p.as_ref().len() + 1);
+                        let direct = probe.iter().rposition(|m| {
+                            !m.location.as_ref().get(skip..).unwrap_or("/").contains('/')
+                        });
+                        match direct {
+                            // Its first page is counted here (up to that key); the rest is
+                            // listed after it.
                             Some(last) if in_order && self.options.key_ranges => {
+                                let mut probe = probe;
+                                probe.truncate(last + 1);
                                 let after = Range {
-                                    after: Some(last.location.clone()),
+                                    after: Some(probe[last].location.clone()),
                                     ..Range::whole(node.clone())
                                 };
                                 match self.options.part {
@@ -1009,11 +1039,15 @@ impl Scan<'_> {
                 free: AtomicIsize::new(concurrency as isize - partitions.len() as isize),
                 pieces,
                 block: self.options.range_block.max(2),
+                offsets: AtomicBool::new(true),
             })
         });
         let listing = |range: Range| {
             let listing = match &range.after {
-                Some(after) => self.store.list_with_offset(range.prefix.as_ref(), after),
+                // Just before `after`: the listing skips what it gives up to `after`.
+                Some(after) => self
+                    .store
+                    .list_with_offset(range.prefix.as_ref(), &ranges::offset(after)),
                 None => self.store.list(range.prefix.as_ref()),
             };
             let (template, shared) = (self.template.clone(), Arc::clone(&self.shared));

@@ -23,7 +23,12 @@
 //! stores stratus wraps in [`crate::layer::KeyOrderedStore`]: local folders, S3 servers
 //! with `list_order = "sorted"`). A range checks the order of the keys it reads: one
 //! that was never cut and finds them out of order stops cutting and lists on as a plain
-//! listing; one with an offset or an end fails the scan with an error that says so.
+//! listing; one with an offset or an end fails the scan with an error that says so. So
+//! that a store listing folder by folder (SeaweedFS unsorted: a folder `a` sorts as `a`,
+//! before `a-b`, and a listing after `a` starts after the folder `a/`) shows it rather
+//! than lose keys silently, a piece is listed from just before its start ([`offset`]),
+//! a cut has no `/` and no byte below it past the keys it was guessed from, and a flat
+//! folder's probe is handed on after a key directly in it (`tests/key_ranges.rs`).
 
 use object_store::path::Path;
 
@@ -235,7 +240,12 @@ pub(crate) fn cuts(
     };
     let mut out: Vec<Path> = Vec::new();
     for v in values {
-        let cut = format!("{}{}", &last[..from], digits.text(v));
+        let mut cut = format!("{}{}", &last[..from], digits.text(v));
+        // Past where it leaves `last`, no `/` and nothing below it (see [`unambiguous`]).
+        match unambiguous(&cut, last) {
+            Some(end) => cut.truncate(end),
+            None => continue,
+        }
         let after = out.last().map_or(last, |p| p.as_ref());
         let inside = cut.as_str() > after && until.is_none_or(|until| cut.as_str() < until);
         if !inside {
@@ -249,6 +259,62 @@ pub(crate) fn cuts(
         }
     }
     out
+}
+
+/// How much of `cut` (a key after `last`) to keep so that, from the first byte where it
+/// leaves `last`, it holds no `/` and no byte below it: `None` when that first byte is
+/// one. A store that lists folder by folder (a folder `a` sorting as `a`, before `a-b`)
+/// orders two keys as bytes do unless one has a `/` where the other has such a byte; up
+/// to where the cut leaves `last` (a key the range read, in order), a key ordered
+/// differently by the two would be ordered differently against `last` too, which the
+/// range's order check sees. Past it, nothing would: a cut `a-c` between `a` and `a/x`
+/// (in bytes) lies after `a/x` folder by folder, and the piece after it would not list it.
+fn unambiguous(cut: &str, last: &str) -> Option<usize> {
+    let bytes = cut.as_bytes();
+    let j = bytes
+        .iter()
+        .zip(last.as_bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    match bytes.get(j) {
+        Some(&b) if b > b'/' => Some(
+            bytes[j + 1..]
+                .iter()
+                .position(|&b| b <= b'/')
+                .map_or(bytes.len(), |k| j + 1 + k),
+        ),
+        // Nothing past `last`'s bytes: not after it (the caller drops it).
+        None => Some(bytes.len()),
+        Some(_) => None,
+    }
+}
+
+/// The offset to list a piece that starts after `after` from: a key just before it that
+/// no store skips keys after `after` for. A store listing folder by folder starts after
+/// `a` past the whole folder `a/` (`a/x` sorts after `a` in bytes, so it is the piece's);
+/// `a` less one in its last character, then `~` (`` `~ ``), lies before `a` and its folder in
+/// both orders. The piece skips the keys up to `after` it lists (few: those between
+/// the two). `after` itself when no such key is valid.
+pub(crate) fn offset(after: &Path) -> Path {
+    let text = after.as_ref();
+    let Some(last) = text.chars().next_back() else {
+        return after.clone();
+    };
+    let stem = &text[..text.len() - last.len_utf8()];
+    let below = (last as u32)
+        .checked_sub(1)
+        .and_then(char::from_u32)
+        .filter(|c| !c.is_control())
+        // Not a new segment (`0` less one): `.` is below `/` too.
+        .map(|c| if c == '/' { '.' } else { c });
+    let Some(below) = below else {
+        return after.clone();
+    };
+    let key = format!("{stem}{below}~");
+    match Path::parse(&key) {
+        Ok(path) if path.as_ref() == key && key.as_str() < text => path,
+        _ => after.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -319,8 +385,36 @@ mod tests {
         assert!(cuts(0, "\u{e9}", "\u{ea}", None, 4, Alphabet::default(), false).is_empty());
     }
 
+    #[test]
+    fn a_piece_is_listed_from_just_before_its_start_and_its_folder() {
+        let offset = |k: &str| offset(&Path::parse(k).unwrap()).as_ref().to_string();
+        // Before `a` and `a/...` in bytes and folder by folder.
+        assert_eq!(offset("u/a"), "u/`~");
+        // `0` less one is `/`: a new segment; `.` instead.
+        assert_eq!(offset("u/10"), "u/1.~");
+        assert_eq!(offset("0"), ".~");
+        assert_eq!(offset("u/\u{e9}"), "u/\u{e8}~");
+        // Nothing valid below it: the key itself.
+        assert_eq!(offset("u/ "), "u/ ");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// An offset lies before its key, and no key after the key lies in it or its
+        /// folder.
+        #[test]
+        fn an_offset_is_before_its_key(key in "[ -~\u{e9}\u{65e5}/.]{1,12}") {
+            if let Ok(key) = Path::parse(&key) {
+                let got = offset(&key);
+                prop_assert!(got <= key);
+                prop_assert_eq!(Path::parse(got.as_ref()).unwrap(), got.clone());
+                if got != key {
+                    let folder = format!("{}/", got.as_ref());
+                    prop_assert!(folder.as_str() < key.as_ref());
+                }
+            }
+        }
 
         /// Whatever the keys, a cut lies strictly between where the range is and where it
         /// ends, keeps the prefix, ascends, and is a valid key.
@@ -352,6 +446,9 @@ mod tests {
                     prop_assert!(cut < until.as_str());
                 }
                 prop_assert!(cut.starts_with(&last[..keep]));
+                // Where it leaves `last` and past it: no `/`, nothing below it.
+                let j = cut.bytes().zip(last.bytes()).take_while(|(a, b)| a == b).count();
+                prop_assert!(cut.as_bytes()[j..].iter().all(|&b| b > b'/'), "{cut:?} after {last:?}");
                 let parsed = Path::parse(cut).unwrap();
                 prop_assert_eq!(parsed.as_ref(), cut);
                 previous = cut.to_string();

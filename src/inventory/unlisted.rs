@@ -10,6 +10,7 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Examples kept of the unlisted files.
@@ -24,7 +25,7 @@ tokio::task_local! {
 /// folder inside one already noted adds nothing): the outermost are the folders of the
 /// prefix listed, one per local store (a sharded store's members each have theirs).
 #[derive(Clone, Default)]
-pub(crate) struct Listed(Arc<Mutex<BTreeSet<PathBuf>>>);
+pub(crate) struct Listed(Arc<Mutex<BTreeSet<PathBuf>>>, Arc<AtomicBool>);
 
 impl Listed {
     fn note(&self, folder: PathBuf) {
@@ -91,6 +92,20 @@ impl Listed {
 /// A local store lists `folder`: noted when a scan (or a sync) runs, nothing otherwise.
 pub(crate) fn note_local_folder(folder: impl FnOnce() -> PathBuf) {
     let _ = LISTED.try_with(|listed| listed.note(folder()));
+}
+
+/// A listing of the scan running now walks folders one at a time
+/// ([`crate::layer::KeyOrderedStore`]): one with an offset lists every folder on the way
+/// to it again, so the scan cuts no key ranges (each would list a flat folder whole).
+pub(crate) fn note_walked_listing() {
+    let _ = LISTED.try_with(|listed| listed.1.store(true, Ordering::Relaxed));
+}
+
+/// Whether a listing of the scan running now walked folders ([`note_walked_listing`]).
+pub(crate) fn walked_listing() -> bool {
+    LISTED
+        .try_with(|listed| listed.1.load(Ordering::Relaxed))
+        .unwrap_or(false)
 }
 
 /// Run `work` noting the local folders listed.
