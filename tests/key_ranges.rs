@@ -605,3 +605,47 @@ async fn keys_outside_the_prefix_listed_do_not_panic() {
     let plain = scan(&store, Some(&prefix), &options(1, 2)).await.unwrap();
     assert_eq!(ranged, plain);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(24)
+    ))]
+
+    /// Parts of a scan of a store listing folder by folder: merged, one scan's report, or
+    /// a part fails saying why; never a wrong report.
+    #[test]
+    fn parts_of_a_store_out_of_byte_order_are_exact_or_refused(
+        shape in 0u8..6,
+        n_keys in 0usize..2500,
+        seed in any::<u64>(),
+        parts in 2usize..8,
+        concurrency in 1usize..6,
+        block in 2usize..200,
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let keys = keys(shape, n_keys, seed);
+        runtime.block_on(async {
+            let store = FolderOrder(filled(&keys).await);
+            let one = scan(&store, None, &options(1, block)).await.unwrap();
+            let mut merged: Option<Report> = None;
+            for k in 1..=parts {
+                let part = options(concurrency, block).with_part(k, parts);
+                match scan(&store, None, &part).await {
+                    Ok(part) => match merged.as_mut() {
+                        None => merged = Some(part),
+                        Some(m) => m.merge(part).unwrap(),
+                    },
+                    Err(e) => {
+                        prop_assert!(e.to_string().contains("not in byte order"), "{}", e);
+                        return Ok(());
+                    }
+                }
+            }
+            let mut merged = merged.unwrap();
+            prop_assert!(merged.parts.take().unwrap().is_complete());
+            merged.finish();
+            prop_assert_eq!(&merged, &one);
+            Ok(())
+        })?;
+    }
+}
