@@ -2,6 +2,8 @@
 //! one plain listing gives, for random key sets of every shape, and never a wrong report
 //! from a store that lists out of byte order (an error instead).
 
+mod common;
+
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -156,22 +158,11 @@ async fn a_flat_folder_is_cut_into_many_ranges() {
 
 /// Lists as SeaweedFS does without `list_order = "sorted"`: folder by folder, a folder
 /// `a` sorting as `a` (before `a-b`), and a start-after of `a` skipping the `a/` subtree.
-#[derive(Debug)]
-struct FolderOrder(Arc<InMemory>);
-
-impl std::fmt::Display for FolderOrder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FolderOrder")
-    }
-}
-
-impl FolderOrder {
-    fn listing(
-        &self,
-        prefix: Option<&Path>,
-        after: Option<&Path>,
-    ) -> BoxStream<'static, Result<ObjectMeta>> {
-        let inner = Arc::clone(&self.0);
+/// As SeaweedFS lists without `list_order = "sorted"`: folder by folder, a folder `a`
+/// sorting as `a` (before `a-b`), and a start-after of `a` skipping the `a/` subtree.
+fn folder_order(inner: Arc<InMemory>) -> common::Relisted {
+    common::Relisted::with(inner, "folder by folder", |inner, prefix, after| {
+        let inner = Arc::clone(inner);
         let (prefix, after) = (prefix.cloned(), after.cloned());
         stream::once(async move {
             let mut all: Vec<ObjectMeta> = inner
@@ -193,46 +184,7 @@ impl FolderOrder {
         })
         .flatten()
         .boxed()
-    }
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for FolderOrder {
-    async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
-        self.0.put_opts(l, p, o).await
-    }
-    async fn put_multipart_opts(
-        &self,
-        l: &Path,
-        o: PutMultipartOptions,
-    ) -> Result<Box<dyn MultipartUpload>> {
-        self.0.put_multipart_opts(l, o).await
-    }
-    async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
-        self.0.get_opts(l, o).await
-    }
-    fn delete_stream(
-        &self,
-        l: BoxStream<'static, Result<Path>>,
-    ) -> BoxStream<'static, Result<Path>> {
-        self.0.delete_stream(l)
-    }
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.listing(prefix, None)
-    }
-    fn list_with_offset(
-        &self,
-        prefix: Option<&Path>,
-        offset: &Path,
-    ) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.listing(prefix, Some(offset))
-    }
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        self.0.list_with_delimiter(prefix).await
-    }
-    async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
-        self.0.copy_opts(f, t, o).await
-    }
+    })
 }
 
 proptest! {
@@ -253,7 +205,7 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let keys = keys(shape, n, seed);
         runtime.block_on(async {
-            let store = FolderOrder(filled(&keys).await);
+            let store = folder_order(filled(&keys).await);
             let (plain, ranged, _) = both(&store, None, concurrency, block).await;
             match ranged {
                 Ok(ranged) => prop_assert_eq!(&ranged, &plain),
@@ -354,11 +306,11 @@ async fn a_flat_folder_is_shared_between_the_parts() {
     }
 }
 
-/// `keys` in a [`FolderOrder`] store, one range cut every `block` keys (no discovery):
+/// `keys` in a [`folder_order`] store, one range cut every `block` keys (no discovery):
 /// the same report as one listing, or an error that says why.
 async fn folder_order_exact_or_refused(keys: &[&str], concurrency: usize, block: usize) {
     let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-    let store = FolderOrder(filled(&keys).await);
+    let store = folder_order(filled(&keys).await);
     let plain = scan(&store, None, &options(1, block)).await.unwrap();
     assert_eq!(plain.objects, keys.len() as u64);
     for discovery in [0, 3] {
@@ -402,58 +354,22 @@ async fn a_cut_below_a_slash_misses_nothing_folder_by_folder() {
 
 /// Lists as a server that ignores `start-after`: from the prefix's first key. Counts the
 /// keys it gives.
-#[derive(Debug)]
-struct IgnoresOffset(Arc<InMemory>, Arc<AtomicU64>);
-
-impl std::fmt::Display for IgnoresOffset {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "IgnoresOffset")
-    }
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for IgnoresOffset {
-    async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
-        self.0.put_opts(l, p, o).await
-    }
-    async fn put_multipart_opts(
-        &self,
-        l: &Path,
-        o: PutMultipartOptions,
-    ) -> Result<Box<dyn MultipartUpload>> {
-        self.0.put_multipart_opts(l, o).await
-    }
-    async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
-        self.0.get_opts(l, o).await
-    }
-    fn delete_stream(
-        &self,
-        l: BoxStream<'static, Result<Path>>,
-    ) -> BoxStream<'static, Result<Path>> {
-        self.0.delete_stream(l)
-    }
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        let given = Arc::clone(&self.1);
-        self.0
-            .list(prefix)
-            .inspect(move |_| {
-                given.fetch_add(1, Ordering::Relaxed);
-            })
-            .boxed()
-    }
-    fn list_with_offset(
-        &self,
-        prefix: Option<&Path>,
-        _offset: &Path,
-    ) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.list(prefix)
-    }
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        self.0.list_with_delimiter(prefix).await
-    }
-    async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
-        self.0.copy_opts(f, t, o).await
-    }
+/// A server that ignores the offset (lists from the prefix's first key), counting the
+/// keys it gives in `given`.
+fn ignores_offset(inner: Arc<InMemory>, given: Arc<AtomicU64>) -> common::Relisted {
+    common::Relisted::with(
+        inner,
+        "ignoring the offset",
+        move |inner, prefix, _offset| {
+            let given = Arc::clone(&given);
+            inner
+                .list(prefix)
+                .inspect(move |_| {
+                    given.fetch_add(1, Ordering::Relaxed);
+                })
+                .boxed()
+        },
+    )
 }
 
 /// A server that ignores the offset lists every piece from the prefix's first key; the
@@ -464,7 +380,7 @@ impl ObjectStore for IgnoresOffset {
 async fn a_server_that_ignores_the_offset_is_not_listed_again_and_again() {
     let keys = keys(0, 20_000, 11);
     let given = Arc::new(AtomicU64::new(0));
-    let store = IgnoresOffset(filled(&keys).await, Arc::clone(&given));
+    let store = ignores_offset(filled(&keys).await, Arc::clone(&given));
     let (plain, ranged, _) = both(&store, None, 8, 100).await;
     assert_eq!(ranged.unwrap(), plain);
     let listed = given.load(Ordering::Relaxed);
@@ -547,45 +463,10 @@ async fn a_local_flat_folder_through_key_order_is_listed_once() {
 }
 
 /// Lists every key whatever the prefix asked, as a server that ignores it.
-#[derive(Debug)]
-struct IgnoresPrefix(Arc<InMemory>);
-
-impl std::fmt::Display for IgnoresPrefix {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "IgnoresPrefix")
-    }
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for IgnoresPrefix {
-    async fn put_opts(&self, l: &Path, p: PutPayload, o: PutOptions) -> Result<PutResult> {
-        self.0.put_opts(l, p, o).await
-    }
-    async fn put_multipart_opts(
-        &self,
-        l: &Path,
-        o: PutMultipartOptions,
-    ) -> Result<Box<dyn MultipartUpload>> {
-        self.0.put_multipart_opts(l, o).await
-    }
-    async fn get_opts(&self, l: &Path, o: GetOptions) -> Result<GetResult> {
-        self.0.get_opts(l, o).await
-    }
-    fn delete_stream(
-        &self,
-        l: BoxStream<'static, Result<Path>>,
-    ) -> BoxStream<'static, Result<Path>> {
-        self.0.delete_stream(l)
-    }
-    fn list(&self, _prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.0.list(None)
-    }
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        self.0.list_with_delimiter(prefix).await
-    }
-    async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> Result<()> {
-        self.0.copy_opts(f, t, o).await
-    }
+fn ignores_prefix(inner: Arc<InMemory>) -> common::Relisted {
+    common::Relisted::with(inner, "ignoring the prefix", |inner, _prefix, _offset| {
+        inner.list(None)
+    })
 }
 
 /// A listing that gives keys outside its prefix (a server that ignores it) panicked: a
@@ -598,7 +479,7 @@ async fn keys_outside_the_prefix_listed_do_not_panic() {
         .iter()
         .map(|k| k.to_string())
         .collect();
-    let store = IgnoresPrefix(filled(&keys).await);
+    let store = ignores_prefix(filled(&keys).await);
     let prefix = Path::from("a");
     let ranged = options(2, 2).with_discovery_depth(0);
     let ranged = scan(&store, Some(&prefix), &ranged).await.unwrap();
@@ -625,7 +506,7 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let keys = keys(shape, n_keys, seed);
         runtime.block_on(async {
-            let store = FolderOrder(filled(&keys).await);
+            let store = folder_order(filled(&keys).await);
             let one = scan(&store, None, &options(1, block)).await.unwrap();
             let mut merged: Option<Report> = None;
             for k in 1..=parts {

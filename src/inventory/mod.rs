@@ -607,8 +607,6 @@ impl Cutter {
 /// What a listing that may cut itself into key ranges keeps.
 struct Cutting {
     cutter: Arc<Cutter>,
-    /// Keys between decisions to cut.
-    block_keys: usize,
     /// Bytes of the prefix listed, with its `/`: every range stays under it.
     keep: usize,
     /// The key before (to check the order), the current block's first key, its length,
@@ -632,7 +630,7 @@ impl Cutting {
         let varying = ranges::common(&self.first, key).max(self.keep);
         self.alphabet.add_varying(key, varying);
         self.block += 1;
-        if self.block < self.block_keys {
+        if self.block < self.cutter.block {
             return;
         }
         self.block = 0;
@@ -702,7 +700,6 @@ async fn consume(
         report.resume_partition();
     }
     let mut cutting = cutter.map(|cutter| Cutting {
-        block_keys: cutter.block,
         cutter,
         keep: range.prefix.as_ref().map_or(0, |p| p.as_ref().len() + 1),
         last: String::new(),
@@ -726,7 +723,7 @@ async fn consume(
                 if !started {
                     // A server that does not honour the offset: skip up to it.
                     skipped += 1;
-                    if skipped == c.block_keys.max(SKIPPED) {
+                    if skipped == c.cutter.block.max(SKIPPED) {
                         c.cutter.offsets.store(false, Ordering::Relaxed);
                     }
                     continue;

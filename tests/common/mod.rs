@@ -335,27 +335,44 @@ pub struct Relisted {
 }
 
 impl Relisted {
+    /// Listings `list` makes of `inner` (given the prefix and the offset), described as
+    /// `what`: a server that lists in an order of its own, ignores an offset or a prefix.
+    pub fn with(
+        inner: Arc<dyn ObjectStore>,
+        what: &'static str,
+        list: impl Fn(
+                &Arc<dyn ObjectStore>,
+                Option<&Path>,
+                Option<&Path>,
+            ) -> BoxStream<'static, object_store::Result<ObjectMeta>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        Self {
+            inner,
+            what,
+            list: Box::new(list),
+            putting: Arc::default(),
+        }
+    }
+
     /// Listings that yield the inner store's first `n` entries and then fail, as a
     /// member that drops its connection part-way through.
     pub fn then_fail(inner: Arc<dyn ObjectStore>, n: usize) -> Self {
-        Self {
-            inner,
-            what: "then fail",
-            list: Box::new(move |inner, prefix, offset| {
-                let listing = match offset {
-                    Some(offset) => inner.list_with_offset(prefix, offset),
-                    None => inner.list(prefix),
-                };
-                let failure = futures::stream::once(async {
-                    Err(object_store::Error::Generic {
-                        store: "Relisted",
-                        source: "the connection dropped".into(),
-                    })
-                });
-                listing.take(n).chain(failure).boxed()
-            }),
-            putting: Arc::default(),
-        }
+        Self::with(inner, "then fail", move |inner, prefix, offset| {
+            let listing = match offset {
+                Some(offset) => inner.list_with_offset(prefix, offset),
+                None => inner.list(prefix),
+            };
+            let failure = futures::stream::once(async {
+                Err(object_store::Error::Generic {
+                    store: "Relisted",
+                    source: "the connection dropped".into(),
+                })
+            });
+            listing.take(n).chain(failure).boxed()
+        })
     }
 
     /// Listings read a page of `page` keys at a time, each page a new listing after the
@@ -430,20 +447,15 @@ impl Relisted {
     /// Listings of the inner store's objects `order`, in that order (whatever the prefix
     /// and offset), as a server that lists out of key order.
     pub fn in_order(inner: Arc<dyn ObjectStore>, order: Vec<Path>) -> Self {
-        Self {
-            inner,
-            what: "in a given order",
-            list: Box::new(move |inner, _, _| {
-                let inner = Arc::clone(inner);
-                futures::stream::iter(order.clone())
-                    .then(move |key| {
-                        let inner = Arc::clone(&inner);
-                        async move { inner.head(&key).await }
-                    })
-                    .boxed()
-            }),
-            putting: Arc::default(),
-        }
+        Self::with(inner, "in a given order", move |inner, _, _| {
+            let inner = Arc::clone(inner);
+            futures::stream::iter(order.clone())
+                .then(move |key| {
+                    let inner = Arc::clone(&inner);
+                    async move { inner.head(&key).await }
+                })
+                .boxed()
+        })
     }
 }
 
