@@ -57,6 +57,7 @@
 //! | module | what it is for | example |
 //! |---|---|---|
 //! | [`config`] | files of named stores, URLs, the environment, `${VAR}`; one file per provider; the settings every store has ([`config::StoreSettings`]: limits, deadline, metrics, tracing, prices); signed URLs ([`Config::signer`]); [`config::ConfigRegistry`] | `examples/swap_provider.rs`, `examples/sign.rs`, `examples/prometheus.rs` |
+//! | [`billed`] | what a store bills that a listing does not show: noncurrent versions, delete markers, unfinished multipart uploads ([`Config::billed`]); [`billed::cleanup_uploads`] | `stratus inventory --billed`, `stratus cleanup uploads` |
 //! | [`inventory`] | [`inventory::scan`]: totals, per-prefix breakdown, size and age histograms, largest objects, in bounded memory, listing in parallel | `examples/inventory.rs` |
 //! | [`key`] | [`key::parse_prefix`], [`key::parse_key`]: text a person typed as a key or prefix, every character kept (`café`, `a#b`, `日本`), with an error for what no key can hold | every example |
 //! | [`shard`] | [`shard::ShardedStore`]: one store over several, placed by weighted rendezvous hashing; [`shard::rebalance`] moves what a membership change must move | `examples/shard.rs` |
@@ -151,6 +152,7 @@
 
 #![warn(missing_docs)]
 
+pub mod billed;
 mod composite;
 pub mod config;
 mod error;

@@ -105,6 +105,8 @@ impl RequestKind {
             }
             // GCS's JSON API lists at `/storage/v1/b/BUCKET/o`; S3 lists a bucket's root.
             "GET" if path.ends_with("/o") || has("prefix") => Self::List,
+            // S3's ListObjectVersions, ListMultipartUploads and ListParts.
+            "GET" if has("versions") || has("uploads") || has("uploadId") => Self::List,
             "GET" => Self::Get,
             "HEAD" => Self::Head,
             "PUT" | "POST" if multipart => Self::Multipart,

@@ -4,6 +4,7 @@
 use crate::finish::{Failure, Outcome};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use stratus::billed::Billed;
 use stratus::object_store::ObjectStore;
 use stratus::requests::Requests;
 use stratus::text::terminal;
@@ -46,10 +47,25 @@ impl Context {
 
     /// The store at `url` (`s3://bucket/prefix`, `file:///data`), its requests counted.
     pub fn open_url(&self, url: &str) -> Result<Arc<dyn ObjectStore>, Failure> {
+        Ok(self.open_url_billed(url, false)?.0)
+    }
+
+    /// [`Self::open_url`], and when `billed`, what lists the store's versions and
+    /// unfinished uploads (its requests counted with the store's).
+    pub fn open_url_billed(
+        &self,
+        url: &str,
+        billed: bool,
+    ) -> Result<(Arc<dyn ObjectStore>, Option<Arc<dyn Billed>>), Failure> {
         let book = Requests::new();
-        let store = stratus::config::parse_url(url)?.build_counted(&book)?;
+        let config = stratus::config::parse_url(url)?;
+        let store = config.build_counted(&book)?;
+        let billed = match billed {
+            true => Some(config.billed_counted(&book)?),
+            false => None,
+        };
         self.keep(&book);
-        Ok(store)
+        Ok((store, billed))
     }
 
     /// The config file: `--config`, else `STRATUS_CONFIG`, else `stores.toml` in the

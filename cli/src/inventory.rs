@@ -8,6 +8,7 @@ use clap::ValueEnum;
 use std::io::IsTerminal;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use stratus::billed::Billed;
 use stratus::inventory::{html, scan, table, Report, ScanOptions};
 use stratus::object_store::path::Path;
 use stratus::object_store::ObjectStore;
@@ -66,6 +67,12 @@ pub struct Args {
     /// scan's start: parts of one split scan need the same.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// Also count what the store bills that a listing does not show: versions no longer
+    /// current, delete markers, multipart uploads never completed (S3 and S3-compatible
+    /// servers). Costs one more listing of every version, one of the uploads and one of
+    /// each upload's parts. In a split scan, part 1 counts them.
+    #[arg(long, conflicts_with_all = ["from_report", "browse"])]
+    billed: bool,
 }
 
 /// `stratus inventory merge`.
@@ -178,27 +185,50 @@ pub fn diff(args: &DiffArgs) -> Outcome {
     Ok(())
 }
 
-/// The store the arguments name, how it is named for people (the URL, or the store's
-/// name and its config file), and whether a scan may cut its listings into key ranges.
-fn open(
+/// A store the arguments name.
+pub(crate) struct Opened {
+    pub store: Arc<dyn ObjectStore>,
+    /// How it is named for people: the URL, or the store's name and its config file.
+    pub name: String,
+    /// Whether a scan may cut its listings into key ranges.
+    pub key_ranges: bool,
+    /// What lists its versions and unfinished uploads, when asked for.
+    pub billed: Option<Arc<dyn Billed>>,
+}
+
+/// The store `store` names (a URL, a name in the config file, or the file's default),
+/// and with `billed` what lists its versions and unfinished uploads.
+pub(crate) fn open(
     context: &Context,
     store: Option<&str>,
-) -> Result<(Arc<dyn ObjectStore>, String, bool), Failure> {
+    billed: bool,
+) -> Result<Opened, Failure> {
     match store {
         // The title leaves the query out: it may carry keys (`?secret_access_key=...`).
-        Some(url) if url.contains("://") => Ok((
-            context.open_url(url)?,
-            url.split(['?', '#']).next().unwrap_or_default().to_string(),
-            stratus::config::parse_url(url)?.key_ranges(),
-        )),
+        Some(url) if url.contains("://") => {
+            let (store, billed) = context.open_url_billed(url, billed)?;
+            Ok(Opened {
+                store,
+                name: url.split(['?', '#']).next().unwrap_or_default().to_string(),
+                key_ranges: stratus::config::parse_url(url)?.key_ranges(),
+                billed,
+            })
+        }
         name => {
             let (config, path) = context.load()?;
             let name = match name {
                 Some(name) => name,
                 None => config.default_name()?,
             };
-            let ranges = config.key_ranges(name)?;
-            Ok((config.open(name)?, format!("{name} ({path})"), ranges))
+            Ok(Opened {
+                store: config.open(name)?,
+                key_ranges: config.key_ranges(name)?,
+                billed: match billed {
+                    true => Some(config.billed(name)?),
+                    false => None,
+                },
+                name: format!("{name} ({path})"),
+            })
         }
     }
 }
@@ -251,7 +281,12 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
                 .into(),
         ));
     }
-    let (store, name, key_ranges) = open(context, args.store.as_deref())?;
+    let Opened {
+        store,
+        name,
+        key_ranges,
+        billed,
+    } = open(context, args.store.as_deref(), args.billed)?;
     let prefix = stratus::key::parse_prefix(&args.prefix)?;
     let mut options = ScanOptions::default()
         .with_key_ranges(key_ranges)
@@ -264,6 +299,9 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
     }
     if let Some(as_of) = args.as_of {
         options = options.with_as_of(as_of);
+    }
+    if let Some(billed) = billed {
+        options = options.with_hidden(billed);
     }
     let bar = std::io::stderr().is_terminal().then(ProgressLine::new);
     if let Some(bar) = &bar {

@@ -2,6 +2,7 @@
 //! Azure, local folders, and stratus's sharded and replicated stores) named in one
 //! configuration file. One file per subcommand; `cli/README.md` has the tour.
 
+mod cleanup;
 mod config;
 mod finish;
 mod inventory;
@@ -66,6 +67,9 @@ enum Command {
     Shard(shard::Command),
     /// Print a presigned GET or PUT URL for a key of a configured store.
     Sign(sign::Args),
+    /// Remove what is billed and no longer wanted: multipart uploads never completed.
+    #[command(subcommand)]
+    Cleanup(cleanup::Command),
     /// Check the config file.
     #[command(subcommand)]
     Config(config::Command),
@@ -100,6 +104,7 @@ async fn main() -> ExitCode {
         Command::Status(args) => replicate::run_status(&context, args),
         Command::Shard(command) => shard::run(&context, command).await,
         Command::Sign(args) => sign::run(&context, args).await,
+        Command::Cleanup(cleanup::Command::Uploads(args)) => cleanup::uploads(&context, args).await,
         Command::Config(config::Command::Check) => config::check(&context),
         Command::Completions { shell } => {
             clap_complete::generate(

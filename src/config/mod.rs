@@ -813,6 +813,16 @@ impl Config {
             .map_err(|e| e.into_error(&self.origin, name, config))
     }
 
+    /// What lists the versions, delete markers and unfinished uploads of store `name`
+    /// ([`crate::billed`]; its provider must be S3), under the store's prefix, with the
+    /// store's credentials, and its requests counted with the store's.
+    pub fn billed(&self, name: &str) -> Result<Arc<dyn crate::billed::Billed>> {
+        let config = self.get(name)?;
+        config
+            .billed_labelled(name, &self.requests)
+            .map_err(|e| e.into_error(&self.origin, name, config))
+    }
+
     /// What a composite's named members are built with: [`Self::open_shared`].
     fn resolver<'a>(
         &'a self,

@@ -138,6 +138,18 @@ impl StoreConfig {
             .map_err(|e| e.into_error("configuration", self.provider(), self))
     }
 
+    /// What lists the store's versions and unfinished uploads ([`crate::billed`]; S3
+    /// only), its requests counted in `requests` under the provider's name, as
+    /// [`Self::build_counted`]'s are.
+    pub fn billed_counted(
+        &self,
+        requests: &crate::requests::Requests,
+    ) -> Result<Arc<dyn crate::billed::Billed>> {
+        self.validate()?;
+        self.billed_labelled(self.provider(), requests)
+            .map_err(|e| e.into_error("configuration", self.provider(), self))
+    }
+
     /// [`Self::check_own`], and each inline member's [`Self::check`].
     pub(crate) fn check(&self) -> Result<(), KeyError> {
         self.check_own()?;
@@ -163,6 +175,28 @@ impl StoreConfig {
         self.prefix_path()?;
         self.settings.check()?;
         provider.validate()
+    }
+
+    /// What lists the store's versions and unfinished uploads ([`crate::billed`]), for
+    /// the providers that can; `label` names the store in request accounting.
+    pub(crate) fn billed_labelled(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Result<Arc<dyn crate::billed::Billed>, BuildError> {
+        self.provider_ref()
+            .billed(label, requests)
+            .unwrap_or_else(|| {
+                Err(KeyError::new(
+                    "provider",
+                    format!(
+                        "stratus lists versions and unfinished uploads of `s3` stores only, \
+                         not of `{}` stores",
+                        self.provider()
+                    ),
+                )
+                .into())
+            })
     }
 
     #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]

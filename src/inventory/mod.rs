@@ -158,6 +158,7 @@ pub mod browse;
 mod diff;
 #[cfg(feature = "reports")]
 pub mod export;
+pub mod hidden;
 mod histogram;
 #[cfg(feature = "html")]
 pub mod html;
@@ -238,6 +239,10 @@ pub struct ScanOptions {
     /// This process's share of a scan split over several (`(k, n)`: part `k` of `n`,
     /// from 1): see [`ScanOptions::with_part`].
     pub part: Option<(usize, usize)>,
+    /// Also list what the store bills that a listing does not show (noncurrent
+    /// versions, delete markers, unfinished uploads) through this, into
+    /// [`Report::hidden`]: see [`ScanOptions::with_hidden`].
+    pub hidden: Option<Arc<dyn crate::billed::Billed>>,
 }
 
 impl Default for ScanOptions {
@@ -257,6 +262,7 @@ impl Default for ScanOptions {
             key_ranges: true,
             range_block: ranges::BLOCK,
             part: None,
+            hidden: None,
         }
     }
 }
@@ -277,6 +283,7 @@ impl fmt::Debug for ScanOptions {
             .field("key_ranges", &self.key_ranges)
             .field("range_block", &self.range_block)
             .field("part", &self.part)
+            .field("hidden", &self.hidden)
             .finish()
     }
 }
@@ -354,6 +361,16 @@ impl ScanOptions {
     pub fn with_part(mut self, k: usize, n: usize) -> Self {
         assert!((1..=n).contains(&k), "part {k} of {n}: k must be in 1..=n");
         self.part = (n > 1).then_some((k, n));
+        self
+    }
+    /// Also list what `billed` (the same store's, from
+    /// [`Config::billed`](crate::Config::billed)) says is stored and billed but not
+    /// listed, under the scanned prefix, at the same time as the listing: its versions
+    /// (one more listing of every version) and its unfinished uploads (one listing, and
+    /// one of the parts of each). Off by default: it costs those requests. In a split
+    /// scan, part 1 does it.
+    pub fn with_hidden(mut self, billed: Arc<dyn crate::billed::Billed>) -> Self {
+        self.hidden = Some(billed);
         self
     }
     /// Set the progress callback.
@@ -445,8 +462,21 @@ pub(crate) async fn scan_into(
             scan.parallel(prefix.cloned()).await
         }
     };
-    let (report, listed) = unlisted::noting(listing).await;
+    let hidden = async {
+        let billed = match (&options.hidden, options.part) {
+            (Some(billed), None | Some((1, _))) => billed,
+            _ => return Ok(None),
+        };
+        let options = hidden::HiddenOptions::new(as_of)
+            .with_prefixes(options.depth, options.prefix_limit)
+            .with_prefix(prefix.map(|p| format!("{p}/")));
+        hidden::scan_hidden(billed.as_ref(), &options)
+            .await
+            .map(Some)
+    };
+    let ((report, listed), hidden) = futures::join!(unlisted::noting(listing), hidden);
     let mut report = report?;
+    report.hidden = hidden?;
     match options.part {
         None => {
             report.unlisted = listed.census(prefix).await;

@@ -92,6 +92,12 @@ pub struct Report {
     /// ([`Report::merge`]), then [`Report::finish`].
     #[serde(default)]
     pub parts: Option<Parts>,
+    /// What the store bills that the listing does not show (noncurrent versions, delete
+    /// markers, unfinished uploads), when it was looked at
+    /// ([`ScanOptions::with_hidden`](super::ScanOptions::with_hidden)); `None`: not looked
+    /// at. In a split scan, part 1 looks.
+    #[serde(default)]
+    pub hidden: Option<super::hidden::Hidden>,
 }
 
 /// Which of `of` parts a [`Report`] holds (numbered from 1, ascending).
@@ -184,6 +190,7 @@ impl Report {
             source: None,
             unlisted: None,
             parts: None,
+            hidden: None,
         }
     }
 
@@ -252,6 +259,13 @@ impl Report {
                 settings(&other)
             ))));
         }
+        if self.hidden.is_some() && other.hidden.is_some() {
+            return Err(crate::Error::Merge(MergeError::new(
+                "both reports list what is billed beside the objects (one part of a split \
+                 lists it, once)"
+                    .to_string(),
+            )));
+        }
         self.parts = match (self.parts.take(), other.parts.as_ref()) {
             (None, None) => None,
             (Some(ours), Some(theirs)) if ours.of == theirs.of => {
@@ -279,6 +293,9 @@ impl Report {
                 return Err(crate::Error::Merge(MergeError::new(message)));
             }
         };
+        if self.hidden.is_none() {
+            self.hidden = other.hidden;
+        }
         self.objects = self.objects.saturating_add(other.objects);
         self.bytes = self.bytes.saturating_add(other.bytes);
         self.zero_byte_objects = self
@@ -357,7 +374,7 @@ pub(crate) fn class_is_kept(class: &str, kept: usize) -> bool {
     kept < CLASS_LIMIT && class.len() <= CLASS_NAME_LIMIT
 }
 
-fn min_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+pub(crate) fn min_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -14,6 +14,9 @@ const BAR_WIDTH: usize = 40;
 pub fn render(report: &Report, title: &str) -> String {
     let mut out = String::new();
     summary(&mut out, report, title);
+    if let Some(hidden) = &report.hidden {
+        hidden_section(&mut out, hidden);
+    }
     if report.objects == 0 {
         let _ = writeln!(out, "\n  (no objects)");
         return out;
@@ -92,6 +95,117 @@ fn summary(w: &mut String, report: &Report, title: &str) {
                 thousands(source.delete_markers)
             );
         }
+    }
+}
+
+/// What is stored and billed but not listed, and the lifecycle rules that would remove
+/// it (stratus deletes no version; `stratus cleanup uploads` aborts old uploads).
+fn hidden_section(w: &mut String, hidden: &super::hidden::Hidden) {
+    let _ = writeln!(w, "\nBilled, not listed");
+    let by_prefix = |w: &mut String, prefixes: &super::PrefixBreakdown| {
+        let mut top: Vec<_> = prefixes
+            .entries()
+            .into_iter()
+            .filter(|e| e.depth == 1)
+            .collect();
+        top.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.prefix.cmp(&b.prefix)));
+        for entry in top.iter().take(5) {
+            let _ = writeln!(
+                w,
+                "      {:<30} {:>12}  {:>10}",
+                terminal(&format!("{}/", entry.prefix)),
+                thousands(entry.objects),
+                human_bytes(entry.bytes)
+            );
+        }
+        if top.len() > 5 {
+            let _ = writeln!(
+                w,
+                "      ... {} more prefixes",
+                thousands(top.len() as u64 - 5)
+            );
+        }
+    };
+    if let Some(versions) = &hidden.versions {
+        let _ = writeln!(
+            w,
+            "  noncurrent versions {:>11}   ({}){}",
+            thousands(versions.noncurrent.objects),
+            human_bytes(versions.noncurrent.bytes),
+            match versions.noncurrent_since {
+                Some(t) => format!(
+                    ", noncurrent since {} at the earliest",
+                    t.format("%Y-%m-%d")
+                ),
+                None => String::new(),
+            }
+        );
+        if !versions.classes.is_empty() {
+            let classes: Vec<String> = versions
+                .classes
+                .iter()
+                .map(|(class, c)| format!("{} {}", terminal(class), human_bytes(c.bytes)))
+                .collect();
+            let _ = writeln!(w, "      by class: {}", classes.join(", "));
+        }
+        by_prefix(w, &versions.prefixes);
+        let _ = writeln!(
+            w,
+            "  delete markers      {:>11}   ({} on keys with no version left)",
+            thousands(versions.delete_markers),
+            thousands(versions.orphaned_markers)
+        );
+    }
+    if let Some(uploads) = &hidden.uploads {
+        let _ = writeln!(
+            w,
+            "  unfinished uploads  {:>11}   ({} in {} parts){}",
+            thousands(uploads.uploads.objects),
+            human_bytes(uploads.uploads.bytes),
+            thousands(uploads.parts),
+            match uploads.oldest {
+                Some(t) => format!(", the oldest begun {}", t.format("%Y-%m-%d %H:%M")),
+                None => String::new(),
+            }
+        );
+        if uploads.stale.objects > 0 {
+            let _ = writeln!(
+                w,
+                "      {} begun more than {} days ago ({}): `stratus cleanup uploads` aborts them",
+                thousands(uploads.stale.objects),
+                uploads.stale_after_days,
+                human_bytes(uploads.stale.bytes)
+            );
+        }
+        by_prefix(w, &uploads.prefixes);
+    }
+    for reason in &hidden.not_seen {
+        let _ = writeln!(w, "  not looked at: {}", terminal(reason));
+    }
+    let noncurrent = hidden
+        .versions
+        .as_ref()
+        .is_some_and(|v| v.noncurrent.objects > 0 || v.orphaned_markers > 0);
+    let stale = hidden
+        .uploads
+        .as_ref()
+        .is_some_and(|u| u.uploads.objects > 0);
+    if noncurrent || stale {
+        let mut rules = Vec::new();
+        if noncurrent {
+            rules.push(
+                "\"NoncurrentVersionExpiration\": {\"NoncurrentDays\": 30}, \
+                 \"Expiration\": {\"ExpiredObjectDeleteMarker\": true}",
+            );
+        }
+        if stale {
+            rules.push("\"AbortIncompleteMultipartUpload\": {\"DaysAfterInitiation\": 7}");
+        }
+        let _ = writeln!(
+            w,
+            "  a lifecycle rule that removes them (S3; days to choose):\n      {{\"ID\": \"cleanup\", \"Status\": \"Enabled\", \"Filter\": {{}}, {}}}",
+            rules.join(", ")
+        );
     }
 }
 

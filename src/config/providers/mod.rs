@@ -107,6 +107,26 @@ macro_rules! cloud_client {
         )
     };
     ($config:expr, $label:expr, $requests:expr, $builder:ty, $endpoints:expr, $env:literal, $ca_variables:expr, $more:expr) => {{
+        let (builder, connector) = cloud_builder!(
+            $config,
+            $label,
+            $requests,
+            $builder,
+            $endpoints,
+            $env,
+            $ca_variables,
+            $more
+        );
+        Ok(builder.with_http_connector(connector).build()?)
+    }};
+}
+
+/// What [`cloud_client!`] builds its client from: the builder, without its connector, and
+/// the connector (which counts the requests for the label and trusts the `ca_file`), for
+/// a caller that also sends requests of its own with them (`S3Config::billed`).
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+macro_rules! cloud_builder {
+    ($config:expr, $label:expr, $requests:expr, $builder:ty, $endpoints:expr, $env:literal, $ca_variables:expr, $more:expr) => {{
         let builder = $config
             .config_keys()?
             .into_iter()
@@ -127,12 +147,13 @@ macro_rules! cloud_client {
             None => builder,
         };
         let authorities = super::ca::authorities($config.ca_file.as_deref(), $ca_variables)?;
-        Ok(builder
-            .with_http_connector(super::ca::Trusting {
+        (
+            builder,
+            super::ca::Trusting {
                 authorities,
                 inner: $requests.counting($label),
-            })
-            .build()?)
+            },
+        )
     }};
 }
 
@@ -279,6 +300,17 @@ pub(crate) trait Provider: Send + Sync {
         _label: &str,
         _requests: &crate::requests::Requests,
     ) -> Option<Result<Arc<dyn object_store::signer::Signer>, BuildError>> {
+        None
+    }
+
+    /// What lists the versions and unfinished uploads of the store's objects, for
+    /// providers that can ([`crate::billed`]; `None`: this one cannot). Under the store's
+    /// prefix, its requests counted for `label`.
+    fn billed(
+        &self,
+        _label: &str,
+        _requests: &crate::requests::Requests,
+    ) -> Option<Result<Arc<dyn crate::billed::Billed>, BuildError>> {
         None
     }
 

@@ -250,6 +250,20 @@ impl Provider for S3Config {
         Some(client.map(|c| Arc::new(c) as _))
     }
 
+    #[cfg(feature = "aws")]
+    fn billed(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Option<Result<Arc<dyn crate::billed::Billed>, BuildError>> {
+        Some(
+            self.resolved()
+                .map_err(BuildError::from)
+                .and_then(|this| this.billed_client(label, requests))
+                .map(|b| Arc::new(b) as _),
+        )
+    }
+
     fn url_base(&self) -> Option<String> {
         Some(format!("s3://{}", self.bucket))
     }
@@ -259,6 +273,31 @@ impl Provider for S3Config {
         Err(super::missing_feature(&ENTRY).into())
     }
 }
+
+/// object_store's HTTP client keys (`ClientConfigKey`'s names), read back from a builder.
+#[cfg(feature = "aws")]
+const CLIENT_KEYS: [&str; 20] = [
+    "allow_http",
+    "allow_invalid_certificates",
+    "disable_system_certificates",
+    "connect_timeout",
+    "default_content_type",
+    "http1_only",
+    "http2_only",
+    "http2_keep_alive_interval",
+    "http2_keep_alive_timeout",
+    "http2_keep_alive_while_idle",
+    "http2_max_frame_size",
+    "pool_idle_timeout",
+    "pool_max_idle_per_host",
+    "proxy_url",
+    "proxy_ca_certificate",
+    "proxy_excludes",
+    "randomize_addresses",
+    "read_timeout",
+    "timeout",
+    "user_agent",
+];
 
 /// The variables object_store's `from_env` takes an S3 endpoint from.
 const ENDPOINT_VARIABLES: [&str; 3] = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"];
@@ -335,6 +374,74 @@ impl S3Config {
             &["AWS_CA_BUNDLE"],
             |builder| self.with_sources(builder)
         )
+    }
+
+    /// The versions and uploads of this store's bucket ([`crate::billed`]): the client's
+    /// own configuration, credentials, certificate authorities and request counters.
+    #[cfg(feature = "aws")]
+    fn billed_client(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Result<crate::billed::s3::S3Billed, BuildError> {
+        use object_store::aws::AmazonS3ConfigKey as K;
+        use object_store::client::HttpConnector;
+        use object_store::ClientConfigKey as C;
+        let (builder, connector) = (|| -> Result<_, KeyError> {
+            Ok(cloud_builder!(
+                self,
+                label,
+                requests,
+                object_store::aws::AmazonS3Builder,
+                [K::Endpoint, K::S3Endpoint],
+                "AWS_ENDPOINT_URL, AWS_ENDPOINT or AWS_ENDPOINT_URL_S3",
+                &["AWS_CA_BUNDLE"],
+                |builder| self.with_sources(builder)
+            ))
+        })()?;
+        let value = |key: K| builder.get_config_value(&key).filter(|v| !v.is_empty());
+        let is_true = |key: K| value(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        // The client's options, as the builder holds them (object_store keeps its
+        // `ClientOptions` to itself): every key it names.
+        let options = CLIENT_KEYS
+            .iter()
+            .filter_map(|name| name.parse::<C>().ok())
+            .fold(object_store::ClientOptions::new(), |options, key| {
+                match builder.get_config_value(&K::Client(key)) {
+                    Some(v) => options.with_config(key, v),
+                    None => options,
+                }
+            });
+        let client = connector.connect(&options)?;
+        // The credentials as the store's client gets them (keys, profile, process,
+        // metadata service), from a store that sends nothing until asked.
+        let store = builder.clone().build()?;
+        let region = value(K::Region)
+            .or_else(|| value(K::DefaultRegion))
+            .unwrap_or_else(|| "us-east-1".into());
+        let bucket = &self.bucket;
+        let virtual_hosted = is_true(K::VirtualHostedStyleRequest);
+        let bucket_url = match (value(K::Endpoint), virtual_hosted) {
+            (Some(endpoint), true) => endpoint.trim_end_matches('/').to_string(),
+            (Some(endpoint), false) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+            (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+            (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+        };
+        let prefix = match self.prefix.as_deref().map(|p| p.trim_matches('/')) {
+            Some(p) if !p.is_empty() => format!("{p}/"),
+            _ => String::new(),
+        };
+        Ok(crate::billed::s3::S3Billed {
+            label: label.to_string(),
+            client,
+            credentials: std::sync::Arc::clone(store.credentials()),
+            bucket_url,
+            region,
+            unsigned: is_true(K::SkipSignature),
+            request_payer: is_true(K::RequestPayer),
+            shown: format!("s3://{bucket}/{prefix}"),
+            prefix,
+        })
     }
 
     /// `builder` with what the AWS profile gives ([`Self::with_profile`]) and, when no

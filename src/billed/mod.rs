@@ -1,0 +1,210 @@
+//! What a store keeps, and its provider bills, that a listing does not show: versions that
+//! are no longer current, delete markers, and multipart uploads begun and never completed
+//! or aborted (their parts are stored and billed, and no listing of objects sees them).
+//!
+//! object_store's trait cannot ask for these, so a provider that can answers through a
+//! [`Billed`] of its own, made by [`Config::billed`](crate::Config::billed) from the same
+//! configuration, credentials, certificate authorities and request counters as the store:
+//! S3 (and S3-compatible servers) with `ListObjectVersions`, `ListMultipartUploads`,
+//! `ListParts` and `AbortMultipartUpload`, signed by object_store's own `AwsAuthorizer`.
+//! Every request is a LIST (or, for an abort, a multipart request) in the store's
+//! [`requests`](crate::requests) counts.
+//!
+//! [`inventory::hidden`](crate::inventory::hidden) sums them into a report;
+//! [`cleanup_uploads`] aborts the old uploads.
+//!
+//! Bounds: a response body is read up to [`MAX_RESPONSE_BYTES`] (a page of 1,000 entries
+//! is about 0.5 MB) and a key or upload ID up to [`MAX_NAME_BYTES`]; what a server sends
+//! beyond either is an error naming the request, never kept. An error quotes a server's
+//! text through [`crate::text::excerpt`] (short, nothing raw on a terminal).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use futures::TryStreamExt;
+
+#[cfg(feature = "aws")]
+pub(crate) mod s3;
+
+/// The largest response body read (32 MiB): a full page of versions, uploads or parts
+/// is well under 1 MiB.
+pub const MAX_RESPONSE_BYTES: usize = 32 << 20;
+
+/// The longest key, upload ID, version ID or marker accepted (S3 keys are at most 1,024
+/// bytes; the rest is room for IDs of other servers).
+pub const MAX_NAME_BYTES: usize = 4096;
+
+/// One entry of a versioned listing: an object version or a delete marker. A listing
+/// gives every key's entries together, the newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionEntry {
+    /// The key, relative to the store's prefix.
+    pub key: String,
+    /// The version's ID (`null` for what was written before versioning was on).
+    pub version_id: String,
+    /// Whether it is the key's current entry.
+    pub is_latest: bool,
+    /// When it was written.
+    pub last_modified: DateTime<Utc>,
+    /// A version, or a delete marker.
+    pub kind: VersionKind,
+}
+
+/// What a [`VersionEntry`] is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VersionKind {
+    /// An object version: its bytes are stored.
+    Version {
+        /// Its size.
+        size: u64,
+        /// Its storage class, when the server says.
+        class: Option<String>,
+    },
+    /// A delete marker: no bytes, a request's worth of storage.
+    DeleteMarker,
+}
+
+/// A multipart upload begun and neither completed nor aborted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    /// The key it would create, relative to the store's prefix.
+    pub key: String,
+    /// The server's ID for it.
+    pub upload_id: String,
+    /// When it was begun.
+    pub initiated: DateTime<Utc>,
+    /// Its storage class, when the server says.
+    pub class: Option<String>,
+    /// Parts uploaded so far.
+    pub parts: u64,
+    /// Their bytes: what is stored and billed.
+    pub bytes: u64,
+}
+
+/// What a store bills beyond its current objects, for a provider that can list it.
+///
+/// Keys are relative to the store's prefix, as the store's own listing gives them;
+/// `prefix` narrows a listing further (`None`: all of the store).
+#[async_trait]
+pub trait Billed: std::fmt::Debug + std::fmt::Display + Send + Sync {
+    /// Every object version and delete marker under `prefix`, by key, each key's newest
+    /// first (what `ListObjectVersions` gives). An unversioned bucket gives each object
+    /// once, current.
+    fn versions<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> BoxStream<'a, crate::Result<VersionEntry>>;
+
+    /// Every multipart upload under `prefix` that was begun and neither completed nor
+    /// aborted, with its parts counted (`ListMultipartUploads`, then `ListParts` for
+    /// each).
+    fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>>;
+
+    /// Abort `upload` (its parts are deleted). An upload that no longer exists (completed
+    /// or aborted since it was listed) is `Ok(false)`.
+    async fn abort(&self, upload: &Upload) -> crate::Result<bool>;
+}
+
+/// What [`cleanup_uploads`] does.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CleanupOptions {
+    /// Uploads begun before `now - older_than` are aborted.
+    pub older_than: std::time::Duration,
+    /// Only list what would be aborted (the default): nothing is sent but listings.
+    pub dry_run: bool,
+    /// Only uploads under this prefix (relative to the store's).
+    pub prefix: Option<String>,
+}
+
+impl CleanupOptions {
+    /// A dry run for uploads older than `older_than`.
+    pub fn new(older_than: std::time::Duration) -> Self {
+        Self {
+            older_than,
+            dry_run: true,
+            prefix: None,
+        }
+    }
+
+    /// Abort for real (`false`) or only list (`true`, the default).
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Only uploads under `prefix`.
+    pub fn with_prefix(mut self, prefix: Option<String>) -> Self {
+        self.prefix = prefix;
+        self
+    }
+}
+
+/// What [`cleanup_uploads`] did (or, in a dry run, would do).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CleanupReport {
+    /// The uploads old enough, as listed: aborted, or to abort in a dry run.
+    pub old: Vec<Upload>,
+    /// Their parts' bytes: freed, or to free.
+    pub bytes: u64,
+    /// Uploads listed that were too young to abort (kept).
+    pub kept: u64,
+    /// Old uploads that were gone when their abort was sent (completed or aborted
+    /// meanwhile): nothing was done to them.
+    pub gone: u64,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+}
+
+/// Abort the uploads of `billed` begun more than `options.older_than` ago (by the
+/// server's `Initiated` time), or in a dry run only list them.
+///
+/// Only an upload this run listed is aborted, and only if it is still older than the
+/// threshold when its abort is sent (the threshold is measured again then, from the
+/// clock at that moment): an upload begun during the run is never touched, whatever its
+/// key. Aborts go one at a time, in listing order; the first failure stops the run
+/// with the error (what was aborted before it stays aborted).
+pub async fn cleanup_uploads(
+    billed: &dyn Billed,
+    options: &CleanupOptions,
+) -> crate::Result<CleanupReport> {
+    let older_than =
+        chrono::Duration::from_std(options.older_than).unwrap_or(chrono::Duration::MAX);
+    let is_old = |upload: &Upload| {
+        Utc::now()
+            .checked_sub_signed(older_than)
+            .is_some_and(|threshold| upload.initiated < threshold)
+    };
+    let mut report = CleanupReport {
+        dry_run: options.dry_run,
+        ..CleanupReport::default()
+    };
+    let mut uploads = billed.uploads(options.prefix.as_deref());
+    let mut old = Vec::new();
+    while let Some(upload) = uploads.try_next().await? {
+        if is_old(&upload) {
+            old.push(upload);
+        } else {
+            report.kept += 1;
+        }
+    }
+    drop(uploads);
+    for upload in old {
+        if !options.dry_run {
+            // Measured again at the abort, so a clock set back during the run cannot
+            // abort what is not old by the clock of that moment.
+            if !is_old(&upload) {
+                report.kept += 1;
+                continue;
+            }
+            if !billed.abort(&upload).await? {
+                report.gone += 1;
+                continue;
+            }
+        }
+        report.bytes = report.bytes.saturating_add(upload.bytes);
+        report.old.push(upload);
+    }
+    Ok(report)
+}
