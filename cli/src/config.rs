@@ -10,6 +10,9 @@ use stratus::requests::Requests;
 use stratus::text::terminal;
 use stratus::Config;
 
+/// What lists a store's versions and unfinished uploads.
+pub type BilledLister = Arc<dyn Billed>;
+
 /// `stratus config ...`.
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -56,7 +59,7 @@ impl Context {
         &self,
         url: &str,
         billed: bool,
-    ) -> Result<(Arc<dyn ObjectStore>, Option<Arc<dyn Billed>>), Failure> {
+    ) -> Result<(Arc<dyn ObjectStore>, Option<BilledLister>), Failure> {
         let book = Requests::new();
         let config = stratus::config::parse_url(url)?;
         let store = config.build_counted(&book)?;

@@ -16,7 +16,7 @@
 //! Bounds: a response body is read up to [`MAX_RESPONSE_BYTES`] (a page of 1,000 entries
 //! is about 0.5 MB) and a key or upload ID up to [`MAX_NAME_BYTES`]; what a server sends
 //! beyond either is an error naming the request, never kept. An error quotes a server's
-//! text through [`crate::text::excerpt`] (short, nothing raw on a terminal).
+//! text shortened, its control characters escaped (nothing raw on a terminal).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -207,4 +207,143 @@ pub async fn cleanup_uploads(
         report.old.push(upload);
     }
     Ok(report)
+}
+
+/// An in-memory [`Billed`] for the crate's unit tests: a listing as S3 gives it (keys in
+/// byte order, each key's entries newest first), and uploads whose aborts are recorded.
+#[cfg(test)]
+pub(crate) mod fake {
+    use super::*;
+    use futures::stream::{self, StreamExt};
+    use std::sync::Mutex;
+
+    #[derive(Debug, Default)]
+    pub(crate) struct FakeBilled {
+        pub versions: Vec<VersionEntry>,
+        pub uploads: Mutex<Vec<Upload>>,
+        /// Upload IDs that answer "no such upload" to an abort (completed meanwhile).
+        pub gone: Vec<String>,
+        pub aborted: Mutex<Vec<String>>,
+        /// Begun at the first abort: uploads another client starts during a cleanup.
+        pub meanwhile: Mutex<Vec<Upload>>,
+    }
+
+    impl std::fmt::Display for FakeBilled {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "fake")
+        }
+    }
+
+    #[async_trait]
+    impl Billed for FakeBilled {
+        fn versions<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+        ) -> BoxStream<'a, crate::Result<VersionEntry>> {
+            let prefix = prefix.unwrap_or_default();
+            let entries: Vec<_> = self
+                .versions
+                .iter()
+                .filter(|e| e.key.starts_with(prefix))
+                .cloned()
+                .map(Ok)
+                .collect();
+            stream::iter(entries).boxed()
+        }
+
+        fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {
+            let prefix = prefix.unwrap_or_default();
+            let uploads: Vec<_> = self
+                .uploads
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|u| u.key.starts_with(prefix))
+                .cloned()
+                .map(Ok)
+                .collect();
+            stream::iter(uploads).boxed()
+        }
+
+        async fn abort(&self, upload: &Upload) -> crate::Result<bool> {
+            let begun = std::mem::take(&mut *self.meanwhile.lock().unwrap());
+            self.uploads.lock().unwrap().extend(begun);
+            let mut uploads = self.uploads.lock().unwrap();
+            let before = uploads.len();
+            uploads.retain(|u| u.upload_id != upload.upload_id);
+            if before == uploads.len() || self.gone.contains(&upload.upload_id) {
+                return Ok(false);
+            }
+            self.aborted.lock().unwrap().push(upload.upload_id.clone());
+            Ok(true)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::FakeBilled;
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::Mutex;
+
+    fn upload(id: usize, age_hours: i64, bytes: u64) -> Upload {
+        Upload {
+            key: format!("k/{}", id % 3),
+            upload_id: format!("u{id}"),
+            initiated: Utc::now() - chrono::Duration::hours(age_hours),
+            class: None,
+            parts: 1,
+            bytes,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("STRATUS_BILLED_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)
+        ))]
+
+        /// A cleanup aborts exactly the uploads it listed that are old and still there;
+        /// never a young one, never one begun while it runs; a dry run aborts nothing.
+        #[test]
+        fn cleanup_aborts_only_old_listed_uploads(
+            ages in prop::collection::vec((0i64..400, 0u64..1000), 0..20),
+            gone in prop::collection::vec(any::<bool>(), 20),
+            meanwhile in 0usize..3,
+            dry_run in any::<bool>(),
+        ) {
+            let uploads: Vec<Upload> = ages.iter().enumerate().map(|(i, (age, bytes))| upload(i, *age, *bytes)).collect();
+            let gone_ids: Vec<String> = uploads.iter().zip(&gone).filter(|(_, g)| **g).map(|(u, _)| u.upload_id.clone()).collect();
+            // Begun during the run: as old as can be, with keys of old uploads.
+            let begun: Vec<Upload> = (0..meanwhile).map(|i| upload(100 + i, 10_000, 1)).collect();
+            let fake = FakeBilled {
+                uploads: Mutex::new(uploads.clone()),
+                gone: gone_ids.clone(),
+                meanwhile: Mutex::new(begun.clone()),
+                ..FakeBilled::default()
+            };
+            let options = CleanupOptions::new(std::time::Duration::from_secs(7 * 86_400)).with_dry_run(dry_run);
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let report = rt.block_on(cleanup_uploads(&fake, &options)).unwrap();
+            let aborted = fake.aborted.lock().unwrap().clone();
+            let old: Vec<&Upload> = uploads.iter().filter(|u| u.initiated < Utc::now() - chrono::Duration::days(7)).collect();
+            if dry_run {
+                prop_assert!(aborted.is_empty());
+                let listed: Vec<&String> = report.old.iter().map(|u| &u.upload_id).collect();
+                let expected: Vec<&String> = old.iter().map(|u| &u.upload_id).collect();
+                prop_assert_eq!(listed, expected);
+            } else {
+                let expected: Vec<String> = old.iter().filter(|u| !gone_ids.contains(&u.upload_id)).map(|u| u.upload_id.clone()).collect();
+                prop_assert_eq!(&aborted, &expected);
+                let reported: Vec<String> = report.old.iter().map(|u| u.upload_id.clone()).collect();
+                prop_assert_eq!(&reported, &expected);
+                prop_assert_eq!(report.gone as usize, old.len() - expected.len());
+                prop_assert_eq!(report.bytes, old.iter().filter(|u| expected.contains(&u.upload_id)).map(|u| u.bytes).sum::<u64>());
+                for u in &begun {
+                    prop_assert!(!aborted.contains(&u.upload_id), "begun during the run: {}", u.upload_id);
+                }
+            }
+            prop_assert_eq!(report.kept as usize, uploads.len() - old.len());
+        }
+    }
 }

@@ -220,6 +220,7 @@ impl S3Billed {
                 kind,
             });
         }
+        in_key_order(&mut entries);
         let next = match page.is_truncated {
             false => None,
             true => {
@@ -402,6 +403,32 @@ impl Billed for S3Billed {
                 source: Box::new(source),
             }),
         }
+    }
+}
+
+/// A page's entries with each key's together, in the order its keys first appear, and
+/// each key's the latest first, then newest first (ties in the server's order). AWS and
+/// SeaweedFS send them so already; moto sends every version of a page before its delete
+/// markers. A key's entries on two pages are taken as the server splits them.
+fn in_key_order(entries: &mut Vec<VersionEntry>) {
+    let mut groups: Vec<Vec<VersionEntry>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for entry in entries.drain(..) {
+        match index.get(&entry.key) {
+            Some(&i) => groups[i].push(entry),
+            None => {
+                index.insert(entry.key.clone(), groups.len());
+                groups.push(vec![entry]);
+            }
+        }
+    }
+    for mut group in groups {
+        group.sort_by(|a, b| {
+            b.is_latest
+                .cmp(&a.is_latest)
+                .then(b.last_modified.cmp(&a.last_modified))
+        });
+        entries.extend(group);
     }
 }
 
@@ -589,6 +616,35 @@ mod tests {
         assert_eq!(decoded("a%20b".into(), true, "t").unwrap(), "a b");
         assert_eq!(decoded("a%20b".into(), false, "t").unwrap(), "a%20b");
         assert!(decoded("%FF".into(), true, "t").is_err());
+    }
+
+    #[test]
+    fn a_pages_entries_are_grouped_by_key_newest_first_whatever_the_servers_order() {
+        let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        let entry = |key: &str, t: i64, latest: bool, marker: bool| VersionEntry {
+            key: key.into(),
+            version_id: format!("{key}{t}"),
+            is_latest: latest,
+            last_modified: at(t),
+            kind: match marker {
+                true => VersionKind::DeleteMarker,
+                false => VersionKind::Version {
+                    size: 1,
+                    class: None,
+                },
+            },
+        };
+        // moto's order: versions, then delete markers; keys in folder order ("b/" first).
+        let mut page = vec![
+            entry("b/x", 3, false, false),
+            entry("b/x", 1, false, false),
+            entry("a", 5, true, false),
+            entry("b/x", 4, true, true),
+            entry("b/x", 2, false, true),
+        ];
+        in_key_order(&mut page);
+        let order: Vec<String> = page.iter().map(|e| e.version_id.clone()).collect();
+        assert_eq!(order, ["b/x4", "b/x3", "b/x2", "b/x1", "a5"]);
     }
 
     #[test]

@@ -222,3 +222,146 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
     }
     Ok(hidden)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::billed::fake::FakeBilled;
+    use crate::billed::VersionEntry;
+    use proptest::prelude::*;
+
+    /// One key's history: `Some(size)` a put, `None` a delete (a marker).
+    type History = Vec<(String, Vec<Option<u64>>)>;
+
+    /// What S3 lists for `history` (keys in byte order, each key newest first), each
+    /// operation one second after the one before, over the whole history.
+    fn listing(history: &History) -> Vec<VersionEntry> {
+        let mut clock = 0;
+        let mut by_key: BTreeMap<&str, Vec<VersionEntry>> = BTreeMap::new();
+        for (key, ops) in history {
+            for op in ops {
+                clock += 1;
+                by_key.entry(key).or_default().push(VersionEntry {
+                    key: key.clone(),
+                    version_id: clock.to_string(),
+                    is_latest: false,
+                    last_modified: DateTime::from_timestamp(clock, 0).unwrap(),
+                    kind: match op {
+                        Some(size) => VersionKind::Version {
+                            size: *size,
+                            class: Some("STANDARD".into()),
+                        },
+                        None => VersionKind::DeleteMarker,
+                    },
+                });
+            }
+        }
+        by_key
+            .into_values()
+            .flat_map(|mut entries| {
+                entries.reverse();
+                entries[0].is_latest = true;
+                entries
+            })
+            .collect()
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["a", "a/b", "a/c", "b/x/y", "c", "d/e"]).prop_map(String::from)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("STRATUS_BILLED_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)
+        ))]
+
+        /// The figures of a versioned listing equal those computed from the history
+        /// itself: what was overwritten or deleted and is still kept, the markers, the
+        /// keys left with markers only, when the oldest kept version was replaced.
+        #[test]
+        fn versions_are_summed_as_the_history_says(
+            history in prop::collection::vec((key(), prop::collection::vec(prop::option::of(0u64..100), 1..5)), 0..12)
+        ) {
+            let fake = FakeBilled { versions: listing(&history), ..FakeBilled::default() };
+            let options = HiddenOptions { uploads: false, ..HiddenOptions::new(Utc::now()) };
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let hidden = rt.block_on(scan_hidden(&fake, &options)).unwrap();
+            let versions = hidden.versions.unwrap();
+            prop_assert!(hidden.uploads.is_none());
+
+            // The oracle: each key's operations in time order (one second apart).
+            let mut clock = 0;
+            let mut ops: BTreeMap<&str, Vec<(i64, Option<u64>)>> = BTreeMap::new();
+            for (key, list) in &history {
+                for op in list {
+                    clock += 1;
+                    ops.entry(key).or_default().push((clock, *op));
+                }
+            }
+            let (mut noncurrent, mut bytes, mut markers, mut orphaned) = (0, 0, 0, 0);
+            let mut since: Option<i64> = None;
+            let mut top: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+            for (key, list) in &ops {
+                let puts = list.iter().filter(|(_, op)| op.is_some()).count();
+                let deletes = list.len() - puts;
+                markers += deletes as u64;
+                if puts == 0 {
+                    orphaned += deletes as u64;
+                }
+                // Every put but the last operation is noncurrent: replaced at the next.
+                for (i, (_, op)) in list.iter().enumerate() {
+                    if let (Some(size), Some((next, _))) = (op, list.get(i + 1)) {
+                        noncurrent += 1;
+                        bytes += size;
+                        since = Some(since.map_or(*next, |s| s.min(*next)));
+                        if let Some((first, _)) = key.split_once('/') {
+                            let entry = top.entry(first.to_string()).or_default();
+                            entry.0 += 1;
+                            entry.1 += size;
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(versions.noncurrent.objects, noncurrent);
+            prop_assert_eq!(versions.noncurrent.bytes, bytes);
+            prop_assert_eq!(versions.delete_markers, markers);
+            prop_assert_eq!(versions.orphaned_markers, orphaned);
+            prop_assert_eq!(versions.noncurrent_since, since.map(|s| DateTime::from_timestamp(s, 0).unwrap()));
+            let ours: BTreeMap<String, (u64, u64)> = versions.prefixes.entries().into_iter()
+                .filter(|e| e.depth == 1).map(|e| (e.prefix, (e.objects, e.bytes))).collect();
+            prop_assert_eq!(ours, top);
+            let standard = versions.classes.get("STANDARD").copied().unwrap_or_default();
+            prop_assert_eq!((standard.objects, standard.bytes), (noncurrent, bytes));
+        }
+    }
+
+    #[test]
+    fn a_report_with_hidden_bytes_round_trips_through_json() {
+        let history: History = vec![
+            ("a/x".into(), vec![Some(5), Some(7), None]),
+            ("gone".into(), vec![None]),
+        ];
+        let fake = FakeBilled {
+            versions: listing(&history),
+            ..FakeBilled::default()
+        };
+        let as_of = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let hidden = rt
+            .block_on(scan_hidden(&fake, &HiddenOptions::new(as_of)))
+            .unwrap();
+        let mut report = super::super::Report::new(as_of, 1, 10, 5);
+        report.hidden = Some(hidden);
+        let json = serde_json::to_string(&report).unwrap();
+        let back: super::super::Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, report);
+        let versions = back.hidden.unwrap().versions.unwrap();
+        assert_eq!(
+            (versions.noncurrent.objects, versions.noncurrent.bytes),
+            (2, 12)
+        );
+        assert_eq!((versions.delete_markers, versions.orphaned_markers), (2, 1));
+    }
+}

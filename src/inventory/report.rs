@@ -34,11 +34,12 @@ pub const SCHEMA: &str = "stratus.inventory.v1";
 ///   "classes_other": {"objects": 0, "bytes": 0},  // classes past CLASS_LIMIT; absent if none
 ///   "source": {"kind": "s3-inventory", "format": "parquet", ...},     // absent from a listing
 ///   "unlisted": {"objects": 1, "bytes": 7, "examples": ["a#1"]},      // absent unless a local store hid files
-///   "parts": {"of": 3, "held": [2]}      // absent unless a part of a split scan (not finished)
+///   "parts": {"of": 3, "held": [2]},     // absent unless a part of a split scan (not finished)
+///   "hidden": {"versions": {...}, "uploads": {...}, "not_seen": []}   // absent unless looked at
 /// }
 /// ```
 ///
-/// `classes`, `classes_other`, `source`, `unlisted` and `parts` were added after the first reports
+/// `classes`, `classes_other`, `source`, `unlisted`, `parts` and `hidden` were added after the first reports
 /// were written; a report without them reads as one from a listing.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Report {
@@ -413,6 +414,8 @@ impl Serialize for Report {
             unlisted: &'a Option<Unlisted>,
             #[serde(skip_serializing_if = "Option::is_none")]
             parts: &'a Option<Parts>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            hidden: &'a Option<super::hidden::Hidden>,
         }
         Out {
             schema: &self.schema,
@@ -434,6 +437,7 @@ impl Serialize for Report {
             source: &self.source,
             unlisted: &self.unlisted,
             parts: &self.parts,
+            hidden: &self.hidden,
         }
         .serialize(serializer)
     }

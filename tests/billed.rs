@@ -1,0 +1,516 @@
+//! What a store bills that a listing does not show (`stratus::billed`,
+//! `inventory::hidden`), on the two S3 servers of the suite, against boto3 as the oracle:
+//!
+//! - a versioned bucket with a random history (overwrites, deletes, keys deleted without
+//!   ever existing, keys that stress encoding, one key with more versions than a page)
+//!   and unfinished uploads gives exactly the counts, bytes, per-prefix totals and
+//!   "noncurrent since" that boto3 computes from the same server, for the whole bucket
+//!   and for a store under a prefix;
+//! - `cleanup_uploads` (SeaweedFS: moto dates every upload 2010-11-10): its dry run lists
+//!   exactly the old uploads and aborts nothing, its real run aborts exactly those, and
+//!   uploads begun while it runs (one on the same key as an old one) survive;
+//! - the `stratus` command: `inventory --billed --json` and `cleanup uploads`.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::{seaweed_identity, stratus, unique_prefix, Backend, Identity};
+use object_store::path::Path;
+use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use stratus::billed::{cleanup_uploads, Billed, CleanupOptions, Upload, VersionEntry};
+use stratus::inventory::hidden::{scan_hidden, Hidden, HiddenOptions};
+use stratus::Config;
+
+/// A bucket name no other test or run uses (S3 names: 3-63 lowercase characters).
+fn unique_bucket(test: &str) -> String {
+    let unique = unique_prefix(test).replace(['/', '_'], "-").to_lowercase();
+    let name: String = unique.trim_start_matches("t-").chars().take(63).collect();
+    name.trim_end_matches('-').to_string()
+}
+
+/// The endpoint and keys boto3 and stratus use for `backend`.
+fn access(backend: Backend) -> Option<(String, String, String)> {
+    let endpoint = backend.endpoint()?;
+    let (key, secret) = match backend {
+        Backend::SeaweedFs => seaweed_identity(Identity::Admin),
+        _ => ("test".to_string(), "test".to_string()),
+    };
+    Some((endpoint, key, secret))
+}
+
+/// A config whose store `s` is `bucket` on `backend`, under `prefix` ("" for none).
+fn config(backend: Backend, bucket: &str, prefix: &str) -> Option<Config> {
+    let (endpoint, key, secret) = access(backend)?;
+    let toml = format!(
+        "[stores.s]\nprovider = \"s3\"\nbucket = \"{bucket}\"\nendpoint = \"{endpoint}\"\n\
+         allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"{key}\"\n\
+         secret_access_key = \"{secret}\"\n{}",
+        match prefix {
+            "" => String::new(),
+            p => format!("prefix = \"{p}\"\n"),
+        }
+    );
+    Some(Config::from_toml(&toml, "test.toml", ".").unwrap())
+}
+
+/// boto3 on `backend` with `BUCKET` set; `script` prints what the test reads.
+fn boto3(backend: Backend, bucket: &str, script: &str, args: &[&str]) -> String {
+    let python =
+        std::env::var("STRATUS_TEST_PYTHON").expect("STRATUS_TEST_PYTHON (scripts/test.sh)");
+    let (endpoint, key, secret) = access(backend).expect("checked by the caller");
+    let helpers = r#"
+import os, sys, json, random, boto3
+from botocore.config import Config as BotoConfig
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"], aws_access_key_id=os.environ["KEY"],
+                  aws_secret_access_key=os.environ["SECRET"], region_name="us-east-1",
+                  config=BotoConfig(retries={"max_attempts": 5}))
+BUCKET = os.environ["BUCKET"]
+"#;
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(format!("{helpers}\n{script}"))
+        .args(args)
+        .env_remove("AWS_CA_BUNDLE")
+        .env("ENDPOINT", endpoint)
+        .env("KEY", key)
+        .env("SECRET", secret)
+        .env("BUCKET", bucket)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boto3 script failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Make a versioned bucket with a random history (seeded) and unfinished uploads;
+/// `many` more versions of one key than a page holds. No object is empty: SeaweedFS 4.48
+/// takes 60 s to put a version over an empty current one (docs/TESTING.md).
+const HISTORY: &str = r#"
+seed, many = int(sys.argv[1]), int(sys.argv[2])
+rng = random.Random(seed)
+s3.create_bucket(Bucket=BUCKET)
+s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+dirs = ["logs", "logs/2024", "img", "a b", "ü%2F+=", ""]
+for i in range(40):
+    d = rng.choice(dirs)
+    key = (d + "/" if d else "") + f"k{i}~{rng.randrange(100)}.bin"
+    for _ in range(rng.randrange(1, 5)):
+        if rng.random() < 0.25:
+            s3.delete_object(Bucket=BUCKET, Key=key)
+        else:
+            s3.put_object(Bucket=BUCKET, Key=key, Body=b"x" * rng.randrange(1, 3000))
+for i in range(many):
+    s3.put_object(Bucket=BUCKET, Key="many/one", Body=b"m" * (1 + i % 7))
+def upload(key, sizes):
+    u = s3.create_multipart_upload(Bucket=BUCKET, Key=key)
+    for n, size in enumerate(sizes, 1):
+        s3.upload_part(Bucket=BUCKET, Key=key, UploadId=u["UploadId"], PartNumber=n, Body=b"p" * size)
+upload("up/one.bin", [5 << 20, 1000])
+upload("up/one.bin", [300])
+upload("logs/never.bin", [])
+"#;
+
+/// What boto3 computes from the server, under `PREFIX` (argv[1], "" or "logs/"):
+/// noncurrent versions (count, bytes, per first segment), the earliest moment one became
+/// noncurrent, delete markers, orphaned markers, uploads and their parts. Versions are
+/// read from the server's XML as boto3 receives it (Python's ElementTree parses it)
+/// because boto3 splits versions and delete markers into two lists and loses the order
+/// between them, which "noncurrent since" needs.
+const EXPECTED: &str = r#"
+import xml.etree.ElementTree as ET
+from datetime import datetime
+prefix = sys.argv[1]
+def tag(e):
+    return e.tag.split("}")[-1]
+def child(e, name):
+    for c in e:
+        if tag(c) == name:
+            return c.text
+    return None
+def when(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+def versions():
+    pages = []
+    hook = lambda http_response, **kw: pages.append(http_response.content)
+    s3.meta.events.register("after-call.s3.ListObjectVersions", hook)
+    for _ in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET, Prefix=prefix):
+        for page in pages:
+            for e in ET.fromstring(page):
+                if tag(e) in ("Version", "DeleteMarker"):
+                    size = int(child(e, "Size")) if tag(e) == "Version" else None
+                    yield (child(e, "Key"), when(child(e, "LastModified")), child(e, "IsLatest") == "true", size)
+        pages.clear()
+by_key = {}
+for e in versions():
+    by_key.setdefault(e[0], []).append(e)
+out = {"noncurrent": 0, "noncurrent_bytes": 0, "markers": 0, "orphaned": 0, "since": None,
+       "versions_by_prefix": {}, "uploads": 0, "parts": 0, "upload_bytes": 0,
+       "uploads_by_prefix": {}}
+def segment(key):
+    rel = key[len(prefix):]
+    return rel.split("/")[0] if "/" in rel else None
+for key, es in by_key.items():
+    # The latest first, then newest first; ties in the server's order (moto lists all
+    # versions before all delete markers, AWS and SeaweedFS interleave them by key).
+    es.sort(key=lambda e: (not e[2], -e[1].timestamp()))
+    markers = [e for e in es if e[3] is None]
+    out["markers"] += len(markers)
+    if len(markers) == len(es):
+        out["orphaned"] += len(markers)
+    for i, e in enumerate(es):
+        if e[3] is not None and not e[2]:
+            out["noncurrent"] += 1
+            out["noncurrent_bytes"] += e[3]
+            since = es[i - 1][1] if i > 0 else e[1]
+            if out["since"] is None or since < out["since"]:
+                out["since"] = since
+            seg = segment(key)
+            if seg is not None:
+                n, b = out["versions_by_prefix"].get(seg, (0, 0))
+                out["versions_by_prefix"][seg] = (n + 1, b + e[3])
+for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=BUCKET, Prefix=prefix):
+    for u in page.get("Uploads", []):
+        size, parts = 0, 0
+        for p in s3.get_paginator("list_parts").paginate(Bucket=BUCKET, Key=u["Key"], UploadId=u["UploadId"]):
+            for part in p.get("Parts", []):
+                parts += 1
+                size += part["Size"]
+        out["uploads"] += 1
+        out["parts"] += parts
+        out["upload_bytes"] += size
+        seg = segment(u["Key"])
+        if seg is not None:
+            n, b = out["uploads_by_prefix"].get(seg, (0, 0))
+            out["uploads_by_prefix"][seg] = (n + 1, b + size)
+out["since"] = out["since"].isoformat() if out["since"] else None
+print(json.dumps(out))
+"#;
+
+/// `hidden`'s figures against boto3's `expected`.
+fn assert_same(hidden: &Hidden, expected: &Value, what: &str) {
+    let number = |name: &str| expected[name].as_u64().unwrap();
+    let versions = hidden.versions.as_ref().expect("versions looked at");
+    let uploads = hidden.uploads.as_ref().expect("uploads looked at");
+    let ours = (
+        versions.noncurrent.objects,
+        versions.noncurrent.bytes,
+        versions.delete_markers,
+        versions.orphaned_markers,
+        uploads.uploads.objects,
+        uploads.parts,
+        uploads.uploads.bytes,
+    );
+    let theirs = (
+        number("noncurrent"),
+        number("noncurrent_bytes"),
+        number("markers"),
+        number("orphaned"),
+        number("uploads"),
+        number("parts"),
+        number("upload_bytes"),
+    );
+    assert_eq!(
+        ours, theirs,
+        "{what}: (noncurrent, bytes, markers, orphaned, uploads, parts, upload bytes)"
+    );
+    let since = expected["since"]
+        .as_str()
+        .map(|t| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc));
+    assert_eq!(versions.noncurrent_since, since, "{what}: noncurrent since");
+    let by_prefix =
+        |breakdown: &stratus::inventory::PrefixBreakdown| -> BTreeMap<String, (u64, u64)> {
+            breakdown
+                .entries()
+                .into_iter()
+                .filter(|e| e.depth == 1)
+                .map(|e| (e.prefix, (e.objects, e.bytes)))
+                .collect()
+        };
+    let expected_prefixes = |name: &str| -> BTreeMap<String, (u64, u64)> {
+        expected[name]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), (v[0].as_u64().unwrap(), v[1].as_u64().unwrap())))
+            .collect()
+    };
+    assert_eq!(
+        by_prefix(&versions.prefixes),
+        expected_prefixes("versions_by_prefix"),
+        "{what}: noncurrent per prefix"
+    );
+    assert_eq!(
+        by_prefix(&uploads.prefixes),
+        expected_prefixes("uploads_by_prefix"),
+        "{what}: uploads per prefix"
+    );
+}
+
+async fn versioned_bucket_matches_boto3(backend: Backend, many: usize) {
+    let Some(_) = access(backend) else {
+        return;
+    };
+    let bucket = unique_bucket("billed");
+    boto3(backend, &bucket, HISTORY, &["7", &many.to_string()]);
+    for prefix in ["", "logs"] {
+        let config = config(backend, &bucket, prefix).unwrap();
+        let billed = config.billed("s").unwrap();
+        let hidden = scan_hidden(
+            billed.as_ref(),
+            &HiddenOptions::new(Utc::now()).with_prefixes(1, 1000),
+        )
+        .await
+        .unwrap();
+        let under = match prefix {
+            "" => String::new(),
+            p => format!("{p}/"),
+        };
+        let expected: Value =
+            serde_json::from_str(&boto3(backend, &bucket, EXPECTED, &[&under])).unwrap();
+        assert!(
+            expected["noncurrent"].as_u64().unwrap() > 0,
+            "the history has versions"
+        );
+        assert_same(
+            &hidden,
+            &expected,
+            &format!("{backend:?}, store prefix `{prefix}`"),
+        );
+        // The requests are the store's: counted as listings.
+        let counts = config.requests().of("s");
+        assert!(
+            counts.get(stratus::requests::RequestKind::List) >= 2,
+            "{counts}"
+        );
+        assert_eq!(
+            counts.get(stratus::requests::RequestKind::Get),
+            0,
+            "{counts}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_versioned_bucket_on_seaweedfs_counts_as_boto3_does() {
+    // 1,050 versions of one key: its entries span two pages (key and version markers).
+    versioned_bucket_matches_boto3(Backend::SeaweedFs, 1050).await;
+}
+
+#[tokio::test]
+async fn a_versioned_bucket_on_moto_counts_as_boto3_does() {
+    versioned_bucket_matches_boto3(Backend::Moto, 3).await;
+}
+
+/// A [`Billed`] that runs `during` once, at its first abort: what another client does
+/// while a cleanup runs.
+#[derive(Debug)]
+struct Meanwhile {
+    inner: Arc<dyn Billed>,
+    started: AtomicBool,
+    store: Arc<dyn ObjectStore>,
+}
+
+impl std::fmt::Display for Meanwhile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+#[async_trait::async_trait]
+impl Billed for Meanwhile {
+    fn versions<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> futures::stream::BoxStream<'a, stratus::Result<VersionEntry>> {
+        self.inner.versions(prefix)
+    }
+    fn uploads<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> futures::stream::BoxStream<'a, stratus::Result<Upload>> {
+        self.inner.uploads(prefix)
+    }
+    async fn abort(&self, upload: &Upload) -> stratus::Result<bool> {
+        if !self.started.swap(true, Ordering::SeqCst) {
+            // A fresh upload of the same key as the one being aborted, and one of a new key.
+            begin(&self.store, &upload.key, 1).await;
+            begin(&self.store, "fresh/new.bin", 0).await;
+        }
+        self.inner.abort(upload).await
+    }
+}
+
+/// Begin an upload of `key` with `parts` parts of 5 MiB, never completed.
+async fn begin(store: &Arc<dyn ObjectStore>, key: &str, parts: usize) {
+    let mut upload = store.put_multipart(&Path::from(key)).await.unwrap();
+    for _ in 0..parts {
+        upload.put_part(vec![7u8; 5 << 20].into()).await.unwrap();
+    }
+    // Dropped without completing or aborting: what a crashed writer leaves.
+    drop(upload);
+}
+
+async fn listed(billed: &dyn Billed) -> Vec<(String, String)> {
+    use futures::TryStreamExt;
+    let mut uploads: Vec<(String, String)> = billed
+        .uploads(None)
+        .map_ok(|u| (u.key, u.upload_id))
+        .try_collect()
+        .await
+        .unwrap();
+    uploads.sort();
+    uploads
+}
+
+#[tokio::test]
+async fn cleanup_aborts_exactly_the_old_uploads_it_listed_and_spares_new_ones() {
+    let backend = Backend::SeaweedFs;
+    let Some(_) = access(backend) else {
+        return;
+    };
+    let bucket = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
+    let prefix = unique_prefix("cleanup");
+    let config = config(backend, &bucket, &prefix).unwrap();
+    let store = config.open("s").unwrap();
+    let billed = config.billed("s").unwrap();
+    begin(&store, "old/a.bin", 2).await;
+    begin(&store, "old/b c.bin", 0).await;
+    let old = listed(billed.as_ref()).await;
+    assert_eq!(old.len(), 2, "{old:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+
+    // The dry run lists both, aborts nothing.
+    let options = CleanupOptions::new(std::time::Duration::from_secs(2));
+    let dry = cleanup_uploads(billed.as_ref(), &options).await.unwrap();
+    let mut would: Vec<_> = dry
+        .old
+        .iter()
+        .map(|u| (u.key.clone(), u.upload_id.clone()))
+        .collect();
+    would.sort();
+    assert_eq!(would, old);
+    assert_eq!(dry.bytes, 10 << 20);
+    assert_eq!(
+        listed(billed.as_ref()).await,
+        old,
+        "a dry run changes nothing"
+    );
+
+    // The real run, with two uploads begun while it runs.
+    let meanwhile = Meanwhile {
+        inner: Arc::clone(&billed),
+        started: AtomicBool::new(false),
+        store: Arc::clone(&store),
+    };
+    let done = cleanup_uploads(&meanwhile, &options.clone().with_dry_run(false))
+        .await
+        .unwrap();
+    let mut aborted: Vec<_> = done
+        .old
+        .iter()
+        .map(|u| (u.key.clone(), u.upload_id.clone()))
+        .collect();
+    aborted.sort();
+    assert_eq!(aborted, old, "exactly the old uploads listed are aborted");
+    let left = listed(billed.as_ref()).await;
+    assert_eq!(
+        left.len(),
+        2,
+        "the uploads begun during the run survive: {left:?}"
+    );
+    assert!(left.iter().all(|u| !old.contains(u)), "{left:?}");
+    assert!(left.iter().any(|(k, _)| k == "fresh/new.bin"), "{left:?}");
+    // A young upload is kept by a run that follows.
+    let again = cleanup_uploads(billed.as_ref(), &options.clone().with_dry_run(false))
+        .await
+        .unwrap();
+    assert!(again.old.is_empty());
+    assert_eq!(again.kept, 2);
+    assert_eq!(listed(billed.as_ref()).await, left);
+    // Leave nothing behind for the next run.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    cleanup_uploads(billed.as_ref(), &options.with_dry_run(false))
+        .await
+        .unwrap();
+    assert!(listed(billed.as_ref()).await.is_empty());
+}
+
+#[test]
+fn the_command_reports_billed_bytes_and_cleans_up() {
+    let backend = Backend::SeaweedFs;
+    let Some((endpoint, key, secret)) = access(backend) else {
+        return;
+    };
+    let bucket = unique_bucket("billed-cli");
+    boto3(backend, &bucket, HISTORY, &["11", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stores.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[stores.s]\nprovider = \"s3\"\nbucket = \"{bucket}\"\nendpoint = \"{endpoint}\"\n\
+             allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"{key}\"\n\
+             secret_access_key = \"{secret}\"\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(stratus())
+            .arg("--config")
+            .arg(&file)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "stratus {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (json, _) = run(&["inventory", "s", "--billed", "--json"]);
+    let report: Value = serde_json::from_str(&json).unwrap();
+    let expected: Value = serde_json::from_str(&boto3(backend, &bucket, EXPECTED, &[""])).unwrap();
+    let hidden = &report["hidden"];
+    assert_eq!(
+        hidden["versions"]["noncurrent"]["objects"],
+        expected["noncurrent"]
+    );
+    assert_eq!(
+        hidden["versions"]["noncurrent"]["bytes"],
+        expected["noncurrent_bytes"]
+    );
+    assert_eq!(hidden["versions"]["delete_markers"], expected["markers"]);
+    assert_eq!(hidden["uploads"]["uploads"]["objects"], expected["uploads"]);
+    assert_eq!(
+        hidden["uploads"]["uploads"]["bytes"],
+        expected["upload_bytes"]
+    );
+    let (table, _) = run(&["inventory", "s", "--billed"]);
+    assert!(table.contains("noncurrent versions"), "{table}");
+    assert!(table.contains("NoncurrentVersionExpiration"), "{table}");
+    let (dry, _) = run(&["cleanup", "uploads", "s", "--older-than", "0s"]);
+    assert!(dry.contains("would abort  up/one.bin"), "{dry}");
+    assert!(dry.contains("3 uploads older than"), "{dry}");
+    assert!(dry.contains("nothing was changed"), "{dry}");
+    let (done, requests) = run(&["cleanup", "uploads", "s", "--older-than", "0s", "--apply"]);
+    assert!(done.contains("aborted  logs/never.bin"), "{done}");
+    assert!(
+        requests.contains("3 multipart"),
+        "the aborts are counted: {requests}"
+    );
+    let (after, _) = run(&["cleanup", "uploads", "s", "--older-than", "0s"]);
+    assert!(after.contains("0 uploads older than"), "{after}");
+}
