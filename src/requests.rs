@@ -275,6 +275,13 @@ pub struct Prices {
     /// Any other request.
     #[serde(default)]
     pub other: f64,
+    /// Storage, per GiB-month (2^30 bytes for a month: what AWS, Azure and Google call a
+    /// GB-month) by storage class as the provider names it (`STANDARD`, `GLACIER`, `Hot`,
+    /// `NEARLINE`); `default` prices bytes whose class the source does not give (a
+    /// listing gives none), else `STANDARD` does. For the estimate beside an inventory
+    /// ([`crate::inventory::storage_estimate`]).
+    #[serde(default)]
+    pub storage: std::collections::BTreeMap<String, f64>,
 }
 
 impl Prices {
@@ -295,6 +302,36 @@ impl Prices {
         .into_iter()
         .find(|(_, price)| !range.contains(price))
         .map(|(kind, _)| kind)
+    }
+
+    /// The first storage class whose price is not in `range`, or whose name is not a
+    /// class name (1 to 64 characters, none a control character), if any.
+    pub(crate) fn first_storage_outside(
+        &self,
+        range: std::ops::RangeInclusive<f64>,
+    ) -> Option<&str> {
+        self.storage
+            .iter()
+            .find(|(class, price)| {
+                !range.contains(price)
+                    || class.is_empty()
+                    || class.len() > 64
+                    || class.chars().any(char::is_control)
+            })
+            .map(|(class, _)| class.as_str())
+    }
+
+    /// The price per GiB-month of bytes of `class` (`None`: a source without classes),
+    /// from [`Self::storage`]; `None` when no price applies.
+    pub fn storage_price(&self, class: Option<&str>) -> Option<f64> {
+        match class {
+            Some(class) => self.storage.get(class).copied(),
+            None => self
+                .storage
+                .get("default")
+                .or_else(|| self.storage.get("STANDARD"))
+                .copied(),
+        }
     }
 
     fn per_thousand(&self, kind: RequestKind) -> f64 {

@@ -267,6 +267,13 @@ fn nan_inf_a_negative_price_and_in_flight_above_the_semaphore_maximum_are_refuse
         ),
         ("prices = { get = inf }", "prices.get"),
         ("prices = { put = -0.5 }", "prices.put"),
+        ("prices = { storage = { STANDARD = nan } }", "prices.storage.STANDARD"),
+        ("prices = { storage = { GLACIER = -1.0 } }", "prices.storage.GLACIER"),
+        ("prices = { storage = { \"\" = 1.0 } }", "prices.storage."),
+        (
+            "prices = { storage = { \"\\u001b[31mX\" = 1.0 } }",
+            "prices.storage.\\x1b[31mX",
+        ),
     ] {
         let err = refused(&format!("{MEMORY}{table}\n"));
         assert!(

@@ -194,6 +194,8 @@ pub(crate) struct Opened {
     pub key_ranges: bool,
     /// What lists its versions and unfinished uploads, when asked for.
     pub billed: Option<Arc<dyn Billed>>,
+    /// Its `prices` in the config file (none for a URL).
+    pub prices: Option<stratus::requests::Prices>,
 }
 
 /// The store `store` names (a URL, a name in the config file, or the file's default),
@@ -212,6 +214,7 @@ pub(crate) fn open(
                 name: url.split(['?', '#']).next().unwrap_or_default().to_string(),
                 key_ranges: stratus::config::parse_url(url)?.key_ranges(),
                 billed,
+                prices: None,
             })
         }
         name => {
@@ -227,6 +230,7 @@ pub(crate) fn open(
                     true => Some(config.billed(name)?),
                     false => None,
                 },
+                prices: config.get(name)?.settings.prices.clone(),
                 name: format!("{name} ({path})"),
             })
         }
@@ -286,6 +290,7 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
         name,
         key_ranges,
         billed,
+        prices,
     } = open(context, args.store.as_deref(), args.billed)?;
     let prefix = stratus::key::parse_prefix(&args.prefix)?;
     let mut options = ScanOptions::default()
@@ -356,6 +361,11 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
         p => format!("{name}, prefix {p}/"),
     };
     print_report(&report, args.format.get(), title);
+    if let (Format::Table, Some(prices)) = (args.format.get(), &prices) {
+        if !prices.storage.is_empty() {
+            print!("\n{}", stratus::inventory::storage_estimate(&report, prices));
+        }
+    }
     Ok(())
 }
 

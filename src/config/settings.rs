@@ -154,6 +154,14 @@ impl StoreSettings {
                     "expected a price of 0 or more (per 1,000 requests)",
                 ));
             }
+            if let Some(class) = prices.first_storage_outside(0.0..=f64::MAX) {
+                let shown: String = class.chars().take(64).collect();
+                return Err(KeyError::new(
+                    format!("prices.storage.{}", crate::text::terminal(&shown)),
+                    "expected a storage class name of 1 to 64 printable characters and a \
+                     price of 0 or more (per GiB-month)",
+                ));
+            }
         }
         if self.deadline.is_some_and(|d| d.is_zero()) {
             return Err(KeyError::new(

@@ -155,6 +155,7 @@
 
 #[cfg(feature = "browse")]
 pub mod browse;
+mod cost;
 mod diff;
 #[cfg(feature = "reports")]
 pub mod export;
@@ -171,6 +172,7 @@ pub mod table;
 mod top;
 mod unlisted;
 
+pub use cost::{storage_estimate, CostLine, StorageEstimate};
 pub use diff::{Change, ClassChange, PrefixChange, PrefixStatus, ReportDiff};
 pub use histogram::{AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS};
 pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
