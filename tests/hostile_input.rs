@@ -267,8 +267,14 @@ fn nan_inf_a_negative_price_and_in_flight_above_the_semaphore_maximum_are_refuse
         ),
         ("prices = { get = inf }", "prices.get"),
         ("prices = { put = -0.5 }", "prices.put"),
-        ("prices = { storage = { STANDARD = nan } }", "prices.storage.STANDARD"),
-        ("prices = { storage = { GLACIER = -1.0 } }", "prices.storage.GLACIER"),
+        (
+            "prices = { storage = { STANDARD = nan } }",
+            "prices.storage.STANDARD",
+        ),
+        (
+            "prices = { storage = { GLACIER = -1.0 } }",
+            "prices.storage.GLACIER",
+        ),
         ("prices = { storage = { \"\" = 1.0 } }", "prices.storage."),
         (
             "prices = { storage = { \"\\u001b[31mX\" = 1.0 } }",

@@ -363,7 +363,10 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
     print_report(&report, args.format.get(), title);
     if let (Format::Table, Some(prices)) = (args.format.get(), &prices) {
         if !prices.storage.is_empty() {
-            print!("\n{}", stratus::inventory::storage_estimate(&report, prices));
+            print!(
+                "\n{}",
+                stratus::inventory::storage_estimate(&report, prices)
+            );
         }
     }
     Ok(())

@@ -112,7 +112,11 @@ impl fmt::Display for StorageEstimate {
                 crate::text::human_bytes(line.bytes)
             )?;
         }
-        write!(f, "  total                about ${:.2}/month", self.per_month)?;
+        write!(
+            f,
+            "  total                about ${:.2}/month",
+            self.per_month
+        )?;
         if self.unpriced > 0 {
             write!(
                 f,
@@ -144,23 +148,44 @@ mod tests {
         let mut report = Report::new(Utc::now(), 1, 10, 5);
         report.bytes = 10 << 30;
         report.classes = Some(BTreeMap::from([
-            ("STANDARD".to_string(), Counts { objects: 1, bytes: 8 << 30 }),
-            ("DEEP_ARCHIVE".to_string(), Counts { objects: 1, bytes: 2 << 30 }),
+            (
+                "STANDARD".to_string(),
+                Counts {
+                    objects: 1,
+                    bytes: 8 << 30,
+                },
+            ),
+            (
+                "DEEP_ARCHIVE".to_string(),
+                Counts {
+                    objects: 1,
+                    bytes: 2 << 30,
+                },
+            ),
         ]));
         report.hidden = Some(Hidden {
             versions: Some(Versions {
-                noncurrent: Counts { objects: 3, bytes: 412 << 30 },
+                noncurrent: Counts {
+                    objects: 3,
+                    bytes: 412 << 30,
+                },
                 noncurrent_since: None,
                 classes: BTreeMap::from([(
                     "STANDARD".to_string(),
-                    Counts { objects: 3, bytes: 412 << 30 },
+                    Counts {
+                        objects: 3,
+                        bytes: 412 << 30,
+                    },
                 )]),
                 delete_markers: 0,
                 orphaned_markers: 0,
                 prefixes: PrefixBreakdown::new(1, 10),
             }),
             uploads: Some(Uploads {
-                uploads: Counts { objects: 1, bytes: 1 << 30 },
+                uploads: Counts {
+                    objects: 1,
+                    bytes: 1 << 30,
+                },
                 parts: 1,
                 oldest: None,
                 stale: Counts::default(),

@@ -115,6 +115,10 @@ pub struct ReportDiff {
     /// The change of the classes either report did not keep ([`Report::classes_other`]),
     /// as one class named `other`; `None` when both kept every class.
     pub classes_other: Option<ClassChange>,
+    /// What the store bills beside the objects (noncurrent versions, delete markers,
+    /// unfinished uploads: [`Report::hidden`]), each as a [`ClassChange`] named for it;
+    /// only what both reports looked at, `None` when they share nothing.
+    pub hidden: Option<Vec<ClassChange>>,
     /// Whether either report's breakdown left prefixes out (its `other`, or prefixes
     /// past the tracking bound of an inventory report), or the two have different
     /// depths: then a prefix "appeared" or "vanished" may only have entered or left the
@@ -210,7 +214,38 @@ impl Report {
                     newer.classes_other.as_ref(),
                 )
             });
+        let hidden = match (&self.hidden, &newer.hidden) {
+            (Some(old), Some(new)) => {
+                let mut rows = Vec::new();
+                if let (Some(a), Some(b)) = (&old.versions, &new.versions) {
+                    rows.push(ClassChange::between(
+                        "noncurrent versions",
+                        Some(&a.noncurrent),
+                        Some(&b.noncurrent),
+                    ));
+                    let markers = |n: u64| Counts {
+                        objects: n,
+                        bytes: 0,
+                    };
+                    rows.push(ClassChange::between(
+                        "delete markers",
+                        Some(&markers(a.delete_markers)),
+                        Some(&markers(b.delete_markers)),
+                    ));
+                }
+                if let (Some(a), Some(b)) = (&old.uploads, &new.uploads) {
+                    rows.push(ClassChange::between(
+                        "unfinished uploads",
+                        Some(&a.uploads),
+                        Some(&b.uploads),
+                    ));
+                }
+                (!rows.is_empty()).then_some(rows)
+            }
+            _ => None,
+        };
         ReportDiff {
+            hidden,
             from: self.as_of,
             to: newer.as_of,
             objects: Change {
@@ -319,6 +354,24 @@ impl ReportDiff {
                 );
             }
         }
+        if let Some(hidden) = &self.hidden {
+            let _ = writeln!(
+                out,
+                "\n  {:<32} {:>12} {:>12} {:>12} {:>10}",
+                "billed, not listed", "bytes", "growth", "count", "growth"
+            );
+            for c in hidden {
+                let _ = writeln!(
+                    out,
+                    "  {:<32} {:>12} {:>12} {:>12} {:>10}",
+                    c.class,
+                    human_bytes(c.bytes.after),
+                    signed_bytes(c.bytes.delta()),
+                    thousands(c.objects.after),
+                    signed_count(c.objects.delta())
+                );
+            }
+        }
         let moved: Vec<&PrefixChange> = self
             .prefixes
             .iter()
@@ -400,6 +453,41 @@ mod tests {
         }
         report.finish();
         report
+    }
+
+    #[test]
+    fn hidden_bytes_are_compared_when_both_reports_looked() {
+        use crate::inventory::hidden::{Hidden, Versions};
+        let with = |mut report: Report, noncurrent: u64, markers: u64| {
+            report.hidden = Some(Hidden {
+                versions: Some(Versions {
+                    noncurrent: Counts {
+                        objects: 1,
+                        bytes: noncurrent,
+                    },
+                    noncurrent_since: None,
+                    classes: BTreeMap::new(),
+                    delete_markers: markers,
+                    orphaned_markers: 0,
+                    prefixes: crate::inventory::PrefixBreakdown::new(1, 10),
+                }),
+                uploads: None,
+                not_seen: Vec::new(),
+            });
+            report
+        };
+        let old = with(report(0, &[("a/1", 10)], 10), 1 << 20, 3);
+        let new = with(report(86_400, &[("a/1", 10)], 10), 3 << 20, 1);
+        let diff = old.diff(&new);
+        let hidden = diff.hidden.as_ref().unwrap();
+        assert_eq!(hidden[0].class, "noncurrent versions");
+        assert_eq!(hidden[0].bytes.delta(), 2 << 20);
+        assert_eq!(hidden[1].objects.delta(), -2);
+        let text = diff.render(5);
+        assert!(text.contains("noncurrent versions"), "{text}");
+        assert!(text.contains("+2.0 MiB"), "{text}");
+        // One report did not look: nothing to compare.
+        assert!(report(0, &[], 10).diff(&new).hidden.is_none());
     }
 
     #[test]

@@ -88,6 +88,7 @@ fn page(report: &Report, title: &str, diff: Option<&ReportDiff>) -> String {
                     }
                 }
                 (totals(report, diff))
+                @if let Some(hidden) = &report.hidden { (hidden_bytes(hidden)) }
                 @if report.objects > 0 {
                     section #prefixes {
                         h2 { "Where the bytes are" }
@@ -587,6 +588,80 @@ fn classes(report: &Report, diff: Option<&ReportDiff>) -> Markup {
     }
 }
 
+/// What the store bills that the listing does not show, beside the objects' totals.
+fn hidden_bytes(hidden: &super::hidden::Hidden) -> Markup {
+    let prefixes = |breakdown: &super::PrefixBreakdown| -> Vec<(String, Counts)> {
+        let mut top: Vec<_> = breakdown
+            .entries()
+            .into_iter()
+            .filter(|e| e.depth == 1)
+            .map(|e| {
+                (
+                    format!("{}/", e.prefix),
+                    Counts {
+                        objects: e.objects,
+                        bytes: e.bytes,
+                    },
+                )
+            })
+            .collect();
+        top.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(&b.0)));
+        top.truncate(10);
+        top
+    };
+    html! {
+        section #hidden {
+            h2 { "Billed, not listed" }
+            table {
+                thead { tr { th { "what" } th.n { "count" } th.n { "bytes" } th { "" } } }
+                tbody {
+                    @if let Some(v) = &hidden.versions {
+                        tr data-field="noncurrent" data-objects=(v.noncurrent.objects) data-bytes=(v.noncurrent.bytes) {
+                            td { "noncurrent versions" }
+                            td.n { (thousands(v.noncurrent.objects)) }
+                            td.n { (human_bytes(v.noncurrent.bytes)) }
+                            td { @if let Some(t) = v.noncurrent_since { "noncurrent since " (t.format("%Y-%m-%d")) " at the earliest" } }
+                        }
+                        tr data-field="delete_markers" data-objects=(v.delete_markers) {
+                            td { "delete markers" }
+                            td.n { (thousands(v.delete_markers)) }
+                            td.n { }
+                            td { (thousands(v.orphaned_markers)) " on keys with no version left" }
+                        }
+                    } @else {
+                        tr { td { "versions" } td.n {} td.n {} td { "not looked at" } }
+                    }
+                    @if let Some(u) = &hidden.uploads {
+                        tr data-field="uploads" data-objects=(u.uploads.objects) data-bytes=(u.uploads.bytes) {
+                            td { "unfinished uploads" }
+                            td.n { (thousands(u.uploads.objects)) }
+                            td.n { (human_bytes(u.uploads.bytes)) }
+                            td {
+                                (thousands(u.parts)) " parts"
+                                @if u.stale.objects > 0 {
+                                    "; " (thousands(u.stale.objects)) " begun more than " (u.stale_after_days)
+                                    " days ago (" (human_bytes(u.stale.bytes)) ")"
+                                }
+                            }
+                        }
+                    } @else {
+                        tr { td { "unfinished uploads" } td.n {} td.n {} td { "not looked at" } }
+                    }
+                }
+            }
+            @for reason in &hidden.not_seen { p.note { "Not looked at: " (reason) } }
+            @if let Some(v) = &hidden.versions {
+                @let rows = prefixes(&v.prefixes);
+                @if !rows.is_empty() { h3 { "Noncurrent versions by prefix" } (bars(&rows)) }
+            }
+            @if let Some(u) = &hidden.uploads {
+                @let rows = prefixes(&u.prefixes);
+                @if !rows.is_empty() { h3 { "Unfinished uploads by prefix" } (bars(&rows)) }
+            }
+        }
+    }
+}
+
 /// Classes, most bytes first (ties by name).
 fn by_bytes(classes: &BTreeMap<String, Counts>) -> Vec<(&String, &Counts)> {
     let mut rows: Vec<_> = classes.iter().collect();
@@ -695,3 +770,42 @@ const SCRIPT: &str = r#"
   show(trail[trail.length - 1]);
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::hidden::{Hidden, Versions};
+    use crate::inventory::PrefixBreakdown;
+
+    #[test]
+    fn the_page_shows_the_hidden_bytes_beside_the_objects() {
+        let mut report = Report::new(chrono::Utc::now(), 1, 10, 5);
+        let mut noncurrent = PrefixBreakdown::new(1, 10);
+        noncurrent.add("logs/\u{1b}[31m/a", 300);
+        noncurrent.finish();
+        report.hidden = Some(Hidden {
+            versions: Some(Versions {
+                noncurrent: Counts {
+                    objects: 2,
+                    bytes: 300,
+                },
+                noncurrent_since: None,
+                classes: BTreeMap::new(),
+                delete_markers: 4,
+                orphaned_markers: 1,
+                prefixes: noncurrent,
+            }),
+            uploads: None,
+            not_seen: vec!["unfinished uploads: asked not to".into()],
+        });
+        let page = render(&report, "t");
+        assert!(
+            page.contains(r#"data-field="noncurrent" data-objects="2" data-bytes="300""#),
+            "{page}"
+        );
+        assert!(page.contains(r#"data-field="delete_markers" data-objects="4""#));
+        assert!(page.contains("Noncurrent versions by prefix"));
+        assert!(page.contains("not looked at"));
+        assert!(!page.contains('\u{1b}'), "controls are escaped");
+    }
+}
