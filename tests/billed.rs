@@ -204,7 +204,7 @@ fn assert_same(hidden: &Hidden, expected: &Value, what: &str) {
         versions.noncurrent.objects,
         versions.noncurrent.bytes,
         versions.delete_markers,
-        versions.orphaned_markers,
+        versions.orphaned_markers.expect("known from a listing"),
         uploads.uploads.objects,
         uploads.parts,
         uploads.uploads.bytes,

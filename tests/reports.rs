@@ -118,6 +118,34 @@ fn check(name: &str, report: &Report, case: &Value) {
         case["delete_markers"].as_u64().unwrap(),
         "{name}: delete markers"
     );
+    // The same totals as the billed bytes a listing does not show, where the report has
+    // version columns (S3 and Azure here); uploads and per-prefix figures said unseen.
+    if let Some(hidden) = &report.hidden {
+        let versions = hidden
+            .versions
+            .as_ref()
+            .expect("versions from a versioned report");
+        assert_eq!(
+            versions.noncurrent, source.noncurrent,
+            "{name}: hidden noncurrent"
+        );
+        assert_eq!(
+            versions.delete_markers, source.delete_markers,
+            "{name}: hidden markers"
+        );
+        assert_eq!(
+            versions.orphaned_markers, None,
+            "{name}: not known from unordered rows"
+        );
+        assert!(hidden.uploads.is_none(), "{name}: no report lists uploads");
+        assert_eq!(hidden.not_seen.len(), 2, "{name}: {:?}", hidden.not_seen);
+    } else {
+        assert_eq!(
+            source.noncurrent.objects + source.delete_markers,
+            0,
+            "{name}: {source:?}"
+        );
+    }
     // Ages are measured from the report's own time.
     assert_eq!(report.as_of.to_rfc3339(), "2026-11-20T00:00:00+00:00");
     let largest = report.top.largest();

@@ -178,7 +178,7 @@ mod tests {
                     },
                 )]),
                 delete_markers: 0,
-                orphaned_markers: 0,
+                orphaned_markers: Some(0),
                 prefixes: PrefixBreakdown::new(1, 10),
             }),
             uploads: Some(Uploads {

@@ -468,7 +468,7 @@ mod tests {
                     noncurrent_since: None,
                     classes: BTreeMap::new(),
                     delete_markers: markers,
-                    orphaned_markers: 0,
+                    orphaned_markers: Some(0),
                     prefixes: crate::inventory::PrefixBreakdown::new(1, 10),
                 }),
                 uploads: None,

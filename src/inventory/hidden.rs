@@ -44,8 +44,9 @@ pub struct Versions {
     /// Delete markers.
     pub delete_markers: u64,
     /// Delete markers of keys without any version behind them ("expired object delete
-    /// markers" for AWS): they keep nothing, and cost a listing entry each.
-    pub orphaned_markers: u64,
+    /// markers" for AWS): they keep nothing, and cost a listing entry each. `None`: not
+    /// known (an inventory report's rows come in no order).
+    pub orphaned_markers: Option<u64>,
     /// Noncurrent versions and bytes per prefix.
     pub prefixes: PrefixBreakdown,
 }
@@ -138,9 +139,10 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
             noncurrent_since: None,
             classes: BTreeMap::new(),
             delete_markers: 0,
-            orphaned_markers: 0,
+            orphaned_markers: Some(0),
             prefixes: PrefixBreakdown::new(options.depth, options.prefix_limit),
         };
+        let mut orphaned = 0u64;
         // The key being read: its name, the time of its entry read last, whether it has
         // a version, and its delete markers so far.
         let mut current: Option<(String, DateTime<Utc>, bool, u64)> = None;
@@ -149,7 +151,7 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
             let same = current.as_ref().is_some_and(|(key, ..)| *key == entry.key);
             if !same {
                 if let Some((_, _, false, markers)) = current.take() {
-                    versions.orphaned_markers += markers;
+                    orphaned += markers;
                 }
                 current = Some((entry.key.clone(), entry.last_modified, false, 0));
             }
@@ -188,8 +190,9 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
             *newer = entry.last_modified;
         }
         if let Some((_, _, false, markers)) = current {
-            versions.orphaned_markers += markers;
+            orphaned += markers;
         }
+        versions.orphaned_markers = Some(orphaned);
         versions.prefixes.finish();
         hidden.versions = Some(versions);
     }
@@ -325,7 +328,7 @@ mod tests {
             prop_assert_eq!(versions.noncurrent.objects, noncurrent);
             prop_assert_eq!(versions.noncurrent.bytes, bytes);
             prop_assert_eq!(versions.delete_markers, markers);
-            prop_assert_eq!(versions.orphaned_markers, orphaned);
+            prop_assert_eq!(versions.orphaned_markers, Some(orphaned));
             prop_assert_eq!(versions.noncurrent_since, since.map(|s| DateTime::from_timestamp(s, 0).unwrap()));
             let ours: BTreeMap<String, (u64, u64)> = versions.prefixes.entries().into_iter()
                 .filter(|e| e.depth == 1).map(|e| (e.prefix, (e.objects, e.bytes))).collect();
@@ -362,6 +365,9 @@ mod tests {
             (versions.noncurrent.objects, versions.noncurrent.bytes),
             (2, 12)
         );
-        assert_eq!((versions.delete_markers, versions.orphaned_markers), (2, 1));
+        assert_eq!(
+            (versions.delete_markers, versions.orphaned_markers),
+            (2, Some(1))
+        );
     }
 }

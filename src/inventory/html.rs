@@ -626,7 +626,7 @@ fn hidden_bytes(hidden: &super::hidden::Hidden) -> Markup {
                             td { "delete markers" }
                             td.n { (thousands(v.delete_markers)) }
                             td.n { }
-                            td { (thousands(v.orphaned_markers)) " on keys with no version left" }
+                            td { @if let Some(n) = v.orphaned_markers { (thousands(n)) " on keys with no version left" } }
                         }
                     } @else {
                         tr { td { "versions" } td.n {} td.n {} td { "not looked at" } }
@@ -792,7 +792,7 @@ mod tests {
                 noncurrent_since: None,
                 classes: BTreeMap::new(),
                 delete_markers: 4,
-                orphaned_markers: 1,
+                orphaned_markers: Some(1),
                 prefixes: noncurrent,
             }),
             uploads: None,

@@ -86,7 +86,8 @@ fn summary(w: &mut String, report: &Report, title: &str) {
             thousands(source.files),
             thousands(source.rows)
         );
-        if source.noncurrent.objects > 0 || source.delete_markers > 0 {
+        // With `hidden`, its section says the same.
+        if report.hidden.is_none() && (source.noncurrent.objects > 0 || source.delete_markers > 0) {
             let _ = writeln!(
                 w,
                 "  versions    {} older versions ({}) not counted above; {} delete markers",
@@ -151,9 +152,12 @@ fn hidden_section(w: &mut String, hidden: &super::hidden::Hidden) {
         by_prefix(w, &versions.prefixes);
         let _ = writeln!(
             w,
-            "  delete markers      {:>11}   ({} on keys with no version left)",
+            "  delete markers      {:>11}{}",
             thousands(versions.delete_markers),
-            thousands(versions.orphaned_markers)
+            match versions.orphaned_markers {
+                Some(n) => format!("   ({} on keys with no version left)", thousands(n)),
+                None => String::new(),
+            }
         );
     }
     if let Some(uploads) = &hidden.uploads {
@@ -185,7 +189,7 @@ fn hidden_section(w: &mut String, hidden: &super::hidden::Hidden) {
     let noncurrent = hidden
         .versions
         .as_ref()
-        .is_some_and(|v| v.noncurrent.objects > 0 || v.orphaned_markers > 0);
+        .is_some_and(|v| v.noncurrent.objects > 0 || v.orphaned_markers.is_some_and(|n| n > 0));
     let stale = hidden
         .uploads
         .as_ref()

@@ -208,6 +208,9 @@ pub async fn read(
     );
     report.prefixes = tally.into_breakdown(options.prefix_limit);
     report.finish();
+    if counts.versioned {
+        report.hidden = Some(hidden_from(&counts, &report));
+    }
     report.source = Some(Source {
         kind: plan.kind.to_string(),
         format: plan.format.name().to_string(),
@@ -221,6 +224,32 @@ pub async fn read(
         noncurrent: counts.noncurrent,
     });
     Ok(report)
+}
+
+/// What a report of versions says the store bills beside current objects: the totals
+/// of its noncurrent versions and delete markers. Its rows come in no order, so which
+/// markers have no version behind them is not known, nor since when a version is
+/// noncurrent; no provider's report lists unfinished uploads.
+fn hidden_from(counts: &Counted, report: &Report) -> super::hidden::Hidden {
+    let mut prefixes =
+        super::PrefixBreakdown::new(report.prefixes.depth(), report.prefixes.limit());
+    prefixes.finish();
+    super::hidden::Hidden {
+        versions: Some(super::hidden::Versions {
+            noncurrent: counts.noncurrent,
+            noncurrent_since: None,
+            classes: Default::default(),
+            delete_markers: counts.delete_markers,
+            orphaned_markers: None,
+            prefixes,
+        }),
+        uploads: None,
+        not_seen: vec![
+            "noncurrent versions per prefix and by class: not summed from an inventory report"
+                .into(),
+            "unfinished uploads: no provider's inventory report lists them".into(),
+        ],
+    }
 }
 
 /// A failure at one key, before the store's name is attached.
@@ -293,6 +322,9 @@ struct Counted {
     outside_prefix: u64,
     delete_markers: u64,
     noncurrent: super::Counts,
+    /// Whether rows said whether they are current or a delete marker (a report of
+    /// versions).
+    versioned: bool,
 }
 
 impl Counted {
@@ -301,6 +333,7 @@ impl Counted {
         self.outside_prefix += other.outside_prefix;
         self.delete_markers += other.delete_markers;
         self.noncurrent.merge(other.noncurrent);
+        self.versioned |= other.versioned;
     }
 }
 
@@ -492,6 +525,7 @@ impl Rows {
                 }
             },
         };
+        self.counted.versioned |= row.latest.is_some() || row.delete_marker.is_some();
         if row.delete_marker == Some(true) {
             self.counted.delete_markers += 1;
             return Ok(());
