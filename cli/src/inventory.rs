@@ -71,7 +71,7 @@ pub struct Args {
     /// current, delete markers, multipart uploads never completed (S3 and S3-compatible
     /// servers). Costs one more listing of every version, one of the uploads and one of
     /// each upload's parts. In a split scan, part 1 counts them.
-    #[arg(long, conflicts_with_all = ["from_report", "browse"])]
+    #[arg(long, conflicts_with = "from_report")]
     billed: bool,
 }
 

@@ -64,6 +64,28 @@ pub struct Item {
     pub opens: bool,
 }
 
+/// `billed, not listed: 3 noncurrent versions (28 B), 2 delete markers, 1 unfinished
+/// upload (5.0 MiB)`: the whole store's, beside its objects.
+fn hidden_line(hidden: &super::hidden::Hidden) -> String {
+    let mut parts = Vec::new();
+    if let Some(v) = &hidden.versions {
+        parts.push(format!(
+            "{} noncurrent versions ({}), {} delete markers",
+            thousands(v.noncurrent.objects),
+            human_bytes(v.noncurrent.bytes),
+            thousands(v.delete_markers)
+        ));
+    }
+    if let Some(u) = &hidden.uploads {
+        parts.push(format!(
+            "{} unfinished uploads ({})",
+            thousands(u.uploads.objects),
+            human_bytes(u.uploads.bytes)
+        ));
+    }
+    format!("billed, not listed: {}", parts.join(", "))
+}
+
 /// Prefixes tracked while a scan runs, at most: the final report replaces them.
 const LIVE_PREFIXES: usize = 200_000;
 /// Largest objects kept while a scan runs.
@@ -90,6 +112,8 @@ pub struct Browser {
     state: TableState,
     help: bool,
     colour: bool,
+    /// What the report says is billed and not listed, as one line.
+    hidden: Option<String>,
 }
 
 impl Browser {
@@ -113,6 +137,7 @@ impl Browser {
             state: TableState::default().with_selected(Some(0)),
             help: false,
             colour: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            hidden: None,
         }
     }
 
@@ -191,6 +216,7 @@ impl Browser {
         }
         self.depth = report.prefixes.depth();
         self.largest = report.top.largest();
+        self.hidden = report.hidden.as_ref().map(hidden_line);
         self.partial = report.prefixes.other().prefixes > 0 || !report.prefixes.is_exact();
         self.progress.done = report.objects;
         self.progress.bytes = report.bytes;
@@ -326,7 +352,8 @@ impl Browser {
     /// Draw into `frame`.
     pub fn draw(&mut self, frame: &mut Frame) {
         let [head, body, largest, keys] = Layout::vertical([
-            Constraint::Length(4),
+            // The title row, two lines (three with the billed bytes), the border.
+            Constraint::Length(if self.hidden.is_some() { 5 } else { 4 }),
             Constraint::Min(5),
             Constraint::Length(10),
             Constraint::Length(1),
@@ -360,24 +387,29 @@ impl Browser {
             (Sort::Name, false) => "name A-Z",
             (Sort::Name, true) => "name Z-A",
         };
-        let header = Paragraph::new(vec![
-            Line::from(vec![
-                Span::styled(
-                    format!(
-                        "/{}{}",
-                        terminal(&here),
-                        if here.is_empty() { "" } else { "/" }
+        let header = Paragraph::new(
+            vec![
+                Line::from(vec![
+                    Span::styled(
+                        format!(
+                            "/{}{}",
+                            terminal(&here),
+                            if here.is_empty() { "" } else { "/" }
+                        ),
+                        self.accent().add_modifier(Modifier::BOLD),
                     ),
-                    self.accent().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(format!(
-                    "   {} objects, {}   sorted by {sort}",
-                    thousands(total.objects),
-                    human_bytes(total.bytes)
-                )),
-            ]),
-            Line::from(status),
-        ])
+                    Span::raw(format!(
+                        "   {} objects, {}   sorted by {sort}",
+                        thousands(total.objects),
+                        human_bytes(total.bytes)
+                    )),
+                ]),
+                Line::from(status),
+            ]
+            .into_iter()
+            .chain(self.hidden.clone().map(Line::from))
+            .collect::<Vec<_>>(),
+        )
         .block(
             Block::default()
                 .borders(Borders::BOTTOM)
@@ -713,5 +745,40 @@ mod tests {
         b.key(KeyCode::Left);
         assert_eq!(names(&b), [("a".into(), 1, 10)]);
         assert!(!b.key(KeyCode::Char('q')));
+    }
+
+    #[test]
+    fn the_header_shows_what_is_billed_and_not_listed() {
+        use ratatui::{backend::TestBackend, Terminal};
+        let mut report = Report::new(chrono::Utc::now(), 1, 10, 5);
+        report.hidden = Some(crate::inventory::hidden::Hidden {
+            versions: Some(crate::inventory::hidden::Versions {
+                noncurrent: Counts {
+                    objects: 3,
+                    bytes: 28,
+                },
+                noncurrent_since: None,
+                classes: Default::default(),
+                delete_markers: 2,
+                orphaned_markers: Some(1),
+                prefixes: crate::inventory::PrefixBreakdown::new(1, 10),
+            }),
+            uploads: None,
+            not_seen: Vec::new(),
+        });
+        let mut b = Browser::from_report("t", &report).with_colour(false);
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        terminal.draw(|frame| b.draw(frame)).unwrap();
+        let screen: String = terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|cell| cell.symbol())
+            .collect();
+        assert!(
+            screen.contains("billed, not listed: 3 noncurrent versions (28 B), 2 delete markers"),
+            "{screen}"
+        );
     }
 }
