@@ -387,6 +387,12 @@ fn treemap(tree: &Tree, report: &Report, colour: &dyn Fn(&str, usize) -> String)
                                                     rect.rest x=(cx) y=(cy) width=(cw) height=(ch) {
                                                         title { (tooltip("objects directly here, and prefixes not kept", None, node.rest())) }
                                                     }
+                                                    @let cb = child.bounds();
+                                                    @if cb.w > 40.0 && cb.h > 14.0 {
+                                                        text.inner.rest-label x=(format!("{:.1}", cb.x + 3.0)) y=(format!("{:.1}", cb.y + 11.0)) {
+                                                            (label(REST_LABEL, cb.w))
+                                                        }
+                                                    }
                                                 }
                                             }
                                         }
@@ -396,6 +402,12 @@ fn treemap(tree: &Tree, report: &Report, colour: &dyn Fn(&str, usize) -> String)
                             None => {
                                 rect.rest x=(x) y=(y) width=(w) height=(h) {
                                     title { (tooltip(if view.prefix.is_empty() { "objects at the top, and prefixes not kept" } else { "objects directly here, and prefixes not kept" }, None, view.rest())) }
+                                }
+                                @let b = item.bounds();
+                                @if b.w > 40.0 && b.h > 14.0 {
+                                    text.rest-label x=(format!("{:.1}", b.x + 4.0)) y=(format!("{:.1}", b.y + 12.0)) {
+                                        (label(REST_LABEL, b.w)) " " (human_bytes(view.rest()))
+                                    }
                                 }
                             }
                         }
@@ -413,6 +425,10 @@ fn treemap(tree: &Tree, report: &Report, colour: &dyn Fn(&str, usize) -> String)
 fn view_id(prefix: &str) -> String {
     prefix.replace('\\', "\\\\")
 }
+
+/// The label of a treemap block of the objects directly under a prefix (and the prefixes
+/// not kept), drawn grey.
+const REST_LABEL: &str = "(objects here)";
 
 /// A name cut to fit about `width` units at 7 units a character.
 fn label(name: &str, width: f64) -> String {
@@ -714,6 +730,7 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size:
 #treemap g.node:hover > rect:first-child { stroke: #1d2433; stroke-width: 2; }
 #treemap text { font-size: 12px; fill: #1d2433; pointer-events: none; }
 #treemap text.inner { font-size: 10px; fill: #2d3445; }
+#treemap text.rest-label { fill: #6b7383; font-style: italic; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }
 svg.bars { width: 100%; height: auto; }
 svg.bars rect { fill: #5b8def; }
@@ -807,5 +824,30 @@ mod tests {
         assert!(page.contains("Noncurrent versions by prefix"));
         assert!(page.contains("not looked at"));
         assert!(!page.contains('\u{1b}'), "controls are escaped");
+    }
+
+    #[test]
+    fn the_grey_blocks_of_objects_directly_under_a_prefix_are_labelled() {
+        use object_store::{path::Path, ObjectMeta};
+        let mut report = Report::new(chrono::Utc::now(), 2, 10, 5);
+        for (key, size) in [("a/b/1", 400), ("a/2", 300), ("top", 300)] {
+            let meta = ObjectMeta {
+                location: Path::from(key),
+                last_modified: chrono::Utc::now(),
+                size,
+                e_tag: None,
+                version: None,
+            };
+            report.add(key, &meta);
+        }
+        report.finish();
+        let page = render(&report, "t");
+        // At the top (the object `top`) and inside `a/` (the object `a/2`).
+        assert!(page.contains("(objects here) 300 B"), "{page}");
+        assert_eq!(
+            page.matches("(objects here)").count(),
+            3,
+            "top view, inside a/ and a/'s own view"
+        );
     }
 }
