@@ -69,10 +69,14 @@ pub async fn uploads(context: &Context, args: &UploadsArgs) -> Outcome {
         );
     }
     let age = humantime::format_duration(args.older_than);
+    let uploads = |n: usize| match n {
+        1 => "1 upload".to_string(),
+        n => format!("{} uploads", thousands(n as u64)),
+    };
     println!(
-        "{}: {} uploads older than {age} {verb}, {} of parts{}; {} younger kept{}",
+        "{}: {} older than {age} {verb}, {} of parts{}; {} younger kept{}",
         opened.name,
-        thousands(report.old.len() as u64),
+        uploads(report.old.len()),
         human_bytes(report.bytes),
         match report.dry_run {
             true => " to free",
