@@ -6,7 +6,9 @@
 //! [`Billed`] of its own, made by [`Config::billed`](crate::Config::billed) from the same
 //! configuration, credentials, certificate authorities and request counters as the store:
 //! S3 (and S3-compatible servers) with `ListObjectVersions`, `ListMultipartUploads`,
-//! `ListParts` and `AbortMultipartUpload`, signed by object_store's own `AwsAuthorizer`.
+//! `ListParts` and `AbortMultipartUpload`, signed by object_store's own `AwsAuthorizer`;
+//! GCS with the JSON API's listing of every generation (`versions=true`) and the store's
+//! bearer token (GCS has no delete markers; its multipart uploads are not listed).
 //! Every request is a LIST (or, for an abort, a multipart request) in the store's
 //! [`requests`](crate::requests) counts.
 //!
@@ -23,6 +25,10 @@ use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::TryStreamExt;
 
+#[cfg(feature = "gcp")]
+pub(crate) mod gcs;
+#[cfg(any(feature = "aws", feature = "gcp"))]
+mod http;
 #[cfg(feature = "aws")]
 pub(crate) mod s3;
 
@@ -95,6 +101,11 @@ pub trait Billed: std::fmt::Debug + std::fmt::Display + Send + Sync {
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<VersionEntry>>;
 
+    /// Whether [`Self::uploads`] can list unfinished uploads here (not for GCS).
+    fn lists_uploads(&self) -> bool {
+        true
+    }
+
     /// Every multipart upload under `prefix` that was begun and neither completed nor
     /// aborted, with its parts counted (`ListMultipartUploads`, then `ListParts` for
     /// each).
@@ -103,6 +114,34 @@ pub trait Billed: std::fmt::Debug + std::fmt::Display + Send + Sync {
     /// Abort `upload` (its parts are deleted). An upload that no longer exists (completed
     /// or aborted since it was listed) is `Ok(false)`.
     async fn abort(&self, upload: &Upload) -> crate::Result<bool>;
+}
+
+/// A page's entries with each key's together, in the order its keys first appear, and
+/// each key's the latest first, then newest first (ties in the server's order). AWS and
+/// SeaweedFS send them so already; moto sends every version of a page before its delete
+/// markers, GCS a name's generations oldest first. A key's entries on two pages are taken
+/// as the server splits them.
+#[cfg_attr(not(any(feature = "aws", feature = "gcp")), allow(dead_code))]
+pub(crate) fn in_key_order(entries: &mut Vec<VersionEntry>) {
+    let mut groups: Vec<Vec<VersionEntry>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for entry in entries.drain(..) {
+        match index.get(&entry.key) {
+            Some(&i) => groups[i].push(entry),
+            None => {
+                index.insert(entry.key.clone(), groups.len());
+                groups.push(vec![entry]);
+            }
+        }
+    }
+    for mut group in groups {
+        group.sort_by(|a, b| {
+            b.is_latest
+                .cmp(&a.is_latest)
+                .then(b.last_modified.cmp(&a.last_modified))
+        });
+        entries.extend(group);
+    }
 }
 
 /// What [`cleanup_uploads`] does.

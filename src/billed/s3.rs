@@ -3,10 +3,10 @@
 //! HTTP client (its certificate authorities, proxy and request counters) and signed with
 //! its credential provider by object_store's `AwsAuthorizer`.
 
-use super::{Billed, Upload, VersionEntry, VersionKind, MAX_NAME_BYTES, MAX_RESPONSE_BYTES};
+use super::{Billed, Upload, VersionEntry, VersionKind, MAX_NAME_BYTES};
 use crate::text::excerpt;
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
@@ -14,7 +14,6 @@ use object_store::aws::{AwsAuthorizer, AwsCredentialProvider};
 use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
-use std::time::Duration;
 
 /// What SigV4 leaves unencoded in a query value: `A-Z a-z 0-9 - _ . ~`.
 const QUERY: &AsciiSet = &NON_ALPHANUMERIC
@@ -25,9 +24,6 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
 
 /// In a key's path, `/` too.
 const PATH: &AsciiSet = &QUERY.remove(b'/');
-
-/// Attempts for a request the server failed (5xx, 429) or that did not reach it.
-const ATTEMPTS: u32 = 4;
 
 /// Parts listed concurrently (one `ListParts` listing per upload).
 const PARTS_CONCURRENCY: usize = 8;
@@ -72,17 +68,14 @@ impl std::fmt::Display for S3Billed {
 type Failure = object_store::Error;
 
 fn generic(message: String) -> Failure {
-    object_store::Error::Generic {
-        store: "S3",
-        source: message.into(),
-    }
+    super::http::generic("S3", message)
 }
 
 impl S3Billed {
     /// `GET`/`DELETE` `path` (below the bucket, already encoded; empty: the bucket) with
-    /// `query` (names and values unencoded), signed; the body of a 2xx answer, at most
-    /// [`MAX_RESPONSE_BYTES`]. `what` names the request in errors. A 404 is
-    /// `object_store::Error::NotFound`.
+    /// `query` (names and values unencoded), signed again for every attempt; the body of
+    /// a 2xx answer, at most [`MAX_RESPONSE_BYTES`](super::MAX_RESPONSE_BYTES). `what`
+    /// names the request in errors. A 404 is `object_store::Error::NotFound`.
     async fn send(
         &self,
         method: http::Method,
@@ -100,9 +93,7 @@ impl S3Billed {
             )
             .collect();
         let url = format!("{}/{path}?{}", self.bucket_url, query.join("&"));
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let (status, body) = super::http::send(&self.client, what, || async {
             let mut request: HttpRequest = http::Request::builder()
                 .method(method.clone())
                 .uri(&url)
@@ -114,31 +105,12 @@ impl S3Billed {
                     .with_request_payer(self.request_payer)
                     .try_authorize(&mut request, None)?;
             }
-            let retry = |attempt: u32| attempt < ATTEMPTS;
-            let response = match self.client.execute(request).await {
-                Ok(response) => response,
-                Err(e) if retry(attempt) => {
-                    backoff(attempt).await;
-                    let _ = e;
-                    continue;
-                }
-                Err(e) => {
-                    return Err(generic(format!(
-                        "{what}: error sending request after {attempt} attempts: {e}"
-                    )))
-                }
-            };
-            let status = response.status();
-            let body = read_bounded(response.into_body(), what).await;
-            if status.is_success() {
-                return body;
-            }
-            if (status.is_server_error() || status.as_u16() == 429) && retry(attempt) {
-                backoff(attempt).await;
-                continue;
-            }
-            let body = body.unwrap_or_default();
-            return Err(status_error(status, &body, what, path));
+            Ok(request)
+        })
+        .await?;
+        match status.is_success() {
+            true => Ok(body),
+            false => Err(status_error(status, &body, what, path)),
         }
     }
 
@@ -220,7 +192,7 @@ impl S3Billed {
                 kind,
             });
         }
-        in_key_order(&mut entries);
+        super::in_key_order(&mut entries);
         let next = match page.is_truncated {
             false => None,
             true => {
@@ -404,55 +376,6 @@ impl Billed for S3Billed {
             }),
         }
     }
-}
-
-/// A page's entries with each key's together, in the order its keys first appear, and
-/// each key's the latest first, then newest first (ties in the server's order). AWS and
-/// SeaweedFS send them so already; moto sends every version of a page before its delete
-/// markers. A key's entries on two pages are taken as the server splits them.
-fn in_key_order(entries: &mut Vec<VersionEntry>) {
-    let mut groups: Vec<Vec<VersionEntry>> = Vec::new();
-    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for entry in entries.drain(..) {
-        match index.get(&entry.key) {
-            Some(&i) => groups[i].push(entry),
-            None => {
-                index.insert(entry.key.clone(), groups.len());
-                groups.push(vec![entry]);
-            }
-        }
-    }
-    for mut group in groups {
-        group.sort_by(|a, b| {
-            b.is_latest
-                .cmp(&a.is_latest)
-                .then(b.last_modified.cmp(&a.last_modified))
-        });
-        entries.extend(group);
-    }
-}
-
-async fn backoff(attempt: u32) {
-    tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
-}
-
-/// The body of `response`, refused past [`MAX_RESPONSE_BYTES`].
-async fn read_bounded(
-    body: object_store::client::HttpResponseBody,
-    what: &str,
-) -> Result<Bytes, Failure> {
-    let mut chunks = body.bytes_stream();
-    let mut body = BytesMut::new();
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|e| generic(format!("{what}: reading the answer: {e}")))?;
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(generic(format!(
-                "{what}: the answer is longer than {MAX_RESPONSE_BYTES} bytes (the limit)"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 /// The error for a refused request: its status, and the server's `Code` and `Message`
@@ -642,7 +565,7 @@ mod tests {
             entry("b/x", 4, true, true),
             entry("b/x", 2, false, true),
         ];
-        in_key_order(&mut page);
+        crate::billed::in_key_order(&mut page);
         let order: Vec<String> = page.iter().map(|e| e.version_id.clone()).collect();
         assert_eq!(order, ["b/x4", "b/x3", "b/x2", "b/x1", "a5"]);
     }

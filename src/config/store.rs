@@ -190,8 +190,8 @@ impl StoreConfig {
                 Err(KeyError::new(
                     "provider",
                     format!(
-                        "stratus lists versions and unfinished uploads of `s3` stores only, \
-                         not of `{}` stores",
+                        "stratus lists versions and unfinished uploads of `s3` and `gcs` \
+                         stores only, not of `{}` stores",
                         self.provider()
                     ),
                 )

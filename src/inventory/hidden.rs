@@ -196,7 +196,11 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
         versions.prefixes.finish();
         hidden.versions = Some(versions);
     }
-    if options.uploads {
+    if options.uploads && !billed.lists_uploads() {
+        hidden
+            .not_seen
+            .push(format!("unfinished uploads: not listed for {billed}"));
+    } else if options.uploads {
         let stale_before = options.as_of - chrono::Duration::days(options.stale_after_days.into());
         let mut uploads = Uploads {
             uploads: Counts::default(),

@@ -159,6 +159,15 @@ impl Provider for GcsConfig {
         Some(self.client(label, requests).map(|c| Arc::new(c) as _))
     }
 
+    #[cfg(feature = "gcp")]
+    fn billed(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Option<Result<Arc<dyn crate::billed::Billed>, BuildError>> {
+        Some(self.billed_client(label, requests).map(|b| Arc::new(b) as _))
+    }
+
     fn url_base(&self) -> Option<String> {
         Some(format!("gs://{}", self.bucket))
     }
@@ -221,6 +230,54 @@ impl GcsConfig {
             "GOOGLE_BASE_URL",
             &[]
         )
+    }
+
+    /// The generations of this store's bucket ([`crate::billed`]): the client's own
+    /// configuration, credentials, certificate authorities and request counters.
+    #[cfg(feature = "gcp")]
+    fn billed_client(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Result<crate::billed::gcs::GcsBilled, BuildError> {
+        use object_store::client::HttpConnector;
+        use object_store::gcp::GoogleConfigKey as K;
+        self.check_credential_files()?;
+        let (builder, connector) = (|| -> Result<_, KeyError> {
+            Ok(cloud_builder!(
+                self,
+                label,
+                requests,
+                object_store::gcp::GoogleCloudStorageBuilder,
+                [K::BaseUrl],
+                "GOOGLE_BASE_URL",
+                &[],
+                Ok::<_, KeyError>
+            ))
+        })()?;
+        let options = super::client_options(|key| builder.get_config_value(&K::Client(key)));
+        let client = connector.connect(&options)?;
+        let store = builder.clone().build()?;
+        let prefix = match self.prefix.as_deref().map(|p| p.trim_matches('/')) {
+            Some(p) if !p.is_empty() => format!("{p}/"),
+            _ => String::new(),
+        };
+        Ok(crate::billed::gcs::GcsBilled {
+            label: label.to_string(),
+            client,
+            credentials: std::sync::Arc::clone(store.credentials()),
+            base_url: builder
+                .get_config_value(&K::BaseUrl)
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "https://storage.googleapis.com".into())
+                .trim_end_matches('/')
+                .to_string(),
+            bucket: self.bucket.clone(),
+            unsigned: builder
+                .get_config_value(&K::SkipSignature)
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            prefix,
+        })
     }
 
     /// A configuration for `bucket` with everything else at its default.

@@ -157,6 +157,48 @@ macro_rules! cloud_builder {
     }};
 }
 
+/// The HTTP client options a builder holds (object_store keeps its `ClientOptions` to
+/// itself): every key of `ClientConfigKey` that `value` gives, for requests a provider
+/// sends beside its client's (`crate::billed`).
+#[cfg(any(feature = "aws", feature = "gcp"))]
+fn client_options(
+    value: impl Fn(object_store::ClientConfigKey) -> Option<String>,
+) -> object_store::ClientOptions {
+    /// `ClientConfigKey`'s names (it has no list of its variants).
+    const CLIENT_KEYS: [&str; 20] = [
+        "allow_http",
+        "allow_invalid_certificates",
+        "disable_system_certificates",
+        "connect_timeout",
+        "default_content_type",
+        "http1_only",
+        "http2_only",
+        "http2_keep_alive_interval",
+        "http2_keep_alive_timeout",
+        "http2_keep_alive_while_idle",
+        "http2_max_frame_size",
+        "pool_idle_timeout",
+        "pool_max_idle_per_host",
+        "proxy_url",
+        "proxy_ca_certificate",
+        "proxy_excludes",
+        "randomize_addresses",
+        "read_timeout",
+        "timeout",
+        "user_agent",
+    ];
+    CLIENT_KEYS
+        .iter()
+        .filter_map(|name| name.parse::<object_store::ClientConfigKey>().ok())
+        .fold(
+            object_store::ClientOptions::new(),
+            |options, key| match value(key) {
+                Some(v) => options.with_config(key, v),
+                None => options,
+            },
+        )
+}
+
 #[cfg(feature = "aws")]
 mod aws_metadata;
 #[cfg(feature = "aws")]

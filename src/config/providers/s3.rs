@@ -274,31 +274,6 @@ impl Provider for S3Config {
     }
 }
 
-/// object_store's HTTP client keys (`ClientConfigKey`'s names), read back from a builder.
-#[cfg(feature = "aws")]
-const CLIENT_KEYS: [&str; 20] = [
-    "allow_http",
-    "allow_invalid_certificates",
-    "disable_system_certificates",
-    "connect_timeout",
-    "default_content_type",
-    "http1_only",
-    "http2_only",
-    "http2_keep_alive_interval",
-    "http2_keep_alive_timeout",
-    "http2_keep_alive_while_idle",
-    "http2_max_frame_size",
-    "pool_idle_timeout",
-    "pool_max_idle_per_host",
-    "proxy_url",
-    "proxy_ca_certificate",
-    "proxy_excludes",
-    "randomize_addresses",
-    "read_timeout",
-    "timeout",
-    "user_agent",
-];
-
 /// The variables object_store's `from_env` takes an S3 endpoint from.
 const ENDPOINT_VARIABLES: [&str; 3] = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"];
 
@@ -386,7 +361,6 @@ impl S3Config {
     ) -> Result<crate::billed::s3::S3Billed, BuildError> {
         use object_store::aws::AmazonS3ConfigKey as K;
         use object_store::client::HttpConnector;
-        use object_store::ClientConfigKey as C;
         let (builder, connector) = (|| -> Result<_, KeyError> {
             Ok(cloud_builder!(
                 self,
@@ -401,17 +375,7 @@ impl S3Config {
         })()?;
         let value = |key: K| builder.get_config_value(&key).filter(|v| !v.is_empty());
         let is_true = |key: K| value(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        // The client's options, as the builder holds them (object_store keeps its
-        // `ClientOptions` to itself): every key it names.
-        let options = CLIENT_KEYS
-            .iter()
-            .filter_map(|name| name.parse::<C>().ok())
-            .fold(object_store::ClientOptions::new(), |options, key| {
-                match builder.get_config_value(&K::Client(key)) {
-                    Some(v) => options.with_config(key, v),
-                    None => options,
-                }
-            });
+        let options = super::client_options(|key| builder.get_config_value(&K::Client(key)));
         let client = connector.connect(&options)?;
         // The credentials as the store's client gets them (keys, profile, process,
         // metadata service), from a store that sends nothing until asked.

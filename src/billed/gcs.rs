@@ -1,0 +1,271 @@
+//! [`Billed`] for Google Cloud Storage: noncurrent generations through the JSON API's
+//! object listing with `versions=true`, sent with the store's HTTP client and bearer
+//! token. GCS has no delete markers (a deleted object's live generation becomes
+//! noncurrent); unfinished XML multipart uploads are not listed here
+//! ([`Billed::lists_uploads`] is false).
+
+use super::{Billed, Upload, VersionEntry, VersionKind, MAX_NAME_BYTES};
+use crate::text::excerpt;
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream};
+use futures::{StreamExt, TryStreamExt};
+use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
+use object_store::gcp::GcpCredentialProvider;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use serde::Deserialize;
+
+/// A GCS bucket's generations.
+pub(crate) struct GcsBilled {
+    /// The store's name, for errors.
+    pub label: String,
+    pub client: HttpClient,
+    pub credentials: GcpCredentialProvider,
+    /// `https://storage.googleapis.com` or the configured endpoint, without a trailing `/`.
+    pub base_url: String,
+    pub bucket: String,
+    /// Anonymous requests (`skip_signature`).
+    pub unsigned: bool,
+    /// The store's prefix with its trailing `/`, or empty.
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for GcsBilled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GcsBilled")
+            .field("store", &self.label)
+            .field("base_url", &self.base_url)
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Display for GcsBilled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "gs://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+type Failure = object_store::Error;
+
+fn generic(message: String) -> Failure {
+    super::http::generic("GCS", message)
+}
+
+const WHAT: &str = "objects.list (versions)";
+
+impl GcsBilled {
+    /// One page of the listing of every generation under `prefix` (full), from `token`.
+    async fn page(
+        &self,
+        prefix: &str,
+        token: Option<&str>,
+    ) -> Result<(Vec<VersionEntry>, Option<String>), Failure> {
+        let encode = |v: &str| utf8_percent_encode(v, NON_ALPHANUMERIC).to_string();
+        let mut url = format!(
+            "{}/storage/v1/b/{}/o?versions=true&maxResults=1000&prefix={}",
+            self.base_url,
+            encode(&self.bucket),
+            encode(prefix)
+        );
+        if let Some(token) = token {
+            url.push_str(&format!("&pageToken={}", encode(token)));
+        }
+        let (status, body) = super::http::send(&self.client, WHAT, || async {
+            let mut request: HttpRequest = http::Request::builder()
+                .uri(&url)
+                .body(HttpRequestBody::empty())
+                .map_err(|e| generic(format!("{WHAT}: {e}")))?;
+            if !self.unsigned {
+                let credential = self.credentials.get_credential().await?;
+                if !credential.bearer.is_empty() {
+                    let value =
+                        http::HeaderValue::from_str(&format!("Bearer {}", credential.bearer))
+                            .map_err(|_| {
+                                generic(format!("{WHAT}: the token is not a header value"))
+                            })?;
+                    request
+                        .headers_mut()
+                        .insert(http::header::AUTHORIZATION, value);
+                }
+            }
+            Ok(request)
+        })
+        .await?;
+        if !status.is_success() {
+            return Err(status_error(status, &body));
+        }
+        let page: Objects = serde_json::from_slice(&body).map_err(|e| {
+            generic(format!(
+                "{WHAT}: the answer is not what GCS sends: {}",
+                excerpt(&e.to_string(), 200)
+            ))
+        })?;
+        let mut entries = Vec::with_capacity(page.items.len());
+        for item in page.items {
+            if item.name.len() > MAX_NAME_BYTES {
+                return Err(generic(format!(
+                    "{WHAT}: the server gave a name of {} bytes",
+                    item.name.len()
+                )));
+            }
+            let key = match item.name.strip_prefix(&self.prefix) {
+                Some(key) => key.to_string(),
+                None => {
+                    return Err(generic(format!(
+                        "{WHAT}: the server gave {} outside the prefix asked for",
+                        excerpt(&item.name, 64)
+                    )))
+                }
+            };
+            let size = item.size.parse::<u64>().map_err(|_| {
+                generic(format!(
+                    "{WHAT}: size {} of {}",
+                    excerpt(&item.size, 32),
+                    excerpt(&key, 64)
+                ))
+            })?;
+            let time = |t: &str| {
+                DateTime::parse_from_rfc3339(t)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| generic(format!("{WHAT}: time {}: {e}", excerpt(t, 40))))
+            };
+            entries.push(VersionEntry {
+                key,
+                version_id: item.generation.chars().take(64).collect(),
+                // A generation that was deleted or replaced has `timeDeleted`.
+                is_latest: item.time_deleted.is_none(),
+                last_modified: time(&item.updated)?,
+                kind: VersionKind::Version {
+                    size,
+                    class: item.storage_class.filter(|c| c.len() <= MAX_NAME_BYTES),
+                },
+            });
+        }
+        super::in_key_order(&mut entries);
+        let next = page.next_page_token.filter(|t| !t.is_empty());
+        if next.is_some() && next.as_deref() == token {
+            return Err(generic(format!(
+                "{WHAT}: the server gave the same page token twice (it would never end)"
+            )));
+        }
+        if next.as_ref().is_some_and(|t| t.len() > MAX_NAME_BYTES) {
+            return Err(generic(format!(
+                "{WHAT}: a page token longer than {MAX_NAME_BYTES} bytes"
+            )));
+        }
+        Ok((entries, next))
+    }
+}
+
+#[async_trait]
+impl Billed for GcsBilled {
+    fn versions<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> BoxStream<'a, crate::Result<VersionEntry>> {
+        let full = format!("{}{}", self.prefix, prefix.unwrap_or_default());
+        stream::try_unfold(Some(None), move |state: Option<Option<String>>| {
+            let full = full.clone();
+            async move {
+                let Some(token) = state else {
+                    return Ok::<_, crate::Error>(None);
+                };
+                let (entries, next) = self.page(&full, token.as_deref()).await.map_err(|e| {
+                    crate::Error::Listing {
+                        store: self.label.clone(),
+                        prefix: prefix.unwrap_or_default().to_string(),
+                        source: Box::new(e),
+                    }
+                })?;
+                let entries = stream::iter(entries.into_iter().map(Ok::<_, crate::Error>));
+                Ok(Some((entries, next.map(Some))))
+            }
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    fn lists_uploads(&self) -> bool {
+        false
+    }
+
+    fn uploads<'a>(&'a self, _prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {
+        stream::once(async move { Err(self.no_uploads()) }).boxed()
+    }
+
+    async fn abort(&self, _upload: &Upload) -> crate::Result<bool> {
+        Err(self.no_uploads())
+    }
+}
+
+impl GcsBilled {
+    fn no_uploads(&self) -> crate::Error {
+        crate::Error::Store {
+            store: self.label.clone(),
+            source: Box::new(object_store::Error::NotSupported {
+                source: "stratus does not list the unfinished multipart uploads of GCS stores"
+                    .into(),
+            }),
+        }
+    }
+}
+
+/// The error for a refused request: its status and the server's message (excerpted).
+fn status_error(status: http::StatusCode, body: &Bytes) -> Failure {
+    #[derive(Deserialize, Default)]
+    struct Body {
+        error: Option<Inner>,
+    }
+    #[derive(Deserialize)]
+    struct Inner {
+        message: Option<String>,
+    }
+    let told = serde_json::from_slice::<Body>(body).unwrap_or_default();
+    let mut message = format!("{WHAT}: {status}");
+    if let Some(text) = told.error.and_then(|e| e.message) {
+        message.push_str(": ");
+        message.push_str(&excerpt(&text, 200));
+    }
+    let source = message.into();
+    match status.as_u16() {
+        401 => object_store::Error::Unauthenticated {
+            path: String::new(),
+            source,
+        },
+        403 => object_store::Error::PermissionDenied {
+            path: String::new(),
+            source,
+        },
+        404 => object_store::Error::NotFound {
+            path: String::new(),
+            source,
+        },
+        _ => object_store::Error::Generic {
+            store: "GCS",
+            source,
+        },
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Objects {
+    #[serde(default)]
+    items: Vec<Item>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Item {
+    name: String,
+    size: String,
+    updated: String,
+    time_deleted: Option<String>,
+    storage_class: Option<String>,
+    #[serde(default)]
+    generation: String,
+}
