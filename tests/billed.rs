@@ -671,3 +671,19 @@ fn percent_encode(key: &str) -> String {
         })
         .collect()
 }
+
+/// Azure blob versions, snapshots and uncommitted blocks are not listed: the store is
+/// refused by name, not scanned as if it had none (docs/STATUS.md, "Billed bytes").
+#[test]
+fn an_azure_store_is_refused_by_name_not_reported_empty() {
+    let Some(table) = Backend::Azurite.store_toml("t") else {
+        return;
+    };
+    let config = Config::from_toml(&format!("[stores.az]\n{table}"), "test.toml", ".").unwrap();
+    let err = config.billed("az").unwrap_err().to_string();
+    assert!(
+        err.contains("of `s3` and `gcs` stores only, not of `azure` stores"),
+        "{err}"
+    );
+    assert!(err.contains("store `az`"), "{err}");
+}
