@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
 use object_store::gcp::GcpCredentialProvider;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -167,25 +167,19 @@ impl Billed for GcsBilled {
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<VersionEntry>> {
         let full = format!("{}{}", self.prefix, prefix.unwrap_or_default());
-        stream::try_unfold(Some(None), move |state: Option<Option<String>>| {
+        super::paged(None, move |token: Option<String>| {
             let full = full.clone();
             async move {
-                let Some(token) = state else {
-                    return Ok::<_, crate::Error>(None);
-                };
-                let (entries, next) = self.page(&full, token.as_deref()).await.map_err(|e| {
-                    crate::Error::Listing {
+                self.page(&full, token.as_deref())
+                    .await
+                    .map(|(entries, next)| (entries, next.map(Some)))
+                    .map_err(|e| crate::Error::Listing {
                         store: self.label.clone(),
                         prefix: prefix.unwrap_or_default().to_string(),
                         source: Box::new(e),
-                    }
-                })?;
-                let entries = stream::iter(entries.into_iter().map(Ok::<_, crate::Error>));
-                Ok(Some((entries, next.map(Some))))
+                    })
             }
         })
-        .try_flatten()
-        .boxed()
     }
 
     fn lists_uploads(&self) -> bool {

@@ -144,6 +144,35 @@ pub(crate) fn in_key_order(entries: &mut Vec<VersionEntry>) {
     }
 }
 
+/// Every item of a paged listing: `page(state)` gives one page's items and the state the
+/// next page starts from (`None`: that was the last), pages asked for one at a time as
+/// the stream is read.
+#[cfg_attr(not(any(feature = "aws", feature = "gcp")), allow(dead_code))]
+pub(crate) fn paged<'a, T, S, F, Fut>(first: S, page: F) -> BoxStream<'a, crate::Result<T>>
+where
+    T: Send + 'a,
+    S: Send + 'a,
+    F: Fn(S) -> Fut + Send + 'a,
+    Fut: std::future::Future<Output = crate::Result<(Vec<T>, Option<S>)>> + Send + 'a,
+{
+    use futures::stream::{self, StreamExt};
+    stream::try_unfold(Some(first), move |state: Option<S>| {
+        let next = state.map(&page);
+        async move {
+            let Some(next) = next else {
+                return Ok::<_, crate::Error>(None);
+            };
+            let (items, state) = next.await?;
+            Ok(Some((
+                stream::iter(items.into_iter().map(Ok::<_, crate::Error>)),
+                state,
+            )))
+        }
+    })
+    .try_flatten()
+    .boxed()
+}
+
 /// What [`cleanup_uploads`] does.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
