@@ -494,12 +494,14 @@ fn parse<'de, T: Deserialize<'de>>(body: &'de [u8], what: &str) -> Result<T, Fai
     })
 }
 
-/// `text` percent-decoded when the server says it encoded its keys (`encoding-type=url`).
+/// `text` decoded when the server says it encoded its keys (`encoding-type=url`): as a
+/// form value, `+` a space, as AWS (and MinIO) send it (`a b` is `a+b`, `a+b` is `a%2Bb`;
+/// a server that encodes a space `%20` encodes `+` too).
 fn decoded(text: String, url: bool, what: &str) -> Result<String, Failure> {
     if !url {
         return Ok(text);
     }
-    percent_encoding::percent_decode_str(&text)
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
         .decode_utf8()
         .map(|key| key.into_owned())
         .map_err(|_| {
@@ -615,6 +617,8 @@ mod tests {
         assert_eq!(kinds, ["marker", "version"]);
         assert_eq!(decoded("a%20b".into(), true, "t").unwrap(), "a b");
         assert_eq!(decoded("a%20b".into(), false, "t").unwrap(), "a%20b");
+        assert_eq!(decoded("a+b%2Bc".into(), true, "t").unwrap(), "a b+c");
+        assert_eq!(decoded("a+b".into(), false, "t").unwrap(), "a+b");
         assert!(decoded("%FF".into(), true, "t").is_err());
     }
 
