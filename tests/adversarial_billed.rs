@@ -172,7 +172,9 @@ fn uploads_page(uploads: &[(&str, &str)], next: Option<(&str, &str)>, url: bool)
     let (truncated, markers) = match next {
         Some((key, id)) => (
             "true",
-            format!("<NextKeyMarker>{key}</NextKeyMarker><NextUploadIdMarker>{id}</NextUploadIdMarker>"),
+            format!(
+                "<NextKeyMarker>{key}</NextKeyMarker><NextUploadIdMarker>{id}</NextUploadIdMarker>"
+            ),
         ),
         None => ("false", String::new()),
     };
@@ -187,10 +189,18 @@ fn parts_page(sizes: &[u64], next: Option<&str>) -> String {
     let parts: String = sizes
         .iter()
         .enumerate()
-        .map(|(n, size)| format!("<Part><PartNumber>{}</PartNumber><Size>{size}</Size></Part>", n + 1))
+        .map(|(n, size)| {
+            format!(
+                "<Part><PartNumber>{}</PartNumber><Size>{size}</Size></Part>",
+                n + 1
+            )
+        })
         .collect();
     let (truncated, marker) = match next {
-        Some(m) => ("true", format!("<NextPartNumberMarker>{m}</NextPartNumberMarker>")),
+        Some(m) => (
+            "true",
+            format!("<NextPartNumberMarker>{m}</NextPartNumberMarker>"),
+        ),
         None => ("false", String::new()),
     };
     format!(
@@ -205,9 +215,12 @@ async fn all_versions(billed: &dyn Billed) -> stratus::Result<Vec<VersionEntry>>
 }
 
 async fn all_uploads(billed: &dyn Billed, prefix: Option<&str>) -> stratus::Result<Vec<Upload>> {
-    tokio::time::timeout(Duration::from_secs(20), billed.uploads(prefix).try_collect())
-        .await
-        .expect("the listing ends (it must not loop)")
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        billed.uploads(prefix).try_collect(),
+    )
+    .await
+    .expect("the listing ends (it must not loop)")
 }
 
 /// AWS answers `encoding-type=url` with keys form-encoded: a space is `+`, a `+` is
@@ -215,22 +228,30 @@ async fn all_uploads(billed: &dyn Billed, prefix: Option<&str>) -> stratus::Resu
 /// the wrong key (404: counted as none) and its abort finds nothing.
 #[tokio::test]
 async fn an_url_encoded_plus_is_a_space_as_aws_sends_it() {
-    let server = Server::start(|r| match (r.method.as_str(), r.q("versions"), r.q("uploads")) {
-        ("GET", Some(_), _) => ok(versions_page(
-            &[
-                version("a+b.txt", "1", true, "2020-01-01T00:00:00.000Z", 1),
-                version("a%2Bb.txt", "2", true, "2020-01-01T00:00:00.000Z", 2),
-                version("run+books/%ED%95%9C", "3", true, "2020-01-01T00:00:00.000Z", 3),
-            ]
-            .concat(),
-            None,
-            true,
-        )),
-        ("GET", _, Some(_)) => ok(uploads_page(&[("up+load", "u1")], None, true)),
-        ("GET", _, _) if r.path == "/b/up%20load" => ok(parts_page(&[7, 8], None)),
-        ("GET", _, _) => (404, b"<Error><Code>NoSuchUpload</Code></Error>".to_vec()),
-        _ => (500, Vec::new()),
-    })
+    let server = Server::start(
+        |r| match (r.method.as_str(), r.q("versions"), r.q("uploads")) {
+            ("GET", Some(_), _) => ok(versions_page(
+                &[
+                    version("a+b.txt", "1", true, "2020-01-01T00:00:00.000Z", 1),
+                    version("a%2Bb.txt", "2", true, "2020-01-01T00:00:00.000Z", 2),
+                    version(
+                        "run+books/%ED%95%9C",
+                        "3",
+                        true,
+                        "2020-01-01T00:00:00.000Z",
+                        3,
+                    ),
+                ]
+                .concat(),
+                None,
+                true,
+            )),
+            ("GET", _, Some(_)) => ok(uploads_page(&[("up+load", "u1")], None, true)),
+            ("GET", _, _) if r.path == "/b/up%20load" => ok(parts_page(&[7, 8], None)),
+            ("GET", _, _) => (404, b"<Error><Code>NoSuchUpload</Code></Error>".to_vec()),
+            _ => (500, Vec::new()),
+        },
+    )
     .await;
     let billed = server.config("").billed("s").unwrap();
     let keys: Vec<String> = all_versions(billed.as_ref())
@@ -310,7 +331,10 @@ async fn overlong_version_ids_and_markers_are_errors_naming_the_request() {
     .await;
     let billed = server.config("").billed("s").unwrap();
     let result = all_versions(billed.as_ref()).await;
-    assert!(result.is_err(), "a version ID of 100,000 bytes was accepted");
+    assert!(
+        result.is_err(),
+        "a version ID of 100,000 bytes was accepted"
+    );
     let err = result.unwrap_err().to_string();
     assert!(err.contains("ListObjectVersions"), "{err}");
 
@@ -328,7 +352,11 @@ async fn overlong_version_ids_and_markers_are_errors_naming_the_request() {
     assert!(result.is_err(), "a marker of 100,000 bytes was accepted");
     let err = result.unwrap_err().to_string();
     assert!(err.contains("ListObjectVersions"), "{err}");
-    assert_eq!(server.received().len(), 1, "the overlong marker is not sent back");
+    assert_eq!(
+        server.received().len(),
+        1,
+        "the overlong marker is not sent back"
+    );
 }
 
 /// moto's order: a page's versions, then its delete markers (keys in order within
@@ -422,7 +450,10 @@ async fn a_body_over_32_mib_is_refused() {
     let server = Server::start(|_| (200, vec![b' '; (32 << 20) + 10])).await;
     let billed = server.config("").billed("s").unwrap();
     let err = all_versions(billed.as_ref()).await.unwrap_err().to_string();
-    assert!(err.contains("ListObjectVersions") && err.contains("longer"), "{err}");
+    assert!(
+        err.contains("ListObjectVersions") && err.contains("longer"),
+        "{err}"
+    );
 }
 
 /// The same markers twice, and a truncated page without markers, end in errors.
@@ -461,7 +492,11 @@ async fn repeated_or_missing_markers_are_errors() {
 /// control characters are errors naming the request, the characters escaped.
 #[tokio::test]
 async fn bad_keys_are_errors_naming_the_request_escaped() {
-    for (key, url) in [("other/x", false), ("p/%FF", true), ("p/\u{1b}[31mred", false)] {
+    for (key, url) in [
+        ("other/x", false),
+        ("p/%FF", true),
+        ("p/\u{1b}[31mred", false),
+    ] {
         let key = key.to_string();
         let server = Server::start(move |_| {
             ok(versions_page(
@@ -517,7 +552,8 @@ async fn a_5xx_is_retried_and_requests_are_counted() {
 async fn no_secret_in_debug_display_or_errors() {
     const SECRET: &str = "SECRETsecretSECRET";
     const TOKEN: &str = "TOKENtokenTOKEN";
-    let server = Server::start(|_| (403, b"<Error><Code>AccessDenied</Code></Error>".to_vec())).await;
+    let server =
+        Server::start(|_| (403, b"<Error><Code>AccessDenied</Code></Error>".to_vec())).await;
     let toml = format!(
         "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:{}\"\n\
          allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"k\"\n\

@@ -300,6 +300,7 @@ impl S3Billed {
         const WHAT: &str = "ListParts";
         let path = utf8_percent_encode(&self.full(&upload.key), PATH).to_string();
         let mut marker: Option<String> = None;
+        let mut followed = Followed::default();
         loop {
             let mut query = vec![
                 ("max-parts", "1000"),
@@ -327,6 +328,7 @@ impl S3Billed {
                     "{WHAT}: a truncated page without a new NextPartNumberMarker"
                 )));
             }
+            followed.check(next.as_ref(), WHAT)?;
             marker = next;
         }
     }
@@ -340,19 +342,23 @@ impl Billed for S3Billed {
     ) -> BoxStream<'a, crate::Result<VersionEntry>> {
         let full = self.full(prefix.unwrap_or_default());
         stream::try_unfold(
-            Some(None),
-            move |state: Option<Option<(String, String)>>| {
+            Some((None, Followed::default())),
+            move |state: Option<(Option<(String, String)>, Followed)>| {
                 let full = full.clone();
                 async move {
-                    let Some(markers) = state else {
+                    let Some((markers, mut followed)) = state else {
                         return Ok::<_, crate::Error>(None);
                     };
                     let (entries, next) = self
                         .versions_page(&full, markers.as_ref())
                         .await
+                        .and_then(|(entries, next)| {
+                            followed.check(next.as_ref(), "ListObjectVersions")?;
+                            Ok((entries, next))
+                        })
                         .map_err(|e| self.listing_error(prefix, e))?;
                     let entries = stream::iter(entries.into_iter().map(Ok::<_, crate::Error>));
-                    Ok(Some((entries, next.map(Some))))
+                    Ok(Some((entries, next.map(|next| (Some(next), followed)))))
                 }
             },
         )
@@ -363,19 +369,23 @@ impl Billed for S3Billed {
     fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {
         let full = self.full(prefix.unwrap_or_default());
         stream::try_unfold(
-            Some(None),
-            move |state: Option<Option<(String, String)>>| {
+            Some((None, Followed::default())),
+            move |state: Option<(Option<(String, String)>, Followed)>| {
                 let full = full.clone();
                 async move {
-                    let Some(markers) = state else {
+                    let Some((markers, mut followed)) = state else {
                         return Ok::<_, crate::Error>(None);
                     };
                     let (uploads, next) = self
                         .uploads_page(&full, markers.as_ref())
                         .await
+                        .and_then(|(uploads, next)| {
+                            followed.check(next.as_ref(), "ListMultipartUploads")?;
+                            Ok((uploads, next))
+                        })
                         .map_err(|e| self.listing_error(prefix, e))?;
                     let uploads = stream::iter(uploads.into_iter().map(Ok::<_, crate::Error>));
-                    Ok(Some((uploads, next.map(Some))))
+                    Ok(Some((uploads, next.map(|next| (Some(next), followed)))))
                 }
             },
         )
@@ -429,6 +439,27 @@ fn in_key_order(entries: &mut Vec<VersionEntry>) {
                 .then(b.last_modified.cmp(&a.last_modified))
         });
         entries.extend(group);
+    }
+}
+
+/// The markers a listing has followed, hashed (8 bytes a page): markers a server gave
+/// before, however many pages ago, end the listing in an error. A server whose markers
+/// cycle (A, B, A, ...) would otherwise never end it.
+#[derive(Default)]
+struct Followed {
+    seen: std::collections::HashSet<u64>,
+    hasher: std::hash::RandomState,
+}
+
+impl Followed {
+    fn check<T: std::hash::Hash>(&mut self, next: Option<&T>, what: &str) -> Result<(), Failure> {
+        use std::hash::BuildHasher;
+        match next {
+            Some(next) if !self.seen.insert(self.hasher.hash_one(next)) => Err(generic(format!(
+                "{what}: the server gave markers it gave before (the listing would never end)"
+            ))),
+            _ => Ok(()),
+        }
     }
 }
 
