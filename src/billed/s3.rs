@@ -212,9 +212,10 @@ impl S3Billed {
                 VersionItem::Other => continue,
             };
             let key = self.relative(decoded(entry.key, url, WHAT)?, WHAT)?;
+            let version_id = entry.version_id.unwrap_or_else(|| "null".into());
             entries.push(VersionEntry {
                 key,
-                version_id: entry.version_id.unwrap_or_else(|| "null".into()),
+                version_id: bounded(version_id, "a version ID", WHAT)?,
                 is_latest: entry.is_latest,
                 last_modified: time(&entry.last_modified, WHAT)?,
                 kind,
@@ -227,8 +228,12 @@ impl S3Billed {
                 let key = page.next_key_marker.ok_or_else(|| {
                     generic(format!("{WHAT}: a truncated page without NextKeyMarker"))
                 })?;
-                let key = decoded(key, url, WHAT)?;
-                let version = page.next_version_id_marker.unwrap_or_default();
+                let key = bounded(decoded(key, url, WHAT)?, "a NextKeyMarker", WHAT)?;
+                let version = bounded(
+                    page.next_version_id_marker.unwrap_or_default(),
+                    "a NextVersionIdMarker",
+                    WHAT,
+                )?;
                 let next = (key, version);
                 if markers == Some(&next) {
                     return Err(generic(format!(
@@ -282,7 +287,9 @@ impl S3Billed {
             false => None,
             true => {
                 let key = decoded(page.next_key_marker.unwrap_or_default(), url, WHAT)?;
-                let next = (key, page.next_upload_id_marker.unwrap_or_default());
+                let key = bounded(key, "a NextKeyMarker", WHAT)?;
+                let id = page.next_upload_id_marker.unwrap_or_default();
+                let next = (key, bounded(id, "a NextUploadIdMarker", WHAT)?);
                 if next.0.is_empty() || markers == Some(&next) {
                     return Err(generic(format!(
                         "{WHAT}: a truncated page without new markers (it would never end)"
@@ -323,6 +330,10 @@ impl S3Billed {
                 return Ok(upload);
             }
             let next = page.next_part_number_marker.filter(|m| !m.is_empty());
+            let next = match next {
+                Some(m) => Some(bounded(m, "a NextPartNumberMarker", WHAT)?),
+                None => None,
+            };
             if next.is_none() || next == marker {
                 return Err(generic(format!(
                     "{WHAT}: a truncated page without a new NextPartNumberMarker"
@@ -523,6 +534,18 @@ fn parse<'de, T: Deserialize<'de>>(body: &'de [u8], what: &str) -> Result<T, Fai
             excerpt(&e.to_string(), 200)
         ))
     })
+}
+
+/// `text`, or an error naming `what` past [`MAX_NAME_BYTES`] (an ID or a marker, sent
+/// back in the next request's URL).
+fn bounded(text: String, name: &str, what: &str) -> Result<String, Failure> {
+    match text.len() > MAX_NAME_BYTES {
+        true => Err(generic(format!(
+            "{what}: the server gave {name} of {} bytes (at most {MAX_NAME_BYTES} are read)",
+            text.len()
+        ))),
+        false => Ok(text),
+    }
 }
 
 /// `text` decoded when the server says it encoded its keys (`encoding-type=url`): as a
