@@ -361,7 +361,8 @@ async fn overlong_version_ids_and_markers_are_errors_naming_the_request() {
 
 /// moto's order: a page's versions, then its delete markers (keys in order within
 /// each). Key `a` has only a marker; key `k` has two versions on page 1 and its oldest
-/// entry, a delete marker, on page 2. `k` has versions: its marker is not orphaned.
+/// entry, a delete marker, on page 2 after `z`'s version. `k` has versions: its marker
+/// is not orphaned.
 #[tokio::test]
 async fn a_key_split_across_pages_in_motos_order_keeps_its_versions() {
     let server = Server::start(|r| match r.q("key-marker") {
@@ -375,8 +376,13 @@ async fn a_key_split_across_pages_in_motos_order_keeps_its_versions() {
             Some(("k", "2")),
             false,
         )),
+        // Page 2, moto's order again: `z`'s version before `k`'s marker.
         Some(_) => ok(versions_page(
-            &marker("k", "1", false, "2020-01-01T00:00:00.000Z"),
+            &[
+                version("z", "7", true, "2020-01-01T00:00:00.000Z", 5),
+                marker("k", "1", false, "2020-01-01T00:00:00.000Z"),
+            ]
+            .concat(),
             None,
             false,
         )),

@@ -221,7 +221,6 @@ impl S3Billed {
                 kind,
             });
         }
-        in_key_order(&mut entries);
         let next = match page.is_truncated {
             false => None,
             true => {
@@ -243,6 +242,12 @@ impl S3Billed {
                 Some(next)
             }
         };
+        // The key the page goes on from, and the one the next page goes on with.
+        let relative = |m: Option<&(String, String)>| {
+            m.and_then(|(key, _)| key.strip_prefix(&self.prefix))
+                .map(str::to_string)
+        };
+        in_key_order(&mut entries, relative(markers), relative(next.as_ref()));
         Ok((entries, next))
     }
 
@@ -430,8 +435,16 @@ impl Billed for S3Billed {
 /// A page's entries with each key's together, in the order its keys first appear, and
 /// each key's the latest first, then newest first (ties in the server's order). AWS and
 /// SeaweedFS send them so already; moto sends every version of a page before its delete
-/// markers. A key's entries on two pages are taken as the server splits them.
-fn in_key_order(entries: &mut Vec<VersionEntry>) {
+/// markers. A key's entries on two pages are taken as the server splits them: the key
+/// the page goes on from (`continued`, the key marker sent) first, the key the next page
+/// goes on with (`continuing`, the next key marker) last, so that its entries on either
+/// side of the split meet, whatever the order the server gave the page's keys in (moto
+/// gives a key of versions before a key, earlier in order, of delete markers only).
+fn in_key_order(
+    entries: &mut Vec<VersionEntry>,
+    continued: Option<String>,
+    continuing: Option<String>,
+) {
     let mut groups: Vec<Vec<VersionEntry>> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for entry in entries.drain(..) {
@@ -441,6 +454,17 @@ fn in_key_order(entries: &mut Vec<VersionEntry>) {
                 index.insert(entry.key.clone(), groups.len());
                 groups.push(vec![entry]);
             }
+        }
+    }
+    if let Some(&i) = continued.and_then(|key| index.get(&key)) {
+        let group = groups.remove(i);
+        groups.insert(0, group);
+    }
+    // Found again: the first move shifted the groups' places.
+    if let Some(key) = continuing {
+        if let Some(i) = groups.iter().position(|g| g[0].key == key) {
+            let group = groups.remove(i);
+            groups.push(group);
         }
     }
     for mut group in groups {
@@ -700,7 +724,7 @@ mod tests {
             entry("b/x", 4, true, true),
             entry("b/x", 2, false, true),
         ];
-        in_key_order(&mut page);
+        in_key_order(&mut page, None, None);
         let order: Vec<String> = page.iter().map(|e| e.version_id.clone()).collect();
         assert_eq!(order, ["b/x4", "b/x3", "b/x2", "b/x1", "a5"]);
     }
