@@ -147,8 +147,9 @@ impl S3Billed {
         format!("{}{relative}", self.prefix)
     }
 
-    /// `key` without the store's prefix; a key outside it is the server's error.
-    fn relative(&self, key: String, what: &str) -> Result<String, Failure> {
+    /// `key` without the store's prefix; a key outside `asked` (the full prefix the
+    /// listing asked for: the store's and the caller's) is the server's error.
+    fn relative(&self, key: String, asked: &str, what: &str) -> Result<String, Failure> {
         if key.len() > MAX_NAME_BYTES {
             return Err(generic(format!(
                 "{what}: the server gave a key of {} bytes (at most {MAX_NAME_BYTES} are read)",
@@ -156,8 +157,8 @@ impl S3Billed {
             )));
         }
         match key.strip_prefix(&self.prefix) {
-            Some(relative) => Ok(relative.to_string()),
-            None => Err(generic(format!(
+            Some(relative) if key.starts_with(asked) => Ok(relative.to_string()),
+            _ => Err(generic(format!(
                 "{what}: the server gave key {} outside the prefix asked for",
                 excerpt(&key, 64)
             ))),
@@ -211,7 +212,7 @@ impl S3Billed {
                 VersionItem::DeleteMarker(v) => (v, VersionKind::DeleteMarker),
                 VersionItem::Other => continue,
             };
-            let key = self.relative(decoded(entry.key, url, WHAT)?, WHAT)?;
+            let key = self.relative(decoded(entry.key, url, WHAT)?, prefix, WHAT)?;
             let version_id = entry.version_id.unwrap_or_else(|| "null".into());
             entries.push(VersionEntry {
                 key,
@@ -280,7 +281,7 @@ impl S3Billed {
                 )));
             }
             uploads.push(Upload {
-                key: self.relative(decoded(upload.key, url, WHAT)?, WHAT)?,
+                key: self.relative(decoded(upload.key, url, WHAT)?, prefix, WHAT)?,
                 upload_id: upload.upload_id,
                 initiated: time(&upload.initiated, WHAT)?,
                 class: upload.storage_class.filter(|c| c.len() <= MAX_NAME_BYTES),
