@@ -585,3 +585,42 @@ async fn no_secret_in_debug_display_or_errors() {
     shown += &format!("{e} {e:?}");
     assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
 }
+
+/// An abort refused stops the run: the error names the request, the upload's key
+/// (escaped) and its ID, and no abort is sent after it.
+#[tokio::test]
+async fn an_abort_refused_stops_the_run_with_an_error_naming_the_upload() {
+    let server = Server::start(|r| match (r.method.as_str(), r.q("uploads")) {
+        ("GET", Some(_)) => ok(uploads_page(
+            &[("a", "1"), ("b\u{1b}[31m", "2"), ("c", "3")],
+            None,
+            false,
+        )),
+        ("GET", None) => ok(parts_page(&[5], None)),
+        ("DELETE", _) if r.path.starts_with("/b/b") => {
+            (500, b"<Error><Code>InternalError</Code></Error>".to_vec())
+        }
+        _ => (204, Vec::new()),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let options = CleanupOptions::new(Duration::from_secs(86_400)).with_dry_run(false);
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        cleanup_uploads(billed.as_ref(), &options),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(text.contains("AbortMultipartUpload"), "{text}");
+    assert!(text.contains("b\\x1b[31m") && text.contains('2'), "{text}");
+    let deletes: Vec<String> = server
+        .received()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path)
+        .collect();
+    assert!(!deletes.iter().any(|p| p == "/b/c"), "{deletes:?}");
+}

@@ -419,10 +419,13 @@ impl Billed for S3Billed {
     async fn abort(&self, upload: &Upload) -> crate::Result<bool> {
         let path = utf8_percent_encode(&self.full(&upload.key), PATH).to_string();
         let query = [("uploadId", upload.upload_id.as_str())];
-        match self
-            .send(http::Method::DELETE, &path, &query, "AbortMultipartUpload")
-            .await
-        {
+        // Which upload, in the error: the run stops at it.
+        let what = format!(
+            "AbortMultipartUpload of {} (upload ID {})",
+            excerpt(&upload.key, 200),
+            excerpt(&upload.upload_id, 100)
+        );
+        match self.send(http::Method::DELETE, &path, &query, &what).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(source) => Err(crate::Error::Store {
