@@ -7,20 +7,23 @@
 #   - stratus inventory --billed: the same, and the versions and uploads listed meanwhile;
 #   - stratus inventory --concurrency 1: one listing, the yardstick ("at most one more
 #     listing's time").
-# Starts and stops the emulators itself. Usage: [N=20000] [RUNS=3] scripts/bench_billed.sh
+# Starts and stops the emulators itself, or with RUNNING=1 uses those already running
+# (`scripts/emulators.sh start`). Usage: [N=20000] [RUNS=3] [RUNNING=1] scripts/bench_billed.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20000}
 RUNS=${RUNS:-3}
 
 cargo build --release -q -p stratus-cli
-scripts/emulators.sh install
-scripts/emulators.sh start
-trap 'scripts/emulators.sh stop' EXIT
+if [ "${RUNNING:-}" != 1 ]; then
+    scripts/emulators.sh install
+    scripts/emulators.sh start
+    trap 'scripts/emulators.sh stop' EXIT
+fi
 # shellcheck source=/dev/null
 source target/emulators/env
 PY=$STRATUS_TEST_PYTHON
-BUCKET=bench-billed
+BUCKET=bench-billed-$(date +%s)
 
 echo "writing $N objects and their history to $BUCKET ($(date +%T)) ..."
 "$PY" - "$N" "$BUCKET" <<'EOF'

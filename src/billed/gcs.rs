@@ -144,7 +144,7 @@ impl GcsBilled {
                 },
             });
         }
-        super::in_key_order(&mut entries);
+        super::in_key_order(&mut entries, None, None);
         let next = page.next_page_token.filter(|t| !t.is_empty());
         if next.is_some() && next.as_deref() == token {
             return Err(generic(format!(
@@ -167,19 +167,25 @@ impl Billed for GcsBilled {
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<VersionEntry>> {
         let full = format!("{}{}", self.prefix, prefix.unwrap_or_default());
-        super::paged(None, move |token: Option<String>| {
-            let full = full.clone();
-            async move {
-                self.page(&full, token.as_deref())
-                    .await
-                    .map(|(entries, next)| (entries, next.map(Some)))
-                    .map_err(|e| crate::Error::Listing {
-                        store: self.label.clone(),
-                        prefix: prefix.unwrap_or_default().to_string(),
-                        source: Box::new(e),
-                    })
-            }
-        })
+        super::paged(
+            (None, super::Followed::default()),
+            move |(token, mut followed): (Option<String>, super::Followed)| {
+                let full = full.clone();
+                async move {
+                    self.page(&full, token.as_deref())
+                        .await
+                        .and_then(|(entries, next)| {
+                            followed.check(next.as_ref(), WHAT)?;
+                            Ok((entries, next.map(|next| (Some(next), followed))))
+                        })
+                        .map_err(|e| crate::Error::Listing {
+                            store: self.label.clone(),
+                            prefix: prefix.unwrap_or_default().to_string(),
+                            source: Box::new(e),
+                        })
+                }
+            },
+        )
     }
 
     fn lists_uploads(&self) -> bool {

@@ -119,10 +119,17 @@ pub trait Billed: std::fmt::Debug + std::fmt::Display + Send + Sync {
 /// A page's entries with each key's together, in the order its keys first appear, and
 /// each key's the latest first, then newest first (ties in the server's order). AWS and
 /// SeaweedFS send them so already; moto sends every version of a page before its delete
-/// markers, GCS a name's generations oldest first. A key's entries on two pages are taken
-/// as the server splits them.
+/// markers, GCS a name's generations oldest first. A key's entries on two pages are taken as the server splits them: the key
+/// the page goes on from (`continued`, the key marker sent) first, the key the next page
+/// goes on with (`continuing`, the next key marker) last, so that its entries on either
+/// side of the split meet, whatever the order the server gave the page's keys in (moto
+/// gives a key of versions before a key, earlier in order, of delete markers only).
 #[cfg_attr(not(any(feature = "aws", feature = "gcp")), allow(dead_code))]
-pub(crate) fn in_key_order(entries: &mut Vec<VersionEntry>) {
+pub(crate) fn in_key_order(
+    entries: &mut Vec<VersionEntry>,
+    continued: Option<String>,
+    continuing: Option<String>,
+) {
     let mut groups: Vec<Vec<VersionEntry>> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for entry in entries.drain(..) {
@@ -134,6 +141,17 @@ pub(crate) fn in_key_order(entries: &mut Vec<VersionEntry>) {
             }
         }
     }
+    if let Some(&i) = continued.and_then(|key| index.get(&key)) {
+        let group = groups.remove(i);
+        groups.insert(0, group);
+    }
+    // Found again: the first move shifted the groups' places.
+    if let Some(key) = continuing {
+        if let Some(i) = groups.iter().position(|g| g[0].key == key) {
+            let group = groups.remove(i);
+            groups.push(group);
+        }
+    }
     for mut group in groups {
         group.sort_by(|a, b| {
             b.is_latest
@@ -141,6 +159,38 @@ pub(crate) fn in_key_order(entries: &mut Vec<VersionEntry>) {
                 .then(b.last_modified.cmp(&a.last_modified))
         });
         entries.extend(group);
+    }
+}
+
+/// The markers a listing has followed, hashed (8 bytes a page): markers a server gave
+/// before, however many pages ago, end the listing in an error. A server whose markers
+/// cycle (A, B, A, ...) would otherwise never end it.
+#[derive(Default)]
+#[cfg_attr(not(any(feature = "aws", feature = "gcp")), allow(dead_code))]
+pub(crate) struct Followed {
+    seen: std::collections::HashSet<u64>,
+    hasher: std::hash::RandomState,
+}
+
+impl Followed {
+    pub(crate) fn check<T: std::hash::Hash>(
+        &mut self,
+        next: Option<&T>,
+        what: &str,
+    ) -> Result<(), object_store::Error> {
+        use std::hash::BuildHasher;
+        match next {
+            Some(next) if !self.seen.insert(self.hasher.hash_one(next)) => {
+                Err(object_store::Error::Generic {
+                    store: "HTTP",
+                    source: format!(
+                    "{what}: the server gave markers it gave before (the listing would never end)"
+                )
+                    .into(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 }
 

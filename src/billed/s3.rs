@@ -3,12 +3,12 @@
 //! HTTP client (its certificate authorities, proxy and request counters) and signed with
 //! its credential provider by object_store's `AwsAuthorizer`.
 
-use super::{Billed, Upload, VersionEntry, VersionKind, MAX_NAME_BYTES};
+use super::{Billed, Followed, Upload, VersionEntry, VersionKind, MAX_NAME_BYTES};
 use crate::text::excerpt;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::stream::{self, BoxStream};
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AwsAuthorizer, AwsCredentialProvider};
 use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
@@ -119,8 +119,9 @@ impl S3Billed {
         format!("{}{relative}", self.prefix)
     }
 
-    /// `key` without the store's prefix; a key outside it is the server's error.
-    fn relative(&self, key: String, what: &str) -> Result<String, Failure> {
+    /// `key` without the store's prefix; a key outside `asked` (the full prefix the
+    /// listing asked for: the store's and the caller's) is the server's error.
+    fn relative(&self, key: String, asked: &str, what: &str) -> Result<String, Failure> {
         if key.len() > MAX_NAME_BYTES {
             return Err(generic(format!(
                 "{what}: the server gave a key of {} bytes (at most {MAX_NAME_BYTES} are read)",
@@ -128,8 +129,8 @@ impl S3Billed {
             )));
         }
         match key.strip_prefix(&self.prefix) {
-            Some(relative) => Ok(relative.to_string()),
-            None => Err(generic(format!(
+            Some(relative) if key.starts_with(asked) => Ok(relative.to_string()),
+            _ => Err(generic(format!(
                 "{what}: the server gave key {} outside the prefix asked for",
                 excerpt(&key, 64)
             ))),
@@ -183,24 +184,28 @@ impl S3Billed {
                 VersionItem::DeleteMarker(v) => (v, VersionKind::DeleteMarker),
                 VersionItem::Other => continue,
             };
-            let key = self.relative(decoded(entry.key, url, WHAT)?, WHAT)?;
+            let key = self.relative(decoded(entry.key, url, WHAT)?, prefix, WHAT)?;
+            let version_id = entry.version_id.unwrap_or_else(|| "null".into());
             entries.push(VersionEntry {
                 key,
-                version_id: entry.version_id.unwrap_or_else(|| "null".into()),
+                version_id: bounded(version_id, "a version ID", WHAT)?,
                 is_latest: entry.is_latest,
                 last_modified: time(&entry.last_modified, WHAT)?,
                 kind,
             });
         }
-        super::in_key_order(&mut entries);
         let next = match page.is_truncated {
             false => None,
             true => {
                 let key = page.next_key_marker.ok_or_else(|| {
                     generic(format!("{WHAT}: a truncated page without NextKeyMarker"))
                 })?;
-                let key = decoded(key, url, WHAT)?;
-                let version = page.next_version_id_marker.unwrap_or_default();
+                let key = bounded(decoded(key, url, WHAT)?, "a NextKeyMarker", WHAT)?;
+                let version = bounded(
+                    page.next_version_id_marker.unwrap_or_default(),
+                    "a NextVersionIdMarker",
+                    WHAT,
+                )?;
                 let next = (key, version);
                 if markers == Some(&next) {
                     return Err(generic(format!(
@@ -210,6 +215,12 @@ impl S3Billed {
                 Some(next)
             }
         };
+        // The key the page goes on from, and the one the next page goes on with.
+        let relative = |m: Option<&(String, String)>| {
+            m.and_then(|(key, _)| key.strip_prefix(&self.prefix))
+                .map(str::to_string)
+        };
+        super::in_key_order(&mut entries, relative(markers), relative(next.as_ref()));
         Ok((entries, next))
     }
 
@@ -242,7 +253,7 @@ impl S3Billed {
                 )));
             }
             uploads.push(Upload {
-                key: self.relative(decoded(upload.key, url, WHAT)?, WHAT)?,
+                key: self.relative(decoded(upload.key, url, WHAT)?, prefix, WHAT)?,
                 upload_id: upload.upload_id,
                 initiated: time(&upload.initiated, WHAT)?,
                 class: upload.storage_class.filter(|c| c.len() <= MAX_NAME_BYTES),
@@ -254,7 +265,9 @@ impl S3Billed {
             false => None,
             true => {
                 let key = decoded(page.next_key_marker.unwrap_or_default(), url, WHAT)?;
-                let next = (key, page.next_upload_id_marker.unwrap_or_default());
+                let key = bounded(key, "a NextKeyMarker", WHAT)?;
+                let id = page.next_upload_id_marker.unwrap_or_default();
+                let next = (key, bounded(id, "a NextUploadIdMarker", WHAT)?);
                 if next.0.is_empty() || markers == Some(&next) {
                     return Err(generic(format!(
                         "{WHAT}: a truncated page without new markers (it would never end)"
@@ -272,6 +285,7 @@ impl S3Billed {
         const WHAT: &str = "ListParts";
         let path = utf8_percent_encode(&self.full(&upload.key), PATH).to_string();
         let mut marker: Option<String> = None;
+        let mut followed = Followed::default();
         loop {
             let mut query = vec![
                 ("max-parts", "1000"),
@@ -294,11 +308,16 @@ impl S3Billed {
                 return Ok(upload);
             }
             let next = page.next_part_number_marker.filter(|m| !m.is_empty());
+            let next = match next {
+                Some(m) => Some(bounded(m, "a NextPartNumberMarker", WHAT)?),
+                None => None,
+            };
             if next.is_none() || next == marker {
                 return Err(generic(format!(
                     "{WHAT}: a truncated page without a new NextPartNumberMarker"
                 )));
             }
+            followed.check(next.as_ref(), WHAT)?;
             marker = next;
         }
     }
@@ -311,47 +330,44 @@ impl Billed for S3Billed {
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<VersionEntry>> {
         let full = self.full(prefix.unwrap_or_default());
-        stream::try_unfold(
-            Some(None),
-            move |state: Option<Option<(String, String)>>| {
+        super::paged(
+            (None, Followed::default()),
+            move |(markers, mut followed): (Option<(String, String)>, Followed)| {
                 let full = full.clone();
                 async move {
-                    let Some(markers) = state else {
-                        return Ok::<_, crate::Error>(None);
-                    };
                     let (entries, next) = self
                         .versions_page(&full, markers.as_ref())
                         .await
+                        .and_then(|(entries, next)| {
+                            followed.check(next.as_ref(), "ListObjectVersions")?;
+                            Ok((entries, next))
+                        })
                         .map_err(|e| self.listing_error(prefix, e))?;
-                    let entries = stream::iter(entries.into_iter().map(Ok::<_, crate::Error>));
-                    Ok(Some((entries, next.map(Some))))
+                    Ok((entries, next.map(|next| (Some(next), followed))))
                 }
             },
         )
-        .try_flatten()
-        .boxed()
     }
 
     fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {
         let full = self.full(prefix.unwrap_or_default());
-        stream::try_unfold(
-            Some(None),
-            move |state: Option<Option<(String, String)>>| {
+        super::paged(
+            (None, Followed::default()),
+            move |(markers, mut followed): (Option<(String, String)>, Followed)| {
                 let full = full.clone();
                 async move {
-                    let Some(markers) = state else {
-                        return Ok::<_, crate::Error>(None);
-                    };
                     let (uploads, next) = self
                         .uploads_page(&full, markers.as_ref())
                         .await
+                        .and_then(|(uploads, next)| {
+                            followed.check(next.as_ref(), "ListMultipartUploads")?;
+                            Ok((uploads, next))
+                        })
                         .map_err(|e| self.listing_error(prefix, e))?;
-                    let uploads = stream::iter(uploads.into_iter().map(Ok::<_, crate::Error>));
-                    Ok(Some((uploads, next.map(Some))))
+                    Ok((uploads, next.map(|next| (Some(next), followed))))
                 }
             },
         )
-        .try_flatten()
         .map_ok(move |upload| async move {
             self.with_parts(upload)
                 .await
@@ -364,10 +380,13 @@ impl Billed for S3Billed {
     async fn abort(&self, upload: &Upload) -> crate::Result<bool> {
         let path = utf8_percent_encode(&self.full(&upload.key), PATH).to_string();
         let query = [("uploadId", upload.upload_id.as_str())];
-        match self
-            .send(http::Method::DELETE, &path, &query, "AbortMultipartUpload")
-            .await
-        {
+        // Which upload, in the error: the run stops at it.
+        let what = format!(
+            "AbortMultipartUpload of {} (upload ID {})",
+            excerpt(&upload.key, 200),
+            excerpt(&upload.upload_id, 100)
+        );
+        match self.send(http::Method::DELETE, &path, &query, &what).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(source) => Err(crate::Error::Store {
@@ -417,12 +436,26 @@ fn parse<'de, T: Deserialize<'de>>(body: &'de [u8], what: &str) -> Result<T, Fai
     })
 }
 
-/// `text` percent-decoded when the server says it encoded its keys (`encoding-type=url`).
+/// `text`, or an error naming `what` past [`MAX_NAME_BYTES`] (an ID or a marker, sent
+/// back in the next request's URL).
+fn bounded(text: String, name: &str, what: &str) -> Result<String, Failure> {
+    match text.len() > MAX_NAME_BYTES {
+        true => Err(generic(format!(
+            "{what}: the server gave {name} of {} bytes (at most {MAX_NAME_BYTES} are read)",
+            text.len()
+        ))),
+        false => Ok(text),
+    }
+}
+
+/// `text` decoded when the server says it encoded its keys (`encoding-type=url`): as a
+/// form value, `+` a space, as AWS (and MinIO) send it (`a b` is `a+b`, `a+b` is `a%2Bb`;
+/// a server that encodes a space `%20` encodes `+` too).
 fn decoded(text: String, url: bool, what: &str) -> Result<String, Failure> {
     if !url {
         return Ok(text);
     }
-    percent_encoding::percent_decode_str(&text)
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
         .decode_utf8()
         .map(|key| key.into_owned())
         .map_err(|_| {
@@ -538,6 +571,8 @@ mod tests {
         assert_eq!(kinds, ["marker", "version"]);
         assert_eq!(decoded("a%20b".into(), true, "t").unwrap(), "a b");
         assert_eq!(decoded("a%20b".into(), false, "t").unwrap(), "a%20b");
+        assert_eq!(decoded("a+b%2Bc".into(), true, "t").unwrap(), "a b+c");
+        assert_eq!(decoded("a+b".into(), false, "t").unwrap(), "a+b");
         assert!(decoded("%FF".into(), true, "t").is_err());
     }
 
@@ -565,7 +600,7 @@ mod tests {
             entry("b/x", 4, true, true),
             entry("b/x", 2, false, true),
         ];
-        crate::billed::in_key_order(&mut page);
+        crate::billed::in_key_order(&mut page, None, None);
         let order: Vec<String> = page.iter().map(|e| e.version_id.clone()).collect();
         assert_eq!(order, ["b/x4", "b/x3", "b/x2", "b/x1", "a5"]);
     }

@@ -1,0 +1,626 @@
+//! `stratus::billed` against a hostile (or merely unusual) S3 server: a tiny HTTP server
+//! in the test answers canned XML, and the config's `endpoint` points at it.
+//!
+//! - AWS's `encoding-type=url` encodes a space as `+` (and `+` as `%2B`);
+//! - markers that cycle (A, B, A, ...) end in an error, never a loop;
+//! - overlong version IDs and markers are refused;
+//! - moto's order (a page's versions, then its delete markers) with a key split across
+//!   two pages counts orphaned markers right;
+//! - a key outside the prefix asked for is an error, and cleanup never aborts it;
+//! - and what held: bodies over 32 MiB, markers repeated, truncated pages without
+//!   markers, keys that decode to invalid UTF-8, control characters, retries on 5xx,
+//!   request counts, secrets.
+
+use futures::TryStreamExt;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use stratus::billed::{cleanup_uploads, Billed, CleanupOptions, Upload, VersionEntry};
+use stratus::inventory::hidden::{scan_hidden, HiddenOptions};
+use stratus::requests::RequestKind;
+use stratus::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A request the server received: method, path (still encoded) and query (decoded).
+#[derive(Clone, Debug)]
+struct Request {
+    method: String,
+    path: String,
+    query: BTreeMap<String, String>,
+}
+
+impl Request {
+    fn q(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+}
+
+type Handler = Arc<dyn Fn(&Request) -> (u16, Vec<u8>) + Send + Sync>;
+
+/// A server answering every request with `handler`; what it received.
+struct Server {
+    port: u16,
+    received: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Server {
+    async fn start(handler: impl Fn(&Request) -> (u16, Vec<u8>) + Send + Sync + 'static) -> Self {
+        let handler: Handler = Arc::new(handler);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&received);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let handler = Arc::clone(&handler);
+                let seen = Arc::clone(&seen);
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut byte).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&byte[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).to_string();
+                    let line = head.lines().next().unwrap_or_default();
+                    let mut parts = line.split(' ');
+                    let method = parts.next().unwrap_or_default().to_string();
+                    let target = parts.next().unwrap_or_default();
+                    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+                    let query = query
+                        .split('&')
+                        .filter(|p| !p.is_empty())
+                        .map(|p| {
+                            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+                            let d = |s: &str| {
+                                percent_encoding::percent_decode_str(s)
+                                    .decode_utf8_lossy()
+                                    .to_string()
+                            };
+                            (d(n), d(v))
+                        })
+                        .collect();
+                    let request = Request {
+                        method,
+                        path: path.to_string(),
+                        query,
+                    };
+                    seen.lock().unwrap().push(request.clone());
+                    let (status, body) = handler(&request);
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/xml\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    let _ = socket.write_all(&body).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        Server { port, received }
+    }
+
+    fn config(&self, prefix: &str) -> Config {
+        let toml = format!(
+            "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:{}\"\n\
+             allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"k\"\n\
+             secret_access_key = \"s\"\n{}",
+            self.port,
+            match prefix {
+                "" => String::new(),
+                p => format!("prefix = \"{p}\"\n"),
+            }
+        );
+        Config::from_toml(&toml, "test.toml", ".").unwrap()
+    }
+
+    fn received(&self) -> Vec<Request> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn ok(xml: String) -> (u16, Vec<u8>) {
+    (200, xml.into_bytes())
+}
+
+/// A `ListVersionsResult` page of `entries` (already XML).
+fn versions_page(entries: &str, next: Option<(&str, &str)>, url: bool) -> String {
+    let (truncated, markers) = match next {
+        Some((key, version)) => (
+            "true",
+            format!("<NextKeyMarker>{key}</NextKeyMarker><NextVersionIdMarker>{version}</NextVersionIdMarker>"),
+        ),
+        None => ("false", String::new()),
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListVersionsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+         <Name>b</Name><Prefix></Prefix>{}<IsTruncated>{truncated}</IsTruncated>{markers}{entries}</ListVersionsResult>",
+        if url { "<EncodingType>url</EncodingType>" } else { "" }
+    )
+}
+
+fn version(key: &str, id: &str, latest: bool, time: &str, size: u64) -> String {
+    format!(
+        "<Version><Key>{key}</Key><VersionId>{id}</VersionId><IsLatest>{latest}</IsLatest>\
+         <LastModified>{time}</LastModified><ETag>\"e\"</ETag><Size>{size}</Size><StorageClass>STANDARD</StorageClass></Version>"
+    )
+}
+
+fn marker(key: &str, id: &str, latest: bool, time: &str) -> String {
+    format!(
+        "<DeleteMarker><Key>{key}</Key><VersionId>{id}</VersionId><IsLatest>{latest}</IsLatest>\
+         <LastModified>{time}</LastModified></DeleteMarker>"
+    )
+}
+
+/// A `ListMultipartUploadsResult` page.
+fn uploads_page(uploads: &[(&str, &str)], next: Option<(&str, &str)>, url: bool) -> String {
+    let entries: String = uploads
+        .iter()
+        .map(|(key, id)| {
+            format!(
+                "<Upload><Key>{key}</Key><UploadId>{id}</UploadId>\
+                 <Initiated>2010-01-01T00:00:00.000Z</Initiated><StorageClass>STANDARD</StorageClass></Upload>"
+            )
+        })
+        .collect();
+    let (truncated, markers) = match next {
+        Some((key, id)) => (
+            "true",
+            format!(
+                "<NextKeyMarker>{key}</NextKeyMarker><NextUploadIdMarker>{id}</NextUploadIdMarker>"
+            ),
+        ),
+        None => ("false", String::new()),
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListMultipartUploadsResult><Bucket>b</Bucket>{}\
+         <IsTruncated>{truncated}</IsTruncated>{markers}{entries}</ListMultipartUploadsResult>",
+        if url { "<EncodingType>url</EncodingType>" } else { "" }
+    )
+}
+
+fn parts_page(sizes: &[u64], next: Option<&str>) -> String {
+    let parts: String = sizes
+        .iter()
+        .enumerate()
+        .map(|(n, size)| {
+            format!(
+                "<Part><PartNumber>{}</PartNumber><Size>{size}</Size></Part>",
+                n + 1
+            )
+        })
+        .collect();
+    let (truncated, marker) = match next {
+        Some(m) => (
+            "true",
+            format!("<NextPartNumberMarker>{m}</NextPartNumberMarker>"),
+        ),
+        None => ("false", String::new()),
+    };
+    format!(
+        "<ListPartsResult><IsTruncated>{truncated}</IsTruncated>{marker}{parts}</ListPartsResult>"
+    )
+}
+
+async fn all_versions(billed: &dyn Billed) -> stratus::Result<Vec<VersionEntry>> {
+    tokio::time::timeout(Duration::from_secs(20), billed.versions(None).try_collect())
+        .await
+        .expect("the listing ends (it must not loop)")
+}
+
+async fn all_uploads(billed: &dyn Billed, prefix: Option<&str>) -> stratus::Result<Vec<Upload>> {
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        billed.uploads(prefix).try_collect(),
+    )
+    .await
+    .expect("the listing ends (it must not loop)")
+}
+
+/// AWS answers `encoding-type=url` with keys form-encoded: a space is `+`, a `+` is
+/// `%2B`. The key `a b` is `a+b` on the wire; read as `a+b`, its parts are asked for at
+/// the wrong key (404: counted as none) and its abort finds nothing.
+#[tokio::test]
+async fn an_url_encoded_plus_is_a_space_as_aws_sends_it() {
+    let server = Server::start(
+        |r| match (r.method.as_str(), r.q("versions"), r.q("uploads")) {
+            ("GET", Some(_), _) => ok(versions_page(
+                &[
+                    version("a+b.txt", "1", true, "2020-01-01T00:00:00.000Z", 1),
+                    version("a%2Bb.txt", "2", true, "2020-01-01T00:00:00.000Z", 2),
+                    version(
+                        "run+books/%ED%95%9C",
+                        "3",
+                        true,
+                        "2020-01-01T00:00:00.000Z",
+                        3,
+                    ),
+                ]
+                .concat(),
+                None,
+                true,
+            )),
+            ("GET", _, Some(_)) => ok(uploads_page(&[("up+load", "u1")], None, true)),
+            ("GET", _, _) if r.path == "/b/up%20load" => ok(parts_page(&[7, 8], None)),
+            ("GET", _, _) => (404, b"<Error><Code>NoSuchUpload</Code></Error>".to_vec()),
+            _ => (500, Vec::new()),
+        },
+    )
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let keys: Vec<String> = all_versions(billed.as_ref())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert_eq!(keys, ["a b.txt", "a+b.txt", "run books/한"]);
+    let uploads = all_uploads(billed.as_ref(), None).await.unwrap();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].key, "up load");
+    assert_eq!((uploads[0].parts, uploads[0].bytes), (2, 15));
+}
+
+/// A server whose markers cycle (A, B, A, B, ...) never ends a listing: stratus must
+/// see the marker it already followed and stop with an error.
+#[tokio::test]
+async fn cycling_version_markers_are_an_error() {
+    let server = Server::start(|r| {
+        let entry = |k: &str| version(k, "v", true, "2020-01-01T00:00:00.000Z", 1);
+        match r.q("key-marker") {
+            None | Some("b") => ok(versions_page(&entry("a"), Some(("a", "v")), false)),
+            Some(_) => ok(versions_page(&entry("b"), Some(("b", "v")), false)),
+        }
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let err = all_versions(billed.as_ref()).await.unwrap_err().to_string();
+    assert!(err.contains("ListObjectVersions"), "{err}");
+}
+
+#[tokio::test]
+async fn cycling_upload_markers_are_an_error() {
+    let server = Server::start(|r| match (r.q("uploads"), r.q("key-marker")) {
+        (Some(_), None | Some("b")) => ok(uploads_page(&[("a", "1")], Some(("a", "1")), false)),
+        (Some(_), Some(_)) => ok(uploads_page(&[("b", "2")], Some(("b", "2")), false)),
+        _ => ok(parts_page(&[], None)),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let err = all_uploads(billed.as_ref(), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ListMultipartUploads"), "{err}");
+}
+
+#[tokio::test]
+async fn cycling_part_markers_are_an_error() {
+    let server = Server::start(|r| match (r.q("uploads"), r.q("part-number-marker")) {
+        (Some(_), _) => ok(uploads_page(&[("a", "1")], None, false)),
+        (None, None | Some("2")) => ok(parts_page(&[1], Some("1"))),
+        (None, Some(_)) => ok(parts_page(&[1], Some("2"))),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let err = all_uploads(billed.as_ref(), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ListParts"), "{err}");
+}
+
+/// Version IDs and markers are bounded as keys and upload IDs are.
+#[tokio::test]
+async fn overlong_version_ids_and_markers_are_errors_naming_the_request() {
+    let long = "v".repeat(100_000);
+    let id = long.clone();
+    let server = Server::start(move |_| {
+        ok(versions_page(
+            &version("a", &id, true, "2020-01-01T00:00:00.000Z", 1),
+            None,
+            false,
+        ))
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let result = all_versions(billed.as_ref()).await;
+    assert!(
+        result.is_err(),
+        "a version ID of 100,000 bytes was accepted"
+    );
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("ListObjectVersions"), "{err}");
+
+    let server = Server::start(move |r| match r.q("key-marker") {
+        None => ok(versions_page(
+            &version("a", "1", true, "2020-01-01T00:00:00.000Z", 1),
+            Some(("a", &long)),
+            false,
+        )),
+        Some(_) => ok(versions_page("", None, false)),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let result = all_versions(billed.as_ref()).await;
+    assert!(result.is_err(), "a marker of 100,000 bytes was accepted");
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("ListObjectVersions"), "{err}");
+    assert_eq!(
+        server.received().len(),
+        1,
+        "the overlong marker is not sent back"
+    );
+}
+
+/// moto's order: a page's versions, then its delete markers (keys in order within
+/// each). Key `a` has only a marker; key `k` has two versions on page 1 and its oldest
+/// entry, a delete marker, on page 2 after `z`'s version. `k` has versions: its marker
+/// is not orphaned.
+#[tokio::test]
+async fn a_key_split_across_pages_in_motos_order_keeps_its_versions() {
+    let server = Server::start(|r| match r.q("key-marker") {
+        None => ok(versions_page(
+            &[
+                version("k", "3", true, "2020-01-03T00:00:00.000Z", 30),
+                version("k", "2", false, "2020-01-02T00:00:00.000Z", 20),
+                marker("a", "9", true, "2020-01-05T00:00:00.000Z"),
+            ]
+            .concat(),
+            Some(("k", "2")),
+            false,
+        )),
+        // Page 2, moto's order again: `z`'s version before `k`'s marker.
+        Some(_) => ok(versions_page(
+            &[
+                version("z", "7", true, "2020-01-01T00:00:00.000Z", 5),
+                marker("k", "1", false, "2020-01-01T00:00:00.000Z"),
+            ]
+            .concat(),
+            None,
+            false,
+        )),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let mut options = HiddenOptions::new(chrono::Utc::now());
+    options.uploads = false;
+    let hidden = tokio::time::timeout(
+        Duration::from_secs(20),
+        scan_hidden(billed.as_ref(), &options),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let versions = hidden.versions.unwrap();
+    assert_eq!(
+        (
+            versions.noncurrent.objects,
+            versions.noncurrent.bytes,
+            versions.delete_markers,
+            versions.orphaned_markers
+        ),
+        (1, 20, 2, Some(1))
+    );
+}
+
+/// `cleanup uploads --prefix tmp/` against a server that ignores `prefix`: the upload of
+/// `keep/x` is outside what was asked for. It is an error, and nothing is aborted.
+#[tokio::test]
+async fn an_upload_outside_the_prefix_asked_for_is_never_aborted() {
+    let server = Server::start(|r| match (r.method.as_str(), r.q("uploads")) {
+        ("GET", Some(_)) => ok(uploads_page(
+            &[("tmp/a", "1"), ("keep/x", "2")],
+            None,
+            false,
+        )),
+        ("GET", None) => ok(parts_page(&[5], None)),
+        _ => (204, Vec::new()),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let options = CleanupOptions::new(Duration::from_secs(86_400))
+        .with_dry_run(false)
+        .with_prefix(Some("tmp/".into()));
+    let result = tokio::time::timeout(
+        Duration::from_secs(20),
+        cleanup_uploads(billed.as_ref(), &options),
+    )
+    .await
+    .unwrap();
+    let aborted: Vec<String> = server
+        .received()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path)
+        .collect();
+    assert!(
+        !aborted.iter().any(|p| p.contains("keep")),
+        "aborted outside the prefix: {aborted:?}"
+    );
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("ListMultipartUploads"), "{err}");
+}
+
+// ---- What held ----
+
+/// A body over 32 MiB is refused, named by its request.
+#[tokio::test]
+async fn a_body_over_32_mib_is_refused() {
+    let server = Server::start(|_| (200, vec![b' '; (32 << 20) + 10])).await;
+    let billed = server.config("").billed("s").unwrap();
+    let err = all_versions(billed.as_ref()).await.unwrap_err().to_string();
+    assert!(
+        err.contains("ListObjectVersions") && err.contains("longer"),
+        "{err}"
+    );
+}
+
+/// The same markers twice, and a truncated page without markers, end in errors.
+#[tokio::test]
+async fn repeated_or_missing_markers_are_errors() {
+    let server = Server::start(|_| {
+        ok(versions_page(
+            &version("a", "1", true, "2020-01-01T00:00:00.000Z", 1),
+            Some(("a", "1")),
+            false,
+        ))
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    assert!(all_versions(billed.as_ref()).await.is_err());
+
+    let server = Server::start(|r| match r.q("uploads") {
+        Some(_) => ok(uploads_page(&[("a", "1")], None, false)
+            .replace("<IsTruncated>false", "<IsTruncated>true")),
+        None => ok(parts_page(&[], None)),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    assert!(all_uploads(billed.as_ref(), None).await.is_err());
+
+    let server = Server::start(|r| match r.q("uploads") {
+        Some(_) => ok(uploads_page(&[("a", "1")], None, false)),
+        None => ok(parts_page(&[1], None).replace("<IsTruncated>false", "<IsTruncated>true")),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    assert!(all_uploads(billed.as_ref(), None).await.is_err());
+}
+
+/// Keys outside the store's prefix, keys decoding to invalid UTF-8 and keys holding
+/// control characters are errors naming the request, the characters escaped.
+#[tokio::test]
+async fn bad_keys_are_errors_naming_the_request_escaped() {
+    for (key, url) in [
+        ("other/x", false),
+        ("p/%FF", true),
+        ("p/\u{1b}[31mred", false),
+    ] {
+        let key = key.to_string();
+        let server = Server::start(move |_| {
+            ok(versions_page(
+                &version(&key, "1", true, "2020-01-01T00:00:00.000Z", 1),
+                None,
+                url,
+            ))
+        })
+        .await;
+        let billed = server.config("p").billed("s").unwrap();
+        let result = all_versions(billed.as_ref()).await;
+        match result {
+            Err(e) => {
+                let text = format!("{e} {e:?}");
+                assert!(text.contains("ListObjectVersions"), "{text}");
+                assert!(!text.contains('\u{1b}'), "{text}");
+            }
+            // A control character in a key under the prefix is a key like any other.
+            Ok(entries) => assert_eq!(entries[0].key, "\u{1b}[31mred"),
+        }
+    }
+}
+
+/// A 5xx is retried; every request is counted as a listing, the abort as multipart.
+#[tokio::test]
+async fn a_5xx_is_retried_and_requests_are_counted() {
+    let failed = Arc::new(Mutex::new(false));
+    let server = Server::start(move |r| {
+        let mut failed = failed.lock().unwrap();
+        if !*failed {
+            *failed = true;
+            return (503, b"<Error><Code>SlowDown</Code></Error>".to_vec());
+        }
+        match (r.method.as_str(), r.q("uploads")) {
+            ("GET", Some(_)) => ok(uploads_page(&[("a", "1")], None, false)),
+            ("GET", None) => ok(parts_page(&[5], None)),
+            _ => (204, Vec::new()),
+        }
+    })
+    .await;
+    let config = server.config("");
+    let billed = config.billed("s").unwrap();
+    let options = CleanupOptions::new(Duration::from_secs(86_400)).with_dry_run(false);
+    let report = cleanup_uploads(billed.as_ref(), &options).await.unwrap();
+    assert_eq!(report.old.len(), 1);
+    let counts = config.requests().of("s");
+    assert_eq!(counts.get(RequestKind::List), 3, "{counts}");
+    assert_eq!(counts.get(RequestKind::Multipart), 1, "{counts}");
+}
+
+/// No secret in Debug, Display or an error.
+#[tokio::test]
+async fn no_secret_in_debug_display_or_errors() {
+    const SECRET: &str = "SECRETsecretSECRET";
+    const TOKEN: &str = "TOKENtokenTOKEN";
+    let server =
+        Server::start(|_| (403, b"<Error><Code>AccessDenied</Code></Error>".to_vec())).await;
+    let toml = format!(
+        "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:{}\"\n\
+         allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"k\"\n\
+         secret_access_key = \"{SECRET}\"\nsession_token = \"{TOKEN}\"\n",
+        server.port
+    );
+    let config = Config::from_toml(&toml, "test.toml", ".").unwrap();
+    let billed = config.billed("s").unwrap();
+    let mut shown = format!("{billed} {billed:?}");
+    let e = all_versions(billed.as_ref()).await.unwrap_err();
+    shown += &format!("{e} {e:?}");
+    let e = all_uploads(billed.as_ref(), None).await.unwrap_err();
+    shown += &format!("{e} {e:?}");
+    let upload = Upload {
+        key: "k".into(),
+        upload_id: "u".into(),
+        initiated: chrono::Utc::now(),
+        class: None,
+        parts: 0,
+        bytes: 0,
+    };
+    let e = billed.abort(&upload).await.unwrap_err();
+    shown += &format!("{e} {e:?}");
+    assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
+}
+
+/// An abort refused stops the run: the error names the request, the upload's key
+/// (escaped) and its ID, and no abort is sent after it.
+#[tokio::test]
+async fn an_abort_refused_stops_the_run_with_an_error_naming_the_upload() {
+    let server = Server::start(|r| match (r.method.as_str(), r.q("uploads")) {
+        ("GET", Some(_)) => ok(uploads_page(
+            &[("a", "1"), ("b\u{1b}[31m", "2"), ("c", "3")],
+            None,
+            false,
+        )),
+        ("GET", None) => ok(parts_page(&[5], None)),
+        ("DELETE", _) if r.path.starts_with("/b/b") => {
+            (500, b"<Error><Code>InternalError</Code></Error>".to_vec())
+        }
+        _ => (204, Vec::new()),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let options = CleanupOptions::new(Duration::from_secs(86_400)).with_dry_run(false);
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        cleanup_uploads(billed.as_ref(), &options),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(text.contains("AbortMultipartUpload"), "{text}");
+    assert!(text.contains("b\\x1b[31m") && text.contains('2'), "{text}");
+    let deletes: Vec<String> = server
+        .received()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path)
+        .collect();
+    assert!(!deletes.iter().any(|p| p == "/b/c"), "{deletes:?}");
+}
