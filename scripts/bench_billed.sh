@@ -74,6 +74,20 @@ for _ in $(seq 1 "$RUNS"); do
     run billed target/release/stratus inventory --config "$config" v --json --billed
     run one-listing target/release/stratus inventory --config "$config" v --json --concurrency 1
 done
+# The server's own cost of the two listings, through another client (boto3, once each):
+# what a versions listing costs SeaweedFS against an objects listing.
+"$PY" - "$BUCKET" > target/bench-billed.server <<'EOF'
+import os, sys, time, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["STRATUS_TEST_SEAWEED_ENDPOINT"],
+                  aws_access_key_id=os.environ["STRATUS_TEST_SEAWEED_ACCESS_KEY"],
+                  aws_secret_access_key=os.environ["STRATUS_TEST_SEAWEED_SECRET_KEY"],
+                  region_name="us-east-1")
+for op in ("list_objects_v2", "list_object_versions"):
+    start, pages = time.time(), 0
+    for _ in s3.get_paginator(op).paginate(Bucket=sys.argv[1]):
+        pages += 1
+    print(f"  boto3 {op:<21} {time.time() - start:6.2f} s  {pages} pages")
+EOF
 "$PY" - "$N" <<'EOF'
 import sys, json, statistics, collections
 times = collections.defaultdict(list)
@@ -92,3 +106,4 @@ extra = med["billed"] - med["plain"]
 print(f"  --billed costs {extra:.2f} s more: {extra / med['one-listing']:.2f}x one listing's time "
       f"(billed / plain {med['billed'] / med['plain']:.2f}x)")
 EOF
+cat target/bench-billed.server
