@@ -1065,7 +1065,15 @@ fn the_command_reads_a_report_and_diffs_two() {
             table.contains("By storage class:") && table.contains("GLACIER"),
             "{table}"
         );
-        assert!(table.contains("20 older versions"), "{table}");
+        // The report's noncurrent versions, in the section of what is billed and not
+        // listed.
+        assert!(
+            table.contains("Billed, not listed")
+                && table
+                    .lines()
+                    .any(|l| l.contains("noncurrent versions") && l.contains(" 20 ")),
+            "{table}"
+        );
         let json = run(&[
             "inventory",
             "--config",
