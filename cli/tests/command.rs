@@ -278,6 +278,7 @@ fn completions_and_the_man_page_cover_every_subcommand() {
         "status",
         "shard",
         "sign",
+        "cleanup",
         "config",
     ] {
         assert!(bash.contains(command), "completions lack {command}");
