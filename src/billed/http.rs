@@ -1,4 +1,5 @@
-//! What the providers' [`Billed`](super::Billed) share: a request sent with the store's
+//! What the providers' [`Billed`](super::Billed) (and the STS requests of a profile's
+//! `role_arn`) share: a request sent with the store's
 //! HTTP client, again after a failure the server may not repeat (5xx, 429, no answer),
 //! its answer read up to [`MAX_RESPONSE_BYTES`].
 
@@ -13,7 +14,7 @@ use std::time::Duration;
 const ATTEMPTS: u32 = 4;
 
 /// A provider's generic error.
-pub(super) fn generic(store: &'static str, message: String) -> object_store::Error {
+pub(crate) fn generic(store: &'static str, message: String) -> object_store::Error {
     object_store::Error::Generic {
         store,
         source: message.into(),
@@ -23,7 +24,7 @@ pub(super) fn generic(store: &'static str, message: String) -> object_store::Err
 /// Send the request `make` builds (built, and signed, anew for each attempt), up to
 /// [`ATTEMPTS`] times while the server fails or does not answer: the final status and
 /// body (at most [`MAX_RESPONSE_BYTES`]). `what` names the request in errors.
-pub(super) async fn send<F, Fut>(
+pub(crate) async fn send<F, Fut>(
     client: &HttpClient,
     what: &str,
     make: F,

@@ -28,7 +28,7 @@ use futures::TryStreamExt;
 #[cfg(feature = "gcp")]
 pub(crate) mod gcs;
 #[cfg(any(feature = "aws", feature = "gcp"))]
-mod http;
+pub(crate) mod http;
 #[cfg(feature = "aws")]
 pub(crate) mod s3;
 

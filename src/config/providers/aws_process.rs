@@ -36,11 +36,48 @@ pub(super) struct ProcessCredentials {
     profile: String,
     /// The program and its arguments.
     argv: Vec<String>,
-    cached: tokio::sync::Mutex<Option<Keys>>,
+    cached: Renewing,
 }
 
-/// Keys the program printed, and when they expire (never, without an `Expiration`).
-type Keys = (Arc<AwsCredential>, Option<DateTime<Utc>>);
+/// Keys, and when they expire (never, without an expiry).
+pub(super) type Keys = (AwsCredential, Option<DateTime<Utc>>);
+
+/// Keys kept until [`REFRESH_BEFORE`] ahead of their expiry, then fetched again; one
+/// caller fetches while the others wait for its answer.
+#[derive(Default)]
+pub(super) struct Renewing(tokio::sync::Mutex<Option<Kept>>);
+
+/// Keys as they are handed out, and when they expire.
+type Kept = (Arc<AwsCredential>, Option<DateTime<Utc>>);
+
+impl Renewing {
+    /// The kept keys while fresh, else those `fetch` gives (an error is `store`'s).
+    pub(super) async fn get<F>(
+        &self,
+        store: &'static str,
+        fetch: impl FnOnce() -> F,
+    ) -> object_store::Result<Arc<AwsCredential>>
+    where
+        F: std::future::Future<Output = Result<Keys, String>>,
+    {
+        let mut cached = self.0.lock().await;
+        if let Some((credential, expires)) = &*cached {
+            if fresh(*expires, Utc::now()) {
+                return Ok(Arc::clone(credential));
+            }
+        }
+        let (credential, expires) =
+            fetch()
+                .await
+                .map_err(|message| object_store::Error::Generic {
+                    store,
+                    source: message.into(),
+                })?;
+        let credential = Arc::new(credential);
+        *cached = Some((Arc::clone(&credential), expires));
+        Ok(credential)
+    }
+}
 
 impl std::fmt::Debug for ProcessCredentials {
     // The program's name only: its arguments may hold a token.
@@ -67,7 +104,7 @@ impl ProcessCredentials {
         Ok(Self {
             profile: profile.to_string(),
             argv,
-            cached: tokio::sync::Mutex::new(None),
+            cached: Renewing::default(),
         })
     }
 
@@ -81,7 +118,7 @@ impl ProcessCredentials {
     }
 
     /// Run the program once and read its answer.
-    async fn run(&self) -> Result<(AwsCredential, Option<DateTime<Utc>>), String> {
+    async fn run(&self) -> Result<Keys, String> {
         use tokio::io::AsyncReadExt;
         let mut child = tokio::process::Command::new(&self.argv[0])
             .args(&self.argv[1..])
@@ -132,7 +169,7 @@ impl ProcessCredentials {
 
 /// The program's answer: keys and their expiry. Errors say what is wrong and where,
 /// never a value.
-fn parse(output: &[u8]) -> Result<(AwsCredential, Option<DateTime<Utc>>), String> {
+fn parse(output: &[u8]) -> Result<Keys, String> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Answer {
@@ -194,23 +231,7 @@ impl CredentialProvider for ProcessCredentials {
     type Credential = AwsCredential;
 
     async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
-        // One run at a time: concurrent requests wait for the same answer.
-        let mut cached = self.cached.lock().await;
-        if let Some((credential, expires)) = &*cached {
-            if fresh(*expires, Utc::now()) {
-                return Ok(Arc::clone(credential));
-            }
-        }
-        let (credential, expires) =
-            self.run()
-                .await
-                .map_err(|message| object_store::Error::Generic {
-                    store: "S3",
-                    source: message.into(),
-                })?;
-        let credential = Arc::new(credential);
-        *cached = Some((Arc::clone(&credential), expires));
-        Ok(credential)
+        self.cached.get("S3", || self.run()).await
     }
 }
 

@@ -1,16 +1,20 @@
 //! The AWS shared files (`~/.aws/credentials`, `~/.aws/config`) for `s3` stores, read as
-//! the AWS CLI, boto3 and s5cmd read them: a profile's static keys and session token or its
-//! `credential_process` ([`super::aws_process`]), its region and its `endpoint_url`.
-//! object_store reads only the `AWS_*` variables, web identity and the metadata services.
+//! the AWS CLI, boto3 and s5cmd read them: a profile's static keys and session token, its
+//! `credential_process` ([`super::aws_process`]) or its `role_arn` ([`super::aws_role`]),
+//! its region and its `endpoint_url`. object_store reads only the `AWS_*` variables, web
+//! identity and the metadata services.
 //!
 //! Which profile: the store's `profile` key, else `AWS_PROFILE`, else `default`. Where:
 //! `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE`, else `~/.aws/credentials` and
 //! `~/.aws/config` (`[name]` in the first, `[profile name]` in the second, `[default]`
-//! in both). The credentials file wins where both give a key; as for the AWS CLI, static
-//! keys in the credentials file come before a `credential_process`, which comes before
-//! static keys in the config file. Profiles that take another identity (`role_arn`,
-//! `credential_source`, SSO, web identity) are refused by name, not passed over for the
-//! metadata service.
+//! in both). The credentials file wins where both give a key; as for the AWS CLI, a
+//! `role_arn` comes first, then static keys in the credentials file, then a
+//! `credential_process`, then static keys in the config file. A role is assumed with its
+//! `source_profile` (that profile's keys first, else its process, else its own role: a
+//! chain, cycles refused) or `credential_source = Environment`. Profiles that take
+//! another identity stratus does not take on (SSO, web identity in a profile, an MFA
+//! code, a role assumed with the metadata service's keys) are refused by name, not passed
+//! over for the metadata service.
 
 use crate::config::KeyError;
 use std::collections::HashMap;
@@ -29,9 +33,60 @@ pub(super) struct Profile {
     pub session_token: Option<String>,
     /// The command line that prints the keys, when the profile's keys come from one.
     pub credential_process: Option<String>,
+    /// The role the profile acts as (`role_arn`), when it names one: it comes before
+    /// the profile's own keys and process, as for the AWS CLI.
+    pub role: Option<Box<Role>>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
 }
+
+/// A profile's `role_arn`, assumed through STS ([`super::aws_role`]).
+pub(super) struct Role {
+    pub arn: String,
+    /// The credentials that ask for the role.
+    pub source: Source,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
+    pub duration_seconds: Option<u32>,
+}
+
+/// Where the credentials that assume a role come from.
+pub(super) enum Source {
+    /// `source_profile`: that profile's keys, its `credential_process`, or the role it
+    /// assumes in turn (a chain).
+    Profile(Profile),
+    /// `credential_source = Environment`: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN`.
+    Environment,
+}
+
+impl Profile {
+    /// Whether the profile gives static keys.
+    pub fn has_keys(&self) -> bool {
+        self.access_key_id.is_some()
+    }
+
+    /// The secrets this profile and the profiles its role is assumed with hold.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut all: Vec<String> = [&self.secret_access_key, &self.session_token]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        if let Some(Role {
+            source: Source::Profile(source),
+            ..
+        }) = self.role.as_deref()
+        {
+            all.extend(source.secrets());
+        }
+        all
+    }
+}
+
+/// Profiles a role's `source_profile` chain may pass through (the AWS CLI has no limit
+/// but refuses a cycle; a real chain is two or three long).
+const MAX_CHAIN: usize = 8;
 
 /// The profile the store's `profile` key (`named`) or the environment selects. `None`
 /// when none is named and no `default` profile exists; an error when a named one does not
@@ -61,106 +116,276 @@ fn load_with(
     };
     let credentials_path = path("AWS_SHARED_CREDENTIALS_FILE", "credentials");
     let config_path = path("AWS_CONFIG_FILE", "config");
-    let credentials = read(credentials_path.as_deref())?;
-    let config = read(config_path.as_deref())?;
-    let in_credentials = credentials.as_ref().and_then(|f| f.get(name.as_str()));
-    // `[profile NAME]` in the config file; `default` may also be written `[default]`.
-    let in_config = config.as_ref().and_then(|f| {
-        f.get(format!("profile {name}").as_str())
-            .or_else(|| f.get("default").filter(|_| name == "default"))
-    });
-    if in_credentials.is_none() && in_config.is_none() {
+    let files = Files {
+        credentials: read(credentials_path.as_deref())?,
+        config: read(config_path.as_deref())?,
+        credentials_path,
+        config_path,
+    };
+    if !files.has(&name) {
         if !asked {
             return Ok(None);
         }
-        let shown = |p: &Option<PathBuf>| {
-            p.as_ref()
-                .map_or("(no HOME)".to_string(), |p| p.display().to_string())
-        };
         let by = if named.is_some() {
             "this store's `profile`"
         } else {
             "AWS_PROFILE"
         };
-        return Err(KeyError::new(
+        return Err(files.missing(&name, by));
+    }
+    files.profile(&name, &[]).map(Some)
+}
+
+/// The two shared files, parsed (`None`: no such file), and where they are.
+struct Files {
+    credentials: Option<Sections>,
+    config: Option<Sections>,
+    credentials_path: Option<PathBuf>,
+    config_path: Option<PathBuf>,
+}
+
+/// A section's keys and values.
+type Section = HashMap<String, Option<String>>;
+
+impl Files {
+    /// Profile `name`'s section in the credentials file (`[name]`) and in the config file
+    /// (`[profile name]`; `default` may also be written `[default]`).
+    fn sections(&self, name: &str) -> (Option<&Section>, Option<&Section>) {
+        let in_credentials = self.credentials.as_ref().and_then(|f| f.get(name));
+        let in_config = self.config.as_ref().and_then(|f| {
+            f.get(format!("profile {name}").as_str())
+                .or_else(|| f.get("default").filter(|_| name == "default"))
+        });
+        (in_credentials, in_config)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        let (a, b) = self.sections(name);
+        a.is_some() || b.is_some()
+    }
+
+    /// "profile `name` (named by `by`) is in neither file".
+    fn missing(&self, name: &str, by: &str) -> KeyError {
+        let shown = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map_or("(no HOME)".to_string(), |p| p.display().to_string())
+        };
+        KeyError::new(
             "profile",
             format!(
                 "the AWS profile `{name}` ({by}) is in neither {} nor {}",
-                shown(&credentials_path),
-                shown(&config_path)
+                shown(&self.credentials_path),
+                shown(&self.config_path)
             ),
-        ));
+        )
     }
-    // The credentials file first: where both files give a key, its value is the one used.
-    let get = |key: &str| value(in_credentials, key).or_else(|| value(in_config, key));
-    // Keys and token are a set, taken from one file: the credentials file when its
-    // section has a key, else the config file (never a key from one and a token from the
-    // other).
-    let has_keys = |section: Option<&HashMap<String, Option<String>>>| {
-        value(section, "aws_access_key_id").is_some()
-            || value(section, "aws_secret_access_key").is_some()
-    };
-    let process = get("credential_process").filter(|_| !has_keys(in_credentials));
-    let keys_from = if has_keys(in_credentials) {
-        in_credentials
-    } else if process.is_some() {
-        None
-    } else {
-        in_config
-    };
-    let profile = Profile {
-        access_key_id: value(keys_from, "aws_access_key_id"),
-        secret_access_key: value(keys_from, "aws_secret_access_key"),
-        session_token: value(keys_from, "aws_session_token"),
-        credential_process: process,
-        region: get("region"),
-        endpoint_url: get("endpoint_url"),
-        name,
-    };
-    if profile.access_key_id.is_some() != profile.secret_access_key.is_some() {
-        return Err(KeyError::new(
-            "profile",
-            format!(
-                "the AWS profile `{}` gives only one of aws_access_key_id and \
-                 aws_secret_access_key (in one file: the AWS CLI takes them as a pair)",
-                profile.name
-            ),
-        ));
-    }
-    // What makes the AWS CLI run something for the keys, or act as another identity
-    // (a role assumed with the keys above): refused, with or without static keys.
-    let runs = ["role_arn", "credential_source", "web_identity_token_file"]
-        .into_iter()
-        .map(str::to_string)
-        .find(|key| get(key).is_some())
-        .or_else(|| {
-            [in_credentials, in_config]
+
+    /// Profile `name`, which exists; `chain`: the profiles whose role it is the source
+    /// of, nearest last.
+    fn profile(&self, name: &str, chain: &[&str]) -> Result<Profile, KeyError> {
+        let (in_credentials, in_config) = self.sections(name);
+        let problem = |message: String| {
+            KeyError::new("profile", format!("the AWS profile `{name}` {message}"))
+        };
+        // The credentials file first: where both files give a key, its value is the one used.
+        let get = |key: &str| value(in_credentials, key).or_else(|| value(in_config, key));
+        // Keys and token are a set, taken from one file: the credentials file when its
+        // section has a key, else the config file (never a key from one and a token from
+        // the other).
+        let has_keys = |section: Option<&Section>| {
+            value(section, "aws_access_key_id").is_some()
+                || value(section, "aws_secret_access_key").is_some()
+        };
+        let process = get("credential_process").filter(|_| !has_keys(in_credentials));
+        let keys_from = if has_keys(in_credentials) {
+            in_credentials
+        } else if process.is_some() {
+            None
+        } else {
+            in_config
+        };
+        let mut profile = Profile {
+            access_key_id: value(keys_from, "aws_access_key_id"),
+            secret_access_key: value(keys_from, "aws_secret_access_key"),
+            session_token: value(keys_from, "aws_session_token"),
+            credential_process: process,
+            role: None,
+            region: get("region"),
+            endpoint_url: get("endpoint_url"),
+            name: name.to_string(),
+        };
+        if profile.access_key_id.is_some() != profile.secret_access_key.is_some() {
+            return Err(problem(
+                "gives only one of aws_access_key_id and aws_secret_access_key (in one \
+                 file: the AWS CLI takes them as a pair)"
+                    .into(),
+            ));
+        }
+        // What makes the AWS CLI act as an identity stratus does not take on: refused,
+        // with or without static keys, not passed over for the metadata service.
+        let refused = ["web_identity_token_file", "mfa_serial"]
+            .into_iter()
+            .map(str::to_string)
+            .find(|key| get(key).is_some())
+            .or_else(|| {
+                [in_credentials, in_config]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|section| section.keys())
+                    .find(|key| key.to_ascii_lowercase().starts_with("sso_"))
+                    .map(|key| key.to_ascii_lowercase())
+            });
+        if let Some(key) = refused {
+            return Err(problem(format!(
+                "gets its credentials by `{key}`, which stratus does not do yet; export \
+                 them instead (`aws configure export-credentials --profile {name} --format \
+                 env`), or give a profile with static keys, a credential_process or a \
+                 role_arn"
+            )));
+        }
+        let Some(arn) = get("role_arn") else {
+            if let Some(key) = ["source_profile", "credential_source"]
                 .into_iter()
-                .flatten()
-                .flat_map(|section| section.keys())
-                .find(|key| key.to_ascii_lowercase().starts_with("sso_"))
-                .map(|key| key.to_ascii_lowercase())
-        });
-    if let Some(key) = runs {
-        return Err(KeyError::new(
-            "profile",
-            format!(
-                "the AWS profile `{}` gets its credentials by `{key}`, which stratus does \
-                 not do yet; export them instead (`aws configure export-credentials \
-                 --profile {} --format env`), or give a profile with static keys",
-                profile.name, profile.name
-            ),
-        ));
+                .find(|key| get(key).is_some())
+            {
+                return Err(problem(format!(
+                    "sets `{key}` without `role_arn`: it says where the keys that assume a \
+                     role come from, and no role is named"
+                )));
+            }
+            return Ok(profile);
+        };
+        if !arn.starts_with("arn:") || arn.len() > 2048 {
+            return Err(problem(
+                "has a `role_arn` that is not an ARN (expected arn:aws:iam::ACCOUNT:role/NAME)"
+                    .into(),
+            ));
+        }
+        let source = match (get("source_profile"), get("credential_source")) {
+            (Some(_), Some(_)) => {
+                return Err(problem(
+                    "sets both `source_profile` and `credential_source`: the AWS CLI takes \
+                     one of them"
+                        .into(),
+                ))
+            }
+            (None, None) => {
+                return Err(problem(
+                    "has a `role_arn` but neither `source_profile` nor `credential_source` \
+                     to assume it with"
+                        .into(),
+                ))
+            }
+            (None, Some(source)) => match source.as_str() {
+                "Environment" => Source::Environment,
+                "Ec2InstanceMetadata" | "EcsContainer" => {
+                    return Err(problem(format!(
+                        "assumes its role with `credential_source = {source}`, which \
+                         stratus does not do yet; use `source_profile`, or \
+                         `credential_source = Environment`"
+                    )))
+                }
+                _ => {
+                    return Err(problem(
+                        "has a `credential_source` that is none of Environment, \
+                         Ec2InstanceMetadata and EcsContainer"
+                            .into(),
+                    ))
+                }
+            },
+            (Some(source), None) if source == name => {
+                // Itself: the AWS CLI takes this profile's own keys to assume its role.
+                if !profile.has_keys() {
+                    return Err(problem(
+                        "is its own `source_profile` but has no keys to assume its role with"
+                            .into(),
+                    ));
+                }
+                let keys = Profile {
+                    name: profile.name.clone(),
+                    access_key_id: profile.access_key_id.clone(),
+                    secret_access_key: profile.secret_access_key.clone(),
+                    session_token: profile.session_token.clone(),
+                    ..Profile::default()
+                };
+                Source::Profile(keys)
+            }
+            (Some(source), None) => {
+                if chain.contains(&source.as_str()) {
+                    return Err(problem(format!(
+                        "takes part in a cycle of `source_profile`s ({} -> {name} -> {source})",
+                        chain.join(" -> ")
+                    )));
+                }
+                if chain.len() + 1 >= MAX_CHAIN {
+                    return Err(problem(format!(
+                        "is at the end of a chain of more than {MAX_CHAIN} roles"
+                    )));
+                }
+                if !self.has(&source) {
+                    return Err(self.missing(&source, &format!("the `source_profile` of `{name}`")));
+                }
+                let mut within: Vec<&str> = chain.to_vec();
+                within.push(name);
+                let mut source_profile = self.profile(&source, &within)?;
+                // As for the AWS CLI: a source profile's static keys come before its own
+                // role.
+                if source_profile.has_keys() {
+                    source_profile.role = None;
+                }
+                if !source_profile.has_keys()
+                    && source_profile.credential_process.is_none()
+                    && source_profile.role.is_none()
+                {
+                    return Err(problem(format!(
+                        "assumes its role with the profile `{source}`, which has no keys, \
+                         credential_process or role of its own"
+                    )));
+                }
+                Source::Profile(source_profile)
+            }
+        };
+        let duration_seconds = match get("duration_seconds") {
+            None => None,
+            Some(text) => match text.parse::<u32>() {
+                Ok(seconds) if (900..=43_200).contains(&seconds) => Some(seconds),
+                _ => {
+                    return Err(problem(
+                        "has a `duration_seconds` that is not a whole number from 900 to \
+                         43200 (STS's bounds)"
+                            .into(),
+                    ))
+                }
+            },
+        };
+        let session_name = get("role_session_name");
+        if let Some(session) = &session_name {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+            if !(2..=64).contains(&session.len()) || !session.chars().all(allowed) {
+                return Err(problem(
+                    "has a `role_session_name` that is not 2 to 64 of the characters STS \
+                     allows (letters, digits and +=,.@_-)"
+                        .into(),
+                ));
+            }
+        }
+        profile.role = Some(Box::new(Role {
+            arn,
+            source,
+            external_id: get("external_id"),
+            session_name,
+            duration_seconds,
+        }));
+        Ok(profile)
     }
-    Ok(Some(profile))
 }
 
 /// A file's sections: name (as written) to keys and values.
-type Sections = HashMap<String, HashMap<String, Option<String>>>;
+type Sections = HashMap<String, Section>;
 
 /// `key` of `section` (keys are matched without regard to case, as the AWS CLI does);
 /// `None` when absent or empty.
-fn value(section: Option<&HashMap<String, Option<String>>>, key: &str) -> Option<String> {
+fn value(section: Option<&Section>, key: &str) -> Option<String> {
     section?
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -398,21 +623,17 @@ mod tests {
     #[test]
     fn credential_sources_stratus_does_not_run_are_refused_by_name() {
         for (line, says) in [
-            (
-                "role_arn = arn:aws:iam::1:role/r\nsource_profile = default",
-                "role_arn",
-            ),
             ("sso_session = corp", "sso_session"),
-            (
-                "credential_process = /usr/bin/vault-helper\nrole_arn = arn:aws:iam::1:role/r",
-                "role_arn",
-            ),
-            // Static keys with a role: the AWS CLI would act as the role, not as the keys.
-            (
-                "aws_access_key_id = K\naws_secret_access_key = S\nrole_arn = arn:aws:iam::1:role/r",
-                "role_arn",
-            ),
             ("sso_account_id = 1\nsso_role_name = r", "sso_"),
+            (
+                "role_arn = arn:aws:iam::1:role/r\nweb_identity_token_file = /t",
+                "web_identity_token_file",
+            ),
+            (
+                "role_arn = arn:aws:iam::1:role/r\nsource_profile = x\nmfa_serial = arn:mfa\n\
+                 aws_access_key_id = K\naws_secret_access_key = S",
+                "mfa_serial",
+            ),
         ] {
             let (_dir, got) = load_from(
                 None,
@@ -428,6 +649,98 @@ mod tests {
                 err.message
             );
         }
+    }
+
+    /// Profile `x` of this config file, or the error's message.
+    fn role_of(config: &str, more: &[(&str, &str)]) -> Result<Profile, String> {
+        let (_dir, got) = load_from(Some("x"), None, Some(config), more);
+        got.map(Option::unwrap).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn a_role_is_assumed_with_its_source_profile_down_a_chain() {
+        let config = "[profile x]\nrole_arn = arn:aws:iam::1:role/top\nsource_profile = mid\n\
+                      external_id = ext-1\nrole_session_name = ops.run@host\n\
+                      duration_seconds = 900\nregion = eu-west-1\n\
+                      [profile mid]\nrole_arn = arn:aws:iam::1:role/mid\nsource_profile = base\n\
+                      [profile base]\ncredential_process = /bin/creds\n";
+        let x = role_of(config, &[]).unwrap();
+        let role = x.role.as_deref().unwrap();
+        assert_eq!(role.arn, "arn:aws:iam::1:role/top");
+        assert_eq!(role.external_id.as_deref(), Some("ext-1"));
+        assert_eq!(role.session_name.as_deref(), Some("ops.run@host"));
+        assert_eq!(role.duration_seconds, Some(900));
+        assert_eq!(x.region.as_deref(), Some("eu-west-1"));
+        let Source::Profile(mid) = &role.source else {
+            panic!("source")
+        };
+        let Source::Profile(base) = &mid.role.as_deref().unwrap().source else {
+            panic!("source")
+        };
+        assert_eq!(base.credential_process.as_deref(), Some("/bin/creds"));
+        // A source profile's own keys come before its role (as for the AWS CLI).
+        let keyed = config.replace(
+            "source_profile = base\n",
+            "source_profile = base\naws_access_key_id = MIDKEY\naws_secret_access_key = s\n",
+        );
+        let x = role_of(&keyed, &[]).unwrap();
+        let Source::Profile(mid) = &x.role.as_deref().unwrap().source else {
+            panic!("source")
+        };
+        assert!(mid.role.is_none() && mid.access_key_id.as_deref() == Some("MIDKEY"));
+        // Its own source: the profile's keys assume its role.
+        let own = "[profile x]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = x\n\
+                   aws_access_key_id = OWN\naws_secret_access_key = s3cr3tOWN\n";
+        let x = role_of(own, &[]).unwrap();
+        let Source::Profile(keys) = &x.role.as_deref().unwrap().source else {
+            panic!("source")
+        };
+        assert!(keys.role.is_none() && keys.access_key_id.as_deref() == Some("OWN"));
+        assert!(x.secrets().contains(&"s3cr3tOWN".to_string()));
+        let env =
+            "[profile x]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = Environment\n";
+        assert!(matches!(
+            role_of(env, &[]).unwrap().role.unwrap().source,
+            Source::Environment
+        ));
+    }
+
+    #[test]
+    fn a_role_that_cannot_be_assumed_is_an_error_naming_why() {
+        let role = "[profile x]\nrole_arn = arn:aws:iam::1:role/r\n";
+        for (config, says) in [
+            (role.to_string(), "neither `source_profile` nor `credential_source`"),
+            (format!("{role}source_profile = y\ncredential_source = Environment\n"), "both"),
+            (format!("{role}source_profile = nowhere\n"), "`nowhere` (the `source_profile` of `x`)"),
+            (format!("{role}source_profile = y\n[profile y]\nregion = us-east-1\n"), "no keys, credential_process or role"),
+            (format!("{role}source_profile = y\n[profile y]\nrole_arn = arn:aws:iam::1:role/y\nsource_profile = x\n"), "cycle"),
+            (format!("{role}source_profile = x\n"), "its own `source_profile` but has no keys"),
+            (format!("{role}credential_source = Ec2InstanceMetadata\n"), "does not do yet"),
+            (format!("{role}credential_source = Metadata\n"), "none of Environment"),
+            ("[profile x]\nrole_arn = r\nsource_profile = x\n".to_string(), "not an ARN"),
+            (format!("{role}credential_source = Environment\nduration_seconds = 60\n"), "900 to 43200"),
+            (format!("{role}credential_source = Environment\nrole_session_name = a b\n"), "role_session_name"),
+            ("[profile x]\nsource_profile = y\n".to_string(), "without `role_arn`"),
+        ] {
+            let message = role_of(&config, &[]).err().unwrap();
+            assert!(message.contains(says), "{config}: {message}");
+        }
+        // A chain longer than MAX_CHAIN.
+        let long: String = (0..MAX_CHAIN + 1)
+            .map(|i| {
+                let name = if i == 0 {
+                    "x".to_string()
+                } else {
+                    format!("p{i}")
+                };
+                format!(
+                    "[profile {name}]\nrole_arn = arn:aws:iam::1:role/r{i}\nsource_profile = p{}\n",
+                    i + 1
+                )
+            })
+            .collect();
+        let message = role_of(&long, &[]).err().unwrap();
+        assert!(message.contains("chain of more than"), "{message}");
     }
 
     #[test]

@@ -205,6 +205,8 @@ mod aws_metadata;
 mod aws_process;
 #[cfg(feature = "aws")]
 mod aws_profile;
+#[cfg(feature = "aws")]
+mod aws_role;
 mod azure_connection;
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 mod ca;

@@ -157,8 +157,7 @@ impl Provider for S3Config {
         let mut all = super::env_secrets("AWS_");
         #[cfg(feature = "aws")]
         if let Ok(Some(profile)) = super::aws_profile::load(self.profile.as_deref()) {
-            all.extend(profile.secret_access_key);
-            all.extend(profile.session_token);
+            all.extend(profile.secrets());
         }
         all
     }
@@ -191,20 +190,8 @@ impl Provider for S3Config {
         #[cfg(feature = "aws")]
         if let Ok(Some(profile)) = super::aws_profile::load(self.profile.as_deref()) {
             if self.profile.is_some() || !env_keys {
-                if let Some(command) = &profile.credential_process {
-                    let program = shlex::split(command)
-                        .and_then(|argv| argv.into_iter().next())
-                        .unwrap_or_default();
-                    return Some(format!(
-                        "AWS profile `{}`: its credential_process `{program}`",
-                        profile.name
-                    ));
-                }
-                if profile.access_key_id.is_some() {
-                    return Some(format!(
-                        "AWS profile `{}`: keys in the shared files",
-                        profile.name
-                    ));
+                if let Some(described) = super::aws_role::describe(&profile) {
+                    return Some(described);
                 }
             }
         }
@@ -462,7 +449,7 @@ impl S3Config {
         &self,
         builder: object_store::aws::AmazonS3Builder,
     ) -> Result<(object_store::aws::AmazonS3Builder, bool), KeyError> {
-        use object_store::aws::{AmazonS3ConfigKey as K, AwsCredential};
+        use object_store::aws::AmazonS3ConfigKey as K;
         if self.region.is_none() {
             for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
                 if let Some(region) = crate::config::env_value(var) {
@@ -514,26 +501,6 @@ impl S3Config {
         // A profile this store names beats the environment's keys (as `--profile` does
         // for the AWS CLI); `AWS_PROFILE` or `default` does not.
         let profile_keys = !store_keys && (self.profile.is_some() || !env_keys);
-        if let Some(command) = profile.credential_process.as_deref().filter(|_| profile_keys) {
-            let process = super::aws_process::ProcessCredentials::new(&profile.name, command)
-                .map_err(|message| KeyError::new("profile", message))?;
-            from_profile = true;
-            builder = builder.with_credentials(std::sync::Arc::new(process));
-        }
-        if let (Some(key_id), Some(secret_key)) =
-            (&profile.access_key_id, &profile.secret_access_key)
-        {
-            if profile_keys {
-                from_profile = true;
-                builder = builder.with_credentials(std::sync::Arc::new(
-                    object_store::StaticCredentialProvider::new(AwsCredential {
-                        key_id: key_id.clone(),
-                        secret_key: secret_key.clone(),
-                        token: profile.session_token.clone(),
-                    }),
-                ));
-            }
-        }
         let unset = |b: &object_store::aws::AmazonS3Builder, keys: &[K]| {
             keys.iter().all(|k| b.get_config_value(k).is_none())
         };
@@ -567,6 +534,41 @@ impl S3Config {
                     ));
                 }
                 builder = builder.with_endpoint(endpoint);
+            }
+        }
+        // Last, so that STS is asked in the region the store ends with.
+        if profile_keys {
+            let sts = || {
+                let region = builder
+                    .get_config_value(&K::Region)
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or_else(|| "us-east-1".into());
+                let endpoint = super::aws_role::sts_endpoint(
+                    &region,
+                    profile.endpoint_url.as_deref(),
+                    &|var| crate::config::env_value(var),
+                );
+                crate::config::endpoint_form(&endpoint).map_err(|message| {
+                    KeyError::new(
+                        "profile",
+                        format!("the STS endpoint for the AWS profile `{}` {message}", profile.name),
+                    )
+                })?;
+                use object_store::client::HttpConnector;
+                // The store's client options and authorities; not counted as its requests.
+                let options = super::client_options(|key| builder.get_config_value(&K::Client(key)));
+                let connector = super::ca::Trusting {
+                    authorities: super::ca::authorities(self.ca_file.as_deref(), &["AWS_CA_BUNDLE"])?,
+                    inner: object_store::client::ReqwestConnector {},
+                };
+                let client = connector.connect(&options).map_err(|e| {
+                    KeyError::new("profile", format!("the STS client cannot be made: {e}"))
+                })?;
+                Ok(std::sync::Arc::new(super::aws_role::Sts { client, endpoint, region }))
+            };
+            if let Some(provider) = super::aws_role::provider(&profile, &sts)? {
+                from_profile = true;
+                builder = builder.with_credentials(provider);
             }
         }
         Ok((builder, from_profile))
