@@ -1030,3 +1030,40 @@ fn key_ranges_only_where_the_server_lists_from_an_offset_in_order() {
     assert!(ranges("aws") && ranges("gcs") && ranges("mem"));
     assert!(!ranges("weed") && !ranges("sorted") && !ranges("disk") && !ranges("both"));
 }
+
+#[test]
+fn an_azure_credential_is_chosen_by_name_and_an_unknown_one_is_refused() {
+    let store = |credential: &str| {
+        format!(
+            "[stores.z]\nprovider = \"azure\"\ncontainer = \"c\"\naccount = \"acct\"\n\
+             access_key = \"a2V5\"\ncredential = \"{credential}\"\n"
+        )
+    };
+    for (credential, says) in [
+        ("cli", "az login, the Azure CLI"),
+        (
+            "managed-identity",
+            "managed identity, if the metadata service answers",
+        ),
+        ("auto", "the account key"),
+    ] {
+        let config = Config::from_toml(&store(credential), "test.toml", ".").unwrap();
+        let described = config.credentials("z").unwrap().unwrap();
+        assert!(described.contains(says), "{credential}: {described}");
+        // Built as object_store builds it (nothing is sent).
+        config.open("z").unwrap();
+    }
+    // Asked for, and its settings missing: object_store says which.
+    let config = Config::from_toml(&store("workload-identity"), "test.toml", ".").unwrap();
+    let err = config.open("z").err().unwrap().to_string();
+    assert!(err.contains("workload_identity"), "{err}");
+    let err = toml_error(&store("az-login"));
+    assert!(err.contains("store `z`, key `credential`"), "{err}");
+    assert!(err.contains("managed-identity"), "{err}");
+    // object_store's own key for it points at this one.
+    let err = toml_error(
+        "[stores.z]\nprovider = \"azure\"\ncontainer = \"c\"\naccount = \"acct\"\n\
+         options = { azure_credential_type = \"azure_cli\" }\n",
+    );
+    assert!(err.contains("`credential`"), "{err}");
+}

@@ -120,6 +120,7 @@
 //! | | `allow_http` | bool | |
 //! | | `ca_file` | path | as for `s3` (no variable) |
 //! | | `skip_signature` | bool | public containers |
+//! | | `credential` | string | which credential, when not the first the keys and environment give (`auto`): `cli` (az login), `managed-identity`, `workload-identity`, `client-secret`, `access-key`, `sas-token`, `bearer-token` |
 //! | | `options` | table | any other `AzureConfigKey`, e.g. `azure_client_id`, `azure_tenant_id`, `azure_use_azure_cli` |
 //! | | `retry` | table | as for `s3` |
 //! | `local` | `root` | path, **required** | folder; relative to the config file, `~/...` under `HOME` |
@@ -310,8 +311,8 @@ mod url_https;
 pub use self::member::{MemberStore, ReplicatedMember, ShardedMember};
 pub use self::options::{OptionValue, Options};
 pub use self::providers::{
-    AzureConfig, Flavor, GcsConfig, ListOrder, LocalConfig, MemoryConfig, ProviderConfig,
-    ReplicatedConfig, S3Config, ShardedConfig,
+    AzureConfig, AzureCredential, Flavor, GcsConfig, ListOrder, LocalConfig, MemoryConfig,
+    ProviderConfig, ReplicatedConfig, S3Config, ShardedConfig,
 };
 pub use self::registry::ConfigRegistry;
 pub use self::retry::RetrySettings;

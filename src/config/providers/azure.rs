@@ -19,6 +19,48 @@ pub(super) static ENTRY: Registration = Registration {
     keys: super::keys_of::<AzureConfig>,
 };
 
+/// Which credential an `azure` store uses (`credential = "..."`), as object_store's
+/// `azure_credential_type` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum AzureCredential {
+    /// The first the keys and the environment give, else managed identity.
+    Auto,
+    /// `access_key` (or a connection string's, or `AZURE_STORAGE_KEY`).
+    AccessKey,
+    /// `sas_token`.
+    SasToken,
+    /// `bearer_token`.
+    BearerToken,
+    /// A service principal's secret (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`,
+    /// `AZURE_CLIENT_SECRET`, or the `options` of those names).
+    ClientSecret,
+    /// Workload identity (`AZURE_FEDERATED_TOKEN_FILE`, as AKS sets it).
+    WorkloadIdentity,
+    /// The Azure CLI's login (`az login`).
+    Cli,
+    /// The managed identity of the VM, App Service or container (the metadata service).
+    ManagedIdentity,
+}
+
+impl AzureCredential {
+    /// object_store's name for it.
+    #[cfg_attr(not(feature = "azure"), allow(dead_code))]
+    fn object_store_name(self) -> &'static str {
+        match self {
+            AzureCredential::Auto => "auto",
+            AzureCredential::AccessKey => "access_key",
+            AzureCredential::SasToken => "sas_token",
+            AzureCredential::BearerToken => "bearer_token",
+            AzureCredential::ClientSecret => "client_secret",
+            AzureCredential::WorkloadIdentity => "workload_identity",
+            AzureCredential::Cli => "azure_cli",
+            AzureCredential::ManagedIdentity => "managed_identity",
+        }
+    }
+}
+
 /// An Azure Blob Storage container.
 ///
 /// With `use_emulator = true` the account and key default to Azurite's well-known
@@ -70,6 +112,11 @@ pub struct AzureConfig {
     /// Send unsigned requests (public containers).
     #[serde(default)]
     pub skip_signature: bool,
+    /// Which credential to use, when not the first the keys and the environment give
+    /// (`auto`, the default): `cli` (az login), `managed-identity`, `workload-identity`,
+    /// `client-secret`, `access-key`, `sas-token`, `bearer-token`.
+    #[serde(default)]
+    pub credential: Option<AzureCredential>,
     /// Further object_store options (`AzureConfigKey` names and aliases).
     #[serde(default)]
     pub options: Options,
@@ -153,8 +200,22 @@ impl Provider for AzureConfig {
                 .copied()
         }
         let option = |names: &[&str]| super::sets_option(&this.options, names);
+        let chosen = match this.credential {
+            Some(AzureCredential::AccessKey) => Some("the account key (`credential = \"access-key\"`)"),
+            Some(AzureCredential::SasToken) => Some("a SAS token (`credential = \"sas-token\"`)"),
+            Some(AzureCredential::BearerToken) => Some("a bearer token (`credential = \"bearer-token\"`)"),
+            Some(AzureCredential::ClientSecret) => Some("a service principal's secret (`credential = \"client-secret\"`)"),
+            Some(AzureCredential::WorkloadIdentity) => Some("workload identity (`credential = \"workload-identity\"`)"),
+            Some(AzureCredential::Cli) => Some("az login, the Azure CLI (`credential = \"cli\"`)"),
+            Some(AzureCredential::ManagedIdentity) => Some(
+                "managed identity, if the metadata service answers (`credential = \"managed-identity\"`)",
+            ),
+            Some(AzureCredential::Auto) | None => None,
+        };
         Some(if this.skip_signature {
             "none: requests are unsigned (skip_signature)".into()
+        } else if let Some(chosen) = chosen.filter(|_| !this.use_emulator) {
+            chosen.into()
         } else if this.use_emulator {
             "Azurite's development account".into()
         } else if this.bearer_token.is_some() {
@@ -389,8 +450,64 @@ impl AzureConfig {
             object_store::azure::MicrosoftAzureBuilder,
             [object_store::azure::AzureConfigKey::Endpoint],
             "AZURE_STORAGE_ENDPOINT or AZURE_ENDPOINT",
-            &[]
+            &[],
+            |builder| resolved.with_sources(builder)
         )
+    }
+
+    /// `builder`, and when its credential is managed identity (asked for, or nothing
+    /// else gives one), the metadata service tried once with a short budget first
+    /// ([`super::metadata`]).
+    #[cfg(feature = "azure")]
+    fn with_sources(
+        &self,
+        builder: object_store::azure::MicrosoftAzureBuilder,
+    ) -> Result<object_store::azure::MicrosoftAzureBuilder, KeyError> {
+        use object_store::azure::AzureConfigKey as K;
+        let value = |k: K| builder.get_config_value(&k).filter(|v| !v.is_empty());
+        let is_true = |k: K| value(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let managed = match value(K::CredentialType).as_deref() {
+            Some("managed_identity") => true,
+            None | Some("auto") => {
+                // object_store's order in `auto`: the first that is set wins; managed
+                // identity when none is.
+                let fabric = value(K::FabricTokenServiceUrl).is_some();
+                let has = |k: K| value(k).is_some();
+                let sourced = fabric
+                    || has(K::Token)
+                    || has(K::AccessKey)
+                    || (has(K::ClientId) && has(K::AuthorityId) && has(K::FederatedTokenFile))
+                    || (has(K::ClientId) && has(K::AuthorityId) && has(K::ClientSecret))
+                    || has(K::SasKey)
+                    || is_true(K::UseAzureCli);
+                !sourced
+            }
+            Some(_) => false,
+        };
+        if !managed || is_true(K::UseEmulator) || is_true(K::SkipSignature) {
+            return Ok(builder);
+        }
+        // object_store's own provider, found by a build that sends nothing; when the
+        // build fails, the real one says why.
+        let Ok(store) = builder.clone().build() else {
+            return Ok(builder);
+        };
+        let endpoint = value(K::MsiEndpoint)
+            .and_then(|url| url::Url::parse(&url).ok())
+            .map(|url| url[..url::Position::BeforePath].to_string())
+            .unwrap_or_else(|| "http://169.254.169.254".to_string());
+        let looked_at = "this store's keys, a connection string, the environment \
+                         (AZURE_STORAGE_KEY, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, \
+                         AZURE_STORAGE_SAS_TOKEN) or az login (`credential = \"cli\"`)"
+            .to_string();
+        Ok(builder.with_credentials(std::sync::Arc::new(
+            super::metadata::MetadataFirst::new(
+                std::sync::Arc::clone(store.credentials()),
+                super::metadata::Service::Azure,
+                endpoint,
+                looked_at,
+            ),
+        )))
     }
 
     /// A configuration for `container` with everything else at its default.
@@ -408,6 +525,7 @@ impl AzureConfig {
             allow_http: false,
             ca_file: None,
             skip_signature: false,
+            credential: None,
             options: Options::default(),
             retry: None,
         }
@@ -426,6 +544,7 @@ impl AzureConfig {
             K::UseEmulator => Some("use_emulator"),
             K::Endpoint => Some("endpoint"),
             K::SkipSignature => Some("skip_signature"),
+            K::CredentialType => Some("credential"),
             K::Client(C::AllowHttp) => Some("allow_http"),
             _ => None,
         })?;
@@ -445,6 +564,10 @@ impl AzureConfig {
             (K::SasKey, secret(&self.sas_token)),
             (K::Token, secret(&self.bearer_token)),
             (K::Endpoint, self.endpoint.clone()),
+            (
+                K::CredentialType,
+                self.credential.map(|c| c.object_store_name().to_string()),
+            ),
         ];
         keys.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
         Ok(keys)

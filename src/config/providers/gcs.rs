@@ -228,8 +228,64 @@ impl GcsConfig {
             object_store::gcp::GoogleCloudStorageBuilder,
             [object_store::gcp::GoogleConfigKey::BaseUrl],
             "GOOGLE_BASE_URL",
-            &[]
+            &[],
+            |builder| self.with_sources(builder)
         )
+    }
+
+    /// `builder`, and when nothing gives credentials but the metadata server (no key,
+    /// no credentials file, no gcloud application-default file), that server tried once
+    /// with a short budget first ([`super::metadata`]).
+    #[cfg(feature = "gcp")]
+    fn with_sources(
+        &self,
+        builder: object_store::gcp::GoogleCloudStorageBuilder,
+    ) -> Result<object_store::gcp::GoogleCloudStorageBuilder, KeyError> {
+        use object_store::gcp::GoogleConfigKey as K;
+        let set = |k: &K| builder.get_config_value(k).is_some_and(|v| !v.is_empty());
+        let unsigned = builder.get_config_value(&K::SkipSignature).as_deref() == Some("true");
+        // Where object_store looks for `gcloud auth application-default login`'s file.
+        let gcloud_file = match cfg!(windows) {
+            true => std::env::var_os("APPDATA")
+                .map(|home| PathBuf::from(home).join("gcloud/application_default_credentials.json")),
+            false => std::env::var_os("HOME").map(|home| {
+                PathBuf::from(home).join(".config/gcloud/application_default_credentials.json")
+            }),
+        };
+        let sourced = [K::ServiceAccount, K::ServiceAccountKey, K::ApplicationCredentials]
+            .iter()
+            .any(set)
+            || gcloud_file.is_some_and(|file| file.exists());
+        if sourced || unsigned {
+            return Ok(builder);
+        }
+        // object_store's own provider (the metadata server's), found by a build that
+        // sends nothing; when the build fails, the real one says why.
+        let Ok(store) = builder.clone().build() else {
+            return Ok(builder);
+        };
+        // object_store asks GCE_METADATA_HOST (else metadata.google.internal), then
+        // GCE_METADATA_IP (else 169.254.169.254): the address is tried, the name needs DNS.
+        let endpoint = match crate::config::env_value("GCE_METADATA_HOST") {
+            Some(host) => format!("http://{host}"),
+            None => format!(
+                "http://{}",
+                crate::config::env_value("GCE_METADATA_IP")
+                    .unwrap_or_else(|| "169.254.169.254".into())
+            ),
+        };
+        let looked_at = "this store's keys and files, the environment \
+                         (GOOGLE_SERVICE_ACCOUNT*, GOOGLE_APPLICATION_CREDENTIALS) or gcloud's \
+                         application-default file"
+            .to_string();
+        Ok(builder.with_credentials(std::sync::Arc::new(
+            super::metadata::MetadataFirst::new(
+                std::sync::Arc::clone(store.credentials()),
+                super::metadata::Service::Google,
+                endpoint,
+                looked_at,
+            ),
+        )))
     }
 
     /// The generations of this store's bucket ([`crate::billed`]): the client's own
@@ -252,7 +308,7 @@ impl GcsConfig {
                 [K::BaseUrl],
                 "GOOGLE_BASE_URL",
                 &[],
-                Ok::<_, KeyError>
+                |builder| self.with_sources(builder)
             ))
         })()?;
         let options = super::client_options(|key| builder.get_config_value(&K::Client(key)));

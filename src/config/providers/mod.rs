@@ -200,8 +200,6 @@ fn client_options(
 }
 
 #[cfg(feature = "aws")]
-mod aws_metadata;
-#[cfg(feature = "aws")]
 mod aws_process;
 #[cfg(feature = "aws")]
 mod aws_profile;
@@ -210,9 +208,12 @@ mod aws_role;
 mod azure_connection;
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 mod ca;
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+mod metadata;
 mod s3_flavor;
 
 // Types a provider defines besides its config, re-exported beside it.
+pub use self::azure::AzureCredential;
 pub use self::s3::ListOrder;
 pub use self::s3_flavor::Flavor;
 

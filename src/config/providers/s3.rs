@@ -397,7 +397,7 @@ impl S3Config {
 
     /// `builder` with what the AWS profile gives ([`Self::with_profile`]) and, when no
     /// credential source is left but the instance metadata service, that service tried
-    /// once with a short budget first ([`super::aws_metadata`]).
+    /// once with a short budget first ([`super::metadata`]).
     #[cfg(feature = "aws")]
     fn with_sources(
         &self,
@@ -430,8 +430,9 @@ impl S3Config {
                  AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_CREDENTIALS_*) or {files}"
             );
             builder = builder.with_credentials(std::sync::Arc::new(
-                super::aws_metadata::MetadataFirst::new(
+                super::metadata::MetadataFirst::new(
                     std::sync::Arc::clone(store.credentials()),
+                    super::metadata::Service::Aws,
                     endpoint,
                     looked_at,
                 ),
