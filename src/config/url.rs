@@ -169,7 +169,6 @@ fn schemes() -> String {
 /// The provider's table with what the URL's host and path say, as its [`UrlForm`] reads.
 fn location(entry: &Registration, url: &::url::Url) -> Result<Map<String, Value>, KeyError> {
     let host = url.host_str().unwrap_or_default();
-    let path = url_prefix(url)?;
     let mut table = Map::new();
     table.insert("provider".into(), entry.name.into());
     match entry.url {
@@ -192,23 +191,13 @@ fn location(entry: &Registration, url: &::url::Url) -> Result<Map<String, Value>
                 ));
             }
             table.insert(field.into(), host.into());
-            table.insert("prefix".into(), path.as_ref().into());
+            table.insert("prefix".into(), url_prefix(url)?.as_ref().into());
         }
         UrlForm::Root(field) => {
-            if !host.is_empty() {
-                return Err(KeyError::new(
-                    field,
-                    format!(
-                        "{}:// URLs take an absolute path: {}:///path/to/folder",
-                        url.scheme(),
-                        url.scheme()
-                    ),
-                ));
-            }
-            // The path is the root folder, not a prefix.
-            table.insert(field.into(), format!("/{path}").into());
+            table.insert(field.into(), file_root(url, field)?.into());
         }
         UrlForm::Prefix => {
+            let path = url_prefix(url)?;
             table.insert(
                 "prefix".into(),
                 format!("{host}/{path}").trim_matches('/').into(),
@@ -217,6 +206,65 @@ fn location(entry: &Registration, url: &::url::Url) -> Result<Map<String, Value>
         UrlForm::None => unreachable!("a provider without URLs has no scheme"),
     }
     Ok(table)
+}
+
+/// The folder of a `file://` URL, as this system writes paths (`Url::to_file_path`):
+/// `file:///srv/data` on Unix; `file:///C:/data` (`C:\data`) and `file://server/share/d`
+/// (`\\server\share\d`) on Windows. A host, or a drive letter, on another system is
+/// refused by name rather than read as a folder under `/`.
+fn file_root(url: &::url::Url, field: &str) -> Result<String, KeyError> {
+    let scheme = url.scheme();
+    if url.fragment().is_some() {
+        return Err(KeyError::new(
+            field,
+            "the URL has a fragment (`#...`): write a `#` in a folder name as `%23`",
+        ));
+    }
+    let host = url.host_str().unwrap_or_default();
+    if !host.is_empty() && !cfg!(windows) {
+        return Err(KeyError::new(
+            field,
+            format!("{scheme}:// URLs take an absolute path: {scheme}:///path/to/folder"),
+        ));
+    }
+    let drive = |path: &str| {
+        let bytes = path.as_bytes();
+        bytes.len() >= 3
+            && bytes[0] == b'/'
+            && bytes[1].is_ascii_alphabetic()
+            && bytes[2] == b':'
+            && bytes.get(3).is_none_or(|b| *b == b'/')
+    };
+    if !cfg!(windows) && drive(url.path()) {
+        return Err(KeyError::new(
+            field,
+            format!(
+                "{scheme}:///{}:/... is a Windows path; on this system write \
+                 {scheme}:///path/to/folder",
+                &url.path()[1..2]
+            ),
+        ));
+    }
+    let path = url.to_file_path().map_err(|()| {
+        KeyError::new(
+            field,
+            format!(
+                "the URL's path is not a folder of this system: write {scheme}:///path/to/folder"
+            ),
+        )
+    })?;
+    let path = path.into_os_string().into_string().map_err(|_| {
+        KeyError::new(
+            field,
+            "the URL's path is not UTF-8 (its escapes decode to other bytes)",
+        )
+    })?;
+    // `file:///data/` and `file:///data` are one folder.
+    let trimmed = path.trim_end_matches(['/', '\\']);
+    Ok(match trimmed.is_empty() || trimmed.ends_with(':') {
+        true => path,
+        false => trimmed.to_string(),
+    })
 }
 
 /// The query's parameters: a key of the provider's table goes there, anything else to
@@ -438,6 +486,30 @@ mod tests {
             err.contains("`name:password@` part") && !err.contains("hunter2"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn file_urls_are_paths_of_this_system() {
+        let root = |url: &str| parse_url(url).map_err(|e| e.to_string());
+        let local = |path: &str| Ok(StoreConfig::from(LocalConfig::new(path)));
+        #[cfg(unix)]
+        {
+            assert_eq!(root("file:///srv/data/"), local("/srv/data"));
+            assert_eq!(root("file:///"), local("/"));
+            assert_eq!(root("file:///a%23b"), local("/a#b"));
+            let err = root("file:///C:/data").unwrap_err();
+            assert!(err.contains("is a Windows path"), "{err}");
+            let err = root("file://server/share/d").unwrap_err();
+            assert!(err.contains("file:///path/to/folder"), "{err}");
+            let err = root("file:///%FF").unwrap_err();
+            assert!(err.contains("not UTF-8"), "{err}");
+        }
+        #[cfg(windows)]
+        {
+            assert_eq!(root("file:///C:/data/"), local("C:\\data"));
+            assert_eq!(root("file://server/share/d"), local("\\\\server\\share\\d"));
+        }
+        assert!(root("file:///a#b").unwrap_err().contains("fragment"));
     }
 
     #[test]
