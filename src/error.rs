@@ -312,6 +312,18 @@ impl Error {
         full_chain(self)
     }
 
+    /// Whether this is S3's answer for a bucket of another region (a redirect without
+    /// a location; object_store drops the header that names the region:
+    /// [`StoreConfig::bucket_region`](crate::config::StoreConfig::bucket_region) asks it).
+    pub fn is_region_redirect(&self) -> bool {
+        match self {
+            Error::Listing { source, .. } | Error::Store { source, .. } => {
+                error_chain(source.as_ref()).contains("redirect without LOCATION")
+            }
+            _ => false,
+        }
+    }
+
     /// What to check, for the failures people meet first: a wrong bucket or container,
     /// refused credentials, an endpoint that does not answer. `None` when there is
     /// nothing better to say than the error itself.
@@ -339,7 +351,7 @@ impl Error {
         };
         // S3 answers a request for a bucket of another region with a redirect that names
         // no location (object_store's words: "Received redirect without LOCATION").
-        if error_chain(source).contains("redirect without LOCATION") {
+        if self.is_region_redirect() {
             return Some(
                 "the bucket is in another region: set `region` to the bucket's \
                  (`aws s3api get-bucket-location --bucket NAME` tells it)",

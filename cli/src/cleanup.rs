@@ -42,7 +42,7 @@ fn parse_age(text: &str) -> Result<Duration, String> {
 
 /// `stratus cleanup uploads`.
 pub async fn uploads(context: &Context, args: &UploadsArgs) -> Outcome {
-    let opened = crate::inventory::open(context, args.store.as_deref(), true)?;
+    let opened = crate::inventory::open(context, args.store.as_deref(), true).await?;
     let billed = opened.billed.expect("asked for");
     let prefix = stratus::key::parse_prefix(&args.prefix)?;
     let prefix = match prefix.as_ref() {

@@ -5,6 +5,7 @@ use crate::finish::{Failure, Outcome};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use stratus::billed::Billed;
+use stratus::config::{ProviderConfig, StoreConfig};
 use stratus::object_store::ObjectStore;
 use stratus::requests::Requests;
 use stratus::text::terminal;
@@ -27,6 +28,9 @@ pub enum Command {
 pub struct Context {
     flag: Option<PathBuf>,
     books: Mutex<Vec<Requests>>,
+    /// The `s3` stores the command loaded or parsed, by the name the user gave: where a
+    /// redirect from a bucket of another region is explained.
+    s3: Mutex<Vec<(String, StoreConfig)>>,
 }
 
 impl Context {
@@ -34,11 +38,46 @@ impl Context {
         Self {
             flag,
             books: Mutex::new(Vec::new()),
+            s3: Mutex::new(Vec::new()),
         }
     }
 
     fn keep(&self, book: &Requests) {
         self.books.lock().expect("request books").push(book.clone());
+    }
+
+    /// Remember `store` (named `name`) if it is an `s3` store.
+    fn remember(&self, name: &str, store: &StoreConfig) {
+        if matches!(store.kind, ProviderConfig::S3(_)) {
+            let mut known = self.s3.lock().expect("s3 stores");
+            known.retain(|(n, _)| n != name);
+            known.push((name.to_string(), store.clone()));
+        }
+    }
+
+    /// For a failure that is S3's redirect from a bucket of another region: a line per
+    /// `s3` store the command used whose bucket S3 says is elsewhere than its `region`
+    /// (one HEAD each, not counted: the summary is printed already).
+    pub async fn wrong_regions(&self) -> Vec<String> {
+        let known = self.s3.lock().expect("s3 stores").clone();
+        let mut lines = Vec::new();
+        for (name, store) in known {
+            let ProviderConfig::S3(s3) = &store.kind else {
+                continue;
+            };
+            let Ok(Some(actual)) = store.bucket_region(&Requests::new()).await else {
+                continue;
+            };
+            let said = s3.region.as_deref().unwrap_or("us-east-1");
+            if actual != said {
+                lines.push(format!(
+                    "store `{}`: bucket `{}` is in {actual}, not {said}: set `region = \"{actual}\"`",
+                    terminal(&name),
+                    terminal(&s3.bucket)
+                ));
+            }
+        }
+        lines
     }
 
     /// A line per store that sent requests (and their cost, where the config gives
@@ -49,19 +88,25 @@ impl Context {
     }
 
     /// The store at `url` (`s3://bucket/prefix`, `file:///data`), its requests counted.
-    pub fn open_url(&self, url: &str) -> Result<Arc<dyn ObjectStore>, Failure> {
-        Ok(self.open_url_billed(url, false)?.0)
+    pub async fn open_url(&self, url: &str) -> Result<Arc<dyn ObjectStore>, Failure> {
+        Ok(self.open_url_billed(url, false).await?.0)
     }
 
     /// [`Self::open_url`], and when `billed`, what lists the store's versions and
     /// unfinished uploads (its requests counted with the store's).
-    pub fn open_url_billed(
+    pub async fn open_url_billed(
         &self,
         url: &str,
         billed: bool,
     ) -> Result<(Arc<dyn ObjectStore>, Option<BilledLister>), Failure> {
         let book = Requests::new();
-        let config = stratus::config::parse_url(url)?;
+        let mut config = stratus::config::parse_url(url)?;
+        // The title leaves the query out: it may carry keys.
+        let shown = url.split(['?', '#']).next().unwrap_or_default();
+        if let Some(region) = config.resolve_region(&book).await? {
+            note_region(shown, &region);
+        }
+        self.remember(shown, &config);
         let store = config.build_counted(&book)?;
         let billed = match billed {
             true => Some(config.billed_counted(&book)?),
@@ -98,8 +143,32 @@ impl Context {
         let path = self.path()?;
         let config = Config::load(&path)?;
         self.keep(config.requests());
+        for name in config.names() {
+            self.remember(name, config.get(name)?);
+        }
         Ok((config, path.display().to_string()))
     }
+
+    /// [`Self::load`], every `s3` store that nothing gives a region given its bucket's
+    /// (one HEAD each, counted as the store's: [`Config::resolve_regions`]), with a note
+    /// on standard error for each.
+    pub async fn load_resolved(&self) -> Result<(Config, String), Failure> {
+        let (mut config, path) = self.load()?;
+        for (name, region) in config.resolve_regions().await? {
+            note_region(&name, &region);
+            self.remember(&name, config.get(&name)?);
+        }
+        Ok((config, path))
+    }
+}
+
+/// The note a store whose region was asked of S3 gets.
+fn note_region(name: &str, region: &str) {
+    eprintln!(
+        "note: store `{}`: its bucket is in {region} (S3 said so; set `region = \"{region}\"` \
+         to spare the request)",
+        terminal(name)
+    );
 }
 
 /// The platform's config file, as the docs name it.

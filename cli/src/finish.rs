@@ -31,8 +31,9 @@ pub type Outcome = Result<(), Failure>;
 /// Print `result`'s error (its brief form, its advice, and with `verbose` the full
 /// error), every part made safe for a terminal, and return the process's exit code.
 /// `requests`: a line per store that sent requests, with their cost where the
-/// configuration gives `prices` (`Context::requests`).
-pub fn finish(result: Outcome, verbose: bool, requests: &[String]) -> ExitCode {
+/// configuration gives `prices` (`Context::requests`); `notes`: what was found out about
+/// a stratus error (`Context::wrong_regions`), shown instead of its advice.
+pub fn finish(result: Outcome, verbose: bool, requests: &[String], notes: &[String]) -> ExitCode {
     // The HTTP requests each cloud store sent (retries included), and their cost; on
     // stderr, so that a JSON report stays alone on stdout.
     for line in requests {
@@ -42,7 +43,10 @@ pub fn finish(result: Outcome, verbose: bool, requests: &[String]) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Stratus(e)) => {
             eprintln!("error: {}", e.brief());
-            if let Some(advice) = e.advice() {
+            for note in notes {
+                eprintln!("  → {}", stratus::text::terminal(note));
+            }
+            if let Some(advice) = e.advice().filter(|_| notes.is_empty()) {
                 eprintln!("  → {}", stratus::text::terminal(advice));
             }
             if verbose {

@@ -200,7 +200,7 @@ pub(crate) struct Opened {
 
 /// The store `store` names (a URL, a name in the config file, or the file's default),
 /// and with `billed` what lists its versions and unfinished uploads.
-pub(crate) fn open(
+pub(crate) async fn open(
     context: &Context,
     store: Option<&str>,
     billed: bool,
@@ -208,7 +208,7 @@ pub(crate) fn open(
     match store {
         // The title leaves the query out: it may carry keys (`?secret_access_key=...`).
         Some(url) if url.contains("://") => {
-            let (store, billed) = context.open_url_billed(url, billed)?;
+            let (store, billed) = context.open_url_billed(url, billed).await?;
             Ok(Opened {
                 store,
                 name: url.split(['?', '#']).next().unwrap_or_default().to_string(),
@@ -218,7 +218,7 @@ pub(crate) fn open(
             })
         }
         name => {
-            let (config, path) = context.load()?;
+            let (config, path) = context.load_resolved().await?;
             let name = match name {
                 Some(name) => name,
                 None => config.default_name()?,
@@ -291,7 +291,7 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
         key_ranges,
         billed,
         prices,
-    } = open(context, args.store.as_deref(), args.billed)?;
+    } = open(context, args.store.as_deref(), args.billed).await?;
     let prefix = stratus::key::parse_prefix(&args.prefix)?;
     let mut options = ScanOptions::default()
         .with_key_ranges(key_ranges)
@@ -405,10 +405,10 @@ async fn export(
 ) -> Result<Report, Failure> {
     use stratus::inventory::export::{export, ExportOptions};
     let (dest_store, dest_prefix) = if dest.contains("://") {
-        (context.open_url(dest)?, None)
+        (context.open_url(dest).await?, None)
     } else {
         let (name, under) = dest.split_once(':').unwrap_or((dest, ""));
-        let (config, _) = context.load()?;
+        let (config, _) = context.load_resolved().await?;
         (config.open(name)?, Some(stratus::key::parse_prefix(under)?))
     };
     let (report, written) = export(

@@ -125,7 +125,12 @@ async fn main() -> ExitCode {
             };
         }
     };
-    finish::finish(result, cli.verbose, &context.requests())
+    // S3's redirect from a bucket of another region names none: ask where the buckets are.
+    let notes = match &result {
+        Err(finish::Failure::Stratus(e)) if e.is_region_redirect() => context.wrong_regions().await,
+        _ => Vec::new(),
+    };
+    finish::finish(result, cli.verbose, &context.requests(), &notes)
 }
 
 #[cfg(test)]

@@ -94,21 +94,21 @@ pub struct StatusArgs {
 /// `stratus sync`.
 pub async fn run_sync(context: &Context, args: &SyncArgs) -> Outcome {
     let options = options(&args.common)?.with_delete(args.delete);
-    let (config, _) = context.load()?;
+    let (config, _) = context.load_resolved().await?;
     Ok(sync(&config, &args.src, &args.dst, &args.common, options).await?)
 }
 
 /// `stratus verify`.
 pub async fn run_verify(context: &Context, args: &VerifyArgs) -> Outcome {
     let options = options(&args.common)?;
-    let (config, _) = context.load()?;
+    let (config, _) = context.load_resolved().await?;
     Ok(verify(&config, &args.a, &args.b, options).await?)
 }
 
 /// `stratus repair`.
 pub async fn run_repair(context: &Context, args: &RepairArgs) -> Outcome {
     let options = options(&args.common)?;
-    let (config, _) = context.load()?;
+    let (config, _) = context.load_resolved().await?;
     Ok(repair(&config, &args.store, args.recorded, &args.common, options).await?)
 }
 

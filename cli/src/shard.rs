@@ -73,7 +73,7 @@ pub enum PreferArg {
 
 /// `stratus shard ...`.
 pub async fn run(context: &Context, command: &Command) -> Outcome {
-    let (config, _) = context.load()?;
+    let (config, _) = context.load_resolved().await?;
     match command {
         Command::Locate { store, keys } => Ok(locate(&config.open_sharded(store)?, keys)?),
         Command::Plan { store } => {

@@ -30,7 +30,7 @@ enum Verb {
 
 /// `stratus sign`.
 pub async fn run(context: &Context, args: &Args) -> Outcome {
-    let (config, _) = context.load()?;
+    let (config, _) = context.load_resolved().await?;
     let signer = config.signer(&args.store)?;
     let method = match args.method {
         Verb::Get => Method::GET,

@@ -616,8 +616,263 @@ fn a_bucket_in_another_region_is_said_so() {
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The redirect names no region; a HEAD of the bucket does, and the error says it.
     assert!(
-        stderr.contains("the bucket is in another region"),
+        stderr.contains(
+            "store `s`: bucket `b` is in eu-west-1, not us-east-1: set `region = \"eu-west-1\"`"
+        ),
+        "{stderr}"
+    );
+}
+
+/// A store of real AWS that nothing gives a region: its bucket's region is asked of S3
+/// (one HEAD) and used. AWS is played by a proxy on 127.0.0.1 that every HTTPS request
+/// goes through (`HTTPS_PROXY`), presenting certificates of a private CA (`ca_file`) for
+/// the S3 host names: the bucket answers from eu-west-1 and redirects from anywhere else.
+#[test]
+fn a_bucket_of_aws_is_found_in_its_region_and_a_wrong_region_is_named() {
+    const AWS: &str = r#"
+import socket, ssl, sys, threading
+port, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], open(sys.argv[4], "a")
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+LISTING = ('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult '
+    'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>some-bucket</Name><Prefix></Prefix>'
+    '<KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated><Contents>'
+    '<Key>k</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>"x"</ETag>'
+    '<Size>3</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>')
+REDIRECT = ('<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to '
+    'access must be addressed using the specified endpoint.</Message></Error>')
+def serve(conn):
+    f = conn.makefile("rb")
+    host = f.readline().split()[1].decode().split(":")[0]
+    while f.readline() not in (b"\r\n", b""):
+        pass
+    conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    tls = ctx.wrap_socket(conn, server_side=True)
+    r = tls.makefile("rb")
+    while True:
+        line = r.readline()
+        if not line:
+            break
+        length = 0
+        while True:
+            h = r.readline()
+            if h in (b"\r\n", b""):
+                break
+            name, _, value = h.decode().partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        r.read(length)
+        method, path = line.decode().split()[:2]
+        log.write(f"{method} {host} {path}\n")
+        log.flush()
+        status, body = ("200 OK", LISTING) if ".eu-west-1." in host else ("301 Moved Permanently", REDIRECT)
+        body = b"" if method == "HEAD" else body.encode()
+        tls.sendall((f"HTTP/1.1 {status}\r\nx-amz-bucket-region: eu-west-1\r\n"
+            f"Content-Type: application/xml\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+    tls.close()
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(16)
+while True:
+    conn, _ = srv.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let names = [
+        "*.us-east-1.amazonaws.com",
+        "*.eu-west-1.amazonaws.com",
+        "*.s3.amazonaws.com",
+        "*.s3.us-east-1.amazonaws.com",
+        "*.s3.eu-west-1.amazonaws.com",
+    ];
+    let san: Vec<String> = names.iter().map(|n| format!("DNS:{n}")).collect();
+    let made = openssl(
+        dir.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=stratus test CA",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+        ],
+    ) && openssl(
+        dir.path(),
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=s3.amazonaws.com",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "server.csr",
+        ],
+    ) && std::fs::write(
+        dir.path().join("san.ext"),
+        format!("subjectAltName={}\n", san.join(",")),
+    )
+    .is_ok()
+        && openssl(
+            dir.path(),
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                "san.ext",
+                "-out",
+                "cert.pem",
+            ],
+        );
+    if !made {
+        eprintln!("SKIPPED: openssl could not make a CA and a certificate");
+        return;
+    }
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let log = dir.path().join("requests.log");
+    let Ok(mut server) = Command::new("python3")
+        .args(["-c", AWS, &port.to_string()])
+        .arg(dir.path().join("cert.pem"))
+        .arg(dir.path().join("key.pem"))
+        .arg(&log)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        eprintln!("SKIPPED: no python3 to play AWS");
+        return;
+    };
+    let listening = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let keys = "access_key_id = \"AKIAEXAMPLE\"\nsecret_access_key = \"otherSecretValue123\"\n";
+    let stores = dir.path().join("stores.toml");
+    std::fs::write(
+        &stores,
+        format!(
+            "[stores.aws]\nprovider = \"s3\"\nbucket = \"some-bucket\"\nca_file = \"ca.pem\"\n{keys}\
+             retry = {{ max_retries = 0 }}\n\
+             [stores.pinned]\nprovider = \"s3\"\nbucket = \"some-bucket\"\nca_file = \"ca.pem\"\n{keys}\
+             region = \"us-east-1\"\nretry = {{ max_retries = 0 }}\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str], env: &[(&str, &Path)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stratus"));
+        command
+            .args(args)
+            .env("HOME", dir.path())
+            .env("HTTPS_PROXY", format!("http://127.0.0.1:{port}"));
+        for var in [
+            "STRATUS_CONFIG",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_PROFILE",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_CA_BUNDLE",
+            "NO_PROXY",
+            "no_proxy",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+        ] {
+            command.env_remove(var);
+        }
+        for (var, value) in env {
+            command.env(var, value);
+        }
+        let out = command.output().unwrap();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let config = stores.to_str().unwrap();
+    let found = run(&["inventory", "aws", "--json", "--config", config], &[]);
+    let pinned = run(&["inventory", "pinned", "--config", config], &[]);
+    let ca = dir.path().join("ca.pem");
+    let url = {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stratus"));
+        command
+            .args(["inventory", "s3://some-bucket/", "--json"])
+            .env("HOME", dir.path())
+            .env("HTTPS_PROXY", format!("http://127.0.0.1:{port}"))
+            .env("AWS_CA_BUNDLE", &ca)
+            .env("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "otherSecretValue123");
+        for var in [
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_PROFILE",
+            "AWS_ENDPOINT_URL",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
+            command.env_remove(var);
+        }
+        let out = command.output().unwrap();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(listening, "the AWS stand-in did not start");
+    let requests = std::fs::read_to_string(&log).unwrap_or_default();
+
+    let (code, stdout, stderr) = found;
+    assert_eq!(code, Some(0), "{stderr}\n{requests}");
+    assert!(stdout.contains("\"objects\": 1"), "{stdout}");
+    assert!(
+        stderr.contains("store `aws`: its bucket is in eu-west-1 (S3 said so"),
+        "{stderr}"
+    );
+    // One HEAD, booked as the store's; the listing went to eu-west-1.
+    assert!(stderr.contains("1 HEAD"), "{stderr}");
+    assert!(
+        requests.contains("HEAD s3.us-east-1.amazonaws.com /some-bucket\n")
+            && requests.contains("GET s3.eu-west-1.amazonaws.com /some-bucket?list-type=2"),
+        "{requests}"
+    );
+
+    let (code, _, stderr) = pinned;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "store `pinned`: bucket `some-bucket` is in eu-west-1, not us-east-1: set \
+             `region = \"eu-west-1\"`"
+        ),
+        "{stderr}"
+    );
+
+    let (code, stdout, stderr) = url;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("\"objects\": 1"), "{stdout}");
+    assert!(
+        stderr.contains("store `s3://some-bucket/`: its bucket is in eu-west-1"),
         "{stderr}"
     );
 }

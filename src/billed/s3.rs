@@ -67,6 +67,32 @@ impl std::fmt::Display for S3Billed {
 /// A failed request, before it is put into the crate's error.
 type Failure = object_store::Error;
 
+impl S3Billed {
+    /// The region S3 says the bucket is in (`x-amz-bucket-region`, which S3 gives on a
+    /// HEAD of the bucket from any region, signed or not, allowed or not): one unsigned
+    /// request. `None` when the server does not say (S3-compatible servers rarely do) or
+    /// does not answer.
+    pub(crate) async fn bucket_region(&self) -> Option<String> {
+        let request: HttpRequest = http::Request::builder()
+            .method(http::Method::HEAD)
+            .uri(&self.bucket_url)
+            .body(HttpRequestBody::empty())
+            .ok()?;
+        let response = self.client.execute(request).await.ok()?;
+        let region = response
+            .headers()
+            .get("x-amz-bucket-region")?
+            .to_str()
+            .ok()?;
+        let valid = !region.is_empty()
+            && region.len() <= 64
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then(|| region.to_string())
+    }
+}
+
 fn generic(message: String) -> Failure {
     super::http::generic("S3", message)
 }

@@ -84,7 +84,7 @@
 //! | provider | key | type | meaning |
 //! |---|---|---|---|
 //! | `s3` | `bucket` | string, **required** | bucket name |
-//! | | `region` | string | default `us-east-1`; use that for MinIO |
+//! | | `region` | string | default `us-east-1`; use that for MinIO. For AWS, when nothing gives one (no endpoint, flavor, `AWS_REGION` or profile region), [`Config::resolve_regions`] (which the `stratus` command runs) asks S3 where the bucket is (one HEAD) |
 //! | | `endpoint` | URL | S3-compatible server, e.g. `http://127.0.0.1:9000` |
 //! | | `flavor` | `"r2"`, `"b2"`, `"wasabi"`, `"spaces"`, `"oci"`, `"gcs-hmac"`, `"minio"`, `"ceph"`, `"seaweedfs"` | the S3-compatible service the bucket is on: sets its endpoint, region, options and listing order where the store leaves them unset (table: [`Flavor`]) |
 //! | | `account` | string | with `flavor = "r2"` the Cloudflare account id, with `"oci"` the tenancy's namespace (part of the endpoint's host) |
@@ -821,6 +821,31 @@ impl Config {
         let config = self.get(name)?;
         config
             .billed_labelled(name, &self.requests)
+            .map_err(|e| e.into_error(&self.origin, name, config))
+    }
+
+    /// [`StoreConfig::resolve_region`] for every `s3` store that nothing gives a region
+    /// (one HEAD each, counted as the store's): the stores and the regions set.
+    #[cfg(feature = "aws")]
+    pub async fn resolve_regions(&mut self) -> Result<Vec<(String, String)>> {
+        let mut found = Vec::new();
+        for (name, store) in self.stores.iter_mut() {
+            match store.resolve_region_labelled(name, &self.requests).await {
+                Ok(Some(region)) => found.push((name.clone(), region)),
+                Ok(None) => {}
+                Err(e) => return Err(e.into_error(&self.origin, name, store)),
+            }
+        }
+        Ok(found)
+    }
+
+    /// [`StoreConfig::bucket_region`] of store `name`.
+    #[cfg(feature = "aws")]
+    pub async fn bucket_region(&self, name: &str) -> Result<Option<String>> {
+        let config = self.get(name)?;
+        config
+            .bucket_region_labelled(name, &self.requests)
+            .await
             .map_err(|e| e.into_error(&self.origin, name, config))
     }
 

@@ -150,6 +150,69 @@ impl StoreConfig {
             .map_err(|e| e.into_error("configuration", self.provider(), self))
     }
 
+    /// The region S3 says this `s3` store's bucket is in: one unsigned HEAD of the bucket
+    /// (S3 answers it from any region, allowed or not), counted in `requests`. `None` for
+    /// other stores and when the server does not say (S3-compatible servers rarely do).
+    /// What a redirect from a bucket of another region is explained with: object_store
+    /// drops the header that names it.
+    #[cfg(feature = "aws")]
+    pub async fn bucket_region(
+        &self,
+        requests: &crate::requests::Requests,
+    ) -> Result<Option<String>> {
+        self.bucket_region_labelled(self.provider(), requests)
+            .await
+            .map_err(|e| e.into_error("configuration", self.provider(), self))
+    }
+
+    #[cfg(feature = "aws")]
+    pub(crate) async fn bucket_region_labelled(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Result<Option<String>, BuildError> {
+        match &self.kind {
+            ProviderConfig::S3(s3) => s3.bucket_region(label, requests).await,
+            _ => Ok(None),
+        }
+    }
+
+    /// For an `s3` store that nothing gives a region (no `region`, endpoint or flavor,
+    /// no `AWS_REGION` / `AWS_DEFAULT_REGION`, no region in its AWS profile; its client
+    /// would sign for `us-east-1`): its bucket's region asked of S3
+    /// ([`Self::bucket_region`], one request) and set as its `region`. The region set;
+    /// `None` when the store needs none or the server does not say.
+    #[cfg(feature = "aws")]
+    pub async fn resolve_region(
+        &mut self,
+        requests: &crate::requests::Requests,
+    ) -> Result<Option<String>> {
+        let label = self.provider();
+        match self.resolve_region_labelled(label, requests).await {
+            Ok(found) => Ok(found),
+            Err(e) => Err(e.into_error("configuration", self.provider(), self)),
+        }
+    }
+
+    #[cfg(feature = "aws")]
+    pub(crate) async fn resolve_region_labelled(
+        &mut self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Result<Option<String>, BuildError> {
+        let ProviderConfig::S3(s3) = &mut self.kind else {
+            return Ok(None);
+        };
+        if !s3.region_unknown() {
+            return Ok(None);
+        }
+        let found = s3.bucket_region(label, requests).await?;
+        if let Some(region) = &found {
+            s3.region = Some(region.clone());
+        }
+        Ok(found)
+    }
+
     /// [`Self::check_own`], and each inline member's [`Self::check`].
     pub(crate) fn check(&self) -> Result<(), KeyError> {
         self.check_own()?;

@@ -395,6 +395,50 @@ impl S3Config {
         })
     }
 
+    /// Whether nothing gives this store a region, so that its client would sign for
+    /// `us-east-1` and a bucket elsewhere would answer with a redirect: no `region`, no
+    /// endpoint (an S3-compatible server answers to any region), no flavor, no
+    /// `AWS_REGION` / `AWS_DEFAULT_REGION`, no region in the AWS profile.
+    #[cfg(feature = "aws")]
+    pub(crate) fn region_unknown(&self) -> bool {
+        use object_store::aws::AmazonS3ConfigKey as K;
+        let Ok(this) = self.resolved() else {
+            return false;
+        };
+        let in_options = this.config_keys().is_ok_and(|keys| {
+            keys.iter()
+                .any(|(k, _)| matches!(k, K::Region | K::DefaultRegion | K::Endpoint | K::S3Endpoint))
+        });
+        let from_env = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .into_iter()
+            .any(|var| crate::config::env_value(var).is_some());
+        let from_profile = || {
+            super::aws_profile::load(this.profile.as_deref())
+                .ok()
+                .flatten()
+                .is_some_and(|profile| profile.region.is_some())
+        };
+        this.region.is_none()
+            && this.endpoint.is_none()
+            && !in_options
+            && !from_env
+            && this.endpoint_elsewhere().is_none()
+            && !from_profile()
+    }
+
+    /// The region S3 says this store's bucket is in: one unsigned HEAD of the bucket,
+    /// with the store's client options, certificate authorities and request counters;
+    /// `None` when the server does not say.
+    #[cfg(feature = "aws")]
+    pub(crate) async fn bucket_region(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Result<Option<String>, BuildError> {
+        let this = self.resolved()?;
+        Ok(this.billed_client(label, requests)?.bucket_region().await)
+    }
+
     /// `builder` with what the AWS profile gives ([`Self::with_profile`]) and, when no
     /// credential source is left but the instance metadata service, that service tried
     /// once with a short budget first ([`super::metadata`]).
