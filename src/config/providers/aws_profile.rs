@@ -102,7 +102,8 @@ fn load_with(
     var: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<Profile>, KeyError> {
     let env = |name: &str| var(name).filter(|v| !v.is_empty());
-    let from_env = env("AWS_PROFILE");
+    // AWS_DEFAULT_PROFILE: the AWS CLI v1's name for it, still read by botocore.
+    let from_env = env("AWS_PROFILE").or_else(|| env("AWS_DEFAULT_PROFILE"));
     let (name, asked) = match (named, &from_env) {
         (Some(name), _) => (name.to_string(), true),
         (None, Some(name)) => (name.clone(), true),
@@ -152,8 +153,16 @@ impl Files {
     /// (`[profile name]`; `default` may also be written `[default]`).
     fn sections(&self, name: &str) -> (Option<&Section>, Option<&Section>) {
         let in_credentials = self.credentials.as_ref().and_then(|f| f.get(name));
+        // `[profile NAME]` with any whitespace between the two words, as botocore splits it.
         let in_config = self.config.as_ref().and_then(|f| {
-            f.get(format!("profile {name}").as_str())
+            f.iter()
+                .find(|(section, _)| {
+                    let mut words = section.split_whitespace();
+                    words.next() == Some("profile")
+                        && words.next() == Some(name)
+                        && words.next().is_none()
+                })
+                .map(|(_, keys)| keys)
                 .or_else(|| f.get("default").filter(|_| name == "default"))
         });
         (in_credentials, in_config)
@@ -521,6 +530,27 @@ mod tests {
     }
 
     #[test]
+    fn a_config_section_may_space_its_two_words_as_botocore_reads_them() {
+        for header in ["[profile ops]", "[profile   ops]", "[profile\tops]"] {
+            let (_dir, got) = load_from(
+                Some("ops"),
+                None,
+                Some(&format!(
+                    "{header}\naws_access_key_id = K\naws_secret_access_key = S\n"
+                )),
+                &[],
+            );
+            assert_eq!(
+                got.unwrap().unwrap().access_key_id.as_deref(),
+                Some("K"),
+                "{header}"
+            );
+        }
+        let (_dir, got) = load_from(Some("ops"), None, Some("[profileops]\nregion = x\n"), &[]);
+        assert!(got.is_err());
+    }
+
+    #[test]
     fn keys_and_token_are_one_set_from_one_file() {
         // Keys in the credentials file, a stale token in the config file: not mixed.
         let (_dir, got) = load_from(
@@ -569,6 +599,17 @@ mod tests {
         let pair = |k: &str, n: &str| (k.to_string(), n.to_string());
         assert_eq!(key(None, &[]), pair("D", "default"));
         assert_eq!(key(None, &[("AWS_PROFILE", "env")]), pair("E", "env"));
+        assert_eq!(
+            key(None, &[("AWS_DEFAULT_PROFILE", "env")]),
+            pair("E", "env")
+        );
+        assert_eq!(
+            key(
+                None,
+                &[("AWS_DEFAULT_PROFILE", "env"), ("AWS_PROFILE", "default")]
+            ),
+            pair("D", "default")
+        );
         assert_eq!(
             key(Some("default"), &[("AWS_PROFILE", "env")]),
             pair("D", "default")
