@@ -94,8 +94,52 @@ for k in ["a", "b/c", "b/d"]:
 request = urllib.request.Request(E + "/moto-api/reset-auth", data=b"0", method="POST",
                                  headers={"Content-Type": "text/plain"})
 urllib.request.urlopen(request).read()
-print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
+# What an instance or a pod whose role is `hop` gets from its metadata service.
+sts = boto3.client("sts", endpoint_url=E, region_name="us-east-1",
+                   aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+hop = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/hop", RoleSessionName="hop-run")["Credentials"]
+session = {"Code": "Success", "AccessKeyId": hop["AccessKeyId"], "SecretAccessKey": hop["SecretAccessKey"],
+           "Token": hop["SessionToken"], "Expiration": hop["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ")}
+print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"], json.dumps(session)]))
 "#;
+
+/// A metadata service on 127.0.0.1 for an instance whose role's session is `session`
+/// (a JSON document as IMDS gives it), and an EKS pod-identity endpoint (`/pod`) giving
+/// the same to a request bearing `token`. Answers until the test ends.
+fn metadata_service(session: String, token: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            let mut authorized = false;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                authorized |= line.to_ascii_lowercase() == format!("authorization: {token}\r\n");
+                line.clear();
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or_default();
+            let (status, body) = match path {
+                "/latest/api/token" => ("200 OK", "imds-token".to_string()),
+                "/latest/meta-data/iam/security-credentials/" => ("200 OK", "hop".to_string()),
+                "/latest/meta-data/iam/security-credentials/hop" => ("200 OK", session.clone()),
+                "/pod" if authorized => ("200 OK", session.clone()),
+                _ => ("403 Forbidden", String::new()),
+            };
+            let _ = write!(
+                reader.into_inner(),
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    address
+}
 
 #[test]
 fn a_profiles_role_is_assumed_through_sts_down_a_chain_and_its_refusals_are_named() {
@@ -113,7 +157,9 @@ fn a_profiles_role_is_assumed_through_sts_down_a_chain_and_its_refusals_are_name
         "setup failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (key, secret): (String, String) = serde_json::from_slice(&out.stdout).unwrap();
+    let (key, secret, session): (String, String, String) =
+        serde_json::from_slice(&out.stdout).unwrap();
+    let metadata = metadata_service(session, "pod-token-7");
     let endpoint = &moto.endpoint;
     let dir = tempfile::tempdir().unwrap();
     let (credentials, config, stores) = (
@@ -137,14 +183,18 @@ fn a_profiles_role_is_assumed_through_sts_down_a_chain_and_its_refusals_are_name
              [profile hop]\nrole_arn = {hop}\nsource_profile = base\nrole_session_name = hop-run\n{at}\
              [profile top]\nrole_arn = {top}\nsource_profile = hop\nduration_seconds = 900\n{at}\
              [profile direct]\nrole_arn = {top}\nsource_profile = base\n{at}\
-             [profile env]\nrole_arn = {lister}\ncredential_source = Environment\nexternal_id = ext-42\n{at}",
+             [profile env]\nrole_arn = {lister}\ncredential_source = Environment\nexternal_id = ext-42\n{at}\
+             [profile imds]\nrole_arn = {top}\ncredential_source = Ec2InstanceMetadata\n{at}\
+             [profile pod]\nrole_arn = {top}\ncredential_source = EcsContainer\n{at}",
             lister = role("lister"),
             hop = role("hop"),
             top = role("top"),
         ),
     )
     .unwrap();
-    let names = ["base", "ops", "wrongext", "top", "direct", "env"];
+    let names = [
+        "base", "ops", "wrongext", "top", "direct", "env", "imds", "pod",
+    ];
     let toml: String = names
         .iter()
         .map(|name| {
@@ -247,8 +297,41 @@ fn a_profiles_role_is_assumed_through_sts_down_a_chain_and_its_refusals_are_name
         missing.contains("`credential_source = Environment`, and AWS_ACCESS_KEY_ID"),
         "{missing}"
     );
+    // The instance's role (from its metadata service) and a pod's (EKS pod identity)
+    // assume `top`: they are sessions of `hop-run`, which `top` trusts.
+    assert_eq!(
+        objects(
+            "imds",
+            &[
+                ("AWS_METADATA_ENDPOINT", metadata.as_str()),
+                ("AWS_EC2_METADATA_DISABLED", "false")
+            ]
+        ),
+        Ok(5)
+    );
+    let token_file = dir.path().join("pod-token");
+    std::fs::write(&token_file, "pod-token-7").unwrap();
+    let pod = [
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            format!("{metadata}/pod"),
+        ),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            token_file.display().to_string(),
+        ),
+    ];
+    let pod: Vec<(&str, &str)> = pod.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(objects("pod", &pod), Ok(5));
+    let missing = objects("pod", &[]).unwrap_err();
+    assert!(
+        missing.contains("`credential_source = EcsContainer`, and neither"),
+        "{missing}"
+    );
     // Where each store's keys come from, with no request sent and no secret shown.
-    let (code, text) = stratus(&["config", "check"], &env);
+    let mut check_env = env.to_vec();
+    check_env.extend(pod.iter().copied());
+    let (code, text) = stratus(&["config", "check"], &check_env);
     assert_eq!(code, Some(0), "{text}");
     for (store, source) in [
         (
@@ -265,6 +348,14 @@ fn a_profiles_role_is_assumed_through_sts_down_a_chain_and_its_refusals_are_name
                 "AWS profile `env`: the role {} assumed through STS, with the environment's \
                  keys (AWS_ACCESS_KEY_ID)",
                 role("lister")
+            ),
+        ),
+        (
+            "imds",
+            format!(
+                "AWS profile `imds`: the role {} assumed through STS, with the instance's role \
+                 (the EC2 metadata service)",
+                role("top")
             ),
         ),
         (

@@ -11,10 +11,10 @@
 //! `role_arn` comes first, then static keys in the credentials file, then a
 //! `credential_process`, then static keys in the config file. A role is assumed with its
 //! `source_profile` (that profile's keys first, else its process, else its own role: a
-//! chain, cycles refused) or `credential_source = Environment`. Profiles that take
-//! another identity stratus does not take on (SSO, web identity in a profile, an MFA
-//! code, a role assumed with the metadata service's keys) are refused by name, not passed
-//! over for the metadata service.
+//! chain, cycles refused) or `credential_source` (`Environment`, `Ec2InstanceMetadata`,
+//! `EcsContainer`). Profiles that take another identity stratus does not take on (SSO,
+//! web identity in a profile, an MFA code) are refused by name, not passed over for the
+//! metadata service.
 
 use crate::config::KeyError;
 use std::collections::HashMap;
@@ -58,6 +58,13 @@ pub(super) enum Source {
     /// `credential_source = Environment`: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
     /// `AWS_SESSION_TOKEN`.
     Environment,
+    /// `credential_source = Ec2InstanceMetadata`: the instance's role, from the metadata
+    /// service (object_store's provider).
+    Ec2InstanceMetadata,
+    /// `credential_source = EcsContainer`: the container's credentials
+    /// (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, or `..._FULL_URI` with
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`; object_store's provider).
+    EcsContainer,
 }
 
 impl Profile {
@@ -287,13 +294,8 @@ impl Files {
             }
             (None, Some(source)) => match source.as_str() {
                 "Environment" => Source::Environment,
-                "Ec2InstanceMetadata" | "EcsContainer" => {
-                    return Err(problem(format!(
-                        "assumes its role with `credential_source = {source}`, which \
-                         stratus does not do yet; use `source_profile`, or \
-                         `credential_source = Environment`"
-                    )))
-                }
+                "Ec2InstanceMetadata" => Source::Ec2InstanceMetadata,
+                "EcsContainer" => Source::EcsContainer,
                 _ => {
                     return Err(problem(
                         "has a `credential_source` that is none of Environment, \
@@ -756,7 +758,6 @@ mod tests {
             (format!("{role}source_profile = y\n[profile y]\nregion = us-east-1\n"), "no keys, credential_process or role"),
             (format!("{role}source_profile = y\n[profile y]\nrole_arn = arn:aws:iam::1:role/y\nsource_profile = x\n"), "cycle"),
             (format!("{role}source_profile = x\n"), "its own `source_profile` but has no keys"),
-            (format!("{role}credential_source = Ec2InstanceMetadata\n"), "does not do yet"),
             (format!("{role}credential_source = Metadata\n"), "none of Environment"),
             ("[profile x]\nrole_arn = r\nsource_profile = x\n".to_string(), "not an ARN"),
             (format!("{role}credential_source = Environment\nduration_seconds = 60\n"), "900 to 43200"),

@@ -1,7 +1,8 @@
 //! `role_arn`: an AWS profile that acts as a role, assumed through STS `AssumeRole` with
 //! the credentials of its `source_profile` (keys, a `credential_process`, or a role
-//! assumed in turn) or of the environment (`credential_source = Environment`), as the
-//! AWS CLI, boto3 and s5cmd assume it.
+//! assumed in turn) or of its `credential_source` (`Environment`, `Ec2InstanceMetadata`,
+//! `EcsContainer`: object_store's providers for the last two), as the AWS CLI, boto3 and
+//! s5cmd assume it.
 //!
 //! The request is signed by object_store's [`AwsAuthorizer`] (no signing code here) and
 //! sent with a client of the store's options and certificate authorities, not counted as
@@ -62,28 +63,37 @@ pub(super) fn sts_endpoint(
         })
 }
 
+/// What builds the providers a role may be assumed with besides profiles: the STS
+/// client (`sts`) and object_store's metadata-service and container providers
+/// (`metadata`, given [`Source::Ec2InstanceMetadata`] or [`Source::EcsContainer`] and
+/// the profile's name).
+pub(super) struct Makers<'a> {
+    pub sts: &'a dyn Fn() -> Result<Arc<Sts>, KeyError>,
+    pub metadata: &'a dyn Fn(&Source, &str) -> Result<AwsCredentialProvider, KeyError>,
+}
+
 /// The credentials `profile` gives: its role, else its keys, else its credential
-/// process; `None` when it gives none. `sts` makes the STS client (only when a role is
-/// assumed).
+/// process; `None` when it gives none.
 pub(super) fn provider(
     profile: &Profile,
-    sts: &dyn Fn() -> Result<Arc<Sts>, KeyError>,
+    make: &Makers<'_>,
 ) -> Result<Option<AwsCredentialProvider>, KeyError> {
     if let Some(role) = &profile.role {
         let source = match &role.source {
-            Source::Profile(source) => provider(source, sts)?.ok_or_else(|| {
+            Source::Profile(source) => provider(source, make)?.ok_or_else(|| {
                 KeyError::new(
                     "profile",
                     format!("the AWS profile `{}` gives no credentials", source.name),
                 )
             })?,
             Source::Environment => environment(&profile.name)?,
+            other => (make.metadata)(other, &profile.name)?,
         };
         return Ok(Some(Arc::new(AssumedRole::new(
             profile,
             role,
             source,
-            sts()?,
+            (make.sts)()?,
         ))));
     }
     if let (Some(key_id), Some(secret_key)) = (&profile.access_key_id, &profile.secret_access_key) {
@@ -112,6 +122,12 @@ pub(super) fn describe(profile: &Profile) -> Option<String> {
             Source::Profile(source) if source.name == *name => "with its own keys".to_string(),
             Source::Profile(source) => format!("with {}", describe(source)?),
             Source::Environment => "with the environment's keys (AWS_ACCESS_KEY_ID)".into(),
+            Source::Ec2InstanceMetadata => {
+                "with the instance's role (the EC2 metadata service)".into()
+            }
+            Source::EcsContainer => {
+                "with the container's credentials (AWS_CONTAINER_CREDENTIALS_*)".into()
+            }
         };
         return Some(format!(
             "AWS profile `{name}`: the role {} assumed through STS, {with}",

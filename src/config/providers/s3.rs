@@ -611,7 +611,70 @@ impl S3Config {
                 })?;
                 Ok(std::sync::Arc::new(super::aws_role::Sts { client, endpoint, region }))
             };
-            if let Some(provider) = super::aws_role::provider(&profile, &sts)? {
+            // object_store's metadata-service and container providers, for a role's
+            // `credential_source`: a store of the same bucket and region that sets only
+            // what picks the provider (the metadata service tried once first).
+            let metadata = |source: &super::aws_profile::Source, profile: &str| {
+                use super::aws_profile::Source;
+                let value = |k: K| builder.get_config_value(&k).filter(|v| !v.is_empty());
+                let region = value(K::Region).unwrap_or_else(|| "us-east-1".into());
+                let options =
+                    super::client_options(|key| builder.get_config_value(&K::Client(key)));
+                let mut bare = object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name(&self.bucket)
+                    .with_region(&region)
+                    .with_client_options(options);
+                let keys: &[K] = match source {
+                    Source::EcsContainer => &[
+                        K::ContainerCredentialsRelativeUri,
+                        K::ContainerCredentialsFullUri,
+                        K::ContainerAuthorizationTokenFile,
+                    ],
+                    _ => &[K::MetadataEndpoint, K::ImdsV1Fallback],
+                };
+                for key in keys {
+                    if let Some(v) = value(*key) {
+                        bare = bare.with_config(*key, v);
+                    }
+                }
+                let container = value(K::ContainerCredentialsRelativeUri).is_some()
+                    || (value(K::ContainerCredentialsFullUri).is_some()
+                        && value(K::ContainerAuthorizationTokenFile).is_some());
+                if matches!(source, Source::EcsContainer) && !container {
+                    return Err(KeyError::new(
+                        "profile",
+                        format!(
+                            "the AWS profile `{profile}` assumes its role with \
+                             `credential_source = EcsContainer`, and neither \
+                             AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor \
+                             AWS_CONTAINER_CREDENTIALS_FULL_URI with \
+                             AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE is set"
+                        ),
+                    ));
+                }
+                let built = bare.build().map_err(|e| {
+                    KeyError::new("profile", format!("the AWS profile `{profile}`: {e}"))
+                })?;
+                let inner = std::sync::Arc::clone(built.credentials());
+                Ok(match source {
+                    Source::EcsContainer => inner,
+                    _ => std::sync::Arc::new(super::metadata::MetadataFirst::new(
+                        inner,
+                        super::metadata::Service::Aws,
+                        value(K::MetadataEndpoint)
+                            .unwrap_or_else(|| "http://169.254.169.254".to_string()),
+                        format!(
+                            "the AWS profile `{profile}`'s `credential_source = \
+                             Ec2InstanceMetadata`"
+                        ),
+                    )) as object_store::aws::AwsCredentialProvider,
+                })
+            };
+            let make = super::aws_role::Makers {
+                sts: &sts,
+                metadata: &metadata,
+            };
+            if let Some(provider) = super::aws_role::provider(&profile, &make)? {
                 from_profile = true;
                 builder = builder.with_credentials(provider);
             }
