@@ -83,8 +83,22 @@ enum Command {
     Man,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(finish::FAILURE);
+        }
+    };
+    let code = runtime.block_on(run());
+    // A request given up on (a bucket's region asked on a dead network) may leave a name
+    // lookup running on a blocking thread for seconds: it is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    code
+}
+
+async fn run() -> ExitCode {
     // Rust ignores SIGPIPE, so a print to a closed pipe (`stratus inventory | head`)
     // panics; a command line tool ends quietly there, as `ls | head` does.
     #[cfg(unix)]

@@ -564,8 +564,11 @@ fn no_credentials_where_the_metadata_address_drops_packets_fails_within_5_s() {
             "{url}: {text}"
         );
         assert!(!text.contains("check `endpoint`"), "{url}: {text}");
+        // No metadata request is booked as the store's; an `s3` store without a region
+        // has asked its bucket's region (one HEAD, given up after 2 s here).
+        let booked = text.lines().find(|l| l.starts_with("requests:"));
         assert!(
-            !text.contains("requests:"),
+            booked.is_none_or(|l| l.contains(" 0 GET") && l.contains(" 0 LIST")),
             "{url}: requests booked: {text}"
         );
         assert!(

@@ -67,18 +67,25 @@ impl std::fmt::Display for S3Billed {
 /// A failed request, before it is put into the crate's error.
 type Failure = object_store::Error;
 
+/// How long asking a bucket's region may take (S3 answers in well under a second).
+const REGION_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl S3Billed {
     /// The region S3 says the bucket is in (`x-amz-bucket-region`, which S3 gives on a
     /// HEAD of the bucket from any region, signed or not, allowed or not): one unsigned
     /// request. `None` when the server does not say (S3-compatible servers rarely do) or
-    /// does not answer.
+    /// does not answer within [`REGION_BUDGET`] (a name lookup on a dead network takes
+    /// five seconds and more: the store is then used as it is).
     pub(crate) async fn bucket_region(&self) -> Option<String> {
         let request: HttpRequest = http::Request::builder()
             .method(http::Method::HEAD)
             .uri(&self.bucket_url)
             .body(HttpRequestBody::empty())
             .ok()?;
-        let response = self.client.execute(request).await.ok()?;
+        let response = tokio::time::timeout(REGION_BUDGET, self.client.execute(request))
+            .await
+            .ok()?
+            .ok()?;
         let region = response
             .headers()
             .get("x-amz-bucket-region")?
