@@ -692,62 +692,8 @@ while True:
         "*.s3.eu-west-1.amazonaws.com",
     ];
     let san: Vec<String> = names.iter().map(|n| format!("DNS:{n}")).collect();
-    let made = openssl(
-        dir.path(),
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=stratus test CA",
-            "-keyout",
-            "ca-key.pem",
-            "-out",
-            "ca.pem",
-        ],
-    ) && openssl(
-        dir.path(),
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=s3.amazonaws.com",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "server.csr",
-        ],
-    ) && std::fs::write(
-        dir.path().join("san.ext"),
-        format!("subjectAltName={}\n", san.join(",")),
-    )
-    .is_ok()
-        && openssl(
-            dir.path(),
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca-key.pem",
-                "-CAcreateserial",
-                "-days",
-                "1",
-                "-extfile",
-                "san.ext",
-                "-out",
-                "cert.pem",
-            ],
-        );
+    let san: Vec<&str> = san.iter().map(String::as_str).collect();
+    let made = private_ca(dir.path(), &san);
     if !made {
         eprintln!("SKIPPED: openssl could not make a CA and a certificate");
         return;
@@ -914,64 +860,23 @@ fn openssl(dir: &Path, args: &[&str]) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// In `dir`: a private CA (`ca.pem`) and a server certificate it signed (`cert.pem`,
+/// `key.pem`) for the subject alternative names `san` (`IP:127.0.0.1`, `DNS:*.x.com`).
+/// False when openssl cannot make them.
+fn private_ca(dir: &Path, san: &[&str]) -> bool {
+    let run = |args: &str| openssl(dir, &args.split(' ').collect::<Vec<_>>());
+    run("req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=stratus-test-CA -keyout ca-key.pem -out ca.pem")
+        && run("req -newkey rsa:2048 -nodes -subj /CN=stratus-test-server -keyout key.pem -out server.csr")
+        && std::fs::write(dir.join("san.ext"), format!("subjectAltName={}\n", san.join(","))).is_ok()
+        && run("x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 1 -extfile san.ext -out cert.pem")
+}
+
 #[test]
 fn an_untrusted_certificate_is_named_and_ca_file_makes_it_trusted() {
     // A TLS server whose certificate a private CA signed (openssl makes both, python3
     // serves it; without them this test says so and passes nothing off as checked).
     let dir = tempfile::tempdir().unwrap();
-    let made = openssl(
-        dir.path(),
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=stratus test CA",
-            "-keyout",
-            "ca-key.pem",
-            "-out",
-            "ca.pem",
-        ],
-    ) && openssl(
-        dir.path(),
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "server.csr",
-        ],
-    ) && std::fs::write(dir.path().join("san.ext"), "subjectAltName=IP:127.0.0.1\n")
-        .is_ok()
-        && openssl(
-            dir.path(),
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca-key.pem",
-                "-CAcreateserial",
-                "-days",
-                "1",
-                "-extfile",
-                "san.ext",
-                "-out",
-                "cert.pem",
-            ],
-        );
+    let made = private_ca(dir.path(), &["IP:127.0.0.1"]);
     if !made {
         eprintln!("SKIPPED: openssl could not make a CA and a certificate");
         return;
