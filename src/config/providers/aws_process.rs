@@ -45,12 +45,28 @@ pub(super) type Keys = (AwsCredential, Option<DateTime<Utc>>);
 /// Keys kept until [`REFRESH_BEFORE`] ahead of their expiry, then fetched again; one
 /// caller fetches while the others wait for its answer.
 #[derive(Default)]
-pub(super) struct Renewing(tokio::sync::Mutex<Option<Kept>>);
+pub(super) struct Renewing {
+    kept: tokio::sync::Mutex<Option<Kept>>,
+    /// The least time keys are kept once fetched, however near their expiry: without it,
+    /// keys that come within [`REFRESH_BEFORE`] of their expiry (a clock ahead of the
+    /// server's) would be fetched again for every request. Zero: renewed as they come
+    /// within it.
+    keep_at_least: Duration,
+}
 
-/// Keys as they are handed out, and when they expire.
-type Kept = (Arc<AwsCredential>, Option<DateTime<Utc>>);
+/// Keys as they are handed out, when they expire, and when they were fetched.
+type Kept = (Arc<AwsCredential>, Option<DateTime<Utc>>, DateTime<Utc>);
 
 impl Renewing {
+    /// Keys kept for at least `keep_at_least` once fetched (the fetch must give keys that
+    /// last that long).
+    pub(super) fn keeping_at_least(keep_at_least: Duration) -> Self {
+        Self {
+            keep_at_least,
+            ..Self::default()
+        }
+    }
+
     /// The kept keys while fresh, else those `fetch` gives (an error is `store`'s).
     pub(super) async fn get<F>(
         &self,
@@ -60,9 +76,10 @@ impl Renewing {
     where
         F: std::future::Future<Output = Result<Keys, String>>,
     {
-        let mut cached = self.0.lock().await;
-        if let Some((credential, expires)) = &*cached {
-            if fresh(*expires, Utc::now()) {
+        let mut cached = self.kept.lock().await;
+        if let Some((credential, expires, fetched)) = &*cached {
+            let now = Utc::now();
+            if fresh(*expires, now) || now < *fetched + self.keep_at_least {
                 return Ok(Arc::clone(credential));
             }
         }
@@ -74,7 +91,7 @@ impl Renewing {
                     source: message.into(),
                 })?;
         let credential = Arc::new(credential);
-        *cached = Some((Arc::clone(&credential), expires));
+        *cached = Some((Arc::clone(&credential), expires, Utc::now()));
         Ok(credential)
     }
 }
