@@ -681,6 +681,35 @@ mod hostile {
     }
 
     #[tokio::test]
+    async fn concurrent_uses_of_a_silent_server_wait_for_one_failure() {
+        // Silent for its first four requests (one failed assume), then answering.
+        let server = serve(|n| match n {
+            0..4 => Answer::Hang(Duration::from_secs(60)),
+            _ => http("200 OK", "", &keys(&later())),
+        });
+        let role = Arc::new(role(&server.endpoint, Duration::from_secs(1)));
+        let started = Instant::now();
+        let all: Vec<_> = (0..4)
+            .map(|_| {
+                let role = Arc::clone(&role);
+                tokio::spawn(async move { role.get_credential().await.is_err() })
+            })
+            .collect();
+        for task in all {
+            assert!(task.await.unwrap());
+        }
+        assert_eq!(server.requests.load(Ordering::SeqCst), 4);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        // The failure is not kept: a later request assumes again.
+        assert_eq!(role.get_credential().await.unwrap().key_id, "ASIAROLE");
+        assert_eq!(server.requests.load(Ordering::SeqCst), 5);
+    }
+
+    #[tokio::test]
     async fn keys_that_expire_within_the_renewal_margin_are_not_assumed_again_for_every_request() {
         // STS gives 15 minutes at least: with this machine's clock 12 minutes ahead, the
         // keys look 3 minutes from expiry, inside the 5 minutes they are renewed ahead.
