@@ -116,7 +116,9 @@ pub(super) fn describe(profile: &Profile) -> Option<String> {
     let name = &profile.name;
     if let Some(role) = &profile.role {
         let with = match &role.source {
-            Source::Profile(source) if source.name == *name => "with its own keys".to_string(),
+            Source::Profile(source) if source.name == *name && source.has_keys() => {
+                "with its own keys".to_string()
+            }
             Source::Profile(source) => format!("with {}", describe(source)?),
             Source::Environment => "with the environment's keys (AWS_ACCESS_KEY_ID)".into(),
         };
