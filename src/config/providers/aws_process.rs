@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use object_store::aws::AwsCredential;
 use object_store::CredentialProvider;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,12 +46,43 @@ pub(super) type Keys = (AwsCredential, Option<DateTime<Utc>>);
 /// Keys kept until [`REFRESH_BEFORE`] ahead of their expiry, then fetched again; one
 /// caller fetches while the others wait for its answer.
 #[derive(Default)]
-pub(super) struct Renewing(tokio::sync::Mutex<Option<Kept>>);
+pub(super) struct Renewing {
+    state: tokio::sync::Mutex<State>,
+    /// How many fetches failed: a caller that sees it move while it waited for the lock
+    /// waited for a failure.
+    failures: AtomicU64,
+    /// The least time keys are kept once fetched, however near their expiry: without it,
+    /// keys that come within [`REFRESH_BEFORE`] of their expiry (a clock ahead of the
+    /// server's) would be fetched again for every request. Zero: renewed as they come
+    /// within it.
+    keep_at_least: Duration,
+    /// Whether callers that waited while a fetch failed get its error rather than each
+    /// fetching again in turn (each waiting out the same dead server's timeouts).
+    share_failures: bool,
+}
 
-/// Keys as they are handed out, and when they expire.
-type Kept = (Arc<AwsCredential>, Option<DateTime<Utc>>);
+#[derive(Default)]
+struct State {
+    kept: Option<Kept>,
+    /// The last fetch's error, while no fetch has succeeded since.
+    failure: Option<String>,
+}
+
+/// Keys as they are handed out, when they expire, and when they were fetched.
+type Kept = (Arc<AwsCredential>, Option<DateTime<Utc>>, DateTime<Utc>);
 
 impl Renewing {
+    /// Keys kept for at least `keep_at_least` once fetched (the fetch must give keys that
+    /// last that long), and a failed fetch's error given to the callers that waited for
+    /// it.
+    pub(super) fn keeping_at_least(keep_at_least: Duration) -> Self {
+        Self {
+            keep_at_least,
+            share_failures: true,
+            ..Self::default()
+        }
+    }
+
     /// The kept keys while fresh, else those `fetch` gives (an error is `store`'s).
     pub(super) async fn get<F>(
         &self,
@@ -60,22 +92,36 @@ impl Renewing {
     where
         F: std::future::Future<Output = Result<Keys, String>>,
     {
-        let mut cached = self.0.lock().await;
-        if let Some((credential, expires)) = &*cached {
-            if fresh(*expires, Utc::now()) {
+        let error = |message: String| object_store::Error::Generic {
+            store,
+            source: message.into(),
+        };
+        let failed_before = self.failures.load(Ordering::Acquire);
+        let mut state = self.state.lock().await;
+        if let Some((credential, expires, fetched)) = &state.kept {
+            let now = Utc::now();
+            if fresh(*expires, now) || now < *fetched + self.keep_at_least {
                 return Ok(Arc::clone(credential));
             }
         }
-        let (credential, expires) =
-            fetch()
-                .await
-                .map_err(|message| object_store::Error::Generic {
-                    store,
-                    source: message.into(),
-                })?;
-        let credential = Arc::new(credential);
-        *cached = Some((Arc::clone(&credential), expires));
-        Ok(credential)
+        if self.share_failures && self.failures.load(Ordering::Acquire) != failed_before {
+            if let Some(message) = &state.failure {
+                return Err(error(message.clone()));
+            }
+        }
+        match fetch().await {
+            Ok((credential, expires)) => {
+                let credential = Arc::new(credential);
+                state.kept = Some((Arc::clone(&credential), expires, Utc::now()));
+                state.failure = None;
+                Ok(credential)
+            }
+            Err(message) => {
+                state.failure = Some(message.clone());
+                self.failures.fetch_add(1, Ordering::Release);
+                Err(error(message))
+            }
+        }
     }
 }
 

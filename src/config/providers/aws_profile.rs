@@ -10,8 +10,9 @@
 //! in both). The credentials file wins where both give a key; as for the AWS CLI, a
 //! `role_arn` comes first, then static keys in the credentials file, then a
 //! `credential_process`, then static keys in the config file. A role is assumed with its
-//! `source_profile` (that profile's keys first, else its process, else its own role: a
-//! chain, cycles refused) or `credential_source` (`Environment`, `Ec2InstanceMetadata`,
+//! `source_profile` (that profile's keys or process when it has static keys in either
+//! file, as botocore decides; else its own role: a chain, cycles refused; else its
+//! process) or `credential_source` (`Environment`, `Ec2InstanceMetadata`,
 //! `EcsContainer`). Profiles that take another identity stratus does not take on (SSO,
 //! web identity in a profile, an MFA code) are refused by name, not passed over for the
 //! metadata service.
@@ -175,6 +176,17 @@ impl Files {
         (in_credentials, in_config)
     }
 
+    /// Whether profile `name` has `aws_access_key_id` or `aws_secret_access_key` in
+    /// either file (botocore's test for taking a source profile's own credentials rather
+    /// than its role, and for allowing it to be its own source).
+    fn has_static_keys(&self, name: &str) -> bool {
+        let (a, b) = self.sections(name);
+        [a, b].into_iter().any(|section| {
+            value(section, "aws_access_key_id").is_some()
+                || value(section, "aws_secret_access_key").is_some()
+        })
+    }
+
     fn has(&self, name: &str) -> bool {
         let (a, b) = self.sections(name);
         a.is_some() || b.is_some()
@@ -305,8 +317,9 @@ impl Files {
                 }
             },
             (Some(source), None) if source == name => {
-                // Itself: the AWS CLI takes this profile's own keys to assume its role.
-                if !profile.has_keys() {
+                // Itself: the AWS CLI takes this profile's own credentials (keys, else
+                // its process) to assume its role, when it has static keys in either file.
+                if !self.has_static_keys(name) {
                     return Err(problem(
                         "is its own `source_profile` but has no keys to assume its role with"
                             .into(),
@@ -317,6 +330,7 @@ impl Files {
                     access_key_id: profile.access_key_id.clone(),
                     secret_access_key: profile.secret_access_key.clone(),
                     session_token: profile.session_token.clone(),
+                    credential_process: profile.credential_process.clone(),
                     ..Profile::default()
                 };
                 Source::Profile(keys)
@@ -339,9 +353,9 @@ impl Files {
                 let mut within: Vec<&str> = chain.to_vec();
                 within.push(name);
                 let mut source_profile = self.profile(&source, &within)?;
-                // As for the AWS CLI: a source profile's static keys come before its own
-                // role.
-                if source_profile.has_keys() {
+                // As for the AWS CLI: a source profile with static keys (in either file)
+                // gives its own credentials (keys, else its process), never its role.
+                if self.has_static_keys(&source) {
                     source_profile.role = None;
                 }
                 if !source_profile.has_keys()
@@ -827,5 +841,90 @@ mod tests {
         let big = format!("[ops]\n{}", "# padding\n".repeat(120_000));
         let (_dir, got) = load_from(Some("ops"), Some(&big), None, &[]);
         assert!(got.err().unwrap().message.contains("is over 1024 KiB"));
+    }
+
+    fn source_of(profile: &Profile) -> &Profile {
+        match &profile.role.as_deref().unwrap().source {
+            Source::Profile(source) => source,
+            _ => panic!("not a profile"),
+        }
+    }
+
+    #[test]
+    fn precedence_as_botocore() {
+        // A three-profile cycle.
+        let cycle = "[profile x]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = y\n\
+                     [profile y]\nrole_arn = arn:aws:iam::1:role/y\nsource_profile = z\n\
+                     [profile z]\nrole_arn = arn:aws:iam::1:role/z\nsource_profile = x\n";
+        let message = role_of(cycle, &[]).err().unwrap();
+        assert!(message.contains("x -> y -> z -> x"), "{message}");
+        // role_arn and keys (not its own source): the role wins.
+        let both = "[profile x]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = b\n\
+                    aws_access_key_id = XK\naws_secret_access_key = XS\n\
+                    [profile b]\naws_access_key_id = BK\naws_secret_access_key = BS\n";
+        let x = role_of(both, &[]).unwrap();
+        assert_eq!(source_of(&x).access_key_id.as_deref(), Some("BK"));
+        // Keys of any case, the source `default` written `[default]` in the config file.
+        let cased = "[profile x]\nROLE_ARN = arn:aws:iam::1:role/x\nSource_Profile = default\n\
+                     [default]\nAWS_ACCESS_KEY_ID = DK\naws_secret_access_key = DS\n";
+        let x = role_of(cased, &[]).unwrap();
+        assert_eq!(source_of(&x).access_key_id.as_deref(), Some("DK"));
+        // role_arn in the credentials file.
+        let (_dir, got) = load_from(
+            Some("x"),
+            Some("[x]\nrole_arn = arn:aws:iam::1:role/c\nsource_profile = b\n"),
+            Some("[profile b]\naws_access_key_id = BK\naws_secret_access_key = BS\n"),
+            &[],
+        );
+        assert_eq!(
+            got.unwrap().unwrap().role.unwrap().arn,
+            "arn:aws:iam::1:role/c"
+        );
+        // A source profile named with spaces.
+        let (_dir, got) = load_from(
+            Some("x"),
+            Some("[my base]\naws_access_key_id = BK\naws_secret_access_key = BS\n"),
+            Some("[profile x]\nrole_arn = arn:aws:iam::1:role/c\nsource_profile = my base\n"),
+            &[],
+        );
+        assert_eq!(source_of(&got.unwrap().unwrap()).name, "my base");
+        // A source profile's role assumed with the environment.
+        let env = "[profile x]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = y\n\
+                   [profile y]\nrole_arn = arn:aws:iam::1:role/y\ncredential_source = Environment\n";
+        let x = role_of(env, &[]).unwrap();
+        assert!(matches!(
+            source_of(&x).role.as_deref().unwrap().source,
+            Source::Environment
+        ));
+        // An ARN too long, or with control characters kept for the terminal to escape.
+        let long = format!(
+            "[profile x]\nrole_arn = arn:{}\ncredential_source = Environment\n",
+            "a".repeat(3000)
+        );
+        assert!(role_of(&long, &[]).err().unwrap().contains("not an ARN"));
+    }
+
+    #[test]
+    fn a_source_profile_with_static_keys_in_its_config_section_and_a_process_runs_it() {
+        // botocore: a source profile with static keys anywhere takes its profile's
+        // providers (credentials-file keys, process, config-file keys), never its role.
+        let config = "[profile x]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = y\n\
+                      [profile y]\nrole_arn = arn:aws:iam::1:role/y\nsource_profile = z\n\
+                      credential_process = /bin/creds\n\
+                      aws_access_key_id = YK\naws_secret_access_key = YS\n\
+                      [profile z]\naws_access_key_id = ZK\naws_secret_access_key = ZS\n";
+        let x = role_of(config, &[]).unwrap();
+        let y = source_of(&x);
+        assert!(y.role.is_none(), "y's role assumed, not its process");
+        assert_eq!(y.credential_process.as_deref(), Some("/bin/creds"));
+        // Its own source, its keys in the config file beside a process: the process's
+        // keys assume the role (botocore allows the self-reference for any static keys).
+        let own = "[profile x]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = x\n\
+                   credential_process = /bin/creds\n\
+                   aws_access_key_id = XK\naws_secret_access_key = XS\n";
+        let x = role_of(own, &[]).unwrap();
+        let own = source_of(&x);
+        assert!(own.role.is_none());
+        assert_eq!(own.credential_process.as_deref(), Some("/bin/creds"));
     }
 }

@@ -7,7 +7,8 @@
 //! The request is signed by object_store's [`AwsAuthorizer`] (no signing code here) and
 //! sent with a client of the store's options and certificate authorities, not counted as
 //! the store's requests. The role's keys are kept until [`super::aws_process::REFRESH_BEFORE`]
-//! ahead of their `Expiration`, then assumed again with the source's current keys.
+//! ahead of their `Expiration` (a minute at least: [`KEEP_AT_LEAST`]), then assumed again
+//! with the source's current keys.
 //!
 //! Where STS is: `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the profile's
 //! `endpoint_url` (which the AWS SDKs use for every service), else the regional endpoint
@@ -25,6 +26,12 @@ use object_store::aws::{AwsAuthorizer, AwsCredential, AwsCredentialProvider};
 use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
 use object_store::CredentialProvider;
 use std::sync::Arc;
+
+/// The least time a role's keys are kept once assumed, and so the least time they must
+/// have left when STS gives them (it gives 15 minutes at least: less left, by this
+/// machine's clock, says the clock is wrong). At most one `AssumeRole` a minute, whatever
+/// the clocks.
+const KEEP_AT_LEAST: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Where and how STS is asked: one client for every role of a store's chain.
 pub(super) struct Sts {
@@ -119,7 +126,9 @@ pub(super) fn describe(profile: &Profile) -> Option<String> {
     let name = &profile.name;
     if let Some(role) = &profile.role {
         let with = match &role.source {
-            Source::Profile(source) if source.name == *name => "with its own keys".to_string(),
+            Source::Profile(source) if source.name == *name && source.has_keys() => {
+                "with its own keys".to_string()
+            }
             Source::Profile(source) => format!("with {}", describe(source)?),
             Source::Environment => "with the environment's keys (AWS_ACCESS_KEY_ID)".into(),
             Source::Ec2InstanceMetadata => {
@@ -206,7 +215,7 @@ impl AssumedRole {
             duration_seconds: role.duration_seconds,
             source,
             sts,
-            cached: Renewing::default(),
+            cached: Renewing::keeping_at_least(KEEP_AT_LEAST),
         }
     }
 
@@ -264,7 +273,18 @@ impl AssumedRole {
         if !status.is_success() {
             return Err(format!("{what}: {}", refusal(status, &answer)));
         }
-        parse(&answer).map_err(|e| format!("{what}: STS answered {e}"))
+        let (keys, expires) = parse(&answer).map_err(|e| format!("{what}: STS answered {e}"))?;
+        let now = Utc::now();
+        if let Some(at) = expires.filter(|at| *at < now + KEEP_AT_LEAST) {
+            return Err(format!(
+                "{what}: STS answered keys that expire at {} and this machine's clock says it \
+                 is {}: STS gives keys for 15 minutes at least, so this clock is likely wrong \
+                 (set it right, by NTP)",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        Ok((keys, expires))
     }
 }
 
@@ -441,5 +461,294 @@ mod tests {
             sts_endpoint("us-east-1", Some("http://p"), &vars),
             "http://sts"
         );
+    }
+}
+
+/// `AssumedRole` against STS servers that misbehave: each ends in a clear error, in
+/// bounded time, quoting no secret.
+#[cfg(test)]
+mod hostile {
+    use super::*;
+    use object_store::client::{ClientOptions, HttpConnector, ReqwestConnector};
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    const SOURCE_SECRET: &str = "s3cr3tSOURCE";
+    const SOURCE_TOKEN: &str = "s3cr3tSOURCETOKEN";
+    const ROLE_SECRET: &str = "s3cr3tROLE";
+
+    /// What the server does with a request.
+    enum Answer {
+        /// These bytes, then the connection closed.
+        Bytes(Vec<u8>),
+        /// Nothing, the connection held open for this long.
+        Hang(Duration),
+        /// A 200 whose body never ends (`Content-Length` of `n` bytes, sent in full).
+        Huge(usize),
+    }
+
+    /// A server on 127.0.0.1 answering its `n`th request (from 0) with `answer(n)`, one
+    /// request a connection.
+    struct Server {
+        endpoint: String,
+        requests: Arc<AtomicUsize>,
+    }
+
+    fn serve(answer: impl Fn(usize) -> Answer + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let answer = Arc::new(answer);
+        let count = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let (answer, count) = (Arc::clone(&answer), Arc::clone(&count));
+                std::thread::spawn(move || handle(stream, &*answer, &count));
+            }
+        });
+        Server { endpoint, requests }
+    }
+
+    fn handle(
+        mut stream: TcpStream,
+        answer: &(dyn Fn(usize) -> Answer + Send + Sync),
+        count: &AtomicUsize,
+    ) {
+        // The request: its head, then its body by Content-Length.
+        let mut head = Vec::new();
+        let mut byte = [0u8];
+        while !head.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                _ => return,
+            }
+        }
+        let length = String::from_utf8_lossy(&head)
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        if stream.read_exact(&mut body).is_err() {
+            return;
+        }
+        match answer(count.fetch_add(1, Ordering::SeqCst)) {
+            Answer::Bytes(bytes) => {
+                let _ = stream.write_all(&bytes);
+            }
+            Answer::Hang(time) => std::thread::sleep(time),
+            Answer::Huge(size) => {
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {size}\r\n\r\n"
+                );
+                let chunk = vec![b' '; 1 << 20];
+                let mut sent = 0;
+                while sent < size {
+                    let n = chunk.len().min(size - sent);
+                    if stream.write_all(&chunk[..n]).is_err() {
+                        return;
+                    }
+                    sent += n;
+                }
+            }
+        }
+    }
+
+    fn http(status: &str, extra: &str, body: &str) -> Answer {
+        Answer::Bytes(
+            format!(
+                "HTTP/1.1 {status}\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\
+                 connection: close\r\n{extra}\r\n{body}",
+                body.len()
+            )
+            .into_bytes(),
+        )
+    }
+
+    /// An `AssumeRole` answer whose keys expire at `expiration`.
+    fn keys(expiration: &str) -> String {
+        format!(
+            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+             <AssumeRoleResult><Credentials><AccessKeyId>ASIAROLE</AccessKeyId>\
+             <SecretAccessKey>{ROLE_SECRET}</SecretAccessKey><SessionToken>roletoken</SessionToken>\
+             <Expiration>{expiration}</Expiration></Credentials></AssumeRoleResult>\
+             </AssumeRoleResponse>"
+        )
+    }
+
+    fn later() -> String {
+        (Utc::now() + chrono::Duration::hours(1)).to_rfc3339()
+    }
+
+    /// The role `x` assumed at `endpoint` with static source keys (and a session token).
+    fn role(endpoint: &str, timeout: Duration) -> AssumedRole {
+        let client = ReqwestConnector {}
+            .connect(
+                &ClientOptions::new()
+                    .with_allow_http(true)
+                    .with_timeout(timeout)
+                    .with_connect_timeout(timeout),
+            )
+            .unwrap();
+        let sts = Arc::new(Sts {
+            client,
+            endpoint: endpoint.to_string(),
+            region: "us-east-1".into(),
+        });
+        let profile = Profile {
+            name: "x".into(),
+            ..Profile::default()
+        };
+        let role = Role {
+            arn: "arn:aws:iam::1:role/r".into(),
+            source: Source::Environment,
+            external_id: Some("ext".into()),
+            session_name: None,
+            duration_seconds: None,
+        };
+        let source = Arc::new(object_store::StaticCredentialProvider::new(AwsCredential {
+            key_id: "AKIASOURCE".into(),
+            secret_key: SOURCE_SECRET.into(),
+            token: Some(SOURCE_TOKEN.into()),
+        }));
+        AssumedRole::new(&profile, &role, source, sts)
+    }
+
+    /// The error `role`'s first credential gives, checked to quote no secret.
+    async fn error_of(role: &AssumedRole) -> String {
+        let message = role.get_credential().await.unwrap_err().to_string();
+        for secret in [SOURCE_SECRET, SOURCE_TOKEN, ROLE_SECRET] {
+            assert!(!message.contains(secret), "{message}");
+        }
+        assert!(message.contains("arn:aws:iam::1:role/r"), "{message}");
+        message
+    }
+
+    #[tokio::test]
+    async fn a_server_failing_for_ever_is_tried_four_times() {
+        let server = serve(|_| http("500 Internal Server Error", "", "<oops/>"));
+        let started = Instant::now();
+        let message = error_of(&role(&server.endpoint, Duration::from_secs(5))).await;
+        assert!(message.contains("500"), "{message}");
+        assert_eq!(server.requests.load(Ordering::SeqCst), 4);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn bad_answers_are_errors_quoting_nothing() {
+        let good = keys(&later());
+        for (answer, says) in [
+            (http("200 OK", "", "<AssumeRoleResponse><"), "not an AssumeRoleResponse"),
+            (http("200 OK", "", &good.replace("<SessionToken>roletoken</SessionToken>", "")), "not an AssumeRoleResponse"),
+            (http("200 OK", "", &good.replace("ASIAROLE", "")), "empty AccessKeyId"),
+            (http("200 OK", "", &format!("<ErrorResponse><Error><Code>X</Code><Message>{ROLE_SECRET}</Message></Error></ErrorResponse>")), "not an AssumeRoleResponse"),
+            (http("200 OK", "", &good.replace("</Credentials>", "</Credentials><Credentials/>")), "not an AssumeRoleResponse"),
+            (http("403 Forbidden", "", "\u{1b}[31m"), "403"),
+            (http("301 Moved Permanently", "", ""), "301"),
+        ] {
+            let server = serve(move |_| match &answer {
+                Answer::Bytes(b) => Answer::Bytes(b.clone()),
+                _ => unreachable!(),
+            });
+            let message = error_of(&role(&server.endpoint, Duration::from_secs(5))).await;
+            assert!(message.contains(says), "{says}: {message}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_huge_answer_is_refused() {
+        let server = serve(|_| Answer::Huge(crate::billed::MAX_RESPONSE_BYTES + 10));
+        let message = error_of(&role(&server.endpoint, Duration::from_secs(20))).await;
+        assert!(message.contains("longer than"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_ends_in_bounded_time() {
+        let server = serve(|_| Answer::Hang(Duration::from_secs(60)));
+        let started = Instant::now();
+        let message = error_of(&role(&server.endpoint, Duration::from_secs(1))).await;
+        assert!(message.contains("4 attempts"), "{message}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_uses_assume_once() {
+        let server = serve(|_| http("200 OK", "", &keys(&later())));
+        let role = Arc::new(role(&server.endpoint, Duration::from_secs(5)));
+        let all: Vec<_> = (0..16)
+            .map(|_| {
+                let role = Arc::clone(&role);
+                tokio::spawn(async move { role.get_credential().await.unwrap().key_id.clone() })
+            })
+            .collect();
+        for task in all {
+            assert_eq!(task.await.unwrap(), "ASIAROLE");
+        }
+        assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_uses_of_a_silent_server_wait_for_one_failure() {
+        // Silent for its first four requests (one failed assume), then answering.
+        let server = serve(|n| match n {
+            0..4 => Answer::Hang(Duration::from_secs(60)),
+            _ => http("200 OK", "", &keys(&later())),
+        });
+        let role = Arc::new(role(&server.endpoint, Duration::from_secs(1)));
+        let started = Instant::now();
+        let all: Vec<_> = (0..4)
+            .map(|_| {
+                let role = Arc::clone(&role);
+                tokio::spawn(async move { role.get_credential().await.is_err() })
+            })
+            .collect();
+        for task in all {
+            assert!(task.await.unwrap());
+        }
+        assert_eq!(server.requests.load(Ordering::SeqCst), 4);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        // The failure is not kept: a later request assumes again.
+        assert_eq!(role.get_credential().await.unwrap().key_id, "ASIAROLE");
+        assert_eq!(server.requests.load(Ordering::SeqCst), 5);
+    }
+
+    #[tokio::test]
+    async fn keys_that_expire_within_the_renewal_margin_are_not_assumed_again_for_every_request() {
+        // STS gives 15 minutes at least: with this machine's clock 12 minutes ahead, the
+        // keys look 3 minutes from expiry, inside the 5 minutes they are renewed ahead.
+        let soon = (Utc::now() + chrono::Duration::minutes(3)).to_rfc3339();
+        let server = serve(move |_| http("200 OK", "", &keys(&soon)));
+        let role = role(&server.endpoint, Duration::from_secs(5));
+        for _ in 0..5 {
+            assert_eq!(role.get_credential().await.unwrap().key_id, "ASIAROLE");
+        }
+        assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn keys_already_expired_are_an_error_naming_the_clock() {
+        let past = (Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+        let server = serve(move |_| http("200 OK", "", &keys(&past)));
+        let message = error_of(&role(&server.endpoint, Duration::from_secs(5))).await;
+        assert!(message.contains("clock"), "{message}");
+        let now = Utc::now().to_rfc3339();
+        let server = serve(move |_| http("200 OK", "", &keys(&now)));
+        let message = error_of(&role(&server.endpoint, Duration::from_secs(5))).await;
+        assert!(message.contains("clock"), "{message}");
     }
 }

@@ -593,12 +593,28 @@ impl S3Config {
                     profile.endpoint_url.as_deref(),
                     &|var| crate::config::env_value(var),
                 );
-                crate::config::endpoint_form(&endpoint).map_err(|message| {
+                let parsed = crate::config::endpoint_form(&endpoint).map_err(|message| {
                     KeyError::new(
                         "profile",
                         format!("the STS endpoint for the AWS profile `{}` {message}", profile.name),
                     )
                 })?;
+                // The client would refuse it on every attempt with a bare "builder error".
+                let allow_http = builder
+                    .get_config_value(&K::Client(object_store::ClientConfigKey::AllowHttp))
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+                if parsed.scheme() == "http" && !allow_http {
+                    return Err(KeyError::new(
+                        "profile",
+                        format!(
+                            "the STS endpoint for the AWS profile `{}`, {endpoint} (from \
+                             AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL or the profile's \
+                             endpoint_url), is plain http://: set `allow_http = true` in this \
+                             store to allow it",
+                            profile.name
+                        ),
+                    ));
+                }
                 use object_store::client::HttpConnector;
                 // The store's client options and authorities; not counted as its requests.
                 let options = super::client_options(|key| builder.get_config_value(&K::Client(key)));
