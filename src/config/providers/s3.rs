@@ -583,7 +583,7 @@ impl S3Config {
         }
         // Last, so that STS is asked in the region the store ends with.
         if profile_keys {
-            let sts = || {
+            let make_sts = || {
                 let region = builder
                     .get_config_value(&K::Region)
                     .filter(|r| !r.is_empty())
@@ -626,6 +626,16 @@ impl S3Config {
                     KeyError::new("profile", format!("the STS client cannot be made: {e}"))
                 })?;
                 Ok(std::sync::Arc::new(super::aws_role::Sts { client, endpoint, region }))
+            };
+            // One STS client for every role of a chain.
+            let shared = std::cell::OnceCell::new();
+            let sts = || -> Result<std::sync::Arc<super::aws_role::Sts>, KeyError> {
+                if let Some(sts) = shared.get() {
+                    return Ok(std::sync::Arc::clone(sts));
+                }
+                let sts = make_sts()?;
+                let _ = shared.set(std::sync::Arc::clone(&sts));
+                Ok(sts)
             };
             // object_store's metadata-service and container providers, for a role's
             // `credential_source`: a store of the same bucket and region that sets only
