@@ -10,9 +10,17 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-t0=$SECONDS
-scripts/emulators.sh install
-echo "[test] emulators installed: $((SECONDS - t0)) s" >&2
+# timed NAME CMD...: run CMD, then say how long it took (also when it fails), so a slow
+# run says where its time went.
+timed() {
+    local name=$1 t0=$SECONDS status=0
+    shift
+    "$@" || status=$?
+    echo "[test] $name: $((SECONDS - t0)) s" >&2
+    return "$status"
+}
+
+timed "emulators installed" scripts/emulators.sh install
 # The browser and terminal checks (tests/html.rs, tests/browse.rs) need Debian's chromium
 # and tmux: installed here when missing and apt-get can (as root), required then; without
 # them those tests print SKIPPED.
@@ -29,21 +37,17 @@ if command -v tmux >/dev/null 2>&1; then export STRATUS_REQUIRE_TMUX=1; fi
 # Build every test first, then start the emulators: SeaweedFS sizes its volumes from the
 # free disk it sees at start and stops taking writes (500 on PUT) when the disk runs low,
 # so a build that fills the disk while it runs fails tests that have nothing to do with it.
-t0=$SECONDS
-cargo test --workspace --all-features --no-run "$@"
-echo "[test] tests built: $((SECONDS - t0)) s" >&2
+timed "tests built" cargo test --workspace --all-features --no-run "$@"
 
 trap 'scripts/emulators.sh stop' EXIT
 trap 'exit 130' INT TERM
-scripts/emulators.sh start
+timed "emulators started" scripts/emulators.sh start
 # shellcheck source=/dev/null
 source target/emulators/env
 export STRATUS_REQUIRE_EMULATORS=1
-t0=$SECONDS
 
-if ! cargo test --workspace --all-features "$@"; then
+if ! timed "tests ran" cargo test --workspace --all-features "$@"; then
     # What the servers said is often the cause (a full disk, a refused request): show it.
     scripts/emulators.sh explain
     exit 1
 fi
-echo "[test] tests ran: $((SECONDS - t0)) s" >&2
