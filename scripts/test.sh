@@ -5,7 +5,8 @@
 #   3. runs every test with the emulator endpoints in the environment, where a missing
 #      emulator is a failure rather than a skip,
 #   4. stops every emulator it started, also when a step fails or you press Ctrl-C.
-# Extra arguments go to `cargo test` (e.g. scripts/test.sh --test conformance). The
+# Extra arguments go to `cargo test` (e.g. scripts/test.sh --test conformance);
+# `scripts/test.sh --install` only installs what the tests need. The
 # workspace: the library's tests run the `stratus` command (cli/), built with them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,18 +21,28 @@ timed() {
     return "$status"
 }
 
-timed "emulators installed" scripts/emulators.sh install
-# The browser and terminal checks (tests/html.rs, tests/browse.rs) need Debian's chromium
-# and tmux: installed here when missing and apt-get can (as root), required then; without
-# them those tests print SKIPPED.
-for tool in chromium tmux; do
-    if ! command -v "$tool" >/dev/null 2>&1 && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        echo "[test] installing $tool (Debian package)" >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null 2>&1 \
-            || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null 2>&1; } \
-            || echo "[test] $tool is not installable here: its tests will be skipped" >&2
-    fi
-done
+# What the tests need beside cargo: the emulators and, for the browser and terminal checks
+# (tests/html.rs, tests/browse.rs), Debian's chromium and tmux. Installed here when
+# missing (chromium and tmux when apt-get can, as root; without them those tests print
+# SKIPPED). Each part is idempotent, so `.ci/run` starts `scripts/test.sh --install` in the
+# background while it builds, and this run then finds everything in place.
+install_tools() {
+    timed "emulators installed" scripts/emulators.sh install
+    local tool
+    for tool in chromium tmux; do
+        if ! command -v "$tool" >/dev/null 2>&1 && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+            echo "[test] installing $tool (Debian package)" >&2
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null 2>&1 \
+                || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null 2>&1; } \
+                || echo "[test] $tool is not installable here: its tests will be skipped" >&2
+        fi
+    done
+}
+if [[ ${1:-} == --install ]]; then
+    install_tools
+    exit 0
+fi
+install_tools
 if command -v chromium >/dev/null 2>&1; then export STRATUS_REQUIRE_BROWSER=1; fi
 if command -v tmux >/dev/null 2>&1; then export STRATUS_REQUIRE_TMUX=1; fi
 # Build every test first, then start the emulators: SeaweedFS sizes its volumes from the
