@@ -624,3 +624,158 @@ async fn an_abort_refused_stops_the_run_with_an_error_naming_the_upload() {
         .collect();
     assert!(!deletes.iter().any(|p| p == "/b/c"), "{deletes:?}");
 }
+
+/// A `<CommonPrefixes>` folder, as a listing with a delimiter gives it.
+fn folder(prefix: &str) -> String {
+    format!("<CommonPrefixes><Prefix>{prefix}</Prefix></CommonPrefixes>")
+}
+
+/// The versions of each folder are listed on their own, once each: a page that ended on a
+/// folder goes on without an (empty) version-ID marker, and a server that gives a
+/// folder twice, or one outside the prefix asked for, or folders to a listing without a
+/// delimiter, is an error rather than bytes counted twice or from elsewhere.
+#[tokio::test]
+async fn folders_are_listed_once_each_and_a_folder_given_twice_is_an_error() {
+    // `repeat`: page 2 of the folder listing gives `d/` again.
+    for repeat in [false, true] {
+        let server =
+            Server::start(
+                move |r| match (r.q("delimiter"), r.q("prefix"), r.q("key-marker")) {
+                    (Some("/"), Some(""), None) => ok(versions_page(
+                        &[
+                            version("a", "1", true, "2020-01-02T00:00:00.000Z", 1),
+                            version("a", "0", false, "2020-01-01T00:00:00.000Z", 10),
+                            folder("d/"),
+                        ]
+                        .concat(),
+                        Some(("d/", "")),
+                        false,
+                    )),
+                    (Some("/"), Some(""), Some("d/")) => {
+                        assert_eq!(
+                            r.q("version-id-marker"),
+                            None,
+                            "an empty marker is refused by AWS"
+                        );
+                        let first = if repeat { folder("d/") } else { String::new() };
+                        ok(versions_page(&[first, folder("e/")].concat(), None, false))
+                    }
+                    (None, Some(p @ ("d/" | "e/")), None) => ok(versions_page(
+                        &[
+                            version(&format!("{p}k"), "2", true, "2020-01-03T00:00:00.000Z", 1),
+                            version(
+                                &format!("{p}k"),
+                                "1",
+                                false,
+                                "2020-01-02T00:00:00.000Z",
+                                100,
+                            ),
+                            marker(&format!("{p}gone"), "3", true, "2020-01-04T00:00:00.000Z"),
+                        ]
+                        .concat(),
+                        None,
+                        false,
+                    )),
+                    _ => (400, format!("unexpected {r:?}").into_bytes()),
+                },
+            )
+            .await;
+        let billed = server.config("").billed("s").unwrap();
+        let mut options = HiddenOptions::new(chrono::Utc::now()).with_concurrency(4);
+        options.uploads = false;
+        let result = tokio::time::timeout(
+            Duration::from_secs(20),
+            scan_hidden(billed.as_ref(), &options),
+        )
+        .await
+        .unwrap();
+        if repeat {
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains("gave folder `d/` twice"), "{err}");
+            continue;
+        }
+        let versions = result.unwrap().versions.unwrap();
+        assert_eq!(
+            (
+                versions.noncurrent.objects,
+                versions.noncurrent.bytes,
+                versions.delete_markers,
+                versions.orphaned_markers
+            ),
+            (3, 210, 2, Some(2))
+        );
+        let folders: Vec<(u64, u64)> = versions
+            .prefixes
+            .entries()
+            .iter()
+            .map(|e| (e.objects, e.bytes))
+            .collect();
+        assert_eq!(folders, [(1, 100), (1, 100)]);
+        let d_listings = server
+            .received()
+            .iter()
+            .filter(|r| r.q("prefix") == Some("d/"))
+            .count();
+        assert_eq!(d_listings, 1);
+    }
+
+    // Folders where none were asked for, or outside the prefix asked for.
+    for (asked, given) in [(None, "d/"), (Some("/"), "elsewhere/")] {
+        let server = Server::start(move |r| {
+            if r.q("delimiter") == asked {
+                ok(versions_page(&folder(given), None, false))
+            } else {
+                ok(versions_page("", None, false))
+            }
+        })
+        .await;
+        let billed = server.config("").billed("s").unwrap();
+        let err = match asked {
+            None => all_versions(billed.as_ref()).await.map(|_| ()),
+            Some(_) => {
+                let mut options =
+                    HiddenOptions::new(chrono::Utc::now()).with_prefix(Some("p/".into()));
+                options.uploads = false;
+                scan_hidden(billed.as_ref(), &options).await.map(|_| ())
+            }
+        }
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("not asked for") || err.contains("outside the prefix"),
+            "{err}"
+        );
+    }
+}
+
+/// A listing by folder that gives a folder and keys inside folders too (a server that
+/// half-ignores the delimiter) is an error: those keys would be counted twice.
+#[tokio::test]
+async fn a_folder_beside_keys_inside_folders_is_an_error() {
+    let server = Server::start(|r| match r.q("delimiter") {
+        Some("/") => ok(versions_page(
+            &[
+                version("d/k", "2", true, "2020-01-03T00:00:00.000Z", 1),
+                version("d/k", "1", false, "2020-01-02T00:00:00.000Z", 100),
+                folder("d/"),
+            ]
+            .concat(),
+            None,
+            false,
+        )),
+        _ => ok(versions_page(
+            &version("d/k", "1", false, "2020-01-02T00:00:00.000Z", 100),
+            None,
+            false,
+        )),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let mut options = HiddenOptions::new(chrono::Utc::now());
+    options.uploads = false;
+    let err = scan_hidden(billed.as_ref(), &options)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("keys inside folders"), "{err}");
+}

@@ -4,13 +4,13 @@
 //! noncurrent); unfinished XML multipart uploads are not listed here
 //! ([`Billed::lists_uploads`] is false).
 
-use super::{Billed, Upload, VersionEntry, VersionKind, MAX_NAME_BYTES};
+use super::{Billed, Upload, VersionEntry, VersionKind, Versioned, MAX_NAME_BYTES};
 use crate::text::excerpt;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
 use object_store::gcp::GcpCredentialProvider;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -57,12 +57,15 @@ fn generic(message: String) -> Failure {
 const WHAT: &str = "objects.list (versions)";
 
 impl GcsBilled {
-    /// One page of the listing of every generation under `prefix` (full), from `token`.
+    /// One page of the listing of every generation under `prefix` (full), from `token`;
+    /// with `by_folder` (the delimiter `/`), those directly under it, then the folders
+    /// it rolled up.
     async fn page(
         &self,
         prefix: &str,
+        by_folder: bool,
         token: Option<&str>,
-    ) -> Result<(Vec<VersionEntry>, Option<String>), Failure> {
+    ) -> Result<(Vec<Versioned>, Option<String>), Failure> {
         let encode = |v: &str| utf8_percent_encode(v, NON_ALPHANUMERIC).to_string();
         let mut url = format!(
             "{}/storage/v1/b/{}/o?versions=true&maxResults=1000&prefix={}",
@@ -70,6 +73,9 @@ impl GcsBilled {
             encode(&self.bucket),
             encode(prefix)
         );
+        if by_folder {
+            url.push_str("&delimiter=%2F");
+        }
         if let Some(token) = token {
             url.push_str(&format!("&pageToken={}", encode(token)));
         }
@@ -145,6 +151,21 @@ impl GcsBilled {
             });
         }
         super::in_key_order(&mut entries, None, None);
+        let mut items: Vec<Versioned> = entries.into_iter().map(Versioned::Entry).collect();
+        for folder in page.prefixes {
+            let relative = folder
+                .strip_prefix(&self.prefix)
+                .filter(|f| by_folder && folder.starts_with(prefix) && f.ends_with('/'));
+            match relative {
+                Some(f) if f.len() <= MAX_NAME_BYTES => items.push(Versioned::Folder(f.into())),
+                _ => {
+                    return Err(generic(format!(
+                        "{WHAT}: the server gave folder {} that was not asked for",
+                        excerpt(&folder, 64)
+                    )))
+                }
+            }
+        }
         let next = page.next_page_token.filter(|t| !t.is_empty());
         if next.is_some() && next.as_deref() == token {
             return Err(generic(format!(
@@ -156,27 +177,27 @@ impl GcsBilled {
                 "{WHAT}: a page token longer than {MAX_NAME_BYTES} bytes"
             )));
         }
-        Ok((entries, next))
+        Ok((items, next))
     }
-}
 
-#[async_trait]
-impl Billed for GcsBilled {
-    fn versions<'a>(
+    /// Every generation under `prefix` (relative to the store's), or with `by_folder`
+    /// those directly under it and the folders below, page after page.
+    fn listing<'a>(
         &'a self,
         prefix: Option<&'a str>,
-    ) -> BoxStream<'a, crate::Result<VersionEntry>> {
+        by_folder: bool,
+    ) -> BoxStream<'a, crate::Result<Versioned>> {
         let full = format!("{}{}", self.prefix, prefix.unwrap_or_default());
         super::paged(
             (None, super::Followed::default()),
             move |(token, mut followed): (Option<String>, super::Followed)| {
                 let full = full.clone();
                 async move {
-                    self.page(&full, token.as_deref())
+                    self.page(&full, by_folder, token.as_deref())
                         .await
-                        .and_then(|(entries, next)| {
+                        .and_then(|(items, next)| {
                             followed.check(next.as_ref(), WHAT)?;
-                            Ok((entries, next.map(|next| (Some(next), followed))))
+                            Ok((items, next.map(|next| (Some(next), followed))))
                         })
                         .map_err(|e| crate::Error::Listing {
                             store: self.label.clone(),
@@ -186,6 +207,30 @@ impl Billed for GcsBilled {
                 }
             },
         )
+    }
+}
+
+#[async_trait]
+impl Billed for GcsBilled {
+    fn versions<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> BoxStream<'a, crate::Result<VersionEntry>> {
+        self.listing(prefix, false)
+            .try_filter_map(|item| async move {
+                Ok(match item {
+                    Versioned::Entry(entry) => Some(entry),
+                    Versioned::Folder(_) => None,
+                })
+            })
+            .boxed()
+    }
+
+    fn versions_by_folder<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> BoxStream<'a, crate::Result<Versioned>> {
+        self.listing(prefix, true)
     }
 
     fn lists_uploads(&self) -> bool {
@@ -255,6 +300,9 @@ fn status_error(status: http::StatusCode, body: &Bytes) -> Failure {
 struct Objects {
     #[serde(default)]
     items: Vec<Item>,
+    /// The folders rolled up, with a delimiter.
+    #[serde(default)]
+    prefixes: Vec<String>,
     next_page_token: Option<String>,
 }
 

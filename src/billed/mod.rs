@@ -12,7 +12,9 @@
 //! Every request is a LIST (or, for an abort, a multipart request) in the store's
 //! [`requests`](crate::requests) counts.
 //!
-//! [`inventory::hidden`](crate::inventory::hidden) sums them into a report;
+//! [`Billed::versions_by_folder`] lists with the delimiter `/` (S3 and GCS), so that
+//! [`inventory::hidden`](crate::inventory::hidden) can list a prefix's folders at once
+//! and sum them into a report;
 //! [`cleanup_uploads`] aborts the old uploads.
 //!
 //! Bounds: a response body is read up to [`MAX_RESPONSE_BYTES`] (a page of 1,000 entries
@@ -70,6 +72,17 @@ pub enum VersionKind {
     DeleteMarker,
 }
 
+/// One item of [`Billed::versions_by_folder`]: an entry directly under the prefix listed,
+/// or a folder below it whose entries were rolled up into its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Versioned {
+    /// A version or delete marker of a key directly under the prefix.
+    Entry(VersionEntry),
+    /// A folder: its name relative to the store's prefix, ending with `/`
+    /// (`logs/2026/`). Listed once; its entries are [`Billed::versions`] of it.
+    Folder(String),
+}
+
 /// A multipart upload begun and neither completed nor aborted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Upload {
@@ -100,6 +113,19 @@ pub trait Billed: std::fmt::Debug + std::fmt::Display + Send + Sync {
         &'a self,
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<VersionEntry>>;
+
+    /// The entries of keys directly under `prefix` (as [`Self::versions`] gives them) and
+    /// each folder below it once (a listing with the delimiter `/`), so that the folders
+    /// can be listed concurrently. The folders include those holding only noncurrent
+    /// versions and delete markers. By default (a provider that cannot roll up folders)
+    /// every entry, and no folder.
+    fn versions_by_folder<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> BoxStream<'a, crate::Result<Versioned>> {
+        use futures::StreamExt;
+        self.versions(prefix).map_ok(Versioned::Entry).boxed()
+    }
 
     /// Whether [`Self::uploads`] can list unfinished uploads here (not for GCS).
     fn lists_uploads(&self) -> bool {
@@ -344,6 +370,9 @@ pub(crate) mod fake {
         pub aborted: Mutex<Vec<String>>,
         /// Begun at the first abort: uploads another client starts during a cleanup.
         pub meanwhile: Mutex<Vec<Upload>>,
+        /// Whether `versions_by_folder` rolls up folders (as S3 does), or gives every
+        /// entry (the default of a provider that cannot).
+        pub by_folder: bool,
     }
 
     impl std::fmt::Display for FakeBilled {
@@ -367,6 +396,30 @@ pub(crate) mod fake {
                 .map(Ok)
                 .collect();
             stream::iter(entries).boxed()
+        }
+
+        fn versions_by_folder<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+        ) -> BoxStream<'a, crate::Result<Versioned>> {
+            if !self.by_folder {
+                return self.versions(prefix).map_ok(Versioned::Entry).boxed();
+            }
+            let prefix = prefix.unwrap_or_default();
+            let mut items = Vec::new();
+            for entry in self.versions.iter().filter(|e| e.key.starts_with(prefix)) {
+                match entry.key[prefix.len()..].find('/') {
+                    None => items.push(Ok(Versioned::Entry(entry.clone()))),
+                    Some(slash) => {
+                        let folder = entry.key[..prefix.len() + slash + 1].to_string();
+                        // A folder's keys are together in byte order: listed once.
+                        if !matches!(items.last(), Some(Ok(Versioned::Folder(f))) if *f == folder) {
+                            items.push(Ok(Versioned::Folder(folder)));
+                        }
+                    }
+                }
+            }
+            stream::iter(items).boxed()
         }
 
         fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {

@@ -3,7 +3,7 @@
 //! HTTP client (its certificate authorities, proxy and request counters) and signed with
 //! its credential provider by object_store's `AwsAuthorizer`.
 
-use super::{Billed, Followed, Upload, VersionEntry, VersionKind, MAX_NAME_BYTES};
+use super::{Billed, Followed, Upload, VersionEntry, VersionKind, Versioned, MAX_NAME_BYTES};
 use crate::text::excerpt;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -178,12 +178,14 @@ impl S3Billed {
         }
     }
 
-    /// One page of `ListObjectVersions` from `markers` (key, version ID).
+    /// One page of `ListObjectVersions` from `markers` (key, version ID): its entries, the
+    /// folders it rolled up (with `by_folder`, the delimiter `/`), and the next markers.
     async fn versions_page(
         &self,
         prefix: &str,
+        by_folder: bool,
         markers: Option<&(String, String)>,
-    ) -> Result<(Vec<VersionEntry>, Option<(String, String)>), Failure> {
+    ) -> Result<VersionsPage, Failure> {
         const WHAT: &str = "ListObjectVersions";
         let mut query = vec![
             ("versions", ""),
@@ -191,16 +193,34 @@ impl S3Billed {
             ("max-keys", "1000"),
             ("prefix", prefix),
         ];
+        if by_folder {
+            query.push(("delimiter", "/"));
+        }
         if let Some((key, version)) = markers {
             query.push(("key-marker", key));
-            query.push(("version-id-marker", version));
+            // Empty after a page that ended on a folder: AWS refuses an empty one.
+            if !version.is_empty() {
+                query.push(("version-id-marker", version));
+            }
         }
         let body = self.send(http::Method::GET, "", &query, WHAT).await?;
         let page: ListVersions = parse(&body, WHAT)?;
         let url = page.encoding_type.as_deref() == Some("url");
         let mut entries = Vec::with_capacity(page.entries.len());
+        let mut folders = Vec::new();
         for item in page.entries {
             let (entry, kind) = match item {
+                VersionItem::CommonPrefixes(folder) => {
+                    let folder = self.relative(decoded(folder.prefix, url, WHAT)?, prefix, WHAT)?;
+                    if !by_folder || !folder.ends_with('/') {
+                        return Err(generic(format!(
+                            "{WHAT}: the server gave folder {} that was not asked for",
+                            excerpt(&folder, 64)
+                        )));
+                    }
+                    folders.push(folder);
+                    continue;
+                }
                 VersionItem::Version(v) => {
                     let size = v.size.ok_or_else(|| {
                         generic(format!(
@@ -254,7 +274,43 @@ impl S3Billed {
                 .map(str::to_string)
         };
         super::in_key_order(&mut entries, relative(markers), relative(next.as_ref()));
-        Ok((entries, next))
+        Ok(VersionsPage {
+            entries,
+            folders,
+            next,
+        })
+    }
+
+    /// Every entry under `prefix` (relative to the store's), or with `by_folder` those
+    /// directly under it and the folders below, page after page.
+    fn versions_listing<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+        by_folder: bool,
+    ) -> BoxStream<'a, crate::Result<Versioned>> {
+        let full = self.full(prefix.unwrap_or_default());
+        super::paged(
+            (None, Followed::default()),
+            move |(markers, mut followed): (Option<(String, String)>, Followed)| {
+                let full = full.clone();
+                async move {
+                    let page = self
+                        .versions_page(&full, by_folder, markers.as_ref())
+                        .await
+                        .and_then(|page| {
+                            followed.check(page.next.as_ref(), "ListObjectVersions")?;
+                            Ok(page)
+                        })
+                        .map_err(|e| self.listing_error(prefix, e))?;
+                    let items = page.entries.into_iter().map(Versioned::Entry);
+                    let items = items.chain(page.folders.into_iter().map(Versioned::Folder));
+                    Ok((
+                        items.collect(),
+                        page.next.map(|next| (Some(next), followed)),
+                    ))
+                }
+            },
+        )
     }
 
     /// One page of `ListMultipartUploads` from `markers` (key, upload ID).
@@ -362,24 +418,21 @@ impl Billed for S3Billed {
         &'a self,
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<VersionEntry>> {
-        let full = self.full(prefix.unwrap_or_default());
-        super::paged(
-            (None, Followed::default()),
-            move |(markers, mut followed): (Option<(String, String)>, Followed)| {
-                let full = full.clone();
-                async move {
-                    let (entries, next) = self
-                        .versions_page(&full, markers.as_ref())
-                        .await
-                        .and_then(|(entries, next)| {
-                            followed.check(next.as_ref(), "ListObjectVersions")?;
-                            Ok((entries, next))
-                        })
-                        .map_err(|e| self.listing_error(prefix, e))?;
-                    Ok((entries, next.map(|next| (Some(next), followed))))
-                }
-            },
-        )
+        self.versions_listing(prefix, false)
+            .try_filter_map(|item| async move {
+                Ok(match item {
+                    Versioned::Entry(entry) => Some(entry),
+                    Versioned::Folder(_) => None,
+                })
+            })
+            .boxed()
+    }
+
+    fn versions_by_folder<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> BoxStream<'a, crate::Result<Versioned>> {
+        self.versions_listing(prefix, true)
     }
 
     fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {
@@ -523,8 +576,23 @@ struct ListVersions {
 enum VersionItem {
     Version(VersionXml),
     DeleteMarker(VersionXml),
+    CommonPrefixes(PrefixXml),
     #[serde(other)]
     Other,
+}
+
+/// A folder of a listing with a delimiter.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PrefixXml {
+    prefix: String,
+}
+
+/// One page of [`S3Billed::versions_page`].
+struct VersionsPage {
+    entries: Vec<VersionEntry>,
+    folders: Vec<String>,
+    next: Option<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -598,7 +666,7 @@ mod tests {
             .filter_map(|e| match e {
                 VersionItem::Version(v) => Some(v.key.as_str()).map(|_| "version"),
                 VersionItem::DeleteMarker(_) => Some("marker"),
-                VersionItem::Other => None,
+                VersionItem::CommonPrefixes(_) | VersionItem::Other => None,
             })
             .collect();
         assert_eq!(kinds, ["marker", "version"]);

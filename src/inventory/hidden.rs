@@ -7,7 +7,7 @@
 //! [`PrefixBreakdown`] of the report's depth and limit.
 
 use super::{Counts, PrefixBreakdown};
-use crate::billed::{Billed, VersionKind};
+use crate::billed::{Billed, Followed, VersionEntry, VersionKind, Versioned};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -88,6 +88,8 @@ pub struct HiddenOptions {
     pub uploads: bool,
     /// See [`Uploads::stale_after_days`].
     pub stale_after_days: u32,
+    /// Folders whose versions are listed at once (at least 1).
+    pub concurrency: usize,
 }
 
 impl HiddenOptions {
@@ -101,7 +103,14 @@ impl HiddenOptions {
             versions: true,
             uploads: true,
             stale_after_days: STALE_UPLOAD_DAYS,
+            concurrency: 8,
         }
+    }
+
+    /// List the versions of this many folders at once.
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
     }
 
     /// Per-prefix totals to `depth`, keeping `limit` prefixes.
@@ -115,6 +124,199 @@ impl HiddenOptions {
     pub fn with_prefix(mut self, prefix: Option<String>) -> Self {
         self.prefix = prefix;
         self
+    }
+}
+
+/// The versions of `billed` under `options.prefix`: the keys directly under it from one
+/// listing by folder, and each folder it gives listed on its own, `options.concurrency`
+/// folders at once (a versions page costs a server far more than a page of objects:
+/// SeaweedFS takes 0.2 s for one). A key's entries are all in one folder, so each
+/// listing sums its keys whole and the sums are merged. Memory: a page and a
+/// [`VersionTally`] per folder being listed, and 8 bytes per folder listed (each is
+/// listed once: a server that gives a folder twice is an error, not counted twice).
+async fn scan_versions(billed: &dyn Billed, options: &HiddenOptions) -> crate::Result<Versions> {
+    let prefix = options.prefix.as_deref();
+    let mut top = VersionTally::new(options);
+    let mut folders = Followed::default();
+    // A server that ignores the delimiter gives every key and no folder: all counted
+    // here. One that gives folders and keys inside folders would count keys twice.
+    let (mut nested_keys, mut any_folder) = (false, false);
+    let wrong = |what: String| crate::Error::Listing {
+        store: billed.to_string(),
+        prefix: prefix.unwrap_or_default().to_string(),
+        source: Box::new(object_store::Error::Generic {
+            store: "HTTP",
+            source: format!("ListObjectVersions: the server gave {what}").into(),
+        }),
+    };
+    let listed = billed
+        .versions_by_folder(prefix)
+        .try_filter_map(|item| {
+            let folder = match item {
+                Versioned::Entry(entry) => {
+                    let relative = entry
+                        .key
+                        .get(prefix.map_or(0, str::len)..)
+                        .unwrap_or_default();
+                    nested_keys |= relative.contains('/');
+                    top.add(&entry);
+                    None
+                }
+                Versioned::Folder(folder) => {
+                    any_folder = true;
+                    Some(folder)
+                }
+            };
+            futures::future::ready(match folder {
+                _ if nested_keys && any_folder => Err(wrong(
+                    "folders, and keys inside folders, in one listing by folder".into(),
+                )),
+                Some(folder) if folders.check(Some(&folder), "folders").is_err() => Err(wrong(
+                    format!("folder {} twice", crate::text::excerpt(&folder, 64)),
+                )),
+                folder => Ok(folder),
+            })
+        })
+        .map_ok(|folder| tally_folder(billed, folder, options))
+        .try_buffer_unordered(options.concurrency.max(1))
+        .try_fold(VersionTally::new(options), |mut all, folder| {
+            all.merge(folder);
+            futures::future::ready(Ok(all))
+        })
+        .await?;
+    top.merge(listed);
+    Ok(top.finish())
+}
+
+/// The sums of one folder's versions.
+fn tally_folder<'a>(
+    billed: &'a dyn Billed,
+    folder: String,
+    options: &'a HiddenOptions,
+) -> futures::future::BoxFuture<'a, crate::Result<VersionTally>> {
+    Box::pin(async move {
+        let mut tally = VersionTally::new(options);
+        let mut entries = billed.versions(Some(&folder));
+        while let Some(entry) = entries.try_next().await? {
+            tally.add(&entry);
+        }
+        Ok(tally)
+    })
+}
+
+/// The sums of one listing of versions, as it goes: each key's entries come together,
+/// newest first, so only the key being read is held.
+struct VersionTally {
+    versions: Versions,
+    /// Where keys are relative to.
+    prefix: Option<String>,
+    orphaned: u64,
+    /// The key being read: its name, the time of its entry read last, whether it has a
+    /// version, and its delete markers so far.
+    current: Option<(String, DateTime<Utc>, bool, u64)>,
+}
+
+impl VersionTally {
+    fn new(options: &HiddenOptions) -> Self {
+        Self {
+            versions: Versions {
+                noncurrent: Counts::default(),
+                noncurrent_since: None,
+                classes: BTreeMap::new(),
+                delete_markers: 0,
+                orphaned_markers: Some(0),
+                prefixes: PrefixBreakdown::new(options.depth, options.prefix_limit),
+            },
+            prefix: options.prefix.clone(),
+            orphaned: 0,
+            current: None,
+        }
+    }
+
+    fn add(&mut self, entry: &VersionEntry) {
+        let versions = &mut self.versions;
+        let same = self
+            .current
+            .as_ref()
+            .is_some_and(|(key, ..)| *key == entry.key);
+        if !same {
+            if let Some((_, _, false, markers)) = self.current.take() {
+                self.orphaned += markers;
+            }
+            self.current = Some((entry.key.clone(), entry.last_modified, false, 0));
+        }
+        let (_, newer, has_version, markers) = self.current.as_mut().expect("set above");
+        match &entry.kind {
+            VersionKind::DeleteMarker => {
+                versions.delete_markers += 1;
+                *markers += 1;
+            }
+            VersionKind::Version { size, class } => {
+                *has_version = true;
+                if !entry.is_latest {
+                    versions.noncurrent.add(*size);
+                    let relative = match &self.prefix {
+                        Some(p) => entry.key.strip_prefix(p.as_str()).unwrap_or(&entry.key),
+                        None => &entry.key,
+                    };
+                    versions.prefixes.add(relative, *size);
+                    // Noncurrent since the entry before it (newer) was written; the first
+                    // entry of a key read noncurrent (a listing that began inside the key)
+                    // since its own time, at the latest.
+                    let since = if same { *newer } else { entry.last_modified };
+                    versions.noncurrent_since =
+                        super::report::min_opt(versions.noncurrent_since, Some(since));
+                    if let Some(class) = class {
+                        let mut counts = Counts::default();
+                        counts.add(*size);
+                        add_class(&mut versions.classes, class, counts);
+                    }
+                }
+            }
+        }
+        *newer = entry.last_modified;
+    }
+
+    /// The end of this listing: its last key is complete.
+    fn close(&mut self) {
+        if let Some((_, _, false, markers)) = self.current.take() {
+            self.orphaned += markers;
+        }
+    }
+
+    /// Add another listing's sums (of other keys).
+    fn merge(&mut self, mut other: VersionTally) {
+        self.close();
+        other.close();
+        let (ours, theirs) = (&mut self.versions, other.versions);
+        ours.noncurrent.merge(theirs.noncurrent);
+        ours.noncurrent_since =
+            super::report::min_opt(ours.noncurrent_since, theirs.noncurrent_since);
+        for (class, counts) in theirs.classes {
+            add_class(&mut ours.classes, &class, counts);
+        }
+        ours.delete_markers += theirs.delete_markers;
+        self.orphaned += other.orphaned;
+        ours.prefixes.merge(theirs.prefixes);
+    }
+
+    fn finish(mut self) -> Versions {
+        self.close();
+        self.versions.orphaned_markers = Some(self.orphaned);
+        self.versions.prefixes.finish();
+        self.versions
+    }
+}
+
+/// Add `counts` to `class`'s, keeping at most the report's number of classes.
+fn add_class(classes: &mut BTreeMap<String, Counts>, class: &str, counts: Counts) {
+    let kept = classes.len();
+    match classes.get_mut(class) {
+        Some(ours) => ours.merge(counts),
+        None if super::report::class_is_kept(class, kept) => {
+            classes.insert(class.to_string(), counts);
+        }
+        None => {}
     }
 }
 
@@ -134,67 +336,7 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
         not_seen: Vec::new(),
     };
     if options.versions {
-        let mut versions = Versions {
-            noncurrent: Counts::default(),
-            noncurrent_since: None,
-            classes: BTreeMap::new(),
-            delete_markers: 0,
-            orphaned_markers: Some(0),
-            prefixes: PrefixBreakdown::new(options.depth, options.prefix_limit),
-        };
-        let mut orphaned = 0u64;
-        // The key being read: its name, the time of its entry read last, whether it has
-        // a version, and its delete markers so far.
-        let mut current: Option<(String, DateTime<Utc>, bool, u64)> = None;
-        let mut entries = billed.versions(prefix);
-        while let Some(entry) = entries.try_next().await? {
-            let same = current.as_ref().is_some_and(|(key, ..)| *key == entry.key);
-            if !same {
-                if let Some((_, _, false, markers)) = current.take() {
-                    orphaned += markers;
-                }
-                current = Some((entry.key.clone(), entry.last_modified, false, 0));
-            }
-            let (_, newer, has_version, markers) = current.as_mut().expect("set above");
-            match &entry.kind {
-                VersionKind::DeleteMarker => {
-                    versions.delete_markers += 1;
-                    *markers += 1;
-                }
-                VersionKind::Version { size, class } => {
-                    *has_version = true;
-                    if !entry.is_latest {
-                        versions.noncurrent.add(*size);
-                        versions.prefixes.add(&relative(&entry.key), *size);
-                        // Noncurrent since the entry before it (newer) was written; the
-                        // first entry of a key read noncurrent (a listing that began
-                        // inside the key) since its own time, at the latest.
-                        let since = if same { *newer } else { entry.last_modified };
-                        versions.noncurrent_since =
-                            Some(versions.noncurrent_since.map_or(since, |t| t.min(since)));
-                        if let Some(class) = class {
-                            let kept = versions.classes.len();
-                            match versions.classes.get_mut(class) {
-                                Some(counts) => counts.add(*size),
-                                None if super::report::class_is_kept(class, kept) => {
-                                    let mut counts = Counts::default();
-                                    counts.add(*size);
-                                    versions.classes.insert(class.clone(), counts);
-                                }
-                                None => {}
-                            }
-                        }
-                    }
-                }
-            }
-            *newer = entry.last_modified;
-        }
-        if let Some((_, _, false, markers)) = current {
-            orphaned += markers;
-        }
-        versions.orphaned_markers = Some(orphaned);
-        versions.prefixes.finish();
-        hidden.versions = Some(versions);
+        hidden.versions = Some(scan_versions(billed, options).await?);
     }
     if options.uploads && !billed.lists_uploads() {
         hidden
@@ -274,7 +416,10 @@ mod tests {
     }
 
     fn key() -> impl Strategy<Value = String> {
-        prop::sample::select(vec!["a", "a/b", "a/c", "b/x/y", "c", "d/e"]).prop_map(String::from)
+        prop::sample::select(vec![
+            "a", "a/b", "a/c", "a-b/c", "b/x/y", "b/z", "c", "d/e", "d/e/f",
+        ])
+        .prop_map(String::from)
     }
 
     proptest! {
@@ -287,14 +432,22 @@ mod tests {
         /// keys left with markers only, when the oldest kept version was replaced.
         #[test]
         fn versions_are_summed_as_the_history_says(
-            history in prop::collection::vec((key(), prop::collection::vec(prop::option::of(0u64..100), 1..5)), 0..12)
+            history in prop::collection::vec((key(), prop::collection::vec(prop::option::of(0u64..100), 1..5)), 0..12),
+            by_folder in any::<bool>(),
+            concurrency in 1usize..4,
         ) {
-            let fake = FakeBilled { versions: listing(&history), ..FakeBilled::default() };
-            let options = HiddenOptions { uploads: false, ..HiddenOptions::new(Utc::now()) };
+            let fake = FakeBilled { versions: listing(&history), by_folder, ..FakeBilled::default() };
+            let options = HiddenOptions { uploads: false, ..HiddenOptions::new(Utc::now()) }
+                .with_concurrency(concurrency);
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let hidden = rt.block_on(scan_hidden(&fake, &options)).unwrap();
             let versions = hidden.versions.unwrap();
             prop_assert!(hidden.uploads.is_none());
+            // Folders listed apiece and at once sum to what one listing of all sums to,
+            // field for field (the per-prefix breakdown and its order included).
+            let one = FakeBilled { versions: listing(&history), ..FakeBilled::default() };
+            let single = rt.block_on(scan_hidden(&one, &options.clone().with_concurrency(1))).unwrap();
+            prop_assert_eq!(single.versions.as_ref(), Some(&versions));
 
             // The oracle: each key's operations in time order (one second apart).
             let mut clock = 0;

@@ -471,7 +471,8 @@ pub(crate) async fn scan_into(
         };
         let options = hidden::HiddenOptions::new(as_of)
             .with_prefixes(options.depth, options.prefix_limit)
-            .with_prefix(prefix.map(|p| format!("{p}/")));
+            .with_prefix(prefix.map(|p| format!("{p}/")))
+            .with_concurrency(options.concurrency);
         hidden::scan_hidden(billed.as_ref(), &options)
             .await
             .map(Some)
