@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
 use object_store::gcp::GcpCredentialProvider;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -216,14 +216,7 @@ impl Billed for GcsBilled {
         &'a self,
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<VersionEntry>> {
-        self.listing(prefix, false)
-            .try_filter_map(|item| async move {
-                Ok(match item {
-                    Versioned::Entry(entry) => Some(entry),
-                    Versioned::Folder(_) => None,
-                })
-            })
-            .boxed()
+        super::entries(self.listing(prefix, false))
     }
 
     fn versions_by_folder<'a>(

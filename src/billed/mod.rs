@@ -188,6 +188,22 @@ pub(crate) fn in_key_order(
     }
 }
 
+/// The entries of a listing without a delimiter (which gives no folder).
+#[cfg_attr(not(any(feature = "aws", feature = "gcp")), allow(dead_code))]
+pub(crate) fn entries(
+    listing: BoxStream<'_, crate::Result<Versioned>>,
+) -> BoxStream<'_, crate::Result<VersionEntry>> {
+    use futures::StreamExt;
+    listing
+        .try_filter_map(|item| async move {
+            Ok(match item {
+                Versioned::Entry(entry) => Some(entry),
+                Versioned::Folder(_) => None,
+            })
+        })
+        .boxed()
+}
+
 /// The markers a listing has followed, hashed (8 bytes a page): markers a server gave
 /// before, however many pages ago, end the listing in an error. A server whose markers
 /// cycle (A, B, A, ...) would otherwise never end it.

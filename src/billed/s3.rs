@@ -418,14 +418,7 @@ impl Billed for S3Billed {
         &'a self,
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<VersionEntry>> {
-        self.versions_listing(prefix, false)
-            .try_filter_map(|item| async move {
-                Ok(match item {
-                    Versioned::Entry(entry) => Some(entry),
-                    Versioned::Folder(_) => None,
-                })
-            })
-            .boxed()
+        super::entries(self.versions_listing(prefix, false))
     }
 
     fn versions_by_folder<'a>(
