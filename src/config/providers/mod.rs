@@ -214,8 +214,7 @@ mod s3_flavor;
 
 // Types a provider defines besides its config, re-exported beside it.
 pub use self::azure::AzureCredential;
-pub use self::s3::ListOrder;
-pub use self::s3_flavor::Flavor;
+pub use self::s3_flavor::{Flavor, ListOrder};
 
 registry! {
     /// `provider = "s3"`

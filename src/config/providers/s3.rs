@@ -1,6 +1,7 @@
 //! `provider = "s3"`: AWS S3 and S3-compatible servers (MinIO, Ceph, R2, SeaweedFS, moto...).
 
-pub use super::s3_flavor::Flavor;
+pub use super::s3_flavor::{Flavor, ListOrder};
+use super::s3_flavor::FlavorKeys;
 use super::{check_remote, secrets_of, Registration, Provider, UrlForm};
 use std::borrow::Cow;
 use crate::config::place::{endpoint_space, Place};
@@ -92,27 +93,6 @@ pub struct S3Config {
     /// `seaweedfs`) or `"sorted"`.
     #[serde(default)]
     pub list_order: Option<ListOrder>,
-}
-
-/// How an S3 store's listings are ordered (`list_order`).
-///
-/// Merged listings, `sync`, `verify` and `repair` need listings in byte order. AWS S3 and
-/// MinIO list that way; SeaweedFS does not: it lists folder by folder, sorting a folder
-/// `a` as `a` rather than `a/`, so `a/b` comes before `a-c` and `a.txt` (and a
-/// `start-after` equal to a folder's name skips the folder). `sorted` makes any server
-/// right, at a cost: stratus walks the bucket folder by folder with delimiter listings
-/// (at least one request per folder instead of one per 1,000 keys), holding one
-/// folder's entries per level in memory, and applies offsets itself.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum ListOrder {
-    /// As the server lists (byte order on AWS S3 and MinIO).
-    #[default]
-    Server,
-    /// Sorted by stratus, folder by folder: for servers that do not list in byte order
-    /// (SeaweedFS).
-    Sorted,
 }
 
 impl Provider for S3Config {
@@ -293,7 +273,12 @@ impl S3Config {
             return Ok(Cow::Borrowed(self));
         };
         let mut this = self.clone();
-        flavor.fill(&mut this)?;
+        flavor.fill(FlavorKeys {
+            account: this.account.as_deref(),
+            endpoint: &mut this.endpoint,
+            region: &mut this.region,
+            list_order: &mut this.list_order,
+        })?;
         Ok(Cow::Owned(this))
     }
 

@@ -7,7 +7,6 @@
 //! service needs where the store left it unset: anything the store sets wins, so a
 //! flavor never hides a key.
 
-use super::s3::{ListOrder, S3Config};
 use crate::config::KeyError;
 use serde::Deserialize;
 
@@ -45,6 +44,27 @@ pub enum Flavor {
     Ceph,
     /// SeaweedFS's S3 gateway.
     Seaweedfs,
+}
+
+/// How an S3 store's listings are ordered (`list_order`).
+///
+/// Merged listings, `sync`, `verify` and `repair` need listings in byte order. AWS S3 and
+/// MinIO list that way; SeaweedFS does not: it lists folder by folder, sorting a folder
+/// `a` as `a` rather than `a/`, so `a/b` comes before `a-c` and `a.txt` (and a
+/// `start-after` equal to a folder's name skips the folder). `sorted` makes any server
+/// right, at a cost: stratus walks the bucket folder by folder with delimiter listings
+/// (at least one request per folder instead of one per 1,000 keys), holding one
+/// folder's entries per level in memory, and applies offsets itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ListOrder {
+    /// As the server lists (byte order on AWS S3 and MinIO).
+    #[default]
+    Server,
+    /// Sorted by stratus, folder by folder: for servers that do not list in byte order
+    /// (SeaweedFS).
+    Sorted,
 }
 
 /// An object_store option a flavor sets (an `AmazonS3ConfigKey` name) and its value.
@@ -92,13 +112,18 @@ impl Flavor {
         }
     }
 
-    /// `config` with what this flavor needs filled in where it is unset, or what is
-    /// missing for it. `config.flavor` is left as it is (its options are added when the
-    /// client's keys are made).
-    pub(super) fn fill(self, config: &mut S3Config) -> Result<(), KeyError> {
+    /// `keys` with what this flavor needs filled in where they are unset, or what is
+    /// missing for it (the flavor's options are added when the client's keys are made).
+    pub(super) fn fill(self, keys: FlavorKeys<'_>) -> Result<(), KeyError> {
         let name = self.name();
-        match (self.account(), &config.account) {
-            (Some(what), None) if config.endpoint.is_none() => {
+        let FlavorKeys {
+            account,
+            endpoint: endpoint_key,
+            region: region_key,
+            list_order,
+        } = keys;
+        match (self.account(), account) {
+            (Some(what), None) if endpoint_key.is_none() => {
                 return Err(KeyError::new(
                     "account",
                     format!("flavor `{name}` needs `account`: {what} (or set `endpoint`)"),
@@ -124,8 +149,8 @@ impl Flavor {
                 ),
             )
         };
-        let account = config.account.clone().unwrap_or_default();
-        let region = config.region.clone();
+        let account = account.unwrap_or_default();
+        let region = region_key.clone();
         let (endpoint, default_region) = match self {
             Flavor::R2 => (
                 Some(format!("https://{account}.r2.cloudflarestorage.com")),
@@ -133,7 +158,7 @@ impl Flavor {
             ),
             Flavor::B2 => match &region {
                 Some(region) => (Some(format!("https://s3.{region}.backblazeb2.com")), None),
-                None if config.endpoint.is_some() => (None, None),
+                None if endpoint_key.is_some() => (None, None),
                 None => return Err(needs_region("us-west-004", "s3.REGION.backblazeb2.com")),
             },
             Flavor::Wasabi => {
@@ -148,7 +173,7 @@ impl Flavor {
                     Some(format!("https://{region}.digitaloceanspaces.com")),
                     None,
                 ),
-                None if config.endpoint.is_some() => (None, None),
+                None if endpoint_key.is_some() => (None, None),
                 None => return Err(needs_region("nyc3", "REGION.digitaloceanspaces.com")),
             },
             Flavor::Oci => match &region {
@@ -158,7 +183,7 @@ impl Flavor {
                     )),
                     None,
                 ),
-                None if config.endpoint.is_some() => (None, None),
+                None if endpoint_key.is_some() => (None, None),
                 None => {
                     return Err(needs_region(
                         "eu-frankfurt-1",
@@ -171,7 +196,7 @@ impl Flavor {
                 Some("auto"),
             ),
             Flavor::Minio | Flavor::Ceph | Flavor::Seaweedfs => {
-                if config.endpoint.is_none() {
+                if endpoint_key.is_none() {
                     return Err(KeyError::new(
                         "endpoint",
                         format!(
@@ -183,17 +208,25 @@ impl Flavor {
                 (None, Some("us-east-1"))
             }
         };
-        if config.endpoint.is_none() {
-            config.endpoint = endpoint;
+        if endpoint_key.is_none() {
+            *endpoint_key = endpoint;
         }
-        if config.region.is_none() {
-            config.region = default_region.map(str::to_string);
+        if region_key.is_none() {
+            *region_key = default_region.map(str::to_string);
         }
-        if self == Flavor::Seaweedfs && config.list_order.is_none() {
-            config.list_order = Some(ListOrder::Sorted);
+        if self == Flavor::Seaweedfs && list_order.is_none() {
+            *list_order = Some(ListOrder::Sorted);
         }
         Ok(())
     }
+}
+
+/// The keys of an `s3` store that a flavor reads (`account`) and fills where unset.
+pub(super) struct FlavorKeys<'a> {
+    pub(super) account: Option<&'a str>,
+    pub(super) endpoint: &'a mut Option<String>,
+    pub(super) region: &'a mut Option<String>,
+    pub(super) list_order: &'a mut Option<ListOrder>,
 }
 
 /// An account id or namespace becomes part of a host name: one DNS label.
@@ -214,14 +247,29 @@ fn check_label(text: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn filled(flavor: Flavor, edit: impl FnOnce(&mut S3Config)) -> Result<S3Config, KeyError> {
-        let mut config = S3Config::new("b");
-        edit(&mut config);
-        flavor.fill(&mut config).map(|()| config)
+    /// The keys a flavor reads and fills, as a store sets them.
+    #[derive(Debug, Default)]
+    struct Keys {
+        account: Option<String>,
+        endpoint: Option<String>,
+        region: Option<String>,
+        list_order: Option<ListOrder>,
+    }
+
+    fn filled(flavor: Flavor, edit: impl FnOnce(&mut Keys)) -> Result<Keys, KeyError> {
+        let mut keys = Keys::default();
+        edit(&mut keys);
+        let fill = FlavorKeys {
+            account: keys.account.as_deref(),
+            endpoint: &mut keys.endpoint,
+            region: &mut keys.region,
+            list_order: &mut keys.list_order,
+        };
+        flavor.fill(fill).map(|()| keys)
     }
 
     /// A flavor, what the store sets, and the endpoint and region that come of it.
-    type Case = (Flavor, fn(&mut S3Config), &'static str, &'static str);
+    type Case = (Flavor, fn(&mut Keys), &'static str, &'static str);
 
     #[test]
     fn each_flavor_fills_its_endpoint_and_region() {
