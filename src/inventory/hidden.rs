@@ -265,7 +265,7 @@ impl VersionTally {
                     // since its own time, at the latest.
                     let since = if same { *newer } else { entry.last_modified };
                     versions.noncurrent_since =
-                        super::report::min_opt(versions.noncurrent_since, Some(since));
+                        super::histogram::min_opt(versions.noncurrent_since, Some(since));
                     if let Some(class) = class {
                         let mut counts = Counts::default();
                         counts.add(*size);
@@ -291,7 +291,7 @@ impl VersionTally {
         let (ours, theirs) = (&mut self.versions, other.versions);
         ours.noncurrent.merge(theirs.noncurrent);
         ours.noncurrent_since =
-            super::report::min_opt(ours.noncurrent_since, theirs.noncurrent_since);
+            super::histogram::min_opt(ours.noncurrent_since, theirs.noncurrent_since);
         for (class, counts) in theirs.classes {
             add_class(&mut ours.classes, &class, counts);
         }
@@ -313,7 +313,7 @@ fn add_class(classes: &mut BTreeMap<String, Counts>, class: &str, counts: Counts
     let kept = classes.len();
     match classes.get_mut(class) {
         Some(ours) => ours.merge(counts),
-        None if super::report::class_is_kept(class, kept) => {
+        None if super::histogram::class_is_kept(class, kept) => {
             classes.insert(class.to_string(), counts);
         }
         None => {}

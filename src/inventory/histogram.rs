@@ -301,6 +301,33 @@ impl TryFrom<AgeJson> for AgeHistogram {
     }
 }
 
+/// The most distinct storage classes a report keeps; the rows of classes met after them
+/// count in [`Report::classes_other`](super::Report::classes_other). Which classes are kept past it depends on the
+/// order rows and files are read in.
+pub const CLASS_LIMIT: usize = 64;
+
+/// The longest class name kept, in bytes; a longer one counts in
+/// [`Report::classes_other`](super::Report::classes_other).
+pub const CLASS_NAME_LIMIT: usize = 64;
+
+/// Whether a class met for the first time, with `kept` classes already kept, is kept.
+pub(crate) fn class_is_kept(class: &str, kept: usize) -> bool {
+    kept < CLASS_LIMIT && class.len() <= CLASS_NAME_LIMIT
+}
+
+/// The smaller of two optional values, or the one there is.
+pub(crate) fn min_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The larger of two optional values, or the one there is.
+pub(crate) fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    a.max(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

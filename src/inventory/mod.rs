@@ -174,11 +174,11 @@ mod unlisted;
 
 pub use cost::{storage_estimate, CostLine, StorageEstimate};
 pub use diff::{Change, ClassChange, PrefixChange, PrefixStatus, ReportDiff};
-pub use histogram::{AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS};
-pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
-pub use report::{
-    MergeError, Parts, Report, Source, CLASS_LIMIT, CLASS_NAME_LIMIT, MAX_REPORT_BYTES, SCHEMA,
+pub use histogram::{
+    AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS, CLASS_LIMIT, CLASS_NAME_LIMIT,
 };
+pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
+pub use report::{MergeError, Parts, Report, Source, MAX_REPORT_BYTES, SCHEMA};
 pub use top::{LargeObject, TopObjects};
 pub use unlisted::{hidden_by_local_store, Unlisted, UNLISTED_EXAMPLES};
 pub(crate) use unlisted::{note_local_folder, note_walked_listing, Listed};

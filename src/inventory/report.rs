@@ -1,6 +1,6 @@
 //! The inventory report: every figure, mergeable, in memory bounded by its limits.
 
-use super::histogram::{AgeHistogram, Counts, SizeHistogram};
+use super::histogram::{class_is_kept, max_opt, min_opt, AgeHistogram, Counts, SizeHistogram};
 use super::prefixes::PrefixBreakdown;
 use super::top::TopObjects;
 use super::unlisted::Unlisted;
@@ -76,9 +76,10 @@ pub struct Report {
     /// `object_store` does not.
     pub classes: Option<BTreeMap<String, Counts>>,
     /// The objects and bytes of classes not kept in `classes`: past the first
-    /// [`CLASS_LIMIT`] distinct classes met, or named with more than [`CLASS_NAME_LIMIT`]
-    /// bytes (providers have about ten classes; a report with more is broken or hostile).
-    /// `None` when every class is kept; shown as "other" in the table and the HTML page.
+    /// [`CLASS_LIMIT`](super::CLASS_LIMIT) distinct classes met, or named with more than
+    /// [`CLASS_NAME_LIMIT`](super::CLASS_NAME_LIMIT) bytes (providers have about ten
+    /// classes; a report with more is broken or hostile). `None` when every class is
+    /// kept; shown as "other" in the table and the HTML page.
     pub classes_other: Option<Counts>,
     /// Where the figures come from, when it is a provider's inventory report rather than
     /// a listing.
@@ -359,31 +360,6 @@ impl Report {
     pub fn mean_size(&self) -> Option<f64> {
         (self.objects > 0).then(|| self.bytes as f64 / self.objects as f64)
     }
-}
-
-/// The most distinct storage classes a report keeps; the rows of classes met after them
-/// count in [`Report::classes_other`]. Which classes are kept past it depends on the
-/// order rows and files are read in.
-pub const CLASS_LIMIT: usize = 64;
-
-/// The longest class name kept, in bytes; a longer one counts in
-/// [`Report::classes_other`].
-pub const CLASS_NAME_LIMIT: usize = 64;
-
-/// Whether a class met for the first time, with `kept` classes already kept, is kept.
-pub(crate) fn class_is_kept(class: &str, kept: usize) -> bool {
-    kept < CLASS_LIMIT && class.len() <= CLASS_NAME_LIMIT
-}
-
-pub(crate) fn min_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
-    a.max(b)
 }
 
 impl Serialize for Report {

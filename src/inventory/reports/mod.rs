@@ -474,7 +474,7 @@ pub(crate) struct Rows {
     job: Arc<Job>,
     report: Report,
     tally: Tally,
-    /// Per storage class, at most [`CLASS_LIMIT`](super::report::CLASS_LIMIT) of them.
+    /// Per storage class, at most [`CLASS_LIMIT`](super::CLASS_LIMIT) of them.
     classes: HashMap<Box<str>, super::Counts, foldhash::fast::RandomState>,
     /// Rows of the classes past the limit (or with names past its length bound).
     classes_other: super::Counts,
@@ -545,7 +545,7 @@ impl Rows {
             let kept = self.classes.len();
             match self.classes.get_mut(class) {
                 Some(counts) => counts.add(size),
-                None if super::report::class_is_kept(class, kept) => {
+                None if super::histogram::class_is_kept(class, kept) => {
                     let mut counts = super::Counts::default();
                     counts.add(size);
                     self.classes.insert(class.into(), counts);
