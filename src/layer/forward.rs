@@ -1,6 +1,7 @@
-//! [`Layered`]: the one forwarding `ObjectStore` for layers that change a store's name
-//! and, at most, its listings. A [`Layer`] says what it changes; everything else goes to
-//! the store inside unchanged.
+//! [`Layered`]: the one forwarding `ObjectStore` of the layers that change a store around
+//! its operations: its name, its listings, or what happens around each call and each
+//! stream (a deadline, errors cleaned of secrets). A [`Layer`] says what it changes;
+//! everything else goes to the store inside unchanged.
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -8,8 +9,9 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
+    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
+    UploadPart,
 };
 use std::fmt;
 use std::ops::Range;
@@ -42,17 +44,43 @@ pub(crate) trait Layer: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<ListResult>> {
         inner.list_with_delimiter(prefix)
     }
+
+    /// Every call that answers once, as the store inside answers it (`call`) by default:
+    /// put, get, get_ranges, head, copy, rename, a delimiter listing, and a multipart
+    /// upload's start, parts, completion and abort.
+    fn call<'a, T: Send + 'a>(
+        &'a self,
+        call: BoxFuture<'a, Result<T>>,
+    ) -> BoxFuture<'a, Result<T>> {
+        call
+    }
+
+    /// Every stream the store gives, as the store inside gives it by default: a listing
+    /// (after [`Layer::list`]), the results of a deletion, an object's body (when it is a
+    /// stream; a local file's is read by the caller).
+    fn stream<T: Send + 'static>(
+        &self,
+        stream: BoxStream<'static, Result<T>>,
+    ) -> BoxStream<'static, Result<T>> {
+        stream
+    }
 }
 
 /// `inner` with `layer` applied.
 pub(crate) struct Layered<L> {
     inner: Arc<dyn ObjectStore>,
-    layer: L,
+    /// Shared with the multipart uploads it starts.
+    layer: Arc<L>,
 }
 
 impl<L: Layer> Layered<L> {
+    pub(crate) fn new(inner: Arc<dyn ObjectStore>, layer: L) -> Self {
+        let layer = Arc::new(layer);
+        Self { inner, layer }
+    }
+
     pub(crate) fn wrap(inner: Arc<dyn ObjectStore>, layer: L) -> Arc<dyn ObjectStore> {
-        Arc::new(Self { inner, layer })
+        Arc::new(Self::new(inner, layer))
     }
 }
 
@@ -79,7 +107,8 @@ impl<L: Layer> ObjectStore for Layered<L> {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
+        let call = self.inner.put_opts(location, payload, opts);
+        self.layer.call(call).await
     }
 
     async fn put_multipart_opts(
@@ -87,26 +116,38 @@ impl<L: Layer> ObjectStore for Layered<L> {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
+        let call = self.inner.put_multipart_opts(location, opts);
+        let inner = self.layer.call(call).await?;
+        Ok(Box::new(LayeredUpload {
+            inner,
+            layer: Arc::clone(&self.layer),
+        }))
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        self.inner.get_opts(location, options).await
+        let call = self.inner.get_opts(location, options);
+        let mut got = self.layer.call(call).await?;
+        if let GetResultPayload::Stream(body) = got.payload {
+            got.payload = GetResultPayload::Stream(self.layer.stream(body));
+        }
+        Ok(got)
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        self.inner.get_ranges(location, ranges).await
+        let call = self.inner.get_ranges(location, ranges);
+        self.layer.call(call).await
     }
 
     fn delete_stream(
         &self,
         locations: BoxStream<'static, Result<Path>>,
     ) -> BoxStream<'static, Result<Path>> {
-        self.inner.delete_stream(locations)
+        self.layer.stream(self.inner.delete_stream(locations))
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.layer.list(&self.inner, prefix, None)
+        self.layer
+            .stream(self.layer.list(&self.inner, prefix, None))
     }
 
     fn list_with_offset(
@@ -114,18 +155,54 @@ impl<L: Layer> ObjectStore for Layered<L> {
         prefix: Option<&Path>,
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.layer.list(&self.inner, prefix, Some(offset))
+        self.layer
+            .stream(self.layer.list(&self.inner, prefix, Some(offset)))
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        self.layer.list_with_delimiter(&self.inner, prefix).await
+        let call = self.layer.list_with_delimiter(&self.inner, prefix);
+        self.layer.call(call).await
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        self.inner.copy_opts(from, to, options).await
+        let call = self.inner.copy_opts(from, to, options);
+        self.layer.call(call).await
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
-        self.inner.rename_opts(from, to, options).await
+        let call = self.inner.rename_opts(from, to, options);
+        self.layer.call(call).await
+    }
+}
+
+/// A multipart upload a [`Layered`] store started: its parts, completion and abort are
+/// calls of the layer's.
+struct LayeredUpload<L> {
+    inner: Box<dyn MultipartUpload>,
+    layer: Arc<L>,
+}
+
+/// The upload inside; the layer's `Debug` may hold what must not be shown.
+impl<L> fmt::Debug for LayeredUpload<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LayeredUpload")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl<L: Layer> MultipartUpload for LayeredUpload<L> {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        let (part, layer) = (self.inner.put_part(data), Arc::clone(&self.layer));
+        Box::pin(async move { layer.call(part).await })
+    }
+
+    async fn complete(&mut self) -> Result<PutResult> {
+        self.layer.call(self.inner.complete()).await
+    }
+
+    async fn abort(&mut self) -> Result<()> {
+        self.layer.call(self.inner.abort()).await
     }
 }

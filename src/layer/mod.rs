@@ -1,6 +1,7 @@
 //! Store wrappers: each takes an `Arc<dyn ObjectStore>` and is one, forwarding every
 //! method (`#[deny(clippy::missing_trait_methods)]`) and changing one thing. The layers
-//! that change no more than a name and the listings share one forwarding
+//! that change a name, the listings, or what happens around each call and each stream
+//! (prefix, key order, redaction, the member deadline) share one forwarding
 //! implementation (`forward.rs`: a `Layer` says what it changes). Each is
 //! named `<What>Store`, and its `Display` names it and the store inside
 //! (`KeyOrderedStore(LocalFileSystem(...))`), so a store's `Display` shows its layers.
