@@ -13,7 +13,8 @@
 //! [`ReplicatedStore::flush`](super::ReplicatedStore::flush) waits for it). Keys that
 //! fail to converge stay recorded for the next hand-off or `repair`.
 
-use super::store::{Inner, ReplicatedStore};
+use super::state::Inner;
+use super::store::ReplicatedStore;
 use object_store::{Error, Result};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};

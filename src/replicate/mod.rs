@@ -225,6 +225,7 @@ mod multipart;
 mod policy;
 mod read;
 mod repair;
+mod state;
 mod store;
 mod write;
 
@@ -240,5 +241,5 @@ pub use health::Breaker;
 pub use journal::JournalDamage;
 pub use policy::{ListPolicy, Missed, PolicyError, ReadPolicy, WritePolicy};
 pub use repair::{repair, repair_recorded, RepairConflict, RepairReport};
+pub use state::GIVEN_UP_GRACE;
 pub use store::ReplicatedStore;
-pub use write::GIVEN_UP_GRACE;

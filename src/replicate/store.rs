@@ -1,11 +1,11 @@
 //! [`ReplicatedStore`]: several stores written together and read with fallback.
 
-use super::background::Queues;
 use super::health::{Breaker, Health};
 use super::journal::{Disk, Journal, JournalDamage, LocalDisk};
 use super::multipart::ReplicatedUpload;
 use super::policy::{ListPolicy, Missed, ReadPolicy, WritePolicy};
-use super::write::{Condition, Owed, Record};
+use super::state::{Inner, Owed};
+use super::write::Condition;
 use crate::composite::{delete_in_batches, fmt_members, onto_itself};
 use crate::error::tag;
 use crate::merge::list_after;
@@ -15,15 +15,14 @@ use futures::future::FutureExt;
 use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
-    CopyMode, CopyOptions, Error, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    CopyMode, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
     ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
     RenameTargetMode, Result,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Several member stores written together and read with fallback.
@@ -150,30 +149,6 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct ReplicatedStore {
     inner: Arc<Inner>,
-}
-
-pub(super) struct Inner {
-    pub(super) members: Vec<(String, Arc<dyn ObjectStore>)>,
-    pub(super) write: WritePolicy,
-    pub(super) read: ReadPolicy,
-    pub(super) list: ListPolicy,
-    /// What members missed or still owe, per key (shared by every handle a builder
-    /// made from this one, as the journal, the queues and the members' health are).
-    pub(super) missed: Arc<Mutex<Record>>,
-    /// Writes numbered so far (records carry their write's number).
-    pub(super) writes: Arc<AtomicU64>,
-    /// Member operations running, per key, and in the background.
-    pub(super) queues: Arc<Queues>,
-    /// Where `missed` is kept durably, when the store has a journal.
-    pub(super) journal: Option<Arc<Journal>>,
-    /// Each member's health (same order as `members`).
-    pub(super) health: Arc<[Health]>,
-    /// When members are skipped.
-    pub(super) breaker: Option<Breaker>,
-    /// How long a member call may take before it counts as failed.
-    pub(super) member_timeout: Option<Duration>,
-    /// This state itself (for background work a call starts: a hand-off).
-    pub(super) me: Weak<Inner>,
 }
 
 impl ReplicatedStore {
@@ -543,13 +518,6 @@ impl ReplicatedStore {
             objects: objects.into_values().collect(),
             extensions: Default::default(),
         })
-    }
-}
-
-pub(super) fn generic(message: String) -> Error {
-    Error::Generic {
-        store: "ReplicatedStore",
-        source: message.into(),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::background::{Outcome, Part};
 use super::policy::{Missed, PolicyError, WritePolicy};
-use super::store::{generic, Inner};
+use super::state::{generic, Inner, Owed, Record, GIVEN_UP_GRACE};
 use crate::error::tag;
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{self, FuturesUnordered, StreamExt};
@@ -15,38 +15,6 @@ use std::future::Future;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
-
-/// What the record holds for one key: the operation some members missed (or still
-/// owe), which members, and the number of the write that recorded it (0: loaded from the
-/// journal).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Owed {
-    pub(crate) what: Missed,
-    pub(crate) members: BTreeSet<usize>,
-    pub(crate) write: u64,
-    /// Members whose operation on the key was given up, and when: it may still land, so
-    /// they count as behind (later writes they apply do not clear them) until a repair at
-    /// least [`GIVEN_UP_GRACE`] later. Kept in memory only: they are not behind on any
-    /// write (the journal records what members missed), only uncertain.
-    pub(crate) given_up: BTreeMap<usize, std::time::Instant>,
-}
-
-impl Owed {
-    /// The members reads and repair treat as behind on the key: those that missed its
-    /// last operation, and those whose operation on it was given up.
-    pub(crate) fn behind(&self) -> BTreeSet<usize> {
-        let mut behind = self.members.clone();
-        behind.extend(self.given_up.keys().copied());
-        behind
-    }
-}
-
-/// How long after a member's operation was given up it may still be applied: until
-/// then the member stays recorded as behind on its keys.
-pub const GIVEN_UP_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// The record: what members owe, per key.
-pub(super) type Record = BTreeMap<Path, Owed>;
 
 /// How a write is decided.
 pub(super) enum Condition {
