@@ -25,7 +25,6 @@
 //!   running (it holds the store's state), and is recorded as owed until it ends.
 
 use super::state::{Ended, Inner, Queues};
-use crate::error::tag;
 use futures::channel::oneshot;
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -33,6 +32,7 @@ use object_store::path::Path;
 use object_store::{Error, Result};
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -140,7 +140,7 @@ impl Drop for Turn {
 /// One member's place in a write: its operation starts after the member's earlier
 /// operations on the write's keys ended.
 pub(super) struct Slot {
-    member: usize,
+    pub(super) member: usize,
     earlier: Vec<Ended>,
     turn: Turn,
 }
@@ -223,6 +223,11 @@ impl Ticket {
 }
 
 impl Inner {
+    /// A new write's number (records made by it carry it).
+    pub(super) fn next_write(&self) -> u64 {
+        self.writes.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     /// A write's places on `keys` (duplicates count once) for every member and for its
     /// judgment, taken at once.
     pub(super) fn enqueue(self: &Arc<Self>, keys: &[Path]) -> Ticket {
@@ -317,22 +322,6 @@ impl Inner {
                 .collect()
         };
         futures::future::join_all(running).await;
-    }
-
-    /// Member `slot`'s part of a write: `op` in its place, under the breaker and the
-    /// member deadline, its error tagged with the member.
-    pub(super) fn part<T: Send + 'static>(
-        self: &Arc<Self>,
-        slot: Slot,
-        op: BoxFuture<'static, Result<T>>,
-    ) -> Part<T> {
-        let inner = Arc::clone(self);
-        let member = slot.member;
-        async move {
-            let answer = slot.run(inner.call(member, op)).await;
-            (member, answer.map_err(|e| tag(&inner.members[member].0, e)))
-        }
-        .boxed()
     }
 
     /// Collect answers from `parts` (into `outcome`, which may hold answers already)

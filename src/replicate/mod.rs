@@ -224,6 +224,7 @@ mod model;
 mod multipart;
 mod policy;
 mod read;
+mod record;
 mod repair;
 mod state;
 mod store;
