@@ -217,6 +217,7 @@
 #[cfg(test)]
 mod adversarial;
 mod background;
+mod call;
 mod health;
 mod journal;
 #[cfg(test)]

@@ -4,8 +4,8 @@
 //! is in `health.rs`. This file defines what the state is, not what it does: the
 //! behaviour is in `impl Inner` blocks beside the code that uses it (the record kept in
 //! `record.rs`, the order and the background in `background.rs`, member calls in
-//! `health.rs`, writes in `write.rs`, reads in `read.rs`). [`generic`] makes the store's
-//! own errors.
+//! `call.rs`, writes in `write.rs`, reads in `read.rs`). [`generic`] makes the store's own
+//! errors.
 
 use super::health::{Breaker, Health};
 use super::journal::Journal;
