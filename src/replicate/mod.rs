@@ -223,6 +223,7 @@ mod journal;
 #[cfg(test)]
 mod model;
 mod multipart;
+mod operations;
 mod policy;
 mod read;
 mod record;
