@@ -24,18 +24,17 @@
 //!   nothing runs in the background. Dropping the store loses nothing: what runs keeps
 //!   running (it holds the store's state), and is recorded as owed until it ends.
 
-use super::store::Inner;
-use crate::error::tag;
+use super::state::{Ended, Inner, Queues};
 use futures::channel::oneshot;
-use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{FuturesUnordered, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, Result};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 /// How many operations of one member may run in the background at once; a write that
 /// would pass it waits for that member.
@@ -48,29 +47,6 @@ pub const BACKGROUND_DEADLINE: Duration = Duration::from_secs(60);
 
 /// One member's part of a write: the member, and its answer (the error tagged with it).
 pub(super) type Part<T> = BoxFuture<'static, (usize, Result<T>)>;
-
-/// Resolves when an operation ended (answered, or was dropped) and every operation
-/// before it in the order did.
-type Ended = Shared<BoxFuture<'static, ()>>;
-
-/// The order operations run in: per member and key, the end of that member's latest
-/// operation on the key; per key, the end of the latest write's judgment (its record
-/// made).
-#[derive(Default)]
-struct Order {
-    members: HashMap<(usize, Path), Ended>,
-    judged: HashMap<Path, Ended>,
-}
-
-/// What runs, per member.
-#[derive(Default)]
-pub(super) struct Queues {
-    order: Mutex<Order>,
-    /// Operations running in the background, per member.
-    running: Mutex<HashMap<usize, usize>>,
-    /// Woken whenever a background operation or hand-off ends.
-    pub(super) ended: Notify,
-}
 
 /// The answers to one write so far.
 pub(super) struct Outcome<T> {
@@ -164,7 +140,7 @@ impl Drop for Turn {
 /// One member's place in a write: its operation starts after the member's earlier
 /// operations on the write's keys ended.
 pub(super) struct Slot {
-    member: usize,
+    pub(super) member: usize,
     earlier: Vec<Ended>,
     turn: Turn,
 }
@@ -247,6 +223,11 @@ impl Ticket {
 }
 
 impl Inner {
+    /// A new write's number (records made by it carry it).
+    pub(super) fn next_write(&self) -> u64 {
+        self.writes.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     /// A write's places on `keys` (duplicates count once) for every member and for its
     /// judgment, taken at once.
     pub(super) fn enqueue(self: &Arc<Self>, keys: &[Path]) -> Ticket {
@@ -341,22 +322,6 @@ impl Inner {
                 .collect()
         };
         futures::future::join_all(running).await;
-    }
-
-    /// Member `slot`'s part of a write: `op` in its place, under the breaker and the
-    /// member deadline, its error tagged with the member.
-    pub(super) fn part<T: Send + 'static>(
-        self: &Arc<Self>,
-        slot: Slot,
-        op: BoxFuture<'static, Result<T>>,
-    ) -> Part<T> {
-        let inner = Arc::clone(self);
-        let member = slot.member;
-        async move {
-            let answer = slot.run(inner.call(member, op)).await;
-            (member, answer.map_err(|e| tag(&inner.members[member].0, e)))
-        }
-        .boxed()
     }
 
     /// Collect answers from `parts` (into `outcome`, which may hold answers already)

@@ -12,12 +12,13 @@
 //! are converged as `repair_recorded` would (one hand-off per member at a time;
 //! [`ReplicatedStore::flush`](super::ReplicatedStore::flush) waits for it). Keys that
 //! fail to converge stay recorded for the next hand-off or `repair`.
+//!
+//! This file holds each member's breaker state ([`Health`]); the call under the deadline
+//! and the breaker, and the hand-off, are in `call.rs`.
 
-use super::store::{Inner, ReplicatedStore};
-use object_store::{Error, Result};
-use std::future::Future;
+use object_store::Error;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// When a member is skipped (see the module documentation).
@@ -57,13 +58,13 @@ struct State {
 pub(super) struct Health {
     state: Mutex<State>,
     /// A hand-off of what the member owes runs.
-    handing_off: AtomicBool,
+    pub(super) handing_off: AtomicBool,
 }
 
 /// A member call the store stopped waiting for at the member timeout: it may still be
 /// applied later (a request the server received, a local write on a blocking thread).
 #[derive(Debug)]
-pub(super) struct GivenUp(Duration);
+pub(super) struct GivenUp(pub(super) Duration);
 
 impl std::fmt::Display for GivenUp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,7 +144,7 @@ impl Health {
 
     /// A call admitted as a probe ended without an outcome (it was cancelled): another
     /// may probe.
-    fn abandoned(&self) {
+    pub(super) fn abandoned(&self) {
         self.state.lock().expect("health").probing = false;
     }
 
@@ -151,69 +152,6 @@ impl Health {
     pub(super) fn is_open(&self) -> bool {
         let state = self.state.lock().expect("health");
         state.open_until.is_some_and(|until| Instant::now() < until)
-    }
-}
-
-impl Inner {
-    /// Member `i`'s call `fut`, under the breaker and the member deadline.
-    pub(super) async fn call<T>(
-        &self,
-        i: usize,
-        fut: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
-        /// Releases a probe whose call was dropped before it reported.
-        struct Pending<'a>(&'a Health, bool);
-        impl Drop for Pending<'_> {
-            fn drop(&mut self) {
-                if !self.1 {
-                    self.0.abandoned();
-                }
-            }
-        }
-        let health = &self.health[i];
-        let breaker = self.breaker.as_ref();
-        if !health.admit(breaker) {
-            return Err(Error::Generic {
-                store: "ReplicatedStore",
-                source: "skipped: it failed its last calls in a row (circuit breaker open)".into(),
-            });
-        }
-        let mut pending = Pending(health, false);
-        let result = match self.member_timeout {
-            None => fut.await,
-            Some(limit) => match tokio::time::timeout(limit, fut).await {
-                Ok(result) => result,
-                Err(_) => Err(Error::Generic {
-                    store: "ReplicatedStore",
-                    source: Box::new(GivenUp(limit)),
-                }),
-            },
-        };
-        let back = health.report(breaker, matches!(&result, Err(e) if is_failure(e)));
-        pending.1 = true;
-        if back {
-            self.hand_off(i);
-        }
-        result
-    }
-
-    /// Converge, in the background, the keys member `i` owes (it is back).
-    fn hand_off(&self, i: usize) {
-        let Some(inner) = self.me.upgrade() else {
-            return;
-        };
-        if tokio::runtime::Handle::try_current().is_err()
-            || self.health[i].handing_off.swap(true, Ordering::AcqRel)
-        {
-            return;
-        }
-        tokio::spawn(async move {
-            let store = ReplicatedStore::from_inner(Arc::clone(&inner));
-            // What fails stays recorded: the next hand-off or `repair` takes it up.
-            let _ = super::repair::hand_off(&store, i).await;
-            inner.health[i].handing_off.store(false, Ordering::Release);
-            inner.queues.ended.notify_waiters();
-        });
     }
 }
 

@@ -217,14 +217,18 @@
 #[cfg(test)]
 mod adversarial;
 mod background;
+mod call;
 mod health;
 mod journal;
 #[cfg(test)]
 mod model;
 mod multipart;
+mod operations;
 mod policy;
 mod read;
+mod record;
 mod repair;
+mod state;
 mod store;
 mod write;
 
@@ -240,5 +244,5 @@ pub use health::Breaker;
 pub use journal::JournalDamage;
 pub use policy::{ListPolicy, Missed, PolicyError, ReadPolicy, WritePolicy};
 pub use repair::{repair, repair_recorded, RepairConflict, RepairReport};
+pub use state::GIVEN_UP_GRACE;
 pub use store::ReplicatedStore;
-pub use write::GIVEN_UP_GRACE;

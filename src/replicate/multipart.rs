@@ -3,7 +3,7 @@
 
 use super::background::Outcome;
 use super::policy::Missed;
-use super::store::{generic, Inner};
+use super::state::{generic, Inner};
 use crate::error::tag;
 use async_trait::async_trait;
 use object_store::path::Path;

@@ -2,7 +2,7 @@
 //! policy, listings under the listing policy (with fail-over to the next member).
 
 use super::policy::{Missed, ReadPolicy};
-use super::store::{generic, Inner};
+use super::state::{generic, Inner};
 use crate::composite::tagged_listings;
 use crate::error::tag;
 use crate::layer::timeout::timed;

@@ -1,29 +1,19 @@
 //! [`ReplicatedStore`]: several stores written together and read with fallback.
+//!
+//! The type, how it is built, and what it reports (its members, its record, its journal,
+//! its background work); its shared state is in `state.rs`, its `ObjectStore` operations
+//! in `operations.rs`.
 
-use super::background::Queues;
 use super::health::{Breaker, Health};
 use super::journal::{Disk, Journal, JournalDamage, LocalDisk};
-use super::multipart::ReplicatedUpload;
 use super::policy::{ListPolicy, Missed, ReadPolicy, WritePolicy};
-use super::write::{Condition, Owed, Record};
-use crate::composite::{delete_in_batches, fmt_members, onto_itself};
-use crate::error::tag;
-use crate::merge::list_after;
-use async_trait::async_trait;
-use bytes::Bytes;
-use futures::future::FutureExt;
-use futures::stream::BoxStream;
+use super::state::{Inner, Owed};
+use crate::composite::fmt_members;
 use object_store::path::Path;
-use object_store::{
-    CopyMode, CopyOptions, Error, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
-    RenameTargetMode, Result,
-};
+use object_store::{ObjectStore, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::ops::Range;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Several member stores written together and read with fallback.
@@ -106,7 +96,8 @@ use std::time::Duration;
 ///   write goes to the other members unconditionally and the policy counts the decider
 ///   as one success. When no member holds the key's last write (those that do are absent
 ///   from the configuration), conditional writes to it fail.
-/// - The [`PutResult`] returned is the decider's, or the first successful member's.
+/// - The [`PutResult`](object_store::PutResult) returned is the decider's, or the first
+///   successful member's.
 ///
 /// # Reads
 ///
@@ -149,31 +140,7 @@ use std::time::Duration;
 /// object is `NotFound`), and name the member ([`crate::member_of`]).
 #[derive(Clone)]
 pub struct ReplicatedStore {
-    inner: Arc<Inner>,
-}
-
-pub(super) struct Inner {
-    pub(super) members: Vec<(String, Arc<dyn ObjectStore>)>,
-    pub(super) write: WritePolicy,
-    pub(super) read: ReadPolicy,
-    pub(super) list: ListPolicy,
-    /// What members missed or still owe, per key (shared by every handle a builder
-    /// made from this one, as the journal, the queues and the members' health are).
-    pub(super) missed: Arc<Mutex<Record>>,
-    /// Writes numbered so far (records carry their write's number).
-    pub(super) writes: Arc<AtomicU64>,
-    /// Member operations running, per key, and in the background.
-    pub(super) queues: Arc<Queues>,
-    /// Where `missed` is kept durably, when the store has a journal.
-    pub(super) journal: Option<Arc<Journal>>,
-    /// Each member's health (same order as `members`).
-    pub(super) health: Arc<[Health]>,
-    /// When members are skipped.
-    pub(super) breaker: Option<Breaker>,
-    /// How long a member call may take before it counts as failed.
-    pub(super) member_timeout: Option<Duration>,
-    /// This state itself (for background work a call starts: a hand-off).
-    pub(super) me: Weak<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl ReplicatedStore {
@@ -503,56 +470,6 @@ impl ReplicatedStore {
     }
 }
 
-impl ReplicatedStore {
-    /// `list_with_delimiter` as the listing policy gives it: the first member that
-    /// answers, or every member merged.
-    async fn list_level(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        let inner = &self.inner;
-        if inner.list == ListPolicy::First {
-            let mut first_error = None;
-            for (i, (name, store)) in inner.members.iter().enumerate() {
-                match inner.call(i, store.list_with_delimiter(prefix)).await {
-                    Ok(result) => return Ok(result),
-                    Err(err) => {
-                        first_error.get_or_insert(tag(name, err));
-                    }
-                }
-            }
-            return Err(first_error.expect("at least one member"));
-        }
-        let outcome = inner
-            .fan_out(0..inner.members.len(), |_, store| {
-                store.list_with_delimiter(prefix)
-            })
-            .await;
-        if let Some((_, err)) = outcome.failed.into_iter().next() {
-            return Err(err);
-        }
-        let mut prefixes = BTreeSet::new();
-        let mut objects = BTreeMap::new();
-        let mut ok = outcome.ok;
-        ok.sort_by_key(|(i, _)| *i);
-        for (_, result) in ok {
-            prefixes.extend(result.common_prefixes);
-            for meta in result.objects {
-                objects.entry(meta.location.clone()).or_insert(meta);
-            }
-        }
-        Ok(ListResult {
-            common_prefixes: prefixes.into_iter().collect(),
-            objects: objects.into_values().collect(),
-            extensions: Default::default(),
-        })
-    }
-}
-
-pub(super) fn generic(message: String) -> Error {
-    Error::Generic {
-        store: "ReplicatedStore",
-        source: message.into(),
-    }
-}
-
 fn composition(message: String) -> crate::Error {
     crate::Error::composition("replicated store", message)
 }
@@ -572,159 +489,5 @@ impl fmt::Debug for ReplicatedStore {
 impl fmt::Display for ReplicatedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt_members(f, "ReplicatedStore", &self.inner.members)
-    }
-}
-
-#[async_trait]
-#[deny(clippy::missing_trait_methods)]
-impl ObjectStore for ReplicatedStore {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> Result<PutResult> {
-        let condition = match &opts.mode {
-            PutMode::Overwrite => Condition::None,
-            PutMode::Create => Condition::First,
-            PutMode::Update(version) => Condition::Matching(version.clone()),
-        };
-        let overwrite = PutOptions {
-            mode: PutMode::Overwrite,
-            ..opts.clone()
-        };
-        self.inner
-            .write(
-                "put",
-                &[(location, Missed::Write)],
-                &[],
-                condition,
-                |store, conditional| {
-                    let opts = if conditional { &opts } else { &overwrite };
-                    let (store, location) = (Arc::clone(store), location.clone());
-                    let (payload, opts) = (payload.clone(), opts.clone());
-                    async move { store.put_opts(&location, payload, opts).await }.boxed()
-                },
-            )
-            .await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> Result<Box<dyn MultipartUpload>> {
-        ReplicatedUpload::start(&self.inner, location, opts).await
-    }
-
-    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        self.inner
-            .read(location, |store| {
-                let options = options.clone();
-                async move { store.get_opts(location, options).await }
-            })
-            .await
-    }
-
-    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        self.inner
-            .read(location, |store| async move {
-                store.get_ranges(location, ranges).await
-            })
-            .await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, Result<Path>>,
-    ) -> BoxStream<'static, Result<Path>> {
-        let inner = Arc::clone(&self.inner);
-        delete_in_batches(locations, move |batch| {
-            let inner = Arc::clone(&inner);
-            async move { inner.delete_batch(batch).await }
-        })
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        let listing = match self.inner.list {
-            ListPolicy::First => self.inner.list_first(prefix, None),
-            ListPolicy::Merged => self.inner.list_merged(|store| store.list(prefix)),
-        };
-        self.inner.corrected(listing, prefix, None)
-    }
-
-    fn list_with_offset(
-        &self,
-        prefix: Option<&Path>,
-        offset: &Path,
-    ) -> BoxStream<'static, Result<ObjectMeta>> {
-        let listing = match self.inner.list {
-            ListPolicy::First => self.inner.list_first(prefix, Some(offset)),
-            ListPolicy::Merged => self
-                .inner
-                .list_merged(|store| list_after(store, prefix, offset)),
-        };
-        self.inner.corrected(listing, prefix, Some(offset))
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        let listed = self.list_level(prefix).await?;
-        self.inner.corrected_level(listed, prefix).await
-    }
-
-    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        let conditional = matches!(options.mode, CopyMode::Create);
-        if from == to {
-            return onto_itself(self, from, conditional).await;
-        }
-        let overwrite = CopyOptions {
-            mode: CopyMode::Overwrite,
-            ..options.clone()
-        };
-        self.inner
-            .write(
-                "copy",
-                &[(to, Missed::Write)],
-                &[from],
-                Condition::first_if(conditional),
-                |store, conditional| {
-                    let options = if conditional { &options } else { &overwrite };
-                    let (store, from, to) = (Arc::clone(store), from.clone(), to.clone());
-                    let options = options.clone();
-                    async move { store.copy_opts(&from, &to, options).await }.boxed()
-                },
-            )
-            .await
-    }
-
-    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
-        let inner = &self.inner;
-        let conditional = matches!(options.target_mode, RenameTargetMode::Create);
-        if from == to {
-            return onto_itself(self, from, conditional).await;
-        }
-        let overwrite = RenameOptions {
-            target_mode: RenameTargetMode::Overwrite,
-            ..options.clone()
-        };
-        // The source is gone where the rename was applied: what the target missed as a
-        // write, the source missed as a delete (recorded only if some member applied it).
-        // A member behind on the source does not take part: it would move an old version
-        // to the target (it is recorded as having missed both).
-        let changes = [(to, Missed::Write), (from, Missed::Delete)];
-        inner
-            .write(
-                "rename",
-                &changes,
-                &[from],
-                Condition::first_if(conditional),
-                |store, conditional| {
-                    let options = if conditional { &options } else { &overwrite };
-                    let (store, from, to) = (Arc::clone(store), from.clone(), to.clone());
-                    let options = options.clone();
-                    async move { store.rename_opts(&from, &to, options).await }.boxed()
-                },
-            )
-            .await
     }
 }

@@ -2,51 +2,18 @@
 //! the answers judged by the write policy, what members missed (or still owe, while
 //! they finish in the background) recorded.
 
-use super::background::{Outcome, Part};
+use super::background::{Outcome, Part, Slot};
 use super::policy::{Missed, PolicyError, WritePolicy};
-use super::store::{generic, Inner};
+use super::state::{generic, Inner};
 use crate::error::tag;
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{self, FuturesUnordered, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectStore, ObjectStoreExt, Result, UpdateVersion};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::ops::Range;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, MutexGuard};
-
-/// What the record holds for one key: the operation some members missed (or still
-/// owe), which members, and the number of the write that recorded it (0: loaded from the
-/// journal).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Owed {
-    pub(crate) what: Missed,
-    pub(crate) members: BTreeSet<usize>,
-    pub(crate) write: u64,
-    /// Members whose operation on the key was given up, and when: it may still land, so
-    /// they count as behind (later writes they apply do not clear them) until a repair at
-    /// least [`GIVEN_UP_GRACE`] later. Kept in memory only: they are not behind on any
-    /// write (the journal records what members missed), only uncertain.
-    pub(crate) given_up: BTreeMap<usize, std::time::Instant>,
-}
-
-impl Owed {
-    /// The members reads and repair treat as behind on the key: those that missed its
-    /// last operation, and those whose operation on it was given up.
-    pub(crate) fn behind(&self) -> BTreeSet<usize> {
-        let mut behind = self.members.clone();
-        behind.extend(self.given_up.keys().copied());
-        behind
-    }
-}
-
-/// How long after a member's operation was given up it may still be applied: until
-/// then the member stays recorded as behind on its keys.
-pub const GIVEN_UP_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// The record: what members owe, per key.
-pub(super) type Record = BTreeMap<Path, Owed>;
+use std::sync::Arc;
 
 /// How a write is decided.
 pub(super) enum Condition {
@@ -78,133 +45,20 @@ impl Inner {
         }
     }
 
-    /// A new write's number (records made by it carry it).
-    pub(super) fn next_write(&self) -> u64 {
-        self.writes.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// Record that `members` owe `what` on `location` since write `write` (nothing owed
-    /// when `members` is empty), in the journal first when there is one.
-    pub(super) fn record(
-        &self,
-        location: &Path,
-        what: Missed,
-        members: BTreeSet<usize>,
-        write: u64,
-    ) -> Result<()> {
-        let mut record = self.missed.lock().expect("record");
-        self.set(&mut record, location, what, members, write, true)
-    }
-
-    /// Member `member` applied write `write` to `keys`: take it off their record, unless
-    /// a later operation on a key was recorded meanwhile. A journal that cannot be
-    /// written keeps the record as it was (it then owes more, never less).
-    pub(super) fn caught_up(&self, member: usize, keys: &[Path], write: u64) {
-        let mut record = self.missed.lock().expect("record");
-        for key in keys {
-            let Some(owed) = record.get(key) else {
-                continue;
-            };
-            if owed.write != write || !owed.members.contains(&member) {
-                continue;
-            }
-            let what = owed.what;
-            let mut members = owed.members.clone();
-            members.remove(&member);
-            let _ = self.set(&mut record, key, what, members, write, false);
+    /// Member `slot`'s part of a write: `op` in its place, under the breaker and the
+    /// member deadline, its error tagged with the member.
+    pub(super) fn part<T: Send + 'static>(
+        self: &Arc<Self>,
+        slot: Slot,
+        op: BoxFuture<'static, Result<T>>,
+    ) -> Part<T> {
+        let inner = Arc::clone(self);
+        let member = slot.member;
+        async move {
+            let answer = slot.run(inner.call(member, op)).await;
+            (member, answer.map_err(|e| tag(&inner.members[member].0, e)))
         }
-    }
-
-    /// Forget `location`'s record if it is still the one of write `write` (`repair`
-    /// converged the key as that record described it). Members absent from the
-    /// configuration keep what the journal holds for them.
-    pub(super) fn forget(&self, location: &Path, write: u64) -> Result<()> {
-        let mut record = self.missed.lock().expect("record");
-        match record.get_mut(location) {
-            Some(owed) if owed.write == write => {
-                // A member's operation given up recently may still land: it stays behind.
-                owed.given_up
-                    .retain(|_, since| since.elapsed() < GIVEN_UP_GRACE);
-                let what = owed.what;
-                self.set(&mut record, location, what, BTreeSet::new(), write, false)
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Member `member`'s operation on `keys` was given up (see [`Owed::given_up`]):
-    /// record it as behind on them. A journal that cannot be written keeps the record in
-    /// memory.
-    pub(super) fn given_up(&self, member: usize, keys: &[Path]) {
-        let mut record = self.missed.lock().expect("record");
-        for key in keys {
-            let owed = record.entry(key.clone()).or_insert_with(|| Owed {
-                what: Missed::Write,
-                members: BTreeSet::new(),
-                write: 0,
-                given_up: BTreeMap::new(),
-            });
-            owed.given_up.insert(member, std::time::Instant::now());
-        }
-    }
-
-    /// Set `location`'s record: `members` owe `what` since write `write`; `new` for a new
-    /// operation on the key (see [`super::journal::Journal::set`]).
-    fn set(
-        &self,
-        record: &mut MutexGuard<'_, Record>,
-        location: &Path,
-        what: Missed,
-        members: BTreeSet<usize>,
-        write: u64,
-        new: bool,
-    ) -> Result<()> {
-        // Members whose operation on the key was given up stay behind on it (in memory).
-        let given_up = record
-            .get(location)
-            .map(|owed| owed.given_up.clone())
-            .unwrap_or_default();
-        if let Some(journal) = &self.journal {
-            // The journal first (it also records members absent from the configuration,
-            // and writes nothing when nothing changes).
-            if let Err(err) = journal.set(location, what, self.names_of(&members), new) {
-                // The record stays in memory (a clearing did not happen): `repair` in
-                // this process still sees the key.
-                if !members.is_empty() || !given_up.is_empty() {
-                    record.insert(
-                        location.clone(),
-                        Owed {
-                            what,
-                            members,
-                            write,
-                            given_up,
-                        },
-                    );
-                }
-                return Err(generic(format!(
-                    "cannot journal what members missed of {location}: {err}"
-                )));
-            }
-        }
-        if members.is_empty() && given_up.is_empty() {
-            record.remove(location);
-        } else {
-            record.insert(
-                location.clone(),
-                Owed {
-                    what,
-                    members,
-                    write,
-                    given_up,
-                },
-            );
-        }
-        Ok(())
-    }
-
-    /// Member names of `members` (indexes).
-    pub(super) fn names_of(&self, members: &BTreeSet<usize>) -> BTreeSet<String> {
-        members.iter().map(|&m| self.members[m].0.clone()).collect()
+        .boxed()
     }
 
     /// Run `op` on members `which` at once and wait for all (operations that are not
@@ -315,21 +169,6 @@ impl Inner {
                     .collect(),
             }),
         }
-    }
-
-    /// The members that hold the last operation on every key of `keys` (not recorded as
-    /// owing any of them), in order.
-    pub(super) fn current(&self, keys: &[&Path]) -> Vec<usize> {
-        let record = self.missed.lock().expect("record");
-        (0..self.members.len())
-            .filter(|m| {
-                keys.iter().all(|key| {
-                    record
-                        .get(*key)
-                        .is_none_or(|owed| !owed.behind().contains(m))
-                })
-            })
-            .collect()
     }
 
     /// Of `current` (members holding `key`'s last write, in order), the first whose
