@@ -779,3 +779,245 @@ async fn a_folder_beside_keys_inside_folders_is_an_error() {
         .to_string();
     assert!(err.contains("keys inside folders"), "{err}");
 }
+
+// ---- What a listing by folder refuses rather than count twice ----
+
+/// The versions of `hidden` as (noncurrent objects, noncurrent bytes, markers, orphaned).
+async fn billed_sums(
+    billed: &dyn Billed,
+    prefix: Option<&str>,
+) -> stratus::Result<(u64, u64, u64, Option<u64>)> {
+    let mut options = HiddenOptions::new(chrono::Utc::now())
+        .with_concurrency(4)
+        .with_prefix(prefix.map(String::from));
+    options.uploads = false;
+    let hidden = tokio::time::timeout(Duration::from_secs(20), scan_hidden(billed, &options))
+        .await
+        .expect("the scan ends")?;
+    let v = hidden.versions.unwrap();
+    Ok((
+        v.noncurrent.objects,
+        v.noncurrent.bytes,
+        v.delete_markers,
+        v.orphaned_markers,
+    ))
+}
+
+/// The two entries of key `k`: current (1 byte) and noncurrent (100 bytes).
+fn history_of(k: &str) -> String {
+    [
+        version(k, "2", true, "2020-01-03T00:00:00.000Z", 1),
+        version(k, "1", false, "2020-01-02T00:00:00.000Z", 100),
+    ]
+    .concat()
+}
+
+/// A hostile server gives, in the listing by folder, a folder *and* a folder inside it
+/// (`a/` and `a/b/`): listing both would count `a/b/k` twice. A folder is one segment
+/// below the prefix: `a/b/` is an error.
+#[tokio::test]
+async fn a_folder_inside_another_folder_is_an_error_not_a_double_count() {
+    let server = Server::start(|r| match (r.q("delimiter"), r.q("prefix")) {
+        (Some("/"), Some("")) => ok(versions_page(
+            &[folder("a/"), folder("a/b/")].concat(),
+            None,
+            false,
+        )),
+        (None, Some("a/" | "a/b/")) => ok(versions_page(&history_of("a/b/k"), None, false)),
+        _ => (400, format!("unexpected {r:?}").into_bytes()),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let err = billed_sums(billed.as_ref(), None)
+        .await
+        .expect_err("a/b/k counted twice")
+        .to_string();
+    assert!(err.contains("one segment below the prefix"), "{err}");
+}
+
+/// The folder the listing asked for, given back as a folder of itself (prefix `p/`,
+/// CommonPrefix `p/`): listing it would list the whole prefix again, the top keys
+/// included. It is no segment below the prefix: an error.
+#[tokio::test]
+async fn the_prefix_itself_given_as_a_folder_is_an_error() {
+    let server = Server::start(|r| match (r.q("delimiter"), r.q("prefix")) {
+        (Some("/"), Some("p/")) => ok(versions_page(
+            &[history_of("p/k"), folder("p/")].concat(),
+            None,
+            false,
+        )),
+        (None, Some("p/")) => ok(versions_page(&history_of("p/k"), None, false)),
+        _ => (400, format!("unexpected {r:?}").into_bytes()),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let err = billed_sums(billed.as_ref(), Some("p/"))
+        .await
+        .expect_err("p/k counted twice")
+        .to_string();
+    assert!(err.contains("one segment below the prefix"), "{err}");
+}
+
+/// A GCS JSON API server on 127.0.0.1 (the same tiny server, JSON bodies).
+fn gcs_config(server: &Server) -> Config {
+    let toml = format!(
+        "[stores.g]\nprovider = \"gcs\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:{}\"\n\
+         allow_http = true\nservice_account_key = '{{\"disable_oauth\": true, \
+         \"client_email\": \"\", \"private_key\": \"\", \"private_key_id\": \"\"}}'\n",
+        server.port
+    );
+    Config::from_toml(&toml, "test.toml", ".").unwrap()
+}
+
+/// Two generations of `name` (the older one deleted: noncurrent, 100 bytes).
+fn gcs_items(name: &str) -> String {
+    format!(
+        "{{\"name\":\"{name}\",\"size\":\"100\",\"generation\":\"1\",\"updated\":\"2020-01-01T00:00:00Z\",\
+         \"timeDeleted\":\"2020-01-02T00:00:00Z\",\"storageClass\":\"STANDARD\"}},\
+         {{\"name\":\"{name}\",\"size\":\"1\",\"generation\":\"2\",\"updated\":\"2020-01-02T00:00:00Z\",\
+         \"storageClass\":\"STANDARD\"}}"
+    )
+}
+
+fn gcs_page(items: &[&str], prefixes: &[&str]) -> (u16, Vec<u8>) {
+    let items: Vec<String> = items.iter().map(|n| gcs_items(n)).collect();
+    let prefixes: Vec<String> = prefixes.iter().map(|p| format!("\"{p}\"")).collect();
+    ok(format!(
+        "{{\"kind\":\"storage#objects\",\"items\":[{}],\"prefixes\":[{}]}}",
+        items.join(","),
+        prefixes.join(",")
+    ))
+}
+
+/// GCS: the listing of folder `a/` (no delimiter) gives a name outside it, `b/k`, which
+/// folder `b/` gives too: every folder's entries are checked to be inside it, whatever
+/// the provider's own checks.
+#[tokio::test]
+async fn gcs_a_name_outside_the_folder_listed_is_an_error() {
+    let server = Server::start(|r| {
+        assert!(r.path.ends_with("/o"), "{r:?}");
+        match (r.q("delimiter"), r.q("prefix")) {
+            (Some("/"), Some("")) => gcs_page(&[], &["a/", "b/"]),
+            (None, Some("a/")) => gcs_page(&["a/k", "b/k"], &[]),
+            (None, Some("b/")) => gcs_page(&["b/k"], &[]),
+            _ => (400, format!("unexpected {r:?}").into_bytes()),
+        }
+    })
+    .await;
+    let billed = gcs_config(&server).billed("g").unwrap();
+    let err = billed_sums(billed.as_ref(), None)
+        .await
+        .expect_err("b/k counted twice")
+        .to_string();
+    assert!(err.contains("outside the prefix asked for"), "{err}");
+}
+
+/// GCS: `prefixes` with a folder and a folder inside it: an error, as for S3.
+#[tokio::test]
+async fn gcs_a_folder_inside_another_folder_is_an_error() {
+    let server = Server::start(|r| match (r.q("delimiter"), r.q("prefix")) {
+        (Some("/"), Some("")) => gcs_page(&["top"], &["a/", "a/b/"]),
+        (None, Some("a/" | "a/b/")) => gcs_page(&["a/b/k"], &[]),
+        _ => (400, format!("unexpected {r:?}").into_bytes()),
+    })
+    .await;
+    let billed = gcs_config(&server).billed("g").unwrap();
+    let err = billed_sums(billed.as_ref(), None)
+        .await
+        .expect_err("a/b/k counted twice")
+        .to_string();
+    assert!(err.contains("one segment below the prefix"), "{err}");
+}
+
+/// GCS: `items` and `prefixes` on one page, legitimately (`top` directly under the
+/// prefix, folder `d/`): summed once each.
+#[tokio::test]
+async fn gcs_items_and_prefixes_on_one_page_are_summed_once() {
+    let server = Server::start(|r| match (r.q("delimiter"), r.q("prefix")) {
+        (Some("/"), Some("")) => gcs_page(&["top", "z"], &["d/"]),
+        (None, Some("d/")) => gcs_page(&["d/k", "d/l/m"], &[]),
+        _ => (400, format!("unexpected {r:?}").into_bytes()),
+    })
+    .await;
+    let billed = gcs_config(&server).billed("g").unwrap();
+    assert_eq!(
+        billed_sums(billed.as_ref(), None).await.unwrap(),
+        (4, 400, 0, Some(0))
+    );
+}
+
+/// GCS lists a name's generations oldest first, and its page tokens say nothing of
+/// where a page ends: a name whose generations a page boundary splits (the older,
+/// deleted one at the end of page 1, the live one on page 2) cannot be ordered newest
+/// first. Its "noncurrent since" is the server's `timeDeleted`, not the time of the entry
+/// read before it, so it is the same wherever pages split (and one listing and the
+/// listing by folder split them in different places).
+#[tokio::test]
+async fn gcs_a_name_split_across_pages_keeps_its_noncurrent_since() {
+    let gen = |g: u32, updated: &str, deleted: Option<&str>| {
+        format!(
+            "{{\"name\":\"d/k\",\"size\":\"5\",\"generation\":\"{g}\",\"updated\":\"{updated}\"{}}}",
+            deleted
+                .map(|d| format!(",\"timeDeleted\":\"{d}\""))
+                .unwrap_or_default()
+        )
+    };
+    let old = gen(1, "2020-01-01T00:00:00Z", Some("2020-01-02T00:00:00Z"));
+    let live = gen(2, "2020-01-02T00:00:00Z", None);
+    let mut since = Vec::new();
+    for split in [false, true] {
+        let (old, live) = (old.clone(), live.clone());
+        let server =
+            Server::start(
+                move |r| match (r.q("delimiter"), r.q("prefix"), r.q("pageToken")) {
+                    (Some("/"), Some(""), None) => gcs_page(&[], &["d/"]),
+                    (None, Some("d/"), None) if split => {
+                        ok(format!("{{\"items\":[{old}],\"nextPageToken\":\"t\"}}"))
+                    }
+                    (None, Some("d/"), Some("t")) if split => ok(format!("{{\"items\":[{live}]}}")),
+                    (None, Some("d/"), None) => ok(format!("{{\"items\":[{old},{live}]}}")),
+                    _ => (400, format!("unexpected {r:?}").into_bytes()),
+                },
+            )
+            .await;
+        let billed = gcs_config(&server).billed("g").unwrap();
+        let mut options = HiddenOptions::new(chrono::Utc::now());
+        options.uploads = false;
+        let hidden = scan_hidden(billed.as_ref(), &options).await.unwrap();
+        let v = hidden.versions.unwrap();
+        assert_eq!((v.noncurrent.objects, v.noncurrent.bytes), (1, 5));
+        since.push(v.noncurrent_since);
+    }
+    assert_eq!(
+        since[0], since[1],
+        "noncurrent since, one page vs the name split across two"
+    );
+}
+
+/// The documented cost of the listing by folder: a prefix of many small folders (1,000
+/// folders of one key each, one page of 1,000 entries for one listing) costs one
+/// `ListObjectVersions` per folder, 1,001 billed LIST requests where one listing sends
+/// 1. Pinned so that a change in what a `--billed` inventory costs is seen.
+#[tokio::test]
+async fn many_small_folders_cost_a_request_each() {
+    let server = Server::start(|r| match (r.q("delimiter"), r.q("prefix")) {
+        (Some("/"), Some("")) => {
+            let folders: String = (0..1000).map(|i| folder(&format!("f{i:04}/"))).collect();
+            ok(versions_page(&folders, None, false))
+        }
+        (None, Some(p)) => ok(versions_page(
+            &version(&format!("{p}k"), "1", true, "2020-01-01T00:00:00.000Z", 1),
+            None,
+            false,
+        )),
+        _ => (400, Vec::new()),
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    billed_sums(billed.as_ref(), None).await.unwrap();
+    let requests = server.received().len();
+    assert_eq!(
+        requests, 1001,
+        "ListObjectVersions requests for 1,000 folders of one key"
+    );
+}

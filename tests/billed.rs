@@ -723,3 +723,112 @@ marker_only("a")
     assert_eq!(expected["orphaned"].as_u64(), Some(1), "{expected}");
     assert_same(&hidden, &expected, "moto, a key split across pages");
 }
+
+// ---- By folder against one listing, on real servers ----
+
+/// `inner` without its listing by folder: the default `versions_by_folder` (every entry,
+/// no folder), i.e. one listing of the whole prefix.
+#[derive(Debug)]
+struct OneListing(Arc<dyn Billed>);
+
+impl std::fmt::Display for OneListing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[async_trait::async_trait]
+impl Billed for OneListing {
+    fn versions<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> futures::stream::BoxStream<'a, stratus::Result<VersionEntry>> {
+        self.0.versions(prefix)
+    }
+    fn uploads<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> futures::stream::BoxStream<'a, stratus::Result<Upload>> {
+        self.0.uploads(prefix)
+    }
+    async fn abort(&self, upload: &Upload) -> stratus::Result<bool> {
+        self.0.abort(upload).await
+    }
+}
+
+/// More folders than a page holds (1,001 at the top, with keys beside them): the top
+/// listing by folder ends pages on a folder, and goes on from it (a key marker that is a
+/// folder, no version-ID marker). An object named like its folder (`d0500/`, put twice
+/// and deleted) and keys at the top. By folder (concurrency 1 and 8) equals one listing.
+const MANY_FOLDERS: &str = r#"
+s3.create_bucket(Bucket=BUCKET)
+s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+for i in range(1001):
+    s3.put_object(Bucket=BUCKET, Key=f"d{i:04}/x", Body=b"x")
+for key in ["d0500/", "d0998/x", "d0999/", "d1000/x", "a", "t"]:
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"old" * 10)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"new")
+for key in ["d0500/", "u", "d0999/gone"]:
+    s3.delete_object(Bucket=BUCKET, Key=key)
+print("ok")
+"#;
+
+async fn many_folders_equal_one_listing(backend: Backend) {
+    let Some(_) = access(backend) else {
+        return;
+    };
+    let bucket = unique_bucket("folders");
+    boto3(backend, &bucket, MANY_FOLDERS, &[]);
+    let config = config(backend, &bucket, "").unwrap();
+    let billed: Arc<dyn Billed> = config.billed("s").unwrap();
+    let mut options = HiddenOptions::new(Utc::now()).with_prefixes(2, 5000);
+    options.uploads = false;
+    let one = scan_hidden(
+        &OneListing(Arc::clone(&billed)),
+        &options.clone().with_concurrency(1),
+    )
+    .await
+    .unwrap();
+    let v = one.versions.as_ref().unwrap();
+    // What the history gives (9, 185, 3, Some(2)); the servers differ (SeaweedFS keeps
+    // no `d0500/` or `d0999/`, keys ending with `/`; moto makes no marker for a key
+    // never written): only by folder against one listing is asserted.
+    eprintln!(
+        "{backend:?}: one listing {:?}",
+        (
+            v.noncurrent.objects,
+            v.noncurrent.bytes,
+            v.delete_markers,
+            v.orphaned_markers
+        )
+    );
+    assert!(
+        v.noncurrent.objects >= 6,
+        "{backend:?}: the history has versions"
+    );
+    for concurrency in [1, 8] {
+        let by_folder = scan_hidden(
+            billed.as_ref(),
+            &options.clone().with_concurrency(concurrency),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{backend:?}, by folder at {concurrency}: {e}"));
+        assert_eq!(
+            by_folder.versions, one.versions,
+            "{backend:?}, concurrency {concurrency}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn more_folders_than_a_page_on_seaweedfs_equal_one_listing() {
+    many_folders_equal_one_listing(Backend::SeaweedFs).await;
+}
+
+/// As on SeaweedFS, on moto: 186 s there (its versions listings slow down with every
+/// folder listed), so run by hand: `cargo test --all-features --test billed -- --ignored`.
+#[tokio::test]
+#[ignore = "186 s on moto: run with --ignored"]
+async fn more_folders_than_a_page_on_moto_equal_one_listing() {
+    many_folders_equal_one_listing(Backend::Moto).await;
+}

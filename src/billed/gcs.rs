@@ -144,6 +144,7 @@ impl GcsBilled {
                 // A generation that was deleted or replaced has `timeDeleted`.
                 is_latest: item.time_deleted.is_none(),
                 last_modified: time(&item.updated)?,
+                replaced: item.time_deleted.as_deref().map(&time).transpose()?,
                 kind: VersionKind::Version {
                     size,
                     class: item.storage_class.filter(|c| c.len() <= MAX_NAME_BYTES),

@@ -54,6 +54,9 @@ pub struct VersionEntry {
     pub is_latest: bool,
     /// When it was written.
     pub last_modified: DateTime<Utc>,
+    /// When it stopped being current, where the server says so (GCS `timeDeleted`);
+    /// `None` for S3, where that is when the key's next entry was written.
+    pub replaced: Option<DateTime<Utc>>,
     /// A version, or a delete marker.
     pub kind: VersionKind,
 }

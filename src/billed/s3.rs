@@ -244,6 +244,7 @@ impl S3Billed {
                 version_id: bounded(version_id, "a version ID", WHAT)?,
                 is_latest: entry.is_latest,
                 last_modified: time(&entry.last_modified, WHAT)?,
+                replaced: None,
                 kind,
             });
         }
@@ -678,6 +679,7 @@ mod tests {
             version_id: format!("{key}{t}"),
             is_latest: latest,
             last_modified: at(t),
+            replaced: None,
             kind: match marker {
                 true => VersionKind::DeleteMarker,
                 false => VersionKind::Version {

@@ -39,7 +39,10 @@ pub struct Versions {
     /// The earliest moment a version still kept became noncurrent (when the entry
     /// after it was written): what a lifecycle rule's `NoncurrentDays` counts from.
     pub noncurrent_since: Option<DateTime<Utc>>,
-    /// Noncurrent bytes by storage class, when the source says.
+    /// Noncurrent bytes by storage class, when the source says: at most
+    /// [`CLASS_LIMIT`](super::CLASS_LIMIT) classes, the first in byte order, each named
+    /// with at most [`CLASS_NAME_LIMIT`](super::CLASS_NAME_LIMIT) bytes (the others are
+    /// in `noncurrent` only).
     pub classes: BTreeMap<String, Counts>,
     /// Delete markers.
     pub delete_markers: u64,
@@ -132,49 +135,63 @@ impl HiddenOptions {
 /// folders at once (a versions page costs a server far more than a page of objects:
 /// SeaweedFS takes 0.2 s for one). A key's entries are all in one folder, so each
 /// listing sums its keys whole and the sums are merged. Memory: a page and a
-/// [`VersionTally`] per folder being listed, and 8 bytes per folder listed (each is
-/// listed once: a server that gives a folder twice is an error, not counted twice).
+/// [`VersionTally`] per folder being listed, and 8 bytes per folder listed.
+///
+/// What the server gives is checked before it is summed, so that no entry is summed
+/// twice: a folder is the prefix and one more segment ending with `/` (never the prefix
+/// itself, never a folder inside another), given once; a key is inside the prefix or
+/// folder listed; keys inside folders never come beside folders. Anything else is an
+/// error.
+///
+/// Cost: one LIST request per folder (1,000 folders of one key each are 1,001 requests
+/// where one listing would send 1).
 async fn scan_versions(billed: &dyn Billed, options: &HiddenOptions) -> crate::Result<Versions> {
-    let prefix = options.prefix.as_deref();
+    let prefix = options.prefix.as_deref().unwrap_or_default();
     let mut top = VersionTally::new(options);
     let mut folders = Followed::default();
     // A server that ignores the delimiter gives every key and no folder: all counted
     // here. One that gives folders and keys inside folders would count keys twice.
     let (mut nested_keys, mut any_folder) = (false, false);
-    let wrong = |what: String| crate::Error::Listing {
-        store: billed.to_string(),
-        prefix: prefix.unwrap_or_default().to_string(),
-        source: Box::new(object_store::Error::Generic {
-            store: "HTTP",
-            source: format!("ListObjectVersions: the server gave {what}").into(),
-        }),
-    };
     let listed = billed
-        .versions_by_folder(prefix)
+        .versions_by_folder(options.prefix.as_deref())
         .try_filter_map(|item| {
-            let folder = match item {
-                Versioned::Entry(entry) => {
-                    let relative = entry
-                        .key
-                        .get(prefix.map_or(0, str::len)..)
-                        .unwrap_or_default();
-                    nested_keys |= relative.contains('/');
-                    top.add(&entry);
-                    None
-                }
+            let checked = match item {
+                Versioned::Entry(entry) => match entry.key.strip_prefix(prefix) {
+                    Some(relative) => {
+                        nested_keys |= relative.contains('/');
+                        top.add(&entry);
+                        Ok(None)
+                    }
+                    None => Err(outside(&entry.key)),
+                },
                 Versioned::Folder(folder) => {
                     any_folder = true;
-                    Some(folder)
+                    // The prefix, one segment (maybe empty: under prefix `a/`, key
+                    // `a//b` is in folder `a//`), and `/`.
+                    let one_segment = folder
+                        .strip_prefix(prefix)
+                        .is_some_and(|rest| rest.find('/') == Some(rest.len().wrapping_sub(1)));
+                    match one_segment {
+                        false => Err(format!(
+                            "folder {}, not one segment below the prefix",
+                            crate::text::excerpt(&folder, 64)
+                        )),
+                        true if folders.check(Some(&folder), "folders").is_err() => Err(format!(
+                            "folder {} twice",
+                            crate::text::excerpt(&folder, 64)
+                        )),
+                        true => Ok(Some(folder)),
+                    }
                 }
             };
-            futures::future::ready(match folder {
-                _ if nested_keys && any_folder => Err(wrong(
-                    "folders, and keys inside folders, in one listing by folder".into(),
+            futures::future::ready(match checked {
+                Ok(_) if nested_keys && any_folder => Err(unexpected(
+                    billed,
+                    prefix,
+                    "folders, and keys inside folders, in one listing by folder",
                 )),
-                Some(folder) if folders.check(Some(&folder), "folders").is_err() => Err(wrong(
-                    format!("folder {} twice", crate::text::excerpt(&folder, 64)),
-                )),
-                folder => Ok(folder),
+                Ok(folder) => Ok(folder),
+                Err(what) => Err(unexpected(billed, prefix, &what)),
             })
         })
         .map_ok(|folder| tally_folder(billed, folder, options))
@@ -188,6 +205,26 @@ async fn scan_versions(billed: &dyn Billed, options: &HiddenOptions) -> crate::R
     Ok(top.finish())
 }
 
+/// What a listing gave that it should not have: key `key` outside what was asked for.
+fn outside(key: &str) -> String {
+    format!(
+        "{} outside the prefix asked for",
+        crate::text::excerpt(key, 64)
+    )
+}
+
+/// The error for a listing of `prefix` in which the server gave `what`.
+fn unexpected(billed: &dyn Billed, prefix: &str, what: &str) -> crate::Error {
+    crate::Error::Listing {
+        store: billed.to_string(),
+        prefix: prefix.to_string(),
+        source: Box::new(object_store::Error::Generic {
+            store: "HTTP",
+            source: format!("ListObjectVersions: the server gave {what}").into(),
+        }),
+    }
+}
+
 /// The sums of one folder's versions.
 fn tally_folder<'a>(
     billed: &'a dyn Billed,
@@ -198,6 +235,9 @@ fn tally_folder<'a>(
         let mut tally = VersionTally::new(options);
         let mut entries = billed.versions(Some(&folder));
         while let Some(entry) = entries.try_next().await? {
+            if !entry.key.starts_with(&folder) {
+                return Err(unexpected(billed, &folder, &outside(&entry.key)));
+            }
             tally.add(&entry);
         }
         Ok(tally)
@@ -260,10 +300,14 @@ impl VersionTally {
                         None => &entry.key,
                     };
                     versions.prefixes.add(relative, *size);
-                    // Noncurrent since the entry before it (newer) was written; the first
-                    // entry of a key read noncurrent (a listing that began inside the key)
-                    // since its own time, at the latest.
-                    let since = if same { *newer } else { entry.last_modified };
+                    // Noncurrent since the server says (GCS), or else since the entry
+                    // before it (newer) was written; the first entry of a key read
+                    // noncurrent (a listing that began inside the key) since its own
+                    // time, at the latest.
+                    let since = entry.replaced.unwrap_or(match same {
+                        true => *newer,
+                        false => entry.last_modified,
+                    });
                     versions.noncurrent_since =
                         super::histogram::min_opt(versions.noncurrent_since, Some(since));
                     if let Some(class) = class {
@@ -308,16 +352,28 @@ impl VersionTally {
     }
 }
 
-/// Add `counts` to `class`'s, keeping at most the report's number of classes.
+/// Add `counts` to `class`'s, keeping at most the report's number of classes: the first
+/// in byte order, whatever order they are met in, so that folders summed apart and
+/// merged in any order keep the classes (and counts) one listing keeps. A class dropped
+/// is never one of those kept at the end, so no kept class misses any of its counts.
 fn add_class(classes: &mut BTreeMap<String, Counts>, class: &str, counts: Counts) {
-    let kept = classes.len();
-    match classes.get_mut(class) {
-        Some(ours) => ours.merge(counts),
-        None if super::histogram::class_is_kept(class, kept) => {
-            classes.insert(class.to_string(), counts);
-        }
-        None => {}
+    use super::histogram::{CLASS_LIMIT, CLASS_NAME_LIMIT};
+    if let Some(ours) = classes.get_mut(class) {
+        ours.merge(counts);
+        return;
     }
+    if class.len() > CLASS_NAME_LIMIT {
+        return;
+    }
+    if classes.len() >= CLASS_LIMIT {
+        match classes.last_key_value() {
+            Some((last, _)) if class < last.as_str() => {
+                classes.pop_last();
+            }
+            _ => return,
+        }
+    }
+    classes.insert(class.to_string(), counts);
 }
 
 /// Sum what `billed` lists (see the module docs). Keys in the per-prefix totals are
@@ -395,6 +451,7 @@ mod tests {
                     version_id: clock.to_string(),
                     is_latest: false,
                     last_modified: DateTime::from_timestamp(clock, 0).unwrap(),
+                    replaced: None,
                     kind: match op {
                         Some(size) => VersionKind::Version {
                             size: *size,
@@ -493,6 +550,209 @@ mod tests {
             let standard = versions.classes.get("STANDARD").copied().unwrap_or_default();
             prop_assert_eq!((standard.objects, standard.bytes), (noncurrent, bytes));
         }
+    }
+
+    // ---- The listing by folder equals one listing ----
+
+    fn odd_key() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "a", "a/", "a//b", "a/b", "a/b/", "a/b/c", "ab/c", "a-b/c", "a0", "/", "//x", "/y",
+            "b/x/y", "b/é/ü", "é/x", "logs", "logs/", "logs/x", "logs2/y", "logsX",
+        ])
+        .prop_map(String::from)
+    }
+
+    fn odd_prefix() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(
+            prop::sample::select(vec!["a", "a/", "/", "logs", "logs/", "b/x", "a/b/", "é"])
+                .prop_map(String::from),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("STRATUS_BILLED_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(500)
+        ))]
+
+        /// By folder equals one listing, field for field, with prefixes without a trailing
+        /// `/`, keys that are folders' names (`a/`), `/`, `a//b`, unicode, several storage
+        /// classes, any depth and small per-prefix limits.
+        #[test]
+        fn by_folder_equals_one_listing_for_odd_keys_and_prefixes(
+            history in prop::collection::vec((odd_key(), prop::collection::vec(prop::option::of(0u64..100), 1..5)), 0..14),
+            prefix in odd_prefix(),
+            concurrency in 1usize..4,
+            depth in 0usize..4,
+            limit in 1usize..4,
+        ) {
+            let mut entries = listing(&history);
+            for e in &mut entries {
+                if let VersionKind::Version { class, .. } = &mut e.kind {
+                    *class = Some(format!("C{}", e.key.len() % 3));
+                }
+            }
+            let fake = FakeBilled { versions: entries.clone(), by_folder: true, ..FakeBilled::default() };
+            let mut options = HiddenOptions { uploads: false, ..HiddenOptions::new(Utc::now()) }
+                .with_concurrency(concurrency)
+                .with_prefixes(depth, limit);
+            options.prefix = prefix;
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let by_folder = rt.block_on(scan_hidden(&fake, &options)).unwrap();
+            let one = FakeBilled { versions: entries, ..FakeBilled::default() };
+            let single = rt.block_on(scan_hidden(&one, &options.clone().with_concurrency(1))).unwrap();
+            prop_assert_eq!(single.versions, by_folder.versions);
+        }
+    }
+
+    /// The proptest's minimal case, fixed: key `a//b` (an empty path segment) with two
+    /// noncurrent versions and a top key `a0` after it, depth 2, one prefix kept. `PrefixBreakdown::add` never takes
+    /// an empty segment for the open prefix (`o.len() > start` is false), so `a/` is
+    /// completed once per version, in pieces; one listing adds the pieces up in `kept`,
+    /// the folder's tally keeps one piece and leaves the other open, and the merge then
+    /// folds both: `other.prefixes` is 1 in one listing and 2 by folder.
+    #[test]
+    fn an_empty_segment_is_summed_by_folder_as_in_one_listing() {
+        // `a0` (a noncurrent version, no folder) after it closes the prefixes in one
+        // listing; by folder they are closed by the merge instead.
+        let history: History = vec![
+            ("a//b".into(), vec![Some(0), Some(42), None]),
+            ("a0".into(), vec![Some(0), None]),
+        ];
+        let options = HiddenOptions {
+            uploads: false,
+            ..HiddenOptions::new(Utc::now())
+        }
+        .with_concurrency(1)
+        .with_prefixes(2, 1);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let one = FakeBilled {
+            versions: listing(&history),
+            ..FakeBilled::default()
+        };
+        let single = rt
+            .block_on(scan_hidden(&one, &options))
+            .unwrap()
+            .versions
+            .unwrap();
+        let fake = FakeBilled {
+            versions: listing(&history),
+            by_folder: true,
+            ..FakeBilled::default()
+        };
+        let by_folder = rt
+            .block_on(scan_hidden(&fake, &options))
+            .unwrap()
+            .versions
+            .unwrap();
+        assert_eq!(single.prefixes.other(), by_folder.prefixes.other());
+        assert_eq!(single, by_folder);
+    }
+
+    fn plain_key() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "a", "a/", "a/b", "a/b/", "a/b/c", "ab/c", "a-b/c", "a0", "b/x/y", "b/é/ü", "é/x",
+            "logs", "logs/", "logs/x", "logs2/y", "logsX",
+        ])
+        .prop_map(String::from)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("STRATUS_BILLED_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000)
+        ))]
+
+        /// As above without empty path segments (no `//`, no leading `/`, prefixes ending
+        /// with `/`): what holds.
+        #[test]
+        fn by_folder_equals_one_listing_without_empty_segments(
+            history in prop::collection::vec((plain_key(), prop::collection::vec(prop::option::of(0u64..100), 1..5)), 0..14),
+            prefix in prop::option::of(prop::sample::select(vec!["a/", "logs/", "b/", "a/b/", "é/"]).prop_map(String::from)),
+            concurrency in 1usize..4,
+            depth in 0usize..4,
+            limit in 1usize..4,
+        ) {
+            let mut entries = listing(&history);
+            for e in &mut entries {
+                if let VersionKind::Version { class, .. } = &mut e.kind {
+                    *class = Some(format!("C{}", e.key.len() % 3));
+                }
+            }
+            let fake = FakeBilled { versions: entries.clone(), by_folder: true, ..FakeBilled::default() };
+            let mut options = HiddenOptions { uploads: false, ..HiddenOptions::new(Utc::now()) }
+                .with_concurrency(concurrency)
+                .with_prefixes(depth, limit);
+            options.prefix = prefix;
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let by_folder = rt.block_on(scan_hidden(&fake, &options)).unwrap();
+            let one = FakeBilled { versions: entries, ..FakeBilled::default() };
+            let single = rt.block_on(scan_hidden(&one, &options.clone().with_concurrency(1))).unwrap();
+            prop_assert_eq!(single.versions, by_folder.versions);
+        }
+    }
+
+    /// Storage classes past the report's 64 are dropped, and which are kept depends on the
+    /// order sums are merged in: one listing keeps the first 64 met in key order, the
+    /// listing by folder adds the top keys' classes first (`top.merge(listed)`), then
+    /// the folders' in the order they finish. Key `z` (top) has class `TOP`; 64 folders
+    /// before it in key order have a class each.
+    #[test]
+    fn by_folder_keeps_the_same_storage_classes_as_one_listing() {
+        let mut entries = Vec::new();
+        let mut add = |key: String, class: String, t: i64| {
+            for (latest, at, size) in [(true, t + 1, 1), (false, t, 10)] {
+                entries.push(VersionEntry {
+                    key: key.clone(),
+                    version_id: format!("{t}{latest}"),
+                    is_latest: latest,
+                    last_modified: DateTime::from_timestamp(at, 0).unwrap(),
+                    replaced: None,
+                    kind: VersionKind::Version {
+                        size,
+                        class: Some(class.clone()),
+                    },
+                });
+            }
+        };
+        for i in 0..64 {
+            add(format!("f{i:02}/k"), format!("C{i:02}"), 10 * i + 10);
+        }
+        add("z".into(), "TOP".into(), 5);
+        let options = HiddenOptions {
+            uploads: false,
+            ..HiddenOptions::new(Utc::now())
+        }
+        .with_concurrency(1);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let one = FakeBilled {
+            versions: entries.clone(),
+            ..FakeBilled::default()
+        };
+        let single = rt
+            .block_on(scan_hidden(&one, &options))
+            .unwrap()
+            .versions
+            .unwrap();
+        let fake = FakeBilled {
+            versions: entries,
+            by_folder: true,
+            ..FakeBilled::default()
+        };
+        let by_folder = rt
+            .block_on(scan_hidden(&fake, &options))
+            .unwrap()
+            .versions
+            .unwrap();
+        let names = |v: &Versions| v.classes.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(
+            names(&single),
+            names(&by_folder),
+            "the classes kept differ (one listing, by folder)"
+        );
+        assert_eq!(single, by_folder);
     }
 
     #[test]

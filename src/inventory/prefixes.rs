@@ -144,7 +144,9 @@ impl PrefixBreakdown {
         while level < self.depth {
             // Walk the segment, comparing it with the open prefix at this level as we go.
             let open = self.stack.get(level).map(|(name, _)| name.as_bytes());
-            let mut same = open.is_some_and(|o| o.len() > start);
+            // `>=`: an empty segment (`a//b`, `/y`) is the open prefix when that ends
+            // where the segment would begin.
+            let mut same = open.is_some_and(|o| o.len() >= start);
             let mut end = start;
             while end < bytes.len() && bytes[end] != b'/' {
                 same = same && open.is_some_and(|o| o.get(end) == Some(&bytes[end]));
