@@ -1021,3 +1021,141 @@ async fn many_small_folders_cost_a_request_each() {
         "ListObjectVersions requests for 1,000 folders of one key"
     );
 }
+
+// ---- break_: a page that repeats entries the page before gave ----
+
+/// S3: the listing of folder `d/` is two pages; page 2 (asked from the markers `d/k`,
+/// version `1`, which page 1 ended on) gives that entry, `d/k` version `1`, again. The
+/// markers advance (`d/k`/`1`, then none), so no marker check sees it, and the entry is
+/// summed twice: 2 noncurrent objects and 200 bytes where the bucket holds 1 and 100.
+/// What a server gives that would count an entry twice should be an error.
+#[tokio::test]
+async fn break_a_page_repeating_the_entry_it_continues_from_counts_it_twice() {
+    let server = Server::start(|r| {
+        match (
+            r.q("delimiter"),
+            r.q("prefix"),
+            r.q("key-marker"),
+            r.q("version-id-marker"),
+        ) {
+            (Some("/"), Some(""), None, None) => ok(versions_page(&folder("d/"), None, false)),
+            (None, Some("d/"), None, None) => {
+                ok(versions_page(&history_of("d/k"), Some(("d/k", "1")), false))
+            }
+            (None, Some("d/"), Some("d/k"), Some("1")) => ok(versions_page(
+                &version("d/k", "1", false, "2020-01-02T00:00:00.000Z", 100),
+                None,
+                false,
+            )),
+            _ => (400, format!("unexpected {r:?}").into_bytes()),
+        }
+    })
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let sums = billed_sums(billed.as_ref(), None).await;
+    assert!(
+        matches!(sums, Err(_) | Ok((1, 100, 0, Some(0)))),
+        "d/k version 1 summed twice: (noncurrent objects, bytes, markers, orphaned) = {sums:?}"
+    );
+}
+
+/// S3: page 2 of the listing by folder (asked from `d/`, the folder page 1 ended on)
+/// gives the top key `a` again, a key before the marker it was asked from: S3 gives keys
+/// after the key marker only, so `a` is a repeat, and it is summed twice.
+#[tokio::test]
+async fn break_a_page_going_back_before_its_key_marker_counts_keys_twice() {
+    let server = Server::start(
+        |r| match (r.q("delimiter"), r.q("prefix"), r.q("key-marker")) {
+            (Some("/"), Some(""), None) => ok(versions_page(
+                &[history_of("a"), folder("d/")].concat(),
+                Some(("d/", "")),
+                false,
+            )),
+            (Some("/"), Some(""), Some("d/")) => ok(versions_page(&history_of("a"), None, false)),
+            (None, Some("d/"), None) => ok(versions_page(&history_of("d/k"), None, false)),
+            _ => (400, format!("unexpected {r:?}").into_bytes()),
+        },
+    )
+    .await;
+    let billed = server.config("").billed("s").unwrap();
+    let sums = billed_sums(billed.as_ref(), None).await;
+    assert!(
+        matches!(sums, Err(_) | Ok((2, 200, 0, Some(0)))),
+        "a summed twice: (noncurrent objects, bytes, markers, orphaned) = {sums:?}"
+    );
+}
+
+/// GCS: the listing of folder `d/` is two pages, and page 2 (a new page token) gives
+/// `d/k`'s two generations again. Page tokens never repeat, so nothing sees it: `d/k`'s
+/// noncurrent generation is summed twice (2 objects, 200 bytes for 1 and 100).
+#[tokio::test]
+async fn break_gcs_a_page_repeating_the_page_before_counts_it_twice() {
+    let server = Server::start(
+        |r| match (r.q("delimiter"), r.q("prefix"), r.q("pageToken")) {
+            (Some("/"), Some(""), None) => gcs_page(&[], &["d/"]),
+            (None, Some("d/"), None) => ok(format!(
+                "{{\"items\":[{}],\"nextPageToken\":\"t\"}}",
+                gcs_items("d/k")
+            )),
+            (None, Some("d/"), Some("t")) => gcs_page(&["d/k"], &[]),
+            _ => (400, format!("unexpected {r:?}").into_bytes()),
+        },
+    )
+    .await;
+    let billed = gcs_config(&server).billed("g").unwrap();
+    let sums = billed_sums(billed.as_ref(), None).await;
+    assert!(
+        matches!(sums, Err(_) | Ok((1, 100, 0, Some(0)))),
+        "d/k summed twice: (noncurrent objects, bytes, markers, orphaned) = {sums:?}"
+    );
+}
+
+/// Held: hostile listings by folder under prefix `p/` (S3 and GCS) are errors, never
+/// sums: a top entry `p` (the prefix without its `/`), a top entry `q/k` outside the
+/// prefix, a folder `p/d` not ending with `/`, a folder `p/d/e/` (the delimiter inside),
+/// a folder `p` and a folder `p//x/`. The folder listings, were they asked for, would
+/// give `p/d/k`.
+#[tokio::test]
+async fn break_hostile_top_entries_and_folders_under_a_prefix_are_errors() {
+    let cases: [(&[&str], &[&str]); 6] = [
+        (&["p"], &[]),
+        (&["q/k"], &[]),
+        (&[], &["p/d"]),
+        (&[], &["p/d/e/"]),
+        (&[], &["p"]),
+        (&[], &["p//x/"]),
+    ];
+    for (items, folders) in cases {
+        for gcs in [false, true] {
+            let (items2, folders2): (Vec<String>, Vec<String>) = (
+                items.iter().map(|s| s.to_string()).collect(),
+                folders.iter().map(|s| s.to_string()).collect(),
+            );
+            let server = Server::start(move |r| {
+                let items: Vec<&str> = items2.iter().map(String::as_str).collect();
+                let folders: Vec<&str> = folders2.iter().map(String::as_str).collect();
+                match (r.q("delimiter"), gcs) {
+                    (Some("/"), true) => gcs_page(&items, &folders),
+                    (Some("/"), false) => {
+                        let mut xml: String = items.iter().map(|k| history_of(k)).collect();
+                        xml.extend(folders.iter().map(|f| folder(f)));
+                        ok(versions_page(&xml, None, false))
+                    }
+                    (None, true) => gcs_page(&["p/d/k"], &[]),
+                    (None, false) => ok(versions_page(&history_of("p/d/k"), None, false)),
+                    _ => (400, Vec::new()),
+                }
+            })
+            .await;
+            let billed = match gcs {
+                true => gcs_config(&server).billed("g").unwrap(),
+                false => server.config("").billed("s").unwrap(),
+            };
+            let sums = billed_sums(billed.as_ref(), Some("p/")).await;
+            assert!(
+                sums.is_err(),
+                "items {items:?}, folders {folders:?}, gcs {gcs}: summed {sums:?}"
+            );
+        }
+    }
+}

@@ -755,6 +755,146 @@ mod tests {
         assert_eq!(single, by_folder);
     }
 
+    // ---- break_: the listing by folder against one listing and an oracle ----
+
+    /// A [`FakeBilled`] whose listing of a folder waits `delays[i]` turns (the folder's
+    /// index in the listing by folder) before its first entry, so that folders listed at
+    /// once finish, and are merged, in another order than they were given.
+    #[derive(Debug)]
+    struct Shuffled {
+        inner: FakeBilled,
+        delays: Vec<u8>,
+        folders: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl std::fmt::Display for Shuffled {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "shuffled")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Billed for Shuffled {
+        fn versions<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+        ) -> futures::stream::BoxStream<'a, crate::Result<VersionEntry>> {
+            use futures::StreamExt;
+            let turns = {
+                let mut folders = self.folders.lock().unwrap();
+                folders.push(prefix.unwrap_or_default().to_string());
+                self.delays
+                    .get(folders.len() % self.delays.len().max(1))
+                    .copied()
+                    .unwrap_or(0)
+            };
+            let wait = futures::stream::once(async move {
+                for _ in 0..turns {
+                    tokio::task::yield_now().await;
+                }
+            })
+            .filter_map(|_| async { None });
+            wait.chain(self.inner.versions(prefix)).boxed()
+        }
+
+        fn versions_by_folder<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+        ) -> futures::stream::BoxStream<'a, crate::Result<crate::billed::Versioned>> {
+            self.inner.versions_by_folder(prefix)
+        }
+
+        fn uploads<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+        ) -> futures::stream::BoxStream<'a, crate::Result<crate::billed::Upload>> {
+            self.inner.uploads(prefix)
+        }
+
+        async fn abort(&self, upload: &crate::billed::Upload) -> crate::Result<bool> {
+            self.inner.abort(upload).await
+        }
+    }
+
+    /// Keys with empty segments, a trailing `/`, unicode, names that are prefixes of
+    /// others (`a`, `a/`, `a-`, `a0`).
+    fn hostile_key() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(vec!["", "", "a", "b", "é", "a-", "a0"]),
+            1..5,
+        )
+        .prop_map(|segments| segments.join("/"))
+    }
+
+    fn hostile_prefix() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(
+            prop::sample::select(vec![
+                "", "a", "a/", "a//", "/", "//", "é", "é/", "a/b", "a-", "a/a/",
+            ])
+            .prop_map(String::from),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("STRATUS_BILLED_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1500)
+        ))]
+
+        /// By folder (folders merged in any order, 1 to 8 at once) equals one listing field
+        /// for field, for generated keys with empty segments and any prefix (a key equal to
+        /// it, no trailing `/`, `//`); and the storage classes (up to 150 of them, past
+        /// the 64 kept) equal an oracle: the first 64 names in byte order, each with all
+        /// of its noncurrent bytes.
+        #[test]
+        fn break_by_folder_in_any_merge_order_equals_one_listing_and_the_class_oracle(
+            history in prop::collection::vec((hostile_key(), prop::collection::vec(prop::option::of(0u64..100), 1..8)), 0..80),
+            prefix in hostile_prefix(),
+            concurrency in 1usize..9,
+            depth in 0usize..5,
+            limit in 1usize..5,
+            delays in prop::collection::vec(0u8..6, 1..8),
+            class_seed in 0u64..1000,
+        ) {
+            let mut entries = listing(&history);
+            for (i, e) in entries.iter_mut().enumerate() {
+                if let VersionKind::Version { class, .. } = &mut e.kind {
+                    let n = (i as u64).wrapping_mul(2 * class_seed + 1).wrapping_add(class_seed) % 150;
+                    *class = Some(format!("C{n:02}"));
+                }
+            }
+            let fake = Shuffled {
+                inner: FakeBilled { versions: entries.clone(), by_folder: true, ..FakeBilled::default() },
+                delays,
+                folders: Default::default(),
+            };
+            let mut options = HiddenOptions { uploads: false, ..HiddenOptions::new(Utc::now()) }
+                .with_concurrency(concurrency)
+                .with_prefixes(depth, limit);
+            options.prefix = prefix.clone();
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let by_folder = rt.block_on(scan_hidden(&fake, &options)).unwrap().versions.unwrap();
+            let one = FakeBilled { versions: entries.clone(), ..FakeBilled::default() };
+            let single = rt.block_on(scan_hidden(&one, &options.clone().with_concurrency(1))).unwrap().versions.unwrap();
+            prop_assert_eq!(&single, &by_folder);
+
+            // Every folder listed once, each one segment below the prefix.
+            let p = prefix.as_deref().unwrap_or_default();
+            let folders = fake.folders.lock().unwrap().clone();
+            let distinct: std::collections::BTreeSet<&String> = folders.iter().collect();
+            prop_assert_eq!(distinct.len(), folders.len(), "a folder listed twice: {:?}", folders);
+
+            // The class oracle.
+            let mut classes: BTreeMap<String, Counts> = BTreeMap::new();
+            for e in entries.iter().filter(|e| e.key.starts_with(p) && !e.is_latest) {
+                if let VersionKind::Version { size, class: Some(class) } = &e.kind {
+                    classes.entry(class.clone()).or_default().add(*size);
+                }
+            }
+            let kept: BTreeMap<String, Counts> = classes.into_iter().take(64).collect();
+            prop_assert_eq!(&by_folder.classes, &kept);
+        }
+    }
+
     #[test]
     fn a_report_with_hidden_bytes_round_trips_through_json() {
         let history: History = vec![

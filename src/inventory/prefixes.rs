@@ -714,6 +714,160 @@ mod tests {
         }
     }
 
+    // ---- break_: empty path segments against an independent oracle ----
+
+    /// The oracle: every key's prefixes down to `depth`, computed directly (split on `/`,
+    /// the last piece is the object's own name), then the `limit` with the most bytes
+    /// (ties: more objects, then the smaller name) kept and the rest in `other`.
+    fn oracle(
+        depth: usize,
+        limit: usize,
+        keys: &[(String, u64)],
+    ) -> (Vec<(String, usize, u64, u64)>, Other) {
+        let mut all: BTreeMap<String, (usize, u64, u64)> = BTreeMap::new();
+        for (key, size) in keys {
+            let pieces: Vec<&str> = key.split('/').collect();
+            for level in 1..pieces.len().min(depth + 1) {
+                let name = pieces[..level].join("/");
+                let e = all.entry(name).or_insert((level, 0, 0));
+                e.1 += 1;
+                e.2 += size;
+            }
+        }
+        let mut ranked: Vec<(String, usize, u64, u64)> =
+            all.into_iter().map(|(n, (d, o, b))| (n, d, o, b)).collect();
+        ranked.sort_by(|a, b| b.3.cmp(&a.3).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+        let mut other = Other::default();
+        for (_, d, o, b) in ranked.iter().skip(limit) {
+            other.prefixes += 1;
+            if *d == 1 {
+                other.objects += o;
+                other.bytes += b;
+            }
+        }
+        ranked.truncate(limit);
+        ranked.sort();
+        (ranked, other)
+    }
+
+    fn got(b: &PrefixBreakdown) -> (Vec<(String, usize, u64, u64)>, Other) {
+        let mut entries: Vec<_> = b
+            .entries()
+            .into_iter()
+            .map(|e| (e.prefix, e.depth, e.objects, e.bytes))
+            .collect();
+        entries.sort();
+        (entries, b.other())
+    }
+
+    /// Keys with empty segments (`a//b`, `/y`, `a/`, `//`), unicode, repeated keys.
+    fn hostile_key() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop::collection::vec(
+            prop::sample::select(vec!["", "", "a", "b", "é", "a-", "a0"]),
+            1..6,
+        )
+        .prop_map(|segments| segments.join("/"))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// One listing in key order; the same keys cut anywhere into key ranges (every
+        /// range but the first `resume`d) and merged in any order; whole top-level
+        /// subtrees merged in any order; and (reports) a tally of the rows shuffled: each
+        /// equals the oracle, with empty path segments in the keys.
+        #[test]
+        fn break_empty_segments_in_listings_ranges_subtrees_and_tallies_equal_the_oracle(
+            keys in proptest::collection::vec((hostile_key(), 0u64..50), 0..30),
+            cuts in proptest::collection::vec(0usize..30, 0..6),
+            order_seed in 0u64..1_000,
+            depth in 0usize..5,
+            limit in 1usize..6,
+        ) {
+            let mut keys = keys;
+            keys.sort();
+            let expected = oracle(depth, limit, &keys);
+
+            let mut listing = PrefixBreakdown::new(depth, limit);
+            for (k, s) in &keys {
+                listing.add(k, *s);
+            }
+            listing.finish();
+            proptest::prop_assert_eq!(got(&listing), expected.clone(), "one listing");
+
+            // A permutation of `n` from the seed.
+            let permute = |n: usize| {
+                let mut order: Vec<usize> = (0..n).collect();
+                let mut state = order_seed.wrapping_mul(2654435761).wrapping_add(1);
+                for i in (1..n).rev() {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    order.swap(i, (state >> 33) as usize % (i + 1));
+                }
+                order
+            };
+
+            // Key ranges cut anywhere.
+            let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(keys.len())).collect();
+            bounds.push(0);
+            bounds.push(keys.len());
+            bounds.sort();
+            bounds.dedup();
+            let ranges: Vec<&[(String, u64)]> = bounds.windows(2).map(|w| &keys[w[0]..w[1]]).collect();
+            let mut merged = PrefixBreakdown::new(depth, limit);
+            for i in permute(ranges.len()) {
+                let mut part = PrefixBreakdown::new(depth, limit);
+                if i > 0 {
+                    part.resume();
+                }
+                for (k, s) in ranges[i] {
+                    part.add(k, *s);
+                }
+                if i % 2 == 0 {
+                    part.end_partition();
+                }
+                merged.merge(part);
+            }
+            merged.finish();
+            proptest::prop_assert_eq!(got(&merged), expected.clone(), "key ranges {:?}", bounds);
+
+            // Whole subtrees: the keys of each first segment (and the keys with no `/`).
+            let mut subtrees: BTreeMap<Option<&str>, Vec<&(String, u64)>> = BTreeMap::new();
+            for entry in &keys {
+                subtrees.entry(entry.0.split_once('/').map(|(first, _)| first)).or_default().push(entry);
+            }
+            let subtrees: Vec<_> = subtrees.into_values().collect();
+            let mut merged = PrefixBreakdown::new(depth, limit);
+            for i in permute(subtrees.len()) {
+                let mut part = PrefixBreakdown::new(depth, limit);
+                for (k, s) in &subtrees[i] {
+                    part.add(k, *s);
+                }
+                merged.merge(part);
+            }
+            merged.finish();
+            proptest::prop_assert_eq!(got(&merged), expected.clone(), "subtrees");
+
+            #[cfg(feature = "reports")]
+            {
+                let mut shuffled = keys.clone();
+                let order = permute(shuffled.len());
+                shuffled = order.into_iter().map(|i| keys[i].clone()).collect();
+                let mut shared = Tally::with_bound(depth, usize::MAX);
+                let mut local = Tally::with_bound(depth, 8);
+                for (k, s) in &shuffled {
+                    if local.is_full(k) {
+                        local.drain_into(&mut shared);
+                    }
+                    local.add(k, *s);
+                }
+                local.drain_into(&mut shared);
+                let tallied = shared.into_breakdown(limit);
+                proptest::prop_assert_eq!(got(&tallied), expected, "tally");
+            }
+        }
+    }
+
     #[cfg(feature = "reports")]
     #[test]
     fn long_prefix_names_fill_a_tally_by_their_bytes() {
