@@ -691,7 +691,9 @@ async fn folders_are_listed_once_each_and_a_folder_given_twice_is_an_error() {
         .unwrap();
         if repeat {
             let err = result.unwrap_err().to_string();
-            assert!(err.contains("gave folder `d/` twice"), "{err}");
+            // Refused as a page that goes back (the folder listing's own check of a
+            // folder twice stands behind it, for a server whose pages give no order).
+            assert!(err.contains("gave `d/` again"), "{err}");
             continue;
         }
         let versions = result.unwrap().versions.unwrap();
@@ -1022,15 +1024,14 @@ async fn many_small_folders_cost_a_request_each() {
     );
 }
 
-// ---- break_: a page that repeats entries the page before gave ----
+// ---- A page that goes back: an error, not a second sum ----
 
 /// S3: the listing of folder `d/` is two pages; page 2 (asked from the markers `d/k`,
 /// version `1`, which page 1 ended on) gives that entry, `d/k` version `1`, again. The
-/// markers advance (`d/k`/`1`, then none), so no marker check sees it, and the entry is
-/// summed twice: 2 noncurrent objects and 200 bytes where the bucket holds 1 and 100.
-/// What a server gives that would count an entry twice should be an error.
+/// markers advance (`d/k`/`1`, then none), so no check of markers sees it; summed, it
+/// would be 2 noncurrent objects and 200 bytes where the bucket holds 1 and 100.
 #[tokio::test]
-async fn break_a_page_repeating_the_entry_it_continues_from_counts_it_twice() {
+async fn a_page_repeating_the_entry_it_goes_on_from_is_an_error() {
     let server = Server::start(|r| {
         match (
             r.q("delimiter"),
@@ -1053,17 +1054,15 @@ async fn break_a_page_repeating_the_entry_it_continues_from_counts_it_twice() {
     .await;
     let billed = server.config("").billed("s").unwrap();
     let sums = billed_sums(billed.as_ref(), None).await;
-    assert!(
-        matches!(sums, Err(_) | Ok((1, 100, 0, Some(0)))),
-        "d/k version 1 summed twice: (noncurrent objects, bytes, markers, orphaned) = {sums:?}"
-    );
+    let err = sums.expect_err("d/k version 1 summed twice").to_string();
+    assert!(err.contains("gave `d/k` again"), "{err}");
 }
 
 /// S3: page 2 of the listing by folder (asked from `d/`, the folder page 1 ended on)
 /// gives the top key `a` again, a key before the marker it was asked from: S3 gives keys
-/// after the key marker only, so `a` is a repeat, and it is summed twice.
+/// after the key marker only, so `a` is a repeat: an error, not summed twice.
 #[tokio::test]
-async fn break_a_page_going_back_before_its_key_marker_counts_keys_twice() {
+async fn a_page_going_back_before_its_key_marker_is_an_error() {
     let server = Server::start(
         |r| match (r.q("delimiter"), r.q("prefix"), r.q("key-marker")) {
             (Some("/"), Some(""), None) => ok(versions_page(
@@ -1079,17 +1078,15 @@ async fn break_a_page_going_back_before_its_key_marker_counts_keys_twice() {
     .await;
     let billed = server.config("").billed("s").unwrap();
     let sums = billed_sums(billed.as_ref(), None).await;
-    assert!(
-        matches!(sums, Err(_) | Ok((2, 200, 0, Some(0)))),
-        "a summed twice: (noncurrent objects, bytes, markers, orphaned) = {sums:?}"
-    );
+    let err = sums.expect_err("a summed twice").to_string();
+    assert!(err.contains("gave `a` again"), "{err}");
 }
 
 /// GCS: the listing of folder `d/` is two pages, and page 2 (a new page token) gives
-/// `d/k`'s two generations again. Page tokens never repeat, so nothing sees it: `d/k`'s
-/// noncurrent generation is summed twice (2 objects, 200 bytes for 1 and 100).
+/// `d/k`'s two generations again. Page tokens never repeat, so no check of tokens sees
+/// it; a generation not after the last one given is an error.
 #[tokio::test]
-async fn break_gcs_a_page_repeating_the_page_before_counts_it_twice() {
+async fn gcs_a_page_repeating_the_page_before_is_an_error() {
     let server = Server::start(
         |r| match (r.q("delimiter"), r.q("prefix"), r.q("pageToken")) {
             (Some("/"), Some(""), None) => gcs_page(&[], &["d/"]),
@@ -1104,19 +1101,17 @@ async fn break_gcs_a_page_repeating_the_page_before_counts_it_twice() {
     .await;
     let billed = gcs_config(&server).billed("g").unwrap();
     let sums = billed_sums(billed.as_ref(), None).await;
-    assert!(
-        matches!(sums, Err(_) | Ok((1, 100, 0, Some(0)))),
-        "d/k summed twice: (noncurrent objects, bytes, markers, orphaned) = {sums:?}"
-    );
+    let err = sums.expect_err("d/k summed twice").to_string();
+    assert!(err.contains("out of order, or again"), "{err}");
 }
 
-/// Held: hostile listings by folder under prefix `p/` (S3 and GCS) are errors, never
+/// Hostile listings by folder under prefix `p/` (S3 and GCS) are errors, never
 /// sums: a top entry `p` (the prefix without its `/`), a top entry `q/k` outside the
 /// prefix, a folder `p/d` not ending with `/`, a folder `p/d/e/` (the delimiter inside),
 /// a folder `p` and a folder `p//x/`. The folder listings, were they asked for, would
 /// give `p/d/k`.
 #[tokio::test]
-async fn break_hostile_top_entries_and_folders_under_a_prefix_are_errors() {
+async fn hostile_top_entries_and_folders_under_a_prefix_are_errors() {
     let cases: [(&[&str], &[&str]); 6] = [
         (&["p"], &[]),
         (&["q/k"], &[]),

@@ -15,6 +15,7 @@ use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
 use object_store::gcp::GcpCredentialProvider;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
+use std::collections::HashSet;
 
 /// A GCS bucket's generations.
 pub(crate) struct GcsBilled {
@@ -60,11 +61,18 @@ impl GcsBilled {
     /// One page of the listing of every generation under `prefix` (full), from `token`;
     /// with `by_folder` (the delimiter `/`), those directly under it, then the folders
     /// it rolled up.
+    ///
+    /// GCS gives names in byte order, each page after the one before (a name's
+    /// generations oldest first; fake-gcs-server gives them newest first): `last` is the
+    /// name given last and the generations given of it, and a name before it, or one of
+    /// those generations again, is an error (it would be summed twice). Memory: 8 bytes
+    /// per generation of one name.
     async fn page(
         &self,
         prefix: &str,
         by_folder: bool,
         token: Option<&str>,
+        last: &mut Option<(String, HashSet<u64>)>,
     ) -> Result<(Vec<Versioned>, Option<String>), Failure> {
         let encode = |v: &str| utf8_percent_encode(v, NON_ALPHANUMERIC).to_string();
         let mut url = format!(
@@ -115,6 +123,27 @@ impl GcsBilled {
                 return Err(generic(format!(
                     "{WHAT}: the server gave a name of {} bytes",
                     item.name.len()
+                )));
+            }
+            let generation = item.generation.parse::<u64>().map_err(|_| {
+                generic(format!(
+                    "{WHAT}: generation {} of {}",
+                    excerpt(&item.generation, 32),
+                    excerpt(&item.name, 64)
+                ))
+            })?;
+            let again = match last {
+                Some((name, given)) if *name == item.name => !given.insert(generation),
+                Some((name, _)) if *name > item.name => true,
+                _ => {
+                    *last = Some((item.name.clone(), HashSet::from([generation])));
+                    false
+                }
+            };
+            if again {
+                return Err(generic(format!(
+                    "{WHAT}: the server gave {} generation {generation} out of order, or again",
+                    excerpt(&item.name, 64),
                 )));
             }
             let key = match item.name.strip_prefix(&self.prefix) {
@@ -190,15 +219,19 @@ impl GcsBilled {
     ) -> BoxStream<'a, crate::Result<Versioned>> {
         let full = format!("{}{}", self.prefix, prefix.unwrap_or_default());
         super::paged(
-            (None, super::Followed::default()),
-            move |(token, mut followed): (Option<String>, super::Followed)| {
+            (None, super::Followed::default(), None),
+            move |(token, mut followed, mut last): (
+                Option<String>,
+                super::Followed,
+                Option<(String, HashSet<u64>)>,
+            )| {
                 let full = full.clone();
                 async move {
-                    self.page(&full, by_folder, token.as_deref())
+                    self.page(&full, by_folder, token.as_deref(), &mut last)
                         .await
                         .and_then(|(items, next)| {
                             followed.check(next.as_ref(), WHAT)?;
-                            Ok((items, next.map(|next| (Some(next), followed))))
+                            Ok((items, next.map(|next| (Some(next), followed, last))))
                         })
                         .map_err(|e| crate::Error::Listing {
                             store: self.label.clone(),

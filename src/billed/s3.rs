@@ -211,7 +211,9 @@ impl S3Billed {
         for item in page.entries {
             let (entry, kind) = match item {
                 VersionItem::CommonPrefixes(folder) => {
-                    let folder = self.relative(decoded(folder.prefix, url, WHAT)?, prefix, WHAT)?;
+                    let full = decoded(folder.prefix, url, WHAT)?;
+                    goes_on(&full, None, markers)?;
+                    let folder = self.relative(full, prefix, WHAT)?;
                     if !by_folder || !folder.ends_with('/') {
                         return Err(generic(format!(
                             "{WHAT}: the server gave folder {} that was not asked for",
@@ -237,8 +239,10 @@ impl S3Billed {
                 VersionItem::DeleteMarker(v) => (v, VersionKind::DeleteMarker),
                 VersionItem::Other => continue,
             };
-            let key = self.relative(decoded(entry.key, url, WHAT)?, prefix, WHAT)?;
+            let full = decoded(entry.key, url, WHAT)?;
             let version_id = entry.version_id.unwrap_or_else(|| "null".into());
+            goes_on(&full, Some(&version_id), markers)?;
+            let key = self.relative(full, prefix, WHAT)?;
             entries.push(VersionEntry {
                 key,
                 version_id: bounded(version_id, "a version ID", WHAT)?,
@@ -636,6 +640,37 @@ struct ListParts {
 #[serde(rename_all = "PascalCase")]
 struct PartXml {
     size: u64,
+}
+
+/// Whether `key` (and `version`: an entry's; `None`: a folder) may come on a page asked
+/// for after `markers`: S3 goes on after the key marker's version marker, or after the
+/// whole key (a folder's keys too) when there is none. A server that goes back would
+/// have entries summed twice; which page a key's versions fall on it decides, and their
+/// order within a page (moto's is not the key order) is not checked.
+fn goes_on(
+    key: &str,
+    version: Option<&str>,
+    markers: Option<&(String, String)>,
+) -> Result<(), Failure> {
+    const WHAT: &str = "ListObjectVersions";
+    let Some((marker, version_marker)) = markers else {
+        return Ok(());
+    };
+    let repeated = match key.cmp(marker.as_str()) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Equal => {
+            version_marker.is_empty() || version.is_none() || version == Some(version_marker)
+        }
+        std::cmp::Ordering::Greater => false,
+    };
+    match repeated {
+        true => Err(generic(format!(
+            "{WHAT}: the server gave {} again, on a page asked for after key marker {}",
+            excerpt(key, 64),
+            excerpt(marker, 64)
+        ))),
+        false => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -755,7 +755,7 @@ mod tests {
         assert_eq!(single, by_folder);
     }
 
-    // ---- break_: the listing by folder against one listing and an oracle ----
+    // ---- The listing by folder in any merge order, against one listing and an oracle ----
 
     /// A [`FakeBilled`] whose listing of a folder waits `delays[i]` turns (the folder's
     /// index in the listing by folder) before its first entry, so that folders listed at
@@ -846,7 +846,7 @@ mod tests {
         /// the 64 kept) equal an oracle: the first 64 names in byte order, each with all
         /// of its noncurrent bytes.
         #[test]
-        fn break_by_folder_in_any_merge_order_equals_one_listing_and_the_class_oracle(
+        fn by_folder_in_any_merge_order_equals_one_listing_and_the_class_oracle(
             history in prop::collection::vec((hostile_key(), prop::collection::vec(prop::option::of(0u64..100), 1..8)), 0..80),
             prefix in hostile_prefix(),
             concurrency in 1usize..9,

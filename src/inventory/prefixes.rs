@@ -714,7 +714,7 @@ mod tests {
         }
     }
 
-    // ---- break_: empty path segments against an independent oracle ----
+    // ---- Empty path segments against an independent oracle ----
 
     /// The oracle: every key's prefixes down to `depth`, computed directly (split on `/`,
     /// the last piece is the object's own name), then the `limit` with the most bytes
@@ -778,7 +778,7 @@ mod tests {
         /// subtrees merged in any order; and (reports) a tally of the rows shuffled: each
         /// equals the oracle, with empty path segments in the keys.
         #[test]
-        fn break_empty_segments_in_listings_ranges_subtrees_and_tallies_equal_the_oracle(
+        fn empty_segments_in_listings_ranges_subtrees_and_tallies_equal_the_oracle(
             keys in proptest::collection::vec((hostile_key(), 0u64..50), 0..30),
             cuts in proptest::collection::vec(0usize..30, 0..6),
             order_seed in 0u64..1_000,
