@@ -17,6 +17,9 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use std::collections::HashSet;
 
+/// The name a listing gave last, and the generations it gave of it.
+type Given = (String, HashSet<u64>);
+
 /// A GCS bucket's generations.
 pub(crate) struct GcsBilled {
     /// The store's name, for errors.
@@ -72,7 +75,7 @@ impl GcsBilled {
         prefix: &str,
         by_folder: bool,
         token: Option<&str>,
-        last: &mut Option<(String, HashSet<u64>)>,
+        last: &mut Option<Given>,
     ) -> Result<(Vec<Versioned>, Option<String>), Failure> {
         let encode = |v: &str| utf8_percent_encode(v, NON_ALPHANUMERIC).to_string();
         let mut url = format!(
@@ -223,7 +226,7 @@ impl GcsBilled {
             move |(token, mut followed, mut last): (
                 Option<String>,
                 super::Followed,
-                Option<(String, HashSet<u64>)>,
+                Option<Given>,
             )| {
                 let full = full.clone();
                 async move {
