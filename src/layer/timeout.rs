@@ -51,16 +51,11 @@ impl Layer for TimeoutStore {
         write!(f, "TimeoutStore({:?}, {inner})", self.limit)
     }
 
-    fn call<'a, T: Send + 'a>(
-        &'a self,
-        call: BoxFuture<'a, Result<T>>,
-    ) -> BoxFuture<'a, Result<T>> {
+    async fn call<'a, T: Send + 'a>(&'a self, call: BoxFuture<'a, Result<T>>) -> Result<T> {
         let limit = self.limit;
-        Box::pin(async move {
-            tokio::time::timeout(limit, call)
-                .await
-                .unwrap_or_else(|_| Err(expired(limit)))
-        })
+        tokio::time::timeout(limit, call)
+            .await
+            .unwrap_or_else(|_| Err(expired(limit)))
     }
 
     fn stream<T: Send + 'static>(
