@@ -14,7 +14,6 @@ use object_store::{
     UploadPart,
 };
 use std::fmt;
-use std::future::Future;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -49,12 +48,10 @@ pub(crate) trait Layer: Send + Sync + 'static {
     /// Every call that answers once, as the store inside answers it (`call`) by default:
     /// put, get, get_ranges, head, copy, rename, a delimiter listing, and a multipart
     /// upload's start, parts, completion and abort.
-    ///
-    /// A future of its own, not boxed: a layer adds no allocation to a call.
     fn call<'a, T: Send + 'a>(
         &'a self,
         call: BoxFuture<'a, Result<T>>,
-    ) -> impl Future<Output = Result<T>> + Send + 'a {
+    ) -> BoxFuture<'a, Result<T>> {
         call
     }
 

@@ -51,11 +51,16 @@ impl Layer for TimeoutStore {
         write!(f, "TimeoutStore({:?}, {inner})", self.limit)
     }
 
-    async fn call<'a, T: Send + 'a>(&'a self, call: BoxFuture<'a, Result<T>>) -> Result<T> {
+    fn call<'a, T: Send + 'a>(
+        &'a self,
+        call: BoxFuture<'a, Result<T>>,
+    ) -> BoxFuture<'a, Result<T>> {
         let limit = self.limit;
-        tokio::time::timeout(limit, call)
-            .await
-            .unwrap_or_else(|_| Err(expired(limit)))
+        Box::pin(async move {
+            tokio::time::timeout(limit, call)
+                .await
+                .unwrap_or_else(|_| Err(expired(limit)))
+        })
     }
 
     fn stream<T: Send + 'static>(
