@@ -9,9 +9,9 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
-    UploadPart,
+    CopyOptions, Error, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
+    ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    Result, UploadPart,
 };
 use std::fmt;
 use std::ops::Range;
@@ -47,12 +47,19 @@ pub(crate) trait Layer: Send + Sync + 'static {
 
     /// Every call that answers once, as the store inside answers it (`call`) by default:
     /// put, get, get_ranges, head, copy, rename, a delimiter listing, and a multipart
-    /// upload's start, parts, completion and abort.
+    /// upload's start, parts, completion and abort. A layer that only changes the errors
+    /// writes [`Layer::error`] instead, which costs no future of its own.
     fn call<'a, T: Send + 'a>(
         &'a self,
         call: BoxFuture<'a, Result<T>>,
     ) -> BoxFuture<'a, Result<T>> {
         call
+    }
+
+    /// The error of every call (after [`Layer::call`]), unchanged by default. Not applied
+    /// to streams: [`Layer::stream`] sees those.
+    fn error(&self, err: Error) -> Error {
+        err
     }
 
     /// Every stream the store gives, as the store inside gives it by default: a listing
@@ -64,6 +71,11 @@ pub(crate) trait Layer: Send + Sync + 'static {
     ) -> BoxStream<'static, Result<T>> {
         stream
     }
+}
+
+/// `call` through `layer`: its [`Layer::call`], then its [`Layer::error`].
+async fn run<L: Layer, T: Send>(layer: &L, call: BoxFuture<'_, Result<T>>) -> Result<T> {
+    layer.call(call).await.map_err(|e| layer.error(e))
 }
 
 /// `inner` with `layer` applied.
@@ -108,7 +120,7 @@ impl<L: Layer> ObjectStore for Layered<L> {
         opts: PutOptions,
     ) -> Result<PutResult> {
         let call = self.inner.put_opts(location, payload, opts);
-        self.layer.call(call).await
+        run(&*self.layer, call).await
     }
 
     async fn put_multipart_opts(
@@ -117,7 +129,7 @@ impl<L: Layer> ObjectStore for Layered<L> {
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
         let call = self.inner.put_multipart_opts(location, opts);
-        let inner = self.layer.call(call).await?;
+        let inner = run(&*self.layer, call).await?;
         Ok(Box::new(LayeredUpload {
             inner,
             layer: Arc::clone(&self.layer),
@@ -126,7 +138,7 @@ impl<L: Layer> ObjectStore for Layered<L> {
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         let call = self.inner.get_opts(location, options);
-        let mut got = self.layer.call(call).await?;
+        let mut got = run(&*self.layer, call).await?;
         if let GetResultPayload::Stream(body) = got.payload {
             got.payload = GetResultPayload::Stream(self.layer.stream(body));
         }
@@ -135,7 +147,7 @@ impl<L: Layer> ObjectStore for Layered<L> {
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         let call = self.inner.get_ranges(location, ranges);
-        self.layer.call(call).await
+        run(&*self.layer, call).await
     }
 
     fn delete_stream(
@@ -161,17 +173,17 @@ impl<L: Layer> ObjectStore for Layered<L> {
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         let call = self.layer.list_with_delimiter(&self.inner, prefix);
-        self.layer.call(call).await
+        run(&*self.layer, call).await
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         let call = self.inner.copy_opts(from, to, options);
-        self.layer.call(call).await
+        run(&*self.layer, call).await
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
         let call = self.inner.rename_opts(from, to, options);
-        self.layer.call(call).await
+        run(&*self.layer, call).await
     }
 }
 
@@ -195,14 +207,14 @@ impl<L> fmt::Debug for LayeredUpload<L> {
 impl<L: Layer> MultipartUpload for LayeredUpload<L> {
     fn put_part(&mut self, data: PutPayload) -> UploadPart {
         let (part, layer) = (self.inner.put_part(data), Arc::clone(&self.layer));
-        Box::pin(async move { layer.call(part).await })
+        Box::pin(async move { run(&*layer, part).await })
     }
 
     async fn complete(&mut self) -> Result<PutResult> {
-        self.layer.call(self.inner.complete()).await
+        run(&*self.layer, self.inner.complete()).await
     }
 
     async fn abort(&mut self) -> Result<()> {
-        self.layer.call(self.inner.abort()).await
+        run(&*self.layer, self.inner.abort()).await
     }
 }

@@ -14,7 +14,6 @@
 
 use super::forward::{Layer, Layered};
 use crate::config::{scrub, scrub_error};
-use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
 use object_store::{Error, ObjectStore, Result};
 use std::fmt;
@@ -58,14 +57,8 @@ impl Layer for RedactedStore {
         write!(f, "RedactedStore({shown})")
     }
 
-    fn call<'a, T: Send + 'a>(
-        &'a self,
-        call: BoxFuture<'a, Result<T>>,
-    ) -> BoxFuture<'a, Result<T>> {
-        if self.secrets.0.is_empty() {
-            return call;
-        }
-        Box::pin(async move { call.await.map_err(|e| self.secrets.clean(e)) })
+    fn error(&self, err: Error) -> Error {
+        self.secrets.clean(err)
     }
 
     fn stream<T: Send + 'static>(
