@@ -75,7 +75,7 @@ pub(crate) trait Layer: Send + Sync + 'static {
 
 /// `$call` through `$layer`: its [`Layer::call`], then its [`Layer::error`]. A macro,
 /// not an `async fn`: a nested future moves each answer once more (a `GetResult` is a few
-/// hundred bytes), which measured ~10 ns a call (BENCHMARKS.md, the redacting layer).
+/// hundred bytes), which measured ~20 ns a call (BENCHMARKS.md, the redacting layer).
 macro_rules! run {
     ($layer:expr, $call:expr) => {
         $layer.call($call).await.map_err(|e| $layer.error(e))
