@@ -10,12 +10,12 @@
 //! folder `a` sorts as `a/`, after an object `a-b` (`-` is below `/`), so the walk yields
 //! exactly byte order.
 //!
-//! A local folder holding a name that no object_store path can hold (an ASCII control
-//! character such as ESC, bytes that are not UTF-8), which object_store's own listing
-//! fails on whole, is read here instead ([`local_folder`]): such a name is left out, as
-//! object_store leaves out its unfinished uploads (`NAME#N`), and never turned into a key
-//! that would name another file; an inventory counts both apart
-//! ([`crate::inventory::Unlisted`]). Every other entry is listed as object_store lists it.
+//! A local store's folders are read here ([`local_folder`]), with the keys and metadata
+//! object_store's listing gives. A name that no object_store path can hold (an ASCII
+//! control character such as ESC, bytes that are not UTF-8), on which object_store's own
+//! listing fails whole, is left out, as object_store leaves out its unfinished uploads
+//! (`NAME#N`), and never turned into a key that would name another file; an inventory
+//! counts both apart ([`crate::inventory::Unlisted`]).
 
 use super::forward::{Layer, Layered};
 use futures::future::BoxFuture;
@@ -70,55 +70,96 @@ impl Layer for KeyOrderedStore {
         match &self.root {
             Some(root) => {
                 crate::inventory::note_local_folder(|| folder_of(root, prefix));
-                local_folder(inner, root, prefix).boxed()
+                local_folder(root, prefix).boxed()
             }
             None => inner.list_with_delimiter(prefix),
         }
     }
 }
 
-/// One folder of a local store rooted at `root`: object_store's listing of it or, when
-/// object_store cannot list it because a name in it is no valid key, the folder read
-/// here with the same metadata, that name left out.
-async fn local_folder(
-    inner: &Arc<dyn ObjectStore>,
-    root: &std::path::Path,
-    folder: Option<&Path>,
-) -> Result<ListResult> {
-    match inner.list_with_delimiter(folder).await {
-        Err(object_store::Error::InvalidPath { .. }) => {}
-        other => return other,
-    }
+/// One folder of a local store rooted at `root`, read here (on a blocking thread) with
+/// the metadata object_store's listing gives ([`read_folder`]). Reading it directly, one
+/// `stat` relative to the open folder per entry, rather than through object_store's
+/// `list_with_delimiter` (a `walkdir` walk, a `stat` by path, a URL made and parsed per
+/// entry) makes a scan of 20,000 files 1.3x `du -sb` instead of 1.7x
+/// (`cargo bench --bench inventory -- local`), and lists a folder holding a name no key
+/// can hold, which object_store's listing refuses whole.
+async fn local_folder(root: &std::path::Path, folder: Option<&Path>) -> Result<ListResult> {
     let dir = folder_of(root, folder);
-    read_folder(&dir, folder).map_err(|source| object_store::Error::Generic {
-        store: "LocalFileSystem",
-        source: format!("cannot list {}: {source}", dir.display()).into(),
+    let folder = folder.cloned();
+    tokio::task::spawn_blocking(move || {
+        read_folder(&dir, folder.as_ref()).map_err(|source| object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: format!("cannot list {}: {source}", dir.display()).into(),
+        })
     })
+    .await
+    .map_err(|e| object_store::Error::JoinError { source: e })?
 }
 
 /// `dir` (which `folder` names) read directly: sub-folders as common prefixes, files as
 /// objects with object_store's metadata (its e-tag formula: inode, mtime in
 /// microseconds, size), symbolic links followed (a broken one skipped, as object_store
-/// does), the names it hides left out ([`crate::inventory::hidden_by_local_store`]).
+/// does), the names it hides left out ([`crate::inventory::hidden_by_local_store`]), and
+/// so are names no key can hold and what is neither a file nor a folder (a FIFO, socket
+/// or device, which object_store would list and a read of which would block or never
+/// end). A folder that does not exist (or is a file) is empty, as in object_store.
 fn read_folder(dir: &std::path::Path, folder: Option<&Path>) -> std::io::Result<ListResult> {
     let mut common_prefixes = Vec::new();
     let mut objects = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(ListResult {
+                common_prefixes,
+                objects,
+                extensions: Default::default(),
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
         let entry = entry?;
         let name = entry.file_name();
-        let Some(name) = name.to_str().filter(|n| PathPart::parse(n).is_ok()) else {
+        let Some((name, part)) = name
+            .to_str()
+            .and_then(|n| Some((n, PathPart::parse(n).ok()?)))
+        else {
             continue;
         };
-        let metadata = match std::fs::metadata(entry.path()) {
+        // `stat` relative to the open folder (cheaper than by path), following a link.
+        let link = entry.file_type().map_or(true, |kind| kind.is_symlink());
+        let metadata = match link {
+            false => entry.metadata(),
+            true => std::fs::metadata(entry.path()),
+        };
+        let metadata = match metadata {
             Ok(metadata) => metadata,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            // Gone since the folder was read; or a link that leads nowhere (to nothing,
+            // or round in circles), which object_store skips as broken.
+            Err(e) if link || e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        let location = match folder {
-            Some(folder) => Path::parse(format!("{folder}/{name}")),
-            None => Path::parse(name),
+        // A link to the folder itself is an error, as in object_store's listing (its
+        // walk's "loop"), not a folder to list again below itself.
+        if link && metadata.is_dir() {
+            let real = std::fs::canonicalize(entry.path());
+            if real.is_ok() && real.ok() == std::fs::canonicalize(dir).ok() {
+                return Err(std::io::Error::other(format!(
+                    "file system loop: {} is a link to the folder that holds it",
+                    entry.path().display()
+                )));
+            }
         }
-        .map_err(std::io::Error::other)?;
+        let location = match folder {
+            Some(folder) => folder.clone().join(part),
+            None => Path::from_iter([part]),
+        };
         if metadata.is_dir() {
             common_prefixes.push(location);
             continue;
@@ -229,7 +270,7 @@ impl Walk {
             objects,
             ..
         } = match &self.root {
-            Some(root) => local_folder(&self.store, root, folder).await?,
+            Some(root) => local_folder(root, folder).await?,
             None => self.store.list_with_delimiter(folder).await?,
         };
         let mut entries: Vec<(String, Child)> = objects
@@ -318,6 +359,111 @@ mod tests {
     use futures::TryStreamExt;
     use object_store::local::LocalFileSystem;
     use object_store::ObjectStoreExt;
+    use proptest::prelude::*;
+
+    /// A name of a file or folder: mostly ones object_store lists, some it hides
+    /// (`x#1`, an unfinished upload) or refuses (a control character).
+    fn name() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "a", "b", "a-b", "a.b", "é", "%C3%A9", "a b", "x#1", "x#", "#", "~", "0", "\u{1b}e",
+        ])
+        .prop_map(String::from)
+    }
+
+    /// A folder's listing as comparable values: its folders, and its objects' keys,
+    /// sizes, e-tags and modification times.
+    type Shown = (Vec<String>, Vec<(String, u64, Option<String>, i64)>);
+
+    fn shown(result: ListResult) -> Shown {
+        let mut objects: Vec<_> = result
+            .objects
+            .into_iter()
+            .map(|m| {
+                let when = m.last_modified.timestamp_micros();
+                (m.location.to_string(), m.size, m.e_tag, when)
+            })
+            .collect();
+        objects.sort();
+        let folders = result
+            .common_prefixes
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        (folders, objects)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("STRATUS_LOCAL_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+        ))]
+
+        /// Oracle: every folder read here lists what object_store's own
+        /// `list_with_delimiter` lists (same keys, sizes, e-tags, times), wherever
+        /// object_store can list it; it cannot where a name no key can hold is or a link
+        /// leads through a file, names left out here.
+        #[test]
+        fn a_folder_read_here_is_object_stores_listing(
+            tree in prop::collection::vec((prop::collection::vec(name(), 1..4), any::<bool>(), 0usize..40), 1..24),
+            links in prop::collection::vec((prop::collection::vec(name(), 1..3), prop::collection::vec(name(), 0..3)), 0..3),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let root = std::fs::canonicalize(dir.path()).unwrap();
+            let mut folders = vec![root.clone()];
+            for (path, is_folder, size) in &tree {
+                let path = path.iter().fold(root.clone(), |p, n| p.join(n));
+                let (parent, file) = match is_folder {
+                    true => (path.as_path(), None),
+                    false => (path.parent().unwrap(), Some(&path)),
+                };
+                if std::fs::create_dir_all(parent).is_err() {
+                    continue; // a file already holds that name
+                }
+                folders.push(parent.to_path_buf());
+                if let Some(file) = file {
+                    let _ = std::fs::write(file, vec![b'x'; *size]);
+                }
+            }
+            // Links: to a folder (the one holding the link too) or a file of the tree, or
+            // to nothing.
+            for (at, to) in &links {
+                let at = at.iter().fold(root.clone(), |p, n| p.join(n));
+                let to = to.iter().fold(root.clone(), |p, n| p.join(n));
+                let _ = std::os::unix::fs::symlink(&to, &at);
+            }
+            let local = LocalFileSystem::new_with_prefix(&root).unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            for folder in folders {
+                let Ok(relative) = folder.strip_prefix(&root) else { continue };
+                let parts: Vec<_> = relative.iter().map(|p| p.to_str().unwrap()).collect();
+                if parts.iter().any(|p| PathPart::parse(p).is_err()) {
+                    continue; // no key names this folder
+                }
+                // (`Path::parse`, not `Path::from`, which would percent-encode `é`.)
+                let prefix = (!parts.is_empty()).then(|| Path::parse(parts.join("/")).unwrap());
+                let ours = rt.block_on(local_folder(&root, prefix.as_ref()));
+                let theirs = rt.block_on(local.list_with_delimiter(prefix.as_ref()));
+                // object_store fails on a name no key can hold, and on a link it cannot
+                // follow for another reason than a missing target (a link through a
+                // file); both are left out here.
+                let explained = std::fs::read_dir(&folder).unwrap().any(|entry| {
+                    let entry = entry.unwrap();
+                    let name = entry.file_name();
+                    name.to_str().is_none_or(|n| PathPart::parse(n).is_err())
+                        || std::fs::metadata(entry.path()).is_err()
+                });
+                match (ours, theirs) {
+                    (Ok(ours), Ok(theirs)) => prop_assert_eq!(shown(ours), shown(theirs), "{}", folder.display()),
+                    (Ok(_), Err(e)) => prop_assert!(explained, "object_store failed on {}: {e}", folder.display()),
+                    // A link to the folder that holds it: an error of both (object_store
+                    // may meet another error first).
+                    (Err(ours), Err(_)) => {
+                        prop_assert!(ours.to_string().contains("file system loop"), "{ours}");
+                    }
+                    (Err(ours), Ok(_)) => prop_assert!(false, "{}: {ours}", folder.display()),
+                }
+            }
+        }
+    }
 
     #[tokio::test]
     async fn lists_a_local_tree_in_byte_order_with_and_without_offset() {
