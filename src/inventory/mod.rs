@@ -180,8 +180,10 @@ pub use histogram::{
 pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
 pub use report::{MergeError, Parts, Report, Source, MAX_REPORT_BYTES, SCHEMA};
 pub use top::{LargeObject, TopObjects};
+pub(crate) use unlisted::{
+    counting_unseen, note_local_folder, note_unseen, note_walked_listing, Listed, Unseen,
+};
 pub use unlisted::{hidden_by_local_store, Unlisted, UNLISTED_EXAMPLES};
-pub(crate) use unlisted::{note_local_folder, note_walked_listing, Listed};
 
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressFn};

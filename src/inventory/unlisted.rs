@@ -5,6 +5,13 @@
 //! listing; stratus's local stores leave those out too (every file below such a folder
 //! with them). An inventory of a folder would miss them without a word;
 //! [`scan`](super::scan) counts them instead, in [`Report::unlisted`](super::Report::unlisted).
+//!
+//! How: a local store's listing reads every folder itself
+//! ([`crate::layer::KeyOrderedStore`]) and, during a scan, notes what each read left
+//! out; the census adds those up, a file once however often its folder was read. Where a
+//! read cannot see all (a folder no key can hold, whose files no listing reaches; a link
+//! to a folder, which a walk enters once per path) or the notes grow past
+//! [`SEEN_FILES`] files, the census walks the scanned folders instead, a second pass.
 
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
@@ -23,9 +30,39 @@ tokio::task_local! {
 
 /// Local folders listed during a scan (or one side of a sync), none inside another (a
 /// folder inside one already noted adds nothing): the outermost are the folders of the
-/// prefix listed, one per local store (a sharded store's members each have theirs).
+/// prefix listed, one per local store (a sharded store's members each have theirs). With
+/// them, the files the folders' reads left out ([`Unseen`]), so that the census needs no
+/// second walk.
 #[derive(Clone, Default)]
-pub(crate) struct Listed(Arc<Mutex<BTreeSet<PathBuf>>>, Arc<AtomicBool>);
+pub(crate) struct Listed(
+    Arc<Mutex<BTreeSet<PathBuf>>>,
+    Arc<AtomicBool>,
+    Arc<Mutex<Seen>>,
+);
+
+/// What one read of a local folder left out of its listing: the files it hides (by
+/// name and size), and whether it met what only a walk counts as the census must.
+#[derive(Debug, Default)]
+pub(crate) struct Unseen {
+    /// Files named `NAME#N` or with a name no key can hold.
+    pub(crate) files: Vec<(std::ffi::OsString, u64)>,
+    /// A folder no key can hold (its files are all unlisted, and no listing enters it)
+    /// or a link to a folder (which a walk enters once per path, a scan's subtrees
+    /// maybe more): the census walks the folders instead.
+    pub(crate) walk: bool,
+}
+
+/// The files left out by the folders read so far, by path (a folder read twice counts
+/// once), at most [`SEEN_FILES`]: past that, or when a read asked for it, the census
+/// walks the folders instead (`walk`).
+#[derive(Debug, Default)]
+struct Seen {
+    files: std::collections::BTreeMap<PathBuf, u64>,
+    walk: bool,
+}
+
+/// How many left-out files a scan remembers before it counts them by a walk instead.
+const SEEN_FILES: usize = 10_000;
 
 impl Listed {
     fn note(&self, folder: PathBuf) {
@@ -58,6 +95,12 @@ impl Listed {
             return None;
         }
         let base = prefix.map(|p| p.to_string()).unwrap_or_default();
+        {
+            let seen = self.2.lock().expect("unseen files");
+            if !seen.walk {
+                return seen.census(&folders, &base);
+            }
+        }
         let walk = move || {
             let mut found = Unlisted::default();
             for folder in &folders {
@@ -87,6 +130,65 @@ impl Listed {
             })
         })
     }
+}
+
+impl Seen {
+    fn add(&mut self, dir: &std::path::Path, unseen: Unseen) {
+        if self.walk {
+            return;
+        }
+        self.walk = unseen.walk || self.files.len() + unseen.files.len() > SEEN_FILES;
+        if self.walk {
+            self.files = Default::default();
+            return;
+        }
+        for (name, size) in unseen.files {
+            self.files.insert(dir.join(name), size);
+        }
+    }
+
+    /// The census from the files seen: each named as the walk of the outermost folder
+    /// holding it would name it (`base`, then its path below that folder).
+    fn census(&self, folders: &[PathBuf], base: &str) -> Option<Unlisted> {
+        let mut found = Unlisted::default();
+        let mut examples = Vec::new();
+        for (path, size) in &self.files {
+            let Some(below) = folders.iter().find_map(|f| path.strip_prefix(f).ok()) else {
+                continue; // (every folder read is inside a folder noted)
+            };
+            found.objects += 1;
+            found.bytes = found.bytes.saturating_add(*size);
+            let below = below
+                .iter()
+                .map(|part| part.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            examples.push(match base {
+                "" => below,
+                base => format!("{base}/{below}"),
+            });
+        }
+        examples.sort();
+        examples.dedup();
+        examples.truncate(UNLISTED_EXAMPLES);
+        found.examples = examples;
+        (found.objects > 0).then_some(found)
+    }
+}
+
+/// Whether a scan (or a sync) running now counts what local folders leave out
+/// ([`note_unseen`]): a folder read outside one need not look.
+pub(crate) fn counting_unseen() -> bool {
+    LISTED.try_with(|_| ()).is_ok()
+}
+
+/// A local folder (`dir`, noted before with [`note_local_folder`]) was read and left
+/// out `unseen`.
+pub(crate) fn note_unseen(dir: &std::path::Path, unseen: Unseen) {
+    if unseen.files.is_empty() && !unseen.walk {
+        return;
+    }
+    let _ = LISTED.try_with(|listed| listed.2.lock().expect("unseen files").add(dir, unseen));
 }
 
 /// A local store lists `folder`: noted when a scan (or a sync) runs, nothing otherwise.
@@ -272,6 +374,67 @@ fn walk(folder: &std::path::Path, base: &str) -> Unlisted {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Names: listed ones, hidden ones (`NAME#N`), ones no key can hold.
+    fn name() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "a", "b", "a-b", "é", "x#1", "x#22", "#3", "y#", "\u{1b}c", "d\u{7f}",
+        ])
+        .prop_map(String::from)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("STRATUS_LOCAL_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)
+        ))]
+
+        /// The census a scan makes from the folders it read (or, with links to folders
+        /// or folders no key can hold, by a walk) equals the walk of the whole folder,
+        /// whatever the concurrency and the prefix.
+        #[test]
+        fn a_scans_census_is_the_walk_of_its_folder(
+            tree in prop::collection::vec((prop::collection::vec(name(), 1..4), 0usize..9), 1..20),
+            file_links in prop::collection::vec((prop::collection::vec(name(), 1..3), prop::collection::vec(name(), 1..3)), 0..2),
+            folder_link in any::<bool>(),
+            prefix in prop::option::of(prop::sample::select(vec!["a", "é", "b/a"])),
+            concurrency in prop::sample::select(vec![1usize, 3, 16]),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let root = std::fs::canonicalize(dir.path()).unwrap();
+            for (path, size) in &tree {
+                let path = path.iter().fold(root.clone(), |p, n| p.join(n));
+                if std::fs::create_dir_all(path.parent().unwrap()).is_ok() {
+                    let _ = std::fs::write(&path, vec![b'x'; *size]);
+                }
+            }
+            for (at, to) in &file_links {
+                let at = at.iter().fold(root.clone(), |p, n| p.join(n));
+                let to = to.iter().fold(root.clone(), |p, n| p.join(n));
+                if to.is_file() {
+                    let _ = std::os::unix::fs::symlink(&to, &at);
+                }
+            }
+            if folder_link {
+                let _ = std::os::unix::fs::symlink(&root, root.join("a").join("up"));
+            }
+            let store = crate::layer::KeyOrderedStore::wrap(
+                Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&root).unwrap()),
+                Some(&root),
+            );
+            let prefix = prefix.map(|p| Path::parse(p).unwrap());
+            let options = super::super::ScanOptions::default().with_concurrency(concurrency);
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+            let report = rt.block_on(super::super::scan(store.as_ref(), prefix.as_ref(), &options)).unwrap();
+            let folder = prefix.iter().flat_map(|p| p.parts()).fold(root.clone(), |p, n| p.join(n.as_ref()));
+            let base = prefix.as_ref().map(|p| p.to_string()).unwrap_or_default();
+            let walked = match folder.is_dir() {
+                true => Some(walk(&folder, &base)).filter(|found| found.objects > 0),
+                false => None,
+            };
+            prop_assert_eq!(report.unlisted, walked);
+        }
+    }
 
     #[test]
     fn hides_what_object_store_hides() {

@@ -18,6 +18,7 @@
 //! counts both apart ([`crate::inventory::Unlisted`]).
 
 use super::forward::{Layer, Layered};
+use crate::inventory::Unseen;
 use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt};
 use futures::FutureExt;
@@ -87,14 +88,21 @@ impl Layer for KeyOrderedStore {
 async fn local_folder(root: &std::path::Path, folder: Option<&Path>) -> Result<ListResult> {
     let dir = folder_of(root, folder);
     let folder = folder.cloned();
-    tokio::task::spawn_blocking(move || {
-        read_folder(&dir, folder.as_ref()).map_err(|source| object_store::Error::Generic {
-            store: "LocalFileSystem",
-            source: format!("cannot list {}: {source}", dir.display()).into(),
+    let counting = crate::inventory::counting_unseen();
+    let (listed, dir, unseen) =
+        tokio::task::spawn_blocking(move || match read_folder(&dir, folder.as_ref(), counting) {
+            Ok((listed, unseen)) => Ok((listed, dir, unseen)),
+            Err(source) => Err(object_store::Error::Generic {
+                store: "LocalFileSystem",
+                source: format!("cannot list {}: {source}", dir.display()).into(),
+            }),
         })
-    })
-    .await
-    .map_err(|e| object_store::Error::JoinError { source: e })?
+        .await
+        .map_err(|e| object_store::Error::JoinError { source: e })??;
+    if let Some(unseen) = unseen {
+        crate::inventory::note_unseen(&dir, unseen);
+    }
+    Ok(listed)
 }
 
 /// `dir` (which `folder` names) read directly: sub-folders as common prefixes, files as
@@ -104,9 +112,17 @@ async fn local_folder(root: &std::path::Path, folder: Option<&Path>) -> Result<L
 /// so are names no key can hold and what is neither a file nor a folder (a FIFO, socket
 /// or device, which object_store would list and a read of which would block or never
 /// end). A folder that does not exist (or is a file) is empty, as in object_store.
-fn read_folder(dir: &std::path::Path, folder: Option<&Path>) -> std::io::Result<ListResult> {
+///
+/// With `counting` (a scan is counting what local stores leave out), also what it left
+/// out ([`Unseen`]).
+fn read_folder(
+    dir: &std::path::Path,
+    folder: Option<&Path>,
+    counting: bool,
+) -> std::io::Result<(ListResult, Option<Unseen>)> {
     let mut common_prefixes = Vec::new();
     let mut objects = Vec::new();
+    let mut unseen = counting.then(Unseen::default);
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e)
@@ -115,11 +131,12 @@ fn read_folder(dir: &std::path::Path, folder: Option<&Path>) -> std::io::Result<
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
             ) =>
         {
-            return Ok(ListResult {
+            let empty = ListResult {
                 common_prefixes,
                 objects,
                 extensions: Default::default(),
-            })
+            };
+            return Ok((empty, unseen));
         }
         Err(e) => return Err(e),
     };
@@ -130,6 +147,15 @@ fn read_folder(dir: &std::path::Path, folder: Option<&Path>) -> std::io::Result<
             .to_str()
             .and_then(|n| Some((n, PathPart::parse(n).ok()?)))
         else {
+            // No key can hold this name: a file is counted apart, a folder's files too
+            // (by the census's walk).
+            if let Some(unseen) = &mut unseen {
+                match std::fs::metadata(entry.path()) {
+                    Ok(meta) if meta.is_file() => unseen.files.push((name, meta.len())),
+                    Ok(meta) if meta.is_dir() => unseen.walk = true,
+                    _ => {}
+                }
+            }
             continue;
         };
         // `stat` relative to the open folder (cheaper than by path), following a link.
@@ -161,10 +187,19 @@ fn read_folder(dir: &std::path::Path, folder: Option<&Path>) -> std::io::Result<
             None => Path::from_iter([part]),
         };
         if metadata.is_dir() {
+            if let Some(unseen) = unseen.as_mut().filter(|_| link) {
+                unseen.walk = true; // (see `Unseen::walk`)
+            }
             common_prefixes.push(location);
             continue;
         }
-        if !metadata.is_file() || crate::inventory::hidden_by_local_store(name) {
+        if !metadata.is_file() {
+            continue;
+        }
+        if crate::inventory::hidden_by_local_store(name) {
+            if let Some(unseen) = &mut unseen {
+                unseen.files.push((name.into(), metadata.len()));
+            }
             continue;
         }
         objects.push(ObjectMeta {
@@ -180,11 +215,12 @@ fn read_folder(dir: &std::path::Path, folder: Option<&Path>) -> std::io::Result<
     }
     common_prefixes.sort();
     objects.sort_by(|a, b| a.location.cmp(&b.location));
-    Ok(ListResult {
+    let listed = ListResult {
         common_prefixes,
         objects,
         extensions: Default::default(),
-    })
+    };
+    Ok((listed, unseen))
 }
 
 /// object_store's local e-tag: inode, modification time in microseconds and size, in hex.
