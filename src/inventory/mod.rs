@@ -181,7 +181,8 @@ pub use prefixes::{Other, PrefixBreakdown, PrefixEntry};
 pub use report::{MergeError, Parts, Report, Source, MAX_REPORT_BYTES, SCHEMA};
 pub use top::{LargeObject, TopObjects};
 pub(crate) use unlisted::{
-    counting_unseen, note_local_folder, note_unseen, note_walked_listing, Listed, Unseen,
+    counting_unseen, note_folder_skipped, note_local_folder, note_unseen, note_walked_listing,
+    Listed, Unseen,
 };
 pub use unlisted::{hidden_by_local_store, Unlisted, UNLISTED_EXAMPLES};
 

@@ -10,8 +10,11 @@
 //! ([`crate::layer::KeyOrderedStore`]) and, during a scan, notes what each read left
 //! out; the census adds those up, a file once however often its folder was read. Where a
 //! read cannot see all (a folder no key can hold, whose files no listing reaches; a link
-//! to a folder, which a walk enters once per path) or the notes grow past
-//! [`SEEN_FILES`] files, the census walks the scanned folders instead, a second pass.
+//! to a folder, which a walk enters once per path; a folder a listing from an offset
+//! skipped, as a resumed sync does) or the notes grow past [`SEEN_FILES`] files, the
+//! census walks the scanned folders instead, a second pass. Notes describe each folder as
+//! the listing read it; a walk, as it is after the listing (a file created or removed in
+//! between is counted by one and not the other).
 
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
@@ -168,9 +171,7 @@ impl Seen {
                 base => format!("{base}/{below}"),
             });
         }
-        examples.sort();
-        examples.dedup();
-        examples.truncate(UNLISTED_EXAMPLES);
+        first_distinct(&mut examples);
         found.examples = examples;
         (found.objects > 0).then_some(found)
     }
@@ -189,6 +190,16 @@ pub(crate) fn note_unseen(dir: &std::path::Path, unseen: Unseen) {
         return;
     }
     let _ = LISTED.try_with(|listed| listed.2.lock().expect("unseen files").add(dir, unseen));
+}
+
+/// A listing from an offset left out a local folder wholly before it (a resumed sync or
+/// verify, a key range): its files were never read, so the census walks instead.
+pub(crate) fn note_folder_skipped() {
+    let _ = LISTED.try_with(|listed| {
+        let mut seen = listed.2.lock().expect("unseen files");
+        seen.walk = true;
+        seen.files = Default::default();
+    });
 }
 
 /// A local store lists `folder`: noted when a scan (or a sync) runs, nothing otherwise.
@@ -274,9 +285,7 @@ impl Unlisted {
         self.objects = self.objects.saturating_add(other.objects);
         self.bytes = self.bytes.saturating_add(other.bytes);
         self.examples.extend(other.examples);
-        self.examples.sort();
-        self.examples.dedup();
-        self.examples.truncate(UNLISTED_EXAMPLES);
+        first_distinct(&mut self.examples);
     }
 }
 
@@ -357,18 +366,24 @@ fn walk(folder: &std::path::Path, base: &str) -> Unlisted {
                     found.bytes = found.bytes.saturating_add(meta.len());
                     examples.push(child);
                     if examples.len() > 8 * UNLISTED_EXAMPLES {
-                        examples.sort();
-                        examples.truncate(UNLISTED_EXAMPLES);
+                        first_distinct(&mut examples);
                     }
                 }
                 _ => {}
             }
         }
     }
-    examples.sort();
-    examples.truncate(UNLISTED_EXAMPLES);
+    first_distinct(&mut examples);
     found.examples = examples;
     found
+}
+
+/// Keep the first [`UNLISTED_EXAMPLES`] distinct names in byte order (two names can be
+/// one after a lossy conversion, `a\xff` and `a\xfe` both `a\u{fffd}`).
+fn first_distinct(examples: &mut Vec<String>) {
+    examples.sort();
+    examples.dedup();
+    examples.truncate(UNLISTED_EXAMPLES);
 }
 
 #[cfg(test)]

@@ -326,7 +326,9 @@ impl Walk {
         Ok(())
     }
 
-    /// Whether an entry can hold keys after the offset.
+    /// Whether an entry can hold keys after the offset. (A local folder left out is
+    /// never read, so the census of unlisted files must walk it: see
+    /// [`crate::inventory::Unlisted`].)
     fn wanted(&self, key: &str, entry: &Child) -> bool {
         let Some(offset) = &self.offset else {
             return true;
@@ -336,7 +338,13 @@ impl Walk {
             // Every key below a folder starts with its sort key (which ends in `/`): the
             // folder is wholly at or before the offset when it sorts before the offset
             // and the offset is not inside it.
-            Child::Folder(_) => key > offset.as_str() || offset.starts_with(key),
+            Child::Folder(_) => {
+                let wanted = key > offset.as_str() || offset.starts_with(key);
+                if !wanted && self.root.is_some() {
+                    crate::inventory::note_folder_skipped();
+                }
+                wanted
+            }
         }
     }
 
