@@ -266,8 +266,9 @@ fn checkpoint_file(path: &FsPath, kind: &str, a: &dyn ObjectStore, b: &dyn Objec
 }
 
 /// BROKE the first version (fixed): a verify resumed after key `m` lists both stores
-/// from an offset; the walk skips folder `a/` (wholly before the offset), so its hidden file is never
-/// read, never noted; the old census walked the whole prefix folder and counted it.
+/// from an offset; the walk skips folder `a/` (wholly before the offset), so its hidden
+/// file is never read, never noted; the old census walked the whole prefix folder and
+/// counted it.
 #[test]
 fn verify_resumed_from_a_checkpoint_counts_hidden_files_before_it() {
     let dir = tempfile::tempdir().unwrap();
