@@ -80,11 +80,12 @@ pub(crate) async fn read(
         if !verify || file.md5.is_none() {
             return Ok(());
         }
-        let mut body = store
-            .get(&file.path)
-            .await
-            .map_err(|e| file.unreadable(e))?
-            .into_stream();
+        let mut body = super::body(
+            store
+                .get(&file.path)
+                .await
+                .map_err(|e| file.unreadable(e))?,
+        );
         let mut md5 = Md5::new();
         while let Some(chunk) = body.next().await {
             md5.update(chunk.map_err(|e| fail(format!("reading failed: {e}")))?);
