@@ -7,7 +7,6 @@ use super::state::Inner;
 use super::store::ReplicatedStore;
 use object_store::{Error, Result};
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 impl Inner {
@@ -58,16 +57,14 @@ impl Inner {
         let Some(inner) = self.me.upgrade() else {
             return;
         };
-        if tokio::runtime::Handle::try_current().is_err()
-            || self.health[i].handing_off.swap(true, Ordering::AcqRel)
-        {
+        if tokio::runtime::Handle::try_current().is_err() || !self.health[i].start_hand_off() {
             return;
         }
         tokio::spawn(async move {
             let store = ReplicatedStore::from_inner(Arc::clone(&inner));
             // What fails stays recorded: the next hand-off or `repair` takes it up.
             let _ = super::repair::hand_off(&store, i).await;
-            inner.health[i].handing_off.store(false, Ordering::Release);
+            inner.health[i].end_hand_off();
             inner.queues.ended.notify_waiters();
         });
     }

@@ -57,8 +57,8 @@ struct State {
 #[derive(Debug, Default)]
 pub(super) struct Health {
     state: Mutex<State>,
-    /// A hand-off of what the member owes runs.
-    pub(super) handing_off: AtomicBool,
+    /// A hand-off of what the member owes runs ([`Health::start_hand_off`]).
+    handing_off: AtomicBool,
 }
 
 /// A member call the store stopped waiting for at the member timeout: it may still be
@@ -140,6 +140,17 @@ impl Health {
     /// Whether a hand-off runs for the member.
     pub(super) fn is_handing_off(&self) -> bool {
         self.handing_off.load(Ordering::Acquire)
+    }
+
+    /// Claim the member's hand-off: true for the one caller that may start it, false
+    /// while one runs.
+    pub(super) fn start_hand_off(&self) -> bool {
+        !self.handing_off.swap(true, Ordering::AcqRel)
+    }
+
+    /// The hand-off that [`Health::start_hand_off`] claimed ended.
+    pub(super) fn end_hand_off(&self) {
+        self.handing_off.store(false, Ordering::Release);
     }
 
     /// A call admitted as a probe ended without an outcome (it was cancelled): another
