@@ -154,7 +154,7 @@ for e in versions():
     by_key.setdefault(e[0], []).append(e)
 out = {"noncurrent": 0, "noncurrent_bytes": 0, "markers": 0, "orphaned": 0, "since": None,
        "versions_by_prefix": {}, "uploads": 0, "parts": 0, "upload_bytes": 0,
-       "uploads_by_prefix": {}}
+       "uploads_by_prefix": {}, "uploads_by_class": {}}
 def segment(key):
     rel = key[len(prefix):]
     return rel.split("/")[0] if "/" in rel else None
@@ -191,6 +191,9 @@ for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=BUCKET, P
         if seg is not None:
             n, b = out["uploads_by_prefix"].get(seg, (0, 0))
             out["uploads_by_prefix"][seg] = (n + 1, b + size)
+        if u.get("StorageClass"):
+            n, b = out["uploads_by_class"].get(u["StorageClass"], (0, 0))
+            out["uploads_by_class"][u["StorageClass"]] = (n + 1, b + size)
 out["since"] = out["since"].isoformat() if out["since"] else None
 print(json.dumps(out))
 "#;
@@ -252,6 +255,16 @@ fn assert_same(hidden: &Hidden, expected: &Value, what: &str) {
         by_prefix(&uploads.prefixes),
         expected_prefixes("uploads_by_prefix"),
         "{what}: uploads per prefix"
+    );
+    let by_class: BTreeMap<String, (u64, u64)> = uploads
+        .classes
+        .iter()
+        .map(|(class, counts)| (class.clone(), (counts.objects, counts.bytes)))
+        .collect();
+    assert_eq!(
+        by_class,
+        expected_prefixes("uploads_by_class"),
+        "{what}: uploads per class"
     );
 }
 

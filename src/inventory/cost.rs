@@ -3,8 +3,9 @@
 //! retrieval, minimum-duration or transfer charge is in it, and providers round and
 //! tier their own way).
 
-use super::Report;
+use super::{Counts, Report};
 use crate::requests::Prices;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// One line of a [`StorageEstimate`]: bytes of one kind and class, and their price.
@@ -37,8 +38,9 @@ const GIB: f64 = (1u64 << 30) as f64;
 
 /// What `report`'s bytes cost a month at `prices` (see [`Prices::storage`]): current
 /// objects by class (a listing gives no classes: all at the `default` or `STANDARD`
-/// price), and, when the report looked, noncurrent versions by class and the parts of
-/// unfinished uploads (at the `default` or `STANDARD` price).
+/// price), and, when the report looked, noncurrent versions and the parts of unfinished
+/// uploads by class (bytes whose class the source does not say at the `default` or
+/// `STANDARD` price).
 pub fn storage_estimate(report: &Report, prices: &Prices) -> StorageEstimate {
     let mut estimate = StorageEstimate::default();
     let mut add = |what: &'static str, class: Option<&str>, bytes: u64| {
@@ -59,32 +61,27 @@ pub fn storage_estimate(report: &Report, prices: &Prices) -> StorageEstimate {
             per_month,
         });
     };
-    match &report.classes {
-        Some(classes) => {
-            let mut classified = 0u64;
-            for (class, counts) in classes {
-                classified = classified.saturating_add(counts.bytes);
-                add("current", Some(class), counts.bytes);
-            }
-            add("current", None, report.bytes.saturating_sub(classified));
+    // One kind's bytes: each class's, then the rest (whose class is not said).
+    let mut kind = |what: &'static str, classes: Option<&BTreeMap<String, Counts>>, all: u64| {
+        let mut classified = 0u64;
+        for (class, counts) in classes.into_iter().flatten() {
+            classified = classified.saturating_add(counts.bytes);
+            add(what, Some(class), counts.bytes);
         }
-        None => add("current", None, report.bytes),
-    }
+        add(what, None, all.saturating_sub(classified));
+    };
+    kind("current", report.classes.as_ref(), report.bytes);
     if let Some(hidden) = &report.hidden {
         if let Some(versions) = &hidden.versions {
-            let mut classified = 0u64;
-            for (class, counts) in &versions.classes {
-                classified = classified.saturating_add(counts.bytes);
-                add("noncurrent versions", Some(class), counts.bytes);
-            }
-            add(
-                "noncurrent versions",
-                None,
-                versions.noncurrent.bytes.saturating_sub(classified),
-            );
+            let bytes = versions.noncurrent.bytes;
+            kind("noncurrent versions", Some(&versions.classes), bytes);
         }
         if let Some(uploads) = &hidden.uploads {
-            add("unfinished uploads", None, uploads.uploads.bytes);
+            kind(
+                "unfinished uploads",
+                Some(&uploads.classes),
+                uploads.uploads.bytes,
+            );
         }
     }
     estimate
@@ -191,6 +188,7 @@ mod tests {
                 stale: Counts::default(),
                 stale_after_days: 7,
                 prefixes: PrefixBreakdown::new(1, 10),
+                classes: BTreeMap::new(),
             }),
             not_seen: Vec::new(),
         });
@@ -208,6 +206,51 @@ mod tests {
         assert!(text.contains("about $9.48/month"), "{text}");
         assert!(text.contains("no price for this class"), "{text}");
         assert!(text.contains("not a bill"), "{text}");
+    }
+
+    #[test]
+    fn unfinished_uploads_are_priced_by_their_class() {
+        let mut report = Report::new(Utc::now(), 1, 10, 5);
+        let gib = |n: u64| Counts {
+            objects: 1,
+            bytes: n << 30,
+        };
+        report.hidden = Some(Hidden {
+            versions: None,
+            uploads: Some(Uploads {
+                uploads: Counts {
+                    objects: 3,
+                    bytes: 7 << 30,
+                },
+                parts: 3,
+                oldest: None,
+                stale: Counts::default(),
+                stale_after_days: 7,
+                prefixes: PrefixBreakdown::new(1, 10),
+                classes: BTreeMap::from([
+                    ("GLACIER_IR".to_string(), gib(4)),
+                    ("STANDARD".to_string(), gib(2)),
+                ]),
+            }),
+            not_seen: Vec::new(),
+        });
+        let estimate = storage_estimate(
+            &report,
+            &prices(&[("STANDARD", 0.02), ("GLACIER_IR", 0.004)]),
+        );
+        let uploads: Vec<_> = estimate
+            .lines
+            .iter()
+            .filter(|l| l.what == "unfinished uploads")
+            .map(|l| (l.class.as_deref(), l.bytes >> 30))
+            .collect();
+        // The gigabyte whose class is not said is at the STANDARD price.
+        assert_eq!(
+            uploads,
+            [(Some("GLACIER_IR"), 4), (Some("STANDARD"), 2), (None, 1)]
+        );
+        let total = 4.0 * 0.004 + 3.0 * 0.02;
+        assert!((estimate.per_month - total).abs() < 1e-9, "{estimate:?}");
     }
 
     #[test]

@@ -71,6 +71,11 @@ pub struct Uploads {
     pub stale_after_days: u32,
     /// Uploads and their bytes per prefix (of the key each would create).
     pub prefixes: PrefixBreakdown,
+    /// Uploads and their bytes by the storage class each will have, when the server
+    /// says (as [`Versions::classes`]: at most [`CLASS_LIMIT`](super::CLASS_LIMIT)
+    /// classes, the others in `uploads` only). Empty in reports written before it.
+    #[serde(default)]
+    pub classes: BTreeMap<String, Counts>,
 }
 
 /// What [`scan_hidden`] looks at.
@@ -407,10 +412,16 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
             stale: Counts::default(),
             stale_after_days: options.stale_after_days,
             prefixes: PrefixBreakdown::new(options.depth, options.prefix_limit),
+            classes: BTreeMap::new(),
         };
         let mut listed = billed.uploads(prefix);
         while let Some(upload) = listed.try_next().await? {
             uploads.uploads.add(upload.bytes);
+            if let Some(class) = &upload.class {
+                let mut counts = Counts::default();
+                counts.add(upload.bytes);
+                add_class(&mut uploads.classes, class, counts);
+            }
             uploads.parts = uploads.parts.saturating_add(upload.parts);
             uploads.oldest = Some(
                 uploads
