@@ -254,6 +254,20 @@ fn lossy_name_collisions_in_a_sub_folder() {
     assert_eq!(got, expected);
 }
 
+/// A sync's census of both sides is the walk of each side's folder.
+fn assert_sync_census(report: &stratus::sync::SyncReport, source: &FsPath, destination: &FsPath) {
+    assert_eq!(
+        (
+            shown(&report.unlisted_source),
+            shown(&report.unlisted_destination)
+        ),
+        (
+            old_census(&[folder(source, None)], ""),
+            old_census(&[folder(destination, None)], "")
+        )
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 2. sync / verify resumed from a checkpoint: listings with an offset skip folders.
 
@@ -311,16 +325,7 @@ fn sync_resumed_from_a_checkpoint_counts_hidden_files_before_it() {
         .block_on(sync(a.as_ref(), b.as_ref(), &options))
         .unwrap();
     assert!(!cp.exists(), "the checkpoint was used and removed");
-    assert_eq!(
-        (
-            shown(&report.unlisted_source),
-            shown(&report.unlisted_destination)
-        ),
-        (
-            old_census(&[folder(&ra, None)], ""),
-            old_census(&[folder(&rb, None)], "")
-        )
-    );
+    assert_sync_census(&report, &ra, &rb);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -678,16 +683,7 @@ fn sync_and_verify_between_local_stores() {
     let report = runtime
         .block_on(sync(a.as_ref(), b.as_ref(), &options))
         .unwrap();
-    assert_eq!(
-        (
-            shown(&report.unlisted_source),
-            shown(&report.unlisted_destination)
-        ),
-        (
-            old_census(&[folder(&ra, None)], ""),
-            old_census(&[folder(&rb, None)], "")
-        )
-    );
+    assert_sync_census(&report, &ra, &rb);
 }
 
 // ---------------------------------------------------------------------------------------
