@@ -81,7 +81,7 @@ pub(crate) async fn transfer_stamped(
             .into(),
         });
     }
-    let body = got.into_stream();
+    let body = crate::layer::body(got);
     let mut hasher = Xxh3::new();
     let copied = if matches!(mode, PutMode::Overwrite) && size > MULTIPART_THRESHOLD {
         upload_parts(body, &mut hasher, dst, to, attributes).await?

@@ -299,10 +299,7 @@ pub(crate) struct Transferred {
 
 /// Read `location` in `store` and return its size and XXH3-128 digest.
 pub(crate) async fn digest(store: &dyn ObjectStore, location: &Path) -> Result<Transferred> {
-    let mut body = store
-        .get_opts(location, GetOptions::default())
-        .await?
-        .into_stream();
+    let mut body = crate::layer::body(store.get_opts(location, GetOptions::default()).await?);
     let mut hasher = Xxh3::new();
     let mut size = 0u64;
     while let Some(chunk) = body.next().await {

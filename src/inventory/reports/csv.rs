@@ -47,7 +47,7 @@ pub(crate) async fn read(
         .map_err(|e| file.unreadable(e))?;
     let (tx, rx) = mpsc::channel::<Bytes>(CHUNKS);
     let parse = tokio::task::spawn_blocking(move || parse(ChannelRead::new(rx), layout, rows));
-    let mut body = super::body(got);
+    let mut body = crate::layer::body(got);
     let mut md5 = Md5::new();
     let mut size = 0u64;
     let mut download = Ok(());

@@ -126,9 +126,7 @@ use super::prefixes::Tally;
 use super::{Report, ScanOptions, Source};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::stream::BoxStream;
 use futures::{stream, StreamExt, TryStreamExt};
 use manifest::{DataFile, Format};
 use object_store::path::Path;
@@ -627,99 +625,9 @@ pub(crate) fn parse_date(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The bytes of a report file's `get`, as a stream. A local file's comes in pieces of
-/// [`FILE_PIECE`] read on a blocking thread: object_store's own stream of a file hops to
-/// a blocking thread for every 8 KiB, which costs more than hashing and parsing them.
-fn body(got: object_store::GetResult) -> BoxStream<'static, object_store::Result<Bytes>> {
-    match got.payload {
-        object_store::GetResultPayload::File(file, path) => file_pieces(file, path, got.range),
-        object_store::GetResultPayload::Stream(stream) => stream,
-    }
-}
-
-/// How much of a local report file one read takes.
-const FILE_PIECE: u64 = 1 << 20;
-
-/// `range` of a local `file`, [`FILE_PIECE`] at a time.
-fn file_pieces(
-    file: std::fs::File,
-    path: std::path::PathBuf,
-    range: std::ops::Range<u64>,
-) -> BoxStream<'static, object_store::Result<Bytes>> {
-    use std::io::{Read, Seek, SeekFrom};
-    let failed = |path: &std::path::Path, e: std::io::Error| object_store::Error::Generic {
-        store: "LocalFileSystem",
-        source: format!("cannot read {}: {e}", path.display()).into(),
-    };
-    stream::try_unfold(
-        (file, path, range.start, range.end),
-        move |(mut file, path, at, end)| async move {
-            if at >= end {
-                return Ok(None);
-            }
-            tokio::task::spawn_blocking(move || {
-                let want = (end - at).min(FILE_PIECE);
-                let mut piece = Vec::with_capacity(want as usize);
-                file.seek(SeekFrom::Start(at))
-                    .and_then(|_| (&mut file).take(want).read_to_end(&mut piece))
-                    .map_err(|e| failed(&path, e))?;
-                if piece.is_empty() {
-                    let short = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
-                    return Err(failed(&path, short));
-                }
-                let next = at + piece.len() as u64;
-                Ok(Some((Bytes::from(piece), (file, path, next, end))))
-            })
-            .await
-            .map_err(|e| object_store::Error::JoinError { source: e })?
-        },
-    )
-    .boxed()
-}
-
 #[cfg(test)]
 mod tests {
     use super::parse_date;
-
-    /// A local file's body read in pieces is its bytes, whole or a range; a file that
-    /// shrinks while it is read is an error, never a short body.
-    #[tokio::test]
-    async fn a_local_files_body_in_pieces_is_its_bytes() {
-        use futures::TryStreamExt;
-        use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
-        let dir = tempfile::tempdir().unwrap();
-        let store = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
-        let bytes: Vec<u8> = (0..(super::FILE_PIECE * 2 + 12_345))
-            .map(|i| (i % 251) as u8)
-            .collect();
-        let path = object_store::path::Path::from("r.csv.gz");
-        store.put(&path, bytes.clone().into()).await.unwrap();
-        let read = |options: GetOptions| {
-            let store = &store;
-            let path = &path;
-            async move {
-                let got = store.get_opts(path, options).await.unwrap();
-                let pieces: Vec<_> = super::body(got).try_collect().await?;
-                Ok::<_, object_store::Error>(pieces.concat())
-            }
-        };
-        assert_eq!(read(GetOptions::default()).await.unwrap(), bytes);
-        let end = super::FILE_PIECE + 7;
-        let range = GetOptions {
-            range: Some(GetRange::Bounded(5..end)),
-            ..Default::default()
-        };
-        assert_eq!(read(range).await.unwrap(), bytes[5..end as usize]);
-        let got = store.get(&path).await.unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(dir.path().join("r.csv.gz"))
-            .unwrap()
-            .set_len(100)
-            .unwrap();
-        let shrunk: object_store::Result<Vec<_>> = super::body(got).try_collect().await;
-        assert!(shrunk.is_err());
-    }
 
     #[test]
     fn dates_parse_the_fast_way_and_the_long_way_alike() {

@@ -80,7 +80,7 @@ pub(crate) async fn read(
         if !verify || file.md5.is_none() {
             return Ok(());
         }
-        let mut body = super::body(
+        let mut body = crate::layer::body(
             store
                 .get(&file.path)
                 .await
