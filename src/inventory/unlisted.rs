@@ -140,14 +140,18 @@ impl Seen {
         if self.walk {
             return;
         }
-        self.walk = unseen.walk || self.files.len() + unseen.files.len() > SEEN_FILES;
-        if self.walk {
-            self.files = Default::default();
-            return;
+        if unseen.walk || self.files.len() + unseen.files.len() > SEEN_FILES {
+            return self.fall_back();
         }
         for (name, size) in unseen.files {
             self.files.insert(dir.join(name), size);
         }
+    }
+
+    /// Count by a walk instead: the notes are dropped.
+    fn fall_back(&mut self) {
+        self.walk = true;
+        self.files = Default::default();
     }
 
     /// The census from the files seen: each named as the walk of the outermost folder
@@ -195,11 +199,7 @@ pub(crate) fn note_unseen(dir: &std::path::Path, unseen: Unseen) {
 /// A listing from an offset left out a local folder wholly before it (a resumed sync or
 /// verify, a key range): its files were never read, so the census walks instead.
 pub(crate) fn note_folder_skipped() {
-    let _ = LISTED.try_with(|listed| {
-        let mut seen = listed.2.lock().expect("unseen files");
-        seen.walk = true;
-        seen.files = Default::default();
-    });
+    let _ = LISTED.try_with(|listed| listed.2.lock().expect("unseen files").fall_back());
 }
 
 /// A local store lists `folder`: noted when a scan (or a sync) runs, nothing otherwise.
