@@ -215,6 +215,15 @@ fn check_all(root: &FsPath, prefix: Option<&str>) -> Census {
 // ---------------------------------------------------------------------------------------
 // 1. Examples: file names that are not UTF-8 and collide once made lossy.
 
+/// `a\xff` and `a\xfe` (both `a\u{fffd}` once made lossy) and four hidden files.
+fn write_lossy_collisions(root: &FsPath) {
+    write_raw(root, b"a\xff", 1);
+    write_raw(root, b"a\xfe", 2);
+    for name in ["b#1", "c#1", "d#1", "e#1"] {
+        write(root, name, 3);
+    }
+}
+
 /// BROKE the first version (fixed): two files whose names differ only in invalid UTF-8
 /// bytes (`a\xff`, `a\xfe`) both show as `a\u{fffd}`. The walk kept the 5 smallest
 /// examples with the duplicate and removed it after (4 examples), the notes removed it
@@ -223,11 +232,7 @@ fn check_all(root: &FsPath, prefix: Option<&str>) -> Census {
 fn lossy_name_collisions_give_the_same_examples_as_the_walk() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_raw(root, b"a\xff", 1);
-    write_raw(root, b"a\xfe", 2);
-    for name in ["b#1", "c#1", "d#1", "e#1"] {
-        write(root, name, 3);
-    }
+    write_lossy_collisions(root);
     write(root, "listed", 1);
     let expected = old_census(&[folder(root, None)], "");
     eprintln!("old walk: {expected:?}");
@@ -814,11 +819,7 @@ fn tree(root: &FsPath) -> String {
 fn lossy_collisions_with_an_unrelated_folder_link_give_the_old_examples() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_raw(root, b"a\xff", 1);
-    write_raw(root, b"a\xfe", 2);
-    for name in ["b#1", "c#1", "d#1", "e#1"] {
-        write(root, name, 3);
-    }
+    write_lossy_collisions(root);
     write(root, "z/k", 1);
     let store = local(root);
     let without = scan_census(store.as_ref(), None, &ScanOptions::default(), None);
