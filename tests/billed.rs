@@ -472,7 +472,8 @@ fn the_command_reports_billed_bytes_and_cleans_up() {
         format!(
             "[stores.s]\nprovider = \"s3\"\nbucket = \"{bucket}\"\nendpoint = \"{endpoint}\"\n\
              allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"{key}\"\n\
-             secret_access_key = \"{secret}\"\n"
+             secret_access_key = \"{secret}\"\n\
+             prices = {{ storage = {{ STANDARD = 1000.0 }} }}\n"
         ),
     )
     .unwrap();
@@ -514,6 +515,16 @@ fn the_command_reports_billed_bytes_and_cleans_up() {
     let (table, _) = run(&["inventory", "s", "--billed"]);
     assert!(table.contains("noncurrent versions"), "{table}");
     assert!(table.contains("NoncurrentVersionExpiration"), "{table}");
+    // The estimate per top-level prefix: `up/` holds only unfinished uploads (boto3's
+    // bytes), priced at $1,000 a GiB-month so that the cents show.
+    let upload_bytes = expected["upload_bytes"].as_u64().unwrap();
+    let up = table
+        .lines()
+        .find(|line| line.trim_start().starts_with("up/") && line.contains("/month"))
+        .unwrap_or_else(|| panic!("no line for up/ in the estimate: {table}"));
+    let cost = upload_bytes as f64 / (1u64 << 30) as f64 * 1000.0;
+    assert!(up.contains(&format!("about ${cost:.2}/month")), "{up}");
+    assert!(table.contains("By top-level prefix"), "{table}");
     let (dry, _) = run(&["cleanup", "uploads", "s", "--older-than", "0s"]);
     assert!(dry.contains("would abort  up/one.bin"), "{dry}");
     assert!(dry.contains("3 uploads older than"), "{dry}");

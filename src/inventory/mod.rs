@@ -172,7 +172,7 @@ pub mod table;
 mod top;
 mod unlisted;
 
-pub use cost::{storage_estimate, CostLine, StorageEstimate};
+pub use cost::{storage_estimate, CostLine, PrefixCost, StorageEstimate};
 pub use diff::{Change, ClassChange, PrefixChange, PrefixStatus, ReportDiff};
 pub use histogram::{
     AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS, CLASS_LIMIT, CLASS_NAME_LIMIT,
