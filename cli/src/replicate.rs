@@ -138,6 +138,17 @@ fn options(common: &Common) -> stratus::Result<SyncOptions> {
     Ok(options)
 }
 
+/// Whether a join of `stores` may be cut into key ranges: when every one of them lists
+/// from an offset without reading a whole folder again ([`Config::key_ranges`]).
+fn key_ranges(config: &Config, stores: &[&str]) -> stratus::Result<bool> {
+    for name in stores {
+        if !config.key_ranges(name)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// `--max-delete N` or `P%`.
 fn max_delete(text: &str) -> Result<DeleteLimit, String> {
     let bad = || format!("{text:?}: expected a count (100) or a percentage (10%)");
@@ -207,6 +218,7 @@ async fn sync(
     places.extend(backup.as_deref());
     config.check_distinct(&places)?;
     let (from, to) = (config.open(src)?, config.open(dst)?);
+    let options = options.with_key_ranges(key_ranges(config, &[src, dst])?);
     let (options, bar) = with_progress(options, "sync");
     let report = replicate::sync(&*from, &*to, &options).await;
     if let Some(bar) = bar {
@@ -267,6 +279,7 @@ async fn sync(
 
 async fn verify(config: &Config, a: &str, b: &str, options: SyncOptions) -> stratus::Result<()> {
     let (x, y) = (config.open(a)?, config.open(b)?);
+    let options = options.with_key_ranges(key_ranges(config, &[a, b])?);
     let (options, bar) = with_progress(options, "verify");
     let report = replicate::verify(&*x, &*y, &options).await;
     if let Some(bar) = bar {

@@ -164,7 +164,7 @@ mod histogram;
 #[cfg(feature = "html")]
 pub mod html;
 mod prefixes;
-mod ranges;
+pub(crate) mod ranges;
 mod report;
 #[cfg(feature = "reports")]
 pub mod reports;
@@ -805,53 +805,6 @@ async fn consume(
     Ok(report)
 }
 
-/// What is left of a flat folder after its first page `probe` (`rest`, listed after
-/// the page's last key) cut into about `n` pieces by key, the same in every part of a
-/// split scan (a function of the page alone): cut evenly between the page's last key
-/// and the largest character the page holds (twice) after the folder's name, in the
-/// characters the page holds; the last piece goes to the folder's end (larger keys,
-/// such as non-ASCII ones, included).
-fn pieces_by_key(rest: Range, probe: &[ObjectMeta], n: usize) -> Vec<Range> {
-    let (Some(first), Some(last)) = (probe.first(), probe.last()) else {
-        return vec![rest];
-    };
-    let keep = rest.prefix.as_ref().map_or(0, |p| p.as_ref().len() + 1);
-    let last = last.location.as_ref();
-    let mut alphabet = Alphabet::default();
-    for meta in probe {
-        let key = meta.location.as_ref();
-        alphabet.add_varying(key, ranges::common(first.location.as_ref(), key).max(keep));
-    }
-    // The end of what the page's characters spell: its largest character, twice.
-    let Some(top) = alphabet.largest() else {
-        return vec![rest];
-    };
-    let upper = format!("{}{top}{top}", &last[..keep]);
-    let cuts = if upper.as_str() > last {
-        ranges::cuts(
-            keep,
-            first.location.as_ref(),
-            last,
-            Some(&upper),
-            n - 1,
-            alphabet,
-            true,
-        )
-    } else {
-        Vec::new()
-    };
-    let starts = std::iter::once(rest.after.clone()).chain(cuts.iter().cloned().map(Some));
-    let ends = cuts.iter().cloned().map(Some).chain(std::iter::once(None));
-    starts
-        .zip(ends)
-        .map(|(after, until)| Range {
-            after,
-            until,
-            ..rest.clone()
-        })
-        .collect()
-}
-
 struct Scan<'a> {
     store: &'a dyn ObjectStore,
     options: &'a ScanOptions,
@@ -993,7 +946,11 @@ impl Scan<'_> {
                                     ..Range::whole(node.clone())
                                 };
                                 match self.options.part {
-                                    Some((_, n)) => flat.extend(pieces_by_key(after, &probe, n)),
+                                    Some((_, n)) => {
+                                        let keys: Vec<&str> =
+                                            probe.iter().map(|m| m.location.as_ref()).collect();
+                                        flat.extend(ranges::pieces_by_key(after, &keys, n))
+                                    }
                                     None => flat.push(after),
                                 }
                                 probe

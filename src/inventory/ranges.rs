@@ -317,6 +317,52 @@ pub(crate) fn offset(after: &Path) -> Path {
     }
 }
 
+/// What is left of a flat folder after its first page `probe` (`rest`, listed after
+/// the page's last key) cut into about `n` pieces by key, the same in every part of a
+/// split scan (a function of the page alone): cut evenly between the page's last key
+/// and the largest character the page holds (twice) after the folder's name, in the
+/// characters the page holds; the last piece goes to the folder's end (larger keys,
+/// such as non-ASCII ones, included).
+pub(crate) fn pieces_by_key(rest: Range, probe: &[&str], n: usize) -> Vec<Range> {
+    let keep = rest.prefix.as_ref().map_or(0, |p| p.as_ref().len() + 1);
+    pieces_after(keep, rest, probe, n)
+}
+
+/// [`pieces_by_key`] for keys that share their first `keep` bytes (the folder cut, with
+/// its `/`): every cut keeps them.
+pub(crate) fn pieces_after(keep: usize, rest: Range, probe: &[&str], n: usize) -> Vec<Range> {
+    let (Some(&first), Some(&last)) = (probe.first(), probe.last()) else {
+        return vec![rest];
+    };
+    if n < 2 || probe.iter().any(|key| key.len() < keep) {
+        return vec![rest];
+    }
+    let mut alphabet = Alphabet::default();
+    for &key in probe {
+        alphabet.add_varying(key, common(first, key).max(keep));
+    }
+    // The end of what the page's characters spell: its largest character, twice.
+    let Some(top) = alphabet.largest() else {
+        return vec![rest];
+    };
+    let upper = format!("{}{top}{top}", &last[..keep]);
+    let cuts = if upper.as_str() > last {
+        cuts(keep, first, last, Some(&upper), n - 1, alphabet, true)
+    } else {
+        Vec::new()
+    };
+    let starts = std::iter::once(rest.after.clone()).chain(cuts.iter().cloned().map(Some));
+    let ends = cuts.iter().cloned().map(Some).chain(std::iter::once(None));
+    starts
+        .zip(ends)
+        .map(|(after, until)| Range {
+            after,
+            until,
+            ..rest.clone()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
