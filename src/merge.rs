@@ -12,7 +12,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectMeta, ObjectStore, Result};
 use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
+use std::task::{Context, Poll};
 
 /// One listed object and the index of the input it came from.
 #[derive(Debug)]
@@ -42,8 +43,42 @@ impl Ord for Listed {
     }
 }
 
+/// Entries an input may read ahead of the merge (a page of S3's and GCS's listings): while
+/// the merge waits on one input's next page, the others fetch theirs, so a join of two
+/// listings takes about the longer one's round trips, not both added up.
+const AHEAD: usize = 1000;
+
+/// One input of the merge, with the entries it has read ahead.
+struct Input {
+    listing: BoxStream<'static, Result<ObjectMeta>>,
+    ahead: VecDeque<Result<ObjectMeta>>,
+    /// The listing ended (or gave an error, after which nothing more is read).
+    ended: bool,
+}
+
+impl Input {
+    /// Read what the listing has ready, up to [`AHEAD`] entries.
+    fn fill(&mut self, cx: &mut Context<'_>) {
+        while !self.ended && self.ahead.len() < AHEAD {
+            match self.listing.poll_next_unpin(cx) {
+                Poll::Ready(Some(item)) => {
+                    self.ended = item.is_err();
+                    self.ahead.push_back(item);
+                }
+                Poll::Ready(None) => self.ended = true,
+                Poll::Pending => break,
+            }
+        }
+    }
+
+    /// Whether the next entry (or the end) is known.
+    fn ready(&self) -> bool {
+        self.ended || !self.ahead.is_empty()
+    }
+}
+
 struct State {
-    inputs: Vec<BoxStream<'static, Result<ObjectMeta>>>,
+    inputs: Vec<Input>,
     heap: BinaryHeap<Reverse<Listed>>,
     started: bool,
     /// An error read while refilling, reported after the entry already taken.
@@ -52,9 +87,26 @@ struct State {
 }
 
 impl State {
-    /// Read the next entry of `input` into the heap.
-    async fn refill(&mut self, input: usize) -> Result<()> {
-        match self.inputs[input].next().await {
+    /// Read ahead on every input until `wanted` (those it names) have their next entry
+    /// or their end.
+    async fn read(&mut self, wanted: impl Fn(usize) -> bool) {
+        std::future::poll_fn(|cx| {
+            let mut waiting = false;
+            for (i, input) in self.inputs.iter_mut().enumerate() {
+                input.fill(cx);
+                waiting |= wanted(i) && !input.ready();
+            }
+            match waiting {
+                true => Poll::Pending,
+                false => Poll::Ready(()),
+            }
+        })
+        .await
+    }
+
+    /// Move the next entry of `input` into the heap.
+    fn take(&mut self, input: usize) -> Result<()> {
+        match self.inputs[input].ahead.pop_front() {
             Some(Ok(meta)) => {
                 self.heap.push(Reverse(Listed { input, meta }));
                 Ok(())
@@ -63,16 +115,31 @@ impl State {
             None => Ok(()),
         }
     }
+
+    /// Read the next entry of `input` into the heap (the others read ahead meanwhile).
+    async fn refill(&mut self, input: usize) -> Result<()> {
+        self.read(|i| i == input).await;
+        self.take(input)
+    }
 }
 
 /// Merge `inputs` into one stream of entries. The first error from any input ends the
 /// merged stream (after being yielded): a listing with a hole in it is not a listing.
+/// Each input reads up to a page ahead of the merge ([`AHEAD`] entries), so the inputs
+/// fetch their pages at once.
 pub(crate) fn merge(
     inputs: Vec<BoxStream<'static, Result<ObjectMeta>>>,
 ) -> BoxStream<'static, Result<Listed>> {
     let state = State {
         heap: BinaryHeap::with_capacity(inputs.len()),
-        inputs,
+        inputs: inputs
+            .into_iter()
+            .map(|listing| Input {
+                listing,
+                ahead: VecDeque::new(),
+                ended: false,
+            })
+            .collect(),
         started: false,
         pending: None,
         done: false,
@@ -88,16 +155,11 @@ pub(crate) fn merge(
         if !state.started {
             state.started = true;
             // The first page of every input is requested at once.
-            let firsts =
-                futures::future::join_all(state.inputs.iter_mut().map(|input| input.next())).await;
-            for (input, first) in firsts.into_iter().enumerate() {
-                match first {
-                    Some(Ok(meta)) => state.heap.push(Reverse(Listed { input, meta })),
-                    Some(Err(err)) => {
-                        state.done = true;
-                        return Some((Err(err), state));
-                    }
-                    None => {}
+            state.read(|_| true).await;
+            for input in 0..state.inputs.len() {
+                if let Err(err) = state.take(input) {
+                    state.done = true;
+                    return Some((Err(err), state));
                 }
             }
         }
