@@ -325,21 +325,31 @@ pub(crate) fn offset(after: &Path) -> Path {
 /// such as non-ASCII ones, included).
 pub(crate) fn pieces_by_key(rest: Range, probe: &[&str], n: usize) -> Vec<Range> {
     let keep = rest.prefix.as_ref().map_or(0, |p| p.as_ref().len() + 1);
-    pieces_after(keep, rest, probe, n)
-}
-
-/// [`pieces_by_key`] for keys that share their first `keep` bytes (the folder cut, with
-/// its `/`): every cut keeps them.
-pub(crate) fn pieces_after(keep: usize, rest: Range, probe: &[&str], n: usize) -> Vec<Range> {
     let (Some(&first), Some(&last)) = (probe.first(), probe.last()) else {
         return vec![rest];
     };
-    if n < 2 || probe.iter().any(|key| key.len() < keep) {
+    if probe.iter().any(|key| key.len() < keep) {
         return vec![rest];
     }
     let mut alphabet = Alphabet::default();
     for &key in probe {
         alphabet.add_varying(key, common(first, key).max(keep));
+    }
+    pieces_after(keep, rest, (first, last), alphabet, n)
+}
+
+/// [`pieces_by_key`] from a block read from `first` to `last` whose characters are
+/// `alphabet` (as [`Alphabet::add_varying`] adds them), for keys that share their first
+/// `keep` bytes (the folder cut, with its `/`): every cut keeps them.
+pub(crate) fn pieces_after(
+    keep: usize,
+    rest: Range,
+    (first, last): (&str, &str),
+    alphabet: Alphabet,
+    n: usize,
+) -> Vec<Range> {
+    if n < 2 || last.len() < keep || !last.is_char_boundary(keep) {
+        return vec![rest];
     }
     // The end of what the page's characters spell: its largest character, twice.
     let Some(top) = alphabet.largest() else {
