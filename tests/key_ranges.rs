@@ -652,7 +652,8 @@ async fn a_ranged_sync_around_folders_misses_and_deletes_nothing() {
 }
 
 /// From a server that ignores the offset, each piece lists from the first key and skips
-/// to its start: exact, at a cost of at most one whole listing per piece.
+/// to its start: exact, at a cost of at most one whole listing per piece, and no cut
+/// after a piece has skipped a block.
 #[tokio::test]
 async fn a_ranged_sync_from_a_server_that_ignores_the_offset_is_exact() {
     let keys = keys(0, 5_000, 3);
@@ -667,5 +668,7 @@ async fn a_ranged_sync_from_a_server_that_ignores_the_offset_is_exact() {
     let listed = given.load(Ordering::Relaxed);
     assert_eq!(contents(&destination).await, contents(&source).await);
     let n = keys.len() as u64;
-    assert!(listed <= 9 * n, "{listed} keys listed for {n}");
+    // At most one whole listing per piece of the first cut (8 at concurrency 8): a piece
+    // that skipped a block stops all later cuts. (29,370 keys listed for 5,000 here.)
+    assert!(listed <= 8 * n, "{listed} keys listed for {n}");
 }

@@ -31,6 +31,8 @@ use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, Result};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// The most pieces one join is cut into.
@@ -64,6 +66,7 @@ pub(crate) fn ranged_rows<'a>(
         keep,
         running: vec![Piece::new(head, None, true)],
         next: 0,
+        offsets: Arc::new(AtomicBool::new(true)),
     }
     .boxed()
 }
@@ -109,6 +112,10 @@ struct Ranged<'a> {
     running: Vec<Piece>,
     /// The piece to poll first (they take turns).
     next: usize,
+    /// Cleared when a piece had to skip a block of keys before its start: the server
+    /// ignores the offset and lists every piece from the start, so no more cuts (as a
+    /// scan does).
+    offsets: Arc<AtomicBool>,
 }
 
 impl Ranged<'_> {
@@ -119,13 +126,22 @@ impl Ranged<'_> {
         // `after/` from `after` itself); what it gives up to `after` is the piece before's.
         let from = offset(after);
         let after = after.clone();
+        let (offsets, block) = (Arc::clone(&self.offsets), self.block);
+        let mut skipped = 0;
         rows(
             &self.stores,
             self.prefix.as_ref(),
             Some(&from),
             &self.listed,
         )
-        .try_skip_while(move |(key, _)| std::future::ready(Ok(key.as_ref() <= after.as_ref())))
+        .try_skip_while(move |(key, _)| {
+            let skip = key.as_ref() <= after.as_ref();
+            skipped += usize::from(skip);
+            if skipped == block {
+                offsets.store(false, Ordering::Relaxed);
+            }
+            std::future::ready(Ok(skip))
+        })
         .boxed()
     }
 
@@ -137,7 +153,8 @@ impl Ranged<'_> {
         let first = piece.first.take();
         let alphabet = std::mem::take(&mut piece.alphabet);
         piece.read = 0;
-        let Some(first) = first.filter(|_| free > 0) else {
+        let cutting = free > 0 && self.offsets.load(Ordering::Relaxed);
+        let Some(first) = first.filter(|_| cutting) else {
             return;
         };
         let (first, last) = (first.as_ref(), key.as_ref());
