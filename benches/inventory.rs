@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo bench --bench inventory              # all four
-//! cargo bench --bench inventory -- overhead  # or: add, latency, flat, memory, local
+//! cargo bench --bench inventory -- overhead  # or: add, latency, flat, flat-verify, memory, local
 //! ```
 //!
 //! 0. `add`: nanoseconds per object of `Report::add` (all aggregations, depth 0 and 2),
@@ -18,6 +18,9 @@
 //!    `flat`: 200,000 hashed names in one folder (`STRATUS_BENCH_FLAT` to change),
 //!    pages of 1,000 with 20 ms per page, listed from an offset as S3 does: concurrency
 //!    32 with key ranges, without, and concurrency 1; times and pages requested.
+//!
+//!    `flat-verify`: `verify` of two such folders (pages and delays the same): the join
+//!    cut into key ranges, one join at concurrency 32, and concurrency 1.
 //! 3. `memory`: peak RSS while scanning 1,000,000 generated objects (each scan in a
 //!    child process of its own, so peaks do not mix), in 1,000 folders and all in one
 //!    folder (a flat level), vs collecting the listing.
@@ -34,6 +37,7 @@ use object_store::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stratus::inventory::{scan, ScanOptions};
+use stratus::sync::{verify, SyncOptions};
 use timing::{median, ms};
 
 const RUNS: usize = 7;
@@ -403,6 +407,75 @@ async fn flat() {
     );
 }
 
+/// `verify` of two copies of the flat folder of [`flat`] (both paged and delayed the same
+/// way): the join cut into key ranges against one join.
+async fn flat_verify() {
+    let n: u64 = std::env::var("STRATUS_BENCH_FLAT").map_or(200_000, |v| v.parse().unwrap());
+    let delay = Duration::from_millis(
+        std::env::var("STRATUS_BENCH_DELAY_MS").map_or(20, |v| v.parse().unwrap()),
+    );
+    let mut keys: Vec<String> = (0..n)
+        .map(|i| format!("flat/{:016x}", (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+        .collect();
+    keys.sort();
+    let keys = Arc::new(keys);
+    let pages = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let copy = || Paged {
+        inner: Arc::new(Sorted(Arc::clone(&keys))),
+        page: 1000,
+        delay,
+        pages: Arc::clone(&pages),
+    };
+    let (a, b) = (copy(), copy());
+    let variants: [(&str, SyncOptions); 3] = [
+        (
+            "concurrency 32, key ranges",
+            SyncOptions::default().with_concurrency(32),
+        ),
+        (
+            "concurrency 32, one join",
+            SyncOptions::default()
+                .with_concurrency(32)
+                .with_key_ranges(false),
+        ),
+        ("concurrency 1", SyncOptions::default().with_concurrency(1)),
+    ];
+    let runs = 3;
+    let mut times = vec![Vec::new(); variants.len()];
+    let mut counts = vec![0; variants.len()];
+    for _ in 0..runs {
+        for (i, (_, options)) in variants.iter().enumerate() {
+            pages.store(0, std::sync::atomic::Ordering::Relaxed);
+            let t = Instant::now();
+            let found = verify(&a, &b, options).await.unwrap();
+            times[i].push(t.elapsed());
+            counts[i] = pages.load(std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(found.same, n);
+        }
+    }
+    let medians: Vec<Duration> = times.into_iter().map(median).collect();
+    println!(
+        "\n2c. verify of two copies of the flat folder: {n} names each, pages of 1,000, {} ms a page, median of {runs}",
+        delay.as_millis()
+    );
+    for (i, (name, _)) in variants.iter().enumerate() {
+        println!(
+            "   {:<40} {:>12}  {:>5} pages",
+            name,
+            ms(medians[i]),
+            counts[i]
+        );
+    }
+    let plain = 2 * n.div_ceil(1000);
+    println!(
+        "   speed-up of key ranges over one join: {:.1}x; pages {} vs {} for one join: {:.2}x",
+        medians[1].as_secs_f64() / medians[0].as_secs_f64(),
+        counts[0],
+        plain,
+        counts[0] as f64 / plain as f64
+    );
+}
+
 /// Sorted keys of one folder, listed (from an offset too) as a server lists: the
 /// server's work is a binary search, not billed to the client.
 #[derive(Debug)]
@@ -745,6 +818,9 @@ async fn main() {
     }
     if want("flat") {
         flat().await;
+    }
+    if want("flat-verify") {
+        flat_verify().await;
     }
     if want("memory") {
         memory();
