@@ -333,6 +333,44 @@ fn sync_resumed_from_a_checkpoint_counts_hidden_files_before_it() {
     assert_sync_census(&report, &ra, &rb);
 }
 
+/// HOLDS: a sync and a verify whose join is cut into key ranges (local folders listed from
+/// offsets, as a library user gets by default) count the hidden files of both folders as
+/// the walk does: the pieces that list from an offset skip folders before it, which makes
+/// the census walk.
+#[test]
+fn a_sync_cut_into_key_ranges_counts_hidden_files_as_the_walk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ra, rb) = (dir.path().join("a"), dir.path().join("b"));
+    for i in 0..300 {
+        write(&ra, &format!("flat/{:08x}", (i as u64).wrapping_mul(0x9E37_79B9)), 1);
+    }
+    for i in 0..12 {
+        write(&ra, &format!("flat/h{i:02}#1"), i + 1);
+        write(&rb, &format!("flat/g{i:02}#2"), i + 2);
+    }
+    write(&ra, "deep/er/x#3", 5);
+    for threads in [None, Some(2)] {
+        let (a, b) = (local(&ra), local(&rb));
+        let options = SyncOptions::default()
+            .with_concurrency(8)
+            .with_range_block(7);
+        let found = rt(threads)
+            .block_on(verify(a.as_ref(), b.as_ref(), &options))
+            .unwrap();
+        assert_eq!(
+            (shown(&found.unlisted_a), shown(&found.unlisted_b)),
+            (
+                old_census(&[folder(&ra, None)], ""),
+                old_census(&[folder(&rb, None)], "")
+            )
+        );
+        let report = rt(threads)
+            .block_on(sync(a.as_ref(), b.as_ref(), &options))
+            .unwrap();
+        assert_sync_census(&report, &ra, &rb);
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. The scan's own folder, prefixes that are files or missing, folders of hidden files.
 
