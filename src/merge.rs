@@ -1,8 +1,8 @@
 //! A k-way merge of several stores' listings, in key order, in bounded memory.
 //!
-//! Each input is one store's `list` stream. The merge holds one pending entry per input
-//! (plus whatever page the input itself buffers), so its memory does not grow with the
-//! size of the listing. When every input is in key order (S3, GCS, Azure and the in-memory
+//! Each input is one store's `list` stream. The merge holds up to a page of entries per
+//! input ([`AHEAD`], read ahead so that the inputs fetch their pages at once), so its
+//! memory does not grow with the size of the listing. When every input is in key order (S3, GCS, Azure and the in-memory
 //! store list in key order, and so do the local stores stratus builds; a raw
 //! `LocalFileSystem` does not), so is the output; entries with
 //! equal keys come out together, lowest input index first. Otherwise every entry still
