@@ -21,7 +21,7 @@ use crate::progress::{Progress, ProgressFn};
 use crate::transfer::{absent, head_if_any, transfer_absent, transfer_stamped, Stamp};
 use crate::version::{self, Compare};
 use checkpoint::Checkpoint;
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, Result};
 use std::path::PathBuf;
@@ -51,6 +51,18 @@ pub(crate) fn rows(
     after: Option<&Path>,
     listed: &[Listed],
 ) -> BoxStream<'static, Result<Row>> {
+    rows_until(stores, prefix, after, listed, None)
+}
+
+/// [`rows`] up to `end` (inclusive, as it is when each key is read): every listing stops
+/// at its first key past it, so none reads a page past the end (a key range's join).
+pub(crate) fn rows_until(
+    stores: &[(&str, &dyn ObjectStore)],
+    prefix: Option<&Path>,
+    after: Option<&Path>,
+    listed: &[Listed],
+    end: Option<&ranges::End>,
+) -> BoxStream<'static, Result<Row>> {
     let n = stores.len();
     let listings = stores
         .iter()
@@ -65,6 +77,14 @@ pub(crate) fn rows(
                 };
                 let listing = match listed.get(i) {
                     Some(listed) => listed.noting(listing).boxed(),
+                    None => listing,
+                };
+                let listing = match end.cloned() {
+                    Some(end) => listing
+                        .try_take_while(move |meta| {
+                            std::future::ready(Ok(end.admits(meta.location.as_ref())))
+                        })
+                        .boxed(),
                     None => listing,
                 };
                 listing

@@ -22,7 +22,7 @@
 //! (empty pieces: one request each), never keys. Rows come in key order within a piece,
 //! not across pieces.
 
-use super::{rows, Row};
+use super::{rows_until, Row};
 use crate::inventory::ranges::{
     common, cuts, offset, pieces_after, Alphabet, Range, AHEAD, AHEAD_MAX, BLOCK,
 };
@@ -32,8 +32,33 @@ use object_store::path::Path;
 use object_store::{ObjectStore, Result};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
+
+/// Where a piece ends (inclusive; none: at the end of the prefix), shared with its
+/// listings so that they stop there and read no page past it, lowered when it cuts.
+#[derive(Clone, Default)]
+pub(crate) struct End(Arc<RwLock<Option<Path>>>);
+
+impl End {
+    fn new(until: Option<Path>) -> Self {
+        Self(Arc::new(RwLock::new(until)))
+    }
+
+    fn get(&self) -> Option<Path> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, until: Path) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(until);
+    }
+
+    /// Whether `key` is within the end.
+    pub(crate) fn admits(&self, key: &str) -> bool {
+        let until = self.0.read().unwrap_or_else(|e| e.into_inner());
+        until.as_ref().is_none_or(|u| key <= u.as_ref())
+    }
+}
 
 /// The most pieces one join is cut into.
 pub(crate) const PIECES_MAX: usize = 32;
@@ -52,10 +77,11 @@ pub(crate) fn ranged_rows<'a>(
     pieces: usize,
     block: usize,
 ) -> BoxStream<'a, Result<Row>> {
-    let head = rows(stores, prefix, None, listed);
     if pieces < 2 {
-        return head;
+        return rows_until(stores, prefix, None, listed, None);
     }
+    let end = End::default();
+    let head = rows_until(stores, prefix, None, listed, Some(&end));
     let keep = prefix.map_or(0, |p| p.as_ref().len() + 1);
     Ranged {
         stores: stores.to_vec(),
@@ -64,7 +90,7 @@ pub(crate) fn ranged_rows<'a>(
         most: pieces,
         block: block.max(2),
         keep,
-        running: vec![Piece::new(head, None, true)],
+        running: vec![Piece::new(head, end, true)],
         next: 0,
         offsets: Arc::new(AtomicBool::new(true)),
     }
@@ -75,7 +101,7 @@ pub(crate) fn ranged_rows<'a>(
 struct Piece {
     rows: BoxStream<'static, Result<Row>>,
     /// Its last key (inclusive; none: to the end). Lowered when it cuts off what is left.
-    until: Option<Path>,
+    until: End,
     /// The block being read: its first key, its keys so far, and their characters.
     first: Option<Path>,
     read: usize,
@@ -87,7 +113,7 @@ struct Piece {
 }
 
 impl Piece {
-    fn new(rows: BoxStream<'static, Result<Row>>, until: Option<Path>, head: bool) -> Self {
+    fn new(rows: BoxStream<'static, Result<Row>>, until: End, head: bool) -> Self {
         Self {
             rows,
             until,
@@ -121,18 +147,19 @@ struct Ranged<'a> {
 impl Ranged<'_> {
     /// The rows after `after` up to the end of the prefix (a piece's end is checked as
     /// its rows come).
-    fn listing(&self, after: &Path) -> BoxStream<'static, Result<Row>> {
+    fn listing(&self, after: &Path, end: &End) -> BoxStream<'static, Result<Row>> {
         // From just before `after` (a store listing folder by folder would skip a folder
         // `after/` from `after` itself); what it gives up to `after` is the piece before's.
         let from = offset(after);
         let after = after.clone();
         let (offsets, block) = (Arc::clone(&self.offsets), self.block);
         let mut skipped = 0;
-        rows(
+        rows_until(
             &self.stores,
             self.prefix.as_ref(),
             Some(&from),
             &self.listed,
+            Some(end),
         )
         .try_skip_while(move |(key, _)| {
             let skip = key.as_ref() <= after.as_ref();
@@ -177,11 +204,12 @@ impl Ranged<'_> {
                 .filter_map(|piece| piece.until)
                 .collect()
         } else {
-            let until = piece.until.as_ref().map(|u| u.as_ref());
+            let until = piece.until.get();
             let count = match until {
                 Some(_) => free,
                 None => free.min(piece.ahead),
             };
+            let until = until.as_ref().map(|u| u.as_ref());
             cuts(keep, first, last, until, count, alphabet, false)
         };
         if ends.is_empty() {
@@ -190,11 +218,12 @@ impl Ranged<'_> {
         let piece = &mut self.running[i];
         piece.ahead = (piece.ahead * 2).min(AHEAD_MAX);
         let ahead = piece.ahead;
-        let tail = piece.until.replace(ends[0].clone());
+        let tail = piece.until.get();
+        piece.until.set(ends[0].clone());
         let mut pieces = Vec::with_capacity(ends.len());
         for (k, start) in ends.iter().enumerate() {
-            let until = ends.get(k + 1).cloned().or_else(|| tail.clone());
-            let mut next = Piece::new(self.listing(start), until, false);
+            let until = End::new(ends.get(k + 1).cloned().or_else(|| tail.clone()));
+            let mut next = Piece::new(self.listing(start, &until), until, false);
             next.ahead = ahead;
             pieces.push(next);
         }
@@ -208,11 +237,7 @@ impl Ranged<'_> {
             Poll::Ready(Some(Ok(row))) => row,
             other => return other,
         };
-        if piece
-            .until
-            .as_ref()
-            .is_some_and(|u| row.0.as_ref() > u.as_ref())
-        {
+        if !piece.until.admits(row.0.as_ref()) {
             // Past its end: the next piece lists it.
             return Poll::Ready(None);
         }
@@ -269,7 +294,7 @@ impl futures::Stream for Ranged<'_> {
 mod tests {
     use super::*;
     use crate::layer::fault::{Fault, FaultyStore, Op};
-    use crate::sync::{sync, verify, DeleteLimit, SyncOptions};
+    use crate::sync::{rows, sync, verify, DeleteLimit, SyncOptions};
     use futures::TryStreamExt;
     use object_store::memory::InMemory;
     use object_store::ObjectStoreExt;
