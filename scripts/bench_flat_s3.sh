@@ -8,8 +8,11 @@
 # With SYNC=1 it times copies to a local folder instead, alternating, medians of RUNS:
 #   - stratus sync, concurrency 32, into an empty folder, then again (nothing to copy);
 #   - rclone copy --transfers 32, the same two.
+# With VERIFY=1 the N objects are uploaded twice (flat/ and mirror/), and it times the two
+# compared through the proxy: stratus verify and sync (nothing to copy) at concurrency 32
+# (key ranges) and 1 (one join), and rclone check; with the LIST requests each sent.
 # Starts and stops the emulators itself; the uploaded keys stay in SeaweedFS's data for
-# the run only. Usage: [N=50000] [DELAY_MS=60] [RUNS=3] [SYNC=1] scripts/bench_flat_s3.sh
+# the run only. Usage: [N=50000] [DELAY_MS=60] [RUNS=3] [SYNC=1 | VERIFY=1] scripts/bench_flat_s3.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-50000}
@@ -30,7 +33,7 @@ PY=$STRATUS_TEST_PYTHON
 RCLONE=$(dirname "$PY")/rclone
 
 echo "uploading $N objects under flat/ ($(date +%T)) ..."
-"$PY" - "$N" <<'EOF'
+"$PY" - "$N" "${VERIFY:+mirror}" <<'EOF'
 import os, sys, boto3
 from concurrent.futures import ThreadPoolExecutor
 from botocore.config import Config
@@ -40,9 +43,11 @@ s3 = boto3.client("s3", endpoint_url=os.environ["STRATUS_TEST_SEAWEED_ENDPOINT"]
                   aws_secret_access_key=os.environ["STRATUS_TEST_SEAWEED_SECRET_KEY"],
                   region_name="us-east-1", config=Config(max_pool_connections=64))
 bucket = os.environ["STRATUS_TEST_BUCKET"]
+folders = ["flat"] + sys.argv[2:3] if len(sys.argv) > 2 and sys.argv[2] else ["flat"]
 def put(i):
-    key = "flat/%016x" % (((i + 1) * 0x9E3779B97F4A7C15) % (1 << 64))
-    s3.put_object(Bucket=bucket, Key=key, Body=b"x" * (i % 1000))
+    for folder in folders:
+        key = folder + "/%016x" % (((i + 1) * 0x9E3779B97F4A7C15) % (1 << 64))
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x" * (i % 1000))
 with ThreadPoolExecutor(64) as pool:
     list(pool.map(put, range(n)))
 EOF
@@ -58,6 +63,16 @@ cat > "$config" <<EOF
 provider = "s3"
 bucket = "$STRATUS_TEST_BUCKET"
 prefix = "flat"
+endpoint = "http://127.0.0.1:$PROXY_PORT"
+allow_http = true
+region = "us-east-1"
+access_key_id = "$STRATUS_TEST_SEAWEED_ACCESS_KEY"
+secret_access_key = "$STRATUS_TEST_SEAWEED_SECRET_KEY"
+
+[stores.mirror]
+provider = "s3"
+bucket = "$STRATUS_TEST_BUCKET"
+prefix = "mirror"
 endpoint = "http://127.0.0.1:$PROXY_PORT"
 allow_http = true
 region = "us-east-1"
@@ -83,6 +98,41 @@ run() { # name, command...: appends "name seconds objects" to the results
     echo "$name $(awk "BEGIN {print $end - $start}") $(echo "$out" | tr -d '\n' | grep -o '"objects": *[0-9]*\|"count":[0-9]*' | head -1 | grep -o '[0-9]*$')" >> target/bench-flat.results
 }
 : > target/bench-flat.results
+if [[ -n ${VERIFY:-} ]]; then
+    lists() { # the LIST requests stratus says it sent, both stores
+        grep -o '[0-9]* LIST' target/bench-flat.err | awk '{n += $1} END {print n + 0}'
+    }
+    timed() { # name, command...: appends "name seconds LISTs identical?"
+        local name=$1 start end out
+        shift
+        start=$(date +%s.%N)
+        out=$("$@" 2>target/bench-flat.err)
+        end=$(date +%s.%N)
+        echo "$name $(awk "BEGIN {print $end - $start}") $(lists) $(grep -c 'identical\|same' <<<"$out")" >> target/bench-flat.results
+    }
+    for _ in $(seq 1 "$RUNS"); do
+        timed verify-ranges target/release/stratus verify --config "$config" flat mirror --concurrency 32
+        timed verify-one target/release/stratus verify --config "$config" flat mirror --concurrency 1
+        timed rclone-check "$RCLONE" check "flat:$STRATUS_TEST_BUCKET/flat" "flat:$STRATUS_TEST_BUCKET/mirror"
+        timed sync-ranges target/release/stratus sync --config "$config" flat mirror --concurrency 32
+        timed sync-one target/release/stratus sync --config "$config" flat mirror --concurrency 1
+    done
+    "$PY" - "$N" "$DELAY_MS" <<'EOF'
+import sys, statistics, collections
+n, delay = sys.argv[1], sys.argv[2]
+times, lists = collections.defaultdict(list), {}
+for line in open("target/bench-flat.results"):
+    name, t, listed, _ = line.split()
+    times[name].append(float(t)); lists[name] = listed
+print(f"two flat folders of {n} names on SeaweedFS compared, {delay} ms added to every response; medians of {len(times['verify-one'])}")
+med = {k: statistics.median(v) for k, v in times.items()}
+for name in ("verify-ranges", "verify-one", "rclone-check", "sync-ranges", "sync-one"):
+    print(f"  {name:<14} {med[name]:7.2f} s  LIST {lists[name]:>5}  runs {['%.2f' % t for t in times[name]]}")
+print(f"  verify: ranges / one join {med['verify-ranges'] / med['verify-one']:.2f}x, / rclone check {med['verify-ranges'] / med['rclone-check']:.2f}x")
+print(f"  sync (nothing to copy): ranges / one join {med['sync-ranges'] / med['sync-one']:.2f}x")
+EOF
+    exit 0
+fi
 if [[ -n ${SYNC:-} ]]; then
     copy=target/copy
     copied() { find "$copy" -type f | wc -l; }

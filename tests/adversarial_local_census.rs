@@ -342,7 +342,11 @@ fn a_sync_cut_into_key_ranges_counts_hidden_files_as_the_walk() {
     let dir = tempfile::tempdir().unwrap();
     let (ra, rb) = (dir.path().join("a"), dir.path().join("b"));
     for i in 0..300 {
-        write(&ra, &format!("flat/{:08x}", (i as u64).wrapping_mul(0x9E37_79B9)), 1);
+        write(
+            &ra,
+            &format!("flat/{:08x}", (i as u64).wrapping_mul(0x9E37_79B9)),
+            1,
+        );
     }
     for i in 0..12 {
         write(&ra, &format!("flat/h{i:02}#1"), i + 1);

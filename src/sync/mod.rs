@@ -160,7 +160,8 @@ pub struct SyncOptions {
     /// config file, [`Config::key_ranges`](crate::Config::key_ranges) of both says
     /// whether it pays (not for local folders and S3 servers listed folder by folder,
     /// which read a whole folder again for every range). With it, `verify`'s examples
-    /// are the first found, not the first in key order.
+    /// are the first found, not the first in key order, and memory holds up to a page
+    /// per store and piece (a join reads each listing a page ahead).
     pub key_ranges: bool,
     /// Keys joined before the join is cut (one page of S3's and GCS's listings: 1,000).
     pub range_block: usize,
