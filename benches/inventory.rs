@@ -430,7 +430,9 @@ async fn flat_verify() {
     let variants: [(&str, SyncOptions); 3] = [
         (
             "concurrency 32, key ranges",
-            SyncOptions::default().with_concurrency(32),
+            SyncOptions::default()
+                .with_concurrency(32)
+                .with_key_ranges(true),
         ),
         (
             "concurrency 32, one join",

@@ -356,6 +356,7 @@ fn a_sync_cut_into_key_ranges_counts_hidden_files_as_the_walk() {
     for threads in [None, Some(2)] {
         let (a, b) = (local(&ra), local(&rb));
         let options = SyncOptions::default()
+            .with_key_ranges(true)
             .with_concurrency(8)
             .with_range_block(7);
         let found = rt(threads)

@@ -7,7 +7,7 @@
 //! number of objects. They need listings in key order, which every store stratus builds
 //! gives; an out-of-order listing is reported as an error, never silently mis-compared.
 //!
-//! `sync` and `verify` cut a join that proves large into key ranges joined at once
+//! `sync` and `verify` can cut a join that proves large into key ranges joined at once
 //! ([`SyncOptions::key_ranges`]; the module `ranges` says how): a flat key space is then
 //! listed many pages at a time instead of one page per round trip on each side.
 
@@ -79,19 +79,21 @@ pub(crate) fn rows_until(
                     Some(listed) => listed.noting(listing).boxed(),
                     None => listing,
                 };
-                let listing = match end.cloned() {
-                    Some(end) => listing
-                        .try_take_while(move |meta| {
-                            std::future::ready(Ok(end.admits(meta.location.as_ref())))
-                        })
-                        .boxed(),
-                    None => listing,
-                };
                 listing
                     .map(move |item| item.map_err(|e| tag(&name, e)))
                     .boxed()
             };
-            in_key_order(name, tagged)
+            // The end applies to entries found in order (each one's next entry read and
+            // found greater), so a break in the order just past the end is still seen.
+            let checked = in_key_order(name, tagged);
+            match end.cloned() {
+                Some(end) => checked
+                    .try_take_while(move |meta| {
+                        std::future::ready(Ok(end.admits(meta.location.as_ref())))
+                    })
+                    .boxed(),
+                None => checked,
+            }
         })
         .collect();
     let mut pending: Option<Row> = None;
@@ -152,16 +154,22 @@ pub struct SyncOptions {
     /// `sync` and `repair`: where every object they would delete or overwrite is copied
     /// first (see [`Backup`]); none by default.
     pub backup: Option<Backup>,
-    /// `sync` and `verify`: cut a join that proves large (a block of keys joined and more
-    /// to come) into up to `concurrency` (at most 32) key ranges listed and joined at
-    /// once, each with the checks of a whole join (key order, a delete only after the
-    /// source is asked). On by default; off, and with a checkpoint (which records one
-    /// position in key order), the join is one listing of each store. For stores of a
-    /// config file, [`Config::key_ranges`](crate::Config::key_ranges) of both says
-    /// whether it pays (not for local folders and S3 servers listed folder by folder,
-    /// which read a whole folder again for every range). With it, `verify`'s examples
-    /// are the first found, not the first in key order, and memory holds up to a page
-    /// per store and piece (a join reads each listing a page ahead).
+    /// `sync` and `verify`: cut a join that proves large (a block of keys that every
+    /// store listed, and more to come) into up to `concurrency` (at most 32) key ranges
+    /// listed and joined at once, each with the checks of a whole join (key order, a
+    /// delete only after the source is asked). Off by default, and always with a
+    /// checkpoint (which records one position in key order).
+    ///
+    /// It needs every store to list in byte order from an offset too, as S3, GCS, Azure
+    /// and the in-memory store do: a piece stops at its end, so a key a store lists out
+    /// of order past a piece's end is in no piece and no order check sees it (a whole
+    /// join would fail on it). Stores listed folder by folder (SeaweedFS without its
+    /// flavor) are covered: cuts come only from keys every listing has read in order,
+    /// as a scan's do. For stores of a config file,
+    /// [`Config::key_ranges`](crate::Config::key_ranges) of both says whether to turn it
+    /// on (the command does so). With it, `verify`'s examples are the first found, not
+    /// the first in key order, and memory holds up to a page per store and piece (a
+    /// join reads each listing a page ahead).
     pub key_ranges: bool,
     /// Keys joined before the join is cut (one page of S3's and GCS's listings: 1,000).
     pub range_block: usize,
@@ -385,7 +393,7 @@ impl Default for SyncOptions {
             checkpoint_every: 1000,
             max_delete: DeleteLimit::default(),
             backup: None,
-            key_ranges: true,
+            key_ranges: false,
             range_block: ranges::DEFAULT_BLOCK,
         }
     }
@@ -829,7 +837,8 @@ impl VerifyReport {
     }
 }
 
-/// Every difference between `a` and `b`, in key order, as a stream (bounded memory).
+/// Every difference between `a` and `b`, in key order, as a stream (bounded memory): one
+/// join whatever `key_ranges` says ([`verify`] uses them).
 /// Neither store is the source, so last-modified times are not compared
 /// (`SizeAndModified` compares sizes, `Auto` sizes and MD5-form ETags).
 pub fn differences<'a>(
@@ -837,40 +846,44 @@ pub fn differences<'a>(
     b: &'a dyn ObjectStore,
     options: &'a SyncOptions,
 ) -> BoxStream<'a, crate::Result<Option<Difference>>> {
-    keyed_differences(a, b, options, None, &[])
+    keyed_differences(a, b, options, None, &[], false)
         .map(|item| item.map(|(_, difference)| difference))
         .boxed()
 }
 
-/// [`differences`] with each key, from after `after`.
+/// [`differences`] with each key, from after `after`; `ranged`: the join may be cut into
+/// key ranges (`options.key_ranges`), which gives the keys out of order.
 fn keyed_differences<'a>(
     a: &'a dyn ObjectStore,
     b: &'a dyn ObjectStore,
     options: &'a SyncOptions,
     after: Option<&Path>,
     listed: &[Listed],
+    ranged: bool,
 ) -> BoxStream<'a, crate::Result<(Path, Option<Difference>)>> {
     let stores = [("a", a), ("b", b)];
-    options
-        .join(&stores, after, listed)
-        .map(move |row| async move {
-            let result = async {
-                let (key, mut metas) = row?;
-                let difference = match (metas[0].take(), metas[1].take()) {
-                    (Some(x), None) => Some(Difference::MissingInB(x)),
-                    (None, Some(y)) => Some(Difference::MissingInA(y)),
-                    (Some(x), Some(y)) => {
-                        let same = options.compare.same((a, &x), (b, &y), false).await?;
-                        (!same).then_some(Difference::Differs(x, y))
-                    }
-                    (None, None) => None,
-                };
-                Ok((key, difference))
+    let rows = match ranged {
+        true => options.join(&stores, after, listed),
+        false => rows(&stores, options.prefix.as_ref(), after, listed),
+    };
+    rows.map(move |row| async move {
+        let result = async {
+            let (key, mut metas) = row?;
+            let difference = match (metas[0].take(), metas[1].take()) {
+                (Some(x), None) => Some(Difference::MissingInB(x)),
+                (None, Some(y)) => Some(Difference::MissingInA(y)),
+                (Some(x), Some(y)) => {
+                    let same = options.compare.same((a, &x), (b, &y), false).await?;
+                    (!same).then_some(Difference::Differs(x, y))
+                }
+                (None, None) => None,
             };
-            result.await.map_err(|e| located(&[("a", a), ("b", b)], e))
-        })
-        .buffered(options.concurrency.max(1))
-        .boxed()
+            Ok((key, difference))
+        };
+        result.await.map_err(|e| located(&[("a", a), ("b", b)], e))
+    })
+    .buffered(options.concurrency.max(1))
+    .boxed()
 }
 
 /// Compare `a` and `b` key by key (see [`differences`]) and count what differs.
@@ -883,7 +896,7 @@ pub async fn verify(
     let mut kept = [0usize; 3];
     let (checkpoint, after) = options.checkpoint("verify", a, b)?;
     let listed = [Listed::default(), Listed::default()];
-    let mut found = keyed_differences(a, b, options, after.as_ref(), &listed);
+    let mut found = keyed_differences(a, b, options, after.as_ref(), &listed, true);
     let mut handled = 0u64;
     while let Some(item) = found.next().await {
         handled += 1;

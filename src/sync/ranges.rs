@@ -241,14 +241,20 @@ impl Ranged<'_> {
             // Past its end: the next piece lists it.
             return Poll::Ready(None);
         }
-        let key = row.0.as_ref();
-        let first = piece.first.get_or_insert_with(|| row.0.clone());
-        let shared = common(first.as_ref(), key).max(self.keep);
-        piece.alphabet.add_varying(key, shared);
-        piece.read += 1;
-        if piece.read >= self.block {
-            let key = row.0.clone();
-            self.cut(i, &key);
+        // Blocks count keys every store listed: each listing has read such a key in
+        // order (and the key after it), which is what makes a cut after it safe for a
+        // store that lists folder by folder (see `cuts`). A key one store lacks may lie
+        // where another store's listing has not reached yet in its own order.
+        if row.1.iter().all(Option::is_some) {
+            let key = row.0.as_ref();
+            let first = piece.first.get_or_insert_with(|| row.0.clone());
+            let shared = common(first.as_ref(), key).max(self.keep);
+            piece.alphabet.add_varying(key, shared);
+            piece.read += 1;
+            if piece.read >= self.block {
+                let key = row.0.clone();
+                self.cut(i, &key);
+            }
         }
         Poll::Ready(Some(Ok(row)))
     }
@@ -393,6 +399,7 @@ mod tests {
             runtime().block_on(async {
                 let source = store(&src).await;
                 let options = SyncOptions::default()
+                    .with_key_ranges(true)
                     .with_concurrency(concurrency)
                     .with_delete(delete)
                     .with_max_delete(DeleteLimit::Unlimited)
@@ -443,10 +450,13 @@ mod tests {
                 })
                 .collect()
         };
+        let stale = |n: u64| names(n).into_keys().map(|k| (k, 2)).collect();
         for (n, cut) in [(300, true), (15, false)] {
             let a = FaultyStore::new(store(&names(n)).await);
-            let b = FaultyStore::new(Arc::new(InMemory::new()));
+            // A stale copy of every key: a block counts keys both stores list.
+            let b = FaultyStore::new(store(&stale(n)).await);
             let options = SyncOptions::default()
+                .with_key_ranges(true)
                 .with_concurrency(8)
                 .with_range_block(20);
             let report = sync(&a, &b, &options).await.unwrap();
@@ -469,14 +479,16 @@ mod tests {
             .map(|i| (format!("logs/2026-12-{:02}T{:04}", i / 100 + 1, i % 100), 1))
             .collect();
         let a = FaultyStore::new(store(&names).await);
-        let b = InMemory::new();
+        let stale: BTreeMap<String, usize> = names.keys().map(|k| (k.clone(), 2)).collect();
+        let b = store(&stale).await;
         let options = SyncOptions::default()
+            .with_key_ranges(true)
             .with_concurrency(8)
             .with_range_block(50);
-        let report = sync(&a, &b, &options).await.unwrap();
+        let report = sync(&a, b.as_ref(), &options).await.unwrap();
         let listings = a.calls(Op::List);
         assert_eq!(report.copied, 2000);
-        assert_eq!(contents(&b).await, contents(&a).await);
+        assert_eq!(contents(b.as_ref()).await, contents(&a).await);
         assert!(listings > 8, "{listings} listings");
     }
 
@@ -494,6 +506,7 @@ mod tests {
         a.inject(Fault::fail(Op::List).after(1).times(1));
         let b = store(&dst).await;
         let options = SyncOptions::default()
+            .with_key_ranges(true)
             .with_concurrency(4)
             .with_delete(true)
             .with_max_delete(DeleteLimit::Unlimited)
