@@ -758,3 +758,83 @@ print(json.dumps({{"Version": 1, "AccessKeyId": keys[0], "SecretAccessKey": keys
     let runs_after = std::fs::read_to_string(&runs).unwrap().lines().count();
     assert_eq!(runs_after, runs_before + 1);
 }
+
+// ---------------------------------------------------------------------------------------
+// sync and verify over key ranges on the real server's order.
+
+/// `sync` with `delete` and `verify` over key ranges between two prefixes of SeaweedFS
+/// listed as the server lists (folder by folder where names sort around `/`): a flat
+/// folder of hashed names beside names that sort differently by folder and by byte. The
+/// destination holds a stale copy of every source key and keys of its own. The sync ends
+/// with the destination equal to the source, or fails saying the order is not key order;
+/// either way no source key is deleted. A flat folder alone is exact.
+#[tokio::test]
+async fn a_ranged_sync_on_seaweedfs_is_exact_or_refused_and_deletes_no_source_key() {
+    let (key, secret) = seaweed_identity(Identity::Admin);
+    let flat: Vec<String> = (0..400u64)
+        .map(|i| format!("flat/{:08x}", i.wrapping_mul(0x9E37_79B9) % (1 << 32)))
+        .collect();
+    let mut mixed = flat.clone();
+    mixed.extend(ORDER_KEYS.iter().map(|k| format!("m/{k}")));
+    mixed.extend((0..60).map(|i| format!("m/a/{i:02}")));
+    mixed.extend((0..60).map(|i| format!("m/a-{i:02}")));
+    for (name, keys, exact) in [("flat", &flat, true), ("mixed", &mixed, false)] {
+        let base = common::unique_prefix(&format!("ranged-sync-{name}"));
+        let (Some(src), Some(dst)) = (
+            seaweed_config(&format!("{base}/src"), &key, &secret, ""),
+            seaweed_config(&format!("{base}/dst"), &key, &secret, ""),
+        ) else {
+            return;
+        };
+        let (src, dst) = (src.open("sw").unwrap(), dst.open("sw").unwrap());
+        let puts = keys.iter().map(|k| {
+            let (src, dst) = (Arc::clone(&src), Arc::clone(&dst));
+            async move {
+                let path = Path::from(k.as_str());
+                src.put(&path, body(k, 3).into()).await.unwrap();
+                dst.put(&path, body(k, 7).into()).await.unwrap();
+            }
+        });
+        futures::future::join_all(puts).await;
+        for own in ["flat/zz-own", "m/zz-own"] {
+            dst.put(&Path::from(own), "own".into()).await.unwrap();
+        }
+        let options = stratus::sync::SyncOptions::default()
+            .with_key_ranges(true)
+            .with_concurrency(8)
+            .with_range_block(25)
+            .with_delete(true)
+            .with_max_delete(stratus::sync::DeleteLimit::Unlimited);
+        let listed = |store: &Arc<dyn ObjectStore>| {
+            let store = Arc::clone(store);
+            async move {
+                let mut all: Vec<(String, u64)> = store
+                    .list(None)
+                    .map_ok(|m| (m.location.to_string(), m.size))
+                    .try_collect()
+                    .await
+                    .unwrap();
+                all.sort();
+                all
+            }
+        };
+        match stratus::sync::sync(src.as_ref(), dst.as_ref(), &options).await {
+            Ok(report) => {
+                assert_eq!(report.failed, 0, "{name}: {report:?}");
+                assert_eq!(listed(&dst).await, listed(&src).await, "{name}");
+                let found = stratus::sync::verify(src.as_ref(), dst.as_ref(), &options)
+                    .await
+                    .unwrap();
+                assert!(found.is_identical(), "{name}: {found:?}");
+            }
+            Err(e) => {
+                assert!(!exact, "{name}: {e}");
+                assert!(e.to_string().contains("key order"), "{name}: {e}");
+                let left = listed(&dst).await;
+                for k in keys.iter() {
+                    assert!(left.iter().any(|(l, _)| l == k), "{name}: {k} was deleted");
+                }
+            }
+        }
+    }
+}
