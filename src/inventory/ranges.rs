@@ -169,32 +169,33 @@ pub(crate) fn common(a: &str, b: &str) -> usize {
     n
 }
 
-/// Where to cut what is left of a range that has just read a block of keys from `first`
-/// to `last` (in order) and ends at `until` (none: the end of its prefix), into pieces
-/// of about [`PAGES`] blocks (at least two when the range has an end): at most `count` keys, ascending, each strictly after
-/// `last` and before `until`, each a valid [`Path`] that keeps the first `keep` bytes of
-/// `last` (the prefix listed, so every piece stays under it). Empty when the block tells
-/// nothing (keys that differ only past [`WIDTH`] characters, or outside printable ASCII)
-/// or, for a range with an end, when what is left is under two pieces. With `even` (and
-/// an end), into `count + 1` equal pieces however small.
-pub(crate) fn cuts(
+/// A block of keys read as numbers: the byte they are read from, in which digits, the
+/// last key's value and the block's span (`last - first`, above zero).
+struct Measure {
+    from: usize,
+    digits: Digits,
+    high: u128,
+    block: u128,
+}
+
+/// The block from `first` to `last` (and the range's end `until`) read as numbers, as
+/// [`cuts`] reads them; `None` when the keys tell nothing (see [`cuts`]).
+fn measure(
     keep: usize,
     first: &str,
     last: &str,
     until: Option<&str>,
-    count: usize,
     mut alphabet: Alphabet,
-    even: bool,
-) -> Vec<Path> {
-    if count == 0 || first >= last {
-        return Vec::new();
+) -> Option<Measure> {
+    if first >= last {
+        return None;
     }
     let mut from = common(first, last);
     if let Some(until) = until {
         from = from.min(common(last, until));
     }
     if from < keep {
-        return Vec::new();
+        return None;
     }
     // Two characters of the shared part in the number, so a cut past the last value of
     // the first differing character carries into them (`u/0f...` to `u/10...`).
@@ -209,13 +210,47 @@ pub(crate) fn cuts(
     }
     let digits = Digits(alphabet.chars());
     if digits.0.is_empty() {
-        return Vec::new();
+        return None;
     }
     let (low, high) = (digits.value(first, from), digits.value(last, from));
     let block = high.saturating_sub(low);
-    if block == 0 {
+    (block > 0).then_some(Measure {
+        from,
+        digits,
+        high,
+        block,
+    })
+}
+
+/// Where to cut what is left of a range that has just read a block of keys from `first`
+/// to `last` (in order) and ends at `until` (none: the end of its prefix), into pieces
+/// of about [`PAGES`] blocks (at least two when the range has an end): at most `count` keys, ascending, each strictly after
+/// `last` and before `until`, each a valid [`Path`] that keeps the first `keep` bytes of
+/// `last` (the prefix listed, so every piece stays under it). Empty when the block tells
+/// nothing (keys that differ only past [`WIDTH`] characters, or outside printable ASCII)
+/// or, for a range with an end, when what is left is under two pieces. With `even` (and
+/// an end), into `count + 1` equal pieces however small.
+pub(crate) fn cuts(
+    keep: usize,
+    first: &str,
+    last: &str,
+    until: Option<&str>,
+    count: usize,
+    alphabet: Alphabet,
+    even: bool,
+) -> Vec<Path> {
+    if count == 0 {
         return Vec::new();
     }
+    let Some(Measure {
+        from,
+        digits,
+        high,
+        block,
+    }) = measure(keep, first, last, until, alphabet)
+    else {
+        return Vec::new();
+    };
     let step = block.saturating_mul(PAGES);
     let values: Vec<u128> = match until {
         Some(until) => {
@@ -338,6 +373,31 @@ pub(crate) fn pieces_by_key(rest: Range, probe: &[&str], n: usize) -> Vec<Range>
     pieces_after(keep, rest, (first, last), alphabet, n)
 }
 
+/// The end of what a block's characters spell after the first `keep` bytes of `last`:
+/// its largest character, twice (`None` when it has none, or `keep` is not inside `last`).
+fn upper(keep: usize, last: &str, alphabet: Alphabet) -> Option<String> {
+    if last.len() < keep || !last.is_char_boundary(keep) {
+        return None;
+    }
+    let top = alphabet.largest()?;
+    Some(format!("{}{top}{top}", &last[..keep]))
+}
+
+/// How many blocks like the one read from `first` to `last` the rest of the key space
+/// holds up to what the block's characters spell ([`pieces_after`]'s end), at the
+/// block's density: a guess, exact for names spread evenly (hashes), far too large for
+/// names that use few of the values they could (dates). `None` when the block tells
+/// nothing read from `keep` (keys that differ only past [`WIDTH`] characters after it).
+pub(crate) fn blocks_to_end(
+    keep: usize,
+    (first, last): (&str, &str),
+    alphabet: Alphabet,
+) -> Option<u128> {
+    let upper = upper(keep, last, alphabet).filter(|upper| upper.as_str() > last)?;
+    let m = measure(keep, first, last, Some(&upper), alphabet)?;
+    Some(m.digits.value(&upper, m.from).saturating_sub(m.high) / m.block)
+}
+
 /// [`pieces_by_key`] from a block read from `first` to `last` whose characters are
 /// `alphabet` (as [`Alphabet::add_varying`] adds them), for keys that share their first
 /// `keep` bytes (the folder cut, with its `/`): every cut keeps them.
@@ -348,14 +408,12 @@ pub(crate) fn pieces_after(
     alphabet: Alphabet,
     n: usize,
 ) -> Vec<Range> {
-    if n < 2 || last.len() < keep || !last.is_char_boundary(keep) {
+    if n < 2 {
         return vec![rest];
     }
-    // The end of what the page's characters spell: its largest character, twice.
-    let Some(top) = alphabet.largest() else {
+    let Some(upper) = upper(keep, last, alphabet) else {
         return vec![rest];
     };
-    let upper = format!("{}{top}{top}", &last[..keep]);
     let cuts = if upper.as_str() > last {
         cuts(keep, first, last, Some(&upper), n - 1, alphabet, true)
     } else {

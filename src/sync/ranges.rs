@@ -24,7 +24,7 @@
 
 use super::{rows_until, Row};
 use crate::inventory::ranges::{
-    common, cuts, offset, pieces_after, Alphabet, Range, AHEAD, AHEAD_MAX, BLOCK,
+    blocks_to_end, common, cuts, offset, pieces_after, Alphabet, Range, AHEAD, AHEAD_MAX, BLOCK,
 };
 use crate::inventory::Listed;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
@@ -191,7 +191,23 @@ impl Ranged<'_> {
             .rfind('/')
             .map_or(0, |slash| slash + 1);
         let keep = folder.max(self.keep);
-        let ends: Vec<Path> = if piece.head {
+        // The head's first cut spreads pieces over the whole key space the block suggests,
+        // as many as the keys left are predicted to fill two blocks each (a small listing
+        // goes on as one), at most as many as slots are free. Where the block tells
+        // nothing from the folder on (keys sharing a long part: dates), it cuts as any
+        // piece does, ahead at the block's pace.
+        let predicted = match piece.head {
+            true => blocks_to_end(keep, (first, last), alphabet),
+            false => None,
+        };
+        if predicted.is_none() {
+            piece.head = false;
+        }
+        let ends: Vec<Path> = if let Some(blocks) = predicted {
+            let n = (free + 1).min(usize::try_from(blocks / 2).unwrap_or(usize::MAX));
+            if n < 2 {
+                return;
+            }
             piece.head = false;
             let rest = Range {
                 prefix: None,
@@ -199,7 +215,7 @@ impl Ranged<'_> {
                 until: None,
                 ahead: AHEAD,
             };
-            pieces_after(keep, rest, (first, last), alphabet, free + 1)
+            pieces_after(keep, rest, (first, last), alphabet, n)
                 .into_iter()
                 .filter_map(|piece| piece.until)
                 .collect()
