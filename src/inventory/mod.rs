@@ -674,7 +674,10 @@ impl Cutting {
         if !self.cutter.offsets.load(Ordering::Relaxed) || unlisted::walked_listing() {
             return;
         }
-        let want = if until.is_some() {
+        // A range with an end, or an open range's first cut (sized below by the keys
+        // left): every free slot; else ahead at the range's pace.
+        let first_cut = until.is_none() && range.ahead == ranges::AHEAD;
+        let want = if until.is_some() || first_cut {
             usize::MAX
         } else {
             range.ahead
@@ -684,15 +687,44 @@ impl Cutting {
             return;
         }
         let until_text = until.as_ref().map(|u| u.as_ref());
-        let cuts = ranges::cuts(
-            self.keep,
-            &self.first,
-            key,
-            until_text,
-            slots,
-            alphabet,
-            false,
-        );
+        // An open range's first cut: as many pieces as the keys the block predicts are
+        // left fill (PAGES blocks each), spread over the whole key space, where the
+        // block tells that much; else ahead at the block's pace.
+        let spread = match first_cut {
+            true => ranges::blocks_to_end(self.keep, (&self.first, key), alphabet).map(|blocks| {
+                slots.min(usize::try_from(blocks / ranges::PAGES).unwrap_or(usize::MAX))
+            }),
+            false => None,
+        };
+        let cuts = match (first_cut, spread) {
+            // A listing the block predicts to be small goes on as one.
+            (true, Some(0)) => Vec::new(),
+            (true, Some(n)) => {
+                let rest = Range::whole(None);
+                ranges::pieces_after(self.keep, rest, (&self.first, key), alphabet, n + 1)
+                    .into_iter()
+                    .filter_map(|piece| piece.until)
+                    .collect()
+            }
+            (true, None) => ranges::cuts(
+                self.keep,
+                &self.first,
+                key,
+                until_text,
+                slots.min(range.ahead),
+                alphabet,
+                false,
+            ),
+            (false, _) => ranges::cuts(
+                self.keep,
+                &self.first,
+                key,
+                until_text,
+                slots,
+                alphabet,
+                false,
+            ),
+        };
         self.cutter.give(slots - cuts.len());
         let Some(end) = cuts.first().cloned() else {
             return;

@@ -14,8 +14,11 @@
 //! characters past the part the keys share, in the base of the printable ASCII
 //! characters the block holds), the block
 //! spans `last - first`, and a piece is meant to hold [`PAGES`] blocks. A range with an
-//! end is cut into equal pieces; one without (the rest of a prefix) is cut ahead of the
-//! last key at that pace, and the last piece stays open. A wrong guess costs requests,
+//! end is cut into equal pieces; one without (the rest of a prefix) is cut, the first
+//! time, into as many pieces as the keys the block predicts are left fill, spread up to
+//! what the block's characters spell ([`blocks_to_end`], [`pieces_after`]), and later
+//! (or where the block tells nothing) ahead of the last key at that pace; the last piece
+//! stays open. A wrong guess costs requests,
 //! never keys: every cut is checked to lie strictly between where the range is and where
 //! it ends, and ranges are half-open, so every key is in exactly one.
 //!
