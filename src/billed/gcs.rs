@@ -249,6 +249,10 @@ impl GcsBilled {
 
 #[async_trait]
 impl Billed for GcsBilled {
+    fn provider(&self) -> Option<&'static str> {
+        Some("gcs")
+    }
+
     fn versions<'a>(
         &'a self,
         prefix: Option<&'a str>,

@@ -419,6 +419,10 @@ impl S3Billed {
 
 #[async_trait]
 impl Billed for S3Billed {
+    fn provider(&self) -> Option<&'static str> {
+        Some("s3")
+    }
+
     fn versions<'a>(
         &'a self,
         prefix: Option<&'a str>,

@@ -253,8 +253,8 @@ impl StoreConfig {
                 Err(KeyError::new(
                     "provider",
                     format!(
-                        "stratus lists versions and unfinished uploads of `s3` and `gcs` \
-                         stores only, not of `{}` stores",
+                        "stratus lists versions and unfinished uploads of `s3`, `gcs` and \
+                         `azure` stores only, not of `{}` stores",
                         self.provider()
                     ),
                 )

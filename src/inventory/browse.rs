@@ -765,6 +765,7 @@ mod tests {
             }),
             uploads: None,
             not_seen: Vec::new(),
+            provider: None,
         });
         let mut b = Browser::from_report("t", &report).with_colour(false);
         let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();

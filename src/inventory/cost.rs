@@ -315,6 +315,7 @@ mod tests {
                 classes: BTreeMap::new(),
             }),
             not_seen: Vec::new(),
+            provider: None,
         });
         let estimate = storage_estimate(&report, &prices(&[("STANDARD", 0.023)]));
         let noncurrent = estimate
@@ -357,6 +358,7 @@ mod tests {
                 ]),
             }),
             not_seen: Vec::new(),
+            provider: None,
         });
         let estimate = storage_estimate(
             &report,
@@ -450,6 +452,7 @@ mod tests {
                     classes: BTreeMap::new(),
                 }),
                 not_seen: Vec::new(),
+                provider: None,
             });
             let estimate = storage_estimate(&report, &prices(&[("STANDARD", price)]));
             let at_price = |bytes: u64| bytes as f64 / GIB * price;

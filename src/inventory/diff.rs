@@ -473,6 +473,7 @@ mod tests {
                 }),
                 uploads: None,
                 not_seen: Vec::new(),
+                provider: None,
             });
             report
         };

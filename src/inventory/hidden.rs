@@ -28,6 +28,10 @@ pub struct Hidden {
     /// not list them"`).
     #[serde(default)]
     pub not_seen: Vec<String>,
+    /// The provider whose listings these are (`s3`, `gcs`, `azure`), for the rules that
+    /// would remove what is kept; `None` in reports written before it and from fakes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 /// Versions that are no longer current, and delete markers.
@@ -395,6 +399,7 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
         versions: None,
         uploads: None,
         not_seen: Vec::new(),
+        provider: billed.provider().map(str::to_string),
     };
     if options.versions {
         hidden.versions = Some(scan_versions(billed, options).await?);
@@ -404,6 +409,7 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
             .not_seen
             .push(format!("unfinished uploads: not listed for {billed}"));
     } else if options.uploads {
+        hidden.not_seen.extend(billed.uploads_not_seen());
         let stale_before = options.as_of - chrono::Duration::days(options.stale_after_days.into());
         let mut uploads = Uploads {
             uploads: Counts::default(),

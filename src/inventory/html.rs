@@ -814,6 +814,7 @@ mod tests {
             }),
             uploads: None,
             not_seen: vec!["unfinished uploads: asked not to".into()],
+            provider: None,
         });
         let page = render(&report, "t");
         assert!(

@@ -149,16 +149,26 @@ fn hidden_section(w: &mut String, hidden: &super::hidden::Hidden) {
                 .collect();
             let _ = writeln!(w, "      by class: {}", classes.join(", "));
         }
+        let azure = hidden.provider.as_deref() == Some("azure");
+        if azure {
+            let _ = writeln!(
+                w,
+                "      (Azure: noncurrent versions, snapshots and soft-deleted blobs, each at its \
+                 length: at most what is billed for the blocks it does not share)"
+            );
+        }
         by_prefix(w, &versions.prefixes);
-        let _ = writeln!(
-            w,
-            "  delete markers      {:>11}{}",
-            thousands(versions.delete_markers),
-            match versions.orphaned_markers {
-                Some(n) => format!("   ({} on keys with no version left)", thousands(n)),
-                None => String::new(),
-            }
-        );
+        if !azure {
+            let _ = writeln!(
+                w,
+                "  delete markers      {:>11}{}",
+                thousands(versions.delete_markers),
+                match versions.orphaned_markers {
+                    Some(n) => format!("   ({} on keys with no version left)", thousands(n)),
+                    None => String::new(),
+                }
+            );
+        }
     }
     if let Some(uploads) = &hidden.uploads {
         let _ = writeln!(
@@ -175,10 +185,14 @@ fn hidden_section(w: &mut String, hidden: &super::hidden::Hidden) {
         if uploads.stale.objects > 0 {
             let _ = writeln!(
                 w,
-                "      {} begun more than {} days ago ({}): `stratus cleanup uploads` aborts them",
+                "      {} begun more than {} days ago ({}){}",
                 thousands(uploads.stale.objects),
                 uploads.stale_after_days,
-                human_bytes(uploads.stale.bytes)
+                human_bytes(uploads.stale.bytes),
+                match hidden.provider.as_deref() {
+                    Some("azure") => "",
+                    _ => ": `stratus cleanup uploads` aborts them",
+                }
             );
         }
         by_prefix(w, &uploads.prefixes);
@@ -195,21 +209,61 @@ fn hidden_section(w: &mut String, hidden: &super::hidden::Hidden) {
         .as_ref()
         .is_some_and(|u| u.uploads.objects > 0);
     if noncurrent || stale {
-        let mut rules = Vec::new();
-        if noncurrent {
-            rules.push(
-                "\"NoncurrentVersionExpiration\": {\"NoncurrentDays\": 30}, \
-                 \"Expiration\": {\"ExpiredObjectDeleteMarker\": true}",
+        lifecycle_rules(w, hidden.provider.as_deref(), noncurrent, stale);
+    }
+}
+
+/// The provider's own rule that would remove what is kept (stratus deletes no version):
+/// S3's lifecycle configuration (also for reports that do not say their provider), GCS's
+/// lifecycle, Azure's lifecycle management policy (Azure discards staged blocks itself).
+fn lifecycle_rules(w: &mut String, provider: Option<&str>, noncurrent: bool, stale: bool) {
+    match provider {
+        Some("azure") => {
+            if noncurrent {
+                let _ = writeln!(
+                    w,
+                    "  a lifecycle management rule that removes them (Azure; days to choose; \
+                     soft-deleted blobs go when the retention set on the account ends):\n      \
+                     {{\"name\": \"cleanup\", \"enabled\": true, \"type\": \"Lifecycle\", \
+                     \"definition\": {{\"filters\": {{\"blobTypes\": [\"blockBlob\"]}}, \
+                     \"actions\": {{\"version\": {{\"delete\": {{\"daysAfterCreationGreaterThan\": 30}}}}, \
+                     \"snapshot\": {{\"delete\": {{\"daysAfterCreationGreaterThan\": 30}}}}}}}}}}"
+                );
+            }
+            if stale {
+                let _ = writeln!(
+                    w,
+                    "  staged blocks: Azure discards them a week after a blob's last block was staged"
+                );
+            }
+        }
+        Some("gcs") => {
+            if noncurrent {
+                let _ = writeln!(
+                    w,
+                    "  a lifecycle rule that removes them (GCS; days to choose):\n      \
+                     {{\"action\": {{\"type\": \"Delete\"}}, \"condition\": {{\"isLive\": false, \
+                     \"daysSinceNoncurrentTime\": 30}}}}"
+                );
+            }
+        }
+        _ => {
+            let mut rules = Vec::new();
+            if noncurrent {
+                rules.push(
+                    "\"NoncurrentVersionExpiration\": {\"NoncurrentDays\": 30}, \
+                     \"Expiration\": {\"ExpiredObjectDeleteMarker\": true}",
+                );
+            }
+            if stale {
+                rules.push("\"AbortIncompleteMultipartUpload\": {\"DaysAfterInitiation\": 7}");
+            }
+            let _ = writeln!(
+                w,
+                "  a lifecycle rule that removes them (S3; days to choose):\n      {{\"ID\": \"cleanup\", \"Status\": \"Enabled\", \"Filter\": {{}}, {}}}",
+                rules.join(", ")
             );
         }
-        if stale {
-            rules.push("\"AbortIncompleteMultipartUpload\": {\"DaysAfterInitiation\": 7}");
-        }
-        let _ = writeln!(
-            w,
-            "  a lifecycle rule that removes them (S3; days to choose):\n      {{\"ID\": \"cleanup\", \"Status\": \"Enabled\", \"Filter\": {{}}, {}}}",
-            rules.join(", ")
-        );
     }
 }
 
@@ -458,6 +512,63 @@ mod tests {
         assert!(
             lines.iter().all(|l| l.trim_end() == *l),
             "trailing spaces:\n{text}"
+        );
+    }
+
+    /// The rule printed is the provider's own: S3's lifecycle configuration (and for a
+    /// report that does not say), GCS's lifecycle, Azure's lifecycle management policy;
+    /// Azure has no delete markers and discards staged blocks itself.
+    #[test]
+    fn the_rule_that_removes_kept_bytes_is_the_providers() {
+        use crate::inventory::hidden::{Hidden, Uploads, Versions};
+        use crate::inventory::{Counts, PrefixBreakdown};
+        let counts = Counts {
+            objects: 2,
+            bytes: 300,
+        };
+        let hidden = |provider: Option<&str>| Hidden {
+            versions: Some(Versions {
+                noncurrent: counts,
+                noncurrent_since: None,
+                classes: Default::default(),
+                delete_markers: 0,
+                orphaned_markers: Some(0),
+                prefixes: PrefixBreakdown::new(1, 10),
+            }),
+            uploads: Some(Uploads {
+                uploads: counts,
+                parts: 3,
+                oldest: None,
+                stale: counts,
+                stale_after_days: 7,
+                prefixes: PrefixBreakdown::new(1, 10),
+                classes: Default::default(),
+            }),
+            not_seen: Vec::new(),
+            provider: provider.map(str::to_string),
+        };
+        let text = |provider| {
+            let mut w = String::new();
+            hidden_section(&mut w, &hidden(provider));
+            w
+        };
+        for s3 in [text(Some("s3")), text(None)] {
+            assert!(s3.contains("NoncurrentVersionExpiration"), "{s3}");
+            assert!(s3.contains("AbortIncompleteMultipartUpload"), "{s3}");
+            assert!(s3.contains("delete markers"), "{s3}");
+            assert!(s3.contains("`stratus cleanup uploads` aborts them"), "{s3}");
+        }
+        let gcs = text(Some("gcs"));
+        assert!(
+            gcs.contains("daysSinceNoncurrentTime") && !gcs.contains("NoncurrentVersionExpiration"),
+            "{gcs}"
+        );
+        let azure = text(Some("azure"));
+        assert!(azure.contains("\"snapshot\": {\"delete\""), "{azure}");
+        assert!(azure.contains("Azure discards them"), "{azure}");
+        assert!(
+            !azure.contains("delete markers") && !azure.contains("cleanup uploads"),
+            "{azure}"
         );
     }
 }

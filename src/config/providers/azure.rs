@@ -311,6 +311,15 @@ impl Provider for AzureConfig {
         Some(self.client(label, requests).map(|c| Arc::new(c) as _))
     }
 
+    #[cfg(feature = "azure")]
+    fn billed(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Option<Result<Arc<dyn crate::billed::Billed>, BuildError>> {
+        Some(self.billed_client(label, requests).map(|b| Arc::new(b) as _))
+    }
+
     fn url_base(&self) -> Option<String> {
         Some(format!("az://{}", self.container))
     }
@@ -413,13 +422,10 @@ impl AzureConfig {
         Ok(())
     }
 
-    /// The client, requests counted for `label`.
+    /// The resolved configuration, after the checks of what the environment gives
+    /// (the account and Azurite's URL) that object_store would take unchecked.
     #[cfg(feature = "azure")]
-    fn client(
-        &self,
-        label: &str,
-        requests: &crate::requests::Requests,
-    ) -> Result<object_store::azure::MicrosoftAzure, BuildError> {
+    fn checked(&self) -> Result<std::borrow::Cow<'_, Self>, KeyError> {
         let resolved = self.resolved()?;
         if resolved.account.is_none() {
             // object_store takes it from the environment then; it becomes a host name.
@@ -443,6 +449,17 @@ impl AzureConfig {
                 })?;
             }
         }
+        Ok(resolved)
+    }
+
+    /// The client, requests counted for `label`.
+    #[cfg(feature = "azure")]
+    fn client(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Result<object_store::azure::MicrosoftAzure, BuildError> {
+        let resolved = self.checked()?;
         cloud_client!(
             resolved,
             label,
@@ -453,6 +470,80 @@ impl AzureConfig {
             &[],
             |builder| resolved.with_sources(builder)
         )
+    }
+
+    /// The versions, snapshots and staged blocks of this store's container
+    /// ([`crate::billed`]): the client's own configuration, credentials, certificate
+    /// authorities and request counters, and the container URL object_store's client
+    /// uses (the emulator's, the configured endpoint's, or the account's).
+    #[cfg(feature = "azure")]
+    fn billed_client(
+        &self,
+        label: &str,
+        requests: &crate::requests::Requests,
+    ) -> Result<crate::billed::azure::AzureBilled, BuildError> {
+        use object_store::azure::AzureConfigKey as K;
+        use object_store::client::HttpConnector;
+        let resolved = self.checked()?;
+        let (builder, connector) = (|| -> Result<_, KeyError> {
+            Ok(cloud_builder!(
+                resolved,
+                label,
+                requests,
+                object_store::azure::MicrosoftAzureBuilder,
+                [K::Endpoint],
+                "AZURE_STORAGE_ENDPOINT or AZURE_ENDPOINT",
+                &[],
+                |builder| resolved.with_sources(builder)
+            ))
+        })()?;
+        let value = |k: K| builder.get_config_value(&k).filter(|v| !v.is_empty());
+        let is_true = |k: K| value(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let emulator = is_true(K::UseEmulator);
+        let mut options = super::client_options(|key| builder.get_config_value(&K::Client(key)));
+        if emulator {
+            // As object_store's client does for Azurite.
+            options = options.with_allow_http(true);
+        }
+        let client = connector.connect(&options)?;
+        let store = builder.clone().build()?;
+        let account = match (value(K::AccountName), emulator) {
+            (Some(account), _) => account,
+            (None, true) => "devstoreaccount1".to_string(),
+            // The build above refuses a store without an account.
+            (None, false) => return Err(KeyError::new("account", "no account is given").into()),
+        };
+        let service = match (emulator, value(K::Endpoint)) {
+            (true, _) => format!(
+                "{}/{account}",
+                std::env::var("AZURITE_BLOB_STORAGE_URL")
+                    .unwrap_or_else(|_| "http://127.0.0.1:10000".to_string())
+                    .trim_end_matches('/')
+            ),
+            (false, Some(endpoint)) => endpoint.trim_end_matches('/').to_string(),
+            (false, None) if is_true(K::UseFabricEndpoint) => {
+                format!("https://{account}.blob.fabric.microsoft.com")
+            }
+            (false, None) => format!("https://{account}.blob.core.windows.net"),
+        };
+        let container = percent_encoding::utf8_percent_encode(
+            &self.container,
+            percent_encoding::NON_ALPHANUMERIC,
+        );
+        let prefix = match self.prefix.as_deref().map(|p| p.trim_matches('/')) {
+            Some(p) if !p.is_empty() => format!("{p}/"),
+            _ => String::new(),
+        };
+        Ok(crate::billed::azure::AzureBilled {
+            label: label.to_string(),
+            client,
+            credentials: std::sync::Arc::clone(store.credentials()),
+            account,
+            container_url: format!("{service}/{container}"),
+            unsigned: is_true(K::SkipSignature),
+            shown: format!("az://{}/{prefix}", self.container),
+            prefix,
+        })
     }
 
     /// `builder`, and when its credential is managed identity (asked for, or nothing

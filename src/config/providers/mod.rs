@@ -160,7 +160,7 @@ macro_rules! cloud_builder {
 /// The HTTP client options a builder holds (object_store keeps its `ClientOptions` to
 /// itself): every key of `ClientConfigKey` that `value` gives, for requests a provider
 /// sends beside its client's (`crate::billed`).
-#[cfg(any(feature = "aws", feature = "gcp"))]
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 fn client_options(
     value: impl Fn(object_store::ClientConfigKey) -> Option<String>,
 ) -> object_store::ClientOptions {

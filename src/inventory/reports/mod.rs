@@ -209,7 +209,7 @@ pub async fn read(
     report.prefixes = tally.into_breakdown(options.prefix_limit);
     report.finish();
     if counts.versioned {
-        report.hidden = Some(hidden_from(&counts, &report));
+        report.hidden = Some(hidden_from(&counts, &report, plan.kind));
     }
     report.source = Some(Source {
         kind: plan.kind.to_string(),
@@ -230,7 +230,7 @@ pub async fn read(
 /// of its noncurrent versions and delete markers. Its rows come in no order, so which
 /// markers have no version behind them is not known, nor since when a version is
 /// noncurrent; no provider's report lists unfinished uploads.
-fn hidden_from(counts: &Counted, report: &Report) -> super::hidden::Hidden {
+fn hidden_from(counts: &Counted, report: &Report, kind: &str) -> super::hidden::Hidden {
     let mut prefixes =
         super::PrefixBreakdown::new(report.prefixes.depth(), report.prefixes.limit());
     prefixes.finish();
@@ -249,6 +249,7 @@ fn hidden_from(counts: &Counted, report: &Report) -> super::hidden::Hidden {
                 .into(),
             "unfinished uploads: no provider's inventory report lists them".into(),
         ],
+        provider: kind.split('-').next().map(str::to_string),
     }
 }
 
