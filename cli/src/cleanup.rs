@@ -13,7 +13,8 @@ use stratus::text::{human_bytes, terminal, thousands};
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Abort multipart uploads begun more than `--older-than` ago and never completed
-    /// (S3 and S3-compatible servers). Without `--apply`, only lists what it would
+    /// (S3 and S3-compatible servers; Azure's staged blocks are listed, never aborted:
+    /// Azure discards them itself a week on). Without `--apply`, only lists what it would
     /// abort and the bytes that would be freed. Only uploads it listed are aborted, and
     /// only if still older than the threshold then: an upload begun during the run is
     /// never touched.
