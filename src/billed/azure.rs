@@ -88,7 +88,7 @@ impl std::fmt::Display for AzureBilled {
 type Failure = object_store::Error;
 
 fn generic(message: String) -> Failure {
-    super::http::generic("MicrosoftAzure", message)
+    super::http::generic(STORE, message)
 }
 
 const LIST: &str = "List Blobs";
@@ -476,55 +476,18 @@ fn out_of_order(name: &str) -> Failure {
     ))
 }
 
-/// The error for a refused request: its status and the server's `Code` and `Message`
-/// (excerpted), as object_store's kinds where one fits.
+const STORE: &str = "MicrosoftAzure";
+
 fn status_error(status: http::StatusCode, body: &[u8], what: &str) -> Failure {
-    #[derive(Deserialize, Default)]
-    #[serde(rename_all = "PascalCase")]
-    struct ErrorBody {
-        code: Option<String>,
-        message: Option<String>,
-    }
-    let told = quick_xml::de::from_reader::<_, ErrorBody>(body).unwrap_or_default();
-    let mut message = format!("{what}: {status}");
-    for text in [told.code, told.message].into_iter().flatten() {
-        message.push_str(": ");
-        message.push_str(&excerpt(&text, 200));
-    }
-    let source = message.into();
-    let path = String::new();
-    match status.as_u16() {
-        401 => object_store::Error::Unauthenticated { path, source },
-        403 => object_store::Error::PermissionDenied { path, source },
-        404 => object_store::Error::NotFound { path, source },
-        _ => object_store::Error::Generic {
-            store: "MicrosoftAzure",
-            source,
-        },
-    }
+    super::xml::status_error(STORE, status, body, what, "")
 }
 
 fn parse<'de, T: Deserialize<'de>>(body: &'de [u8], what: &str) -> Result<T, Failure> {
-    // Azure may begin its XML with a byte order mark.
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let text = std::str::from_utf8(body)
-        .map_err(|e| generic(format!("{what}: the answer is not UTF-8: {e}")))?;
-    quick_xml::de::from_str(text).map_err(|e| {
-        generic(format!(
-            "{what}: the answer is not what Azure sends: {}",
-            excerpt(&e.to_string(), 200)
-        ))
-    })
+    super::xml::parse(STORE, body, what)
 }
 
 fn bounded(text: String, name: &str) -> Result<String, Failure> {
-    match text.len() > MAX_NAME_BYTES {
-        true => Err(generic(format!(
-            "{LIST}: the server gave {name} of {} bytes (at most {MAX_NAME_BYTES} are read)",
-            text.len()
-        ))),
-        false => Ok(text),
-    }
+    super::xml::bounded(STORE, text, name, LIST)
 }
 
 /// A time as Azure's listings give it (`Sun, 06 Dec 2026 17:04:35 GMT`).

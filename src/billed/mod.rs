@@ -35,6 +35,8 @@ pub(crate) mod gcs;
 pub(crate) mod http;
 #[cfg(feature = "aws")]
 pub(crate) mod s3;
+#[cfg(any(feature = "aws", feature = "azure"))]
+pub(crate) mod xml;
 
 /// The largest response body read (32 MiB): a full page of versions, uploads or parts
 /// is well under 1 MiB.

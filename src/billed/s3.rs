@@ -485,55 +485,16 @@ impl Billed for S3Billed {
     }
 }
 
-/// The error for a refused request: its status, and the server's `Code` and `Message`
-/// (excerpted), as object_store's kinds where one fits.
 fn status_error(status: http::StatusCode, body: &[u8], what: &str, path: &str) -> Failure {
-    #[derive(Deserialize, Default)]
-    #[serde(rename_all = "PascalCase")]
-    struct ErrorBody {
-        code: Option<String>,
-        message: Option<String>,
-    }
-    let told = quick_xml::de::from_reader::<_, ErrorBody>(body).unwrap_or_default();
-    let mut message = format!("{what}: {status}");
-    for text in [told.code, told.message].into_iter().flatten() {
-        message.push_str(": ");
-        message.push_str(&excerpt(&text, 200));
-    }
-    let source = message.into();
-    let path = path.to_string();
-    match status.as_u16() {
-        401 => object_store::Error::Unauthenticated { path, source },
-        403 => object_store::Error::PermissionDenied { path, source },
-        404 => object_store::Error::NotFound { path, source },
-        _ => object_store::Error::Generic {
-            store: "S3",
-            source,
-        },
-    }
+    super::xml::status_error("S3", status, body, what, path)
 }
 
 fn parse<'de, T: Deserialize<'de>>(body: &'de [u8], what: &str) -> Result<T, Failure> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| generic(format!("{what}: the answer is not UTF-8: {e}")))?;
-    quick_xml::de::from_str(text).map_err(|e| {
-        generic(format!(
-            "{what}: the answer is not what S3 sends: {}",
-            excerpt(&e.to_string(), 200)
-        ))
-    })
+    super::xml::parse("S3", body, what)
 }
 
-/// `text`, or an error naming `what` past [`MAX_NAME_BYTES`] (an ID or a marker, sent
-/// back in the next request's URL).
 fn bounded(text: String, name: &str, what: &str) -> Result<String, Failure> {
-    match text.len() > MAX_NAME_BYTES {
-        true => Err(generic(format!(
-            "{what}: the server gave {name} of {} bytes (at most {MAX_NAME_BYTES} are read)",
-            text.len()
-        ))),
-        false => Ok(text),
-    }
+    super::xml::bounded("S3", text, name, what)
 }
 
 /// `text` decoded when the server says it encoded its keys (`encoding-type=url`): as a
