@@ -339,25 +339,85 @@ async fn latency() {
     );
 }
 
-/// A flat folder of `n` hashed names (`flat/<16 hex digits>`) behind 20 ms pages:
-/// concurrency 32 with key ranges vs without (one streaming listing, as before key
-/// ranges) vs concurrency 1, and the pages each requested.
+/// The flat folder of [`flat`] and [`flat_verify`]: `n` hashed names
+/// (`flat/<16 hex digits>`, `STRATUS_BENCH_FLAT`, 200,000 by default) in byte order,
+/// served in pages of 1,000 that take `delay` each (`STRATUS_BENCH_DELAY_MS`, 20), and
+/// the pages requested.
+struct FlatFolder {
+    n: u64,
+    delay: Duration,
+    keys: Arc<Vec<String>>,
+    pages: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl FlatFolder {
+    fn new() -> Self {
+        let n: u64 = std::env::var("STRATUS_BENCH_FLAT").map_or(200_000, |v| v.parse().unwrap());
+        let delay = Duration::from_millis(
+            std::env::var("STRATUS_BENCH_DELAY_MS").map_or(20, |v| v.parse().unwrap()),
+        );
+        let mut keys: Vec<String> = (0..n)
+            .map(|i| format!("flat/{:016x}", (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+            .collect();
+        keys.sort();
+        Self {
+            n,
+            delay,
+            keys: Arc::new(keys),
+            pages: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        }
+    }
+
+    /// A store of the folder, its pages counted with every other store's of it.
+    fn store(&self) -> Paged {
+        Paged {
+            inner: Arc::new(Sorted(Arc::clone(&self.keys))),
+            page: 1000,
+            delay: self.delay,
+            pages: Arc::clone(&self.pages),
+        }
+    }
+
+    /// Each variant run [`FLAT_RUNS`] times, the variants alternating, then printed under
+    /// `title`: the median time and the pages of each variant's last run.
+    async fn measure<'s, O>(
+        &self,
+        title: &str,
+        variants: &'s [(&str, O)],
+        run: impl Fn(&'s O) -> futures::future::BoxFuture<'s, ()>,
+    ) -> Vec<(Duration, u64)> {
+        let mut times = vec![Vec::new(); variants.len()];
+        let mut counts = vec![0; variants.len()];
+        for _ in 0..FLAT_RUNS {
+            for (i, (_, options)) in variants.iter().enumerate() {
+                self.pages.store(0, std::sync::atomic::Ordering::Relaxed);
+                let t = Instant::now();
+                run(options).await;
+                times[i].push(t.elapsed());
+                counts[i] = self.pages.load(std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let measured: Vec<(Duration, u64)> = times.into_iter().map(median).zip(counts).collect();
+        println!(
+            "\n{title}: {} names, pages of 1,000, {} ms a page, median of {FLAT_RUNS}",
+            self.n,
+            self.delay.as_millis()
+        );
+        for ((name, _), (time, pages)) in variants.iter().zip(&measured) {
+            println!("   {:<40} {:>12}  {:>5} pages", name, ms(*time), pages);
+        }
+        measured
+    }
+}
+
+/// Runs of each variant of [`FlatFolder::measure`].
+const FLAT_RUNS: usize = 3;
+
+/// A scan of the flat folder: concurrency 32 with key ranges vs without (one streaming
+/// listing, as before key ranges) vs concurrency 1, and the pages each requested.
 async fn flat() {
-    let n: u64 = std::env::var("STRATUS_BENCH_FLAT").map_or(200_000, |v| v.parse().unwrap());
-    let delay = Duration::from_millis(
-        std::env::var("STRATUS_BENCH_DELAY_MS").map_or(20, |v| v.parse().unwrap()),
-    );
-    let mut keys: Vec<String> = (0..n)
-        .map(|i| format!("flat/{:016x}", (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
-        .collect();
-    keys.sort();
-    let pages = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let store = Paged {
-        inner: Arc::new(Sorted(Arc::new(keys))),
-        page: 1000,
-        delay,
-        pages: Arc::clone(&pages),
-    };
+    let folder = FlatFolder::new();
+    let store = folder.store();
     let variants: [(&str, ScanOptions); 3] = [
         (
             "concurrency 32, key ranges",
@@ -371,62 +431,29 @@ async fn flat() {
         ),
         ("concurrency 1", ScanOptions::default().with_concurrency(1)),
     ];
-    let runs = 3;
-    let mut times = vec![Vec::new(); variants.len()];
-    let mut counts = vec![0; variants.len()];
-    for _ in 0..runs {
-        for (i, (_, options)) in variants.iter().enumerate() {
-            pages.store(0, std::sync::atomic::Ordering::Relaxed);
-            let t = Instant::now();
-            let r = scan(&store, None, options).await.unwrap();
-            times[i].push(t.elapsed());
-            counts[i] = pages.load(std::sync::atomic::Ordering::Relaxed);
-            assert_eq!(r.objects, n);
-        }
-    }
-    let medians: Vec<Duration> = times.into_iter().map(median).collect();
-    println!(
-        "\n2b. Flat folder: {n} hashed names, pages of 1,000, {} ms a page, median of {runs}",
-        delay.as_millis()
-    );
-    for (i, (name, _)) in variants.iter().enumerate() {
-        println!(
-            "   {:<40} {:>12}  {:>5} pages",
-            name,
-            ms(medians[i]),
-            counts[i]
-        );
-    }
-    let plain = n.div_ceil(1000);
+    let m = folder
+        .measure("2b. Flat folder", &variants, |options| {
+            Box::pin(async {
+                let r = scan(&store, None, options).await.unwrap();
+                assert_eq!(r.objects, folder.n);
+            })
+        })
+        .await;
+    let plain = folder.n.div_ceil(1000);
     println!(
         "   speed-up of key ranges over concurrency 1: {:.1}x (target >= 20); pages {} vs {} for one listing: {:.2}x (target <= 1.3)",
-        medians[2].as_secs_f64() / medians[0].as_secs_f64(),
-        counts[0],
+        m[2].0.as_secs_f64() / m[0].0.as_secs_f64(),
+        m[0].1,
         plain,
-        counts[0] as f64 / plain as f64
+        m[0].1 as f64 / plain as f64
     );
 }
 
-/// `verify` of two copies of the flat folder of [`flat`] (both paged and delayed the same
-/// way): the join cut into key ranges against one join.
+/// `verify` of two copies of the flat folder (both paged and delayed the same way): the
+/// join cut into key ranges against one join.
 async fn flat_verify() {
-    let n: u64 = std::env::var("STRATUS_BENCH_FLAT").map_or(200_000, |v| v.parse().unwrap());
-    let delay = Duration::from_millis(
-        std::env::var("STRATUS_BENCH_DELAY_MS").map_or(20, |v| v.parse().unwrap()),
-    );
-    let mut keys: Vec<String> = (0..n)
-        .map(|i| format!("flat/{:016x}", (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
-        .collect();
-    keys.sort();
-    let keys = Arc::new(keys);
-    let pages = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let copy = || Paged {
-        inner: Arc::new(Sorted(Arc::clone(&keys))),
-        page: 1000,
-        delay,
-        pages: Arc::clone(&pages),
-    };
-    let (a, b) = (copy(), copy());
+    let folder = FlatFolder::new();
+    let (a, b) = (folder.store(), folder.store());
     let variants: [(&str, SyncOptions); 3] = [
         (
             "concurrency 32, key ranges",
@@ -442,39 +469,25 @@ async fn flat_verify() {
         ),
         ("concurrency 1", SyncOptions::default().with_concurrency(1)),
     ];
-    let runs = 3;
-    let mut times = vec![Vec::new(); variants.len()];
-    let mut counts = vec![0; variants.len()];
-    for _ in 0..runs {
-        for (i, (_, options)) in variants.iter().enumerate() {
-            pages.store(0, std::sync::atomic::Ordering::Relaxed);
-            let t = Instant::now();
-            let found = verify(&a, &b, options).await.unwrap();
-            times[i].push(t.elapsed());
-            counts[i] = pages.load(std::sync::atomic::Ordering::Relaxed);
-            assert_eq!(found.same, n);
-        }
-    }
-    let medians: Vec<Duration> = times.into_iter().map(median).collect();
-    println!(
-        "\n2c. verify of two copies of the flat folder: {n} names each, pages of 1,000, {} ms a page, median of {runs}",
-        delay.as_millis()
-    );
-    for (i, (name, _)) in variants.iter().enumerate() {
-        println!(
-            "   {:<40} {:>12}  {:>5} pages",
-            name,
-            ms(medians[i]),
-            counts[i]
-        );
-    }
-    let plain = 2 * n.div_ceil(1000);
+    let m = folder
+        .measure(
+            "2c. verify of two copies of the flat folder",
+            &variants,
+            |options| {
+                Box::pin(async {
+                    let found = verify(&a, &b, options).await.unwrap();
+                    assert_eq!(found.same, folder.n);
+                })
+            },
+        )
+        .await;
+    let plain = 2 * folder.n.div_ceil(1000);
     println!(
         "   speed-up of key ranges over one join: {:.1}x; pages {} vs {} for one join: {:.2}x",
-        medians[1].as_secs_f64() / medians[0].as_secs_f64(),
-        counts[0],
+        m[1].0.as_secs_f64() / m[0].0.as_secs_f64(),
+        m[0].1,
         plain,
-        counts[0] as f64 / plain as f64
+        m[0].1 as f64 / plain as f64
     );
 }
 
