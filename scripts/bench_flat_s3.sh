@@ -89,26 +89,38 @@ export RCLONE_CONFIG_FLAT_TYPE=s3 RCLONE_CONFIG_FLAT_PROVIDER=SeaweedFS \
     RCLONE_CONFIG_FLAT_ACCESS_KEY_ID="$STRATUS_TEST_SEAWEED_ACCESS_KEY" \
     RCLONE_CONFIG_FLAT_SECRET_ACCESS_KEY="$STRATUS_TEST_SEAWEED_SECRET_KEY"
 
-run() { # name, command...: appends "name seconds objects" to the results
-    local name=$1; shift
-    local start end out
+timed() { # name, command...: appends "name seconds what" to the results, `what` as the
+    # mode's `measured` prints it from the command's output (target/bench-flat.out) and
+    # errors (target/bench-flat.err)
+    local name=$1 start end
+    shift
     start=$(date +%s.%N)
-    out=$("$@")
+    "$@" >target/bench-flat.out 2>target/bench-flat.err
     end=$(date +%s.%N)
-    echo "$name $(awk "BEGIN {print $end - $start}") $(echo "$out" | tr -d '\n' | grep -o '"objects": *[0-9]*\|"count":[0-9]*' | head -1 | grep -o '[0-9]*$')" >> target/bench-flat.results
+    echo "$name $(awk "BEGIN {print $end - $start}") $(measured)" >> target/bench-flat.results
+}
+summary() { # title, what the third column is, names..., --, ratios A/B...
+    "$PY" - "$@" <<'EOF'
+import sys, statistics, collections
+title, label, *rest = sys.argv[1:]
+names, ratios = rest[:rest.index("--")], rest[rest.index("--") + 1:]
+times, what = collections.defaultdict(list), {}
+for line in open("target/bench-flat.results"):
+    name, t, measured = line.split(maxsplit=2)
+    times[name].append(float(t)); what[name] = measured.strip()
+med = {k: statistics.median(v) for k, v in times.items()}
+print(f"{title}; medians of {len(times[names[0]])}")
+for name in names:
+    print(f"  {name:<14} {med[name]:7.2f} s  {label} {what[name]:>7}  runs {['%.2f' % t for t in times[name]]}")
+for ratio in ratios:
+    a, b = ratio.split("/")
+    print(f"  {a} / {b}: {med[a] / med[b]:.2f}x")
+EOF
 }
 : > target/bench-flat.results
 if [[ -n ${VERIFY:-} ]]; then
-    lists() { # the LIST requests stratus says it sent, both stores
-        grep -o '[0-9]* LIST' target/bench-flat.err | awk '{n += $1} END {print n + 0}'
-    }
-    timed() { # name, command...: appends "name seconds LISTs identical?"
-        local name=$1 start end out
-        shift
-        start=$(date +%s.%N)
-        out=$("$@" 2>target/bench-flat.err)
-        end=$(date +%s.%N)
-        echo "$name $(awk "BEGIN {print $end - $start}") $(lists) $(grep -c 'identical\|same' <<<"$out")" >> target/bench-flat.results
+    measured() { # the LISTs stratus says it sent (both stores) / whether it found them the same
+        echo "$(grep -o '[0-9]* LIST' target/bench-flat.err | awk '{n += $1} END {print n + 0}')/$(grep -c 'identical\|same' target/bench-flat.out)"
     }
     for _ in $(seq 1 "$RUNS"); do
         timed verify-ranges target/release/stratus verify --config "$config" flat mirror --concurrency 32
@@ -117,33 +129,14 @@ if [[ -n ${VERIFY:-} ]]; then
         timed sync-ranges target/release/stratus sync --config "$config" flat mirror --concurrency 32
         timed sync-one target/release/stratus sync --config "$config" flat mirror --concurrency 1
     done
-    "$PY" - "$N" "$DELAY_MS" <<'EOF'
-import sys, statistics, collections
-n, delay = sys.argv[1], sys.argv[2]
-times, lists = collections.defaultdict(list), {}
-for line in open("target/bench-flat.results"):
-    name, t, listed, _ = line.split()
-    times[name].append(float(t)); lists[name] = listed
-print(f"two flat folders of {n} names on SeaweedFS compared, {delay} ms added to every response; medians of {len(times['verify-one'])}")
-med = {k: statistics.median(v) for k, v in times.items()}
-for name in ("verify-ranges", "verify-one", "rclone-check", "sync-ranges", "sync-one"):
-    print(f"  {name:<14} {med[name]:7.2f} s  LIST {lists[name]:>5}  runs {['%.2f' % t for t in times[name]]}")
-print(f"  verify: ranges / one join {med['verify-ranges'] / med['verify-one']:.2f}x, / rclone check {med['verify-ranges'] / med['rclone-check']:.2f}x")
-print(f"  sync (nothing to copy): ranges / one join {med['sync-ranges'] / med['sync-one']:.2f}x")
-EOF
+    summary "two flat folders of $N names on SeaweedFS compared, $DELAY_MS ms added to every response" \
+        "LISTs/same" verify-ranges verify-one rclone-check sync-ranges sync-one \
+        -- verify-ranges/verify-one verify-ranges/rclone-check sync-ranges/sync-one
     exit 0
 fi
 if [[ -n ${SYNC:-} ]]; then
     copy=target/copy
-    copied() { find "$copy" -type f | wc -l; }
-    timed() { # name, command...: appends "name seconds files-in-the-copy"
-        local name=$1 start end
-        shift
-        start=$(date +%s.%N)
-        "$@" >/dev/null
-        end=$(date +%s.%N)
-        echo "$name $(awk "BEGIN {print $end - $start}") $(copied)" >> target/bench-flat.results
-    }
+    measured() { find "$copy" -type f | wc -l; } # files in the copy
     for _ in $(seq 1 "$RUNS"); do
         rm -rf "$copy"
         timed stratus target/release/stratus sync --config "$config" flat copy --concurrency 32
@@ -152,36 +145,17 @@ if [[ -n ${SYNC:-} ]]; then
         timed rclone "$RCLONE" copy "flat:$STRATUS_TEST_BUCKET/flat" "$copy" --transfers 32
         timed rclone-again "$RCLONE" copy "flat:$STRATUS_TEST_BUCKET/flat" "$copy" --transfers 32
     done
-    "$PY" - "$N" "$DELAY_MS" <<'EOF'
-import sys, statistics, collections
-n, delay = sys.argv[1], sys.argv[2]
-times, counts = collections.defaultdict(list), {}
-for line in open("target/bench-flat.results"):
-    name, t, files = line.split()
-    times[name].append(float(t)); counts[name] = files
-print(f"sync of a flat folder of {n} names on SeaweedFS to a local folder, {delay} ms added to every response; medians of {len(times['rclone'])}")
-med = {k: statistics.median(v) for k, v in times.items()}
-for name in ("stratus", "rclone", "stratus-again", "rclone-again"):
-    print(f"  {name:<14} {med[name]:7.2f} s  files {counts[name]}  runs {['%.2f' % t for t in times[name]]}")
-print(f"  copy: stratus / rclone {med['stratus'] / med['rclone']:.2f}x; again: {med['stratus-again'] / med['rclone-again']:.2f}x")
-EOF
+    summary "sync of a flat folder of $N names on SeaweedFS to a local folder, $DELAY_MS ms added to every response" \
+        files stratus rclone stratus-again rclone-again -- stratus/rclone stratus-again/rclone-again
     exit 0
 fi
+measured() { # the objects counted
+    tr -d '\n' < target/bench-flat.out | grep -o '"objects": *[0-9]*\|"count":[0-9]*' | head -1 | grep -o '[0-9]*$'
+}
 for _ in $(seq 1 "$RUNS"); do
-    run ranges target/release/stratus inventory --config "$config" flat --concurrency 32 --json --depth 0
-    run one-listing target/release/stratus inventory --config "$config" flat --concurrency 1 --json --depth 0
-    run rclone "$RCLONE" size "flat:$STRATUS_TEST_BUCKET/flat" --json
+    timed ranges target/release/stratus inventory --config "$config" flat --concurrency 32 --json --depth 0
+    timed one-listing target/release/stratus inventory --config "$config" flat --concurrency 1 --json --depth 0
+    timed rclone "$RCLONE" size "flat:$STRATUS_TEST_BUCKET/flat" --json
 done
-"$PY" - "$N" "$DELAY_MS" <<'EOF'
-import sys, statistics, collections
-n, delay = sys.argv[1], sys.argv[2]
-times, counts = collections.defaultdict(list), {}
-for line in open("target/bench-flat.results"):
-    name, t, objects = line.split()
-    times[name].append(float(t)); counts[name] = objects
-print(f"flat folder of {n} names on SeaweedFS, {delay} ms added to every response; medians of {len(times['rclone'])}")
-med = {k: statistics.median(v) for k, v in times.items()}
-for name in ("ranges", "one-listing", "rclone"):
-    print(f"  {name:<12} {med[name]:7.2f} s  objects {counts[name]}  runs {['%.2f' % t for t in times[name]]}")
-print(f"  key ranges / rclone size: {med['ranges'] / med['rclone']:.2f}x; / one listing: {med['ranges'] / med['one-listing']:.2f}x")
-EOF
+summary "flat folder of $N names on SeaweedFS, $DELAY_MS ms added to every response" \
+    objects ranges one-listing rclone -- ranges/rclone ranges/one-listing
