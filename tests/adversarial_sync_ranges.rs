@@ -1186,36 +1186,6 @@ async fn an_offset_listing_out_of_order_past_a_pieces_end() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// As SeaweedFS lists without `list_order = "sorted"` (tests/key_ranges.rs): folder by
-/// folder, a folder `a` sorting as `a` (before `a-b`), a start-after of `a` skipping the
-/// `a/` subtree.
-fn folder_order(inner: Arc<InMemory>) -> Relisted {
-    Relisted::with(inner, "folder by folder", |inner, prefix, after| {
-        let inner = Arc::clone(inner);
-        let (prefix, after) = (prefix.cloned(), after.cloned());
-        stream::once(async move {
-            let mut all: Vec<ObjectMeta> = inner
-                .list(prefix.as_ref())
-                .filter_map(|m| async move { m.ok() })
-                .collect()
-                .await;
-            let by_folder = |a: &str, b: &str| a.split('/').cmp(b.split('/'));
-            all.sort_by(|a, b| by_folder(a.location.as_ref(), b.location.as_ref()));
-            if let Some(after) = after {
-                let after = after.as_ref().to_string();
-                let below = format!("{after}/");
-                all.retain(|m| {
-                    let k = m.location.as_ref();
-                    by_folder(k, &after).is_gt() && !k.starts_with(&below)
-                });
-            }
-            stream::iter(all.into_iter().map(Ok))
-        })
-        .flatten()
-        .boxed()
-    })
-}
-
 /// A folder-by-folder source (out of byte order) onto an EMPTY destination (so a lost key
 /// is not caught by a delete's `head`): the sync copies every key or fails saying the
 /// order is wrong; `verify` against an exact copy finds them identical or fails.
@@ -1227,7 +1197,7 @@ async fn a_folder_by_folder_source_onto_an_empty_destination_is_exact_or_refused
             let keys = shaped(shape, 400, 1000 + seed);
             let src: Vec<(String, usize)> = keys.iter().map(|k| (k.clone(), 1)).collect();
             for (conc, block) in [(2, 3), (8, 7), (16, 30)] {
-                let source = folder_order(filled(&src).await);
+                let source = Relisted::folder_order(filled(&src).await);
                 let opts = options(conc, block);
                 let what = format!("shape {shape} seed {seed} conc {conc} block {block}");
                 let copy = filled(&src).await;
@@ -1283,7 +1253,7 @@ async fn a_folder_by_folder_source_onto_an_empty_destination_is_exact_or_refused
 async fn a_folder_by_folder_source_of_five_keys_is_refused_not_misreported() {
     let keys = ["1", "a -1", "a/3", "a/4", "a/5"];
     let src: Vec<(String, usize)> = keys.iter().map(|k| (k.to_string(), 1)).collect();
-    let source = folder_order(filled(&src).await);
+    let source = Relisted::folder_order(filled(&src).await);
     let copy = filled(&src).await;
     let opts = options(8, 2);
     let plain = verify(&source, copy.as_ref(), &opts.clone().with_key_ranges(false)).await;

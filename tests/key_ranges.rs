@@ -157,35 +157,6 @@ async fn a_flat_folder_is_cut_into_many_ranges() {
     assert!(parts >= 10, "only {parts} ranges");
 }
 
-/// As SeaweedFS lists without `list_order = "sorted"`: folder by folder, a folder `a`
-/// sorting as `a` (before `a-b`), and a start-after of `a` skipping the `a/` subtree.
-fn folder_order(inner: Arc<InMemory>) -> common::Relisted {
-    common::Relisted::with(inner, "folder by folder", |inner, prefix, after| {
-        let inner = Arc::clone(inner);
-        let (prefix, after) = (prefix.cloned(), after.cloned());
-        stream::once(async move {
-            let mut all: Vec<ObjectMeta> = inner
-                .list(prefix.as_ref())
-                .filter_map(|m| async move { m.ok() })
-                .collect()
-                .await;
-            let by_folder = |a: &str, b: &str| a.split('/').cmp(b.split('/'));
-            all.sort_by(|a, b| by_folder(a.location.as_ref(), b.location.as_ref()));
-            if let Some(after) = after {
-                let after = after.as_ref().to_string();
-                let below = format!("{after}/");
-                all.retain(|m| {
-                    let k = m.location.as_ref();
-                    by_folder(k, &after).is_gt() && !k.starts_with(&below)
-                });
-            }
-            stream::iter(all.into_iter().map(Ok))
-        })
-        .flatten()
-        .boxed()
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(
         std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(48)
@@ -201,10 +172,10 @@ proptest! {
         concurrency in 2usize..16,
         block in 2usize..200,
     ) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = runtime();
         let keys = keys(shape, n, seed);
         runtime.block_on(async {
-            let store = folder_order(filled(&keys).await);
+            let store = common::Relisted::folder_order(filled(&keys).await);
             let (plain, ranged, _) = both(&store, None, concurrency, block).await;
             match ranged {
                 Ok(ranged) => prop_assert_eq!(&ranged, &plain),
@@ -261,7 +232,7 @@ proptest! {
         concurrency in 1usize..8,
         block in 2usize..300,
     ) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = runtime();
         let keys = keys(shape, n_keys, seed);
         runtime.block_on(async {
             let store = filled(&keys).await;
@@ -305,11 +276,11 @@ async fn a_flat_folder_is_shared_between_the_parts() {
     }
 }
 
-/// `keys` in a [`folder_order`] store, one range cut every `block` keys (no discovery):
+/// `keys` in a [`Relisted::folder_order`] store, one range cut every `block` keys (no discovery):
 /// the same report as one listing, or an error that says why.
 async fn folder_order_exact_or_refused(keys: &[&str], concurrency: usize, block: usize) {
     let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-    let store = folder_order(filled(&keys).await);
+    let store = common::Relisted::folder_order(filled(&keys).await);
     let plain = scan(&store, None, &options(1, block)).await.unwrap();
     assert_eq!(plain.objects, keys.len() as u64);
     for discovery in [0, 3] {
@@ -500,10 +471,10 @@ proptest! {
         concurrency in 1usize..6,
         block in 2usize..200,
     ) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = runtime();
         let keys = keys(shape, n_keys, seed);
         runtime.block_on(async {
-            let store = folder_order(filled(&keys).await);
+            let store = common::Relisted::folder_order(filled(&keys).await);
             let one = scan(&store, None, &options(1, block)).await.unwrap();
             let mut merged: Option<Report> = None;
             for k in 1..=parts {
@@ -528,6 +499,24 @@ proptest! {
     }
 }
 
+/// A sync with delete (no limit) over key ranges cut every `block` keys.
+fn ranged_sync(concurrency: usize, block: usize) -> SyncOptions {
+    SyncOptions::default()
+        .with_key_ranges(true)
+        .with_delete(true)
+        .with_max_delete(DeleteLimit::Unlimited)
+        .with_concurrency(concurrency)
+        .with_range_block(block)
+}
+
+/// A runtime for a property test's case.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Every key and size of `store`.
 async fn contents(store: &dyn ObjectStore) -> Vec<(String, u64)> {
     store
@@ -546,7 +535,7 @@ async fn contents(store: &dyn ObjectStore) -> Vec<(String, u64)> {
 /// order is not key order. Either way no key of the source was deleted from it (a delete
 /// is proven by a `head` of the source).
 async fn ranged_sync_from_folder_order(keys: &[String], concurrency: usize, block: usize) {
-    let source = folder_order(filled(keys).await);
+    let source = common::Relisted::folder_order(filled(keys).await);
     let destination = InMemory::new();
     for (i, key) in keys.iter().enumerate() {
         // Stale: one byte longer than the source's.
@@ -562,13 +551,7 @@ async fn ranged_sync_from_folder_order(keys: &[String], concurrency: usize, bloc
             .await
             .unwrap();
     }
-    let options = SyncOptions::default()
-        .with_key_ranges(true)
-        .with_delete(true)
-        .with_max_delete(DeleteLimit::Unlimited)
-        .with_concurrency(concurrency)
-        .with_range_block(block);
-    let result = sync(&source, &destination, &options).await;
+    let result = sync(&source, &destination, &ranged_sync(concurrency, block)).await;
     let left = contents(&destination).await;
     match result {
         Ok(report) => {
@@ -599,7 +582,7 @@ proptest! {
         concurrency in 2usize..16,
         block in 2usize..200,
     ) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = runtime();
         let keys = keys(shape, n, seed);
         runtime.block_on(ranged_sync_from_folder_order(&keys, concurrency, block));
     }
@@ -614,7 +597,7 @@ proptest! {
         concurrency in 2usize..16,
         block in 2usize..200,
     ) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = runtime();
         let keys = keys(shape, n, seed);
         runtime.block_on(async {
             let source = filled(&keys).await;
@@ -622,12 +605,7 @@ proptest! {
             let half: Vec<String> = keys.iter().step_by(2).cloned().collect();
             let destination = filled(&half).await;
             destination.put(&Path::from("zz/own"), "x".into()).await.unwrap();
-            let options = SyncOptions::default()
-                .with_key_ranges(true)
-                .with_delete(true)
-                .with_max_delete(DeleteLimit::Unlimited)
-                .with_concurrency(concurrency)
-                .with_range_block(block);
+            let options = ranged_sync(concurrency, block);
             let plain = options.clone().with_key_ranges(false);
             let ranged_found = verify(source.as_ref(), destination.as_ref(), &options).await.unwrap();
             let plain_found = verify(source.as_ref(), destination.as_ref(), &plain).await.unwrap();

@@ -357,6 +357,35 @@ impl Relisted {
         }
     }
 
+    /// As SeaweedFS lists without `list_order = "sorted"`: folder by folder, a folder `a`
+    /// sorting as `a` (before `a-b`), and a start-after of `a` skipping the `a/` subtree.
+    pub fn folder_order(inner: Arc<dyn ObjectStore>) -> Self {
+        Self::with(inner, "folder by folder", |inner, prefix, after| {
+            let inner = Arc::clone(inner);
+            let (prefix, after) = (prefix.cloned(), after.cloned());
+            futures::stream::once(async move {
+                let mut all: Vec<ObjectMeta> = inner
+                    .list(prefix.as_ref())
+                    .filter_map(|m| async move { m.ok() })
+                    .collect()
+                    .await;
+                let by_folder = |a: &str, b: &str| a.split('/').cmp(b.split('/'));
+                all.sort_by(|a, b| by_folder(a.location.as_ref(), b.location.as_ref()));
+                if let Some(after) = after {
+                    let after = after.as_ref().to_string();
+                    let below = format!("{after}/");
+                    all.retain(|m| {
+                        let k = m.location.as_ref();
+                        by_folder(k, &after).is_gt() && !k.starts_with(&below)
+                    });
+                }
+                futures::stream::iter(all.into_iter().map(Ok))
+            })
+            .flatten()
+            .boxed()
+        })
+    }
+
     /// Listings that yield the inner store's first `n` entries and then fail, as a
     /// member that drops its connection part-way through.
     pub fn then_fail(inner: Arc<dyn ObjectStore>, n: usize) -> Self {
