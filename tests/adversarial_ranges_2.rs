@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::Relisted;
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use common::{filled_sized, sizes, Relisted};
+use futures::stream::{self, StreamExt, TryStreamExt};
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use stratus::inventory::{scan, ScanOptions};
+use stratus::layer::fault::{Fault, FaultyStore, Op};
 use stratus::sync::{sync, verify, DeleteLimit, SyncOptions, VerifyReport};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -34,26 +35,6 @@ fn valid(key: &str) -> bool {
 }
 
 type Objects = Vec<(String, usize)>;
-
-async fn filled(objects: &[(String, usize)]) -> Arc<InMemory> {
-    let store = Arc::new(InMemory::new());
-    for (key, size) in objects {
-        store
-            .put(&Path::parse(key).unwrap(), vec![7u8; *size].into())
-            .await
-            .unwrap();
-    }
-    store
-}
-
-async fn contents(store: &dyn ObjectStore) -> BTreeMap<String, u64> {
-    store
-        .list(None)
-        .map_ok(|m| (m.location.to_string(), m.size))
-        .try_collect()
-        .await
-        .unwrap()
-}
 
 fn counts(r: &VerifyReport) -> (u64, u64, u64, u64) {
     (r.same, r.missing_in_a, r.missing_in_b, r.differing)
@@ -236,8 +217,8 @@ async fn fuzz_case(seed: u64, src_kind: u8, dst_kind: u8) -> Option<String> {
             _ => truth.3 += 1,
         }
     }
-    let a = make(src_kind, filled(&src).await);
-    let b = make(dst_kind, filled(&dst).await);
+    let a = make(src_kind, filled_sized(&src).await);
+    let b = make(dst_kind, filled_sized(&dst).await);
     if let Ok(found) = timed(&what, verify(&a, &b, &opts)).await {
         if counts(&found) != truth {
             return Some(format!(
@@ -247,22 +228,22 @@ async fn fuzz_case(seed: u64, src_kind: u8, dst_kind: u8) -> Option<String> {
         }
     }
     // sync --delete.
-    let source = make(src_kind, filled(&src).await);
-    let dest = make(dst_kind, filled(&dst).await);
+    let source = make(src_kind, filled_sized(&src).await);
+    let dest = make(dst_kind, filled_sized(&dst).await);
     let opts = opts
         .with_delete(true)
         .with_max_delete(DeleteLimit::Unlimited);
     let result = timed(&what, sync(&source, &dest, &opts)).await;
-    let left = contents(&dest).await;
+    let left = sizes(&dest).await;
     for (key, _) in &src {
         if !left.contains_key(key) && d.contains_key(key.as_str()) {
             return Some(format!("{what}: {key} of the source deleted ({result:?})"));
         }
     }
     if let Ok(report) = result {
-        let mut want = contents(&source).await;
+        let mut want = sizes(&source).await;
         want.retain(|k, _| under(k));
-        for (k, v) in contents(&dest).await.into_iter().filter(|(k, _)| !under(k)) {
+        for (k, v) in sizes(&dest).await.into_iter().filter(|(k, _)| !under(k)) {
             want.insert(k, v);
         }
         if left != want {
@@ -346,7 +327,7 @@ async fn fuzz_scan() {
         let page = 1 + (next() % 7) as usize;
         let prefix = [None, Some("f"), Some("a")][(next() % 3) as usize].map(Path::from);
         let objects: Objects = keys.iter().map(|k| (k.clone(), k.len())).collect();
-        let inner = filled(&objects).await;
+        let inner = filled_sized(&objects).await;
         let plain = scan(inner.as_ref(), prefix.as_ref(), &scan_options(1, block))
             .await
             .unwrap();
@@ -474,7 +455,7 @@ async fn a_small_folder_of_sequential_names_is_not_cut_into_every_slot() {
     let keys: Vec<String> = (0..3000).map(|i| format!("seq/{i:08}")).collect();
     let objects: Objects = keys.iter().map(|k| (k.clone(), 1)).collect();
     let (calls, entries) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let store = counting(filled(&objects).await, Arc::clone(&calls), entries);
+    let store = counting(filled_sized(&objects).await, Arc::clone(&calls), entries);
     let report = scan(&store, None, &scan_options(1000, 1000)).await.unwrap();
     assert_eq!(report.objects, 3000);
     let listings = calls.load(Ordering::Relaxed);
@@ -501,7 +482,7 @@ async fn a_deep_subtree_from_a_server_ignoring_offsets_is_listed_about_once() {
     let keys = hashed("t/a/b/c", 20_000, 11);
     let objects: Objects = keys.iter().map(|k| (k.clone(), 1)).collect();
     let given = Arc::new(AtomicU64::new(0));
-    let store = ignores_offset(filled(&objects).await, Arc::clone(&given));
+    let store = ignores_offset(filled_sized(&objects).await, Arc::clone(&given));
     let report = scan(&store, None, &scan_options(64, 100)).await.unwrap();
     assert_eq!(report.objects, keys.len() as u64);
     let listed = given.load(Ordering::Relaxed);
@@ -531,82 +512,6 @@ fn stepwise(inner: Arc<InMemory>) -> Relisted {
     })
 }
 
-/// A destination whose puts take `delay`, and never finish after the first `free` (the
-/// count of puts begun is in `begun`).
-#[derive(Debug)]
-struct Puts {
-    inner: Arc<dyn ObjectStore>,
-    delay: Duration,
-    free: u64,
-    begun: Arc<AtomicU64>,
-}
-
-impl std::fmt::Display for Puts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Puts({})", self.inner)
-    }
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for Puts {
-    async fn put_opts(
-        &self,
-        l: &Path,
-        p: object_store::PutPayload,
-        o: object_store::PutOptions,
-    ) -> object_store::Result<object_store::PutResult> {
-        if self.begun.fetch_add(1, Ordering::SeqCst) >= self.free {
-            std::future::pending::<()>().await;
-        }
-        tokio::time::sleep(self.delay).await;
-        self.inner.put_opts(l, p, o).await
-    }
-    async fn put_multipart_opts(
-        &self,
-        l: &Path,
-        o: object_store::PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
-        self.inner.put_multipart_opts(l, o).await
-    }
-    async fn get_opts(
-        &self,
-        l: &Path,
-        o: object_store::GetOptions,
-    ) -> object_store::Result<object_store::GetResult> {
-        self.inner.get_opts(l, o).await
-    }
-    fn delete_stream(
-        &self,
-        l: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        self.inner.delete_stream(l)
-    }
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-    fn list_with_offset(
-        &self,
-        prefix: Option<&Path>,
-        offset: &Path,
-    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list_with_offset(prefix, offset)
-    }
-    async fn list_with_delimiter(
-        &self,
-        p: Option<&Path>,
-    ) -> object_store::Result<object_store::ListResult> {
-        self.inner.list_with_delimiter(p).await
-    }
-    async fn copy_opts(
-        &self,
-        f: &Path,
-        t: &Path,
-        o: object_store::CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(f, t, o).await
-    }
-}
-
 /// FINDING (bcfc856, a sync aborted): the merge's read-ahead polls every input whenever
 /// it refills one (`State::read` fills all), so after it hands out an entry another
 /// input is left part-way through its next entry; a listing under a per-entry deadline
@@ -624,23 +529,19 @@ impl ObjectStore for Puts {
 #[tokio::test]
 async fn a_slow_destination_does_not_time_out_the_source_listing() {
     let objects: Objects = (0..6).map(|i| (format!("k/{i:02}"), 1)).collect();
-    let member: Arc<dyn ObjectStore> = Arc::new(stepwise(filled(&objects).await));
+    let member: Arc<dyn ObjectStore> = Arc::new(stepwise(filled_sized(&objects).await));
     let source = stratus::replicate::ReplicatedStore::new([("one".to_string(), member)])
         .unwrap()
         .with_member_timeout(Duration::from_millis(200));
     let inner = Arc::new(InMemory::new());
-    let dest = Puts {
-        inner: inner.clone(),
-        delay: Duration::from_millis(300),
-        free: u64::MAX,
-        begun: Arc::default(),
-    };
+    let dest = FaultyStore::new(inner.clone());
+    dest.inject(Fault::delay(Op::Put, Duration::from_millis(300)));
     let opts = SyncOptions::default().with_concurrency(1);
     let report = sync(&source, &dest, &opts)
         .await
         .unwrap_or_else(|e| panic!("the sync failed: {e}"));
     assert_eq!(report.copied, objects.len() as u64);
-    assert_eq!(contents(inner.as_ref()).await.len(), objects.len());
+    assert_eq!(sizes(inner.as_ref()).await.len(), objects.len());
 }
 
 /// FINDING (bcfc856 with ed6c6d2, memory and requests): `SyncOptions::key_ranges` says
@@ -683,20 +584,16 @@ async fn a_ranged_sync_from_a_sharded_store_holds_a_page_per_store_and_piece() {
             .unwrap();
     }
     let stale: Objects = keys.iter().map(|k| (k.clone(), 2)).collect();
-    let begun = Arc::new(AtomicU64::new(0));
-    let dest = Puts {
-        inner: filled(&stale).await,
-        delay: Duration::ZERO,
-        free: 3000,
-        begun: Arc::clone(&begun),
-    };
+    // Puts after the first 3,000 never finish.
+    let dest = FaultyStore::new(filled_sized(&stale).await);
+    dest.inject(Fault::delay(Op::Put, Duration::from_secs(86_400)).after(3000));
     listed.store(0, Ordering::Relaxed);
     let pieces = 32;
     let opts = options(pieces, 1000);
     // The sync stalls once 3,000 copies are under way: what its listings read by then.
     let stalled = tokio::time::timeout(Duration::from_secs(3), sync(&source, &dest, &opts)).await;
     assert!(stalled.is_err(), "the destination stalls the sync");
-    let handled = begun.load(Ordering::SeqCst);
+    let handled = dest.calls(Op::Put);
     let ahead = listed.load(Ordering::Relaxed).saturating_sub(handled);
     // A page per store and piece (the source's share: one store), and a page of slack.
     let bound = (pieces as u64 + 1) * 1000;

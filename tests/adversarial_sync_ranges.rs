@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::Relisted;
+use common::{filled_sized, sizes, Relisted};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -130,26 +130,6 @@ fn split(keys: &[String], seed: u64) -> (Objects, Objects) {
     (src, dst)
 }
 
-async fn filled(objects: &[(String, usize)]) -> Arc<InMemory> {
-    let store = Arc::new(InMemory::new());
-    for (key, size) in objects {
-        store
-            .put(&Path::parse(key).unwrap(), vec![7u8; *size].into())
-            .await
-            .unwrap();
-    }
-    store
-}
-
-async fn contents(store: &dyn ObjectStore) -> BTreeMap<String, u64> {
-    store
-        .list(None)
-        .map_ok(|m| (m.location.to_string(), m.size))
-        .try_collect()
-        .await
-        .unwrap()
-}
-
 fn counts(r: &VerifyReport) -> (u64, u64, u64, u64) {
     (r.same, r.missing_in_a, r.missing_in_b, r.differing)
 }
@@ -186,10 +166,10 @@ async fn check_verify(a: &dyn ObjectStore, b: &dyn ObjectStore, opts: &SyncOptio
         .await
         .unwrap();
     assert_eq!(counts(&ranged), counts(&plain), "{what}");
-    let union: BTreeSet<String> = contents(a)
+    let union: BTreeSet<String> = sizes(a)
         .await
         .into_keys()
-        .chain(contents(b).await.into_keys())
+        .chain(sizes(b).await.into_keys())
         .filter(|k| {
             opts.prefix
                 .as_ref()
@@ -209,8 +189,8 @@ async fn check_sync(
     opts: &SyncOptions,
     what: &str,
 ) {
-    let source = filled(src).await;
-    let (rd, pd) = (filled(dst).await, filled(dst).await);
+    let source = filled_sized(src).await;
+    let (rd, pd) = (filled_sized(dst).await, filled_sized(dst).await);
     let ranged = timed(what, sync(source.as_ref(), rd.as_ref(), opts)).await;
     let plain = sync(
         source.as_ref(),
@@ -221,15 +201,11 @@ async fn check_sync(
     match (ranged, plain) {
         (Ok(r), Ok(p)) => {
             assert_eq!(sync_counts(&r), sync_counts(&p), "{what}");
-            assert_eq!(
-                contents(rd.as_ref()).await,
-                contents(pd.as_ref()).await,
-                "{what}"
-            );
+            assert_eq!(sizes(rd.as_ref()).await, sizes(pd.as_ref()).await, "{what}");
             if opts.delete && opts.prefix.is_none() && !opts.dry_run {
                 assert_eq!(
-                    contents(rd.as_ref()).await,
-                    contents(source.as_ref()).await,
+                    sizes(rd.as_ref()).await,
+                    sizes(source.as_ref()).await,
                     "{what}"
                 );
             }
@@ -250,7 +226,7 @@ async fn every_shape_block_and_concurrency_is_exact() {
     for shape in 0..7u8 {
         let keys = shaped(shape, 300, 11 + shape as u64);
         let (src, dst) = split(&keys, shape as u64);
-        let (a, b) = (filled(&src).await, filled(&dst).await);
+        let (a, b) = (filled_sized(&src).await, filled_sized(&dst).await);
         for block in [2, 3, 7, 50] {
             for conc in [2, 3, 33, 100] {
                 let what = format!("shape {shape} block {block} concurrency {conc}");
@@ -271,7 +247,7 @@ async fn large_key_sets_on_two_threads_are_exact() {
     for shape in [0u8, 1, 2, 5, 6] {
         let keys = shaped(shape, 5000, 99 + shape as u64);
         let (src, dst) = split(&keys, 5 + shape as u64);
-        let (a, b) = (filled(&src).await, filled(&dst).await);
+        let (a, b) = (filled_sized(&src).await, filled_sized(&dst).await);
         for (conc, block) in [(16, 1000), (32, 100), (7, 37)] {
             let what = format!("shape {shape} block {block} concurrency {conc}");
             let opts = options(conc, block)
@@ -324,8 +300,8 @@ async fn keys_at_and_around_every_cut_are_joined_once() {
         for (conc, block) in [(4, 20), (33, 7), (2, 3)] {
             let (src, dst) = split(&keys, shape as u64);
             let offsets = Arc::new(Mutex::new(Vec::new()));
-            let a = recording(filled(&src).await, Arc::clone(&offsets));
-            let b = filled(&dst).await;
+            let a = recording(filled_sized(&src).await, Arc::clone(&offsets));
+            let b = filled_sized(&dst).await;
             let opts = options(conc, block);
             verify(&a, b.as_ref(), &opts).await.unwrap();
             let seen: Vec<Path> = offsets.lock().unwrap().clone();
@@ -358,7 +334,7 @@ async fn keys_at_and_around_every_cut_are_joined_once() {
             all.extend(extra);
             let all: Vec<String> = all.into_iter().collect();
             let (src, dst) = split(&all, 17 + shape as u64);
-            let (a, b) = (filled(&src).await, filled(&dst).await);
+            let (a, b) = (filled_sized(&src).await, filled_sized(&dst).await);
             let what = format!("shape {shape} concurrency {conc} block {block}, at cuts");
             let opts = opts
                 .with_delete(true)
@@ -396,15 +372,15 @@ async fn a_prefix_with_long_shared_keys_is_exact_and_stays_inside() {
                 .with_prefix(Path::parse(prefix).unwrap())
                 .with_delete(true)
                 .with_max_delete(DeleteLimit::Unlimited);
-            let (a, b) = (filled(&src).await, filled(&dst).await);
+            let (a, b) = (filled_sized(&src).await, filled_sized(&dst).await);
             check_verify(a.as_ref(), b.as_ref(), &opts, &what).await;
             check_sync(&src, &dst, &opts, &what).await;
             // Nothing outside the prefix was touched.
-            let before = contents(b.as_ref()).await;
+            let before = sizes(b.as_ref()).await;
             timed(&what, sync(a.as_ref(), b.as_ref(), &opts))
                 .await
                 .unwrap();
-            let after = contents(b.as_ref()).await;
+            let after = sizes(b.as_ref()).await;
             let inside = |k: &String| k.starts_with(&format!("{prefix}/"));
             let outside_of = |m: &BTreeMap<String, u64>| -> BTreeMap<String, u64> {
                 m.iter()
@@ -422,7 +398,7 @@ async fn a_prefix_with_long_shared_keys_is_exact_and_stays_inside() {
 async fn an_empty_prefix_is_exact() {
     let keys = shaped(6, 2000, 5);
     let (src, dst) = split(&keys, 2);
-    let (a, b) = (filled(&src).await, filled(&dst).await);
+    let (a, b) = (filled_sized(&src).await, filled_sized(&dst).await);
     let opts = options(8, 20)
         .with_prefix(Path::from(""))
         .with_delete(true)
@@ -439,7 +415,7 @@ async fn an_empty_source_and_a_large_destination() {
     let keys = shaped(0, 3000, 8);
     let dst: Vec<(String, usize)> = keys.iter().map(|k| (k.clone(), 1)).collect();
     let n = dst.len() as u64;
-    let source = filled(&[]).await;
+    let source = filled_sized(&[]).await;
     for limit in [
         DeleteLimit::Half,
         DeleteLimit::Count(n - 1),
@@ -449,8 +425,8 @@ async fn an_empty_source_and_a_large_destination() {
         DeleteLimit::Unlimited,
     ] {
         let opts = options(16, 50).with_delete(true).with_max_delete(limit);
-        let ranged_dst = FaultyStore::new(filled(&dst).await);
-        let plain_dst = FaultyStore::new(filled(&dst).await);
+        let ranged_dst = FaultyStore::new(filled_sized(&dst).await);
+        let plain_dst = FaultyStore::new(filled_sized(&dst).await);
         let ranged = timed("empty source", sync(source.as_ref(), &ranged_dst, &opts)).await;
         let plain = sync(
             source.as_ref(),
@@ -467,11 +443,7 @@ async fn an_empty_source_and_a_large_destination() {
         // No key in common: nothing to cut at (a block counts keys every store lists),
         // so one join (and one more for the delete count).
         assert!(ranged_dst.calls(Op::List) <= 2, "{what}: cut");
-        assert_eq!(
-            contents(&ranged_dst).await,
-            contents(&plain_dst).await,
-            "{what}"
-        );
+        assert_eq!(sizes(&ranged_dst).await, sizes(&plain_dst).await, "{what}");
     }
 }
 
@@ -510,9 +482,9 @@ async fn delete_limits_at_their_edges_match_plain() {
 async fn a_dry_run_touches_nothing() {
     let keys = shaped(6, 3000, 4);
     let (src, dst) = split(&keys, 3);
-    let source = filled(&src).await;
-    let d = FaultyStore::new(filled(&dst).await);
-    let before = contents(&d).await;
+    let source = filled_sized(&src).await;
+    let d = FaultyStore::new(filled_sized(&dst).await);
+    let before = sizes(&d).await;
     let opts = options(16, 25)
         .with_delete(true)
         .with_dry_run(true)
@@ -526,7 +498,7 @@ async fn a_dry_run_touches_nothing() {
     for op in [Op::Put, Op::PutMultipart, Op::Delete, Op::Copy, Op::Rename] {
         assert_eq!(d.calls(op), 0, "{op:?}");
     }
-    assert_eq!(contents(&d).await, before);
+    assert_eq!(sizes(&d).await, before);
 }
 
 /// A store whose plain listing is right but whose `list_with_offset` is changed by `f`
@@ -571,19 +543,19 @@ async fn quirky_source_sync(
     dst.retain(|(k, _)| valid(k));
     dst.sort();
     dst.dedup_by(|a, b| a.0 == b.0);
-    let source = make(filled(&src).await);
-    let d = filled(&dst).await;
+    let source = make(filled_sized(&src).await);
+    let d = filled_sized(&dst).await;
     let opts = options(conc, block)
         .with_delete(true)
         .with_max_delete(DeleteLimit::Unlimited);
     let result = timed("quirky", sync(&source, d.as_ref(), &opts)).await;
-    let left = contents(d.as_ref()).await;
+    let left = sizes(d.as_ref()).await;
     for key in keys {
         assert!(left.contains_key(key), "{key} of the source was deleted");
     }
     match result {
         Ok(report) => {
-            let want = contents(&source).await;
+            let want = sizes(&source).await;
             if left != want {
                 let missing: Vec<_> = want
                     .keys()
@@ -727,8 +699,14 @@ async fn a_listing_failing_in_the_middle_of_a_piece_ends_it() {
                 })
             };
             let (a, b): (Arc<dyn ObjectStore>, Arc<dyn ObjectStore>) = match side {
-                "source" => (Arc::new(failing(filled(&src).await)), filled(&dst).await),
-                _ => (filled(&src).await, Arc::new(failing(filled(&dst).await))),
+                "source" => (
+                    Arc::new(failing(filled_sized(&src).await)),
+                    filled_sized(&dst).await,
+                ),
+                _ => (
+                    filled_sized(&src).await,
+                    Arc::new(failing(filled_sized(&dst).await)),
+                ),
             };
             let opts = options(8, 20)
                 .with_delete(true)
@@ -742,7 +720,7 @@ async fn a_listing_failing_in_the_middle_of_a_piece_ends_it() {
             );
             let result = timed(&what, sync(a.as_ref(), b.as_ref(), &opts)).await;
             assert!(result.is_err(), "{what}: {result:?}");
-            let left = contents(b.as_ref()).await;
+            let left = sizes(b.as_ref()).await;
             for (key, _) in src.iter().filter(|(k, _)| contents_has(&dst, k)) {
                 assert!(
                     left.contains_key(key),
@@ -778,8 +756,8 @@ async fn a_hung_piece_does_not_hide_a_failed_one() {
             }
         })
     };
-    let a = make(filled(&src).await, Arc::clone(&calls));
-    let b = filled(&dst).await;
+    let a = make(filled_sized(&src).await, Arc::clone(&calls));
+    let b = filled_sized(&dst).await;
     let opts = options(8, 20);
     let found = tokio::time::timeout(Duration::from_secs(20), verify(&a, b.as_ref(), &opts)).await;
     assert!(matches!(found, Ok(Err(_))), "verify: {found:?}");
@@ -845,8 +823,8 @@ async fn listings_alive_at_once_are_bounded() {
             Arc::new(AtomicU64::new(0)),
             Arc::new(AtomicU64::new(0)),
         );
-        let a = counting(filled(&src).await, Arc::clone(&la), Arc::clone(&ma));
-        let b = counting(filled(&dst).await, Arc::clone(&lb), Arc::clone(&mb));
+        let a = counting(filled_sized(&src).await, Arc::clone(&la), Arc::clone(&ma));
+        let b = counting(filled_sized(&dst).await, Arc::clone(&lb), Arc::clone(&mb));
         let opts = options(conc, block);
         let found = timed("bounded", verify(&a, &b, &opts)).await.unwrap();
         let plain = verify(&a, &b, &opts.clone().with_key_ranges(false))
@@ -872,8 +850,8 @@ async fn a_checkpoint_turns_key_ranges_off() {
     let keys = shaped(0, 3000, 61);
     let (src, dst) = split(&keys, 7);
     let dir = tempfile::tempdir().unwrap();
-    let a = FaultyStore::new(filled(&src).await);
-    let b = FaultyStore::new(filled(&dst).await);
+    let a = FaultyStore::new(filled_sized(&src).await);
+    let b = FaultyStore::new(filled_sized(&dst).await);
     let opts = options(16, 20).with_checkpoint(dir.path().join("v.ckpt"), 100);
     verify(&a, &b, &opts).await.unwrap();
     assert_eq!((a.calls(Op::List), b.calls(Op::List)), (1, 1), "verify");
@@ -881,7 +859,7 @@ async fn a_checkpoint_turns_key_ranges_off() {
     sync(&a, &b, &opts).await.unwrap();
     assert_eq!((a.calls(Op::List), b.calls(Op::List)), (2, 2), "sync");
     assert_eq!(
-        contents(&b)
+        sizes(&b)
             .await
             .keys()
             .filter(|k| !contents_has(&src, k))
@@ -908,7 +886,7 @@ async fn a_concurrent_writer_never_costs_a_stable_source_key() {
         .filter(|k| !volatile.contains(k))
         .cloned()
         .collect();
-    let inner = filled(&src).await;
+    let inner = filled_sized(&src).await;
     let writes = Arc::new(AtomicU64::new(0));
     let (vol, w) = (volatile.clone(), Arc::clone(&writes));
     let source = Relisted::with(
@@ -944,12 +922,12 @@ async fn a_concurrent_writer_never_costs_a_stable_source_key() {
             .boxed()
         },
     );
-    let d = filled(&dst).await;
+    let d = filled_sized(&dst).await;
     let opts = options(16, 40)
         .with_delete(true)
         .with_max_delete(DeleteLimit::Unlimited);
     let report = timed("writer", sync(&source, d.as_ref(), &opts)).await;
-    let left = contents(d.as_ref()).await;
+    let left = sizes(d.as_ref()).await;
     for key in &stable {
         assert_eq!(left.get(key), Some(&3), "{key} ({report:?})");
     }
@@ -966,7 +944,7 @@ async fn deletes_stay_within_the_allowance_when_the_destination_grows() {
     let src: Vec<(String, usize)> = keys.iter().step_by(2).map(|k| (k.clone(), 1)).collect();
     let dst: Vec<(String, usize)> = keys.iter().map(|k| (k.clone(), 1)).collect();
     let counted = (dst.len() - src.len()) as u64;
-    let inner = filled(&dst).await;
+    let inner = filled_sized(&dst).await;
     let offsets = Arc::new(AtomicU64::new(0));
     let o = Arc::clone(&offsets);
     let extra: Vec<String> = keys.iter().step_by(3).map(|k| format!("{k}x")).collect();
@@ -999,7 +977,7 @@ async fn deletes_stay_within_the_allowance_when_the_destination_grows() {
             .boxed()
         },
     );
-    let source = filled(&src).await;
+    let source = filled_sized(&src).await;
     let opts = options(16, 20)
         .with_delete(true)
         .with_max_delete(DeleteLimit::Count(counted));
@@ -1011,7 +989,7 @@ async fn deletes_stay_within_the_allowance_when_the_destination_grows() {
         "{} deleted, {counted} counted",
         report.deleted
     );
-    let left = contents(&d).await;
+    let left = sizes(&d).await;
     for (key, _) in &src {
         assert!(left.contains_key(key), "{key}");
     }
@@ -1023,10 +1001,10 @@ async fn deletes_stay_within_the_allowance_when_the_destination_grows() {
 async fn a_backup_over_key_ranges_keeps_what_a_plain_one_keeps() {
     let keys = shaped(6, 2000, 91);
     let (src, dst) = split(&keys, 8);
-    let source = filled(&src).await;
+    let source = filled_sized(&src).await;
     let mut results = Vec::new();
     for ranges in [true, false] {
-        let d = filled(&dst).await;
+        let d = filled_sized(&dst).await;
         let backup: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
         let opts = options(16, 17)
             .with_delete(true)
@@ -1039,8 +1017,8 @@ async fn a_backup_over_key_ranges_keeps_what_a_plain_one_keeps() {
         assert_eq!(report.failed, 0, "{report:?}");
         results.push((
             sync_counts(&report),
-            contents(d.as_ref()).await,
-            contents(backup.as_ref()).await,
+            sizes(d.as_ref()).await,
+            sizes(backup.as_ref()).await,
         ));
     }
     assert_eq!(results[0], results[1]);
@@ -1052,7 +1030,7 @@ async fn a_backup_over_key_ranges_keeps_what_a_plain_one_keeps() {
 #[tokio::test]
 async fn differences_come_in_key_order() {
     let keys = shaped(0, 5000, 101);
-    let a = filled(&keys.iter().map(|k| (k.clone(), 1)).collect::<Vec<_>>()).await;
+    let a = filled_sized(&keys.iter().map(|k| (k.clone(), 1)).collect::<Vec<_>>()).await;
     let b = InMemory::new();
     let opts = SyncOptions::default().with_key_ranges(true);
     let found: Vec<Option<Difference>> = differences(a.as_ref(), &b, &opts)
@@ -1080,7 +1058,7 @@ async fn differences_come_in_key_order() {
 async fn progress_counts_each_key_once() {
     let keys = shaped(1, 3000, 111);
     let (src, dst) = split(&keys, 9);
-    let (a, b) = (filled(&src).await, filled(&dst).await);
+    let (a, b) = (filled_sized(&src).await, filled_sized(&dst).await);
     let union: BTreeSet<&String> = src.iter().chain(dst.iter()).map(|(k, _)| k).collect();
     let last = Arc::new(AtomicU64::new(0));
     let back = Arc::new(AtomicU64::new(0));
@@ -1108,9 +1086,14 @@ async fn a_dropped_verify_ends_every_listing() {
         Arc::new(AtomicU64::new(0)),
         Arc::new(AtomicU64::new(0)),
     );
-    let a = counting_slow(filled(&src).await, Arc::clone(&la), Arc::clone(&ma), true);
+    let a = counting_slow(
+        filled_sized(&src).await,
+        Arc::clone(&la),
+        Arc::clone(&ma),
+        true,
+    );
     let b = FaultyStore::new(Arc::new(counting_slow(
-        filled(&dst).await,
+        filled_sized(&dst).await,
         Arc::clone(&lb),
         Arc::clone(&mb),
         true,
@@ -1152,10 +1135,10 @@ async fn an_offset_listing_out_of_order_past_a_pieces_end() {
             from
         })
     };
-    let source = make(filled(&src).await, Arc::clone(&calls));
+    let source = make(filled_sized(&src).await, Arc::clone(&calls));
     let opts = options(8, 20);
     // verify against an exact copy.
-    let copy = filled(&src).await;
+    let copy = filled_sized(&src).await;
     let mut wrong = Vec::new();
     match timed("verify", verify(&source, copy.as_ref(), &opts)).await {
         Ok(found) if found.is_identical() => {}
@@ -1171,7 +1154,7 @@ async fn an_offset_listing_out_of_order_past_a_pieces_end() {
     let d = InMemory::new();
     match timed("sync", sync(&source, &d, &opts)).await {
         Ok(report) => {
-            let left = contents(&d).await;
+            let left = sizes(&d).await;
             let lost: Vec<&String> = keys.iter().filter(|k| !left.contains_key(*k)).collect();
             if !lost.is_empty() {
                 wrong.push(format!(
@@ -1197,10 +1180,10 @@ async fn a_folder_by_folder_source_onto_an_empty_destination_is_exact_or_refused
             let keys = shaped(shape, 400, 1000 + seed);
             let src: Vec<(String, usize)> = keys.iter().map(|k| (k.clone(), 1)).collect();
             for (conc, block) in [(2, 3), (8, 7), (16, 30)] {
-                let source = Relisted::folder_order(filled(&src).await);
+                let source = Relisted::folder_order(filled_sized(&src).await);
                 let opts = options(conc, block);
                 let what = format!("shape {shape} seed {seed} conc {conc} block {block}");
-                let copy = filled(&src).await;
+                let copy = filled_sized(&src).await;
                 match timed(&what, verify(&source, copy.as_ref(), &opts)).await {
                     Ok(found) if !found.is_identical() => failures.push(format!(
                         "{what}: verify {:?} e.g. {:?}",
@@ -1221,7 +1204,7 @@ async fn a_folder_by_folder_source_onto_an_empty_destination_is_exact_or_refused
                 let d = InMemory::new();
                 match timed(&what, sync(&source, &d, &opts)).await {
                     Ok(_) => {
-                        let left = contents(&d).await;
+                        let left = sizes(&d).await;
                         let lost: Vec<&String> =
                             keys.iter().filter(|k| !left.contains_key(*k)).collect();
                         if !lost.is_empty() {
@@ -1253,8 +1236,8 @@ async fn a_folder_by_folder_source_onto_an_empty_destination_is_exact_or_refused
 async fn a_folder_by_folder_source_of_five_keys_is_refused_not_misreported() {
     let keys = ["1", "a -1", "a/3", "a/4", "a/5"];
     let src: Vec<(String, usize)> = keys.iter().map(|k| (k.to_string(), 1)).collect();
-    let source = Relisted::folder_order(filled(&src).await);
-    let copy = filled(&src).await;
+    let source = Relisted::folder_order(filled_sized(&src).await);
+    let copy = filled_sized(&src).await;
     let opts = options(8, 2);
     let plain = verify(&source, copy.as_ref(), &opts.clone().with_key_ranges(false)).await;
     assert!(plain.is_err(), "the plain verify refuses");
@@ -1283,7 +1266,7 @@ async fn a_folder_by_folder_source_of_five_keys_is_refused_not_misreported() {
         let refused = sync(&source, &plain, &opts.clone().with_key_ranges(false)).await;
         assert!(refused.is_err(), "the plain sync onto {held:?} refuses");
         if let Ok(report) = sync(&source, &d, &opts).await {
-            let left = contents(&d).await;
+            let left = sizes(&d).await;
             let lost: Vec<&str> = keys
                 .iter()
                 .copied()

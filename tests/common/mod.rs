@@ -323,6 +323,29 @@ type Lister = dyn Fn(
     + Send
     + Sync;
 
+/// An in-memory store holding `objects` (key, size; every byte 7).
+pub async fn filled_sized(objects: &[(String, usize)]) -> Arc<object_store::memory::InMemory> {
+    let store = Arc::new(object_store::memory::InMemory::new());
+    for (key, size) in objects {
+        store
+            .put(&Path::parse(key).unwrap(), vec![7u8; *size].into())
+            .await
+            .unwrap();
+    }
+    store
+}
+
+/// Every key of `store` and its size.
+pub async fn sizes(store: &dyn ObjectStore) -> std::collections::BTreeMap<String, u64> {
+    use futures::TryStreamExt;
+    store
+        .list(None)
+        .map_ok(|m| (m.location.to_string(), m.size))
+        .try_collect()
+        .await
+        .unwrap()
+}
+
 /// A store whose `list` and `list_with_offset` are replaced (everything else is the
 /// inner store's): for tests of what stratus does with listings that break their
 /// promises.
