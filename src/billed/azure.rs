@@ -160,14 +160,6 @@ impl AzureBilled {
         format!("{}{relative}", self.prefix)
     }
 
-    fn listing_error(&self, prefix: Option<&str>, source: Failure) -> crate::Error {
-        crate::Error::Listing {
-            store: self.label.clone(),
-            prefix: prefix.unwrap_or_default().to_string(),
-            source: Box::new(source),
-        }
-    }
-
     /// One page of the listing of `prefix` (full) from `marker`; with `by_folder` (the
     /// delimiter `/`) the blobs directly under it, then the folders rolled up.
     async fn page(
@@ -312,7 +304,7 @@ impl AzureBilled {
                             followed.check(page.next.as_ref(), LIST)?;
                             Ok(page)
                         })
-                        .map_err(|e| self.listing_error(prefix, e))?;
+                        .map_err(|e| super::listing_error(&self.label, prefix, e))?;
                     let next = page.next.clone().map(|next| (Some(next), followed, last));
                     Ok(Some((page, next)))
                 }
@@ -412,7 +404,7 @@ impl Billed for AzureBilled {
                 let (blocks, bytes) = self
                     .staged(&entry.key)
                     .await
-                    .map_err(|e| self.listing_error(prefix, e))?;
+                    .map_err(|e| super::listing_error(&self.label, prefix, e))?;
                 let initiated = created.unwrap_or(entry.last_modified);
                 Ok((blocks > 0).then(|| Upload {
                     key: entry.key,

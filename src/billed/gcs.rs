@@ -236,11 +236,7 @@ impl GcsBilled {
                             followed.check(next.as_ref(), WHAT)?;
                             Ok((items, next.map(|next| (Some(next), followed, last))))
                         })
-                        .map_err(|e| crate::Error::Listing {
-                            store: self.label.clone(),
-                            prefix: prefix.unwrap_or_default().to_string(),
-                            source: Box::new(e),
-                        })
+                        .map_err(|e| super::listing_error(&self.label, prefix, e))
                 }
             },
         )

@@ -236,6 +236,23 @@ pub(crate) fn entries(
         .boxed()
 }
 
+/// The crate's error for a listing of `store` (its name) under `prefix` that failed.
+#[cfg_attr(
+    not(any(feature = "aws", feature = "gcp", feature = "azure")),
+    allow(dead_code)
+)]
+pub(crate) fn listing_error(
+    store: &str,
+    prefix: Option<&str>,
+    source: object_store::Error,
+) -> crate::Error {
+    crate::Error::Listing {
+        store: store.to_string(),
+        prefix: prefix.unwrap_or_default().to_string(),
+        source: Box::new(source),
+    }
+}
+
 /// The markers a listing has followed, hashed (8 bytes a page): markers a server gave
 /// before, however many pages ago, end the listing in an error. A server whose markers
 /// cycle (A, B, A, ...) would otherwise never end it.

@@ -170,14 +170,6 @@ impl S3Billed {
         }
     }
 
-    fn listing_error(&self, prefix: Option<&str>, source: Failure) -> crate::Error {
-        crate::Error::Listing {
-            store: self.label.clone(),
-            prefix: prefix.unwrap_or_default().to_string(),
-            source: Box::new(source),
-        }
-    }
-
     /// One page of `ListObjectVersions` from `markers` (key, version ID): its entries, the
     /// folders it rolled up (with `by_folder`, the delimiter `/`), and the next markers.
     async fn versions_page(
@@ -306,7 +298,7 @@ impl S3Billed {
                             followed.check(page.next.as_ref(), "ListObjectVersions")?;
                             Ok(page)
                         })
-                        .map_err(|e| self.listing_error(prefix, e))?;
+                        .map_err(|e| super::listing_error(&self.label, prefix, e))?;
                     let items = page.entries.into_iter().map(Versioned::Entry);
                     let items = items.chain(page.folders.into_iter().map(Versioned::Folder));
                     Ok((
@@ -451,7 +443,7 @@ impl Billed for S3Billed {
                             followed.check(next.as_ref(), "ListMultipartUploads")?;
                             Ok((uploads, next))
                         })
-                        .map_err(|e| self.listing_error(prefix, e))?;
+                        .map_err(|e| super::listing_error(&self.label, prefix, e))?;
                     Ok((uploads, next.map(|next| (Some(next), followed))))
                 }
             },
@@ -459,7 +451,7 @@ impl Billed for S3Billed {
         .map_ok(move |upload| async move {
             self.with_parts(upload)
                 .await
-                .map_err(|e| self.listing_error(prefix, e))
+                .map_err(|e| super::listing_error(&self.label, prefix, e))
         })
         .try_buffered(PARTS_CONCURRENCY)
         .boxed()

@@ -530,10 +530,7 @@ impl AzureConfig {
             &self.container,
             percent_encoding::NON_ALPHANUMERIC,
         );
-        let prefix = match self.prefix.as_deref().map(|p| p.trim_matches('/')) {
-            Some(p) if !p.is_empty() => format!("{p}/"),
-            _ => String::new(),
-        };
+        let prefix = super::billed_prefix(self.prefix.as_deref());
         Ok(crate::billed::azure::AzureBilled {
             label: label.to_string(),
             client,

@@ -314,10 +314,7 @@ impl GcsConfig {
         let options = super::client_options(|key| builder.get_config_value(&K::Client(key)));
         let client = connector.connect(&options)?;
         let store = builder.clone().build()?;
-        let prefix = match self.prefix.as_deref().map(|p| p.trim_matches('/')) {
-            Some(p) if !p.is_empty() => format!("{p}/"),
-            _ => String::new(),
-        };
+        let prefix = super::billed_prefix(self.prefix.as_deref());
         Ok(crate::billed::gcs::GcsBilled {
             label: label.to_string(),
             client,

@@ -157,6 +157,16 @@ macro_rules! cloud_builder {
     }};
 }
 
+/// A store's `prefix` as the billed listings ask for it: without its outer `/`s and
+/// with one after it (`logs/`), or empty for none.
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+fn billed_prefix(prefix: Option<&str>) -> String {
+    match prefix.map(|p| p.trim_matches('/')) {
+        Some(p) if !p.is_empty() => format!("{p}/"),
+        _ => String::new(),
+    }
+}
+
 /// The HTTP client options a builder holds (object_store keeps its `ClientOptions` to
 /// itself): every key of `ClientConfigKey` that `value` gives, for requests a provider
 /// sends beside its client's (`crate::billed`).

@@ -363,10 +363,7 @@ impl S3Config {
             (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
             (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
         };
-        let prefix = match self.prefix.as_deref().map(|p| p.trim_matches('/')) {
-            Some(p) if !p.is_empty() => format!("{p}/"),
-            _ => String::new(),
-        };
+        let prefix = super::billed_prefix(self.prefix.as_deref());
         Ok(crate::billed::s3::S3Billed {
             label: label.to_string(),
             client,
