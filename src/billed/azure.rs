@@ -26,7 +26,7 @@ use crate::text::excerpt;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::stream::{self, BoxStream};
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::azure::{AzureAuthorizer, AzureCredentialProvider};
 use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
@@ -281,22 +281,21 @@ impl AzureBilled {
         }
     }
 
-    /// Every page of the listing of `prefix` (relative to the store's).
-    fn listing<'a>(
+    /// Every page of the listing of `prefix` (relative to the store's), each made into
+    /// the items `items` gives of it.
+    fn listing<'a, T: Send + 'a>(
         &'a self,
         prefix: Option<&'a str>,
         include: Include,
         by_folder: bool,
-    ) -> BoxStream<'a, crate::Result<Page>> {
+        items: fn(Page) -> Vec<T>,
+    ) -> BoxStream<'a, crate::Result<T>> {
         let full = self.full(prefix.unwrap_or_default());
-        stream::try_unfold(
-            Some((None, Followed::default(), Given::default())),
-            move |state: Option<(Option<String>, Followed, Given)>| {
+        super::paged(
+            (None, Followed::default(), Given::default()),
+            move |(marker, mut followed, mut last): (Option<String>, Followed, Given)| {
                 let full = full.clone();
                 async move {
-                    let Some((marker, mut followed, mut last)) = state else {
-                        return Ok(None);
-                    };
                     let page = self
                         .page(&full, include, by_folder, marker.as_deref(), &mut last)
                         .await
@@ -306,11 +305,10 @@ impl AzureBilled {
                         })
                         .map_err(|e| super::listing_error(&self.label, prefix, e))?;
                     let next = page.next.clone().map(|next| (Some(next), followed, last));
-                    Ok(Some((page, next)))
+                    Ok((items(page), next))
                 }
             },
         )
-        .boxed()
     }
 
     /// The states of the blobs under `prefix` and, with `by_folder`, the folders.
@@ -319,18 +317,16 @@ impl AzureBilled {
         prefix: Option<&'a str>,
         by_folder: bool,
     ) -> BoxStream<'a, crate::Result<Versioned>> {
-        self.listing(prefix, Include::States, by_folder)
-            .map_ok(|page| {
-                let mut entries: Vec<VersionEntry> =
-                    page.entries.into_iter().map(|(entry, _)| entry).collect();
-                // Azure gives a blob's snapshots and versions oldest first.
-                super::in_key_order(&mut entries, None, None);
-                let items = entries.into_iter().map(Versioned::Entry);
-                let items = items.chain(page.folders.into_iter().map(Versioned::Folder));
-                stream::iter(items.map(Ok).collect::<Vec<_>>())
-            })
-            .try_flatten()
-            .boxed()
+        self.listing(prefix, Include::States, by_folder, |page| {
+            let mut entries: Vec<VersionEntry> =
+                page.entries.into_iter().map(|(entry, _)| entry).collect();
+            // Azure gives a blob's snapshots and versions oldest first.
+            super::in_key_order(&mut entries, None, None);
+            let items = entries.into_iter().map(Versioned::Entry);
+            items
+                .chain(page.folders.into_iter().map(Versioned::Folder))
+                .collect()
+        })
     }
 
     /// The blocks staged on `key` (relative) and not committed: how many, and their
@@ -386,38 +382,33 @@ impl Billed for AzureBilled {
     /// Every blob under `prefix` with blocks staged and no committed bytes: its blocks
     /// and their bytes, begun when the blob was created.
     fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {
-        self.listing(prefix, Include::Uncommitted, false)
-            .map_ok(|page| {
-                let candidates =
-                    page.entries
-                        .into_iter()
-                        .filter_map(|(entry, created)| match &entry.kind {
-                            VersionKind::Version { size: 0, .. } if entry.is_latest => {
-                                Some(Ok((entry, created)))
-                            }
-                            _ => None,
-                        });
-                stream::iter(candidates.collect::<Vec<_>>())
-            })
-            .try_flatten()
-            .map_ok(move |(entry, created)| async move {
-                let (blocks, bytes) = self
-                    .staged(&entry.key)
-                    .await
-                    .map_err(|e| super::listing_error(&self.label, prefix, e))?;
-                let initiated = created.unwrap_or(entry.last_modified);
-                Ok((blocks > 0).then(|| Upload {
-                    key: entry.key,
-                    upload_id: String::new(),
-                    initiated,
-                    class: None,
-                    parts: blocks,
-                    bytes,
-                }))
-            })
-            .try_buffered(BLOCK_LISTS_CONCURRENCY)
-            .try_filter_map(|upload| async move { Ok(upload) })
-            .boxed()
+        // Candidates: current blobs of length 0 (a blob with only staged blocks).
+        self.listing(prefix, Include::Uncommitted, false, |page| {
+            page.entries
+                .into_iter()
+                .filter(|(entry, _)| {
+                    entry.is_latest && matches!(entry.kind, VersionKind::Version { size: 0, .. })
+                })
+                .collect()
+        })
+        .map_ok(move |(entry, created)| async move {
+            let (blocks, bytes) = self
+                .staged(&entry.key)
+                .await
+                .map_err(|e| super::listing_error(&self.label, prefix, e))?;
+            let initiated = created.unwrap_or(entry.last_modified);
+            Ok((blocks > 0).then(|| Upload {
+                key: entry.key,
+                upload_id: String::new(),
+                initiated,
+                class: None,
+                parts: blocks,
+                bytes,
+            }))
+        })
+        .try_buffered(BLOCK_LISTS_CONCURRENCY)
+        .try_filter_map(|upload| async move { Ok(upload) })
+        .boxed()
     }
 
     async fn abort(&self, _upload: &Upload) -> crate::Result<bool> {

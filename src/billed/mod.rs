@@ -291,7 +291,10 @@ impl Followed {
 /// Every item of a paged listing: `page(state)` gives one page's items and the state the
 /// next page starts from (`None`: that was the last), pages asked for one at a time as
 /// the stream is read.
-#[cfg_attr(not(any(feature = "aws", feature = "gcp")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "aws", feature = "gcp", feature = "azure")),
+    allow(dead_code)
+)]
 pub(crate) fn paged<'a, T, S, F, Fut>(first: S, page: F) -> BoxStream<'a, crate::Result<T>>
 where
     T: Send + 'a,
