@@ -449,7 +449,8 @@ fn hashed(folder: &str, n: usize, seed: u64) -> Vec<String> {
 /// listing is not cut". At fault: src/inventory/mod.rs `Cutting::after`, the
 /// `(true, Some(n))` arm sized by `blocks_to_end` (lines 694-707) with `want =
 /// usize::MAX` for a first cut (679-685); src/inventory/ranges.rs `blocks_to_end` (394).
-#[ignore = "reproduces a finding of the 2026-12-06 review, not fixed yet (docs/STATUS.md)"]
+/// Fixed: a block whose keys fill their span (a counter) predicts nothing, so the first
+/// cut goes ahead at the block's pace; and a first cut takes at most `AHEAD_MAX` slots.
 #[tokio::test]
 async fn a_small_folder_of_sequential_names_is_not_cut_into_every_slot() {
     let keys: Vec<String> = (0..3000).map(|i| format!("seq/{i:08}")).collect();
@@ -476,7 +477,9 @@ async fn a_small_folder_of_sequential_names_is_not_cut_into_every_slot() {
 /// 1,260,511 (63x). At 9f704a5: 26,585 at both. tests/key_ranges.rs pins 3x for a flat
 /// folder at concurrency 8. At fault: src/inventory/mod.rs `Cutting::after`, the first
 /// cut taking every slot (679-685 and 694-707) before `offsets` can be cleared (795).
-#[ignore = "reproduces a finding of the 2026-12-06 review, not fixed yet (docs/STATUS.md)"]
+/// Fixed: the first cut spreads only once a piece has shown that offsets work; until
+/// then one piece lists and the others are held, and joined into one listing if the
+/// server ignores offsets.
 #[tokio::test]
 async fn a_deep_subtree_from_a_server_ignoring_offsets_is_listed_about_once() {
     let keys = hashed("t/a/b/c", 20_000, 11);

@@ -197,7 +197,7 @@ use object_store::{ListResult, ObjectMeta, ObjectStore};
 use ranges::{Alphabet, Range};
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 /// How to scan. `ScanOptions::default()` gives: depth 2, 1,000 prefixes, top 20,
@@ -608,10 +608,25 @@ struct Cutter {
     pieces: tokio::sync::mpsc::UnboundedSender<Range>,
     /// Keys between decisions to cut ([`ScanOptions::range_block`]).
     block: usize,
-    /// Cleared when a piece had to skip a block of keys before its start: the server
-    /// ignores the offset and lists every piece from the start, so cutting more would
-    /// list the keys again and again.
-    offsets: AtomicBool,
+    /// Whether the server honours offsets ([`Offsets`]): until a piece has shown it, the
+    /// scan lists one piece and holds the others; a server that ignores them lists every
+    /// piece from the prefix's first key, so the held pieces are joined into one and
+    /// nothing is cut any more.
+    offsets: AtomicU8,
+    /// Woken when `offsets` is settled.
+    settled: tokio::sync::Notify,
+}
+
+/// What the scan knows of the server's offsets ([`Cutter::offsets`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Offsets {
+    Unknown,
+    /// A piece listed from its offset started there (or ended) without re-listing a block
+    /// of keys before it.
+    Honoured,
+    /// A piece had to skip a block of keys before its start.
+    Ignored,
 }
 
 impl Cutter {
@@ -637,6 +652,38 @@ impl Cutter {
 
     fn give(&self, slots: usize) {
         self.free.fetch_add(slots as isize, Ordering::Relaxed);
+    }
+
+    fn offsets(&self) -> Offsets {
+        match self.offsets.load(Ordering::Relaxed) {
+            0 => Offsets::Unknown,
+            1 => Offsets::Honoured,
+            _ => Offsets::Ignored,
+        }
+    }
+
+    /// Record what a piece showed of the offsets: `Ignored` always wins (cutting stops for
+    /// good), `Honoured` only settles an unknown state.
+    fn found(&self, offsets: Offsets) {
+        let changed = match offsets {
+            Offsets::Unknown => false,
+            Offsets::Honoured => self
+                .offsets
+                .compare_exchange(
+                    Offsets::Unknown as u8,
+                    Offsets::Honoured as u8,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok(),
+            Offsets::Ignored => {
+                self.offsets.swap(Offsets::Ignored as u8, Ordering::Relaxed)
+                    != Offsets::Ignored as u8
+            }
+        };
+        if changed {
+            self.settled.notify_one();
+        }
     }
 }
 
@@ -671,16 +718,21 @@ impl Cutting {
         }
         self.block = 0;
         let alphabet = std::mem::take(&mut self.alphabet);
-        if !self.cutter.offsets.load(Ordering::Relaxed) || unlisted::walked_listing() {
+        let offsets = self.cutter.offsets();
+        if offsets == Offsets::Ignored || unlisted::walked_listing() {
             return;
         }
-        // A range with an end, or an open range's first cut (sized below by the keys
-        // left): every free slot; else ahead at the range's pace.
-        let first_cut = until.is_none() && range.ahead == ranges::AHEAD;
-        let want = if until.is_some() || first_cut {
-            usize::MAX
-        } else {
-            range.ahead
+        // A range with an end: every free slot; an open range's first cut (sized below by
+        // the keys left, a guess): as many as the most pieces cut ahead at once; else
+        // ahead at the range's pace. The first cut spreads pieces over the key space only
+        // once offsets are known to work: each piece of a server ignoring them would list
+        // every key before its start (until then it cuts ahead, as later cuts do).
+        let first_cut =
+            until.is_none() && range.ahead == ranges::AHEAD && offsets == Offsets::Honoured;
+        let want = match (until.is_some(), first_cut) {
+            (true, _) => usize::MAX,
+            (false, true) => ranges::AHEAD_MAX,
+            (false, false) => range.ahead,
         };
         let slots = self.cutter.take(want);
         if slots == 0 {
@@ -691,9 +743,12 @@ impl Cutting {
         // left fill (PAGES blocks each), spread over the whole key space, where the
         // block tells that much; else ahead at the block's pace.
         let spread = match first_cut {
-            true => ranges::blocks_to_end(self.keep, (&self.first, key), alphabet).map(|blocks| {
-                slots.min(usize::try_from(blocks / ranges::PAGES).unwrap_or(usize::MAX))
-            }),
+            true => {
+                let keys = self.cutter.block;
+                ranges::blocks_to_end(self.keep, (&self.first, key), keys, alphabet).map(|blocks| {
+                    slots.min(usize::try_from(blocks / ranges::PAGES).unwrap_or(usize::MAX))
+                })
+            }
             false => None,
         };
         let cuts = match (first_cut, spread) {
@@ -792,7 +847,7 @@ async fn consume(
                     // A server that does not honour the offset: skip up to it.
                     skipped += 1;
                     if skipped == c.cutter.block.max(SKIPPED) {
-                        c.cutter.offsets.store(false, Ordering::Relaxed);
+                        c.cutter.found(Offsets::Ignored);
                     }
                     continue;
                 }
@@ -804,6 +859,12 @@ async fn consume(
             } else {
                 c.last.clear();
                 c.last.push_str(key);
+            }
+        }
+        if !started && range.after.is_some() {
+            // Past its start without re-listing a block before it.
+            if let Some(c) = &cutting {
+                c.cutter.found(Offsets::Honoured);
             }
         }
         if until.as_ref().is_some_and(|until| key > until.as_ref()) {
@@ -829,6 +890,10 @@ async fn consume(
             shared.count(objects, bytes);
             (objects, bytes) = (0, 0);
         }
+    }
+    if let Some(c) = cutting.filter(|_| range.after.is_some()) {
+        // Ended without re-listing a block before its start (or with: then it said so).
+        c.cutter.found(Offsets::Honoured);
     }
     shared.deliver(handing).await?;
     report.end_partition();
@@ -1061,7 +1126,8 @@ impl Scan<'_> {
                 free: AtomicIsize::new(concurrency as isize - partitions.len() as isize),
                 pieces,
                 block: self.options.range_block.max(2),
-                offsets: AtomicBool::new(true),
+                offsets: AtomicU8::new(Offsets::Unknown as u8),
+                settled: tokio::sync::Notify::new(),
             })
         });
         let listing = |range: Range| {
@@ -1076,18 +1142,40 @@ impl Scan<'_> {
             consume(listing, range, template, shared, cutter.clone())
         };
         let mut waiting = VecDeque::from(partitions);
+        // Pieces cut while no piece has shown whether the server honours offsets: one is
+        // listed (`probing`), the others wait here (see [`Cutter::offsets`]).
+        let mut held = Held::default();
+        let known = &self.shared.counters.known;
         let mut running = Running::new(&self.shared.store);
         loop {
+            if let Some(cutter) = &cutter {
+                // A cut sends its pieces at once: all of them are held or joined together.
+                while let Ok(range) = cut.try_recv() {
+                    held.add(range, &mut waiting, Some(cutter));
+                }
+                held.release(cutter, known, &mut waiting);
+            }
             while running.len() < concurrency {
-                let Some(range) = waiting.pop_front().or_else(|| cut.try_recv().ok()) else {
+                let Some(range) = waiting.pop_front() else {
                     break;
                 };
                 running.start(listing(range));
             }
             if running.is_empty() {
-                // Nothing runs, so nothing can be cut off any more.
-                return Ok(());
+                match &cutter {
+                    // Nothing runs, so the offsets will not be known: list them joined.
+                    Some(cutter) if !held.is_empty() => held.join(cutter, known, &mut waiting),
+                    // Nothing runs and nothing was cut, so nothing can be cut off any more.
+                    _ => return Ok(()),
+                }
+                continue;
             }
+            let settled = async {
+                match &cutter {
+                    Some(cutter) if !held.is_empty() => cutter.settled.notified().await,
+                    _ => future::pending().await,
+                }
+            };
             tokio::select! {
                 part = running.next() => {
                     report.merge(part.expect("not empty")?).expect("same settings");
@@ -1095,9 +1183,74 @@ impl Scan<'_> {
                         cutter.give(1);
                     }
                 }
-                Some(range) = cut.recv() => waiting.push_back(range),
+                Some(range) = cut.recv() => held.add(range, &mut waiting, cutter.as_deref()),
+                () = settled => {}
             }
         }
+    }
+}
+
+/// Pieces cut before the scan knows whether the server honours offsets.
+#[derive(Default)]
+struct Held {
+    pieces: Vec<Range>,
+    /// A piece cut while unknown is listed: it tells.
+    probing: bool,
+}
+
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// A piece cut off: listed now, unless the offsets are unknown and one such piece
+    /// already lists.
+    fn add(&mut self, piece: Range, waiting: &mut VecDeque<Range>, cutter: Option<&Cutter>) {
+        match cutter.map(Cutter::offsets) {
+            Some(Offsets::Unknown) if self.probing => self.pieces.push(piece),
+            Some(Offsets::Unknown) => {
+                self.probing = true;
+                waiting.push_back(piece);
+            }
+            Some(Offsets::Ignored) => self.pieces.push(piece),
+            _ => waiting.push_back(piece),
+        }
+    }
+
+    /// Once the offsets are known: the held pieces as they are (honoured), or joined
+    /// (ignored).
+    fn release(&mut self, cutter: &Cutter, known: &AtomicU64, waiting: &mut VecDeque<Range>) {
+        match cutter.offsets() {
+            Offsets::Unknown => {}
+            Offsets::Honoured => waiting.extend(self.pieces.drain(..)),
+            Offsets::Ignored => self.join(cutter, known, waiting),
+        }
+    }
+
+    /// The held pieces joined where one ends where another starts (pieces of one cut are
+    /// such a chain), so a server that lists every piece from the prefix's first key
+    /// lists those keys once per chain, not once per piece; the slots of the pieces
+    /// joined are free again.
+    fn join(&mut self, cutter: &Cutter, known: &AtomicU64, waiting: &mut VecDeque<Range>) {
+        let mut pieces = std::mem::take(&mut self.pieces);
+        pieces.sort_by(|a, b| (&a.prefix, &a.after).cmp(&(&b.prefix, &b.after)));
+        let mut joined: Vec<Range> = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            match joined.last_mut() {
+                Some(last)
+                    if last.prefix == piece.prefix
+                        && last.until.is_some()
+                        && last.until == piece.after =>
+                {
+                    last.until = piece.until;
+                    // One listing fewer: its slot is free, and it is not waited for.
+                    cutter.give(1);
+                    known.fetch_sub(1, Ordering::Relaxed);
+                }
+                _ => joined.push(piece),
+            }
+        }
+        waiting.extend(joined);
     }
 }
 

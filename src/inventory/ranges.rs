@@ -17,8 +17,9 @@
 //! end is cut into equal pieces; one without (the rest of a prefix) is cut, the first
 //! time, into as many pieces as the keys the block predicts are left fill, spread up to
 //! what the block's characters spell ([`blocks_to_end`], [`pieces_after`]), and later
-//! (or where the block tells nothing) ahead of the last key at that pace; the last piece
-//! stays open. A wrong guess costs requests,
+//! (or where the block tells nothing, where its keys fill their span as a counter's do,
+//! or before a piece has shown that the server honours offsets) ahead of the last key
+//! at that pace; the last piece stays open. A wrong guess costs requests,
 //! never keys: every cut is checked to lie strictly between where the range is and where
 //! it ends, and ranges are half-open, so every key is in exactly one.
 //!
@@ -386,19 +387,50 @@ fn upper(keep: usize, last: &str, alphabet: Alphabet) -> Option<String> {
     Some(format!("{}{top}{top}", &last[..keep]))
 }
 
-/// How many blocks like the one read from `first` to `last` the rest of the key space
-/// holds up to what the block's characters spell ([`pieces_after`]'s end), at the
-/// block's density: a guess, exact for names spread evenly (hashes), far too large for
-/// names that use few of the values they could (dates). `None` when the block tells
-/// nothing read from `keep` (keys that differ only past [`WIDTH`] characters after it).
+/// How many blocks like the one of `keys` keys read from `first` to `last` the rest of
+/// the key space holds up to what the block's characters spell ([`pieces_after`]'s end),
+/// at the block's density: a guess, exact for names spread evenly (hashes), far too large
+/// for names that use few of the values they could (dates). `None` when the block tells
+/// nothing read from `keep` (keys that differ only past [`WIDTH`] characters after it),
+/// or when its keys fill the values between `first` and `last` ([`dense`]: a counter).
 pub(crate) fn blocks_to_end(
     keep: usize,
     (first, last): (&str, &str),
+    keys: usize,
     alphabet: Alphabet,
 ) -> Option<u128> {
     let upper = upper(keep, last, alphabet).filter(|upper| upper.as_str() > last)?;
     let m = measure(keep, first, last, Some(&upper), alphabet)?;
+    if dense(&m, first, last, keys) {
+        return None;
+    }
     Some(m.digits.value(&upper, m.from).saturating_sub(m.high) / m.block)
+}
+
+/// A block whose keys take at least one in [`DENSE`] of the values between its first
+/// and last key is called dense.
+const DENSE: u128 = 8;
+
+/// Whether a block of `keys` keys from `first` to `last` takes most of the values
+/// between them, read in the characters that vary (past the part they share, before the
+/// suffix they share): a counter (`seq/000000` to `seq/000999`, `img_0042.jpg`). Its
+/// first block is no guide to the rest of the key space: hashed names of its length
+/// would fill every value up to `999999` only if there were a million of them, while the
+/// next block of a counter is `001000` to `001999`. Names spread evenly (hashes) take
+/// far fewer of the values than that until the key space is nearly full.
+fn dense(m: &Measure, first: &str, last: &str, keys: usize) -> bool {
+    let (first, last) = (first.as_bytes(), last.as_bytes());
+    let shortest = first.len().min(last.len());
+    let suffix = first
+        .iter()
+        .rev()
+        .zip(last.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count()
+        .min(shortest.saturating_sub(m.from));
+    let varying = (first.len().max(last.len()) - m.from - suffix).clamp(1, WIDTH);
+    let unit = m.digits.base().pow((WIDTH - varying) as u32);
+    m.block / unit <= DENSE.saturating_mul(keys as u128)
 }
 
 /// [`pieces_by_key`] from a block read from `first` to `last` whose characters are
@@ -500,6 +532,27 @@ mod tests {
         .iter()
         .all(|c| c.as_ref() > "x/\u{e9}b"));
         assert!(cuts(0, "\u{e9}", "\u{ea}", None, 4, Alphabet::default(), false).is_empty());
+    }
+
+    #[test]
+    fn a_counter_predicts_nothing_and_hashed_names_the_rest_of_the_key_space() {
+        let predict = |name: &dyn Fn(u64) -> String, keep: usize| {
+            let mut alphabet = Alphabet::default();
+            let (first, last) = (name(0), name(999));
+            (0..1000).for_each(|i| alphabet.add_varying(&name(i), common(&first, &name(i))));
+            blocks_to_end(keep, (&first, &last), 1000, alphabet)
+        };
+        // Counters, padded or not, with a suffix or not: the block fills its span.
+        assert_eq!(predict(&|i| format!("seq/{i:08}"), 4), None);
+        assert_eq!(predict(&|i| format!("i/img_{:06}.jpg", i + 1500), 2), None);
+        assert_eq!(predict(&|i| format!("h/{:06x}", i * 3), 2), None);
+        let mut plain: Vec<String> = (0..3000).map(|i| format!("n/{i}")).collect();
+        plain.sort();
+        assert_eq!(predict(&|i| plain[i as usize].clone(), 2), None);
+        // 50,000 hashed names: about 49 blocks left.
+        let hashed = |i: u64| format!("u/{:08x}.jpg", i * (u32::MAX as u64 / 50_000));
+        let blocks = predict(&hashed, 2).expect("hashed names predict");
+        assert!((20..=200).contains(&blocks), "{blocks}");
     }
 
     #[test]

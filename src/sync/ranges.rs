@@ -197,7 +197,7 @@ impl Ranged<'_> {
         // nothing from the folder on (keys sharing a long part: dates), it cuts as any
         // piece does, ahead at the block's pace.
         let predicted = match piece.head {
-            true => blocks_to_end(keep, (first, last), alphabet),
+            true => blocks_to_end(keep, (first, last), self.block, alphabet),
             false => None,
         };
         if predicted.is_none() {
