@@ -1,19 +1,30 @@
 //! A k-way merge of several stores' listings, in key order, in bounded memory.
 //!
-//! Each input is one store's `list` stream. The merge holds up to a page of entries per
-//! input ([`AHEAD`], read ahead so that the inputs fetch their pages at once), so its
-//! memory does not grow with the size of the listing. When every input is in key order (S3, GCS, Azure and the in-memory
+//! Each input is one store's `list` stream. The merge holds one entry per input and reads
+//! an input only when it hands out that input's entry, so its memory does not grow with
+//! the size of the listing, it reads nothing ahead of its consumer, and an input it is
+//! not waiting for is never left part-way through an entry (a listing under a deadline
+//! per entry, such as a replicated store's member timeout, is timed only while it is
+//! awaited). When every input is in key order (S3, GCS, Azure and the in-memory
 //! store list in key order, and so do the local stores stratus builds; a raw
 //! `LocalFileSystem` does not), so is the output; entries with
 //! equal keys come out together, lowest input index first. Otherwise every entry still
 //! comes out exactly once, in no particular order.
+//!
+//! A consumer that wants its inputs to fetch their pages at once (a join of two stores'
+//! listings) reads each of them through [`read_ahead`]: a task of its own drives the
+//! listing up to a page ahead. The composites' own listings (a sharded store's members, a
+//! replicated store's) do not: read ahead at every level, a piece of a ranged sync would
+//! hold a page per member and level, and read that far past its end.
 
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{Error, ObjectMeta, ObjectStore, Result};
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, VecDeque};
-use std::task::{Context, Poll};
+use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 
 /// One listed object and the index of the input it came from.
 #[derive(Debug)]
@@ -43,42 +54,13 @@ impl Ord for Listed {
     }
 }
 
-/// Entries an input may read ahead of the merge (a page of S3's and GCS's listings): while
-/// the merge waits on one input's next page, the others fetch theirs, so a join of two
+/// Entries [`read_ahead`] reads ahead of its consumer (a page of S3's and GCS's listings):
+/// while a join waits on one input's next page, the others fetch theirs, so a join of two
 /// listings takes about the longer one's round trips, not both added up.
 const AHEAD: usize = 1000;
 
-/// One input of the merge, with the entries it has read ahead.
-struct Input {
-    listing: BoxStream<'static, Result<ObjectMeta>>,
-    ahead: VecDeque<Result<ObjectMeta>>,
-    /// The listing ended (or gave an error, after which nothing more is read).
-    ended: bool,
-}
-
-impl Input {
-    /// Read what the listing has ready, up to [`AHEAD`] entries.
-    fn fill(&mut self, cx: &mut Context<'_>) {
-        while !self.ended && self.ahead.len() < AHEAD {
-            match self.listing.poll_next_unpin(cx) {
-                Poll::Ready(Some(item)) => {
-                    self.ended = item.is_err();
-                    self.ahead.push_back(item);
-                }
-                Poll::Ready(None) => self.ended = true,
-                Poll::Pending => break,
-            }
-        }
-    }
-
-    /// Whether the next entry (or the end) is known.
-    fn ready(&self) -> bool {
-        self.ended || !self.ahead.is_empty()
-    }
-}
-
 struct State {
-    inputs: Vec<Input>,
+    inputs: Vec<BoxStream<'static, Result<ObjectMeta>>>,
     heap: BinaryHeap<Reverse<Listed>>,
     started: bool,
     /// An error read while refilling, reported after the entry already taken.
@@ -87,26 +69,9 @@ struct State {
 }
 
 impl State {
-    /// Read ahead on every input until `wanted` (those it names) have their next entry
-    /// or their end.
-    async fn read(&mut self, wanted: impl Fn(usize) -> bool) {
-        std::future::poll_fn(|cx| {
-            let mut waiting = false;
-            for (i, input) in self.inputs.iter_mut().enumerate() {
-                input.fill(cx);
-                waiting |= wanted(i) && !input.ready();
-            }
-            match waiting {
-                true => Poll::Pending,
-                false => Poll::Ready(()),
-            }
-        })
-        .await
-    }
-
-    /// Move the next entry of `input` into the heap.
-    fn take(&mut self, input: usize) -> Result<()> {
-        match self.inputs[input].ahead.pop_front() {
+    /// Read the next entry of `input` into the heap.
+    async fn refill(&mut self, input: usize) -> Result<()> {
+        match self.inputs[input].next().await {
             Some(Ok(meta)) => {
                 self.heap.push(Reverse(Listed { input, meta }));
                 Ok(())
@@ -115,31 +80,18 @@ impl State {
             None => Ok(()),
         }
     }
-
-    /// Read the next entry of `input` into the heap (the others read ahead meanwhile).
-    async fn refill(&mut self, input: usize) -> Result<()> {
-        self.read(|i| i == input).await;
-        self.take(input)
-    }
 }
 
 /// Merge `inputs` into one stream of entries. The first error from any input ends the
 /// merged stream (after being yielded): a listing with a hole in it is not a listing.
-/// Each input reads up to a page ahead of the merge ([`AHEAD`] entries), so the inputs
-/// fetch their pages at once.
+/// Every input's first entry is read at once; after that, an input is read only for the
+/// entry the merge waits for.
 pub(crate) fn merge(
     inputs: Vec<BoxStream<'static, Result<ObjectMeta>>>,
 ) -> BoxStream<'static, Result<Listed>> {
     let state = State {
         heap: BinaryHeap::with_capacity(inputs.len()),
-        inputs: inputs
-            .into_iter()
-            .map(|listing| Input {
-                listing,
-                ahead: VecDeque::new(),
-                ended: false,
-            })
-            .collect(),
+        inputs,
         started: false,
         pending: None,
         done: false,
@@ -155,11 +107,16 @@ pub(crate) fn merge(
         if !state.started {
             state.started = true;
             // The first page of every input is requested at once.
-            state.read(|_| true).await;
-            for input in 0..state.inputs.len() {
-                if let Err(err) = state.take(input) {
-                    state.done = true;
-                    return Some((Err(err), state));
+            let firsts =
+                futures::future::join_all(state.inputs.iter_mut().map(|input| input.next())).await;
+            for (input, first) in firsts.into_iter().enumerate() {
+                match first {
+                    Some(Ok(meta)) => state.heap.push(Reverse(Listed { input, meta })),
+                    Some(Err(err)) => {
+                        state.done = true;
+                        return Some((Err(err), state));
+                    }
+                    None => {}
                 }
             }
         }
@@ -170,6 +127,130 @@ pub(crate) fn merge(
         Some((Ok(entry), state))
     })
     .boxed()
+}
+
+/// Aborts the task it holds when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Entries [`read_ahead`] hands over at once when they are ready together (a page
+/// decoded): one wake-up of the consumer for a batch, not for every entry.
+const BATCH: usize = 50;
+
+/// `listing`, driven by a task of its own up to about [`AHEAD`] entries ahead of its
+/// consumer, so that it fetches its next page while the consumer waits on something else
+/// (another listing of a join, a copy). The task starts at the first poll (until then
+/// nothing is requested, as with any listing). It polls the listing whenever an entry is
+/// under way and waits for its consumer only between entries, so a deadline per entry
+/// runs only while an entry is fetched; entries ready together go over in batches of up
+/// to [`BATCH`]. Dropping the stream stops the task (when the runtime next runs it); a
+/// panic in the listing is raised in the consumer. Outside a Tokio runtime, `listing` as
+/// it is.
+pub(crate) fn read_ahead(
+    listing: BoxStream<'static, Result<ObjectMeta>>,
+) -> BoxStream<'static, Result<ObjectMeta>> {
+    type Batches = tokio::sync::mpsc::Receiver<Vec<Result<ObjectMeta>>>;
+    enum Ahead {
+        Idle(BoxStream<'static, Result<ObjectMeta>>),
+        Reading(Batches, std::vec::IntoIter<Result<ObjectMeta>>, AbortOnDrop),
+        Ended,
+    }
+    let mut state = Ahead::Idle(listing);
+    stream::poll_fn(move |cx| loop {
+        match &mut state {
+            Ahead::Idle(_) => {
+                let Ahead::Idle(mut listing) = std::mem::replace(&mut state, Ahead::Ended) else {
+                    unreachable!("matched above");
+                };
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    // No runtime to run a task on: the listing as it is.
+                    let next = listing.poll_next_unpin(cx);
+                    state = Ahead::Idle(listing);
+                    return next;
+                };
+                let (sender, batches) = tokio::sync::mpsc::channel(AHEAD / BATCH);
+                let task = runtime.spawn(async move { drive(listing, sender).await });
+                state = Ahead::Reading(batches, Vec::new().into_iter(), AbortOnDrop(task));
+            }
+            Ahead::Reading(batches, batch, task) => {
+                if let Some(entry) = batch.next() {
+                    return Poll::Ready(Some(entry));
+                }
+                if let Some(next) = std::task::ready!(batches.poll_recv(cx)) {
+                    *batch = next.into_iter();
+                    continue;
+                }
+                // Every batch sent is read and the task let go of the channel: it ended,
+                // or it panicked (the listing is incomplete: never taken for its end).
+                let ended = std::task::ready!(Pin::new(&mut task.0).poll(cx));
+                state = Ahead::Ended;
+                return match ended {
+                    Ok(()) => Poll::Ready(None),
+                    Err(e) => match e.try_into_panic() {
+                        Ok(panic) => std::panic::resume_unwind(panic),
+                        Err(e) => Poll::Ready(Some(Err(Error::Generic {
+                            store: "stratus",
+                            source: Box::new(e),
+                        }))),
+                    },
+                };
+            }
+            Ahead::Ended => return Poll::Ready(None),
+        }
+    })
+    .boxed()
+}
+
+/// [`read_ahead`]'s task: `listing` into `batches` until it ends, fails or the consumer
+/// leaves.
+async fn drive(
+    mut listing: BoxStream<'static, Result<ObjectMeta>>,
+    batches: tokio::sync::mpsc::Sender<Vec<Result<ObjectMeta>>>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        // While an entry is under way, the batch so far goes over as soon as there is
+        // room; the listing is polled all along.
+        let entry = {
+            let mut next = listing.next();
+            loop {
+                if batch.is_empty() {
+                    break (&mut next).await;
+                }
+                tokio::select! {
+                    biased;
+                    entry = &mut next => break entry,
+                    room = batches.reserve() => match room {
+                        Ok(room) => room.send(std::mem::take(&mut batch)),
+                        Err(_) => return,
+                    },
+                }
+            }
+        };
+        let last = match entry {
+            Some(entry) => {
+                let failed = entry.is_err();
+                batch.push(entry);
+                failed
+            }
+            None => true,
+        };
+        // Between entries (none under way): wait for room for a full batch, or the end.
+        if (last || batch.len() >= BATCH)
+            && !batch.is_empty()
+            && batches.send(std::mem::take(&mut batch)).await.is_err()
+        {
+            return;
+        }
+        if last {
+            return;
+        }
+    }
 }
 
 /// `listing`, checked to be in strictly increasing key order *before* each entry is handed
@@ -320,6 +401,47 @@ mod tests {
         let items: Vec<_> = merge(vec![listing(&["a", "z"]), failing]).collect().await;
         assert_eq!(items.len(), 3, "a, b, then the error");
         assert!(items[2].is_err());
+    }
+
+    #[tokio::test]
+    async fn read_ahead_gives_every_entry_and_reads_at_most_a_page_ahead() {
+        let keys: Vec<String> = (0..3 * AHEAD).map(|i| format!("k{i:05}")).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let got: Vec<String> = read_ahead(listing(&refs))
+            .map(|m| m.unwrap().location.to_string())
+            .collect()
+            .await;
+        assert_eq!(got, keys);
+
+        // Dropped after one entry: the task stops, and with it the listing.
+        let polled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = {
+            let polled = polled.clone();
+            listing(&refs)
+                .inspect(move |_| {
+                    polled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                })
+                .boxed()
+        };
+        let mut ahead = read_ahead(counted);
+        assert!(ahead.next().await.is_some());
+        drop(ahead);
+        tokio::task::yield_now().await;
+        let read = polled.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            read <= AHEAD + BATCH + 1,
+            "{read} entries read for one taken"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_listing_read_ahead_is_raised_not_taken_for_its_end() {
+        let panicking = listing(&["a", "b"])
+            .chain(stream::once(async { panic!("the listing broke") }))
+            .boxed();
+        let consumer = tokio::spawn(async move { read_ahead(panicking).count().await });
+        let err = consumer.await.expect_err("the consumer panics");
+        assert!(err.is_panic());
     }
 
     #[tokio::test]

@@ -391,8 +391,9 @@ fn scan_options(concurrency: usize, block: usize) -> ScanOptions {
 }
 
 // ---------------------------------------------------------------------------------------
-// Findings. Each test below FAILS at the commit under review; each doc comment says what
-// it shows, what it measured, and what the commit before the change measured.
+// Findings. Each test below failed at the commit under review (all are fixed now); each
+// doc comment says what it shows, what it measured, and what the commit before the
+// change measured.
 // ---------------------------------------------------------------------------------------
 
 /// A store that counts what it lists: its listings (calls) and the entries they give.
@@ -460,6 +461,7 @@ async fn a_small_folder_of_sequential_names_is_not_cut_into_every_slot() {
     let report = scan(&store, None, &scan_options(1000, 1000)).await.unwrap();
     assert_eq!(report.objects, 3000);
     let listings = calls.load(Ordering::Relaxed);
+    eprintln!("{listings} listings for 3,000 sequential names at concurrency 1,000");
     assert!(
         listings <= 20,
         "{listings} listings for a folder of three pages (7 before 8faa70e)"
@@ -490,6 +492,7 @@ async fn a_deep_subtree_from_a_server_ignoring_offsets_is_listed_about_once() {
     assert_eq!(report.objects, keys.len() as u64);
     let listed = given.load(Ordering::Relaxed);
     let n = keys.len() as u64;
+    eprintln!("{listed} keys listed for {n} at concurrency 64");
     assert!(
         listed <= 3 * n,
         "{listed} keys listed for {n} (26,585 before 8faa70e)"
@@ -528,7 +531,8 @@ fn stepwise(inner: Arc<InMemory>) -> Relisted {
 /// its end. At fault: src/merge.rs `State::read` / `Input::fill` (61-106) polling inputs
 /// the merge does not wait for. (`differences` read by a slow consumer fails the same way
 /// both before and after: its `.buffered()` leaves the listing part-way; not new.)
-#[ignore = "reproduces a finding of the 2026-12-06 review, not fixed yet (docs/STATUS.md)"]
+/// Fixed: the merge reads an input only for the entry it waits for; the join reads each
+/// store through `merge::read_ahead`, a task that polls an entry under way to its end.
 #[tokio::test]
 async fn a_slow_destination_does_not_time_out_the_source_listing() {
     let objects: Objects = (0..6).map(|i| (format!("k/{i:02}"), 1)).collect();
@@ -563,8 +567,9 @@ async fn a_slow_destination_does_not_time_out_the_source_listing() {
 /// now 456,918). At
 /// fault: src/merge.rs `AHEAD` read by every nested merge (49, 61-106), with
 /// src/shard/store.rs `list_with_offset` (732-741) and src/merge.rs `list_after`
-/// (251-262) outside the reach of src/sync/ranges.rs `End`.
-#[ignore = "reproduces a finding of the 2026-12-06 review, not fixed yet (docs/STATUS.md)"]
+/// (251-262) outside the reach of src/sync/ranges.rs `End`. Fixed: composites' merges
+/// read nothing ahead; only the join's `read_ahead` does, a page per store and piece,
+/// stopped at the piece's end.
 #[tokio::test]
 async fn a_ranged_sync_from_a_sharded_store_holds_a_page_per_store_and_piece() {
     use stratus::shard::{Member, Rendezvous, ShardedStore};
@@ -605,4 +610,25 @@ async fn a_ranged_sync_from_a_sharded_store_holds_a_page_per_store_and_piece() {
         "{ahead} entries of the source listed ahead of {handled} keys handled (at most \
          {bound}: a page per piece; 3,664 listed in all before bcfc856)"
     );
+}
+
+/// As the scan above, for a ranged `verify`: the head's first cut spreads up to 32 pieces
+/// over the key space the block spells, and a server ignoring offsets would list every
+/// key before each piece's start once per piece. Pieces cut before one has shown that
+/// the server honours offsets wait, and are joined into one listing if it does not.
+#[tokio::test]
+async fn a_ranged_verify_from_a_server_ignoring_offsets_lists_about_once() {
+    let keys = hashed("u", 20_000, 12);
+    let objects: Objects = keys.iter().map(|k| (k.clone(), 1)).collect();
+    let given = Arc::new(AtomicU64::new(0));
+    let a = ignores_offset(filled_sized(&objects).await, Arc::clone(&given));
+    let b = filled_sized(&objects).await;
+    let report = timed("verify", verify(&a, b.as_ref(), &options(32, 1000)))
+        .await
+        .unwrap();
+    assert_eq!(counts(&report), (keys.len() as u64, 0, 0, 0));
+    let listed = given.load(Ordering::Relaxed);
+    let n = keys.len() as u64;
+    eprintln!("{listed} keys listed for {n}");
+    assert!(listed <= 4 * n, "{listed} keys listed for {n}");
 }

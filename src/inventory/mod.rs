@@ -194,10 +194,10 @@ use futures::stream::BoxStream;
 use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ListResult, ObjectMeta, ObjectStore};
-use ranges::{Alphabet, Range};
+use ranges::{Alphabet, Offsets, OffsetsSeen, Range};
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// How to scan. `ScanOptions::default()` gives: depth 2, 1,000 prefixes, top 20,
@@ -608,25 +608,11 @@ struct Cutter {
     pieces: tokio::sync::mpsc::UnboundedSender<Range>,
     /// Keys between decisions to cut ([`ScanOptions::range_block`]).
     block: usize,
-    /// Whether the server honours offsets ([`Offsets`]): until a piece has shown it, the
-    /// scan lists one piece and holds the others; a server that ignores them lists every
-    /// piece from the prefix's first key, so the held pieces are joined into one and
-    /// nothing is cut any more.
-    offsets: AtomicU8,
+    /// Whether the server honours offsets: until a piece has shown it, the scan lists
+    /// one piece and holds the others ([`Held`]).
+    offsets: OffsetsSeen,
     /// Woken when `offsets` is settled.
     settled: tokio::sync::Notify,
-}
-
-/// What the scan knows of the server's offsets ([`Cutter::offsets`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-enum Offsets {
-    Unknown,
-    /// A piece listed from its offset started there (or ended) without re-listing a block
-    /// of keys before it.
-    Honoured,
-    /// A piece had to skip a block of keys before its start.
-    Ignored,
 }
 
 impl Cutter {
@@ -655,33 +641,12 @@ impl Cutter {
     }
 
     fn offsets(&self) -> Offsets {
-        match self.offsets.load(Ordering::Relaxed) {
-            0 => Offsets::Unknown,
-            1 => Offsets::Honoured,
-            _ => Offsets::Ignored,
-        }
+        self.offsets.get()
     }
 
-    /// Record what a piece showed of the offsets: `Ignored` always wins (cutting stops for
-    /// good), `Honoured` only settles an unknown state.
+    /// Record what a piece showed of the offsets ([`OffsetsSeen::found`]).
     fn found(&self, offsets: Offsets) {
-        let changed = match offsets {
-            Offsets::Unknown => false,
-            Offsets::Honoured => self
-                .offsets
-                .compare_exchange(
-                    Offsets::Unknown as u8,
-                    Offsets::Honoured as u8,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
-                .is_ok(),
-            Offsets::Ignored => {
-                self.offsets.swap(Offsets::Ignored as u8, Ordering::Relaxed)
-                    != Offsets::Ignored as u8
-            }
-        };
-        if changed {
+        if self.offsets.found(offsets) {
             self.settled.notify_one();
         }
     }
@@ -718,6 +683,10 @@ impl Cutting {
         }
         self.block = 0;
         let alphabet = std::mem::take(&mut self.alphabet);
+        if self.cutter.offsets.block_read() {
+            // The pieces held for the offsets go now.
+            self.cutter.settled.notify_one();
+        }
         let offsets = self.cutter.offsets();
         if offsets == Offsets::Ignored || unlisted::walked_listing() {
             return;
@@ -1126,7 +1095,7 @@ impl Scan<'_> {
                 free: AtomicIsize::new(concurrency as isize - partitions.len() as isize),
                 pieces,
                 block: self.options.range_block.max(2),
-                offsets: AtomicU8::new(Offsets::Unknown as u8),
+                offsets: OffsetsSeen::default(),
                 settled: tokio::sync::Notify::new(),
             })
         });
@@ -1206,8 +1175,9 @@ impl Held {
     /// A piece cut off: listed now, unless the offsets are unknown and one such piece
     /// already lists.
     fn add(&mut self, piece: Range, waiting: &mut VecDeque<Range>, cutter: Option<&Cutter>) {
+        let holding = cutter.is_some_and(|c| c.offsets.holding());
         match cutter.map(Cutter::offsets) {
-            Some(Offsets::Unknown) if self.probing => self.pieces.push(piece),
+            Some(Offsets::Unknown) if holding && self.probing => self.pieces.push(piece),
             Some(Offsets::Unknown) => {
                 self.probing = true;
                 waiting.push_back(piece);
@@ -1221,8 +1191,8 @@ impl Held {
     /// (ignored).
     fn release(&mut self, cutter: &Cutter, known: &AtomicU64, waiting: &mut VecDeque<Range>) {
         match cutter.offsets() {
-            Offsets::Unknown => {}
-            Offsets::Honoured => waiting.extend(self.pieces.drain(..)),
+            Offsets::Unknown if cutter.offsets.holding() => {}
+            Offsets::Unknown | Offsets::Honoured => waiting.extend(self.pieces.drain(..)),
             Offsets::Ignored => self.join(cutter, known, waiting),
         }
     }

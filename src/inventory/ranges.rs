@@ -35,6 +35,7 @@
 //! folder's probe is handed on after a key directly in it (`tests/key_ranges.rs`).
 
 use object_store::path::Path;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 /// Keys a range reads between decisions to cut (S3's page).
 pub(crate) const BLOCK: usize = 1000;
@@ -71,6 +72,69 @@ impl Range {
     /// in key order, since it stops at its end.
     pub(crate) fn is_piece(&self) -> bool {
         self.after.is_some() || self.until.is_some()
+    }
+}
+
+/// What the listings of a scan or a join have shown of the server's offsets
+/// ([`OffsetsSeen`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Offsets {
+    Unknown,
+    /// A piece listed from its offset started there (or ended) without re-listing a block
+    /// of keys before it.
+    Honoured,
+    /// A piece had to skip a block of keys before its start: the server lists from the
+    /// prefix's first key whatever the offset, so every piece re-lists what lies before
+    /// it, and cutting more would list the keys again and again.
+    Ignored,
+}
+
+/// [`Offsets`], shared by the listings of a scan or a join. Until it is known, one piece
+/// lists and the others cut wait ([`OffsetsSeen::holding`]): joined into one listing if
+/// the server ignores offsets.
+#[derive(Debug, Default)]
+pub(crate) struct OffsetsSeen {
+    state: AtomicU8,
+    /// Blocks read while unknown.
+    blocks: AtomicUsize,
+}
+
+/// Blocks the listings read while the offsets are unknown (the first cut's included)
+/// after which pieces held for them go as they are: a piece that shows nothing (a
+/// request that hangs) must not keep the others, or their errors, waiting.
+const PATIENCE: usize = 3;
+
+impl OffsetsSeen {
+    /// Whether pieces cut now wait for the offsets to be known.
+    pub(crate) fn holding(&self) -> bool {
+        self.get() == Offsets::Unknown && self.blocks.load(Ordering::Relaxed) < PATIENCE
+    }
+
+    /// A listing read a block: whether the pieces held must go now ([`PATIENCE`]).
+    pub(crate) fn block_read(&self) -> bool {
+        self.get() == Offsets::Unknown
+            && self.blocks.fetch_add(1, Ordering::Relaxed) + 1 == PATIENCE
+    }
+
+    pub(crate) fn get(&self) -> Offsets {
+        match self.state.load(Ordering::Relaxed) {
+            0 => Offsets::Unknown,
+            1 => Offsets::Honoured,
+            _ => Offsets::Ignored,
+        }
+    }
+
+    /// Record what a piece showed: `Ignored` always wins (cutting stops for good),
+    /// `Honoured` only settles an unknown state. Whether the state changed.
+    pub(crate) fn found(&self, offsets: Offsets) -> bool {
+        match offsets {
+            Offsets::Unknown => false,
+            Offsets::Honoured => self
+                .state
+                .compare_exchange(0, 1, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok(),
+            Offsets::Ignored => self.state.swap(2, Ordering::Relaxed) != 2,
+        }
     }
 }
 

@@ -16,7 +16,7 @@ mod ranges;
 
 use crate::error::{member_of, tag};
 use crate::inventory::{Listed, Unlisted};
-use crate::merge::{in_key_order, merge};
+use crate::merge::{in_key_order, merge, read_ahead};
 use crate::progress::{Progress, ProgressFn};
 use crate::transfer::{absent, head_if_any, transfer_absent, transfer_stamped, Stamp};
 use crate::version::{self, Compare};
@@ -86,14 +86,17 @@ pub(crate) fn rows_until(
             // The end applies to entries found in order (each one's next entry read and
             // found greater), so a break in the order just past the end is still seen.
             let checked = in_key_order(name, tagged);
-            match end.cloned() {
+            let bounded = match end.cloned() {
                 Some(end) => checked
                     .try_take_while(move |meta| {
                         std::future::ready(Ok(end.admits(meta.location.as_ref())))
                     })
                     .boxed(),
                 None => checked,
-            }
+            };
+            // Each store fetches its next page while the join waits on the other's, and
+            // reads no further than the end.
+            read_ahead(bounded)
         })
         .collect();
     let mut pending: Option<Row> = None;

@@ -24,14 +24,14 @@
 
 use super::{rows_until, Row};
 use crate::inventory::ranges::{
-    blocks_to_end, common, cuts, offset, pieces_after, Alphabet, Range, AHEAD, AHEAD_MAX, BLOCK,
+    blocks_to_end, common, cuts, offset, pieces_after, Alphabet, Offsets, OffsetsSeen, Range,
+    AHEAD, AHEAD_MAX, BLOCK,
 };
 use crate::inventory::Listed;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, Result};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 
@@ -92,7 +92,8 @@ pub(crate) fn ranged_rows<'a>(
         keep,
         running: vec![Piece::new(head, end, true)],
         next: 0,
-        offsets: Arc::new(AtomicBool::new(true)),
+        offsets: Arc::new(OffsetsSeen::default()),
+        probing: false,
     }
     .boxed()
 }
@@ -110,6 +111,10 @@ struct Piece {
     head: bool,
     /// An open piece's cuts ahead at once (doubling with every cut, as a scan's).
     ahead: usize,
+    /// Where it starts (after; none: the head).
+    start: Option<Path>,
+    /// Cut before the offsets were known while another piece shows them: not listed yet.
+    held: bool,
 }
 
 impl Piece {
@@ -122,6 +127,8 @@ impl Piece {
             alphabet: Alphabet::default(),
             head,
             ahead: AHEAD,
+            start: None,
+            held: false,
         }
     }
 }
@@ -138,10 +145,13 @@ struct Ranged<'a> {
     running: Vec<Piece>,
     /// The piece to poll first (they take turns).
     next: usize,
-    /// Cleared when a piece had to skip a block of keys before its start: the server
-    /// ignores the offset and lists every piece from the start, so no more cuts (as a
-    /// scan does).
-    offsets: Arc<AtomicBool>,
+    /// Whether the server honours offsets, as a scan's listings find it: until a piece
+    /// has shown it, one piece lists and the others cut wait ([`Piece::held`]); a server
+    /// that ignores them lists every piece from the start, so the waiting pieces are then
+    /// joined into one, and nothing is cut any more.
+    offsets: Arc<OffsetsSeen>,
+    /// A piece cut while the offsets were unknown lists (and shows them).
+    probing: bool,
 }
 
 impl Ranged<'_> {
@@ -153,6 +163,7 @@ impl Ranged<'_> {
         let from = offset(after);
         let after = after.clone();
         let (offsets, block) = (Arc::clone(&self.offsets), self.block);
+        let ended = Arc::clone(&self.offsets);
         let mut skipped = 0;
         rows_until(
             &self.stores,
@@ -165,22 +176,32 @@ impl Ranged<'_> {
             let skip = key.as_ref() <= after.as_ref();
             skipped += usize::from(skip);
             if skipped == block {
-                offsets.store(false, Ordering::Relaxed);
+                offsets.found(Offsets::Ignored);
+            } else if !skip {
+                // Past its start without re-listing a block before it.
+                offsets.found(Offsets::Honoured);
             }
             std::future::ready(Ok(skip))
         })
+        // Ended without re-listing a block before its start (or with: it said so).
+        .chain(futures::stream::poll_fn(move |_| {
+            ended.found(Offsets::Honoured);
+            Poll::Ready(None)
+        }))
         .boxed()
     }
 
     /// Piece `i` has just joined `key`, the last of a block: cut what is left of it when
     /// fewer pieces run than allowed.
     fn cut(&mut self, i: usize, key: &Path) {
+        // Pieces held for the offsets go once enough blocks were read (`settle`).
+        self.offsets.block_read();
         let free = self.most.saturating_sub(self.running.len());
         let piece = &mut self.running[i];
         let first = piece.first.take();
         let alphabet = std::mem::take(&mut piece.alphabet);
         piece.read = 0;
-        let cutting = free > 0 && self.offsets.load(Ordering::Relaxed);
+        let cutting = free > 0 && self.offsets.get() != Offsets::Ignored;
         let Some(first) = first.filter(|_| cutting) else {
             return;
         };
@@ -236,14 +257,66 @@ impl Ranged<'_> {
         let ahead = piece.ahead;
         let tail = piece.until.get();
         piece.until.set(ends[0].clone());
+        let unknown = self.offsets.holding();
         let mut pieces = Vec::with_capacity(ends.len());
         for (k, start) in ends.iter().enumerate() {
             let until = End::new(ends.get(k + 1).cloned().or_else(|| tail.clone()));
             let mut next = Piece::new(self.listing(start, &until), until, false);
             next.ahead = ahead;
+            next.start = Some(start.clone());
+            // While the offsets are unknown, one piece lists and shows them.
+            next.held = unknown && (k > 0 || self.probing);
             pieces.push(next);
         }
+        self.probing |= unknown;
         self.running.extend(pieces);
+    }
+
+    /// Let the held pieces go once the offsets are known: as they are (honoured), or
+    /// joined where one ends where the next starts (ignored, or when no piece is left to
+    /// tell), so a server listing every piece from the start lists those keys once per
+    /// chain. Whether anything changed.
+    fn settle(&mut self) -> bool {
+        if !self.running.iter().any(|piece| piece.held) {
+            return false;
+        }
+        let holding = self.offsets.holding();
+        match self.offsets.get() {
+            Offsets::Unknown if holding && self.running.iter().any(|piece| !piece.held) => {
+                return false
+            }
+            Offsets::Unknown | Offsets::Honoured if !holding => {
+                for piece in &mut self.running {
+                    piece.held = false;
+                }
+                return true;
+            }
+            _ => {}
+        }
+        let (mut held, running): (Vec<Piece>, Vec<Piece>) = std::mem::take(&mut self.running)
+            .into_iter()
+            .partition(|piece| piece.held);
+        self.running = running;
+        held.sort_by(|a, b| a.start.cmp(&b.start));
+        let mut chains: Vec<(Path, Option<Path>, usize)> = Vec::new();
+        for piece in held {
+            let (Some(start), until) = (piece.start, piece.until.get()) else {
+                continue; // Only the head has no start, and it is never held.
+            };
+            match chains.last_mut() {
+                Some((_, end, _)) if end.as_ref() == Some(&start) => *end = until,
+                _ => chains.push((start, until, piece.ahead)),
+            }
+        }
+        for (start, until, ahead) in chains {
+            let until = End::new(until);
+            let mut joined = Piece::new(self.listing(&start, &until), until, false);
+            joined.ahead = ahead;
+            joined.start = Some(start);
+            self.running.push(joined);
+        }
+        self.next = 0;
+        true
     }
 
     /// Poll piece `i`: a row within it, or `None` when it is done (ended, or past its end).
@@ -287,13 +360,21 @@ impl futures::Stream for Ranged<'_> {
         let mut i = this.next;
         let mut pending = 0;
         loop {
+            if this.settle() {
+                pending = 0;
+            }
             if this.running.is_empty() {
                 return Poll::Ready(None);
             }
-            if pending == this.running.len() {
+            let listing = this.running.iter().filter(|piece| !piece.held).count();
+            if pending == listing {
                 return Poll::Pending;
             }
             i %= this.running.len();
+            if this.running[i].held {
+                i += 1;
+                continue;
+            }
             match this.poll_piece(i, cx) {
                 Poll::Ready(Some(item)) => {
                     this.next = i + 1;
