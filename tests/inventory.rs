@@ -325,6 +325,47 @@ async fn deep_nesting_and_odd_names_in_memory() {
     assert_eq!(scan(&*fixture.store, None, &opts(8)).await.unwrap(), seq);
 }
 
+/// The options' fields are public: set directly to values their setters would refuse or
+/// adjust (a concurrency of 0 or of `usize::MAX`, a "split" of one part, no partition
+/// target), a scan reports what a plain one does, in one part or two merged.
+#[tokio::test]
+async fn options_set_on_their_fields_scan_as_their_setters_would() {
+    let fixture = Fixture::new(Backend::Memory, "fields").unwrap();
+    let objects = generate(600, 2);
+    upload(&*fixture.store, &objects).await;
+    let as_of = Utc::now();
+    let plain = scan(&*fixture.store, None, &options(1, as_of))
+        .await
+        .unwrap();
+    let with = |concurrency: usize, part: Option<(usize, usize)>| {
+        let mut o = options(1, as_of).with_range_block(40);
+        o.concurrency = concurrency;
+        o.part = part;
+        o.target_partitions = None;
+        o
+    };
+    for concurrency in [0, 3, usize::MAX] {
+        let one = scan(&*fixture.store, None, &with(concurrency, Some((1, 1))))
+            .await
+            .unwrap();
+        assert_eq!(one, plain, "concurrency {concurrency}, part 1 of 1");
+        let mut merged: Option<Report> = None;
+        for k in 1..=2 {
+            let part = scan(&*fixture.store, None, &with(concurrency, Some((k, 2))))
+                .await
+                .unwrap();
+            match merged.as_mut() {
+                None => merged = Some(part),
+                Some(m) => m.merge(part).unwrap(),
+            }
+        }
+        let mut merged = merged.unwrap();
+        assert!(merged.parts.take().unwrap().is_complete());
+        merged.finish();
+        assert_eq!(merged, plain, "concurrency {concurrency}, two parts merged");
+    }
+}
+
 #[tokio::test]
 async fn progress_reports_running_totals() {
     let fixture = Fixture::new(Backend::Memory, "progress").unwrap();

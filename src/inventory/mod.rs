@@ -437,6 +437,21 @@ pub(crate) async fn scan_into(
     sink: Option<Sink>,
 ) -> Result<Report> {
     let prefix = prefix.filter(|p| !p.as_ref().is_empty());
+    // The fields are public: read them as their setters would have set them.
+    let normalized;
+    let options = if options.concurrency == 0 || options.part.is_some_and(|(_, n)| n <= 1) {
+        normalized = ScanOptions {
+            concurrency: options.concurrency.max(1),
+            part: options.part.filter(|&(_, n)| n > 1),
+            ..options.clone()
+        };
+        &normalized
+    } else {
+        options
+    };
+    if let Some((k, n)) = options.part {
+        assert!((1..=n).contains(&k), "part {k} of {n}: k must be in 1..=n");
+    }
     let as_of = options.as_of.unwrap_or_else(Utc::now);
     let scan = Scan {
         store,
@@ -968,7 +983,9 @@ impl Scan<'_> {
     /// met on the way are counted into `report`.
     async fn discover(&self, prefix: Option<Path>, report: &mut Report) -> Result<Vec<Range>> {
         let concurrency = self.options.concurrency;
-        let target = self.options.target_partitions.unwrap_or(8 * concurrency);
+        let target = (self.options.target_partitions)
+            .unwrap_or(concurrency.saturating_mul(8))
+            .max(1);
         let counters = &self.shared.counters;
         let mut frontier = vec![prefix];
         let mut flat = Vec::new();
