@@ -551,6 +551,30 @@ async fn a_slow_destination_does_not_time_out_the_source_listing() {
     assert_eq!(sizes(inner.as_ref()).await.len(), objects.len());
 }
 
+/// `differences` read by a slow consumer: its `.buffered()` reads rows ahead, and the
+/// listing under them used to be left part-way through an entry while the consumer was
+/// busy (the same false timeout, older than bcfc856). The join's listings are now read
+/// by tasks of their own (`merge::read_ahead`), so a slow reader of `differences` does
+/// not time out a member that answers every step in 5 ms.
+#[tokio::test]
+async fn differences_read_slowly_do_not_time_out_the_source_listing() {
+    let objects: Objects = (0..6).map(|i| (format!("k/{i:02}"), 1)).collect();
+    let member: Arc<dyn ObjectStore> = Arc::new(stepwise(filled_sized(&objects).await));
+    let source = stratus::replicate::ReplicatedStore::new([("one".to_string(), member)])
+        .unwrap()
+        .with_member_timeout(Duration::from_millis(200));
+    let empty = InMemory::new();
+    let opts = SyncOptions::default().with_concurrency(4);
+    let mut found = 0;
+    let mut differences = stratus::sync::differences(&source, &empty, &opts);
+    while let Some(difference) = differences.next().await {
+        assert!(difference.expect("no false timeout").is_some());
+        found += 1;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(found, objects.len());
+}
+
 /// FINDING (bcfc856 with ed6c6d2, memory and requests): `SyncOptions::key_ranges` says
 /// memory holds "up to a page per store and piece", and ed6c6d2 that "the merge's
 /// read-ahead never requests a page past a piece's end". Both hold for a plain store
