@@ -50,6 +50,10 @@ const BLOCK_LISTS_CONCURRENCY: usize = 8;
 /// Entries a listing page asks for (Azure's largest page).
 const PAGE: &str = "5000";
 
+/// The service version sent on unsigned requests: the one object_store 0.14 signs with
+/// (`include=versions` needs 2019-10-10 or later).
+const SERVICE_VERSION: &str = "2023-11-03";
+
 /// A container's kept states and staged blocks.
 pub(crate) struct AzureBilled {
     /// The store's name, for errors.
@@ -122,6 +126,8 @@ struct Page {
     entries: Vec<(VersionEntry, Option<DateTime<Utc>>)>,
     folders: Vec<String>,
     next: Option<String>,
+    /// Items the server gave (some may not be kept).
+    given: usize,
 }
 
 impl AzureBilled {
@@ -143,7 +149,14 @@ impl AzureBilled {
                 .uri(&url)
                 .body(HttpRequestBody::empty())
                 .map_err(|e| generic(format!("{what}: {e}")))?;
-            if !self.unsigned {
+            if self.unsigned {
+                // What the authorizer adds when it signs: without it Azure answers an
+                // anonymous request as its oldest version, which lists no versions.
+                request.headers_mut().insert(
+                    "x-ms-version",
+                    http::HeaderValue::from_static(SERVICE_VERSION),
+                );
+            } else {
                 let credential = self.credentials.get_credential().await?;
                 AzureAuthorizer::new(&credential, &self.account).try_authorize(&mut request)?;
             }
@@ -190,7 +203,8 @@ impl AzureBilled {
             query.push(("marker", marker));
         }
         let body = self.get("", &query, LIST).await?;
-        let listing: ListBlobs = parse(&body, LIST)?;
+        let listing: ListBlobs = parse_page(&body, LIST)?;
+        let given = listing.blobs.items.len();
         let mut entries = Vec::new();
         let mut folders = Vec::new();
         for item in listing.blobs.items {
@@ -232,6 +246,14 @@ impl AzureBilled {
             let state = std::hash::BuildHasher::hash_one(&last.hasher, &state);
             goes_on(&mut last.blob, &name, state)?;
             let properties = blob.properties;
+            let block_blob = properties
+                .blob_type
+                .as_deref()
+                .is_none_or(|t| t == "BlockBlob");
+            if matches!(include, Include::Uncommitted) && !block_blob {
+                // Only a block blob stages blocks: `Get Block List` refuses the others.
+                continue;
+            }
             let last_modified = time(&properties.last_modified)?;
             let replaced = match (deleted, properties.deleted_time.as_deref()) {
                 (true, Some(t)) => Some(time(t)?),
@@ -266,6 +288,7 @@ impl AzureBilled {
             entries,
             folders,
             next,
+            given,
         })
     }
 
@@ -300,7 +323,7 @@ impl AzureBilled {
                         .page(&full, include, by_folder, marker.as_deref(), &mut last)
                         .await
                         .and_then(|page| {
-                            followed.check(page.next.as_ref(), LIST)?;
+                            followed.check(page.next.as_ref(), page.given == 0, LIST)?;
                             Ok(page)
                         })
                         .map_err(|e| super::listing_error(&self.label, prefix, e))?;
@@ -472,6 +495,11 @@ fn parse<'de, T: Deserialize<'de>>(body: &'de [u8], what: &str) -> Result<T, Fai
     super::xml::parse(STORE, body, what)
 }
 
+/// [`super::xml::parse_page`]: one page of a listing.
+fn parse_page<'de, T: Deserialize<'de>>(body: &'de [u8], what: &str) -> Result<T, Failure> {
+    super::xml::parse_page(STORE, body, what)
+}
+
 fn bounded(text: String, name: &str) -> Result<String, Failure> {
     super::xml::bounded(STORE, text, name, LIST)
 }
@@ -569,6 +597,9 @@ struct PropertiesXml {
     access_tier: Option<String>,
     #[serde(rename = "DeletedTime")]
     deleted_time: Option<String>,
+    /// `BlockBlob`, `AppendBlob` or `PageBlob`.
+    #[serde(rename = "BlobType")]
+    blob_type: Option<String>,
 }
 
 #[derive(Deserialize)]

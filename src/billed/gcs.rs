@@ -114,6 +114,12 @@ impl GcsBilled {
         if !status.is_success() {
             return Err(status_error(status, &body));
         }
+        if let Some(n) = values_over(&body, PAGE_VALUES) {
+            return Err(generic(format!(
+                "{WHAT}: the server gave a page of more than {n} values (a page holds at most \
+                 1,000 objects)"
+            )));
+        }
         let page: Objects = serde_json::from_slice(&body).map_err(|e| {
             generic(format!(
                 "{WHAT}: the answer is not what GCS sends: {}",
@@ -233,7 +239,7 @@ impl GcsBilled {
                     self.page(&full, by_folder, token.as_deref(), &mut last)
                         .await
                         .and_then(|(items, next)| {
-                            followed.check(next.as_ref(), WHAT)?;
+                            followed.check(next.as_ref(), items.is_empty(), WHAT)?;
                             Ok((items, next.map(|next| (Some(next), followed, last))))
                         })
                         .map_err(|e| super::listing_error(&self.label, prefix, e))
@@ -336,6 +342,34 @@ struct Objects {
     next_page_token: Option<String>,
 }
 
+/// JSON values a page of the listing may hold: 1,000 objects of a few dozen fields each,
+/// with room to spare. Within the body's limit, a page of tiny values would otherwise be
+/// parsed into millions of entries (each far larger than its bytes).
+const PAGE_VALUES: usize = 200_000;
+
+/// `Some(most)` when `body` (JSON) holds more than `most` values (counted as the objects
+/// opened and the commas between values, outside strings).
+fn values_over(body: &[u8], most: usize) -> Option<usize> {
+    let (mut values, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in body {
+        match (in_string, escaped, byte) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'{' | b',') => {
+                values += 1;
+                if values > most {
+                    return Some(most);
+                }
+            }
+            (false, _, _) => {}
+        }
+    }
+    None
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Item {
@@ -346,4 +380,19 @@ struct Item {
     storage_class: Option<String>,
     #[serde(default)]
     generation: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_over;
+
+    #[test]
+    fn values_are_counted_outside_strings() {
+        let page = br#"{"items":[{"name":"a,b{"},{"name":"c\",{,"}],"prefixes":["x,y"]}"#;
+        // Three objects opened, two commas between values.
+        assert_eq!(values_over(page, 5), None);
+        assert_eq!(values_over(page, 4), Some(4));
+        assert_eq!(values_over(b"[{},{},{}]", 4), Some(4));
+        assert_eq!(values_over(b"", 0), None);
+    }
 }

@@ -33,6 +33,7 @@ pub(crate) mod azure;
 pub(crate) mod gcs;
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 pub(crate) mod http;
+pub(crate) mod redact;
 #[cfg(feature = "aws")]
 pub(crate) mod s3;
 #[cfg(any(feature = "aws", feature = "azure"))]
@@ -255,7 +256,8 @@ pub(crate) fn listing_error(
 
 /// The markers a listing has followed, hashed (8 bytes a page): markers a server gave
 /// before, however many pages ago, end the listing in an error. A server whose markers
-/// cycle (A, B, A, ...) would otherwise never end it.
+/// cycle (A, B, A, ...) would otherwise never end it; nor would one giving empty pages
+/// with ever new markers, so more than [`EMPTY_PAGES`] in a row are an error too.
 #[derive(Default)]
 #[cfg_attr(
     not(any(feature = "aws", feature = "gcp", feature = "azure")),
@@ -264,15 +266,37 @@ pub(crate) fn listing_error(
 pub(crate) struct Followed {
     seen: std::collections::HashSet<u64>,
     hasher: std::hash::RandomState,
+    /// Empty pages in a row.
+    empty: usize,
 }
 
+/// Empty pages in a row a listing follows (a server may end a page early, even with
+/// nothing in it, and go on from a marker; not a thousand times).
+pub(crate) const EMPTY_PAGES: usize = 1000;
+
 impl Followed {
+    /// A page was read that gave `next` (none: the last) and was `empty` or not.
     pub(crate) fn check<T: std::hash::Hash>(
         &mut self,
         next: Option<&T>,
+        empty: bool,
         what: &str,
     ) -> Result<(), object_store::Error> {
         use std::hash::BuildHasher;
+        self.empty = match empty {
+            true => self.empty + 1,
+            false => 0,
+        };
+        if next.is_some() && self.empty > EMPTY_PAGES {
+            return Err(object_store::Error::Generic {
+                store: "HTTP",
+                source: format!(
+                    "{what}: the server gave {EMPTY_PAGES} empty pages in a row, each with a \
+                     new marker (the listing would never end)"
+                )
+                .into(),
+            });
+        }
         match next {
             Some(next) if !self.seen.insert(self.hasher.hash_one(next)) => {
                 Err(object_store::Error::Generic {

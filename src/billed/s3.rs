@@ -196,7 +196,7 @@ impl S3Billed {
             }
         }
         let body = self.send(http::Method::GET, "", &query, WHAT).await?;
-        let page: ListVersions = parse(&body, WHAT)?;
+        let page: ListVersions = parse_page(&body, WHAT)?;
         let url = page.encoding_type.as_deref() == Some("url");
         let mut entries = Vec::with_capacity(page.entries.len());
         let mut folders = Vec::new();
@@ -295,7 +295,8 @@ impl S3Billed {
                         .versions_page(&full, by_folder, markers.as_ref())
                         .await
                         .and_then(|page| {
-                            followed.check(page.next.as_ref(), "ListObjectVersions")?;
+                            let empty = page.entries.is_empty() && page.folders.is_empty();
+                            followed.check(page.next.as_ref(), empty, "ListObjectVersions")?;
                             Ok(page)
                         })
                         .map_err(|e| super::listing_error(&self.label, prefix, e))?;
@@ -328,7 +329,7 @@ impl S3Billed {
             query.push(("upload-id-marker", upload));
         }
         let body = self.send(http::Method::GET, "", &query, WHAT).await?;
-        let page: ListUploads = parse(&body, WHAT)?;
+        let page: ListUploads = parse_page(&body, WHAT)?;
         let url = page.encoding_type.as_deref() == Some("url");
         let mut uploads = Vec::with_capacity(page.uploads.len());
         for upload in page.uploads {
@@ -385,7 +386,8 @@ impl S3Billed {
                 Err(object_store::Error::NotFound { .. }) => return Ok(upload),
                 Err(e) => return Err(e),
             };
-            let page: ListParts = parse(&body, WHAT)?;
+            let page: ListParts = parse_page(&body, WHAT)?;
+            let empty = page.parts.is_empty();
             for part in page.parts {
                 upload.parts += 1;
                 upload.bytes = upload.bytes.saturating_add(part.size);
@@ -403,7 +405,7 @@ impl S3Billed {
                     "{WHAT}: a truncated page without a new NextPartNumberMarker"
                 )));
             }
-            followed.check(next.as_ref(), WHAT)?;
+            followed.check(next.as_ref(), empty, WHAT)?;
             marker = next;
         }
     }
@@ -440,7 +442,8 @@ impl Billed for S3Billed {
                         .uploads_page(&full, markers.as_ref())
                         .await
                         .and_then(|(uploads, next)| {
-                            followed.check(next.as_ref(), "ListMultipartUploads")?;
+                            let empty = uploads.is_empty();
+                            followed.check(next.as_ref(), empty, "ListMultipartUploads")?;
                             Ok((uploads, next))
                         })
                         .map_err(|e| super::listing_error(&self.label, prefix, e))?;
@@ -481,8 +484,9 @@ fn status_error(status: http::StatusCode, body: &[u8], what: &str, path: &str) -
     super::xml::status_error("S3", status, body, what, path)
 }
 
-fn parse<'de, T: Deserialize<'de>>(body: &'de [u8], what: &str) -> Result<T, Failure> {
-    super::xml::parse("S3", body, what)
+/// [`super::xml::parse_page`]: one page of a listing.
+fn parse_page<'de, T: Deserialize<'de>>(body: &'de [u8], what: &str) -> Result<T, Failure> {
+    super::xml::parse_page("S3", body, what)
 }
 
 fn bounded(text: String, name: &str, what: &str) -> Result<String, Failure> {
@@ -643,7 +647,7 @@ mod tests {
 <DeleteMarker><Key>a%20b</Key><VersionId>3</VersionId><IsLatest>true</IsLatest><LastModified>2020-01-02T00:00:00.000Z</LastModified><Owner><ID>o</ID></Owner></DeleteMarker>
 <Version><Key>a%20b</Key><VersionId>2</VersionId><IsLatest>false</IsLatest><LastModified>2020-01-01T00:00:00.000Z</LastModified><ETag>"x"</ETag><Size>3</Size><StorageClass>STANDARD</StorageClass></Version>
 <MaxKeys>1000</MaxKeys></ListVersionsResult>"#;
-        let page: ListVersions = parse(xml.as_bytes(), "t").unwrap();
+        let page: ListVersions = parse_page(xml.as_bytes(), "t").unwrap();
         assert!(page.is_truncated);
         assert_eq!(page.encoding_type.as_deref(), Some("url"));
         let kinds: Vec<&str> = page

@@ -59,6 +59,66 @@ pub(crate) fn parse<'de, T: Deserialize<'de>>(
     })
 }
 
+/// Elements one element of a listing's page may hold: a page holds at most 5,000 entries
+/// (Azure; S3 and GCS 1,000), each one element of the page's list.
+const PAGE_CHILDREN: usize = 10_000;
+
+/// Elements a listing's page may nest.
+const PAGE_DEPTH: usize = 32;
+
+/// [`parse`] for one page of a listing, which becomes a list of entries: refused before
+/// it is parsed when an element holds more than [`PAGE_CHILDREN`] elements or they nest
+/// deeper than [`PAGE_DEPTH`]. Within the body's limit, a page of tiny unknown elements
+/// would otherwise become millions of entries (each far larger than its bytes).
+pub(crate) fn parse_page<'de, T: Deserialize<'de>>(
+    store: &'static str,
+    body: &'de [u8],
+    what: &str,
+) -> Result<T, object_store::Error> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    // Elements held so far by each element open.
+    let mut open: Vec<usize> = vec![0];
+    let refuse = |message: String| super::http::generic(store, format!("{what}: {message}"));
+    // On an error, the parser below says what is wrong, in its own words.
+    while let Ok(event) = reader.read_event() {
+        let (held, opens) = match event {
+            Event::Start(_) => (true, true),
+            Event::Empty(_) => (true, false),
+            Event::End(_) => {
+                open.pop();
+                if open.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        if held {
+            let count = open
+                .last_mut()
+                .expect("the document's level is never closed");
+            *count += 1;
+            if *count > PAGE_CHILDREN {
+                return Err(refuse(format!(
+                    "the server gave a page of more than {PAGE_CHILDREN} elements in one \
+                     (a page holds at most 5,000 entries)"
+                )));
+            }
+        }
+        if opens {
+            open.push(0);
+            if open.len() > PAGE_DEPTH {
+                return Err(refuse(format!(
+                    "the server gave elements nested more than {PAGE_DEPTH} deep"
+                )));
+            }
+        }
+    }
+    parse(store, body, what)
+}
+
 /// `text`, or an error naming `what` past [`MAX_NAME_BYTES`] (an ID or a marker, sent
 /// back in the next request's URL).
 pub(crate) fn bounded(
@@ -76,5 +136,34 @@ pub(crate) fn bounded(
             ),
         )),
         false => Ok(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize, Debug)]
+    struct Page {
+        #[serde(rename = "$value", default)]
+        items: Vec<String>,
+    }
+
+    #[test]
+    fn a_page_too_wide_or_too_deep_is_refused_before_it_is_parsed() {
+        let page = |n: usize| format!("<P>{}</P>", "<a>x</a>".repeat(n));
+        let read = |body: String| parse_page::<Page>("S3", body.as_bytes(), "ListParts");
+        assert_eq!(
+            read(page(PAGE_CHILDREN)).unwrap().items.len(),
+            PAGE_CHILDREN
+        );
+        let wide = read(page(PAGE_CHILDREN + 1)).unwrap_err().to_string();
+        assert!(wide.contains("more than 10000 elements in one"), "{wide}");
+        let deep = format!("<P>{}{}</P>", "<a>".repeat(40), "</a>".repeat(40));
+        let deep = read(deep).unwrap_err().to_string();
+        assert!(deep.contains("nested more than 32 deep"), "{deep}");
+        // Broken XML is left to the parser, which says what is wrong.
+        let broken = read("<P><a>".to_string()).unwrap_err().to_string();
+        assert!(broken.contains("not what S3 sends"), "{broken}");
     }
 }

@@ -247,7 +247,8 @@ impl StoreConfig {
         label: &str,
         requests: &crate::requests::Requests,
     ) -> Result<Arc<dyn crate::billed::Billed>, BuildError> {
-        self.provider_ref()
+        let billed = self
+            .provider_ref()
             .billed(label, requests)
             .unwrap_or_else(|| {
                 Err(KeyError::new(
@@ -259,7 +260,10 @@ impl StoreConfig {
                     ),
                 )
                 .into())
-            })
+            })?;
+        // A server may echo a credential in the refusal the errors quote.
+        let secrets = self.secrets().into_iter().map(String::from).collect();
+        Ok(crate::billed::redact::Redacted::wrap(billed, secrets))
     }
 
     #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]

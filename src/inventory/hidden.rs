@@ -185,10 +185,9 @@ async fn scan_versions(billed: &dyn Billed, options: &HiddenOptions) -> crate::R
                             "folder {}, not one segment below the prefix",
                             crate::text::excerpt(&folder, 64)
                         )),
-                        true if folders.check(Some(&folder), "folders").is_err() => Err(format!(
-                            "folder {} twice",
-                            crate::text::excerpt(&folder, 64)
-                        )),
+                        true if folders.check(Some(&folder), false, "folders").is_err() => Err(
+                            format!("folder {} twice", crate::text::excerpt(&folder, 64)),
+                        ),
                         true => Ok(Some(folder)),
                     }
                 }
