@@ -818,6 +818,8 @@ async fn consume(
     let mut started = false;
     // Keys skipped before the range's start (a few: it is listed from just before it).
     let mut skipped = 0usize;
+    // Where it is listed from: a key before it means the server ignored the offset.
+    let offset = range.after.as_ref().map(ranges::offset);
     while let Some(meta) = listing.next().await {
         let meta = meta.map_err(|e| shared.listing_error(&range.prefix, e))?;
         let key = meta.location.as_ref();
@@ -830,7 +832,8 @@ async fn consume(
                 if !started {
                     // A server that does not honour the offset: skip up to it.
                     skipped += 1;
-                    if skipped == c.cutter.block.max(SKIPPED) {
+                    let early = offset.as_ref().is_some_and(|o| key < o.as_ref());
+                    if early || skipped == c.cutter.block.max(SKIPPED) {
                         c.cutter.found(Offsets::Ignored);
                     }
                     continue;

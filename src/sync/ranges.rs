@@ -161,6 +161,7 @@ impl Ranged<'_> {
         // From just before `after` (a store listing folder by folder would skip a folder
         // `after/` from `after` itself); what it gives up to `after` is the piece before's.
         let from = offset(after);
+        let from_text = from.as_ref().to_string();
         let after = after.clone();
         let (offsets, block) = (Arc::clone(&self.offsets), self.block);
         let ended = Arc::clone(&self.offsets);
@@ -175,7 +176,9 @@ impl Ranged<'_> {
         .try_skip_while(move |(key, _)| {
             let skip = key.as_ref() <= after.as_ref();
             skipped += usize::from(skip);
-            if skipped == block {
+            // A key before where it was listed from: the server ignored the offset.
+            let early = key.as_ref() < from_text.as_str();
+            if early || skipped == block {
                 offsets.found(Offsets::Ignored);
             } else if !skip {
                 // Past its start without re-listing a block before it.
