@@ -5,12 +5,11 @@
 
 mod common;
 
-use common::{filled_sized, sizes, Relisted};
+use common::{filled_sized, sizes, sync_wrong, verify_truth, Relisted};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -198,25 +197,7 @@ async fn fuzz_case(seed: u64, src_kind: u8, dst_kind: u8) -> Option<String> {
     if !prefix.is_empty() {
         opts = opts.with_prefix(Path::from(prefix));
     }
-    let under = |k: &str| prefix.is_empty() || k.starts_with(&format!("{prefix}/"));
-    // verify: the truth.
-    let s: BTreeMap<&str, usize> = src.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let d: BTreeMap<&str, usize> = dst.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let union: BTreeSet<&str> = s
-        .keys()
-        .chain(d.keys())
-        .copied()
-        .filter(|k| under(k))
-        .collect();
-    let mut truth = (0, 0, 0, 0);
-    for k in &union {
-        match (s.get(k), d.get(k)) {
-            (Some(a), Some(b)) if a == b => truth.0 += 1,
-            (None, Some(_)) => truth.1 += 1,
-            (Some(_), None) => truth.2 += 1,
-            _ => truth.3 += 1,
-        }
-    }
+    let truth = verify_truth(&src, &dst, prefix);
     let a = make(src_kind, filled_sized(&src).await);
     let b = make(dst_kind, filled_sized(&dst).await);
     if let Ok(found) = timed(&what, verify(&a, &b, &opts)).await {
@@ -235,29 +216,8 @@ async fn fuzz_case(seed: u64, src_kind: u8, dst_kind: u8) -> Option<String> {
         .with_max_delete(DeleteLimit::Unlimited);
     let result = timed(&what, sync(&source, &dest, &opts)).await;
     let left = sizes(&dest).await;
-    for (key, _) in &src {
-        if !left.contains_key(key) && d.contains_key(key.as_str()) {
-            return Some(format!("{what}: {key} of the source deleted ({result:?})"));
-        }
-    }
-    if let Ok(report) = result {
-        let mut want = sizes(&source).await;
-        want.retain(|k, _| under(k));
-        for (k, v) in sizes(&dest).await.into_iter().filter(|(k, _)| !under(k)) {
-            want.insert(k, v);
-        }
-        if left != want {
-            let wrong: Vec<_> = want
-                .iter()
-                .filter(|(k, v)| left.get(*k) != Some(v))
-                .map(|(k, _)| k.clone())
-                .chain(left.keys().filter(|k| !want.contains_key(*k)).cloned())
-                .take(5)
-                .collect();
-            return Some(format!("{what}: sync Ok {report:?} but wrong: {wrong:?}"));
-        }
-    }
-    None
+    sync_wrong(&src, &dst, prefix, &left, result.is_ok())
+        .map(|wrong| format!("{what}: {wrong} ({result:?})"))
 }
 
 /// HELD. Random keys around the bytes cuts care about (` !+-./019abfz~`, `é`, `日`,

@@ -11,12 +11,11 @@
 
 mod common;
 
-use common::{filled_sized, sizes, Relisted};
+use common::{filled_sized, sizes, sync_wrong, verify_truth, Relisted};
 use futures::stream::{self, StreamExt};
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore};
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -215,24 +214,7 @@ async fn sync_case(seed: u64) -> Option<String> {
     if !prefix.is_empty() {
         opts = opts.with_prefix(Path::from(prefix));
     }
-    let under = |k: &str| prefix.is_empty() || k.starts_with(&format!("{prefix}/"));
-    let s: BTreeMap<&str, usize> = src.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let d: BTreeMap<&str, usize> = dst.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let union: BTreeSet<&str> = s
-        .keys()
-        .chain(d.keys())
-        .copied()
-        .filter(|k| under(k))
-        .collect();
-    let mut truth = (0, 0, 0, 0);
-    for k in &union {
-        match (s.get(k), d.get(k)) {
-            (Some(a), Some(b)) if a == b => truth.0 += 1,
-            (None, Some(_)) => truth.1 += 1,
-            (Some(_), None) => truth.2 += 1,
-            _ => truth.3 += 1,
-        }
-    }
+    let truth = verify_truth(&src, &dst, prefix);
     let make = |kind: u8, inner: Arc<InMemory>, salt: u64| {
         jittery(kind, inner, seed ^ salt, jitter, early)
     };
@@ -256,36 +238,13 @@ async fn sync_case(seed: u64) -> Option<String> {
         .with_max_delete(DeleteLimit::Unlimited);
     let result = timed(&what, sync(&source, &dest, &opts)).await;
     let left = sizes(dest_inner.as_ref()).await;
-    for (key, _) in &src {
-        if !left.contains_key(key) && d.contains_key(key.as_str()) {
-            return Some(format!("{what}: {key} of the source deleted ({result:?})"));
-        }
+    match sync_wrong(&src, &dst, prefix, &left, result.is_ok()) {
+        Some(wrong) => Some(format!("{what}: {wrong} ({result:?})")),
+        None => match result {
+            Err(e) if sk != 1 && dk != 1 => Some(format!("{what}: sync failed: {e}")),
+            _ => None,
+        },
     }
-    match result {
-        Ok(report) => {
-            let mut want: BTreeMap<String, u64> = src
-                .iter()
-                .filter(|(k, _)| under(k))
-                .map(|(k, v)| (k.clone(), *v as u64))
-                .collect();
-            for (k, v) in dst.iter().filter(|(k, _)| !under(k)) {
-                want.insert(k.clone(), *v as u64);
-            }
-            if left != want {
-                let wrong: Vec<_> = want
-                    .iter()
-                    .filter(|(k, v)| left.get(*k) != Some(v))
-                    .map(|(k, _)| k.clone())
-                    .chain(left.keys().filter(|k| !want.contains_key(*k)).cloned())
-                    .take(5)
-                    .collect();
-                return Some(format!("{what}: sync Ok {report:?} but wrong: {wrong:?}"));
-            }
-        }
-        Err(e) if sk != 1 && dk != 1 => return Some(format!("{what}: sync failed: {e}")),
-        Err(_) => {}
-    }
-    None
 }
 
 /// HELD. A ranged `verify` and `sync --delete` between stores that list in byte order,

@@ -346,6 +346,75 @@ pub async fn sizes(store: &dyn ObjectStore) -> std::collections::BTreeMap<String
         .unwrap()
 }
 
+/// Whether `key` lies under `prefix` (empty: the whole store), as a sync or a verify
+/// with that prefix sees keys.
+pub fn under(prefix: &str, key: &str) -> bool {
+    prefix.is_empty() || key.starts_with(&format!("{prefix}/"))
+}
+
+/// What `verify` of a source holding `src` against a destination holding `dst` (keys
+/// and sizes) counts under `prefix`: the same, missing in the source, missing in the
+/// destination, differing.
+pub fn verify_truth(
+    src: &[(String, usize)],
+    dst: &[(String, usize)],
+    prefix: &str,
+) -> (u64, u64, u64, u64) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let s: BTreeMap<&str, usize> = src.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let d: BTreeMap<&str, usize> = dst.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let union: BTreeSet<&str> = s.keys().chain(d.keys()).copied().collect();
+    let mut truth = (0, 0, 0, 0);
+    for k in union.into_iter().filter(|k| under(prefix, k)) {
+        match (s.get(k), d.get(k)) {
+            (Some(a), Some(b)) if a == b => truth.0 += 1,
+            (None, Some(_)) => truth.1 += 1,
+            (Some(_), None) => truth.2 += 1,
+            _ => truth.3 += 1,
+        }
+    }
+    truth
+}
+
+/// What is wrong with a destination that held `dst` and now holds `left` after
+/// `sync --delete` from a source holding `src` under `prefix`: a key of the source it
+/// held that is gone (never, whatever failed), or, after a sync that `succeeded`, a key
+/// not as the source has it (outside the prefix: as it was). `None` when nothing is.
+pub fn sync_wrong(
+    src: &[(String, usize)],
+    dst: &[(String, usize)],
+    prefix: &str,
+    left: &std::collections::BTreeMap<String, u64>,
+    succeeded: bool,
+) -> Option<String> {
+    let held: std::collections::BTreeSet<&str> = dst.iter().map(|(k, _)| k.as_str()).collect();
+    if let Some((key, _)) = src
+        .iter()
+        .find(|(k, _)| held.contains(k.as_str()) && !left.contains_key(k))
+    {
+        return Some(format!("{key} of the source deleted"));
+    }
+    if !succeeded {
+        return None;
+    }
+    let mut want: std::collections::BTreeMap<String, u64> = src
+        .iter()
+        .filter(|(k, _)| under(prefix, k))
+        .map(|(k, v)| (k.clone(), *v as u64))
+        .collect();
+    for (k, v) in dst.iter().filter(|(k, _)| !under(prefix, k)) {
+        want.insert(k.clone(), *v as u64);
+    }
+    let wrong: Vec<&String> = want
+        .iter()
+        .filter(|(k, v)| left.get(*k) != Some(v))
+        .map(|(k, _)| k)
+        .chain(left.keys().filter(|k| !want.contains_key(*k)))
+        .take(5)
+        .collect();
+    (!wrong.is_empty()).then(|| format!("the sync succeeded but left wrong: {wrong:?}"))
+}
+
 /// A store whose `list` and `list_with_offset` are replaced (everything else is the
 /// inner store's): for tests of what stratus does with listings that break their
 /// promises.
