@@ -52,35 +52,6 @@ async fn timed<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("{what}: hung for {LIMIT:?}"))
 }
 
-/// As SeaweedFS lists without `list_order = "sorted"`: folder by folder (`/` sorting as
-/// if lowest: `a/b` before `a+`), a start-after of `a` skipping the `a/` subtree.
-fn folder_order(inner: Arc<InMemory>) -> Relisted {
-    Relisted::with(inner, "folder by folder", |inner, prefix, after| {
-        let inner = Arc::clone(inner);
-        let (prefix, after) = (prefix.cloned(), after.cloned());
-        stream::once(async move {
-            let mut all: Vec<ObjectMeta> = inner
-                .list(prefix.as_ref())
-                .filter_map(|m| async move { m.ok() })
-                .collect()
-                .await;
-            let by_folder = |a: &str, b: &str| a.split('/').cmp(b.split('/'));
-            all.sort_by(|a, b| by_folder(a.location.as_ref(), b.location.as_ref()));
-            if let Some(after) = after {
-                let after = after.as_ref().to_string();
-                let below = format!("{after}/");
-                all.retain(|m| {
-                    let k = m.location.as_ref();
-                    by_folder(k, &after).is_gt() && !k.starts_with(&below)
-                });
-            }
-            stream::iter(all.into_iter().map(Ok))
-        })
-        .flatten()
-        .boxed()
-    })
-}
-
 /// In byte order, as the store lists (a wrapper only so both kinds have one type).
 fn byte_order(inner: Arc<InMemory>) -> Relisted {
     Relisted::with(inner, "byte order", |inner, prefix, after| match after {
@@ -95,7 +66,7 @@ fn byte_order(inner: Arc<InMemory>) -> Relisted {
 fn lister(kind: u8, inner: Arc<InMemory>, page: usize) -> Relisted {
     match kind {
         0 => byte_order(inner),
-        1 => folder_order(inner),
+        1 => Relisted::folder_order(inner),
         2 => Relisted::paged(inner, page),
         3 => Relisted::with(inner, "ignores offset", |inner, prefix, _| {
             inner.list(prefix)

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{filled_sized, sizes, sync_wrong, verify_truth, Relisted};
+use common::{filled_sized, folder_listing, sizes, sync_wrong, verify_truth, Relisted};
 use futures::stream::{self, StreamExt};
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -116,18 +116,7 @@ fn jittery(kind: u8, inner: Arc<InMemory>, seed: u64, jitter: u64, early: usize)
             all.sort_by(|a, b| a.location.cmp(&b.location));
             match (kind, after) {
                 (0, Some(after)) => all.retain(|m| m.location.as_ref() > after.as_ref()),
-                (1, after) => {
-                    let by_folder = |a: &str, b: &str| a.split('/').cmp(b.split('/'));
-                    all.sort_by(|a, b| by_folder(a.location.as_ref(), b.location.as_ref()));
-                    if let Some(after) = after {
-                        let after = after.as_ref().to_string();
-                        let below = format!("{after}/");
-                        all.retain(|m| {
-                            let k = m.location.as_ref();
-                            by_folder(k, &after).is_gt() && !k.starts_with(&below)
-                        });
-                    }
-                }
+                (1, after) => all = folder_listing(all, after.as_ref()),
                 (3, Some(after)) => {
                     let at = all.partition_point(|m| m.location.as_ref() <= after.as_ref());
                     all = all.split_off(at.saturating_sub(early));

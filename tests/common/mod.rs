@@ -415,6 +415,23 @@ pub fn sync_wrong(
     (!wrong.is_empty()).then(|| format!("the sync succeeded but left wrong: {wrong:?}"))
 }
 
+/// `all` as SeaweedFS lists it without `list_order = "sorted"`: folder by folder (a
+/// folder `a` sorting as `a`, before `a-b`), and from a start-after of `after`, which
+/// skips the `after/` subtree too.
+pub fn folder_listing(mut all: Vec<ObjectMeta>, after: Option<&Path>) -> Vec<ObjectMeta> {
+    let by_folder = |a: &str, b: &str| a.split('/').cmp(b.split('/'));
+    all.sort_by(|a, b| by_folder(a.location.as_ref(), b.location.as_ref()));
+    if let Some(after) = after {
+        let after = after.as_ref();
+        let below = format!("{after}/");
+        all.retain(|m| {
+            let k = m.location.as_ref();
+            by_folder(k, after).is_gt() && !k.starts_with(&below)
+        });
+    }
+    all
+}
+
 /// A store whose `list` and `list_with_offset` are replaced (everything else is the
 /// inner store's): for tests of what stratus does with listings that break their
 /// promises.
@@ -449,28 +466,18 @@ impl Relisted {
         }
     }
 
-    /// As SeaweedFS lists without `list_order = "sorted"`: folder by folder, a folder `a`
-    /// sorting as `a` (before `a-b`), and a start-after of `a` skipping the `a/` subtree.
+    /// As SeaweedFS lists without `list_order = "sorted"` ([`folder_listing`]).
     pub fn folder_order(inner: Arc<dyn ObjectStore>) -> Self {
         Self::with(inner, "folder by folder", |inner, prefix, after| {
             let inner = Arc::clone(inner);
             let (prefix, after) = (prefix.cloned(), after.cloned());
             futures::stream::once(async move {
-                let mut all: Vec<ObjectMeta> = inner
+                let all: Vec<ObjectMeta> = inner
                     .list(prefix.as_ref())
                     .filter_map(|m| async move { m.ok() })
                     .collect()
                     .await;
-                let by_folder = |a: &str, b: &str| a.split('/').cmp(b.split('/'));
-                all.sort_by(|a, b| by_folder(a.location.as_ref(), b.location.as_ref()));
-                if let Some(after) = after {
-                    let after = after.as_ref().to_string();
-                    let below = format!("{after}/");
-                    all.retain(|m| {
-                        let k = m.location.as_ref();
-                        by_folder(k, &after).is_gt() && !k.starts_with(&below)
-                    });
-                }
+                let all = folder_listing(all, after.as_ref());
                 futures::stream::iter(all.into_iter().map(Ok))
             })
             .flatten()
