@@ -176,6 +176,28 @@ fn options(concurrency: usize, as_of: DateTime<Utc>) -> ScanOptions {
         .with_target_partitions(20)
 }
 
+/// The reports of parts 1 to `n` of a scan (each with the options `part(k)` gives)
+/// merged, checked complete, and finished: what one scan reports.
+async fn merged_parts(
+    store: &dyn ObjectStore,
+    prefix: Option<&Path>,
+    n: usize,
+    part: impl Fn(usize) -> ScanOptions,
+) -> Report {
+    let mut merged: Option<Report> = None;
+    for k in 1..=n {
+        let report = scan(store, prefix, &part(k)).await.unwrap();
+        match merged.as_mut() {
+            None => merged = Some(report),
+            Some(m) => m.merge(report).unwrap(),
+        }
+    }
+    let mut merged = merged.expect("at least one part");
+    assert!(merged.parts.take().unwrap().is_complete());
+    merged.finish();
+    merged
+}
+
 /// Scan with concurrency 1 and 8 (and 8 with key ranges cut small, and in three parts
 /// merged); all must equal `want` and each other.
 async fn check_store(
@@ -197,18 +219,10 @@ async fn check_store(
     let ranged = scan(store, prefix, &ranged).await.unwrap();
     assert_eq!(ranged, sequential, "a scan cut into key ranges differs");
     // The same scan split over three processes, merged.
-    let mut merged: Option<Report> = None;
-    for k in 1..=3 {
-        let part = options(4, as_of).with_range_block(40).with_part(k, 3);
-        let part = scan(store, prefix, &part).await.unwrap();
-        match merged.as_mut() {
-            None => merged = Some(part),
-            Some(m) => m.merge(part).unwrap(),
-        }
-    }
-    let mut merged = merged.unwrap();
-    assert!(merged.parts.take().unwrap().is_complete());
-    merged.finish();
+    let merged = merged_parts(store, prefix, 3, |k| {
+        options(4, as_of).with_range_block(40).with_part(k, 3)
+    })
+    .await;
     assert_eq!(merged, sequential, "three parts merged differ");
     let json = serde_json::to_value(&parallel).unwrap();
     assert_eq!(json["schema"], "stratus.inventory.v1");
@@ -349,19 +363,10 @@ async fn options_set_on_their_fields_scan_as_their_setters_would() {
             .await
             .unwrap();
         assert_eq!(one, plain, "concurrency {concurrency}, part 1 of 1");
-        let mut merged: Option<Report> = None;
-        for k in 1..=2 {
-            let part = scan(&*fixture.store, None, &with(concurrency, Some((k, 2))))
-                .await
-                .unwrap();
-            match merged.as_mut() {
-                None => merged = Some(part),
-                Some(m) => m.merge(part).unwrap(),
-            }
-        }
-        let mut merged = merged.unwrap();
-        assert!(merged.parts.take().unwrap().is_complete());
-        merged.finish();
+        let merged = merged_parts(&*fixture.store, None, 2, |k| {
+            with(concurrency, Some((k, 2)))
+        })
+        .await;
         assert_eq!(merged, plain, "concurrency {concurrency}, two parts merged");
     }
 }
