@@ -666,23 +666,7 @@ async fn cleanup_apply_on_azure_sends_nothing() {
 /// The Azure SDK on Azurite, in `container`, with `PREFIX` set (the store's prefix, with
 /// its `/`); `script` prints JSON.
 fn azure_sdk(container: &str, prefix: &str, script: &str, args: &[&str]) -> String {
-    let python =
-        std::env::var("STRATUS_TEST_PYTHON").expect("STRATUS_TEST_PYTHON (scripts/emulators.sh)");
-    let endpoint = common::Backend::Azurite
-        .endpoint()
-        .expect("checked by the caller");
     let helpers = r#"
-import os, sys, json
-from azure.storage.blob import BlobServiceClient
-CONN = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="
-        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
-        "BlobEndpoint=" + os.environ["ENDPOINT"] + ";")
-svc = BlobServiceClient.from_connection_string(CONN)
-c = svc.get_container_client(os.environ["CONTAINER"])
-try:
-    c.create_container()
-except Exception:
-    pass
 P = os.environ["PREFIX"]
 def expected(sub):
     out = {"noncurrent": 0, "noncurrent_bytes": 0, "uploads": 0, "blocks": 0, "upload_bytes": 0}
@@ -697,22 +681,7 @@ def expected(sub):
                 out["upload_bytes"] += sum(b.size for b in staged)
     return out
 "#;
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(format!("{helpers}\n{script}"))
-        .args(args)
-        .env("ENDPOINT", endpoint)
-        .env("CONTAINER", container)
-        .env("PREFIX", prefix)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "azure-storage-blob script failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::azure_sdk(container, prefix, &format!("{helpers}\n{script}"), args)
 }
 
 /// An Azurite store of `container` under `prefix` (TOML-escaped here).

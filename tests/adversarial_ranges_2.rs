@@ -430,25 +430,6 @@ async fn a_deep_subtree_from_a_server_ignoring_offsets_is_listed_about_once() {
     );
 }
 
-/// A member whose every listed entry takes two short steps, each started only when the
-/// listing is polled (a request, then its body: a network listing progresses only while
-/// it is polled), 5 ms each.
-fn stepwise(inner: Arc<InMemory>) -> Relisted {
-    Relisted::with(inner, "two steps an entry", |inner, prefix, after| {
-        let listing = match after {
-            Some(after) => inner.list_with_offset(prefix, after),
-            None => inner.list(prefix),
-        };
-        listing
-            .then(|meta| async move {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                meta
-            })
-            .boxed()
-    })
-}
-
 /// FINDING (bcfc856, a sync aborted): the merge's read-ahead polls every input whenever
 /// it refills one (`State::read` fills all), so after it hands out an entry another
 /// input is left part-way through its next entry; a listing under a per-entry deadline
@@ -467,7 +448,7 @@ fn stepwise(inner: Arc<InMemory>) -> Relisted {
 #[tokio::test]
 async fn a_slow_destination_does_not_time_out_the_source_listing() {
     let objects: Objects = (0..6).map(|i| (format!("k/{i:02}"), 1)).collect();
-    let member: Arc<dyn ObjectStore> = Arc::new(stepwise(filled_sized(&objects).await));
+    let member: Arc<dyn ObjectStore> = Arc::new(Relisted::stepwise(filled_sized(&objects).await));
     let source = stratus::replicate::ReplicatedStore::new([("one".to_string(), member)])
         .unwrap()
         .with_member_timeout(Duration::from_millis(200));
@@ -490,7 +471,7 @@ async fn a_slow_destination_does_not_time_out_the_source_listing() {
 #[tokio::test]
 async fn differences_read_slowly_do_not_time_out_the_source_listing() {
     let objects: Objects = (0..6).map(|i| (format!("k/{i:02}"), 1)).collect();
-    let member: Arc<dyn ObjectStore> = Arc::new(stepwise(filled_sized(&objects).await));
+    let member: Arc<dyn ObjectStore> = Arc::new(Relisted::stepwise(filled_sized(&objects).await));
     let source = stratus::replicate::ReplicatedStore::new([("one".to_string(), member)])
         .unwrap()
         .with_member_timeout(Duration::from_millis(200));

@@ -556,23 +556,6 @@ async fn dropping_a_ranged_verify_stops_its_listings() {
     );
 }
 
-/// A member whose every listed entry takes two steps of 5 ms, each only while polled.
-fn stepwise(inner: Arc<InMemory>) -> Relisted {
-    Relisted::with(inner, "two steps an entry", |inner, prefix, after| {
-        let listing = match after {
-            Some(after) => inner.list_with_offset(prefix, after),
-            None => inner.list(prefix),
-        };
-        listing
-            .then(|meta| async move {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                meta
-            })
-            .boxed()
-    })
-}
-
 /// HELD. A ranged sync (blocks of 2, up to 8 pieces) from a replicated store under a
 /// 200 ms member timeout whose member answers each step in 5 ms, into a destination whose
 /// puts take 300 ms: no listing times out while the copies run (at 37df383 it fails:
@@ -582,7 +565,7 @@ async fn a_slow_destination_does_not_time_out_a_ranged_source_listing() {
     use stratus::layer::fault::{Fault, FaultyStore, Op};
     let objects: Objects = (0..40).map(|i| (format!("k/{i:03}"), 1)).collect();
     let stale: Objects = (0..40).map(|i| (format!("k/{i:03}"), 2)).collect();
-    let member: Arc<dyn ObjectStore> = Arc::new(stepwise(filled_sized(&objects).await));
+    let member: Arc<dyn ObjectStore> = Arc::new(Relisted::stepwise(filled_sized(&objects).await));
     let source = stratus::replicate::ReplicatedStore::new([("one".to_string(), member)])
         .unwrap()
         .with_member_timeout(Duration::from_millis(200));

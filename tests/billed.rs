@@ -699,35 +699,9 @@ fn percent_encode(key: &str) -> String {
 /// The Azure SDK (azure-storage-blob, the independent client) on Azurite, in the test
 /// container, with `PREFIX` set; `script` prints what the test reads.
 fn azure_sdk(prefix: &str, script: &str, args: &[&str]) -> String {
-    let python =
-        std::env::var("STRATUS_TEST_PYTHON").expect("STRATUS_TEST_PYTHON (scripts/test.sh)");
-    let endpoint = Backend::Azurite.endpoint().expect("checked by the caller");
     let container = std::env::var("STRATUS_TEST_BUCKET").unwrap_or_else(|_| "stratus".into());
-    let helpers = r#"
-import os, sys, json, random
-from azure.storage.blob import BlobServiceClient
-CONN = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="
-        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
-        "BlobEndpoint=" + os.environ["ENDPOINT"] + ";")
-c = BlobServiceClient.from_connection_string(CONN).get_container_client(os.environ["CONTAINER"])
-P = os.environ["PREFIX"] + "/"
-"#;
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(format!("{helpers}\n{script}"))
-        .args(args)
-        .env("ENDPOINT", endpoint)
-        .env("CONTAINER", container)
-        .env("PREFIX", prefix)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "azure-storage-blob script failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let script = format!("P = os.environ[\"PREFIX\"] + \"/\"\n{script}");
+    common::azure_sdk(&container, prefix, &script, args)
 }
 
 /// A seeded history on Azurite: puts (overwrites), snapshots, deletes (with their

@@ -323,6 +323,46 @@ type Lister = dyn Fn(
     + Send
     + Sync;
 
+/// Run `script` (Python, with the Azure SDK; `STRATUS_TEST_PYTHON`) against Azurite's
+/// container `container`: `os`, `sys`, `json` and `random` are imported, `svc` (the
+/// service client) and `c` (the container's, created if missing) are defined before it,
+/// and the environment variable `PREFIX` is `prefix`; `args` are its `sys.argv[1:]`.
+/// What it prints.
+pub fn azure_sdk(container: &str, prefix: &str, script: &str, args: &[&str]) -> String {
+    let python =
+        std::env::var("STRATUS_TEST_PYTHON").expect("STRATUS_TEST_PYTHON (scripts/test.sh)");
+    let endpoint = Backend::Azurite.endpoint().expect("checked by the caller");
+    let helpers = r#"
+import os, sys, json, random
+from azure.storage.blob import BlobServiceClient
+CONN = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+        "BlobEndpoint=" + os.environ["ENDPOINT"] + ";")
+svc = BlobServiceClient.from_connection_string(CONN)
+c = svc.get_container_client(os.environ["CONTAINER"])
+try:
+    c.create_container()
+except Exception:
+    pass
+"#;
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(format!("{helpers}\n{script}"))
+        .args(args)
+        .env("ENDPOINT", endpoint)
+        .env("CONTAINER", container)
+        .env("PREFIX", prefix)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "azure-storage-blob script failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// An in-memory store holding `objects` (key, size; every byte 7).
 pub async fn filled_sized(objects: &[(String, usize)]) -> Arc<object_store::memory::InMemory> {
     let store = Arc::new(object_store::memory::InMemory::new());
@@ -482,6 +522,25 @@ impl Relisted {
             })
             .flatten()
             .boxed()
+        })
+    }
+
+    /// Listings whose every entry takes two steps of 5 ms, each started only when the
+    /// listing is polled (a request, then its body: a network listing progresses only
+    /// while it is polled).
+    pub fn stepwise(inner: Arc<dyn ObjectStore>) -> Self {
+        Self::with(inner, "two steps an entry", |inner, prefix, after| {
+            let listing = match after {
+                Some(after) => inner.list_with_offset(prefix, after),
+                None => inner.list(prefix),
+            };
+            listing
+                .then(|meta| async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    meta
+                })
+                .boxed()
         })
     }
 
