@@ -683,9 +683,8 @@ struct Cutting {
 }
 
 impl Cutting {
-    /// After the key `key`: cut what is left of `range` (which now ends at `until`) when
-    /// a block is complete and slots are free.
-    fn after(&mut self, key: &str, range: &Range, until: &mut Option<Path>, shared: &Shared) {
+    /// Count `key` into the block being read: whether the block is complete.
+    fn note(&mut self, key: &str) -> bool {
         if self.block == 0 {
             self.first.clear();
             self.first.push_str(key);
@@ -693,7 +692,13 @@ impl Cutting {
         let varying = ranges::common(&self.first, key).max(self.keep);
         self.alphabet.add_varying(key, varying);
         self.block += 1;
-        if self.block < self.cutter.block {
+        self.block >= self.cutter.block
+    }
+
+    /// After the key `key`: cut what is left of `range` (which now ends at `until`) when
+    /// a block is complete and slots are free.
+    fn after(&mut self, key: &str, range: &Range, until: &mut Option<Path>, shared: &Shared) {
+        if !self.note(key) {
             return;
         }
         self.block = 0;
@@ -777,6 +782,7 @@ impl Cutting {
                 after: Some(start),
                 ahead: (range.ahead * 2).min(ranges::AHEAD_MAX),
                 until: end,
+                seed: None,
             };
             shared.counters.known.fetch_add(1, Ordering::Relaxed);
             // The scan outlives every listing, so the receiver is there.
@@ -806,14 +812,16 @@ async fn consume(
     if range.after.is_some() {
         report.resume_partition();
     }
+    let seed = range.seed.as_deref();
     let mut cutting = cutter.map(|cutter| Cutting {
-        cutter,
         keep: range.prefix.as_ref().map_or(0, |p| p.as_ref().len() + 1),
         last: String::new(),
-        first: String::new(),
-        block: 0,
-        alphabet: Alphabet::default(),
+        first: seed.map(|s| s.first.clone()).unwrap_or_default(),
+        // The seed's keys, short of a whole block: the range's first key completes it.
+        block: seed.map_or(0, |s| s.keys.min(cutter.block - 1)),
+        alphabet: seed.map(|s| s.alphabet).unwrap_or_default(),
         cut: false,
+        cutter,
     });
     let mut started = false;
     // Keys skipped before the range's start (a few: it is listed from just before it).
@@ -830,7 +838,12 @@ async fn consume(
             };
             if let Some(before) = before.filter(|before| key <= *before) {
                 if !started {
-                    // A server that does not honour the offset: skip up to it.
+                    // A server that does not honour the offset: skip up to it. The keys
+                    // skipped count into the first block (they were read), short of
+                    // completing it: a cut is made past the range's start only.
+                    if c.block + 1 < c.cutter.block {
+                        c.note(key);
+                    }
                     skipped += 1;
                     let early = offset.as_ref().is_some_and(|o| key < o.as_ref());
                     if early || skipped == c.cutter.block.max(SKIPPED) {
@@ -1031,13 +1044,17 @@ impl Scan<'_> {
                                     after: Some(probe[last].location.clone()),
                                     ..Range::whole(node.clone())
                                 };
+                                let keys: Vec<&str> =
+                                    probe.iter().map(|m| m.location.as_ref()).collect();
                                 match self.options.part {
                                     Some((_, n)) => {
-                                        let keys: Vec<&str> =
-                                            probe.iter().map(|m| m.location.as_ref()).collect();
                                         flat.extend(ranges::pieces_by_key(after, &keys, n))
                                     }
-                                    None => flat.push(after),
+                                    // The page begins the range's first block.
+                                    None => flat.push(Range {
+                                        seed: ranges::Seed::of(skip, &keys).map(Arc::new),
+                                        ..after
+                                    }),
                                 }
                                 probe
                             }

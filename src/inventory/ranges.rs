@@ -55,6 +55,35 @@ pub(crate) struct Range {
     /// past the last key costs a request each, so it starts small and doubles with
     /// every cut (the piece left open goes on at twice its parent's pace).
     pub(crate) ahead: usize,
+    /// Keys read before it lists, which begin its first block.
+    pub(crate) seed: Option<std::sync::Arc<Seed>>,
+}
+
+/// A block read for a range before the range lists (a flat folder's probe page, the keys
+/// up to the range's start): its first key, how many keys, and their characters, so that
+/// the range's first key completes the block and it can cut at once instead of a page
+/// later.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Seed {
+    pub(crate) first: String,
+    pub(crate) keys: usize,
+    pub(crate) alphabet: Alphabet,
+}
+
+impl Seed {
+    /// The block of `keys` (in order, sharing their first `keep` bytes).
+    pub(crate) fn of(keep: usize, keys: &[&str]) -> Option<Self> {
+        let first = *keys.first()?;
+        let mut alphabet = Alphabet::default();
+        for &key in keys {
+            alphabet.add_varying(key, common(first, key).max(keep));
+        }
+        Some(Self {
+            first: first.to_string(),
+            keys: keys.len(),
+            alphabet,
+        })
+    }
 }
 
 impl Range {
@@ -65,6 +94,7 @@ impl Range {
             after: None,
             until: None,
             ahead: AHEAD,
+            seed: None,
         }
     }
 
@@ -525,6 +555,7 @@ pub(crate) fn pieces_after(
         .map(|(after, until)| Range {
             after,
             until,
+            seed: None,
             ..rest.clone()
         })
         .collect()

@@ -238,6 +238,7 @@ impl Ranged<'_> {
                 after: Some(key.clone()),
                 until: None,
                 ahead: AHEAD,
+                seed: None,
             };
             pieces_after(keep, rest, (first, last), alphabet, n)
                 .into_iter()
