@@ -342,15 +342,17 @@ struct Objects {
     next_page_token: Option<String>,
 }
 
-/// JSON values a page of the listing may hold: 1,000 objects of a few dozen fields each,
-/// with room to spare. Within the body's limit, a page of tiny values would otherwise be
-/// parsed into millions of entries (each far larger than its bytes).
-const PAGE_VALUES: usize = 200_000;
+/// Values a page of the listing may hold in its top object and its lists (`items`,
+/// `prefixes`): a page holds at most 1,000 objects and folders, each one value there.
+/// Within the body's limit, a page of tiny values would otherwise be parsed into
+/// millions of entries (each far larger than its bytes). Values nested deeper (an
+/// object's metadata) are skipped by the parser, not kept.
+const PAGE_VALUES: usize = 20_000;
 
-/// `Some(most)` when `body` (JSON) holds more than `most` values (counted as the objects
-/// opened and the commas between values, outside strings).
+/// `Some(most)` when `body` (JSON) holds more than `most` values in its top object and
+/// the lists in it (counted as the commas between them, outside strings).
 fn values_over(body: &[u8], most: usize) -> Option<usize> {
-    let (mut values, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut values, mut depth, mut in_string, mut escaped) = (0usize, 0usize, false, false);
     for &byte in body {
         match (in_string, escaped, byte) {
             (true, true, _) => escaped = false,
@@ -358,7 +360,9 @@ fn values_over(body: &[u8], most: usize) -> Option<usize> {
             (true, false, b'"') => in_string = false,
             (true, false, _) => {}
             (false, _, b'"') => in_string = true,
-            (false, _, b'{' | b',') => {
+            (false, _, b'{' | b'[') => depth += 1,
+            (false, _, b'}' | b']') => depth = depth.saturating_sub(1),
+            (false, _, b',') if depth <= 2 => {
                 values += 1;
                 if values > most {
                     return Some(most);
@@ -387,12 +391,13 @@ mod tests {
     use super::values_over;
 
     #[test]
-    fn values_are_counted_outside_strings() {
-        let page = br#"{"items":[{"name":"a,b{"},{"name":"c\",{,"}],"prefixes":["x,y"]}"#;
-        // Three objects opened, two commas between values.
-        assert_eq!(values_over(page, 5), None);
-        assert_eq!(values_over(page, 4), Some(4));
-        assert_eq!(values_over(b"[{},{},{}]", 4), Some(4));
+    fn values_are_counted_outside_strings_in_the_top_object_and_its_lists() {
+        let page = br#"{"items":[{"name":"a,b{","metadata":{"k":"v","l":"w"}},{"name":"c\",{,"}],"prefixes":["x,y","z"]}"#;
+        // Between the two items, the two prefixes, and the top object's two fields; the
+        // metadata's comma is deeper, the others are in strings.
+        assert_eq!(values_over(page, 3), None);
+        assert_eq!(values_over(page, 2), Some(2));
+        assert_eq!(values_over(b"[{},{},{}]", 1), Some(1));
         assert_eq!(values_over(b"", 0), None);
     }
 }

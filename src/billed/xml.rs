@@ -37,6 +37,10 @@ pub(crate) fn status_error(
     }
 }
 
+/// Parser events held between two items of a list (a page of 1,000 S3 versions, each a
+/// few dozen events, with delete markers between them, holds far fewer).
+const SKIPPED_EVENTS: usize = 200_000;
+
 /// `body` (after a byte order mark, which Azure may send) as a `T`, or an error naming
 /// `what` and quoting the parser (excerpted).
 pub(crate) fn parse<'de, T: Deserialize<'de>>(
@@ -48,7 +52,13 @@ pub(crate) fn parse<'de, T: Deserialize<'de>>(
     let text = std::str::from_utf8(body).map_err(|e| {
         super::http::generic(store, format!("{what}: the answer is not UTF-8: {e}"))
     })?;
-    quick_xml::de::from_str(text).map_err(|e| {
+    // Elements between two items of a list are kept to be read later (the
+    // `overlapped-lists` feature: S3 lists versions and delete markers mixed): at most
+    // this many, or a page of a few items with millions of elements between them is
+    // held whole.
+    let mut de = quick_xml::de::Deserializer::from_str(text);
+    de.event_buffer_size(std::num::NonZeroUsize::new(SKIPPED_EVENTS));
+    T::deserialize(&mut de).map_err(|e| {
         super::http::generic(
             store,
             format!(

@@ -400,25 +400,11 @@ impl AzureConfig {
             super::azure_connection::check_account(account)
                 .map_err(|message| KeyError::new("account", message))?;
         }
-        // Each goes into a request's header or URL as it is: object_store panics on a
-        // header value with a line break (its authorizer unwraps it).
-        let credentials = [
+        super::one_line_credentials(&[
             ("access_key", &self.access_key),
             ("sas_token", &self.sas_token),
             ("bearer_token", &self.bearer_token),
-        ];
-        for (key, value) in credentials {
-            if value
-                .as_ref()
-                .is_some_and(|v| v.expose().chars().any(char::is_control))
-            {
-                return Err(KeyError::new(
-                    key,
-                    "holds a control character (a line break copied with it?): a \
-                     credential is one line of printable characters",
-                ));
-            }
-        }
+        ])?;
 
         // Before the endpoint's form: an Azurite `http://` endpoint would otherwise be
         // refused for want of `allow_http`, which is not what is wrong.

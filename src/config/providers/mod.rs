@@ -478,6 +478,27 @@ pub(super) fn env_secrets(prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// Credentials that go into a request's header or URL as they are, each refused when it
+/// holds a control character: object_store's signers unwrap the header value they make
+/// of one, so a line break copied with a token would panic the first request.
+pub(crate) fn one_line_credentials(
+    credentials: &[(&'static str, &Option<crate::config::Secret>)],
+) -> Result<(), KeyError> {
+    for (key, value) in credentials {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.expose().chars().any(char::is_control))
+        {
+            return Err(KeyError::new(
+                *key,
+                "holds a control character (a line break copied with it?): a credential is \
+                 one line of printable characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

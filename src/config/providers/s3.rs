@@ -122,6 +122,12 @@ impl Provider for S3Config {
         if let Some(region) = &this.region {
             check_region(region).map_err(|message| KeyError::new("region", message))?;
         }
+        let key_id = this.access_key_id.as_ref().map(|id| Secret::new(id.as_str()));
+        super::one_line_credentials(&[
+            ("access_key_id", &key_id),
+            ("secret_access_key", &this.secret_access_key),
+            ("session_token", &this.session_token),
+        ])?;
         #[cfg(feature = "aws")]
         this.config_keys()?;
         Ok(())
