@@ -174,7 +174,11 @@ pub(crate) fn read_ahead(
                     return next;
                 };
                 let (sender, batches) = tokio::sync::mpsc::channel(AHEAD / BATCH);
-                let task = runtime.spawn(async move { drive(listing, sender).await });
+                // In the scan's scope, if any: a local folder's listing notes what it
+                // could not list there.
+                let task = runtime.spawn(crate::inventory::unlisted::in_scan(async move {
+                    drive(listing, sender).await
+                }));
                 state = Ahead::Reading(batches, Vec::new().into_iter(), AbortOnDrop(task));
             }
             Ahead::Reading(batches, batch, task) => {

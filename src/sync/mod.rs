@@ -12,7 +12,7 @@
 //! listed many pages at a time instead of one page per round trip on each side.
 
 mod checkpoint;
-mod ranges;
+pub(crate) mod ranges;
 
 use crate::error::{member_of, tag};
 use crate::inventory::{Listed, Unlisted};

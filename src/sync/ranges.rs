@@ -41,7 +41,7 @@ use std::task::{Context, Poll};
 pub(crate) struct End(Arc<RwLock<Option<Path>>>);
 
 impl End {
-    fn new(until: Option<Path>) -> Self {
+    pub(crate) fn new(until: Option<Path>) -> Self {
         Self(Arc::new(RwLock::new(until)))
     }
 
@@ -49,7 +49,7 @@ impl End {
         self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn set(&self, until: Path) {
+    pub(crate) fn set(&self, until: Path) {
         *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(until);
     }
 
