@@ -1274,24 +1274,10 @@ impl Held {
     /// lists those keys once per chain, not once per piece; the slots of the pieces
     /// joined are free again.
     fn join(&mut self, cutter: &Cutter, known: &AtomicU64, waiting: &mut VecDeque<Range>) {
-        let mut pieces = std::mem::take(&mut self.pieces);
-        pieces.sort_by(|a, b| (&a.prefix, &a.after).cmp(&(&b.prefix, &b.after)));
-        let mut joined: Vec<Range> = Vec::with_capacity(pieces.len());
-        for piece in pieces {
-            match joined.last_mut() {
-                Some(last)
-                    if last.prefix == piece.prefix
-                        && last.until.is_some()
-                        && last.until == piece.after =>
-                {
-                    last.until = piece.until;
-                    // One listing fewer: its slot is free, and it is not waited for.
-                    cutter.give(1);
-                    known.fetch_sub(1, Ordering::Relaxed);
-                }
-                _ => joined.push(piece),
-            }
-        }
+        let (joined, gone) = ranges::join_chains(std::mem::take(&mut self.pieces));
+        // A listing fewer for each piece joined: its slot is free, it is not waited for.
+        cutter.give(gone);
+        known.fetch_sub(gone as u64, Ordering::Relaxed);
         waiting.extend(joined);
     }
 }

@@ -168,6 +168,30 @@ impl OffsetsSeen {
     }
 }
 
+/// `pieces` (of one prefix or several, in any order) joined where one ends where another
+/// starts (the pieces of one cut are such a chain; the first of a chain keeps its
+/// `ahead`), and how many were joined into another: what waited for a server's offsets
+/// to be known, listed once per chain when it ignores them.
+pub(crate) fn join_chains(mut pieces: Vec<Range>) -> (Vec<Range>, usize) {
+    pieces.sort_by(|a, b| (&a.prefix, &a.after).cmp(&(&b.prefix, &b.after)));
+    let mut joined: Vec<Range> = Vec::with_capacity(pieces.len());
+    let mut gone = 0;
+    for piece in pieces {
+        match joined.last_mut() {
+            Some(last)
+                if last.prefix == piece.prefix
+                    && last.until.is_some()
+                    && last.until == piece.after =>
+            {
+                last.until = piece.until;
+                gone += 1;
+            }
+            _ => joined.push(piece),
+        }
+    }
+    (joined, gone)
+}
+
 /// Pieces a range without an end cuts off ahead of itself at its first cut.
 pub(crate) const AHEAD: usize = 4;
 /// The most it cuts ahead at once.

@@ -24,8 +24,8 @@
 
 use super::{rows_until, Row};
 use crate::inventory::ranges::{
-    blocks_to_end, common, cuts, offset, pieces_after, Alphabet, Offsets, OffsetsSeen, Range,
-    AHEAD, AHEAD_MAX, BLOCK,
+    blocks_to_end, common, cuts, join_chains, offset, pieces_after, Alphabet, Offsets, OffsetsSeen,
+    Range, AHEAD, AHEAD_MAX, BLOCK,
 };
 use crate::inventory::Listed;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
@@ -297,25 +297,24 @@ impl Ranged<'_> {
             }
             _ => {}
         }
-        let (mut held, running): (Vec<Piece>, Vec<Piece>) = std::mem::take(&mut self.running)
+        let (held, running): (Vec<Piece>, Vec<Piece>) = std::mem::take(&mut self.running)
             .into_iter()
             .partition(|piece| piece.held);
         self.running = running;
-        held.sort_by(|a, b| a.start.cmp(&b.start));
-        let mut chains: Vec<(Path, Option<Path>, usize)> = Vec::new();
-        for piece in held {
-            let (Some(start), until) = (piece.start, piece.until.get()) else {
-                continue; // Only the head has no start, and it is never held.
-            };
-            match chains.last_mut() {
-                Some((_, end, _)) if end.as_ref() == Some(&start) => *end = until,
-                _ => chains.push((start, until, piece.ahead)),
-            }
-        }
-        for (start, until, ahead) in chains {
-            let until = End::new(until);
+        let held = held.into_iter().map(|piece| Range {
+            prefix: None,
+            after: piece.start,
+            until: piece.until.get(),
+            ahead: piece.ahead,
+            seed: None,
+        });
+        let (chains, _) = join_chains(held.collect());
+        for chain in chains {
+            // Only the head has no start, and it is never held.
+            let Some(start) = chain.after else { continue };
+            let until = End::new(chain.until);
             let mut joined = Piece::new(self.listing(&start, &until), until, false);
-            joined.ahead = ahead;
+            joined.ahead = chain.ahead;
             joined.start = Some(start);
             self.running.push(joined);
         }
