@@ -280,6 +280,7 @@ async fn all_uploads(billed: &dyn Billed) -> stratus::Result<Vec<Upload>> {
 async fn a_token_echoed_in_an_error_body_never_reaches_the_error() {
     const SIG: &str = "SIGsecretSIGsecretSIG";
     const BEARER: &str = "BEARERsecretBEARERsecret";
+    const SIG_ENCODED: &str = "Yj3k%2BAbCdEf%2FGhIjKlMn%3D";
     let server = Server::start(|r| {
         let echoed = match r.header("authorization") {
             Some(auth) => auth,
@@ -301,6 +302,9 @@ async fn a_token_echoed_in_an_error_body_never_reaches_the_error() {
     for credential in [
         format!("sas_token = \"sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&sig={SIG}\"\n"),
         format!("bearer_token = \"{BEARER}\"\n"),
+        // A real signature is base64, kept URL-encoded in the token and echoed decoded:
+        // runs of it between `+`, `/` and `=` match no run of the encoded form.
+        format!("sas_token = \"sv=2022-11-02&sr=c&sp=rl&sig={SIG_ENCODED}\"\n"),
     ] {
         let config = server.config(&credential);
         let billed = config.billed("az").unwrap();
@@ -316,10 +320,17 @@ async fn a_token_echoed_in_an_error_body_never_reaches_the_error() {
     assert!(received.iter().any(|r| r
         .header("authorization")
         .is_some_and(|a| a.contains(BEARER))));
+    assert!(received.iter().any(|r| r.target.contains(SIG_ENCODED)));
     assert!(
         !shown.contains(SIG) && !shown.contains(BEARER),
         "a token reached an error:\n{shown}"
     );
+    for run in ["AbCdEf", "GhIjKlMn"] {
+        assert!(
+            !shown.contains(run),
+            "a run of a signature reached an error:\n{shown}"
+        );
+    }
 }
 
 /// HELD UP. No credential (account key, SAS, bearer token, connection string) in the

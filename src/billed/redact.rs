@@ -4,7 +4,7 @@
 //! echo what it was sent: a SAS token's signature, a bearer token.
 
 use super::{Billed, Upload, VersionEntry, Versioned};
-use crate::config::scrub_error;
+use crate::config::scrub_crate_error;
 use crate::error::Error;
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
@@ -30,22 +30,7 @@ impl Redacted {
 
     fn clean(secrets: &[String], error: Error) -> Error {
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        match error {
-            Error::Listing {
-                store,
-                prefix,
-                source,
-            } => Error::Listing {
-                store,
-                prefix,
-                source: Box::new(scrub_error(*source, &secrets)),
-            },
-            Error::Store { store, source } => Error::Store {
-                store,
-                source: Box::new(scrub_error(*source, &secrets)),
-            },
-            other => other,
-        }
+        scrub_crate_error(error, &secrets)
     }
 
     fn stream<'a, T: Send + 'a>(

@@ -317,7 +317,7 @@ pub use self::providers::{
 pub use self::registry::ConfigRegistry;
 pub use self::retry::RetrySettings;
 pub use self::secret::Secret;
-pub(crate) use self::secret::{scrub, scrub_error};
+pub(crate) use self::secret::{scrub, scrub_crate_error, scrub_error};
 pub use self::settings::{Limits, StoreSettings};
 pub use self::store::{StoreConfig, MAX_SIGNED_URL_EXPIRY};
 pub use self::url::parse_url;

@@ -259,6 +259,13 @@ fn quoted_forms(secret: &str) -> Vec<String> {
         debug[1..debug.len() - 1].to_string(),
         url,
     ];
+    // A SAS token is kept URL-encoded (`sig=...%2B...%3D`); a server or proxy may quote
+    // the URL it decoded.
+    if let Ok(decoded) = percent_encoding::percent_decode_str(secret).decode_utf8() {
+        forms.push(decoded.replace('+', " "));
+        forms.push(decoded.into_owned());
+    }
+    forms.extend(base64_forms(secret));
     // A place folds its endpoint to lower case (`endpoint_space`), and hosts and schemes
     // are case-insensitive elsewhere too: a secret in one may come back in either case.
     let cased: Vec<String> = forms
@@ -269,6 +276,111 @@ fn quoted_forms(secret: &str) -> Vec<String> {
     forms.sort();
     forms.dedup();
     forms
+}
+
+/// `secret` inside base64 text, as a proxy quoting `Proxy-Authorization: Basic
+/// base64(user:password)` or a server quoting a header it decoded would show it: the
+/// characters that depend on the secret's bytes alone, at each of the three alignments
+/// it can start at, in the standard and the URL-safe alphabet. Forms shorter than the
+/// window are left out (they would match ordinary words).
+fn base64_forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let mut forms = Vec::new();
+    for lead in 0..3usize {
+        let mut bytes = vec![0u8; lead];
+        bytes.extend_from_slice(secret.as_bytes());
+        for engine in [
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ] {
+            let text = engine.encode(&bytes);
+            // Characters mixing the lead's bits, and the last one (which may mix the
+            // padding's), are dropped: 6-bit characters, from bit 8 x lead on.
+            let first = (8 * lead).div_ceil(6);
+            let form = text.get(first..text.len().saturating_sub(1)).unwrap_or("");
+            if form.len() >= WINDOW {
+                forms.push(form.to_string());
+            }
+        }
+    }
+    forms
+}
+
+/// `error` with any part of `secrets` cut from the text it carries from outside (see
+/// [`scrub`]), its variant and fields kept. Every variant is named, so one added later
+/// must say whether it carries a server's words.
+pub(crate) fn scrub_crate_error(error: crate::Error, secrets: &[&str]) -> crate::Error {
+    use crate::Error as E;
+    let text = |message: String| scrub(&message, secrets).unwrap_or(message);
+    let store = |source: Box<object_store::Error>| Box::new(scrub_error(*source, secrets));
+    match error {
+        E::Build {
+            origin,
+            store: name,
+            provider,
+            source,
+        } => E::Build {
+            origin,
+            store: name,
+            provider,
+            source: store(source),
+        },
+        E::Listing {
+            store: name,
+            prefix,
+            source,
+        } => E::Listing {
+            store: name,
+            prefix,
+            source: store(source),
+        },
+        E::Store {
+            store: name,
+            source,
+        } => E::Store {
+            store: name,
+            source: store(source),
+        },
+        E::ReadReport { path, message } => E::ReadReport {
+            path,
+            message: text(message),
+        },
+        E::InventoryReport {
+            store,
+            key,
+            message,
+        } => E::InventoryReport {
+            store,
+            key,
+            message: text(message),
+        },
+        E::Checkpoint { path, message } => E::Checkpoint {
+            path,
+            message: text(message),
+        },
+        E::InvalidKey {
+            what,
+            text: quoted,
+            message,
+        } => E::InvalidKey {
+            what,
+            text: text(quoted),
+            message: text(message),
+        },
+        E::Composition { composite, message } => E::Composition {
+            composite,
+            message: text(message),
+        },
+        E::Terminal(message) => E::Terminal(text(message)),
+        // Made by stratus from its own values (a config already cut of its secrets,
+        // counts, a local file's I/O error, placement and merge rules): nothing a server
+        // said.
+        other @ (E::Config(_)
+        | E::ReadConfig { .. }
+        | E::DeleteLimit { .. }
+        | E::Placement(_)
+        | E::Merge(_)) => other,
+    }
 }
 
 /// Whether a configuration key holds a secret: the dedicated secret keys of every
@@ -343,6 +455,50 @@ mod tests {
             "<redacted>-tail"
         );
         assert_eq!(scrub("retry", &["y"]), None, "too short to tell from text");
+    }
+
+    #[test]
+    fn a_secret_decoded_or_in_base64_is_cut() {
+        use base64::Engine as _;
+        // A SAS signature kept URL-encoded, quoted decoded.
+        let sas = "sv=2024&sig=Zm9vYmFy%2Bc2VjcmV0%2Fc2ln%3D";
+        let cut = scrub("bad sig=Zm9vYmFy+c2VjcmV0/c2ln= here", &[sas]).unwrap();
+        assert!(
+            !cut.contains("c2VjcmV0") && !cut.contains("Zm9vYmFy"),
+            "{cut}"
+        );
+        // A password inside `user:password` in base64 (a proxy quoting its
+        // Proxy-Authorization), whatever the user's length, in either alphabet.
+        let password = "pa55w0rd-that-is-long~enough?";
+        for user in ["", "u", "us", "use", "user"] {
+            for engine in [
+                &base64::engine::general_purpose::STANDARD,
+                &base64::engine::general_purpose::URL_SAFE,
+            ] {
+                let basic = engine.encode(format!("{user}:{password}"));
+                let message = format!("407 Proxy-Authorization: Basic {basic} refused");
+                let cut = scrub(&message, &[password]).unwrap();
+                // What is left of the base64 text is at most the characters that mix
+                // the user's bytes and the end: too little to rebuild the password.
+                let left = cut
+                    .trim_start_matches("407 Proxy-Authorization: Basic ")
+                    .trim_end_matches(" refused");
+                let kept: usize = left.split("<redacted>").map(str::len).sum();
+                assert!(kept <= (user.len() + 1) * 4 / 3 + 4, "{user:?}: {cut}");
+            }
+        }
+        // Every variant carrying outside text is cut; its kind and fields stay.
+        let e = crate::Error::InventoryReport {
+            store: "s".into(),
+            key: "k".into(),
+            message: format!("server said {password}"),
+        };
+        let e = scrub_crate_error(e, &[password]);
+        assert!(matches!(e, crate::Error::InventoryReport { .. }));
+        assert_eq!(
+            e.to_string(),
+            "store `s`: inventory report `k`: server said <redacted>"
+        );
     }
 
     #[test]
