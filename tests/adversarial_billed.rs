@@ -11,118 +11,16 @@
 //!   markers, keys that decode to invalid UTF-8, control characters, retries on 5xx,
 //!   request counts, secrets.
 
+mod common;
+
+use common::canned::Server;
 use futures::TryStreamExt;
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use stratus::billed::{cleanup_uploads, Billed, CleanupOptions, Upload, VersionEntry};
 use stratus::inventory::hidden::{scan_hidden, HiddenOptions};
 use stratus::requests::RequestKind;
 use stratus::Config;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A request the server received: method, path (still encoded) and query (decoded).
-#[derive(Clone, Debug)]
-struct Request {
-    method: String,
-    path: String,
-    query: BTreeMap<String, String>,
-}
-
-impl Request {
-    fn q(&self, name: &str) -> Option<&str> {
-        self.query.get(name).map(String::as_str)
-    }
-}
-
-type Handler = Arc<dyn Fn(&Request) -> (u16, Vec<u8>) + Send + Sync>;
-
-/// A server answering every request with `handler`; what it received.
-struct Server {
-    port: u16,
-    received: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Server {
-    async fn start(handler: impl Fn(&Request) -> (u16, Vec<u8>) + Send + Sync + 'static) -> Self {
-        let handler: Handler = Arc::new(handler);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&received);
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut socket, _)) = listener.accept().await else {
-                    return;
-                };
-                let handler = Arc::clone(&handler);
-                let seen = Arc::clone(&seen);
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1024];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut byte).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&byte[..n]),
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&head).to_string();
-                    let line = head.lines().next().unwrap_or_default();
-                    let mut parts = line.split(' ');
-                    let method = parts.next().unwrap_or_default().to_string();
-                    let target = parts.next().unwrap_or_default();
-                    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-                    let query = query
-                        .split('&')
-                        .filter(|p| !p.is_empty())
-                        .map(|p| {
-                            let (n, v) = p.split_once('=').unwrap_or((p, ""));
-                            let d = |s: &str| {
-                                percent_encoding::percent_decode_str(s)
-                                    .decode_utf8_lossy()
-                                    .to_string()
-                            };
-                            (d(n), d(v))
-                        })
-                        .collect();
-                    let request = Request {
-                        method,
-                        path: path.to_string(),
-                        query,
-                    };
-                    seen.lock().unwrap().push(request.clone());
-                    let (status, body) = handler(&request);
-                    let head = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/xml\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = socket.write_all(head.as_bytes()).await;
-                    let _ = socket.write_all(&body).await;
-                    let _ = socket.shutdown().await;
-                });
-            }
-        });
-        Server { port, received }
-    }
-
-    fn config(&self, prefix: &str) -> Config {
-        let toml = format!(
-            "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:{}\"\n\
-             allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"k\"\n\
-             secret_access_key = \"s\"\n{}",
-            self.port,
-            match prefix {
-                "" => String::new(),
-                p => format!("prefix = \"{p}\"\n"),
-            }
-        );
-        Config::from_toml(&toml, "test.toml", ".").unwrap()
-    }
-
-    fn received(&self) -> Vec<Request> {
-        self.received.lock().unwrap().clone()
-    }
-}
 
 fn ok(xml: String) -> (u16, Vec<u8>) {
     (200, xml.into_bytes())
@@ -253,7 +151,7 @@ async fn an_url_encoded_plus_is_a_space_as_aws_sends_it() {
         },
     )
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let keys: Vec<String> = all_versions(billed.as_ref())
         .await
         .unwrap()
@@ -279,7 +177,7 @@ async fn cycling_version_markers_are_an_error() {
         }
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let err = all_versions(billed.as_ref()).await.unwrap_err().to_string();
     assert!(err.contains("ListObjectVersions"), "{err}");
 }
@@ -292,7 +190,7 @@ async fn cycling_upload_markers_are_an_error() {
         _ => ok(parts_page(&[], None)),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let err = all_uploads(billed.as_ref(), None)
         .await
         .unwrap_err()
@@ -308,7 +206,7 @@ async fn cycling_part_markers_are_an_error() {
         (None, Some(_)) => ok(parts_page(&[1], Some("2"))),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let err = all_uploads(billed.as_ref(), None)
         .await
         .unwrap_err()
@@ -329,7 +227,7 @@ async fn overlong_version_ids_and_markers_are_errors_naming_the_request() {
         ))
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let result = all_versions(billed.as_ref()).await;
     assert!(
         result.is_err(),
@@ -347,7 +245,7 @@ async fn overlong_version_ids_and_markers_are_errors_naming_the_request() {
         Some(_) => ok(versions_page("", None, false)),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let result = all_versions(billed.as_ref()).await;
     assert!(result.is_err(), "a marker of 100,000 bytes was accepted");
     let err = result.unwrap_err().to_string();
@@ -388,7 +286,7 @@ async fn a_key_split_across_pages_in_motos_order_keeps_its_versions() {
         )),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let mut options = HiddenOptions::new(chrono::Utc::now());
     options.uploads = false;
     let hidden = tokio::time::timeout(
@@ -424,7 +322,7 @@ async fn an_upload_outside_the_prefix_asked_for_is_never_aborted() {
         _ => (204, Vec::new()),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let options = CleanupOptions::new(Duration::from_secs(86_400))
         .with_dry_run(false)
         .with_prefix(Some("tmp/".into()));
@@ -454,7 +352,7 @@ async fn an_upload_outside_the_prefix_asked_for_is_never_aborted() {
 #[tokio::test]
 async fn a_body_over_32_mib_is_refused() {
     let server = Server::start(|_| (200, vec![b' '; (32 << 20) + 10])).await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let err = all_versions(billed.as_ref()).await.unwrap_err().to_string();
     assert!(
         err.contains("ListObjectVersions") && err.contains("longer"),
@@ -473,7 +371,7 @@ async fn repeated_or_missing_markers_are_errors() {
         ))
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     assert!(all_versions(billed.as_ref()).await.is_err());
 
     let server = Server::start(|r| match r.q("uploads") {
@@ -482,7 +380,7 @@ async fn repeated_or_missing_markers_are_errors() {
         None => ok(parts_page(&[], None)),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     assert!(all_uploads(billed.as_ref(), None).await.is_err());
 
     let server = Server::start(|r| match r.q("uploads") {
@@ -490,7 +388,7 @@ async fn repeated_or_missing_markers_are_errors() {
         None => ok(parts_page(&[1], None).replace("<IsTruncated>false", "<IsTruncated>true")),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     assert!(all_uploads(billed.as_ref(), None).await.is_err());
 }
 
@@ -512,7 +410,7 @@ async fn bad_keys_are_errors_naming_the_request_escaped() {
             ))
         })
         .await;
-        let billed = server.config("p").billed("s").unwrap();
+        let billed = server.s3_config("prefix = \"p\"\n").billed("s").unwrap();
         let result = all_versions(billed.as_ref()).await;
         match result {
             Err(e) => {
@@ -543,7 +441,7 @@ async fn a_5xx_is_retried_and_requests_are_counted() {
         }
     })
     .await;
-    let config = server.config("");
+    let config = server.s3_config("");
     let billed = config.billed("s").unwrap();
     let options = CleanupOptions::new(Duration::from_secs(86_400)).with_dry_run(false);
     let report = cleanup_uploads(billed.as_ref(), &options).await.unwrap();
@@ -603,7 +501,7 @@ async fn an_abort_refused_stops_the_run_with_an_error_naming_the_upload() {
         _ => (204, Vec::new()),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let options = CleanupOptions::new(Duration::from_secs(86_400)).with_dry_run(false);
     let err = tokio::time::timeout(
         Duration::from_secs(30),
@@ -680,7 +578,7 @@ async fn folders_are_listed_once_each_and_a_folder_given_twice_is_an_error() {
                 },
             )
             .await;
-        let billed = server.config("").billed("s").unwrap();
+        let billed = server.s3_config("").billed("s").unwrap();
         let mut options = HiddenOptions::new(chrono::Utc::now()).with_concurrency(4);
         options.uploads = false;
         let result = tokio::time::timeout(
@@ -731,7 +629,7 @@ async fn folders_are_listed_once_each_and_a_folder_given_twice_is_an_error() {
             }
         })
         .await;
-        let billed = server.config("").billed("s").unwrap();
+        let billed = server.s3_config("").billed("s").unwrap();
         let err = match asked {
             None => all_versions(billed.as_ref()).await.map(|_| ()),
             Some(_) => {
@@ -772,7 +670,7 @@ async fn a_folder_beside_keys_inside_folders_is_an_error() {
         )),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let mut options = HiddenOptions::new(chrono::Utc::now());
     options.uploads = false;
     let err = scan_hidden(billed.as_ref(), &options)
@@ -829,7 +727,7 @@ async fn a_folder_inside_another_folder_is_an_error_not_a_double_count() {
         _ => (400, format!("unexpected {r:?}").into_bytes()),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let err = billed_sums(billed.as_ref(), None)
         .await
         .expect_err("a/b/k counted twice")
@@ -852,7 +750,7 @@ async fn the_prefix_itself_given_as_a_folder_is_an_error() {
         _ => (400, format!("unexpected {r:?}").into_bytes()),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let err = billed_sums(billed.as_ref(), Some("p/"))
         .await
         .expect_err("p/k counted twice")
@@ -1015,7 +913,7 @@ async fn many_small_folders_cost_a_request_each() {
         _ => (400, Vec::new()),
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     billed_sums(billed.as_ref(), None).await.unwrap();
     let requests = server.received().len();
     assert_eq!(
@@ -1052,7 +950,7 @@ async fn a_page_repeating_the_entry_it_goes_on_from_is_an_error() {
         }
     })
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let sums = billed_sums(billed.as_ref(), None).await;
     let err = sums.expect_err("d/k version 1 summed twice").to_string();
     assert!(err.contains("gave `d/k` again"), "{err}");
@@ -1076,7 +974,7 @@ async fn a_page_going_back_before_its_key_marker_is_an_error() {
         },
     )
     .await;
-    let billed = server.config("").billed("s").unwrap();
+    let billed = server.s3_config("").billed("s").unwrap();
     let sums = billed_sums(billed.as_ref(), None).await;
     let err = sums.expect_err("a summed twice").to_string();
     assert!(err.contains("gave `a` again"), "{err}");
@@ -1144,7 +1042,7 @@ async fn hostile_top_entries_and_folders_under_a_prefix_are_errors() {
             .await;
             let billed = match gcs {
                 true => gcs_config(&server).billed("g").unwrap(),
-                false => server.config("").billed("s").unwrap(),
+                false => server.s3_config("").billed("s").unwrap(),
             };
             let sums = billed_sums(billed.as_ref(), Some("p/")).await;
             assert!(

@@ -1,8 +1,7 @@
 //! Adversarial review 4 of 003a18c (the fixes of tests/adversarial_billed_azure.rs):
 //! a server within the 32 MiB body limit, against the element bound of `parse_page`
 //! (src/billed/xml.rs) and the Get Block List parse (src/billed/azure.rs).
-//! The local HTTP server and the counting allocator are copied from
-//! tests/adversarial_billed_azure.rs.
+//! The local HTTP server and the counting allocator are tests/common's.
 //!
 //! Failed at 1bd3574, all fixed since: Get Block List and S3 ListParts buffered into ~1 GB
 //! (quick-xml's overlapped-lists; now at most 200,000 events are held between two items),
@@ -15,209 +14,17 @@
 
 mod common;
 
+use common::alloc::{peak_since, reset_peak, Counting, HEAVY};
+use common::canned::{ok, Reply, Request, Server};
 use futures::TryStreamExt;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stratus::billed::{cleanup_uploads, Billed, CleanupOptions, Upload, VersionEntry};
 use stratus::inventory::hidden::{scan_hidden, HiddenOptions};
 use stratus::Config;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-// ---- Memory: every allocation of the process counted, its peak kept ----
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), SeqCst) + layout.size();
-            PEAK.fetch_max(now, SeqCst);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(p, layout) };
-        LIVE.fetch_sub(layout.size(), SeqCst);
-    }
-    unsafe fn realloc(&self, p: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, layout, size) };
-        if !q.is_null() {
-            // Old and new both live while the bytes are copied.
-            let now = LIVE.fetch_add(size, SeqCst) + size;
-            PEAK.fetch_max(now, SeqCst);
-            LIVE.fetch_sub(layout.size(), SeqCst);
-        }
-        q
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// Held by the tests that allocate much, so that a peak measured is one test's.
-static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-// ---- A server answering canned replies ----
-
-/// A request as received: its method, target (path and query, still encoded) and head.
-#[derive(Clone, Debug)]
-struct Request {
-    method: String,
-    target: String,
-    head: String,
-}
-
-impl Request {
-    /// Query parameter `name`, decoded.
-    fn q(&self, name: &str) -> Option<String> {
-        let query = self.target.split_once('?')?.1;
-        query.split('&').find_map(|pair| {
-            let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (n == name).then(|| {
-                percent_encoding::percent_decode_str(v)
-                    .decode_utf8_lossy()
-                    .to_string()
-            })
-        })
-    }
-
-    /// Header `name`'s value (case-insensitive name).
-    fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().find_map(|line| {
-            let (n, v) = line.split_once(':')?;
-            n.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    }
-}
-
-/// What the server answers.
-#[derive(Clone)]
-enum Reply {
-    /// A status and a body (shared: a large body is made once).
-    Body(u16, Arc<Vec<u8>>),
-    /// A status, extra header lines and a body.
-    WithHeaders(u16, String, Vec<u8>),
-    /// Headers of a body that then never comes.
-    Stall,
-    /// These bytes as they are (status line and headers included), then the end.
-    Raw(Vec<u8>),
-}
-
-fn ok(xml: impl Into<String>) -> Reply {
-    Reply::Body(200, Arc::new(xml.into().into_bytes()))
-}
-
-type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
-
-struct Server {
-    port: u16,
-    received: Arc<Mutex<Vec<Request>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Server {
-    async fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Self {
-        let handler: Handler = Arc::new(handler);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&received);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut socket, _)) = listener.accept().await else {
-                    return;
-                };
-                let handler = Arc::clone(&handler);
-                let seen = Arc::clone(&seen);
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buffer = [0u8; 4096];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut buffer).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buffer[..n]),
-                        }
-                        if head.len() > 1 << 20 {
-                            return;
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&head).to_string();
-                    let mut parts = head.lines().next().unwrap_or_default().split(' ');
-                    let request = Request {
-                        method: parts.next().unwrap_or_default().to_string(),
-                        target: parts.next().unwrap_or_default().to_string(),
-                        head: head.clone(),
-                    };
-                    seen.lock().unwrap().push(request.clone());
-                    let (status, extra, body): (u16, String, Option<Arc<Vec<u8>>>) =
-                        match handler(&request) {
-                            Reply::Body(status, body) => (status, String::new(), Some(body)),
-                            Reply::WithHeaders(status, extra, body) => {
-                                (status, extra, Some(Arc::new(body)))
-                            }
-                            Reply::Stall => (200, String::new(), None),
-                            Reply::Raw(bytes) => {
-                                let _ = socket.write_all(&bytes).await;
-                                let _ = socket.shutdown().await;
-                                return;
-                            }
-                        };
-                    let length = body.as_ref().map_or(1000, |b| b.len());
-                    let head = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Length: {length}\r\n\
-                         Content-Type: application/xml\r\n{extra}Connection: close\r\n\r\n"
-                    );
-                    let _ = socket.write_all(head.as_bytes()).await;
-                    match body {
-                        Some(body) => {
-                            for chunk in body.chunks(64 << 10) {
-                                if socket.write_all(chunk).await.is_err() {
-                                    return;
-                                }
-                            }
-                            let _ = socket.shutdown().await;
-                        }
-                        None => tokio::time::sleep(Duration::from_secs(120)).await,
-                    }
-                });
-            }
-        });
-        Server {
-            port,
-            received,
-            task,
-        }
-    }
-
-    fn received(&self) -> Vec<Request> {
-        self.received.lock().unwrap().clone()
-    }
-
-    /// An `azure` store on this server: container `c`, account `acct`, with `extra`
-    /// (credentials, prefix) added.
-    fn config(&self, extra: &str) -> Config {
-        let toml = format!(
-            "[stores.az]\nprovider = \"azure\"\ncontainer = \"c\"\naccount = \"acct\"\n\
-             endpoint = \"http://127.0.0.1:{}\"\nallow_http = true\n{extra}",
-            self.port
-        );
-        Config::from_toml(&toml, "test.toml", ".").unwrap()
-    }
-}
 
 /// A shared key (base64, as object_store requires).
 const KEY: &str = "S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0";
@@ -264,16 +71,15 @@ async fn block_list_peak(list: Vec<u8>) -> (usize, usize, Result<usize, String>)
     let len = list.len();
     assert!(len <= stratus::billed::MAX_RESPONSE_BYTES);
     let served = Arc::clone(&list);
-    let server = Server::start(move |r| match r.q("comp").as_deref() {
+    let server = Server::start(move |r| match r.q("comp") {
         Some("list") => ok(page(&blob("staged", None, "0"), None)),
         _ => Reply::Body(200, Arc::clone(&served)),
     })
     .await;
-    let billed = server.config(WITH_KEY).billed("az").unwrap();
-    let before = LIVE.load(SeqCst);
-    PEAK.store(before, SeqCst);
+    let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
+    let before = reset_peak();
     let uploads = all_uploads(billed.as_ref()).await;
-    let peak = PEAK.load(SeqCst).saturating_sub(before);
+    let peak = peak_since(before);
     (
         len,
         peak,
@@ -315,11 +121,10 @@ async fn list_peak(body: String) -> (usize, usize, Result<usize, String>) {
     assert!(len <= stratus::billed::MAX_RESPONSE_BYTES);
     let served = Arc::clone(&body);
     let server = Server::start(move |_| Reply::Body(200, Arc::clone(&served))).await;
-    let billed = server.config(WITH_KEY).billed("az").unwrap();
-    let before = LIVE.load(SeqCst);
-    PEAK.store(before, SeqCst);
+    let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
+    let before = reset_peak();
     let listed = all_versions(billed.as_ref()).await;
-    let peak = PEAK.load(SeqCst).saturating_sub(before);
+    let peak = peak_since(before);
     (
         len,
         peak,
@@ -398,26 +203,17 @@ async fn a_real_azure_page_of_5000_blobs_with_metadata_and_tags_parses() {
     }
     let body = page(&items, Some("next"));
     let served = Arc::new(body.into_bytes());
-    let server = Server::start(move |r| match r.q("marker").as_deref() {
+    let server = Server::start(move |r| match r.q("marker") {
         Some("next") => ok(page("", None)),
         _ => Reply::Body(200, Arc::clone(&served)),
     })
     .await;
-    let billed = server.config(WITH_KEY).billed("az").unwrap();
+    let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
     let listed = all_versions(billed.as_ref()).await.map(|l| l.len());
     assert_eq!(listed.map_err(|e| e.to_string()), Ok(5_000));
 }
 
 // ---- S3 ----
-
-fn s3_config(port: u16) -> Config {
-    let toml = format!(
-        "[stores.s]\nprovider = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:{port}\"\n\
-         allow_http = true\nregion = \"us-east-1\"\naccess_key_id = \"k\"\n\
-         secret_access_key = \"sEcReTsEcReTsEcReT\"\n"
-    );
-    Config::from_toml(&toml, "test.toml", ".").unwrap()
-}
 
 const UPLOADS: &str =
     "<ListMultipartUploadsResult><Bucket>b</Bucket><IsTruncated>false</IsTruncated>\
@@ -450,12 +246,11 @@ async fn s3_list_parts_with_wrapped_unknown_elements_between_parts_stays_bounded
         None => ok(UPLOADS),
     })
     .await;
-    let config = s3_config(server.port);
+    let config = server.s3_config("");
     let billed = config.billed("s").unwrap();
-    let before = LIVE.load(SeqCst);
-    PEAK.store(before, SeqCst);
+    let before = reset_peak();
     let uploads = all_uploads(billed.as_ref()).await;
-    let peak = PEAK.load(SeqCst).saturating_sub(before);
+    let peak = peak_since(before);
     assert!(
         peak < 8 * len,
         "a ListParts page of {len} bytes took {} MB at its peak (bound {} MB); {:?}",
@@ -498,7 +293,7 @@ async fn a_real_s3_versions_page_of_1000_entries_parses() {
          <MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{items}</ListVersionsResult>"
     );
     let server = Server::start(move |_| ok(body.clone())).await;
-    let config = s3_config(server.port);
+    let config = server.s3_config("");
     let billed = config.billed("s").unwrap();
     let listed = all_versions(billed.as_ref()).await.map(|l| l.len());
     assert_eq!(listed.map_err(|e| e.to_string()), Ok(1_000));

@@ -23,209 +23,18 @@
 
 mod common;
 
+use common::alloc::{peak_since, reset_peak, Counting, HEAVY};
+use common::canned::{ok, Reply, Server};
 use futures::TryStreamExt;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stratus::billed::{cleanup_uploads, Billed, CleanupOptions, Upload, VersionEntry};
 use stratus::inventory::hidden::{scan_hidden, HiddenOptions};
 use stratus::Config;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-// ---- Memory: every allocation of the process counted, its peak kept ----
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), SeqCst) + layout.size();
-            PEAK.fetch_max(now, SeqCst);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(p, layout) };
-        LIVE.fetch_sub(layout.size(), SeqCst);
-    }
-    unsafe fn realloc(&self, p: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, layout, size) };
-        if !q.is_null() {
-            // Old and new both live while the bytes are copied.
-            let now = LIVE.fetch_add(size, SeqCst) + size;
-            PEAK.fetch_max(now, SeqCst);
-            LIVE.fetch_sub(layout.size(), SeqCst);
-        }
-        q
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// Held by the tests that allocate much, so that a peak measured is one test's.
-static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-// ---- A server answering canned replies ----
-
-/// A request as received: its method, target (path and query, still encoded) and head.
-#[derive(Clone, Debug)]
-struct Request {
-    method: String,
-    target: String,
-    head: String,
-}
-
-impl Request {
-    /// Query parameter `name`, decoded.
-    fn q(&self, name: &str) -> Option<String> {
-        let query = self.target.split_once('?')?.1;
-        query.split('&').find_map(|pair| {
-            let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (n == name).then(|| {
-                percent_encoding::percent_decode_str(v)
-                    .decode_utf8_lossy()
-                    .to_string()
-            })
-        })
-    }
-
-    /// Header `name`'s value (case-insensitive name).
-    fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().find_map(|line| {
-            let (n, v) = line.split_once(':')?;
-            n.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    }
-}
-
-/// What the server answers.
-#[derive(Clone)]
-enum Reply {
-    /// A status and a body (shared: a large body is made once).
-    Body(u16, Arc<Vec<u8>>),
-    /// A status, extra header lines and a body.
-    WithHeaders(u16, String, Vec<u8>),
-    /// Headers of a body that then never comes.
-    Stall,
-    /// These bytes as they are (status line and headers included), then the end.
-    Raw(Vec<u8>),
-}
-
-fn ok(xml: impl Into<String>) -> Reply {
-    Reply::Body(200, Arc::new(xml.into().into_bytes()))
-}
-
-type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
-
-struct Server {
-    port: u16,
-    received: Arc<Mutex<Vec<Request>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Server {
-    async fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Self {
-        let handler: Handler = Arc::new(handler);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&received);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut socket, _)) = listener.accept().await else {
-                    return;
-                };
-                let handler = Arc::clone(&handler);
-                let seen = Arc::clone(&seen);
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buffer = [0u8; 4096];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut buffer).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buffer[..n]),
-                        }
-                        if head.len() > 1 << 20 {
-                            return;
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&head).to_string();
-                    let mut parts = head.lines().next().unwrap_or_default().split(' ');
-                    let request = Request {
-                        method: parts.next().unwrap_or_default().to_string(),
-                        target: parts.next().unwrap_or_default().to_string(),
-                        head: head.clone(),
-                    };
-                    seen.lock().unwrap().push(request.clone());
-                    let (status, extra, body): (u16, String, Option<Arc<Vec<u8>>>) =
-                        match handler(&request) {
-                            Reply::Body(status, body) => (status, String::new(), Some(body)),
-                            Reply::WithHeaders(status, extra, body) => {
-                                (status, extra, Some(Arc::new(body)))
-                            }
-                            Reply::Stall => (200, String::new(), None),
-                            Reply::Raw(bytes) => {
-                                let _ = socket.write_all(&bytes).await;
-                                let _ = socket.shutdown().await;
-                                return;
-                            }
-                        };
-                    let length = body.as_ref().map_or(1000, |b| b.len());
-                    let head = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Length: {length}\r\n\
-                         Content-Type: application/xml\r\n{extra}Connection: close\r\n\r\n"
-                    );
-                    let _ = socket.write_all(head.as_bytes()).await;
-                    match body {
-                        Some(body) => {
-                            for chunk in body.chunks(64 << 10) {
-                                if socket.write_all(chunk).await.is_err() {
-                                    return;
-                                }
-                            }
-                            let _ = socket.shutdown().await;
-                        }
-                        None => tokio::time::sleep(Duration::from_secs(120)).await,
-                    }
-                });
-            }
-        });
-        Server {
-            port,
-            received,
-            task,
-        }
-    }
-
-    fn received(&self) -> Vec<Request> {
-        self.received.lock().unwrap().clone()
-    }
-
-    /// An `azure` store on this server: container `c`, account `acct`, with `extra`
-    /// (credentials, prefix) added.
-    fn config(&self, extra: &str) -> Config {
-        let toml = format!(
-            "[stores.az]\nprovider = \"azure\"\ncontainer = \"c\"\naccount = \"acct\"\n\
-             endpoint = \"http://127.0.0.1:{}\"\nallow_http = true\n{extra}",
-            self.port
-        );
-        Config::from_toml(&toml, "test.toml", ".").unwrap()
-    }
-}
 
 /// A shared key (base64, as object_store requires).
 const KEY: &str = "S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0";
@@ -306,7 +115,7 @@ async fn a_token_echoed_in_an_error_body_never_reaches_the_error() {
         // runs of it between `+`, `/` and `=` match no run of the encoded form.
         format!("sas_token = \"sv=2022-11-02&sr=c&sp=rl&sig={SIG_ENCODED}\"\n"),
     ] {
-        let config = server.config(&credential);
+        let config = server.azure_config(&credential);
         let billed = config.billed("az").unwrap();
         shown += &format!("{billed} {billed:?}\n");
         let e = all_versions(billed.as_ref()).await.unwrap_err();
@@ -415,12 +224,11 @@ async fn a_32_mib_page_of_tiny_elements_is_not_parsed_into_gigabytes() {
     assert!(body.len() <= stratus::billed::MAX_RESPONSE_BYTES);
     let served = Arc::clone(&body);
     let server = Server::start(move |_| Reply::Body(200, Arc::clone(&served))).await;
-    let config = server.config(WITH_KEY);
+    let config = server.azure_config(WITH_KEY);
     let billed = config.billed("az").unwrap();
-    let before = LIVE.load(SeqCst);
-    PEAK.store(before, SeqCst);
+    let before = reset_peak();
     let listed = all_versions(billed.as_ref()).await;
-    let peak = PEAK.load(SeqCst).saturating_sub(before);
+    let peak = peak_since(before);
     // The body once on the wire and once read, the parse of a page: well under 8 times.
     let bound = 8 * body.len();
     assert!(
@@ -442,7 +250,7 @@ async fn big_bodies_and_huge_block_counts() {
     let big = Arc::new(vec![b' '; (32 << 20) + 1]);
     let served = Arc::clone(&big);
     let server = Server::start(move |_| Reply::Body(200, Arc::clone(&served))).await;
-    let billed = server.config(WITH_KEY).billed("az").unwrap();
+    let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
     let e = all_versions(billed.as_ref()).await.unwrap_err().to_string();
     assert!(e.contains("longer than"), "{e}");
     drop(server);
@@ -460,12 +268,12 @@ async fn big_bodies_and_huge_block_counts() {
     );
     assert!(list.len() < 32 << 20);
     let served = Arc::clone(&list);
-    let server = Server::start(move |r| match r.q("comp").as_deref() {
+    let server = Server::start(move |r| match r.q("comp") {
         Some("list") => ok(page(&blob("staged", None, "0"), None)),
         _ => Reply::Body(200, Arc::clone(&served)),
     })
     .await;
-    let billed = server.config(WITH_KEY).billed("az").unwrap();
+    let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
     let uploads = all_uploads(billed.as_ref()).await.unwrap();
     assert_eq!(uploads.len(), 1);
     assert_eq!((uploads[0].parts, uploads[0].bytes), (1_100_000, u64::MAX));
@@ -489,7 +297,7 @@ async fn empty_pages_with_new_markers_end() {
         ok(page("", Some(&format!("2!72!bWFya2Vy{n:08}"))))
     })
     .await;
-    let billed = server.config(WITH_KEY).billed("az").unwrap();
+    let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
     let listing: futures::stream::BoxStream<'_, _> = billed.versions(None);
     let ended = tokio::time::timeout(
         Duration::from_secs(10),
@@ -548,7 +356,7 @@ async fn markers_cycling_and_entries_out_of_order_are_errors() {
         let pages = Arc::new(pages);
         let served = Arc::clone(&pages);
         let server = Server::start(move |r| {
-            let at = match r.q("marker").as_deref() {
+            let at = match r.q("marker") {
                 None => 0,
                 Some("A") => 1,
                 Some("B") => 2,
@@ -558,7 +366,7 @@ async fn markers_cycling_and_entries_out_of_order_are_errors() {
             ok(page(items, *next))
         })
         .await;
-        let billed = server.config(WITH_KEY).billed("az").unwrap();
+        let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
         let listed = all_versions(billed.as_ref()).await;
         assert!(listed.is_err(), "{name}: {listed:?}");
     }
@@ -572,7 +380,7 @@ async fn lengths_negative_overflowing_or_huge() {
     for bad in ["-1", "18446744073709551616", "1e3", ""] {
         let items = blob("a", Some("2026-12-01T10:00:00.0000000Z"), bad);
         let server = Server::start(move |_| ok(page(&items, None))).await;
-        let billed = server.config(WITH_KEY).billed("az").unwrap();
+        let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
         let e = all_versions(billed.as_ref()).await.unwrap_err().to_string();
         assert!(e.contains("List Blobs"), "{bad}: {e}");
     }
@@ -584,7 +392,7 @@ async fn lengths_negative_overflowing_or_huge() {
         blob("a", None, "1")
     );
     let server = Server::start(move |_| ok(page(&items, None))).await;
-    let billed = server.config(WITH_KEY).billed("az").unwrap();
+    let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
     let hidden = scan_hidden(billed.as_ref(), &HiddenOptions::new(chrono::Utc::now()))
         .await
         .unwrap();
@@ -612,7 +420,7 @@ async fn redirects_and_stalled_bodies() {
         Server::start(move |_| Reply::WithHeaders(307, format!("Location: {to}\r\n"), Vec::new()))
             .await;
     let billed = server
-        .config(&format!("bearer_token = \"{BEARER}\"\n"))
+        .azure_config(&format!("bearer_token = \"{BEARER}\"\n"))
         .billed("az")
         .unwrap();
     let _ = all_versions(billed.as_ref()).await;
@@ -626,7 +434,7 @@ async fn redirects_and_stalled_bodies() {
 
     let stalled = Server::start(|_| Reply::Stall).await;
     let billed = stalled
-        .config(&format!("{WITH_KEY}options = {{ timeout = \"1s\" }}\n"))
+        .azure_config(&format!("{WITH_KEY}options = {{ timeout = \"1s\" }}\n"))
         .billed("az")
         .unwrap();
     let start = Instant::now();
@@ -645,12 +453,12 @@ async fn redirects_and_stalled_bodies() {
 /// (refused before listing), so nothing that changes data; the dry run sends only GETs.
 #[tokio::test]
 async fn cleanup_apply_on_azure_sends_nothing() {
-    let server = Server::start(|r| match r.q("comp").as_deref() {
+    let server = Server::start(|r| match r.q("comp") {
         Some("list") => ok(page(&blob("staged", None, "0"), None)),
         _ => ok("<BlockList><UncommittedBlocks><Block><Name>b</Name><Size>7</Size></Block></UncommittedBlocks></BlockList>"),
     })
     .await;
-    let billed = server.config(WITH_KEY).billed("az").unwrap();
+    let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
     let old = CleanupOptions::new(Duration::ZERO);
     let e = cleanup_uploads(billed.as_ref(), &old.clone().with_dry_run(false))
         .await
@@ -853,7 +661,7 @@ async fn bad_content_length_headers_are_errors() {
              Connection: close\r\n\r\n{body}"
         );
         let server = Server::start(move |_| Reply::Raw(raw.clone().into_bytes())).await;
-        let billed = server.config(WITH_KEY).billed("az").unwrap();
+        let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
         let start = Instant::now();
         let listed = all_versions(billed.as_ref()).await;
         assert!(listed.is_err(), "Content-Length {length}: {listed:?}");
@@ -876,7 +684,7 @@ async fn bad_content_length_headers_are_errors() {
 /// InvalidBlobType` instead of 1 upload of 21 bytes.
 #[tokio::test]
 async fn an_empty_append_blob_does_not_fail_the_uploads() {
-    let server = Server::start(|r| match r.q("comp").as_deref() {
+    let server = Server::start(|r| match r.q("comp") {
         Some("list") => ok(page(
             &format!(
                 "{}{}",
@@ -896,7 +704,7 @@ async fn an_empty_append_blob_does_not_fail_the_uploads() {
         _ => ok("<BlockList><UncommittedBlocks><Block><Name>b</Name><Size>21</Size></Block></UncommittedBlocks></BlockList>"),
     })
     .await;
-    let billed = server.config(WITH_KEY).billed("az").unwrap();
+    let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
     let uploads = all_uploads(billed.as_ref()).await;
     let uploads = uploads.expect("an append blob has no block list; the uploads are still listed");
     assert_eq!(
@@ -984,7 +792,7 @@ async fn no_token_in_tracing_events() {
         format!("sas_token = \"sv=2022-11-02&sr=c&sp=rl&sig={SIG}\"\n"),
         format!("bearer_token = \"{BEARER}\"\n"),
     ] {
-        let config = server.config(&format!(
+        let config = server.azure_config(&format!(
             "{credential}tracing = true\noptions = {{ timeout = \"2s\" }}\n\
              retry = {{ max_retries = 1, retry_timeout = \"5s\" }}\n"
         ));
@@ -1015,12 +823,12 @@ async fn no_token_in_tracing_events() {
 #[tokio::test]
 async fn unsigned_billed_requests_carry_a_service_version() {
     use futures::StreamExt;
-    let server = Server::start(|r| match r.q("comp").as_deref() {
+    let server = Server::start(|r| match r.q("comp") {
         Some("list") => ok(page(&blob("staged", None, "0"), None)),
         _ => ok("<BlockList><UncommittedBlocks/></BlockList>"),
     })
     .await;
-    let config = server.config("skip_signature = true\n");
+    let config = server.azure_config("skip_signature = true\n");
     let store = config.open("az").unwrap();
     let _ = store.list(None).collect::<Vec<_>>().await;
     let ours = server.received();
@@ -1171,13 +979,13 @@ async fn extreme_times_do_not_panic() {
         .enumerate()
         .map(|(i, t)| blob(&format!("k{i}"), None, "0").replace("Tue, 01 Dec 2026 09:00:00 GMT", t))
         .collect();
-    let server = Server::start(move |r| match (r.q("comp").as_deref(), r.q("include").as_deref()) {
+    let server = Server::start(move |r| match (r.q("comp"), r.q("include")) {
         (Some("list"), Some("uncommittedblobs")) => ok(page(&uncommitted, None)),
         (Some("list"), _) => ok(page(&items, None)),
         _ => ok("<BlockList><UncommittedBlocks><Block><Size>5</Size></Block></UncommittedBlocks></BlockList>"),
     })
     .await;
-    let billed = server.config(WITH_KEY).billed("az").unwrap();
+    let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
     let listed = all_versions(billed.as_ref()).await;
     let hidden = scan_hidden(billed.as_ref(), &HiddenOptions::new(chrono::Utc::now())).await;
     let dry = cleanup_uploads(

@@ -7,6 +7,9 @@
 //! fails the test instead of skipping it.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod alloc;
+pub mod canned;
+
 use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
