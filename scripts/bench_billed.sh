@@ -1,6 +1,6 @@
 #!/bin/bash
 # What `inventory --billed` costs over a plain inventory: a versioned SeaweedFS bucket of
-# N objects (default 20,000) in 20 folders, a quarter of them overwritten (noncurrent
+# N objects (default 20,000) in FOLDERS folders (default 20), a quarter of them overwritten (noncurrent
 # versions), a twentieth deleted (delete markers), and 20 unfinished uploads. Times,
 # medians of RUNS (default 3), alternating:
 #   - stratus inventory (concurrency 16): the listing;
@@ -8,10 +8,12 @@
 #   - stratus inventory --concurrency 1: one listing, the yardstick ("at most one more
 #     listing's time").
 # Starts and stops the emulators itself, or with RUNNING=1 uses those already running
-# (`scripts/emulators.sh start`). Usage: [N=20000] [RUNS=3] [RUNNING=1] scripts/bench_billed.sh
+# (`scripts/emulators.sh start`). Usage: [N=20000] [FOLDERS=20] [RUNS=3] [RUNNING=1]
+# scripts/bench_billed.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20000}
+FOLDERS=${FOLDERS:-20}
 RUNS=${RUNS:-3}
 
 cargo build --release -q -p stratus-cli
@@ -25,19 +27,19 @@ source target/emulators/env
 PY=$STRATUS_TEST_PYTHON
 BUCKET=bench-billed-$(date +%s)
 
-echo "writing $N objects and their history to $BUCKET ($(date +%T)) ..."
-"$PY" - "$N" "$BUCKET" <<'EOF'
+echo "writing $N objects in $FOLDERS folders and their history to $BUCKET ($(date +%T)) ..."
+"$PY" - "$N" "$BUCKET" "$FOLDERS" <<'EOF'
 import os, sys, boto3
 from concurrent.futures import ThreadPoolExecutor
 from botocore.config import Config
-n, bucket = int(sys.argv[1]), sys.argv[2]
+n, bucket, folders = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 s3 = boto3.client("s3", endpoint_url=os.environ["STRATUS_TEST_SEAWEED_ENDPOINT"],
                   aws_access_key_id=os.environ["STRATUS_TEST_SEAWEED_ACCESS_KEY"],
                   aws_secret_access_key=os.environ["STRATUS_TEST_SEAWEED_SECRET_KEY"],
                   region_name="us-east-1", config=Config(max_pool_connections=64))
 s3.create_bucket(Bucket=bucket)
 s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-key = lambda i: "d%02d/f%06d" % (i % 20, i)
+key = lambda i: "d%05d/f%06d" % (i % folders, i)
 # No empty object: SeaweedFS takes 60 s to put a version over an empty one.
 put = lambda i: s3.put_object(Bucket=bucket, Key=key(i), Body=b"x" * (1 + i % 1000))
 with ThreadPoolExecutor(64) as pool:
@@ -88,7 +90,7 @@ for op in ("list_objects_v2", "list_object_versions"):
         pages += 1
     print(f"  boto3 {op:<21} {time.time() - start:6.2f} s  {pages} pages")
 EOF
-"$PY" - "$N" <<'EOF'
+"$PY" - "$N" "$FOLDERS" <<'EOF'
 import sys, json, statistics, collections
 times = collections.defaultdict(list)
 for line in open("target/bench-billed.results"):
@@ -97,7 +99,7 @@ for line in open("target/bench-billed.results"):
 med = {k: statistics.median(v) for k, v in times.items()}
 billed = json.load(open("target/bench-billed.billed.json"))
 h = billed["hidden"]
-print(f"versioned bucket of {sys.argv[1]} objects on SeaweedFS; medians of {len(times['plain'])}, alternating")
+print(f"versioned bucket of {sys.argv[1]} objects in {sys.argv[2]} folders on SeaweedFS; medians of {len(times['plain'])}, alternating")
 print(f"  objects {billed['objects']}, noncurrent versions {h['versions']['noncurrent']['objects']}, "
       f"delete markers {h['versions']['delete_markers']}, unfinished uploads {h['uploads']['uploads']['objects']}")
 for name in ("plain", "billed", "one-listing"):

@@ -894,30 +894,54 @@ async fn gcs_a_name_split_across_pages_keeps_its_noncurrent_since() {
     );
 }
 
-/// The documented cost of the listing by folder: a prefix of many small folders (1,000
-/// folders of one key each, one page of 1,000 entries for one listing) costs one
-/// `ListObjectVersions` per folder, 1,001 billed LIST requests where one listing sends
-/// 1. Pinned so that a change in what a `--billed` inventory costs is seen.
+/// What the listing by folder costs where folders are small: 1,000 folders of one key
+/// (two entries: one noncurrent) each, one page of 2,000 entries for one listing. Each
+/// folder alone cost a `ListObjectVersions` (1,001 billed LIST requests where one
+/// listing sends 2) until the folders listed, averaging under a page per `concurrency`
+/// folders, made the rest one listing: the delimiter page, the first folders (at most
+/// two per slot), then one listing of two pages. Pinned so that a change in what a
+/// `--billed` inventory costs is seen; the sums are the same either way.
 #[tokio::test]
-async fn many_small_folders_cost_a_request_each() {
-    let server = Server::start(|r| match (r.q("delimiter"), r.q("prefix")) {
+async fn many_small_folders_are_listed_as_one_listing() {
+    let key = |i: usize| format!("f{i:04}/k");
+    let server = Server::start(move |r| match (r.q("delimiter"), r.q("prefix")) {
         (Some("/"), Some("")) => {
             let folders: String = (0..1000).map(|i| folder(&format!("f{i:04}/"))).collect();
             ok(versions_page(&folders, None, false))
         }
-        (None, Some(p)) => ok(versions_page(
-            &version(&format!("{p}k"), "1", true, "2020-01-01T00:00:00.000Z", 1),
-            None,
-            false,
-        )),
+        // One listing of everything, in two pages of 1,000 entries.
+        (None, Some("")) => {
+            let from = match r.q("key-marker") {
+                None => 0,
+                Some(_) => 500,
+            };
+            let entries: String = (from..from + 500).map(|i| history_of(&key(i))).collect();
+            let next = (from == 0).then(|| (key(499), "1".to_string()));
+            ok(versions_page(
+                &entries,
+                next.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
+                false,
+            ))
+        }
+        (None, Some(p)) => ok(versions_page(&history_of(&format!("{p}k")), None, false)),
         _ => (400, Vec::new()),
     })
     .await;
     let billed = server.s3_config("").billed("s").unwrap();
-    billed_sums(billed.as_ref(), None).await.unwrap();
-    let requests = server.received().len();
+    let sums = billed_sums(billed.as_ref(), None).await.unwrap();
+    assert_eq!(sums, (1000, 100_000, 0, Some(0)));
+    let received = server.received();
+    let folders = received
+        .iter()
+        .filter(|r| r.q("prefix") != Some(""))
+        .count();
+    assert!(
+        (4..=8).contains(&folders),
+        "folders listed alone before the rest went as one listing: {folders}"
+    );
     assert_eq!(
-        requests, 1001,
+        received.len(),
+        1 + folders + 2,
         "ListObjectVersions requests for 1,000 folders of one key"
     );
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Uploads older than this many days are called out as stale (as AWS Storage Lens does).
 pub const STALE_UPLOAD_DAYS: u32 = 7;
@@ -102,6 +103,14 @@ pub struct HiddenOptions {
     pub stale_after_days: u32,
     /// Folders whose versions are listed at once (at least 1).
     pub concurrency: usize,
+    /// The entries a page of a versions listing holds (1,000 on S3 and GCS): what
+    /// decides between a listing per folder and one listing of them all. A listing per
+    /// folder costs at least a request per folder, `concurrency` at once; one listing
+    /// costs a request per `page_entries` entries, one after the other. So once the
+    /// folders listed average fewer than `page_entries / concurrency` entries, and more
+    /// folders come, the rest is one listing (see [`scan_hidden`]). 0: always a listing
+    /// per folder.
+    pub page_entries: u64,
 }
 
 impl HiddenOptions {
@@ -116,6 +125,7 @@ impl HiddenOptions {
             uploads: true,
             stale_after_days: STALE_UPLOAD_DAYS,
             concurrency: 8,
+            page_entries: PAGE_ENTRIES,
         }
     }
 
@@ -139,6 +149,9 @@ impl HiddenOptions {
     }
 }
 
+/// Entries in a page of S3's `ListObjectVersions` and of GCS's `objects.list`.
+const PAGE_ENTRIES: u64 = 1_000;
+
 /// The versions of `billed` under `options.prefix`: the keys directly under it from one
 /// listing by folder, and each folder it gives listed on its own, `options.concurrency`
 /// folders at once (a versions page costs a server far more than a page of objects:
@@ -146,71 +159,123 @@ impl HiddenOptions {
 /// listing sums its keys whole and the sums are merged. Memory: a page and a
 /// [`VersionTally`] per folder being listed, and 8 bytes per folder listed.
 ///
+/// Small folders are not worth a request each: once `concurrency` folders are listed
+/// and they average fewer than `page_entries / concurrency` entries while more folders
+/// come, everything is dropped and listed again as one listing of the prefix (so
+/// 1,000 folders of one key cost a few requests, not 1,001). Decided from the first
+/// folders: a prefix whose first folders are small and later ones large is listed as
+/// one listing.
+async fn scan_versions(billed: &dyn Billed, options: &HiddenOptions) -> crate::Result<Versions> {
+    match by_folder(billed, options).await? {
+        Some(versions) => Ok(versions),
+        None => {
+            let prefix = options.prefix.clone().unwrap_or_default();
+            let (whole, _) = tally_folder(billed, prefix, options).await?;
+            Ok(whole.finish())
+        }
+    }
+}
+
+/// [`scan_versions`] by folder; `None` when the folders prove too small for that.
+///
 /// What the server gives is checked before it is summed, so that no entry is summed
 /// twice: a folder is the prefix and one more segment ending with `/` (never the prefix
 /// itself, never a folder inside another), given once; a key is inside the prefix or
 /// folder listed; keys inside folders never come beside folders. Anything else is an
 /// error.
 ///
-/// Cost: one LIST request per folder (1,000 folders of one key each are 1,001 requests
-/// where one listing would send 1).
-async fn scan_versions(billed: &dyn Billed, options: &HiddenOptions) -> crate::Result<Versions> {
+async fn by_folder(
+    billed: &dyn Billed,
+    options: &HiddenOptions,
+) -> crate::Result<Option<Versions>> {
     let prefix = options.prefix.as_deref().unwrap_or_default();
     let mut top = VersionTally::new(options);
     let mut folders = Followed::default();
     // A server that ignores the delimiter gives every key and no folder: all counted
     // here. One that gives folders and keys inside folders would count keys twice.
     let (mut nested_keys, mut any_folder) = (false, false);
-    let listed = billed
-        .versions_by_folder(options.prefix.as_deref())
-        .try_filter_map(|item| {
-            let checked = match item {
-                Versioned::Entry(entry) => match entry.key.strip_prefix(prefix) {
-                    Some(relative) => {
-                        nested_keys |= relative.contains('/');
-                        top.add(&entry);
-                        Ok(None)
+    let concurrency = options.concurrency.max(1);
+    // Folders listed and their entries, for the choice of one listing, made when the
+    // next folder is given (so more are known to come).
+    let (done, entries) = (AtomicU64::new(0), AtomicU64::new(0));
+    let switched = AtomicBool::new(false);
+    let small = || {
+        let done = done.load(Ordering::Relaxed);
+        // Averaging under a page per `concurrency` folders (compared without dividing).
+        done >= concurrency as u64
+            && entries
+                .load(Ordering::Relaxed)
+                .saturating_mul(concurrency as u64)
+                < options.page_entries.saturating_mul(done)
+    };
+    // In a block: the listings borrow `top` until they are dropped.
+    let all = {
+        let listed = billed
+            .versions_by_folder(options.prefix.as_deref())
+            .try_filter_map(|item| {
+                let checked = match item {
+                    Versioned::Entry(entry) => match entry.key.strip_prefix(prefix) {
+                        Some(relative) => {
+                            nested_keys |= relative.contains('/');
+                            top.add(&entry);
+                            Ok(None)
+                        }
+                        None => Err(outside(&entry.key)),
+                    },
+                    Versioned::Folder(folder) => {
+                        any_folder = true;
+                        // The prefix, one segment (maybe empty: under prefix `a/`, key
+                        // `a//b` is in folder `a//`), and `/`.
+                        let one_segment = folder
+                            .strip_prefix(prefix)
+                            .is_some_and(|rest| rest.find('/') == Some(rest.len().wrapping_sub(1)));
+                        let shown = || crate::text::excerpt(&folder, 64);
+                        match one_segment {
+                            false => Err(format!(
+                                "folder {}, not one segment below the prefix",
+                                shown()
+                            )),
+                            true if folders.check(Some(&folder), false, "folders").is_err() => {
+                                Err(format!("folder {} twice", shown()))
+                            }
+                            true if small() => {
+                                switched.store(true, Ordering::Relaxed);
+                                Err("folders to be listed as one listing".to_string())
+                            }
+                            true => Ok(Some(folder)),
+                        }
                     }
-                    None => Err(outside(&entry.key)),
-                },
-                Versioned::Folder(folder) => {
-                    any_folder = true;
-                    // The prefix, one segment (maybe empty: under prefix `a/`, key
-                    // `a//b` is in folder `a//`), and `/`.
-                    let one_segment = folder
-                        .strip_prefix(prefix)
-                        .is_some_and(|rest| rest.find('/') == Some(rest.len().wrapping_sub(1)));
-                    match one_segment {
-                        false => Err(format!(
-                            "folder {}, not one segment below the prefix",
-                            crate::text::excerpt(&folder, 64)
-                        )),
-                        true if folders.check(Some(&folder), false, "folders").is_err() => Err(
-                            format!("folder {} twice", crate::text::excerpt(&folder, 64)),
-                        ),
-                        true => Ok(Some(folder)),
-                    }
-                }
-            };
-            futures::future::ready(match checked {
-                Ok(_) if nested_keys && any_folder => Err(unexpected(
-                    billed,
-                    prefix,
-                    "folders, and keys inside folders, in one listing by folder",
-                )),
-                Ok(folder) => Ok(folder),
-                Err(what) => Err(unexpected(billed, prefix, &what)),
+                };
+                futures::future::ready(match checked {
+                    Ok(_) if nested_keys && any_folder => Err(unexpected(
+                        billed,
+                        prefix,
+                        "folders, and keys inside folders, in one listing by folder",
+                    )),
+                    Ok(folder) => Ok(folder),
+                    Err(what) => Err(unexpected(billed, prefix, &what)),
+                })
             })
-        })
-        .map_ok(|folder| tally_folder(billed, folder, options))
-        .try_buffer_unordered(options.concurrency.max(1))
-        .try_fold(VersionTally::new(options), |mut all, folder| {
-            all.merge(folder);
-            futures::future::ready(Ok(all))
-        })
-        .await?;
-    top.merge(listed);
-    Ok(top.finish())
+            .map_ok(|folder| tally_folder(billed, folder, options))
+            .try_buffer_unordered(concurrency);
+        let mut listed = std::pin::pin!(listed);
+        let mut all = VersionTally::new(options);
+        loop {
+            match listed.try_next().await {
+                Ok(Some((folder, n))) => {
+                    all.merge(folder);
+                    entries.fetch_add(n, Ordering::Relaxed);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(None) => break all,
+                // Dropped with the listings under way.
+                Err(_) if switched.load(Ordering::Relaxed) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    top.merge(all);
+    Ok(Some(top.finish()))
 }
 
 /// What a listing gave that it should not have: key `key` outside what was asked for.
@@ -233,22 +298,25 @@ fn unexpected(billed: &dyn Billed, prefix: &str, what: &str) -> crate::Error {
     }
 }
 
-/// The sums of one folder's versions.
+/// The sums of one folder's versions (or of the whole prefix's: `folder` is then the
+/// prefix), and the entries listed.
 fn tally_folder<'a>(
     billed: &'a dyn Billed,
     folder: String,
     options: &'a HiddenOptions,
-) -> futures::future::BoxFuture<'a, crate::Result<VersionTally>> {
+) -> futures::future::BoxFuture<'a, crate::Result<(VersionTally, u64)>> {
     Box::pin(async move {
         let mut tally = VersionTally::new(options);
+        let mut listed = 0u64;
         let mut entries = billed.versions(Some(&folder));
         while let Some(entry) = entries.try_next().await? {
             if !entry.key.starts_with(&folder) {
                 return Err(unexpected(billed, &folder, &outside(&entry.key)));
             }
             tally.add(&entry);
+            listed += 1;
         }
-        Ok(tally)
+        Ok((tally, listed))
     })
 }
 
@@ -508,9 +576,10 @@ mod tests {
             history in prop::collection::vec((key(), prop::collection::vec(prop::option::of(0u64..100), 1..5)), 0..12),
             by_folder in any::<bool>(),
             concurrency in 1usize..4,
+            page_entries in prop::sample::select(vec![0u64, 2, 1_000, u64::MAX]),
         ) {
             let fake = FakeBilled { versions: listing(&history), by_folder, ..FakeBilled::default() };
-            let options = HiddenOptions { uploads: false, ..HiddenOptions::new(Utc::now()) }
+            let options = HiddenOptions { uploads: false, page_entries, ..HiddenOptions::new(Utc::now()) }
                 .with_concurrency(concurrency);
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let hidden = rt.block_on(scan_hidden(&fake, &options)).unwrap();
@@ -870,6 +939,8 @@ mod tests {
             limit in 1usize..5,
             delays in prop::collection::vec(0u8..6, 1..8),
             class_seed in 0u64..1000,
+            // Never, sometimes, always one listing once the folders are found small.
+            page_entries in prop::sample::select(vec![0u64, 3, u64::MAX]),
         ) {
             let mut entries = listing(&history);
             for (i, e) in entries.iter_mut().enumerate() {
@@ -883,7 +954,7 @@ mod tests {
                 delays,
                 folders: Default::default(),
             };
-            let mut options = HiddenOptions { uploads: false, ..HiddenOptions::new(Utc::now()) }
+            let mut options = HiddenOptions { uploads: false, page_entries, ..HiddenOptions::new(Utc::now()) }
                 .with_concurrency(concurrency)
                 .with_prefixes(depth, limit);
             options.prefix = prefix.clone();
