@@ -1076,3 +1076,67 @@ async fn hostile_top_entries_and_folders_under_a_prefix_are_errors() {
         }
     }
 }
+
+// ---- GCS multipart uploads (the XML API) ----
+
+/// GCS keeps XML API multipart uploads as S3 does: `GET /BUCKET?uploads` (two pages,
+/// markers followed), `ListParts` per upload at its key (a name with a space and a `+`,
+/// sent as GCS reads them, not `encoding-type=url`), an abort `DELETE` with the upload
+/// ID, all with the store's bearer token (none here: the key disables OAuth). A server
+/// answering another document (fake-gcs-server answers its object listing) is an
+/// error naming what it answered, not a store without uploads.
+#[tokio::test]
+async fn gcs_uploads_are_listed_counted_and_aborted_through_the_xml_api() {
+    let server = Server::start(|r| match (r.method.as_str(), r.path.as_str()) {
+        ("GET", "/b") if r.q("uploads").is_some() => match r.q("key-marker") {
+            None => ok(uploads_page(
+                &[("a b+c", "u1")],
+                Some(("a b+c", "u1")),
+                false,
+            )),
+            Some("a b+c") if r.q("upload-id-marker") == Some("u1") => {
+                ok(uploads_page(&[("z", "u2")], None, false))
+            }
+            _ => (400, Vec::new()),
+        },
+        ("GET", "/b/a%20b%2Bc") if r.q("uploadId") == Some("u1") => ok(parts_page(&[5, 6], None)),
+        ("GET", "/b/z") if r.q("uploadId") == Some("u2") => ok(parts_page(&[7], None)),
+        ("DELETE", "/b/z") if r.q("uploadId") == Some("u2") => (204, Vec::new()),
+        _ => (400, Vec::new()),
+    })
+    .await;
+    let config = gcs_config(&server);
+    let billed = config.billed("g").unwrap();
+    assert!(billed.lists_uploads() && billed.aborts_uploads());
+    let uploads = all_uploads(billed.as_ref(), None).await.unwrap();
+    let got: Vec<(&str, &str, u64, u64)> = uploads
+        .iter()
+        .map(|u| (u.key.as_str(), u.upload_id.as_str(), u.parts, u.bytes))
+        .collect();
+    assert_eq!(got, [("a b+c", "u1", 2, 11), ("z", "u2", 1, 7)]);
+    assert!(server
+        .received()
+        .iter()
+        .all(|r| r.q("encoding-type").is_none()));
+    assert!(billed.abort(&uploads[1]).await.unwrap());
+    assert!(server.received().iter().any(|r| r.method == "DELETE"));
+
+    let fake = Server::start(|_| {
+        ok(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult><Name>b</Name>\
+            <KeyCount>0</KeyCount></ListBucketResult>"
+                .to_string(),
+        )
+    })
+    .await;
+    let config = gcs_config(&fake);
+    let billed = config.billed("g").unwrap();
+    let err = all_uploads(billed.as_ref(), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ListMultipartUploads") && err.contains("`ListBucketResult`"),
+        "{err}"
+    );
+}

@@ -636,12 +636,18 @@ async fn noncurrent_generations_on_fake_gcs_equal_the_history() {
     );
     let config = Config::from_toml(&toml, "test.toml", ".").unwrap();
     let billed = config.billed("g").unwrap();
-    let hidden = scan_hidden(
-        billed.as_ref(),
-        &HiddenOptions::new(Utc::now()).with_prefixes(1, 100),
-    )
-    .await
-    .unwrap();
+    // fake-gcs-server does not serve the XML API's ListMultipartUploads (it answers
+    // `GET /bucket?uploads` with its object listing): the uploads are an error saying
+    // so, and the versions are looked at alone.
+    let mut options = HiddenOptions::new(Utc::now()).with_prefixes(1, 100);
+    let err = scan_hidden(billed.as_ref(), &options).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("<ListBucketResult>, not a ListMultipartUploadsResult"),
+        "{err}"
+    );
+    options.uploads = false;
+    let hidden = scan_hidden(billed.as_ref(), &options).await.unwrap();
     let versions = hidden.versions.as_ref().unwrap();
     assert_eq!(
         (versions.noncurrent.objects, versions.noncurrent.bytes),
@@ -657,31 +663,19 @@ async fn noncurrent_generations_on_fake_gcs_equal_the_history() {
         .collect();
     assert_eq!(ours, per_prefix);
     assert!(hidden.uploads.is_none());
-    assert!(
-        hidden
-            .not_seen
-            .iter()
-            .any(|r| r.starts_with("unfinished uploads: not listed")),
-        "{:?}",
-        hidden.not_seen
-    );
     let counts = config.requests().of("g");
     assert!(
         counts.get(stratus::requests::RequestKind::List) >= 1,
         "{counts}"
     );
-    // A cleanup of a GCS store says it cannot, rather than finding nothing.
+    // A cleanup on the emulator says what it answered, rather than finding nothing.
     let err = cleanup_uploads(
         billed.as_ref(),
         &CleanupOptions::new(std::time::Duration::ZERO),
     )
     .await
     .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("does not list the unfinished multipart uploads"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("`ListBucketResult`"), "{err}");
 }
 
 /// `key` as one path segment of a URL.

@@ -69,7 +69,8 @@ pub struct Args {
     as_of: Option<chrono::DateTime<chrono::Utc>>,
     /// Also count what the store bills that a listing does not show: versions no longer
     /// current, delete markers, multipart uploads never completed (S3 and S3-compatible
-    /// servers; GCS: noncurrent generations). Costs one more listing of every version, one of the uploads and one of
+    /// servers; GCS: noncurrent generations and XML API uploads; Azure: versions,
+    /// snapshots, staged blocks). Costs one more listing of every version, one of the uploads and one of
     /// each upload's parts. In a split scan, part 1 counts them.
     #[arg(long, conflicts_with = "from_report")]
     billed: bool,

@@ -1,16 +1,18 @@
 //! [`Billed`] for Google Cloud Storage: noncurrent generations through the JSON API's
-//! object listing with `versions=true`, sent with the store's HTTP client and bearer
-//! token. GCS has no delete markers (a deleted object's live generation becomes
-//! noncurrent); unfinished XML multipart uploads are not listed here
-//! ([`Billed::lists_uploads`] is false).
+//! object listing with `versions=true`, and unfinished multipart uploads through the
+//! XML API (`ListMultipartUploads`, `ListParts`, `AbortMultipartUpload`, as S3's:
+//! [`super::multipart`]), sent with the store's HTTP client and bearer token. GCS has
+//! no delete markers (a deleted object's live generation becomes noncurrent). Uploads
+//! begun through the JSON API (resumable uploads) are not stored objects until
+//! finished, and no API lists them.
 
+use super::multipart::{self, query_string, XmlApi};
 use super::{Billed, Upload, VersionEntry, VersionKind, Versioned, MAX_NAME_BYTES};
 use crate::text::excerpt;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::stream::{self, BoxStream};
-use futures::StreamExt;
+use futures::stream::BoxStream;
 use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
 use object_store::gcp::GcpCredentialProvider;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -90,25 +92,8 @@ impl GcsBilled {
         if let Some(token) = token {
             url.push_str(&format!("&pageToken={}", encode(token)));
         }
-        let (status, body) = super::http::send(&self.client, WHAT, || async {
-            let mut request: HttpRequest = http::Request::builder()
-                .uri(&url)
-                .body(HttpRequestBody::empty())
-                .map_err(|e| generic(format!("{WHAT}: {e}")))?;
-            if !self.unsigned {
-                let credential = self.credentials.get_credential().await?;
-                if !credential.bearer.is_empty() {
-                    let value =
-                        http::HeaderValue::from_str(&format!("Bearer {}", credential.bearer))
-                            .map_err(|_| {
-                                generic(format!("{WHAT}: the token is not a header value"))
-                            })?;
-                    request
-                        .headers_mut()
-                        .insert(http::header::AUTHORIZATION, value);
-                }
-            }
-            Ok(request)
+        let (status, body) = super::http::send(&self.client, WHAT, || {
+            self.request(http::Method::GET, &url, WHAT)
         })
         .await?;
         if !status.is_success() {
@@ -269,27 +254,79 @@ impl Billed for GcsBilled {
         self.listing(prefix, true)
     }
 
-    fn lists_uploads(&self) -> bool {
-        false
+    fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {
+        multipart::uploads(self, prefix)
     }
 
-    fn uploads<'a>(&'a self, _prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {
-        stream::once(async move { Err(self.no_uploads()) }).boxed()
-    }
-
-    async fn abort(&self, _upload: &Upload) -> crate::Result<bool> {
-        Err(self.no_uploads())
+    async fn abort(&self, upload: &Upload) -> crate::Result<bool> {
+        multipart::abort(self, upload).await
     }
 }
 
 impl GcsBilled {
-    fn no_uploads(&self) -> crate::Error {
-        crate::Error::Store {
-            store: self.label.clone(),
-            source: Box::new(object_store::Error::NotSupported {
-                source: "stratus does not list the unfinished multipart uploads of GCS stores"
-                    .into(),
-            }),
+    /// A `method` request of `url` with the store's bearer token (none when unsigned),
+    /// asked for again for every attempt.
+    async fn request(
+        &self,
+        method: http::Method,
+        url: &str,
+        what: &str,
+    ) -> Result<HttpRequest, Failure> {
+        let mut request: HttpRequest = http::Request::builder()
+            .method(method)
+            .uri(url)
+            .body(HttpRequestBody::empty())
+            .map_err(|e| generic(format!("{what}: {e}")))?;
+        if !self.unsigned {
+            let credential = self.credentials.get_credential().await?;
+            if !credential.bearer.is_empty() {
+                let value =
+                    http::HeaderValue::from_str(&format!("Bearer {}", credential.bearer))
+                        .map_err(|_| generic(format!("{what}: the token is not a header value")))?;
+                request
+                    .headers_mut()
+                    .insert(http::header::AUTHORIZATION, value);
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// The XML API (`https://storage.googleapis.com/BUCKET/OBJECT`), where GCS keeps
+/// multipart uploads, S3's way.
+#[async_trait]
+impl XmlApi for GcsBilled {
+    const PROVIDER: &'static str = "GCS";
+    const URL_KEYS: bool = false;
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        what: &str,
+    ) -> Result<Bytes, Failure> {
+        let bucket = utf8_percent_encode(&self.bucket, NON_ALPHANUMERIC);
+        let object = match path {
+            "" => String::new(),
+            path => format!("/{path}"),
+        };
+        let url = format!("{}/{bucket}{object}?{}", self.base_url, query_string(query));
+        let (status, body) = super::http::send(&self.client, what, || {
+            self.request(method.clone(), &url, what)
+        })
+        .await?;
+        match status.is_success() {
+            true => Ok(body),
+            false => Err(super::xml::status_error("GCS", status, &body, what, path)),
         }
     }
 }

@@ -7,8 +7,9 @@
 //! configuration, credentials, certificate authorities and request counters as the store:
 //! S3 (and S3-compatible servers) with `ListObjectVersions`, `ListMultipartUploads`,
 //! `ListParts` and `AbortMultipartUpload`, signed by object_store's own `AwsAuthorizer`;
-//! GCS with the JSON API's listing of every generation (`versions=true`) and the store's
-//! bearer token (GCS has no delete markers; its multipart uploads are not listed).
+//! GCS with the JSON API's listing of every generation (`versions=true`) and the XML
+//! API's `ListMultipartUploads`, `ListParts` and `AbortMultipartUpload` (S3's, written
+//! once in `multipart`), with the store's bearer token (GCS has no delete markers).
 //! Every request is a LIST (or, for an abort, a multipart request) in the store's
 //! [`requests`](crate::requests) counts.
 //!
@@ -33,10 +34,12 @@ pub(crate) mod azure;
 pub(crate) mod gcs;
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 pub(crate) mod http;
+#[cfg(any(feature = "aws", feature = "gcp"))]
+pub(crate) mod multipart;
 pub(crate) mod redact;
 #[cfg(feature = "aws")]
 pub(crate) mod s3;
-#[cfg(any(feature = "aws", feature = "azure"))]
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 pub(crate) mod xml;
 
 /// The largest response body read (32 MiB): a full page of versions, uploads or parts
@@ -135,7 +138,8 @@ pub trait Billed: std::fmt::Debug + std::fmt::Display + Send + Sync {
         self.versions(prefix).map_ok(Versioned::Entry).boxed()
     }
 
-    /// Whether [`Self::uploads`] can list unfinished uploads here (not for GCS).
+    /// Whether [`Self::uploads`] can list unfinished uploads here (every provider's
+    /// does; a [`Billed`] of another kind may not).
     fn lists_uploads(&self) -> bool {
         true
     }

@@ -3,30 +3,16 @@
 //! HTTP client (its certificate authorities, proxy and request counters) and signed with
 //! its credential provider by object_store's `AwsAuthorizer`.
 
+use super::multipart::{self, query_string, relative, XmlApi};
 use super::{Billed, Followed, Upload, VersionEntry, VersionKind, Versioned, MAX_NAME_BYTES};
 use crate::text::excerpt;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AwsAuthorizer, AwsCredentialProvider};
 use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
-
-/// What SigV4 leaves unencoded in a query value: `A-Z a-z 0-9 - _ . ~`.
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// In a key's path, `/` too.
-const PATH: &AsciiSet = &QUERY.remove(b'/');
-
-/// Parts listed concurrently (one `ListParts` listing per upload).
-const PARTS_CONCURRENCY: usize = 8;
 
 /// An S3 bucket's versions and uploads.
 pub(crate) struct S3Billed {
@@ -116,16 +102,7 @@ impl S3Billed {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<Bytes, Failure> {
-        let query: Vec<String> = query
-            .iter()
-            .map(
-                |(name, value)| match value.is_empty() && *name != "prefix" {
-                    true => (*name).to_string(),
-                    false => format!("{name}={}", utf8_percent_encode(value, QUERY)),
-                },
-            )
-            .collect();
-        let url = format!("{}/{path}?{}", self.bucket_url, query.join("&"));
+        let url = format!("{}/{path}?{}", self.bucket_url, query_string(query));
         let (status, body) = super::http::send(&self.client, what, || async {
             let mut request: HttpRequest = http::Request::builder()
                 .method(method.clone())
@@ -150,24 +127,6 @@ impl S3Billed {
     /// The full key for `relative` (with the store's prefix).
     fn full(&self, relative: &str) -> String {
         format!("{}{relative}", self.prefix)
-    }
-
-    /// `key` without the store's prefix; a key outside `asked` (the full prefix the
-    /// listing asked for: the store's and the caller's) is the server's error.
-    fn relative(&self, key: String, asked: &str, what: &str) -> Result<String, Failure> {
-        if key.len() > MAX_NAME_BYTES {
-            return Err(generic(format!(
-                "{what}: the server gave a key of {} bytes (at most {MAX_NAME_BYTES} are read)",
-                key.len()
-            )));
-        }
-        match key.strip_prefix(&self.prefix) {
-            Some(relative) if key.starts_with(asked) => Ok(relative.to_string()),
-            _ => Err(generic(format!(
-                "{what}: the server gave key {} outside the prefix asked for",
-                excerpt(&key, 64)
-            ))),
-        }
     }
 
     /// One page of `ListObjectVersions` from `markers` (key, version ID): its entries, the
@@ -205,7 +164,7 @@ impl S3Billed {
                 VersionItem::CommonPrefixes(folder) => {
                     let full = decoded(folder.prefix, url, WHAT)?;
                     goes_on(&full, None, markers)?;
-                    let folder = self.relative(full, prefix, WHAT)?;
+                    let folder = relative("S3", &self.prefix, full, prefix, WHAT)?;
                     if !by_folder || !folder.ends_with('/') {
                         return Err(generic(format!(
                             "{WHAT}: the server gave folder {} that was not asked for",
@@ -234,7 +193,7 @@ impl S3Billed {
             let full = decoded(entry.key, url, WHAT)?;
             let version_id = entry.version_id.unwrap_or_else(|| "null".into());
             goes_on(&full, Some(&version_id), markers)?;
-            let key = self.relative(full, prefix, WHAT)?;
+            let key = relative("S3", &self.prefix, full, prefix, WHAT)?;
             entries.push(VersionEntry {
                 key,
                 version_id: bounded(version_id, "a version ID", WHAT)?,
@@ -310,105 +269,6 @@ impl S3Billed {
             },
         )
     }
-
-    /// One page of `ListMultipartUploads` from `markers` (key, upload ID).
-    async fn uploads_page(
-        &self,
-        prefix: &str,
-        markers: Option<&(String, String)>,
-    ) -> Result<(Vec<Upload>, Option<(String, String)>), Failure> {
-        const WHAT: &str = "ListMultipartUploads";
-        let mut query = vec![
-            ("uploads", ""),
-            ("encoding-type", "url"),
-            ("max-uploads", "1000"),
-            ("prefix", prefix),
-        ];
-        if let Some((key, upload)) = markers {
-            query.push(("key-marker", key));
-            query.push(("upload-id-marker", upload));
-        }
-        let body = self.send(http::Method::GET, "", &query, WHAT).await?;
-        let page: ListUploads = parse_page(&body, WHAT)?;
-        let url = page.encoding_type.as_deref() == Some("url");
-        let mut uploads = Vec::with_capacity(page.uploads.len());
-        for upload in page.uploads {
-            if upload.upload_id.len() > MAX_NAME_BYTES {
-                return Err(generic(format!(
-                    "{WHAT}: an upload ID of {} bytes",
-                    upload.upload_id.len()
-                )));
-            }
-            uploads.push(Upload {
-                key: self.relative(decoded(upload.key, url, WHAT)?, prefix, WHAT)?,
-                upload_id: upload.upload_id,
-                initiated: time(&upload.initiated, WHAT)?,
-                class: upload.storage_class.filter(|c| c.len() <= MAX_NAME_BYTES),
-                parts: 0,
-                bytes: 0,
-            });
-        }
-        let next = match page.is_truncated {
-            false => None,
-            true => {
-                let key = decoded(page.next_key_marker.unwrap_or_default(), url, WHAT)?;
-                let key = bounded(key, "a NextKeyMarker", WHAT)?;
-                let id = page.next_upload_id_marker.unwrap_or_default();
-                let next = (key, bounded(id, "a NextUploadIdMarker", WHAT)?);
-                if next.0.is_empty() || markers == Some(&next) {
-                    return Err(generic(format!(
-                        "{WHAT}: a truncated page without new markers (it would never end)"
-                    )));
-                }
-                Some(next)
-            }
-        };
-        Ok((uploads, next))
-    }
-
-    /// `upload` with its parts counted (`ListParts`, every page). An upload gone since
-    /// it was listed has no parts: it is no longer stored.
-    async fn with_parts(&self, mut upload: Upload) -> Result<Upload, Failure> {
-        const WHAT: &str = "ListParts";
-        let path = utf8_percent_encode(&self.full(&upload.key), PATH).to_string();
-        let mut marker: Option<String> = None;
-        let mut followed = Followed::default();
-        loop {
-            let mut query = vec![
-                ("max-parts", "1000"),
-                ("uploadId", upload.upload_id.as_str()),
-            ];
-            if let Some(marker) = &marker {
-                query.push(("part-number-marker", marker));
-            }
-            let body = match self.send(http::Method::GET, &path, &query, WHAT).await {
-                Ok(body) => body,
-                Err(object_store::Error::NotFound { .. }) => return Ok(upload),
-                Err(e) => return Err(e),
-            };
-            let page: ListParts = parse_page(&body, WHAT)?;
-            let empty = page.parts.is_empty();
-            for part in page.parts {
-                upload.parts += 1;
-                upload.bytes = upload.bytes.saturating_add(part.size);
-            }
-            if !page.is_truncated {
-                return Ok(upload);
-            }
-            let next = page.next_part_number_marker.filter(|m| !m.is_empty());
-            let next = match next {
-                Some(m) => Some(bounded(m, "a NextPartNumberMarker", WHAT)?),
-                None => None,
-            };
-            if next.is_none() || next == marker {
-                return Err(generic(format!(
-                    "{WHAT}: a truncated page without a new NextPartNumberMarker"
-                )));
-            }
-            followed.check(next.as_ref(), empty, WHAT)?;
-            marker = next;
-        }
-    }
 }
 
 #[async_trait]
@@ -432,51 +292,35 @@ impl Billed for S3Billed {
     }
 
     fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {
-        let full = self.full(prefix.unwrap_or_default());
-        super::paged(
-            (None, Followed::default()),
-            move |(markers, mut followed): (Option<(String, String)>, Followed)| {
-                let full = full.clone();
-                async move {
-                    let (uploads, next) = self
-                        .uploads_page(&full, markers.as_ref())
-                        .await
-                        .and_then(|(uploads, next)| {
-                            let empty = uploads.is_empty();
-                            followed.check(next.as_ref(), empty, "ListMultipartUploads")?;
-                            Ok((uploads, next))
-                        })
-                        .map_err(|e| super::listing_error(&self.label, prefix, e))?;
-                    Ok((uploads, next.map(|next| (Some(next), followed))))
-                }
-            },
-        )
-        .map_ok(move |upload| async move {
-            self.with_parts(upload)
-                .await
-                .map_err(|e| super::listing_error(&self.label, prefix, e))
-        })
-        .try_buffered(PARTS_CONCURRENCY)
-        .boxed()
+        multipart::uploads(self, prefix)
     }
 
     async fn abort(&self, upload: &Upload) -> crate::Result<bool> {
-        let path = utf8_percent_encode(&self.full(&upload.key), PATH).to_string();
-        let query = [("uploadId", upload.upload_id.as_str())];
-        // Which upload, in the error: the run stops at it.
-        let what = format!(
-            "AbortMultipartUpload of {} (upload ID {})",
-            excerpt(&upload.key, 200),
-            excerpt(&upload.upload_id, 100)
-        );
-        match self.send(http::Method::DELETE, &path, &query, &what).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(source) => Err(crate::Error::Store {
-                store: self.label.clone(),
-                source: Box::new(source),
-            }),
-        }
+        multipart::abort(self, upload).await
+    }
+}
+
+#[async_trait]
+impl XmlApi for S3Billed {
+    const PROVIDER: &'static str = "S3";
+    const URL_KEYS: bool = true;
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        what: &str,
+    ) -> Result<Bytes, Failure> {
+        S3Billed::send(self, method, path, query, what).await
     }
 }
 
@@ -493,28 +337,12 @@ fn bounded(text: String, name: &str, what: &str) -> Result<String, Failure> {
     super::xml::bounded("S3", text, name, what)
 }
 
-/// `text` decoded when the server says it encoded its keys (`encoding-type=url`): as a
-/// form value, `+` a space, as AWS (and MinIO) send it (`a b` is `a+b`, `a+b` is `a%2Bb`;
-/// a server that encodes a space `%20` encodes `+` too).
 fn decoded(text: String, url: bool, what: &str) -> Result<String, Failure> {
-    if !url {
-        return Ok(text);
-    }
-    percent_encoding::percent_decode_str(&text.replace('+', " "))
-        .decode_utf8()
-        .map(|key| key.into_owned())
-        .map_err(|_| {
-            generic(format!(
-                "{what}: key {} decodes to bytes that are not UTF-8",
-                excerpt(&text, 64)
-            ))
-        })
+    multipart::decoded("S3", text, url, what)
 }
 
 fn time(text: &str, what: &str) -> Result<DateTime<Utc>, Failure> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| generic(format!("{what}: time {}: {e}", excerpt(text, 40))))
+    multipart::time("S3", text, what)
 }
 
 #[derive(Deserialize)]
@@ -566,43 +394,6 @@ struct VersionXml {
     storage_class: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListUploads {
-    #[serde(default)]
-    is_truncated: bool,
-    next_key_marker: Option<String>,
-    next_upload_id_marker: Option<String>,
-    encoding_type: Option<String>,
-    #[serde(rename = "Upload", default)]
-    uploads: Vec<UploadXml>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct UploadXml {
-    key: String,
-    upload_id: String,
-    initiated: String,
-    storage_class: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListParts {
-    #[serde(default)]
-    is_truncated: bool,
-    next_part_number_marker: Option<String>,
-    #[serde(rename = "Part", default)]
-    parts: Vec<PartXml>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct PartXml {
-    size: u64,
-}
-
 /// Whether `key` (and `version`: an entry's; `None`: a folder) may come on a page asked
 /// for after `markers`: S3 goes on after the key marker's version marker, or after the
 /// whole key (a folder's keys too) when there is none. A server that goes back would
@@ -636,7 +427,9 @@ fn goes_on(
 
 #[cfg(test)]
 mod tests {
+    use super::multipart::{PATH, QUERY};
     use super::*;
+    use percent_encoding::utf8_percent_encode;
 
     #[test]
     fn versions_and_markers_keep_the_servers_order_and_decode_keys() {

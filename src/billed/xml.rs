@@ -1,4 +1,4 @@
-//! What the XML providers' [`Billed`](super::Billed) share (S3 and Azure): a refusal's
+//! What the XML providers' [`Billed`](super::Billed) share (S3, Azure, GCS's XML API): a refusal's
 //! error, an answer parsed, an ID or marker bounded.
 
 use super::MAX_NAME_BYTES;
@@ -127,6 +127,42 @@ pub(crate) fn parse_page<'de, T: Deserialize<'de>>(
         }
     }
     parse(store, body, what)
+}
+
+/// [`parse_page`] for a page whose root element must be `root`: a server that answers
+/// another document (fake-gcs-server answers `GET /bucket?uploads` with its object
+/// listing, `ListBucketResult`) would otherwise read as a page of nothing.
+#[cfg(any(feature = "aws", feature = "gcp"))]
+pub(crate) fn parse_page_of<'de, T: Deserialize<'de>>(
+    store: &'static str,
+    body: &'de [u8],
+    what: &str,
+    root: &str,
+) -> Result<T, object_store::Error> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let found = loop {
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                break Some(String::from_utf8_lossy(e.local_name().as_ref()).into_owned())
+            }
+            Ok(Event::Eof) | Err(_) => break None,
+            Ok(_) => continue,
+        }
+    };
+    match found {
+        Some(name) if name == root => parse_page(store, body, what),
+        found => Err(super::http::generic(
+            store,
+            format!(
+                "{what}: the server answered {}, not `{root}` (it does not serve this request)",
+                match found {
+                    Some(name) => excerpt(&name, 64),
+                    None => "no XML document".to_string(),
+                }
+            ),
+        )),
+    }
 }
 
 /// `text`, or an error naming `what` past [`MAX_NAME_BYTES`] (an ID or a marker, sent

@@ -215,7 +215,8 @@ fn hidden_section(w: &mut String, hidden: &super::hidden::Hidden) {
 
 /// The provider's own rule that would remove what is kept (stratus deletes no version):
 /// S3's lifecycle configuration (also for reports that do not say their provider), GCS's
-/// lifecycle, Azure's lifecycle management policy (Azure discards staged blocks itself).
+/// lifecycle rules (`Delete` of noncurrent objects, `AbortIncompleteMultipartUpload`),
+/// Azure's lifecycle management policy (Azure discards staged blocks itself).
 fn lifecycle_rules(w: &mut String, provider: Option<&str>, noncurrent: bool, stale: bool) {
     match provider {
         Some("azure") => {
@@ -238,14 +239,24 @@ fn lifecycle_rules(w: &mut String, provider: Option<&str>, noncurrent: bool, sta
             }
         }
         Some("gcs") => {
+            let mut rules = Vec::new();
             if noncurrent {
-                let _ = writeln!(
-                    w,
-                    "  a lifecycle rule that removes them (GCS; days to choose):\n      \
-                     {{\"action\": {{\"type\": \"Delete\"}}, \"condition\": {{\"isLive\": false, \
-                     \"daysSinceNoncurrentTime\": 30}}}}"
+                rules.push(
+                    "{\"action\": {\"type\": \"Delete\"}, \"condition\": {\"isLive\": false, \
+                     \"daysSinceNoncurrentTime\": 30}}",
                 );
             }
+            if stale {
+                rules.push(
+                    "{\"action\": {\"type\": \"AbortIncompleteMultipartUpload\"}, \
+                     \"condition\": {\"age\": 7}}",
+                );
+            }
+            let _ = writeln!(
+                w,
+                "  lifecycle rules that remove them (GCS; days to choose):\n      {}",
+                rules.join(",\n      ")
+            );
         }
         _ => {
             let mut rules = Vec::new();
@@ -561,6 +572,12 @@ mod tests {
         let gcs = text(Some("gcs"));
         assert!(
             gcs.contains("daysSinceNoncurrentTime") && !gcs.contains("NoncurrentVersionExpiration"),
+            "{gcs}"
+        );
+        assert!(
+            gcs.contains(
+                "\"type\": \"AbortIncompleteMultipartUpload\"}, \"condition\": {\"age\": 7}"
+            ),
             "{gcs}"
         );
         let azure = text(Some("azure"));
