@@ -183,7 +183,6 @@ async fn scan_versions(billed: &dyn Billed, options: &HiddenOptions) -> crate::R
 /// itself, never a folder inside another), given once; a key is inside the prefix or
 /// folder listed; keys inside folders never come beside folders. Anything else is an
 /// error.
-///
 async fn by_folder(
     billed: &dyn Billed,
     options: &HiddenOptions,
