@@ -720,8 +720,16 @@ fn row_groups_sharing_one_chunk_are_walked_again_each() {
         );
         (size, took)
     };
-    let (small, one) = timed(1);
-    let (large, five) = timed(5);
+    // The fastest of three runs each: one run is under a millisecond, and a busy
+    // machine stretches any one of them.
+    let fastest = |count: usize| {
+        (0..3)
+            .map(|_| timed(count))
+            .min_by_key(|(_, took)| *took)
+            .expect("three runs")
+    };
+    let (small, one) = fastest(1);
+    let (large, five) = fastest(5);
     assert!(
         five.as_secs_f64() < 2.0 * one.as_secs_f64(),
         "{small} bytes read in {one:?}, {large} bytes ({:.0}% more) in {five:?}",

@@ -643,7 +643,7 @@ async fn noncurrent_generations_on_fake_gcs_equal_the_history() {
     let err = scan_hidden(billed.as_ref(), &options).await.unwrap_err();
     assert!(
         err.to_string()
-            .contains("<ListBucketResult>, not a ListMultipartUploadsResult"),
+            .contains("`ListBucketResult`, not `ListMultipartUploadsResult`"),
         "{err}"
     );
     options.uploads = false;

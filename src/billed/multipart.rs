@@ -31,6 +31,34 @@ pub(crate) const PATH: &AsciiSet = &QUERY.remove(b'/');
 /// Parts listed concurrently (one `ListParts` listing per upload).
 const PARTS_CONCURRENCY: usize = 8;
 
+/// The root element of a `ListMultipartUploads` answer.
+const UPLOADS_ROOTS: &[&str] = &["ListMultipartUploadsResult"];
+
+/// The root element of a `ListParts` answer: S3's, and moto's (5.2 names it
+/// `ListPartsResponse`).
+const PARTS_ROOTS: &[&str] = &["ListPartsResult", "ListPartsResponse"];
+
+/// `key` as the path of a request, or an error when the HTTP client would not send it
+/// there: a `.` or `..` segment is resolved by the URL before it is sent (`a/../b` is
+/// asked for at `b`, `../../x` outside the bucket), and `%2E` is read as a dot too. No
+/// request about such a key is made (object_store cannot name it either).
+fn key_path(provider: &'static str, key: &str, what: &str) -> Result<String, Failure> {
+    if key
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return Err(super::http::generic(
+            provider,
+            format!(
+                "{what}: key {} has a `.` or `..` segment, which the request's URL would \
+                 resolve to another key; it is not asked about",
+                excerpt(key, 200)
+            ),
+        ));
+    }
+    Ok(utf8_percent_encode(key, PATH).to_string())
+}
+
 /// A bucket's XML API, as one provider sends requests to it.
 #[async_trait]
 pub(crate) trait XmlApi: Send + Sync {
@@ -180,22 +208,23 @@ pub(crate) fn uploads<'a, A: XmlApi>(
 /// Abort `upload` (its parts are deleted); `Ok(false)` when it no longer exists
 /// (completed or aborted since it was listed).
 pub(crate) async fn abort<A: XmlApi>(api: &A, upload: &Upload) -> crate::Result<bool> {
-    let full = format!("{}{}", api.prefix(), upload.key);
-    let path = utf8_percent_encode(&full, PATH).to_string();
-    let query = [("uploadId", upload.upload_id.as_str())];
     // Which upload, in the error: the run stops at it.
     let what = format!(
         "AbortMultipartUpload of {} (upload ID {})",
         excerpt(&upload.key, 200),
         excerpt(&upload.upload_id, 100)
     );
+    let store = |source| crate::Error::Store {
+        store: api.label().to_string(),
+        source: Box::new(source),
+    };
+    let full = format!("{}{}", api.prefix(), upload.key);
+    let path = key_path(A::PROVIDER, &full, &what).map_err(store)?;
+    let query = [("uploadId", upload.upload_id.as_str())];
     match api.send(http::Method::DELETE, &path, &query, &what).await {
         Ok(_) => Ok(true),
         Err(object_store::Error::NotFound { .. }) => Ok(false),
-        Err(source) => Err(crate::Error::Store {
-            store: api.label().to_string(),
-            source: Box::new(source),
-        }),
+        Err(source) => Err(store(source)),
     }
 }
 
@@ -218,7 +247,7 @@ async fn uploads_page<A: XmlApi>(
         query.push(("upload-id-marker", upload));
     }
     let body = api.send(http::Method::GET, "", &query, WHAT).await?;
-    let page: ListUploads = parse_page_of(provider, &body, WHAT, "ListMultipartUploadsResult")?;
+    let page: ListUploads = parse_page_of(provider, &body, WHAT, UPLOADS_ROOTS)?;
     let url = page.encoding_type.as_deref() == Some("url");
     let mut uploads = Vec::with_capacity(page.uploads.len());
     for upload in page.uploads {
@@ -267,7 +296,7 @@ async fn with_parts<A: XmlApi>(api: &A, mut upload: Upload) -> Result<Upload, Fa
     const WHAT: &str = "ListParts";
     let provider = A::PROVIDER;
     let full = format!("{}{}", api.prefix(), upload.key);
-    let path = utf8_percent_encode(&full, PATH).to_string();
+    let path = key_path(provider, &full, WHAT)?;
     let mut marker: Option<String> = None;
     let mut followed = Followed::default();
     loop {
@@ -283,7 +312,7 @@ async fn with_parts<A: XmlApi>(api: &A, mut upload: Upload) -> Result<Upload, Fa
             Err(object_store::Error::NotFound { .. }) => return Ok(upload),
             Err(e) => return Err(e),
         };
-        let page: ListParts = parse_page_of(provider, &body, WHAT, "ListPartsResult")?;
+        let page: ListParts = parse_page_of(provider, &body, WHAT, PARTS_ROOTS)?;
         let empty = page.parts.is_empty();
         for part in page.parts {
             upload.parts += 1;

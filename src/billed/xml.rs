@@ -78,7 +78,7 @@ const PAGE_DEPTH: usize = 32;
 
 /// [`parse`] for one page of a listing, which becomes a list of entries: refused before
 /// it is parsed when an element holds more than [`PAGE_CHILDREN`] elements or they nest
-/// deeper than [`PAGE_DEPTH`]. Within the body's limit, a page of tiny unknown elements
+/// deeper than [`PAGE_DEPTH`], or when a second root element follows the first. Within the body's limit, a page of tiny unknown elements
 /// would otherwise become millions of entries (each far larger than its bytes).
 pub(crate) fn parse_page<'de, T: Deserialize<'de>>(
     store: &'static str,
@@ -110,7 +110,14 @@ pub(crate) fn parse_page<'de, T: Deserialize<'de>>(
                 .last_mut()
                 .expect("the document's level is never closed");
             *count += 1;
-            if *count > PAGE_CHILDREN {
+            let count = *count;
+            if open.len() == 1 && count > 1 {
+                // The parser would read the first document and never look at the second.
+                return Err(refuse(
+                    "the server gave more than one document (a second root element)".into(),
+                ));
+            }
+            if count > PAGE_CHILDREN {
                 return Err(refuse(format!(
                     "the server gave a page of more than {PAGE_CHILDREN} elements in one \
                      (a page holds at most 5,000 entries)"
@@ -129,15 +136,15 @@ pub(crate) fn parse_page<'de, T: Deserialize<'de>>(
     parse(store, body, what)
 }
 
-/// [`parse_page`] for a page whose root element must be `root`: a server that answers
-/// another document (fake-gcs-server answers `GET /bucket?uploads` with its object
-/// listing, `ListBucketResult`) would otherwise read as a page of nothing.
+/// [`parse_page`] for a page whose root element must be one of `roots`: a server that
+/// answers another document (fake-gcs-server answers `GET /bucket?uploads` with its
+/// object listing, `ListBucketResult`) would otherwise read as a page of nothing.
 #[cfg(any(feature = "aws", feature = "gcp"))]
 pub(crate) fn parse_page_of<'de, T: Deserialize<'de>>(
     store: &'static str,
     body: &'de [u8],
     what: &str,
-    root: &str,
+    roots: &[&str],
 ) -> Result<T, object_store::Error> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_reader(body);
@@ -151,15 +158,16 @@ pub(crate) fn parse_page_of<'de, T: Deserialize<'de>>(
         }
     };
     match found {
-        Some(name) if name == root => parse_page(store, body, what),
+        Some(name) if roots.contains(&name.as_str()) => parse_page(store, body, what),
         found => Err(super::http::generic(
             store,
             format!(
-                "{what}: the server answered {}, not `{root}` (it does not serve this request)",
+                "{what}: the server answered {}, not `{}` (it does not serve this request)",
                 match found {
                     Some(name) => excerpt(&name, 64),
                     None => "no XML document".to_string(),
-                }
+                },
+                roots.join("` or `")
             ),
         )),
     }

@@ -266,6 +266,17 @@ fn quoted_forms(secret: &str) -> Vec<String> {
         forms.push(decoded.into_owned());
     }
     forms.extend(base64_forms(secret));
+    // An HTML page's (a proxy's or gateway's refusal), a JSON encoder that escapes `/`,
+    // and hex (a dump of the bytes sent).
+    let html = secret
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;");
+    forms.push(html);
+    forms.push(json(secret).replace('/', "\\/"));
+    forms.push(secret.bytes().map(|b| format!("{b:02x}")).collect());
     // A place folds its endpoint to lower case (`endpoint_space`), and hosts and schemes
     // are case-insensitive elsewhere too: a secret in one may come back in either case.
     let cased: Vec<String> = forms
@@ -281,8 +292,9 @@ fn quoted_forms(secret: &str) -> Vec<String> {
 /// `secret` inside base64 text, as a proxy quoting `Proxy-Authorization: Basic
 /// base64(user:password)` or a server quoting a header it decoded would show it: the
 /// characters that depend on the secret's bytes alone, at each of the three alignments
-/// it can start at, in the standard and the URL-safe alphabet. Forms shorter than the
-/// window are left out (they would match ordinary words).
+/// it can start at, in the standard and the URL-safe alphabet. Forms shorter than
+/// [`SCRUB_MIN`] are left out (they would match ordinary words); shorter than the
+/// window, they are cut where they occur whole.
 fn base64_forms(secret: &str) -> Vec<String> {
     use base64::Engine as _;
     let mut forms = Vec::new();
@@ -298,7 +310,7 @@ fn base64_forms(secret: &str) -> Vec<String> {
             // padding's), are dropped: 6-bit characters, from bit 8 x lead on.
             let first = (8 * lead).div_ceil(6);
             let form = text.get(first..text.len().saturating_sub(1)).unwrap_or("");
-            if form.len() >= WINDOW {
+            if form.len() >= SCRUB_MIN {
                 forms.push(form.to_string());
             }
         }
@@ -486,6 +498,22 @@ mod tests {
                 let kept: usize = left.split("<redacted>").map(str::len).sum();
                 assert!(kept <= (user.len() + 1) * 4 / 3 + 4, "{user:?}: {cut}");
             }
+        }
+        // A six-byte secret (the shortest cut) in Basic credentials, at every alignment.
+        for user in ["AKIDEXAMPLE", "AKIDEXAMPL", "AKIDEXAMP"] {
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:hunt3r"));
+            let cut = scrub(&format!("Basic {basic}"), &["hunt3r"]).unwrap();
+            assert!(!cut.contains(&basic[basic.len() - 6..]), "{user}: {cut}");
+        }
+        // HTML-escaped, JSON with `\/`, hex.
+        let odd = "p&ssw0rd<9\"x&y<z/slash";
+        for quoted in [
+            "p&amp;ssw0rd&lt;9&quot;x&amp;y&lt;z/slash".to_string(),
+            "p&ssw0rd<9\\\"x&y<z\\/slash".to_string(),
+            odd.bytes().map(|b| format!("{b:02X}")).collect(),
+        ] {
+            let cut = scrub(&format!("refused: {quoted}."), &[odd]).unwrap();
+            assert_eq!(cut, "refused: <redacted>.", "{quoted}");
         }
         // Every variant carrying outside text is cut; its kind and fields stay.
         let e = crate::Error::InventoryReport {

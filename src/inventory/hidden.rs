@@ -162,9 +162,12 @@ const PAGE_ENTRIES: u64 = 1_000;
 /// Small folders are not worth a request each: once `concurrency` folders are listed
 /// and they average fewer than `page_entries / concurrency` entries while more folders
 /// come, everything is dropped and listed again as one listing of the prefix (so
-/// 1,000 folders of one key cost a few requests, not 1,001). Decided from the first
-/// folders: a prefix whose first folders are small and later ones large is listed as
-/// one listing.
+/// 1,000 folders of one key cost a few requests, not 1,001). Decided once, from the
+/// first folders listed: a prefix whose first folders are small and later ones large
+/// is listed as one listing, and one whose first folders are large is listed by folder
+/// to the end (what was listed is never listed again after that). What a switch
+/// wastes: the delimiter pages read, the first `concurrency` folders, and the pages of
+/// the folders then being listed.
 async fn scan_versions(billed: &dyn Billed, options: &HiddenOptions) -> crate::Result<Versions> {
     match by_folder(billed, options).await? {
         Some(versions) => Ok(versions),
@@ -194,18 +197,23 @@ async fn by_folder(
     // here. One that gives folders and keys inside folders would count keys twice.
     let (mut nested_keys, mut any_folder) = (false, false);
     let concurrency = options.concurrency.max(1);
-    // Folders listed and their entries, for the choice of one listing, made when the
-    // next folder is given (so more are known to come).
+    // Folders listed and their entries, for the choice of one listing: made once, when
+    // the next folder is given (so more are known to come) after the first
+    // `concurrency` are listed. Once by folder, always by folder: a large folder listed
+    // is never listed again.
     let (done, entries) = (AtomicU64::new(0), AtomicU64::new(0));
-    let switched = AtomicBool::new(false);
+    let (decided, switched) = (AtomicBool::new(false), AtomicBool::new(false));
     let small = || {
         let done = done.load(Ordering::Relaxed);
+        if decided.load(Ordering::Relaxed) || done < concurrency as u64 {
+            return false;
+        }
+        decided.store(true, Ordering::Relaxed);
         // Averaging under a page per `concurrency` folders (compared without dividing).
-        done >= concurrency as u64
-            && entries
-                .load(Ordering::Relaxed)
-                .saturating_mul(concurrency as u64)
-                < options.page_entries.saturating_mul(done)
+        entries
+            .load(Ordering::Relaxed)
+            .saturating_mul(concurrency as u64)
+            < options.page_entries.saturating_mul(done)
     };
     // In a block: the listings borrow `top` until they are dropped.
     let all = {
