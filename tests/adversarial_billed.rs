@@ -1140,3 +1140,49 @@ async fn gcs_uploads_are_listed_counted_and_aborted_through_the_xml_api() {
         "{err}"
     );
 }
+
+// ---- A permission the store's other requests do not need ----
+
+/// Credentials allowed to list objects but not versions (`s3:ListBucketVersions`) or
+/// uploads (`s3:ListBucketMultipartUploads`; GCS's `storage.multipartUploads.list`):
+/// the report keeps what it could list and says what it could not, and why; any other
+/// failure (a 5xx after the retries, a bad page) still ends it.
+#[tokio::test]
+async fn a_listing_refused_for_permission_is_said_not_looked_at() {
+    const DENIED: &str =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code>\
+                          <Message>Access Denied</Message></Error>";
+    for denied in ["uploads", "versions"] {
+        let server = Server::start(move |r| match (r.q("uploads"), r.q("versions")) {
+            (Some(_), _) if denied == "uploads" => (403, DENIED.as_bytes().to_vec()),
+            (_, Some(_)) if denied == "versions" => (403, DENIED.as_bytes().to_vec()),
+            (Some(_), _) => ok(uploads_page(&[], None, false)),
+            (_, Some(_)) => ok(versions_page(&history_of("k"), None, false)),
+            _ => (400, Vec::new()),
+        })
+        .await;
+        let billed = server.s3_config("").billed("s").unwrap();
+        let hidden = scan_hidden(billed.as_ref(), &HiddenOptions::new(chrono::Utc::now()))
+            .await
+            .unwrap();
+        let said = hidden.not_seen.join("\n");
+        assert!(said.contains("AccessDenied"), "{denied}: {said}");
+        match denied {
+            "uploads" => {
+                assert!(hidden.uploads.is_none(), "{denied}");
+                assert_eq!(hidden.versions.unwrap().noncurrent.objects, 1);
+                assert!(said.starts_with("unfinished uploads: "), "{said}");
+            }
+            _ => {
+                assert!(hidden.versions.is_none(), "{denied}");
+                assert_eq!(hidden.uploads.unwrap().uploads.objects, 0);
+                assert!(said.starts_with("noncurrent versions"), "{said}");
+            }
+        }
+    }
+    // A page that is not XML ends the report, as before.
+    let server = Server::start(|_| ok("not xml".to_string())).await;
+    let billed = server.s3_config("").billed("s").unwrap();
+    let err = scan_hidden(billed.as_ref(), &HiddenOptions::new(chrono::Utc::now())).await;
+    assert!(err.is_err());
+}

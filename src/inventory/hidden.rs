@@ -5,6 +5,14 @@
 //! Memory is bounded as a listing's report is: per key only the key being read is held
 //! (a listing gives a key's versions together), and the per-prefix totals are a
 //! [`PrefixBreakdown`] of the report's depth and limit.
+//!
+//! Versions are listed by folder: one listing with the delimiter `/` gives the keys
+//! directly under the prefix and its folders, and the folders are listed at once,
+//! [`HiddenOptions::concurrency`] of them, each summed whole and merged. Folders too
+//! small to be worth a request each (fewer than [`HiddenOptions::page_entries`] /
+//! `concurrency` entries on average, over the first `concurrency` listed) make it one
+//! listing of the prefix instead. A listing refused for permission is said in
+//! [`Hidden::not_seen`], and the rest goes on; any other failure ends the scan.
 
 use super::{Counts, PrefixBreakdown};
 use crate::billed::{Billed, Followed, VersionEntry, VersionKind, Versioned};
@@ -476,7 +484,13 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
         provider: billed.provider().map(str::to_string),
     };
     if options.versions {
-        hidden.versions = Some(scan_versions(billed, options).await?);
+        match scan_versions(billed, options).await {
+            Ok(versions) => hidden.versions = Some(versions),
+            Err(e) if refused(&e) => hidden
+                .not_seen
+                .push(format!("noncurrent versions and delete markers: {e}")),
+            Err(e) => return Err(e),
+        }
     }
     if options.uploads && !billed.lists_uploads() {
         hidden
@@ -495,7 +509,16 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
             classes: BTreeMap::new(),
         };
         let mut listed = billed.uploads(prefix);
-        while let Some(upload) = listed.try_next().await? {
+        loop {
+            let upload = match listed.try_next().await {
+                Ok(Some(upload)) => upload,
+                Ok(None) => break,
+                Err(e) if refused(&e) => {
+                    hidden.not_seen.push(format!("unfinished uploads: {e}"));
+                    return Ok(hidden);
+                }
+                Err(e) => return Err(e),
+            };
             uploads.uploads.add(upload.bytes);
             if let Some(class) = &upload.class {
                 let mut counts = Counts::default();
@@ -517,6 +540,19 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
         hidden.uploads = Some(uploads);
     }
     Ok(hidden)
+}
+
+/// Whether `error` is the server refusing the credentials asked with (no permission to
+/// list versions or uploads, which a store's other requests may not need): said in
+/// [`Hidden::not_seen`], and the rest of the report goes on. Any other error ends it.
+fn refused(error: &crate::Error) -> bool {
+    matches!(
+        error.store_error(),
+        Some(
+            object_store::Error::PermissionDenied { .. }
+                | object_store::Error::Unauthenticated { .. }
+        )
+    )
 }
 
 #[cfg(test)]
