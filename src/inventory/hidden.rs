@@ -11,8 +11,9 @@
 //! [`HiddenOptions::concurrency`] of them, each summed whole and merged. Folders too
 //! small to be worth a request each (fewer than [`HiddenOptions::page_entries`] /
 //! `concurrency` entries on average, over the first `concurrency` listed) make it one
-//! listing of the prefix instead. A listing refused for permission is said in
-//! [`Hidden::not_seen`], and the rest goes on; any other failure ends the scan.
+//! listing of the prefix instead. A listing refused for permission, or not served (an
+//! emulator answering another document), is said in [`Hidden::not_seen`], and the rest
+//! goes on; any other failure ends the scan.
 
 use super::{Counts, PrefixBreakdown};
 use crate::billed::{Billed, Followed, VersionEntry, VersionKind, Versioned};
@@ -543,7 +544,8 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
 }
 
 /// Whether `error` is the server refusing the credentials asked with (no permission to
-/// list versions or uploads, which a store's other requests may not need): said in
+/// list versions or uploads, which a store's other requests may not need) or not
+/// serving the request at all (an emulator answering another document): said in
 /// [`Hidden::not_seen`], and the rest of the report goes on. Any other error ends it.
 fn refused(error: &crate::Error) -> bool {
     matches!(
@@ -551,6 +553,7 @@ fn refused(error: &crate::Error) -> bool {
         Some(
             object_store::Error::PermissionDenied { .. }
                 | object_store::Error::Unauthenticated { .. }
+                | object_store::Error::NotSupported { .. }
         )
     )
 }
