@@ -13,11 +13,11 @@
 
 mod common;
 
+use common::billed::{all_uploads, all_versions};
 use common::canned::Server;
-use futures::TryStreamExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stratus::billed::{cleanup_uploads, Billed, CleanupOptions, Upload, VersionEntry};
+use stratus::billed::{cleanup_uploads, Billed, CleanupOptions, Upload};
 use stratus::inventory::hidden::{scan_hidden, HiddenOptions};
 use stratus::requests::RequestKind;
 use stratus::Config;
@@ -104,21 +104,6 @@ fn parts_page(sizes: &[u64], next: Option<&str>) -> String {
     format!(
         "<ListPartsResult><IsTruncated>{truncated}</IsTruncated>{marker}{parts}</ListPartsResult>"
     )
-}
-
-async fn all_versions(billed: &dyn Billed) -> stratus::Result<Vec<VersionEntry>> {
-    tokio::time::timeout(Duration::from_secs(20), billed.versions(None).try_collect())
-        .await
-        .expect("the listing ends (it must not loop)")
-}
-
-async fn all_uploads(billed: &dyn Billed, prefix: Option<&str>) -> stratus::Result<Vec<Upload>> {
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        billed.uploads(prefix).try_collect(),
-    )
-    .await
-    .expect("the listing ends (it must not loop)")
 }
 
 /// AWS answers `encoding-type=url` with keys form-encoded: a space is `+`, a `+` is

@@ -15,6 +15,10 @@
 mod common;
 
 use common::alloc::{peak_since, reset_peak, Counting, HEAVY};
+use common::billed::{
+    all_uploads, all_versions, blob, list_blobs_page as page, AZURE_KEY as KEY,
+    WITH_AZURE_KEY as WITH_KEY,
+};
 use common::canned::{ok, Reply, Request, Server};
 use futures::TryStreamExt;
 use std::sync::{Arc, Mutex};
@@ -25,44 +29,6 @@ use stratus::Config;
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// A shared key (base64, as object_store requires).
-const KEY: &str = "S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0";
-const WITH_KEY: &str = "access_key = \"S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0\"\n";
-
-/// A `List Blobs` page of `items` (XML) with `next` as its `NextMarker`.
-fn page(items: &str, next: Option<&str>) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"http://x/\" \
-         ContainerName=\"c\"><MaxResults>5000</MaxResults><Blobs>{items}</Blobs><NextMarker>{}</NextMarker>\
-         </EnumerationResults>",
-        next.unwrap_or_default()
-    )
-}
-
-/// A blob (or, with `snapshot`, a snapshot of it) of `size` bytes.
-fn blob(name: &str, snapshot: Option<&str>, size: &str) -> String {
-    format!(
-        "<Blob><Name>{name}</Name>{}<Properties><Creation-Time>Tue, 01 Dec 2026 09:00:00 GMT</Creation-Time>\
-         <Last-Modified>Tue, 01 Dec 2026 09:00:00 GMT</Last-Modified><Content-Length>{size}</Content-Length>\
-         <BlobType>BlockBlob</BlobType></Properties></Blob>",
-        snapshot
-            .map(|s| format!("<Snapshot>{s}</Snapshot>"))
-            .unwrap_or_default()
-    )
-}
-
-async fn all_versions(billed: &dyn Billed) -> stratus::Result<Vec<VersionEntry>> {
-    tokio::time::timeout(Duration::from_secs(20), billed.versions(None).try_collect())
-        .await
-        .expect("the listing ends (it must not loop)")
-}
-
-async fn all_uploads(billed: &dyn Billed) -> stratus::Result<Vec<Upload>> {
-    tokio::time::timeout(Duration::from_secs(20), billed.uploads(None).try_collect())
-        .await
-        .expect("the listing ends (it must not loop)")
-}
 
 /// Peak bytes allocated while `uploads` runs against a server answering List Blobs with
 /// one block blob and Get Block List with `list`.
@@ -78,7 +44,7 @@ async fn block_list_peak(list: Vec<u8>) -> (usize, usize, Result<usize, String>)
     .await;
     let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
     let before = reset_peak();
-    let uploads = all_uploads(billed.as_ref()).await;
+    let uploads = all_uploads(billed.as_ref(), None).await;
     let peak = peak_since(before);
     (
         len,
@@ -249,7 +215,7 @@ async fn s3_list_parts_with_wrapped_unknown_elements_between_parts_stays_bounded
     let config = server.s3_config("");
     let billed = config.billed("s").unwrap();
     let before = reset_peak();
-    let uploads = all_uploads(billed.as_ref()).await;
+    let uploads = all_uploads(billed.as_ref(), None).await;
     let peak = peak_since(before);
     assert!(
         peak < 8 * len,

@@ -24,55 +24,21 @@
 mod common;
 
 use common::alloc::{peak_since, reset_peak, Counting, HEAVY};
+use common::billed::{
+    all_uploads, all_versions, blob, list_blobs_page as page, AZURE_KEY as KEY,
+    WITH_AZURE_KEY as WITH_KEY,
+};
 use common::canned::{ok, Reply, Server};
 use futures::TryStreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use stratus::billed::{cleanup_uploads, Billed, CleanupOptions, Upload, VersionEntry};
+use stratus::billed::{cleanup_uploads, CleanupOptions, Upload, VersionEntry};
 use stratus::inventory::hidden::{scan_hidden, HiddenOptions};
 use stratus::Config;
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// A shared key (base64, as object_store requires).
-const KEY: &str = "S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0";
-const WITH_KEY: &str = "access_key = \"S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0S0VZc2VjcmV0\"\n";
-
-/// A `List Blobs` page of `items` (XML) with `next` as its `NextMarker`.
-fn page(items: &str, next: Option<&str>) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"http://x/\" \
-         ContainerName=\"c\"><MaxResults>5000</MaxResults><Blobs>{items}</Blobs><NextMarker>{}</NextMarker>\
-         </EnumerationResults>",
-        next.unwrap_or_default()
-    )
-}
-
-/// A blob (or, with `snapshot`, a snapshot of it) of `size` bytes.
-fn blob(name: &str, snapshot: Option<&str>, size: &str) -> String {
-    format!(
-        "<Blob><Name>{name}</Name>{}<Properties><Creation-Time>Tue, 01 Dec 2026 09:00:00 GMT</Creation-Time>\
-         <Last-Modified>Tue, 01 Dec 2026 09:00:00 GMT</Last-Modified><Content-Length>{size}</Content-Length>\
-         <BlobType>BlockBlob</BlobType></Properties></Blob>",
-        snapshot
-            .map(|s| format!("<Snapshot>{s}</Snapshot>"))
-            .unwrap_or_default()
-    )
-}
-
-async fn all_versions(billed: &dyn Billed) -> stratus::Result<Vec<VersionEntry>> {
-    tokio::time::timeout(Duration::from_secs(20), billed.versions(None).try_collect())
-        .await
-        .expect("the listing ends (it must not loop)")
-}
-
-async fn all_uploads(billed: &dyn Billed) -> stratus::Result<Vec<Upload>> {
-    tokio::time::timeout(Duration::from_secs(20), billed.uploads(None).try_collect())
-        .await
-        .expect("the listing ends (it must not loop)")
-}
 
 // ---- Secrets ----
 
@@ -120,7 +86,7 @@ async fn a_token_echoed_in_an_error_body_never_reaches_the_error() {
         shown += &format!("{billed} {billed:?}\n");
         let e = all_versions(billed.as_ref()).await.unwrap_err();
         shown += &format!("{e}\n{e:?}\n");
-        let e = all_uploads(billed.as_ref()).await.unwrap_err();
+        let e = all_uploads(billed.as_ref(), None).await.unwrap_err();
         shown += &format!("{e}\n{e:?}\n");
     }
     // The server did receive both (the test is not vacuous).
@@ -181,7 +147,7 @@ async fn no_credential_in_debug_display_or_plain_errors() {
             shown += &format!("{billed} {billed:?}\n");
             let e = all_versions(billed.as_ref()).await.unwrap_err();
             shown += &format!("{e}\n{e:?}\n");
-            let e = all_uploads(billed.as_ref()).await.unwrap_err();
+            let e = all_uploads(billed.as_ref(), None).await.unwrap_err();
             shown += &format!("{e}\n{e:?}\n");
         }
     }
@@ -274,7 +240,7 @@ async fn big_bodies_and_huge_block_counts() {
     })
     .await;
     let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
-    let uploads = all_uploads(billed.as_ref()).await.unwrap();
+    let uploads = all_uploads(billed.as_ref(), None).await.unwrap();
     assert_eq!(uploads.len(), 1);
     assert_eq!((uploads[0].parts, uploads[0].bytes), (1_100_000, u64::MAX));
 }
@@ -705,7 +671,7 @@ async fn an_empty_append_blob_does_not_fail_the_uploads() {
     })
     .await;
     let billed = server.azure_config(WITH_KEY).billed("az").unwrap();
-    let uploads = all_uploads(billed.as_ref()).await;
+    let uploads = all_uploads(billed.as_ref(), None).await;
     let uploads = uploads.expect("an append blob has no block list; the uploads are still listed");
     assert_eq!(
         uploads
@@ -798,7 +764,7 @@ async fn no_token_in_tracing_events() {
         ));
         let billed = config.billed("az").unwrap();
         let _ = all_versions(billed.as_ref()).await;
-        let _ = all_uploads(billed.as_ref()).await;
+        let _ = all_uploads(billed.as_ref(), None).await;
         let store = config.open("az").unwrap();
         let _ = store.head(&"k".into()).await;
     }
@@ -838,7 +804,7 @@ async fn unsigned_billed_requests_carry_a_service_version() {
     );
     let billed = config.billed("az").unwrap();
     let _ = all_versions(billed.as_ref()).await.unwrap();
-    let _ = all_uploads(billed.as_ref()).await.unwrap();
+    let _ = all_uploads(billed.as_ref(), None).await.unwrap();
     let billed_requests = &server.received()[ours.len()..];
     assert_eq!(billed_requests.len(), 3);
     for r in billed_requests {

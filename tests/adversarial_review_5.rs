@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::billed::all_uploads;
 use common::canned::{ok, Reply, Server};
 use futures::TryStreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -114,15 +115,6 @@ fn parts_xml(sizes: &[u64]) -> String {
         })
         .collect();
     format!("<ListPartsResult><IsTruncated>false</IsTruncated>{parts}</ListPartsResult>")
-}
-
-async fn all_uploads(billed: &dyn Billed, prefix: Option<&str>) -> stratus::Result<Vec<Upload>> {
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        billed.uploads(prefix).try_collect(),
-    )
-    .await
-    .expect("the listing ends")
 }
 
 // ======================================================= 1. secrets (1921290)

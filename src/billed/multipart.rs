@@ -74,6 +74,11 @@ pub(crate) trait XmlApi: Send + Sync {
     /// The store's prefix with its trailing `/`, or empty.
     fn prefix(&self) -> &str;
 
+    /// The full key for `relative` (with the store's prefix).
+    fn full(&self, relative: &str) -> String {
+        format!("{}{relative}", self.prefix())
+    }
+
     /// `GET`/`DELETE` `path` (below the bucket, already encoded; empty: the bucket) with
     /// `query` (names and values unencoded; a name with an empty value is sent alone,
     /// `prefix` excepted); the body of a 2xx answer, at most
@@ -178,7 +183,7 @@ pub(crate) fn uploads<'a, A: XmlApi>(
     api: &'a A,
     prefix: Option<&'a str>,
 ) -> BoxStream<'a, crate::Result<Upload>> {
-    let full = format!("{}{}", api.prefix(), prefix.unwrap_or_default());
+    let full = api.full(prefix.unwrap_or_default());
     super::paged(
         (None, Followed::default()),
         move |(markers, mut followed): (Option<(String, String)>, Followed)| {
@@ -218,7 +223,7 @@ pub(crate) async fn abort<A: XmlApi>(api: &A, upload: &Upload) -> crate::Result<
         store: api.label().to_string(),
         source: Box::new(source),
     };
-    let full = format!("{}{}", api.prefix(), upload.key);
+    let full = api.full(&upload.key);
     let path = key_path(A::PROVIDER, &full, &what).map_err(store)?;
     let query = [("uploadId", upload.upload_id.as_str())];
     match api.send(http::Method::DELETE, &path, &query, &what).await {
@@ -295,7 +300,7 @@ async fn uploads_page<A: XmlApi>(
 async fn with_parts<A: XmlApi>(api: &A, mut upload: Upload) -> Result<Upload, Failure> {
     const WHAT: &str = "ListParts";
     let provider = A::PROVIDER;
-    let full = format!("{}{}", api.prefix(), upload.key);
+    let full = api.full(&upload.key);
     let path = key_path(provider, &full, WHAT)?;
     let mut marker: Option<String> = None;
     let mut followed = Followed::default();

@@ -91,44 +91,6 @@ fn generic(message: String) -> Failure {
 }
 
 impl S3Billed {
-    /// `GET`/`DELETE` `path` (below the bucket, already encoded; empty: the bucket) with
-    /// `query` (names and values unencoded), signed again for every attempt; the body of
-    /// a 2xx answer, at most [`MAX_RESPONSE_BYTES`](super::MAX_RESPONSE_BYTES). `what`
-    /// names the request in errors. A 404 is `object_store::Error::NotFound`.
-    async fn send(
-        &self,
-        method: http::Method,
-        path: &str,
-        query: &[(&str, &str)],
-        what: &str,
-    ) -> Result<Bytes, Failure> {
-        let url = format!("{}/{path}?{}", self.bucket_url, query_string(query));
-        let (status, body) = super::http::send(&self.client, what, || async {
-            let mut request: HttpRequest = http::Request::builder()
-                .method(method.clone())
-                .uri(&url)
-                .body(HttpRequestBody::empty())
-                .map_err(|e| generic(format!("{what}: {e}")))?;
-            if !self.unsigned {
-                let credential = self.credentials.get_credential().await?;
-                AwsAuthorizer::new(&credential, "s3", &self.region)
-                    .with_request_payer(self.request_payer)
-                    .try_authorize(&mut request, None)?;
-            }
-            Ok(request)
-        })
-        .await?;
-        match status.is_success() {
-            true => Ok(body),
-            false => Err(status_error(status, &body, what, path)),
-        }
-    }
-
-    /// The full key for `relative` (with the store's prefix).
-    fn full(&self, relative: &str) -> String {
-        format!("{}{relative}", self.prefix)
-    }
-
     /// One page of `ListObjectVersions` from `markers` (key, version ID): its entries, the
     /// folders it rolled up (with `by_folder`, the delimiter `/`), and the next markers.
     async fn versions_page(
@@ -313,6 +275,7 @@ impl XmlApi for S3Billed {
         &self.prefix
     }
 
+    /// Signed again for every attempt.
     async fn send(
         &self,
         method: http::Method,
@@ -320,7 +283,26 @@ impl XmlApi for S3Billed {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<Bytes, Failure> {
-        S3Billed::send(self, method, path, query, what).await
+        let url = format!("{}/{path}?{}", self.bucket_url, query_string(query));
+        let (status, body) = super::http::send(&self.client, what, || async {
+            let mut request: HttpRequest = http::Request::builder()
+                .method(method.clone())
+                .uri(&url)
+                .body(HttpRequestBody::empty())
+                .map_err(|e| generic(format!("{what}: {e}")))?;
+            if !self.unsigned {
+                let credential = self.credentials.get_credential().await?;
+                AwsAuthorizer::new(&credential, "s3", &self.region)
+                    .with_request_payer(self.request_payer)
+                    .try_authorize(&mut request, None)?;
+            }
+            Ok(request)
+        })
+        .await?;
+        match status.is_success() {
+            true => Ok(body),
+            false => Err(status_error(status, &body, what, path)),
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod alloc;
+pub mod billed;
 pub mod canned;
 
 use futures::stream::{BoxStream, StreamExt};
