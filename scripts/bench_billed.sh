@@ -8,8 +8,9 @@
 #   - stratus inventory --concurrency 1: one listing, the yardstick ("at most one more
 #     listing's time").
 # Starts and stops the emulators itself, or with RUNNING=1 uses those already running
-# (`scripts/emulators.sh start`). Usage: [N=20000] [FOLDERS=20] [RUNS=3] [RUNNING=1]
-# scripts/bench_billed.sh
+# (`scripts/emulators.sh start`). With BASELINE=path/to/stratus, also that binary's
+# --billed, alternating with the others (a side-by-side before and after a change).
+# Usage: [N=20000] [FOLDERS=20] [RUNS=3] [RUNNING=1] [BASELINE=bin] scripts/bench_billed.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20000}
@@ -75,6 +76,9 @@ for _ in $(seq 1 "$RUNS"); do
     run plain target/release/stratus inventory --config "$config" v --json
     run billed target/release/stratus inventory --config "$config" v --json --billed
     run one-listing target/release/stratus inventory --config "$config" v --json --concurrency 1
+    if [ -n "${BASELINE:-}" ]; then
+        run baseline "$BASELINE" inventory --config "$config" v --json --billed
+    fi
 done
 # The server's own cost of the two listings, through another client (boto3, once each):
 # what a versions listing costs SeaweedFS against an objects listing.
@@ -102,10 +106,16 @@ h = billed["hidden"]
 print(f"versioned bucket of {sys.argv[1]} objects in {sys.argv[2]} folders on SeaweedFS; medians of {len(times['plain'])}, alternating")
 print(f"  objects {billed['objects']}, noncurrent versions {h['versions']['noncurrent']['objects']}, "
       f"delete markers {h['versions']['delete_markers']}, unfinished uploads {h['uploads']['uploads']['objects']}")
-for name in ("plain", "billed", "one-listing"):
-    print(f"  {name:<12} {med[name]:7.2f} s  runs {['%.2f' % t for t in times[name]]}")
+for name in ("plain", "billed", "one-listing", "baseline"):
+    if name in med:
+        print(f"  {name:<12} {med[name]:7.2f} s  runs {['%.2f' % t for t in times[name]]}")
 extra = med["billed"] - med["plain"]
 print(f"  --billed costs {extra:.2f} s more: {extra / med['one-listing']:.2f}x one listing's time "
       f"(billed / plain {med['billed'] / med['plain']:.2f}x)")
+if "baseline" in med:
+    base = json.load(open("target/bench-billed.baseline.json"))
+    same = base.get("hidden") == billed.get("hidden")
+    print(f"  baseline --billed costs {med['baseline'] - med['plain']:.2f} s more; "
+          f"billed / baseline {med['billed'] / med['baseline']:.2f}x; same hidden figures: {same}")
 EOF
 cat target/bench-billed.server

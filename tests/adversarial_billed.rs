@@ -894,14 +894,16 @@ async fn many_small_folders_are_listed_as_one_listing() {
             let folders: String = (0..1000).map(|i| folder(&format!("f{i:04}/"))).collect();
             ok(versions_page(&folders, None, false))
         }
-        // One listing of everything, in two pages of 1,000 entries.
+        // One listing of everything, in pages of 1,000 entries (500 keys), from the
+        // first key after the key marker (the page before's last, or a key range's
+        // start: 2,000 entries are more than a block, so the rest is cut into ranges).
         (None, Some("")) => {
-            let from = match r.q("key-marker") {
-                None => 0,
-                Some(_) => 500,
-            };
-            let entries: String = (from..from + 500).map(|i| history_of(&key(i))).collect();
-            let next = (from == 0).then(|| (key(499), "1".to_string()));
+            let from = r.q("key-marker").map_or(0, |m| {
+                (0..1000).take_while(|&i| key(i).as_str() <= m).count()
+            });
+            let to = (from + 500).min(1000);
+            let entries: String = (from..to).map(|i| history_of(&key(i))).collect();
+            let next = (to < 1000).then(|| (key(to - 1), "1".to_string()));
             ok(versions_page(
                 &entries,
                 next.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
@@ -924,10 +926,12 @@ async fn many_small_folders_are_listed_as_one_listing() {
         (4..=8).contains(&folders),
         "folders listed alone before the rest went as one listing: {folders}"
     );
-    assert_eq!(
-        received.len(),
-        1 + folders + 2,
-        "ListObjectVersions requests for 1,000 folders of one key"
+    // The delimiter page, the folders, and the listing's pages: 2 for the first block,
+    // and the rest cut into ranges (up to 4 listings at once, a few requests more).
+    let whole = received.len() - 1 - folders;
+    assert!(
+        (3..=8).contains(&whole),
+        "ListObjectVersions requests for one listing of 1,000 keys of two entries: {whole}"
     );
 }
 

@@ -274,15 +274,21 @@ async fn versioned_bucket_matches_boto3(backend: Backend, many: usize) {
     };
     let bucket = unique_bucket("billed");
     boto3(backend, &bucket, HISTORY, &["7", &many.to_string()]);
-    for prefix in ["", "logs"] {
+    // As listed by folder, and with every listing cut into key ranges each block of 5
+    // entries (begun at a key marker, 8 at once).
+    let mut ranged = HiddenOptions::new(Utc::now());
+    ranged.page_entries = 5;
+    let plain = HiddenOptions::new(Utc::now());
+    for (prefix, options) in [
+        ("", &plain),
+        ("logs", &plain),
+        ("", &ranged),
+        ("logs", &ranged),
+    ] {
         let config = config(backend, &bucket, prefix).unwrap();
         let billed = config.billed("s").unwrap();
-        let hidden = scan_hidden(
-            billed.as_ref(),
-            &HiddenOptions::new(Utc::now()).with_prefixes(1, 1000),
-        )
-        .await
-        .unwrap();
+        let options = options.clone().with_prefixes(1, 1000).with_concurrency(8);
+        let hidden = scan_hidden(billed.as_ref(), &options).await.unwrap();
         let under = match prefix {
             "" => String::new(),
             p => format!("{p}/"),
@@ -296,7 +302,10 @@ async fn versioned_bucket_matches_boto3(backend: Backend, many: usize) {
         assert_same(
             &hidden,
             &expected,
-            &format!("{backend:?}, store prefix `{prefix}`"),
+            &format!(
+                "{backend:?}, store prefix `{prefix}`, blocks of {}",
+                options.page_entries
+            ),
         );
         // The requests are the store's: counted as listings.
         let counts = config.requests().of("s");
@@ -641,6 +650,11 @@ async fn noncurrent_generations_on_fake_gcs_equal_the_history() {
     // at, naming what it answered, and the versions are counted.
     let options = HiddenOptions::new(Utc::now()).with_prefixes(1, 100);
     let hidden = scan_hidden(billed.as_ref(), &options).await.unwrap();
+    // Cut into key ranges every block of 2 entries (begun at `startOffset`): the same.
+    let mut ranged = options.clone().with_concurrency(6);
+    (ranged.page_entries, ranged.uploads) = (2, false);
+    let in_ranges = scan_hidden(billed.as_ref(), &ranged).await.unwrap();
+    assert_eq!(in_ranges.versions, hidden.versions);
     assert!(
         hidden
             .not_seen

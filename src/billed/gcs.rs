@@ -76,6 +76,7 @@ impl GcsBilled {
         &self,
         prefix: &str,
         by_folder: bool,
+        start: Option<&str>,
         token: Option<&str>,
         last: &mut Option<Given>,
     ) -> Result<(Vec<Versioned>, Option<String>), Failure> {
@@ -88,6 +89,10 @@ impl GcsBilled {
         );
         if by_folder {
             url.push_str("&delimiter=%2F");
+        }
+        // Names from `start` on (itself included), on every page as on the first.
+        if let Some(start) = start {
+            url.push_str(&format!("&startOffset={}", encode(start)));
         }
         if let Some(token) = token {
             url.push_str(&format!("&pageToken={}", encode(token)));
@@ -210,8 +215,10 @@ impl GcsBilled {
         &'a self,
         prefix: Option<&'a str>,
         by_folder: bool,
+        after: Option<&str>,
     ) -> BoxStream<'a, crate::Result<Versioned>> {
         let full = format!("{}{}", self.prefix, prefix.unwrap_or_default());
+        let start = after.map(|after| format!("{}{after}", self.prefix));
         super::paged(
             (None, super::Followed::default(), None),
             move |(token, mut followed, mut last): (
@@ -219,15 +226,21 @@ impl GcsBilled {
                 super::Followed,
                 Option<Given>,
             )| {
-                let full = full.clone();
+                let (full, start) = (full.clone(), start.clone());
                 async move {
-                    self.page(&full, by_folder, token.as_deref(), &mut last)
-                        .await
-                        .and_then(|(items, next)| {
-                            followed.check(next.as_ref(), items.is_empty(), WHAT)?;
-                            Ok((items, next.map(|next| (Some(next), followed, last))))
-                        })
-                        .map_err(|e| super::listing_error(&self.label, prefix, e))
+                    self.page(
+                        &full,
+                        by_folder,
+                        start.as_deref(),
+                        token.as_deref(),
+                        &mut last,
+                    )
+                    .await
+                    .and_then(|(items, next)| {
+                        followed.check(next.as_ref(), items.is_empty(), WHAT)?;
+                        Ok((items, next.map(|next| (Some(next), followed, last))))
+                    })
+                    .map_err(|e| super::listing_error(&self.label, prefix, e))
                 }
             },
         )
@@ -244,14 +257,26 @@ impl Billed for GcsBilled {
         &'a self,
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<VersionEntry>> {
-        super::entries(self.listing(prefix, false))
+        super::entries(self.listing(prefix, false, None))
+    }
+
+    fn lists_after(&self) -> bool {
+        true
+    }
+
+    fn versions_after<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+        after: &'a str,
+    ) -> BoxStream<'a, crate::Result<VersionEntry>> {
+        super::entries(self.listing(prefix, false, Some(after)))
     }
 
     fn versions_by_folder<'a>(
         &'a self,
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<Versioned>> {
-        self.listing(prefix, true)
+        self.listing(prefix, true, None)
     }
 
     fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {

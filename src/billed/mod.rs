@@ -125,6 +125,26 @@ pub trait Billed: std::fmt::Debug + std::fmt::Display + Send + Sync {
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<VersionEntry>>;
 
+    /// Whether [`Self::versions_after`] begins a listing at a key (S3's `key-marker`, GCS's
+    /// `startOffset`), so that a large folder's versions can be listed as key ranges at
+    /// once. Not for Azure, whose markers are the server's own.
+    fn lists_after(&self) -> bool {
+        false
+    }
+
+    /// [`Self::versions`] from the first key after `after` (a key under `prefix`,
+    /// relative to the store's), where [`Self::lists_after`]; a listing may also give
+    /// keys up to `after` (GCS begins at it), which the caller skips. By default the
+    /// whole listing.
+    fn versions_after<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+        after: &'a str,
+    ) -> BoxStream<'a, crate::Result<VersionEntry>> {
+        let _ = after;
+        self.versions(prefix)
+    }
+
     /// The entries of keys directly under `prefix` (as [`Self::versions`] gives them) and
     /// each folder below it once (a listing with the delimiter `/`), so that the folders
     /// can be listed concurrently. The folders include those holding only noncurrent
@@ -483,6 +503,17 @@ pub(crate) mod fake {
         /// Whether `versions_by_folder` rolls up folders (as S3 does), or gives every
         /// entry (the default of a provider that cannot).
         pub by_folder: bool,
+        /// Whether a listing begins after a key ([`Billed::lists_after`]).
+        pub after: bool,
+        /// Whether "after a key" is in folder order (SeaweedFS: a folder `a/` sorts as
+        /// `a`, so after `a-` skips it) rather than in bytes. `versions` is given in
+        /// whatever order the test put it in.
+        pub folder_order: bool,
+    }
+
+    /// `key` after `after` in SeaweedFS's order: segment by segment.
+    pub(crate) fn after_in_folder_order(key: &str, after: &str) -> bool {
+        key.split('/').cmp(after.split('/')).is_gt()
     }
 
     impl std::fmt::Display for FakeBilled {
@@ -502,6 +533,30 @@ pub(crate) mod fake {
                 .versions
                 .iter()
                 .filter(|e| e.key.starts_with(prefix))
+                .cloned()
+                .map(Ok)
+                .collect();
+            stream::iter(entries).boxed()
+        }
+
+        fn lists_after(&self) -> bool {
+            self.after
+        }
+
+        fn versions_after<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+            after: &'a str,
+        ) -> BoxStream<'a, crate::Result<VersionEntry>> {
+            let prefix = prefix.unwrap_or_default();
+            let entries: Vec<_> = self
+                .versions
+                .iter()
+                .filter(|e| e.key.starts_with(prefix))
+                .filter(|e| match self.folder_order {
+                    true => after_in_folder_order(&e.key, after),
+                    false => e.key.as_str() > after,
+                })
                 .cloned()
                 .map(Ok)
                 .collect();

@@ -65,6 +65,18 @@ impl Billed for Redacted {
         self.stream(self.inner.versions(prefix))
     }
 
+    fn lists_after(&self) -> bool {
+        self.inner.lists_after()
+    }
+
+    fn versions_after<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+        after: &'a str,
+    ) -> BoxStream<'a, crate::Result<VersionEntry>> {
+        self.stream(self.inner.versions_after(prefix, after))
+    }
+
     fn versions_by_folder<'a>(
         &'a self,
         prefix: Option<&'a str>,

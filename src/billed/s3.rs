@@ -200,15 +200,19 @@ impl S3Billed {
     }
 
     /// Every entry under `prefix` (relative to the store's), or with `by_folder` those
-    /// directly under it and the folders below, page after page.
+    /// directly under it and the folders below, page after page; from the first key
+    /// after `after` (relative to the store's) when given.
     fn versions_listing<'a>(
         &'a self,
         prefix: Option<&'a str>,
         by_folder: bool,
+        after: Option<&str>,
     ) -> BoxStream<'a, crate::Result<Versioned>> {
         let full = self.full(prefix.unwrap_or_default());
+        // A key marker without a version ID marker: the keys after it.
+        let start = after.map(|after| (self.full(after), String::new()));
         super::paged(
-            (None, Followed::default()),
+            (start, Followed::default()),
             move |(markers, mut followed): (Option<(String, String)>, Followed)| {
                 let full = full.clone();
                 async move {
@@ -243,14 +247,26 @@ impl Billed for S3Billed {
         &'a self,
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<VersionEntry>> {
-        super::entries(self.versions_listing(prefix, false))
+        super::entries(self.versions_listing(prefix, false, None))
+    }
+
+    fn lists_after(&self) -> bool {
+        true
+    }
+
+    fn versions_after<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+        after: &'a str,
+    ) -> BoxStream<'a, crate::Result<VersionEntry>> {
+        super::entries(self.versions_listing(prefix, false, Some(after)))
     }
 
     fn versions_by_folder<'a>(
         &'a self,
         prefix: Option<&'a str>,
     ) -> BoxStream<'a, crate::Result<Versioned>> {
-        self.versions_listing(prefix, true)
+        self.versions_listing(prefix, true, None)
     }
 
     fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {

@@ -14,14 +14,25 @@
 //! listing of the prefix instead. A listing refused for permission, or not served (an
 //! emulator answering another document), is said in [`Hidden::not_seen`], and the rest
 //! goes on; any other failure ends the scan.
+//!
+//! A folder (or the prefix, listed whole) larger than a page is cut into key ranges
+//! listed at once where the provider begins a listing at a key ([`Billed::lists_after`]:
+//! S3, GCS), as a scan cuts a flat folder ([`super::ranges`]): a key's entries are all
+//! in one range, so each range is summed on its own and merged. A prefix whose first page
+//! holds keys and no folder is listed whole, by ranges, rather than by folder. Listings
+//! at once, folders and ranges together: at most `concurrency`.
 
+use super::ranges::{self, Alphabet};
 use super::{Counts, PrefixBreakdown};
 use crate::billed::{Billed, Followed, VersionEntry, VersionKind, Versioned};
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
+use futures::stream::FuturesUnordered;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Uploads older than this many days are called out as stale (as AWS Storage Lens does).
 pub const STALE_UPLOAD_DAYS: u32 = 7;
@@ -110,7 +121,7 @@ pub struct HiddenOptions {
     pub uploads: bool,
     /// See [`Uploads::stale_after_days`].
     pub stale_after_days: u32,
-    /// Folders whose versions are listed at once (at least 1).
+    /// Versions listings at once, folders and key ranges (at least 1).
     pub concurrency: usize,
     /// The entries a page of a versions listing holds (1,000 on S3 and GCS): what
     /// decides between a listing per folder and one listing of them all. A listing per
@@ -118,7 +129,9 @@ pub struct HiddenOptions {
     /// costs a request per `page_entries` entries, one after the other. So once the
     /// folders listed average fewer than `page_entries / concurrency` entries, and more
     /// folders come, the rest is one listing (see [`scan_hidden`]). 0: always a listing
-    /// per folder.
+    /// per folder. Also the block after which a listing is cut into key ranges, and
+    /// the keys directly under the prefix that make it a flat folder, listed whole
+    /// (0 or `u64::MAX`: never).
     pub page_entries: u64,
 }
 
@@ -178,11 +191,12 @@ const PAGE_ENTRIES: u64 = 1_000;
 /// wastes: the delimiter pages read, the first `concurrency` folders, and the pages of
 /// the folders then being listed.
 async fn scan_versions(billed: &dyn Billed, options: &HiddenOptions) -> crate::Result<Versions> {
-    match by_folder(billed, options).await? {
+    let slots = Semaphore::new(options.concurrency.max(1));
+    match by_folder(billed, options, &slots).await? {
         Some(versions) => Ok(versions),
         None => {
             let prefix = options.prefix.clone().unwrap_or_default();
-            let (whole, _) = tally_folder(billed, prefix, options).await?;
+            let (whole, _) = tally_folder(billed, prefix, options, &slots).await?;
             Ok(whole.finish())
         }
     }
@@ -198,6 +212,7 @@ async fn scan_versions(billed: &dyn Billed, options: &HiddenOptions) -> crate::R
 async fn by_folder(
     billed: &dyn Billed,
     options: &HiddenOptions,
+    slots: &Semaphore,
 ) -> crate::Result<Option<Versions>> {
     let prefix = options.prefix.as_deref().unwrap_or_default();
     let mut top = VersionTally::new(options);
@@ -205,6 +220,13 @@ async fn by_folder(
     // A server that ignores the delimiter gives every key and no folder: all counted
     // here. One that gives folders and keys inside folders would count keys twice.
     let (mut nested_keys, mut any_folder) = (false, false);
+    // Keys directly under the prefix before any folder: a page of them (a flat folder)
+    // is listed whole, by key ranges, where the provider can.
+    let mut direct = 0u64;
+    let flat_after = match billed.lists_after() && cuts_blocks(options) {
+        true => options.page_entries,
+        false => u64::MAX,
+    };
     let concurrency = options.concurrency.max(1);
     // Folders listed and their entries, for the choice of one listing: made once, when
     // the next folder is given (so more are known to come) after the first
@@ -231,8 +253,14 @@ async fn by_folder(
             .try_filter_map(|item| {
                 let checked = match item {
                     Versioned::Entry(entry) => match entry.key.strip_prefix(prefix) {
+                        Some(_) if !any_folder && direct >= flat_after => {
+                            decided.store(true, Ordering::Relaxed);
+                            switched.store(true, Ordering::Relaxed);
+                            Err("a flat folder, to be listed as one listing".to_string())
+                        }
                         Some(relative) => {
                             nested_keys |= relative.contains('/');
+                            direct += 1;
                             top.add(&entry);
                             Ok(None)
                         }
@@ -272,7 +300,7 @@ async fn by_folder(
                     Err(what) => Err(unexpected(billed, prefix, &what)),
                 })
             })
-            .map_ok(|folder| tally_folder(billed, folder, options))
+            .map_ok(|folder| tally_folder(billed, folder, options, slots))
             .try_buffer_unordered(concurrency);
         let mut listed = std::pin::pin!(listed);
         let mut all = VersionTally::new(options);
@@ -314,26 +342,332 @@ fn unexpected(billed: &dyn Billed, prefix: &str, what: &str) -> crate::Error {
     }
 }
 
+/// Whether listings are cut into key ranges at all: a block is `page_entries` entries
+/// (0 or `u64::MAX`: never).
+fn cuts_blocks(options: &HiddenOptions) -> bool {
+    (1..u64::MAX).contains(&options.page_entries)
+}
+
 /// The sums of one folder's versions (or of the whole prefix's: `folder` is then the
-/// prefix), and the entries listed.
+/// prefix), and the entries listed: one listing, cut into key ranges listed at once when
+/// it proves larger than a page and the provider begins listings at a key. Where the
+/// ranges find the keys out of byte order, or a range begun at a key is given a key
+/// before it (a server that ignores the key), everything is dropped and the folder is
+/// listed again as one listing, uncut.
 fn tally_folder<'a>(
     billed: &'a dyn Billed,
     folder: String,
     options: &'a HiddenOptions,
+    slots: &'a Semaphore,
 ) -> futures::future::BoxFuture<'a, crate::Result<(VersionTally, u64)>> {
     Box::pin(async move {
-        let mut tally = VersionTally::new(options);
-        let mut listed = 0u64;
-        let mut entries = billed.versions(Some(&folder));
-        while let Some(entry) = entries.try_next().await? {
-            if !entry.key.starts_with(&folder) {
-                return Err(unexpected(billed, &folder, &outside(&entry.key)));
+        let cut = billed.lists_after() && cuts_blocks(options);
+        let whole = || Span {
+            after: None,
+            until: None,
+            ahead: ranges::AHEAD,
+        };
+        let listing = Listing {
+            billed,
+            folder: &folder,
+            options,
+            slots,
+        };
+        let permit = slots.acquire().await.expect("never closed");
+        match listing.tally(whole(), permit, cut).await {
+            Ok(done) => Ok(done),
+            Err(Ranged::Failed(e)) => Err(e),
+            Err(Ranged::Uncut) => {
+                let permit = slots.acquire().await.expect("never closed");
+                listing
+                    .tally(whole(), permit, false)
+                    .await
+                    .map_err(|e| match e {
+                        Ranged::Failed(e) => e,
+                        Ranged::Uncut => unreachable!("an uncut listing is never redone"),
+                    })
             }
-            tally.add(&entry);
-            listed += 1;
         }
-        Ok((tally, listed))
     })
+}
+
+/// Why a listing cut into key ranges ended early.
+enum Ranged {
+    /// The ranges cannot be trusted (keys out of byte order, a start ignored): the
+    /// folder is listed again, uncut.
+    Uncut,
+    Failed(crate::Error),
+}
+
+impl From<crate::Error> for Ranged {
+    fn from(e: crate::Error) -> Self {
+        Ranged::Failed(e)
+    }
+}
+
+/// A key range of a folder: the keys after `after` (none: from the folder's first) up
+/// to and including `until` (none: to its last). `ahead`: how many ranges an open one
+/// cuts off ahead of itself at most, doubled with every cut ([`ranges::Range::ahead`]).
+struct Span {
+    after: Option<Path>,
+    until: Option<Path>,
+    ahead: usize,
+}
+
+/// What every range of one folder's listing shares.
+#[derive(Clone, Copy)]
+struct Listing<'a> {
+    billed: &'a dyn Billed,
+    folder: &'a str,
+    options: &'a HiddenOptions,
+    slots: &'a Semaphore,
+}
+
+/// `cuts` (ascending, after `last`, before `until`), each cut short before its first
+/// byte below `/` past the folder (`keep` bytes), those still after the one before and
+/// before `until` kept. A server that begins a listing after a key in folder order
+/// (SeaweedFS: after `a-b` it skips the folder `a/`, whose keys follow `a-b` in bytes)
+/// and lists in byte order would skip keys with no order check to see it; for a key
+/// without such a byte both orders agree on what is after it (a key before it in bytes
+/// that the server gives is skipped as the range before's).
+fn alike_in_folder_order(
+    keep: usize,
+    last: &str,
+    until: Option<&str>,
+    cuts: Vec<Path>,
+) -> Vec<Path> {
+    let mut kept: Vec<Path> = Vec::with_capacity(cuts.len());
+    for cut in cuts {
+        let text = cut.as_ref();
+        let end = text.as_bytes()[keep.min(text.len())..]
+            .iter()
+            .position(|&b| b < b'/')
+            .map_or(text.len(), |i| keep + i);
+        let short = &text[..end];
+        let after = kept.last().map_or(last, |k| k.as_ref());
+        if short.len() > keep && short > after && until.is_none_or(|until| short < until) {
+            // A key of the same bytes as a cut, cut shorter at an ASCII byte.
+            if let Ok(path) = Path::parse(short) {
+                kept.push(path);
+            }
+        }
+    }
+    kept
+}
+
+/// A block of keys read by a range (as [`ranges`] reads one): the first key, the key
+/// read last, the entries and keys, and their characters.
+struct Block {
+    first: String,
+    last: String,
+    entries: u64,
+    keys: usize,
+    alphabet: Alphabet,
+}
+
+impl<'a> Listing<'a> {
+    /// The sums of `span` (with `permit`, a slot held until its own listing ends) and of
+    /// the ranges cut off it, and the entries listed. With `cut`, every block of
+    /// `page_entries` entries read, what is left is cut into ranges for the slots free
+    /// then, each listed on its own, so the keys must come in byte order.
+    fn tally(
+        self,
+        span: Span,
+        permit: SemaphorePermit<'a>,
+        cut: bool,
+    ) -> futures::future::BoxFuture<'a, Result<(VersionTally, u64), Ranged>> {
+        Box::pin(async move {
+            let Listing {
+                billed,
+                folder,
+                options,
+                ..
+            } = self;
+            let Span {
+                after,
+                mut until,
+                mut ahead,
+            } = span;
+            // Listed from just before the start (see [`ranges::offset`]).
+            let offset = after.as_ref().map(ranges::offset);
+            let mut entries = match &offset {
+                Some(offset) => billed.versions_after(Some(folder), offset.as_ref()),
+                None => billed.versions(Some(folder)),
+            };
+            let (mut tally, mut listed) = (VersionTally::new(options), 0u64);
+            if after.is_some() {
+                // Its first key's prefixes may have begun in the range before.
+                tally.versions.prefixes.resume();
+            }
+            let mut children = VersionTally::new(options);
+            let mut pieces = FuturesUnordered::new();
+            // The block being read, and one read whole (cut at the next entry).
+            let (mut block, mut full): (Option<Block>, Option<Block>) = (None, None);
+            // Whether this range may still cut (it has not found keys out of order), and
+            // whether it must be in order (it begins at a key, ends at one, or was cut).
+            let (mut cutting, mut bounded) = (cut, after.is_some() || until.is_some());
+            let mut last: Option<String> = None;
+            loop {
+                let entry = tokio::select! {
+                    entry = entries.try_next() => match entry? {
+                        Some(entry) => entry,
+                        None => break,
+                    },
+                    Some(piece) = pieces.next(), if !pieces.is_empty() => {
+                        let (piece, n): (VersionTally, u64) = piece?;
+                        children.merge(piece);
+                        listed += n;
+                        continue;
+                    }
+                };
+                let key = entry.key.as_str();
+                if !key.starts_with(folder) {
+                    return Err(unexpected(billed, folder, &outside(key)).into());
+                }
+                if let (Some(offset), Some(after)) = (&offset, &after) {
+                    // Before the offset asked for: the server ignored it.
+                    if key < offset.as_ref() {
+                        return Err(Ranged::Uncut);
+                    }
+                    // Between the offset and the start: the range before's.
+                    if key <= after.as_ref() {
+                        continue;
+                    }
+                }
+                // A block read and one more entry: the listing goes on past the block (a
+                // folder of one page is never cut, so costs no request more).
+                if let Some(b) = full.take() {
+                    let first_cut = after.is_none() && until.is_none() && ahead == ranges::AHEAD;
+                    for (span, permit) in self.cut(&b, &mut until, &mut ahead, first_cut) {
+                        bounded = true;
+                        pieces.push(self.tally(span, permit, true));
+                    }
+                }
+                if until.as_ref().is_some_and(|until| key > until.as_ref()) {
+                    break;
+                }
+                let new_key = last.as_deref() != Some(key);
+                if new_key {
+                    if last.as_deref().is_some_and(|last| key < last) {
+                        match bounded {
+                            true => return Err(Ranged::Uncut),
+                            // Never cut: it goes on as one listing, in the server's order.
+                            false => cutting = false,
+                        }
+                    }
+                    last = Some(key.to_string());
+                }
+                tally.add(&entry);
+                listed += 1;
+                if !cutting {
+                    continue;
+                }
+                let b = block.get_or_insert_with(|| Block {
+                    first: key.to_string(),
+                    last: String::new(),
+                    entries: 0,
+                    keys: 0,
+                    alphabet: Alphabet::default(),
+                });
+                b.entries += 1;
+                if new_key {
+                    b.keys += 1;
+                    let shared = ranges::common(&b.first, key).max(folder.len());
+                    b.alphabet.add_varying(key, shared);
+                    b.last.clear();
+                    b.last.push_str(key);
+                }
+                if b.entries >= options.page_entries {
+                    full = block.take();
+                }
+            }
+            drop(entries);
+            drop(permit);
+            while let Some((piece, n)) = pieces.try_next().await? {
+                children.merge(piece);
+                listed += n;
+            }
+            tally.merge(children);
+            Ok((tally, listed))
+        })
+    }
+
+    /// Cut what is left of a range that has read `block` and ends at `until` into
+    /// ranges for the slots free now, as a scan cuts its listings (see
+    /// [`super::ranges`]): with an end, into pieces of two blocks or more; an open
+    /// range's first cut as many as the keys the block predicts are left fill, spread
+    /// over the key space its characters spell; else ahead of the block at its pace,
+    /// `ahead` at most. Lowers `until` to the first cut; the ranges after it, each with
+    /// its slot.
+    fn cut(
+        &self,
+        block: &Block,
+        until: &mut Option<Path>,
+        ahead: &mut usize,
+        first_cut: bool,
+    ) -> Vec<(Span, SemaphorePermit<'a>)> {
+        let keep = self.folder.len();
+        let (first, last) = (block.first.as_str(), block.last.as_str());
+        let want = match (until.is_some(), first_cut) {
+            (true, _) => usize::MAX,
+            (false, true) => ranges::AHEAD_MAX,
+            (false, false) => *ahead,
+        };
+        let mut permits = Vec::new();
+        while permits.len() < want {
+            match self.slots.try_acquire() {
+                Ok(permit) => permits.push(permit),
+                Err(_) => break,
+            }
+        }
+        if permits.is_empty() {
+            return Vec::new();
+        }
+        let free = permits.len();
+        let spread = match first_cut {
+            true => ranges::blocks_to_end(keep, (first, last), block.keys, block.alphabet).map(
+                |blocks| free.min(usize::try_from(blocks / ranges::PAGES).unwrap_or(usize::MAX)),
+            ),
+            false => None,
+        };
+        let until_text = until.as_ref().map(|u| u.as_ref());
+        let cuts = match spread {
+            // A listing the block predicts to be small goes on as one.
+            Some(0) => Vec::new(),
+            Some(n) => ranges::cuts_to_end(keep, (first, last), block.alphabet, n + 1),
+            None => {
+                let count = match until {
+                    Some(_) => free,
+                    None => free.min(*ahead),
+                };
+                ranges::cuts(keep, first, last, until_text, count, block.alphabet, false)
+            }
+        };
+        let cuts = alike_in_folder_order(keep, last, until_text, cuts);
+        permits.truncate(cuts.len());
+        let Some(end) = cuts.first().cloned() else {
+            return Vec::new();
+        };
+        let tail = until.replace(end);
+        let next_ahead = (*ahead * 2).min(ranges::AHEAD_MAX);
+        *ahead = next_ahead;
+        let ends: Vec<_> = cuts
+            .iter()
+            .skip(1)
+            .cloned()
+            .map(Some)
+            .chain([tail])
+            .collect();
+        cuts.into_iter()
+            .zip(ends)
+            .map(|(after, until)| Span {
+                after: Some(after),
+                until,
+                ahead: next_ahead,
+            })
+            .zip(permits)
+            .collect()
+    }
 }
 
 /// The sums of one listing of versions, as it goes: each key's entries come together,
@@ -622,9 +956,10 @@ mod tests {
             history in prop::collection::vec((key(), prop::collection::vec(prop::option::of(0u64..100), 1..5)), 0..12),
             by_folder in any::<bool>(),
             concurrency in 1usize..4,
-            page_entries in prop::sample::select(vec![0u64, 2, 1_000, u64::MAX]),
+            page_entries in prop::sample::select(vec![0u64, 2, 3, 1_000, u64::MAX]),
+            after in any::<bool>(),
         ) {
-            let fake = FakeBilled { versions: listing(&history), by_folder, ..FakeBilled::default() };
+            let fake = FakeBilled { versions: listing(&history), by_folder, after, ..FakeBilled::default() };
             let options = HiddenOptions { uploads: false, page_entries, ..HiddenOptions::new(Utc::now()) }
                 .with_concurrency(concurrency);
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -715,6 +1050,8 @@ mod tests {
             concurrency in 1usize..4,
             depth in 0usize..4,
             limit in 1usize..4,
+            // Key ranges cut at every block of 2 or 3 entries, or none.
+            (after, page_entries) in prop::sample::select(vec![(false, 1_000u64), (true, 2), (true, 3)]),
         ) {
             let mut entries = listing(&history);
             for e in &mut entries {
@@ -722,8 +1059,8 @@ mod tests {
                     *class = Some(format!("C{}", e.key.len() % 3));
                 }
             }
-            let fake = FakeBilled { versions: entries.clone(), by_folder: true, ..FakeBilled::default() };
-            let mut options = HiddenOptions { uploads: false, ..HiddenOptions::new(Utc::now()) }
+            let fake = FakeBilled { versions: entries.clone(), by_folder: true, after, ..FakeBilled::default() };
+            let mut options = HiddenOptions { uploads: false, page_entries, ..HiddenOptions::new(Utc::now()) }
                 .with_concurrency(concurrency)
                 .with_prefixes(depth, limit);
             options.prefix = prefix;
@@ -803,6 +1140,8 @@ mod tests {
             concurrency in 1usize..4,
             depth in 0usize..4,
             limit in 1usize..4,
+            // Key ranges cut at every block of 2 or 3 entries, or none.
+            (after, page_entries) in prop::sample::select(vec![(false, 1_000u64), (true, 2), (true, 3)]),
         ) {
             let mut entries = listing(&history);
             for e in &mut entries {
@@ -810,8 +1149,8 @@ mod tests {
                     *class = Some(format!("C{}", e.key.len() % 3));
                 }
             }
-            let fake = FakeBilled { versions: entries.clone(), by_folder: true, ..FakeBilled::default() };
-            let mut options = HiddenOptions { uploads: false, ..HiddenOptions::new(Utc::now()) }
+            let fake = FakeBilled { versions: entries.clone(), by_folder: true, after, ..FakeBilled::default() };
+            let mut options = HiddenOptions { uploads: false, page_entries, ..HiddenOptions::new(Utc::now()) }
                 .with_concurrency(concurrency)
                 .with_prefixes(depth, limit);
             options.prefix = prefix;
@@ -898,6 +1237,38 @@ mod tests {
         folders: std::sync::Mutex<Vec<String>>,
     }
 
+    impl Shuffled {
+        /// The listing of `prefix` (after `after`), after the turns of the next delay.
+        /// Ranges count as folders: each listing begun is recorded.
+        fn delayed<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+            after: Option<&'a str>,
+        ) -> futures::stream::BoxStream<'a, crate::Result<VersionEntry>> {
+            let turns = {
+                let mut folders = self.folders.lock().unwrap();
+                if after.is_none() {
+                    folders.push(prefix.unwrap_or_default().to_string());
+                }
+                self.delays
+                    .get(folders.len() % self.delays.len().max(1))
+                    .copied()
+                    .unwrap_or(0)
+            };
+            let wait = futures::stream::once(async move {
+                for _ in 0..turns {
+                    tokio::task::yield_now().await;
+                }
+            })
+            .filter_map(|_| async { None });
+            let listing = match after {
+                Some(after) => self.inner.versions_after(prefix, after),
+                None => self.inner.versions(prefix),
+            };
+            wait.chain(listing).boxed()
+        }
+    }
+
     impl std::fmt::Display for Shuffled {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             write!(f, "shuffled")
@@ -910,22 +1281,19 @@ mod tests {
             &'a self,
             prefix: Option<&'a str>,
         ) -> futures::stream::BoxStream<'a, crate::Result<VersionEntry>> {
-            use futures::StreamExt;
-            let turns = {
-                let mut folders = self.folders.lock().unwrap();
-                folders.push(prefix.unwrap_or_default().to_string());
-                self.delays
-                    .get(folders.len() % self.delays.len().max(1))
-                    .copied()
-                    .unwrap_or(0)
-            };
-            let wait = futures::stream::once(async move {
-                for _ in 0..turns {
-                    tokio::task::yield_now().await;
-                }
-            })
-            .filter_map(|_| async { None });
-            wait.chain(self.inner.versions(prefix)).boxed()
+            self.delayed(prefix, None)
+        }
+
+        fn lists_after(&self) -> bool {
+            self.inner.lists_after()
+        }
+
+        fn versions_after<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+            after: &'a str,
+        ) -> futures::stream::BoxStream<'a, crate::Result<VersionEntry>> {
+            self.delayed(prefix, Some(after))
         }
 
         fn versions_by_folder<'a>(
@@ -986,7 +1354,9 @@ mod tests {
             delays in prop::collection::vec(0u8..6, 1..8),
             class_seed in 0u64..1000,
             // Never, sometimes, always one listing once the folders are found small.
-            page_entries in prop::sample::select(vec![0u64, 3, u64::MAX]),
+            page_entries in prop::sample::select(vec![0u64, 2, 3, u64::MAX]),
+            // Listings begun after a key: folders and the prefix cut into key ranges.
+            after in any::<bool>(),
         ) {
             let mut entries = listing(&history);
             for (i, e) in entries.iter_mut().enumerate() {
@@ -996,7 +1366,7 @@ mod tests {
                 }
             }
             let fake = Shuffled {
-                inner: FakeBilled { versions: entries.clone(), by_folder: true, ..FakeBilled::default() },
+                inner: FakeBilled { versions: entries.clone(), by_folder: true, after, ..FakeBilled::default() },
                 delays,
                 folders: Default::default(),
             };
@@ -1025,6 +1395,242 @@ mod tests {
             }
             let kept: BTreeMap<String, Counts> = classes.into_iter().take(64).collect();
             prop_assert_eq!(&by_folder.classes, &kept);
+        }
+    }
+
+    // ---- Key ranges ----
+
+    /// A [`FakeBilled`] that counts the listings begun after a key and the most
+    /// listings open at once; each listing yields between entries, so that listings
+    /// begun at once are open together.
+    #[derive(Debug)]
+    struct Counted {
+        inner: FakeBilled,
+        begun_after: AtomicU64,
+        open: std::sync::Arc<AtomicU64>,
+        most_open: std::sync::Arc<AtomicU64>,
+    }
+
+    impl Counted {
+        fn new(inner: FakeBilled) -> Self {
+            Self {
+                inner,
+                begun_after: AtomicU64::new(0),
+                open: Default::default(),
+                most_open: Default::default(),
+            }
+        }
+
+        fn opened<'a>(
+            &'a self,
+            listing: futures::stream::BoxStream<'a, crate::Result<VersionEntry>>,
+        ) -> futures::stream::BoxStream<'a, crate::Result<VersionEntry>> {
+            /// Closes the listing when dropped.
+            struct Open(std::sync::Arc<AtomicU64>);
+            impl Drop for Open {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_open.fetch_max(now, Ordering::SeqCst);
+            let open = Open(self.open.clone());
+            listing
+                .then(move |entry| {
+                    let _open = &open;
+                    async move {
+                        tokio::task::yield_now().await;
+                        entry
+                    }
+                })
+                .boxed()
+        }
+    }
+
+    impl std::fmt::Display for Counted {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "counted")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Billed for Counted {
+        fn versions<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+        ) -> futures::stream::BoxStream<'a, crate::Result<VersionEntry>> {
+            self.opened(self.inner.versions(prefix))
+        }
+
+        fn lists_after(&self) -> bool {
+            self.inner.lists_after()
+        }
+
+        fn versions_after<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+            after: &'a str,
+        ) -> futures::stream::BoxStream<'a, crate::Result<VersionEntry>> {
+            self.begun_after.fetch_add(1, Ordering::SeqCst);
+            self.opened(self.inner.versions_after(prefix, after))
+        }
+
+        fn versions_by_folder<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+        ) -> futures::stream::BoxStream<'a, crate::Result<crate::billed::Versioned>> {
+            self.inner.versions_by_folder(prefix)
+        }
+
+        fn uploads<'a>(
+            &'a self,
+            prefix: Option<&'a str>,
+        ) -> futures::stream::BoxStream<'a, crate::Result<crate::billed::Upload>> {
+            self.inner.uploads(prefix)
+        }
+
+        async fn abort(&self, upload: &crate::billed::Upload) -> crate::Result<bool> {
+            self.inner.abort(upload).await
+        }
+    }
+
+    /// `n` hashed names under `folder`, one to three entries each (some markers).
+    fn hashed(folder: &str, n: u64) -> History {
+        (0..n)
+            .map(|i| {
+                let name = format!("{folder}{:08x}", i.wrapping_mul(0x9E37_79B9) % (1 << 32));
+                let ops = (0..=i % 3)
+                    .map(|j| (j != 2).then_some(i % 97 + j))
+                    .collect();
+                (name, ops)
+            })
+            .collect()
+    }
+
+    /// A flat folder of 3,000 hashed names (in pages of 100 entries here) is listed
+    /// whole and cut into key ranges listed at once, never more than `concurrency`, and
+    /// sums to exactly what one listing sums to.
+    #[test]
+    fn a_flat_folder_is_listed_as_key_ranges_at_once() {
+        let mut history = hashed("flat/", 3000);
+        history.extend(hashed("flat/sub/", 50));
+        let entries = listing(&history);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for prefix in [None, Some("flat/")] {
+            let fake = Counted::new(FakeBilled {
+                versions: entries.clone(),
+                by_folder: true,
+                after: true,
+                ..FakeBilled::default()
+            });
+            let options = HiddenOptions {
+                uploads: false,
+                page_entries: 100,
+                ..HiddenOptions::new(Utc::now())
+            }
+            .with_concurrency(8)
+            .with_prefixes(2, 10)
+            .with_prefix(prefix.map(String::from));
+            let ranged = rt.block_on(scan_hidden(&fake, &options)).unwrap().versions;
+            let one = FakeBilled {
+                versions: entries.clone(),
+                ..FakeBilled::default()
+            };
+            let single = rt.block_on(scan_hidden(&one, &options)).unwrap().versions;
+            assert_eq!(ranged, single, "prefix {prefix:?}");
+            let begun = fake.begun_after.load(Ordering::SeqCst);
+            // Every slot but the first listing's.
+            assert!(
+                begun >= 7,
+                "{begun} ranges begun after a key (prefix {prefix:?})"
+            );
+            let most = fake.most_open.load(Ordering::SeqCst);
+            assert!((2..=8).contains(&most), "{most} listings open at once");
+        }
+    }
+
+    /// Keys where "after `a-`" skips the folder `a/` (SeaweedFS, which lists versions in
+    /// byte order but begins after a key in folder order), listed in byte order or
+    /// folder by folder (`a/x` before `a-b`): cut into key ranges (or, found out of byte
+    /// order, listed again uncut), the sums equal one listing's.
+    #[test]
+    fn key_ranges_where_after_is_in_folder_order_sum_as_one_listing() {
+        let mut history = hashed("a/", 400);
+        history.extend(hashed("a-", 400));
+        history.extend(hashed("a", 400));
+        history.extend(hashed("a-b/", 100));
+        history.extend(hashed("a-b-", 100));
+        let bytes = listing(&history);
+        let mut folders = bytes.clone();
+        // Stable: each key's entries stay newest first.
+        folders.sort_by(|x, y| x.key.split('/').cmp(y.key.split('/')));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for (entries, page_entries) in [&bytes, &folders]
+            .into_iter()
+            .flat_map(|e| [7, 100, 1_000].map(|n| (e, n)))
+        {
+            let fake = FakeBilled {
+                versions: entries.clone(),
+                by_folder: true,
+                after: true,
+                folder_order: true,
+                ..FakeBilled::default()
+            };
+            let options = HiddenOptions {
+                uploads: false,
+                page_entries,
+                ..HiddenOptions::new(Utc::now())
+            }
+            .with_concurrency(6)
+            .with_prefixes(2, 5);
+            let ranged = rt.block_on(scan_hidden(&fake, &options)).unwrap().versions;
+            let one = FakeBilled {
+                versions: entries.clone(),
+                ..FakeBilled::default()
+            };
+            let single = rt.block_on(scan_hidden(&one, &options)).unwrap().versions;
+            assert_eq!(ranged, single, "page_entries {page_entries}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("STRATUS_BILLED_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(500)
+        ))]
+
+        /// Generated keys (empty segments, unicode, names that are prefixes of others)
+        /// listed in byte or folder order, and "after" a key in folder order (SeaweedFS):
+        /// key ranges (2 or 3 entries a block, 1 to 8 listings at once) sum as one
+        /// listing does.
+        #[test]
+        fn key_ranges_in_folder_order_equal_one_listing(
+            history in prop::collection::vec((hostile_key(), prop::collection::vec(prop::option::of(0u64..100), 1..4)), 0..60),
+            prefix in hostile_prefix(),
+            concurrency in 1usize..9,
+            page_entries in 2u64..4,
+            depth in 0usize..4,
+            limit in 1usize..4,
+            // SeaweedFS lists versions in byte order, begins "after" in folder order.
+            listed_in_folder_order in any::<bool>(),
+        ) {
+            let mut entries = listing(&history);
+            if listed_in_folder_order {
+                entries.sort_by(|x, y| x.key.split('/').cmp(y.key.split('/')));
+            }
+            let fake = FakeBilled { versions: entries.clone(), by_folder: true, after: true, folder_order: true, ..FakeBilled::default() };
+            let mut options = HiddenOptions { uploads: false, page_entries, ..HiddenOptions::new(Utc::now()) }
+                .with_concurrency(concurrency)
+                .with_prefixes(depth, limit);
+            options.prefix = prefix;
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let ranged = rt.block_on(scan_hidden(&fake, &options)).unwrap().versions;
+            let one = FakeBilled { versions: entries, ..FakeBilled::default() };
+            let single = rt.block_on(scan_hidden(&one, &options.clone().with_concurrency(1))).unwrap().versions;
+            prop_assert_eq!(single, ranged);
         }
     }
 

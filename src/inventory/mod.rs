@@ -753,13 +753,7 @@ impl Cutting {
         let cuts = match (first_cut, spread) {
             // A listing the block predicts to be small goes on as one.
             (true, Some(0)) => Vec::new(),
-            (true, Some(n)) => {
-                let rest = Range::whole(None);
-                ranges::pieces_after(self.keep, rest, (&self.first, key), alphabet, n + 1)
-                    .into_iter()
-                    .filter_map(|piece| piece.until)
-                    .collect()
-            }
+            (true, Some(n)) => ranges::cuts_to_end(self.keep, (&self.first, key), alphabet, n + 1),
             (true, None) => ranges::cuts(
                 self.keep,
                 &self.first,

@@ -551,6 +551,22 @@ fn dense(m: &Measure, first: &str, last: &str, keys: usize) -> bool {
     m.block / unit <= DENSE.saturating_mul(keys as u128)
 }
 
+/// Where [`pieces_after`] cuts: `n - 1` cuts at most, evenly between `last` and what the
+/// block's characters spell ([`upper`]), none when `n < 2` or the block tells nothing.
+pub(crate) fn cuts_to_end(
+    keep: usize,
+    (first, last): (&str, &str),
+    alphabet: Alphabet,
+    n: usize,
+) -> Vec<Path> {
+    match upper(keep, last, alphabet) {
+        Some(upper) if n >= 2 && upper.as_str() > last => {
+            cuts(keep, first, last, Some(&upper), n - 1, alphabet, true)
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// [`pieces_by_key`] from a block read from `first` to `last` whose characters are
 /// `alphabet` (as [`Alphabet::add_varying`] adds them), for keys that share their first
 /// `keep` bytes (the folder cut, with its `/`): every cut keeps them.
@@ -561,17 +577,10 @@ pub(crate) fn pieces_after(
     alphabet: Alphabet,
     n: usize,
 ) -> Vec<Range> {
-    if n < 2 {
+    let cuts = cuts_to_end(keep, (first, last), alphabet, n);
+    if cuts.is_empty() {
         return vec![rest];
     }
-    let Some(upper) = upper(keep, last, alphabet) else {
-        return vec![rest];
-    };
-    let cuts = if upper.as_str() > last {
-        cuts(keep, first, last, Some(&upper), n - 1, alphabet, true)
-    } else {
-        Vec::new()
-    };
     let starts = std::iter::once(rest.after.clone()).chain(cuts.iter().cloned().map(Some));
     let ends = cuts.iter().cloned().map(Some).chain(std::iter::once(None));
     starts
