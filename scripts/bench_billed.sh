@@ -10,7 +10,10 @@
 # Starts and stops the emulators itself, or with RUNNING=1 uses those already running
 # (`scripts/emulators.sh start`). With BASELINE=path/to/stratus, also that binary's
 # --billed, alternating with the others (a side-by-side before and after a change).
-# Usage: [N=20000] [FOLDERS=20] [RUNS=3] [RUNNING=1] [BASELINE=bin] scripts/bench_billed.sh
+# With DELAY_MS=60, the store is reached through scripts/latency_proxy.py adding that much
+# to every response (a distant server: S3 answers a page in about 0.3 s).
+# Usage: [N=20000] [FOLDERS=20] [RUNS=3] [RUNNING=1] [BASELINE=bin] [DELAY_MS=60]
+# scripts/bench_billed.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20000}
@@ -18,10 +21,13 @@ FOLDERS=${FOLDERS:-20}
 RUNS=${RUNS:-3}
 
 cargo build --release -q -p stratus-cli
+proxy=""
 if [ "${RUNNING:-}" != 1 ]; then
     scripts/emulators.sh install
     scripts/emulators.sh start
-    trap 'scripts/emulators.sh stop' EXIT
+    trap '[ -n "$proxy" ] && kill $proxy; scripts/emulators.sh stop' EXIT
+else
+    trap '[ -n "$proxy" ] && kill $proxy' EXIT
 fi
 # shellcheck source=/dev/null
 source target/emulators/env
@@ -51,12 +57,23 @@ for i in range(20):
     s3.create_multipart_upload(Bucket=bucket, Key="uploads/u%02d" % i)
 EOF
 
+endpoint=$STRATUS_TEST_SEAWEED_ENDPOINT
+if [ -n "${DELAY_MS:-}" ]; then
+    PROXY_PORT=${PROXY_PORT:-28334}
+    "$PY" scripts/latency_proxy.py "$PROXY_PORT" "${endpoint##*:}" "$DELAY_MS" &
+    proxy=$!
+    endpoint="http://127.0.0.1:$PROXY_PORT"
+    for _ in $(seq 1 50); do
+        (echo > "/dev/tcp/127.0.0.1/$PROXY_PORT") 2>/dev/null && break
+        sleep 0.1
+    done
+fi
 config=target/bench-billed.toml
 cat > "$config" <<EOF
 [stores.v]
 provider = "s3"
 bucket = "$BUCKET"
-endpoint = "$STRATUS_TEST_SEAWEED_ENDPOINT"
+endpoint = "$endpoint"
 allow_http = true
 flavor = "seaweedfs"
 access_key_id = "$STRATUS_TEST_SEAWEED_ACCESS_KEY"
@@ -95,7 +112,7 @@ for op in ("list_objects_v2", "list_object_versions"):
     print(f"  boto3 {op:<21} {time.time() - start:6.2f} s  {pages} pages")
 EOF
 "$PY" - "$N" "$FOLDERS" <<'EOF'
-import sys, json, statistics, collections
+import os, sys, json, statistics, collections
 times = collections.defaultdict(list)
 for line in open("target/bench-billed.results"):
     name, t = line.split()
@@ -103,7 +120,9 @@ for line in open("target/bench-billed.results"):
 med = {k: statistics.median(v) for k, v in times.items()}
 billed = json.load(open("target/bench-billed.billed.json"))
 h = billed["hidden"]
-print(f"versioned bucket of {sys.argv[1]} objects in {sys.argv[2]} folders on SeaweedFS; medians of {len(times['plain'])}, alternating")
+delay = os.environ.get("DELAY_MS")
+print(f"versioned bucket of {sys.argv[1]} objects in {sys.argv[2]} folders on SeaweedFS"
+      f"{f', {delay} ms a response' if delay else ''}; medians of {len(times['plain'])}, alternating")
 print(f"  objects {billed['objects']}, noncurrent versions {h['versions']['noncurrent']['objects']}, "
       f"delete markers {h['versions']['delete_markers']}, unfinished uploads {h['uploads']['uploads']['objects']}")
 for name in ("plain", "billed", "one-listing", "baseline"):
