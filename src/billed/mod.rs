@@ -511,6 +511,31 @@ pub(crate) mod fake {
         pub folder_order: bool,
     }
 
+    impl FakeBilled {
+        /// The entries under `prefix` (after `after`, in folder order with
+        /// `folder_order`), in the order given.
+        fn listed<'a>(
+            &'a self,
+            prefix: Option<&str>,
+            after: Option<&str>,
+        ) -> BoxStream<'a, crate::Result<VersionEntry>> {
+            let prefix = prefix.unwrap_or_default();
+            let entries: Vec<_> = self
+                .versions
+                .iter()
+                .filter(|e| e.key.starts_with(prefix))
+                .filter(|e| match (after, self.folder_order) {
+                    (None, _) => true,
+                    (Some(after), true) => after_in_folder_order(&e.key, after),
+                    (Some(after), false) => e.key.as_str() > after,
+                })
+                .cloned()
+                .map(Ok)
+                .collect();
+            stream::iter(entries).boxed()
+        }
+    }
+
     /// `key` after `after` in SeaweedFS's order: segment by segment.
     pub(crate) fn after_in_folder_order(key: &str, after: &str) -> bool {
         key.split('/').cmp(after.split('/')).is_gt()
@@ -528,15 +553,7 @@ pub(crate) mod fake {
             &'a self,
             prefix: Option<&'a str>,
         ) -> BoxStream<'a, crate::Result<VersionEntry>> {
-            let prefix = prefix.unwrap_or_default();
-            let entries: Vec<_> = self
-                .versions
-                .iter()
-                .filter(|e| e.key.starts_with(prefix))
-                .cloned()
-                .map(Ok)
-                .collect();
-            stream::iter(entries).boxed()
+            self.listed(prefix, None)
         }
 
         fn lists_after(&self) -> bool {
@@ -548,19 +565,7 @@ pub(crate) mod fake {
             prefix: Option<&'a str>,
             after: &'a str,
         ) -> BoxStream<'a, crate::Result<VersionEntry>> {
-            let prefix = prefix.unwrap_or_default();
-            let entries: Vec<_> = self
-                .versions
-                .iter()
-                .filter(|e| e.key.starts_with(prefix))
-                .filter(|e| match self.folder_order {
-                    true => after_in_folder_order(&e.key, after),
-                    false => e.key.as_str() > after,
-                })
-                .cloned()
-                .map(Ok)
-                .collect();
-            stream::iter(entries).boxed()
+            self.listed(prefix, Some(after))
         }
 
         fn versions_by_folder<'a>(

@@ -1228,33 +1228,59 @@ mod tests {
     // ---- The listing by folder in any merge order, against one listing and an oracle ----
 
     /// A [`FakeBilled`] whose listing of a folder waits `delays[i]` turns (the folder's
-    /// index in the listing by folder) before its first entry, so that folders listed at
-    /// once finish, and are merged, in another order than they were given.
-    #[derive(Debug)]
+    /// index in the listing by folder) before its first entry and yields between
+    /// entries, so that listings begun at once are open together and finish, and are
+    /// merged, in another order than they were begun. It records the listings begun
+    /// from the start (`folders`) and after a key, and the most open at once.
+    #[derive(Debug, Default)]
     struct Shuffled {
         inner: FakeBilled,
         delays: Vec<u8>,
         folders: std::sync::Mutex<Vec<String>>,
+        begun_after: AtomicU64,
+        open: std::sync::Arc<AtomicU64>,
+        most_open: std::sync::Arc<AtomicU64>,
     }
 
     impl Shuffled {
+        fn new(inner: FakeBilled, delays: Vec<u8>) -> Self {
+            Self {
+                inner,
+                delays,
+                ..Self::default()
+            }
+        }
+
         /// The listing of `prefix` (after `after`), after the turns of the next delay.
-        /// Ranges count as folders: each listing begun is recorded.
         fn delayed<'a>(
             &'a self,
             prefix: Option<&'a str>,
             after: Option<&'a str>,
         ) -> futures::stream::BoxStream<'a, crate::Result<VersionEntry>> {
+            /// Closes the listing when dropped.
+            struct Open(std::sync::Arc<AtomicU64>);
+            impl Drop for Open {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
             let turns = {
                 let mut folders = self.folders.lock().unwrap();
-                if after.is_none() {
-                    folders.push(prefix.unwrap_or_default().to_string());
-                }
+                match after {
+                    Some(_) => self.begun_after.fetch_add(1, Ordering::SeqCst),
+                    None => {
+                        folders.push(prefix.unwrap_or_default().to_string());
+                        0
+                    }
+                };
                 self.delays
                     .get(folders.len() % self.delays.len().max(1))
                     .copied()
                     .unwrap_or(0)
             };
+            let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_open.fetch_max(now, Ordering::SeqCst);
+            let open = Open(self.open.clone());
             let wait = futures::stream::once(async move {
                 for _ in 0..turns {
                     tokio::task::yield_now().await;
@@ -1265,7 +1291,15 @@ mod tests {
                 Some(after) => self.inner.versions_after(prefix, after),
                 None => self.inner.versions(prefix),
             };
-            wait.chain(listing).boxed()
+            wait.chain(listing)
+                .then(move |entry| {
+                    let _open = &open;
+                    async move {
+                        tokio::task::yield_now().await;
+                        entry
+                    }
+                })
+                .boxed()
         }
     }
 
@@ -1365,11 +1399,7 @@ mod tests {
                     *class = Some(format!("C{n:02}"));
                 }
             }
-            let fake = Shuffled {
-                inner: FakeBilled { versions: entries.clone(), by_folder: true, after, ..FakeBilled::default() },
-                delays,
-                folders: Default::default(),
-            };
+            let fake = Shuffled::new(FakeBilled { versions: entries.clone(), by_folder: true, after, ..FakeBilled::default() }, delays);
             let mut options = HiddenOptions { uploads: false, page_entries, ..HiddenOptions::new(Utc::now()) }
                 .with_concurrency(concurrency)
                 .with_prefixes(depth, limit);
@@ -1400,100 +1430,6 @@ mod tests {
 
     // ---- Key ranges ----
 
-    /// A [`FakeBilled`] that counts the listings begun after a key and the most
-    /// listings open at once; each listing yields between entries, so that listings
-    /// begun at once are open together.
-    #[derive(Debug)]
-    struct Counted {
-        inner: FakeBilled,
-        begun_after: AtomicU64,
-        open: std::sync::Arc<AtomicU64>,
-        most_open: std::sync::Arc<AtomicU64>,
-    }
-
-    impl Counted {
-        fn new(inner: FakeBilled) -> Self {
-            Self {
-                inner,
-                begun_after: AtomicU64::new(0),
-                open: Default::default(),
-                most_open: Default::default(),
-            }
-        }
-
-        fn opened<'a>(
-            &'a self,
-            listing: futures::stream::BoxStream<'a, crate::Result<VersionEntry>>,
-        ) -> futures::stream::BoxStream<'a, crate::Result<VersionEntry>> {
-            /// Closes the listing when dropped.
-            struct Open(std::sync::Arc<AtomicU64>);
-            impl Drop for Open {
-                fn drop(&mut self) {
-                    self.0.fetch_sub(1, Ordering::SeqCst);
-                }
-            }
-            let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
-            self.most_open.fetch_max(now, Ordering::SeqCst);
-            let open = Open(self.open.clone());
-            listing
-                .then(move |entry| {
-                    let _open = &open;
-                    async move {
-                        tokio::task::yield_now().await;
-                        entry
-                    }
-                })
-                .boxed()
-        }
-    }
-
-    impl std::fmt::Display for Counted {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write!(f, "counted")
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl Billed for Counted {
-        fn versions<'a>(
-            &'a self,
-            prefix: Option<&'a str>,
-        ) -> futures::stream::BoxStream<'a, crate::Result<VersionEntry>> {
-            self.opened(self.inner.versions(prefix))
-        }
-
-        fn lists_after(&self) -> bool {
-            self.inner.lists_after()
-        }
-
-        fn versions_after<'a>(
-            &'a self,
-            prefix: Option<&'a str>,
-            after: &'a str,
-        ) -> futures::stream::BoxStream<'a, crate::Result<VersionEntry>> {
-            self.begun_after.fetch_add(1, Ordering::SeqCst);
-            self.opened(self.inner.versions_after(prefix, after))
-        }
-
-        fn versions_by_folder<'a>(
-            &'a self,
-            prefix: Option<&'a str>,
-        ) -> futures::stream::BoxStream<'a, crate::Result<crate::billed::Versioned>> {
-            self.inner.versions_by_folder(prefix)
-        }
-
-        fn uploads<'a>(
-            &'a self,
-            prefix: Option<&'a str>,
-        ) -> futures::stream::BoxStream<'a, crate::Result<crate::billed::Upload>> {
-            self.inner.uploads(prefix)
-        }
-
-        async fn abort(&self, upload: &crate::billed::Upload) -> crate::Result<bool> {
-            self.inner.abort(upload).await
-        }
-    }
-
     /// `n` hashed names under `folder`, one to three entries each (some markers).
     fn hashed(folder: &str, n: u64) -> History {
         (0..n)
@@ -1519,12 +1455,15 @@ mod tests {
             .build()
             .unwrap();
         for prefix in [None, Some("flat/")] {
-            let fake = Counted::new(FakeBilled {
-                versions: entries.clone(),
-                by_folder: true,
-                after: true,
-                ..FakeBilled::default()
-            });
+            let fake = Shuffled::new(
+                FakeBilled {
+                    versions: entries.clone(),
+                    by_folder: true,
+                    after: true,
+                    ..FakeBilled::default()
+                },
+                vec![0],
+            );
             let options = HiddenOptions {
                 uploads: false,
                 page_entries: 100,
