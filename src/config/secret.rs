@@ -406,6 +406,99 @@ pub(crate) fn is_secret_key(key: &str) -> bool {
         || (key.contains("key") && !key.ends_with("_id") && !key.ends_with("keyid"))
 }
 
+/// The parts of a secret value that are secret, for [`scrub`]: a whole credential
+/// document would cut its public parts from every error too (a service-account key's
+/// `https://oauth2.googleapis.com/token`, a SAS token's `sv=2022-11-02` date).
+///
+/// - A Google service-account key (`"type": "service_account"`): its `private_key` and
+///   `private_key_id`; an `authorized_user` file: its `client_secret` and
+///   `refresh_token`. Each as written in the document (JSON-escaped; [`scrub`] cuts the
+///   unescaped forms too), found by a JSON parser and checked against the parsed value.
+/// - An Azure SAS token (a query string of SAS parameters only, `?` first or not): its
+///   `sig`.
+/// - Anything else, or a document where a part cannot be found as written: the whole
+///   value. Never less than the secret: what is not recognised stays whole.
+pub(crate) fn secret_parts(value: &str) -> Vec<&str> {
+    key_document_parts(value)
+        .or_else(|| sas_signature(value).map(|sig| vec![sig]))
+        .unwrap_or_else(|| vec![value])
+}
+
+/// [`secret_parts`] of a Google credentials document; `None` when `value` is not one.
+fn key_document_parts(value: &str) -> Option<Vec<&str>> {
+    let doc: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(value.trim()).ok()?;
+    let fields: &[&str] = match doc.get("type")?.as_str()? {
+        "service_account" => &["private_key", "private_key_id"],
+        "authorized_user" => &["client_secret", "refresh_token"],
+        _ => return None,
+    };
+    let mut parts = Vec::new();
+    for field in fields {
+        match doc.get(*field) {
+            None => {}
+            Some(serde_json::Value::String(parsed)) => {
+                let raw = raw_string_value(value, field)?;
+                // As written, it must decode to what the parser read (else: whole).
+                let decoded: String = serde_json::from_str(&format!("\"{raw}\"")).ok()?;
+                if decoded != *parsed {
+                    return None;
+                }
+                if !raw.is_empty() {
+                    parts.push(raw);
+                }
+            }
+            Some(_) => return None,
+        }
+    }
+    Some(parts)
+}
+
+/// The text between the quotes of the string value of the only member `field` of the
+/// JSON object `doc` (as written: escapes kept); `None` when `"field"` occurs as
+/// anything else too, or more than once.
+fn raw_string_value<'a>(doc: &'a str, field: &str) -> Option<&'a str> {
+    let name = format!("\"{field}\"");
+    let mut found = doc.match_indices(&name);
+    let (at, _) = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    let rest = doc[at + name.len()..].trim_start().strip_prefix(':')?;
+    let rest = rest.trim_start().strip_prefix('"')?;
+    let mut escaped = false;
+    for (i, c) in rest.char_indices() {
+        match (escaped, c) {
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, '"') => return Some(&rest[..i]),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The `sig` of `value` when it is an Azure SAS token: `name=value` pairs joined by
+/// `&`, every name a SAS parameter, one `sig`.
+fn sas_signature(value: &str) -> Option<&str> {
+    const PARAMETERS: &[&str] = &[
+        "sv", "ss", "srt", "sp", "se", "st", "spr", "sip", "sr", "si", "sdd", "ses", "skoid",
+        "sktid", "skt", "ske", "sks", "skv", "saoid", "suoid", "scid", "rscc", "rscd", "rsce",
+        "rscl", "rsct",
+    ];
+    let query = value.trim().strip_prefix('?').unwrap_or(value.trim());
+    let mut sig = None;
+    for pair in query.split('&') {
+        let (name, v) = pair.split_once('=')?;
+        match name {
+            "sig" if sig.is_none() && !v.is_empty() => sig = Some(v),
+            _ if PARAMETERS.contains(&name) => {}
+            _ => return None,
+        }
+    }
+    sig
+}
+
 /// The values under secret keys anywhere in a store's table (inline members included),
 /// as text: what its parse errors must not repeat.
 pub(crate) fn secret_values(value: &serde_json::Value) -> Vec<String> {
@@ -467,6 +560,49 @@ mod tests {
             "<redacted>-tail"
         );
         assert_eq!(scrub("retry", &["y"]), None, "too short to tell from text");
+    }
+
+    #[test]
+    fn a_key_document_or_sas_token_is_secret_in_its_secret_parts_only() {
+        let pem = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n";
+        let key = format!(
+            r#"{{"type": "service_account", "project_id": "p", "private_key_id": "0123456789abcdef",
+               "private_key": "{pem}", "client_email": "svc@p.iam.gserviceaccount.com",
+               "token_uri": "https://oauth2.googleapis.com/token"}}"#
+        );
+        assert_eq!(secret_parts(&key), [pem, "0123456789abcdef"]);
+        let text = "svc@p.iam.gserviceaccount.com at https://oauth2.googleapis.com/token quoted \
+                    -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n";
+        let cut = scrub(text, &secret_parts(&key)).unwrap();
+        assert!(!cut.contains("MIIEvQIBADANBgkq"), "{cut}");
+        assert!(
+            cut.starts_with("svc@p.iam.gserviceaccount.com at https://oauth2.googleapis.com/token"),
+            "{cut}"
+        );
+        let user = r#"{"type":"authorized_user","client_id":"c.apps.googleusercontent.com","client_secret":"d-FL95Q19q7MQmFpd7hHD0Ty","refresh_token":"1//0gdFakeRefreshTokenxyz"}"#;
+        assert_eq!(
+            secret_parts(user),
+            ["d-FL95Q19q7MQmFpd7hHD0Ty", "1//0gdFakeRefreshTokenxyz"]
+        );
+        let sas = "sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2026-12-31T00:00:00Z&spr=https&sig=AbC%2Bdef%2FghI%3D";
+        assert_eq!(secret_parts(sas), ["AbC%2Bdef%2FghI%3D"]);
+        assert_eq!(secret_parts(&format!("?{sas}")), ["AbC%2Bdef%2FghI%3D"]);
+        // Not recognised, so whole: another document type, a field twice or written
+        // otherwise than it parses, a name that is no SAS parameter (a connection string),
+        // a SAS without a signature, any other value.
+        for whole in [
+            r#"{"type": "external_account", "private_key": "p-p-p-p-p-p"}"#.to_string(),
+            r#"{"type": "service_account", "private_key": "a", "x": {"private_key": "b"}}"#
+                .to_string(),
+            r#"{"type": "service_account", "private_key": 7}"#.to_string(),
+            format!("AccountName=a;AccountKey=k1==;SharedAccessSignature={sas}"),
+            format!("{sas}&AccountKey=k1"),
+            "sv=2022-11-02&sp=rl".to_string(),
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string(),
+            "{not json".to_string(),
+        ] {
+            assert_eq!(secret_parts(&whole), [whole.as_str()], "{whole}");
+        }
     }
 
     #[test]

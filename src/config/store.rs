@@ -96,7 +96,10 @@ impl StoreConfig {
                 all.extend(inline.secrets());
             }
         }
-        all
+        // A key document's or SAS token's secret parts, not its public ones.
+        all.into_iter()
+            .flat_map(super::secret::secret_parts)
+            .collect()
     }
 
     /// Check what can be checked without the network. [`Config`](super::Config) does
