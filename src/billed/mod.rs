@@ -132,6 +132,14 @@ pub trait Billed: std::fmt::Debug + std::fmt::Display + Send + Sync {
         false
     }
 
+    /// Whether the server begins a listing after a key in folder order (SeaweedFS, an
+    /// S3 store with `list_order = "sorted"`: after `a-b` it skips the folder `a/`, whose
+    /// keys follow `a-b` in bytes), so that a listing must never begin after a key with a
+    /// byte below `/` past its folder.
+    fn after_in_folder_order(&self) -> bool {
+        false
+    }
+
     /// [`Self::versions`] from the first key after `after` (a key under `prefix`,
     /// relative to the store's), where [`Self::lists_after`]; a listing may also give
     /// keys up to `after` (GCS begins at it), which the caller skips. By default the
@@ -558,6 +566,10 @@ pub(crate) mod fake {
 
         fn lists_after(&self) -> bool {
             self.after
+        }
+
+        fn after_in_folder_order(&self) -> bool {
+            self.folder_order
         }
 
         fn versions_after<'a>(

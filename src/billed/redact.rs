@@ -69,6 +69,10 @@ impl Billed for Redacted {
         self.inner.lists_after()
     }
 
+    fn after_in_folder_order(&self) -> bool {
+        self.inner.after_in_folder_order()
+    }
+
     fn versions_after<'a>(
         &'a self,
         prefix: Option<&'a str>,

@@ -31,6 +31,9 @@ pub(crate) struct S3Billed {
     pub prefix: String,
     /// `s3://bucket/prefix`, for `Display`.
     pub shown: String,
+    /// The server begins listings after a key in folder order
+    /// ([`Billed::after_in_folder_order`]): the store lists folder by folder.
+    pub folder_order: bool,
 }
 
 impl std::fmt::Debug for S3Billed {
@@ -98,6 +101,7 @@ impl S3Billed {
         prefix: &str,
         by_folder: bool,
         markers: Option<&(String, String)>,
+        begun: bool,
     ) -> Result<VersionsPage, Failure> {
         const WHAT: &str = "ListObjectVersions";
         let mut query = vec![
@@ -118,6 +122,10 @@ impl S3Billed {
         }
         let body = self.send(http::Method::GET, "", &query, WHAT).await?;
         let page: ListVersions = parse_page(&body, WHAT)?;
+        // The first page of a listing begun after a key: a key up to it (a server that
+        // ignores a key marker without a version ID marker, or takes it inclusively) is
+        // the caller's to skip, or to list again without (`Billed::versions_after`).
+        let checked = markers.filter(|_| !begun);
         let url = page.encoding_type.as_deref() == Some("url");
         let mut entries = Vec::with_capacity(page.entries.len());
         let mut folders = Vec::new();
@@ -125,7 +133,7 @@ impl S3Billed {
             let (entry, kind) = match item {
                 VersionItem::CommonPrefixes(folder) => {
                     let full = decoded(folder.prefix, url, WHAT)?;
-                    goes_on(&full, None, markers)?;
+                    goes_on(&full, None, checked)?;
                     let folder = relative("S3", &self.prefix, full, prefix, WHAT)?;
                     if !by_folder || !folder.ends_with('/') {
                         return Err(generic(format!(
@@ -154,7 +162,7 @@ impl S3Billed {
             };
             let full = decoded(entry.key, url, WHAT)?;
             let version_id = entry.version_id.unwrap_or_else(|| "null".into());
-            goes_on(&full, Some(&version_id), markers)?;
+            goes_on(&full, Some(&version_id), checked)?;
             let key = relative("S3", &self.prefix, full, prefix, WHAT)?;
             entries.push(VersionEntry {
                 key,
@@ -211,13 +219,14 @@ impl S3Billed {
         let full = self.full(prefix.unwrap_or_default());
         // A key marker without a version ID marker: the keys after it.
         let start = after.map(|after| (self.full(after), String::new()));
+        let begun = start.is_some();
         super::paged(
-            (start, Followed::default()),
-            move |(markers, mut followed): (Option<(String, String)>, Followed)| {
+            (start, Followed::default(), begun),
+            move |(markers, mut followed, begun): (Option<(String, String)>, Followed, bool)| {
                 let full = full.clone();
                 async move {
                     let page = self
-                        .versions_page(&full, by_folder, markers.as_ref())
+                        .versions_page(&full, by_folder, markers.as_ref(), begun)
                         .await
                         .and_then(|page| {
                             let empty = page.entries.is_empty() && page.folders.is_empty();
@@ -229,7 +238,7 @@ impl S3Billed {
                     let items = items.chain(page.folders.into_iter().map(Versioned::Folder));
                     Ok((
                         items.collect(),
-                        page.next.map(|next| (Some(next), followed)),
+                        page.next.map(|next| (Some(next), followed, false)),
                     ))
                 }
             },
@@ -252,6 +261,10 @@ impl Billed for S3Billed {
 
     fn lists_after(&self) -> bool {
         true
+    }
+
+    fn after_in_folder_order(&self) -> bool {
+        self.folder_order
     }
 
     fn versions_after<'a>(

@@ -380,6 +380,7 @@ impl S3Config {
             request_payer: is_true(K::RequestPayer),
             shown: format!("s3://{bucket}/{prefix}"),
             prefix,
+            folder_order: !self.key_ranges(),
         })
     }
 
