@@ -82,31 +82,37 @@ async fn s3_server(entries: Vec<Entry>, alone: MarkerAlone) -> Server {
                 MarkerAlone::Ignored => 0,
             },
         };
-        let to = (from + 1000).min(entries.len());
-        let body: String = entries[from..to]
-            .iter()
-            .map(|(_, _, x)| x.as_str())
-            .collect();
-        let markers = match to < entries.len() {
-            true => format!(
-                "<IsTruncated>true</IsTruncated><NextKeyMarker>{}</NextKeyMarker>\
-                 <NextVersionIdMarker>{}</NextVersionIdMarker>",
-                entries[to - 1].0,
-                entries[to - 1].1
-            ),
-            false => "<IsTruncated>false</IsTruncated>".to_string(),
-        };
-        (
-            200,
-            format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListVersionsResult \
-                 xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name><Prefix></Prefix>\
-                 {markers}{body}</ListVersionsResult>"
-            )
-            .into_bytes(),
-        )
+        page_from(&entries, from)
     })
     .await
+}
+
+/// The page of `ListObjectVersions` holding `entries` (key, version ID, entry XML) from
+/// index `from`, 1,000 at most, and the markers of its last entry when more follow.
+fn page_from(entries: &[(String, String, String)], from: usize) -> (u16, Vec<u8>) {
+    let to = (from + 1000).min(entries.len());
+    let body: String = entries[from..to]
+        .iter()
+        .map(|(_, _, x)| x.as_str())
+        .collect();
+    let markers = match to < entries.len() {
+        true => format!(
+            "<IsTruncated>true</IsTruncated><NextKeyMarker>{}</NextKeyMarker>\
+             <NextVersionIdMarker>{}</NextVersionIdMarker>",
+            entries[to - 1].0,
+            entries[to - 1].1
+        ),
+        false => "<IsTruncated>false</IsTruncated>".to_string(),
+    };
+    (
+        200,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListVersionsResult \
+             xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name><Prefix></Prefix>\
+             {markers}{body}</ListVersionsResult>"
+        )
+        .into_bytes(),
+    )
 }
 
 fn options(page_entries: u64, concurrency: usize) -> HiddenOptions {
@@ -284,29 +290,7 @@ async fn inclusive_server(entries: Vec<Entry>) -> Server {
                 ),
             (Some(k), None) => entries.partition_point(|(key, ..)| key.as_str() < k),
         };
-        let to = (from + 1000).min(entries.len());
-        let body: String = entries[from..to]
-            .iter()
-            .map(|(_, _, x)| x.as_str())
-            .collect();
-        let markers = match to < entries.len() {
-            true => format!(
-                "<IsTruncated>true</IsTruncated><NextKeyMarker>{}</NextKeyMarker>\
-                 <NextVersionIdMarker>{}</NextVersionIdMarker>",
-                entries[to - 1].0,
-                entries[to - 1].1
-            ),
-            false => "<IsTruncated>false</IsTruncated>".to_string(),
-        };
-        (
-            200,
-            format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListVersionsResult \
-                 xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name><Prefix></Prefix>\
-                 {markers}{body}</ListVersionsResult>"
-            )
-            .into_bytes(),
-        )
+        page_from(&entries, from)
     })
     .await
 }
