@@ -214,6 +214,20 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> Option<String> {
             }
         }
     }
+    // Folded: the same runs over the text without its line breaks and spaces (or their
+    // escapes: a server folding a long value, a wrapped log line, MIME base64 lines),
+    // each cut from its first byte to its last in the text, what lies between included.
+    let (folded, origin) = unfolded(bytes);
+    if folded.len() < bytes.len() && folded.len() >= WINDOW {
+        let forms: Vec<Vec<u8>> = forms.iter().map(|f| unfolded(f.as_bytes()).0).collect();
+        let grams: std::collections::HashSet<&[u8]> =
+            forms.iter().flat_map(|form| form.windows(WINDOW)).collect();
+        for at in 0..=folded.len() - WINDOW {
+            if grams.contains(&folded[at..at + WINDOW]) {
+                hide[origin[at]..=origin[at + WINDOW - 1]].fill(true);
+            }
+        }
+    }
     if !hide.contains(&true) {
         return None;
     }
@@ -231,6 +245,37 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// `bytes` without spaces, tabs and line breaks, and without their escapes (`\n`,
+/// `\r`, `\t`, `\x0a`, `\u{a}`, `\u000a`, as `Debug` and JSON write them), and where
+/// each byte kept was in `bytes`.
+fn unfolded(bytes: &[u8]) -> (Vec<u8>, Vec<usize>) {
+    const ESCAPES: &[&[u8]] = &[
+        b"\\n", b"\\r", b"\\t", b"\\x0a", b"\\x0d", b"\\x09", b"\\x0A", b"\\x0D", b"\\u{a}",
+        b"\\u{d}", b"\\u{9}", b"\\u000a", b"\\u000d", b"\\u0009", b"\\u000A", b"\\u000D",
+    ];
+    let (mut kept, mut origin) = (
+        Vec::with_capacity(bytes.len()),
+        Vec::with_capacity(bytes.len()),
+    );
+    let mut at = 0;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        if matches!(rest[0], b' ' | b'\t' | b'\n' | b'\r') {
+            at += 1;
+        } else if let Some(escape) = (rest[0] == b'\\')
+            .then(|| ESCAPES.iter().find(|e| rest.starts_with(e)))
+            .flatten()
+        {
+            at += escape.len();
+        } else {
+            kept.push(rest[0]);
+            origin.push(at);
+            at += 1;
+        }
+    }
+    (kept, origin)
 }
 
 /// `err` with any part of `secrets` cut from its sources' text (see [`scrub`]), keeping
@@ -560,6 +605,29 @@ mod tests {
             "<redacted>-tail"
         );
         assert_eq!(scrub("retry", &["y"]), None, "too short to tell from text");
+    }
+
+    #[test]
+    fn a_secret_folded_by_line_breaks_or_spaces_is_cut() {
+        const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        for fold in [
+            "\n", "\n ", "\r\n\t", " ", "\\n", "\\x0a ", "\\u{a}", "\\u000a",
+        ] {
+            for width in [3, 5, 7] {
+                let folded = SECRET
+                    .as_bytes()
+                    .chunks(width)
+                    .map(|c| std::str::from_utf8(c).unwrap())
+                    .collect::<Vec<_>>()
+                    .join(fold);
+                let text = format!("the key was {folded} (folded)");
+                let cut = scrub(&text, &[SECRET]).unwrap_or(text.clone());
+                assert_eq!(cut, "the key was <redacted> (folded)", "{text:?}");
+            }
+        }
+        // Words that hold no run of it are kept, spaces and line breaks too.
+        let text = "An error:\n  the request\\nwas refused (AccessDenied), key wJal.";
+        assert_eq!(scrub(text, &[SECRET]), None);
     }
 
     #[test]
