@@ -17,9 +17,10 @@
 //!
 //! A folder (or the prefix, listed whole) larger than a page is cut into key ranges
 //! listed at once where the provider begins a listing at a key ([`Billed::lists_after`]:
-//! S3, GCS), as a scan cuts a flat folder ([`super::ranges`]): a key's entries are all
-//! in one range, so each range is summed on its own and merged. A prefix whose first page
-//! holds keys and no folder is listed whole, by ranges, rather than by folder. Listings
+//! S3, GCS), as a scan cuts a flat folder (see the `inventory` module): a key's entries
+//! are all in one range, so each range is summed on its own and merged. A prefix whose
+//! first page holds keys and no folder is listed whole, by ranges, rather than by
+//! folder. Listings
 //! at once, folders and ranges together: at most `concurrency`.
 
 use super::ranges::{self, Alphabet};
