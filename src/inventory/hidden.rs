@@ -20,8 +20,7 @@
 //! S3, GCS), as a scan cuts a flat folder (see the `inventory` module): a key's entries
 //! are all in one range, so each range is summed on its own and merged. A prefix whose
 //! first page holds keys and no folder is listed whole, by ranges, rather than by
-//! folder. Listings
-//! at once, folders and ranges together: at most `concurrency`.
+//! folder. Listings at once, folders and ranges together: at most `concurrency`.
 
 use super::ranges::{self, Alphabet};
 use super::{Counts, PrefixBreakdown};
