@@ -227,6 +227,17 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> Option<String> {
                 hide[origin[at]..=origin[at + WINDOW - 1]].fill(true);
             }
         }
+        // Shorter ones where they occur whole.
+        for form in forms
+            .iter()
+            .filter(|f| (SCRUB_MIN..WINDOW).contains(&f.len()))
+        {
+            for at in 0..=folded.len() - form.len() {
+                if folded[at..at + form.len()] == form[..] {
+                    hide[origin[at]..=origin[at + form.len() - 1]].fill(true);
+                }
+            }
+        }
     }
     if !hide.contains(&true) {
         return None;
@@ -252,8 +263,28 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> Option<String> {
 /// each byte kept was in `bytes`.
 fn unfolded(bytes: &[u8]) -> (Vec<u8>, Vec<usize>) {
     const ESCAPES: &[&[u8]] = &[
-        b"\\n", b"\\r", b"\\t", b"\\x0a", b"\\x0d", b"\\x09", b"\\x0A", b"\\x0D", b"\\u{a}",
-        b"\\u{d}", b"\\u{9}", b"\\u000a", b"\\u000d", b"\\u0009", b"\\u000A", b"\\u000D",
+        b"\\n",
+        b"\\r",
+        b"\\t",
+        b"\\x0a",
+        b"\\x0d",
+        b"\\x09",
+        b"\\x0A",
+        b"\\x0D",
+        b"\\u{a}",
+        b"\\u{d}",
+        b"\\u{9}",
+        b"\\u000a",
+        b"\\u000d",
+        b"\\u0009",
+        b"\\u000A",
+        b"\\u000D",
+        // Escaped twice (a JSON string quoting a Debug one).
+        b"\\\\n",
+        b"\\\\r",
+        b"\\\\t",
+        b"\\\\u000a",
+        b"\\\\u000d",
     ];
     let (mut kept, mut origin) = (
         Vec::with_capacity(bytes.len()),
@@ -311,6 +342,13 @@ fn quoted_forms(secret: &str) -> Vec<String> {
         forms.push(decoded.into_owned());
     }
     forms.extend(base64_forms(secret));
+    // A secret written JSON-escaped (a key file's value: `\n`, `\/`, `\u002b`) as a
+    // server that decoded it would quote it.
+    if secret.contains('\\') {
+        if let Ok(decoded) = serde_json::from_str::<String>(&format!("\"{secret}\"")) {
+            forms.push(decoded);
+        }
+    }
     // An HTML page's (a proxy's or gateway's refusal), a JSON encoder that escapes `/`,
     // and hex (a dump of the bytes sent).
     let html = secret
@@ -469,34 +507,91 @@ pub(crate) fn secret_parts(value: &str) -> Vec<&str> {
         .unwrap_or_else(|| vec![value])
 }
 
-/// [`secret_parts`] of a Google credentials document; `None` when `value` is not one.
+/// [`secret_parts`] of a Google credentials document; `None` when `value` is not one:
+/// an object whose `type` (given once) is `service_account` or `authorized_user`, whose
+/// members are all ones that type's file has, with string values (or `disable_oauth`,
+/// object_store's, a boolean).
 fn key_document_parts(value: &str) -> Option<Vec<&str>> {
+    const SERVICE_ACCOUNT: &[&str] = &[
+        "type",
+        "project_id",
+        "private_key_id",
+        "private_key",
+        "client_email",
+        "client_id",
+        "auth_uri",
+        "token_uri",
+        "auth_provider_x509_cert_url",
+        "client_x509_cert_url",
+        "universe_domain",
+        "gcs_base_url",
+        "disable_oauth",
+    ];
+    const AUTHORIZED_USER: &[&str] = &[
+        "type",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "quota_project_id",
+        "universe_domain",
+        "account",
+    ];
     let doc: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(value.trim()).ok()?;
-    let fields: &[&str] = match doc.get("type")?.as_str()? {
-        "service_account" => &["private_key", "private_key_id"],
-        "authorized_user" => &["client_secret", "refresh_token"],
+    // `type` once as written (a parser keeps the last of two).
+    raw_string_value(value, "type")?;
+    let (members, secret): (&[&str], &[&str]) = match doc.get("type")?.as_str()? {
+        "service_account" => (SERVICE_ACCOUNT, &["private_key", "private_key_id"]),
+        "authorized_user" => (AUTHORIZED_USER, &["client_secret", "refresh_token"]),
         _ => return None,
     };
+    let plain = doc.iter().all(|(name, v)| {
+        members.contains(&name.as_str())
+            && (v.is_string() || (name == "disable_oauth" && v.is_boolean()))
+    });
+    if !plain {
+        return None;
+    }
     let mut parts = Vec::new();
-    for field in fields {
-        match doc.get(*field) {
-            None => {}
-            Some(serde_json::Value::String(parsed)) => {
-                let raw = raw_string_value(value, field)?;
-                // As written, it must decode to what the parser read (else: whole).
-                let decoded: String = serde_json::from_str(&format!("\"{raw}\"")).ok()?;
-                if decoded != *parsed {
-                    return None;
-                }
-                if !raw.is_empty() {
-                    parts.push(raw);
-                }
-            }
-            Some(_) => return None,
+    for field in secret {
+        let Some(serde_json::Value::String(parsed)) = doc.get(*field) else {
+            continue;
+        };
+        let raw = raw_string_value(value, field)?;
+        // As written, it must decode to what the parser read (else: whole).
+        let decoded: String = serde_json::from_str(&format!("\"{raw}\"")).ok()?;
+        if decoded != *parsed {
+            return None;
+        }
+        // A PEM key's armour (`-----BEGIN PRIVATE KEY-----`) is every key's: its body is
+        // the secret.
+        let raw = match *field {
+            "private_key" => pem_body(raw)?,
+            _ => raw,
+        };
+        if !raw.is_empty() {
+            parts.push(raw);
         }
     }
+    // Every member is one the type's file has, none nested: a secret member absent or
+    // empty means the file holds no secret.
     Some(parts)
+}
+
+/// The body of the PEM text `raw` (JSON-escaped: its line breaks are `\n`), between its
+/// `-----BEGIN ...-----` and `-----END ...-----` lines (or its end); `raw` itself when
+/// it has no armour, `None` when its first line does not end.
+fn pem_body(raw: &str) -> Option<&str> {
+    let Some(rest) = raw.trim_start().strip_prefix("-----BEGIN ") else {
+        return Some(raw);
+    };
+    let start = rest.find("-----")? + "-----".len();
+    let body = &rest[start..];
+    let end = body.find("-----END ").unwrap_or(body.len());
+    let body = body[..end].trim_matches(|c: char| c.is_ascii_whitespace());
+    let body = body.strip_prefix("\\n").unwrap_or(body);
+    let body = body.strip_suffix("\\n").unwrap_or(body);
+    Some(body)
 }
 
 /// The text between the quotes of the string value of the only member `field` of the
@@ -638,7 +733,11 @@ mod tests {
                "private_key": "{pem}", "client_email": "svc@p.iam.gserviceaccount.com",
                "token_uri": "https://oauth2.googleapis.com/token"}}"#
         );
-        assert_eq!(secret_parts(&key), [pem, "0123456789abcdef"]);
+        // The PEM armour is every key's: its body is the secret.
+        assert_eq!(
+            secret_parts(&key),
+            ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "0123456789abcdef"]
+        );
         let text = "svc@p.iam.gserviceaccount.com at https://oauth2.googleapis.com/token quoted \
                     -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n";
         let cut = scrub(text, &secret_parts(&key)).unwrap();
@@ -762,5 +861,236 @@ mod tests {
         ] {
             assert!(!is_secret_key(key), "{key}");
         }
+    }
+}
+
+#[cfg(test)]
+mod review7 {
+    //! Review 7: adversarial unit tests of `secret_parts` (b4ae758) and the folded pass
+    //! of `scrub` (8d544fc). FINDING tests failed while the defect stood (all fixed); HELD UP pass.
+    use super::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const PEM: &str = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\\n-----END PRIVATE KEY-----\\n";
+    const KEY_ID: &str = "7d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a";
+
+    fn key_file() -> String {
+        format!(
+            r#"{{"type": "service_account", "project_id": "p", "private_key_id": "{KEY_ID}", "private_key": "{PEM}", "client_email": "svc@p.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token"}}"#
+        )
+    }
+
+    fn folded(secret: &str, width: usize, fold: &str) -> String {
+        let chars: Vec<char> = secret.chars().collect();
+        chars
+            .chunks(width)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(fold)
+    }
+
+    /// FIXED after the review.
+    /// FINDING (secret leak, fail-open). A document recognised as a service-account
+    /// key but holding no top-level `private_key` gives no secret part at all
+    /// (`key_document_parts` returns `Some(vec![])`): a private key one level down,
+    /// or an `authorized_user` file with a second `"type"` member (serde_json keeps the
+    /// last), is no longer cut anywhere. The doc promises "never less than the secret:
+    /// what is not recognised stays whole".
+    #[test]
+    fn a_key_document_without_its_fields_at_the_top_stays_whole() {
+        let nested = r#"{"type":"service_account","credentials":{"private_key":"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"}}"#;
+        let twice = r#"{"type":"authorized_user","client_secret":"d-FL95Q19q7MQmFpd7hHD0Ty","refresh_token":"1//0gdFakeRefreshTokenxyz","type":"service_account"}"#;
+        for (doc, said) in [
+            (nested, "key MIIEvQIBADANBgkqhkiG9w0BAQEFAASC rejected"),
+            (twice, "token 1//0gdFakeRefreshTokenxyz rejected"),
+        ] {
+            let parts = secret_parts(doc);
+            let shown = scrub(said, &parts).unwrap_or(said.to_string());
+            assert!(
+                !shown.contains("BAQEFAAS") && !shown.contains("FakeRefresh"),
+                "parts {parts:?}: {shown}"
+            );
+        }
+    }
+
+    /// FIXED after the review.
+    /// FINDING (ordinary text destroyed). The PEM armour inside `private_key`
+    /// (`-----BEGIN PRIVATE KEY-----`) is public boilerplate of every key, yet it is
+    /// part of the secret part, so "private key" (any case folding, with or without a
+    /// space, the folded pass reaching into the word before: "and private" ->
+    /// "a<redacted>") and "-----BEGIN " are cut from every error of the store.
+    #[test]
+    fn pem_armour_words_are_kept_in_errors() {
+        let key = key_file();
+        let parts = secret_parts(&key);
+        for text in [
+            "the private key of svc@p.iam.gserviceaccount.com was disabled",
+            "public and private keys",
+            "ca_file: expected -----BEGIN CERTIFICATE-----",
+        ] {
+            assert_eq!(scrub(text, &parts), None, "{text}");
+        }
+    }
+
+    /// FIXED after the review.
+    /// FINDING (secret leak). The folded pass drops `\n` but a fold escaped twice
+    /// (`\\n`: JSON-escaped twice, or `Debug` of an already `Debug`-escaped text, both
+    /// forms `quoted_forms` promises for the secret itself) leaves a `\` every few
+    /// characters, so no run of 8 matches and the secret is shown whole.
+    #[test]
+    fn a_folded_secret_escaped_twice_is_cut() {
+        let text = format!("the key was {} (folded)", folded(SECRET, 5, "\\\\n"));
+        let shown = scrub(&text, &[SECRET]).unwrap_or(text.clone());
+        assert_eq!(shown, "the key was <redacted> (folded)", "{text}");
+    }
+
+    /// FIXED after the review.
+    /// FINDING (secret leak, minor). A secret of 6 or 7 bytes is cut where it occurs
+    /// whole, but the folded pass only knows runs of 8: `hunt\n3r1` keeps it.
+    #[test]
+    fn a_short_secret_folded_is_cut() {
+        for text in ["code hunt\n3r1 x", "code hun t3r x"] {
+            let secret = if text.contains("3r1") {
+                "hunt3r1"
+            } else {
+                "hunt3r"
+            };
+            assert!(scrub(text, &[secret]).is_some(), "{text}");
+        }
+    }
+
+    /// GAP, reported not asserted as a defect of the stated rule: other folds
+    /// (`%0A`, `&#10;`, `<br>`, NBSP, form feed, U+2028, QP `=\r\n`) are not dropped.
+    /// Passes: it documents that they are missed.
+    #[test]
+    fn other_folds_are_not_recognised_documented() {
+        for fold in [
+            "%0A", "&#10;", "<br>", "\u{a0}", "\x0c", "\u{2028}", "=\r\n",
+        ] {
+            let text = format!("k {} end", folded(SECRET, 5, fold));
+            assert_eq!(scrub(&text, &[SECRET]), None, "{fold:?}");
+        }
+    }
+
+    /// HELD UP. Documents written otherwise than searched for (escaped member names,
+    /// duplicate members, a BOM, a value that is no string) stay whole; a SAS with
+    /// `sig` twice, encoded names, or extra names stays whole; a SAS decoded or encoded
+    /// gives its `sig`.
+    #[test]
+    fn odd_documents_and_sas_tokens_stay_whole() {
+        for whole in [
+            r#"{"type":"service_account","private\u005fkey":"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN"}"#.to_string(),
+            r#"{"type":"service_account","private_key":"AAAAAAAAAA","private_key":"BBBBBBBBBB"}"#.to_string(),
+            r#"{"type":"service_account","a\"private_key":"decoy-decoy","private\u005fkey":"real-real-real"}"#.to_string(),
+            format!("\u{feff}{}", key_file()),
+            r#"{"type":"service_account","private_key":null}"#.to_string(),
+            "sv=2022-11-02&sig=AAAAAAAAAA&sig=BBBBBBBBBB".to_string(),
+            "sv=2022-11-02&%73ig=AAAAAAAAAA".to_string(),
+            "sv=2022-11-02&sig=AAAAAAAAAA&".to_string(),
+            "https://a.blob.core.windows.net/c?sv=2022-11-02&sig=AAAAAAAAAA".to_string(),
+        ] {
+            assert_eq!(secret_parts(&whole), [whole.as_str()], "{whole}");
+        }
+        assert_eq!(secret_parts("?sv=1&sig=Ab+c/d=="), ["Ab+c/d=="]);
+        let parts = secret_parts(" sv=1&sig=Ab%2Bc%2Fd%3D%3D ");
+        assert_eq!(parts, ["Ab%2Bc%2Fd%3D%3D"]);
+        let cut = scrub("sig=Ab+c/d== here", &parts).unwrap();
+        assert!(!cut.contains("Ab+c/d"), "{cut}");
+    }
+
+    /// HELD UP. The decoded key body (real line breaks, one line, rewrapped at 76
+    /// with CRLF, Debug-escaped) is cut; the client e-mail and token URI are kept.
+    #[test]
+    fn a_key_body_echoed_decoded_or_rewrapped_is_cut() {
+        let key = key_file();
+        let parts = secret_parts(&key);
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7";
+        // The PEM's body, without the armour every key has.
+        assert!(PEM.contains(body));
+        assert_eq!(parts, [body, KEY_ID]);
+        for said in [
+            body.to_string(),
+            folded(body, 20, "\r\n"),
+            folded(body, 7, "\\n"),
+            folded(body, 3, " "),
+        ] {
+            let text = format!(
+                "svc@p.iam.gserviceaccount.com https://oauth2.googleapis.com/token: {said} end"
+            );
+            let cut = scrub(&text, &parts).unwrap();
+            assert_eq!(
+                cut,
+                "svc@p.iam.gserviceaccount.com https://oauth2.googleapis.com/token: <redacted> end"
+            );
+        }
+    }
+
+    /// HELD UP. No panic and whole characters around cuts: multi-byte characters as
+    /// folds' neighbours, a match ending at the last byte, a secret with spaces and
+    /// backslashes, text of only escapes.
+    #[test]
+    fn utf8_and_text_end_hold() {
+        let secret = "é-s€cr€t-ü ünd\\ mehr";
+        for text in [
+            format!("x {}", folded(secret, 3, "\n")),
+            format!("{}é", folded(secret, 2, " ")),
+            "\\n\\n\\n\\u{a}\\x0a \\".repeat(50),
+            format!("€{}", &folded(secret, 1, "\\t")),
+        ] {
+            if let Some(cut) = scrub(&text, &[secret]) {
+                assert!(!cut.contains("cr€t"), "{cut}");
+            }
+        }
+        assert_eq!(
+            scrub("ab wJalrXUtnFEM", &[SECRET]).unwrap(),
+            "ab <redacted>"
+        );
+        assert_eq!(
+            scrub("ab wJalrX\nUtnFEM", &[SECRET]).unwrap(),
+            "ab <redacted>"
+        );
+    }
+
+    /// HELD UP. 1 MiB of spaces, backslashes, escapes or matching runs: linear (each
+    /// under a few seconds in a debug build, about twice the pass without folds).
+    #[test]
+    fn a_mib_of_folds_scrubs_in_linear_time() {
+        let n = 1 << 20;
+        let base = {
+            let text = "a".repeat(n);
+            let t = std::time::Instant::now();
+            scrub(&text, &[SECRET]);
+            t.elapsed()
+        };
+        for unit in [
+            "\\",
+            " ",
+            "\\\\n",
+            "\\u000",
+            "wJalrXUt ",
+            "w J a l r X U t n F E M I ",
+        ] {
+            let text = unit.repeat(n / unit.len());
+            let t = std::time::Instant::now();
+            scrub(&text, &[SECRET]);
+            let took = t.elapsed();
+            assert!(
+                took < base * 8 + std::time::Duration::from_secs(2),
+                "{unit:?}: {took:?} vs {base:?}"
+            );
+        }
+    }
+    /// FIXED after the review.
+    /// FINDING (secret leak; the doc of `key_document_parts` says "[`scrub`] cuts the
+    /// unescaped forms too"). Only the as-written text is a part, and no form JSON-decodes
+    /// it: a key written by an encoder that escapes `/` (PHP's `\/`) or with `\uXXXX`
+    /// escapes, echoed decoded, keeps every run that spans an escape. Dense here to show
+    /// it; at a real key's density only characters next to each `/` are left.
+    #[test]
+    fn a_key_written_with_escaped_slashes_is_cut_when_echoed_decoded() {
+        let doc = r#"{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\nMIIE\/vQI\/BADA\/NBgk\/qhki\/G9w0\/BAQE\/FAAS\n","private_key_id":"7d1e2f3a4b5c6d7e8f90"}"#;
+        let parts = secret_parts(doc);
+        let text = "echo MIIE/vQI/BADA/NBgk/qhki/G9w0/BAQE/FAAS end";
+        assert!(scrub(text, &parts).is_some(), "{parts:?}");
     }
 }
