@@ -10,13 +10,12 @@
 
 mod common;
 
-use common::billed::all_uploads;
+use common::billed::{all_uploads, refusal, versions_error};
 use common::canned::{ok, Reply, Server};
-use futures::TryStreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use stratus::billed::{cleanup_uploads, Billed, CleanupOptions, Upload};
+use stratus::billed::{cleanup_uploads, CleanupOptions, Upload};
 use stratus::inventory::hidden::{scan_hidden, HiddenOptions};
 use stratus::Config;
 
@@ -55,28 +54,6 @@ fn s3_store(server: &Server, secret: &str) -> Config {
         server.port
     );
     Config::from_toml(&toml, "test.toml", ".").unwrap()
-}
-
-/// The error (Display and Debug) of a versions listing against `server`.
-async fn versions_error(billed: &dyn Billed) -> String {
-    let e = tokio::time::timeout(
-        Duration::from_secs(20),
-        billed.versions(None).try_collect::<Vec<_>>(),
-    )
-    .await
-    .expect("the listing ends")
-    .unwrap_err();
-    format!("{e}\n{e:?}")
-}
-
-fn refusal(message: &str) -> Reply {
-    Reply::Body(
-        403,
-        Arc::new(
-            format!("<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>")
-                .into_bytes(),
-        ),
-    )
 }
 
 fn gcs_config(server: &Server, prefix: Option<&str>) -> Config {

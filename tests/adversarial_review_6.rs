@@ -19,6 +19,9 @@ enum MarkerAlone {
     /// Ignored: the listing from the prefix's first key (a server that resumes only
     /// from the pair of markers it gave itself).
     Ignored,
+    /// Inclusive (Ceph RGW before ceph#60068, tracker 68055): from the marker's own key
+    /// when one exists.
+    Inclusive,
 }
 
 /// One entry: key, version id, XML.
@@ -80,6 +83,7 @@ async fn s3_server(entries: Vec<Entry>, alone: MarkerAlone) -> Server {
             (Some(k), None) => match alone {
                 MarkerAlone::After => entries.partition_point(|(key, ..)| key.as_str() <= k),
                 MarkerAlone::Ignored => 0,
+                MarkerAlone::Inclusive => entries.partition_point(|(key, ..)| key.as_str() < k),
             },
         };
         page_from(&entries, from)
@@ -274,27 +278,6 @@ async fn gcs_ranges_whether_start_offset_is_honoured_or_ignored_equal_the_plain_
     }
 }
 
-/// A server whose `key-marker` alone is inclusive (Ceph RGW before ceph#60068, tracker
-/// 68055): it gives the marker's own key when one exists.
-async fn inclusive_server(entries: Vec<Entry>) -> Server {
-    let entries = Arc::new(entries);
-    Server::start(move |r| {
-        let from = match (r.q("key-marker"), r.q("version-id-marker")) {
-            (None, _) => 0,
-            (Some(k), Some(v)) => entries
-                .iter()
-                .position(|(key, vid, _)| key == k && vid == v)
-                .map_or_else(
-                    || entries.partition_point(|(key, ..)| key.as_str() <= k),
-                    |i| i + 1,
-                ),
-            (Some(k), None) => entries.partition_point(|(key, ..)| key.as_str() < k),
-        };
-        page_from(&entries, from)
-    })
-    .await
-}
-
 /// FIXED (as above). FINDING (narrow): a key range's listing begins at a made-up key
 /// just before its start (`ranges::offset`: `…d0~` for a cut `…d1`), which `hidden.rs` means to skip
 /// when a server gives it ("a listing may also give keys up to `after`"). Where a key
@@ -306,7 +289,7 @@ async fn inclusive_server(entries: Vec<Entry>) -> Server {
 async fn s3_inclusive_key_marker_on_an_existing_offset_key() {
     let mut entries = bucket(8_000);
     for round in 0..6 {
-        let server = inclusive_server(entries.clone()).await;
+        let server = s3_server(entries.clone(), MarkerAlone::Inclusive).await;
         let billed = server.s3_config("").billed("s").unwrap();
         let plain = versions(billed.as_ref(), &options(0, 1)).await.unwrap();
         let before = server.received().len();

@@ -4,11 +4,9 @@
 
 mod common;
 
+use common::billed::{refusal, versions_error};
 use common::canned::{Reply, Server};
-use futures::TryStreamExt;
 use std::sync::Arc;
-use std::time::Duration;
-use stratus::billed::Billed;
 use stratus::Config;
 
 const PEM: &str = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\\n-----END PRIVATE KEY-----\\n";
@@ -36,27 +34,6 @@ fn gcs_store(server: &Server, key: &str) -> Config {
 fn key_file() -> String {
     format!(
         r#"{{"type": "service_account", "project_id": "p", "private_key_id": "7d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a", "private_key": "{PEM}", "client_email": "svc@p.iam.gserviceaccount.com", "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token", "disable_oauth": true}}"#
-    )
-}
-
-async fn versions_error(billed: &dyn Billed) -> String {
-    let e = tokio::time::timeout(
-        Duration::from_secs(20),
-        billed.versions(None).try_collect::<Vec<_>>(),
-    )
-    .await
-    .expect("the listing ends")
-    .unwrap_err();
-    format!("{e}\n{e:?}")
-}
-
-fn refusal(message: &str) -> Reply {
-    Reply::Body(
-        403,
-        Arc::new(
-            format!("<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>")
-                .into_bytes(),
-        ),
     )
 }
 

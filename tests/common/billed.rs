@@ -14,6 +14,23 @@ pub async fn all_versions(billed: &dyn Billed) -> stratus::Result<Vec<VersionEnt
         .expect("the listing ends (it must not loop)")
 }
 
+/// The error (Display and Debug) of a versions listing of `billed` that must fail.
+pub async fn versions_error(billed: &dyn Billed) -> String {
+    let e = all_versions(billed).await.unwrap_err();
+    format!("{e}\n{e:?}")
+}
+
+/// An S3 refusal (403, `AccessDenied`) saying `message`.
+pub fn refusal(message: &str) -> super::canned::Reply {
+    super::canned::Reply::Body(
+        403,
+        std::sync::Arc::new(
+            format!("<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>")
+                .into_bytes(),
+        ),
+    )
+}
+
 /// Every unfinished upload `billed` lists under `prefix`.
 pub async fn all_uploads(
     billed: &dyn Billed,
