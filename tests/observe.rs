@@ -499,17 +499,6 @@ async fn request_counts_equal_what_the_server_saw() {
         0,
         "another config's book is its own"
     );
-    assert_eq!(counted.get(RequestKind::Put), 5);
-    assert_eq!(counted.get(RequestKind::Get), 1);
-    assert_eq!(counted.get(RequestKind::Head), 2);
-    assert_eq!(counted.get(RequestKind::List), 1);
-    assert_eq!(counted.get(RequestKind::Delete), 0);
-    assert_eq!(
-        counted.get(RequestKind::Multipart),
-        3,
-        "create, part, complete"
-    );
-
     // moto's log: each line `... "METHOD PATH?QUERY HTTP/1.1" STATUS -`, the prefix in
     // the path (objects) or, URL-encoded, in the query (listings).
     let encoded = prefix.replace('/', "%2F");
@@ -527,6 +516,10 @@ async fn request_counts_equal_what_the_server_saw() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut by_kind: BTreeMap<RequestKind, u64> = BTreeMap::new();
+    // Requests the server failed with a 5xx were retried by the client (moto answers a
+    // listing that races another test's deletes in the shared bucket with a 500): each
+    // is one request more than the operations below asked for, seen by both sides.
+    let mut retried: BTreeMap<RequestKind, u64> = BTreeMap::new();
     for line in &lines {
         // moto colours the request of an error status (ANSI escapes around it).
         let plain: String = line
@@ -544,9 +537,12 @@ async fn request_counts_equal_what_the_server_saw() {
         let mut words = request.split(' ');
         let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        *by_kind
-            .entry(RequestKind::of(method, path, query))
-            .or_default() += 1;
+        let kind = RequestKind::of(method, path, query);
+        *by_kind.entry(kind).or_default() += 1;
+        let status = plain.split('"').nth(2).unwrap_or_default().trim();
+        if status.starts_with('5') {
+            *retried.entry(kind).or_default() += 1;
+        }
     }
     for kind in [
         RequestKind::Put,
@@ -563,6 +559,13 @@ async fn request_counts_equal_what_the_server_saw() {
         );
     }
     assert_eq!(lines.len() as u64, counted.total(), "{lines:#?}");
+    let asked = |kind: RequestKind| counted.get(kind) - retried.get(&kind).copied().unwrap_or(0);
+    assert_eq!(asked(RequestKind::Put), 5);
+    assert_eq!(asked(RequestKind::Get), 1);
+    assert_eq!(asked(RequestKind::Head), 2);
+    assert_eq!(asked(RequestKind::List), 1);
+    assert_eq!(asked(RequestKind::Delete), 0);
+    assert_eq!(asked(RequestKind::Multipart), 3, "create, part, complete");
 }
 
 #[test]
