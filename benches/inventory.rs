@@ -29,7 +29,7 @@
 
 #[path = "support/timing.rs"]
 mod timing;
-use futures::stream::{self, BoxStream};
+use futures::stream::{self, BoxStream, Stream};
 use futures::{StreamExt, TryStreamExt};
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -177,6 +177,31 @@ struct Paged {
     pages: Arc<std::sync::atomic::AtomicU64>,
 }
 
+impl Paged {
+    /// `listing` served as a server's pages: each answer takes `delay`, then its entries
+    /// are made (as a client parses an answer once it has come), the last page known as
+    /// the last (an empty listing is one empty page).
+    fn paged(
+        &self,
+        listing: impl Stream<Item = Result<ObjectMeta>> + Send + 'static,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let (page, delay, pages) = (self.page, self.delay, Arc::clone(&self.pages));
+        stream::unfold(Some(listing.boxed().peekable()), move |listing| {
+            let pages = Arc::clone(&pages);
+            async move {
+                let mut listing = listing?;
+                tokio::time::sleep(delay).await;
+                pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let entries: Vec<_> = (&mut listing).take(page).collect().await;
+                let more = std::pin::Pin::new(&mut listing).peek().await.is_some();
+                Some((stream::iter(entries), more.then_some(listing)))
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
 impl std::fmt::Display for Paged {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Paged({})", self.inner)
@@ -205,23 +230,10 @@ impl ObjectStore for Paged {
         self.inner.delete_stream(l)
     }
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        let (delay, pages) = (self.delay, Arc::clone(&self.pages));
         // Lazy, as a real provider's listing is (no request before the first poll);
         // InMemory itself builds its whole listing inside `list`.
         let (inner, prefix) = (Arc::clone(&self.inner), prefix.cloned());
-        stream::once(async move { inner.list(prefix.as_ref()) })
-            .flatten()
-            .chunks(self.page)
-            .then(move |chunk| {
-                let pages = Arc::clone(&pages);
-                async move {
-                    tokio::time::sleep(delay).await;
-                    pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    stream::iter(chunk)
-                }
-            })
-            .flatten()
-            .boxed()
+        self.paged(stream::once(async move { inner.list(prefix.as_ref()) }).flatten())
     }
     fn list_with_offset(
         &self,
@@ -229,21 +241,10 @@ impl ObjectStore for Paged {
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
         // As S3's start-after: the server skips to the offset, pages from there.
-        let (delay, pages) = (self.delay, Arc::clone(&self.pages));
         let (inner, prefix, offset) = (Arc::clone(&self.inner), prefix.cloned(), offset.clone());
-        stream::once(async move { inner.list_with_offset(prefix.as_ref(), &offset) })
-            .flatten()
-            .chunks(self.page)
-            .then(move |chunk| {
-                let pages = Arc::clone(&pages);
-                async move {
-                    tokio::time::sleep(delay).await;
-                    pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    stream::iter(chunk)
-                }
-            })
-            .flatten()
-            .boxed()
+        self.paged(
+            stream::once(async move { inner.list_with_offset(prefix.as_ref(), &offset) }).flatten(),
+        )
     }
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         // The first page's delay comes before any work, as with a server: a request
