@@ -357,9 +357,35 @@ async fn a_server_that_ignores_the_offset_is_not_listed_again_and_again() {
     assert!(listed <= 3 * n, "{listed} keys listed for {n}");
 }
 
-/// Counts the entries its delimiter listings give.
+/// Counts the entries its delimiter listings give, and names each listing asked of it
+/// (`list p`, `offset p`, `delimiter p`).
 #[derive(Debug)]
-struct Counting(Arc<dyn ObjectStore>, Arc<AtomicU64>);
+struct Counting(
+    Arc<dyn ObjectStore>,
+    Arc<AtomicU64>,
+    Arc<std::sync::Mutex<Vec<String>>>,
+);
+
+impl Counting {
+    fn new(inner: Arc<dyn ObjectStore>, entries: Arc<AtomicU64>) -> Self {
+        Self(inner, entries, Arc::default())
+    }
+
+    fn asked(&self, kind: &str, prefix: Option<&Path>) {
+        let prefix = prefix.map_or("", |p| p.as_ref());
+        self.2.lock().unwrap().push(format!("{kind} {prefix}"));
+    }
+
+    /// The listings of `kind` asked so far, by prefix.
+    fn calls(&self, kind: &str) -> Vec<String> {
+        let calls = self.2.lock().unwrap();
+        calls
+            .iter()
+            .filter_map(|c| c.strip_prefix(kind)?.strip_prefix(' '))
+            .map(str::to_string)
+            .collect()
+    }
+}
 
 impl std::fmt::Display for Counting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -389,9 +415,19 @@ impl ObjectStore for Counting {
         self.0.delete_stream(l)
     }
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.asked("list", prefix);
         self.0.list(prefix)
     }
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.asked("offset", prefix);
+        self.0.list_with_offset(prefix, offset)
+    }
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.asked("delimiter", prefix);
         let listed = self.0.list_with_delimiter(prefix).await?;
         let n = listed.objects.len() + listed.common_prefixes.len();
         self.1.fetch_add(n as u64, Ordering::Relaxed);
@@ -419,7 +455,7 @@ async fn a_local_flat_folder_through_key_order_is_listed_once() {
         local.put(&key, vec![1u8].into()).await.unwrap();
     }
     let listed = Arc::new(AtomicU64::new(0));
-    let counting: Arc<dyn ObjectStore> = Arc::new(Counting(local, Arc::clone(&listed)));
+    let counting: Arc<dyn ObjectStore> = Arc::new(Counting::new(local, Arc::clone(&listed)));
     let store = stratus::layer::KeyOrderedStore::wrap(counting, Some(dir.path()));
     let (plain, ranged, _) = both(&*store, None, 8, 1000).await;
     assert_eq!(ranged.unwrap(), plain);
@@ -428,6 +464,34 @@ async fn a_local_flat_folder_through_key_order_is_listed_once() {
     // folder whole), then for the rest.
     let listed = listed.load(Ordering::Relaxed);
     assert!(listed < 4 * n, "{listed} entries listed for {n} files");
+}
+
+/// A bucket whose keys are all in one folder of one folder (`data/2026/<hashed names>`)
+/// is explored with one page, not a page per level: a folder that is all its parent
+/// holds reads its parent's page as its own.
+#[tokio::test]
+async fn a_chain_of_lone_folders_is_explored_with_one_page() {
+    let keys: Vec<String> = keys(0, 3000, 7)
+        .iter()
+        .map(|k| format!("data/2026/{}", k.trim_start_matches("uploads/")))
+        .collect();
+    let inner: Arc<dyn ObjectStore> = filled(&keys).await;
+    let store = Counting::new(inner, Arc::default());
+    let (plain, ranged, _) = both(&store, None, 4, 100).await;
+    assert_eq!(ranged.unwrap(), plain);
+    assert_eq!(plain.objects, 3000);
+    // The plain scan (concurrency 1) lists the bucket once; the other explores.
+    let lists = store.calls("list");
+    assert_eq!(lists, ["", ""], "one page explores the chain: {lists:?}");
+    let delimiters = store.calls("delimiter");
+    // The last folder's page is mostly its own keys: flat, so no delimiter listing.
+    assert_eq!(delimiters, ["", "data"], "{delimiters:?}");
+    // The folder's rest is listed from after its first page, and cut.
+    let offsets = store.calls("offset");
+    assert!(
+        offsets.len() > 1 && offsets.iter().all(|p| p == "data/2026"),
+        "{offsets:?}"
+    );
 }
 
 /// Lists every key whatever the prefix asked, as a server that ignores it.

@@ -192,7 +192,7 @@ use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressFn};
 use crate::sync::ranges::End;
 use chrono::{DateTime, Utc};
-use futures::future::{self, Either, FutureExt};
+use futures::future::{self, BoxFuture, Either, FutureExt};
 use futures::stream::BoxStream;
 use futures::{stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -967,25 +967,80 @@ impl Scan<'_> {
     /// the page comes first and is the whole subtree, that is all there is; if it is
     /// mostly objects directly in `node` (a flat key space), the delimiter listing, which
     /// would collect every one of them, is dropped after about a page.
-    async fn explore(&self, node: &Option<Path>) -> Result<Explored> {
-        let error = |e| self.shared.listing_error(node, e);
-        let mut probe = std::pin::pin!(first_page(self.store.list(node.as_ref())));
-        let mut split = std::pin::pin!(self.store.list_with_delimiter(node.as_ref()));
-        let probe = if self.options.part.is_some() {
-            // A split scan: every part must explore alike, whichever answers first.
-            probe.await
-        } else {
-            match future::select(probe.as_mut(), split.as_mut()).await {
-                Either::Right((split, _)) => return Ok(Explored::Split(split.map_err(error)?)),
-                Either::Left((probe, _)) => probe,
+    ///
+    /// A node holding nothing but one folder (`data/` at a bucket's root) is that folder:
+    /// the page, which then holds the folder's first keys, is read as the folder's, and
+    /// the folder is explored with no page of its own (a round trip saved per level of
+    /// such a chain). The node explored, and what was found there.
+    async fn explore(&self, node: &Option<Path>) -> Result<(Option<Path>, Explored)> {
+        type Page = object_store::Result<(Vec<ObjectMeta>, bool)>;
+        let mut node = node.clone();
+        let mut probe: BoxFuture<'_, Page> = first_page(self.store.list(node.as_ref())).boxed();
+        loop {
+            let error = |e| self.shared.listing_error(&node, e);
+            let at = node.clone();
+            let split: BoxFuture<'_, object_store::Result<ListResult>> =
+                async move { self.store.list_with_delimiter(at.as_ref()).await }.boxed();
+            // The page, and the delimiter listing: answered, or still to wait for.
+            let (page, level) = if self.options.part.is_some() {
+                // A split scan: every part must explore alike, whichever answers first.
+                (probe.await, Err(split))
+            } else {
+                match future::select(probe, split).await {
+                    Either::Right((level, probe)) => {
+                        let level = level.map_err(error)?;
+                        if Self::only_folder(&node, &level).is_none() {
+                            return Ok((node, Explored::Split(level)));
+                        }
+                        (probe.await, Ok(level))
+                    }
+                    Either::Left((page, split)) => (page, Err(split)),
+                }
+            };
+            let (page, whole) = page.map_err(error)?;
+            if whole {
+                return Ok((node, Explored::Whole(page)));
             }
-        };
-        let (probe, whole) = probe.map_err(error)?;
-        if whole {
-            return Ok(Explored::Whole(probe));
+            let level = match level {
+                Ok(level) => level,
+                Err(_) if Self::mostly_direct(&node, &page) => {
+                    return Ok((node, Explored::Flat(page)));
+                }
+                Err(split) => split.await.map_err(error)?,
+            };
+            // The page's keys must all be the folder's (a key written since the delimiter
+            // listing may not be): else the node is split as it is.
+            let folder = Self::only_folder(&node, &level).filter(|folder| {
+                page.iter()
+                    .all(|m| m.location.prefix_match(folder).is_some())
+            });
+            let Some(folder) = folder else {
+                return Ok((node, Explored::Split(level)));
+            };
+            node = Some(folder);
+            if Self::mostly_direct(&node, &page) {
+                return Ok((node, Explored::Flat(page)));
+            }
+            // Explore the folder: its page is this one.
+            probe = future::ready(Ok((page, false))).boxed();
         }
+    }
+
+    /// The one folder `level` (the delimiter listing of `node`) holds, when that is all
+    /// it holds.
+    fn only_folder(node: &Option<Path>, level: &ListResult) -> Option<Path> {
+        match (&level.objects[..], &level.common_prefixes[..]) {
+            // (A folder is below its node: a server answering the node itself would
+            // have the scan explore it again forever.)
+            ([], [folder]) if Some(folder) != node.as_ref() => Some(folder.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether most keys of `page` are directly in `node` (no `/` below it).
+    fn mostly_direct(node: &Option<Path>, page: &[ObjectMeta]) -> bool {
         let skip = node.as_ref().map_or(0, |p| p.as_ref().len() + 1);
-        let direct = probe
+        let direct = page
             .iter()
             .filter(|m| {
                 !m.location
@@ -995,11 +1050,7 @@ impl Scan<'_> {
                     .contains('/')
             })
             .count();
-        if 2 * direct >= probe.len() {
-            Ok(Explored::Flat(probe))
-        } else {
-            Ok(Explored::Split(split.await.map_err(error)?))
-        }
+        2 * direct >= page.len()
     }
 
     /// Split by delimiter listings, then list the subtrees concurrently.
@@ -1028,7 +1079,7 @@ impl Scan<'_> {
                 .known
                 .fetch_add(frontier.len() as u64, Ordering::Relaxed);
             let mut levels = stream::iter(frontier)
-                .map(|node| async move { self.explore(&node).await.map(|found| (node, found)) })
+                .map(|node| async move { self.explore(&node).await })
                 .buffer_unordered(concurrency);
             let mut next = Vec::new();
             while let Some((node, found)) = levels.try_next().await? {
