@@ -136,11 +136,6 @@ impl TryFrom<Vec<SizeBucket>> for SizeHistogram {
     }
 }
 
-/// `t` truncated to the millisecond (toward the past).
-fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
-}
-
 /// Age buckets, by whole days before the scan's `as_of` time (both at millisecond
 /// precision).
 pub const AGE_BUCKETS: &[(&str, i64, i64)] = &[
@@ -164,9 +159,9 @@ pub struct AgeHistogram {
     future: Counts,
     buckets: [Counts; 7],
     /// `as_of` and the bucket boundaries as instants (oldest allowed `last_modified` per
-    /// bucket), computed on the first `add`: a comparison per bucket instead of date
-    /// arithmetic per object.
-    thresholds: Option<(DateTime<Utc>, [DateTime<Utc>; 6])>,
+    /// bucket), in milliseconds since the epoch, computed on the first `add`: a
+    /// comparison per bucket instead of date arithmetic per object.
+    thresholds: Option<(i64, [i64; 6])>,
 }
 
 impl PartialEq for AgeHistogram {
@@ -186,16 +181,13 @@ impl AgeHistogram {
         }
     }
 
-    fn thresholds(as_of: DateTime<Utc>) -> (DateTime<Utc>, [DateTime<Utc>; 6]) {
-        let as_of = to_millis(as_of);
+    fn thresholds(as_of: DateTime<Utc>) -> (i64, [i64; 6]) {
+        const DAY_MS: i64 = 86_400_000;
+        let as_of = as_of.timestamp_millis();
         (
             as_of,
-            std::array::from_fn(|i| {
-                // A deserialized report may carry any `as_of`: clamp, never overflow.
-                as_of
-                    .checked_sub_signed(chrono::TimeDelta::days(AGE_BUCKETS[i].2))
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC)
-            }),
+            // A deserialized report may carry any `as_of`: clamp, never overflow.
+            std::array::from_fn(|i| as_of.saturating_sub(AGE_BUCKETS[i].2.saturating_mul(DAY_MS))),
         )
     }
 
@@ -208,7 +200,8 @@ impl AgeHistogram {
         let (as_of, thresholds) = self
             .thresholds
             .get_or_insert_with(|| Self::thresholds(as_of));
-        let (as_of, modified) = (*as_of, to_millis(modified));
+        // (`timestamp_millis` rounds toward the past: the instant truncated.)
+        let (as_of, modified) = (*as_of, modified.timestamp_millis());
         let bucket = if modified > as_of {
             &mut self.future
         } else {
@@ -331,6 +324,44 @@ pub(crate) fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// An object's age bucket is the one date arithmetic gives on both times
+        /// truncated to the millisecond, also a millisecond either side of a boundary
+        /// and with sub-millisecond parts (chrono, independently of the thresholds).
+        #[test]
+        fn ages_fall_where_date_arithmetic_puts_them(
+            as_of_s in -4_000_000_000i64..4_000_000_000,
+            as_of_ns in 0u32..1_000_000_000,
+            boundary in 0usize..7,
+            off_ms in -3i64..3,
+            mod_ns in 0u32..1_000_000,
+        ) {
+            let as_of = DateTime::<Utc>::from_timestamp(as_of_s, as_of_ns).unwrap();
+            let days = [0, 1, 7, 30, 90, 365, 3 * 365][boundary];
+            let truncated = DateTime::<Utc>::from_timestamp_millis(as_of.timestamp_millis()).unwrap();
+            let modified = truncated - chrono::TimeDelta::days(days)
+                + chrono::TimeDelta::milliseconds(off_ms)
+                + chrono::TimeDelta::nanoseconds(i64::from(mod_ns));
+            let mut h = AgeHistogram::new(as_of);
+            h.add(as_of, modified, 1);
+            let age = truncated
+                - DateTime::<Utc>::from_timestamp_millis(modified.timestamp_millis()).unwrap();
+            let expected = if age < chrono::TimeDelta::zero() {
+                None
+            } else {
+                AGE_BUCKETS.iter().position(|(_, _, max)| {
+                    *max == i64::MAX || age < chrono::TimeDelta::days(*max)
+                })
+            };
+            let found = if h.future().objects == 1 {
+                None
+            } else {
+                h.buckets().position(|(_, c)| c.objects == 1)
+            };
+            proptest::prop_assert_eq!(found, expected, "{} {}", as_of, modified);
+        }
+    }
 
     #[test]
     fn size_buckets_are_powers_of_two() {

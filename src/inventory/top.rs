@@ -74,12 +74,24 @@ impl TopObjects {
     }
 
     pub(crate) fn offer(&mut self, key: &str, size: u64, last_modified: DateTime<Utc>) {
-        if self.admits(size, key) {
-            self.push(LargeObject {
+        if !self.admits(size, key) {
+            return;
+        }
+        if self.heap.len() < self.limit {
+            self.heap.push(Reverse(LargeObject {
                 key: key.to_string(),
                 size,
                 last_modified,
-            });
+            }));
+        } else if let Some(mut worst) = self.heap.peek_mut() {
+            // Full: the smallest kept gives its place, and its key's buffer, to this one
+            // (one sift, no allocation: a listing whose sizes grow in key order replaces
+            // the smallest at almost every object).
+            let Reverse(worst) = &mut *worst;
+            worst.key.clear();
+            worst.key.push_str(key);
+            worst.size = size;
+            worst.last_modified = last_modified;
         }
     }
 
@@ -142,6 +154,35 @@ impl From<TopJson> for TopObjects {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the order and the ties, the kept objects are the `limit` first of
+        /// all objects sorted largest first (smaller key first among equal sizes), each
+        /// with its own time: the smallest's place, reused, carries nothing over.
+        #[test]
+        fn keeps_what_sorting_everything_keeps(
+            objects in proptest::collection::vec((0u8..40, 0u64..12, 0i64..1000), 0..120),
+            limit in 0usize..10,
+        ) {
+            let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap();
+            let mut top = TopObjects::new(limit);
+            let mut all = std::collections::BTreeMap::new();
+            for (key, size, time) in &objects {
+                let key = format!("k{key}");
+                // One object per key: a key met again is another listing's (not offered).
+                if all.contains_key(&key) {
+                    continue;
+                }
+                top.offer(&key, *size, at(*time));
+                all.insert(key.clone(), LargeObject { key, size: *size, last_modified: at(*time) });
+            }
+            let mut oracle: Vec<LargeObject> = all.into_values().collect();
+            oracle.sort_by(|a, b| b.cmp(a));
+            oracle.truncate(limit);
+            prop_assert_eq!(top.largest(), oracle);
+        }
+    }
 
     #[test]
     fn keeps_the_largest_with_deterministic_ties() {
