@@ -10,6 +10,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use stratus::inventory::{scan, Report, ScanOptions};
 
 /// What a report must say, computed the plain way from (relative key, size) pairs.
@@ -560,6 +561,57 @@ async fn gcs_fake() {
         })
         .await;
     check_store(&*fixture.store, None, &expected(&objects, 2, 12, 7), "").await;
+}
+
+/// A flat folder on a real server, cut into key ranges with its first page, as the
+/// command scans the stores whose server begins a listing at its offset (S3's
+/// `start-after`, GCS's `startOffset`): equal to one listing, and cut (1,300 hashed
+/// names: the 300 after the first page in pieces of four blocks of 20).
+async fn flat_folder_cut_with_its_first_page(backend: Backend) {
+    let Some(fixture) = Fixture::new(backend, "flat-first") else {
+        return;
+    };
+    let objects: Vec<(String, u64)> = (0..1300u64)
+        .map(|i| {
+            let name = (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            (format!("up/{name:016x}.jpg"), i % 97)
+        })
+        .collect();
+    match backend {
+        Backend::FakeGcs => {
+            stream::iter(&objects)
+                .for_each_concurrent(16, |(key, size)| {
+                    common::gcs_seed(&fixture.prefix, key, vec![7u8; *size as usize])
+                })
+                .await
+        }
+        _ => upload(&*fixture.store, &objects).await,
+    }
+    let as_of = Utc::now();
+    let one = scan(&*fixture.store, None, &options(1, as_of))
+        .await
+        .unwrap();
+    assert_matches(&one, &expected(&objects, 2, 12, 7), "");
+    let known = std::sync::Arc::new(AtomicU64::new(0));
+    let seen = std::sync::Arc::clone(&known);
+    let cut = options(8, as_of)
+        .with_range_block(20)
+        .with_offsets_on_server(true)
+        .with_progress(move |p| {
+            seen.fetch_max(p.parts_known, Ordering::Relaxed);
+        });
+    let cut = scan(&*fixture.store, None, &cut).await.unwrap();
+    assert_eq!(cut, one, "a flat folder cut with its first page differs");
+    // The bucket, its folder, and the folder's rest in more than one range.
+    let known = known.load(Ordering::Relaxed);
+    assert!(known >= 4, "{known} parts known: the folder was not cut");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flat_folder_cut_with_its_first_page_on_seaweedfs_moto_and_fake_gcs() {
+    for backend in [Backend::SeaweedFs, Backend::Moto, Backend::FakeGcs] {
+        flat_folder_cut_with_its_first_page(backend).await;
+    }
 }
 
 /// What an operator sees when a bucket is missing, access is denied or the endpoint is

@@ -101,12 +101,25 @@ async fn both(
     concurrency: usize,
     block: usize,
 ) -> (Report, Result<Report, stratus::Error>, u64) {
+    both_with(store, prefix, concurrency, block, false).await
+}
+
+/// [`both`], the ranged scan told whether the server begins listings at offsets.
+async fn both_with(
+    store: &dyn ObjectStore,
+    prefix: Option<&Path>,
+    concurrency: usize,
+    block: usize,
+    offsets_on_server: bool,
+) -> (Report, Result<Report, stratus::Error>, u64) {
     let plain = scan(store, prefix, &options(1, block)).await.unwrap();
     let parts = Arc::new(AtomicU64::new(0));
     let seen = Arc::clone(&parts);
-    let ranged = options(concurrency, block).with_progress(move |p| {
-        seen.fetch_max(p.parts_known, Ordering::Relaxed);
-    });
+    let ranged = options(concurrency, block)
+        .with_offsets_on_server(offsets_on_server)
+        .with_progress(move |p| {
+            seen.fetch_max(p.parts_known, Ordering::Relaxed);
+        });
     let ranged = scan(store, prefix, &ranged).await;
     (plain, ranged, parts.load(Ordering::Relaxed))
 }
@@ -126,6 +139,7 @@ proptest! {
         block in 2usize..300,
         under in any::<bool>(),
         threads in any::<bool>(),
+        on_server in any::<bool>(),
     ) {
         let runtime = if threads {
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
@@ -138,7 +152,8 @@ proptest! {
             let prefix = under.then(|| keys.get(keys.len() / 2)).flatten()
                 .and_then(|k| k.split('/').next())
                 .map(|p| Path::parse(p).unwrap());
-            let (plain, ranged, _) = both(&*store, prefix.as_ref(), concurrency, block).await;
+            let (plain, ranged, _) =
+                both_with(&*store, prefix.as_ref(), concurrency, block, on_server).await;
             let ranged = ranged.map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(&ranged, &plain);
             prop_assert!(ranged.prefixes.is_finished());
@@ -357,6 +372,55 @@ async fn a_server_that_ignores_the_offset_is_not_listed_again_and_again() {
     assert!(listed <= 3 * n, "{listed} keys listed for {n}");
 }
 
+/// Told wrongly that the server begins at offsets, the scan cuts a flat folder at once,
+/// and each piece lists from the folder's first key up to its start: exact still (each
+/// skips what precedes it), and once a piece has skipped a block, nothing is cut again.
+/// The cost is what the option's docs warn of: 20,000 keys at concurrency 8, some
+/// pieces each reading up to the whole folder.
+#[tokio::test]
+async fn a_wrong_word_on_offsets_costs_requests_not_keys() {
+    let keys = keys(0, 20_000, 11);
+    let given = Arc::new(AtomicU64::new(0));
+    let store = ignores_offset(filled(&keys).await, Arc::clone(&given));
+    let (plain, ranged, _) = both_with(&store, None, 8, 100, true).await;
+    assert_eq!(ranged.unwrap(), plain);
+    let listed = given.load(Ordering::Relaxed);
+    let n = keys.len() as u64;
+    assert!(listed <= 10 * n, "{listed} keys listed for {n}");
+}
+
+/// Told the server begins at offsets, a scan cuts a flat folder with its first page:
+/// every range is asked for before any listing from an offset has given a key (the
+/// folder's rest in as many ranges as its first page predicts pages for, four each, up
+/// to the concurrency); a folder the page predicts to be small is one listing from the
+/// page's end, no request more. Not told, the ranges wait for the first such listing.
+#[tokio::test]
+async fn offsets_known_on_the_server_cut_with_the_first_page_and_only_large_folders() {
+    for (n, on_server, before_any_key) in [(1_500, true, 1), (40_000, true, 8), (40_000, false, 1)]
+    {
+        let keys = keys(0, n, 5);
+        let inner: Arc<dyn ObjectStore> = filled(&keys).await;
+        let store = Counting::new(inner, Arc::default());
+        let (plain, ranged, _) = both_with(&store, None, 8, 1000, on_server).await;
+        assert_eq!(ranged.unwrap(), plain);
+        let calls = store.2.lock().unwrap().clone();
+        let asked_first = calls
+            .iter()
+            .take_while(|c| !c.starts_with("read"))
+            .filter(|c| c.starts_with("offset"))
+            .count();
+        assert_eq!(
+            asked_first, before_any_key,
+            "{n} keys, {on_server}: {calls:?}"
+        );
+        let offsets = store.calls("offset").len();
+        match n {
+            1_500 => assert_eq!(offsets, 1, "a small folder is one listing"),
+            _ => assert!(offsets >= 8, "{offsets} listings from an offset"),
+        }
+    }
+}
+
 /// Counts the entries its delimiter listings give, and names each listing asked of it
 /// (`list p`, `offset p`, `delimiter p`).
 #[derive(Debug)]
@@ -424,7 +488,17 @@ impl ObjectStore for Counting {
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
         self.asked("offset", prefix);
-        self.0.list_with_offset(prefix, offset)
+        // And `read p` when it gives its first key.
+        let (calls, mut first) = (Arc::clone(&self.2), true);
+        let read = format!("read {}", prefix.map_or("", |p| p.as_ref()));
+        self.0
+            .list_with_offset(prefix, offset)
+            .inspect(move |_| {
+                if std::mem::take(&mut first) {
+                    calls.lock().unwrap().push(read.clone());
+                }
+            })
+            .boxed()
     }
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         self.asked("delimiter", prefix);

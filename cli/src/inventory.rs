@@ -193,6 +193,8 @@ pub(crate) struct Opened {
     pub name: String,
     /// Whether a scan may cut its listings into key ranges.
     pub key_ranges: bool,
+    /// Whether its server is known to begin a listing at an offset.
+    pub offsets_on_server: bool,
     /// What lists its versions and unfinished uploads, when asked for.
     pub billed: Option<Arc<dyn Billed>>,
     /// Its `prices` in the config file (none for a URL).
@@ -210,10 +212,12 @@ pub(crate) async fn open(
         // The title leaves the query out: it may carry keys (`?secret_access_key=...`).
         Some(url) if url.contains("://") => {
             let (store, billed) = context.open_url_billed(url, billed).await?;
+            let parsed = stratus::config::parse_url(url)?;
             Ok(Opened {
                 store,
                 name: url.split(['?', '#']).next().unwrap_or_default().to_string(),
-                key_ranges: stratus::config::parse_url(url)?.key_ranges(),
+                key_ranges: parsed.key_ranges(),
+                offsets_on_server: parsed.offsets_on_server(),
                 billed,
                 prices: None,
             })
@@ -227,6 +231,7 @@ pub(crate) async fn open(
             Ok(Opened {
                 store: config.open(name)?,
                 key_ranges: config.key_ranges(name)?,
+                offsets_on_server: config.offsets_on_server(name)?,
                 billed: match billed {
                     true => Some(config.billed(name)?),
                     false => None,
@@ -290,12 +295,14 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
         store,
         name,
         key_ranges,
+        offsets_on_server,
         billed,
         prices,
     } = open(context, args.store.as_deref(), args.billed).await?;
     let prefix = stratus::key::parse_prefix(&args.prefix)?;
     let mut options = ScanOptions::default()
         .with_key_ranges(key_ranges)
+        .with_offsets_on_server(offsets_on_server)
         .with_depth(args.depth)
         .with_top(args.top)
         .with_prefix_limit(args.prefix_limit)

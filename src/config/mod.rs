@@ -778,6 +778,12 @@ impl Config {
         Ok(self.get(name)?.key_ranges())
     }
 
+    /// Whether the server of store `name` is known to begin a listing at the offset asked
+    /// ([`StoreConfig::offsets_on_server`]).
+    pub fn offsets_on_server(&self, name: &str) -> Result<bool> {
+        Ok(self.get(name)?.offsets_on_server())
+    }
+
     /// Build store `name` (and, for a composite store, the stores it names: each once,
     /// however many composites share it).
     pub fn open(&self, name: &str) -> Result<Arc<dyn ObjectStore>> {

@@ -78,6 +78,13 @@ impl StoreConfig {
         self.provider_ref().key_ranges()
     }
 
+    /// Whether this store's server is known to begin a listing at the offset asked
+    /// ([`ScanOptions::offsets_on_server`](crate::inventory::ScanOptions::offsets_on_server)):
+    /// S3 stores listed in byte order and GCS.
+    pub fn offsets_on_server(&self) -> bool {
+        self.provider_ref().offsets_on_server()
+    }
+
     /// Where a provider's store finds its credentials ([`Config::credentials`](super::Config::credentials)).
     pub(crate) fn credentials(&self) -> Option<String> {
         let text = self.provider_ref().credentials()?;

@@ -244,6 +244,15 @@ pub struct ScanOptions {
     pub key_ranges: bool,
     /// Keys a listing reads between decisions to cut (one page: 1,000 on S3 and GCS).
     pub range_block: usize,
+    /// With `key_ranges`: the store is known to begin a listing at the offset asked on
+    /// the server (S3's `start-after`, GCS's `startOffset`; for a store from a config,
+    /// [`Config::offsets_on_server`](crate::Config::offsets_on_server) says), so a flat
+    /// folder is cut into key ranges as soon as its first page is read. Off (the
+    /// default), the scan first lists the rest of the folder from an offset, and cuts
+    /// once that listing has shown the server begins there: a round trip later, but a
+    /// server that ignores offsets (Azurite) costs a block, where pieces cut at once
+    /// would each list the folder from its first key up to their start (exact still).
+    pub offsets_on_server: bool,
     /// This process's share of a scan split over several (`(k, n)`: part `k` of `n`,
     /// from 1): see [`ScanOptions::with_part`].
     pub part: Option<(usize, usize)>,
@@ -269,6 +278,7 @@ impl Default for ScanOptions {
             verify_checksums: true,
             key_ranges: true,
             range_block: ranges::BLOCK,
+            offsets_on_server: false,
             part: None,
             hidden: None,
         }
@@ -290,6 +300,7 @@ impl fmt::Debug for ScanOptions {
             .field("verify_checksums", &self.verify_checksums)
             .field("key_ranges", &self.key_ranges)
             .field("range_block", &self.range_block)
+            .field("offsets_on_server", &self.offsets_on_server)
             .field("part", &self.part)
             .field("hidden", &self.hidden)
             .finish()
@@ -345,6 +356,11 @@ impl ScanOptions {
     /// Set `key_ranges`.
     pub fn with_key_ranges(mut self, key_ranges: bool) -> Self {
         self.key_ranges = key_ranges;
+        self
+    }
+    /// Set `offsets_on_server`.
+    pub fn with_offsets_on_server(mut self, on_server: bool) -> Self {
+        self.offsets_on_server = on_server;
         self
     }
     /// Set `range_block` (at least 2).
@@ -1115,6 +1131,17 @@ impl Scan<'_> {
                                 match self.options.part {
                                     Some((_, n)) => {
                                         flat.extend(ranges::pieces_by_key(after, &keys, n))
+                                    }
+                                    // Cut at once where the server is known to
+                                    // begin at an offset.
+                                    None if self.options.offsets_on_server => {
+                                        flat.extend(ranges::first_cut(
+                                            skip,
+                                            after,
+                                            &keys,
+                                            self.options.range_block,
+                                            concurrency,
+                                        ))
                                     }
                                     // The page begins the range's first block.
                                     None => flat.push(Range {

@@ -482,17 +482,59 @@ pub(crate) fn offset(after: &Path) -> Path {
 /// such as non-ASCII ones, included).
 pub(crate) fn pieces_by_key(rest: Range, probe: &[&str], n: usize) -> Vec<Range> {
     let keep = rest.prefix.as_ref().map_or(0, |p| p.as_ref().len() + 1);
-    let (Some(&first), Some(&last)) = (probe.first(), probe.last()) else {
-        return vec![rest];
-    };
+    match read_page(keep, probe) {
+        Some((bounds, alphabet)) => pieces_after(keep, rest, bounds, alphabet, n),
+        None => vec![rest],
+    }
+}
+
+/// A page's first and last key and its characters past the first `keep` bytes, where
+/// it has keys and all are longer than `keep`.
+fn read_page<'k>(keep: usize, probe: &[&'k str]) -> Option<((&'k str, &'k str), Alphabet)> {
+    let (&first, &last) = (probe.first()?, probe.last()?);
     if probe.iter().any(|key| key.len() < keep) {
-        return vec![rest];
+        return None;
     }
     let mut alphabet = Alphabet::default();
     for &key in probe {
         alphabet.add_varying(key, common(first, key).max(keep));
     }
-    pieces_after(keep, rest, (first, last), alphabet, n)
+    Some(((first, last), alphabet))
+}
+
+/// What is left of a flat folder after its first page `probe` (`rest`, listed after the
+/// page's last key), cut at once, as a range cuts itself at its first block once the
+/// server has shown it begins at offsets: as many pieces as the keys the page predicts
+/// are left fill ([`PAGES`] blocks of `block` keys each, [`keys_to_end`]), `most`
+/// ranges at most,
+/// spread evenly to the end of what its characters spell ([`pieces_after`]). One range,
+/// seeded with the page, where the page predicts too few keys for two (no request more
+/// for a small folder) or tells nothing.
+pub(crate) fn first_cut(
+    keep: usize,
+    rest: Range,
+    probe: &[&str],
+    block: usize,
+    most: usize,
+) -> Vec<Range> {
+    if let Some((bounds, alphabet)) = read_page(keep, probe) {
+        let pieces = keys_to_end(keep, bounds, probe.len(), alphabet)
+            .map_or(0, |keys| {
+                let pieces = keys / (block.max(1) as u128).saturating_mul(PAGES);
+                usize::try_from(pieces).unwrap_or(usize::MAX)
+            })
+            .min(most.saturating_sub(1));
+        if pieces > 0 {
+            let cut = pieces_after(keep, rest.clone(), bounds, alphabet, pieces + 1);
+            if cut.len() > 1 {
+                return cut;
+            }
+        }
+    }
+    vec![Range {
+        seed: Seed::of(keep, probe).map(std::sync::Arc::new),
+        ..rest
+    }]
 }
 
 /// The end of what a block's characters spell after the first `keep` bytes of `last`:
@@ -513,6 +555,17 @@ fn upper(keep: usize, last: &str, alphabet: Alphabet) -> Option<String> {
 /// or when its keys fill the values between `first` and `last` ([`dense`]: a counter).
 pub(crate) fn blocks_to_end(
     keep: usize,
+    bounds: (&str, &str),
+    keys: usize,
+    alphabet: Alphabet,
+) -> Option<u128> {
+    Some(keys_to_end(keep, bounds, keys, alphabet)? / keys.max(1) as u128)
+}
+
+/// [`blocks_to_end`] in keys: how many keys the rest of the key space holds at the
+/// density of the block.
+fn keys_to_end(
+    keep: usize,
     (first, last): (&str, &str),
     keys: usize,
     alphabet: Alphabet,
@@ -522,7 +575,8 @@ pub(crate) fn blocks_to_end(
     if dense(&m, first, last, keys) {
         return None;
     }
-    Some(m.digits.value(&upper, m.from).saturating_sub(m.high) / m.block)
+    let span = m.digits.value(&upper, m.from).saturating_sub(m.high);
+    Some(span.saturating_mul(keys as u128) / m.block)
 }
 
 /// A block whose keys take at least one in [`DENSE`] of the values between its first

@@ -65,6 +65,10 @@ pub struct GcsConfig {
 }
 
 impl Provider for GcsConfig {
+    fn offsets_on_server(&self) -> bool {
+        true
+    }
+
     fn entry(&self) -> &'static Registration {
         &ENTRY
     }

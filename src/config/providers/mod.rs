@@ -327,6 +327,14 @@ pub(crate) trait Provider: Send + Sync {
         true
     }
 
+    /// Whether its server is known to begin a listing at the offset asked
+    /// (`ScanOptions::offsets_on_server`): S3 in byte order (`start-after`), GCS
+    /// (`startOffset`). Not Azure (Azurite ignores `startFrom`), nor a store whose
+    /// listing from an offset is filtered in the client.
+    fn offsets_on_server(&self) -> bool {
+        false
+    }
+
     /// A composite's members (none for a provider).
     fn members(&self) -> Vec<MemberRef<'_>> {
         Vec::new()

@@ -200,6 +200,10 @@ impl Provider for S3Config {
             .is_ok_and(|this| this.list_order.unwrap_or_default() == ListOrder::Server)
     }
 
+    fn offsets_on_server(&self) -> bool {
+        self.key_ranges()
+    }
+
     #[cfg(feature = "aws")]
     fn build(&self, label: &str, resolve: &mut Resolve<'_>) -> Result<Arc<dyn ObjectStore>, BuildError> {
         let this = self.resolved()?;
