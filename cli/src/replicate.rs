@@ -138,15 +138,22 @@ fn options(common: &Common) -> stratus::Result<SyncOptions> {
     Ok(options)
 }
 
-/// Whether a join of `stores` may be cut into key ranges: when every one of them lists
-/// from an offset without reading a whole folder again ([`Config::key_ranges`]).
-fn key_ranges(config: &Config, stores: &[&str]) -> stratus::Result<bool> {
+/// `options` cut into key ranges where every one of `stores` lists from an offset
+/// without reading a whole folder again ([`Config::key_ranges`]), the first cut listed
+/// at once where every one's server begins at offsets ([`Config::offsets_on_server`]).
+fn with_key_ranges(
+    config: &Config,
+    stores: &[&str],
+    options: SyncOptions,
+) -> stratus::Result<SyncOptions> {
+    let (mut ranges, mut on_server) = (true, true);
     for name in stores {
-        if !config.key_ranges(name)? {
-            return Ok(false);
-        }
+        ranges &= config.key_ranges(name)?;
+        on_server &= config.offsets_on_server(name)?;
     }
-    Ok(true)
+    Ok(options
+        .with_key_ranges(ranges)
+        .with_offsets_on_server(on_server))
 }
 
 /// `--max-delete N` or `P%`.
@@ -218,7 +225,7 @@ async fn sync(
     places.extend(backup.as_deref());
     config.check_distinct(&places)?;
     let (from, to) = (config.open(src)?, config.open(dst)?);
-    let options = options.with_key_ranges(key_ranges(config, &[src, dst])?);
+    let options = with_key_ranges(config, &[src, dst], options)?;
     let (options, bar) = with_progress(options, "sync");
     let report = replicate::sync(&*from, &*to, &options).await;
     if let Some(bar) = bar {
@@ -279,7 +286,7 @@ async fn sync(
 
 async fn verify(config: &Config, a: &str, b: &str, options: SyncOptions) -> stratus::Result<()> {
     let (x, y) = (config.open(a)?, config.open(b)?);
-    let options = options.with_key_ranges(key_ranges(config, &[a, b])?);
+    let options = with_key_ranges(config, &[a, b], options)?;
     let (options, bar) = with_progress(options, "verify");
     let report = replicate::verify(&*x, &*y, &options).await;
     if let Some(bar) = bar {

@@ -135,6 +135,14 @@ pub(crate) struct OffsetsSeen {
 const PATIENCE: usize = 3;
 
 impl OffsetsSeen {
+    /// Known honoured from the start (the server is known to begin at offsets): no piece
+    /// waits for one to show it.
+    pub(crate) fn honoured() -> Self {
+        let seen = Self::default();
+        seen.found(Offsets::Honoured);
+        seen
+    }
+
     /// Whether pieces cut now wait for the offsets to be known.
     pub(crate) fn holding(&self) -> bool {
         self.get() == Offsets::Unknown && self.blocks.load(Ordering::Relaxed) < PATIENCE

@@ -176,6 +176,13 @@ pub struct SyncOptions {
     pub key_ranges: bool,
     /// Keys joined before the join is cut (one page of S3's and GCS's listings: 1,000).
     pub range_block: usize,
+    /// With `key_ranges`: every store is known to begin a listing at the offset asked on
+    /// the server (S3's `start-after`, GCS's `startOffset`:
+    /// [`Config::offsets_on_server`](crate::Config::offsets_on_server)), so the pieces of
+    /// the join's first cut list at once. Off (the default), one piece lists first and
+    /// the others wait until it shows the servers begin there (a server that ignores
+    /// offsets would have every piece list from the first key).
+    pub offsets_on_server: bool,
 }
 
 /// How much [`sync`] with `delete` (and [`repair`](crate::replicate::repair)) may delete before it refuses, with
@@ -398,6 +405,7 @@ impl Default for SyncOptions {
             backup: None,
             key_ranges: false,
             range_block: ranges::DEFAULT_BLOCK,
+            offsets_on_server: false,
         }
     }
 }
@@ -414,6 +422,7 @@ impl std::fmt::Debug for SyncOptions {
             .field("backup", &self.backup)
             .field("key_ranges", &self.key_ranges)
             .field("range_block", &self.range_block)
+            .field("offsets_on_server", &self.offsets_on_server)
             .finish_non_exhaustive()
     }
 }
@@ -422,6 +431,11 @@ impl SyncOptions {
     /// Set `key_ranges`.
     pub fn with_key_ranges(mut self, key_ranges: bool) -> Self {
         self.key_ranges = key_ranges;
+        self
+    }
+    /// Set `offsets_on_server`.
+    pub fn with_offsets_on_server(mut self, on_server: bool) -> Self {
+        self.offsets_on_server = on_server;
         self
     }
     /// Set `range_block` (at least 2).
@@ -445,6 +459,7 @@ impl SyncOptions {
                 listed,
                 pieces,
                 self.range_block,
+                self.offsets_on_server,
             )
         } else {
             rows(stores, self.prefix.as_ref(), after, listed)

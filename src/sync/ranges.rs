@@ -69,13 +69,15 @@ pub(crate) const DEFAULT_BLOCK: usize = BLOCK;
 
 /// The rows of `stores` under `prefix` ([`rows`]), cut into key ranges, at most `pieces`
 /// listed at once, each listing deciding to cut after every `block` keys (see the
-/// module docs).
+/// module docs); with `offsets_on_server`, the pieces of the first cut list at once
+/// instead of waiting for one to show that the servers begin at offsets.
 pub(crate) fn ranged_rows<'a>(
     stores: &[(&'static str, &'a dyn ObjectStore)],
     prefix: Option<&Path>,
     listed: &[Listed],
     pieces: usize,
     block: usize,
+    offsets_on_server: bool,
 ) -> BoxStream<'a, Result<Row>> {
     if pieces < 2 {
         return rows_until(stores, prefix, None, listed, None);
@@ -92,7 +94,10 @@ pub(crate) fn ranged_rows<'a>(
         keep,
         running: vec![Piece::new(head, end, true)],
         next: 0,
-        offsets: Arc::new(OffsetsSeen::default()),
+        offsets: Arc::new(match offsets_on_server {
+            true => OffsetsSeen::honoured(),
+            false => OffsetsSeen::default(),
+        }),
         probing: false,
     }
     .boxed()
@@ -463,6 +468,7 @@ mod tests {
             a in objects(),
             b in objects(),
             block in 2usize..12,
+            on_server in any::<bool>(),
             pieces in 2usize..9,
             prefix in prop::option::of(Just("f")),
         ) {
@@ -475,7 +481,7 @@ mod tests {
                     .await
                     .unwrap();
                 let mut ranged: Vec<Row> =
-                    ranged_rows(&stores, prefix.as_ref(), &[], pieces, block)
+                    ranged_rows(&stores, prefix.as_ref(), &[], pieces, block, on_server)
                         .try_collect()
                         .await
                         .unwrap();
