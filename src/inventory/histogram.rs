@@ -403,3 +403,86 @@ mod tests {
         assert_eq!(a.future().objects, 1);
     }
 }
+
+#[cfg(test)]
+mod review8 {
+    //! Review 8 (see tests/adversarial_review_8.rs): ages compared in milliseconds.
+    use super::*;
+    use chrono::TimeDelta;
+    use proptest::prelude::*;
+
+    fn trunc(t: DateTime<Utc>) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap()
+    }
+
+    /// chrono's answer: `None` for the future.
+    fn oracle(as_of: DateTime<Utc>, modified: DateTime<Utc>) -> Option<usize> {
+        let age = trunc(as_of).signed_duration_since(trunc(modified));
+        if age < TimeDelta::zero() {
+            return None;
+        }
+        AGE_BUCKETS
+            .iter()
+            .position(|(_, _, max)| *max == i64::MAX || age < TimeDelta::days(*max))
+    }
+
+    fn found(h: &AgeHistogram) -> Option<usize> {
+        if h.future().objects == 1 {
+            None
+        } else {
+            h.buckets().position(|(_, c)| c.objects == 1)
+        }
+    }
+
+    fn time(ms: i64, ns: u32) -> DateTime<Utc> {
+        let (lo, hi) = (
+            DateTime::<Utc>::MIN_UTC.timestamp_millis(),
+            DateTime::<Utc>::MAX_UTC.timestamp_millis(),
+        );
+        let t = DateTime::from_timestamp_millis(ms.clamp(lo, hi)).unwrap();
+        t.checked_add_signed(TimeDelta::nanoseconds(i64::from(ns % 1_000_000)))
+            .unwrap_or(t)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20000))]
+
+        /// HELD UP. `as_of` and the object's time anywhere in chrono's range (its ends
+        /// included, sub-millisecond parts, a millisecond either side of every boundary,
+        /// `as_of` near the minimum so that `as_of - 3 years` is below it): the bucket
+        /// equals chrono's arithmetic on the truncated times, for a new histogram and
+        /// for one read back from JSON (thresholds made on the first add).
+        #[test]
+        fn ages_anywhere_in_chronos_range_fall_where_chrono_puts_them(
+            as_of_ms in prop_oneof![
+                any::<i64>(),
+                Just(DateTime::<Utc>::MIN_UTC.timestamp_millis()),
+                Just(DateTime::<Utc>::MAX_UTC.timestamp_millis()),
+                (0i64..2000).prop_map(|d| DateTime::<Utc>::MIN_UTC.timestamp_millis() + d * 86_400_000),
+            ],
+            as_of_ns in 0u32..1_000_000,
+            how in 0u8..3,
+            any_ms in any::<i64>(),
+            boundary in 0usize..7,
+            off in -2i64..=2,
+            ns in 0u32..1_000_000,
+        ) {
+            let as_of = time(as_of_ms, as_of_ns);
+            let modified = match how {
+                0 => time(any_ms, ns),
+                1 => {
+                    let days = [0, 1, 7, 30, 90, 365, 3 * 365][boundary];
+                    time(trunc(as_of).timestamp_millis().saturating_sub(days * 86_400_000).saturating_add(off), ns)
+                }
+                _ => time(if any_ms % 2 == 0 { i64::MIN } else { i64::MAX }, ns),
+            };
+            let mut h = AgeHistogram::new(as_of);
+            h.add(as_of, modified, 1);
+            prop_assert_eq!(found(&h), oracle(as_of, modified), "{} {}", as_of, modified);
+            let json = serde_json::to_string(&AgeHistogram::new(as_of)).unwrap();
+            let mut read: AgeHistogram = serde_json::from_str(&json).unwrap();
+            read.add(as_of, modified, 1);
+            prop_assert_eq!(found(&read), oracle(as_of, modified));
+        }
+    }
+}

@@ -220,7 +220,9 @@ pub struct ScanOptions {
     pub prefix_limit: usize,
     /// How many of the largest objects to keep.
     pub top: usize,
-    /// Listings in flight at once; 1 is a plain streaming listing.
+    /// Listings in flight at once; 1 is a plain streaming listing. (While the scan
+    /// explores the key space, each delimiter listing races the first page of a plain
+    /// listing of the same prefix: up to twice this many requests then.)
     pub concurrency: usize,
     /// How many levels of delimiter listings may be used to find partitions.
     pub discovery_depth: usize,
@@ -993,7 +995,11 @@ impl Scan<'_> {
     /// the page, which then holds the folder's first keys, is read as the folder's, and
     /// the folder is explored with no page of its own (a round trip saved per level of
     /// such a chain). The node explored, and what was found there.
-    async fn explore(&self, node: &Option<Path>) -> Result<(Option<Path>, Explored)> {
+    async fn explore(
+        &self,
+        node: &Option<Path>,
+        mut left: usize,
+    ) -> Result<(Option<Path>, Explored, usize)> {
         type Page = object_store::Result<(Vec<ObjectMeta>, bool)>;
         let mut node = node.clone();
         let mut probe: BoxFuture<'_, Page> = first_page(self.store.list(node.as_ref())).boxed();
@@ -1009,9 +1015,10 @@ impl Scan<'_> {
             } else {
                 match future::select(probe, split).await {
                     Either::Right((level, probe)) => {
-                        let level = level.map_err(error)?;
+                        let level = self.checked(&node, level.map_err(error)?)?;
+                        left -= 1;
                         if Self::only_folder(&node, &level).is_none() {
-                            return Ok((node, Explored::Split(level)));
+                            return Ok((node, Explored::Split(level), left));
                         }
                         (probe.await, Ok(level))
                     }
@@ -1020,14 +1027,17 @@ impl Scan<'_> {
             };
             let (page, whole) = page.map_err(error)?;
             if whole {
-                return Ok((node, Explored::Whole(page)));
+                return Ok((node, Explored::Whole(page), left));
             }
             let level = match level {
                 Ok(level) => level,
                 Err(_) if Self::mostly_direct(&node, &page) => {
-                    return Ok((node, Explored::Flat(page)));
+                    return Ok((node, Explored::Flat(page), left));
                 }
-                Err(split) => split.await.map_err(error)?,
+                Err(split) => {
+                    left -= 1;
+                    self.checked(&node, split.await.map_err(error)?)?
+                }
             };
             // The page's keys must all be the folder's (a key written since the delimiter
             // listing may not be): else the node is split as it is.
@@ -1036,24 +1046,64 @@ impl Scan<'_> {
                     .all(|m| m.location.prefix_match(folder).is_some())
             });
             let Some(folder) = folder else {
-                return Ok((node, Explored::Split(level)));
+                return Ok((node, Explored::Split(level), left));
             };
-            node = Some(folder);
-            if Self::mostly_direct(&node, &page) {
-                return Ok((node, Explored::Flat(page)));
+            let below = Some(folder);
+            if Self::mostly_direct(&below, &page) {
+                return Ok((below, Explored::Flat(page), left));
+            }
+            if left == 0 {
+                // No delimiter listing left to explore the folder with: it is listed whole.
+                return Ok((node, Explored::Split(level), left));
             }
             // Explore the folder: its page is this one.
+            node = below;
             probe = future::ready(Ok((page, false))).boxed();
         }
     }
 
-    /// The one folder `level` (the delimiter listing of `node`) holds, when that is all
-    /// it holds.
+    /// `level`, the delimiter listing of `node`, if every folder in it is inside `node`
+    /// (the node itself or below it: listed again, or deeper, with the depth that is
+    /// left, it lists the node's keys once): a folder above the node or beside it would
+    /// have the scan count keys outside the prefix, or explore the node from above again
+    /// and again.
+    fn checked(&self, node: &Option<Path>, level: ListResult) -> Result<ListResult> {
+        let inside = |folder: &Path| match node {
+            None => true,
+            Some(node) => folder.prefix_match(node).is_some(),
+        };
+        match level.common_prefixes.iter().find(|f| !inside(f)) {
+            None => Ok(level),
+            Some(folder) => Err(self.shared.listing_error(
+                node,
+                object_store::Error::Generic {
+                    store: "listing",
+                    source: format!(
+                        "the delimiter listing gave the folder {}, outside the prefix listed",
+                        crate::text::excerpt(folder.as_ref(), 64)
+                    )
+                    .into(),
+                },
+            )),
+        }
+    }
+
+    /// Whether `folder` is one segment below `node`.
+    fn is_child(node: &Option<Path>, folder: &Path) -> bool {
+        match node {
+            None => folder.parts().count() == 1,
+            Some(node) => folder
+                .prefix_match(node)
+                .is_some_and(|rest| rest.count() == 1),
+        }
+    }
+
+    /// The one folder `level` (the delimiter listing of `node`, [`Self::checked`]) holds,
+    /// when that is all it holds and it is one segment below `node` (so a chain of them
+    /// ends: each is a segment longer).
     fn only_folder(node: &Option<Path>, level: &ListResult) -> Option<Path> {
         match (&level.objects[..], &level.common_prefixes[..]) {
-            // (A folder is below its node: a server answering the node itself would
-            // have the scan explore it again forever.)
-            ([], [folder]) if Some(folder) != node.as_ref() => Some(folder.clone()),
+            ([], [folder]) if Self::is_child(node, folder) => Some(folder.clone()),
             _ => None,
         }
     }
@@ -1090,23 +1140,28 @@ impl Scan<'_> {
             .unwrap_or(concurrency.saturating_mul(8))
             .max(1);
         let counters = &self.shared.counters;
-        let mut frontier = vec![prefix];
+        // Each node, and the delimiter listings left to explore it and what is below it
+        // (`discovery_depth` along any path: a lone folder explored with its parent's
+        // page spends one of its parent's).
+        let mut frontier = vec![(prefix, self.options.discovery_depth)];
         let mut flat = Vec::new();
-        for _ in 0..self.options.discovery_depth {
-            if frontier.is_empty() || frontier.len() >= target {
+        loop {
+            if frontier.len() >= target || frontier.iter().all(|(_, left)| *left == 0) {
                 break;
             }
+            let (now, later): (Vec<_>, Vec<_>) =
+                frontier.into_iter().partition(|(_, left)| *left > 0);
             counters
                 .known
-                .fetch_add(frontier.len() as u64, Ordering::Relaxed);
-            let mut levels = stream::iter(frontier)
-                .map(|node| async move { self.explore(&node).await })
+                .fetch_add(now.len() as u64, Ordering::Relaxed);
+            let mut levels = stream::iter(now)
+                .map(|(node, left)| async move { self.explore(&node, left).await })
                 .buffer_unordered(concurrency);
-            let mut next = Vec::new();
-            while let Some((node, found)) = levels.try_next().await? {
+            let mut next = later;
+            while let Some((node, found, left)) = levels.try_next().await? {
                 let mut objects = match found {
                     Explored::Split(level) => {
-                        next.extend(level.common_prefixes.into_iter().map(Some));
+                        next.extend(level.common_prefixes.into_iter().map(|f| (Some(f), left)));
                         level.objects
                     }
                     Explored::Whole(objects) => objects,
@@ -1187,7 +1242,10 @@ impl Scan<'_> {
             }
             frontier = next;
         }
-        let mut ranges: Vec<Range> = frontier.into_iter().map(Range::whole).collect();
+        let mut ranges: Vec<Range> = frontier
+            .into_iter()
+            .map(|(node, _)| Range::whole(node))
+            .collect();
         ranges.extend(flat);
         if let Some((k, n)) = self.options.part {
             // Every part found the same ranges (in another order): deal them in turn.

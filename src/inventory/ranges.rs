@@ -531,7 +531,9 @@ pub(crate) fn first_cut(
                 let pieces = keys / (block.max(1) as u128).saturating_mul(PAGES);
                 usize::try_from(pieces).unwrap_or(usize::MAX)
             })
-            .min(most.saturating_sub(1));
+            // (As a range's own first cut: at most AHEAD_MAX at once, whatever the
+            // concurrency.)
+            .min(most.min(AHEAD_MAX).saturating_sub(1));
         if pieces > 0 {
             let cut = pieces_after(keep, rest.clone(), bounds, alphabet, pieces + 1);
             if cut.len() > 1 {
@@ -812,6 +814,97 @@ mod tests {
                 let parsed = Path::parse(cut).unwrap();
                 prop_assert_eq!(parsed.as_ref(), cut);
                 previous = cut.to_string();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod review8 {
+    //! Review 8 (see tests/adversarial_review_8.rs): `first_cut`.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// 1,000 keys `f/aaaaaaaaa` + three characters of all printable ASCII but space:
+    /// spread over a tiny span, below `~~`, so the page predicts about 2e20 keys.
+    fn narrow_page() -> Vec<String> {
+        (0..1000u64)
+            .map(|i| {
+                let x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20;
+                let c = |k: u64| char::from(b'!' + (k % 94) as u8);
+                format!("f/aaaaaaaaa{}{}{}", c(x), c(x / 94), c(x / 94 / 94))
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    /// FINDING (panic). `first_cut` with `most` = `usize::MAX` (a scan's concurrency as
+    /// `with_concurrency(usize::MAX)` sets it) and `block` 2: the page predicts more
+    /// pieces than a `usize` holds, `pieces` becomes `usize::MAX - 1`, and
+    /// `cuts(.., even)` collects `min(span, count + 1)` values into one `Vec<u128>`:
+    /// "capacity overflow" (with `block` 1,000: an allocation of ~8e17 bytes, an abort).
+    #[test]
+    fn first_cut_with_unbounded_concurrency_does_not_panic() {
+        let keys = narrow_page();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let rest = Range {
+            after: Some(Path::from(*keys.last().unwrap())),
+            ..Range::whole(Some(Path::from("f")))
+        };
+        let cut = first_cut(2, rest, &keys, 2, usize::MAX);
+        assert!(!cut.is_empty());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// HELD UP. Whatever the page (printable ASCII, `~`, `/`, spaces, unicode, one
+        /// key or many, shared or not), `block` and `most` (1..64): the ranges chain from
+        /// the page's last key to the folder's end (each ends where the next starts, the
+        /// last open, strictly ascending), keep the folder, are `most` at most, and one
+        /// range keeps the page as its seed.
+        #[test]
+        fn first_cut_chains_from_the_page_to_the_end(
+            under in any::<bool>(),
+            raw in proptest::collection::vec("[ -~\u{e9}\u{65e5}/]{1,14}", 1..60),
+            block in prop_oneof![Just(1usize), 2usize..8, Just(1000usize)],
+            most in 1usize..64,
+        ) {
+            let prefix = under.then(|| Path::from("p"));
+            let keep = if under { 2 } else { 0 };
+            let mut keys: Vec<String> = raw
+                .iter()
+                .map(|k| if under { format!("p/{k}") } else { k.clone() })
+                .filter(|k| Path::parse(k).is_ok_and(|p| p.as_ref() == k))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            prop_assume!(!keys.is_empty());
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let rest = Range {
+                after: Some(Path::parse(keys.last().unwrap()).unwrap()),
+                ..Range::whole(prefix.clone())
+            };
+            let out = first_cut(keep, rest.clone(), &keys, block, most);
+            prop_assert!(!out.is_empty());
+            prop_assert!(out.len() <= most, "{} ranges for {}", out.len(), most);
+            prop_assert_eq!(&out[0].after, &rest.after);
+            prop_assert_eq!(&out.last().unwrap().until, &None);
+            for w in out.windows(2) {
+                prop_assert!(w[0].until.is_some());
+                prop_assert_eq!(&w[0].until, &w[1].after);
+            }
+            for r in &out {
+                prop_assert_eq!(&r.prefix, &prefix);
+                if let (Some(a), Some(u)) = (&r.after, &r.until) {
+                    prop_assert!(a.as_ref() < u.as_ref(), "{:?}", out);
+                    prop_assert!(u.as_ref().starts_with(&keys.last().unwrap()[..keep]));
+                }
+            }
+            if out.len() == 1 {
+                let seed = Seed::of(keep, &keys);
+                prop_assert_eq!(out[0].seed.as_deref(), seed.as_ref());
             }
         }
     }

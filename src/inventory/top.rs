@@ -213,3 +213,102 @@ mod tests {
         assert!(TopObjects::new(0).largest().is_empty());
     }
 }
+
+#[cfg(test)]
+mod review8 {
+    //! Review 8 (see tests/adversarial_review_8.rs): `offer` replacing the smallest in place.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The offer before 53050a3: push, then drop the smallest past the limit.
+    fn pushed(limit: usize, offers: &[(String, u64, i64)]) -> Vec<LargeObject> {
+        let mut heap: BinaryHeap<Reverse<LargeObject>> = BinaryHeap::new();
+        for (key, size, t) in offers {
+            let admits = heap.len() < limit
+                || heap.peek().is_some_and(|Reverse(w)| {
+                    *size > w.size || (*size == w.size && key.as_str() < w.key.as_str())
+                });
+            if admits {
+                heap.push(Reverse(LargeObject {
+                    key: key.clone(),
+                    size: *size,
+                    last_modified: DateTime::from_timestamp_millis(*t).unwrap(),
+                }));
+                if heap.len() > limit {
+                    heap.pop();
+                }
+            }
+        }
+        let mut v: Vec<_> = heap.into_iter().map(|Reverse(o)| o).collect();
+        v.sort_by(|a, b| b.cmp(a).then_with(|| a.last_modified.cmp(&b.last_modified)));
+        v
+    }
+
+    fn sorted(mut v: Vec<LargeObject>) -> Vec<LargeObject> {
+        v.sort_by(|a, b| b.cmp(a).then_with(|| a.last_modified.cmp(&b.last_modified)));
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// HELD UP. Any offers (unicode and empty keys, a key offered again with another
+        /// size or time, sizes 0..3 and `u64::MAX`, times of chrono's whole range), any
+        /// limit (0..12), offered to one set or split over several merged and read back
+        /// from JSON: the kept keys and sizes are what the former push-and-pop kept, and, with
+        /// distinct keys, the first `limit` of everything sorted; no key buffer carries a
+        /// longer key's tail.
+        #[test]
+        fn offer_in_place_keeps_what_push_and_pop_kept(
+            offers in proptest::collection::vec(
+                (
+                    prop_oneof!["", "[a-c]{1,2}", "[ -~\u{e9}\u{65e5}\u{1f600}]{0,40}"],
+                    prop_oneof![0u64..3, Just(u64::MAX), any::<u64>()],
+                    prop_oneof![
+                        Just(DateTime::<Utc>::MIN_UTC.timestamp_millis()),
+                        Just(DateTime::<Utc>::MAX_UTC.timestamp_millis()),
+                        -1_000_000i64..1_000_000,
+                    ],
+                ),
+                0..150,
+            ),
+            limit in 0usize..12,
+            split in 1usize..5,
+        ) {
+            let at = |t: i64| DateTime::from_timestamp_millis(t).unwrap();
+            let mut top = TopObjects::new(limit);
+            for (key, size, t) in &offers {
+                top.offer(key, *size, at(*t));
+            }
+            // (Equal in order, two copies of one key differ only in time: which one is
+            // kept depends on the heap's layout, in both ways.)
+            let ks = |v: Vec<LargeObject>| v.into_iter().map(|o| (o.key, o.size)).collect::<Vec<_>>();
+            prop_assert_eq!(ks(sorted(top.largest())), ks(pushed(limit, &offers)));
+            prop_assert!(top.largest().len() <= limit);
+            // Split, merged, through JSON.
+            let chunk = offers.len().div_ceil(split).max(1);
+            let mut merged = TopObjects::new(limit);
+            for part in offers.chunks(chunk) {
+                let mut t = TopObjects::new(limit);
+                for (key, size, time) in part {
+                    t.offer(key, *size, at(*time));
+                }
+                let t: TopObjects = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+                merged.merge(t);
+            }
+            // Distinct keys: sorting everything is the oracle (with a key offered twice
+            // the kept copy depends on the order, as it did before).
+            let mut seen = std::collections::HashSet::new();
+            if offers.iter().all(|(k, _, _)| seen.insert(k.clone())) {
+                let mut all: Vec<LargeObject> = offers
+                    .iter()
+                    .map(|(k, s, t)| LargeObject { key: k.clone(), size: *s, last_modified: at(*t) })
+                    .collect();
+                all.sort_by(|a, b| b.cmp(a));
+                all.truncate(limit);
+                prop_assert_eq!(top.largest(), all.clone());
+                prop_assert_eq!(merged.largest(), all);
+            }
+        }
+    }
+}
