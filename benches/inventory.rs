@@ -178,9 +178,10 @@ struct Paged {
 }
 
 impl Paged {
-    /// `listing` served as a server's pages: each answer takes `delay`, then its entries
-    /// are made (as a client parses an answer once it has come), the last page known as
-    /// the last (an empty listing is one empty page).
+    /// `listing` served as a server's pages: each request leaves at once and its answer
+    /// comes `delay` later, the page made meanwhile (the server's work, as a real
+    /// server's: neither before the request leaves nor after the answer comes), the last
+    /// page known as the last (an empty listing is one empty page).
     fn paged(
         &self,
         listing: impl Stream<Item = Result<ObjectMeta>> + Send + 'static,
@@ -190,9 +191,11 @@ impl Paged {
             let pages = Arc::clone(&pages);
             async move {
                 let mut listing = listing?;
-                tokio::time::sleep(delay).await;
+                let ((), entries) = futures::join!(
+                    tokio::time::sleep(delay),
+                    (&mut listing).take(page).collect::<Vec<_>>()
+                );
                 pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let entries: Vec<_> = (&mut listing).take(page).collect().await;
                 let more = std::pin::Pin::new(&mut listing).peek().await.is_some();
                 Some((stream::iter(entries), more.then_some(listing)))
             }
