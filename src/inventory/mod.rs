@@ -1062,27 +1062,64 @@ impl Scan<'_> {
         }
     }
 
-    /// `level`, the delimiter listing of `node`, if every folder in it is inside `node`
-    /// (the node itself or below it: listed again, or deeper, with the depth that is
-    /// left, it lists the node's keys once): a folder above the node or beside it would
-    /// have the scan count keys outside the prefix, or explore the node from above again
-    /// and again.
+    /// `level`, the delimiter listing of `node`, if it is one: each folder one segment
+    /// below `node`, each once; each object directly in `node`, each once, or, from a
+    /// server that ignores the delimiter (no folder), anywhere below it. Anything else
+    /// (the node itself as a folder, a folder above, beside or deeper, an object outside
+    /// the node or inside a folder listed beside it) would have the scan count keys
+    /// twice, count keys outside the prefix, or explore the node again and again: the
+    /// scan fails naming it.
     fn checked(&self, node: &Option<Path>, level: ListResult) -> Result<ListResult> {
-        let inside = |folder: &Path| match node {
-            None => true,
-            Some(node) => folder.prefix_match(node).is_some(),
+        // Segments below `node`, for a path inside it.
+        let below = |path: &Path| match node {
+            None => Some(path.parts().count()),
+            Some(node) => path.prefix_match(node).map(Iterator::count),
         };
-        match level.common_prefixes.iter().find(|f| !inside(f)) {
+        let shown = |path: &Path| crate::text::excerpt(path.as_ref(), 64);
+        let problem = {
+            let mut folders = std::collections::HashSet::new();
+            let mut objects = std::collections::HashSet::new();
+            let flat = level.common_prefixes.is_empty();
+            level
+                .common_prefixes
+                .iter()
+                .find_map(|folder| match below(folder) {
+                    Some(1) if folders.insert(folder.as_ref()) => None,
+                    Some(1) => Some(format!("the folder {} twice", shown(folder))),
+                    _ => Some(format!(
+                        "the folder {}, not one segment below the prefix listed",
+                        shown(folder)
+                    )),
+                })
+                .or_else(|| {
+                    level.objects.iter().find_map(|object| {
+                        let key = &object.location;
+                        match below(key) {
+                            Some(n) if (n == 1 || (n > 1 && flat)) => {
+                                match objects.insert(key.as_ref()) {
+                                    true => None,
+                                    false => Some(format!("the object {} twice", shown(key))),
+                                }
+                            }
+                            Some(n) if n > 1 => Some(format!(
+                                "the object {}, inside a folder, beside folders",
+                                shown(key)
+                            )),
+                            _ => Some(format!(
+                                "the object {}, outside the prefix listed",
+                                shown(key)
+                            )),
+                        }
+                    })
+                })
+        };
+        match problem {
             None => Ok(level),
-            Some(folder) => Err(self.shared.listing_error(
+            Some(what) => Err(self.shared.listing_error(
                 node,
                 object_store::Error::Generic {
                     store: "listing",
-                    source: format!(
-                        "the delimiter listing gave the folder {}, outside the prefix listed",
-                        crate::text::excerpt(folder.as_ref(), 64)
-                    )
-                    .into(),
+                    source: format!("the delimiter listing gave {what}").into(),
                 },
             )),
         }
