@@ -253,7 +253,9 @@ impl Disk for LocalDisk {
         lock.try_lock().map_err(|e| {
             io::Error::other(format!(
                 "{} is in use by another store, of this process or another ({e}): open the \
-                 replicated store once and share it (it is Clone)",
+                 replicated store once and share it (it is Clone); a store dropped in this \
+                 process holds it until its background calls end (`flush().await` before \
+                 dropping it)",
                 target.display()
             ))
         })?;

@@ -234,10 +234,13 @@ impl ReplicatedStore {
 
     /// Keep the record of what members missed in the journal at `path` (a file in a
     /// local folder, created if missing; see the type's documentation), and take up what
-    /// it holds: after a restart, the keys members missed before it. Records of members
-    /// this store does not have are kept, and those members owe every write made without
-    /// them ([`Self::absent_members`]). Damage found in the journal is reported by
-    /// [`Self::journal_damage`], not as an error: the intact records are used.
+    /// it holds: after a restart, the keys members missed before it. One store at a time
+    /// holds a journal (a lock on it): a store dropped in this process holds it until its
+    /// background calls end, so to open it again at once, [`Self::flush`] the old one
+    /// before dropping it. Records of members this store does not have are kept, and
+    /// those members owe every write made without them ([`Self::absent_members`]).
+    /// Damage found in the journal is reported by [`Self::journal_damage`], not as an
+    /// error: the intact records are used.
     pub fn with_journal(self, path: impl AsRef<std::path::Path>) -> crate::Result<Self> {
         self.with_journal_on(Arc::new(LocalDisk), path.as_ref())
     }
