@@ -1039,6 +1039,52 @@ mod tests {
         )
     }
 
+    /// The proptests' check: `history` (several storage classes) listed by folder, cut
+    /// into key ranges every `page_entries` entries when `after`, gives the versions
+    /// section one listing gives, field for field.
+    fn by_folder_equals_one_listing(
+        history: &History,
+        prefix: Option<String>,
+        concurrency: usize,
+        (depth, limit): (usize, usize),
+        after: bool,
+        page_entries: u64,
+    ) -> std::result::Result<(), TestCaseError> {
+        let mut entries = listing(history);
+        for e in &mut entries {
+            if let VersionKind::Version { class, .. } = &mut e.kind {
+                *class = Some(format!("C{}", e.key.len() % 3));
+            }
+        }
+        let fake = FakeBilled {
+            versions: entries.clone(),
+            by_folder: true,
+            after,
+            ..FakeBilled::default()
+        };
+        let mut options = HiddenOptions {
+            uploads: false,
+            page_entries,
+            ..HiddenOptions::new(Utc::now())
+        }
+        .with_concurrency(concurrency)
+        .with_prefixes(depth, limit);
+        options.prefix = prefix;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let by_folder = rt.block_on(scan_hidden(&fake, &options)).unwrap();
+        let one = FakeBilled {
+            versions: entries,
+            ..FakeBilled::default()
+        };
+        let single = rt
+            .block_on(scan_hidden(&one, &options.clone().with_concurrency(1)))
+            .unwrap();
+        prop_assert_eq!(single.versions, by_folder.versions);
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(
             std::env::var("STRATUS_BILLED_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(500)
@@ -1057,22 +1103,7 @@ mod tests {
             // Key ranges cut at every block of 2 or 3 entries, or none.
             (after, page_entries) in prop::sample::select(vec![(false, 1_000u64), (true, 2), (true, 3)]),
         ) {
-            let mut entries = listing(&history);
-            for e in &mut entries {
-                if let VersionKind::Version { class, .. } = &mut e.kind {
-                    *class = Some(format!("C{}", e.key.len() % 3));
-                }
-            }
-            let fake = FakeBilled { versions: entries.clone(), by_folder: true, after, ..FakeBilled::default() };
-            let mut options = HiddenOptions { uploads: false, page_entries, ..HiddenOptions::new(Utc::now()) }
-                .with_concurrency(concurrency)
-                .with_prefixes(depth, limit);
-            options.prefix = prefix;
-            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-            let by_folder = rt.block_on(scan_hidden(&fake, &options)).unwrap();
-            let one = FakeBilled { versions: entries, ..FakeBilled::default() };
-            let single = rt.block_on(scan_hidden(&one, &options.clone().with_concurrency(1))).unwrap();
-            prop_assert_eq!(single.versions, by_folder.versions);
+            by_folder_equals_one_listing(&history, prefix, concurrency, (depth, limit), after, page_entries)?;
         }
     }
 
@@ -1147,22 +1178,7 @@ mod tests {
             // Key ranges cut at every block of 2 or 3 entries, or none.
             (after, page_entries) in prop::sample::select(vec![(false, 1_000u64), (true, 2), (true, 3)]),
         ) {
-            let mut entries = listing(&history);
-            for e in &mut entries {
-                if let VersionKind::Version { class, .. } = &mut e.kind {
-                    *class = Some(format!("C{}", e.key.len() % 3));
-                }
-            }
-            let fake = FakeBilled { versions: entries.clone(), by_folder: true, after, ..FakeBilled::default() };
-            let mut options = HiddenOptions { uploads: false, page_entries, ..HiddenOptions::new(Utc::now()) }
-                .with_concurrency(concurrency)
-                .with_prefixes(depth, limit);
-            options.prefix = prefix;
-            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-            let by_folder = rt.block_on(scan_hidden(&fake, &options)).unwrap();
-            let one = FakeBilled { versions: entries, ..FakeBilled::default() };
-            let single = rt.block_on(scan_hidden(&one, &options.clone().with_concurrency(1))).unwrap();
-            prop_assert_eq!(single.versions, by_folder.versions);
+            by_folder_equals_one_listing(&history, prefix, concurrency, (depth, limit), after, page_entries)?;
         }
     }
 
