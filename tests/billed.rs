@@ -741,7 +741,8 @@ for i in range(3):
 c.get_blob_client(P + "empty").upload_blob(b"")
 top = lambda name: name[len(P):].split("/")[0] if "/" in name[len(P):] else None
 out = {"noncurrent": 0, "noncurrent_bytes": 0, "snapshots": 0, "versions_by_prefix": {},
-       "uploads": 0, "parts": 0, "upload_bytes": 0, "uploads_by_prefix": {}, "staged_on_committed": 0}
+       "uploads": 0, "parts": 0, "upload_bytes": 0, "uploads_by_prefix": {}, "staged_on_committed": 0,
+       "every": [0, 0, 0], "every_by_prefix": {}}
 def add(table, name, size):
     if top(name):
         e = out[table].setdefault(top(name), [0, 0]); e[0] += 1; e[1] += size
@@ -752,6 +753,10 @@ for x in c.list_blobs(name_starts_with=P, include=["snapshots", "versions", "del
         add("versions_by_prefix", x.name, x.size)
 for x in c.list_blobs(name_starts_with=P, include=["uncommittedblobs"]):
     staged = c.get_blob_client(x.name).get_block_list("uncommitted")[1]
+    if staged:
+        size = sum(b.size for b in staged)
+        out["every"][0] += 1; out["every"][1] += len(staged); out["every"][2] += size
+        add("every_by_prefix", x.name, size)
     if staged and x.size == 0:
         size = sum(b.size for b in staged)
         out["uploads"] += 1; out["parts"] += len(staged); out["upload_bytes"] += size
@@ -766,7 +771,8 @@ print(json.dumps(out))
 /// histories: snapshots (Azurite keeps no versions and no soft-deleted blobs: those are
 /// tested against the REST reference's XML in `src/billed/azure.rs`), and the blocks
 /// staged on blobs without committed bytes; an empty blob (one block list asked) is not an
-/// upload; blocks staged on a blob with committed bytes are said not seen.
+/// upload; blocks staged on a blob with committed bytes are said not seen, and counted
+/// with every blob's block list read (`uploads_per_object`).
 #[tokio::test]
 async fn snapshots_and_staged_blocks_on_azurite_count_as_the_azure_sdk_does() {
     if Backend::Azurite.endpoint().is_none() {
@@ -838,6 +844,40 @@ async fn snapshots_and_staged_blocks_on_azurite_count_as_the_azure_sdk_does() {
             "{:?}",
             hidden.not_seen
         );
+        // Every blob's block list: the blocks staged on committed blobs too.
+        let every = scan_hidden(
+            billed.as_ref(),
+            &HiddenOptions::new(Utc::now())
+                .with_concurrency(4)
+                .with_uploads_per_object(true),
+        )
+        .await
+        .unwrap();
+        let uploads = every.uploads.as_ref().unwrap();
+        assert!(
+            expected["every"][0].as_u64().unwrap() > number("uploads"),
+            "seed {seed}: the history stages no block on a committed blob: {expected}"
+        );
+        assert_eq!(
+            serde_json::json!([
+                uploads.uploads.objects,
+                uploads.parts,
+                uploads.uploads.bytes
+            ]),
+            expected["every"],
+            "seed {seed}: (uploads, blocks, bytes) with every blob's block list"
+        );
+        assert_eq!(
+            by_prefix(&uploads.prefixes),
+            expected["every_by_prefix"],
+            "seed {seed}"
+        );
+        assert_eq!(every.versions, hidden.versions, "seed {seed}");
+        assert!(
+            !every.not_seen.iter().any(|n| n.contains("committed bytes")),
+            "{:?}",
+            every.not_seen
+        );
     }
 }
 
@@ -906,6 +946,88 @@ c.get_blob_client(P + "staged").stage_block("b1", b"x" * 42)
         &[],
     );
     assert_eq!(still.trim(), "1");
+}
+
+/// The command on Azurite: `--billed` counts the blocks staged on a blob without
+/// committed bytes and says those on a committed blob were not looked at;
+/// `--every-blob` reads every blob's block list and counts both.
+#[test]
+fn the_command_reads_every_blobs_block_list_when_asked() {
+    if Backend::Azurite.endpoint().is_none() {
+        return;
+    }
+    let prefix = unique_prefix("azure-every");
+    let table = Backend::Azurite.store_toml(&prefix).unwrap();
+    azure_sdk(
+        &prefix,
+        r#"
+c.get_blob_client(P + "new/staged").stage_block("b1", b"x" * 42)
+b = c.get_blob_client(P + "old/committed")
+b.upload_blob(b"committed", overwrite=True)
+b.stage_block("b1", b"y" * 1000)
+b.stage_block("b2", b"z" * 7)
+c.get_blob_client(P + "old/plain").upload_blob(b"plain", overwrite=True)
+"#,
+        &[],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stores.toml");
+    std::fs::write(&file, format!("[stores.az]\n{table}")).unwrap();
+    let run = |args: &[&str]| -> Value {
+        let out = Command::new(stratus())
+            .arg("--config")
+            .arg(&file)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "stratus {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let uploads = |report: &Value| {
+        let u = &report["hidden"]["uploads"];
+        (
+            u["uploads"]["objects"].clone(),
+            u["parts"].clone(),
+            u["uploads"]["bytes"].clone(),
+        )
+    };
+    let listed = run(&["inventory", "az", "--billed", "--json"]);
+    assert_eq!(
+        uploads(&listed),
+        (1.into(), 1.into(), 42.into()),
+        "{listed}"
+    );
+    let not_seen = listed["hidden"]["not_seen"].to_string();
+    assert!(not_seen.contains("--every-blob"), "{not_seen}");
+    let every = run(&["inventory", "az", "--billed", "--every-blob", "--json"]);
+    assert_eq!(
+        uploads(&every),
+        (2.into(), 3.into(), 1049.into()),
+        "{every}"
+    );
+    assert!(
+        !every["hidden"]["not_seen"]
+            .to_string()
+            .contains("committed bytes"),
+        "{every}"
+    );
+    // The flag means nothing without --billed: refused, not ignored.
+    let out = Command::new(stratus())
+        .arg("--config")
+        .arg(&file)
+        .args(["inventory", "az", "--every-blob"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--billed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// moto lists a page's versions before its delete markers. Key `a` holds one delete

@@ -74,6 +74,12 @@ pub struct Args {
     /// each upload's parts. In a split scan, part 1 counts them.
     #[arg(long, conflicts_with = "from_report")]
     billed: bool,
+    /// With --billed on an Azure store: also read the block list of every blob that has
+    /// committed bytes (one request per blob) to find blocks staged on it and never
+    /// committed; without it only blobs with no committed bytes are read, and the report
+    /// says what was not looked at. Other providers list every upload anyway.
+    #[arg(long, requires = "billed")]
+    every_blob: bool,
 }
 
 /// `stratus inventory merge`.
@@ -314,7 +320,9 @@ pub async fn run(context: &Context, args: &Args) -> Outcome {
         options = options.with_as_of(as_of);
     }
     if let Some(billed) = billed {
-        options = options.with_hidden(billed);
+        options = options
+            .with_hidden(billed)
+            .with_uploads_per_object(args.every_blob);
     }
     let bar = std::io::stderr().is_terminal().then(ProgressLine::new);
     if let Some(bar) = &bar {

@@ -14,10 +14,11 @@
 //! blob rewritten in place the figure is exact and otherwise an upper bound.
 //!
 //! Unfinished uploads: staged blocks are stored (and billed) until they are committed or
-//! Azure discards them, a week after the blob's last block was staged. Only the blocks
-//! of blobs with no committed bytes are counted (one `Get Block List` each, 8 at once):
-//! blocks staged on a blob that has committed bytes are not listed by any listing and
-//! would cost a request per blob to find. Nothing aborts them:
+//! Azure discards them, a week after the blob's last block was staged. By default only
+//! the blocks of blobs with no committed bytes are counted (one `Get Block List` each, 8
+//! at once): blocks staged on a blob that has committed bytes are not listed by any
+//! listing and cost a request per blob to find, which [`Billed::uploads_per_object`]
+//! spends (every block blob's list). Nothing aborts them:
 //! [`Billed::aborts_uploads`] is false (committing an empty list or deleting the blob
 //! would change what readers see).
 
@@ -369,6 +370,50 @@ impl AzureBilled {
             .fold(0u64, |sum, block| sum.saturating_add(block.size));
         Ok((blocks.len() as u64, bytes))
     }
+
+    /// The blobs under `prefix` with blocks staged and not committed, as uploads: those
+    /// without committed bytes (a blob of length 0, begun when it was created), and with
+    /// `every_blob` also those with committed bytes, begun no earlier than the blob's
+    /// last commit (its Last-Modified: a commit discards every block it does not
+    /// include, so what is staged now was staged after it). One `Get Block List` per
+    /// blob read, [`BLOCK_LISTS_CONCURRENCY`] at once.
+    fn staged_uploads<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+        every_blob: bool,
+    ) -> BoxStream<'a, crate::Result<Upload>> {
+        self.listing(prefix, Include::Uncommitted, false, |page| {
+            page.entries
+                .into_iter()
+                .filter(|(entry, _)| entry.is_latest)
+                .collect()
+        })
+        .try_filter(move |(entry, _)| {
+            let empty = matches!(entry.kind, VersionKind::Version { size: 0, .. });
+            std::future::ready(every_blob || empty)
+        })
+        .map_ok(move |(entry, created)| async move {
+            let (blocks, bytes) = self
+                .staged(&entry.key)
+                .await
+                .map_err(|e| super::listing_error(&self.label, prefix, e))?;
+            let initiated = match entry.kind {
+                VersionKind::Version { size: 0, .. } => created.unwrap_or(entry.last_modified),
+                _ => entry.last_modified,
+            };
+            Ok((blocks > 0).then(|| Upload {
+                key: entry.key,
+                upload_id: String::new(),
+                initiated,
+                class: None,
+                parts: blocks,
+                bytes,
+            }))
+        })
+        .try_buffered(BLOCK_LISTS_CONCURRENCY)
+        .try_filter_map(|upload| async move { Ok(upload) })
+        .boxed()
+    }
 }
 
 #[async_trait]
@@ -398,40 +443,24 @@ impl Billed for AzureBilled {
     fn uploads_not_seen(&self) -> Option<String> {
         Some(format!(
             "unfinished uploads: blocks staged on blobs that have committed bytes are not \
-             listed for {self} (only those of blobs without any)"
+             listed for {self} (only those of blobs without any; `--every-blob` reads \
+             each blob's block list, a request per blob)"
         ))
     }
 
     /// Every blob under `prefix` with blocks staged and no committed bytes: its blocks
     /// and their bytes, begun when the blob was created.
     fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {
-        // Candidates: current blobs of length 0 (a blob with only staged blocks).
-        self.listing(prefix, Include::Uncommitted, false, |page| {
-            page.entries
-                .into_iter()
-                .filter(|(entry, _)| {
-                    entry.is_latest && matches!(entry.kind, VersionKind::Version { size: 0, .. })
-                })
-                .collect()
-        })
-        .map_ok(move |(entry, created)| async move {
-            let (blocks, bytes) = self
-                .staged(&entry.key)
-                .await
-                .map_err(|e| super::listing_error(&self.label, prefix, e))?;
-            let initiated = created.unwrap_or(entry.last_modified);
-            Ok((blocks > 0).then(|| Upload {
-                key: entry.key,
-                upload_id: String::new(),
-                initiated,
-                class: None,
-                parts: blocks,
-                bytes,
-            }))
-        })
-        .try_buffered(BLOCK_LISTS_CONCURRENCY)
-        .try_filter_map(|upload| async move { Ok(upload) })
-        .boxed()
+        self.staged_uploads(prefix, false)
+    }
+
+    /// Every block blob under `prefix` with blocks staged: one `Get Block List` per blob
+    /// (8 at once), where [`Self::uploads`] reads only those without committed bytes.
+    fn uploads_per_object<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> BoxStream<'a, crate::Result<Upload>> {
+        self.staged_uploads(prefix, true)
     }
 
     async fn abort(&self, _upload: &Upload) -> crate::Result<bool> {

@@ -177,15 +177,26 @@ pub trait Billed: std::fmt::Debug + std::fmt::Display + Send + Sync {
     /// each).
     fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>>;
 
+    /// [`Self::uploads`] and also those only a request per object finds, which
+    /// [`Self::uploads_not_seen`] names (Azure: blocks staged on a blob that has committed
+    /// bytes, one `Get Block List` per blob). By default [`Self::uploads`]: S3 and GCS
+    /// list every upload.
+    fn uploads_per_object<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> BoxStream<'a, crate::Result<Upload>> {
+        self.uploads(prefix)
+    }
+
     /// The provider (`s3`, `gcs`, `azure`): which lifecycle rules apply. `None` for a
     /// [`Billed`] of another kind (a test's).
     fn provider(&self) -> Option<&'static str> {
         None
     }
 
-    /// What [`Self::uploads`] does not see here, said in a report's
-    /// [`not_seen`](crate::inventory::hidden::Hidden::not_seen) (Azure: blocks staged on a blob
-    /// that has committed bytes).
+    /// What [`Self::uploads`] does not see here and [`Self::uploads_per_object`] does,
+    /// said in a report's [`not_seen`](crate::inventory::hidden::Hidden::not_seen) when
+    /// not looked at (Azure: blocks staged on a blob that has committed bytes).
     fn uploads_not_seen(&self) -> Option<String> {
         None
     }

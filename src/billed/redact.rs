@@ -96,6 +96,13 @@ impl Billed for Redacted {
         self.stream(self.inner.uploads(prefix))
     }
 
+    fn uploads_per_object<'a>(
+        &'a self,
+        prefix: Option<&'a str>,
+    ) -> BoxStream<'a, crate::Result<Upload>> {
+        self.stream(self.inner.uploads_per_object(prefix))
+    }
+
     fn provider(&self) -> Option<&'static str> {
         self.inner.provider()
     }

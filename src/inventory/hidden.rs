@@ -119,6 +119,10 @@ pub struct HiddenOptions {
     pub versions: bool,
     /// List unfinished uploads (and each one's parts).
     pub uploads: bool,
+    /// With `uploads`, also those only a request per object finds
+    /// ([`Billed::uploads_per_object`]: Azure's blocks staged on blobs that have committed
+    /// bytes, a `Get Block List` per blob). Off by default.
+    pub uploads_per_object: bool,
     /// See [`Uploads::stale_after_days`].
     pub stale_after_days: u32,
     /// Versions listings at once, folders and key ranges (at least 1).
@@ -145,6 +149,7 @@ impl HiddenOptions {
             prefix: None,
             versions: true,
             uploads: true,
+            uploads_per_object: false,
             stale_after_days: STALE_UPLOAD_DAYS,
             concurrency: 8,
             page_entries: PAGE_ENTRIES,
@@ -167,6 +172,12 @@ impl HiddenOptions {
     /// Only under `prefix` (relative to the store's; a folder prefix ends with `/`).
     pub fn with_prefix(mut self, prefix: Option<String>) -> Self {
         self.prefix = prefix;
+        self
+    }
+
+    /// Set `uploads_per_object`.
+    pub fn with_uploads_per_object(mut self, per_object: bool) -> Self {
+        self.uploads_per_object = per_object;
         self
     }
 }
@@ -836,7 +847,9 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
             .not_seen
             .push(format!("unfinished uploads: not listed for {billed}"));
     } else if options.uploads {
-        hidden.not_seen.extend(billed.uploads_not_seen());
+        if !options.uploads_per_object {
+            hidden.not_seen.extend(billed.uploads_not_seen());
+        }
         let stale_before = options.as_of - chrono::Duration::days(options.stale_after_days.into());
         let mut uploads = Uploads {
             uploads: Counts::default(),
@@ -847,7 +860,10 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
             prefixes: PrefixBreakdown::new(options.depth, options.prefix_limit),
             classes: BTreeMap::new(),
         };
-        let mut listed = billed.uploads(prefix);
+        let mut listed = match options.uploads_per_object {
+            true => billed.uploads_per_object(prefix),
+            false => billed.uploads(prefix),
+        };
         loop {
             let upload = match listed.try_next().await {
                 Ok(Some(upload)) => upload,

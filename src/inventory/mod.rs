@@ -267,6 +267,10 @@ pub struct ScanOptions {
     /// versions, delete markers, unfinished uploads) through this, into
     /// [`Report::hidden`]: see [`ScanOptions::with_hidden`].
     pub hidden: Option<Arc<dyn crate::billed::Billed>>,
+    /// With `hidden`, also the unfinished uploads only a request per object finds
+    /// ([`HiddenOptions::uploads_per_object`](hidden::HiddenOptions::uploads_per_object):
+    /// Azure's blocks staged on blobs that have committed bytes). Off by default.
+    pub uploads_per_object: bool,
 }
 
 impl Default for ScanOptions {
@@ -288,6 +292,7 @@ impl Default for ScanOptions {
             offsets_on_server: false,
             part: None,
             hidden: None,
+            uploads_per_object: false,
         }
     }
 }
@@ -310,6 +315,7 @@ impl fmt::Debug for ScanOptions {
             .field("offsets_on_server", &self.offsets_on_server)
             .field("part", &self.part)
             .field("hidden", &self.hidden)
+            .field("uploads_per_object", &self.uploads_per_object)
             .finish()
     }
 }
@@ -402,6 +408,11 @@ impl ScanOptions {
     /// scan, part 1 does it.
     pub fn with_hidden(mut self, billed: Arc<dyn crate::billed::Billed>) -> Self {
         self.hidden = Some(billed);
+        self
+    }
+    /// Set `uploads_per_object` (with [`Self::with_hidden`]).
+    pub fn with_uploads_per_object(mut self, per_object: bool) -> Self {
+        self.uploads_per_object = per_object;
         self
     }
     /// Set the progress callback.
@@ -517,7 +528,8 @@ pub(crate) async fn scan_into(
         let options = hidden::HiddenOptions::new(as_of)
             .with_prefixes(options.depth, options.prefix_limit)
             .with_prefix(prefix.map(|p| format!("{p}/")))
-            .with_concurrency(options.concurrency);
+            .with_concurrency(options.concurrency)
+            .with_uploads_per_object(options.uploads_per_object);
         hidden::scan_hidden(billed.as_ref(), &options)
             .await
             .map(Some)
