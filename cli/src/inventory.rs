@@ -75,9 +75,10 @@ pub struct Args {
     #[arg(long, conflicts_with = "from_report")]
     billed: bool,
     /// With --billed on an Azure store: also read the block list of every blob that has
-    /// committed bytes (one request per blob) to find blocks staged on it and never
-    /// committed; without it only blobs with no committed bytes are read, and the report
-    /// says what was not looked at. Other providers list every upload anyway.
+    /// committed bytes (one request per blob, --concurrency at once) to find blocks
+    /// staged on it and never committed; without it only blobs with no committed bytes
+    /// are read, and the report says what was not looked at. Other providers list every
+    /// upload anyway.
     #[arg(long, requires = "billed")]
     every_blob: bool,
 }

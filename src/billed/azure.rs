@@ -372,16 +372,17 @@ impl AzureBilled {
     }
 
     /// The blobs under `prefix` with blocks staged and not committed, as uploads: those
-    /// without committed bytes (a blob of length 0, begun when it was created), and with
-    /// `every_blob` also those with committed bytes, begun no earlier than the blob's
-    /// last commit (its Last-Modified: a commit discards every block it does not
-    /// include, so what is staged now was staged after it). One `Get Block List` per
-    /// blob read, [`BLOCK_LISTS_CONCURRENCY`] at once.
+    /// without committed bytes (a blob of length 0, begun when it was created), their
+    /// block lists read [`BLOCK_LISTS_CONCURRENCY`] at once; with `every_blob` (how many
+    /// at once) also those with committed bytes, begun no earlier than the blob's last
+    /// commit (its Last-Modified: a commit discards every block it does not include, so
+    /// what is staged now was staged after it). One `Get Block List` per blob read.
     fn staged_uploads<'a>(
         &'a self,
         prefix: Option<&'a str>,
-        every_blob: bool,
+        every_blob: Option<usize>,
     ) -> BoxStream<'a, crate::Result<Upload>> {
+        let at_once = every_blob.unwrap_or(BLOCK_LISTS_CONCURRENCY);
         self.listing(prefix, Include::Uncommitted, false, |page| {
             page.entries
                 .into_iter()
@@ -390,7 +391,7 @@ impl AzureBilled {
         })
         .try_filter(move |(entry, _)| {
             let empty = matches!(entry.kind, VersionKind::Version { size: 0, .. });
-            std::future::ready(every_blob || empty)
+            std::future::ready(every_blob.is_some() || empty)
         })
         .map_ok(move |(entry, created)| async move {
             let (blocks, bytes) = self
@@ -410,7 +411,7 @@ impl AzureBilled {
                 bytes,
             }))
         })
-        .try_buffered(BLOCK_LISTS_CONCURRENCY)
+        .try_buffered(at_once)
         .try_filter_map(|upload| async move { Ok(upload) })
         .boxed()
     }
@@ -451,16 +452,18 @@ impl Billed for AzureBilled {
     /// Every blob under `prefix` with blocks staged and no committed bytes: its blocks
     /// and their bytes, begun when the blob was created.
     fn uploads<'a>(&'a self, prefix: Option<&'a str>) -> BoxStream<'a, crate::Result<Upload>> {
-        self.staged_uploads(prefix, false)
+        self.staged_uploads(prefix, None)
     }
 
-    /// Every block blob under `prefix` with blocks staged: one `Get Block List` per blob
-    /// (8 at once), where [`Self::uploads`] reads only those without committed bytes.
+    /// Every block blob under `prefix` with blocks staged: one `Get Block List` per blob,
+    /// `concurrency` at once, where [`Self::uploads`] reads only those without committed
+    /// bytes.
     fn uploads_per_object<'a>(
         &'a self,
         prefix: Option<&'a str>,
+        concurrency: usize,
     ) -> BoxStream<'a, crate::Result<Upload>> {
-        self.staged_uploads(prefix, true)
+        self.staged_uploads(prefix, Some(concurrency.max(1)))
     }
 
     async fn abort(&self, _upload: &Upload) -> crate::Result<bool> {

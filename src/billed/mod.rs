@@ -179,12 +179,14 @@ pub trait Billed: std::fmt::Debug + std::fmt::Display + Send + Sync {
 
     /// [`Self::uploads`] and also those only a request per object finds, which
     /// [`Self::uploads_not_seen`] names (Azure: blocks staged on a blob that has committed
-    /// bytes, one `Get Block List` per blob). By default [`Self::uploads`]: S3 and GCS
-    /// list every upload.
+    /// bytes, one `Get Block List` per blob), `concurrency` requests at once. By default
+    /// [`Self::uploads`]: S3 and GCS list every upload.
     fn uploads_per_object<'a>(
         &'a self,
         prefix: Option<&'a str>,
+        concurrency: usize,
     ) -> BoxStream<'a, crate::Result<Upload>> {
+        let _ = concurrency;
         self.uploads(prefix)
     }
 

@@ -99,8 +99,9 @@ impl Billed for Redacted {
     fn uploads_per_object<'a>(
         &'a self,
         prefix: Option<&'a str>,
+        concurrency: usize,
     ) -> BoxStream<'a, crate::Result<Upload>> {
-        self.stream(self.inner.uploads_per_object(prefix))
+        self.stream(self.inner.uploads_per_object(prefix, concurrency))
     }
 
     fn provider(&self) -> Option<&'static str> {

@@ -121,7 +121,7 @@ pub struct HiddenOptions {
     pub uploads: bool,
     /// With `uploads`, also those only a request per object finds
     /// ([`Billed::uploads_per_object`]: Azure's blocks staged on blobs that have committed
-    /// bytes, a `Get Block List` per blob). Off by default.
+    /// bytes, a `Get Block List` per blob, `concurrency` at once). Off by default.
     pub uploads_per_object: bool,
     /// See [`Uploads::stale_after_days`].
     pub stale_after_days: u32,
@@ -861,7 +861,7 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
             classes: BTreeMap::new(),
         };
         let mut listed = match options.uploads_per_object {
-            true => billed.uploads_per_object(prefix),
+            true => billed.uploads_per_object(prefix, options.concurrency),
             false => billed.uploads(prefix),
         };
         loop {
