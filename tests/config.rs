@@ -1031,6 +1031,47 @@ fn key_ranges_only_where_the_server_lists_from_an_offset_in_order() {
     assert!(!ranges("weed") && !ranges("sorted") && !ranges("disk") && !ranges("both"));
 }
 
+/// Which stores' servers a scan is told begin a listing at the offset asked (so a flat
+/// folder is cut with its first page): S3 in byte order, GCS, Azure on its own
+/// endpoint; not Azurite (it ignores `startFrom`), an Azure endpoint the config names,
+/// nor what is listed from an offset in the client.
+#[cfg(all(feature = "aws", feature = "gcp", feature = "azure"))]
+#[test]
+fn offsets_on_the_server_only_where_the_server_is_known_to_begin_there() {
+    let config = Config::from_toml(
+        "[stores.aws]\nprovider = \"s3\"\nbucket = \"b\"\nregion = \"us-east-1\"\n\
+         [stores.weed]\nprovider = \"s3\"\nflavor = \"seaweedfs\"\nbucket = \"b\"\n\
+         endpoint = \"http://127.0.0.1:8333\"\nallow_http = true\n\
+         [stores.gcs]\nprovider = \"gcs\"\nbucket = \"b\"\n\
+         [stores.azure]\nprovider = \"azure\"\ncontainer = \"c\"\naccount = \"acct\"\n\
+         [stores.azurite]\nprovider = \"azure\"\ncontainer = \"c\"\nuse_emulator = true\n\
+         [stores.elsewhere]\nprovider = \"azure\"\ncontainer = \"c\"\naccount = \"acct\"\n\
+         endpoint = \"https://blob.example.com\"\n\
+         [stores.mem]\nprovider = \"memory\"\n\
+         [stores.disk]\nprovider = \"local\"\nroot = \"/tmp\"\n\
+         [stores.both]\nprovider = \"sharded\"\nmembers = [\"mem\", \"disk\"]\n",
+        "stores.toml",
+        ".",
+    )
+    .unwrap();
+    let told = |name: &str| config.offsets_on_server(name).unwrap();
+    let yes: Vec<&str> = [
+        "aws",
+        "weed",
+        "gcs",
+        "azure",
+        "azurite",
+        "elsewhere",
+        "mem",
+        "disk",
+        "both",
+    ]
+    .into_iter()
+    .filter(|name| told(name))
+    .collect();
+    assert_eq!(yes, ["aws", "gcs", "azure"]);
+}
+
 #[test]
 fn an_azure_credential_is_chosen_by_name_and_an_unknown_one_is_refused() {
     let store = |credential: &str| {

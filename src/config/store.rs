@@ -80,7 +80,8 @@ impl StoreConfig {
 
     /// Whether this store's server is known to begin a listing at the offset asked
     /// ([`ScanOptions::offsets_on_server`](crate::inventory::ScanOptions::offsets_on_server)):
-    /// S3 stores listed in byte order and GCS.
+    /// S3 stores listed in byte order, GCS, and Azure on its own endpoint (not the
+    /// emulator, not an endpoint set in the config or the environment).
     pub fn offsets_on_server(&self) -> bool {
         self.provider_ref().offsets_on_server()
     }

@@ -151,8 +151,8 @@
 //! (each piece would list and hold the folder again); nor once a piece has skipped a block
 //! of keys before its start (a server that ignores the offset). Before a flat folder's
 //! first cut the scan waits for one listing from an offset to show the server begins
-//! there, unless told it does (`offsets_on_server`, which the command sets for S3 and
-//! GCS): then the folder is cut with its first page, a round trip sooner. Measured on
+//! there, unless told it does (`offsets_on_server`, which the command sets for S3, GCS
+//! and Azure's own endpoint): then the folder is cut with its first page, a round trip sooner. Measured on
 //! a flat folder of 200,000 names behind 20 ms pages: 21x faster than one listing
 //! told, 18-20x not, 1.06x its requests (`docs/BENCHMARKS.md`).
 //!

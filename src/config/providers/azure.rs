@@ -130,6 +130,30 @@ impl Provider for AzureConfig {
         &ENTRY
     }
 
+    /// On Azure's own blob endpoint (`https://ACCOUNT.blob.core.windows.net`), which
+    /// begins a listing at `startFrom`. Not with the emulator (object_store lists
+    /// Azurite from the start and filters in the client: Azurite ignores `startFrom`),
+    /// nor with any other endpoint (one of the config, of the environment, Fabric's),
+    /// whose server is not known.
+    #[cfg(feature = "azure")]
+    fn offsets_on_server(&self) -> bool {
+        use object_store::azure::{AzureConfigKey as K, MicrosoftAzureBuilder};
+        let Ok(keys) = self.checked().and_then(|resolved| resolved.config_keys()) else {
+            return false;
+        };
+        // As the client is built, without the credential sources (they may ask the
+        // network): only where it points matters here.
+        let builder = keys
+            .into_iter()
+            .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| b.with_config(k, v));
+        let set = |k: K| {
+            builder
+                .get_config_value(&k)
+                .is_some_and(|v| !matches!(v.to_ascii_lowercase().as_str(), "" | "false" | "0"))
+        };
+        !set(K::UseEmulator) && !set(K::Endpoint) && !set(K::UseFabricEndpoint)
+    }
+
     fn prefix(&self) -> Option<&str> {
         self.prefix.as_deref()
     }

@@ -329,8 +329,8 @@ pub(crate) trait Provider: Send + Sync {
 
     /// Whether its server is known to begin a listing at the offset asked
     /// (`ScanOptions::offsets_on_server`): S3 in byte order (`start-after`), GCS
-    /// (`startOffset`). Not Azure (Azurite ignores `startFrom`), nor a store whose
-    /// listing from an offset is filtered in the client.
+    /// (`startOffset`), Azure on its own endpoint (`startFrom`; not Azurite, which
+    /// ignores it). Not a store whose listing from an offset is filtered in the client.
     fn offsets_on_server(&self) -> bool {
         false
     }
