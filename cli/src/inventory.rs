@@ -421,8 +421,10 @@ async fn export(
     dest: &str,
 ) -> Result<Report, Failure> {
     use stratus::inventory::export::{export, ExportOptions};
+    // Shown without a URL's query: it may carry keys.
+    let shown = dest.split(['?', '#']).next().unwrap_or_default();
     let (dest_store, dest_prefix) = if dest.contains("://") {
-        (context.open_url(dest).await?, None)
+        (context.open_url(&created(dest)).await?, None)
     } else {
         let (name, under) = dest.split_once(':').unwrap_or((dest, ""));
         let (config, _) = context.load_resolved().await?;
@@ -441,10 +443,24 @@ async fn export(
         "exported {} rows in {} Parquet files to {}; manifest: {}",
         thousands(written.rows),
         written.files.len(),
-        terminal(&dest_store.to_string()),
+        terminal(shown),
         terminal(written.manifest.as_ref())
     );
     Ok(report)
+}
+
+/// An export's destination URL, made to create its folder when it is a local one that
+/// does not exist yet (`file:///tmp/export`: where the command writes, as `cp` and
+/// `rclone copy` make theirs), unless the URL says otherwise (`?create_root=false`).
+fn created(url: &str) -> String {
+    let local = url
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("file://"));
+    if !local || url.contains("create_root") || url.contains('#') {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}create_root=true")
 }
 
 async fn browse(

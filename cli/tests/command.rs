@@ -1128,3 +1128,52 @@ fn parts_of_a_split_scan_merge_into_one_scans_report() {
     let out = stratus(home.path(), &["inventory", url.as_str(), "--part", "1/2"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+/// `--export file:///new/folder` makes the folder it writes to, and says where it wrote
+/// as the user named it; `?create_root=false` keeps a missing folder an error.
+#[test]
+fn an_export_to_a_new_local_folder_creates_it() {
+    let home = tempfile::tempdir().unwrap();
+    let dest = home.path().join("exports/new");
+    let url = format!("file://{}", dest.display());
+    let file = local_toml();
+    let config = file.to_str().unwrap();
+    let out = stratus(
+        home.path(),
+        &["inventory", "--config", config, "--json", "--export", &url],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Parquet files to {url};")),
+        "{stderr}"
+    );
+    let manifest = stderr
+        .split("manifest: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no manifest named: {stderr}"))
+        .lines()
+        .next()
+        .unwrap();
+    assert!(dest.join(manifest).is_file(), "{stderr}");
+    let other = home.path().join("exports/other");
+    let refused = format!("file://{}?create_root=false", other.display());
+    let out = stratus(
+        home.path(),
+        &[
+            "inventory",
+            "--config",
+            config,
+            "--json",
+            "--export",
+            &refused,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not an existing folder"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!other.exists());
+}
