@@ -459,7 +459,7 @@ async fn no_secret_in_debug_display_or_errors() {
     let upload = Upload {
         key: "k".into(),
         upload_id: "u".into(),
-        initiated: chrono::Utc::now(),
+        initiated: Some(chrono::Utc::now()),
         class: None,
         parts: 0,
         bytes: 0,

@@ -434,7 +434,7 @@ async fn cleanup_apply_on_azure_sends_nothing() {
     let upload = Upload {
         key: "staged".into(),
         upload_id: String::new(),
-        initiated: chrono::Utc::now(),
+        initiated: Some(chrono::Utc::now()),
         class: None,
         parts: 1,
         bytes: 7,

@@ -652,7 +652,7 @@ async fn keys_with_dot_segments_are_refused_not_asked_for_at_another_path() {
         let upload = Upload {
             key: "../../x".into(),
             upload_id: "u".into(),
-            initiated: chrono::Utc::now(),
+            initiated: Some(chrono::Utc::now()),
             class: None,
             parts: 0,
             bytes: 0,

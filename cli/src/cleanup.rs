@@ -60,11 +60,20 @@ pub async fn uploads(context: &Context, args: &UploadsArgs) -> Outcome {
         false => "aborted",
     };
     for upload in &report.old {
-        let days = (now - upload.initiated).num_hours() as f64 / 24.0;
+        // Only uploads of known age are old (`cleanup_uploads`).
+        let begun = upload.initiated.map_or_else(
+            || "begun at an unknown time".to_string(),
+            |at| {
+                let days = (now - at).num_hours() as f64 / 24.0;
+                format!(
+                    "begun {} ({days:.1} days ago)",
+                    at.format("%Y-%m-%d %H:%M:%SZ")
+                )
+            },
+        );
         println!(
-            "{verb}  {}  begun {} ({days:.1} days ago)  {} parts  {}",
+            "{verb}  {}  {begun}  {} parts  {}",
             terminal(&upload.key),
-            upload.initiated.format("%Y-%m-%d %H:%M:%SZ"),
             thousands(upload.parts),
             human_bytes(upload.bytes)
         );

@@ -97,6 +97,9 @@ fn generic(message: String) -> Failure {
 }
 
 const LIST: &str = "List Blobs";
+
+/// The state a blob's current entry adds besides its own (see [`Given`]).
+const CURRENT: u64 = u64::MAX;
 const BLOCKS: &str = "Get Block List";
 
 /// What a listing gave last, so that anything given twice is an error, not a double
@@ -246,6 +249,12 @@ impl AzureBilled {
             };
             let state = std::hash::BuildHasher::hash_one(&last.hasher, &state);
             goes_on(&mut last.blob, &name, state)?;
+            if is_latest {
+                // One current state a blob: two (two version IDs each said current) would
+                // be counted, and their blocks read, twice. `CURRENT` stands beside the
+                // states' hashes (equal to one of them once in 2^64, as any two are).
+                goes_on(&mut last.blob, &name, CURRENT)?;
+            }
             let properties = blob.properties;
             let block_blob = properties
                 .blob_type
@@ -354,16 +363,30 @@ impl AzureBilled {
     }
 
     /// The blocks staged on `key` (relative) and not committed: how many, and their
-    /// bytes. A blob gone since it was listed has none.
+    /// bytes. A blob gone since it was listed has none. Errors name the blob.
     async fn staged(&self, key: &str) -> Result<(u64, u64), Failure> {
-        let path = utf8_percent_encode(&self.full(key), PATH).to_string();
+        let full = self.full(key);
+        let what = format!("{BLOCKS} of blob {}", excerpt(&full, 64));
+        // The HTTP client resolves `.` and `..` segments (`a/../b` asks for `b`), even
+        // escaped (`%2E`): such a name cannot be asked for. Azure resolves them too, so
+        // no blob has one; a listing that gives one is refused, not read as another blob.
+        if full
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+        {
+            return Err(generic(format!(
+                "{what}: the name has a `.` or `..` segment, which a request cannot name \
+                 (it would read another blob)"
+            )));
+        }
+        let path = utf8_percent_encode(&full, PATH).to_string();
         let query = [("comp", "blocklist"), ("blocklisttype", "uncommitted")];
-        let body = match self.get(&path, &query, BLOCKS).await {
+        let body = match self.get(&path, &query, &what).await {
             Ok(body) => body,
             Err(object_store::Error::NotFound { .. }) => return Ok((0, 0)),
             Err(e) => return Err(e),
         };
-        let list: BlockList = parse(&body, BLOCKS)?;
+        let list: BlockList = parse(&body, &what)?;
         let blocks = list.uncommitted.map(|u| u.blocks).unwrap_or_default();
         let bytes = blocks
             .iter()
@@ -374,9 +397,9 @@ impl AzureBilled {
     /// The blobs under `prefix` with blocks staged and not committed, as uploads: those
     /// without committed bytes (a blob of length 0, begun when it was created), their
     /// block lists read [`BLOCK_LISTS_CONCURRENCY`] at once; with `every_blob` (how many
-    /// at once) also those with committed bytes, begun no earlier than the blob's last
-    /// commit (its Last-Modified: a commit discards every block it does not include, so
-    /// what is staged now was staged after it). One `Get Block List` per blob read.
+    /// at once) also those with committed bytes, begun at a time no listing says (Put
+    /// Block leaves the blob's Last-Modified as it was: blocks staged today on a blob
+    /// committed a year ago would look a year old). One `Get Block List` per blob read.
     fn staged_uploads<'a>(
         &'a self,
         prefix: Option<&'a str>,
@@ -399,8 +422,10 @@ impl AzureBilled {
                 .await
                 .map_err(|e| super::listing_error(&self.label, prefix, e))?;
             let initiated = match entry.kind {
-                VersionKind::Version { size: 0, .. } => created.unwrap_or(entry.last_modified),
-                _ => entry.last_modified,
+                VersionKind::Version { size: 0, .. } => {
+                    Some(created.unwrap_or(entry.last_modified))
+                }
+                _ => None,
             };
             Ok((blocks > 0).then(|| Upload {
                 key: entry.key,
@@ -439,6 +464,10 @@ impl Billed for AzureBilled {
 
     fn aborts_uploads(&self) -> bool {
         false
+    }
+
+    fn uploads_per_object_not_seen(&self) -> Option<String> {
+        None
     }
 
     fn uploads_not_seen(&self) -> Option<String> {

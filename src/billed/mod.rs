@@ -101,8 +101,11 @@ pub struct Upload {
     pub key: String,
     /// The server's ID for it.
     pub upload_id: String,
-    /// When it was begun.
-    pub initiated: DateTime<Utc>,
+    /// When it was begun; `None` when the server does not say (Azure's blocks staged on
+    /// a blob that has committed bytes: no listing dates a block). An upload of unknown
+    /// age is never "older than" anything: not in a report's oldest or stale uploads,
+    /// never aborted by [`cleanup_uploads`].
+    pub initiated: Option<DateTime<Utc>>,
     /// Its storage class, when the server says.
     pub class: Option<String>,
     /// Parts uploaded so far.
@@ -201,6 +204,13 @@ pub trait Billed: std::fmt::Debug + std::fmt::Display + Send + Sync {
     /// not looked at (Azure: blocks staged on a blob that has committed bytes).
     fn uploads_not_seen(&self) -> Option<String> {
         None
+    }
+
+    /// What [`Self::uploads_per_object`] does not see here. By default what
+    /// [`Self::uploads`] does not (the default `uploads_per_object` is `uploads`), so a
+    /// provider that finds more per object says so here (Azure: nothing).
+    fn uploads_per_object_not_seen(&self) -> Option<String> {
+        self.uploads_not_seen()
     }
 
     /// Whether [`Self::abort`] can abort an upload here (not for Azure, which discards
@@ -469,7 +479,7 @@ pub async fn cleanup_uploads(
     let is_old = |upload: &Upload| {
         Utc::now()
             .checked_sub_signed(older_than)
-            .is_some_and(|threshold| upload.initiated < threshold)
+            .is_some_and(|threshold| upload.initiated.is_some_and(|t| t < threshold))
     };
     let mut report = CleanupReport {
         dry_run: options.dry_run,
@@ -657,7 +667,7 @@ mod tests {
         Upload {
             key: format!("k/{}", id % 3),
             upload_id: format!("u{id}"),
-            initiated: Utc::now() - chrono::Duration::hours(age_hours),
+            initiated: Some(Utc::now() - chrono::Duration::hours(age_hours)),
             class: None,
             parts: 1,
             bytes,
@@ -692,7 +702,7 @@ mod tests {
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let report = rt.block_on(cleanup_uploads(&fake, &options)).unwrap();
             let aborted = fake.aborted.lock().unwrap().clone();
-            let old: Vec<&Upload> = uploads.iter().filter(|u| u.initiated < Utc::now() - chrono::Duration::days(7)).collect();
+            let old: Vec<&Upload> = uploads.iter().filter(|u| u.initiated.is_some_and(|t| t < Utc::now() - chrono::Duration::days(7))).collect();
             if dry_run {
                 prop_assert!(aborted.is_empty());
                 let listed: Vec<&String> = report.old.iter().map(|u| &u.upload_id).collect();

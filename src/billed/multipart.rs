@@ -266,7 +266,7 @@ async fn uploads_page<A: XmlApi>(
         uploads.push(Upload {
             key: relative(provider, api.prefix(), key, prefix, WHAT)?,
             upload_id: upload.upload_id,
-            initiated: time(provider, &upload.initiated, WHAT)?,
+            initiated: Some(time(provider, &upload.initiated, WHAT)?),
             class: upload.storage_class.filter(|c| c.len() <= MAX_NAME_BYTES),
             parts: 0,
             bytes: 0,

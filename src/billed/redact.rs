@@ -112,6 +112,10 @@ impl Billed for Redacted {
         self.inner.uploads_not_seen()
     }
 
+    fn uploads_per_object_not_seen(&self) -> Option<String> {
+        self.inner.uploads_per_object_not_seen()
+    }
+
     fn aborts_uploads(&self) -> bool {
         self.inner.aborts_uploads()
     }

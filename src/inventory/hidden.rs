@@ -847,9 +847,10 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
             .not_seen
             .push(format!("unfinished uploads: not listed for {billed}"));
     } else if options.uploads {
-        if !options.uploads_per_object {
-            hidden.not_seen.extend(billed.uploads_not_seen());
-        }
+        hidden.not_seen.extend(match options.uploads_per_object {
+            true => billed.uploads_per_object_not_seen(),
+            false => billed.uploads_not_seen(),
+        });
         let stale_before = options.as_of - chrono::Duration::days(options.stale_after_days.into());
         let mut uploads = Uploads {
             uploads: Counts::default(),
@@ -860,6 +861,7 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
             prefixes: PrefixBreakdown::new(options.depth, options.prefix_limit),
             classes: BTreeMap::new(),
         };
+        let mut undated = Counts::default();
         let mut listed = match options.uploads_per_object {
             true => billed.uploads_per_object(prefix, options.concurrency),
             false => billed.uploads(prefix),
@@ -881,15 +883,26 @@ pub async fn scan_hidden(billed: &dyn Billed, options: &HiddenOptions) -> crate:
                 add_class(&mut uploads.classes, class, counts);
             }
             uploads.parts = uploads.parts.saturating_add(upload.parts);
-            uploads.oldest = Some(
-                uploads
-                    .oldest
-                    .map_or(upload.initiated, |t| t.min(upload.initiated)),
-            );
-            if upload.initiated < stale_before {
-                uploads.stale.add(upload.bytes);
+            match upload.initiated {
+                Some(at) => {
+                    uploads.oldest = Some(uploads.oldest.map_or(at, |t| t.min(at)));
+                    if at < stale_before {
+                        uploads.stale.add(upload.bytes);
+                    }
+                }
+                None => undated.add(upload.bytes),
             }
             uploads.prefixes.add(&relative(&upload.key), upload.bytes);
+        }
+        if undated.objects > 0 {
+            hidden.not_seen.push(format!(
+                "unfinished uploads: when {} of them ({}) were begun is not known (the \
+                 server does not date blocks staged on a blob written before): counted, but \
+                 not in the oldest nor in those older than {} days",
+                crate::text::thousands(undated.objects),
+                crate::text::human_bytes(undated.bytes),
+                options.stale_after_days
+            ));
         }
         uploads.prefixes.finish();
         hidden.uploads = Some(uploads);
