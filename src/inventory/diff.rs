@@ -1,7 +1,7 @@
 //! [`Report::diff`]: how one inventory report grew into another ("what grew since last
 //! week"): totals, and every prefix either breakdown kept, sorted by growth.
 
-use super::histogram::Counts;
+use super::histogram::{Counts, SizeBucket};
 use super::prefixes::PrefixEntry;
 use super::Report;
 use crate::text::{human_bytes, terminal, thousands};
@@ -92,6 +92,20 @@ impl ClassChange {
     }
 }
 
+/// One size bucket's change ([`SizeHistogram`](super::SizeHistogram)'s power-of-two
+/// buckets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SizeChange {
+    /// The smallest size in the bucket.
+    pub min: u64,
+    /// The largest size in the bucket.
+    pub max: u64,
+    /// Its objects.
+    pub objects: Change,
+    /// Their bytes.
+    pub bytes: Change,
+}
+
 /// How a report grew into another: [`Report::diff`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -106,6 +120,9 @@ pub struct ReportDiff {
     pub bytes: Change,
     /// Objects of size 0.
     pub zero_byte_objects: Change,
+    /// Every size bucket either report has objects in, smallest sizes first (what grew:
+    /// many small objects, or a few large ones).
+    pub sizes: Vec<SizeChange>,
     /// Every prefix either report kept: most bytes gained first, most lost last (ties:
     /// objects gained, then the name).
     pub prefixes: Vec<PrefixChange>,
@@ -244,8 +261,29 @@ impl Report {
             }
             _ => None,
         };
+        let mut sizes: BTreeMap<u64, SizeChange> = BTreeMap::new();
+        for (bucket, newer) in self
+            .sizes
+            .buckets()
+            .map(|b| (b, false))
+            .chain(newer.sizes.buckets().map(|b| (b, true)))
+        {
+            let change = sizes.entry(bucket.min).or_insert(SizeChange {
+                min: bucket.min,
+                max: bucket.max,
+                objects: Change::default(),
+                bytes: Change::default(),
+            });
+            let (objects, bytes) = match newer {
+                false => (&mut change.objects.before, &mut change.bytes.before),
+                true => (&mut change.objects.after, &mut change.bytes.after),
+            };
+            *objects = bucket.objects;
+            *bytes = bucket.bytes;
+        }
         ReportDiff {
             hidden,
+            sizes: sizes.into_values().collect(),
             from: self.as_of,
             to: newer.as_of,
             objects: Change {
@@ -330,6 +368,35 @@ impl ReportDiff {
                 "  {label:<8} {before:>12} -> {after:>12}  {delta:>12} ({})",
                 percent(change)
             );
+        }
+        let sized: Vec<&SizeChange> = self
+            .sizes
+            .iter()
+            .filter(|s| s.objects.delta() != 0 || s.bytes.delta() != 0)
+            .collect();
+        if !sized.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n  {:<32} {:>12} {:>12} {:>12} {:>10}",
+                "by size (what changed)", "bytes", "growth", "objects", "growth"
+            );
+            for s in sized {
+                let bucket = SizeBucket {
+                    min: s.min,
+                    max: s.max,
+                    objects: s.objects.after,
+                    bytes: s.bytes.after,
+                };
+                let _ = writeln!(
+                    out,
+                    "  {:<32} {:>12} {:>12} {:>12} {:>10}",
+                    bucket.label(),
+                    human_bytes(s.bytes.after),
+                    signed_bytes(s.bytes.delta()),
+                    thousands(s.objects.after),
+                    signed_count(s.objects.delta())
+                );
+            }
         }
         if let Some(classes) = &self.classes {
             let _ = writeln!(
@@ -489,6 +556,41 @@ mod tests {
         assert!(text.contains("+2.0 MiB"), "{text}");
         // One report did not look: nothing to compare.
         assert!(report(0, &[], 10).diff(&new).hidden.is_none());
+    }
+
+    /// Sizes are compared bucket by bucket, smallest first, every bucket either report
+    /// has; the table shows the buckets that changed.
+    #[test]
+    fn sizes_are_compared_bucket_by_bucket() {
+        let old = report(0, &[("a/1", 0), ("a/2", 1500), ("a/3", 1600)], 10);
+        let new = report(86_400, &[("a/1", 0), ("a/2", 1500), ("b/1", 5 << 20)], 10);
+        let diff = old.diff(&new);
+        let rows: Vec<(u64, u64, i128, i128)> = diff
+            .sizes
+            .iter()
+            .map(|s| (s.min, s.max, s.objects.delta(), s.bytes.delta()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (0, 0, 0, 0),
+                (1024, 2047, -1, -1600),
+                ((4 << 20), (8 << 20) - 1, 1, 5 << 20),
+            ]
+        );
+        // Every bucket's totals are the reports' own.
+        let after: u64 = diff.sizes.iter().map(|s| s.bytes.after).sum();
+        assert_eq!(after, new.bytes);
+        let text = diff.render(5);
+        assert!(text.contains("by size (what changed)"), "{text}");
+        assert!(text.contains("4.0 MiB – 8.0 MiB"), "{text}");
+        assert!(
+            !text.contains("\n  0 B "),
+            "an unchanged bucket is left out: {text}"
+        );
+        let same = old.diff(&old);
+        assert!(same.sizes.iter().all(|s| s.objects.delta() == 0));
+        assert!(!same.render(5).contains("by size"));
     }
 
     #[test]

@@ -108,6 +108,20 @@ impl SizeHistogram {
     }
 }
 
+impl SizeBucket {
+    /// Its range for people: `0 B`, `1.0 KiB – 2.0 KiB` (the end exclusive).
+    pub fn label(&self) -> String {
+        match self.max {
+            0 => "0 B".to_string(),
+            max => format!(
+                "{} – {}",
+                crate::text::human_bytes(self.min),
+                crate::text::human_bytes(max.saturating_add(1))
+            ),
+        }
+    }
+}
+
 impl From<SizeHistogram> for Vec<SizeBucket> {
     fn from(h: SizeHistogram) -> Self {
         h.buckets().collect()

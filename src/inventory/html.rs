@@ -538,15 +538,11 @@ fn size_chart(report: &Report) -> Markup {
         .sizes
         .buckets()
         .map(|b| {
-            let label = match (b.min, b.max) {
-                (0, 0) => "0 B".to_string(),
-                (min, max) => format!("{} – {}", human_bytes(min), human_bytes(max)),
-            };
             let counts = Counts {
                 objects: b.objects,
                 bytes: b.bytes,
             };
-            (label, counts)
+            (b.label(), counts)
         })
         .collect();
     bars(&rows)

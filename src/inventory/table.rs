@@ -407,16 +407,7 @@ fn size_histogram(w: &mut String, report: &Report) {
     let max = buckets.iter().map(|b| b.objects).max().unwrap_or(0);
     let _ = writeln!(w, "\nObject sizes:");
     for b in &buckets {
-        let range = if b.max == 0 {
-            "0 B".to_string()
-        } else {
-            format!(
-                "{} – {}",
-                human_bytes(b.min),
-                human_bytes(b.max.saturating_add(1))
-            )
-        };
-        histogram_row(w, &range, 21, b.objects, b.bytes, max);
+        histogram_row(w, &b.label(), 21, b.objects, b.bytes, max);
     }
 }
 
