@@ -456,11 +456,17 @@ fn created(url: &str) -> String {
     let local = url
         .get(..7)
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("file://"));
-    if !local || url.contains("create_root") || url.contains('#') {
-        return url.to_string();
+    let query = url.split_once('?').map(|(_, query)| query);
+    let says = query.is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some("create_root"))
+    });
+    match (local && !says && !url.contains('#'), query) {
+        (false, _) => url.to_string(),
+        (true, None) => format!("{url}?create_root=true"),
+        (true, Some(_)) => format!("{url}&create_root=true"),
     }
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}create_root=true")
 }
 
 async fn browse(

@@ -1134,7 +1134,8 @@ fn parts_of_a_split_scan_merge_into_one_scans_report() {
 #[test]
 fn an_export_to_a_new_local_folder_creates_it() {
     let home = tempfile::tempdir().unwrap();
-    let dest = home.path().join("exports/new");
+    // A folder whose name says `create_root` is still created.
+    let dest = home.path().join("exports/create_root");
     let url = format!("file://{}", dest.display());
     let file = local_toml();
     let config = file.to_str().unwrap();
