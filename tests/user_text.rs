@@ -175,7 +175,7 @@ async fn from_report_and_export_keep_every_character() {
             "json",
         ]);
         assert!(
-            stderr.contains("exported 1 rows"),
+            stderr.contains("exported 1 row in"),
             "--export under --prefix {name:?}: {stderr}"
         );
     }

@@ -439,10 +439,13 @@ async fn export(
         &ExportOptions::default(),
     )
     .await?;
+    let (rows, files) = (written.rows, written.files.len());
     eprintln!(
-        "exported {} rows in {} Parquet files to {}; manifest: {}",
-        thousands(written.rows),
-        written.files.len(),
+        "exported {} row{} in {} Parquet file{} to {}; manifest: {}",
+        thousands(rows),
+        if rows == 1 { "" } else { "s" },
+        thousands(files as u64),
+        if files == 1 { "" } else { "s" },
         terminal(shown),
         terminal(written.manifest.as_ref())
     );

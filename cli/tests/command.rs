@@ -1146,7 +1146,7 @@ fn an_export_to_a_new_local_folder_creates_it() {
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains(&format!("Parquet files to {url};")),
+        stderr.contains(&format!("rows in 1 Parquet file to {url};")),
         "{stderr}"
     );
     let manifest = stderr
