@@ -93,19 +93,39 @@ fn add_cost() {
         .collect();
     // In listing order, as every store returns them.
     metas.sort_by(|a, b| a.location.cmp(&b.location));
+    // The same objects named with extensions (`k0000001.jpg`), for the count by extension.
+    let named: Vec<ObjectMeta> = metas
+        .iter()
+        .enumerate()
+        .map(|(i, m)| ObjectMeta {
+            location: Path::from(format!(
+                "{}.{}",
+                m.location,
+                ["jpg", "PNG", "log", "gz", "parquet"][i % 5]
+            )),
+            ..m.clone()
+        })
+        .collect();
     println!("\n0. Report::add per object, 100,000 entries, minimum of 30 passes");
-    for depth in [0, 2] {
+    for (label, depth, extensions, metas) in [
+        ("depth 0", 0, false, &metas),
+        ("depth 2", 2, false, &metas),
+        ("depth 0, names with extensions", 0, false, &named),
+        ("depth 0, by extension", 0, true, &named),
+        ("depth 2, by extension", 2, true, &named),
+    ] {
         let mut best = f64::MAX;
         for _ in 0..30 {
-            let mut report = stratus::inventory::Report::new(as_of, depth, 1000, 20);
+            let mut report =
+                stratus::inventory::Report::new(as_of, depth, 1000, 20).with_extensions(extensions);
             let t = Instant::now();
-            for meta in &metas {
+            for meta in metas {
                 report.add(meta.location.as_ref(), meta);
             }
             best = best.min(t.elapsed().as_nanos() as f64 / metas.len() as f64);
             std::hint::black_box(&report);
         }
-        println!("   {:<40} {:>9.1} ns", format!("depth {depth}"), best);
+        println!("   {label:<40} {best:>9.1} ns");
     }
 }
 

@@ -20,6 +20,12 @@ impl Counts {
         self.bytes = self.bytes.saturating_add(size);
     }
 
+    /// These counts with one object of `size` more.
+    pub(crate) fn plus(mut self, size: u64) -> Self {
+        self.add(size);
+        self
+    }
+
     pub(crate) fn merge(&mut self, other: Counts) {
         self.objects = self.objects.saturating_add(other.objects);
         self.bytes = self.bytes.saturating_add(other.bytes);

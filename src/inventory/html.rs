@@ -111,6 +111,7 @@ fn page(report: &Report, title: &str, diff: Option<&ReportDiff>) -> String {
                         section #ages { h2 { "Object ages" } (age_chart(report)) }
                     }
                     (classes(report, diff))
+                    (extensions(report))
                     (largest(report))
                 } @else {
                     p.note { "No objects." }
@@ -679,6 +680,56 @@ fn by_bytes(classes: &BTreeMap<String, Counts>) -> Vec<(&String, &Counts)> {
     let mut rows: Vec<_> = classes.iter().collect();
     rows.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(b.0)));
     rows
+}
+
+/// Objects and bytes by extension: every extension kept, most bytes first, then names
+/// without one and extensions past the limit.
+fn extensions(report: &Report) -> Markup {
+    let Some(extensions) = &report.extensions else {
+        return html! {};
+    };
+    let share = |c: &Counts| {
+        format!(
+            "{:.1}%",
+            100.0 * c.bytes as f64 / report.bytes.max(1) as f64
+        )
+    };
+    let rest = [
+        ("no extension".to_string(), extensions.none()),
+        (
+            format!(
+                "other: extensions past the first {}",
+                super::EXTENSION_LIMIT
+            ),
+            extensions.other(),
+        ),
+    ];
+    html! {
+        section #extensions {
+            h2 { "By extension" }
+            table {
+                thead { tr { th { "extension" } th.n { "objects" } th.n { "bytes" } th.n { "share" } } }
+                tbody {
+                    @for (extension, c) in extensions.by_bytes() {
+                        tr data-extension=(extension) data-objects=(c.objects) data-bytes=(c.bytes) {
+                            td { "." (extension) }
+                            td.n { (thousands(c.objects)) }
+                            td.n { (human_bytes(c.bytes)) }
+                            td.n { (share(&c)) }
+                        }
+                    }
+                    @for (label, c) in rest.iter().filter(|(_, c)| !c.is_empty()) {
+                        tr.other data-objects=(c.objects) data-bytes=(c.bytes) {
+                            td { em { (label) } }
+                            td.n { (thousands(c.objects)) }
+                            td.n { (human_bytes(c.bytes)) }
+                            td.n { (share(c)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn largest(report: &Report) -> Markup {

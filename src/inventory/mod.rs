@@ -166,6 +166,7 @@ mod cost;
 mod diff;
 #[cfg(feature = "reports")]
 pub mod export;
+mod extensions;
 pub mod hidden;
 mod histogram;
 #[cfg(feature = "html")]
@@ -180,7 +181,8 @@ mod top;
 pub(crate) mod unlisted;
 
 pub use cost::{storage_estimate, CostLine, PrefixCost, StorageEstimate};
-pub use diff::{Change, ClassChange, PrefixChange, PrefixStatus, ReportDiff};
+pub use diff::{Change, ClassChange, PrefixChange, PrefixStatus, ReportDiff, SizeChange};
+pub use extensions::{Extensions, EXTENSION_LIMIT, EXTENSION_MAX_BYTES};
 pub use histogram::{
     AgeHistogram, Counts, SizeBucket, SizeHistogram, AGE_BUCKETS, CLASS_LIMIT, CLASS_NAME_LIMIT,
 };
@@ -267,6 +269,8 @@ pub struct ScanOptions {
     /// versions, delete markers, unfinished uploads) through this, into
     /// [`Report::hidden`]: see [`ScanOptions::with_hidden`].
     pub hidden: Option<Arc<dyn crate::billed::Billed>>,
+    /// Count objects by file-name extension ([`Report::extensions`]). On by default.
+    pub extensions: bool,
     /// With `hidden`, also the unfinished uploads only a request per object finds
     /// ([`HiddenOptions::uploads_per_object`](hidden::HiddenOptions::uploads_per_object):
     /// Azure's blocks staged on blobs that have committed bytes). Off by default.
@@ -292,6 +296,7 @@ impl Default for ScanOptions {
             offsets_on_server: false,
             part: None,
             hidden: None,
+            extensions: true,
             uploads_per_object: false,
         }
     }
@@ -315,6 +320,7 @@ impl fmt::Debug for ScanOptions {
             .field("offsets_on_server", &self.offsets_on_server)
             .field("part", &self.part)
             .field("hidden", &self.hidden)
+            .field("extensions", &self.extensions)
             .field("uploads_per_object", &self.uploads_per_object)
             .finish()
     }
@@ -410,6 +416,11 @@ impl ScanOptions {
         self.hidden = Some(billed);
         self
     }
+    /// Set `extensions`.
+    pub fn with_extensions(mut self, on: bool) -> Self {
+        self.extensions = on;
+        self
+    }
     /// Set `uploads_per_object` (with [`Self::with_hidden`]).
     pub fn with_uploads_per_object(mut self, per_object: bool) -> Self {
         self.uploads_per_object = per_object;
@@ -501,7 +512,8 @@ pub(crate) async fn scan_into(
             counters: Counters::default(),
             sink,
         }),
-        template: Report::new(as_of, options.depth, options.prefix_limit, options.top),
+        template: Report::new(as_of, options.depth, options.prefix_limit, options.top)
+            .with_extensions(options.extensions),
     };
     let listing = async {
         if options.concurrency <= 1 && options.part.is_none() {

@@ -1,5 +1,6 @@
 //! The inventory report: every figure, mergeable, in memory bounded by its limits.
 
+use super::extensions::Extensions;
 use super::histogram::{class_is_kept, max_opt, min_opt, AgeHistogram, Counts, SizeHistogram};
 use super::prefixes::PrefixBreakdown;
 use super::top::TopObjects;
@@ -32,6 +33,8 @@ pub const SCHEMA: &str = "stratus.inventory.v1";
 ///   "top": {"limit": 20, "objects": [{"key", "size", "last_modified"}, ...]},
 ///   "classes": {"STANDARD": {"objects": 60, "bytes": 300000}, ...},   // null from a listing
 ///   "classes_other": {"objects": 0, "bytes": 0},  // classes past CLASS_LIMIT; absent if none
+///   "extensions": {"kept": {"jpg": {"objects": 3, "bytes": 4500}, ...},
+///                  "none": {...}, "other": {...}},   // Extensions; absent unless counted
 ///   "source": {"kind": "s3-inventory", "format": "parquet", ...},     // absent from a listing
 ///   "unlisted": {"objects": 1, "bytes": 7, "examples": ["a#1"]},      // absent unless a local store hid files
 ///   "parts": {"of": 3, "held": [2]},     // absent unless a part of a split scan (not finished)
@@ -39,8 +42,9 @@ pub const SCHEMA: &str = "stratus.inventory.v1";
 /// }
 /// ```
 ///
-/// `classes`, `classes_other`, `source`, `unlisted`, `parts` and `hidden` were added after the first reports
-/// were written; a report without them reads as one from a listing.
+/// `classes`, `classes_other`, `extensions`, `source`, `unlisted`, `parts` and `hidden` were
+/// added after the first reports were written; a report without them reads as one from a
+/// listing (without `extensions`: not counted).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Report {
     /// [`SCHEMA`].
@@ -81,6 +85,10 @@ pub struct Report {
     /// classes; a report with more is broken or hostile). `None` when every class is
     /// kept; shown as "other" in the table and the HTML page.
     pub classes_other: Option<Counts>,
+    /// Objects and bytes by file-name extension, when counted
+    /// ([`ScanOptions::extensions`](super::ScanOptions::extensions), on by default).
+    #[serde(default)]
+    pub extensions: Option<Extensions>,
     /// Where the figures come from, when it is a provider's inventory report rather than
     /// a listing.
     pub source: Option<Source>,
@@ -189,6 +197,7 @@ impl Report {
             top: TopObjects::new(top),
             classes: None,
             classes_other: None,
+            extensions: None,
             source: None,
             unlisted: None,
             parts: None,
@@ -216,6 +225,15 @@ impl Report {
         self.sizes.add(size);
         self.ages.add(self.as_of, modified, size);
         self.top.offer(key, size, modified);
+        if let Some(extensions) = &mut self.extensions {
+            extensions.add(key, size);
+        }
+    }
+
+    /// This report, counting objects by extension ([`Report::extensions`]) when `on`.
+    pub fn with_extensions(mut self, on: bool) -> Self {
+        self.extensions = on.then(Extensions::default);
+        self
     }
 
     /// Account `counts` (objects and bytes) of storage class `class`.
@@ -328,6 +346,11 @@ impl Report {
         if let Some(counts) = other.classes_other {
             self.add_class_other(counts);
         }
+        // Counted in one report and not the other: the sum would be short, so none.
+        match (&mut self.extensions, other.extensions) {
+            (Some(ours), Some(theirs)) => ours.merge(theirs),
+            (ours, _) => *ours = None,
+        }
         if self.source.is_none() {
             self.source = other.source;
         }
@@ -385,6 +408,8 @@ impl Serialize for Report {
             #[serde(skip_serializing_if = "Option::is_none")]
             classes_other: &'a Option<Counts>,
             #[serde(skip_serializing_if = "Option::is_none")]
+            extensions: &'a Option<Extensions>,
+            #[serde(skip_serializing_if = "Option::is_none")]
             source: &'a Option<Source>,
             #[serde(skip_serializing_if = "Option::is_none")]
             unlisted: &'a Option<Unlisted>,
@@ -410,6 +435,7 @@ impl Serialize for Report {
             top: &self.top,
             classes: &self.classes,
             classes_other: &self.classes_other,
+            extensions: &self.extensions,
             source: &self.source,
             unlisted: &self.unlisted,
             parts: &self.parts,

@@ -1,7 +1,7 @@
 //! A [`Report`] as text for people: sizes in KiB/MiB/GiB, the prefix tree, the largest
 //! objects, and the size and age histograms drawn as bars.
 
-use super::Report;
+use super::{Counts, Report};
 use crate::text::{bar, human_bytes, terminal, thousands};
 use std::fmt::Write;
 
@@ -23,6 +23,7 @@ pub fn render(report: &Report, title: &str) -> String {
     }
     prefix_tree(&mut out, report);
     classes(&mut out, report);
+    extensions(&mut out, report);
     largest_objects(&mut out, report);
     size_histogram(&mut out, report);
     age_histogram(&mut out, report);
@@ -383,6 +384,56 @@ fn classes(w: &mut String, report: &Report) {
         );
     }
 }
+
+/// The extensions that hold the most bytes ([`EXTENSIONS_SHOWN`]), then the rest summed,
+/// names without one, and extensions past the limit.
+fn extensions(w: &mut String, report: &Report) {
+    let Some(extensions) = &report.extensions else {
+        return;
+    };
+    let rows = extensions.by_bytes();
+    let _ = writeln!(w, "\nBy extension:");
+    let _ = writeln!(
+        w,
+        "  {:>12} {:>12} {:>6}  extension",
+        "objects", "bytes", "share"
+    );
+    let row = |w: &mut String, c: Counts, name: &str| {
+        let share = 100.0 * c.bytes as f64 / report.bytes.max(1) as f64;
+        let _ = writeln!(
+            w,
+            "  {:>12} {:>12} {:>5.1}%  {name}",
+            thousands(c.objects),
+            human_bytes(c.bytes),
+            share
+        );
+    };
+    for (extension, c) in rows.iter().take(EXTENSIONS_SHOWN) {
+        // ASCII letters and digits only: nothing to escape.
+        row(w, *c, &format!(".{extension}"));
+    }
+    let mut rest = Counts::default();
+    for (_, c) in rows.iter().skip(EXTENSIONS_SHOWN) {
+        rest.merge(*c);
+    }
+    if !rest.is_empty() {
+        let more = rows.len() - EXTENSIONS_SHOWN;
+        row(w, rest, &format!("({more} more extensions)"));
+    }
+    if !extensions.none().is_empty() {
+        row(w, extensions.none(), "(no extension)");
+    }
+    if !extensions.other().is_empty() {
+        let past = format!(
+            "(other: extensions past the first {})",
+            super::EXTENSION_LIMIT
+        );
+        row(w, extensions.other(), &past);
+    }
+}
+
+/// The extensions the table lists one by one.
+const EXTENSIONS_SHOWN: usize = 10;
 
 /// The largest objects, largest first.
 fn largest_objects(w: &mut String, report: &Report) {
