@@ -38,6 +38,7 @@ pub struct Extensions {
 /// [`Extensions`] as JSON holds it.
 #[derive(Serialize, Deserialize)]
 struct Stored {
+    #[serde(deserialize_with = "kept_names")]
     kept: BTreeMap<String, Counts>,
     none: Counts,
     other: Counts,
@@ -53,23 +54,56 @@ impl From<Extensions> for Stored {
     }
 }
 
+/// The `kept` map of a report read back, refused at its entry past [`EXTENSION_LIMIT`]
+/// (before a hostile file's names are all held) and at a name given twice (which would
+/// otherwise drop the first one's objects).
+fn kept_names<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, Counts>, D::Error> {
+    struct Kept;
+    impl<'de> serde::de::Visitor<'de> for Kept {
+        type Value = BTreeMap<String, Counts>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a map of at most {EXTENSION_LIMIT} extensions to counts")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            use serde::de::Error;
+            let mut kept = BTreeMap::new();
+            while let Some((name, counts)) = map.next_entry::<String, Counts>()? {
+                if kept.len() == EXTENSION_LIMIT {
+                    return Err(A::Error::custom(format!(
+                        "more than the {EXTENSION_LIMIT} extensions a report keeps"
+                    )));
+                }
+                if kept.contains_key(&name) {
+                    return Err(A::Error::custom(format!(
+                        "the extension {} given twice",
+                        crate::text::excerpt(&name, 32)
+                    )));
+                }
+                kept.insert(name, counts);
+            }
+            Ok(kept)
+        }
+    }
+    deserializer.deserialize_map(Kept)
+}
+
 impl TryFrom<Stored> for Extensions {
     type Error = String;
 
     fn try_from(stored: Stored) -> Result<Self, String> {
-        if stored.kept.len() > EXTENSION_LIMIT {
-            return Err(format!(
-                "{} extensions, more than the {EXTENSION_LIMIT} a report keeps",
-                stored.kept.len()
-            ));
-        }
+        // At most the limit, each once: `kept_names`.
         let mut kept = BTreeMap::new();
         for (name, counts) in stored.kept {
             let mut buffer = [0u8; EXTENSION_MAX_BYTES];
             let is_extension = extension(&format!("x.{name}"), &mut buffer) == Some(&name);
             let packed = is_extension.then(|| pack(&buffer)).ok_or_else(|| {
                 format!(
-                    "`{}` is not an extension (ASCII letters and digits, lowercase, at \
+                    "{} is not an extension (ASCII letters and digits, lowercase, at \
                          most {EXTENSION_MAX_BYTES})",
                     crate::text::excerpt(&name, 32)
                 )
@@ -136,9 +170,10 @@ impl Extensions {
     /// The counts of one extension (lowercase), if kept.
     pub fn get(&self, extension: &str) -> Option<Counts> {
         let mut buffer = [0u8; EXTENSION_MAX_BYTES];
-        let bytes = extension.as_bytes();
-        buffer.get_mut(..bytes.len())?.copy_from_slice(bytes);
-        self.kept.get(&pack(&buffer)).copied()
+        let valid = self::extension(&format!("x.{extension}"), &mut buffer) == Some(extension);
+        valid
+            .then(|| self.kept.get(&pack(&buffer)).copied())
+            .flatten()
     }
 
     /// Objects whose name has no extension.

@@ -230,9 +230,16 @@ impl Report {
         }
     }
 
-    /// This report, counting objects by extension ([`Report::extensions`]) when `on`.
+    /// This report, counting objects by extension ([`Report::extensions`]) when `on`
+    /// (counts it holds are kept), or not (they are dropped). For a new report: objects
+    /// added before are not in the counts.
     pub fn with_extensions(mut self, on: bool) -> Self {
-        self.extensions = on.then(Extensions::default);
+        match on {
+            true => {
+                self.extensions.get_or_insert_with(Extensions::default);
+            }
+            false => self.extensions = None,
+        }
         self
     }
 
