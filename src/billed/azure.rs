@@ -97,10 +97,10 @@ fn generic(message: String) -> Failure {
 }
 
 const LIST: &str = "List Blobs";
+const BLOCKS: &str = "Get Block List";
 
 /// The state a blob's current entry adds besides its own (see [`Given`]).
 const CURRENT: u64 = u64::MAX;
-const BLOCKS: &str = "Get Block List";
 
 /// What a listing gave last, so that anything given twice is an error, not a double
 /// count: the last blob's name and its states given so far (version IDs, snapshot

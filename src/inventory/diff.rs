@@ -1,7 +1,7 @@
 //! [`Report::diff`]: how one inventory report grew into another ("what grew since last
 //! week"): totals, and every prefix either breakdown kept, sorted by growth.
 
-use super::histogram::{Counts, SizeBucket};
+use super::histogram::{size_range, Counts};
 use super::prefixes::PrefixEntry;
 use super::Report;
 use crate::text::{human_bytes, terminal, thousands};
@@ -381,16 +381,10 @@ impl ReportDiff {
                 "by size (what changed)", "bytes", "growth", "objects", "growth"
             );
             for s in sized {
-                let bucket = SizeBucket {
-                    min: s.min,
-                    max: s.max,
-                    objects: s.objects.after,
-                    bytes: s.bytes.after,
-                };
                 let _ = writeln!(
                     out,
                     "  {:<32} {:>12} {:>12} {:>12} {:>10}",
-                    bucket.label(),
+                    size_range(s.min, s.max),
                     human_bytes(s.bytes.after),
                     signed_bytes(s.bytes.delta()),
                     thousands(s.objects.after),

@@ -99,9 +99,7 @@ impl TryFrom<Stored> for Extensions {
         // At most the limit, each once: `kept_names`.
         let mut kept = BTreeMap::new();
         for (name, counts) in stored.kept {
-            let mut buffer = [0u8; EXTENSION_MAX_BYTES];
-            let is_extension = extension(&format!("x.{name}"), &mut buffer) == Some(&name);
-            let packed = is_extension.then(|| pack(&buffer)).ok_or_else(|| {
+            let packed = packed_name(&name).ok_or_else(|| {
                 format!(
                     "{} is not an extension (ASCII letters and digits, lowercase, at \
                          most {EXTENSION_MAX_BYTES})",
@@ -169,11 +167,7 @@ impl Extensions {
 
     /// The counts of one extension (lowercase), if kept.
     pub fn get(&self, extension: &str) -> Option<Counts> {
-        let mut buffer = [0u8; EXTENSION_MAX_BYTES];
-        let valid = self::extension(&format!("x.{extension}"), &mut buffer) == Some(extension);
-        valid
-            .then(|| self.kept.get(&pack(&buffer)).copied())
-            .flatten()
+        self.kept.get(&packed_name(extension)?).copied()
     }
 
     /// Objects whose name has no extension.
@@ -191,6 +185,13 @@ impl Extensions {
 /// extension holds a zero byte, and a shorter name's padding sorts before any letter).
 fn pack(buffer: &[u8; EXTENSION_MAX_BYTES]) -> u128 {
     u128::from_be_bytes(*buffer)
+}
+
+/// `name` packed, if it is an extension as [`extension`] gives them (lowercase).
+fn packed_name(name: &str) -> Option<u128> {
+    let mut buffer = [0u8; EXTENSION_MAX_BYTES];
+    let valid = extension(&format!("x.{name}"), &mut buffer) == Some(name);
+    valid.then(|| pack(&buffer))
 }
 
 /// [`pack`] undone.

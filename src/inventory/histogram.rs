@@ -117,14 +117,19 @@ impl SizeHistogram {
 impl SizeBucket {
     /// Its range for people: `0 B`, `1.0 KiB – 2.0 KiB` (the end exclusive).
     pub fn label(&self) -> String {
-        match self.max {
-            0 => "0 B".to_string(),
-            max => format!(
-                "{} – {}",
-                crate::text::human_bytes(self.min),
-                crate::text::human_bytes(max.saturating_add(1))
-            ),
-        }
+        size_range(self.min, self.max)
+    }
+}
+
+/// The sizes `min..=max` for people, the end exclusive (`1.0 KiB – 2.0 KiB`), or `0 B`.
+pub(crate) fn size_range(min: u64, max: u64) -> String {
+    match max {
+        0 => "0 B".to_string(),
+        max => format!(
+            "{} – {}",
+            crate::text::human_bytes(min),
+            crate::text::human_bytes(max.saturating_add(1))
+        ),
     }
 }
 

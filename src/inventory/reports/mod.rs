@@ -158,8 +158,7 @@ pub async fn read(
         store: Arc::clone(&store),
         format: plan.format.clone(),
         prefix,
-        template: Report::new(as_of, options.depth, options.prefix_limit, options.top)
-            .with_extensions(options.extensions),
+        template: options.empty_report(as_of),
         key_chars: plan.key_chars,
         tally: Mutex::new(Tally::with_bound(options.depth, options.tracked_prefixes)),
         verify: options.verify_checksums,
