@@ -7,6 +7,9 @@
 //! (true)` emptied counts a report held (now kept), the refusal doubled its backticks,
 //! and `Extensions::get` took names that are not extensions (`gz\0`).
 
+mod common;
+
+use common::rng;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
@@ -101,16 +104,6 @@ fn check_exact(report: &Report, o: &Oracle, what: &str) {
         assert_eq!(e.get(name), Some(*counts), "{what}: get({name})");
     }
     conserved(report);
-}
-
-fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
 }
 
 /// Hostile-ish names: dots everywhere, mixed case, digits, unicode, long tails, folders
@@ -968,8 +961,7 @@ fn held_html_extension_section() {
     assert!(section.contains("other: extensions past the first 1000"));
 }
 
-#[path = "common/alloc.rs"]
-mod alloc;
+use common::alloc;
 
 #[global_allocator]
 static ALLOCATOR: alloc::Counting = alloc::Counting;

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::rng;
+
 use common::{filled_sized, sizes, sync_wrong, verify_truth, Relisted};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use object_store::memory::InMemory;
@@ -18,16 +20,6 @@ use stratus::layer::fault::{Fault, FaultyStore, Op};
 use stratus::sync::{sync, verify, DeleteLimit, SyncOptions, VerifyReport};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
-}
 
 fn valid(key: &str) -> bool {
     Path::parse(key).is_ok_and(|p| p.as_ref() == key)

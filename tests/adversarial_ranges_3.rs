@@ -11,6 +11,8 @@
 
 mod common;
 
+use common::rng;
+
 use common::{filled_sized, folder_listing, sizes, sync_wrong, verify_truth, Relisted};
 use futures::stream::{self, StreamExt};
 use object_store::memory::InMemory;
@@ -25,16 +27,6 @@ use stratus::sync::{sync, verify, DeleteLimit, SyncOptions, VerifyReport};
 const LIMIT: Duration = Duration::from_secs(120);
 
 type Objects = Vec<(String, usize)>;
-
-fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
-}
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -734,3 +734,15 @@ impl ObjectStore for Relisted {
         self.inner.copy_opts(f, t, o).await
     }
 }
+
+/// A seeded xorshift generator: the same numbers for the same seed, for tests that
+/// draw keys and choices from a seed.
+pub fn rng(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
